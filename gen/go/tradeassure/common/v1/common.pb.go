@@ -308,6 +308,24 @@ const (
 	ErrorReason_ERROR_REASON_ALREADY_OPEN ErrorReason = 36
 	// The server had an internal failure; it was logged.
 	ErrorReason_ERROR_REASON_INTERNAL ErrorReason = 37
+	// The step is not allowed yet (for example escalating a dispute before the policy allows it).
+	ErrorReason_ERROR_REASON_TOO_EARLY ErrorReason = 38
+	// Only the other side's latest open offer can be accepted or declined.
+	ErrorReason_ERROR_REASON_OFFER_NOT_LATEST ErrorReason = 39
+	// An evidence request is still open and not overdue.
+	ErrorReason_ERROR_REASON_EVIDENCE_REQUESTS_PENDING ErrorReason = 40
+	// The free-return programme does not apply (not retail, supplier not opted in, or past its window).
+	ErrorReason_ERROR_REASON_FREE_RETURN_NOT_AVAILABLE ErrorReason = 41
+	// The quantity is more than was ordered, less what was already returned.
+	ErrorReason_ERROR_REASON_QUANTITY_EXCEEDS_ORDERED ErrorReason = 42
+	// The penalty is not one this complaint type allows.
+	ErrorReason_ERROR_REASON_PENALTY_NOT_ALLOWED ErrorReason = 43
+	// The caller's side may not file this complaint type.
+	ErrorReason_ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED ErrorReason = 44
+	// A dismissed complaint can be refiled once.
+	ErrorReason_ERROR_REASON_ALREADY_REFILED ErrorReason = 45
+	// The supplier has no verified payout bank account.
+	ErrorReason_ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED ErrorReason = 46
 )
 
 // Enum value maps for ErrorReason.
@@ -351,6 +369,15 @@ var (
 		35: "ERROR_REASON_ESCROW_HELD",
 		36: "ERROR_REASON_ALREADY_OPEN",
 		37: "ERROR_REASON_INTERNAL",
+		38: "ERROR_REASON_TOO_EARLY",
+		39: "ERROR_REASON_OFFER_NOT_LATEST",
+		40: "ERROR_REASON_EVIDENCE_REQUESTS_PENDING",
+		41: "ERROR_REASON_FREE_RETURN_NOT_AVAILABLE",
+		42: "ERROR_REASON_QUANTITY_EXCEEDS_ORDERED",
+		43: "ERROR_REASON_PENALTY_NOT_ALLOWED",
+		44: "ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED",
+		45: "ERROR_REASON_ALREADY_REFILED",
+		46: "ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                    0,
@@ -391,6 +418,15 @@ var (
 		"ERROR_REASON_ESCROW_HELD":                    35,
 		"ERROR_REASON_ALREADY_OPEN":                   36,
 		"ERROR_REASON_INTERNAL":                       37,
+		"ERROR_REASON_TOO_EARLY":                      38,
+		"ERROR_REASON_OFFER_NOT_LATEST":               39,
+		"ERROR_REASON_EVIDENCE_REQUESTS_PENDING":      40,
+		"ERROR_REASON_FREE_RETURN_NOT_AVAILABLE":      41,
+		"ERROR_REASON_QUANTITY_EXCEEDS_ORDERED":       42,
+		"ERROR_REASON_PENALTY_NOT_ALLOWED":            43,
+		"ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED":     44,
+		"ERROR_REASON_ALREADY_REFILED":                45,
+		"ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED":      46,
 	}
 )
 
@@ -908,8 +944,7 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"\x1fEVIDENCE_KIND_IDENTITY_DOCUMENT\x10\x06\x12$\n" +
 	" EVIDENCE_KIND_TRANSACTION_RECORD\x10\a\x12#\n" +
 	"\x1fEVIDENCE_KIND_INSPECTION_REPORT\x10\b\x12\x17\n" +
-	"\x13EVIDENCE_KIND_OTHER\x10\t*\xc3\n" +
-	"\n" +
+	"\x13EVIDENCE_KIND_OTHER\x10\t*\xa6\r\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aERROR_REASON_INVALID_FIELD\x10\x01\x12\x1a\n" +
@@ -949,7 +984,16 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"!ERROR_REASON_INSUFFICIENT_BALANCE\x10\"\x12\x1c\n" +
 	"\x18ERROR_REASON_ESCROW_HELD\x10#\x12\x1d\n" +
 	"\x19ERROR_REASON_ALREADY_OPEN\x10$\x12\x19\n" +
-	"\x15ERROR_REASON_INTERNAL\x10%B\xe8\x01\n" +
+	"\x15ERROR_REASON_INTERNAL\x10%\x12\x1a\n" +
+	"\x16ERROR_REASON_TOO_EARLY\x10&\x12!\n" +
+	"\x1dERROR_REASON_OFFER_NOT_LATEST\x10'\x12*\n" +
+	"&ERROR_REASON_EVIDENCE_REQUESTS_PENDING\x10(\x12*\n" +
+	"&ERROR_REASON_FREE_RETURN_NOT_AVAILABLE\x10)\x12)\n" +
+	"%ERROR_REASON_QUANTITY_EXCEEDS_ORDERED\x10*\x12$\n" +
+	" ERROR_REASON_PENALTY_NOT_ALLOWED\x10+\x12+\n" +
+	"'ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED\x10,\x12 \n" +
+	"\x1cERROR_REASON_ALREADY_REFILED\x10-\x12*\n" +
+	"&ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED\x10.B\xe8\x01\n" +
 	"\x19com.tradeassure.common.v1B\vCommonProtoP\x01ZHgithub.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1;commonv1\xa2\x02\x03TCX\xaa\x02\x15Tradeassure.Common.V1\xca\x02\x15Tradeassure\\Common\\V1\xe2\x02!Tradeassure\\Common\\V1\\GPBMetadata\xea\x02\x17Tradeassure::Common::V1b\x06proto3"
 
 var (

@@ -1,0 +1,100 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Event holds one entry of the change feed. Its id is a database sequence, so ids increase in insertion
+// order and serve as the feed's cursor.
+type Event struct{ ent.Schema }
+
+// Fields of the Event.
+func (Event) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int64("id").Positive().Immutable(),
+		field.String("type").NotEmpty().Immutable(),
+		field.String("subject_type").NotEmpty().Immutable(),
+		field.String("subject_id").NotEmpty().Immutable(),
+		field.Int64("revision").Immutable(),
+		field.Time("time").Immutable(),
+		field.String("actor_role").Immutable(),
+		field.String("actor_id").Default("").Immutable(),
+		// party_ids lists the accounts allowed to see the event, space separated with a leading and
+		// trailing space (" a b "), so visibility is one LIKE on an indexed-by-id scan.
+		field.String("party_ids").Default("").Immutable(),
+		// payload is a serialized google.protobuf.Any holding the subject after the change.
+		field.Bytes("payload").Immutable(),
+	}
+}
+
+// Indexes of the Event.
+func (Event) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("subject_type", "subject_id", "id")}
+}
+
+// IdempotencyKey holds the first response to a mutating request that carried a request id, written in the
+// same transaction as the request's effect, so that a retry returns it and never applies the effect twice.
+type IdempotencyKey struct{ ent.Schema }
+
+// Fields of the IdempotencyKey.
+func (IdempotencyKey) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("principal_id").Immutable(),
+		field.String("procedure").NotEmpty().Immutable(),
+		field.String("request_id").NotEmpty().Immutable(),
+		// request_hash is the SHA-256 of the serialized request, to refuse the same id with another payload.
+		field.Bytes("request_hash").Immutable(),
+		field.Bytes("response").Immutable(),
+		field.Time("create_time").Immutable(),
+	}
+}
+
+// Indexes of the IdempotencyKey.
+func (IdempotencyKey) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("principal_id", "procedure", "request_id").Unique()}
+}
+
+// Deadline holds a durable timer: a consequence due on a subject at a time. A worker claims due rows and
+// applies the consequence in the same transaction that marks the row done.
+type Deadline struct{ ent.Schema }
+
+// Mixin of the Deadline.
+func (Deadline) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}} }
+
+// Fields of the Deadline.
+func (Deadline) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("subject_type").NotEmpty().Immutable(),
+		field.String("subject_id").NotEmpty().Immutable(),
+		field.String("kind").NotEmpty().Immutable(),
+		field.Time("due_time"),
+		field.Enum("state").Values("pending", "done", "dropped", "suspended").Default("pending"),
+		// remaining_seconds keeps the time left while the deadline is suspended (a suspended dispute).
+		field.Int64("remaining_seconds").Default(0),
+		field.Time("create_time").Immutable(),
+		field.Time("finish_time").Optional().Nillable(),
+		field.String("outcome").Default(""),
+	}
+}
+
+// Indexes of the Deadline.
+func (Deadline) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("state", "due_time"),
+		index.Fields("subject_type", "subject_id", "kind"),
+	}
+}
+
+// Setting holds one server-wide value, such as the development clock's offset, so that it survives a
+// restart and is shared by every server process on the database.
+type Setting struct{ ent.Schema }
+
+// Fields of the Setting.
+func (Setting) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("id").NotEmpty().Immutable(),
+		field.String("value"),
+	}
+}

@@ -1,0 +1,190 @@
+// Package auth authenticates every call by its API key ("Authorization: Bearer <secret>") and carries
+// the calling principal in the context. Keys are stored as SHA-256 hashes; the secret is shown once.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/tradeassure/tradeassure/ent"
+	"github.com/tradeassure/tradeassure/ent/apikey"
+	"github.com/tradeassure/tradeassure/server/apierr"
+	"github.com/tradeassure/tradeassure/server/clock"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+)
+
+// Principal is who makes a call.
+type Principal struct {
+	AccountID string
+	Role      commonv1.Role
+	// Account is the account as loaded when the call began.
+	Account *ent.Account
+}
+
+// System is the principal of the platform's automatic rules (deadlines).
+var System = Principal{Role: commonv1.Role_ROLE_SYSTEM}
+
+// Party is the principal as an API Party.
+func (p Principal) Party() *commonv1.Party {
+	return &commonv1.Party{Role: p.Role, AccountId: p.AccountID}
+}
+
+// Is reports whether the principal has one of the roles.
+func (p Principal) Is(roles ...commonv1.Role) bool {
+	for _, r := range roles {
+		if p.Role == r {
+			return true
+		}
+	}
+	return false
+}
+
+// RequireRole fails with PERMISSION_DENIED unless the principal has one of the roles.
+func (p Principal) RequireRole(action string, roles ...commonv1.Role) error {
+	if p.Is(roles...) {
+		return nil
+	}
+	return apierr.RoleNotAllowed(action, p.Role)
+}
+
+// RequireTrading fails unless the account may trade now: not banned, not restricted, not frozen.
+func (p Principal) RequireTrading(action string, now time.Time) error {
+	a := p.Account
+	if a == nil {
+		return nil
+	}
+	switch {
+	case a.Standing == "banned":
+		return apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ACCOUNT_BANNED,
+			"your account is banned and can only read its own data; it cannot %s", action)
+	case a.Standing == "restricted" && a.RestrictedUntil != nil && now.Before(*a.RestrictedUntil):
+		return apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ACCOUNT_RESTRICTED,
+			"your account is restricted from trading until %s; it cannot %s", a.RestrictedUntil.UTC().Format(time.RFC3339), action).
+			With("restricted_until", a.RestrictedUntil.UTC().Format(time.RFC3339))
+	case a.Frozen:
+		return apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ACCOUNT_FROZEN,
+			"your account is frozen; it cannot %s", action)
+	}
+	return nil
+}
+
+type ctxKey struct{}
+
+// WithPrincipal returns a context carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// FromContext returns the principal of the call.
+func FromContext(ctx context.Context) Principal {
+	p, _ := ctx.Value(ctxKey{}).(Principal)
+	return p
+}
+
+// NewSecret returns a new API key secret and its prefix.
+func NewSecret() (secret, prefix string) {
+	b := make([]byte, 25)
+	_, _ = rand.Read(b)
+	secret = "ta_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+	return secret, secret[:10]
+}
+
+// Hash is the stored form of a secret.
+func Hash(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// RoleFromName maps a stored role to the API role.
+func RoleFromName(s string) commonv1.Role {
+	switch s {
+	case "buyer":
+		return commonv1.Role_ROLE_BUYER
+	case "supplier":
+		return commonv1.Role_ROLE_SUPPLIER
+	case "arbiter":
+		return commonv1.Role_ROLE_ARBITER
+	case "warehouse":
+		return commonv1.Role_ROLE_WAREHOUSE
+	case "operator":
+		return commonv1.Role_ROLE_OPERATOR
+	}
+	return commonv1.Role_ROLE_UNSPECIFIED
+}
+
+// Authenticator checks API keys.
+type Authenticator struct {
+	Client *ent.Client
+	Clock  clock.Clock
+}
+
+var errUnauthenticated = errors.New("missing or invalid API key: send \"Authorization: Bearer <key>\"")
+
+// Authenticate resolves the principal of a bearer header.
+func (a *Authenticator) Authenticate(ctx context.Context, header string) (Principal, error) {
+	secret, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok || secret == "" {
+		return Principal{}, connect.NewError(connect.CodeUnauthenticated, errUnauthenticated)
+	}
+	key, err := a.Client.APIKey.Query().Where(apikey.SecretHash(Hash(strings.TrimSpace(secret))), apikey.RevokeTimeIsNil()).Only(ctx)
+	if ent.IsNotFound(err) {
+		return Principal{}, connect.NewError(connect.CodeUnauthenticated, errUnauthenticated)
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	acct, err := a.Client.Account.Get(ctx, key.AccountID)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{AccountID: acct.ID, Role: RoleFromName(acct.Role.String()), Account: acct}, nil
+}
+
+// Interceptor authenticates every call and refuses writes by banned accounts.
+func (a *Authenticator) Interceptor() connect.Interceptor { return &interceptor{a: a} }
+
+type interceptor struct{ a *Authenticator }
+
+func (i *interceptor) check(ctx context.Context, spec connect.Spec, header string) (context.Context, error) {
+	p, err := i.a.Authenticate(ctx, header)
+	if err != nil {
+		return nil, err
+	}
+	if p.Account != nil && p.Account.Standing == "banned" && spec.IdempotencyLevel != connect.IdempotencyNoSideEffects {
+		return nil, apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ACCOUNT_BANNED,
+			"your account is banned and can only read its own data")
+	}
+	return WithPrincipal(ctx, p), nil
+}
+
+func (i *interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		ctx, err := i.check(ctx, req.Spec(), req.Header().Get("Authorization"))
+		if err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
+	}
+}
+
+func (i *interceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (i *interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		ctx, err := i.check(ctx, conn.Spec(), conn.RequestHeader().Get("Authorization"))
+		if err != nil {
+			return err
+		}
+		return next(ctx, conn)
+	}
+}

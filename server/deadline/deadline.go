@@ -1,0 +1,146 @@
+// Package deadline is the durable timer engine every service shares. A deadline is a row (subject, kind,
+// due time). A worker claims due rows and applies each one's consequence in the same transaction that
+// marks the row done; the handler first re-checks that the consequence is still possible, and a stale
+// deadline is dropped, never applied. On Postgres, rows are claimed with FOR UPDATE SKIP LOCKED, so
+// several server processes on one database never apply a deadline twice; on SQLite, write transactions
+// are exclusive.
+package deadline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/google/uuid"
+
+	"github.com/tradeassure/tradeassure/ent"
+	entdeadline "github.com/tradeassure/tradeassure/ent/deadline"
+	"github.com/tradeassure/tradeassure/server/clock"
+	"github.com/tradeassure/tradeassure/server/storage"
+)
+
+// ErrStale is returned by a handler when its consequence is no longer possible; the deadline is dropped.
+var ErrStale = errors.New("deadline is stale")
+
+// Handler applies the consequence of a due deadline within tx, at time now.
+type Handler func(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) error
+
+// Engine runs due deadlines.
+type Engine struct {
+	store    *storage.Store
+	clock    clock.Clock
+	log      *slog.Logger
+	handlers map[string]Handler
+}
+
+// New returns an engine with no handlers.
+func New(store *storage.Store, clk clock.Clock, log *slog.Logger) *Engine {
+	return &Engine{store: store, clock: clk, log: log, handlers: map[string]Handler{}}
+}
+
+// Handle registers the handler of a deadline kind.
+func (e *Engine) Handle(kind string, h Handler) { e.handlers[kind] = h }
+
+// Schedule sets the deadline of kind on a subject to due, within tx, replacing any pending one of the
+// same kind.
+func Schedule(ctx context.Context, tx *ent.Tx, subjectType, subjectID, kind string, due, now time.Time) error {
+	if err := Cancel(ctx, tx, subjectType, subjectID, kind, now); err != nil {
+		return err
+	}
+	err := tx.Deadline.Create().SetID("dl_" + uuid.Must(uuid.NewV7()).String()).
+		SetSubjectType(subjectType).SetSubjectID(subjectID).SetKind(kind).
+		SetDueTime(due).SetCreateTime(now).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("schedule %s deadline of %s %s: %w", kind, subjectType, subjectID, err)
+	}
+	return nil
+}
+
+// Cancel drops the pending deadline of kind on a subject, within tx.
+func Cancel(ctx context.Context, tx *ent.Tx, subjectType, subjectID, kind string, now time.Time) error {
+	_, err := tx.Deadline.Update().Where(
+		entdeadline.SubjectType(subjectType), entdeadline.SubjectID(subjectID), entdeadline.Kind(kind),
+		entdeadline.StateIn(entdeadline.StatePending, entdeadline.StateSuspended),
+	).SetState(entdeadline.StateDropped).SetFinishTime(now).SetOutcome("cancelled").Save(ctx)
+	if err != nil {
+		return fmt.Errorf("cancel %s deadline of %s %s: %w", kind, subjectType, subjectID, err)
+	}
+	return nil
+}
+
+// RunDue applies every deadline due by now and returns how many it applied (stale ones are dropped and
+// not counted). A deadline whose handler fails is left pending for the next run.
+func (e *Engine) RunDue(ctx context.Context) (int, error) {
+	applied := 0
+	var failed []string
+	for {
+		now := e.clock.Now()
+		var (
+			claimed *ent.Deadline
+			runErr  error
+		)
+		err := e.store.WithTx(ctx, func(tx *ent.Tx) error {
+			q := tx.Deadline.Query().Where(
+				entdeadline.StateEQ(entdeadline.StatePending), entdeadline.DueTimeLTE(now),
+			).Order(entdeadline.ByDueTime(), entdeadline.ByID()).Limit(1)
+			if len(failed) > 0 {
+				q = q.Where(entdeadline.IDNotIn(failed...))
+			}
+			if e.store.Dialect == dialect.Postgres {
+				q = q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked))
+			}
+			d, err := q.Only(ctx)
+			if ent.IsNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("claim deadline: %w", err)
+			}
+			claimed = d
+			h, ok := e.handlers[d.Kind]
+			outcome, state := "applied", entdeadline.StateDone
+			if !ok {
+				outcome, state = "no handler", entdeadline.StateDropped
+			} else if err := h(ctx, tx, d, now); errors.Is(err, ErrStale) {
+				outcome, state = "stale", entdeadline.StateDropped
+			} else if err != nil {
+				runErr = err
+				return err
+			}
+			return tx.Deadline.UpdateOneID(d.ID).SetState(state).SetFinishTime(now).SetOutcome(outcome).Exec(ctx)
+		})
+		if claimed == nil && err == nil {
+			return applied, nil
+		}
+		if err != nil {
+			if claimed == nil || runErr == nil {
+				return applied, err
+			}
+			e.log.ErrorContext(ctx, "deadline failed; it stays pending", "deadline", claimed.ID,
+				"kind", claimed.Kind, "subject", claimed.SubjectID, "error", runErr)
+			failed = append(failed, claimed.ID)
+			continue
+		}
+		applied++
+	}
+}
+
+// Run applies due deadlines every interval until ctx ends.
+func (e *Engine) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := e.RunDue(ctx); err != nil && ctx.Err() == nil {
+			e.log.ErrorContext(ctx, "run deadlines", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,140 @@
+// Package idempotency makes mutating requests safe to retry. A request that carries a request id runs its
+// effect and stores its response under (principal, procedure, request id) in the same transaction, so a
+// retry, even after a crash between commit and reply, returns the first response and never applies the
+// effect twice; the same id with a different request is refused.
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tradeassure/tradeassure/ent"
+	"github.com/tradeassure/tradeassure/ent/idempotencykey"
+	"github.com/tradeassure/tradeassure/server/apierr"
+	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/clock"
+	"github.com/tradeassure/tradeassure/server/storage"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+)
+
+// Key names one request.
+type Key struct {
+	PrincipalID string
+	Procedure   string
+	RequestID   string
+}
+
+// Run runs fn in a transaction. With a request id, it first looks for a stored response: when found for
+// the same request it is returned and fn does not run; when found for another request the call fails with
+// REQUEST_ID_REUSED. Otherwise fn's response is stored with its effect. now stamps the stored key.
+func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key, req proto.Message, now time.Time,
+	fn func(tx *ent.Tx) (Resp, error),
+) (Resp, error) {
+	var zero Resp
+	if key.RequestID == "" {
+		var out Resp
+		err := store.WithTx(ctx, func(tx *ent.Tx) error {
+			var err error
+			out, err = fn(tx)
+			return err
+		})
+		if err != nil {
+			return zero, err
+		}
+		return out, nil
+	}
+	hash, err := digest(req)
+	if err != nil {
+		return zero, err
+	}
+	for attempt := 0; ; attempt++ {
+		var out Resp
+		err := store.WithTx(ctx, func(tx *ent.Tx) error {
+			prior, err := tx.IdempotencyKey.Query().Where(
+				idempotencykey.PrincipalID(key.PrincipalID),
+				idempotencykey.Procedure(key.Procedure),
+				idempotencykey.RequestID(key.RequestID),
+			).Only(ctx)
+			switch {
+			case err == nil:
+				if !bytes.Equal(prior.RequestHash, hash) {
+					return apierr.New(connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_REQUEST_ID_REUSED,
+						"request id %q was already used for a different request; use a new request id", key.RequestID).
+						With("request_id", key.RequestID)
+				}
+				out = newOf(zero)
+				return proto.Unmarshal(prior.Response, out)
+			case !ent.IsNotFound(err):
+				return fmt.Errorf("look up request id: %w", err)
+			}
+			out, err = fn(tx)
+			if err != nil {
+				return err
+			}
+			body, err := proto.MarshalOptions{Deterministic: true}.Marshal(out)
+			if err != nil {
+				return fmt.Errorf("store response: %w", err)
+			}
+			return tx.IdempotencyKey.Create().
+				SetPrincipalID(key.PrincipalID).SetProcedure(key.Procedure).SetRequestID(key.RequestID).
+				SetRequestHash(hash).SetResponse(body).SetCreateTime(now).Exec(ctx)
+		})
+		if err != nil {
+			// Two retries of one request racing: the loser's insert hits the unique key; the next attempt
+			// finds the winner's response.
+			if ent.IsConstraintError(err) && attempt < 3 {
+				continue
+			}
+			return zero, err
+		}
+		return out, nil
+	}
+}
+
+func newOf[Resp proto.Message](zero Resp) Resp {
+	return zero.ProtoReflect().Type().New().Interface().(Resp)
+}
+
+func digest(req proto.Message) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("hash request: %w", err)
+	}
+	h := sha256.Sum256(b)
+	return h[:], nil
+}
+
+// Request is a generated mutating request message.
+type Request[T any] interface {
+	*T
+	proto.Message
+	GetRequestId() string
+}
+
+// Response is a generated response message.
+type Response[T any] interface {
+	*T
+	proto.Message
+}
+
+// Handle runs a Connect mutation in a transaction, once per (caller, procedure, request id), passing the
+// caller and the time the call is made.
+func Handle[Req any, Resp any, PReq Request[Req], PResp Response[Resp]](ctx context.Context, store *storage.Store,
+	clk clock.Clock, req *connect.Request[Req], fn func(tx *ent.Tx, p auth.Principal, now time.Time) (PResp, error),
+) (*connect.Response[Resp], error) {
+	p := auth.FromContext(ctx)
+	now := clk.Now()
+	msg := PReq(req.Msg)
+	key := Key{PrincipalID: p.AccountID, Procedure: req.Spec().Procedure, RequestID: msg.GetRequestId()}
+	out, err := Run(ctx, store, key, msg, now, func(tx *ent.Tx) (PResp, error) { return fn(tx, p, now) })
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse((*Resp)(out)), nil
+}

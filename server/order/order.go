@@ -1,0 +1,335 @@
+// Package order implements OrderService: drafting assured orders, payments into escrow, the lifecycle from
+// DRAFT to CLOSED, modification by agreement, and the order deadlines (automatic receipt confirmation and
+// the end of the after-sales window).
+package order
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+
+	"github.com/tradeassure/tradeassure/ent"
+	"github.com/tradeassure/tradeassure/ent/account"
+	entorder "github.com/tradeassure/tradeassure/ent/order"
+	"github.com/tradeassure/tradeassure/server/apierr"
+	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/clock"
+	"github.com/tradeassure/tradeassure/server/events"
+	"github.com/tradeassure/tradeassure/server/idempotency"
+	"github.com/tradeassure/tradeassure/server/pagination"
+	"github.com/tradeassure/tradeassure/server/policy"
+	"github.com/tradeassure/tradeassure/server/storage"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
+)
+
+var _ orderv1connect.OrderServiceHandler = (*Service)(nil)
+
+// Deadline kinds of orders.
+const (
+	// KindAutoConfirm completes a delivered order whose buyer has not confirmed receipt in time.
+	KindAutoConfirm = "order.auto_confirm"
+	// KindClose closes a completed order when its after-sales window ends.
+	KindClose = "order.close"
+)
+
+// Service implements OrderService.
+type Service struct {
+	store *storage.Store
+	clock clock.Clock
+	feed  *events.Feed
+	pager *pagination.Pager
+	cards CardNetwork
+	log   *slog.Logger
+}
+
+// New returns the order service.
+func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, cards CardNetwork, log *slog.Logger) *Service {
+	return &Service{store: store, clock: clk, feed: feed, pager: pager, cards: cards, log: log}
+}
+
+// run runs a mutation of the order service in a transaction, once per request id.
+func run[Req any, Resp any, PReq idempotency.Request[Req], PResp idempotency.Response[Resp]](ctx context.Context, s *Service,
+	req *connect.Request[Req], fn func(tx *ent.Tx, p auth.Principal, now time.Time) (PResp, error),
+) (*connect.Response[Resp], error) {
+	return idempotency.Handle[Req, Resp, PReq, PResp](ctx, s.store, s.clock, req, fn)
+}
+
+// visible reports whether p may see o.
+func visible(p auth.Principal, o *ent.Order) bool {
+	switch p.Role {
+	case commonv1.Role_ROLE_BUYER:
+		return o.BuyerID == p.AccountID
+	case commonv1.Role_ROLE_SUPPLIER:
+		return o.SupplierID == p.AccountID
+	case commonv1.Role_ROLE_OPERATOR, commonv1.Role_ROLE_ARBITER, commonv1.Role_ROLE_SYSTEM:
+		return true
+	}
+	return false
+}
+
+// load reads an order the caller may see, checking the etag when one is sent.
+func load(ctx context.Context, tx *ent.Tx, p auth.Principal, id, etag string) (*ent.Order, error) {
+	o, err := tx.Order.Get(ctx, id)
+	if ent.IsNotFound(err) || (err == nil && !visible(p, o)) {
+		return nil, apierr.NotFound("order", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load order %s: %w", id, err)
+	}
+	if etag != "" && etag != o.Etag {
+		return nil, apierr.EtagMismatch("order", id, o.Etag)
+	}
+	return o, nil
+}
+
+func etagOf(id string, revision int64) string {
+	h := sha256.Sum256([]byte(id + "/" + strconv.FormatInt(revision, 10)))
+	return hex.EncodeToString(h[:8])
+}
+
+func newID(prefix string) string { return prefix + uuid.Must(uuid.NewV7()).String() }
+
+// change is one committed change of an order.
+type change struct {
+	// event is the event type suffix, for example "accepted" → "order.accepted".
+	event string
+	actor auth.Principal
+	now   time.Time
+	// set applies the change's column updates.
+	set func(u *ent.OrderUpdateOne)
+}
+
+// commit writes a change of o as the next revision, guarded by the revision read (a concurrent writer
+// makes it fail with ABORTED), records the revision history and appends the event.
+func (s *Service) commit(ctx context.Context, tx *ent.Tx, o *ent.Order, c change) (*orderv1.Order, error) {
+	next := o.Revision + 1
+	u := tx.Order.UpdateOneID(o.ID).Where(entorder.Revision(o.Revision)).
+		SetRevision(next).SetEtag(etagOf(o.ID, next)).SetUpdateTime(c.now)
+	if c.set != nil {
+		c.set(u)
+	}
+	updated, err := u.Save(ctx)
+	if ent.IsNotFound(err) {
+		return nil, apierr.EtagMismatch("order", o.ID, "")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s order %s: %w", c.event, o.ID, err)
+	}
+	return s.record(ctx, tx, updated, c)
+}
+
+// record writes the revision history entry and the event of an order's latest revision.
+func (s *Service) record(ctx context.Context, tx *ent.Tx, o *ent.Order, c change) (*orderv1.Order, error) {
+	pb, err := toProto(o)
+	if err != nil {
+		return nil, err
+	}
+	typ := "order." + c.event
+	role := apierr.RoleName(c.actor.Role)
+	if err := tx.OrderRevision.Create().SetOrderID(o.ID).SetRevision(o.Revision).SetChange(typ).
+		SetActorRole(role).SetActorID(c.actor.AccountID).SetTime(c.now).SetSnapshot(mustMarshal(pb)).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("record revision of order %s: %w", o.ID, err)
+	}
+	err = s.feed.Append(ctx, tx, events.Event{
+		Type: typ, SubjectType: "order", SubjectID: o.ID, Revision: o.Revision, Time: c.now,
+		Actor: c.actor, Parties: []string{o.BuyerID, o.SupplierID}, Payload: pb,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pb, nil
+}
+
+func stateName(s entorder.State) string { return string(s) }
+
+func requireState(o *ent.Order, action string, states ...entorder.State) error {
+	for _, st := range states {
+		if o.State == st {
+			return nil
+		}
+	}
+	return apierr.IllegalState("order", o.ID, action, stateName(o.State))
+}
+
+func supplierAccount(ctx context.Context, tx *ent.Tx, id string) (*ent.Account, error) {
+	a, err := tx.Account.Get(ctx, id)
+	if ent.IsNotFound(err) || (err == nil && a.Role.String() != "supplier") {
+		return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_NOT_FOUND, "supplier_id", "supplier %q does not exist", id)
+	}
+	return a, err
+}
+
+func orderPolicy(o *ent.Order) policy.Set { return policy.MustGet(policyToProto[o.Policy], o.PolicyVersion) }
+
+// CreateProduct lists a product for the calling supplier.
+func (s *Service) CreateProduct(ctx context.Context, req *connect.Request[orderv1.CreateProductRequest]) (*connect.Response[orderv1.CreateProductResponse], error) {
+	return run(ctx, s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*orderv1.CreateProductResponse, error) {
+		if err := p.RequireRole("list products", commonv1.Role_ROLE_SUPPLIER); err != nil {
+			return nil, err
+		}
+		price := req.Msg.GetUnitPrice()
+		if price.GetAmountMinor() <= 0 {
+			return nil, apierr.Invalid("unit_price.amount_minor", "must be more than zero")
+		}
+		if !policy.Supported(price.GetCurrency()) {
+			return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNSUPPORTED_CURRENCY, "unit_price.currency",
+				"%q is not a currency the platform has a rate for", price.GetCurrency())
+		}
+		prod, err := tx.Product.Create().SetID(newID("prd_")).SetSupplierID(p.AccountID).SetName(req.Msg.GetName()).
+			SetCurrency(price.GetCurrency()).SetUnitPriceMinor(price.GetAmountMinor()).
+			SetCreateTime(now).SetUpdateTime(now).Save(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("create product: %w", err)
+		}
+		return &orderv1.CreateProductResponse{Product: productToProto(prod)}, nil
+	})
+}
+
+// CreateOrder drafts an order.
+func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.CreateOrderRequest]) (*connect.Response[orderv1.CreateOrderResponse], error) {
+	return run(ctx, s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*orderv1.CreateOrderResponse, error) {
+		if err := p.RequireRole("draft orders", commonv1.Role_ROLE_SUPPLIER, commonv1.Role_ROLE_BUYER); err != nil {
+			return nil, err
+		}
+		if err := p.RequireTrading("create orders", now); err != nil {
+			return nil, err
+		}
+		var supplier, buyer *ent.Account
+		var err error
+		awaitingSupplier := false
+		if p.Role == commonv1.Role_ROLE_SUPPLIER {
+			supplier = p.Account
+			buyer, err = buyerByEmail(ctx, tx, req.Msg.GetBuyerEmail())
+			if err != nil {
+				return nil, err
+			}
+		} else {
+			if req.Msg.GetSupplierId() == "" {
+				return nil, apierr.Invalid("supplier_id", "a buyer requesting a draft must name the supplier")
+			}
+			if e := req.Msg.GetBuyerEmail(); e != "" && e != p.Account.Email {
+				return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER, "buyer_email",
+					"a buyer can only request a draft for its own email")
+			}
+			buyer = p.Account
+			if supplier, err = supplierAccount(ctx, tx, req.Msg.GetSupplierId()); err != nil {
+				return nil, err
+			}
+			awaitingSupplier = true
+		}
+		pol, err := policy.Get(req.Msg.GetPolicy(), policy.Current)
+		if err != nil {
+			return nil, apierr.Invalid("policy", "%v", err)
+		}
+		terms := req.Msg.GetTerms()
+		a, err := checkTerms(ctx, tx, terms, supplier, pol, now)
+		if err != nil {
+			return nil, err
+		}
+		id := newID("ord_")
+		o, err := tx.Order.Create().SetID(id).SetPolicy(policyFromProto[pol.Name]).SetPolicyVersion(pol.Version).
+			SetState(entorder.StateDraft).SetSupplierID(supplier.ID).SetBuyerID(buyer.ID).SetBuyerEmail(buyer.Email).
+			SetCurrency(terms.GetCurrency()).SetTerms(mustMarshal(terms)).
+			SetGoodsMinor(a.goods).SetTotalMinor(a.total).SetAdvanceMinor(a.advance).SetTotalUsdMinor(a.totalUSD).
+			SetCoveredMinor(a.covered).SetRequiresExportAgent(a.requiresExportAgent).SetAwaitingSupplier(awaitingSupplier).
+			SetShipByTime(terms.GetShipByTime().AsTime()).
+			SetRevision(1).SetEtag(etagOf(id, 1)).SetCreateTime(now).SetUpdateTime(now).Save(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("create order: %w", err)
+		}
+		pb, err := s.record(ctx, tx, o, change{event: "drafted", actor: p, now: now})
+		if err != nil {
+			return nil, err
+		}
+		return &orderv1.CreateOrderResponse{Order: pb}, nil
+	})
+}
+
+func buyerByEmail(ctx context.Context, tx *ent.Tx, email string) (*ent.Account, error) {
+	if email == "" {
+		return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER, "buyer_email",
+			"name the buyer by the email bound to the buyer's account")
+	}
+	a, err := tx.Account.Query().Where(account.Email(email), account.RoleEQ(account.RoleBuyer)).Only(ctx)
+	if err == nil {
+		return a, nil
+	}
+	if !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("look up buyer: %w", err)
+	}
+	return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER, "buyer_email",
+		"no buyer account is bound to %q", email)
+}
+
+// GetOrder returns one order.
+func (s *Service) GetOrder(ctx context.Context, req *connect.Request[orderv1.GetOrderRequest]) (*connect.Response[orderv1.GetOrderResponse], error) {
+	p := auth.FromContext(ctx)
+	o, err := s.store.Client.Order.Get(ctx, req.Msg.GetOrderId())
+	if ent.IsNotFound(err) || (err == nil && !visible(p, o)) {
+		return nil, apierr.NotFound("order", req.Msg.GetOrderId())
+	}
+	if err != nil {
+		return nil, err
+	}
+	pb, err := toProto(o)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&orderv1.GetOrderResponse{Order: pb}), nil
+}
+
+// ListOrders lists the caller's orders, newest first.
+func (s *Service) ListOrders(ctx context.Context, req *connect.Request[orderv1.ListOrdersRequest]) (*connect.Response[orderv1.ListOrdersResponse], error) {
+	p := auth.FromContext(ctx)
+	size, err := pagination.Size(req.Msg.GetPageSize(), 50, 500)
+	if err != nil {
+		return nil, err
+	}
+	filter := pagination.Filter("orders", p.AccountID, req.Msg.GetState())
+	after, err := s.pager.After(req.Msg.GetPageToken(), filter)
+	if err != nil {
+		return nil, err
+	}
+	q := s.store.Client.Order.Query()
+	switch p.Role {
+	case commonv1.Role_ROLE_BUYER:
+		q = q.Where(entorder.BuyerID(p.AccountID))
+	case commonv1.Role_ROLE_SUPPLIER:
+		q = q.Where(entorder.SupplierID(p.AccountID))
+	case commonv1.Role_ROLE_OPERATOR, commonv1.Role_ROLE_ARBITER:
+	default:
+		return connect.NewResponse(&orderv1.ListOrdersResponse{}), nil
+	}
+	if st := req.Msg.GetState(); st != orderv1.Order_STATE_UNSPECIFIED {
+		q = q.Where(entorder.StateEQ(stateFromProto[st]))
+	}
+	if after != "" {
+		q = q.Where(entorder.IDLT(after))
+	}
+	rows, err := q.Order(ent.Desc(entorder.FieldID)).Limit(size + 1).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list orders: %w", err)
+	}
+	out := &orderv1.ListOrdersResponse{}
+	if len(rows) > size {
+		rows = rows[:size]
+		out.NextPageToken = s.pager.Token(rows[size-1].ID, filter)
+	}
+	for _, o := range rows {
+		pb, err := toProto(o)
+		if err != nil {
+			return nil, err
+		}
+		out.Orders = append(out.Orders, pb)
+	}
+	return connect.NewResponse(out), nil
+}

@@ -1,0 +1,155 @@
+// Package policy holds the two after-sales policy sets the platform ships (trade-assurance B2B and retail)
+// and the exchange-rate table used for limit checks. Every order stores the policy and its version when it
+// is created; a later policy change never applies to an existing order, so each version is kept here.
+package policy
+
+import (
+	"fmt"
+	"math/big"
+	"time"
+
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+)
+
+const day = 24 * time.Hour
+
+// Current is the version new orders get.
+const Current = "2026-11-01"
+
+// Set is one policy set at one version. Durations are calendar time unless named BusinessDays.
+type Set struct {
+	Name    commonv1.Policy
+	Version string
+
+	// Orders.
+	AutoConfirmAfterDelivery time.Duration
+	// NoExportAgentCapUSDMinor is the largest order a supplier without one-touch export may create; 0 means
+	// no cap. Orders above it must ship through the export agent.
+	NoExportAgentCapUSDMinor int64
+	CardCapUSDMinor          int64
+	PayLaterCapUSDMinor      int64
+	// WesternUnionLimitUSDMinor is exclusive: payments must be under it.
+	WesternUnionLimitUSDMinor int64
+	TTExpectedSettle          time.Duration
+	BankTransferSettle        time.Duration
+	PlatformFeeBasisPoints    int64
+	// SoldNotShippedFreeze is the sold-not-shipped count at which a supplier's account is frozen.
+	SoldNotShippedFreeze int
+
+	// Returns.
+	ReturnWindow         time.Duration
+	ReturnAnswer         time.Duration
+	ReturnShip           time.Duration
+	ReturnConfirm        time.Duration
+	FreeReturnWindow     time.Duration
+	FreeReturnCompensate int // business days
+
+	// Disputes.
+	DisputeWindow       time.Duration
+	DisputeResponse     time.Duration
+	DisputeEscalateFrom time.Duration // 0: only after the supplier rejects
+	DisputeAutoEscalate time.Duration // 0: never
+	ChargebackWindow    time.Duration
+
+	// Complaints.
+	ComplaintWindow               time.Duration
+	ComplaintDecisionBusinessDays int
+}
+
+var sets = map[string]map[commonv1.Policy]Set{
+	"2026-11-01": {
+		commonv1.Policy_POLICY_TRADE_ASSURANCE: {
+			Name: commonv1.Policy_POLICY_TRADE_ASSURANCE, Version: "2026-11-01",
+			AutoConfirmAfterDelivery: 30 * day, NoExportAgentCapUSDMinor: 5_000_00,
+			CardCapUSDMinor: 10_000_00, PayLaterCapUSDMinor: 150_000_00, WesternUnionLimitUSDMinor: 2_500_00,
+			TTExpectedSettle: 7 * day, BankTransferSettle: 3 * day, PlatformFeeBasisPoints: 200,
+			SoldNotShippedFreeze: 10,
+			ReturnWindow:         7 * day, ReturnAnswer: 1 * day, ReturnShip: 10 * day, ReturnConfirm: 30 * day,
+			FreeReturnWindow: 0, FreeReturnCompensate: 2,
+			DisputeWindow: 30 * day, DisputeResponse: 3 * day, DisputeEscalateFrom: 3 * day,
+			DisputeAutoEscalate: 7 * day, ChargebackWindow: 180 * day,
+			ComplaintWindow: 15 * day, ComplaintDecisionBusinessDays: 3,
+		},
+		commonv1.Policy_POLICY_RETAIL: {
+			Name: commonv1.Policy_POLICY_RETAIL, Version: "2026-11-01",
+			AutoConfirmAfterDelivery: 15 * day, NoExportAgentCapUSDMinor: 0,
+			CardCapUSDMinor: 10_000_00, PayLaterCapUSDMinor: 150_000_00, WesternUnionLimitUSDMinor: 2_500_00,
+			TTExpectedSettle: 7 * day, BankTransferSettle: 3 * day, PlatformFeeBasisPoints: 200,
+			SoldNotShippedFreeze: 10,
+			ReturnWindow:         15 * day, ReturnAnswer: 1 * day, ReturnShip: 10 * day, ReturnConfirm: 30 * day,
+			FreeReturnWindow: 15 * day, FreeReturnCompensate: 2,
+			DisputeWindow: 15 * day, DisputeResponse: 5 * day, DisputeEscalateFrom: 0,
+			DisputeAutoEscalate: 0, ChargebackWindow: 180 * day,
+			ComplaintWindow: 15 * day, ComplaintDecisionBusinessDays: 3,
+		},
+	},
+}
+
+// Get returns the policy set p at version v.
+func Get(p commonv1.Policy, v string) (Set, error) {
+	s, ok := sets[v][p]
+	if !ok {
+		return Set{}, fmt.Errorf("no policy %s at version %q", p, v)
+	}
+	return s, nil
+}
+
+// MustGet is Get for a policy stored on an order, which always exists.
+func MustGet(p commonv1.Policy, v string) Set {
+	s, err := Get(p, v)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// AddBusinessDays returns t plus n business days (Monday to Friday), keeping the time of day.
+func AddBusinessDays(t time.Time, n int) time.Time {
+	for n > 0 {
+		t = t.Add(day)
+		if wd := t.Weekday(); wd != time.Saturday && wd != time.Sunday {
+			n--
+		}
+	}
+	return t
+}
+
+// rate is a currency's minor-unit digits and its value in micro-USD per major unit.
+type rate struct {
+	digits   int
+	microUSD int64
+}
+
+// rates is the platform's rate table for limit checks.
+var rates = map[string]rate{
+	"USD": {2, 1_000_000},
+	"EUR": {2, 1_080_000},
+	"GBP": {2, 1_270_000},
+	"CNY": {2, 138_000},
+	"JPY": {0, 6_700},
+	"CAD": {2, 730_000},
+	"AUD": {2, 650_000},
+	"HKD": {2, 128_000},
+}
+
+// Supported reports whether a currency is in the rate table.
+func Supported(currency string) bool { _, ok := rates[currency]; return ok }
+
+// ToUSDMinor converts an amount in minor units of currency into USD cents at the platform's rate, rounding
+// half up.
+func ToUSDMinor(amountMinor int64, currency string) (int64, error) {
+	r, ok := rates[currency]
+	if !ok {
+		return 0, fmt.Errorf("no exchange rate for %q", currency)
+	}
+	num := new(big.Int).Mul(big.NewInt(amountMinor), big.NewInt(r.microUSD*100))
+	den := new(big.Int).Mul(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(r.digits)), nil), big.NewInt(1_000_000))
+	q, m := new(big.Int).QuoRem(num, den, new(big.Int))
+	if new(big.Int).Mul(m, big.NewInt(2)).Cmp(den) >= 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	if !q.IsInt64() {
+		return 0, fmt.Errorf("amount %d %s is too large", amountMinor, currency)
+	}
+	return q.Int64(), nil
+}

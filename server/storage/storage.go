@@ -1,0 +1,248 @@
+// Package storage opens the database (SQLite by default, Postgres for production and scale-out), applies
+// the versioned migrations, and runs work in transactions.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	atlas "ariga.io/atlas/sql/migrate"
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/tradeassure/tradeassure/ent"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is an open database with its ent client.
+type Store struct {
+	// Client is the ent client over the database.
+	Client *ent.Client
+	// DB is the underlying connection pool.
+	DB *sql.DB
+	// Dialect is dialect.SQLite or dialect.Postgres.
+	Dialect string
+}
+
+// Open connects to the database named by dsn ("sqlite://path", "sqlite://:memory:" or "postgres://…") and
+// brings its schema up to date.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	var (
+		db  *sql.DB
+		dia string
+		err error
+	)
+	switch {
+	case strings.HasPrefix(dsn, "sqlite://"):
+		dia = dialect.SQLite
+		db, err = openSQLite(strings.TrimPrefix(dsn, "sqlite://"))
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		dia = dialect.Postgres
+		cfg, perr := pgx.ParseConfig(dsn)
+		if perr != nil {
+			return nil, fmt.Errorf("open database: %w", perr)
+		}
+		db = sql.OpenDB(stdlib.GetConnector(*cfg))
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(20)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	default:
+		return nil, fmt.Errorf("open database: unsupported --db %q (want sqlite://path or postgres://…)", dsn)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := Migrate(ctx, db, dia); err != nil {
+		db.Close()
+		return nil, err
+	}
+	drv := entsql.OpenDB(dia, db)
+	return &Store{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dia}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.Client.Close() }
+
+func openSQLite(path string) (*sql.DB, error) {
+	if path == "" {
+		return nil, errors.New("empty sqlite path")
+	}
+	memory := path == ":memory:" || strings.Contains(path, "mode=memory")
+	file := path
+	if memory && path == ":memory:" {
+		// A shared-cache in-memory database lives as long as one connection is open; the pool keeps one.
+		file = fmt.Sprintf("file:mem%d?mode=memory&cache=shared", time.Now().UnixNano())
+	} else if !strings.HasPrefix(file, "file:") {
+		file = "file:" + file
+	}
+	sep := "?"
+	if strings.Contains(file, "?") {
+		sep = "&"
+	}
+	// WAL lets readers run beside the writer; the busy timeout makes a second writer wait rather than fail;
+	// _txlock=immediate takes the write lock when a transaction starts, so two writers never deadlock
+	// upgrading read locks.
+	params := "_fk=1&_busy_timeout=10000&_txlock=immediate&_journal_mode=WAL&_synchronous=NORMAL"
+	if memory {
+		params = "_fk=1&_busy_timeout=10000&_txlock=immediate"
+	}
+	db, err := sql.Open(sqliteDriver, file+sep+params)
+	if err != nil {
+		return nil, err
+	}
+	if memory {
+		db.SetMaxOpenConns(1)
+	} else {
+		// SQLite has one writer; more connections only queue on its lock. A few let reads overlap.
+		db.SetMaxOpenConns(4)
+	}
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	return db, nil
+}
+
+const sqliteDriver = "sqlite3_tradeassure"
+
+func init() {
+	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{})
+}
+
+// Migrate applies the migrations of the dialect that the database has not applied yet, each in its own
+// transaction, recording each in schema_migrations.
+func Migrate(ctx context.Context, db *sql.DB, dia string) error {
+	dir := "migrations/" + dia
+	if dia == dialect.SQLite {
+		dir = "migrations/sqlite"
+	}
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("read migrations: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) == ".sql" {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR(255) PRIMARY KEY, applied_at VARCHAR(64) NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	for _, name := range names {
+		if err := applyMigration(ctx, db, dia, dir, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyMigration(ctx context.Context, db *sql.DB, dia, dir, name string) error {
+	version := strings.TrimSuffix(name, ".sql")
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("apply migration %s: %w", name, err)
+	}
+	defer tx.Rollback()
+	if dia == dialect.Postgres {
+		// Two servers starting together on one database must not both apply a migration.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7355608)`); err != nil {
+			return fmt.Errorf("apply migration %s: lock: %w", name, err)
+		}
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, rebind(dia, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
+		return fmt.Errorf("apply migration %s: %w", name, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	data, err := migrations.ReadFile(dir + "/" + name)
+	if err != nil {
+		return fmt.Errorf("apply migration %s: %w", name, err)
+	}
+	stmts, err := atlas.NewLocalFile(name, data).Stmts()
+	if err != nil {
+		return fmt.Errorf("apply migration %s: parse: %w", name, err)
+	}
+	for _, stmt := range stmts {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("apply migration %s: %q: %w", name, stmt, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, rebind(dia, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), version, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		return fmt.Errorf("apply migration %s: record: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("apply migration %s: commit: %w", name, err)
+	}
+	return nil
+}
+
+func rebind(dia, q string) string {
+	if dia != dialect.Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// WithTx runs fn in a transaction and commits it when fn returns nil.
+func (s *Store) WithTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
+	tx, err := s.Client.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			_ = tx.Rollback()
+			panic(v)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+// RedactDSN hides a password in a DSN, for logs.
+func RedactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

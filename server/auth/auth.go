@@ -16,9 +16,9 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/apikey"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/clock"
-	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 )
 
 // Principal is who makes a call.

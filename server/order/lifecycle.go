@@ -13,12 +13,12 @@ import (
 	entorder "github.com/tradeassure/tradeassure/ent/order"
 	"github.com/tradeassure/tradeassure/ent/orderrevision"
 	"github.com/tradeassure/tradeassure/ent/product"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/pagination"
-	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
-	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 )
 
 // beforeShipment are the states in which an order has not shipped and can still be cancelled or changed.

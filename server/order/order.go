@@ -18,6 +18,9 @@ import (
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/account"
 	entorder "github.com/tradeassure/tradeassure/ent/order"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/clock"
@@ -26,9 +29,6 @@ import (
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/storage"
-	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
-	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
-	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
 )
 
 var _ orderv1connect.OrderServiceHandler = (*Service)(nil)
@@ -168,7 +168,9 @@ func supplierAccount(ctx context.Context, tx *ent.Tx, id string) (*ent.Account, 
 	return a, err
 }
 
-func orderPolicy(o *ent.Order) policy.Set { return policy.MustGet(policyToProto[o.Policy], o.PolicyVersion) }
+func orderPolicy(o *ent.Order) policy.Set {
+	return policy.MustGet(policyToProto[o.Policy], o.PolicyVersion)
+}
 
 // CreateProduct lists a product for the calling supplier.
 func (s *Service) CreateProduct(ctx context.Context, req *connect.Request[orderv1.CreateProductRequest]) (*connect.Response[orderv1.CreateProductResponse], error) {

@@ -11,12 +11,12 @@ import (
 	"github.com/tradeassure/tradeassure/ent"
 	entorder "github.com/tradeassure/tradeassure/ent/order"
 	entpayment "github.com/tradeassure/tradeassure/ent/payment"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/policy"
-	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
-	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 )
 
 // CardNetwork charges cards. Charge returns a decline reason, or "" when the charge went through.

@@ -9,10 +9,10 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/product"
-	"github.com/tradeassure/tradeassure/server/apierr"
-	"github.com/tradeassure/tradeassure/server/policy"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
+	"github.com/tradeassure/tradeassure/server/apierr"
+	"github.com/tradeassure/tradeassure/server/policy"
 )
 
 // amounts are the figures computed from a set of terms.

@@ -12,8 +12,8 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/tradeassure/tradeassure/server/apierr"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	"github.com/tradeassure/tradeassure/server/apierr"
 )
 
 // Pager issues and checks page tokens with a server secret.

@@ -886,11 +886,11 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"\x05Money\x12!\n" +
 	"\famount_minor\x18\x01 \x01(\x03R\vamountMinor\x12-\n" +
 	"\bcurrency\x18\x02 \x01(\tB\x11\xbaH\x0er\f2\n" +
-	"^[A-Z]{3}$R\bcurrency\"\xb8\x02\n" +
+	"^[A-Z]{3}$R\bcurrency\"\xb9\x02\n" +
 	"\aAddress\x121\n" +
 	"\x0erecipient_name\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\rrecipientName\x12:\n" +
-	"\x05phone\x18\x02 \x01(\tB$\xbaH!r\x1f\x10\x05\x18 2\x19^\\+?[0-9][0-9 ()-]{3,30}$R\x05phone\x12+\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\rrecipientName\x12;\n" +
+	"\x05phone\x18\x02 \x01(\tB%\xbaH\"\xc8\x01\x01r\x1d\x18 2\x19^\\+?[0-9][0-9 ()-]{3,30}$R\x05phone\x12+\n" +
 	"\acountry\x18\x03 \x01(\tB\x11\xbaH\x0er\f2\n" +
 	"^[A-Z]{2}$R\acountry\x12)\n" +
 	"\x05lines\x18\x04 \x03(\tB\x13\xbaH\x10\x92\x01\r\b\x01\x10\x04\"\ar\x05\x10\x01\x18\xc8\x01R\x05lines\x12\x1b\n" +

@@ -1,0 +1,194 @@
+// Command tradeassured is the tradeassure server: Connect, gRPC and gRPC-Web on one port, SQLite by
+// default and Postgres with --db postgres://…. "tradeassured admin …" manages accounts and keys offline.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tradeassure/tradeassure/ent"
+	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	"github.com/tradeassure/tradeassure/server"
+	"github.com/tradeassure/tradeassure/server/admin"
+	"github.com/tradeassure/tradeassure/server/clock"
+	"github.com/tradeassure/tradeassure/server/devseed"
+	"github.com/tradeassure/tradeassure/server/storage"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "admin" {
+		if err := adminCommand(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "tradeassured admin:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := serve(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "tradeassured:", err)
+		os.Exit(1)
+	}
+}
+
+// env returns the environment variable's value, or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(name string) bool {
+	b, _ := strconv.ParseBool(os.Getenv(name))
+	return b
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("tradeassured", flag.ContinueOnError)
+	addr := fs.String("addr", env("TRADEASSURE_ADDR", "localhost:8080"), "listen address (env TRADEASSURE_ADDR)")
+	dsn := fs.String("db", env("TRADEASSURE_DB", "sqlite://tradeassure.db"), "database: sqlite://path or postgres://… (env TRADEASSURE_DB)")
+	level := fs.String("log-level", env("TRADEASSURE_LOG_LEVEL", "info"), "debug, info, warn or error (env TRADEASSURE_LOG_LEVEL)")
+	dev := fs.Bool("dev", envBool("TRADEASSURE_DEV"), "development mode: seed a demo marketplace, write dev-keys.json, allow moving the clock (env TRADEASSURE_DEV)")
+	tick := fs.Duration("deadline-interval", time.Second, "how often the deadline worker looks for due deadlines")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	slog.SetDefault(log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	store, err := storage.Open(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Dev: *dev})
+	if err != nil {
+		return err
+	}
+	if *dev {
+		if err := writeDevKeys(ctx, store, srv.Clock, *dsn); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{Handler: srv.Handler, Protocols: server.Protocols(), ReadHeaderTimeout: 10 * time.Second}
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		srv.Engine.Run(workerCtx, *tick)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	log.Info("tradeassured listening", "addr", ln.Addr().String(), "db", storage.RedactDSN(*dsn), "dev", *dev)
+
+	select {
+	case err := <-errc:
+		stopWorker()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err = httpSrv.Shutdown(shutdownCtx)
+	stopWorker()
+	<-workerDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func writeDevKeys(ctx context.Context, store *storage.Store, clk clock.Clock, dsn string) error {
+	keys, err := devseed.Seed(ctx, store, clk.Now())
+	if err != nil {
+		return err
+	}
+	dir := "."
+	if p, ok := strings.CutPrefix(dsn, "sqlite://"); ok && !strings.Contains(p, "memory") {
+		dir = filepath.Dir(strings.SplitN(strings.TrimPrefix(p, "file:"), "?", 2)[0])
+	}
+	path := filepath.Join(dir, "dev-keys.json")
+	body, _ := json.MarshalIndent(keys, "", "  ")
+	if err := os.WriteFile(path, append(body, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	fmt.Println("Development mode: demo marketplace ready. API keys (also in " + path + "):")
+	for _, k := range devseed.Order() {
+		p := keys[k]
+		fmt.Printf("  %-15s %-10s %s  %s\n", k, p.Role, p.AccountID, p.APIKey)
+	}
+	return nil
+}
+
+// adminCommand creates accounts and keys directly in the database, for bootstrapping the first operator.
+func adminCommand(args []string) error {
+	if len(args) == 0 || args[0] != "create-account" {
+		return errors.New("usage: tradeassured admin create-account --role operator --name NAME --email EMAIL [--country CC] [--limit-usd N] [--one-touch] [--db DSN]")
+	}
+	fs := flag.NewFlagSet("create-account", flag.ContinueOnError)
+	dsn := fs.String("db", env("TRADEASSURE_DB", "sqlite://tradeassure.db"), "database")
+	role := fs.String("role", "", "buyer, supplier, arbiter, warehouse or operator")
+	name := fs.String("name", "", "display name")
+	email := fs.String("email", "", "verified email")
+	country := fs.String("country", "US", "ISO 3166-1 alpha-2 country")
+	limit := fs.Int64("limit-usd", 0, "supplier trade-assurance limit in whole USD")
+	oneTouch := fs.Bool("one-touch", false, "supplier has the one-touch export agent")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	r, ok := commonv1.Role_value["ROLE_"+strings.ToUpper(*role)]
+	if !ok || *name == "" || *email == "" {
+		return errors.New("--role (buyer, supplier, arbiter, warehouse, operator), --name and --email are required")
+	}
+	ctx := context.Background()
+	store, err := storage.Open(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	now := time.Now().UTC()
+	var acctID, secret string
+	err = store.WithTx(ctx, func(tx *ent.Tx) error {
+		na := admin.NewAccount{Role: commonv1.Role(r), Name: *name, Email: *email, Country: *country}
+		if na.Role == commonv1.Role_ROLE_SUPPLIER {
+			na.Supplier = &adminv1.SupplierProfile{TradeAssuranceLimitUsdMinor: *limit * 100, OneTouchExport: *oneTouch}
+		}
+		a, err := admin.CreateAccount(ctx, tx, na, now)
+		if err != nil {
+			return err
+		}
+		_, secret, err = admin.IssueKey(ctx, tx, a.ID, "admin-cli", now)
+		acctID = a.ID
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("account_id: %s\napi_key:    %s\n", acctID, secret)
+	return nil
+}

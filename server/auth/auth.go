@@ -116,6 +116,8 @@ func RoleFromName(s string) commonv1.Role {
 		return commonv1.Role_ROLE_WAREHOUSE
 	case "operator":
 		return commonv1.Role_ROLE_OPERATOR
+	case "system":
+		return commonv1.Role_ROLE_SYSTEM
 	}
 	return commonv1.Role_ROLE_UNSPECIFIED
 }

@@ -112,6 +112,12 @@ func (s *Service) WatchEvents(ctx context.Context, req *connect.Request[eventv1.
 	after := req.Msg.GetAfterId()
 	ticker := time.NewTicker(s.poll)
 	defer ticker.Stop()
+	// A heartbeat at once sends the response headers, so the client knows the watch is established before
+	// any event exists, and one after each quiet minute keeps proxies from closing an idle stream.
+	if err := stream.Send(&eventv1.WatchEventsResponse{}); err != nil {
+		return nil
+	}
+	lastSend := time.Now()
 	for {
 		changed := s.feed.Changed()
 		q, err := s.query(p, after, req.Msg.GetSubjectType(), req.Msg.GetSubjectId())
@@ -134,6 +140,13 @@ func (s *Service) WatchEvents(ctx context.Context, req *connect.Request[eventv1.
 				return nil
 			}
 			after = e.Id
+			lastSend = time.Now()
+		}
+		if time.Since(lastSend) > time.Minute {
+			if err := stream.Send(&eventv1.WatchEventsResponse{}); err != nil {
+				return nil
+			}
+			lastSend = time.Now()
 		}
 		if len(rows) == 500 {
 			continue

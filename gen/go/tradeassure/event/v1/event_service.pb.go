@@ -214,10 +214,11 @@ func (x *WatchEventsRequest) GetSubjectId() string {
 	return ""
 }
 
-// WatchEventsResponse carries one event.
+// WatchEventsResponse carries one event, or is a heartbeat.
 type WatchEventsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The event.
+	// The event; absent in a heartbeat. The server sends a heartbeat as soon as the watch is established and
+	// after each quiet minute, so clients and proxies see the stream is alive.
 	Event         *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

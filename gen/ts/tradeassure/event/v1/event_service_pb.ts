@@ -121,13 +121,14 @@ export const WatchEventsRequestSchema: GenMessage<WatchEventsRequest> = /*@__PUR
   messageDesc(file_tradeassure_event_v1_event_service, 2);
 
 /**
- * WatchEventsResponse carries one event.
+ * WatchEventsResponse carries one event, or is a heartbeat.
  *
  * @generated from message tradeassure.event.v1.WatchEventsResponse
  */
 export type WatchEventsResponse = Message<"tradeassure.event.v1.WatchEventsResponse"> & {
   /**
-   * The event.
+   * The event; absent in a heartbeat. The server sends a heartbeat as soon as the watch is established and
+   * after each quiet minute, so clients and proxies see the stream is alive.
    *
    * @generated from field: tradeassure.event.v1.Event event = 1;
    */

@@ -93,7 +93,7 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 			if e.store.Dialect == dialect.Postgres {
 				q = q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked))
 			}
-			d, err := q.Only(ctx)
+			d, err := q.First(ctx)
 			if ent.IsNotFound(err) {
 				return nil
 			}

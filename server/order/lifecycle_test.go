@@ -102,6 +102,30 @@ func TestAutoConfirmDeadline(t *testing.T) {
 	})
 }
 
+// TestManyDeadlinesDueAtOnce checks every deadline that falls due in one step fires, each once.
+func TestManyDeadlinesDueAtOnce(t *testing.T) {
+	servertest.Each(t, func(t *testing.T, e *servertest.Env) {
+		m := newMarket(t, e)
+		var ids []string
+		for i := 0; i < 5; i++ {
+			ids = append(ids, m.delivered(retailPolicy).GetId())
+		}
+		e.Advance(15 * day)
+		for _, id := range ids {
+			wantState(t, m.get(id), orderv1.Order_STATE_COMPLETED)
+		}
+		e.Advance(15 * day)
+		for _, id := range ids {
+			o := m.get(id)
+			wantState(t, o, orderv1.Order_STATE_CLOSED)
+			// drafted, accepted, paid, shipped, delivered, auto_confirmed, closed: each applied once.
+			if o.GetRevision() != 7 {
+				t.Fatalf("order %s has revision %d, want 7", id, o.GetRevision())
+			}
+		}
+	})
+}
+
 // TestDeliveryTimeFromTracking checks a delivery reported late counts from the carrier's delivery time.
 func TestDeliveryTimeFromTracking(t *testing.T) {
 	servertest.Each(t, func(t *testing.T, e *servertest.Env) {

@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 work=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; cat "$work/server.out" >&2; rm -rf "$work"' EXIT
+trap 'rc=$?; kill $pid 2>/dev/null || true; [ $rc = 0 ] || cat "$work/server.out" >&2; rm -rf "$work"' EXIT
 go build -o "$work/tradeassured" ./server/cmd/tradeassured
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export ADDR="127.0.0.1:$port"

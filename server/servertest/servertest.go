@@ -86,7 +86,7 @@ type Env struct {
 // Options configure New.
 type Options struct {
 	Protocol string // "connect" (default) or "grpc"
-	Engine   string // "sqlite" (default) or "postgres"
+	Engine   string // "sqlite" (default, in memory), "sqlite-file" (WAL file in a temp dir) or "postgres"
 	Dev      bool
 }
 
@@ -95,8 +95,11 @@ func New(t testing.TB, o Options) *Env {
 	t.Helper()
 	ctx := context.Background()
 	dsn := "sqlite://:memory:"
-	if o.Engine == "postgres" {
+	switch o.Engine {
+	case "postgres":
 		dsn = freshPostgres(t)
+	case "sqlite-file":
+		dsn = "sqlite://" + t.TempDir() + "/tradeassure.db"
 	}
 	store, err := storage.Open(ctx, dsn)
 	if err != nil {

@@ -233,10 +233,7 @@ func (s *Service) ListAccounts(ctx context.Context, req *connect.Request[adminv1
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
 	out := &adminv1.ListAccountsResponse{}
-	if len(rows) > size {
-		rows = rows[:size]
-		out.NextPageToken = s.pager.Token(rows[size-1].ID, filter)
-	}
+	rows, out.NextPageToken = pagination.Page(s.pager, rows, size, filter, func(a *ent.Account) string { return a.ID })
 	for _, a := range rows {
 		out.Accounts = append(out.Accounts, AccountToProto(a))
 	}

@@ -20,9 +20,9 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	entorder "github.com/tradeassure/tradeassure/ent/order"
-	"github.com/tradeassure/tradeassure/server/servertest"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
+	"github.com/tradeassure/tradeassure/server/servertest"
 )
 
 // stored is how many orders the database holds before measuring.

@@ -82,6 +82,7 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 		var (
 			claimed *ent.Deadline
 			runErr  error
+			done    bool
 		)
 		err := e.store.WithTx(ctx, func(tx *ent.Tx) error {
 			q := tx.Deadline.Query().Where(
@@ -111,6 +112,7 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 				runErr = err
 				return err
 			}
+			done = state == entdeadline.StateDone
 			return tx.Deadline.UpdateOneID(d.ID).SetState(state).SetFinishTime(now).SetOutcome(outcome).Exec(ctx)
 		})
 		if claimed == nil && err == nil {
@@ -125,7 +127,9 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 			failed = append(failed, claimed.ID)
 			continue
 		}
-		applied++
+		if done {
+			applied++
+		}
 	}
 }
 

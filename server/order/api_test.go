@@ -9,11 +9,11 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/tradeassure/tradeassure/ent/account"
-	"github.com/tradeassure/tradeassure/server/servertest"
 	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
+	"github.com/tradeassure/tradeassure/server/servertest"
 )
 
 // TestPartiesSeeOnlyTheirOrders checks another buyer or supplier can neither read nor change an order.

@@ -7,10 +7,10 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/tradeassure/tradeassure/ent/account"
-	"github.com/tradeassure/tradeassure/server/servertest"
 	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
+	"github.com/tradeassure/tradeassure/server/servertest"
 )
 
 // TestChangeNeedsBothParties checks a confirmed order changes only when the other party accepts the

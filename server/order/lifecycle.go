@@ -494,11 +494,7 @@ func (s *Service) complete(ctx context.Context, tx *ent.Tx, o *ent.Order, actor 
 
 // ListOrderRevisions lists an order's revision history, oldest first.
 func (s *Service) ListOrderRevisions(ctx context.Context, req *connect.Request[orderv1.ListOrderRevisionsRequest]) (*connect.Response[orderv1.ListOrderRevisionsResponse], error) {
-	p := auth.FromContext(ctx)
-	o, err := s.store.Client.Order.Get(ctx, req.Msg.GetOrderId())
-	if ent.IsNotFound(err) || (err == nil && !visible(p, o)) {
-		return nil, apierr.NotFound("order", req.Msg.GetOrderId())
-	}
+	o, err := s.read(ctx, req.Msg.GetOrderId())
 	if err != nil {
 		return nil, err
 	}
@@ -522,10 +518,7 @@ func (s *Service) ListOrderRevisions(ctx context.Context, req *connect.Request[o
 		return nil, fmt.Errorf("list revisions: %w", err)
 	}
 	out := &orderv1.ListOrderRevisionsResponse{}
-	if len(rows) > size {
-		rows = rows[:size]
-		out.NextPageToken = s.pager.Token(fmt.Sprint(rows[size-1].Revision), filter)
-	}
+	rows, out.NextPageToken = pagination.Page(s.pager, rows, size, filter, func(r *ent.OrderRevision) string { return fmt.Sprint(r.Revision) })
 	for _, r := range rows {
 		snap := &orderv1.Order{}
 		if err := proto.Unmarshal(r.Snapshot, snap); err != nil {
@@ -567,10 +560,7 @@ func (s *Service) ListProducts(ctx context.Context, req *connect.Request[orderv1
 		return nil, fmt.Errorf("list products: %w", err)
 	}
 	out := &orderv1.ListProductsResponse{}
-	if len(rows) > size {
-		rows = rows[:size]
-		out.NextPageToken = s.pager.Token(rows[size-1].ID, filter)
-	}
+	rows, out.NextPageToken = pagination.Page(s.pager, rows, size, filter, func(r *ent.Product) string { return r.ID })
 	for _, r := range rows {
 		out.Products = append(out.Products, productToProto(r))
 	}

@@ -272,13 +272,21 @@ func buyerByEmail(ctx context.Context, tx *ent.Tx, email string) (*ent.Account, 
 		"no buyer account is bound to %q", email)
 }
 
+// read loads an order the caller may see, outside a transaction.
+func (s *Service) read(ctx context.Context, id string) (*ent.Order, error) {
+	o, err := s.store.Client.Order.Get(ctx, id)
+	if ent.IsNotFound(err) || (err == nil && !visible(auth.FromContext(ctx), o)) {
+		return nil, apierr.NotFound("order", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read order %s: %w", id, err)
+	}
+	return o, nil
+}
+
 // GetOrder returns one order.
 func (s *Service) GetOrder(ctx context.Context, req *connect.Request[orderv1.GetOrderRequest]) (*connect.Response[orderv1.GetOrderResponse], error) {
-	p := auth.FromContext(ctx)
-	o, err := s.store.Client.Order.Get(ctx, req.Msg.GetOrderId())
-	if ent.IsNotFound(err) || (err == nil && !visible(p, o)) {
-		return nil, apierr.NotFound("order", req.Msg.GetOrderId())
-	}
+	o, err := s.read(ctx, req.Msg.GetOrderId())
 	if err != nil {
 		return nil, err
 	}
@@ -322,10 +330,7 @@ func (s *Service) ListOrders(ctx context.Context, req *connect.Request[orderv1.L
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
 	out := &orderv1.ListOrdersResponse{}
-	if len(rows) > size {
-		rows = rows[:size]
-		out.NextPageToken = s.pager.Token(rows[size-1].ID, filter)
-	}
+	rows, out.NextPageToken = pagination.Page(s.pager, rows, size, filter, func(o *ent.Order) string { return o.ID })
 	for _, o := range rows {
 		pb, err := toProto(o)
 		if err != nil {

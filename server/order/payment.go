@@ -254,11 +254,7 @@ func (s *Service) FailPayment(ctx context.Context, req *connect.Request[orderv1.
 
 // ListPayments lists an order's payments, oldest first.
 func (s *Service) ListPayments(ctx context.Context, req *connect.Request[orderv1.ListPaymentsRequest]) (*connect.Response[orderv1.ListPaymentsResponse], error) {
-	p := auth.FromContext(ctx)
-	o, err := s.store.Client.Order.Get(ctx, req.Msg.GetOrderId())
-	if ent.IsNotFound(err) || (err == nil && !visible(p, o)) {
-		return nil, apierr.NotFound("order", req.Msg.GetOrderId())
-	}
+	o, err := s.read(ctx, req.Msg.GetOrderId())
 	if err != nil {
 		return nil, err
 	}
@@ -280,10 +276,7 @@ func (s *Service) ListPayments(ctx context.Context, req *connect.Request[orderv1
 		return nil, fmt.Errorf("list payments: %w", err)
 	}
 	out := &orderv1.ListPaymentsResponse{}
-	if len(rows) > size {
-		rows = rows[:size]
-		out.NextPageToken = s.pager.Token(rows[size-1].ID, filter)
-	}
+	rows, out.NextPageToken = pagination.Page(s.pager, rows, size, filter, func(r *ent.Payment) string { return r.ID })
 	for _, r := range rows {
 		out.Payments = append(out.Payments, paymentToProto(r))
 	}

@@ -81,3 +81,13 @@ func (p *Pager) mac(body []byte) []byte {
 
 // Filter describes a query for binding tokens to it.
 func Filter(parts ...any) string { return fmt.Sprint(parts...) }
+
+// Page trims rows fetched with a limit of size+1 to one page and returns the token of the next page ("" at
+// the end), keyed by the last row's key.
+func Page[T any](p *Pager, rows []T, size int, filter string, key func(T) string) ([]T, string) {
+	if len(rows) <= size {
+		return rows, ""
+	}
+	rows = rows[:size]
+	return rows, p.Token(key(rows[size-1]), filter)
+}

@@ -24,15 +24,15 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tradeassure/tradeassure/ent"
-	"github.com/tradeassure/tradeassure/server"
-	"github.com/tradeassure/tradeassure/server/admin"
-	"github.com/tradeassure/tradeassure/server/storage"
 	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1/adminv1connect"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1/eventv1connect"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
+	"github.com/tradeassure/tradeassure/server"
+	"github.com/tradeassure/tradeassure/server/admin"
+	"github.com/tradeassure/tradeassure/server/storage"
 )
 
 // PostgresEnv names the environment variable with an admin DSN of a Postgres server for storage tests.
@@ -279,7 +279,9 @@ func Bearer(key string) connect.Interceptor { return bearerInterceptor{key} }
 
 type bearerInterceptor struct{ key string }
 
-func (b bearerInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc { return bearer(b.key)(next) }
+func (b bearerInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return bearer(b.key)(next)
+}
 
 func (b bearerInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
 	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {

@@ -1,0 +1,100 @@
+package deadline_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/tradeassure/tradeassure/ent"
+	entdeadline "github.com/tradeassure/tradeassure/ent/deadline"
+	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/servertest"
+)
+
+func schedule(t *testing.T, e *servertest.Env, subject, kind string, due time.Time) {
+	t.Helper()
+	err := e.Store.WithTx(e.Ctx, func(tx *ent.Tx) error {
+		return deadline.Schedule(e.Ctx, tx, "test", subject, kind, due, e.Clock.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func states(t *testing.T, e *servertest.Env, subject string) map[string]string {
+	t.Helper()
+	rows, err := e.Store.Client.Deadline.Query().Where(entdeadline.SubjectID(subject)).All(e.Ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, r := range rows {
+		out[r.Kind+"/"+r.Outcome] = string(r.State)
+	}
+	return out
+}
+
+// TestEngine checks due deadlines are applied once, not before they are due; stale ones are dropped; a
+// failing handler leaves its deadline pending without blocking the others; rescheduling replaces.
+func TestEngine(t *testing.T) {
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Engine: engine})
+			eng := deadline.New(e.Store, e.Clock, slog.Default())
+			applied := map[string]int{}
+			fail := true
+			eng.Handle("apply", func(_ context.Context, _ *ent.Tx, d *ent.Deadline, _ time.Time) error {
+				applied[d.SubjectID]++
+				return nil
+			})
+			eng.Handle("stale", func(context.Context, *ent.Tx, *ent.Deadline, time.Time) error { return deadline.ErrStale })
+			eng.Handle("flaky", func(_ context.Context, _ *ent.Tx, d *ent.Deadline, _ time.Time) error {
+				if fail {
+					return errors.New("downstream unavailable")
+				}
+				applied[d.SubjectID]++
+				return nil
+			})
+			now := e.Clock.Now()
+			schedule(t, e, "a", "apply", now.Add(time.Hour))
+			schedule(t, e, "b", "flaky", now.Add(time.Hour))
+			schedule(t, e, "c", "stale", now.Add(time.Hour))
+			schedule(t, e, "d", "apply", now.Add(time.Hour))
+			schedule(t, e, "d", "apply", now.Add(2*time.Hour)) // replaces the first
+
+			e.Clock.Set(now.Add(time.Hour - time.Second))
+			if n, err := eng.RunDue(e.Ctx); err != nil || n != 0 {
+				t.Fatalf("before due: %d %v", n, err)
+			}
+			e.Clock.Set(now.Add(time.Hour))
+			if _, err := eng.RunDue(e.Ctx); err != nil {
+				t.Fatal(err)
+			}
+			if applied["a"] != 1 || applied["b"] != 0 || applied["d"] != 0 {
+				t.Fatalf("applied = %v", applied)
+			}
+			if s := states(t, e, "c"); s["stale/stale"] != "dropped" {
+				t.Fatalf("stale deadline = %v", s)
+			}
+			if s := states(t, e, "b"); s["flaky/"] != "pending" {
+				t.Fatalf("failed deadline = %v", s)
+			}
+			fail = false
+			e.Clock.Set(now.Add(2 * time.Hour))
+			if _, err := eng.RunDue(e.Ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := eng.RunDue(e.Ctx); err != nil {
+				t.Fatal(err)
+			}
+			if applied["a"] != 1 || applied["b"] != 1 || applied["d"] != 1 {
+				t.Fatalf("applied = %v", applied)
+			}
+			if s := states(t, e, "d"); s["apply/cancelled"] != "dropped" || s["apply/applied"] != "done" {
+				t.Fatalf("rescheduled deadline = %v", s)
+			}
+		})
+	}
+}

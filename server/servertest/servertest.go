@@ -62,7 +62,7 @@ func (c *Clock) Set(t time.Time) {
 var Start = time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
 
 // Protocols are the wire protocols tests run in.
-var Protocols = []string{"connect", "grpc"}
+var Protocols = []string{"connect", "grpc", "grpcweb"}
 
 // Engines are the storage engines tests run on: SQLite always, Postgres when configured.
 func Engines() []string {
@@ -85,7 +85,7 @@ type Env struct {
 
 // Options configure New.
 type Options struct {
-	Protocol string // "connect" (default) or "grpc"
+	Protocol string // "connect" (default), "grpc" or "grpcweb"
 	Engine   string // "sqlite" (default, in memory), "sqlite-file" (WAL file in a temp dir) or "postgres"
 	Dev      bool
 }
@@ -183,8 +183,11 @@ func (p *Party) ID() string { return p.Account.ID }
 // Clients returns clients for a key (any string, for negative tests).
 func (e *Env) Clients(key string) *Party {
 	opts := []connect.ClientOption{connect.WithInterceptors(Bearer(key))}
-	if e.Protocol == "grpc" {
+	switch e.Protocol {
+	case "grpc":
 		opts = append(opts, connect.WithGRPC())
+	case "grpcweb":
+		opts = append(opts, connect.WithGRPCWeb())
 	}
 	c := e.HTTP.Client()
 	return &Party{

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
-.PHONY: all generate proto ent migrations check-generated lint test test-go test-ts test-walkthrough bench run deps
+.PHONY: all generate proto ent migrations check-generated breaking lint test test-go test-ts test-walkthrough bench run deps
 
 all: generate test
 
@@ -35,6 +35,11 @@ check-generated: generate
 	@if ! git diff --quiet -- gen ent; then \
 		echo "generated code is stale; run 'make generate' and commit:"; git diff --stat -- gen ent; exit 1; fi
 	@echo "generated code is fresh"
+
+# breaking checks the schema for breaking changes against a git ref: make breaking BASE=main
+BASE ?= main
+breaking: third_party/protovalidate/buf/validate/validate.proto
+	bash tools/breaking.sh $(BASE)
 
 lint:
 	go vet ./...

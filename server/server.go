@@ -30,11 +30,16 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/clock"
+	"github.com/tradeassure/tradeassure/server/complaint"
 	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/deps"
+	"github.com/tradeassure/tradeassure/server/dispute"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/health"
 	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/pagination"
+	"github.com/tradeassure/tradeassure/server/payout"
+	"github.com/tradeassure/tradeassure/server/returns"
 	"github.com/tradeassure/tradeassure/server/storage"
 )
 
@@ -91,9 +96,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	pager := pagination.New(secret)
 	feed := events.NewFeed(cfg.Store.Dialect)
 	engine := deadline.New(cfg.Store, clk, log)
+	d := deps.Deps{Store: cfg.Store, Clock: clk, Feed: feed, Pager: pager, Engine: engine, Log: log}
 
 	orders := order.New(cfg.Store, clk, feed, pager, cards, log)
 	orders.Register(engine)
+	returnSvc := returns.New(d)
+	disputes := dispute.New(d)
+	complaints := complaint.New(d)
+	payouts := payout.New(d)
 
 	authn := &auth.Authenticator{Client: cfg.Store.Client, Clock: clk}
 	opts := connect.WithInterceptors(apierr.Interceptor(log), authn.Interceptor(), validate.NewInterceptor())
@@ -102,11 +112,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mux.Handle(orderv1connect.NewOrderServiceHandler(orders, opts))
 	mux.Handle(eventv1connect.NewEventServiceHandler(events.NewService(cfg.Store.Client, feed), opts))
 	mux.Handle(adminv1connect.NewAdminServiceHandler(admin.New(cfg.Store, clk, dev, engine, pager), opts))
-	// The other services' contracts are published; their behaviour lands with their own issues.
-	mux.Handle(returnsv1connect.NewReturnServiceHandler(returnsv1connect.UnimplementedReturnServiceHandler{}, opts))
-	mux.Handle(disputev1connect.NewDisputeServiceHandler(disputev1connect.UnimplementedDisputeServiceHandler{}, opts))
-	mux.Handle(complaintv1connect.NewComplaintServiceHandler(complaintv1connect.UnimplementedComplaintServiceHandler{}, opts))
-	mux.Handle(payoutv1connect.NewPayoutServiceHandler(payoutv1connect.UnimplementedPayoutServiceHandler{}, opts))
+	mux.Handle(returnsv1connect.NewReturnServiceHandler(returnSvc, opts))
+	mux.Handle(disputev1connect.NewDisputeServiceHandler(disputes, opts))
+	mux.Handle(complaintv1connect.NewComplaintServiceHandler(complaints, opts))
+	mux.Handle(payoutv1connect.NewPayoutServiceHandler(payouts, opts))
 
 	names := []string{
 		orderv1connect.OrderServiceName, returnsv1connect.ReturnServiceName, disputev1connect.DisputeServiceName,

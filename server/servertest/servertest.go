@@ -27,9 +27,13 @@ import (
 	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1/adminv1connect"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1/complaintv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1/disputev1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1/eventv1connect"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1/payoutv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1/returnsv1connect"
 	"github.com/tradeassure/tradeassure/server"
 	"github.com/tradeassure/tradeassure/server/admin"
 	"github.com/tradeassure/tradeassure/server/storage"
@@ -170,11 +174,15 @@ func (e *Env) SetTime(t time.Time) { e.T.Helper(); e.Advance(t.Sub(e.Clock.Now()
 
 // Party is an account with clients acting as it.
 type Party struct {
-	Account *ent.Account
-	Key     string
-	Orders  orderv1connect.OrderServiceClient
-	Events  eventv1connect.EventServiceClient
-	Admin   adminv1connect.AdminServiceClient
+	Account    *ent.Account
+	Key        string
+	Orders     orderv1connect.OrderServiceClient
+	Returns    returnsv1connect.ReturnServiceClient
+	Disputes   disputev1connect.DisputeServiceClient
+	Complaints complaintv1connect.ComplaintServiceClient
+	Payouts    payoutv1connect.PayoutServiceClient
+	Events     eventv1connect.EventServiceClient
+	Admin      adminv1connect.AdminServiceClient
 }
 
 // ID is the party's account id.
@@ -191,10 +199,14 @@ func (e *Env) Clients(key string) *Party {
 	}
 	c := e.HTTP.Client()
 	return &Party{
-		Key:    key,
-		Orders: orderv1connect.NewOrderServiceClient(c, e.HTTP.URL, opts...),
-		Events: eventv1connect.NewEventServiceClient(c, e.HTTP.URL, opts...),
-		Admin:  adminv1connect.NewAdminServiceClient(c, e.HTTP.URL, opts...),
+		Key:        key,
+		Orders:     orderv1connect.NewOrderServiceClient(c, e.HTTP.URL, opts...),
+		Returns:    returnsv1connect.NewReturnServiceClient(c, e.HTTP.URL, opts...),
+		Disputes:   disputev1connect.NewDisputeServiceClient(c, e.HTTP.URL, opts...),
+		Complaints: complaintv1connect.NewComplaintServiceClient(c, e.HTTP.URL, opts...),
+		Payouts:    payoutv1connect.NewPayoutServiceClient(c, e.HTTP.URL, opts...),
+		Events:     eventv1connect.NewEventServiceClient(c, e.HTTP.URL, opts...),
+		Admin:      adminv1connect.NewAdminServiceClient(c, e.HTTP.URL, opts...),
 	}
 }
 

@@ -362,9 +362,14 @@ func (s *Service) CancelOrder(ctx context.Context, req *connect.Request[orderv1.
 				return nil, err
 			}
 		}
+		refund, err := refundAll(ctx, tx, o, now)
+		if err != nil {
+			return nil, err
+		}
+		canc.Refund = money(refund, o.Currency)
 		pb, err := s.commit(ctx, tx, o, change{event: "cancelled", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
 			u.SetState(entorder.StateCancelled).SetCancellation(mustMarshal(canc)).ClearPendingChange().
-				SetRefundedMinor(o.RefundedMinor + o.PaidMinor)
+				AddRefundedMinor(refund)
 		}})
 		if err != nil {
 			return nil, err
@@ -475,7 +480,8 @@ func (s *Service) ConfirmReceipt(ctx context.Context, req *connect.Request[order
 	})
 }
 
-// complete moves a shipped or delivered order to COMPLETED and starts its after-sales window.
+// complete moves a shipped or delivered order to COMPLETED, starts its after-sales window, and releases
+// the escrow to the supplier unless a dispute or return holds it.
 func (s *Service) complete(ctx context.Context, tx *ent.Tx, o *ent.Order, actor auth.Principal, now time.Time, event string) (*orderv1.Order, error) {
 	if err := deadline.Cancel(ctx, tx, "order", o.ID, KindAutoConfirm, now); err != nil {
 		return nil, err
@@ -484,12 +490,22 @@ func (s *Service) complete(ctx context.Context, tx *ent.Tx, o *ent.Order, actor 
 	if err := deadline.Schedule(ctx, tx, "order", o.ID, KindClose, closeAt, now); err != nil {
 		return nil, err
 	}
-	return s.commit(ctx, tx, o, change{event: event, actor: actor, now: now, set: func(u *ent.OrderUpdateOne) {
+	updated, err := s.commitEntity(ctx, tx, o, change{event: event, actor: actor, now: now, set: func(u *ent.OrderUpdateOne) {
 		u.SetState(entorder.StateCompleted).SetCompleteTime(now).SetAfterSalesDeadline(closeAt)
 		if o.DeliverTime == nil {
 			u.SetDeliverTime(now)
 		}
 	}})
+	if err != nil {
+		return nil, err
+	}
+	// Funds under a dispute or return hold stay in escrow until the hold ends.
+	if updated.EscrowHolds == 0 {
+		if err := release(ctx, tx, updated, now); err != nil {
+			return nil, err
+		}
+	}
+	return toProto(updated)
 }
 
 // ListOrderRevisions lists an order's revision history, oldest first.

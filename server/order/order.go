@@ -111,6 +111,15 @@ type change struct {
 // commit writes a change of o as the next revision, guarded by the revision read (a concurrent writer
 // makes it fail with ABORTED), records the revision history and appends the event.
 func (s *Service) commit(ctx context.Context, tx *ent.Tx, o *ent.Order, c change) (*orderv1.Order, error) {
+	updated, err := s.commitEntity(ctx, tx, o, c)
+	if err != nil {
+		return nil, err
+	}
+	return toProto(updated)
+}
+
+// commitEntity is commit returning the stored order.
+func (s *Service) commitEntity(ctx context.Context, tx *ent.Tx, o *ent.Order, c change) (*ent.Order, error) {
 	next := o.Revision + 1
 	u := tx.Order.UpdateOneID(o.ID).Where(entorder.Revision(o.Revision)).
 		SetRevision(next).SetEtag(etagOf(o.ID, next)).SetUpdateTime(c.now)
@@ -124,7 +133,10 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, o *ent.Order, c change
 	if err != nil {
 		return nil, fmt.Errorf("%s order %s: %w", c.event, o.ID, err)
 	}
-	return s.record(ctx, tx, updated, c)
+	if _, err := s.record(ctx, tx, updated, c); err != nil {
+		return nil, err
+	}
+	return updated, nil
 }
 
 // record writes the revision history entry and the event of an order's latest revision.

@@ -175,6 +175,9 @@ func (s *Service) PayOrder(ctx context.Context, req *connect.Request[orderv1.Pay
 // settle moves a settled payment's amount into the order: the advance makes it ADVANCE_PAID, the full
 // amount or the balance makes it PAID.
 func (s *Service) settle(ctx context.Context, tx *ent.Tx, o *ent.Order, pay *ent.Payment, actor auth.Principal, now time.Time) (*orderv1.Order, error) {
+	if err := postPayment(ctx, tx, o, pay.ID, pay.AmountMinor, now); err != nil {
+		return nil, err
+	}
 	paid := o.PaidMinor + pay.AmountMinor
 	next, event := entorder.StatePaid, "paid"
 	if pay.Part == entpayment.PartAdvance {

@@ -19,8 +19,6 @@ import (
 	"github.com/tradeassure/tradeassure/ent/complaint"
 	"github.com/tradeassure/tradeassure/ent/deadline"
 	"github.com/tradeassure/tradeassure/ent/dispute"
-	"github.com/tradeassure/tradeassure/ent/disputeevidencerequest"
-	"github.com/tradeassure/tradeassure/ent/disputeoffer"
 	"github.com/tradeassure/tradeassure/ent/event"
 	"github.com/tradeassure/tradeassure/ent/idempotencykey"
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
@@ -54,10 +52,6 @@ type Client struct {
 	Deadline *DeadlineClient
 	// Dispute is the client for interacting with the Dispute builders.
 	Dispute *DisputeClient
-	// DisputeEvidenceRequest is the client for interacting with the DisputeEvidenceRequest builders.
-	DisputeEvidenceRequest *DisputeEvidenceRequestClient
-	// DisputeOffer is the client for interacting with the DisputeOffer builders.
-	DisputeOffer *DisputeOfferClient
 	// Event is the client for interacting with the Event builders.
 	Event *EventClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
@@ -102,8 +96,6 @@ func (c *Client) init() {
 	c.Complaint = NewComplaintClient(c.config)
 	c.Deadline = NewDeadlineClient(c.config)
 	c.Dispute = NewDisputeClient(c.config)
-	c.DisputeEvidenceRequest = NewDisputeEvidenceRequestClient(c.config)
-	c.DisputeOffer = NewDisputeOfferClient(c.config)
 	c.Event = NewEventClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.LedgerAccount = NewLedgerAccountClient(c.config)
@@ -208,29 +200,27 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:                    ctx,
-		config:                 cfg,
-		APIKey:                 NewAPIKeyClient(cfg),
-		Account:                NewAccountClient(cfg),
-		Complaint:              NewComplaintClient(cfg),
-		Deadline:               NewDeadlineClient(cfg),
-		Dispute:                NewDisputeClient(cfg),
-		DisputeEvidenceRequest: NewDisputeEvidenceRequestClient(cfg),
-		DisputeOffer:           NewDisputeOfferClient(cfg),
-		Event:                  NewEventClient(cfg),
-		IdempotencyKey:         NewIdempotencyKeyClient(cfg),
-		LedgerAccount:          NewLedgerAccountClient(cfg),
-		LedgerEntry:            NewLedgerEntryClient(cfg),
-		LedgerTransfer:         NewLedgerTransferClient(cfg),
-		Order:                  NewOrderClient(cfg),
-		OrderRevision:          NewOrderRevisionClient(cfg),
-		Payment:                NewPaymentClient(cfg),
-		Penalty:                NewPenaltyClient(cfg),
-		Product:                NewProductClient(cfg),
-		ReturnRequest:          NewReturnRequestClient(cfg),
-		Setting:                NewSettingClient(cfg),
-		TimelineEntry:          NewTimelineEntryClient(cfg),
-		Withdrawal:             NewWithdrawalClient(cfg),
+		ctx:            ctx,
+		config:         cfg,
+		APIKey:         NewAPIKeyClient(cfg),
+		Account:        NewAccountClient(cfg),
+		Complaint:      NewComplaintClient(cfg),
+		Deadline:       NewDeadlineClient(cfg),
+		Dispute:        NewDisputeClient(cfg),
+		Event:          NewEventClient(cfg),
+		IdempotencyKey: NewIdempotencyKeyClient(cfg),
+		LedgerAccount:  NewLedgerAccountClient(cfg),
+		LedgerEntry:    NewLedgerEntryClient(cfg),
+		LedgerTransfer: NewLedgerTransferClient(cfg),
+		Order:          NewOrderClient(cfg),
+		OrderRevision:  NewOrderRevisionClient(cfg),
+		Payment:        NewPaymentClient(cfg),
+		Penalty:        NewPenaltyClient(cfg),
+		Product:        NewProductClient(cfg),
+		ReturnRequest:  NewReturnRequestClient(cfg),
+		Setting:        NewSettingClient(cfg),
+		TimelineEntry:  NewTimelineEntryClient(cfg),
+		Withdrawal:     NewWithdrawalClient(cfg),
 	}, nil
 }
 
@@ -248,29 +238,27 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:                    ctx,
-		config:                 cfg,
-		APIKey:                 NewAPIKeyClient(cfg),
-		Account:                NewAccountClient(cfg),
-		Complaint:              NewComplaintClient(cfg),
-		Deadline:               NewDeadlineClient(cfg),
-		Dispute:                NewDisputeClient(cfg),
-		DisputeEvidenceRequest: NewDisputeEvidenceRequestClient(cfg),
-		DisputeOffer:           NewDisputeOfferClient(cfg),
-		Event:                  NewEventClient(cfg),
-		IdempotencyKey:         NewIdempotencyKeyClient(cfg),
-		LedgerAccount:          NewLedgerAccountClient(cfg),
-		LedgerEntry:            NewLedgerEntryClient(cfg),
-		LedgerTransfer:         NewLedgerTransferClient(cfg),
-		Order:                  NewOrderClient(cfg),
-		OrderRevision:          NewOrderRevisionClient(cfg),
-		Payment:                NewPaymentClient(cfg),
-		Penalty:                NewPenaltyClient(cfg),
-		Product:                NewProductClient(cfg),
-		ReturnRequest:          NewReturnRequestClient(cfg),
-		Setting:                NewSettingClient(cfg),
-		TimelineEntry:          NewTimelineEntryClient(cfg),
-		Withdrawal:             NewWithdrawalClient(cfg),
+		ctx:            ctx,
+		config:         cfg,
+		APIKey:         NewAPIKeyClient(cfg),
+		Account:        NewAccountClient(cfg),
+		Complaint:      NewComplaintClient(cfg),
+		Deadline:       NewDeadlineClient(cfg),
+		Dispute:        NewDisputeClient(cfg),
+		Event:          NewEventClient(cfg),
+		IdempotencyKey: NewIdempotencyKeyClient(cfg),
+		LedgerAccount:  NewLedgerAccountClient(cfg),
+		LedgerEntry:    NewLedgerEntryClient(cfg),
+		LedgerTransfer: NewLedgerTransferClient(cfg),
+		Order:          NewOrderClient(cfg),
+		OrderRevision:  NewOrderRevisionClient(cfg),
+		Payment:        NewPaymentClient(cfg),
+		Penalty:        NewPenaltyClient(cfg),
+		Product:        NewProductClient(cfg),
+		ReturnRequest:  NewReturnRequestClient(cfg),
+		Setting:        NewSettingClient(cfg),
+		TimelineEntry:  NewTimelineEntryClient(cfg),
+		Withdrawal:     NewWithdrawalClient(cfg),
 	}, nil
 }
 
@@ -300,11 +288,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.Account, c.Complaint, c.Deadline, c.Dispute,
-		c.DisputeEvidenceRequest, c.DisputeOffer, c.Event, c.IdempotencyKey,
-		c.LedgerAccount, c.LedgerEntry, c.LedgerTransfer, c.Order, c.OrderRevision,
-		c.Payment, c.Penalty, c.Product, c.ReturnRequest, c.Setting, c.TimelineEntry,
-		c.Withdrawal,
+		c.APIKey, c.Account, c.Complaint, c.Deadline, c.Dispute, c.Event,
+		c.IdempotencyKey, c.LedgerAccount, c.LedgerEntry, c.LedgerTransfer, c.Order,
+		c.OrderRevision, c.Payment, c.Penalty, c.Product, c.ReturnRequest, c.Setting,
+		c.TimelineEntry, c.Withdrawal,
 	} {
 		n.Use(hooks...)
 	}
@@ -314,11 +301,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.Account, c.Complaint, c.Deadline, c.Dispute,
-		c.DisputeEvidenceRequest, c.DisputeOffer, c.Event, c.IdempotencyKey,
-		c.LedgerAccount, c.LedgerEntry, c.LedgerTransfer, c.Order, c.OrderRevision,
-		c.Payment, c.Penalty, c.Product, c.ReturnRequest, c.Setting, c.TimelineEntry,
-		c.Withdrawal,
+		c.APIKey, c.Account, c.Complaint, c.Deadline, c.Dispute, c.Event,
+		c.IdempotencyKey, c.LedgerAccount, c.LedgerEntry, c.LedgerTransfer, c.Order,
+		c.OrderRevision, c.Payment, c.Penalty, c.Product, c.ReturnRequest, c.Setting,
+		c.TimelineEntry, c.Withdrawal,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -337,10 +323,6 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Deadline.mutate(ctx, m)
 	case *DisputeMutation:
 		return c.Dispute.mutate(ctx, m)
-	case *DisputeEvidenceRequestMutation:
-		return c.DisputeEvidenceRequest.mutate(ctx, m)
-	case *DisputeOfferMutation:
-		return c.DisputeOffer.mutate(ctx, m)
 	case *EventMutation:
 		return c.Event.mutate(ctx, m)
 	case *IdempotencyKeyMutation:
@@ -1036,272 +1018,6 @@ func (c *DisputeClient) mutate(ctx context.Context, m *DisputeMutation) (Value, 
 		return (&DisputeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Dispute mutation op: %q", m.Op())
-	}
-}
-
-// DisputeEvidenceRequestClient is a client for the DisputeEvidenceRequest schema.
-type DisputeEvidenceRequestClient struct {
-	config
-}
-
-// NewDisputeEvidenceRequestClient returns a client for the DisputeEvidenceRequest from the given config.
-func NewDisputeEvidenceRequestClient(c config) *DisputeEvidenceRequestClient {
-	return &DisputeEvidenceRequestClient{config: c}
-}
-
-// Use adds a list of mutation hooks to the hooks stack.
-// A call to `Use(f, g, h)` equals to `disputeevidencerequest.Hooks(f(g(h())))`.
-func (c *DisputeEvidenceRequestClient) Use(hooks ...Hook) {
-	c.hooks.DisputeEvidenceRequest = append(c.hooks.DisputeEvidenceRequest, hooks...)
-}
-
-// Intercept adds a list of query interceptors to the interceptors stack.
-// A call to `Intercept(f, g, h)` equals to `disputeevidencerequest.Intercept(f(g(h())))`.
-func (c *DisputeEvidenceRequestClient) Intercept(interceptors ...Interceptor) {
-	c.inters.DisputeEvidenceRequest = append(c.inters.DisputeEvidenceRequest, interceptors...)
-}
-
-// Create returns a builder for creating a DisputeEvidenceRequest entity.
-func (c *DisputeEvidenceRequestClient) Create() *DisputeEvidenceRequestCreate {
-	mutation := newDisputeEvidenceRequestMutation(c.config, OpCreate)
-	return &DisputeEvidenceRequestCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// CreateBulk returns a builder for creating a bulk of DisputeEvidenceRequest entities.
-func (c *DisputeEvidenceRequestClient) CreateBulk(builders ...*DisputeEvidenceRequestCreate) *DisputeEvidenceRequestCreateBulk {
-	return &DisputeEvidenceRequestCreateBulk{config: c.config, builders: builders}
-}
-
-// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
-// a builder and applies setFunc on it.
-func (c *DisputeEvidenceRequestClient) MapCreateBulk(slice any, setFunc func(*DisputeEvidenceRequestCreate, int)) *DisputeEvidenceRequestCreateBulk {
-	rv := reflect.ValueOf(slice)
-	if rv.Kind() != reflect.Slice {
-		return &DisputeEvidenceRequestCreateBulk{err: fmt.Errorf("calling to DisputeEvidenceRequestClient.MapCreateBulk with wrong type %T, need slice", slice)}
-	}
-	builders := make([]*DisputeEvidenceRequestCreate, rv.Len())
-	for i := 0; i < rv.Len(); i++ {
-		builders[i] = c.Create()
-		setFunc(builders[i], i)
-	}
-	return &DisputeEvidenceRequestCreateBulk{config: c.config, builders: builders}
-}
-
-// Update returns an update builder for DisputeEvidenceRequest.
-func (c *DisputeEvidenceRequestClient) Update() *DisputeEvidenceRequestUpdate {
-	mutation := newDisputeEvidenceRequestMutation(c.config, OpUpdate)
-	return &DisputeEvidenceRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// UpdateOne returns an update builder for the given entity.
-func (c *DisputeEvidenceRequestClient) UpdateOne(_m *DisputeEvidenceRequest) *DisputeEvidenceRequestUpdateOne {
-	mutation := newDisputeEvidenceRequestMutation(c.config, OpUpdateOne, withDisputeEvidenceRequest(_m))
-	return &DisputeEvidenceRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// UpdateOneID returns an update builder for the given id.
-func (c *DisputeEvidenceRequestClient) UpdateOneID(id string) *DisputeEvidenceRequestUpdateOne {
-	mutation := newDisputeEvidenceRequestMutation(c.config, OpUpdateOne, withDisputeEvidenceRequestID(id))
-	return &DisputeEvidenceRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// Delete returns a delete builder for DisputeEvidenceRequest.
-func (c *DisputeEvidenceRequestClient) Delete() *DisputeEvidenceRequestDelete {
-	mutation := newDisputeEvidenceRequestMutation(c.config, OpDelete)
-	return &DisputeEvidenceRequestDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// DeleteOne returns a builder for deleting the given entity.
-func (c *DisputeEvidenceRequestClient) DeleteOne(_m *DisputeEvidenceRequest) *DisputeEvidenceRequestDeleteOne {
-	return c.DeleteOneID(_m.ID)
-}
-
-// DeleteOneID returns a builder for deleting the given entity by its id.
-func (c *DisputeEvidenceRequestClient) DeleteOneID(id string) *DisputeEvidenceRequestDeleteOne {
-	builder := c.Delete().Where(disputeevidencerequest.ID(id))
-	builder.mutation.id = &id
-	builder.mutation.op = OpDeleteOne
-	return &DisputeEvidenceRequestDeleteOne{builder}
-}
-
-// Query returns a query builder for DisputeEvidenceRequest.
-func (c *DisputeEvidenceRequestClient) Query() *DisputeEvidenceRequestQuery {
-	return &DisputeEvidenceRequestQuery{
-		config: c.config,
-		ctx:    &QueryContext{Type: TypeDisputeEvidenceRequest},
-		inters: c.Interceptors(),
-	}
-}
-
-// Get returns a DisputeEvidenceRequest entity by its id.
-func (c *DisputeEvidenceRequestClient) Get(ctx context.Context, id string) (*DisputeEvidenceRequest, error) {
-	return c.Query().Where(disputeevidencerequest.ID(id)).Only(ctx)
-}
-
-// GetX is like Get, but panics if an error occurs.
-func (c *DisputeEvidenceRequestClient) GetX(ctx context.Context, id string) *DisputeEvidenceRequest {
-	obj, err := c.Get(ctx, id)
-	if err != nil {
-		panic(err)
-	}
-	return obj
-}
-
-// Hooks returns the client hooks.
-func (c *DisputeEvidenceRequestClient) Hooks() []Hook {
-	return c.hooks.DisputeEvidenceRequest
-}
-
-// Interceptors returns the client interceptors.
-func (c *DisputeEvidenceRequestClient) Interceptors() []Interceptor {
-	return c.inters.DisputeEvidenceRequest
-}
-
-func (c *DisputeEvidenceRequestClient) mutate(ctx context.Context, m *DisputeEvidenceRequestMutation) (Value, error) {
-	switch m.Op() {
-	case OpCreate:
-		return (&DisputeEvidenceRequestCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpUpdate:
-		return (&DisputeEvidenceRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpUpdateOne:
-		return (&DisputeEvidenceRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpDelete, OpDeleteOne:
-		return (&DisputeEvidenceRequestDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
-	default:
-		return nil, fmt.Errorf("ent: unknown DisputeEvidenceRequest mutation op: %q", m.Op())
-	}
-}
-
-// DisputeOfferClient is a client for the DisputeOffer schema.
-type DisputeOfferClient struct {
-	config
-}
-
-// NewDisputeOfferClient returns a client for the DisputeOffer from the given config.
-func NewDisputeOfferClient(c config) *DisputeOfferClient {
-	return &DisputeOfferClient{config: c}
-}
-
-// Use adds a list of mutation hooks to the hooks stack.
-// A call to `Use(f, g, h)` equals to `disputeoffer.Hooks(f(g(h())))`.
-func (c *DisputeOfferClient) Use(hooks ...Hook) {
-	c.hooks.DisputeOffer = append(c.hooks.DisputeOffer, hooks...)
-}
-
-// Intercept adds a list of query interceptors to the interceptors stack.
-// A call to `Intercept(f, g, h)` equals to `disputeoffer.Intercept(f(g(h())))`.
-func (c *DisputeOfferClient) Intercept(interceptors ...Interceptor) {
-	c.inters.DisputeOffer = append(c.inters.DisputeOffer, interceptors...)
-}
-
-// Create returns a builder for creating a DisputeOffer entity.
-func (c *DisputeOfferClient) Create() *DisputeOfferCreate {
-	mutation := newDisputeOfferMutation(c.config, OpCreate)
-	return &DisputeOfferCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// CreateBulk returns a builder for creating a bulk of DisputeOffer entities.
-func (c *DisputeOfferClient) CreateBulk(builders ...*DisputeOfferCreate) *DisputeOfferCreateBulk {
-	return &DisputeOfferCreateBulk{config: c.config, builders: builders}
-}
-
-// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
-// a builder and applies setFunc on it.
-func (c *DisputeOfferClient) MapCreateBulk(slice any, setFunc func(*DisputeOfferCreate, int)) *DisputeOfferCreateBulk {
-	rv := reflect.ValueOf(slice)
-	if rv.Kind() != reflect.Slice {
-		return &DisputeOfferCreateBulk{err: fmt.Errorf("calling to DisputeOfferClient.MapCreateBulk with wrong type %T, need slice", slice)}
-	}
-	builders := make([]*DisputeOfferCreate, rv.Len())
-	for i := 0; i < rv.Len(); i++ {
-		builders[i] = c.Create()
-		setFunc(builders[i], i)
-	}
-	return &DisputeOfferCreateBulk{config: c.config, builders: builders}
-}
-
-// Update returns an update builder for DisputeOffer.
-func (c *DisputeOfferClient) Update() *DisputeOfferUpdate {
-	mutation := newDisputeOfferMutation(c.config, OpUpdate)
-	return &DisputeOfferUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// UpdateOne returns an update builder for the given entity.
-func (c *DisputeOfferClient) UpdateOne(_m *DisputeOffer) *DisputeOfferUpdateOne {
-	mutation := newDisputeOfferMutation(c.config, OpUpdateOne, withDisputeOffer(_m))
-	return &DisputeOfferUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// UpdateOneID returns an update builder for the given id.
-func (c *DisputeOfferClient) UpdateOneID(id string) *DisputeOfferUpdateOne {
-	mutation := newDisputeOfferMutation(c.config, OpUpdateOne, withDisputeOfferID(id))
-	return &DisputeOfferUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// Delete returns a delete builder for DisputeOffer.
-func (c *DisputeOfferClient) Delete() *DisputeOfferDelete {
-	mutation := newDisputeOfferMutation(c.config, OpDelete)
-	return &DisputeOfferDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// DeleteOne returns a builder for deleting the given entity.
-func (c *DisputeOfferClient) DeleteOne(_m *DisputeOffer) *DisputeOfferDeleteOne {
-	return c.DeleteOneID(_m.ID)
-}
-
-// DeleteOneID returns a builder for deleting the given entity by its id.
-func (c *DisputeOfferClient) DeleteOneID(id string) *DisputeOfferDeleteOne {
-	builder := c.Delete().Where(disputeoffer.ID(id))
-	builder.mutation.id = &id
-	builder.mutation.op = OpDeleteOne
-	return &DisputeOfferDeleteOne{builder}
-}
-
-// Query returns a query builder for DisputeOffer.
-func (c *DisputeOfferClient) Query() *DisputeOfferQuery {
-	return &DisputeOfferQuery{
-		config: c.config,
-		ctx:    &QueryContext{Type: TypeDisputeOffer},
-		inters: c.Interceptors(),
-	}
-}
-
-// Get returns a DisputeOffer entity by its id.
-func (c *DisputeOfferClient) Get(ctx context.Context, id string) (*DisputeOffer, error) {
-	return c.Query().Where(disputeoffer.ID(id)).Only(ctx)
-}
-
-// GetX is like Get, but panics if an error occurs.
-func (c *DisputeOfferClient) GetX(ctx context.Context, id string) *DisputeOffer {
-	obj, err := c.Get(ctx, id)
-	if err != nil {
-		panic(err)
-	}
-	return obj
-}
-
-// Hooks returns the client hooks.
-func (c *DisputeOfferClient) Hooks() []Hook {
-	return c.hooks.DisputeOffer
-}
-
-// Interceptors returns the client interceptors.
-func (c *DisputeOfferClient) Interceptors() []Interceptor {
-	return c.inters.DisputeOffer
-}
-
-func (c *DisputeOfferClient) mutate(ctx context.Context, m *DisputeOfferMutation) (Value, error) {
-	switch m.Op() {
-	case OpCreate:
-		return (&DisputeOfferCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpUpdate:
-		return (&DisputeOfferUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpUpdateOne:
-		return (&DisputeOfferUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpDelete, OpDeleteOne:
-		return (&DisputeOfferDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
-	default:
-		return nil, fmt.Errorf("ent: unknown DisputeOffer mutation op: %q", m.Op())
 	}
 }
 
@@ -3170,16 +2886,15 @@ func (c *WithdrawalClient) mutate(ctx context.Context, m *WithdrawalMutation) (V
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, Account, Complaint, Deadline, Dispute, DisputeEvidenceRequest,
-		DisputeOffer, Event, IdempotencyKey, LedgerAccount, LedgerEntry,
-		LedgerTransfer, Order, OrderRevision, Payment, Penalty, Product, ReturnRequest,
-		Setting, TimelineEntry, Withdrawal []ent.Hook
+		APIKey, Account, Complaint, Deadline, Dispute, Event, IdempotencyKey,
+		LedgerAccount, LedgerEntry, LedgerTransfer, Order, OrderRevision, Payment,
+		Penalty, Product, ReturnRequest, Setting, TimelineEntry, Withdrawal []ent.Hook
 	}
 	inters struct {
-		APIKey, Account, Complaint, Deadline, Dispute, DisputeEvidenceRequest,
-		DisputeOffer, Event, IdempotencyKey, LedgerAccount, LedgerEntry,
-		LedgerTransfer, Order, OrderRevision, Payment, Penalty, Product, ReturnRequest,
-		Setting, TimelineEntry, Withdrawal []ent.Interceptor
+		APIKey, Account, Complaint, Deadline, Dispute, Event, IdempotencyKey,
+		LedgerAccount, LedgerEntry, LedgerTransfer, Order, OrderRevision, Payment,
+		Penalty, Product, ReturnRequest, Setting, TimelineEntry,
+		Withdrawal []ent.Interceptor
 	}
 )
 

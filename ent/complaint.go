@@ -27,6 +27,10 @@ type Complaint struct {
 	Etag string `json:"etag,omitempty"`
 	// OrderID holds the value of the "order_id" field.
 	OrderID string `json:"order_id,omitempty"`
+	// Policy holds the value of the "policy" field.
+	Policy complaint.Policy `json:"policy,omitempty"`
+	// PolicyVersion holds the value of the "policy_version" field.
+	PolicyVersion string `json:"policy_version,omitempty"`
 	// ComplainantID holds the value of the "complainant_id" field.
 	ComplainantID string `json:"complainant_id,omitempty"`
 	// ComplainantRole holds the value of the "complainant_role" field.
@@ -39,6 +43,10 @@ type Complaint struct {
 	Statement string `json:"statement,omitempty"`
 	// Evidence holds the value of the "evidence" field.
 	Evidence []byte `json:"evidence,omitempty"`
+	// Statements holds the value of the "statements" field.
+	Statements []byte `json:"statements,omitempty"`
+	// OrderEndTime holds the value of the "order_end_time" field.
+	OrderEndTime *time.Time `json:"order_end_time,omitempty"`
 	// State holds the value of the "state" field.
 	State complaint.State `json:"state,omitempty"`
 	// DecisionDeadline holds the value of the "decision_deadline" field.
@@ -55,8 +63,14 @@ type Complaint struct {
 	Outcome []byte `json:"outcome,omitempty"`
 	// WithdrawTime holds the value of the "withdraw_time" field.
 	WithdrawTime *time.Time `json:"withdraw_time,omitempty"`
+	// WithdrawNote holds the value of the "withdraw_note" field.
+	WithdrawNote string `json:"withdraw_note,omitempty"`
+	// CloseTime holds the value of the "close_time" field.
+	CloseTime *time.Time `json:"close_time,omitempty"`
 	// RefiledFrom holds the value of the "refiled_from" field.
-	RefiledFrom  *string `json:"refiled_from,omitempty"`
+	RefiledFrom *string `json:"refiled_from,omitempty"`
+	// RefiledAs holds the value of the "refiled_as" field.
+	RefiledAs    *string `json:"refiled_as,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -65,15 +79,15 @@ func (*Complaint) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case complaint.FieldEvidence, complaint.FieldOutcome:
+		case complaint.FieldEvidence, complaint.FieldStatements, complaint.FieldOutcome:
 			values[i] = new([]byte)
 		case complaint.FieldDecisionOverdue:
 			values[i] = new(sql.NullBool)
 		case complaint.FieldRevision:
 			values[i] = new(sql.NullInt64)
-		case complaint.FieldID, complaint.FieldEtag, complaint.FieldOrderID, complaint.FieldComplainantID, complaint.FieldComplainantRole, complaint.FieldRespondentID, complaint.FieldType, complaint.FieldStatement, complaint.FieldState, complaint.FieldArbiterID, complaint.FieldDecisionNote, complaint.FieldRefiledFrom:
+		case complaint.FieldID, complaint.FieldEtag, complaint.FieldOrderID, complaint.FieldPolicy, complaint.FieldPolicyVersion, complaint.FieldComplainantID, complaint.FieldComplainantRole, complaint.FieldRespondentID, complaint.FieldType, complaint.FieldStatement, complaint.FieldState, complaint.FieldArbiterID, complaint.FieldDecisionNote, complaint.FieldWithdrawNote, complaint.FieldRefiledFrom, complaint.FieldRefiledAs:
 			values[i] = new(sql.NullString)
-		case complaint.FieldCreateTime, complaint.FieldUpdateTime, complaint.FieldDecisionDeadline, complaint.FieldDecideTime, complaint.FieldWithdrawTime:
+		case complaint.FieldCreateTime, complaint.FieldUpdateTime, complaint.FieldOrderEndTime, complaint.FieldDecisionDeadline, complaint.FieldDecideTime, complaint.FieldWithdrawTime, complaint.FieldCloseTime:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -126,6 +140,18 @@ func (_m *Complaint) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.OrderID = value.String
 			}
+		case complaint.FieldPolicy:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field policy", values[i])
+			} else if value.Valid {
+				_m.Policy = complaint.Policy(value.String)
+			}
+		case complaint.FieldPolicyVersion:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field policy_version", values[i])
+			} else if value.Valid {
+				_m.PolicyVersion = value.String
+			}
 		case complaint.FieldComplainantID:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field complainant_id", values[i])
@@ -161,6 +187,19 @@ func (_m *Complaint) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field evidence", values[i])
 			} else if value != nil {
 				_m.Evidence = *value
+			}
+		case complaint.FieldStatements:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field statements", values[i])
+			} else if value != nil {
+				_m.Statements = *value
+			}
+		case complaint.FieldOrderEndTime:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field order_end_time", values[i])
+			} else if value.Valid {
+				_m.OrderEndTime = new(time.Time)
+				*_m.OrderEndTime = value.Time
 			}
 		case complaint.FieldState:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -212,12 +251,32 @@ func (_m *Complaint) assignValues(columns []string, values []any) error {
 				_m.WithdrawTime = new(time.Time)
 				*_m.WithdrawTime = value.Time
 			}
+		case complaint.FieldWithdrawNote:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field withdraw_note", values[i])
+			} else if value.Valid {
+				_m.WithdrawNote = value.String
+			}
+		case complaint.FieldCloseTime:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field close_time", values[i])
+			} else if value.Valid {
+				_m.CloseTime = new(time.Time)
+				*_m.CloseTime = value.Time
+			}
 		case complaint.FieldRefiledFrom:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field refiled_from", values[i])
 			} else if value.Valid {
 				_m.RefiledFrom = new(string)
 				*_m.RefiledFrom = value.String
+			}
+		case complaint.FieldRefiledAs:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field refiled_as", values[i])
+			} else if value.Valid {
+				_m.RefiledAs = new(string)
+				*_m.RefiledAs = value.String
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -270,6 +329,12 @@ func (_m *Complaint) String() string {
 	builder.WriteString("order_id=")
 	builder.WriteString(_m.OrderID)
 	builder.WriteString(", ")
+	builder.WriteString("policy=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Policy))
+	builder.WriteString(", ")
+	builder.WriteString("policy_version=")
+	builder.WriteString(_m.PolicyVersion)
+	builder.WriteString(", ")
 	builder.WriteString("complainant_id=")
 	builder.WriteString(_m.ComplainantID)
 	builder.WriteString(", ")
@@ -287,6 +352,14 @@ func (_m *Complaint) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("evidence=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Evidence))
+	builder.WriteString(", ")
+	builder.WriteString("statements=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Statements))
+	builder.WriteString(", ")
+	if v := _m.OrderEndTime; v != nil {
+		builder.WriteString("order_end_time=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("state=")
 	builder.WriteString(fmt.Sprintf("%v", _m.State))
@@ -316,8 +389,21 @@ func (_m *Complaint) String() string {
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")
+	builder.WriteString("withdraw_note=")
+	builder.WriteString(_m.WithdrawNote)
+	builder.WriteString(", ")
+	if v := _m.CloseTime; v != nil {
+		builder.WriteString("close_time=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
 	if v := _m.RefiledFrom; v != nil {
 		builder.WriteString("refiled_from=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.RefiledAs; v != nil {
+		builder.WriteString("refiled_as=")
 		builder.WriteString(*v)
 	}
 	builder.WriteByte(')')

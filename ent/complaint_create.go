@@ -61,6 +61,18 @@ func (_c *ComplaintCreate) SetOrderID(v string) *ComplaintCreate {
 	return _c
 }
 
+// SetPolicy sets the "policy" field.
+func (_c *ComplaintCreate) SetPolicy(v complaint.Policy) *ComplaintCreate {
+	_c.mutation.SetPolicy(v)
+	return _c
+}
+
+// SetPolicyVersion sets the "policy_version" field.
+func (_c *ComplaintCreate) SetPolicyVersion(v string) *ComplaintCreate {
+	_c.mutation.SetPolicyVersion(v)
+	return _c
+}
+
 // SetComplainantID sets the "complainant_id" field.
 func (_c *ComplaintCreate) SetComplainantID(v string) *ComplaintCreate {
 	_c.mutation.SetComplainantID(v)
@@ -102,6 +114,26 @@ func (_c *ComplaintCreate) SetNillableStatement(v *string) *ComplaintCreate {
 // SetEvidence sets the "evidence" field.
 func (_c *ComplaintCreate) SetEvidence(v []byte) *ComplaintCreate {
 	_c.mutation.SetEvidence(v)
+	return _c
+}
+
+// SetStatements sets the "statements" field.
+func (_c *ComplaintCreate) SetStatements(v []byte) *ComplaintCreate {
+	_c.mutation.SetStatements(v)
+	return _c
+}
+
+// SetOrderEndTime sets the "order_end_time" field.
+func (_c *ComplaintCreate) SetOrderEndTime(v time.Time) *ComplaintCreate {
+	_c.mutation.SetOrderEndTime(v)
+	return _c
+}
+
+// SetNillableOrderEndTime sets the "order_end_time" field if the given value is not nil.
+func (_c *ComplaintCreate) SetNillableOrderEndTime(v *time.Time) *ComplaintCreate {
+	if v != nil {
+		_c.SetOrderEndTime(*v)
+	}
 	return _c
 }
 
@@ -201,6 +233,34 @@ func (_c *ComplaintCreate) SetNillableWithdrawTime(v *time.Time) *ComplaintCreat
 	return _c
 }
 
+// SetWithdrawNote sets the "withdraw_note" field.
+func (_c *ComplaintCreate) SetWithdrawNote(v string) *ComplaintCreate {
+	_c.mutation.SetWithdrawNote(v)
+	return _c
+}
+
+// SetNillableWithdrawNote sets the "withdraw_note" field if the given value is not nil.
+func (_c *ComplaintCreate) SetNillableWithdrawNote(v *string) *ComplaintCreate {
+	if v != nil {
+		_c.SetWithdrawNote(*v)
+	}
+	return _c
+}
+
+// SetCloseTime sets the "close_time" field.
+func (_c *ComplaintCreate) SetCloseTime(v time.Time) *ComplaintCreate {
+	_c.mutation.SetCloseTime(v)
+	return _c
+}
+
+// SetNillableCloseTime sets the "close_time" field if the given value is not nil.
+func (_c *ComplaintCreate) SetNillableCloseTime(v *time.Time) *ComplaintCreate {
+	if v != nil {
+		_c.SetCloseTime(*v)
+	}
+	return _c
+}
+
 // SetRefiledFrom sets the "refiled_from" field.
 func (_c *ComplaintCreate) SetRefiledFrom(v string) *ComplaintCreate {
 	_c.mutation.SetRefiledFrom(v)
@@ -211,6 +271,20 @@ func (_c *ComplaintCreate) SetRefiledFrom(v string) *ComplaintCreate {
 func (_c *ComplaintCreate) SetNillableRefiledFrom(v *string) *ComplaintCreate {
 	if v != nil {
 		_c.SetRefiledFrom(*v)
+	}
+	return _c
+}
+
+// SetRefiledAs sets the "refiled_as" field.
+func (_c *ComplaintCreate) SetRefiledAs(v string) *ComplaintCreate {
+	_c.mutation.SetRefiledAs(v)
+	return _c
+}
+
+// SetNillableRefiledAs sets the "refiled_as" field if the given value is not nil.
+func (_c *ComplaintCreate) SetNillableRefiledAs(v *string) *ComplaintCreate {
+	if v != nil {
+		_c.SetRefiledAs(*v)
 	}
 	return _c
 }
@@ -280,6 +354,10 @@ func (_c *ComplaintCreate) defaults() {
 		v := complaint.DefaultDecisionNote
 		_c.mutation.SetDecisionNote(v)
 	}
+	if _, ok := _c.mutation.WithdrawNote(); !ok {
+		v := complaint.DefaultWithdrawNote
+		_c.mutation.SetWithdrawNote(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -307,6 +385,22 @@ func (_c *ComplaintCreate) check() error {
 	if v, ok := _c.mutation.OrderID(); ok {
 		if err := complaint.OrderIDValidator(v); err != nil {
 			return &ValidationError{Name: "order_id", err: fmt.Errorf(`ent: validator failed for field "Complaint.order_id": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Policy(); !ok {
+		return &ValidationError{Name: "policy", err: errors.New(`ent: missing required field "Complaint.policy"`)}
+	}
+	if v, ok := _c.mutation.Policy(); ok {
+		if err := complaint.PolicyValidator(v); err != nil {
+			return &ValidationError{Name: "policy", err: fmt.Errorf(`ent: validator failed for field "Complaint.policy": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.PolicyVersion(); !ok {
+		return &ValidationError{Name: "policy_version", err: errors.New(`ent: missing required field "Complaint.policy_version"`)}
+	}
+	if v, ok := _c.mutation.PolicyVersion(); ok {
+		if err := complaint.PolicyVersionValidator(v); err != nil {
+			return &ValidationError{Name: "policy_version", err: fmt.Errorf(`ent: validator failed for field "Complaint.policy_version": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.ComplainantID(); !ok {
@@ -363,6 +457,9 @@ func (_c *ComplaintCreate) check() error {
 	}
 	if _, ok := _c.mutation.DecisionNote(); !ok {
 		return &ValidationError{Name: "decision_note", err: errors.New(`ent: missing required field "Complaint.decision_note"`)}
+	}
+	if _, ok := _c.mutation.WithdrawNote(); !ok {
+		return &ValidationError{Name: "withdraw_note", err: errors.New(`ent: missing required field "Complaint.withdraw_note"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := complaint.IDValidator(v); err != nil {
@@ -425,6 +522,14 @@ func (_c *ComplaintCreate) createSpec() (*Complaint, *sqlgraph.CreateSpec) {
 		_spec.SetField(complaint.FieldOrderID, field.TypeString, value)
 		_node.OrderID = value
 	}
+	if value, ok := _c.mutation.Policy(); ok {
+		_spec.SetField(complaint.FieldPolicy, field.TypeEnum, value)
+		_node.Policy = value
+	}
+	if value, ok := _c.mutation.PolicyVersion(); ok {
+		_spec.SetField(complaint.FieldPolicyVersion, field.TypeString, value)
+		_node.PolicyVersion = value
+	}
 	if value, ok := _c.mutation.ComplainantID(); ok {
 		_spec.SetField(complaint.FieldComplainantID, field.TypeString, value)
 		_node.ComplainantID = value
@@ -448,6 +553,14 @@ func (_c *ComplaintCreate) createSpec() (*Complaint, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Evidence(); ok {
 		_spec.SetField(complaint.FieldEvidence, field.TypeBytes, value)
 		_node.Evidence = value
+	}
+	if value, ok := _c.mutation.Statements(); ok {
+		_spec.SetField(complaint.FieldStatements, field.TypeBytes, value)
+		_node.Statements = value
+	}
+	if value, ok := _c.mutation.OrderEndTime(); ok {
+		_spec.SetField(complaint.FieldOrderEndTime, field.TypeTime, value)
+		_node.OrderEndTime = &value
 	}
 	if value, ok := _c.mutation.State(); ok {
 		_spec.SetField(complaint.FieldState, field.TypeEnum, value)
@@ -481,9 +594,21 @@ func (_c *ComplaintCreate) createSpec() (*Complaint, *sqlgraph.CreateSpec) {
 		_spec.SetField(complaint.FieldWithdrawTime, field.TypeTime, value)
 		_node.WithdrawTime = &value
 	}
+	if value, ok := _c.mutation.WithdrawNote(); ok {
+		_spec.SetField(complaint.FieldWithdrawNote, field.TypeString, value)
+		_node.WithdrawNote = value
+	}
+	if value, ok := _c.mutation.CloseTime(); ok {
+		_spec.SetField(complaint.FieldCloseTime, field.TypeTime, value)
+		_node.CloseTime = &value
+	}
 	if value, ok := _c.mutation.RefiledFrom(); ok {
 		_spec.SetField(complaint.FieldRefiledFrom, field.TypeString, value)
 		_node.RefiledFrom = &value
+	}
+	if value, ok := _c.mutation.RefiledAs(); ok {
+		_spec.SetField(complaint.FieldRefiledAs, field.TypeString, value)
+		_node.RefiledAs = &value
 	}
 	return _node, _spec
 }
@@ -609,6 +734,24 @@ func (u *ComplaintUpsert) ClearEvidence() *ComplaintUpsert {
 	return u
 }
 
+// SetStatements sets the "statements" field.
+func (u *ComplaintUpsert) SetStatements(v []byte) *ComplaintUpsert {
+	u.Set(complaint.FieldStatements, v)
+	return u
+}
+
+// UpdateStatements sets the "statements" field to the value that was provided on create.
+func (u *ComplaintUpsert) UpdateStatements() *ComplaintUpsert {
+	u.SetExcluded(complaint.FieldStatements)
+	return u
+}
+
+// ClearStatements clears the value of the "statements" field.
+func (u *ComplaintUpsert) ClearStatements() *ComplaintUpsert {
+	u.SetNull(complaint.FieldStatements)
+	return u
+}
+
 // SetState sets the "state" field.
 func (u *ComplaintUpsert) SetState(v complaint.State) *ComplaintUpsert {
 	u.Set(complaint.FieldState, v)
@@ -723,6 +866,54 @@ func (u *ComplaintUpsert) ClearWithdrawTime() *ComplaintUpsert {
 	return u
 }
 
+// SetWithdrawNote sets the "withdraw_note" field.
+func (u *ComplaintUpsert) SetWithdrawNote(v string) *ComplaintUpsert {
+	u.Set(complaint.FieldWithdrawNote, v)
+	return u
+}
+
+// UpdateWithdrawNote sets the "withdraw_note" field to the value that was provided on create.
+func (u *ComplaintUpsert) UpdateWithdrawNote() *ComplaintUpsert {
+	u.SetExcluded(complaint.FieldWithdrawNote)
+	return u
+}
+
+// SetCloseTime sets the "close_time" field.
+func (u *ComplaintUpsert) SetCloseTime(v time.Time) *ComplaintUpsert {
+	u.Set(complaint.FieldCloseTime, v)
+	return u
+}
+
+// UpdateCloseTime sets the "close_time" field to the value that was provided on create.
+func (u *ComplaintUpsert) UpdateCloseTime() *ComplaintUpsert {
+	u.SetExcluded(complaint.FieldCloseTime)
+	return u
+}
+
+// ClearCloseTime clears the value of the "close_time" field.
+func (u *ComplaintUpsert) ClearCloseTime() *ComplaintUpsert {
+	u.SetNull(complaint.FieldCloseTime)
+	return u
+}
+
+// SetRefiledAs sets the "refiled_as" field.
+func (u *ComplaintUpsert) SetRefiledAs(v string) *ComplaintUpsert {
+	u.Set(complaint.FieldRefiledAs, v)
+	return u
+}
+
+// UpdateRefiledAs sets the "refiled_as" field to the value that was provided on create.
+func (u *ComplaintUpsert) UpdateRefiledAs() *ComplaintUpsert {
+	u.SetExcluded(complaint.FieldRefiledAs)
+	return u
+}
+
+// ClearRefiledAs clears the value of the "refiled_as" field.
+func (u *ComplaintUpsert) ClearRefiledAs() *ComplaintUpsert {
+	u.SetNull(complaint.FieldRefiledAs)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -746,6 +937,12 @@ func (u *ComplaintUpsertOne) UpdateNewValues() *ComplaintUpsertOne {
 		if _, exists := u.create.mutation.OrderID(); exists {
 			s.SetIgnore(complaint.FieldOrderID)
 		}
+		if _, exists := u.create.mutation.Policy(); exists {
+			s.SetIgnore(complaint.FieldPolicy)
+		}
+		if _, exists := u.create.mutation.PolicyVersion(); exists {
+			s.SetIgnore(complaint.FieldPolicyVersion)
+		}
 		if _, exists := u.create.mutation.ComplainantID(); exists {
 			s.SetIgnore(complaint.FieldComplainantID)
 		}
@@ -757,6 +954,9 @@ func (u *ComplaintUpsertOne) UpdateNewValues() *ComplaintUpsertOne {
 		}
 		if _, exists := u.create.mutation.GetType(); exists {
 			s.SetIgnore(complaint.FieldType)
+		}
+		if _, exists := u.create.mutation.OrderEndTime(); exists {
+			s.SetIgnore(complaint.FieldOrderEndTime)
 		}
 		if _, exists := u.create.mutation.RefiledFrom(); exists {
 			s.SetIgnore(complaint.FieldRefiledFrom)
@@ -873,6 +1073,27 @@ func (u *ComplaintUpsertOne) UpdateEvidence() *ComplaintUpsertOne {
 func (u *ComplaintUpsertOne) ClearEvidence() *ComplaintUpsertOne {
 	return u.Update(func(s *ComplaintUpsert) {
 		s.ClearEvidence()
+	})
+}
+
+// SetStatements sets the "statements" field.
+func (u *ComplaintUpsertOne) SetStatements(v []byte) *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetStatements(v)
+	})
+}
+
+// UpdateStatements sets the "statements" field to the value that was provided on create.
+func (u *ComplaintUpsertOne) UpdateStatements() *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateStatements()
+	})
+}
+
+// ClearStatements clears the value of the "statements" field.
+func (u *ComplaintUpsertOne) ClearStatements() *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.ClearStatements()
 	})
 }
 
@@ -1006,6 +1227,62 @@ func (u *ComplaintUpsertOne) UpdateWithdrawTime() *ComplaintUpsertOne {
 func (u *ComplaintUpsertOne) ClearWithdrawTime() *ComplaintUpsertOne {
 	return u.Update(func(s *ComplaintUpsert) {
 		s.ClearWithdrawTime()
+	})
+}
+
+// SetWithdrawNote sets the "withdraw_note" field.
+func (u *ComplaintUpsertOne) SetWithdrawNote(v string) *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetWithdrawNote(v)
+	})
+}
+
+// UpdateWithdrawNote sets the "withdraw_note" field to the value that was provided on create.
+func (u *ComplaintUpsertOne) UpdateWithdrawNote() *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateWithdrawNote()
+	})
+}
+
+// SetCloseTime sets the "close_time" field.
+func (u *ComplaintUpsertOne) SetCloseTime(v time.Time) *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetCloseTime(v)
+	})
+}
+
+// UpdateCloseTime sets the "close_time" field to the value that was provided on create.
+func (u *ComplaintUpsertOne) UpdateCloseTime() *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateCloseTime()
+	})
+}
+
+// ClearCloseTime clears the value of the "close_time" field.
+func (u *ComplaintUpsertOne) ClearCloseTime() *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.ClearCloseTime()
+	})
+}
+
+// SetRefiledAs sets the "refiled_as" field.
+func (u *ComplaintUpsertOne) SetRefiledAs(v string) *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetRefiledAs(v)
+	})
+}
+
+// UpdateRefiledAs sets the "refiled_as" field to the value that was provided on create.
+func (u *ComplaintUpsertOne) UpdateRefiledAs() *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateRefiledAs()
+	})
+}
+
+// ClearRefiledAs clears the value of the "refiled_as" field.
+func (u *ComplaintUpsertOne) ClearRefiledAs() *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.ClearRefiledAs()
 	})
 }
 
@@ -1198,6 +1475,12 @@ func (u *ComplaintUpsertBulk) UpdateNewValues() *ComplaintUpsertBulk {
 			if _, exists := b.mutation.OrderID(); exists {
 				s.SetIgnore(complaint.FieldOrderID)
 			}
+			if _, exists := b.mutation.Policy(); exists {
+				s.SetIgnore(complaint.FieldPolicy)
+			}
+			if _, exists := b.mutation.PolicyVersion(); exists {
+				s.SetIgnore(complaint.FieldPolicyVersion)
+			}
 			if _, exists := b.mutation.ComplainantID(); exists {
 				s.SetIgnore(complaint.FieldComplainantID)
 			}
@@ -1209,6 +1492,9 @@ func (u *ComplaintUpsertBulk) UpdateNewValues() *ComplaintUpsertBulk {
 			}
 			if _, exists := b.mutation.GetType(); exists {
 				s.SetIgnore(complaint.FieldType)
+			}
+			if _, exists := b.mutation.OrderEndTime(); exists {
+				s.SetIgnore(complaint.FieldOrderEndTime)
 			}
 			if _, exists := b.mutation.RefiledFrom(); exists {
 				s.SetIgnore(complaint.FieldRefiledFrom)
@@ -1326,6 +1612,27 @@ func (u *ComplaintUpsertBulk) UpdateEvidence() *ComplaintUpsertBulk {
 func (u *ComplaintUpsertBulk) ClearEvidence() *ComplaintUpsertBulk {
 	return u.Update(func(s *ComplaintUpsert) {
 		s.ClearEvidence()
+	})
+}
+
+// SetStatements sets the "statements" field.
+func (u *ComplaintUpsertBulk) SetStatements(v []byte) *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetStatements(v)
+	})
+}
+
+// UpdateStatements sets the "statements" field to the value that was provided on create.
+func (u *ComplaintUpsertBulk) UpdateStatements() *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateStatements()
+	})
+}
+
+// ClearStatements clears the value of the "statements" field.
+func (u *ComplaintUpsertBulk) ClearStatements() *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.ClearStatements()
 	})
 }
 
@@ -1459,6 +1766,62 @@ func (u *ComplaintUpsertBulk) UpdateWithdrawTime() *ComplaintUpsertBulk {
 func (u *ComplaintUpsertBulk) ClearWithdrawTime() *ComplaintUpsertBulk {
 	return u.Update(func(s *ComplaintUpsert) {
 		s.ClearWithdrawTime()
+	})
+}
+
+// SetWithdrawNote sets the "withdraw_note" field.
+func (u *ComplaintUpsertBulk) SetWithdrawNote(v string) *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetWithdrawNote(v)
+	})
+}
+
+// UpdateWithdrawNote sets the "withdraw_note" field to the value that was provided on create.
+func (u *ComplaintUpsertBulk) UpdateWithdrawNote() *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateWithdrawNote()
+	})
+}
+
+// SetCloseTime sets the "close_time" field.
+func (u *ComplaintUpsertBulk) SetCloseTime(v time.Time) *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetCloseTime(v)
+	})
+}
+
+// UpdateCloseTime sets the "close_time" field to the value that was provided on create.
+func (u *ComplaintUpsertBulk) UpdateCloseTime() *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateCloseTime()
+	})
+}
+
+// ClearCloseTime clears the value of the "close_time" field.
+func (u *ComplaintUpsertBulk) ClearCloseTime() *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.ClearCloseTime()
+	})
+}
+
+// SetRefiledAs sets the "refiled_as" field.
+func (u *ComplaintUpsertBulk) SetRefiledAs(v string) *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetRefiledAs(v)
+	})
+}
+
+// UpdateRefiledAs sets the "refiled_as" field to the value that was provided on create.
+func (u *ComplaintUpsertBulk) UpdateRefiledAs() *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateRefiledAs()
+	})
+}
+
+// ClearRefiledAs clears the value of the "refiled_as" field.
+func (u *ComplaintUpsertBulk) ClearRefiledAs() *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.ClearRefiledAs()
 	})
 }
 

@@ -103,6 +103,18 @@ func (_u *ComplaintUpdate) ClearEvidence() *ComplaintUpdate {
 	return _u
 }
 
+// SetStatements sets the "statements" field.
+func (_u *ComplaintUpdate) SetStatements(v []byte) *ComplaintUpdate {
+	_u.mutation.SetStatements(v)
+	return _u
+}
+
+// ClearStatements clears the value of the "statements" field.
+func (_u *ComplaintUpdate) ClearStatements() *ComplaintUpdate {
+	_u.mutation.ClearStatements()
+	return _u
+}
+
 // SetState sets the "state" field.
 func (_u *ComplaintUpdate) SetState(v complaint.State) *ComplaintUpdate {
 	_u.mutation.SetState(v)
@@ -225,6 +237,60 @@ func (_u *ComplaintUpdate) ClearWithdrawTime() *ComplaintUpdate {
 	return _u
 }
 
+// SetWithdrawNote sets the "withdraw_note" field.
+func (_u *ComplaintUpdate) SetWithdrawNote(v string) *ComplaintUpdate {
+	_u.mutation.SetWithdrawNote(v)
+	return _u
+}
+
+// SetNillableWithdrawNote sets the "withdraw_note" field if the given value is not nil.
+func (_u *ComplaintUpdate) SetNillableWithdrawNote(v *string) *ComplaintUpdate {
+	if v != nil {
+		_u.SetWithdrawNote(*v)
+	}
+	return _u
+}
+
+// SetCloseTime sets the "close_time" field.
+func (_u *ComplaintUpdate) SetCloseTime(v time.Time) *ComplaintUpdate {
+	_u.mutation.SetCloseTime(v)
+	return _u
+}
+
+// SetNillableCloseTime sets the "close_time" field if the given value is not nil.
+func (_u *ComplaintUpdate) SetNillableCloseTime(v *time.Time) *ComplaintUpdate {
+	if v != nil {
+		_u.SetCloseTime(*v)
+	}
+	return _u
+}
+
+// ClearCloseTime clears the value of the "close_time" field.
+func (_u *ComplaintUpdate) ClearCloseTime() *ComplaintUpdate {
+	_u.mutation.ClearCloseTime()
+	return _u
+}
+
+// SetRefiledAs sets the "refiled_as" field.
+func (_u *ComplaintUpdate) SetRefiledAs(v string) *ComplaintUpdate {
+	_u.mutation.SetRefiledAs(v)
+	return _u
+}
+
+// SetNillableRefiledAs sets the "refiled_as" field if the given value is not nil.
+func (_u *ComplaintUpdate) SetNillableRefiledAs(v *string) *ComplaintUpdate {
+	if v != nil {
+		_u.SetRefiledAs(*v)
+	}
+	return _u
+}
+
+// ClearRefiledAs clears the value of the "refiled_as" field.
+func (_u *ComplaintUpdate) ClearRefiledAs() *ComplaintUpdate {
+	_u.mutation.ClearRefiledAs()
+	return _u
+}
+
 // Mutation returns the ComplaintMutation object of the builder.
 func (_u *ComplaintUpdate) Mutation() *ComplaintMutation {
 	return _u.mutation
@@ -305,6 +371,15 @@ func (_u *ComplaintUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.EvidenceCleared() {
 		_spec.ClearField(complaint.FieldEvidence, field.TypeBytes)
 	}
+	if value, ok := _u.mutation.Statements(); ok {
+		_spec.SetField(complaint.FieldStatements, field.TypeBytes, value)
+	}
+	if _u.mutation.StatementsCleared() {
+		_spec.ClearField(complaint.FieldStatements, field.TypeBytes)
+	}
+	if _u.mutation.OrderEndTimeCleared() {
+		_spec.ClearField(complaint.FieldOrderEndTime, field.TypeTime)
+	}
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(complaint.FieldState, field.TypeEnum, value)
 	}
@@ -338,8 +413,23 @@ func (_u *ComplaintUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.WithdrawTimeCleared() {
 		_spec.ClearField(complaint.FieldWithdrawTime, field.TypeTime)
 	}
+	if value, ok := _u.mutation.WithdrawNote(); ok {
+		_spec.SetField(complaint.FieldWithdrawNote, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.CloseTime(); ok {
+		_spec.SetField(complaint.FieldCloseTime, field.TypeTime, value)
+	}
+	if _u.mutation.CloseTimeCleared() {
+		_spec.ClearField(complaint.FieldCloseTime, field.TypeTime)
+	}
 	if _u.mutation.RefiledFromCleared() {
 		_spec.ClearField(complaint.FieldRefiledFrom, field.TypeString)
+	}
+	if value, ok := _u.mutation.RefiledAs(); ok {
+		_spec.SetField(complaint.FieldRefiledAs, field.TypeString, value)
+	}
+	if _u.mutation.RefiledAsCleared() {
+		_spec.ClearField(complaint.FieldRefiledAs, field.TypeString)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -433,6 +523,18 @@ func (_u *ComplaintUpdateOne) SetEvidence(v []byte) *ComplaintUpdateOne {
 // ClearEvidence clears the value of the "evidence" field.
 func (_u *ComplaintUpdateOne) ClearEvidence() *ComplaintUpdateOne {
 	_u.mutation.ClearEvidence()
+	return _u
+}
+
+// SetStatements sets the "statements" field.
+func (_u *ComplaintUpdateOne) SetStatements(v []byte) *ComplaintUpdateOne {
+	_u.mutation.SetStatements(v)
+	return _u
+}
+
+// ClearStatements clears the value of the "statements" field.
+func (_u *ComplaintUpdateOne) ClearStatements() *ComplaintUpdateOne {
+	_u.mutation.ClearStatements()
 	return _u
 }
 
@@ -558,6 +660,60 @@ func (_u *ComplaintUpdateOne) ClearWithdrawTime() *ComplaintUpdateOne {
 	return _u
 }
 
+// SetWithdrawNote sets the "withdraw_note" field.
+func (_u *ComplaintUpdateOne) SetWithdrawNote(v string) *ComplaintUpdateOne {
+	_u.mutation.SetWithdrawNote(v)
+	return _u
+}
+
+// SetNillableWithdrawNote sets the "withdraw_note" field if the given value is not nil.
+func (_u *ComplaintUpdateOne) SetNillableWithdrawNote(v *string) *ComplaintUpdateOne {
+	if v != nil {
+		_u.SetWithdrawNote(*v)
+	}
+	return _u
+}
+
+// SetCloseTime sets the "close_time" field.
+func (_u *ComplaintUpdateOne) SetCloseTime(v time.Time) *ComplaintUpdateOne {
+	_u.mutation.SetCloseTime(v)
+	return _u
+}
+
+// SetNillableCloseTime sets the "close_time" field if the given value is not nil.
+func (_u *ComplaintUpdateOne) SetNillableCloseTime(v *time.Time) *ComplaintUpdateOne {
+	if v != nil {
+		_u.SetCloseTime(*v)
+	}
+	return _u
+}
+
+// ClearCloseTime clears the value of the "close_time" field.
+func (_u *ComplaintUpdateOne) ClearCloseTime() *ComplaintUpdateOne {
+	_u.mutation.ClearCloseTime()
+	return _u
+}
+
+// SetRefiledAs sets the "refiled_as" field.
+func (_u *ComplaintUpdateOne) SetRefiledAs(v string) *ComplaintUpdateOne {
+	_u.mutation.SetRefiledAs(v)
+	return _u
+}
+
+// SetNillableRefiledAs sets the "refiled_as" field if the given value is not nil.
+func (_u *ComplaintUpdateOne) SetNillableRefiledAs(v *string) *ComplaintUpdateOne {
+	if v != nil {
+		_u.SetRefiledAs(*v)
+	}
+	return _u
+}
+
+// ClearRefiledAs clears the value of the "refiled_as" field.
+func (_u *ComplaintUpdateOne) ClearRefiledAs() *ComplaintUpdateOne {
+	_u.mutation.ClearRefiledAs()
+	return _u
+}
+
 // Mutation returns the ComplaintMutation object of the builder.
 func (_u *ComplaintUpdateOne) Mutation() *ComplaintMutation {
 	return _u.mutation
@@ -668,6 +824,15 @@ func (_u *ComplaintUpdateOne) sqlSave(ctx context.Context) (_node *Complaint, er
 	if _u.mutation.EvidenceCleared() {
 		_spec.ClearField(complaint.FieldEvidence, field.TypeBytes)
 	}
+	if value, ok := _u.mutation.Statements(); ok {
+		_spec.SetField(complaint.FieldStatements, field.TypeBytes, value)
+	}
+	if _u.mutation.StatementsCleared() {
+		_spec.ClearField(complaint.FieldStatements, field.TypeBytes)
+	}
+	if _u.mutation.OrderEndTimeCleared() {
+		_spec.ClearField(complaint.FieldOrderEndTime, field.TypeTime)
+	}
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(complaint.FieldState, field.TypeEnum, value)
 	}
@@ -701,8 +866,23 @@ func (_u *ComplaintUpdateOne) sqlSave(ctx context.Context) (_node *Complaint, er
 	if _u.mutation.WithdrawTimeCleared() {
 		_spec.ClearField(complaint.FieldWithdrawTime, field.TypeTime)
 	}
+	if value, ok := _u.mutation.WithdrawNote(); ok {
+		_spec.SetField(complaint.FieldWithdrawNote, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.CloseTime(); ok {
+		_spec.SetField(complaint.FieldCloseTime, field.TypeTime, value)
+	}
+	if _u.mutation.CloseTimeCleared() {
+		_spec.ClearField(complaint.FieldCloseTime, field.TypeTime)
+	}
 	if _u.mutation.RefiledFromCleared() {
 		_spec.ClearField(complaint.FieldRefiledFrom, field.TypeString)
+	}
+	if value, ok := _u.mutation.RefiledAs(); ok {
+		_spec.SetField(complaint.FieldRefiledAs, field.TypeString, value)
+	}
+	if _u.mutation.RefiledAsCleared() {
+		_spec.ClearField(complaint.FieldRefiledAs, field.TypeString)
 	}
 	_node = &Complaint{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -33,70 +33,24 @@ type Dispute struct {
 	SupplierID string `json:"supplier_id,omitempty"`
 	// Policy holds the value of the "policy" field.
 	Policy dispute.Policy `json:"policy,omitempty"`
+	// PolicyVersion holds the value of the "policy_version" field.
+	PolicyVersion string `json:"policy_version,omitempty"`
 	// Kind holds the value of the "kind" field.
 	Kind dispute.Kind `json:"kind,omitempty"`
-	// PaymentID holds the value of the "payment_id" field.
-	PaymentID string `json:"payment_id,omitempty"`
 	// State holds the value of the "state" field.
 	State dispute.State `json:"state,omitempty"`
-	// ReasonClass holds the value of the "reason_class" field.
-	ReasonClass dispute.ReasonClass `json:"reason_class,omitempty"`
-	// Reason holds the value of the "reason" field.
-	Reason dispute.Reason `json:"reason,omitempty"`
-	// Statement holds the value of the "statement" field.
-	Statement string `json:"statement,omitempty"`
-	// Evidence holds the value of the "evidence" field.
-	Evidence []byte `json:"evidence,omitempty"`
-	// RequestedResolution holds the value of the "requested_resolution" field.
-	RequestedResolution dispute.RequestedResolution `json:"requested_resolution,omitempty"`
-	// RequestedRefundMinor holds the value of the "requested_refund_minor" field.
-	RequestedRefundMinor int64 `json:"requested_refund_minor,omitempty"`
-	// Currency holds the value of the "currency" field.
-	Currency string `json:"currency,omitempty"`
-	// EscrowHeld holds the value of the "escrow_held" field.
-	EscrowHeld bool `json:"escrow_held,omitempty"`
-	// SupplierResponseDeadline holds the value of the "supplier_response_deadline" field.
-	SupplierResponseDeadline *time.Time `json:"supplier_response_deadline,omitempty"`
-	// SupplierResponseTime holds the value of the "supplier_response_time" field.
-	SupplierResponseTime *time.Time `json:"supplier_response_time,omitempty"`
-	// LatestOfferID holds the value of the "latest_offer_id" field.
-	LatestOfferID string `json:"latest_offer_id,omitempty"`
-	// EscalationAllowedTime holds the value of the "escalation_allowed_time" field.
-	EscalationAllowedTime *time.Time `json:"escalation_allowed_time,omitempty"`
-	// AutoEscalateTime holds the value of the "auto_escalate_time" field.
-	AutoEscalateTime *time.Time `json:"auto_escalate_time,omitempty"`
-	// EscalateTime holds the value of the "escalate_time" field.
-	EscalateTime *time.Time `json:"escalate_time,omitempty"`
-	// EscalatedByRole holds the value of the "escalated_by_role" field.
-	EscalatedByRole string `json:"escalated_by_role,omitempty"`
-	// ArbiterID holds the value of the "arbiter_id" field.
-	ArbiterID string `json:"arbiter_id,omitempty"`
-	// Suspended holds the value of the "suspended" field.
-	Suspended bool `json:"suspended,omitempty"`
-	// SuspensionKind holds the value of the "suspension_kind" field.
-	SuspensionKind *dispute.SuspensionKind `json:"suspension_kind,omitempty"`
-	// PrivateSettlementRequestedBy holds the value of the "private_settlement_requested_by" field.
-	PrivateSettlementRequestedBy *dispute.PrivateSettlementRequestedBy `json:"private_settlement_requested_by,omitempty"`
-	// SuspendTime holds the value of the "suspend_time" field.
-	SuspendTime *time.Time `json:"suspend_time,omitempty"`
-	// ResumeTime holds the value of the "resume_time" field.
-	ResumeTime *time.Time `json:"resume_time,omitempty"`
-	// Resolution holds the value of the "resolution" field.
-	Resolution *dispute.Resolution `json:"resolution,omitempty"`
+	// OpenOrderID holds the value of the "open_order_id" field.
+	OpenOrderID *string `json:"open_order_id,omitempty"`
+	// Escalated holds the value of the "escalated" field.
+	Escalated bool `json:"escalated,omitempty"`
 	// Responsibility holds the value of the "responsibility" field.
-	Responsibility *dispute.Responsibility `json:"responsibility,omitempty"`
-	// RefundMinor holds the value of the "refund_minor" field.
-	RefundMinor int64 `json:"refund_minor,omitempty"`
-	// RefundSource holds the value of the "refund_source" field.
-	RefundSource *dispute.RefundSource `json:"refund_source,omitempty"`
-	// InspectionFeeMinor holds the value of the "inspection_fee_minor" field.
-	InspectionFeeMinor int64 `json:"inspection_fee_minor,omitempty"`
-	// RulingNote holds the value of the "ruling_note" field.
-	RulingNote string `json:"ruling_note,omitempty"`
-	// ReturnID holds the value of the "return_id" field.
-	ReturnID string `json:"return_id,omitempty"`
+	Responsibility string `json:"responsibility,omitempty"`
+	// RelatedReturnID holds the value of the "related_return_id" field.
+	RelatedReturnID string `json:"related_return_id,omitempty"`
 	// CloseTime holds the value of the "close_time" field.
-	CloseTime    *time.Time `json:"close_time,omitempty"`
+	CloseTime *time.Time `json:"close_time,omitempty"`
+	// Snapshot holds the value of the "snapshot" field.
+	Snapshot     []byte `json:"snapshot,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -105,15 +59,15 @@ func (*Dispute) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case dispute.FieldEvidence:
+		case dispute.FieldSnapshot:
 			values[i] = new([]byte)
-		case dispute.FieldEscrowHeld, dispute.FieldSuspended:
+		case dispute.FieldEscalated:
 			values[i] = new(sql.NullBool)
-		case dispute.FieldRevision, dispute.FieldRequestedRefundMinor, dispute.FieldRefundMinor, dispute.FieldInspectionFeeMinor:
+		case dispute.FieldRevision:
 			values[i] = new(sql.NullInt64)
-		case dispute.FieldID, dispute.FieldEtag, dispute.FieldOrderID, dispute.FieldBuyerID, dispute.FieldSupplierID, dispute.FieldPolicy, dispute.FieldKind, dispute.FieldPaymentID, dispute.FieldState, dispute.FieldReasonClass, dispute.FieldReason, dispute.FieldStatement, dispute.FieldRequestedResolution, dispute.FieldCurrency, dispute.FieldLatestOfferID, dispute.FieldEscalatedByRole, dispute.FieldArbiterID, dispute.FieldSuspensionKind, dispute.FieldPrivateSettlementRequestedBy, dispute.FieldResolution, dispute.FieldResponsibility, dispute.FieldRefundSource, dispute.FieldRulingNote, dispute.FieldReturnID:
+		case dispute.FieldID, dispute.FieldEtag, dispute.FieldOrderID, dispute.FieldBuyerID, dispute.FieldSupplierID, dispute.FieldPolicy, dispute.FieldPolicyVersion, dispute.FieldKind, dispute.FieldState, dispute.FieldOpenOrderID, dispute.FieldResponsibility, dispute.FieldRelatedReturnID:
 			values[i] = new(sql.NullString)
-		case dispute.FieldCreateTime, dispute.FieldUpdateTime, dispute.FieldSupplierResponseDeadline, dispute.FieldSupplierResponseTime, dispute.FieldEscalationAllowedTime, dispute.FieldAutoEscalateTime, dispute.FieldEscalateTime, dispute.FieldSuspendTime, dispute.FieldResumeTime, dispute.FieldCloseTime:
+		case dispute.FieldCreateTime, dispute.FieldUpdateTime, dispute.FieldCloseTime:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -184,17 +138,17 @@ func (_m *Dispute) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Policy = dispute.Policy(value.String)
 			}
+		case dispute.FieldPolicyVersion:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field policy_version", values[i])
+			} else if value.Valid {
+				_m.PolicyVersion = value.String
+			}
 		case dispute.FieldKind:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field kind", values[i])
 			} else if value.Valid {
 				_m.Kind = dispute.Kind(value.String)
-			}
-		case dispute.FieldPaymentID:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field payment_id", values[i])
-			} else if value.Valid {
-				_m.PaymentID = value.String
 			}
 		case dispute.FieldState:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -202,185 +156,30 @@ func (_m *Dispute) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.State = dispute.State(value.String)
 			}
-		case dispute.FieldReasonClass:
+		case dispute.FieldOpenOrderID:
 			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field reason_class", values[i])
+				return fmt.Errorf("unexpected type %T for field open_order_id", values[i])
 			} else if value.Valid {
-				_m.ReasonClass = dispute.ReasonClass(value.String)
+				_m.OpenOrderID = new(string)
+				*_m.OpenOrderID = value.String
 			}
-		case dispute.FieldReason:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field reason", values[i])
-			} else if value.Valid {
-				_m.Reason = dispute.Reason(value.String)
-			}
-		case dispute.FieldStatement:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field statement", values[i])
-			} else if value.Valid {
-				_m.Statement = value.String
-			}
-		case dispute.FieldEvidence:
-			if value, ok := values[i].(*[]byte); !ok {
-				return fmt.Errorf("unexpected type %T for field evidence", values[i])
-			} else if value != nil {
-				_m.Evidence = *value
-			}
-		case dispute.FieldRequestedResolution:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field requested_resolution", values[i])
-			} else if value.Valid {
-				_m.RequestedResolution = dispute.RequestedResolution(value.String)
-			}
-		case dispute.FieldRequestedRefundMinor:
-			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for field requested_refund_minor", values[i])
-			} else if value.Valid {
-				_m.RequestedRefundMinor = value.Int64
-			}
-		case dispute.FieldCurrency:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field currency", values[i])
-			} else if value.Valid {
-				_m.Currency = value.String
-			}
-		case dispute.FieldEscrowHeld:
+		case dispute.FieldEscalated:
 			if value, ok := values[i].(*sql.NullBool); !ok {
-				return fmt.Errorf("unexpected type %T for field escrow_held", values[i])
+				return fmt.Errorf("unexpected type %T for field escalated", values[i])
 			} else if value.Valid {
-				_m.EscrowHeld = value.Bool
-			}
-		case dispute.FieldSupplierResponseDeadline:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field supplier_response_deadline", values[i])
-			} else if value.Valid {
-				_m.SupplierResponseDeadline = new(time.Time)
-				*_m.SupplierResponseDeadline = value.Time
-			}
-		case dispute.FieldSupplierResponseTime:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field supplier_response_time", values[i])
-			} else if value.Valid {
-				_m.SupplierResponseTime = new(time.Time)
-				*_m.SupplierResponseTime = value.Time
-			}
-		case dispute.FieldLatestOfferID:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field latest_offer_id", values[i])
-			} else if value.Valid {
-				_m.LatestOfferID = value.String
-			}
-		case dispute.FieldEscalationAllowedTime:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field escalation_allowed_time", values[i])
-			} else if value.Valid {
-				_m.EscalationAllowedTime = new(time.Time)
-				*_m.EscalationAllowedTime = value.Time
-			}
-		case dispute.FieldAutoEscalateTime:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field auto_escalate_time", values[i])
-			} else if value.Valid {
-				_m.AutoEscalateTime = new(time.Time)
-				*_m.AutoEscalateTime = value.Time
-			}
-		case dispute.FieldEscalateTime:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field escalate_time", values[i])
-			} else if value.Valid {
-				_m.EscalateTime = new(time.Time)
-				*_m.EscalateTime = value.Time
-			}
-		case dispute.FieldEscalatedByRole:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field escalated_by_role", values[i])
-			} else if value.Valid {
-				_m.EscalatedByRole = value.String
-			}
-		case dispute.FieldArbiterID:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field arbiter_id", values[i])
-			} else if value.Valid {
-				_m.ArbiterID = value.String
-			}
-		case dispute.FieldSuspended:
-			if value, ok := values[i].(*sql.NullBool); !ok {
-				return fmt.Errorf("unexpected type %T for field suspended", values[i])
-			} else if value.Valid {
-				_m.Suspended = value.Bool
-			}
-		case dispute.FieldSuspensionKind:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field suspension_kind", values[i])
-			} else if value.Valid {
-				_m.SuspensionKind = new(dispute.SuspensionKind)
-				*_m.SuspensionKind = dispute.SuspensionKind(value.String)
-			}
-		case dispute.FieldPrivateSettlementRequestedBy:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field private_settlement_requested_by", values[i])
-			} else if value.Valid {
-				_m.PrivateSettlementRequestedBy = new(dispute.PrivateSettlementRequestedBy)
-				*_m.PrivateSettlementRequestedBy = dispute.PrivateSettlementRequestedBy(value.String)
-			}
-		case dispute.FieldSuspendTime:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field suspend_time", values[i])
-			} else if value.Valid {
-				_m.SuspendTime = new(time.Time)
-				*_m.SuspendTime = value.Time
-			}
-		case dispute.FieldResumeTime:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field resume_time", values[i])
-			} else if value.Valid {
-				_m.ResumeTime = new(time.Time)
-				*_m.ResumeTime = value.Time
-			}
-		case dispute.FieldResolution:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field resolution", values[i])
-			} else if value.Valid {
-				_m.Resolution = new(dispute.Resolution)
-				*_m.Resolution = dispute.Resolution(value.String)
+				_m.Escalated = value.Bool
 			}
 		case dispute.FieldResponsibility:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field responsibility", values[i])
 			} else if value.Valid {
-				_m.Responsibility = new(dispute.Responsibility)
-				*_m.Responsibility = dispute.Responsibility(value.String)
+				_m.Responsibility = value.String
 			}
-		case dispute.FieldRefundMinor:
-			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for field refund_minor", values[i])
-			} else if value.Valid {
-				_m.RefundMinor = value.Int64
-			}
-		case dispute.FieldRefundSource:
+		case dispute.FieldRelatedReturnID:
 			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field refund_source", values[i])
+				return fmt.Errorf("unexpected type %T for field related_return_id", values[i])
 			} else if value.Valid {
-				_m.RefundSource = new(dispute.RefundSource)
-				*_m.RefundSource = dispute.RefundSource(value.String)
-			}
-		case dispute.FieldInspectionFeeMinor:
-			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for field inspection_fee_minor", values[i])
-			} else if value.Valid {
-				_m.InspectionFeeMinor = value.Int64
-			}
-		case dispute.FieldRulingNote:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field ruling_note", values[i])
-			} else if value.Valid {
-				_m.RulingNote = value.String
-			}
-		case dispute.FieldReturnID:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field return_id", values[i])
-			} else if value.Valid {
-				_m.ReturnID = value.String
+				_m.RelatedReturnID = value.String
 			}
 		case dispute.FieldCloseTime:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -388,6 +187,12 @@ func (_m *Dispute) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CloseTime = new(time.Time)
 				*_m.CloseTime = value.Time
+			}
+		case dispute.FieldSnapshot:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field snapshot", values[i])
+			} else if value != nil {
+				_m.Snapshot = *value
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -449,127 +254,36 @@ func (_m *Dispute) String() string {
 	builder.WriteString("policy=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Policy))
 	builder.WriteString(", ")
+	builder.WriteString("policy_version=")
+	builder.WriteString(_m.PolicyVersion)
+	builder.WriteString(", ")
 	builder.WriteString("kind=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Kind))
-	builder.WriteString(", ")
-	builder.WriteString("payment_id=")
-	builder.WriteString(_m.PaymentID)
 	builder.WriteString(", ")
 	builder.WriteString("state=")
 	builder.WriteString(fmt.Sprintf("%v", _m.State))
 	builder.WriteString(", ")
-	builder.WriteString("reason_class=")
-	builder.WriteString(fmt.Sprintf("%v", _m.ReasonClass))
-	builder.WriteString(", ")
-	builder.WriteString("reason=")
-	builder.WriteString(fmt.Sprintf("%v", _m.Reason))
-	builder.WriteString(", ")
-	builder.WriteString("statement=")
-	builder.WriteString(_m.Statement)
-	builder.WriteString(", ")
-	builder.WriteString("evidence=")
-	builder.WriteString(fmt.Sprintf("%v", _m.Evidence))
-	builder.WriteString(", ")
-	builder.WriteString("requested_resolution=")
-	builder.WriteString(fmt.Sprintf("%v", _m.RequestedResolution))
-	builder.WriteString(", ")
-	builder.WriteString("requested_refund_minor=")
-	builder.WriteString(fmt.Sprintf("%v", _m.RequestedRefundMinor))
-	builder.WriteString(", ")
-	builder.WriteString("currency=")
-	builder.WriteString(_m.Currency)
-	builder.WriteString(", ")
-	builder.WriteString("escrow_held=")
-	builder.WriteString(fmt.Sprintf("%v", _m.EscrowHeld))
-	builder.WriteString(", ")
-	if v := _m.SupplierResponseDeadline; v != nil {
-		builder.WriteString("supplier_response_deadline=")
-		builder.WriteString(v.Format(time.ANSIC))
+	if v := _m.OpenOrderID; v != nil {
+		builder.WriteString("open_order_id=")
+		builder.WriteString(*v)
 	}
 	builder.WriteString(", ")
-	if v := _m.SupplierResponseTime; v != nil {
-		builder.WriteString("supplier_response_time=")
-		builder.WriteString(v.Format(time.ANSIC))
-	}
+	builder.WriteString("escalated=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Escalated))
 	builder.WriteString(", ")
-	builder.WriteString("latest_offer_id=")
-	builder.WriteString(_m.LatestOfferID)
+	builder.WriteString("responsibility=")
+	builder.WriteString(_m.Responsibility)
 	builder.WriteString(", ")
-	if v := _m.EscalationAllowedTime; v != nil {
-		builder.WriteString("escalation_allowed_time=")
-		builder.WriteString(v.Format(time.ANSIC))
-	}
-	builder.WriteString(", ")
-	if v := _m.AutoEscalateTime; v != nil {
-		builder.WriteString("auto_escalate_time=")
-		builder.WriteString(v.Format(time.ANSIC))
-	}
-	builder.WriteString(", ")
-	if v := _m.EscalateTime; v != nil {
-		builder.WriteString("escalate_time=")
-		builder.WriteString(v.Format(time.ANSIC))
-	}
-	builder.WriteString(", ")
-	builder.WriteString("escalated_by_role=")
-	builder.WriteString(_m.EscalatedByRole)
-	builder.WriteString(", ")
-	builder.WriteString("arbiter_id=")
-	builder.WriteString(_m.ArbiterID)
-	builder.WriteString(", ")
-	builder.WriteString("suspended=")
-	builder.WriteString(fmt.Sprintf("%v", _m.Suspended))
-	builder.WriteString(", ")
-	if v := _m.SuspensionKind; v != nil {
-		builder.WriteString("suspension_kind=")
-		builder.WriteString(fmt.Sprintf("%v", *v))
-	}
-	builder.WriteString(", ")
-	if v := _m.PrivateSettlementRequestedBy; v != nil {
-		builder.WriteString("private_settlement_requested_by=")
-		builder.WriteString(fmt.Sprintf("%v", *v))
-	}
-	builder.WriteString(", ")
-	if v := _m.SuspendTime; v != nil {
-		builder.WriteString("suspend_time=")
-		builder.WriteString(v.Format(time.ANSIC))
-	}
-	builder.WriteString(", ")
-	if v := _m.ResumeTime; v != nil {
-		builder.WriteString("resume_time=")
-		builder.WriteString(v.Format(time.ANSIC))
-	}
-	builder.WriteString(", ")
-	if v := _m.Resolution; v != nil {
-		builder.WriteString("resolution=")
-		builder.WriteString(fmt.Sprintf("%v", *v))
-	}
-	builder.WriteString(", ")
-	if v := _m.Responsibility; v != nil {
-		builder.WriteString("responsibility=")
-		builder.WriteString(fmt.Sprintf("%v", *v))
-	}
-	builder.WriteString(", ")
-	builder.WriteString("refund_minor=")
-	builder.WriteString(fmt.Sprintf("%v", _m.RefundMinor))
-	builder.WriteString(", ")
-	if v := _m.RefundSource; v != nil {
-		builder.WriteString("refund_source=")
-		builder.WriteString(fmt.Sprintf("%v", *v))
-	}
-	builder.WriteString(", ")
-	builder.WriteString("inspection_fee_minor=")
-	builder.WriteString(fmt.Sprintf("%v", _m.InspectionFeeMinor))
-	builder.WriteString(", ")
-	builder.WriteString("ruling_note=")
-	builder.WriteString(_m.RulingNote)
-	builder.WriteString(", ")
-	builder.WriteString("return_id=")
-	builder.WriteString(_m.ReturnID)
+	builder.WriteString("related_return_id=")
+	builder.WriteString(_m.RelatedReturnID)
 	builder.WriteString(", ")
 	if v := _m.CloseTime; v != nil {
 		builder.WriteString("close_time=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("snapshot=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Snapshot))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -79,23 +79,15 @@ func (_c *DisputeCreate) SetPolicy(v dispute.Policy) *DisputeCreate {
 	return _c
 }
 
+// SetPolicyVersion sets the "policy_version" field.
+func (_c *DisputeCreate) SetPolicyVersion(v string) *DisputeCreate {
+	_c.mutation.SetPolicyVersion(v)
+	return _c
+}
+
 // SetKind sets the "kind" field.
 func (_c *DisputeCreate) SetKind(v dispute.Kind) *DisputeCreate {
 	_c.mutation.SetKind(v)
-	return _c
-}
-
-// SetPaymentID sets the "payment_id" field.
-func (_c *DisputeCreate) SetPaymentID(v string) *DisputeCreate {
-	_c.mutation.SetPaymentID(v)
-	return _c
-}
-
-// SetNillablePaymentID sets the "payment_id" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillablePaymentID(v *string) *DisputeCreate {
-	if v != nil {
-		_c.SetPaymentID(*v)
-	}
 	return _c
 }
 
@@ -105,346 +97,58 @@ func (_c *DisputeCreate) SetState(v dispute.State) *DisputeCreate {
 	return _c
 }
 
-// SetReasonClass sets the "reason_class" field.
-func (_c *DisputeCreate) SetReasonClass(v dispute.ReasonClass) *DisputeCreate {
-	_c.mutation.SetReasonClass(v)
+// SetOpenOrderID sets the "open_order_id" field.
+func (_c *DisputeCreate) SetOpenOrderID(v string) *DisputeCreate {
+	_c.mutation.SetOpenOrderID(v)
 	return _c
 }
 
-// SetReason sets the "reason" field.
-func (_c *DisputeCreate) SetReason(v dispute.Reason) *DisputeCreate {
-	_c.mutation.SetReason(v)
-	return _c
-}
-
-// SetStatement sets the "statement" field.
-func (_c *DisputeCreate) SetStatement(v string) *DisputeCreate {
-	_c.mutation.SetStatement(v)
-	return _c
-}
-
-// SetNillableStatement sets the "statement" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableStatement(v *string) *DisputeCreate {
+// SetNillableOpenOrderID sets the "open_order_id" field if the given value is not nil.
+func (_c *DisputeCreate) SetNillableOpenOrderID(v *string) *DisputeCreate {
 	if v != nil {
-		_c.SetStatement(*v)
+		_c.SetOpenOrderID(*v)
 	}
 	return _c
 }
 
-// SetEvidence sets the "evidence" field.
-func (_c *DisputeCreate) SetEvidence(v []byte) *DisputeCreate {
-	_c.mutation.SetEvidence(v)
+// SetEscalated sets the "escalated" field.
+func (_c *DisputeCreate) SetEscalated(v bool) *DisputeCreate {
+	_c.mutation.SetEscalated(v)
 	return _c
 }
 
-// SetRequestedResolution sets the "requested_resolution" field.
-func (_c *DisputeCreate) SetRequestedResolution(v dispute.RequestedResolution) *DisputeCreate {
-	_c.mutation.SetRequestedResolution(v)
-	return _c
-}
-
-// SetRequestedRefundMinor sets the "requested_refund_minor" field.
-func (_c *DisputeCreate) SetRequestedRefundMinor(v int64) *DisputeCreate {
-	_c.mutation.SetRequestedRefundMinor(v)
-	return _c
-}
-
-// SetCurrency sets the "currency" field.
-func (_c *DisputeCreate) SetCurrency(v string) *DisputeCreate {
-	_c.mutation.SetCurrency(v)
-	return _c
-}
-
-// SetEscrowHeld sets the "escrow_held" field.
-func (_c *DisputeCreate) SetEscrowHeld(v bool) *DisputeCreate {
-	_c.mutation.SetEscrowHeld(v)
-	return _c
-}
-
-// SetNillableEscrowHeld sets the "escrow_held" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableEscrowHeld(v *bool) *DisputeCreate {
+// SetNillableEscalated sets the "escalated" field if the given value is not nil.
+func (_c *DisputeCreate) SetNillableEscalated(v *bool) *DisputeCreate {
 	if v != nil {
-		_c.SetEscrowHeld(*v)
-	}
-	return _c
-}
-
-// SetSupplierResponseDeadline sets the "supplier_response_deadline" field.
-func (_c *DisputeCreate) SetSupplierResponseDeadline(v time.Time) *DisputeCreate {
-	_c.mutation.SetSupplierResponseDeadline(v)
-	return _c
-}
-
-// SetNillableSupplierResponseDeadline sets the "supplier_response_deadline" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableSupplierResponseDeadline(v *time.Time) *DisputeCreate {
-	if v != nil {
-		_c.SetSupplierResponseDeadline(*v)
-	}
-	return _c
-}
-
-// SetSupplierResponseTime sets the "supplier_response_time" field.
-func (_c *DisputeCreate) SetSupplierResponseTime(v time.Time) *DisputeCreate {
-	_c.mutation.SetSupplierResponseTime(v)
-	return _c
-}
-
-// SetNillableSupplierResponseTime sets the "supplier_response_time" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableSupplierResponseTime(v *time.Time) *DisputeCreate {
-	if v != nil {
-		_c.SetSupplierResponseTime(*v)
-	}
-	return _c
-}
-
-// SetLatestOfferID sets the "latest_offer_id" field.
-func (_c *DisputeCreate) SetLatestOfferID(v string) *DisputeCreate {
-	_c.mutation.SetLatestOfferID(v)
-	return _c
-}
-
-// SetNillableLatestOfferID sets the "latest_offer_id" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableLatestOfferID(v *string) *DisputeCreate {
-	if v != nil {
-		_c.SetLatestOfferID(*v)
-	}
-	return _c
-}
-
-// SetEscalationAllowedTime sets the "escalation_allowed_time" field.
-func (_c *DisputeCreate) SetEscalationAllowedTime(v time.Time) *DisputeCreate {
-	_c.mutation.SetEscalationAllowedTime(v)
-	return _c
-}
-
-// SetNillableEscalationAllowedTime sets the "escalation_allowed_time" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableEscalationAllowedTime(v *time.Time) *DisputeCreate {
-	if v != nil {
-		_c.SetEscalationAllowedTime(*v)
-	}
-	return _c
-}
-
-// SetAutoEscalateTime sets the "auto_escalate_time" field.
-func (_c *DisputeCreate) SetAutoEscalateTime(v time.Time) *DisputeCreate {
-	_c.mutation.SetAutoEscalateTime(v)
-	return _c
-}
-
-// SetNillableAutoEscalateTime sets the "auto_escalate_time" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableAutoEscalateTime(v *time.Time) *DisputeCreate {
-	if v != nil {
-		_c.SetAutoEscalateTime(*v)
-	}
-	return _c
-}
-
-// SetEscalateTime sets the "escalate_time" field.
-func (_c *DisputeCreate) SetEscalateTime(v time.Time) *DisputeCreate {
-	_c.mutation.SetEscalateTime(v)
-	return _c
-}
-
-// SetNillableEscalateTime sets the "escalate_time" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableEscalateTime(v *time.Time) *DisputeCreate {
-	if v != nil {
-		_c.SetEscalateTime(*v)
-	}
-	return _c
-}
-
-// SetEscalatedByRole sets the "escalated_by_role" field.
-func (_c *DisputeCreate) SetEscalatedByRole(v string) *DisputeCreate {
-	_c.mutation.SetEscalatedByRole(v)
-	return _c
-}
-
-// SetNillableEscalatedByRole sets the "escalated_by_role" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableEscalatedByRole(v *string) *DisputeCreate {
-	if v != nil {
-		_c.SetEscalatedByRole(*v)
-	}
-	return _c
-}
-
-// SetArbiterID sets the "arbiter_id" field.
-func (_c *DisputeCreate) SetArbiterID(v string) *DisputeCreate {
-	_c.mutation.SetArbiterID(v)
-	return _c
-}
-
-// SetNillableArbiterID sets the "arbiter_id" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableArbiterID(v *string) *DisputeCreate {
-	if v != nil {
-		_c.SetArbiterID(*v)
-	}
-	return _c
-}
-
-// SetSuspended sets the "suspended" field.
-func (_c *DisputeCreate) SetSuspended(v bool) *DisputeCreate {
-	_c.mutation.SetSuspended(v)
-	return _c
-}
-
-// SetNillableSuspended sets the "suspended" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableSuspended(v *bool) *DisputeCreate {
-	if v != nil {
-		_c.SetSuspended(*v)
-	}
-	return _c
-}
-
-// SetSuspensionKind sets the "suspension_kind" field.
-func (_c *DisputeCreate) SetSuspensionKind(v dispute.SuspensionKind) *DisputeCreate {
-	_c.mutation.SetSuspensionKind(v)
-	return _c
-}
-
-// SetNillableSuspensionKind sets the "suspension_kind" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableSuspensionKind(v *dispute.SuspensionKind) *DisputeCreate {
-	if v != nil {
-		_c.SetSuspensionKind(*v)
-	}
-	return _c
-}
-
-// SetPrivateSettlementRequestedBy sets the "private_settlement_requested_by" field.
-func (_c *DisputeCreate) SetPrivateSettlementRequestedBy(v dispute.PrivateSettlementRequestedBy) *DisputeCreate {
-	_c.mutation.SetPrivateSettlementRequestedBy(v)
-	return _c
-}
-
-// SetNillablePrivateSettlementRequestedBy sets the "private_settlement_requested_by" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillablePrivateSettlementRequestedBy(v *dispute.PrivateSettlementRequestedBy) *DisputeCreate {
-	if v != nil {
-		_c.SetPrivateSettlementRequestedBy(*v)
-	}
-	return _c
-}
-
-// SetSuspendTime sets the "suspend_time" field.
-func (_c *DisputeCreate) SetSuspendTime(v time.Time) *DisputeCreate {
-	_c.mutation.SetSuspendTime(v)
-	return _c
-}
-
-// SetNillableSuspendTime sets the "suspend_time" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableSuspendTime(v *time.Time) *DisputeCreate {
-	if v != nil {
-		_c.SetSuspendTime(*v)
-	}
-	return _c
-}
-
-// SetResumeTime sets the "resume_time" field.
-func (_c *DisputeCreate) SetResumeTime(v time.Time) *DisputeCreate {
-	_c.mutation.SetResumeTime(v)
-	return _c
-}
-
-// SetNillableResumeTime sets the "resume_time" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableResumeTime(v *time.Time) *DisputeCreate {
-	if v != nil {
-		_c.SetResumeTime(*v)
-	}
-	return _c
-}
-
-// SetResolution sets the "resolution" field.
-func (_c *DisputeCreate) SetResolution(v dispute.Resolution) *DisputeCreate {
-	_c.mutation.SetResolution(v)
-	return _c
-}
-
-// SetNillableResolution sets the "resolution" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableResolution(v *dispute.Resolution) *DisputeCreate {
-	if v != nil {
-		_c.SetResolution(*v)
+		_c.SetEscalated(*v)
 	}
 	return _c
 }
 
 // SetResponsibility sets the "responsibility" field.
-func (_c *DisputeCreate) SetResponsibility(v dispute.Responsibility) *DisputeCreate {
+func (_c *DisputeCreate) SetResponsibility(v string) *DisputeCreate {
 	_c.mutation.SetResponsibility(v)
 	return _c
 }
 
 // SetNillableResponsibility sets the "responsibility" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableResponsibility(v *dispute.Responsibility) *DisputeCreate {
+func (_c *DisputeCreate) SetNillableResponsibility(v *string) *DisputeCreate {
 	if v != nil {
 		_c.SetResponsibility(*v)
 	}
 	return _c
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (_c *DisputeCreate) SetRefundMinor(v int64) *DisputeCreate {
-	_c.mutation.SetRefundMinor(v)
+// SetRelatedReturnID sets the "related_return_id" field.
+func (_c *DisputeCreate) SetRelatedReturnID(v string) *DisputeCreate {
+	_c.mutation.SetRelatedReturnID(v)
 	return _c
 }
 
-// SetNillableRefundMinor sets the "refund_minor" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableRefundMinor(v *int64) *DisputeCreate {
+// SetNillableRelatedReturnID sets the "related_return_id" field if the given value is not nil.
+func (_c *DisputeCreate) SetNillableRelatedReturnID(v *string) *DisputeCreate {
 	if v != nil {
-		_c.SetRefundMinor(*v)
-	}
-	return _c
-}
-
-// SetRefundSource sets the "refund_source" field.
-func (_c *DisputeCreate) SetRefundSource(v dispute.RefundSource) *DisputeCreate {
-	_c.mutation.SetRefundSource(v)
-	return _c
-}
-
-// SetNillableRefundSource sets the "refund_source" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableRefundSource(v *dispute.RefundSource) *DisputeCreate {
-	if v != nil {
-		_c.SetRefundSource(*v)
-	}
-	return _c
-}
-
-// SetInspectionFeeMinor sets the "inspection_fee_minor" field.
-func (_c *DisputeCreate) SetInspectionFeeMinor(v int64) *DisputeCreate {
-	_c.mutation.SetInspectionFeeMinor(v)
-	return _c
-}
-
-// SetNillableInspectionFeeMinor sets the "inspection_fee_minor" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableInspectionFeeMinor(v *int64) *DisputeCreate {
-	if v != nil {
-		_c.SetInspectionFeeMinor(*v)
-	}
-	return _c
-}
-
-// SetRulingNote sets the "ruling_note" field.
-func (_c *DisputeCreate) SetRulingNote(v string) *DisputeCreate {
-	_c.mutation.SetRulingNote(v)
-	return _c
-}
-
-// SetNillableRulingNote sets the "ruling_note" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableRulingNote(v *string) *DisputeCreate {
-	if v != nil {
-		_c.SetRulingNote(*v)
-	}
-	return _c
-}
-
-// SetReturnID sets the "return_id" field.
-func (_c *DisputeCreate) SetReturnID(v string) *DisputeCreate {
-	_c.mutation.SetReturnID(v)
-	return _c
-}
-
-// SetNillableReturnID sets the "return_id" field if the given value is not nil.
-func (_c *DisputeCreate) SetNillableReturnID(v *string) *DisputeCreate {
-	if v != nil {
-		_c.SetReturnID(*v)
+		_c.SetRelatedReturnID(*v)
 	}
 	return _c
 }
@@ -460,6 +164,12 @@ func (_c *DisputeCreate) SetNillableCloseTime(v *time.Time) *DisputeCreate {
 	if v != nil {
 		_c.SetCloseTime(*v)
 	}
+	return _c
+}
+
+// SetSnapshot sets the "snapshot" field.
+func (_c *DisputeCreate) SetSnapshot(v []byte) *DisputeCreate {
+	_c.mutation.SetSnapshot(v)
 	return _c
 }
 
@@ -508,49 +218,17 @@ func (_c *DisputeCreate) defaults() {
 		v := dispute.DefaultRevision
 		_c.mutation.SetRevision(v)
 	}
-	if _, ok := _c.mutation.PaymentID(); !ok {
-		v := dispute.DefaultPaymentID
-		_c.mutation.SetPaymentID(v)
+	if _, ok := _c.mutation.Escalated(); !ok {
+		v := dispute.DefaultEscalated
+		_c.mutation.SetEscalated(v)
 	}
-	if _, ok := _c.mutation.Statement(); !ok {
-		v := dispute.DefaultStatement
-		_c.mutation.SetStatement(v)
+	if _, ok := _c.mutation.Responsibility(); !ok {
+		v := dispute.DefaultResponsibility
+		_c.mutation.SetResponsibility(v)
 	}
-	if _, ok := _c.mutation.EscrowHeld(); !ok {
-		v := dispute.DefaultEscrowHeld
-		_c.mutation.SetEscrowHeld(v)
-	}
-	if _, ok := _c.mutation.LatestOfferID(); !ok {
-		v := dispute.DefaultLatestOfferID
-		_c.mutation.SetLatestOfferID(v)
-	}
-	if _, ok := _c.mutation.EscalatedByRole(); !ok {
-		v := dispute.DefaultEscalatedByRole
-		_c.mutation.SetEscalatedByRole(v)
-	}
-	if _, ok := _c.mutation.ArbiterID(); !ok {
-		v := dispute.DefaultArbiterID
-		_c.mutation.SetArbiterID(v)
-	}
-	if _, ok := _c.mutation.Suspended(); !ok {
-		v := dispute.DefaultSuspended
-		_c.mutation.SetSuspended(v)
-	}
-	if _, ok := _c.mutation.RefundMinor(); !ok {
-		v := dispute.DefaultRefundMinor
-		_c.mutation.SetRefundMinor(v)
-	}
-	if _, ok := _c.mutation.InspectionFeeMinor(); !ok {
-		v := dispute.DefaultInspectionFeeMinor
-		_c.mutation.SetInspectionFeeMinor(v)
-	}
-	if _, ok := _c.mutation.RulingNote(); !ok {
-		v := dispute.DefaultRulingNote
-		_c.mutation.SetRulingNote(v)
-	}
-	if _, ok := _c.mutation.ReturnID(); !ok {
-		v := dispute.DefaultReturnID
-		_c.mutation.SetReturnID(v)
+	if _, ok := _c.mutation.RelatedReturnID(); !ok {
+		v := dispute.DefaultRelatedReturnID
+		_c.mutation.SetRelatedReturnID(v)
 	}
 }
 
@@ -605,6 +283,14 @@ func (_c *DisputeCreate) check() error {
 			return &ValidationError{Name: "policy", err: fmt.Errorf(`ent: validator failed for field "Dispute.policy": %w`, err)}
 		}
 	}
+	if _, ok := _c.mutation.PolicyVersion(); !ok {
+		return &ValidationError{Name: "policy_version", err: errors.New(`ent: missing required field "Dispute.policy_version"`)}
+	}
+	if v, ok := _c.mutation.PolicyVersion(); ok {
+		if err := dispute.PolicyVersionValidator(v); err != nil {
+			return &ValidationError{Name: "policy_version", err: fmt.Errorf(`ent: validator failed for field "Dispute.policy_version": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Kind(); !ok {
 		return &ValidationError{Name: "kind", err: errors.New(`ent: missing required field "Dispute.kind"`)}
 	}
@@ -612,9 +298,6 @@ func (_c *DisputeCreate) check() error {
 		if err := dispute.KindValidator(v); err != nil {
 			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Dispute.kind": %w`, err)}
 		}
-	}
-	if _, ok := _c.mutation.PaymentID(); !ok {
-		return &ValidationError{Name: "payment_id", err: errors.New(`ent: missing required field "Dispute.payment_id"`)}
 	}
 	if _, ok := _c.mutation.State(); !ok {
 		return &ValidationError{Name: "state", err: errors.New(`ent: missing required field "Dispute.state"`)}
@@ -624,95 +307,17 @@ func (_c *DisputeCreate) check() error {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "Dispute.state": %w`, err)}
 		}
 	}
-	if _, ok := _c.mutation.ReasonClass(); !ok {
-		return &ValidationError{Name: "reason_class", err: errors.New(`ent: missing required field "Dispute.reason_class"`)}
+	if _, ok := _c.mutation.Escalated(); !ok {
+		return &ValidationError{Name: "escalated", err: errors.New(`ent: missing required field "Dispute.escalated"`)}
 	}
-	if v, ok := _c.mutation.ReasonClass(); ok {
-		if err := dispute.ReasonClassValidator(v); err != nil {
-			return &ValidationError{Name: "reason_class", err: fmt.Errorf(`ent: validator failed for field "Dispute.reason_class": %w`, err)}
-		}
+	if _, ok := _c.mutation.Responsibility(); !ok {
+		return &ValidationError{Name: "responsibility", err: errors.New(`ent: missing required field "Dispute.responsibility"`)}
 	}
-	if _, ok := _c.mutation.Reason(); !ok {
-		return &ValidationError{Name: "reason", err: errors.New(`ent: missing required field "Dispute.reason"`)}
+	if _, ok := _c.mutation.RelatedReturnID(); !ok {
+		return &ValidationError{Name: "related_return_id", err: errors.New(`ent: missing required field "Dispute.related_return_id"`)}
 	}
-	if v, ok := _c.mutation.Reason(); ok {
-		if err := dispute.ReasonValidator(v); err != nil {
-			return &ValidationError{Name: "reason", err: fmt.Errorf(`ent: validator failed for field "Dispute.reason": %w`, err)}
-		}
-	}
-	if _, ok := _c.mutation.Statement(); !ok {
-		return &ValidationError{Name: "statement", err: errors.New(`ent: missing required field "Dispute.statement"`)}
-	}
-	if _, ok := _c.mutation.RequestedResolution(); !ok {
-		return &ValidationError{Name: "requested_resolution", err: errors.New(`ent: missing required field "Dispute.requested_resolution"`)}
-	}
-	if v, ok := _c.mutation.RequestedResolution(); ok {
-		if err := dispute.RequestedResolutionValidator(v); err != nil {
-			return &ValidationError{Name: "requested_resolution", err: fmt.Errorf(`ent: validator failed for field "Dispute.requested_resolution": %w`, err)}
-		}
-	}
-	if _, ok := _c.mutation.RequestedRefundMinor(); !ok {
-		return &ValidationError{Name: "requested_refund_minor", err: errors.New(`ent: missing required field "Dispute.requested_refund_minor"`)}
-	}
-	if _, ok := _c.mutation.Currency(); !ok {
-		return &ValidationError{Name: "currency", err: errors.New(`ent: missing required field "Dispute.currency"`)}
-	}
-	if v, ok := _c.mutation.Currency(); ok {
-		if err := dispute.CurrencyValidator(v); err != nil {
-			return &ValidationError{Name: "currency", err: fmt.Errorf(`ent: validator failed for field "Dispute.currency": %w`, err)}
-		}
-	}
-	if _, ok := _c.mutation.EscrowHeld(); !ok {
-		return &ValidationError{Name: "escrow_held", err: errors.New(`ent: missing required field "Dispute.escrow_held"`)}
-	}
-	if _, ok := _c.mutation.LatestOfferID(); !ok {
-		return &ValidationError{Name: "latest_offer_id", err: errors.New(`ent: missing required field "Dispute.latest_offer_id"`)}
-	}
-	if _, ok := _c.mutation.EscalatedByRole(); !ok {
-		return &ValidationError{Name: "escalated_by_role", err: errors.New(`ent: missing required field "Dispute.escalated_by_role"`)}
-	}
-	if _, ok := _c.mutation.ArbiterID(); !ok {
-		return &ValidationError{Name: "arbiter_id", err: errors.New(`ent: missing required field "Dispute.arbiter_id"`)}
-	}
-	if _, ok := _c.mutation.Suspended(); !ok {
-		return &ValidationError{Name: "suspended", err: errors.New(`ent: missing required field "Dispute.suspended"`)}
-	}
-	if v, ok := _c.mutation.SuspensionKind(); ok {
-		if err := dispute.SuspensionKindValidator(v); err != nil {
-			return &ValidationError{Name: "suspension_kind", err: fmt.Errorf(`ent: validator failed for field "Dispute.suspension_kind": %w`, err)}
-		}
-	}
-	if v, ok := _c.mutation.PrivateSettlementRequestedBy(); ok {
-		if err := dispute.PrivateSettlementRequestedByValidator(v); err != nil {
-			return &ValidationError{Name: "private_settlement_requested_by", err: fmt.Errorf(`ent: validator failed for field "Dispute.private_settlement_requested_by": %w`, err)}
-		}
-	}
-	if v, ok := _c.mutation.Resolution(); ok {
-		if err := dispute.ResolutionValidator(v); err != nil {
-			return &ValidationError{Name: "resolution", err: fmt.Errorf(`ent: validator failed for field "Dispute.resolution": %w`, err)}
-		}
-	}
-	if v, ok := _c.mutation.Responsibility(); ok {
-		if err := dispute.ResponsibilityValidator(v); err != nil {
-			return &ValidationError{Name: "responsibility", err: fmt.Errorf(`ent: validator failed for field "Dispute.responsibility": %w`, err)}
-		}
-	}
-	if _, ok := _c.mutation.RefundMinor(); !ok {
-		return &ValidationError{Name: "refund_minor", err: errors.New(`ent: missing required field "Dispute.refund_minor"`)}
-	}
-	if v, ok := _c.mutation.RefundSource(); ok {
-		if err := dispute.RefundSourceValidator(v); err != nil {
-			return &ValidationError{Name: "refund_source", err: fmt.Errorf(`ent: validator failed for field "Dispute.refund_source": %w`, err)}
-		}
-	}
-	if _, ok := _c.mutation.InspectionFeeMinor(); !ok {
-		return &ValidationError{Name: "inspection_fee_minor", err: errors.New(`ent: missing required field "Dispute.inspection_fee_minor"`)}
-	}
-	if _, ok := _c.mutation.RulingNote(); !ok {
-		return &ValidationError{Name: "ruling_note", err: errors.New(`ent: missing required field "Dispute.ruling_note"`)}
-	}
-	if _, ok := _c.mutation.ReturnID(); !ok {
-		return &ValidationError{Name: "return_id", err: errors.New(`ent: missing required field "Dispute.return_id"`)}
+	if _, ok := _c.mutation.Snapshot(); !ok {
+		return &ValidationError{Name: "snapshot", err: errors.New(`ent: missing required field "Dispute.snapshot"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := dispute.IDValidator(v); err != nil {
@@ -787,133 +392,41 @@ func (_c *DisputeCreate) createSpec() (*Dispute, *sqlgraph.CreateSpec) {
 		_spec.SetField(dispute.FieldPolicy, field.TypeEnum, value)
 		_node.Policy = value
 	}
+	if value, ok := _c.mutation.PolicyVersion(); ok {
+		_spec.SetField(dispute.FieldPolicyVersion, field.TypeString, value)
+		_node.PolicyVersion = value
+	}
 	if value, ok := _c.mutation.Kind(); ok {
 		_spec.SetField(dispute.FieldKind, field.TypeEnum, value)
 		_node.Kind = value
-	}
-	if value, ok := _c.mutation.PaymentID(); ok {
-		_spec.SetField(dispute.FieldPaymentID, field.TypeString, value)
-		_node.PaymentID = value
 	}
 	if value, ok := _c.mutation.State(); ok {
 		_spec.SetField(dispute.FieldState, field.TypeEnum, value)
 		_node.State = value
 	}
-	if value, ok := _c.mutation.ReasonClass(); ok {
-		_spec.SetField(dispute.FieldReasonClass, field.TypeEnum, value)
-		_node.ReasonClass = value
+	if value, ok := _c.mutation.OpenOrderID(); ok {
+		_spec.SetField(dispute.FieldOpenOrderID, field.TypeString, value)
+		_node.OpenOrderID = &value
 	}
-	if value, ok := _c.mutation.Reason(); ok {
-		_spec.SetField(dispute.FieldReason, field.TypeEnum, value)
-		_node.Reason = value
-	}
-	if value, ok := _c.mutation.Statement(); ok {
-		_spec.SetField(dispute.FieldStatement, field.TypeString, value)
-		_node.Statement = value
-	}
-	if value, ok := _c.mutation.Evidence(); ok {
-		_spec.SetField(dispute.FieldEvidence, field.TypeBytes, value)
-		_node.Evidence = value
-	}
-	if value, ok := _c.mutation.RequestedResolution(); ok {
-		_spec.SetField(dispute.FieldRequestedResolution, field.TypeEnum, value)
-		_node.RequestedResolution = value
-	}
-	if value, ok := _c.mutation.RequestedRefundMinor(); ok {
-		_spec.SetField(dispute.FieldRequestedRefundMinor, field.TypeInt64, value)
-		_node.RequestedRefundMinor = value
-	}
-	if value, ok := _c.mutation.Currency(); ok {
-		_spec.SetField(dispute.FieldCurrency, field.TypeString, value)
-		_node.Currency = value
-	}
-	if value, ok := _c.mutation.EscrowHeld(); ok {
-		_spec.SetField(dispute.FieldEscrowHeld, field.TypeBool, value)
-		_node.EscrowHeld = value
-	}
-	if value, ok := _c.mutation.SupplierResponseDeadline(); ok {
-		_spec.SetField(dispute.FieldSupplierResponseDeadline, field.TypeTime, value)
-		_node.SupplierResponseDeadline = &value
-	}
-	if value, ok := _c.mutation.SupplierResponseTime(); ok {
-		_spec.SetField(dispute.FieldSupplierResponseTime, field.TypeTime, value)
-		_node.SupplierResponseTime = &value
-	}
-	if value, ok := _c.mutation.LatestOfferID(); ok {
-		_spec.SetField(dispute.FieldLatestOfferID, field.TypeString, value)
-		_node.LatestOfferID = value
-	}
-	if value, ok := _c.mutation.EscalationAllowedTime(); ok {
-		_spec.SetField(dispute.FieldEscalationAllowedTime, field.TypeTime, value)
-		_node.EscalationAllowedTime = &value
-	}
-	if value, ok := _c.mutation.AutoEscalateTime(); ok {
-		_spec.SetField(dispute.FieldAutoEscalateTime, field.TypeTime, value)
-		_node.AutoEscalateTime = &value
-	}
-	if value, ok := _c.mutation.EscalateTime(); ok {
-		_spec.SetField(dispute.FieldEscalateTime, field.TypeTime, value)
-		_node.EscalateTime = &value
-	}
-	if value, ok := _c.mutation.EscalatedByRole(); ok {
-		_spec.SetField(dispute.FieldEscalatedByRole, field.TypeString, value)
-		_node.EscalatedByRole = value
-	}
-	if value, ok := _c.mutation.ArbiterID(); ok {
-		_spec.SetField(dispute.FieldArbiterID, field.TypeString, value)
-		_node.ArbiterID = value
-	}
-	if value, ok := _c.mutation.Suspended(); ok {
-		_spec.SetField(dispute.FieldSuspended, field.TypeBool, value)
-		_node.Suspended = value
-	}
-	if value, ok := _c.mutation.SuspensionKind(); ok {
-		_spec.SetField(dispute.FieldSuspensionKind, field.TypeEnum, value)
-		_node.SuspensionKind = &value
-	}
-	if value, ok := _c.mutation.PrivateSettlementRequestedBy(); ok {
-		_spec.SetField(dispute.FieldPrivateSettlementRequestedBy, field.TypeEnum, value)
-		_node.PrivateSettlementRequestedBy = &value
-	}
-	if value, ok := _c.mutation.SuspendTime(); ok {
-		_spec.SetField(dispute.FieldSuspendTime, field.TypeTime, value)
-		_node.SuspendTime = &value
-	}
-	if value, ok := _c.mutation.ResumeTime(); ok {
-		_spec.SetField(dispute.FieldResumeTime, field.TypeTime, value)
-		_node.ResumeTime = &value
-	}
-	if value, ok := _c.mutation.Resolution(); ok {
-		_spec.SetField(dispute.FieldResolution, field.TypeEnum, value)
-		_node.Resolution = &value
+	if value, ok := _c.mutation.Escalated(); ok {
+		_spec.SetField(dispute.FieldEscalated, field.TypeBool, value)
+		_node.Escalated = value
 	}
 	if value, ok := _c.mutation.Responsibility(); ok {
-		_spec.SetField(dispute.FieldResponsibility, field.TypeEnum, value)
-		_node.Responsibility = &value
+		_spec.SetField(dispute.FieldResponsibility, field.TypeString, value)
+		_node.Responsibility = value
 	}
-	if value, ok := _c.mutation.RefundMinor(); ok {
-		_spec.SetField(dispute.FieldRefundMinor, field.TypeInt64, value)
-		_node.RefundMinor = value
-	}
-	if value, ok := _c.mutation.RefundSource(); ok {
-		_spec.SetField(dispute.FieldRefundSource, field.TypeEnum, value)
-		_node.RefundSource = &value
-	}
-	if value, ok := _c.mutation.InspectionFeeMinor(); ok {
-		_spec.SetField(dispute.FieldInspectionFeeMinor, field.TypeInt64, value)
-		_node.InspectionFeeMinor = value
-	}
-	if value, ok := _c.mutation.RulingNote(); ok {
-		_spec.SetField(dispute.FieldRulingNote, field.TypeString, value)
-		_node.RulingNote = value
-	}
-	if value, ok := _c.mutation.ReturnID(); ok {
-		_spec.SetField(dispute.FieldReturnID, field.TypeString, value)
-		_node.ReturnID = value
+	if value, ok := _c.mutation.RelatedReturnID(); ok {
+		_spec.SetField(dispute.FieldRelatedReturnID, field.TypeString, value)
+		_node.RelatedReturnID = value
 	}
 	if value, ok := _c.mutation.CloseTime(); ok {
 		_spec.SetField(dispute.FieldCloseTime, field.TypeTime, value)
 		_node.CloseTime = &value
+	}
+	if value, ok := _c.mutation.Snapshot(); ok {
+		_spec.SetField(dispute.FieldSnapshot, field.TypeBytes, value)
+		_node.Snapshot = value
 	}
 	return _node, _spec
 }
@@ -1021,278 +534,38 @@ func (u *DisputeUpsert) UpdateState() *DisputeUpsert {
 	return u
 }
 
-// SetStatement sets the "statement" field.
-func (u *DisputeUpsert) SetStatement(v string) *DisputeUpsert {
-	u.Set(dispute.FieldStatement, v)
+// SetOpenOrderID sets the "open_order_id" field.
+func (u *DisputeUpsert) SetOpenOrderID(v string) *DisputeUpsert {
+	u.Set(dispute.FieldOpenOrderID, v)
 	return u
 }
 
-// UpdateStatement sets the "statement" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateStatement() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldStatement)
+// UpdateOpenOrderID sets the "open_order_id" field to the value that was provided on create.
+func (u *DisputeUpsert) UpdateOpenOrderID() *DisputeUpsert {
+	u.SetExcluded(dispute.FieldOpenOrderID)
 	return u
 }
 
-// SetEvidence sets the "evidence" field.
-func (u *DisputeUpsert) SetEvidence(v []byte) *DisputeUpsert {
-	u.Set(dispute.FieldEvidence, v)
+// ClearOpenOrderID clears the value of the "open_order_id" field.
+func (u *DisputeUpsert) ClearOpenOrderID() *DisputeUpsert {
+	u.SetNull(dispute.FieldOpenOrderID)
 	return u
 }
 
-// UpdateEvidence sets the "evidence" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateEvidence() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldEvidence)
+// SetEscalated sets the "escalated" field.
+func (u *DisputeUpsert) SetEscalated(v bool) *DisputeUpsert {
+	u.Set(dispute.FieldEscalated, v)
 	return u
 }
 
-// ClearEvidence clears the value of the "evidence" field.
-func (u *DisputeUpsert) ClearEvidence() *DisputeUpsert {
-	u.SetNull(dispute.FieldEvidence)
-	return u
-}
-
-// SetEscrowHeld sets the "escrow_held" field.
-func (u *DisputeUpsert) SetEscrowHeld(v bool) *DisputeUpsert {
-	u.Set(dispute.FieldEscrowHeld, v)
-	return u
-}
-
-// UpdateEscrowHeld sets the "escrow_held" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateEscrowHeld() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldEscrowHeld)
-	return u
-}
-
-// SetSupplierResponseDeadline sets the "supplier_response_deadline" field.
-func (u *DisputeUpsert) SetSupplierResponseDeadline(v time.Time) *DisputeUpsert {
-	u.Set(dispute.FieldSupplierResponseDeadline, v)
-	return u
-}
-
-// UpdateSupplierResponseDeadline sets the "supplier_response_deadline" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateSupplierResponseDeadline() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldSupplierResponseDeadline)
-	return u
-}
-
-// ClearSupplierResponseDeadline clears the value of the "supplier_response_deadline" field.
-func (u *DisputeUpsert) ClearSupplierResponseDeadline() *DisputeUpsert {
-	u.SetNull(dispute.FieldSupplierResponseDeadline)
-	return u
-}
-
-// SetSupplierResponseTime sets the "supplier_response_time" field.
-func (u *DisputeUpsert) SetSupplierResponseTime(v time.Time) *DisputeUpsert {
-	u.Set(dispute.FieldSupplierResponseTime, v)
-	return u
-}
-
-// UpdateSupplierResponseTime sets the "supplier_response_time" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateSupplierResponseTime() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldSupplierResponseTime)
-	return u
-}
-
-// ClearSupplierResponseTime clears the value of the "supplier_response_time" field.
-func (u *DisputeUpsert) ClearSupplierResponseTime() *DisputeUpsert {
-	u.SetNull(dispute.FieldSupplierResponseTime)
-	return u
-}
-
-// SetLatestOfferID sets the "latest_offer_id" field.
-func (u *DisputeUpsert) SetLatestOfferID(v string) *DisputeUpsert {
-	u.Set(dispute.FieldLatestOfferID, v)
-	return u
-}
-
-// UpdateLatestOfferID sets the "latest_offer_id" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateLatestOfferID() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldLatestOfferID)
-	return u
-}
-
-// SetEscalationAllowedTime sets the "escalation_allowed_time" field.
-func (u *DisputeUpsert) SetEscalationAllowedTime(v time.Time) *DisputeUpsert {
-	u.Set(dispute.FieldEscalationAllowedTime, v)
-	return u
-}
-
-// UpdateEscalationAllowedTime sets the "escalation_allowed_time" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateEscalationAllowedTime() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldEscalationAllowedTime)
-	return u
-}
-
-// ClearEscalationAllowedTime clears the value of the "escalation_allowed_time" field.
-func (u *DisputeUpsert) ClearEscalationAllowedTime() *DisputeUpsert {
-	u.SetNull(dispute.FieldEscalationAllowedTime)
-	return u
-}
-
-// SetAutoEscalateTime sets the "auto_escalate_time" field.
-func (u *DisputeUpsert) SetAutoEscalateTime(v time.Time) *DisputeUpsert {
-	u.Set(dispute.FieldAutoEscalateTime, v)
-	return u
-}
-
-// UpdateAutoEscalateTime sets the "auto_escalate_time" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateAutoEscalateTime() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldAutoEscalateTime)
-	return u
-}
-
-// ClearAutoEscalateTime clears the value of the "auto_escalate_time" field.
-func (u *DisputeUpsert) ClearAutoEscalateTime() *DisputeUpsert {
-	u.SetNull(dispute.FieldAutoEscalateTime)
-	return u
-}
-
-// SetEscalateTime sets the "escalate_time" field.
-func (u *DisputeUpsert) SetEscalateTime(v time.Time) *DisputeUpsert {
-	u.Set(dispute.FieldEscalateTime, v)
-	return u
-}
-
-// UpdateEscalateTime sets the "escalate_time" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateEscalateTime() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldEscalateTime)
-	return u
-}
-
-// ClearEscalateTime clears the value of the "escalate_time" field.
-func (u *DisputeUpsert) ClearEscalateTime() *DisputeUpsert {
-	u.SetNull(dispute.FieldEscalateTime)
-	return u
-}
-
-// SetEscalatedByRole sets the "escalated_by_role" field.
-func (u *DisputeUpsert) SetEscalatedByRole(v string) *DisputeUpsert {
-	u.Set(dispute.FieldEscalatedByRole, v)
-	return u
-}
-
-// UpdateEscalatedByRole sets the "escalated_by_role" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateEscalatedByRole() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldEscalatedByRole)
-	return u
-}
-
-// SetArbiterID sets the "arbiter_id" field.
-func (u *DisputeUpsert) SetArbiterID(v string) *DisputeUpsert {
-	u.Set(dispute.FieldArbiterID, v)
-	return u
-}
-
-// UpdateArbiterID sets the "arbiter_id" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateArbiterID() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldArbiterID)
-	return u
-}
-
-// SetSuspended sets the "suspended" field.
-func (u *DisputeUpsert) SetSuspended(v bool) *DisputeUpsert {
-	u.Set(dispute.FieldSuspended, v)
-	return u
-}
-
-// UpdateSuspended sets the "suspended" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateSuspended() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldSuspended)
-	return u
-}
-
-// SetSuspensionKind sets the "suspension_kind" field.
-func (u *DisputeUpsert) SetSuspensionKind(v dispute.SuspensionKind) *DisputeUpsert {
-	u.Set(dispute.FieldSuspensionKind, v)
-	return u
-}
-
-// UpdateSuspensionKind sets the "suspension_kind" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateSuspensionKind() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldSuspensionKind)
-	return u
-}
-
-// ClearSuspensionKind clears the value of the "suspension_kind" field.
-func (u *DisputeUpsert) ClearSuspensionKind() *DisputeUpsert {
-	u.SetNull(dispute.FieldSuspensionKind)
-	return u
-}
-
-// SetPrivateSettlementRequestedBy sets the "private_settlement_requested_by" field.
-func (u *DisputeUpsert) SetPrivateSettlementRequestedBy(v dispute.PrivateSettlementRequestedBy) *DisputeUpsert {
-	u.Set(dispute.FieldPrivateSettlementRequestedBy, v)
-	return u
-}
-
-// UpdatePrivateSettlementRequestedBy sets the "private_settlement_requested_by" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdatePrivateSettlementRequestedBy() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldPrivateSettlementRequestedBy)
-	return u
-}
-
-// ClearPrivateSettlementRequestedBy clears the value of the "private_settlement_requested_by" field.
-func (u *DisputeUpsert) ClearPrivateSettlementRequestedBy() *DisputeUpsert {
-	u.SetNull(dispute.FieldPrivateSettlementRequestedBy)
-	return u
-}
-
-// SetSuspendTime sets the "suspend_time" field.
-func (u *DisputeUpsert) SetSuspendTime(v time.Time) *DisputeUpsert {
-	u.Set(dispute.FieldSuspendTime, v)
-	return u
-}
-
-// UpdateSuspendTime sets the "suspend_time" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateSuspendTime() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldSuspendTime)
-	return u
-}
-
-// ClearSuspendTime clears the value of the "suspend_time" field.
-func (u *DisputeUpsert) ClearSuspendTime() *DisputeUpsert {
-	u.SetNull(dispute.FieldSuspendTime)
-	return u
-}
-
-// SetResumeTime sets the "resume_time" field.
-func (u *DisputeUpsert) SetResumeTime(v time.Time) *DisputeUpsert {
-	u.Set(dispute.FieldResumeTime, v)
-	return u
-}
-
-// UpdateResumeTime sets the "resume_time" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateResumeTime() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldResumeTime)
-	return u
-}
-
-// ClearResumeTime clears the value of the "resume_time" field.
-func (u *DisputeUpsert) ClearResumeTime() *DisputeUpsert {
-	u.SetNull(dispute.FieldResumeTime)
-	return u
-}
-
-// SetResolution sets the "resolution" field.
-func (u *DisputeUpsert) SetResolution(v dispute.Resolution) *DisputeUpsert {
-	u.Set(dispute.FieldResolution, v)
-	return u
-}
-
-// UpdateResolution sets the "resolution" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateResolution() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldResolution)
-	return u
-}
-
-// ClearResolution clears the value of the "resolution" field.
-func (u *DisputeUpsert) ClearResolution() *DisputeUpsert {
-	u.SetNull(dispute.FieldResolution)
+// UpdateEscalated sets the "escalated" field to the value that was provided on create.
+func (u *DisputeUpsert) UpdateEscalated() *DisputeUpsert {
+	u.SetExcluded(dispute.FieldEscalated)
 	return u
 }
 
 // SetResponsibility sets the "responsibility" field.
-func (u *DisputeUpsert) SetResponsibility(v dispute.Responsibility) *DisputeUpsert {
+func (u *DisputeUpsert) SetResponsibility(v string) *DisputeUpsert {
 	u.Set(dispute.FieldResponsibility, v)
 	return u
 }
@@ -1303,87 +576,15 @@ func (u *DisputeUpsert) UpdateResponsibility() *DisputeUpsert {
 	return u
 }
 
-// ClearResponsibility clears the value of the "responsibility" field.
-func (u *DisputeUpsert) ClearResponsibility() *DisputeUpsert {
-	u.SetNull(dispute.FieldResponsibility)
+// SetRelatedReturnID sets the "related_return_id" field.
+func (u *DisputeUpsert) SetRelatedReturnID(v string) *DisputeUpsert {
+	u.Set(dispute.FieldRelatedReturnID, v)
 	return u
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (u *DisputeUpsert) SetRefundMinor(v int64) *DisputeUpsert {
-	u.Set(dispute.FieldRefundMinor, v)
-	return u
-}
-
-// UpdateRefundMinor sets the "refund_minor" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateRefundMinor() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldRefundMinor)
-	return u
-}
-
-// AddRefundMinor adds v to the "refund_minor" field.
-func (u *DisputeUpsert) AddRefundMinor(v int64) *DisputeUpsert {
-	u.Add(dispute.FieldRefundMinor, v)
-	return u
-}
-
-// SetRefundSource sets the "refund_source" field.
-func (u *DisputeUpsert) SetRefundSource(v dispute.RefundSource) *DisputeUpsert {
-	u.Set(dispute.FieldRefundSource, v)
-	return u
-}
-
-// UpdateRefundSource sets the "refund_source" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateRefundSource() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldRefundSource)
-	return u
-}
-
-// ClearRefundSource clears the value of the "refund_source" field.
-func (u *DisputeUpsert) ClearRefundSource() *DisputeUpsert {
-	u.SetNull(dispute.FieldRefundSource)
-	return u
-}
-
-// SetInspectionFeeMinor sets the "inspection_fee_minor" field.
-func (u *DisputeUpsert) SetInspectionFeeMinor(v int64) *DisputeUpsert {
-	u.Set(dispute.FieldInspectionFeeMinor, v)
-	return u
-}
-
-// UpdateInspectionFeeMinor sets the "inspection_fee_minor" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateInspectionFeeMinor() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldInspectionFeeMinor)
-	return u
-}
-
-// AddInspectionFeeMinor adds v to the "inspection_fee_minor" field.
-func (u *DisputeUpsert) AddInspectionFeeMinor(v int64) *DisputeUpsert {
-	u.Add(dispute.FieldInspectionFeeMinor, v)
-	return u
-}
-
-// SetRulingNote sets the "ruling_note" field.
-func (u *DisputeUpsert) SetRulingNote(v string) *DisputeUpsert {
-	u.Set(dispute.FieldRulingNote, v)
-	return u
-}
-
-// UpdateRulingNote sets the "ruling_note" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateRulingNote() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldRulingNote)
-	return u
-}
-
-// SetReturnID sets the "return_id" field.
-func (u *DisputeUpsert) SetReturnID(v string) *DisputeUpsert {
-	u.Set(dispute.FieldReturnID, v)
-	return u
-}
-
-// UpdateReturnID sets the "return_id" field to the value that was provided on create.
-func (u *DisputeUpsert) UpdateReturnID() *DisputeUpsert {
-	u.SetExcluded(dispute.FieldReturnID)
+// UpdateRelatedReturnID sets the "related_return_id" field to the value that was provided on create.
+func (u *DisputeUpsert) UpdateRelatedReturnID() *DisputeUpsert {
+	u.SetExcluded(dispute.FieldRelatedReturnID)
 	return u
 }
 
@@ -1402,6 +603,18 @@ func (u *DisputeUpsert) UpdateCloseTime() *DisputeUpsert {
 // ClearCloseTime clears the value of the "close_time" field.
 func (u *DisputeUpsert) ClearCloseTime() *DisputeUpsert {
 	u.SetNull(dispute.FieldCloseTime)
+	return u
+}
+
+// SetSnapshot sets the "snapshot" field.
+func (u *DisputeUpsert) SetSnapshot(v []byte) *DisputeUpsert {
+	u.Set(dispute.FieldSnapshot, v)
+	return u
+}
+
+// UpdateSnapshot sets the "snapshot" field to the value that was provided on create.
+func (u *DisputeUpsert) UpdateSnapshot() *DisputeUpsert {
+	u.SetExcluded(dispute.FieldSnapshot)
 	return u
 }
 
@@ -1437,26 +650,11 @@ func (u *DisputeUpsertOne) UpdateNewValues() *DisputeUpsertOne {
 		if _, exists := u.create.mutation.Policy(); exists {
 			s.SetIgnore(dispute.FieldPolicy)
 		}
+		if _, exists := u.create.mutation.PolicyVersion(); exists {
+			s.SetIgnore(dispute.FieldPolicyVersion)
+		}
 		if _, exists := u.create.mutation.Kind(); exists {
 			s.SetIgnore(dispute.FieldKind)
-		}
-		if _, exists := u.create.mutation.PaymentID(); exists {
-			s.SetIgnore(dispute.FieldPaymentID)
-		}
-		if _, exists := u.create.mutation.ReasonClass(); exists {
-			s.SetIgnore(dispute.FieldReasonClass)
-		}
-		if _, exists := u.create.mutation.Reason(); exists {
-			s.SetIgnore(dispute.FieldReason)
-		}
-		if _, exists := u.create.mutation.RequestedResolution(); exists {
-			s.SetIgnore(dispute.FieldRequestedResolution)
-		}
-		if _, exists := u.create.mutation.RequestedRefundMinor(); exists {
-			s.SetIgnore(dispute.FieldRequestedRefundMinor)
-		}
-		if _, exists := u.create.mutation.Currency(); exists {
-			s.SetIgnore(dispute.FieldCurrency)
 		}
 	}))
 	return u
@@ -1552,323 +750,43 @@ func (u *DisputeUpsertOne) UpdateState() *DisputeUpsertOne {
 	})
 }
 
-// SetStatement sets the "statement" field.
-func (u *DisputeUpsertOne) SetStatement(v string) *DisputeUpsertOne {
+// SetOpenOrderID sets the "open_order_id" field.
+func (u *DisputeUpsertOne) SetOpenOrderID(v string) *DisputeUpsertOne {
 	return u.Update(func(s *DisputeUpsert) {
-		s.SetStatement(v)
+		s.SetOpenOrderID(v)
 	})
 }
 
-// UpdateStatement sets the "statement" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateStatement() *DisputeUpsertOne {
+// UpdateOpenOrderID sets the "open_order_id" field to the value that was provided on create.
+func (u *DisputeUpsertOne) UpdateOpenOrderID() *DisputeUpsertOne {
 	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateStatement()
+		s.UpdateOpenOrderID()
 	})
 }
 
-// SetEvidence sets the "evidence" field.
-func (u *DisputeUpsertOne) SetEvidence(v []byte) *DisputeUpsertOne {
+// ClearOpenOrderID clears the value of the "open_order_id" field.
+func (u *DisputeUpsertOne) ClearOpenOrderID() *DisputeUpsertOne {
 	return u.Update(func(s *DisputeUpsert) {
-		s.SetEvidence(v)
+		s.ClearOpenOrderID()
 	})
 }
 
-// UpdateEvidence sets the "evidence" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateEvidence() *DisputeUpsertOne {
+// SetEscalated sets the "escalated" field.
+func (u *DisputeUpsertOne) SetEscalated(v bool) *DisputeUpsertOne {
 	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateEvidence()
+		s.SetEscalated(v)
 	})
 }
 
-// ClearEvidence clears the value of the "evidence" field.
-func (u *DisputeUpsertOne) ClearEvidence() *DisputeUpsertOne {
+// UpdateEscalated sets the "escalated" field to the value that was provided on create.
+func (u *DisputeUpsertOne) UpdateEscalated() *DisputeUpsertOne {
 	return u.Update(func(s *DisputeUpsert) {
-		s.ClearEvidence()
-	})
-}
-
-// SetEscrowHeld sets the "escrow_held" field.
-func (u *DisputeUpsertOne) SetEscrowHeld(v bool) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetEscrowHeld(v)
-	})
-}
-
-// UpdateEscrowHeld sets the "escrow_held" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateEscrowHeld() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateEscrowHeld()
-	})
-}
-
-// SetSupplierResponseDeadline sets the "supplier_response_deadline" field.
-func (u *DisputeUpsertOne) SetSupplierResponseDeadline(v time.Time) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetSupplierResponseDeadline(v)
-	})
-}
-
-// UpdateSupplierResponseDeadline sets the "supplier_response_deadline" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateSupplierResponseDeadline() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateSupplierResponseDeadline()
-	})
-}
-
-// ClearSupplierResponseDeadline clears the value of the "supplier_response_deadline" field.
-func (u *DisputeUpsertOne) ClearSupplierResponseDeadline() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearSupplierResponseDeadline()
-	})
-}
-
-// SetSupplierResponseTime sets the "supplier_response_time" field.
-func (u *DisputeUpsertOne) SetSupplierResponseTime(v time.Time) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetSupplierResponseTime(v)
-	})
-}
-
-// UpdateSupplierResponseTime sets the "supplier_response_time" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateSupplierResponseTime() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateSupplierResponseTime()
-	})
-}
-
-// ClearSupplierResponseTime clears the value of the "supplier_response_time" field.
-func (u *DisputeUpsertOne) ClearSupplierResponseTime() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearSupplierResponseTime()
-	})
-}
-
-// SetLatestOfferID sets the "latest_offer_id" field.
-func (u *DisputeUpsertOne) SetLatestOfferID(v string) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetLatestOfferID(v)
-	})
-}
-
-// UpdateLatestOfferID sets the "latest_offer_id" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateLatestOfferID() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateLatestOfferID()
-	})
-}
-
-// SetEscalationAllowedTime sets the "escalation_allowed_time" field.
-func (u *DisputeUpsertOne) SetEscalationAllowedTime(v time.Time) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetEscalationAllowedTime(v)
-	})
-}
-
-// UpdateEscalationAllowedTime sets the "escalation_allowed_time" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateEscalationAllowedTime() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateEscalationAllowedTime()
-	})
-}
-
-// ClearEscalationAllowedTime clears the value of the "escalation_allowed_time" field.
-func (u *DisputeUpsertOne) ClearEscalationAllowedTime() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearEscalationAllowedTime()
-	})
-}
-
-// SetAutoEscalateTime sets the "auto_escalate_time" field.
-func (u *DisputeUpsertOne) SetAutoEscalateTime(v time.Time) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetAutoEscalateTime(v)
-	})
-}
-
-// UpdateAutoEscalateTime sets the "auto_escalate_time" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateAutoEscalateTime() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateAutoEscalateTime()
-	})
-}
-
-// ClearAutoEscalateTime clears the value of the "auto_escalate_time" field.
-func (u *DisputeUpsertOne) ClearAutoEscalateTime() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearAutoEscalateTime()
-	})
-}
-
-// SetEscalateTime sets the "escalate_time" field.
-func (u *DisputeUpsertOne) SetEscalateTime(v time.Time) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetEscalateTime(v)
-	})
-}
-
-// UpdateEscalateTime sets the "escalate_time" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateEscalateTime() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateEscalateTime()
-	})
-}
-
-// ClearEscalateTime clears the value of the "escalate_time" field.
-func (u *DisputeUpsertOne) ClearEscalateTime() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearEscalateTime()
-	})
-}
-
-// SetEscalatedByRole sets the "escalated_by_role" field.
-func (u *DisputeUpsertOne) SetEscalatedByRole(v string) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetEscalatedByRole(v)
-	})
-}
-
-// UpdateEscalatedByRole sets the "escalated_by_role" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateEscalatedByRole() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateEscalatedByRole()
-	})
-}
-
-// SetArbiterID sets the "arbiter_id" field.
-func (u *DisputeUpsertOne) SetArbiterID(v string) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetArbiterID(v)
-	})
-}
-
-// UpdateArbiterID sets the "arbiter_id" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateArbiterID() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateArbiterID()
-	})
-}
-
-// SetSuspended sets the "suspended" field.
-func (u *DisputeUpsertOne) SetSuspended(v bool) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetSuspended(v)
-	})
-}
-
-// UpdateSuspended sets the "suspended" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateSuspended() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateSuspended()
-	})
-}
-
-// SetSuspensionKind sets the "suspension_kind" field.
-func (u *DisputeUpsertOne) SetSuspensionKind(v dispute.SuspensionKind) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetSuspensionKind(v)
-	})
-}
-
-// UpdateSuspensionKind sets the "suspension_kind" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateSuspensionKind() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateSuspensionKind()
-	})
-}
-
-// ClearSuspensionKind clears the value of the "suspension_kind" field.
-func (u *DisputeUpsertOne) ClearSuspensionKind() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearSuspensionKind()
-	})
-}
-
-// SetPrivateSettlementRequestedBy sets the "private_settlement_requested_by" field.
-func (u *DisputeUpsertOne) SetPrivateSettlementRequestedBy(v dispute.PrivateSettlementRequestedBy) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetPrivateSettlementRequestedBy(v)
-	})
-}
-
-// UpdatePrivateSettlementRequestedBy sets the "private_settlement_requested_by" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdatePrivateSettlementRequestedBy() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdatePrivateSettlementRequestedBy()
-	})
-}
-
-// ClearPrivateSettlementRequestedBy clears the value of the "private_settlement_requested_by" field.
-func (u *DisputeUpsertOne) ClearPrivateSettlementRequestedBy() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearPrivateSettlementRequestedBy()
-	})
-}
-
-// SetSuspendTime sets the "suspend_time" field.
-func (u *DisputeUpsertOne) SetSuspendTime(v time.Time) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetSuspendTime(v)
-	})
-}
-
-// UpdateSuspendTime sets the "suspend_time" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateSuspendTime() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateSuspendTime()
-	})
-}
-
-// ClearSuspendTime clears the value of the "suspend_time" field.
-func (u *DisputeUpsertOne) ClearSuspendTime() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearSuspendTime()
-	})
-}
-
-// SetResumeTime sets the "resume_time" field.
-func (u *DisputeUpsertOne) SetResumeTime(v time.Time) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetResumeTime(v)
-	})
-}
-
-// UpdateResumeTime sets the "resume_time" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateResumeTime() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateResumeTime()
-	})
-}
-
-// ClearResumeTime clears the value of the "resume_time" field.
-func (u *DisputeUpsertOne) ClearResumeTime() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearResumeTime()
-	})
-}
-
-// SetResolution sets the "resolution" field.
-func (u *DisputeUpsertOne) SetResolution(v dispute.Resolution) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetResolution(v)
-	})
-}
-
-// UpdateResolution sets the "resolution" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateResolution() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateResolution()
-	})
-}
-
-// ClearResolution clears the value of the "resolution" field.
-func (u *DisputeUpsertOne) ClearResolution() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearResolution()
+		s.UpdateEscalated()
 	})
 }
 
 // SetResponsibility sets the "responsibility" field.
-func (u *DisputeUpsertOne) SetResponsibility(v dispute.Responsibility) *DisputeUpsertOne {
+func (u *DisputeUpsertOne) SetResponsibility(v string) *DisputeUpsertOne {
 	return u.Update(func(s *DisputeUpsert) {
 		s.SetResponsibility(v)
 	})
@@ -1881,101 +799,17 @@ func (u *DisputeUpsertOne) UpdateResponsibility() *DisputeUpsertOne {
 	})
 }
 
-// ClearResponsibility clears the value of the "responsibility" field.
-func (u *DisputeUpsertOne) ClearResponsibility() *DisputeUpsertOne {
+// SetRelatedReturnID sets the "related_return_id" field.
+func (u *DisputeUpsertOne) SetRelatedReturnID(v string) *DisputeUpsertOne {
 	return u.Update(func(s *DisputeUpsert) {
-		s.ClearResponsibility()
+		s.SetRelatedReturnID(v)
 	})
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (u *DisputeUpsertOne) SetRefundMinor(v int64) *DisputeUpsertOne {
+// UpdateRelatedReturnID sets the "related_return_id" field to the value that was provided on create.
+func (u *DisputeUpsertOne) UpdateRelatedReturnID() *DisputeUpsertOne {
 	return u.Update(func(s *DisputeUpsert) {
-		s.SetRefundMinor(v)
-	})
-}
-
-// AddRefundMinor adds v to the "refund_minor" field.
-func (u *DisputeUpsertOne) AddRefundMinor(v int64) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.AddRefundMinor(v)
-	})
-}
-
-// UpdateRefundMinor sets the "refund_minor" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateRefundMinor() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateRefundMinor()
-	})
-}
-
-// SetRefundSource sets the "refund_source" field.
-func (u *DisputeUpsertOne) SetRefundSource(v dispute.RefundSource) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetRefundSource(v)
-	})
-}
-
-// UpdateRefundSource sets the "refund_source" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateRefundSource() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateRefundSource()
-	})
-}
-
-// ClearRefundSource clears the value of the "refund_source" field.
-func (u *DisputeUpsertOne) ClearRefundSource() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearRefundSource()
-	})
-}
-
-// SetInspectionFeeMinor sets the "inspection_fee_minor" field.
-func (u *DisputeUpsertOne) SetInspectionFeeMinor(v int64) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetInspectionFeeMinor(v)
-	})
-}
-
-// AddInspectionFeeMinor adds v to the "inspection_fee_minor" field.
-func (u *DisputeUpsertOne) AddInspectionFeeMinor(v int64) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.AddInspectionFeeMinor(v)
-	})
-}
-
-// UpdateInspectionFeeMinor sets the "inspection_fee_minor" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateInspectionFeeMinor() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateInspectionFeeMinor()
-	})
-}
-
-// SetRulingNote sets the "ruling_note" field.
-func (u *DisputeUpsertOne) SetRulingNote(v string) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetRulingNote(v)
-	})
-}
-
-// UpdateRulingNote sets the "ruling_note" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateRulingNote() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateRulingNote()
-	})
-}
-
-// SetReturnID sets the "return_id" field.
-func (u *DisputeUpsertOne) SetReturnID(v string) *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetReturnID(v)
-	})
-}
-
-// UpdateReturnID sets the "return_id" field to the value that was provided on create.
-func (u *DisputeUpsertOne) UpdateReturnID() *DisputeUpsertOne {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateReturnID()
+		s.UpdateRelatedReturnID()
 	})
 }
 
@@ -1997,6 +831,20 @@ func (u *DisputeUpsertOne) UpdateCloseTime() *DisputeUpsertOne {
 func (u *DisputeUpsertOne) ClearCloseTime() *DisputeUpsertOne {
 	return u.Update(func(s *DisputeUpsert) {
 		s.ClearCloseTime()
+	})
+}
+
+// SetSnapshot sets the "snapshot" field.
+func (u *DisputeUpsertOne) SetSnapshot(v []byte) *DisputeUpsertOne {
+	return u.Update(func(s *DisputeUpsert) {
+		s.SetSnapshot(v)
+	})
+}
+
+// UpdateSnapshot sets the "snapshot" field to the value that was provided on create.
+func (u *DisputeUpsertOne) UpdateSnapshot() *DisputeUpsertOne {
+	return u.Update(func(s *DisputeUpsert) {
+		s.UpdateSnapshot()
 	})
 }
 
@@ -2198,26 +1046,11 @@ func (u *DisputeUpsertBulk) UpdateNewValues() *DisputeUpsertBulk {
 			if _, exists := b.mutation.Policy(); exists {
 				s.SetIgnore(dispute.FieldPolicy)
 			}
+			if _, exists := b.mutation.PolicyVersion(); exists {
+				s.SetIgnore(dispute.FieldPolicyVersion)
+			}
 			if _, exists := b.mutation.Kind(); exists {
 				s.SetIgnore(dispute.FieldKind)
-			}
-			if _, exists := b.mutation.PaymentID(); exists {
-				s.SetIgnore(dispute.FieldPaymentID)
-			}
-			if _, exists := b.mutation.ReasonClass(); exists {
-				s.SetIgnore(dispute.FieldReasonClass)
-			}
-			if _, exists := b.mutation.Reason(); exists {
-				s.SetIgnore(dispute.FieldReason)
-			}
-			if _, exists := b.mutation.RequestedResolution(); exists {
-				s.SetIgnore(dispute.FieldRequestedResolution)
-			}
-			if _, exists := b.mutation.RequestedRefundMinor(); exists {
-				s.SetIgnore(dispute.FieldRequestedRefundMinor)
-			}
-			if _, exists := b.mutation.Currency(); exists {
-				s.SetIgnore(dispute.FieldCurrency)
 			}
 		}
 	}))
@@ -2314,323 +1147,43 @@ func (u *DisputeUpsertBulk) UpdateState() *DisputeUpsertBulk {
 	})
 }
 
-// SetStatement sets the "statement" field.
-func (u *DisputeUpsertBulk) SetStatement(v string) *DisputeUpsertBulk {
+// SetOpenOrderID sets the "open_order_id" field.
+func (u *DisputeUpsertBulk) SetOpenOrderID(v string) *DisputeUpsertBulk {
 	return u.Update(func(s *DisputeUpsert) {
-		s.SetStatement(v)
+		s.SetOpenOrderID(v)
 	})
 }
 
-// UpdateStatement sets the "statement" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateStatement() *DisputeUpsertBulk {
+// UpdateOpenOrderID sets the "open_order_id" field to the value that was provided on create.
+func (u *DisputeUpsertBulk) UpdateOpenOrderID() *DisputeUpsertBulk {
 	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateStatement()
+		s.UpdateOpenOrderID()
 	})
 }
 
-// SetEvidence sets the "evidence" field.
-func (u *DisputeUpsertBulk) SetEvidence(v []byte) *DisputeUpsertBulk {
+// ClearOpenOrderID clears the value of the "open_order_id" field.
+func (u *DisputeUpsertBulk) ClearOpenOrderID() *DisputeUpsertBulk {
 	return u.Update(func(s *DisputeUpsert) {
-		s.SetEvidence(v)
+		s.ClearOpenOrderID()
 	})
 }
 
-// UpdateEvidence sets the "evidence" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateEvidence() *DisputeUpsertBulk {
+// SetEscalated sets the "escalated" field.
+func (u *DisputeUpsertBulk) SetEscalated(v bool) *DisputeUpsertBulk {
 	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateEvidence()
+		s.SetEscalated(v)
 	})
 }
 
-// ClearEvidence clears the value of the "evidence" field.
-func (u *DisputeUpsertBulk) ClearEvidence() *DisputeUpsertBulk {
+// UpdateEscalated sets the "escalated" field to the value that was provided on create.
+func (u *DisputeUpsertBulk) UpdateEscalated() *DisputeUpsertBulk {
 	return u.Update(func(s *DisputeUpsert) {
-		s.ClearEvidence()
-	})
-}
-
-// SetEscrowHeld sets the "escrow_held" field.
-func (u *DisputeUpsertBulk) SetEscrowHeld(v bool) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetEscrowHeld(v)
-	})
-}
-
-// UpdateEscrowHeld sets the "escrow_held" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateEscrowHeld() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateEscrowHeld()
-	})
-}
-
-// SetSupplierResponseDeadline sets the "supplier_response_deadline" field.
-func (u *DisputeUpsertBulk) SetSupplierResponseDeadline(v time.Time) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetSupplierResponseDeadline(v)
-	})
-}
-
-// UpdateSupplierResponseDeadline sets the "supplier_response_deadline" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateSupplierResponseDeadline() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateSupplierResponseDeadline()
-	})
-}
-
-// ClearSupplierResponseDeadline clears the value of the "supplier_response_deadline" field.
-func (u *DisputeUpsertBulk) ClearSupplierResponseDeadline() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearSupplierResponseDeadline()
-	})
-}
-
-// SetSupplierResponseTime sets the "supplier_response_time" field.
-func (u *DisputeUpsertBulk) SetSupplierResponseTime(v time.Time) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetSupplierResponseTime(v)
-	})
-}
-
-// UpdateSupplierResponseTime sets the "supplier_response_time" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateSupplierResponseTime() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateSupplierResponseTime()
-	})
-}
-
-// ClearSupplierResponseTime clears the value of the "supplier_response_time" field.
-func (u *DisputeUpsertBulk) ClearSupplierResponseTime() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearSupplierResponseTime()
-	})
-}
-
-// SetLatestOfferID sets the "latest_offer_id" field.
-func (u *DisputeUpsertBulk) SetLatestOfferID(v string) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetLatestOfferID(v)
-	})
-}
-
-// UpdateLatestOfferID sets the "latest_offer_id" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateLatestOfferID() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateLatestOfferID()
-	})
-}
-
-// SetEscalationAllowedTime sets the "escalation_allowed_time" field.
-func (u *DisputeUpsertBulk) SetEscalationAllowedTime(v time.Time) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetEscalationAllowedTime(v)
-	})
-}
-
-// UpdateEscalationAllowedTime sets the "escalation_allowed_time" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateEscalationAllowedTime() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateEscalationAllowedTime()
-	})
-}
-
-// ClearEscalationAllowedTime clears the value of the "escalation_allowed_time" field.
-func (u *DisputeUpsertBulk) ClearEscalationAllowedTime() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearEscalationAllowedTime()
-	})
-}
-
-// SetAutoEscalateTime sets the "auto_escalate_time" field.
-func (u *DisputeUpsertBulk) SetAutoEscalateTime(v time.Time) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetAutoEscalateTime(v)
-	})
-}
-
-// UpdateAutoEscalateTime sets the "auto_escalate_time" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateAutoEscalateTime() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateAutoEscalateTime()
-	})
-}
-
-// ClearAutoEscalateTime clears the value of the "auto_escalate_time" field.
-func (u *DisputeUpsertBulk) ClearAutoEscalateTime() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearAutoEscalateTime()
-	})
-}
-
-// SetEscalateTime sets the "escalate_time" field.
-func (u *DisputeUpsertBulk) SetEscalateTime(v time.Time) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetEscalateTime(v)
-	})
-}
-
-// UpdateEscalateTime sets the "escalate_time" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateEscalateTime() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateEscalateTime()
-	})
-}
-
-// ClearEscalateTime clears the value of the "escalate_time" field.
-func (u *DisputeUpsertBulk) ClearEscalateTime() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearEscalateTime()
-	})
-}
-
-// SetEscalatedByRole sets the "escalated_by_role" field.
-func (u *DisputeUpsertBulk) SetEscalatedByRole(v string) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetEscalatedByRole(v)
-	})
-}
-
-// UpdateEscalatedByRole sets the "escalated_by_role" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateEscalatedByRole() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateEscalatedByRole()
-	})
-}
-
-// SetArbiterID sets the "arbiter_id" field.
-func (u *DisputeUpsertBulk) SetArbiterID(v string) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetArbiterID(v)
-	})
-}
-
-// UpdateArbiterID sets the "arbiter_id" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateArbiterID() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateArbiterID()
-	})
-}
-
-// SetSuspended sets the "suspended" field.
-func (u *DisputeUpsertBulk) SetSuspended(v bool) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetSuspended(v)
-	})
-}
-
-// UpdateSuspended sets the "suspended" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateSuspended() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateSuspended()
-	})
-}
-
-// SetSuspensionKind sets the "suspension_kind" field.
-func (u *DisputeUpsertBulk) SetSuspensionKind(v dispute.SuspensionKind) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetSuspensionKind(v)
-	})
-}
-
-// UpdateSuspensionKind sets the "suspension_kind" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateSuspensionKind() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateSuspensionKind()
-	})
-}
-
-// ClearSuspensionKind clears the value of the "suspension_kind" field.
-func (u *DisputeUpsertBulk) ClearSuspensionKind() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearSuspensionKind()
-	})
-}
-
-// SetPrivateSettlementRequestedBy sets the "private_settlement_requested_by" field.
-func (u *DisputeUpsertBulk) SetPrivateSettlementRequestedBy(v dispute.PrivateSettlementRequestedBy) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetPrivateSettlementRequestedBy(v)
-	})
-}
-
-// UpdatePrivateSettlementRequestedBy sets the "private_settlement_requested_by" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdatePrivateSettlementRequestedBy() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdatePrivateSettlementRequestedBy()
-	})
-}
-
-// ClearPrivateSettlementRequestedBy clears the value of the "private_settlement_requested_by" field.
-func (u *DisputeUpsertBulk) ClearPrivateSettlementRequestedBy() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearPrivateSettlementRequestedBy()
-	})
-}
-
-// SetSuspendTime sets the "suspend_time" field.
-func (u *DisputeUpsertBulk) SetSuspendTime(v time.Time) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetSuspendTime(v)
-	})
-}
-
-// UpdateSuspendTime sets the "suspend_time" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateSuspendTime() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateSuspendTime()
-	})
-}
-
-// ClearSuspendTime clears the value of the "suspend_time" field.
-func (u *DisputeUpsertBulk) ClearSuspendTime() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearSuspendTime()
-	})
-}
-
-// SetResumeTime sets the "resume_time" field.
-func (u *DisputeUpsertBulk) SetResumeTime(v time.Time) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetResumeTime(v)
-	})
-}
-
-// UpdateResumeTime sets the "resume_time" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateResumeTime() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateResumeTime()
-	})
-}
-
-// ClearResumeTime clears the value of the "resume_time" field.
-func (u *DisputeUpsertBulk) ClearResumeTime() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearResumeTime()
-	})
-}
-
-// SetResolution sets the "resolution" field.
-func (u *DisputeUpsertBulk) SetResolution(v dispute.Resolution) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetResolution(v)
-	})
-}
-
-// UpdateResolution sets the "resolution" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateResolution() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateResolution()
-	})
-}
-
-// ClearResolution clears the value of the "resolution" field.
-func (u *DisputeUpsertBulk) ClearResolution() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearResolution()
+		s.UpdateEscalated()
 	})
 }
 
 // SetResponsibility sets the "responsibility" field.
-func (u *DisputeUpsertBulk) SetResponsibility(v dispute.Responsibility) *DisputeUpsertBulk {
+func (u *DisputeUpsertBulk) SetResponsibility(v string) *DisputeUpsertBulk {
 	return u.Update(func(s *DisputeUpsert) {
 		s.SetResponsibility(v)
 	})
@@ -2643,101 +1196,17 @@ func (u *DisputeUpsertBulk) UpdateResponsibility() *DisputeUpsertBulk {
 	})
 }
 
-// ClearResponsibility clears the value of the "responsibility" field.
-func (u *DisputeUpsertBulk) ClearResponsibility() *DisputeUpsertBulk {
+// SetRelatedReturnID sets the "related_return_id" field.
+func (u *DisputeUpsertBulk) SetRelatedReturnID(v string) *DisputeUpsertBulk {
 	return u.Update(func(s *DisputeUpsert) {
-		s.ClearResponsibility()
+		s.SetRelatedReturnID(v)
 	})
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (u *DisputeUpsertBulk) SetRefundMinor(v int64) *DisputeUpsertBulk {
+// UpdateRelatedReturnID sets the "related_return_id" field to the value that was provided on create.
+func (u *DisputeUpsertBulk) UpdateRelatedReturnID() *DisputeUpsertBulk {
 	return u.Update(func(s *DisputeUpsert) {
-		s.SetRefundMinor(v)
-	})
-}
-
-// AddRefundMinor adds v to the "refund_minor" field.
-func (u *DisputeUpsertBulk) AddRefundMinor(v int64) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.AddRefundMinor(v)
-	})
-}
-
-// UpdateRefundMinor sets the "refund_minor" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateRefundMinor() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateRefundMinor()
-	})
-}
-
-// SetRefundSource sets the "refund_source" field.
-func (u *DisputeUpsertBulk) SetRefundSource(v dispute.RefundSource) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetRefundSource(v)
-	})
-}
-
-// UpdateRefundSource sets the "refund_source" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateRefundSource() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateRefundSource()
-	})
-}
-
-// ClearRefundSource clears the value of the "refund_source" field.
-func (u *DisputeUpsertBulk) ClearRefundSource() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.ClearRefundSource()
-	})
-}
-
-// SetInspectionFeeMinor sets the "inspection_fee_minor" field.
-func (u *DisputeUpsertBulk) SetInspectionFeeMinor(v int64) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetInspectionFeeMinor(v)
-	})
-}
-
-// AddInspectionFeeMinor adds v to the "inspection_fee_minor" field.
-func (u *DisputeUpsertBulk) AddInspectionFeeMinor(v int64) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.AddInspectionFeeMinor(v)
-	})
-}
-
-// UpdateInspectionFeeMinor sets the "inspection_fee_minor" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateInspectionFeeMinor() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateInspectionFeeMinor()
-	})
-}
-
-// SetRulingNote sets the "ruling_note" field.
-func (u *DisputeUpsertBulk) SetRulingNote(v string) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetRulingNote(v)
-	})
-}
-
-// UpdateRulingNote sets the "ruling_note" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateRulingNote() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateRulingNote()
-	})
-}
-
-// SetReturnID sets the "return_id" field.
-func (u *DisputeUpsertBulk) SetReturnID(v string) *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.SetReturnID(v)
-	})
-}
-
-// UpdateReturnID sets the "return_id" field to the value that was provided on create.
-func (u *DisputeUpsertBulk) UpdateReturnID() *DisputeUpsertBulk {
-	return u.Update(func(s *DisputeUpsert) {
-		s.UpdateReturnID()
+		s.UpdateRelatedReturnID()
 	})
 }
 
@@ -2759,6 +1228,20 @@ func (u *DisputeUpsertBulk) UpdateCloseTime() *DisputeUpsertBulk {
 func (u *DisputeUpsertBulk) ClearCloseTime() *DisputeUpsertBulk {
 	return u.Update(func(s *DisputeUpsert) {
 		s.ClearCloseTime()
+	})
+}
+
+// SetSnapshot sets the "snapshot" field.
+func (u *DisputeUpsertBulk) SetSnapshot(v []byte) *DisputeUpsertBulk {
+	return u.Update(func(s *DisputeUpsert) {
+		s.SetSnapshot(v)
+	})
+}
+
+// UpdateSnapshot sets the "snapshot" field to the value that was provided on create.
+func (u *DisputeUpsertBulk) UpdateSnapshot() *DisputeUpsertBulk {
+	return u.Update(func(s *DisputeUpsert) {
+		s.UpdateSnapshot()
 	})
 }
 

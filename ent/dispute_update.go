@@ -91,408 +91,64 @@ func (_u *DisputeUpdate) SetNillableState(v *dispute.State) *DisputeUpdate {
 	return _u
 }
 
-// SetStatement sets the "statement" field.
-func (_u *DisputeUpdate) SetStatement(v string) *DisputeUpdate {
-	_u.mutation.SetStatement(v)
+// SetOpenOrderID sets the "open_order_id" field.
+func (_u *DisputeUpdate) SetOpenOrderID(v string) *DisputeUpdate {
+	_u.mutation.SetOpenOrderID(v)
 	return _u
 }
 
-// SetNillableStatement sets the "statement" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableStatement(v *string) *DisputeUpdate {
+// SetNillableOpenOrderID sets the "open_order_id" field if the given value is not nil.
+func (_u *DisputeUpdate) SetNillableOpenOrderID(v *string) *DisputeUpdate {
 	if v != nil {
-		_u.SetStatement(*v)
+		_u.SetOpenOrderID(*v)
 	}
 	return _u
 }
 
-// SetEvidence sets the "evidence" field.
-func (_u *DisputeUpdate) SetEvidence(v []byte) *DisputeUpdate {
-	_u.mutation.SetEvidence(v)
+// ClearOpenOrderID clears the value of the "open_order_id" field.
+func (_u *DisputeUpdate) ClearOpenOrderID() *DisputeUpdate {
+	_u.mutation.ClearOpenOrderID()
 	return _u
 }
 
-// ClearEvidence clears the value of the "evidence" field.
-func (_u *DisputeUpdate) ClearEvidence() *DisputeUpdate {
-	_u.mutation.ClearEvidence()
+// SetEscalated sets the "escalated" field.
+func (_u *DisputeUpdate) SetEscalated(v bool) *DisputeUpdate {
+	_u.mutation.SetEscalated(v)
 	return _u
 }
 
-// SetEscrowHeld sets the "escrow_held" field.
-func (_u *DisputeUpdate) SetEscrowHeld(v bool) *DisputeUpdate {
-	_u.mutation.SetEscrowHeld(v)
-	return _u
-}
-
-// SetNillableEscrowHeld sets the "escrow_held" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableEscrowHeld(v *bool) *DisputeUpdate {
+// SetNillableEscalated sets the "escalated" field if the given value is not nil.
+func (_u *DisputeUpdate) SetNillableEscalated(v *bool) *DisputeUpdate {
 	if v != nil {
-		_u.SetEscrowHeld(*v)
+		_u.SetEscalated(*v)
 	}
-	return _u
-}
-
-// SetSupplierResponseDeadline sets the "supplier_response_deadline" field.
-func (_u *DisputeUpdate) SetSupplierResponseDeadline(v time.Time) *DisputeUpdate {
-	_u.mutation.SetSupplierResponseDeadline(v)
-	return _u
-}
-
-// SetNillableSupplierResponseDeadline sets the "supplier_response_deadline" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableSupplierResponseDeadline(v *time.Time) *DisputeUpdate {
-	if v != nil {
-		_u.SetSupplierResponseDeadline(*v)
-	}
-	return _u
-}
-
-// ClearSupplierResponseDeadline clears the value of the "supplier_response_deadline" field.
-func (_u *DisputeUpdate) ClearSupplierResponseDeadline() *DisputeUpdate {
-	_u.mutation.ClearSupplierResponseDeadline()
-	return _u
-}
-
-// SetSupplierResponseTime sets the "supplier_response_time" field.
-func (_u *DisputeUpdate) SetSupplierResponseTime(v time.Time) *DisputeUpdate {
-	_u.mutation.SetSupplierResponseTime(v)
-	return _u
-}
-
-// SetNillableSupplierResponseTime sets the "supplier_response_time" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableSupplierResponseTime(v *time.Time) *DisputeUpdate {
-	if v != nil {
-		_u.SetSupplierResponseTime(*v)
-	}
-	return _u
-}
-
-// ClearSupplierResponseTime clears the value of the "supplier_response_time" field.
-func (_u *DisputeUpdate) ClearSupplierResponseTime() *DisputeUpdate {
-	_u.mutation.ClearSupplierResponseTime()
-	return _u
-}
-
-// SetLatestOfferID sets the "latest_offer_id" field.
-func (_u *DisputeUpdate) SetLatestOfferID(v string) *DisputeUpdate {
-	_u.mutation.SetLatestOfferID(v)
-	return _u
-}
-
-// SetNillableLatestOfferID sets the "latest_offer_id" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableLatestOfferID(v *string) *DisputeUpdate {
-	if v != nil {
-		_u.SetLatestOfferID(*v)
-	}
-	return _u
-}
-
-// SetEscalationAllowedTime sets the "escalation_allowed_time" field.
-func (_u *DisputeUpdate) SetEscalationAllowedTime(v time.Time) *DisputeUpdate {
-	_u.mutation.SetEscalationAllowedTime(v)
-	return _u
-}
-
-// SetNillableEscalationAllowedTime sets the "escalation_allowed_time" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableEscalationAllowedTime(v *time.Time) *DisputeUpdate {
-	if v != nil {
-		_u.SetEscalationAllowedTime(*v)
-	}
-	return _u
-}
-
-// ClearEscalationAllowedTime clears the value of the "escalation_allowed_time" field.
-func (_u *DisputeUpdate) ClearEscalationAllowedTime() *DisputeUpdate {
-	_u.mutation.ClearEscalationAllowedTime()
-	return _u
-}
-
-// SetAutoEscalateTime sets the "auto_escalate_time" field.
-func (_u *DisputeUpdate) SetAutoEscalateTime(v time.Time) *DisputeUpdate {
-	_u.mutation.SetAutoEscalateTime(v)
-	return _u
-}
-
-// SetNillableAutoEscalateTime sets the "auto_escalate_time" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableAutoEscalateTime(v *time.Time) *DisputeUpdate {
-	if v != nil {
-		_u.SetAutoEscalateTime(*v)
-	}
-	return _u
-}
-
-// ClearAutoEscalateTime clears the value of the "auto_escalate_time" field.
-func (_u *DisputeUpdate) ClearAutoEscalateTime() *DisputeUpdate {
-	_u.mutation.ClearAutoEscalateTime()
-	return _u
-}
-
-// SetEscalateTime sets the "escalate_time" field.
-func (_u *DisputeUpdate) SetEscalateTime(v time.Time) *DisputeUpdate {
-	_u.mutation.SetEscalateTime(v)
-	return _u
-}
-
-// SetNillableEscalateTime sets the "escalate_time" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableEscalateTime(v *time.Time) *DisputeUpdate {
-	if v != nil {
-		_u.SetEscalateTime(*v)
-	}
-	return _u
-}
-
-// ClearEscalateTime clears the value of the "escalate_time" field.
-func (_u *DisputeUpdate) ClearEscalateTime() *DisputeUpdate {
-	_u.mutation.ClearEscalateTime()
-	return _u
-}
-
-// SetEscalatedByRole sets the "escalated_by_role" field.
-func (_u *DisputeUpdate) SetEscalatedByRole(v string) *DisputeUpdate {
-	_u.mutation.SetEscalatedByRole(v)
-	return _u
-}
-
-// SetNillableEscalatedByRole sets the "escalated_by_role" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableEscalatedByRole(v *string) *DisputeUpdate {
-	if v != nil {
-		_u.SetEscalatedByRole(*v)
-	}
-	return _u
-}
-
-// SetArbiterID sets the "arbiter_id" field.
-func (_u *DisputeUpdate) SetArbiterID(v string) *DisputeUpdate {
-	_u.mutation.SetArbiterID(v)
-	return _u
-}
-
-// SetNillableArbiterID sets the "arbiter_id" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableArbiterID(v *string) *DisputeUpdate {
-	if v != nil {
-		_u.SetArbiterID(*v)
-	}
-	return _u
-}
-
-// SetSuspended sets the "suspended" field.
-func (_u *DisputeUpdate) SetSuspended(v bool) *DisputeUpdate {
-	_u.mutation.SetSuspended(v)
-	return _u
-}
-
-// SetNillableSuspended sets the "suspended" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableSuspended(v *bool) *DisputeUpdate {
-	if v != nil {
-		_u.SetSuspended(*v)
-	}
-	return _u
-}
-
-// SetSuspensionKind sets the "suspension_kind" field.
-func (_u *DisputeUpdate) SetSuspensionKind(v dispute.SuspensionKind) *DisputeUpdate {
-	_u.mutation.SetSuspensionKind(v)
-	return _u
-}
-
-// SetNillableSuspensionKind sets the "suspension_kind" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableSuspensionKind(v *dispute.SuspensionKind) *DisputeUpdate {
-	if v != nil {
-		_u.SetSuspensionKind(*v)
-	}
-	return _u
-}
-
-// ClearSuspensionKind clears the value of the "suspension_kind" field.
-func (_u *DisputeUpdate) ClearSuspensionKind() *DisputeUpdate {
-	_u.mutation.ClearSuspensionKind()
-	return _u
-}
-
-// SetPrivateSettlementRequestedBy sets the "private_settlement_requested_by" field.
-func (_u *DisputeUpdate) SetPrivateSettlementRequestedBy(v dispute.PrivateSettlementRequestedBy) *DisputeUpdate {
-	_u.mutation.SetPrivateSettlementRequestedBy(v)
-	return _u
-}
-
-// SetNillablePrivateSettlementRequestedBy sets the "private_settlement_requested_by" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillablePrivateSettlementRequestedBy(v *dispute.PrivateSettlementRequestedBy) *DisputeUpdate {
-	if v != nil {
-		_u.SetPrivateSettlementRequestedBy(*v)
-	}
-	return _u
-}
-
-// ClearPrivateSettlementRequestedBy clears the value of the "private_settlement_requested_by" field.
-func (_u *DisputeUpdate) ClearPrivateSettlementRequestedBy() *DisputeUpdate {
-	_u.mutation.ClearPrivateSettlementRequestedBy()
-	return _u
-}
-
-// SetSuspendTime sets the "suspend_time" field.
-func (_u *DisputeUpdate) SetSuspendTime(v time.Time) *DisputeUpdate {
-	_u.mutation.SetSuspendTime(v)
-	return _u
-}
-
-// SetNillableSuspendTime sets the "suspend_time" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableSuspendTime(v *time.Time) *DisputeUpdate {
-	if v != nil {
-		_u.SetSuspendTime(*v)
-	}
-	return _u
-}
-
-// ClearSuspendTime clears the value of the "suspend_time" field.
-func (_u *DisputeUpdate) ClearSuspendTime() *DisputeUpdate {
-	_u.mutation.ClearSuspendTime()
-	return _u
-}
-
-// SetResumeTime sets the "resume_time" field.
-func (_u *DisputeUpdate) SetResumeTime(v time.Time) *DisputeUpdate {
-	_u.mutation.SetResumeTime(v)
-	return _u
-}
-
-// SetNillableResumeTime sets the "resume_time" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableResumeTime(v *time.Time) *DisputeUpdate {
-	if v != nil {
-		_u.SetResumeTime(*v)
-	}
-	return _u
-}
-
-// ClearResumeTime clears the value of the "resume_time" field.
-func (_u *DisputeUpdate) ClearResumeTime() *DisputeUpdate {
-	_u.mutation.ClearResumeTime()
-	return _u
-}
-
-// SetResolution sets the "resolution" field.
-func (_u *DisputeUpdate) SetResolution(v dispute.Resolution) *DisputeUpdate {
-	_u.mutation.SetResolution(v)
-	return _u
-}
-
-// SetNillableResolution sets the "resolution" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableResolution(v *dispute.Resolution) *DisputeUpdate {
-	if v != nil {
-		_u.SetResolution(*v)
-	}
-	return _u
-}
-
-// ClearResolution clears the value of the "resolution" field.
-func (_u *DisputeUpdate) ClearResolution() *DisputeUpdate {
-	_u.mutation.ClearResolution()
 	return _u
 }
 
 // SetResponsibility sets the "responsibility" field.
-func (_u *DisputeUpdate) SetResponsibility(v dispute.Responsibility) *DisputeUpdate {
+func (_u *DisputeUpdate) SetResponsibility(v string) *DisputeUpdate {
 	_u.mutation.SetResponsibility(v)
 	return _u
 }
 
 // SetNillableResponsibility sets the "responsibility" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableResponsibility(v *dispute.Responsibility) *DisputeUpdate {
+func (_u *DisputeUpdate) SetNillableResponsibility(v *string) *DisputeUpdate {
 	if v != nil {
 		_u.SetResponsibility(*v)
 	}
 	return _u
 }
 
-// ClearResponsibility clears the value of the "responsibility" field.
-func (_u *DisputeUpdate) ClearResponsibility() *DisputeUpdate {
-	_u.mutation.ClearResponsibility()
+// SetRelatedReturnID sets the "related_return_id" field.
+func (_u *DisputeUpdate) SetRelatedReturnID(v string) *DisputeUpdate {
+	_u.mutation.SetRelatedReturnID(v)
 	return _u
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (_u *DisputeUpdate) SetRefundMinor(v int64) *DisputeUpdate {
-	_u.mutation.ResetRefundMinor()
-	_u.mutation.SetRefundMinor(v)
-	return _u
-}
-
-// SetNillableRefundMinor sets the "refund_minor" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableRefundMinor(v *int64) *DisputeUpdate {
+// SetNillableRelatedReturnID sets the "related_return_id" field if the given value is not nil.
+func (_u *DisputeUpdate) SetNillableRelatedReturnID(v *string) *DisputeUpdate {
 	if v != nil {
-		_u.SetRefundMinor(*v)
-	}
-	return _u
-}
-
-// AddRefundMinor adds value to the "refund_minor" field.
-func (_u *DisputeUpdate) AddRefundMinor(v int64) *DisputeUpdate {
-	_u.mutation.AddRefundMinor(v)
-	return _u
-}
-
-// SetRefundSource sets the "refund_source" field.
-func (_u *DisputeUpdate) SetRefundSource(v dispute.RefundSource) *DisputeUpdate {
-	_u.mutation.SetRefundSource(v)
-	return _u
-}
-
-// SetNillableRefundSource sets the "refund_source" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableRefundSource(v *dispute.RefundSource) *DisputeUpdate {
-	if v != nil {
-		_u.SetRefundSource(*v)
-	}
-	return _u
-}
-
-// ClearRefundSource clears the value of the "refund_source" field.
-func (_u *DisputeUpdate) ClearRefundSource() *DisputeUpdate {
-	_u.mutation.ClearRefundSource()
-	return _u
-}
-
-// SetInspectionFeeMinor sets the "inspection_fee_minor" field.
-func (_u *DisputeUpdate) SetInspectionFeeMinor(v int64) *DisputeUpdate {
-	_u.mutation.ResetInspectionFeeMinor()
-	_u.mutation.SetInspectionFeeMinor(v)
-	return _u
-}
-
-// SetNillableInspectionFeeMinor sets the "inspection_fee_minor" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableInspectionFeeMinor(v *int64) *DisputeUpdate {
-	if v != nil {
-		_u.SetInspectionFeeMinor(*v)
-	}
-	return _u
-}
-
-// AddInspectionFeeMinor adds value to the "inspection_fee_minor" field.
-func (_u *DisputeUpdate) AddInspectionFeeMinor(v int64) *DisputeUpdate {
-	_u.mutation.AddInspectionFeeMinor(v)
-	return _u
-}
-
-// SetRulingNote sets the "ruling_note" field.
-func (_u *DisputeUpdate) SetRulingNote(v string) *DisputeUpdate {
-	_u.mutation.SetRulingNote(v)
-	return _u
-}
-
-// SetNillableRulingNote sets the "ruling_note" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableRulingNote(v *string) *DisputeUpdate {
-	if v != nil {
-		_u.SetRulingNote(*v)
-	}
-	return _u
-}
-
-// SetReturnID sets the "return_id" field.
-func (_u *DisputeUpdate) SetReturnID(v string) *DisputeUpdate {
-	_u.mutation.SetReturnID(v)
-	return _u
-}
-
-// SetNillableReturnID sets the "return_id" field if the given value is not nil.
-func (_u *DisputeUpdate) SetNillableReturnID(v *string) *DisputeUpdate {
-	if v != nil {
-		_u.SetReturnID(*v)
+		_u.SetRelatedReturnID(*v)
 	}
 	return _u
 }
@@ -514,6 +170,12 @@ func (_u *DisputeUpdate) SetNillableCloseTime(v *time.Time) *DisputeUpdate {
 // ClearCloseTime clears the value of the "close_time" field.
 func (_u *DisputeUpdate) ClearCloseTime() *DisputeUpdate {
 	_u.mutation.ClearCloseTime()
+	return _u
+}
+
+// SetSnapshot sets the "snapshot" field.
+func (_u *DisputeUpdate) SetSnapshot(v []byte) *DisputeUpdate {
+	_u.mutation.SetSnapshot(v)
 	return _u
 }
 
@@ -561,31 +223,6 @@ func (_u *DisputeUpdate) check() error {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "Dispute.state": %w`, err)}
 		}
 	}
-	if v, ok := _u.mutation.SuspensionKind(); ok {
-		if err := dispute.SuspensionKindValidator(v); err != nil {
-			return &ValidationError{Name: "suspension_kind", err: fmt.Errorf(`ent: validator failed for field "Dispute.suspension_kind": %w`, err)}
-		}
-	}
-	if v, ok := _u.mutation.PrivateSettlementRequestedBy(); ok {
-		if err := dispute.PrivateSettlementRequestedByValidator(v); err != nil {
-			return &ValidationError{Name: "private_settlement_requested_by", err: fmt.Errorf(`ent: validator failed for field "Dispute.private_settlement_requested_by": %w`, err)}
-		}
-	}
-	if v, ok := _u.mutation.Resolution(); ok {
-		if err := dispute.ResolutionValidator(v); err != nil {
-			return &ValidationError{Name: "resolution", err: fmt.Errorf(`ent: validator failed for field "Dispute.resolution": %w`, err)}
-		}
-	}
-	if v, ok := _u.mutation.Responsibility(); ok {
-		if err := dispute.ResponsibilityValidator(v); err != nil {
-			return &ValidationError{Name: "responsibility", err: fmt.Errorf(`ent: validator failed for field "Dispute.responsibility": %w`, err)}
-		}
-	}
-	if v, ok := _u.mutation.RefundSource(); ok {
-		if err := dispute.RefundSourceValidator(v); err != nil {
-			return &ValidationError{Name: "refund_source", err: fmt.Errorf(`ent: validator failed for field "Dispute.refund_source": %w`, err)}
-		}
-	}
 	return nil
 }
 
@@ -616,125 +253,29 @@ func (_u *DisputeUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(dispute.FieldState, field.TypeEnum, value)
 	}
-	if value, ok := _u.mutation.Statement(); ok {
-		_spec.SetField(dispute.FieldStatement, field.TypeString, value)
+	if value, ok := _u.mutation.OpenOrderID(); ok {
+		_spec.SetField(dispute.FieldOpenOrderID, field.TypeString, value)
 	}
-	if value, ok := _u.mutation.Evidence(); ok {
-		_spec.SetField(dispute.FieldEvidence, field.TypeBytes, value)
+	if _u.mutation.OpenOrderIDCleared() {
+		_spec.ClearField(dispute.FieldOpenOrderID, field.TypeString)
 	}
-	if _u.mutation.EvidenceCleared() {
-		_spec.ClearField(dispute.FieldEvidence, field.TypeBytes)
-	}
-	if value, ok := _u.mutation.EscrowHeld(); ok {
-		_spec.SetField(dispute.FieldEscrowHeld, field.TypeBool, value)
-	}
-	if value, ok := _u.mutation.SupplierResponseDeadline(); ok {
-		_spec.SetField(dispute.FieldSupplierResponseDeadline, field.TypeTime, value)
-	}
-	if _u.mutation.SupplierResponseDeadlineCleared() {
-		_spec.ClearField(dispute.FieldSupplierResponseDeadline, field.TypeTime)
-	}
-	if value, ok := _u.mutation.SupplierResponseTime(); ok {
-		_spec.SetField(dispute.FieldSupplierResponseTime, field.TypeTime, value)
-	}
-	if _u.mutation.SupplierResponseTimeCleared() {
-		_spec.ClearField(dispute.FieldSupplierResponseTime, field.TypeTime)
-	}
-	if value, ok := _u.mutation.LatestOfferID(); ok {
-		_spec.SetField(dispute.FieldLatestOfferID, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.EscalationAllowedTime(); ok {
-		_spec.SetField(dispute.FieldEscalationAllowedTime, field.TypeTime, value)
-	}
-	if _u.mutation.EscalationAllowedTimeCleared() {
-		_spec.ClearField(dispute.FieldEscalationAllowedTime, field.TypeTime)
-	}
-	if value, ok := _u.mutation.AutoEscalateTime(); ok {
-		_spec.SetField(dispute.FieldAutoEscalateTime, field.TypeTime, value)
-	}
-	if _u.mutation.AutoEscalateTimeCleared() {
-		_spec.ClearField(dispute.FieldAutoEscalateTime, field.TypeTime)
-	}
-	if value, ok := _u.mutation.EscalateTime(); ok {
-		_spec.SetField(dispute.FieldEscalateTime, field.TypeTime, value)
-	}
-	if _u.mutation.EscalateTimeCleared() {
-		_spec.ClearField(dispute.FieldEscalateTime, field.TypeTime)
-	}
-	if value, ok := _u.mutation.EscalatedByRole(); ok {
-		_spec.SetField(dispute.FieldEscalatedByRole, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.ArbiterID(); ok {
-		_spec.SetField(dispute.FieldArbiterID, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.Suspended(); ok {
-		_spec.SetField(dispute.FieldSuspended, field.TypeBool, value)
-	}
-	if value, ok := _u.mutation.SuspensionKind(); ok {
-		_spec.SetField(dispute.FieldSuspensionKind, field.TypeEnum, value)
-	}
-	if _u.mutation.SuspensionKindCleared() {
-		_spec.ClearField(dispute.FieldSuspensionKind, field.TypeEnum)
-	}
-	if value, ok := _u.mutation.PrivateSettlementRequestedBy(); ok {
-		_spec.SetField(dispute.FieldPrivateSettlementRequestedBy, field.TypeEnum, value)
-	}
-	if _u.mutation.PrivateSettlementRequestedByCleared() {
-		_spec.ClearField(dispute.FieldPrivateSettlementRequestedBy, field.TypeEnum)
-	}
-	if value, ok := _u.mutation.SuspendTime(); ok {
-		_spec.SetField(dispute.FieldSuspendTime, field.TypeTime, value)
-	}
-	if _u.mutation.SuspendTimeCleared() {
-		_spec.ClearField(dispute.FieldSuspendTime, field.TypeTime)
-	}
-	if value, ok := _u.mutation.ResumeTime(); ok {
-		_spec.SetField(dispute.FieldResumeTime, field.TypeTime, value)
-	}
-	if _u.mutation.ResumeTimeCleared() {
-		_spec.ClearField(dispute.FieldResumeTime, field.TypeTime)
-	}
-	if value, ok := _u.mutation.Resolution(); ok {
-		_spec.SetField(dispute.FieldResolution, field.TypeEnum, value)
-	}
-	if _u.mutation.ResolutionCleared() {
-		_spec.ClearField(dispute.FieldResolution, field.TypeEnum)
+	if value, ok := _u.mutation.Escalated(); ok {
+		_spec.SetField(dispute.FieldEscalated, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.Responsibility(); ok {
-		_spec.SetField(dispute.FieldResponsibility, field.TypeEnum, value)
+		_spec.SetField(dispute.FieldResponsibility, field.TypeString, value)
 	}
-	if _u.mutation.ResponsibilityCleared() {
-		_spec.ClearField(dispute.FieldResponsibility, field.TypeEnum)
-	}
-	if value, ok := _u.mutation.RefundMinor(); ok {
-		_spec.SetField(dispute.FieldRefundMinor, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.AddedRefundMinor(); ok {
-		_spec.AddField(dispute.FieldRefundMinor, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.RefundSource(); ok {
-		_spec.SetField(dispute.FieldRefundSource, field.TypeEnum, value)
-	}
-	if _u.mutation.RefundSourceCleared() {
-		_spec.ClearField(dispute.FieldRefundSource, field.TypeEnum)
-	}
-	if value, ok := _u.mutation.InspectionFeeMinor(); ok {
-		_spec.SetField(dispute.FieldInspectionFeeMinor, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.AddedInspectionFeeMinor(); ok {
-		_spec.AddField(dispute.FieldInspectionFeeMinor, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.RulingNote(); ok {
-		_spec.SetField(dispute.FieldRulingNote, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.ReturnID(); ok {
-		_spec.SetField(dispute.FieldReturnID, field.TypeString, value)
+	if value, ok := _u.mutation.RelatedReturnID(); ok {
+		_spec.SetField(dispute.FieldRelatedReturnID, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.CloseTime(); ok {
 		_spec.SetField(dispute.FieldCloseTime, field.TypeTime, value)
 	}
 	if _u.mutation.CloseTimeCleared() {
 		_spec.ClearField(dispute.FieldCloseTime, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Snapshot(); ok {
+		_spec.SetField(dispute.FieldSnapshot, field.TypeBytes, value)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -819,408 +360,64 @@ func (_u *DisputeUpdateOne) SetNillableState(v *dispute.State) *DisputeUpdateOne
 	return _u
 }
 
-// SetStatement sets the "statement" field.
-func (_u *DisputeUpdateOne) SetStatement(v string) *DisputeUpdateOne {
-	_u.mutation.SetStatement(v)
+// SetOpenOrderID sets the "open_order_id" field.
+func (_u *DisputeUpdateOne) SetOpenOrderID(v string) *DisputeUpdateOne {
+	_u.mutation.SetOpenOrderID(v)
 	return _u
 }
 
-// SetNillableStatement sets the "statement" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableStatement(v *string) *DisputeUpdateOne {
+// SetNillableOpenOrderID sets the "open_order_id" field if the given value is not nil.
+func (_u *DisputeUpdateOne) SetNillableOpenOrderID(v *string) *DisputeUpdateOne {
 	if v != nil {
-		_u.SetStatement(*v)
+		_u.SetOpenOrderID(*v)
 	}
 	return _u
 }
 
-// SetEvidence sets the "evidence" field.
-func (_u *DisputeUpdateOne) SetEvidence(v []byte) *DisputeUpdateOne {
-	_u.mutation.SetEvidence(v)
+// ClearOpenOrderID clears the value of the "open_order_id" field.
+func (_u *DisputeUpdateOne) ClearOpenOrderID() *DisputeUpdateOne {
+	_u.mutation.ClearOpenOrderID()
 	return _u
 }
 
-// ClearEvidence clears the value of the "evidence" field.
-func (_u *DisputeUpdateOne) ClearEvidence() *DisputeUpdateOne {
-	_u.mutation.ClearEvidence()
+// SetEscalated sets the "escalated" field.
+func (_u *DisputeUpdateOne) SetEscalated(v bool) *DisputeUpdateOne {
+	_u.mutation.SetEscalated(v)
 	return _u
 }
 
-// SetEscrowHeld sets the "escrow_held" field.
-func (_u *DisputeUpdateOne) SetEscrowHeld(v bool) *DisputeUpdateOne {
-	_u.mutation.SetEscrowHeld(v)
-	return _u
-}
-
-// SetNillableEscrowHeld sets the "escrow_held" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableEscrowHeld(v *bool) *DisputeUpdateOne {
+// SetNillableEscalated sets the "escalated" field if the given value is not nil.
+func (_u *DisputeUpdateOne) SetNillableEscalated(v *bool) *DisputeUpdateOne {
 	if v != nil {
-		_u.SetEscrowHeld(*v)
+		_u.SetEscalated(*v)
 	}
-	return _u
-}
-
-// SetSupplierResponseDeadline sets the "supplier_response_deadline" field.
-func (_u *DisputeUpdateOne) SetSupplierResponseDeadline(v time.Time) *DisputeUpdateOne {
-	_u.mutation.SetSupplierResponseDeadline(v)
-	return _u
-}
-
-// SetNillableSupplierResponseDeadline sets the "supplier_response_deadline" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableSupplierResponseDeadline(v *time.Time) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetSupplierResponseDeadline(*v)
-	}
-	return _u
-}
-
-// ClearSupplierResponseDeadline clears the value of the "supplier_response_deadline" field.
-func (_u *DisputeUpdateOne) ClearSupplierResponseDeadline() *DisputeUpdateOne {
-	_u.mutation.ClearSupplierResponseDeadline()
-	return _u
-}
-
-// SetSupplierResponseTime sets the "supplier_response_time" field.
-func (_u *DisputeUpdateOne) SetSupplierResponseTime(v time.Time) *DisputeUpdateOne {
-	_u.mutation.SetSupplierResponseTime(v)
-	return _u
-}
-
-// SetNillableSupplierResponseTime sets the "supplier_response_time" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableSupplierResponseTime(v *time.Time) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetSupplierResponseTime(*v)
-	}
-	return _u
-}
-
-// ClearSupplierResponseTime clears the value of the "supplier_response_time" field.
-func (_u *DisputeUpdateOne) ClearSupplierResponseTime() *DisputeUpdateOne {
-	_u.mutation.ClearSupplierResponseTime()
-	return _u
-}
-
-// SetLatestOfferID sets the "latest_offer_id" field.
-func (_u *DisputeUpdateOne) SetLatestOfferID(v string) *DisputeUpdateOne {
-	_u.mutation.SetLatestOfferID(v)
-	return _u
-}
-
-// SetNillableLatestOfferID sets the "latest_offer_id" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableLatestOfferID(v *string) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetLatestOfferID(*v)
-	}
-	return _u
-}
-
-// SetEscalationAllowedTime sets the "escalation_allowed_time" field.
-func (_u *DisputeUpdateOne) SetEscalationAllowedTime(v time.Time) *DisputeUpdateOne {
-	_u.mutation.SetEscalationAllowedTime(v)
-	return _u
-}
-
-// SetNillableEscalationAllowedTime sets the "escalation_allowed_time" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableEscalationAllowedTime(v *time.Time) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetEscalationAllowedTime(*v)
-	}
-	return _u
-}
-
-// ClearEscalationAllowedTime clears the value of the "escalation_allowed_time" field.
-func (_u *DisputeUpdateOne) ClearEscalationAllowedTime() *DisputeUpdateOne {
-	_u.mutation.ClearEscalationAllowedTime()
-	return _u
-}
-
-// SetAutoEscalateTime sets the "auto_escalate_time" field.
-func (_u *DisputeUpdateOne) SetAutoEscalateTime(v time.Time) *DisputeUpdateOne {
-	_u.mutation.SetAutoEscalateTime(v)
-	return _u
-}
-
-// SetNillableAutoEscalateTime sets the "auto_escalate_time" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableAutoEscalateTime(v *time.Time) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetAutoEscalateTime(*v)
-	}
-	return _u
-}
-
-// ClearAutoEscalateTime clears the value of the "auto_escalate_time" field.
-func (_u *DisputeUpdateOne) ClearAutoEscalateTime() *DisputeUpdateOne {
-	_u.mutation.ClearAutoEscalateTime()
-	return _u
-}
-
-// SetEscalateTime sets the "escalate_time" field.
-func (_u *DisputeUpdateOne) SetEscalateTime(v time.Time) *DisputeUpdateOne {
-	_u.mutation.SetEscalateTime(v)
-	return _u
-}
-
-// SetNillableEscalateTime sets the "escalate_time" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableEscalateTime(v *time.Time) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetEscalateTime(*v)
-	}
-	return _u
-}
-
-// ClearEscalateTime clears the value of the "escalate_time" field.
-func (_u *DisputeUpdateOne) ClearEscalateTime() *DisputeUpdateOne {
-	_u.mutation.ClearEscalateTime()
-	return _u
-}
-
-// SetEscalatedByRole sets the "escalated_by_role" field.
-func (_u *DisputeUpdateOne) SetEscalatedByRole(v string) *DisputeUpdateOne {
-	_u.mutation.SetEscalatedByRole(v)
-	return _u
-}
-
-// SetNillableEscalatedByRole sets the "escalated_by_role" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableEscalatedByRole(v *string) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetEscalatedByRole(*v)
-	}
-	return _u
-}
-
-// SetArbiterID sets the "arbiter_id" field.
-func (_u *DisputeUpdateOne) SetArbiterID(v string) *DisputeUpdateOne {
-	_u.mutation.SetArbiterID(v)
-	return _u
-}
-
-// SetNillableArbiterID sets the "arbiter_id" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableArbiterID(v *string) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetArbiterID(*v)
-	}
-	return _u
-}
-
-// SetSuspended sets the "suspended" field.
-func (_u *DisputeUpdateOne) SetSuspended(v bool) *DisputeUpdateOne {
-	_u.mutation.SetSuspended(v)
-	return _u
-}
-
-// SetNillableSuspended sets the "suspended" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableSuspended(v *bool) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetSuspended(*v)
-	}
-	return _u
-}
-
-// SetSuspensionKind sets the "suspension_kind" field.
-func (_u *DisputeUpdateOne) SetSuspensionKind(v dispute.SuspensionKind) *DisputeUpdateOne {
-	_u.mutation.SetSuspensionKind(v)
-	return _u
-}
-
-// SetNillableSuspensionKind sets the "suspension_kind" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableSuspensionKind(v *dispute.SuspensionKind) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetSuspensionKind(*v)
-	}
-	return _u
-}
-
-// ClearSuspensionKind clears the value of the "suspension_kind" field.
-func (_u *DisputeUpdateOne) ClearSuspensionKind() *DisputeUpdateOne {
-	_u.mutation.ClearSuspensionKind()
-	return _u
-}
-
-// SetPrivateSettlementRequestedBy sets the "private_settlement_requested_by" field.
-func (_u *DisputeUpdateOne) SetPrivateSettlementRequestedBy(v dispute.PrivateSettlementRequestedBy) *DisputeUpdateOne {
-	_u.mutation.SetPrivateSettlementRequestedBy(v)
-	return _u
-}
-
-// SetNillablePrivateSettlementRequestedBy sets the "private_settlement_requested_by" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillablePrivateSettlementRequestedBy(v *dispute.PrivateSettlementRequestedBy) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetPrivateSettlementRequestedBy(*v)
-	}
-	return _u
-}
-
-// ClearPrivateSettlementRequestedBy clears the value of the "private_settlement_requested_by" field.
-func (_u *DisputeUpdateOne) ClearPrivateSettlementRequestedBy() *DisputeUpdateOne {
-	_u.mutation.ClearPrivateSettlementRequestedBy()
-	return _u
-}
-
-// SetSuspendTime sets the "suspend_time" field.
-func (_u *DisputeUpdateOne) SetSuspendTime(v time.Time) *DisputeUpdateOne {
-	_u.mutation.SetSuspendTime(v)
-	return _u
-}
-
-// SetNillableSuspendTime sets the "suspend_time" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableSuspendTime(v *time.Time) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetSuspendTime(*v)
-	}
-	return _u
-}
-
-// ClearSuspendTime clears the value of the "suspend_time" field.
-func (_u *DisputeUpdateOne) ClearSuspendTime() *DisputeUpdateOne {
-	_u.mutation.ClearSuspendTime()
-	return _u
-}
-
-// SetResumeTime sets the "resume_time" field.
-func (_u *DisputeUpdateOne) SetResumeTime(v time.Time) *DisputeUpdateOne {
-	_u.mutation.SetResumeTime(v)
-	return _u
-}
-
-// SetNillableResumeTime sets the "resume_time" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableResumeTime(v *time.Time) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetResumeTime(*v)
-	}
-	return _u
-}
-
-// ClearResumeTime clears the value of the "resume_time" field.
-func (_u *DisputeUpdateOne) ClearResumeTime() *DisputeUpdateOne {
-	_u.mutation.ClearResumeTime()
-	return _u
-}
-
-// SetResolution sets the "resolution" field.
-func (_u *DisputeUpdateOne) SetResolution(v dispute.Resolution) *DisputeUpdateOne {
-	_u.mutation.SetResolution(v)
-	return _u
-}
-
-// SetNillableResolution sets the "resolution" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableResolution(v *dispute.Resolution) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetResolution(*v)
-	}
-	return _u
-}
-
-// ClearResolution clears the value of the "resolution" field.
-func (_u *DisputeUpdateOne) ClearResolution() *DisputeUpdateOne {
-	_u.mutation.ClearResolution()
 	return _u
 }
 
 // SetResponsibility sets the "responsibility" field.
-func (_u *DisputeUpdateOne) SetResponsibility(v dispute.Responsibility) *DisputeUpdateOne {
+func (_u *DisputeUpdateOne) SetResponsibility(v string) *DisputeUpdateOne {
 	_u.mutation.SetResponsibility(v)
 	return _u
 }
 
 // SetNillableResponsibility sets the "responsibility" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableResponsibility(v *dispute.Responsibility) *DisputeUpdateOne {
+func (_u *DisputeUpdateOne) SetNillableResponsibility(v *string) *DisputeUpdateOne {
 	if v != nil {
 		_u.SetResponsibility(*v)
 	}
 	return _u
 }
 
-// ClearResponsibility clears the value of the "responsibility" field.
-func (_u *DisputeUpdateOne) ClearResponsibility() *DisputeUpdateOne {
-	_u.mutation.ClearResponsibility()
+// SetRelatedReturnID sets the "related_return_id" field.
+func (_u *DisputeUpdateOne) SetRelatedReturnID(v string) *DisputeUpdateOne {
+	_u.mutation.SetRelatedReturnID(v)
 	return _u
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (_u *DisputeUpdateOne) SetRefundMinor(v int64) *DisputeUpdateOne {
-	_u.mutation.ResetRefundMinor()
-	_u.mutation.SetRefundMinor(v)
-	return _u
-}
-
-// SetNillableRefundMinor sets the "refund_minor" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableRefundMinor(v *int64) *DisputeUpdateOne {
+// SetNillableRelatedReturnID sets the "related_return_id" field if the given value is not nil.
+func (_u *DisputeUpdateOne) SetNillableRelatedReturnID(v *string) *DisputeUpdateOne {
 	if v != nil {
-		_u.SetRefundMinor(*v)
-	}
-	return _u
-}
-
-// AddRefundMinor adds value to the "refund_minor" field.
-func (_u *DisputeUpdateOne) AddRefundMinor(v int64) *DisputeUpdateOne {
-	_u.mutation.AddRefundMinor(v)
-	return _u
-}
-
-// SetRefundSource sets the "refund_source" field.
-func (_u *DisputeUpdateOne) SetRefundSource(v dispute.RefundSource) *DisputeUpdateOne {
-	_u.mutation.SetRefundSource(v)
-	return _u
-}
-
-// SetNillableRefundSource sets the "refund_source" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableRefundSource(v *dispute.RefundSource) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetRefundSource(*v)
-	}
-	return _u
-}
-
-// ClearRefundSource clears the value of the "refund_source" field.
-func (_u *DisputeUpdateOne) ClearRefundSource() *DisputeUpdateOne {
-	_u.mutation.ClearRefundSource()
-	return _u
-}
-
-// SetInspectionFeeMinor sets the "inspection_fee_minor" field.
-func (_u *DisputeUpdateOne) SetInspectionFeeMinor(v int64) *DisputeUpdateOne {
-	_u.mutation.ResetInspectionFeeMinor()
-	_u.mutation.SetInspectionFeeMinor(v)
-	return _u
-}
-
-// SetNillableInspectionFeeMinor sets the "inspection_fee_minor" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableInspectionFeeMinor(v *int64) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetInspectionFeeMinor(*v)
-	}
-	return _u
-}
-
-// AddInspectionFeeMinor adds value to the "inspection_fee_minor" field.
-func (_u *DisputeUpdateOne) AddInspectionFeeMinor(v int64) *DisputeUpdateOne {
-	_u.mutation.AddInspectionFeeMinor(v)
-	return _u
-}
-
-// SetRulingNote sets the "ruling_note" field.
-func (_u *DisputeUpdateOne) SetRulingNote(v string) *DisputeUpdateOne {
-	_u.mutation.SetRulingNote(v)
-	return _u
-}
-
-// SetNillableRulingNote sets the "ruling_note" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableRulingNote(v *string) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetRulingNote(*v)
-	}
-	return _u
-}
-
-// SetReturnID sets the "return_id" field.
-func (_u *DisputeUpdateOne) SetReturnID(v string) *DisputeUpdateOne {
-	_u.mutation.SetReturnID(v)
-	return _u
-}
-
-// SetNillableReturnID sets the "return_id" field if the given value is not nil.
-func (_u *DisputeUpdateOne) SetNillableReturnID(v *string) *DisputeUpdateOne {
-	if v != nil {
-		_u.SetReturnID(*v)
+		_u.SetRelatedReturnID(*v)
 	}
 	return _u
 }
@@ -1242,6 +439,12 @@ func (_u *DisputeUpdateOne) SetNillableCloseTime(v *time.Time) *DisputeUpdateOne
 // ClearCloseTime clears the value of the "close_time" field.
 func (_u *DisputeUpdateOne) ClearCloseTime() *DisputeUpdateOne {
 	_u.mutation.ClearCloseTime()
+	return _u
+}
+
+// SetSnapshot sets the "snapshot" field.
+func (_u *DisputeUpdateOne) SetSnapshot(v []byte) *DisputeUpdateOne {
+	_u.mutation.SetSnapshot(v)
 	return _u
 }
 
@@ -1302,31 +505,6 @@ func (_u *DisputeUpdateOne) check() error {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "Dispute.state": %w`, err)}
 		}
 	}
-	if v, ok := _u.mutation.SuspensionKind(); ok {
-		if err := dispute.SuspensionKindValidator(v); err != nil {
-			return &ValidationError{Name: "suspension_kind", err: fmt.Errorf(`ent: validator failed for field "Dispute.suspension_kind": %w`, err)}
-		}
-	}
-	if v, ok := _u.mutation.PrivateSettlementRequestedBy(); ok {
-		if err := dispute.PrivateSettlementRequestedByValidator(v); err != nil {
-			return &ValidationError{Name: "private_settlement_requested_by", err: fmt.Errorf(`ent: validator failed for field "Dispute.private_settlement_requested_by": %w`, err)}
-		}
-	}
-	if v, ok := _u.mutation.Resolution(); ok {
-		if err := dispute.ResolutionValidator(v); err != nil {
-			return &ValidationError{Name: "resolution", err: fmt.Errorf(`ent: validator failed for field "Dispute.resolution": %w`, err)}
-		}
-	}
-	if v, ok := _u.mutation.Responsibility(); ok {
-		if err := dispute.ResponsibilityValidator(v); err != nil {
-			return &ValidationError{Name: "responsibility", err: fmt.Errorf(`ent: validator failed for field "Dispute.responsibility": %w`, err)}
-		}
-	}
-	if v, ok := _u.mutation.RefundSource(); ok {
-		if err := dispute.RefundSourceValidator(v); err != nil {
-			return &ValidationError{Name: "refund_source", err: fmt.Errorf(`ent: validator failed for field "Dispute.refund_source": %w`, err)}
-		}
-	}
 	return nil
 }
 
@@ -1374,125 +552,29 @@ func (_u *DisputeUpdateOne) sqlSave(ctx context.Context) (_node *Dispute, err er
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(dispute.FieldState, field.TypeEnum, value)
 	}
-	if value, ok := _u.mutation.Statement(); ok {
-		_spec.SetField(dispute.FieldStatement, field.TypeString, value)
+	if value, ok := _u.mutation.OpenOrderID(); ok {
+		_spec.SetField(dispute.FieldOpenOrderID, field.TypeString, value)
 	}
-	if value, ok := _u.mutation.Evidence(); ok {
-		_spec.SetField(dispute.FieldEvidence, field.TypeBytes, value)
+	if _u.mutation.OpenOrderIDCleared() {
+		_spec.ClearField(dispute.FieldOpenOrderID, field.TypeString)
 	}
-	if _u.mutation.EvidenceCleared() {
-		_spec.ClearField(dispute.FieldEvidence, field.TypeBytes)
-	}
-	if value, ok := _u.mutation.EscrowHeld(); ok {
-		_spec.SetField(dispute.FieldEscrowHeld, field.TypeBool, value)
-	}
-	if value, ok := _u.mutation.SupplierResponseDeadline(); ok {
-		_spec.SetField(dispute.FieldSupplierResponseDeadline, field.TypeTime, value)
-	}
-	if _u.mutation.SupplierResponseDeadlineCleared() {
-		_spec.ClearField(dispute.FieldSupplierResponseDeadline, field.TypeTime)
-	}
-	if value, ok := _u.mutation.SupplierResponseTime(); ok {
-		_spec.SetField(dispute.FieldSupplierResponseTime, field.TypeTime, value)
-	}
-	if _u.mutation.SupplierResponseTimeCleared() {
-		_spec.ClearField(dispute.FieldSupplierResponseTime, field.TypeTime)
-	}
-	if value, ok := _u.mutation.LatestOfferID(); ok {
-		_spec.SetField(dispute.FieldLatestOfferID, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.EscalationAllowedTime(); ok {
-		_spec.SetField(dispute.FieldEscalationAllowedTime, field.TypeTime, value)
-	}
-	if _u.mutation.EscalationAllowedTimeCleared() {
-		_spec.ClearField(dispute.FieldEscalationAllowedTime, field.TypeTime)
-	}
-	if value, ok := _u.mutation.AutoEscalateTime(); ok {
-		_spec.SetField(dispute.FieldAutoEscalateTime, field.TypeTime, value)
-	}
-	if _u.mutation.AutoEscalateTimeCleared() {
-		_spec.ClearField(dispute.FieldAutoEscalateTime, field.TypeTime)
-	}
-	if value, ok := _u.mutation.EscalateTime(); ok {
-		_spec.SetField(dispute.FieldEscalateTime, field.TypeTime, value)
-	}
-	if _u.mutation.EscalateTimeCleared() {
-		_spec.ClearField(dispute.FieldEscalateTime, field.TypeTime)
-	}
-	if value, ok := _u.mutation.EscalatedByRole(); ok {
-		_spec.SetField(dispute.FieldEscalatedByRole, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.ArbiterID(); ok {
-		_spec.SetField(dispute.FieldArbiterID, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.Suspended(); ok {
-		_spec.SetField(dispute.FieldSuspended, field.TypeBool, value)
-	}
-	if value, ok := _u.mutation.SuspensionKind(); ok {
-		_spec.SetField(dispute.FieldSuspensionKind, field.TypeEnum, value)
-	}
-	if _u.mutation.SuspensionKindCleared() {
-		_spec.ClearField(dispute.FieldSuspensionKind, field.TypeEnum)
-	}
-	if value, ok := _u.mutation.PrivateSettlementRequestedBy(); ok {
-		_spec.SetField(dispute.FieldPrivateSettlementRequestedBy, field.TypeEnum, value)
-	}
-	if _u.mutation.PrivateSettlementRequestedByCleared() {
-		_spec.ClearField(dispute.FieldPrivateSettlementRequestedBy, field.TypeEnum)
-	}
-	if value, ok := _u.mutation.SuspendTime(); ok {
-		_spec.SetField(dispute.FieldSuspendTime, field.TypeTime, value)
-	}
-	if _u.mutation.SuspendTimeCleared() {
-		_spec.ClearField(dispute.FieldSuspendTime, field.TypeTime)
-	}
-	if value, ok := _u.mutation.ResumeTime(); ok {
-		_spec.SetField(dispute.FieldResumeTime, field.TypeTime, value)
-	}
-	if _u.mutation.ResumeTimeCleared() {
-		_spec.ClearField(dispute.FieldResumeTime, field.TypeTime)
-	}
-	if value, ok := _u.mutation.Resolution(); ok {
-		_spec.SetField(dispute.FieldResolution, field.TypeEnum, value)
-	}
-	if _u.mutation.ResolutionCleared() {
-		_spec.ClearField(dispute.FieldResolution, field.TypeEnum)
+	if value, ok := _u.mutation.Escalated(); ok {
+		_spec.SetField(dispute.FieldEscalated, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.Responsibility(); ok {
-		_spec.SetField(dispute.FieldResponsibility, field.TypeEnum, value)
+		_spec.SetField(dispute.FieldResponsibility, field.TypeString, value)
 	}
-	if _u.mutation.ResponsibilityCleared() {
-		_spec.ClearField(dispute.FieldResponsibility, field.TypeEnum)
-	}
-	if value, ok := _u.mutation.RefundMinor(); ok {
-		_spec.SetField(dispute.FieldRefundMinor, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.AddedRefundMinor(); ok {
-		_spec.AddField(dispute.FieldRefundMinor, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.RefundSource(); ok {
-		_spec.SetField(dispute.FieldRefundSource, field.TypeEnum, value)
-	}
-	if _u.mutation.RefundSourceCleared() {
-		_spec.ClearField(dispute.FieldRefundSource, field.TypeEnum)
-	}
-	if value, ok := _u.mutation.InspectionFeeMinor(); ok {
-		_spec.SetField(dispute.FieldInspectionFeeMinor, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.AddedInspectionFeeMinor(); ok {
-		_spec.AddField(dispute.FieldInspectionFeeMinor, field.TypeInt64, value)
-	}
-	if value, ok := _u.mutation.RulingNote(); ok {
-		_spec.SetField(dispute.FieldRulingNote, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.ReturnID(); ok {
-		_spec.SetField(dispute.FieldReturnID, field.TypeString, value)
+	if value, ok := _u.mutation.RelatedReturnID(); ok {
+		_spec.SetField(dispute.FieldRelatedReturnID, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.CloseTime(); ok {
 		_spec.SetField(dispute.FieldCloseTime, field.TypeTime, value)
 	}
 	if _u.mutation.CloseTimeCleared() {
 		_spec.ClearField(dispute.FieldCloseTime, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Snapshot(); ok {
+		_spec.SetField(dispute.FieldSnapshot, field.TypeBytes, value)
 	}
 	_node = &Dispute{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -17,8 +17,6 @@ import (
 	"github.com/tradeassure/tradeassure/ent/complaint"
 	"github.com/tradeassure/tradeassure/ent/deadline"
 	"github.com/tradeassure/tradeassure/ent/dispute"
-	"github.com/tradeassure/tradeassure/ent/disputeevidencerequest"
-	"github.com/tradeassure/tradeassure/ent/disputeoffer"
 	"github.com/tradeassure/tradeassure/ent/event"
 	"github.com/tradeassure/tradeassure/ent/idempotencykey"
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
@@ -93,27 +91,25 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apikey.Table:                 apikey.ValidColumn,
-			account.Table:                account.ValidColumn,
-			complaint.Table:              complaint.ValidColumn,
-			deadline.Table:               deadline.ValidColumn,
-			dispute.Table:                dispute.ValidColumn,
-			disputeevidencerequest.Table: disputeevidencerequest.ValidColumn,
-			disputeoffer.Table:           disputeoffer.ValidColumn,
-			event.Table:                  event.ValidColumn,
-			idempotencykey.Table:         idempotencykey.ValidColumn,
-			ledgeraccount.Table:          ledgeraccount.ValidColumn,
-			ledgerentry.Table:            ledgerentry.ValidColumn,
-			ledgertransfer.Table:         ledgertransfer.ValidColumn,
-			order.Table:                  order.ValidColumn,
-			orderrevision.Table:          orderrevision.ValidColumn,
-			payment.Table:                payment.ValidColumn,
-			penalty.Table:                penalty.ValidColumn,
-			product.Table:                product.ValidColumn,
-			returnrequest.Table:          returnrequest.ValidColumn,
-			setting.Table:                setting.ValidColumn,
-			timelineentry.Table:          timelineentry.ValidColumn,
-			withdrawal.Table:             withdrawal.ValidColumn,
+			apikey.Table:         apikey.ValidColumn,
+			account.Table:        account.ValidColumn,
+			complaint.Table:      complaint.ValidColumn,
+			deadline.Table:       deadline.ValidColumn,
+			dispute.Table:        dispute.ValidColumn,
+			event.Table:          event.ValidColumn,
+			idempotencykey.Table: idempotencykey.ValidColumn,
+			ledgeraccount.Table:  ledgeraccount.ValidColumn,
+			ledgerentry.Table:    ledgerentry.ValidColumn,
+			ledgertransfer.Table: ledgertransfer.ValidColumn,
+			order.Table:          order.ValidColumn,
+			orderrevision.Table:  orderrevision.ValidColumn,
+			payment.Table:        payment.ValidColumn,
+			penalty.Table:        penalty.ValidColumn,
+			product.Table:        product.ValidColumn,
+			returnrequest.Table:  returnrequest.ValidColumn,
+			setting.Table:        setting.ValidColumn,
+			timelineentry.Table:  timelineentry.ValidColumn,
+			withdrawal.Table:     withdrawal.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -29,6 +29,8 @@ type LedgerAccount struct {
 	Currency string `json:"currency,omitempty"`
 	// BalanceMinor holds the value of the "balance_minor" field.
 	BalanceMinor int64 `json:"balance_minor,omitempty"`
+	// Revision holds the value of the "revision" field.
+	Revision     int64 `json:"revision,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -37,7 +39,7 @@ func (*LedgerAccount) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case ledgeraccount.FieldBalanceMinor:
+		case ledgeraccount.FieldBalanceMinor, ledgeraccount.FieldRevision:
 			values[i] = new(sql.NullInt64)
 		case ledgeraccount.FieldID, ledgeraccount.FieldKind, ledgeraccount.FieldOwnerID, ledgeraccount.FieldCurrency:
 			values[i] = new(sql.NullString)
@@ -100,6 +102,12 @@ func (_m *LedgerAccount) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.BalanceMinor = value.Int64
 			}
+		case ledgeraccount.FieldRevision:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field revision", values[i])
+			} else if value.Valid {
+				_m.Revision = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -153,6 +161,9 @@ func (_m *LedgerAccount) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("balance_minor=")
 	builder.WriteString(fmt.Sprintf("%v", _m.BalanceMinor))
+	builder.WriteString(", ")
+	builder.WriteString("revision=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Revision))
 	builder.WriteByte(')')
 	return builder.String()
 }

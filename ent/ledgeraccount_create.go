@@ -75,6 +75,20 @@ func (_c *LedgerAccountCreate) SetNillableBalanceMinor(v *int64) *LedgerAccountC
 	return _c
 }
 
+// SetRevision sets the "revision" field.
+func (_c *LedgerAccountCreate) SetRevision(v int64) *LedgerAccountCreate {
+	_c.mutation.SetRevision(v)
+	return _c
+}
+
+// SetNillableRevision sets the "revision" field if the given value is not nil.
+func (_c *LedgerAccountCreate) SetNillableRevision(v *int64) *LedgerAccountCreate {
+	if v != nil {
+		_c.SetRevision(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *LedgerAccountCreate) SetID(v string) *LedgerAccountCreate {
 	_c.mutation.SetID(v)
@@ -124,6 +138,10 @@ func (_c *LedgerAccountCreate) defaults() {
 		v := ledgeraccount.DefaultBalanceMinor
 		_c.mutation.SetBalanceMinor(v)
 	}
+	if _, ok := _c.mutation.Revision(); !ok {
+		v := ledgeraccount.DefaultRevision
+		_c.mutation.SetRevision(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -155,6 +173,9 @@ func (_c *LedgerAccountCreate) check() error {
 	}
 	if _, ok := _c.mutation.BalanceMinor(); !ok {
 		return &ValidationError{Name: "balance_minor", err: errors.New(`ent: missing required field "LedgerAccount.balance_minor"`)}
+	}
+	if _, ok := _c.mutation.Revision(); !ok {
+		return &ValidationError{Name: "revision", err: errors.New(`ent: missing required field "LedgerAccount.revision"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := ledgeraccount.IDValidator(v); err != nil {
@@ -220,6 +241,10 @@ func (_c *LedgerAccountCreate) createSpec() (*LedgerAccount, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.BalanceMinor(); ok {
 		_spec.SetField(ledgeraccount.FieldBalanceMinor, field.TypeInt64, value)
 		_node.BalanceMinor = value
+	}
+	if value, ok := _c.mutation.Revision(); ok {
+		_spec.SetField(ledgeraccount.FieldRevision, field.TypeInt64, value)
+		_node.Revision = value
 	}
 	return _node, _spec
 }
@@ -300,6 +325,24 @@ func (u *LedgerAccountUpsert) UpdateBalanceMinor() *LedgerAccountUpsert {
 // AddBalanceMinor adds v to the "balance_minor" field.
 func (u *LedgerAccountUpsert) AddBalanceMinor(v int64) *LedgerAccountUpsert {
 	u.Add(ledgeraccount.FieldBalanceMinor, v)
+	return u
+}
+
+// SetRevision sets the "revision" field.
+func (u *LedgerAccountUpsert) SetRevision(v int64) *LedgerAccountUpsert {
+	u.Set(ledgeraccount.FieldRevision, v)
+	return u
+}
+
+// UpdateRevision sets the "revision" field to the value that was provided on create.
+func (u *LedgerAccountUpsert) UpdateRevision() *LedgerAccountUpsert {
+	u.SetExcluded(ledgeraccount.FieldRevision)
+	return u
+}
+
+// AddRevision adds v to the "revision" field.
+func (u *LedgerAccountUpsert) AddRevision(v int64) *LedgerAccountUpsert {
+	u.Add(ledgeraccount.FieldRevision, v)
 	return u
 }
 
@@ -395,6 +438,27 @@ func (u *LedgerAccountUpsertOne) AddBalanceMinor(v int64) *LedgerAccountUpsertOn
 func (u *LedgerAccountUpsertOne) UpdateBalanceMinor() *LedgerAccountUpsertOne {
 	return u.Update(func(s *LedgerAccountUpsert) {
 		s.UpdateBalanceMinor()
+	})
+}
+
+// SetRevision sets the "revision" field.
+func (u *LedgerAccountUpsertOne) SetRevision(v int64) *LedgerAccountUpsertOne {
+	return u.Update(func(s *LedgerAccountUpsert) {
+		s.SetRevision(v)
+	})
+}
+
+// AddRevision adds v to the "revision" field.
+func (u *LedgerAccountUpsertOne) AddRevision(v int64) *LedgerAccountUpsertOne {
+	return u.Update(func(s *LedgerAccountUpsert) {
+		s.AddRevision(v)
+	})
+}
+
+// UpdateRevision sets the "revision" field to the value that was provided on create.
+func (u *LedgerAccountUpsertOne) UpdateRevision() *LedgerAccountUpsertOne {
+	return u.Update(func(s *LedgerAccountUpsert) {
+		s.UpdateRevision()
 	})
 }
 
@@ -657,6 +721,27 @@ func (u *LedgerAccountUpsertBulk) AddBalanceMinor(v int64) *LedgerAccountUpsertB
 func (u *LedgerAccountUpsertBulk) UpdateBalanceMinor() *LedgerAccountUpsertBulk {
 	return u.Update(func(s *LedgerAccountUpsert) {
 		s.UpdateBalanceMinor()
+	})
+}
+
+// SetRevision sets the "revision" field.
+func (u *LedgerAccountUpsertBulk) SetRevision(v int64) *LedgerAccountUpsertBulk {
+	return u.Update(func(s *LedgerAccountUpsert) {
+		s.SetRevision(v)
+	})
+}
+
+// AddRevision adds v to the "revision" field.
+func (u *LedgerAccountUpsertBulk) AddRevision(v int64) *LedgerAccountUpsertBulk {
+	return u.Update(func(s *LedgerAccountUpsert) {
+		s.AddRevision(v)
+	})
+}
+
+// UpdateRevision sets the "revision" field to the value that was provided on create.
+func (u *LedgerAccountUpsertBulk) UpdateRevision() *LedgerAccountUpsertBulk {
+	return u.Update(func(s *LedgerAccountUpsert) {
+		s.UpdateRevision()
 	})
 }
 

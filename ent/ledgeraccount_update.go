@@ -63,6 +63,27 @@ func (_u *LedgerAccountUpdate) AddBalanceMinor(v int64) *LedgerAccountUpdate {
 	return _u
 }
 
+// SetRevision sets the "revision" field.
+func (_u *LedgerAccountUpdate) SetRevision(v int64) *LedgerAccountUpdate {
+	_u.mutation.ResetRevision()
+	_u.mutation.SetRevision(v)
+	return _u
+}
+
+// SetNillableRevision sets the "revision" field if the given value is not nil.
+func (_u *LedgerAccountUpdate) SetNillableRevision(v *int64) *LedgerAccountUpdate {
+	if v != nil {
+		_u.SetRevision(*v)
+	}
+	return _u
+}
+
+// AddRevision adds value to the "revision" field.
+func (_u *LedgerAccountUpdate) AddRevision(v int64) *LedgerAccountUpdate {
+	_u.mutation.AddRevision(v)
+	return _u
+}
+
 // Mutation returns the LedgerAccountMutation object of the builder.
 func (_u *LedgerAccountUpdate) Mutation() *LedgerAccountMutation {
 	return _u.mutation
@@ -112,6 +133,12 @@ func (_u *LedgerAccountUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	}
 	if value, ok := _u.mutation.AddedBalanceMinor(); ok {
 		_spec.AddField(ledgeraccount.FieldBalanceMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.Revision(); ok {
+		_spec.SetField(ledgeraccount.FieldRevision, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedRevision(); ok {
+		_spec.AddField(ledgeraccount.FieldRevision, field.TypeInt64, value)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -165,6 +192,27 @@ func (_u *LedgerAccountUpdateOne) SetNillableBalanceMinor(v *int64) *LedgerAccou
 // AddBalanceMinor adds value to the "balance_minor" field.
 func (_u *LedgerAccountUpdateOne) AddBalanceMinor(v int64) *LedgerAccountUpdateOne {
 	_u.mutation.AddBalanceMinor(v)
+	return _u
+}
+
+// SetRevision sets the "revision" field.
+func (_u *LedgerAccountUpdateOne) SetRevision(v int64) *LedgerAccountUpdateOne {
+	_u.mutation.ResetRevision()
+	_u.mutation.SetRevision(v)
+	return _u
+}
+
+// SetNillableRevision sets the "revision" field if the given value is not nil.
+func (_u *LedgerAccountUpdateOne) SetNillableRevision(v *int64) *LedgerAccountUpdateOne {
+	if v != nil {
+		_u.SetRevision(*v)
+	}
+	return _u
+}
+
+// AddRevision adds value to the "revision" field.
+func (_u *LedgerAccountUpdateOne) AddRevision(v int64) *LedgerAccountUpdateOne {
+	_u.mutation.AddRevision(v)
 	return _u
 }
 
@@ -247,6 +295,12 @@ func (_u *LedgerAccountUpdateOne) sqlSave(ctx context.Context) (_node *LedgerAcc
 	}
 	if value, ok := _u.mutation.AddedBalanceMinor(); ok {
 		_spec.AddField(ledgeraccount.FieldBalanceMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.Revision(); ok {
+		_spec.SetField(ledgeraccount.FieldRevision, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedRevision(); ok {
+		_spec.AddField(ledgeraccount.FieldRevision, field.TypeInt64, value)
 	}
 	_node = &LedgerAccount{config: _u.config}
 	_spec.Assign = _node.assignValues

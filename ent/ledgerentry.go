@@ -19,8 +19,14 @@ type LedgerEntry struct {
 	ID string `json:"id,omitempty"`
 	// TransferID holds the value of the "transfer_id" field.
 	TransferID string `json:"transfer_id,omitempty"`
+	// Leg holds the value of the "leg" field.
+	Leg int `json:"leg,omitempty"`
 	// AccountID holds the value of the "account_id" field.
 	AccountID string `json:"account_id,omitempty"`
+	// AccountKind holds the value of the "account_kind" field.
+	AccountKind string `json:"account_kind,omitempty"`
+	// Seq holds the value of the "seq" field.
+	Seq int64 `json:"seq,omitempty"`
 	// AmountMinor holds the value of the "amount_minor" field.
 	AmountMinor int64 `json:"amount_minor,omitempty"`
 	// BalanceAfterMinor holds the value of the "balance_after_minor" field.
@@ -35,6 +41,8 @@ type LedgerEntry struct {
 	ReturnID string `json:"return_id,omitempty"`
 	// DisputeID holds the value of the "dispute_id" field.
 	DisputeID string `json:"dispute_id,omitempty"`
+	// ComplaintID holds the value of the "complaint_id" field.
+	ComplaintID string `json:"complaint_id,omitempty"`
 	// WithdrawalID holds the value of the "withdrawal_id" field.
 	WithdrawalID string `json:"withdrawal_id,omitempty"`
 	// Time holds the value of the "time" field.
@@ -47,9 +55,9 @@ func (*LedgerEntry) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case ledgerentry.FieldAmountMinor, ledgerentry.FieldBalanceAfterMinor:
+		case ledgerentry.FieldLeg, ledgerentry.FieldSeq, ledgerentry.FieldAmountMinor, ledgerentry.FieldBalanceAfterMinor:
 			values[i] = new(sql.NullInt64)
-		case ledgerentry.FieldID, ledgerentry.FieldTransferID, ledgerentry.FieldAccountID, ledgerentry.FieldCurrency, ledgerentry.FieldCauseKind, ledgerentry.FieldOrderID, ledgerentry.FieldReturnID, ledgerentry.FieldDisputeID, ledgerentry.FieldWithdrawalID:
+		case ledgerentry.FieldID, ledgerentry.FieldTransferID, ledgerentry.FieldAccountID, ledgerentry.FieldAccountKind, ledgerentry.FieldCurrency, ledgerentry.FieldCauseKind, ledgerentry.FieldOrderID, ledgerentry.FieldReturnID, ledgerentry.FieldDisputeID, ledgerentry.FieldComplaintID, ledgerentry.FieldWithdrawalID:
 			values[i] = new(sql.NullString)
 		case ledgerentry.FieldTime:
 			values[i] = new(sql.NullTime)
@@ -80,11 +88,29 @@ func (_m *LedgerEntry) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.TransferID = value.String
 			}
+		case ledgerentry.FieldLeg:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field leg", values[i])
+			} else if value.Valid {
+				_m.Leg = int(value.Int64)
+			}
 		case ledgerentry.FieldAccountID:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field account_id", values[i])
 			} else if value.Valid {
 				_m.AccountID = value.String
+			}
+		case ledgerentry.FieldAccountKind:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field account_kind", values[i])
+			} else if value.Valid {
+				_m.AccountKind = value.String
+			}
+		case ledgerentry.FieldSeq:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field seq", values[i])
+			} else if value.Valid {
+				_m.Seq = value.Int64
 			}
 		case ledgerentry.FieldAmountMinor:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -127,6 +153,12 @@ func (_m *LedgerEntry) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field dispute_id", values[i])
 			} else if value.Valid {
 				_m.DisputeID = value.String
+			}
+		case ledgerentry.FieldComplaintID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field complaint_id", values[i])
+			} else if value.Valid {
+				_m.ComplaintID = value.String
 			}
 		case ledgerentry.FieldWithdrawalID:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -179,8 +211,17 @@ func (_m *LedgerEntry) String() string {
 	builder.WriteString("transfer_id=")
 	builder.WriteString(_m.TransferID)
 	builder.WriteString(", ")
+	builder.WriteString("leg=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Leg))
+	builder.WriteString(", ")
 	builder.WriteString("account_id=")
 	builder.WriteString(_m.AccountID)
+	builder.WriteString(", ")
+	builder.WriteString("account_kind=")
+	builder.WriteString(_m.AccountKind)
+	builder.WriteString(", ")
+	builder.WriteString("seq=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Seq))
 	builder.WriteString(", ")
 	builder.WriteString("amount_minor=")
 	builder.WriteString(fmt.Sprintf("%v", _m.AmountMinor))
@@ -202,6 +243,9 @@ func (_m *LedgerEntry) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("dispute_id=")
 	builder.WriteString(_m.DisputeID)
+	builder.WriteString(", ")
+	builder.WriteString("complaint_id=")
+	builder.WriteString(_m.ComplaintID)
 	builder.WriteString(", ")
 	builder.WriteString("withdrawal_id=")
 	builder.WriteString(_m.WithdrawalID)

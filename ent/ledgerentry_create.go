@@ -29,9 +29,51 @@ func (_c *LedgerEntryCreate) SetTransferID(v string) *LedgerEntryCreate {
 	return _c
 }
 
+// SetLeg sets the "leg" field.
+func (_c *LedgerEntryCreate) SetLeg(v int) *LedgerEntryCreate {
+	_c.mutation.SetLeg(v)
+	return _c
+}
+
+// SetNillableLeg sets the "leg" field if the given value is not nil.
+func (_c *LedgerEntryCreate) SetNillableLeg(v *int) *LedgerEntryCreate {
+	if v != nil {
+		_c.SetLeg(*v)
+	}
+	return _c
+}
+
 // SetAccountID sets the "account_id" field.
 func (_c *LedgerEntryCreate) SetAccountID(v string) *LedgerEntryCreate {
 	_c.mutation.SetAccountID(v)
+	return _c
+}
+
+// SetAccountKind sets the "account_kind" field.
+func (_c *LedgerEntryCreate) SetAccountKind(v string) *LedgerEntryCreate {
+	_c.mutation.SetAccountKind(v)
+	return _c
+}
+
+// SetNillableAccountKind sets the "account_kind" field if the given value is not nil.
+func (_c *LedgerEntryCreate) SetNillableAccountKind(v *string) *LedgerEntryCreate {
+	if v != nil {
+		_c.SetAccountKind(*v)
+	}
+	return _c
+}
+
+// SetSeq sets the "seq" field.
+func (_c *LedgerEntryCreate) SetSeq(v int64) *LedgerEntryCreate {
+	_c.mutation.SetSeq(v)
+	return _c
+}
+
+// SetNillableSeq sets the "seq" field if the given value is not nil.
+func (_c *LedgerEntryCreate) SetNillableSeq(v *int64) *LedgerEntryCreate {
+	if v != nil {
+		_c.SetSeq(*v)
+	}
 	return _c
 }
 
@@ -101,6 +143,20 @@ func (_c *LedgerEntryCreate) SetNillableDisputeID(v *string) *LedgerEntryCreate 
 	return _c
 }
 
+// SetComplaintID sets the "complaint_id" field.
+func (_c *LedgerEntryCreate) SetComplaintID(v string) *LedgerEntryCreate {
+	_c.mutation.SetComplaintID(v)
+	return _c
+}
+
+// SetNillableComplaintID sets the "complaint_id" field if the given value is not nil.
+func (_c *LedgerEntryCreate) SetNillableComplaintID(v *string) *LedgerEntryCreate {
+	if v != nil {
+		_c.SetComplaintID(*v)
+	}
+	return _c
+}
+
 // SetWithdrawalID sets the "withdrawal_id" field.
 func (_c *LedgerEntryCreate) SetWithdrawalID(v string) *LedgerEntryCreate {
 	_c.mutation.SetWithdrawalID(v)
@@ -162,6 +218,18 @@ func (_c *LedgerEntryCreate) ExecX(ctx context.Context) {
 
 // defaults sets the default values of the builder before save.
 func (_c *LedgerEntryCreate) defaults() {
+	if _, ok := _c.mutation.Leg(); !ok {
+		v := ledgerentry.DefaultLeg
+		_c.mutation.SetLeg(v)
+	}
+	if _, ok := _c.mutation.AccountKind(); !ok {
+		v := ledgerentry.DefaultAccountKind
+		_c.mutation.SetAccountKind(v)
+	}
+	if _, ok := _c.mutation.Seq(); !ok {
+		v := ledgerentry.DefaultSeq
+		_c.mutation.SetSeq(v)
+	}
 	if _, ok := _c.mutation.OrderID(); !ok {
 		v := ledgerentry.DefaultOrderID
 		_c.mutation.SetOrderID(v)
@@ -173,6 +241,10 @@ func (_c *LedgerEntryCreate) defaults() {
 	if _, ok := _c.mutation.DisputeID(); !ok {
 		v := ledgerentry.DefaultDisputeID
 		_c.mutation.SetDisputeID(v)
+	}
+	if _, ok := _c.mutation.ComplaintID(); !ok {
+		v := ledgerentry.DefaultComplaintID
+		_c.mutation.SetComplaintID(v)
 	}
 	if _, ok := _c.mutation.WithdrawalID(); !ok {
 		v := ledgerentry.DefaultWithdrawalID
@@ -190,6 +262,9 @@ func (_c *LedgerEntryCreate) check() error {
 			return &ValidationError{Name: "transfer_id", err: fmt.Errorf(`ent: validator failed for field "LedgerEntry.transfer_id": %w`, err)}
 		}
 	}
+	if _, ok := _c.mutation.Leg(); !ok {
+		return &ValidationError{Name: "leg", err: errors.New(`ent: missing required field "LedgerEntry.leg"`)}
+	}
 	if _, ok := _c.mutation.AccountID(); !ok {
 		return &ValidationError{Name: "account_id", err: errors.New(`ent: missing required field "LedgerEntry.account_id"`)}
 	}
@@ -197,6 +272,12 @@ func (_c *LedgerEntryCreate) check() error {
 		if err := ledgerentry.AccountIDValidator(v); err != nil {
 			return &ValidationError{Name: "account_id", err: fmt.Errorf(`ent: validator failed for field "LedgerEntry.account_id": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.AccountKind(); !ok {
+		return &ValidationError{Name: "account_kind", err: errors.New(`ent: missing required field "LedgerEntry.account_kind"`)}
+	}
+	if _, ok := _c.mutation.Seq(); !ok {
+		return &ValidationError{Name: "seq", err: errors.New(`ent: missing required field "LedgerEntry.seq"`)}
 	}
 	if _, ok := _c.mutation.AmountMinor(); !ok {
 		return &ValidationError{Name: "amount_minor", err: errors.New(`ent: missing required field "LedgerEntry.amount_minor"`)}
@@ -228,6 +309,9 @@ func (_c *LedgerEntryCreate) check() error {
 	}
 	if _, ok := _c.mutation.DisputeID(); !ok {
 		return &ValidationError{Name: "dispute_id", err: errors.New(`ent: missing required field "LedgerEntry.dispute_id"`)}
+	}
+	if _, ok := _c.mutation.ComplaintID(); !ok {
+		return &ValidationError{Name: "complaint_id", err: errors.New(`ent: missing required field "LedgerEntry.complaint_id"`)}
 	}
 	if _, ok := _c.mutation.WithdrawalID(); !ok {
 		return &ValidationError{Name: "withdrawal_id", err: errors.New(`ent: missing required field "LedgerEntry.withdrawal_id"`)}
@@ -280,9 +364,21 @@ func (_c *LedgerEntryCreate) createSpec() (*LedgerEntry, *sqlgraph.CreateSpec) {
 		_spec.SetField(ledgerentry.FieldTransferID, field.TypeString, value)
 		_node.TransferID = value
 	}
+	if value, ok := _c.mutation.Leg(); ok {
+		_spec.SetField(ledgerentry.FieldLeg, field.TypeInt, value)
+		_node.Leg = value
+	}
 	if value, ok := _c.mutation.AccountID(); ok {
 		_spec.SetField(ledgerentry.FieldAccountID, field.TypeString, value)
 		_node.AccountID = value
+	}
+	if value, ok := _c.mutation.AccountKind(); ok {
+		_spec.SetField(ledgerentry.FieldAccountKind, field.TypeString, value)
+		_node.AccountKind = value
+	}
+	if value, ok := _c.mutation.Seq(); ok {
+		_spec.SetField(ledgerentry.FieldSeq, field.TypeInt64, value)
+		_node.Seq = value
 	}
 	if value, ok := _c.mutation.AmountMinor(); ok {
 		_spec.SetField(ledgerentry.FieldAmountMinor, field.TypeInt64, value)
@@ -311,6 +407,10 @@ func (_c *LedgerEntryCreate) createSpec() (*LedgerEntry, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.DisputeID(); ok {
 		_spec.SetField(ledgerentry.FieldDisputeID, field.TypeString, value)
 		_node.DisputeID = value
+	}
+	if value, ok := _c.mutation.ComplaintID(); ok {
+		_spec.SetField(ledgerentry.FieldComplaintID, field.TypeString, value)
+		_node.ComplaintID = value
 	}
 	if value, ok := _c.mutation.WithdrawalID(); ok {
 		_spec.SetField(ledgerentry.FieldWithdrawalID, field.TypeString, value)
@@ -392,8 +492,17 @@ func (u *LedgerEntryUpsertOne) UpdateNewValues() *LedgerEntryUpsertOne {
 		if _, exists := u.create.mutation.TransferID(); exists {
 			s.SetIgnore(ledgerentry.FieldTransferID)
 		}
+		if _, exists := u.create.mutation.Leg(); exists {
+			s.SetIgnore(ledgerentry.FieldLeg)
+		}
 		if _, exists := u.create.mutation.AccountID(); exists {
 			s.SetIgnore(ledgerentry.FieldAccountID)
+		}
+		if _, exists := u.create.mutation.AccountKind(); exists {
+			s.SetIgnore(ledgerentry.FieldAccountKind)
+		}
+		if _, exists := u.create.mutation.Seq(); exists {
+			s.SetIgnore(ledgerentry.FieldSeq)
 		}
 		if _, exists := u.create.mutation.AmountMinor(); exists {
 			s.SetIgnore(ledgerentry.FieldAmountMinor)
@@ -415,6 +524,9 @@ func (u *LedgerEntryUpsertOne) UpdateNewValues() *LedgerEntryUpsertOne {
 		}
 		if _, exists := u.create.mutation.DisputeID(); exists {
 			s.SetIgnore(ledgerentry.FieldDisputeID)
+		}
+		if _, exists := u.create.mutation.ComplaintID(); exists {
+			s.SetIgnore(ledgerentry.FieldComplaintID)
 		}
 		if _, exists := u.create.mutation.WithdrawalID(); exists {
 			s.SetIgnore(ledgerentry.FieldWithdrawalID)
@@ -639,8 +751,17 @@ func (u *LedgerEntryUpsertBulk) UpdateNewValues() *LedgerEntryUpsertBulk {
 			if _, exists := b.mutation.TransferID(); exists {
 				s.SetIgnore(ledgerentry.FieldTransferID)
 			}
+			if _, exists := b.mutation.Leg(); exists {
+				s.SetIgnore(ledgerentry.FieldLeg)
+			}
 			if _, exists := b.mutation.AccountID(); exists {
 				s.SetIgnore(ledgerentry.FieldAccountID)
+			}
+			if _, exists := b.mutation.AccountKind(); exists {
+				s.SetIgnore(ledgerentry.FieldAccountKind)
+			}
+			if _, exists := b.mutation.Seq(); exists {
+				s.SetIgnore(ledgerentry.FieldSeq)
 			}
 			if _, exists := b.mutation.AmountMinor(); exists {
 				s.SetIgnore(ledgerentry.FieldAmountMinor)
@@ -662,6 +783,9 @@ func (u *LedgerEntryUpsertBulk) UpdateNewValues() *LedgerEntryUpsertBulk {
 			}
 			if _, exists := b.mutation.DisputeID(); exists {
 				s.SetIgnore(ledgerentry.FieldDisputeID)
+			}
+			if _, exists := b.mutation.ComplaintID(); exists {
+				s.SetIgnore(ledgerentry.FieldComplaintID)
 			}
 			if _, exists := b.mutation.WithdrawalID(); exists {
 				s.SetIgnore(ledgerentry.FieldWithdrawalID)

@@ -28,7 +28,17 @@ type LedgerTransfer struct {
 	// Memo holds the value of the "memo" field.
 	Memo string `json:"memo,omitempty"`
 	// Time holds the value of the "time" field.
-	Time         time.Time `json:"time,omitempty"`
+	Time time.Time `json:"time,omitempty"`
+	// OrderID holds the value of the "order_id" field.
+	OrderID string `json:"order_id,omitempty"`
+	// ReturnID holds the value of the "return_id" field.
+	ReturnID string `json:"return_id,omitempty"`
+	// DisputeID holds the value of the "dispute_id" field.
+	DisputeID string `json:"dispute_id,omitempty"`
+	// ComplaintID holds the value of the "complaint_id" field.
+	ComplaintID string `json:"complaint_id,omitempty"`
+	// WithdrawalID holds the value of the "withdrawal_id" field.
+	WithdrawalID string `json:"withdrawal_id,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -39,7 +49,7 @@ func (*LedgerTransfer) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case ledgertransfer.FieldAmountMinor:
 			values[i] = new(sql.NullInt64)
-		case ledgertransfer.FieldID, ledgertransfer.FieldCauseKind, ledgertransfer.FieldCauseID, ledgertransfer.FieldCurrency, ledgertransfer.FieldMemo:
+		case ledgertransfer.FieldID, ledgertransfer.FieldCauseKind, ledgertransfer.FieldCauseID, ledgertransfer.FieldCurrency, ledgertransfer.FieldMemo, ledgertransfer.FieldOrderID, ledgertransfer.FieldReturnID, ledgertransfer.FieldDisputeID, ledgertransfer.FieldComplaintID, ledgertransfer.FieldWithdrawalID:
 			values[i] = new(sql.NullString)
 		case ledgertransfer.FieldTime:
 			values[i] = new(sql.NullTime)
@@ -100,6 +110,36 @@ func (_m *LedgerTransfer) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Time = value.Time
 			}
+		case ledgertransfer.FieldOrderID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field order_id", values[i])
+			} else if value.Valid {
+				_m.OrderID = value.String
+			}
+		case ledgertransfer.FieldReturnID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field return_id", values[i])
+			} else if value.Valid {
+				_m.ReturnID = value.String
+			}
+		case ledgertransfer.FieldDisputeID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field dispute_id", values[i])
+			} else if value.Valid {
+				_m.DisputeID = value.String
+			}
+		case ledgertransfer.FieldComplaintID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field complaint_id", values[i])
+			} else if value.Valid {
+				_m.ComplaintID = value.String
+			}
+		case ledgertransfer.FieldWithdrawalID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field withdrawal_id", values[i])
+			} else if value.Valid {
+				_m.WithdrawalID = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -153,6 +193,21 @@ func (_m *LedgerTransfer) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("time=")
 	builder.WriteString(_m.Time.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("order_id=")
+	builder.WriteString(_m.OrderID)
+	builder.WriteString(", ")
+	builder.WriteString("return_id=")
+	builder.WriteString(_m.ReturnID)
+	builder.WriteString(", ")
+	builder.WriteString("dispute_id=")
+	builder.WriteString(_m.DisputeID)
+	builder.WriteString(", ")
+	builder.WriteString("complaint_id=")
+	builder.WriteString(_m.ComplaintID)
+	builder.WriteString(", ")
+	builder.WriteString("withdrawal_id=")
+	builder.WriteString(_m.WithdrawalID)
 	builder.WriteByte(')')
 	return builder.String()
 }

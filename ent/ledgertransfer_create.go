@@ -67,6 +67,76 @@ func (_c *LedgerTransferCreate) SetTime(v time.Time) *LedgerTransferCreate {
 	return _c
 }
 
+// SetOrderID sets the "order_id" field.
+func (_c *LedgerTransferCreate) SetOrderID(v string) *LedgerTransferCreate {
+	_c.mutation.SetOrderID(v)
+	return _c
+}
+
+// SetNillableOrderID sets the "order_id" field if the given value is not nil.
+func (_c *LedgerTransferCreate) SetNillableOrderID(v *string) *LedgerTransferCreate {
+	if v != nil {
+		_c.SetOrderID(*v)
+	}
+	return _c
+}
+
+// SetReturnID sets the "return_id" field.
+func (_c *LedgerTransferCreate) SetReturnID(v string) *LedgerTransferCreate {
+	_c.mutation.SetReturnID(v)
+	return _c
+}
+
+// SetNillableReturnID sets the "return_id" field if the given value is not nil.
+func (_c *LedgerTransferCreate) SetNillableReturnID(v *string) *LedgerTransferCreate {
+	if v != nil {
+		_c.SetReturnID(*v)
+	}
+	return _c
+}
+
+// SetDisputeID sets the "dispute_id" field.
+func (_c *LedgerTransferCreate) SetDisputeID(v string) *LedgerTransferCreate {
+	_c.mutation.SetDisputeID(v)
+	return _c
+}
+
+// SetNillableDisputeID sets the "dispute_id" field if the given value is not nil.
+func (_c *LedgerTransferCreate) SetNillableDisputeID(v *string) *LedgerTransferCreate {
+	if v != nil {
+		_c.SetDisputeID(*v)
+	}
+	return _c
+}
+
+// SetComplaintID sets the "complaint_id" field.
+func (_c *LedgerTransferCreate) SetComplaintID(v string) *LedgerTransferCreate {
+	_c.mutation.SetComplaintID(v)
+	return _c
+}
+
+// SetNillableComplaintID sets the "complaint_id" field if the given value is not nil.
+func (_c *LedgerTransferCreate) SetNillableComplaintID(v *string) *LedgerTransferCreate {
+	if v != nil {
+		_c.SetComplaintID(*v)
+	}
+	return _c
+}
+
+// SetWithdrawalID sets the "withdrawal_id" field.
+func (_c *LedgerTransferCreate) SetWithdrawalID(v string) *LedgerTransferCreate {
+	_c.mutation.SetWithdrawalID(v)
+	return _c
+}
+
+// SetNillableWithdrawalID sets the "withdrawal_id" field if the given value is not nil.
+func (_c *LedgerTransferCreate) SetNillableWithdrawalID(v *string) *LedgerTransferCreate {
+	if v != nil {
+		_c.SetWithdrawalID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *LedgerTransferCreate) SetID(v string) *LedgerTransferCreate {
 	_c.mutation.SetID(v)
@@ -112,6 +182,26 @@ func (_c *LedgerTransferCreate) defaults() {
 		v := ledgertransfer.DefaultMemo
 		_c.mutation.SetMemo(v)
 	}
+	if _, ok := _c.mutation.OrderID(); !ok {
+		v := ledgertransfer.DefaultOrderID
+		_c.mutation.SetOrderID(v)
+	}
+	if _, ok := _c.mutation.ReturnID(); !ok {
+		v := ledgertransfer.DefaultReturnID
+		_c.mutation.SetReturnID(v)
+	}
+	if _, ok := _c.mutation.DisputeID(); !ok {
+		v := ledgertransfer.DefaultDisputeID
+		_c.mutation.SetDisputeID(v)
+	}
+	if _, ok := _c.mutation.ComplaintID(); !ok {
+		v := ledgertransfer.DefaultComplaintID
+		_c.mutation.SetComplaintID(v)
+	}
+	if _, ok := _c.mutation.WithdrawalID(); !ok {
+		v := ledgertransfer.DefaultWithdrawalID
+		_c.mutation.SetWithdrawalID(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -153,6 +243,21 @@ func (_c *LedgerTransferCreate) check() error {
 	}
 	if _, ok := _c.mutation.Time(); !ok {
 		return &ValidationError{Name: "time", err: errors.New(`ent: missing required field "LedgerTransfer.time"`)}
+	}
+	if _, ok := _c.mutation.OrderID(); !ok {
+		return &ValidationError{Name: "order_id", err: errors.New(`ent: missing required field "LedgerTransfer.order_id"`)}
+	}
+	if _, ok := _c.mutation.ReturnID(); !ok {
+		return &ValidationError{Name: "return_id", err: errors.New(`ent: missing required field "LedgerTransfer.return_id"`)}
+	}
+	if _, ok := _c.mutation.DisputeID(); !ok {
+		return &ValidationError{Name: "dispute_id", err: errors.New(`ent: missing required field "LedgerTransfer.dispute_id"`)}
+	}
+	if _, ok := _c.mutation.ComplaintID(); !ok {
+		return &ValidationError{Name: "complaint_id", err: errors.New(`ent: missing required field "LedgerTransfer.complaint_id"`)}
+	}
+	if _, ok := _c.mutation.WithdrawalID(); !ok {
+		return &ValidationError{Name: "withdrawal_id", err: errors.New(`ent: missing required field "LedgerTransfer.withdrawal_id"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := ledgertransfer.IDValidator(v); err != nil {
@@ -218,6 +323,26 @@ func (_c *LedgerTransferCreate) createSpec() (*LedgerTransfer, *sqlgraph.CreateS
 	if value, ok := _c.mutation.Time(); ok {
 		_spec.SetField(ledgertransfer.FieldTime, field.TypeTime, value)
 		_node.Time = value
+	}
+	if value, ok := _c.mutation.OrderID(); ok {
+		_spec.SetField(ledgertransfer.FieldOrderID, field.TypeString, value)
+		_node.OrderID = value
+	}
+	if value, ok := _c.mutation.ReturnID(); ok {
+		_spec.SetField(ledgertransfer.FieldReturnID, field.TypeString, value)
+		_node.ReturnID = value
+	}
+	if value, ok := _c.mutation.DisputeID(); ok {
+		_spec.SetField(ledgertransfer.FieldDisputeID, field.TypeString, value)
+		_node.DisputeID = value
+	}
+	if value, ok := _c.mutation.ComplaintID(); ok {
+		_spec.SetField(ledgertransfer.FieldComplaintID, field.TypeString, value)
+		_node.ComplaintID = value
+	}
+	if value, ok := _c.mutation.WithdrawalID(); ok {
+		_spec.SetField(ledgertransfer.FieldWithdrawalID, field.TypeString, value)
+		_node.WithdrawalID = value
 	}
 	return _node, _spec
 }
@@ -305,6 +430,21 @@ func (u *LedgerTransferUpsertOne) UpdateNewValues() *LedgerTransferUpsertOne {
 		}
 		if _, exists := u.create.mutation.Time(); exists {
 			s.SetIgnore(ledgertransfer.FieldTime)
+		}
+		if _, exists := u.create.mutation.OrderID(); exists {
+			s.SetIgnore(ledgertransfer.FieldOrderID)
+		}
+		if _, exists := u.create.mutation.ReturnID(); exists {
+			s.SetIgnore(ledgertransfer.FieldReturnID)
+		}
+		if _, exists := u.create.mutation.DisputeID(); exists {
+			s.SetIgnore(ledgertransfer.FieldDisputeID)
+		}
+		if _, exists := u.create.mutation.ComplaintID(); exists {
+			s.SetIgnore(ledgertransfer.FieldComplaintID)
+		}
+		if _, exists := u.create.mutation.WithdrawalID(); exists {
+			s.SetIgnore(ledgertransfer.FieldWithdrawalID)
 		}
 	}))
 	return u
@@ -537,6 +677,21 @@ func (u *LedgerTransferUpsertBulk) UpdateNewValues() *LedgerTransferUpsertBulk {
 			}
 			if _, exists := b.mutation.Time(); exists {
 				s.SetIgnore(ledgertransfer.FieldTime)
+			}
+			if _, exists := b.mutation.OrderID(); exists {
+				s.SetIgnore(ledgertransfer.FieldOrderID)
+			}
+			if _, exists := b.mutation.ReturnID(); exists {
+				s.SetIgnore(ledgertransfer.FieldReturnID)
+			}
+			if _, exists := b.mutation.DisputeID(); exists {
+				s.SetIgnore(ledgertransfer.FieldDisputeID)
+			}
+			if _, exists := b.mutation.ComplaintID(); exists {
+				s.SetIgnore(ledgertransfer.FieldComplaintID)
+			}
+			if _, exists := b.mutation.WithdrawalID(); exists {
+				s.SetIgnore(ledgertransfer.FieldWithdrawalID)
 			}
 		}
 	}))

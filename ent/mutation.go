@@ -16,8 +16,6 @@ import (
 	"github.com/tradeassure/tradeassure/ent/complaint"
 	"github.com/tradeassure/tradeassure/ent/deadline"
 	"github.com/tradeassure/tradeassure/ent/dispute"
-	"github.com/tradeassure/tradeassure/ent/disputeevidencerequest"
-	"github.com/tradeassure/tradeassure/ent/disputeoffer"
 	"github.com/tradeassure/tradeassure/ent/event"
 	"github.com/tradeassure/tradeassure/ent/idempotencykey"
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
@@ -30,6 +28,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent/predicate"
 	"github.com/tradeassure/tradeassure/ent/product"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
+	"github.com/tradeassure/tradeassure/ent/schema"
 	"github.com/tradeassure/tradeassure/ent/setting"
 	"github.com/tradeassure/tradeassure/ent/timelineentry"
 	"github.com/tradeassure/tradeassure/ent/withdrawal"
@@ -44,27 +43,25 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIKey                 = "APIKey"
-	TypeAccount                = "Account"
-	TypeComplaint              = "Complaint"
-	TypeDeadline               = "Deadline"
-	TypeDispute                = "Dispute"
-	TypeDisputeEvidenceRequest = "DisputeEvidenceRequest"
-	TypeDisputeOffer           = "DisputeOffer"
-	TypeEvent                  = "Event"
-	TypeIdempotencyKey         = "IdempotencyKey"
-	TypeLedgerAccount          = "LedgerAccount"
-	TypeLedgerEntry            = "LedgerEntry"
-	TypeLedgerTransfer         = "LedgerTransfer"
-	TypeOrder                  = "Order"
-	TypeOrderRevision          = "OrderRevision"
-	TypePayment                = "Payment"
-	TypePenalty                = "Penalty"
-	TypeProduct                = "Product"
-	TypeReturnRequest          = "ReturnRequest"
-	TypeSetting                = "Setting"
-	TypeTimelineEntry          = "TimelineEntry"
-	TypeWithdrawal             = "Withdrawal"
+	TypeAPIKey         = "APIKey"
+	TypeAccount        = "Account"
+	TypeComplaint      = "Complaint"
+	TypeDeadline       = "Deadline"
+	TypeDispute        = "Dispute"
+	TypeEvent          = "Event"
+	TypeIdempotencyKey = "IdempotencyKey"
+	TypeLedgerAccount  = "LedgerAccount"
+	TypeLedgerEntry    = "LedgerEntry"
+	TypeLedgerTransfer = "LedgerTransfer"
+	TypeOrder          = "Order"
+	TypeOrderRevision  = "OrderRevision"
+	TypePayment        = "Payment"
+	TypePenalty        = "Penalty"
+	TypeProduct        = "Product"
+	TypeReturnRequest  = "ReturnRequest"
+	TypeSetting        = "Setting"
+	TypeTimelineEntry  = "TimelineEntry"
+	TypeWithdrawal     = "Withdrawal"
 )
 
 // APIKeyMutation represents an operation that mutates the APIKey nodes in the graph.
@@ -2096,12 +2093,16 @@ type ComplaintMutation struct {
 	addrevision       *int64
 	etag              *string
 	order_id          *string
+	policy            *complaint.Policy
+	policy_version    *string
 	complainant_id    *string
 	complainant_role  *complaint.ComplainantRole
 	respondent_id     *string
 	_type             *complaint.Type
 	statement         *string
 	evidence          *[]byte
+	statements        *[]byte
+	order_end_time    *time.Time
 	state             *complaint.State
 	decision_deadline *time.Time
 	decision_overdue  *bool
@@ -2110,7 +2111,10 @@ type ComplaintMutation struct {
 	decision_note     *string
 	outcome           *[]byte
 	withdraw_time     *time.Time
+	withdraw_note     *string
+	close_time        *time.Time
 	refiled_from      *string
+	refiled_as        *string
 	clearedFields     map[string]struct{}
 	done              bool
 	oldValue          func(context.Context) (*Complaint, error)
@@ -2421,6 +2425,78 @@ func (m *ComplaintMutation) ResetOrderID() {
 	m.order_id = nil
 }
 
+// SetPolicy sets the "policy" field.
+func (m *ComplaintMutation) SetPolicy(c complaint.Policy) {
+	m.policy = &c
+}
+
+// Policy returns the value of the "policy" field in the mutation.
+func (m *ComplaintMutation) Policy() (r complaint.Policy, exists bool) {
+	v := m.policy
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPolicy returns the old "policy" field's value of the Complaint entity.
+// If the Complaint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintMutation) OldPolicy(ctx context.Context) (v complaint.Policy, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPolicy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPolicy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPolicy: %w", err)
+	}
+	return oldValue.Policy, nil
+}
+
+// ResetPolicy resets all changes to the "policy" field.
+func (m *ComplaintMutation) ResetPolicy() {
+	m.policy = nil
+}
+
+// SetPolicyVersion sets the "policy_version" field.
+func (m *ComplaintMutation) SetPolicyVersion(s string) {
+	m.policy_version = &s
+}
+
+// PolicyVersion returns the value of the "policy_version" field in the mutation.
+func (m *ComplaintMutation) PolicyVersion() (r string, exists bool) {
+	v := m.policy_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPolicyVersion returns the old "policy_version" field's value of the Complaint entity.
+// If the Complaint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintMutation) OldPolicyVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPolicyVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPolicyVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPolicyVersion: %w", err)
+	}
+	return oldValue.PolicyVersion, nil
+}
+
+// ResetPolicyVersion resets all changes to the "policy_version" field.
+func (m *ComplaintMutation) ResetPolicyVersion() {
+	m.policy_version = nil
+}
+
 // SetComplainantID sets the "complainant_id" field.
 func (m *ComplaintMutation) SetComplainantID(s string) {
 	m.complainant_id = &s
@@ -2648,6 +2724,104 @@ func (m *ComplaintMutation) EvidenceCleared() bool {
 func (m *ComplaintMutation) ResetEvidence() {
 	m.evidence = nil
 	delete(m.clearedFields, complaint.FieldEvidence)
+}
+
+// SetStatements sets the "statements" field.
+func (m *ComplaintMutation) SetStatements(b []byte) {
+	m.statements = &b
+}
+
+// Statements returns the value of the "statements" field in the mutation.
+func (m *ComplaintMutation) Statements() (r []byte, exists bool) {
+	v := m.statements
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatements returns the old "statements" field's value of the Complaint entity.
+// If the Complaint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintMutation) OldStatements(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatements is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatements requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatements: %w", err)
+	}
+	return oldValue.Statements, nil
+}
+
+// ClearStatements clears the value of the "statements" field.
+func (m *ComplaintMutation) ClearStatements() {
+	m.statements = nil
+	m.clearedFields[complaint.FieldStatements] = struct{}{}
+}
+
+// StatementsCleared returns if the "statements" field was cleared in this mutation.
+func (m *ComplaintMutation) StatementsCleared() bool {
+	_, ok := m.clearedFields[complaint.FieldStatements]
+	return ok
+}
+
+// ResetStatements resets all changes to the "statements" field.
+func (m *ComplaintMutation) ResetStatements() {
+	m.statements = nil
+	delete(m.clearedFields, complaint.FieldStatements)
+}
+
+// SetOrderEndTime sets the "order_end_time" field.
+func (m *ComplaintMutation) SetOrderEndTime(t time.Time) {
+	m.order_end_time = &t
+}
+
+// OrderEndTime returns the value of the "order_end_time" field in the mutation.
+func (m *ComplaintMutation) OrderEndTime() (r time.Time, exists bool) {
+	v := m.order_end_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrderEndTime returns the old "order_end_time" field's value of the Complaint entity.
+// If the Complaint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintMutation) OldOrderEndTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrderEndTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrderEndTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrderEndTime: %w", err)
+	}
+	return oldValue.OrderEndTime, nil
+}
+
+// ClearOrderEndTime clears the value of the "order_end_time" field.
+func (m *ComplaintMutation) ClearOrderEndTime() {
+	m.order_end_time = nil
+	m.clearedFields[complaint.FieldOrderEndTime] = struct{}{}
+}
+
+// OrderEndTimeCleared returns if the "order_end_time" field was cleared in this mutation.
+func (m *ComplaintMutation) OrderEndTimeCleared() bool {
+	_, ok := m.clearedFields[complaint.FieldOrderEndTime]
+	return ok
+}
+
+// ResetOrderEndTime resets all changes to the "order_end_time" field.
+func (m *ComplaintMutation) ResetOrderEndTime() {
+	m.order_end_time = nil
+	delete(m.clearedFields, complaint.FieldOrderEndTime)
 }
 
 // SetState sets the "state" field.
@@ -2977,6 +3151,91 @@ func (m *ComplaintMutation) ResetWithdrawTime() {
 	delete(m.clearedFields, complaint.FieldWithdrawTime)
 }
 
+// SetWithdrawNote sets the "withdraw_note" field.
+func (m *ComplaintMutation) SetWithdrawNote(s string) {
+	m.withdraw_note = &s
+}
+
+// WithdrawNote returns the value of the "withdraw_note" field in the mutation.
+func (m *ComplaintMutation) WithdrawNote() (r string, exists bool) {
+	v := m.withdraw_note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWithdrawNote returns the old "withdraw_note" field's value of the Complaint entity.
+// If the Complaint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintMutation) OldWithdrawNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWithdrawNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWithdrawNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWithdrawNote: %w", err)
+	}
+	return oldValue.WithdrawNote, nil
+}
+
+// ResetWithdrawNote resets all changes to the "withdraw_note" field.
+func (m *ComplaintMutation) ResetWithdrawNote() {
+	m.withdraw_note = nil
+}
+
+// SetCloseTime sets the "close_time" field.
+func (m *ComplaintMutation) SetCloseTime(t time.Time) {
+	m.close_time = &t
+}
+
+// CloseTime returns the value of the "close_time" field in the mutation.
+func (m *ComplaintMutation) CloseTime() (r time.Time, exists bool) {
+	v := m.close_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCloseTime returns the old "close_time" field's value of the Complaint entity.
+// If the Complaint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintMutation) OldCloseTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCloseTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCloseTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCloseTime: %w", err)
+	}
+	return oldValue.CloseTime, nil
+}
+
+// ClearCloseTime clears the value of the "close_time" field.
+func (m *ComplaintMutation) ClearCloseTime() {
+	m.close_time = nil
+	m.clearedFields[complaint.FieldCloseTime] = struct{}{}
+}
+
+// CloseTimeCleared returns if the "close_time" field was cleared in this mutation.
+func (m *ComplaintMutation) CloseTimeCleared() bool {
+	_, ok := m.clearedFields[complaint.FieldCloseTime]
+	return ok
+}
+
+// ResetCloseTime resets all changes to the "close_time" field.
+func (m *ComplaintMutation) ResetCloseTime() {
+	m.close_time = nil
+	delete(m.clearedFields, complaint.FieldCloseTime)
+}
+
 // SetRefiledFrom sets the "refiled_from" field.
 func (m *ComplaintMutation) SetRefiledFrom(s string) {
 	m.refiled_from = &s
@@ -3026,6 +3285,55 @@ func (m *ComplaintMutation) ResetRefiledFrom() {
 	delete(m.clearedFields, complaint.FieldRefiledFrom)
 }
 
+// SetRefiledAs sets the "refiled_as" field.
+func (m *ComplaintMutation) SetRefiledAs(s string) {
+	m.refiled_as = &s
+}
+
+// RefiledAs returns the value of the "refiled_as" field in the mutation.
+func (m *ComplaintMutation) RefiledAs() (r string, exists bool) {
+	v := m.refiled_as
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefiledAs returns the old "refiled_as" field's value of the Complaint entity.
+// If the Complaint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintMutation) OldRefiledAs(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefiledAs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefiledAs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefiledAs: %w", err)
+	}
+	return oldValue.RefiledAs, nil
+}
+
+// ClearRefiledAs clears the value of the "refiled_as" field.
+func (m *ComplaintMutation) ClearRefiledAs() {
+	m.refiled_as = nil
+	m.clearedFields[complaint.FieldRefiledAs] = struct{}{}
+}
+
+// RefiledAsCleared returns if the "refiled_as" field was cleared in this mutation.
+func (m *ComplaintMutation) RefiledAsCleared() bool {
+	_, ok := m.clearedFields[complaint.FieldRefiledAs]
+	return ok
+}
+
+// ResetRefiledAs resets all changes to the "refiled_as" field.
+func (m *ComplaintMutation) ResetRefiledAs() {
+	m.refiled_as = nil
+	delete(m.clearedFields, complaint.FieldRefiledAs)
+}
+
 // Where appends a list predicates to the ComplaintMutation builder.
 func (m *ComplaintMutation) Where(ps ...predicate.Complaint) {
 	m.predicates = append(m.predicates, ps...)
@@ -3060,7 +3368,7 @@ func (m *ComplaintMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ComplaintMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 27)
 	if m.create_time != nil {
 		fields = append(fields, complaint.FieldCreateTime)
 	}
@@ -3075,6 +3383,12 @@ func (m *ComplaintMutation) Fields() []string {
 	}
 	if m.order_id != nil {
 		fields = append(fields, complaint.FieldOrderID)
+	}
+	if m.policy != nil {
+		fields = append(fields, complaint.FieldPolicy)
+	}
+	if m.policy_version != nil {
+		fields = append(fields, complaint.FieldPolicyVersion)
 	}
 	if m.complainant_id != nil {
 		fields = append(fields, complaint.FieldComplainantID)
@@ -3093,6 +3407,12 @@ func (m *ComplaintMutation) Fields() []string {
 	}
 	if m.evidence != nil {
 		fields = append(fields, complaint.FieldEvidence)
+	}
+	if m.statements != nil {
+		fields = append(fields, complaint.FieldStatements)
+	}
+	if m.order_end_time != nil {
+		fields = append(fields, complaint.FieldOrderEndTime)
 	}
 	if m.state != nil {
 		fields = append(fields, complaint.FieldState)
@@ -3118,8 +3438,17 @@ func (m *ComplaintMutation) Fields() []string {
 	if m.withdraw_time != nil {
 		fields = append(fields, complaint.FieldWithdrawTime)
 	}
+	if m.withdraw_note != nil {
+		fields = append(fields, complaint.FieldWithdrawNote)
+	}
+	if m.close_time != nil {
+		fields = append(fields, complaint.FieldCloseTime)
+	}
 	if m.refiled_from != nil {
 		fields = append(fields, complaint.FieldRefiledFrom)
+	}
+	if m.refiled_as != nil {
+		fields = append(fields, complaint.FieldRefiledAs)
 	}
 	return fields
 }
@@ -3139,6 +3468,10 @@ func (m *ComplaintMutation) Field(name string) (ent.Value, bool) {
 		return m.Etag()
 	case complaint.FieldOrderID:
 		return m.OrderID()
+	case complaint.FieldPolicy:
+		return m.Policy()
+	case complaint.FieldPolicyVersion:
+		return m.PolicyVersion()
 	case complaint.FieldComplainantID:
 		return m.ComplainantID()
 	case complaint.FieldComplainantRole:
@@ -3151,6 +3484,10 @@ func (m *ComplaintMutation) Field(name string) (ent.Value, bool) {
 		return m.Statement()
 	case complaint.FieldEvidence:
 		return m.Evidence()
+	case complaint.FieldStatements:
+		return m.Statements()
+	case complaint.FieldOrderEndTime:
+		return m.OrderEndTime()
 	case complaint.FieldState:
 		return m.State()
 	case complaint.FieldDecisionDeadline:
@@ -3167,8 +3504,14 @@ func (m *ComplaintMutation) Field(name string) (ent.Value, bool) {
 		return m.Outcome()
 	case complaint.FieldWithdrawTime:
 		return m.WithdrawTime()
+	case complaint.FieldWithdrawNote:
+		return m.WithdrawNote()
+	case complaint.FieldCloseTime:
+		return m.CloseTime()
 	case complaint.FieldRefiledFrom:
 		return m.RefiledFrom()
+	case complaint.FieldRefiledAs:
+		return m.RefiledAs()
 	}
 	return nil, false
 }
@@ -3188,6 +3531,10 @@ func (m *ComplaintMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldEtag(ctx)
 	case complaint.FieldOrderID:
 		return m.OldOrderID(ctx)
+	case complaint.FieldPolicy:
+		return m.OldPolicy(ctx)
+	case complaint.FieldPolicyVersion:
+		return m.OldPolicyVersion(ctx)
 	case complaint.FieldComplainantID:
 		return m.OldComplainantID(ctx)
 	case complaint.FieldComplainantRole:
@@ -3200,6 +3547,10 @@ func (m *ComplaintMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldStatement(ctx)
 	case complaint.FieldEvidence:
 		return m.OldEvidence(ctx)
+	case complaint.FieldStatements:
+		return m.OldStatements(ctx)
+	case complaint.FieldOrderEndTime:
+		return m.OldOrderEndTime(ctx)
 	case complaint.FieldState:
 		return m.OldState(ctx)
 	case complaint.FieldDecisionDeadline:
@@ -3216,8 +3567,14 @@ func (m *ComplaintMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldOutcome(ctx)
 	case complaint.FieldWithdrawTime:
 		return m.OldWithdrawTime(ctx)
+	case complaint.FieldWithdrawNote:
+		return m.OldWithdrawNote(ctx)
+	case complaint.FieldCloseTime:
+		return m.OldCloseTime(ctx)
 	case complaint.FieldRefiledFrom:
 		return m.OldRefiledFrom(ctx)
+	case complaint.FieldRefiledAs:
+		return m.OldRefiledAs(ctx)
 	}
 	return nil, fmt.Errorf("unknown Complaint field %s", name)
 }
@@ -3262,6 +3619,20 @@ func (m *ComplaintMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetOrderID(v)
 		return nil
+	case complaint.FieldPolicy:
+		v, ok := value.(complaint.Policy)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPolicy(v)
+		return nil
+	case complaint.FieldPolicyVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPolicyVersion(v)
+		return nil
 	case complaint.FieldComplainantID:
 		v, ok := value.(string)
 		if !ok {
@@ -3303,6 +3674,20 @@ func (m *ComplaintMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetEvidence(v)
+		return nil
+	case complaint.FieldStatements:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatements(v)
+		return nil
+	case complaint.FieldOrderEndTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrderEndTime(v)
 		return nil
 	case complaint.FieldState:
 		v, ok := value.(complaint.State)
@@ -3360,12 +3745,33 @@ func (m *ComplaintMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetWithdrawTime(v)
 		return nil
+	case complaint.FieldWithdrawNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWithdrawNote(v)
+		return nil
+	case complaint.FieldCloseTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCloseTime(v)
+		return nil
 	case complaint.FieldRefiledFrom:
 		v, ok := value.(string)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetRefiledFrom(v)
+		return nil
+	case complaint.FieldRefiledAs:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefiledAs(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Complaint field %s", name)
@@ -3415,6 +3821,12 @@ func (m *ComplaintMutation) ClearedFields() []string {
 	if m.FieldCleared(complaint.FieldEvidence) {
 		fields = append(fields, complaint.FieldEvidence)
 	}
+	if m.FieldCleared(complaint.FieldStatements) {
+		fields = append(fields, complaint.FieldStatements)
+	}
+	if m.FieldCleared(complaint.FieldOrderEndTime) {
+		fields = append(fields, complaint.FieldOrderEndTime)
+	}
 	if m.FieldCleared(complaint.FieldDecideTime) {
 		fields = append(fields, complaint.FieldDecideTime)
 	}
@@ -3424,8 +3836,14 @@ func (m *ComplaintMutation) ClearedFields() []string {
 	if m.FieldCleared(complaint.FieldWithdrawTime) {
 		fields = append(fields, complaint.FieldWithdrawTime)
 	}
+	if m.FieldCleared(complaint.FieldCloseTime) {
+		fields = append(fields, complaint.FieldCloseTime)
+	}
 	if m.FieldCleared(complaint.FieldRefiledFrom) {
 		fields = append(fields, complaint.FieldRefiledFrom)
+	}
+	if m.FieldCleared(complaint.FieldRefiledAs) {
+		fields = append(fields, complaint.FieldRefiledAs)
 	}
 	return fields
 }
@@ -3444,6 +3862,12 @@ func (m *ComplaintMutation) ClearField(name string) error {
 	case complaint.FieldEvidence:
 		m.ClearEvidence()
 		return nil
+	case complaint.FieldStatements:
+		m.ClearStatements()
+		return nil
+	case complaint.FieldOrderEndTime:
+		m.ClearOrderEndTime()
+		return nil
 	case complaint.FieldDecideTime:
 		m.ClearDecideTime()
 		return nil
@@ -3453,8 +3877,14 @@ func (m *ComplaintMutation) ClearField(name string) error {
 	case complaint.FieldWithdrawTime:
 		m.ClearWithdrawTime()
 		return nil
+	case complaint.FieldCloseTime:
+		m.ClearCloseTime()
+		return nil
 	case complaint.FieldRefiledFrom:
 		m.ClearRefiledFrom()
+		return nil
+	case complaint.FieldRefiledAs:
+		m.ClearRefiledAs()
 		return nil
 	}
 	return fmt.Errorf("unknown Complaint nullable field %s", name)
@@ -3479,6 +3909,12 @@ func (m *ComplaintMutation) ResetField(name string) error {
 	case complaint.FieldOrderID:
 		m.ResetOrderID()
 		return nil
+	case complaint.FieldPolicy:
+		m.ResetPolicy()
+		return nil
+	case complaint.FieldPolicyVersion:
+		m.ResetPolicyVersion()
+		return nil
 	case complaint.FieldComplainantID:
 		m.ResetComplainantID()
 		return nil
@@ -3496,6 +3932,12 @@ func (m *ComplaintMutation) ResetField(name string) error {
 		return nil
 	case complaint.FieldEvidence:
 		m.ResetEvidence()
+		return nil
+	case complaint.FieldStatements:
+		m.ResetStatements()
+		return nil
+	case complaint.FieldOrderEndTime:
+		m.ResetOrderEndTime()
 		return nil
 	case complaint.FieldState:
 		m.ResetState()
@@ -3521,8 +3963,17 @@ func (m *ComplaintMutation) ResetField(name string) error {
 	case complaint.FieldWithdrawTime:
 		m.ResetWithdrawTime()
 		return nil
+	case complaint.FieldWithdrawNote:
+		m.ResetWithdrawNote()
+		return nil
+	case complaint.FieldCloseTime:
+		m.ResetCloseTime()
+		return nil
 	case complaint.FieldRefiledFrom:
 		m.ResetRefiledFrom()
+		return nil
+	case complaint.FieldRefiledAs:
+		m.ResetRefiledAs()
 		return nil
 	}
 	return fmt.Errorf("unknown Complaint field %s", name)
@@ -4401,57 +4852,31 @@ func (m *DeadlineMutation) ResetEdge(name string) error {
 // DisputeMutation represents an operation that mutates the Dispute nodes in the graph.
 type DisputeMutation struct {
 	config
-	op                              Op
-	typ                             string
-	id                              *string
-	create_time                     *time.Time
-	update_time                     *time.Time
-	revision                        *int64
-	addrevision                     *int64
-	etag                            *string
-	order_id                        *string
-	buyer_id                        *string
-	supplier_id                     *string
-	policy                          *dispute.Policy
-	kind                            *dispute.Kind
-	payment_id                      *string
-	state                           *dispute.State
-	reason_class                    *dispute.ReasonClass
-	reason                          *dispute.Reason
-	statement                       *string
-	evidence                        *[]byte
-	requested_resolution            *dispute.RequestedResolution
-	requested_refund_minor          *int64
-	addrequested_refund_minor       *int64
-	currency                        *string
-	escrow_held                     *bool
-	supplier_response_deadline      *time.Time
-	supplier_response_time          *time.Time
-	latest_offer_id                 *string
-	escalation_allowed_time         *time.Time
-	auto_escalate_time              *time.Time
-	escalate_time                   *time.Time
-	escalated_by_role               *string
-	arbiter_id                      *string
-	suspended                       *bool
-	suspension_kind                 *dispute.SuspensionKind
-	private_settlement_requested_by *dispute.PrivateSettlementRequestedBy
-	suspend_time                    *time.Time
-	resume_time                     *time.Time
-	resolution                      *dispute.Resolution
-	responsibility                  *dispute.Responsibility
-	refund_minor                    *int64
-	addrefund_minor                 *int64
-	refund_source                   *dispute.RefundSource
-	inspection_fee_minor            *int64
-	addinspection_fee_minor         *int64
-	ruling_note                     *string
-	return_id                       *string
-	close_time                      *time.Time
-	clearedFields                   map[string]struct{}
-	done                            bool
-	oldValue                        func(context.Context) (*Dispute, error)
-	predicates                      []predicate.Dispute
+	op                Op
+	typ               string
+	id                *string
+	create_time       *time.Time
+	update_time       *time.Time
+	revision          *int64
+	addrevision       *int64
+	etag              *string
+	order_id          *string
+	buyer_id          *string
+	supplier_id       *string
+	policy            *dispute.Policy
+	policy_version    *string
+	kind              *dispute.Kind
+	state             *dispute.State
+	open_order_id     *string
+	escalated         *bool
+	responsibility    *string
+	related_return_id *string
+	close_time        *time.Time
+	snapshot          *[]byte
+	clearedFields     map[string]struct{}
+	done              bool
+	oldValue          func(context.Context) (*Dispute, error)
+	predicates        []predicate.Dispute
 }
 
 var _ ent.Mutation = (*DisputeMutation)(nil)
@@ -4866,6 +5291,42 @@ func (m *DisputeMutation) ResetPolicy() {
 	m.policy = nil
 }
 
+// SetPolicyVersion sets the "policy_version" field.
+func (m *DisputeMutation) SetPolicyVersion(s string) {
+	m.policy_version = &s
+}
+
+// PolicyVersion returns the value of the "policy_version" field in the mutation.
+func (m *DisputeMutation) PolicyVersion() (r string, exists bool) {
+	v := m.policy_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPolicyVersion returns the old "policy_version" field's value of the Dispute entity.
+// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DisputeMutation) OldPolicyVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPolicyVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPolicyVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPolicyVersion: %w", err)
+	}
+	return oldValue.PolicyVersion, nil
+}
+
+// ResetPolicyVersion resets all changes to the "policy_version" field.
+func (m *DisputeMutation) ResetPolicyVersion() {
+	m.policy_version = nil
+}
+
 // SetKind sets the "kind" field.
 func (m *DisputeMutation) SetKind(d dispute.Kind) {
 	m.kind = &d
@@ -4900,42 +5361,6 @@ func (m *DisputeMutation) OldKind(ctx context.Context) (v dispute.Kind, err erro
 // ResetKind resets all changes to the "kind" field.
 func (m *DisputeMutation) ResetKind() {
 	m.kind = nil
-}
-
-// SetPaymentID sets the "payment_id" field.
-func (m *DisputeMutation) SetPaymentID(s string) {
-	m.payment_id = &s
-}
-
-// PaymentID returns the value of the "payment_id" field in the mutation.
-func (m *DisputeMutation) PaymentID() (r string, exists bool) {
-	v := m.payment_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldPaymentID returns the old "payment_id" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldPaymentID(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldPaymentID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldPaymentID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldPaymentID: %w", err)
-	}
-	return oldValue.PaymentID, nil
-}
-
-// ResetPaymentID resets all changes to the "payment_id" field.
-func (m *DisputeMutation) ResetPaymentID() {
-	m.payment_id = nil
 }
 
 // SetState sets the "state" field.
@@ -4974,968 +5399,98 @@ func (m *DisputeMutation) ResetState() {
 	m.state = nil
 }
 
-// SetReasonClass sets the "reason_class" field.
-func (m *DisputeMutation) SetReasonClass(dc dispute.ReasonClass) {
-	m.reason_class = &dc
+// SetOpenOrderID sets the "open_order_id" field.
+func (m *DisputeMutation) SetOpenOrderID(s string) {
+	m.open_order_id = &s
 }
 
-// ReasonClass returns the value of the "reason_class" field in the mutation.
-func (m *DisputeMutation) ReasonClass() (r dispute.ReasonClass, exists bool) {
-	v := m.reason_class
+// OpenOrderID returns the value of the "open_order_id" field in the mutation.
+func (m *DisputeMutation) OpenOrderID() (r string, exists bool) {
+	v := m.open_order_id
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldReasonClass returns the old "reason_class" field's value of the Dispute entity.
+// OldOpenOrderID returns the old "open_order_id" field's value of the Dispute entity.
 // If the Dispute object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldReasonClass(ctx context.Context) (v dispute.ReasonClass, err error) {
+func (m *DisputeMutation) OldOpenOrderID(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldReasonClass is only allowed on UpdateOne operations")
+		return v, errors.New("OldOpenOrderID is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldReasonClass requires an ID field in the mutation")
+		return v, errors.New("OldOpenOrderID requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldReasonClass: %w", err)
+		return v, fmt.Errorf("querying old value for OldOpenOrderID: %w", err)
 	}
-	return oldValue.ReasonClass, nil
+	return oldValue.OpenOrderID, nil
 }
 
-// ResetReasonClass resets all changes to the "reason_class" field.
-func (m *DisputeMutation) ResetReasonClass() {
-	m.reason_class = nil
+// ClearOpenOrderID clears the value of the "open_order_id" field.
+func (m *DisputeMutation) ClearOpenOrderID() {
+	m.open_order_id = nil
+	m.clearedFields[dispute.FieldOpenOrderID] = struct{}{}
 }
 
-// SetReason sets the "reason" field.
-func (m *DisputeMutation) SetReason(d dispute.Reason) {
-	m.reason = &d
-}
-
-// Reason returns the value of the "reason" field in the mutation.
-func (m *DisputeMutation) Reason() (r dispute.Reason, exists bool) {
-	v := m.reason
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldReason returns the old "reason" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldReason(ctx context.Context) (v dispute.Reason, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldReason is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldReason requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldReason: %w", err)
-	}
-	return oldValue.Reason, nil
-}
-
-// ResetReason resets all changes to the "reason" field.
-func (m *DisputeMutation) ResetReason() {
-	m.reason = nil
-}
-
-// SetStatement sets the "statement" field.
-func (m *DisputeMutation) SetStatement(s string) {
-	m.statement = &s
-}
-
-// Statement returns the value of the "statement" field in the mutation.
-func (m *DisputeMutation) Statement() (r string, exists bool) {
-	v := m.statement
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldStatement returns the old "statement" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldStatement(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldStatement is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldStatement requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldStatement: %w", err)
-	}
-	return oldValue.Statement, nil
-}
-
-// ResetStatement resets all changes to the "statement" field.
-func (m *DisputeMutation) ResetStatement() {
-	m.statement = nil
-}
-
-// SetEvidence sets the "evidence" field.
-func (m *DisputeMutation) SetEvidence(b []byte) {
-	m.evidence = &b
-}
-
-// Evidence returns the value of the "evidence" field in the mutation.
-func (m *DisputeMutation) Evidence() (r []byte, exists bool) {
-	v := m.evidence
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldEvidence returns the old "evidence" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldEvidence(ctx context.Context) (v []byte, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldEvidence is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldEvidence requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldEvidence: %w", err)
-	}
-	return oldValue.Evidence, nil
-}
-
-// ClearEvidence clears the value of the "evidence" field.
-func (m *DisputeMutation) ClearEvidence() {
-	m.evidence = nil
-	m.clearedFields[dispute.FieldEvidence] = struct{}{}
-}
-
-// EvidenceCleared returns if the "evidence" field was cleared in this mutation.
-func (m *DisputeMutation) EvidenceCleared() bool {
-	_, ok := m.clearedFields[dispute.FieldEvidence]
+// OpenOrderIDCleared returns if the "open_order_id" field was cleared in this mutation.
+func (m *DisputeMutation) OpenOrderIDCleared() bool {
+	_, ok := m.clearedFields[dispute.FieldOpenOrderID]
 	return ok
 }
 
-// ResetEvidence resets all changes to the "evidence" field.
-func (m *DisputeMutation) ResetEvidence() {
-	m.evidence = nil
-	delete(m.clearedFields, dispute.FieldEvidence)
+// ResetOpenOrderID resets all changes to the "open_order_id" field.
+func (m *DisputeMutation) ResetOpenOrderID() {
+	m.open_order_id = nil
+	delete(m.clearedFields, dispute.FieldOpenOrderID)
 }
 
-// SetRequestedResolution sets the "requested_resolution" field.
-func (m *DisputeMutation) SetRequestedResolution(dr dispute.RequestedResolution) {
-	m.requested_resolution = &dr
+// SetEscalated sets the "escalated" field.
+func (m *DisputeMutation) SetEscalated(b bool) {
+	m.escalated = &b
 }
 
-// RequestedResolution returns the value of the "requested_resolution" field in the mutation.
-func (m *DisputeMutation) RequestedResolution() (r dispute.RequestedResolution, exists bool) {
-	v := m.requested_resolution
+// Escalated returns the value of the "escalated" field in the mutation.
+func (m *DisputeMutation) Escalated() (r bool, exists bool) {
+	v := m.escalated
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldRequestedResolution returns the old "requested_resolution" field's value of the Dispute entity.
+// OldEscalated returns the old "escalated" field's value of the Dispute entity.
 // If the Dispute object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldRequestedResolution(ctx context.Context) (v dispute.RequestedResolution, err error) {
+func (m *DisputeMutation) OldEscalated(ctx context.Context) (v bool, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldRequestedResolution is only allowed on UpdateOne operations")
+		return v, errors.New("OldEscalated is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldRequestedResolution requires an ID field in the mutation")
+		return v, errors.New("OldEscalated requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldRequestedResolution: %w", err)
+		return v, fmt.Errorf("querying old value for OldEscalated: %w", err)
 	}
-	return oldValue.RequestedResolution, nil
+	return oldValue.Escalated, nil
 }
 
-// ResetRequestedResolution resets all changes to the "requested_resolution" field.
-func (m *DisputeMutation) ResetRequestedResolution() {
-	m.requested_resolution = nil
-}
-
-// SetRequestedRefundMinor sets the "requested_refund_minor" field.
-func (m *DisputeMutation) SetRequestedRefundMinor(i int64) {
-	m.requested_refund_minor = &i
-	m.addrequested_refund_minor = nil
-}
-
-// RequestedRefundMinor returns the value of the "requested_refund_minor" field in the mutation.
-func (m *DisputeMutation) RequestedRefundMinor() (r int64, exists bool) {
-	v := m.requested_refund_minor
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldRequestedRefundMinor returns the old "requested_refund_minor" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldRequestedRefundMinor(ctx context.Context) (v int64, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldRequestedRefundMinor is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldRequestedRefundMinor requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldRequestedRefundMinor: %w", err)
-	}
-	return oldValue.RequestedRefundMinor, nil
-}
-
-// AddRequestedRefundMinor adds i to the "requested_refund_minor" field.
-func (m *DisputeMutation) AddRequestedRefundMinor(i int64) {
-	if m.addrequested_refund_minor != nil {
-		*m.addrequested_refund_minor += i
-	} else {
-		m.addrequested_refund_minor = &i
-	}
-}
-
-// AddedRequestedRefundMinor returns the value that was added to the "requested_refund_minor" field in this mutation.
-func (m *DisputeMutation) AddedRequestedRefundMinor() (r int64, exists bool) {
-	v := m.addrequested_refund_minor
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ResetRequestedRefundMinor resets all changes to the "requested_refund_minor" field.
-func (m *DisputeMutation) ResetRequestedRefundMinor() {
-	m.requested_refund_minor = nil
-	m.addrequested_refund_minor = nil
-}
-
-// SetCurrency sets the "currency" field.
-func (m *DisputeMutation) SetCurrency(s string) {
-	m.currency = &s
-}
-
-// Currency returns the value of the "currency" field in the mutation.
-func (m *DisputeMutation) Currency() (r string, exists bool) {
-	v := m.currency
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldCurrency returns the old "currency" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldCurrency(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldCurrency requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
-	}
-	return oldValue.Currency, nil
-}
-
-// ResetCurrency resets all changes to the "currency" field.
-func (m *DisputeMutation) ResetCurrency() {
-	m.currency = nil
-}
-
-// SetEscrowHeld sets the "escrow_held" field.
-func (m *DisputeMutation) SetEscrowHeld(b bool) {
-	m.escrow_held = &b
-}
-
-// EscrowHeld returns the value of the "escrow_held" field in the mutation.
-func (m *DisputeMutation) EscrowHeld() (r bool, exists bool) {
-	v := m.escrow_held
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldEscrowHeld returns the old "escrow_held" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldEscrowHeld(ctx context.Context) (v bool, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldEscrowHeld is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldEscrowHeld requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldEscrowHeld: %w", err)
-	}
-	return oldValue.EscrowHeld, nil
-}
-
-// ResetEscrowHeld resets all changes to the "escrow_held" field.
-func (m *DisputeMutation) ResetEscrowHeld() {
-	m.escrow_held = nil
-}
-
-// SetSupplierResponseDeadline sets the "supplier_response_deadline" field.
-func (m *DisputeMutation) SetSupplierResponseDeadline(t time.Time) {
-	m.supplier_response_deadline = &t
-}
-
-// SupplierResponseDeadline returns the value of the "supplier_response_deadline" field in the mutation.
-func (m *DisputeMutation) SupplierResponseDeadline() (r time.Time, exists bool) {
-	v := m.supplier_response_deadline
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldSupplierResponseDeadline returns the old "supplier_response_deadline" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldSupplierResponseDeadline(ctx context.Context) (v *time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldSupplierResponseDeadline is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldSupplierResponseDeadline requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldSupplierResponseDeadline: %w", err)
-	}
-	return oldValue.SupplierResponseDeadline, nil
-}
-
-// ClearSupplierResponseDeadline clears the value of the "supplier_response_deadline" field.
-func (m *DisputeMutation) ClearSupplierResponseDeadline() {
-	m.supplier_response_deadline = nil
-	m.clearedFields[dispute.FieldSupplierResponseDeadline] = struct{}{}
-}
-
-// SupplierResponseDeadlineCleared returns if the "supplier_response_deadline" field was cleared in this mutation.
-func (m *DisputeMutation) SupplierResponseDeadlineCleared() bool {
-	_, ok := m.clearedFields[dispute.FieldSupplierResponseDeadline]
-	return ok
-}
-
-// ResetSupplierResponseDeadline resets all changes to the "supplier_response_deadline" field.
-func (m *DisputeMutation) ResetSupplierResponseDeadline() {
-	m.supplier_response_deadline = nil
-	delete(m.clearedFields, dispute.FieldSupplierResponseDeadline)
-}
-
-// SetSupplierResponseTime sets the "supplier_response_time" field.
-func (m *DisputeMutation) SetSupplierResponseTime(t time.Time) {
-	m.supplier_response_time = &t
-}
-
-// SupplierResponseTime returns the value of the "supplier_response_time" field in the mutation.
-func (m *DisputeMutation) SupplierResponseTime() (r time.Time, exists bool) {
-	v := m.supplier_response_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldSupplierResponseTime returns the old "supplier_response_time" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldSupplierResponseTime(ctx context.Context) (v *time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldSupplierResponseTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldSupplierResponseTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldSupplierResponseTime: %w", err)
-	}
-	return oldValue.SupplierResponseTime, nil
-}
-
-// ClearSupplierResponseTime clears the value of the "supplier_response_time" field.
-func (m *DisputeMutation) ClearSupplierResponseTime() {
-	m.supplier_response_time = nil
-	m.clearedFields[dispute.FieldSupplierResponseTime] = struct{}{}
-}
-
-// SupplierResponseTimeCleared returns if the "supplier_response_time" field was cleared in this mutation.
-func (m *DisputeMutation) SupplierResponseTimeCleared() bool {
-	_, ok := m.clearedFields[dispute.FieldSupplierResponseTime]
-	return ok
-}
-
-// ResetSupplierResponseTime resets all changes to the "supplier_response_time" field.
-func (m *DisputeMutation) ResetSupplierResponseTime() {
-	m.supplier_response_time = nil
-	delete(m.clearedFields, dispute.FieldSupplierResponseTime)
-}
-
-// SetLatestOfferID sets the "latest_offer_id" field.
-func (m *DisputeMutation) SetLatestOfferID(s string) {
-	m.latest_offer_id = &s
-}
-
-// LatestOfferID returns the value of the "latest_offer_id" field in the mutation.
-func (m *DisputeMutation) LatestOfferID() (r string, exists bool) {
-	v := m.latest_offer_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldLatestOfferID returns the old "latest_offer_id" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldLatestOfferID(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldLatestOfferID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldLatestOfferID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldLatestOfferID: %w", err)
-	}
-	return oldValue.LatestOfferID, nil
-}
-
-// ResetLatestOfferID resets all changes to the "latest_offer_id" field.
-func (m *DisputeMutation) ResetLatestOfferID() {
-	m.latest_offer_id = nil
-}
-
-// SetEscalationAllowedTime sets the "escalation_allowed_time" field.
-func (m *DisputeMutation) SetEscalationAllowedTime(t time.Time) {
-	m.escalation_allowed_time = &t
-}
-
-// EscalationAllowedTime returns the value of the "escalation_allowed_time" field in the mutation.
-func (m *DisputeMutation) EscalationAllowedTime() (r time.Time, exists bool) {
-	v := m.escalation_allowed_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldEscalationAllowedTime returns the old "escalation_allowed_time" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldEscalationAllowedTime(ctx context.Context) (v *time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldEscalationAllowedTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldEscalationAllowedTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldEscalationAllowedTime: %w", err)
-	}
-	return oldValue.EscalationAllowedTime, nil
-}
-
-// ClearEscalationAllowedTime clears the value of the "escalation_allowed_time" field.
-func (m *DisputeMutation) ClearEscalationAllowedTime() {
-	m.escalation_allowed_time = nil
-	m.clearedFields[dispute.FieldEscalationAllowedTime] = struct{}{}
-}
-
-// EscalationAllowedTimeCleared returns if the "escalation_allowed_time" field was cleared in this mutation.
-func (m *DisputeMutation) EscalationAllowedTimeCleared() bool {
-	_, ok := m.clearedFields[dispute.FieldEscalationAllowedTime]
-	return ok
-}
-
-// ResetEscalationAllowedTime resets all changes to the "escalation_allowed_time" field.
-func (m *DisputeMutation) ResetEscalationAllowedTime() {
-	m.escalation_allowed_time = nil
-	delete(m.clearedFields, dispute.FieldEscalationAllowedTime)
-}
-
-// SetAutoEscalateTime sets the "auto_escalate_time" field.
-func (m *DisputeMutation) SetAutoEscalateTime(t time.Time) {
-	m.auto_escalate_time = &t
-}
-
-// AutoEscalateTime returns the value of the "auto_escalate_time" field in the mutation.
-func (m *DisputeMutation) AutoEscalateTime() (r time.Time, exists bool) {
-	v := m.auto_escalate_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldAutoEscalateTime returns the old "auto_escalate_time" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldAutoEscalateTime(ctx context.Context) (v *time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldAutoEscalateTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldAutoEscalateTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldAutoEscalateTime: %w", err)
-	}
-	return oldValue.AutoEscalateTime, nil
-}
-
-// ClearAutoEscalateTime clears the value of the "auto_escalate_time" field.
-func (m *DisputeMutation) ClearAutoEscalateTime() {
-	m.auto_escalate_time = nil
-	m.clearedFields[dispute.FieldAutoEscalateTime] = struct{}{}
-}
-
-// AutoEscalateTimeCleared returns if the "auto_escalate_time" field was cleared in this mutation.
-func (m *DisputeMutation) AutoEscalateTimeCleared() bool {
-	_, ok := m.clearedFields[dispute.FieldAutoEscalateTime]
-	return ok
-}
-
-// ResetAutoEscalateTime resets all changes to the "auto_escalate_time" field.
-func (m *DisputeMutation) ResetAutoEscalateTime() {
-	m.auto_escalate_time = nil
-	delete(m.clearedFields, dispute.FieldAutoEscalateTime)
-}
-
-// SetEscalateTime sets the "escalate_time" field.
-func (m *DisputeMutation) SetEscalateTime(t time.Time) {
-	m.escalate_time = &t
-}
-
-// EscalateTime returns the value of the "escalate_time" field in the mutation.
-func (m *DisputeMutation) EscalateTime() (r time.Time, exists bool) {
-	v := m.escalate_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldEscalateTime returns the old "escalate_time" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldEscalateTime(ctx context.Context) (v *time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldEscalateTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldEscalateTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldEscalateTime: %w", err)
-	}
-	return oldValue.EscalateTime, nil
-}
-
-// ClearEscalateTime clears the value of the "escalate_time" field.
-func (m *DisputeMutation) ClearEscalateTime() {
-	m.escalate_time = nil
-	m.clearedFields[dispute.FieldEscalateTime] = struct{}{}
-}
-
-// EscalateTimeCleared returns if the "escalate_time" field was cleared in this mutation.
-func (m *DisputeMutation) EscalateTimeCleared() bool {
-	_, ok := m.clearedFields[dispute.FieldEscalateTime]
-	return ok
-}
-
-// ResetEscalateTime resets all changes to the "escalate_time" field.
-func (m *DisputeMutation) ResetEscalateTime() {
-	m.escalate_time = nil
-	delete(m.clearedFields, dispute.FieldEscalateTime)
-}
-
-// SetEscalatedByRole sets the "escalated_by_role" field.
-func (m *DisputeMutation) SetEscalatedByRole(s string) {
-	m.escalated_by_role = &s
-}
-
-// EscalatedByRole returns the value of the "escalated_by_role" field in the mutation.
-func (m *DisputeMutation) EscalatedByRole() (r string, exists bool) {
-	v := m.escalated_by_role
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldEscalatedByRole returns the old "escalated_by_role" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldEscalatedByRole(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldEscalatedByRole is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldEscalatedByRole requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldEscalatedByRole: %w", err)
-	}
-	return oldValue.EscalatedByRole, nil
-}
-
-// ResetEscalatedByRole resets all changes to the "escalated_by_role" field.
-func (m *DisputeMutation) ResetEscalatedByRole() {
-	m.escalated_by_role = nil
-}
-
-// SetArbiterID sets the "arbiter_id" field.
-func (m *DisputeMutation) SetArbiterID(s string) {
-	m.arbiter_id = &s
-}
-
-// ArbiterID returns the value of the "arbiter_id" field in the mutation.
-func (m *DisputeMutation) ArbiterID() (r string, exists bool) {
-	v := m.arbiter_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldArbiterID returns the old "arbiter_id" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldArbiterID(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldArbiterID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldArbiterID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldArbiterID: %w", err)
-	}
-	return oldValue.ArbiterID, nil
-}
-
-// ResetArbiterID resets all changes to the "arbiter_id" field.
-func (m *DisputeMutation) ResetArbiterID() {
-	m.arbiter_id = nil
-}
-
-// SetSuspended sets the "suspended" field.
-func (m *DisputeMutation) SetSuspended(b bool) {
-	m.suspended = &b
-}
-
-// Suspended returns the value of the "suspended" field in the mutation.
-func (m *DisputeMutation) Suspended() (r bool, exists bool) {
-	v := m.suspended
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldSuspended returns the old "suspended" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldSuspended(ctx context.Context) (v bool, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldSuspended is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldSuspended requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldSuspended: %w", err)
-	}
-	return oldValue.Suspended, nil
-}
-
-// ResetSuspended resets all changes to the "suspended" field.
-func (m *DisputeMutation) ResetSuspended() {
-	m.suspended = nil
-}
-
-// SetSuspensionKind sets the "suspension_kind" field.
-func (m *DisputeMutation) SetSuspensionKind(dk dispute.SuspensionKind) {
-	m.suspension_kind = &dk
-}
-
-// SuspensionKind returns the value of the "suspension_kind" field in the mutation.
-func (m *DisputeMutation) SuspensionKind() (r dispute.SuspensionKind, exists bool) {
-	v := m.suspension_kind
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldSuspensionKind returns the old "suspension_kind" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldSuspensionKind(ctx context.Context) (v *dispute.SuspensionKind, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldSuspensionKind is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldSuspensionKind requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldSuspensionKind: %w", err)
-	}
-	return oldValue.SuspensionKind, nil
-}
-
-// ClearSuspensionKind clears the value of the "suspension_kind" field.
-func (m *DisputeMutation) ClearSuspensionKind() {
-	m.suspension_kind = nil
-	m.clearedFields[dispute.FieldSuspensionKind] = struct{}{}
-}
-
-// SuspensionKindCleared returns if the "suspension_kind" field was cleared in this mutation.
-func (m *DisputeMutation) SuspensionKindCleared() bool {
-	_, ok := m.clearedFields[dispute.FieldSuspensionKind]
-	return ok
-}
-
-// ResetSuspensionKind resets all changes to the "suspension_kind" field.
-func (m *DisputeMutation) ResetSuspensionKind() {
-	m.suspension_kind = nil
-	delete(m.clearedFields, dispute.FieldSuspensionKind)
-}
-
-// SetPrivateSettlementRequestedBy sets the "private_settlement_requested_by" field.
-func (m *DisputeMutation) SetPrivateSettlementRequestedBy(dsrb dispute.PrivateSettlementRequestedBy) {
-	m.private_settlement_requested_by = &dsrb
-}
-
-// PrivateSettlementRequestedBy returns the value of the "private_settlement_requested_by" field in the mutation.
-func (m *DisputeMutation) PrivateSettlementRequestedBy() (r dispute.PrivateSettlementRequestedBy, exists bool) {
-	v := m.private_settlement_requested_by
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldPrivateSettlementRequestedBy returns the old "private_settlement_requested_by" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldPrivateSettlementRequestedBy(ctx context.Context) (v *dispute.PrivateSettlementRequestedBy, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldPrivateSettlementRequestedBy is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldPrivateSettlementRequestedBy requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldPrivateSettlementRequestedBy: %w", err)
-	}
-	return oldValue.PrivateSettlementRequestedBy, nil
-}
-
-// ClearPrivateSettlementRequestedBy clears the value of the "private_settlement_requested_by" field.
-func (m *DisputeMutation) ClearPrivateSettlementRequestedBy() {
-	m.private_settlement_requested_by = nil
-	m.clearedFields[dispute.FieldPrivateSettlementRequestedBy] = struct{}{}
-}
-
-// PrivateSettlementRequestedByCleared returns if the "private_settlement_requested_by" field was cleared in this mutation.
-func (m *DisputeMutation) PrivateSettlementRequestedByCleared() bool {
-	_, ok := m.clearedFields[dispute.FieldPrivateSettlementRequestedBy]
-	return ok
-}
-
-// ResetPrivateSettlementRequestedBy resets all changes to the "private_settlement_requested_by" field.
-func (m *DisputeMutation) ResetPrivateSettlementRequestedBy() {
-	m.private_settlement_requested_by = nil
-	delete(m.clearedFields, dispute.FieldPrivateSettlementRequestedBy)
-}
-
-// SetSuspendTime sets the "suspend_time" field.
-func (m *DisputeMutation) SetSuspendTime(t time.Time) {
-	m.suspend_time = &t
-}
-
-// SuspendTime returns the value of the "suspend_time" field in the mutation.
-func (m *DisputeMutation) SuspendTime() (r time.Time, exists bool) {
-	v := m.suspend_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldSuspendTime returns the old "suspend_time" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldSuspendTime(ctx context.Context) (v *time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldSuspendTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldSuspendTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldSuspendTime: %w", err)
-	}
-	return oldValue.SuspendTime, nil
-}
-
-// ClearSuspendTime clears the value of the "suspend_time" field.
-func (m *DisputeMutation) ClearSuspendTime() {
-	m.suspend_time = nil
-	m.clearedFields[dispute.FieldSuspendTime] = struct{}{}
-}
-
-// SuspendTimeCleared returns if the "suspend_time" field was cleared in this mutation.
-func (m *DisputeMutation) SuspendTimeCleared() bool {
-	_, ok := m.clearedFields[dispute.FieldSuspendTime]
-	return ok
-}
-
-// ResetSuspendTime resets all changes to the "suspend_time" field.
-func (m *DisputeMutation) ResetSuspendTime() {
-	m.suspend_time = nil
-	delete(m.clearedFields, dispute.FieldSuspendTime)
-}
-
-// SetResumeTime sets the "resume_time" field.
-func (m *DisputeMutation) SetResumeTime(t time.Time) {
-	m.resume_time = &t
-}
-
-// ResumeTime returns the value of the "resume_time" field in the mutation.
-func (m *DisputeMutation) ResumeTime() (r time.Time, exists bool) {
-	v := m.resume_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldResumeTime returns the old "resume_time" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldResumeTime(ctx context.Context) (v *time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldResumeTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldResumeTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldResumeTime: %w", err)
-	}
-	return oldValue.ResumeTime, nil
-}
-
-// ClearResumeTime clears the value of the "resume_time" field.
-func (m *DisputeMutation) ClearResumeTime() {
-	m.resume_time = nil
-	m.clearedFields[dispute.FieldResumeTime] = struct{}{}
-}
-
-// ResumeTimeCleared returns if the "resume_time" field was cleared in this mutation.
-func (m *DisputeMutation) ResumeTimeCleared() bool {
-	_, ok := m.clearedFields[dispute.FieldResumeTime]
-	return ok
-}
-
-// ResetResumeTime resets all changes to the "resume_time" field.
-func (m *DisputeMutation) ResetResumeTime() {
-	m.resume_time = nil
-	delete(m.clearedFields, dispute.FieldResumeTime)
-}
-
-// SetResolution sets the "resolution" field.
-func (m *DisputeMutation) SetResolution(d dispute.Resolution) {
-	m.resolution = &d
-}
-
-// Resolution returns the value of the "resolution" field in the mutation.
-func (m *DisputeMutation) Resolution() (r dispute.Resolution, exists bool) {
-	v := m.resolution
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldResolution returns the old "resolution" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldResolution(ctx context.Context) (v *dispute.Resolution, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldResolution is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldResolution requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldResolution: %w", err)
-	}
-	return oldValue.Resolution, nil
-}
-
-// ClearResolution clears the value of the "resolution" field.
-func (m *DisputeMutation) ClearResolution() {
-	m.resolution = nil
-	m.clearedFields[dispute.FieldResolution] = struct{}{}
-}
-
-// ResolutionCleared returns if the "resolution" field was cleared in this mutation.
-func (m *DisputeMutation) ResolutionCleared() bool {
-	_, ok := m.clearedFields[dispute.FieldResolution]
-	return ok
-}
-
-// ResetResolution resets all changes to the "resolution" field.
-func (m *DisputeMutation) ResetResolution() {
-	m.resolution = nil
-	delete(m.clearedFields, dispute.FieldResolution)
+// ResetEscalated resets all changes to the "escalated" field.
+func (m *DisputeMutation) ResetEscalated() {
+	m.escalated = nil
 }
 
 // SetResponsibility sets the "responsibility" field.
-func (m *DisputeMutation) SetResponsibility(d dispute.Responsibility) {
-	m.responsibility = &d
+func (m *DisputeMutation) SetResponsibility(s string) {
+	m.responsibility = &s
 }
 
 // Responsibility returns the value of the "responsibility" field in the mutation.
-func (m *DisputeMutation) Responsibility() (r dispute.Responsibility, exists bool) {
+func (m *DisputeMutation) Responsibility() (r string, exists bool) {
 	v := m.responsibility
 	if v == nil {
 		return
@@ -5946,7 +5501,7 @@ func (m *DisputeMutation) Responsibility() (r dispute.Responsibility, exists boo
 // OldResponsibility returns the old "responsibility" field's value of the Dispute entity.
 // If the Dispute object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldResponsibility(ctx context.Context) (v *dispute.Responsibility, err error) {
+func (m *DisputeMutation) OldResponsibility(ctx context.Context) (v string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldResponsibility is only allowed on UpdateOne operations")
 	}
@@ -5960,255 +5515,45 @@ func (m *DisputeMutation) OldResponsibility(ctx context.Context) (v *dispute.Res
 	return oldValue.Responsibility, nil
 }
 
-// ClearResponsibility clears the value of the "responsibility" field.
-func (m *DisputeMutation) ClearResponsibility() {
-	m.responsibility = nil
-	m.clearedFields[dispute.FieldResponsibility] = struct{}{}
-}
-
-// ResponsibilityCleared returns if the "responsibility" field was cleared in this mutation.
-func (m *DisputeMutation) ResponsibilityCleared() bool {
-	_, ok := m.clearedFields[dispute.FieldResponsibility]
-	return ok
-}
-
 // ResetResponsibility resets all changes to the "responsibility" field.
 func (m *DisputeMutation) ResetResponsibility() {
 	m.responsibility = nil
-	delete(m.clearedFields, dispute.FieldResponsibility)
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (m *DisputeMutation) SetRefundMinor(i int64) {
-	m.refund_minor = &i
-	m.addrefund_minor = nil
+// SetRelatedReturnID sets the "related_return_id" field.
+func (m *DisputeMutation) SetRelatedReturnID(s string) {
+	m.related_return_id = &s
 }
 
-// RefundMinor returns the value of the "refund_minor" field in the mutation.
-func (m *DisputeMutation) RefundMinor() (r int64, exists bool) {
-	v := m.refund_minor
+// RelatedReturnID returns the value of the "related_return_id" field in the mutation.
+func (m *DisputeMutation) RelatedReturnID() (r string, exists bool) {
+	v := m.related_return_id
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldRefundMinor returns the old "refund_minor" field's value of the Dispute entity.
+// OldRelatedReturnID returns the old "related_return_id" field's value of the Dispute entity.
 // If the Dispute object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldRefundMinor(ctx context.Context) (v int64, err error) {
+func (m *DisputeMutation) OldRelatedReturnID(ctx context.Context) (v string, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldRefundMinor is only allowed on UpdateOne operations")
+		return v, errors.New("OldRelatedReturnID is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldRefundMinor requires an ID field in the mutation")
+		return v, errors.New("OldRelatedReturnID requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldRefundMinor: %w", err)
+		return v, fmt.Errorf("querying old value for OldRelatedReturnID: %w", err)
 	}
-	return oldValue.RefundMinor, nil
+	return oldValue.RelatedReturnID, nil
 }
 
-// AddRefundMinor adds i to the "refund_minor" field.
-func (m *DisputeMutation) AddRefundMinor(i int64) {
-	if m.addrefund_minor != nil {
-		*m.addrefund_minor += i
-	} else {
-		m.addrefund_minor = &i
-	}
-}
-
-// AddedRefundMinor returns the value that was added to the "refund_minor" field in this mutation.
-func (m *DisputeMutation) AddedRefundMinor() (r int64, exists bool) {
-	v := m.addrefund_minor
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ResetRefundMinor resets all changes to the "refund_minor" field.
-func (m *DisputeMutation) ResetRefundMinor() {
-	m.refund_minor = nil
-	m.addrefund_minor = nil
-}
-
-// SetRefundSource sets the "refund_source" field.
-func (m *DisputeMutation) SetRefundSource(ds dispute.RefundSource) {
-	m.refund_source = &ds
-}
-
-// RefundSource returns the value of the "refund_source" field in the mutation.
-func (m *DisputeMutation) RefundSource() (r dispute.RefundSource, exists bool) {
-	v := m.refund_source
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldRefundSource returns the old "refund_source" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldRefundSource(ctx context.Context) (v *dispute.RefundSource, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldRefundSource is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldRefundSource requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldRefundSource: %w", err)
-	}
-	return oldValue.RefundSource, nil
-}
-
-// ClearRefundSource clears the value of the "refund_source" field.
-func (m *DisputeMutation) ClearRefundSource() {
-	m.refund_source = nil
-	m.clearedFields[dispute.FieldRefundSource] = struct{}{}
-}
-
-// RefundSourceCleared returns if the "refund_source" field was cleared in this mutation.
-func (m *DisputeMutation) RefundSourceCleared() bool {
-	_, ok := m.clearedFields[dispute.FieldRefundSource]
-	return ok
-}
-
-// ResetRefundSource resets all changes to the "refund_source" field.
-func (m *DisputeMutation) ResetRefundSource() {
-	m.refund_source = nil
-	delete(m.clearedFields, dispute.FieldRefundSource)
-}
-
-// SetInspectionFeeMinor sets the "inspection_fee_minor" field.
-func (m *DisputeMutation) SetInspectionFeeMinor(i int64) {
-	m.inspection_fee_minor = &i
-	m.addinspection_fee_minor = nil
-}
-
-// InspectionFeeMinor returns the value of the "inspection_fee_minor" field in the mutation.
-func (m *DisputeMutation) InspectionFeeMinor() (r int64, exists bool) {
-	v := m.inspection_fee_minor
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldInspectionFeeMinor returns the old "inspection_fee_minor" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldInspectionFeeMinor(ctx context.Context) (v int64, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldInspectionFeeMinor is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldInspectionFeeMinor requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldInspectionFeeMinor: %w", err)
-	}
-	return oldValue.InspectionFeeMinor, nil
-}
-
-// AddInspectionFeeMinor adds i to the "inspection_fee_minor" field.
-func (m *DisputeMutation) AddInspectionFeeMinor(i int64) {
-	if m.addinspection_fee_minor != nil {
-		*m.addinspection_fee_minor += i
-	} else {
-		m.addinspection_fee_minor = &i
-	}
-}
-
-// AddedInspectionFeeMinor returns the value that was added to the "inspection_fee_minor" field in this mutation.
-func (m *DisputeMutation) AddedInspectionFeeMinor() (r int64, exists bool) {
-	v := m.addinspection_fee_minor
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ResetInspectionFeeMinor resets all changes to the "inspection_fee_minor" field.
-func (m *DisputeMutation) ResetInspectionFeeMinor() {
-	m.inspection_fee_minor = nil
-	m.addinspection_fee_minor = nil
-}
-
-// SetRulingNote sets the "ruling_note" field.
-func (m *DisputeMutation) SetRulingNote(s string) {
-	m.ruling_note = &s
-}
-
-// RulingNote returns the value of the "ruling_note" field in the mutation.
-func (m *DisputeMutation) RulingNote() (r string, exists bool) {
-	v := m.ruling_note
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldRulingNote returns the old "ruling_note" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldRulingNote(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldRulingNote is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldRulingNote requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldRulingNote: %w", err)
-	}
-	return oldValue.RulingNote, nil
-}
-
-// ResetRulingNote resets all changes to the "ruling_note" field.
-func (m *DisputeMutation) ResetRulingNote() {
-	m.ruling_note = nil
-}
-
-// SetReturnID sets the "return_id" field.
-func (m *DisputeMutation) SetReturnID(s string) {
-	m.return_id = &s
-}
-
-// ReturnID returns the value of the "return_id" field in the mutation.
-func (m *DisputeMutation) ReturnID() (r string, exists bool) {
-	v := m.return_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldReturnID returns the old "return_id" field's value of the Dispute entity.
-// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeMutation) OldReturnID(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldReturnID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldReturnID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldReturnID: %w", err)
-	}
-	return oldValue.ReturnID, nil
-}
-
-// ResetReturnID resets all changes to the "return_id" field.
-func (m *DisputeMutation) ResetReturnID() {
-	m.return_id = nil
+// ResetRelatedReturnID resets all changes to the "related_return_id" field.
+func (m *DisputeMutation) ResetRelatedReturnID() {
+	m.related_return_id = nil
 }
 
 // SetCloseTime sets the "close_time" field.
@@ -6260,6 +5605,42 @@ func (m *DisputeMutation) ResetCloseTime() {
 	delete(m.clearedFields, dispute.FieldCloseTime)
 }
 
+// SetSnapshot sets the "snapshot" field.
+func (m *DisputeMutation) SetSnapshot(b []byte) {
+	m.snapshot = &b
+}
+
+// Snapshot returns the value of the "snapshot" field in the mutation.
+func (m *DisputeMutation) Snapshot() (r []byte, exists bool) {
+	v := m.snapshot
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSnapshot returns the old "snapshot" field's value of the Dispute entity.
+// If the Dispute object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DisputeMutation) OldSnapshot(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSnapshot is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSnapshot requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSnapshot: %w", err)
+	}
+	return oldValue.Snapshot, nil
+}
+
+// ResetSnapshot resets all changes to the "snapshot" field.
+func (m *DisputeMutation) ResetSnapshot() {
+	m.snapshot = nil
+}
+
 // Where appends a list predicates to the DisputeMutation builder.
 func (m *DisputeMutation) Where(ps ...predicate.Dispute) {
 	m.predicates = append(m.predicates, ps...)
@@ -6294,7 +5675,7 @@ func (m *DisputeMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *DisputeMutation) Fields() []string {
-	fields := make([]string, 0, 40)
+	fields := make([]string, 0, 17)
 	if m.create_time != nil {
 		fields = append(fields, dispute.FieldCreateTime)
 	}
@@ -6319,101 +5700,32 @@ func (m *DisputeMutation) Fields() []string {
 	if m.policy != nil {
 		fields = append(fields, dispute.FieldPolicy)
 	}
+	if m.policy_version != nil {
+		fields = append(fields, dispute.FieldPolicyVersion)
+	}
 	if m.kind != nil {
 		fields = append(fields, dispute.FieldKind)
-	}
-	if m.payment_id != nil {
-		fields = append(fields, dispute.FieldPaymentID)
 	}
 	if m.state != nil {
 		fields = append(fields, dispute.FieldState)
 	}
-	if m.reason_class != nil {
-		fields = append(fields, dispute.FieldReasonClass)
+	if m.open_order_id != nil {
+		fields = append(fields, dispute.FieldOpenOrderID)
 	}
-	if m.reason != nil {
-		fields = append(fields, dispute.FieldReason)
-	}
-	if m.statement != nil {
-		fields = append(fields, dispute.FieldStatement)
-	}
-	if m.evidence != nil {
-		fields = append(fields, dispute.FieldEvidence)
-	}
-	if m.requested_resolution != nil {
-		fields = append(fields, dispute.FieldRequestedResolution)
-	}
-	if m.requested_refund_minor != nil {
-		fields = append(fields, dispute.FieldRequestedRefundMinor)
-	}
-	if m.currency != nil {
-		fields = append(fields, dispute.FieldCurrency)
-	}
-	if m.escrow_held != nil {
-		fields = append(fields, dispute.FieldEscrowHeld)
-	}
-	if m.supplier_response_deadline != nil {
-		fields = append(fields, dispute.FieldSupplierResponseDeadline)
-	}
-	if m.supplier_response_time != nil {
-		fields = append(fields, dispute.FieldSupplierResponseTime)
-	}
-	if m.latest_offer_id != nil {
-		fields = append(fields, dispute.FieldLatestOfferID)
-	}
-	if m.escalation_allowed_time != nil {
-		fields = append(fields, dispute.FieldEscalationAllowedTime)
-	}
-	if m.auto_escalate_time != nil {
-		fields = append(fields, dispute.FieldAutoEscalateTime)
-	}
-	if m.escalate_time != nil {
-		fields = append(fields, dispute.FieldEscalateTime)
-	}
-	if m.escalated_by_role != nil {
-		fields = append(fields, dispute.FieldEscalatedByRole)
-	}
-	if m.arbiter_id != nil {
-		fields = append(fields, dispute.FieldArbiterID)
-	}
-	if m.suspended != nil {
-		fields = append(fields, dispute.FieldSuspended)
-	}
-	if m.suspension_kind != nil {
-		fields = append(fields, dispute.FieldSuspensionKind)
-	}
-	if m.private_settlement_requested_by != nil {
-		fields = append(fields, dispute.FieldPrivateSettlementRequestedBy)
-	}
-	if m.suspend_time != nil {
-		fields = append(fields, dispute.FieldSuspendTime)
-	}
-	if m.resume_time != nil {
-		fields = append(fields, dispute.FieldResumeTime)
-	}
-	if m.resolution != nil {
-		fields = append(fields, dispute.FieldResolution)
+	if m.escalated != nil {
+		fields = append(fields, dispute.FieldEscalated)
 	}
 	if m.responsibility != nil {
 		fields = append(fields, dispute.FieldResponsibility)
 	}
-	if m.refund_minor != nil {
-		fields = append(fields, dispute.FieldRefundMinor)
-	}
-	if m.refund_source != nil {
-		fields = append(fields, dispute.FieldRefundSource)
-	}
-	if m.inspection_fee_minor != nil {
-		fields = append(fields, dispute.FieldInspectionFeeMinor)
-	}
-	if m.ruling_note != nil {
-		fields = append(fields, dispute.FieldRulingNote)
-	}
-	if m.return_id != nil {
-		fields = append(fields, dispute.FieldReturnID)
+	if m.related_return_id != nil {
+		fields = append(fields, dispute.FieldRelatedReturnID)
 	}
 	if m.close_time != nil {
 		fields = append(fields, dispute.FieldCloseTime)
+	}
+	if m.snapshot != nil {
+		fields = append(fields, dispute.FieldSnapshot)
 	}
 	return fields
 }
@@ -6439,70 +5751,24 @@ func (m *DisputeMutation) Field(name string) (ent.Value, bool) {
 		return m.SupplierID()
 	case dispute.FieldPolicy:
 		return m.Policy()
+	case dispute.FieldPolicyVersion:
+		return m.PolicyVersion()
 	case dispute.FieldKind:
 		return m.Kind()
-	case dispute.FieldPaymentID:
-		return m.PaymentID()
 	case dispute.FieldState:
 		return m.State()
-	case dispute.FieldReasonClass:
-		return m.ReasonClass()
-	case dispute.FieldReason:
-		return m.Reason()
-	case dispute.FieldStatement:
-		return m.Statement()
-	case dispute.FieldEvidence:
-		return m.Evidence()
-	case dispute.FieldRequestedResolution:
-		return m.RequestedResolution()
-	case dispute.FieldRequestedRefundMinor:
-		return m.RequestedRefundMinor()
-	case dispute.FieldCurrency:
-		return m.Currency()
-	case dispute.FieldEscrowHeld:
-		return m.EscrowHeld()
-	case dispute.FieldSupplierResponseDeadline:
-		return m.SupplierResponseDeadline()
-	case dispute.FieldSupplierResponseTime:
-		return m.SupplierResponseTime()
-	case dispute.FieldLatestOfferID:
-		return m.LatestOfferID()
-	case dispute.FieldEscalationAllowedTime:
-		return m.EscalationAllowedTime()
-	case dispute.FieldAutoEscalateTime:
-		return m.AutoEscalateTime()
-	case dispute.FieldEscalateTime:
-		return m.EscalateTime()
-	case dispute.FieldEscalatedByRole:
-		return m.EscalatedByRole()
-	case dispute.FieldArbiterID:
-		return m.ArbiterID()
-	case dispute.FieldSuspended:
-		return m.Suspended()
-	case dispute.FieldSuspensionKind:
-		return m.SuspensionKind()
-	case dispute.FieldPrivateSettlementRequestedBy:
-		return m.PrivateSettlementRequestedBy()
-	case dispute.FieldSuspendTime:
-		return m.SuspendTime()
-	case dispute.FieldResumeTime:
-		return m.ResumeTime()
-	case dispute.FieldResolution:
-		return m.Resolution()
+	case dispute.FieldOpenOrderID:
+		return m.OpenOrderID()
+	case dispute.FieldEscalated:
+		return m.Escalated()
 	case dispute.FieldResponsibility:
 		return m.Responsibility()
-	case dispute.FieldRefundMinor:
-		return m.RefundMinor()
-	case dispute.FieldRefundSource:
-		return m.RefundSource()
-	case dispute.FieldInspectionFeeMinor:
-		return m.InspectionFeeMinor()
-	case dispute.FieldRulingNote:
-		return m.RulingNote()
-	case dispute.FieldReturnID:
-		return m.ReturnID()
+	case dispute.FieldRelatedReturnID:
+		return m.RelatedReturnID()
 	case dispute.FieldCloseTime:
 		return m.CloseTime()
+	case dispute.FieldSnapshot:
+		return m.Snapshot()
 	}
 	return nil, false
 }
@@ -6528,70 +5794,24 @@ func (m *DisputeMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldSupplierID(ctx)
 	case dispute.FieldPolicy:
 		return m.OldPolicy(ctx)
+	case dispute.FieldPolicyVersion:
+		return m.OldPolicyVersion(ctx)
 	case dispute.FieldKind:
 		return m.OldKind(ctx)
-	case dispute.FieldPaymentID:
-		return m.OldPaymentID(ctx)
 	case dispute.FieldState:
 		return m.OldState(ctx)
-	case dispute.FieldReasonClass:
-		return m.OldReasonClass(ctx)
-	case dispute.FieldReason:
-		return m.OldReason(ctx)
-	case dispute.FieldStatement:
-		return m.OldStatement(ctx)
-	case dispute.FieldEvidence:
-		return m.OldEvidence(ctx)
-	case dispute.FieldRequestedResolution:
-		return m.OldRequestedResolution(ctx)
-	case dispute.FieldRequestedRefundMinor:
-		return m.OldRequestedRefundMinor(ctx)
-	case dispute.FieldCurrency:
-		return m.OldCurrency(ctx)
-	case dispute.FieldEscrowHeld:
-		return m.OldEscrowHeld(ctx)
-	case dispute.FieldSupplierResponseDeadline:
-		return m.OldSupplierResponseDeadline(ctx)
-	case dispute.FieldSupplierResponseTime:
-		return m.OldSupplierResponseTime(ctx)
-	case dispute.FieldLatestOfferID:
-		return m.OldLatestOfferID(ctx)
-	case dispute.FieldEscalationAllowedTime:
-		return m.OldEscalationAllowedTime(ctx)
-	case dispute.FieldAutoEscalateTime:
-		return m.OldAutoEscalateTime(ctx)
-	case dispute.FieldEscalateTime:
-		return m.OldEscalateTime(ctx)
-	case dispute.FieldEscalatedByRole:
-		return m.OldEscalatedByRole(ctx)
-	case dispute.FieldArbiterID:
-		return m.OldArbiterID(ctx)
-	case dispute.FieldSuspended:
-		return m.OldSuspended(ctx)
-	case dispute.FieldSuspensionKind:
-		return m.OldSuspensionKind(ctx)
-	case dispute.FieldPrivateSettlementRequestedBy:
-		return m.OldPrivateSettlementRequestedBy(ctx)
-	case dispute.FieldSuspendTime:
-		return m.OldSuspendTime(ctx)
-	case dispute.FieldResumeTime:
-		return m.OldResumeTime(ctx)
-	case dispute.FieldResolution:
-		return m.OldResolution(ctx)
+	case dispute.FieldOpenOrderID:
+		return m.OldOpenOrderID(ctx)
+	case dispute.FieldEscalated:
+		return m.OldEscalated(ctx)
 	case dispute.FieldResponsibility:
 		return m.OldResponsibility(ctx)
-	case dispute.FieldRefundMinor:
-		return m.OldRefundMinor(ctx)
-	case dispute.FieldRefundSource:
-		return m.OldRefundSource(ctx)
-	case dispute.FieldInspectionFeeMinor:
-		return m.OldInspectionFeeMinor(ctx)
-	case dispute.FieldRulingNote:
-		return m.OldRulingNote(ctx)
-	case dispute.FieldReturnID:
-		return m.OldReturnID(ctx)
+	case dispute.FieldRelatedReturnID:
+		return m.OldRelatedReturnID(ctx)
 	case dispute.FieldCloseTime:
 		return m.OldCloseTime(ctx)
+	case dispute.FieldSnapshot:
+		return m.OldSnapshot(ctx)
 	}
 	return nil, fmt.Errorf("unknown Dispute field %s", name)
 }
@@ -6657,19 +5877,19 @@ func (m *DisputeMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPolicy(v)
 		return nil
+	case dispute.FieldPolicyVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPolicyVersion(v)
+		return nil
 	case dispute.FieldKind:
 		v, ok := value.(dispute.Kind)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetKind(v)
-		return nil
-	case dispute.FieldPaymentID:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetPaymentID(v)
 		return nil
 	case dispute.FieldState:
 		v, ok := value.(dispute.State)
@@ -6678,201 +5898,33 @@ func (m *DisputeMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetState(v)
 		return nil
-	case dispute.FieldReasonClass:
-		v, ok := value.(dispute.ReasonClass)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetReasonClass(v)
-		return nil
-	case dispute.FieldReason:
-		v, ok := value.(dispute.Reason)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetReason(v)
-		return nil
-	case dispute.FieldStatement:
+	case dispute.FieldOpenOrderID:
 		v, ok := value.(string)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetStatement(v)
+		m.SetOpenOrderID(v)
 		return nil
-	case dispute.FieldEvidence:
-		v, ok := value.([]byte)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetEvidence(v)
-		return nil
-	case dispute.FieldRequestedResolution:
-		v, ok := value.(dispute.RequestedResolution)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetRequestedResolution(v)
-		return nil
-	case dispute.FieldRequestedRefundMinor:
-		v, ok := value.(int64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetRequestedRefundMinor(v)
-		return nil
-	case dispute.FieldCurrency:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetCurrency(v)
-		return nil
-	case dispute.FieldEscrowHeld:
+	case dispute.FieldEscalated:
 		v, ok := value.(bool)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetEscrowHeld(v)
-		return nil
-	case dispute.FieldSupplierResponseDeadline:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetSupplierResponseDeadline(v)
-		return nil
-	case dispute.FieldSupplierResponseTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetSupplierResponseTime(v)
-		return nil
-	case dispute.FieldLatestOfferID:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetLatestOfferID(v)
-		return nil
-	case dispute.FieldEscalationAllowedTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetEscalationAllowedTime(v)
-		return nil
-	case dispute.FieldAutoEscalateTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetAutoEscalateTime(v)
-		return nil
-	case dispute.FieldEscalateTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetEscalateTime(v)
-		return nil
-	case dispute.FieldEscalatedByRole:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetEscalatedByRole(v)
-		return nil
-	case dispute.FieldArbiterID:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetArbiterID(v)
-		return nil
-	case dispute.FieldSuspended:
-		v, ok := value.(bool)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetSuspended(v)
-		return nil
-	case dispute.FieldSuspensionKind:
-		v, ok := value.(dispute.SuspensionKind)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetSuspensionKind(v)
-		return nil
-	case dispute.FieldPrivateSettlementRequestedBy:
-		v, ok := value.(dispute.PrivateSettlementRequestedBy)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetPrivateSettlementRequestedBy(v)
-		return nil
-	case dispute.FieldSuspendTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetSuspendTime(v)
-		return nil
-	case dispute.FieldResumeTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetResumeTime(v)
-		return nil
-	case dispute.FieldResolution:
-		v, ok := value.(dispute.Resolution)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetResolution(v)
+		m.SetEscalated(v)
 		return nil
 	case dispute.FieldResponsibility:
-		v, ok := value.(dispute.Responsibility)
+		v, ok := value.(string)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetResponsibility(v)
 		return nil
-	case dispute.FieldRefundMinor:
-		v, ok := value.(int64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetRefundMinor(v)
-		return nil
-	case dispute.FieldRefundSource:
-		v, ok := value.(dispute.RefundSource)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetRefundSource(v)
-		return nil
-	case dispute.FieldInspectionFeeMinor:
-		v, ok := value.(int64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetInspectionFeeMinor(v)
-		return nil
-	case dispute.FieldRulingNote:
+	case dispute.FieldRelatedReturnID:
 		v, ok := value.(string)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetRulingNote(v)
-		return nil
-	case dispute.FieldReturnID:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetReturnID(v)
+		m.SetRelatedReturnID(v)
 		return nil
 	case dispute.FieldCloseTime:
 		v, ok := value.(time.Time)
@@ -6880,6 +5932,13 @@ func (m *DisputeMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetCloseTime(v)
+		return nil
+	case dispute.FieldSnapshot:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSnapshot(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Dispute field %s", name)
@@ -6892,15 +5951,6 @@ func (m *DisputeMutation) AddedFields() []string {
 	if m.addrevision != nil {
 		fields = append(fields, dispute.FieldRevision)
 	}
-	if m.addrequested_refund_minor != nil {
-		fields = append(fields, dispute.FieldRequestedRefundMinor)
-	}
-	if m.addrefund_minor != nil {
-		fields = append(fields, dispute.FieldRefundMinor)
-	}
-	if m.addinspection_fee_minor != nil {
-		fields = append(fields, dispute.FieldInspectionFeeMinor)
-	}
 	return fields
 }
 
@@ -6911,12 +5961,6 @@ func (m *DisputeMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case dispute.FieldRevision:
 		return m.AddedRevision()
-	case dispute.FieldRequestedRefundMinor:
-		return m.AddedRequestedRefundMinor()
-	case dispute.FieldRefundMinor:
-		return m.AddedRefundMinor()
-	case dispute.FieldInspectionFeeMinor:
-		return m.AddedInspectionFeeMinor()
 	}
 	return nil, false
 }
@@ -6933,27 +5977,6 @@ func (m *DisputeMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddRevision(v)
 		return nil
-	case dispute.FieldRequestedRefundMinor:
-		v, ok := value.(int64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddRequestedRefundMinor(v)
-		return nil
-	case dispute.FieldRefundMinor:
-		v, ok := value.(int64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddRefundMinor(v)
-		return nil
-	case dispute.FieldInspectionFeeMinor:
-		v, ok := value.(int64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddInspectionFeeMinor(v)
-		return nil
 	}
 	return fmt.Errorf("unknown Dispute numeric field %s", name)
 }
@@ -6962,44 +5985,8 @@ func (m *DisputeMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *DisputeMutation) ClearedFields() []string {
 	var fields []string
-	if m.FieldCleared(dispute.FieldEvidence) {
-		fields = append(fields, dispute.FieldEvidence)
-	}
-	if m.FieldCleared(dispute.FieldSupplierResponseDeadline) {
-		fields = append(fields, dispute.FieldSupplierResponseDeadline)
-	}
-	if m.FieldCleared(dispute.FieldSupplierResponseTime) {
-		fields = append(fields, dispute.FieldSupplierResponseTime)
-	}
-	if m.FieldCleared(dispute.FieldEscalationAllowedTime) {
-		fields = append(fields, dispute.FieldEscalationAllowedTime)
-	}
-	if m.FieldCleared(dispute.FieldAutoEscalateTime) {
-		fields = append(fields, dispute.FieldAutoEscalateTime)
-	}
-	if m.FieldCleared(dispute.FieldEscalateTime) {
-		fields = append(fields, dispute.FieldEscalateTime)
-	}
-	if m.FieldCleared(dispute.FieldSuspensionKind) {
-		fields = append(fields, dispute.FieldSuspensionKind)
-	}
-	if m.FieldCleared(dispute.FieldPrivateSettlementRequestedBy) {
-		fields = append(fields, dispute.FieldPrivateSettlementRequestedBy)
-	}
-	if m.FieldCleared(dispute.FieldSuspendTime) {
-		fields = append(fields, dispute.FieldSuspendTime)
-	}
-	if m.FieldCleared(dispute.FieldResumeTime) {
-		fields = append(fields, dispute.FieldResumeTime)
-	}
-	if m.FieldCleared(dispute.FieldResolution) {
-		fields = append(fields, dispute.FieldResolution)
-	}
-	if m.FieldCleared(dispute.FieldResponsibility) {
-		fields = append(fields, dispute.FieldResponsibility)
-	}
-	if m.FieldCleared(dispute.FieldRefundSource) {
-		fields = append(fields, dispute.FieldRefundSource)
+	if m.FieldCleared(dispute.FieldOpenOrderID) {
+		fields = append(fields, dispute.FieldOpenOrderID)
 	}
 	if m.FieldCleared(dispute.FieldCloseTime) {
 		fields = append(fields, dispute.FieldCloseTime)
@@ -7018,44 +6005,8 @@ func (m *DisputeMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *DisputeMutation) ClearField(name string) error {
 	switch name {
-	case dispute.FieldEvidence:
-		m.ClearEvidence()
-		return nil
-	case dispute.FieldSupplierResponseDeadline:
-		m.ClearSupplierResponseDeadline()
-		return nil
-	case dispute.FieldSupplierResponseTime:
-		m.ClearSupplierResponseTime()
-		return nil
-	case dispute.FieldEscalationAllowedTime:
-		m.ClearEscalationAllowedTime()
-		return nil
-	case dispute.FieldAutoEscalateTime:
-		m.ClearAutoEscalateTime()
-		return nil
-	case dispute.FieldEscalateTime:
-		m.ClearEscalateTime()
-		return nil
-	case dispute.FieldSuspensionKind:
-		m.ClearSuspensionKind()
-		return nil
-	case dispute.FieldPrivateSettlementRequestedBy:
-		m.ClearPrivateSettlementRequestedBy()
-		return nil
-	case dispute.FieldSuspendTime:
-		m.ClearSuspendTime()
-		return nil
-	case dispute.FieldResumeTime:
-		m.ClearResumeTime()
-		return nil
-	case dispute.FieldResolution:
-		m.ClearResolution()
-		return nil
-	case dispute.FieldResponsibility:
-		m.ClearResponsibility()
-		return nil
-	case dispute.FieldRefundSource:
-		m.ClearRefundSource()
+	case dispute.FieldOpenOrderID:
+		m.ClearOpenOrderID()
 		return nil
 	case dispute.FieldCloseTime:
 		m.ClearCloseTime()
@@ -7092,101 +6043,32 @@ func (m *DisputeMutation) ResetField(name string) error {
 	case dispute.FieldPolicy:
 		m.ResetPolicy()
 		return nil
+	case dispute.FieldPolicyVersion:
+		m.ResetPolicyVersion()
+		return nil
 	case dispute.FieldKind:
 		m.ResetKind()
-		return nil
-	case dispute.FieldPaymentID:
-		m.ResetPaymentID()
 		return nil
 	case dispute.FieldState:
 		m.ResetState()
 		return nil
-	case dispute.FieldReasonClass:
-		m.ResetReasonClass()
+	case dispute.FieldOpenOrderID:
+		m.ResetOpenOrderID()
 		return nil
-	case dispute.FieldReason:
-		m.ResetReason()
-		return nil
-	case dispute.FieldStatement:
-		m.ResetStatement()
-		return nil
-	case dispute.FieldEvidence:
-		m.ResetEvidence()
-		return nil
-	case dispute.FieldRequestedResolution:
-		m.ResetRequestedResolution()
-		return nil
-	case dispute.FieldRequestedRefundMinor:
-		m.ResetRequestedRefundMinor()
-		return nil
-	case dispute.FieldCurrency:
-		m.ResetCurrency()
-		return nil
-	case dispute.FieldEscrowHeld:
-		m.ResetEscrowHeld()
-		return nil
-	case dispute.FieldSupplierResponseDeadline:
-		m.ResetSupplierResponseDeadline()
-		return nil
-	case dispute.FieldSupplierResponseTime:
-		m.ResetSupplierResponseTime()
-		return nil
-	case dispute.FieldLatestOfferID:
-		m.ResetLatestOfferID()
-		return nil
-	case dispute.FieldEscalationAllowedTime:
-		m.ResetEscalationAllowedTime()
-		return nil
-	case dispute.FieldAutoEscalateTime:
-		m.ResetAutoEscalateTime()
-		return nil
-	case dispute.FieldEscalateTime:
-		m.ResetEscalateTime()
-		return nil
-	case dispute.FieldEscalatedByRole:
-		m.ResetEscalatedByRole()
-		return nil
-	case dispute.FieldArbiterID:
-		m.ResetArbiterID()
-		return nil
-	case dispute.FieldSuspended:
-		m.ResetSuspended()
-		return nil
-	case dispute.FieldSuspensionKind:
-		m.ResetSuspensionKind()
-		return nil
-	case dispute.FieldPrivateSettlementRequestedBy:
-		m.ResetPrivateSettlementRequestedBy()
-		return nil
-	case dispute.FieldSuspendTime:
-		m.ResetSuspendTime()
-		return nil
-	case dispute.FieldResumeTime:
-		m.ResetResumeTime()
-		return nil
-	case dispute.FieldResolution:
-		m.ResetResolution()
+	case dispute.FieldEscalated:
+		m.ResetEscalated()
 		return nil
 	case dispute.FieldResponsibility:
 		m.ResetResponsibility()
 		return nil
-	case dispute.FieldRefundMinor:
-		m.ResetRefundMinor()
-		return nil
-	case dispute.FieldRefundSource:
-		m.ResetRefundSource()
-		return nil
-	case dispute.FieldInspectionFeeMinor:
-		m.ResetInspectionFeeMinor()
-		return nil
-	case dispute.FieldRulingNote:
-		m.ResetRulingNote()
-		return nil
-	case dispute.FieldReturnID:
-		m.ResetReturnID()
+	case dispute.FieldRelatedReturnID:
+		m.ResetRelatedReturnID()
 		return nil
 	case dispute.FieldCloseTime:
 		m.ResetCloseTime()
+		return nil
+	case dispute.FieldSnapshot:
+		m.ResetSnapshot()
 		return nil
 	}
 	return fmt.Errorf("unknown Dispute field %s", name)
@@ -7238,1922 +6120,6 @@ func (m *DisputeMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *DisputeMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Dispute edge %s", name)
-}
-
-// DisputeEvidenceRequestMutation represents an operation that mutates the DisputeEvidenceRequest nodes in the graph.
-type DisputeEvidenceRequestMutation struct {
-	config
-	op            Op
-	typ           string
-	id            *string
-	create_time   *time.Time
-	update_time   *time.Time
-	dispute_id    *string
-	arbiter_id    *string
-	party_role    *disputeevidencerequest.PartyRole
-	party_id      *string
-	description   *string
-	due_time      *time.Time
-	state         *disputeevidencerequest.State
-	fulfill_time  *time.Time
-	evidence      *[]byte
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*DisputeEvidenceRequest, error)
-	predicates    []predicate.DisputeEvidenceRequest
-}
-
-var _ ent.Mutation = (*DisputeEvidenceRequestMutation)(nil)
-
-// disputeevidencerequestOption allows management of the mutation configuration using functional options.
-type disputeevidencerequestOption func(*DisputeEvidenceRequestMutation)
-
-// newDisputeEvidenceRequestMutation creates new mutation for the DisputeEvidenceRequest entity.
-func newDisputeEvidenceRequestMutation(c config, op Op, opts ...disputeevidencerequestOption) *DisputeEvidenceRequestMutation {
-	m := &DisputeEvidenceRequestMutation{
-		config:        c,
-		op:            op,
-		typ:           TypeDisputeEvidenceRequest,
-		clearedFields: make(map[string]struct{}),
-	}
-	for _, opt := range opts {
-		opt(m)
-	}
-	return m
-}
-
-// withDisputeEvidenceRequestID sets the ID field of the mutation.
-func withDisputeEvidenceRequestID(id string) disputeevidencerequestOption {
-	return func(m *DisputeEvidenceRequestMutation) {
-		var (
-			err   error
-			once  sync.Once
-			value *DisputeEvidenceRequest
-		)
-		m.oldValue = func(ctx context.Context) (*DisputeEvidenceRequest, error) {
-			once.Do(func() {
-				if m.done {
-					err = errors.New("querying old values post mutation is not allowed")
-				} else {
-					value, err = m.Client().DisputeEvidenceRequest.Get(ctx, id)
-				}
-			})
-			return value, err
-		}
-		m.id = &id
-	}
-}
-
-// withDisputeEvidenceRequest sets the old DisputeEvidenceRequest of the mutation.
-func withDisputeEvidenceRequest(node *DisputeEvidenceRequest) disputeevidencerequestOption {
-	return func(m *DisputeEvidenceRequestMutation) {
-		m.oldValue = func(context.Context) (*DisputeEvidenceRequest, error) {
-			return node, nil
-		}
-		m.id = &node.ID
-	}
-}
-
-// Client returns a new `ent.Client` from the mutation. If the mutation was
-// executed in a transaction (ent.Tx), a transactional client is returned.
-func (m DisputeEvidenceRequestMutation) Client() *Client {
-	client := &Client{config: m.config}
-	client.init()
-	return client
-}
-
-// Tx returns an `ent.Tx` for mutations that were executed in transactions;
-// it returns an error otherwise.
-func (m DisputeEvidenceRequestMutation) Tx() (*Tx, error) {
-	if _, ok := m.driver.(*txDriver); !ok {
-		return nil, errors.New("ent: mutation is not running in a transaction")
-	}
-	tx := &Tx{config: m.config}
-	tx.init()
-	return tx, nil
-}
-
-// SetID sets the value of the id field. Note that this
-// operation is only accepted on creation of DisputeEvidenceRequest entities.
-func (m *DisputeEvidenceRequestMutation) SetID(id string) {
-	m.id = &id
-}
-
-// ID returns the ID value in the mutation. Note that the ID is only available
-// if it was provided to the builder or after it was returned from the database.
-func (m *DisputeEvidenceRequestMutation) ID() (id string, exists bool) {
-	if m.id == nil {
-		return
-	}
-	return *m.id, true
-}
-
-// IDs queries the database and returns the entity ids that match the mutation's predicate.
-// That means, if the mutation is applied within a transaction with an isolation level such
-// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
-// or updated by the mutation.
-func (m *DisputeEvidenceRequestMutation) IDs(ctx context.Context) ([]string, error) {
-	switch {
-	case m.op.Is(OpUpdateOne | OpDeleteOne):
-		id, exists := m.ID()
-		if exists {
-			return []string{id}, nil
-		}
-		fallthrough
-	case m.op.Is(OpUpdate | OpDelete):
-		return m.Client().DisputeEvidenceRequest.Query().Where(m.predicates...).IDs(ctx)
-	default:
-		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
-	}
-}
-
-// SetCreateTime sets the "create_time" field.
-func (m *DisputeEvidenceRequestMutation) SetCreateTime(t time.Time) {
-	m.create_time = &t
-}
-
-// CreateTime returns the value of the "create_time" field in the mutation.
-func (m *DisputeEvidenceRequestMutation) CreateTime() (r time.Time, exists bool) {
-	v := m.create_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldCreateTime returns the old "create_time" field's value of the DisputeEvidenceRequest entity.
-// If the DisputeEvidenceRequest object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeEvidenceRequestMutation) OldCreateTime(ctx context.Context) (v time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldCreateTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldCreateTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldCreateTime: %w", err)
-	}
-	return oldValue.CreateTime, nil
-}
-
-// ResetCreateTime resets all changes to the "create_time" field.
-func (m *DisputeEvidenceRequestMutation) ResetCreateTime() {
-	m.create_time = nil
-}
-
-// SetUpdateTime sets the "update_time" field.
-func (m *DisputeEvidenceRequestMutation) SetUpdateTime(t time.Time) {
-	m.update_time = &t
-}
-
-// UpdateTime returns the value of the "update_time" field in the mutation.
-func (m *DisputeEvidenceRequestMutation) UpdateTime() (r time.Time, exists bool) {
-	v := m.update_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldUpdateTime returns the old "update_time" field's value of the DisputeEvidenceRequest entity.
-// If the DisputeEvidenceRequest object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeEvidenceRequestMutation) OldUpdateTime(ctx context.Context) (v time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldUpdateTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldUpdateTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldUpdateTime: %w", err)
-	}
-	return oldValue.UpdateTime, nil
-}
-
-// ResetUpdateTime resets all changes to the "update_time" field.
-func (m *DisputeEvidenceRequestMutation) ResetUpdateTime() {
-	m.update_time = nil
-}
-
-// SetDisputeID sets the "dispute_id" field.
-func (m *DisputeEvidenceRequestMutation) SetDisputeID(s string) {
-	m.dispute_id = &s
-}
-
-// DisputeID returns the value of the "dispute_id" field in the mutation.
-func (m *DisputeEvidenceRequestMutation) DisputeID() (r string, exists bool) {
-	v := m.dispute_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldDisputeID returns the old "dispute_id" field's value of the DisputeEvidenceRequest entity.
-// If the DisputeEvidenceRequest object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeEvidenceRequestMutation) OldDisputeID(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldDisputeID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldDisputeID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldDisputeID: %w", err)
-	}
-	return oldValue.DisputeID, nil
-}
-
-// ResetDisputeID resets all changes to the "dispute_id" field.
-func (m *DisputeEvidenceRequestMutation) ResetDisputeID() {
-	m.dispute_id = nil
-}
-
-// SetArbiterID sets the "arbiter_id" field.
-func (m *DisputeEvidenceRequestMutation) SetArbiterID(s string) {
-	m.arbiter_id = &s
-}
-
-// ArbiterID returns the value of the "arbiter_id" field in the mutation.
-func (m *DisputeEvidenceRequestMutation) ArbiterID() (r string, exists bool) {
-	v := m.arbiter_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldArbiterID returns the old "arbiter_id" field's value of the DisputeEvidenceRequest entity.
-// If the DisputeEvidenceRequest object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeEvidenceRequestMutation) OldArbiterID(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldArbiterID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldArbiterID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldArbiterID: %w", err)
-	}
-	return oldValue.ArbiterID, nil
-}
-
-// ResetArbiterID resets all changes to the "arbiter_id" field.
-func (m *DisputeEvidenceRequestMutation) ResetArbiterID() {
-	m.arbiter_id = nil
-}
-
-// SetPartyRole sets the "party_role" field.
-func (m *DisputeEvidenceRequestMutation) SetPartyRole(dr disputeevidencerequest.PartyRole) {
-	m.party_role = &dr
-}
-
-// PartyRole returns the value of the "party_role" field in the mutation.
-func (m *DisputeEvidenceRequestMutation) PartyRole() (r disputeevidencerequest.PartyRole, exists bool) {
-	v := m.party_role
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldPartyRole returns the old "party_role" field's value of the DisputeEvidenceRequest entity.
-// If the DisputeEvidenceRequest object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeEvidenceRequestMutation) OldPartyRole(ctx context.Context) (v disputeevidencerequest.PartyRole, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldPartyRole is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldPartyRole requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldPartyRole: %w", err)
-	}
-	return oldValue.PartyRole, nil
-}
-
-// ResetPartyRole resets all changes to the "party_role" field.
-func (m *DisputeEvidenceRequestMutation) ResetPartyRole() {
-	m.party_role = nil
-}
-
-// SetPartyID sets the "party_id" field.
-func (m *DisputeEvidenceRequestMutation) SetPartyID(s string) {
-	m.party_id = &s
-}
-
-// PartyID returns the value of the "party_id" field in the mutation.
-func (m *DisputeEvidenceRequestMutation) PartyID() (r string, exists bool) {
-	v := m.party_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldPartyID returns the old "party_id" field's value of the DisputeEvidenceRequest entity.
-// If the DisputeEvidenceRequest object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeEvidenceRequestMutation) OldPartyID(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldPartyID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldPartyID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldPartyID: %w", err)
-	}
-	return oldValue.PartyID, nil
-}
-
-// ResetPartyID resets all changes to the "party_id" field.
-func (m *DisputeEvidenceRequestMutation) ResetPartyID() {
-	m.party_id = nil
-}
-
-// SetDescription sets the "description" field.
-func (m *DisputeEvidenceRequestMutation) SetDescription(s string) {
-	m.description = &s
-}
-
-// Description returns the value of the "description" field in the mutation.
-func (m *DisputeEvidenceRequestMutation) Description() (r string, exists bool) {
-	v := m.description
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldDescription returns the old "description" field's value of the DisputeEvidenceRequest entity.
-// If the DisputeEvidenceRequest object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeEvidenceRequestMutation) OldDescription(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldDescription requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
-	}
-	return oldValue.Description, nil
-}
-
-// ResetDescription resets all changes to the "description" field.
-func (m *DisputeEvidenceRequestMutation) ResetDescription() {
-	m.description = nil
-}
-
-// SetDueTime sets the "due_time" field.
-func (m *DisputeEvidenceRequestMutation) SetDueTime(t time.Time) {
-	m.due_time = &t
-}
-
-// DueTime returns the value of the "due_time" field in the mutation.
-func (m *DisputeEvidenceRequestMutation) DueTime() (r time.Time, exists bool) {
-	v := m.due_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldDueTime returns the old "due_time" field's value of the DisputeEvidenceRequest entity.
-// If the DisputeEvidenceRequest object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeEvidenceRequestMutation) OldDueTime(ctx context.Context) (v time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldDueTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldDueTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldDueTime: %w", err)
-	}
-	return oldValue.DueTime, nil
-}
-
-// ResetDueTime resets all changes to the "due_time" field.
-func (m *DisputeEvidenceRequestMutation) ResetDueTime() {
-	m.due_time = nil
-}
-
-// SetState sets the "state" field.
-func (m *DisputeEvidenceRequestMutation) SetState(d disputeevidencerequest.State) {
-	m.state = &d
-}
-
-// State returns the value of the "state" field in the mutation.
-func (m *DisputeEvidenceRequestMutation) State() (r disputeevidencerequest.State, exists bool) {
-	v := m.state
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldState returns the old "state" field's value of the DisputeEvidenceRequest entity.
-// If the DisputeEvidenceRequest object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeEvidenceRequestMutation) OldState(ctx context.Context) (v disputeevidencerequest.State, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldState is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldState requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldState: %w", err)
-	}
-	return oldValue.State, nil
-}
-
-// ResetState resets all changes to the "state" field.
-func (m *DisputeEvidenceRequestMutation) ResetState() {
-	m.state = nil
-}
-
-// SetFulfillTime sets the "fulfill_time" field.
-func (m *DisputeEvidenceRequestMutation) SetFulfillTime(t time.Time) {
-	m.fulfill_time = &t
-}
-
-// FulfillTime returns the value of the "fulfill_time" field in the mutation.
-func (m *DisputeEvidenceRequestMutation) FulfillTime() (r time.Time, exists bool) {
-	v := m.fulfill_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldFulfillTime returns the old "fulfill_time" field's value of the DisputeEvidenceRequest entity.
-// If the DisputeEvidenceRequest object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeEvidenceRequestMutation) OldFulfillTime(ctx context.Context) (v *time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldFulfillTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldFulfillTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldFulfillTime: %w", err)
-	}
-	return oldValue.FulfillTime, nil
-}
-
-// ClearFulfillTime clears the value of the "fulfill_time" field.
-func (m *DisputeEvidenceRequestMutation) ClearFulfillTime() {
-	m.fulfill_time = nil
-	m.clearedFields[disputeevidencerequest.FieldFulfillTime] = struct{}{}
-}
-
-// FulfillTimeCleared returns if the "fulfill_time" field was cleared in this mutation.
-func (m *DisputeEvidenceRequestMutation) FulfillTimeCleared() bool {
-	_, ok := m.clearedFields[disputeevidencerequest.FieldFulfillTime]
-	return ok
-}
-
-// ResetFulfillTime resets all changes to the "fulfill_time" field.
-func (m *DisputeEvidenceRequestMutation) ResetFulfillTime() {
-	m.fulfill_time = nil
-	delete(m.clearedFields, disputeevidencerequest.FieldFulfillTime)
-}
-
-// SetEvidence sets the "evidence" field.
-func (m *DisputeEvidenceRequestMutation) SetEvidence(b []byte) {
-	m.evidence = &b
-}
-
-// Evidence returns the value of the "evidence" field in the mutation.
-func (m *DisputeEvidenceRequestMutation) Evidence() (r []byte, exists bool) {
-	v := m.evidence
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldEvidence returns the old "evidence" field's value of the DisputeEvidenceRequest entity.
-// If the DisputeEvidenceRequest object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeEvidenceRequestMutation) OldEvidence(ctx context.Context) (v []byte, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldEvidence is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldEvidence requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldEvidence: %w", err)
-	}
-	return oldValue.Evidence, nil
-}
-
-// ClearEvidence clears the value of the "evidence" field.
-func (m *DisputeEvidenceRequestMutation) ClearEvidence() {
-	m.evidence = nil
-	m.clearedFields[disputeevidencerequest.FieldEvidence] = struct{}{}
-}
-
-// EvidenceCleared returns if the "evidence" field was cleared in this mutation.
-func (m *DisputeEvidenceRequestMutation) EvidenceCleared() bool {
-	_, ok := m.clearedFields[disputeevidencerequest.FieldEvidence]
-	return ok
-}
-
-// ResetEvidence resets all changes to the "evidence" field.
-func (m *DisputeEvidenceRequestMutation) ResetEvidence() {
-	m.evidence = nil
-	delete(m.clearedFields, disputeevidencerequest.FieldEvidence)
-}
-
-// Where appends a list predicates to the DisputeEvidenceRequestMutation builder.
-func (m *DisputeEvidenceRequestMutation) Where(ps ...predicate.DisputeEvidenceRequest) {
-	m.predicates = append(m.predicates, ps...)
-}
-
-// WhereP appends storage-level predicates to the DisputeEvidenceRequestMutation builder. Using this method,
-// users can use type-assertion to append predicates that do not depend on any generated package.
-func (m *DisputeEvidenceRequestMutation) WhereP(ps ...func(*sql.Selector)) {
-	p := make([]predicate.DisputeEvidenceRequest, len(ps))
-	for i := range ps {
-		p[i] = ps[i]
-	}
-	m.Where(p...)
-}
-
-// Op returns the operation name.
-func (m *DisputeEvidenceRequestMutation) Op() Op {
-	return m.op
-}
-
-// SetOp allows setting the mutation operation.
-func (m *DisputeEvidenceRequestMutation) SetOp(op Op) {
-	m.op = op
-}
-
-// Type returns the node type of this mutation (DisputeEvidenceRequest).
-func (m *DisputeEvidenceRequestMutation) Type() string {
-	return m.typ
-}
-
-// Fields returns all fields that were changed during this mutation. Note that in
-// order to get all numeric fields that were incremented/decremented, call
-// AddedFields().
-func (m *DisputeEvidenceRequestMutation) Fields() []string {
-	fields := make([]string, 0, 11)
-	if m.create_time != nil {
-		fields = append(fields, disputeevidencerequest.FieldCreateTime)
-	}
-	if m.update_time != nil {
-		fields = append(fields, disputeevidencerequest.FieldUpdateTime)
-	}
-	if m.dispute_id != nil {
-		fields = append(fields, disputeevidencerequest.FieldDisputeID)
-	}
-	if m.arbiter_id != nil {
-		fields = append(fields, disputeevidencerequest.FieldArbiterID)
-	}
-	if m.party_role != nil {
-		fields = append(fields, disputeevidencerequest.FieldPartyRole)
-	}
-	if m.party_id != nil {
-		fields = append(fields, disputeevidencerequest.FieldPartyID)
-	}
-	if m.description != nil {
-		fields = append(fields, disputeevidencerequest.FieldDescription)
-	}
-	if m.due_time != nil {
-		fields = append(fields, disputeevidencerequest.FieldDueTime)
-	}
-	if m.state != nil {
-		fields = append(fields, disputeevidencerequest.FieldState)
-	}
-	if m.fulfill_time != nil {
-		fields = append(fields, disputeevidencerequest.FieldFulfillTime)
-	}
-	if m.evidence != nil {
-		fields = append(fields, disputeevidencerequest.FieldEvidence)
-	}
-	return fields
-}
-
-// Field returns the value of a field with the given name. The second boolean
-// return value indicates that this field was not set, or was not defined in the
-// schema.
-func (m *DisputeEvidenceRequestMutation) Field(name string) (ent.Value, bool) {
-	switch name {
-	case disputeevidencerequest.FieldCreateTime:
-		return m.CreateTime()
-	case disputeevidencerequest.FieldUpdateTime:
-		return m.UpdateTime()
-	case disputeevidencerequest.FieldDisputeID:
-		return m.DisputeID()
-	case disputeevidencerequest.FieldArbiterID:
-		return m.ArbiterID()
-	case disputeevidencerequest.FieldPartyRole:
-		return m.PartyRole()
-	case disputeevidencerequest.FieldPartyID:
-		return m.PartyID()
-	case disputeevidencerequest.FieldDescription:
-		return m.Description()
-	case disputeevidencerequest.FieldDueTime:
-		return m.DueTime()
-	case disputeevidencerequest.FieldState:
-		return m.State()
-	case disputeevidencerequest.FieldFulfillTime:
-		return m.FulfillTime()
-	case disputeevidencerequest.FieldEvidence:
-		return m.Evidence()
-	}
-	return nil, false
-}
-
-// OldField returns the old value of the field from the database. An error is
-// returned if the mutation operation is not UpdateOne, or the query to the
-// database failed.
-func (m *DisputeEvidenceRequestMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
-	switch name {
-	case disputeevidencerequest.FieldCreateTime:
-		return m.OldCreateTime(ctx)
-	case disputeevidencerequest.FieldUpdateTime:
-		return m.OldUpdateTime(ctx)
-	case disputeevidencerequest.FieldDisputeID:
-		return m.OldDisputeID(ctx)
-	case disputeevidencerequest.FieldArbiterID:
-		return m.OldArbiterID(ctx)
-	case disputeevidencerequest.FieldPartyRole:
-		return m.OldPartyRole(ctx)
-	case disputeevidencerequest.FieldPartyID:
-		return m.OldPartyID(ctx)
-	case disputeevidencerequest.FieldDescription:
-		return m.OldDescription(ctx)
-	case disputeevidencerequest.FieldDueTime:
-		return m.OldDueTime(ctx)
-	case disputeevidencerequest.FieldState:
-		return m.OldState(ctx)
-	case disputeevidencerequest.FieldFulfillTime:
-		return m.OldFulfillTime(ctx)
-	case disputeevidencerequest.FieldEvidence:
-		return m.OldEvidence(ctx)
-	}
-	return nil, fmt.Errorf("unknown DisputeEvidenceRequest field %s", name)
-}
-
-// SetField sets the value of a field with the given name. It returns an error if
-// the field is not defined in the schema, or if the type mismatched the field
-// type.
-func (m *DisputeEvidenceRequestMutation) SetField(name string, value ent.Value) error {
-	switch name {
-	case disputeevidencerequest.FieldCreateTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetCreateTime(v)
-		return nil
-	case disputeevidencerequest.FieldUpdateTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetUpdateTime(v)
-		return nil
-	case disputeevidencerequest.FieldDisputeID:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetDisputeID(v)
-		return nil
-	case disputeevidencerequest.FieldArbiterID:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetArbiterID(v)
-		return nil
-	case disputeevidencerequest.FieldPartyRole:
-		v, ok := value.(disputeevidencerequest.PartyRole)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetPartyRole(v)
-		return nil
-	case disputeevidencerequest.FieldPartyID:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetPartyID(v)
-		return nil
-	case disputeevidencerequest.FieldDescription:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetDescription(v)
-		return nil
-	case disputeevidencerequest.FieldDueTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetDueTime(v)
-		return nil
-	case disputeevidencerequest.FieldState:
-		v, ok := value.(disputeevidencerequest.State)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetState(v)
-		return nil
-	case disputeevidencerequest.FieldFulfillTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetFulfillTime(v)
-		return nil
-	case disputeevidencerequest.FieldEvidence:
-		v, ok := value.([]byte)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetEvidence(v)
-		return nil
-	}
-	return fmt.Errorf("unknown DisputeEvidenceRequest field %s", name)
-}
-
-// AddedFields returns all numeric fields that were incremented/decremented during
-// this mutation.
-func (m *DisputeEvidenceRequestMutation) AddedFields() []string {
-	return nil
-}
-
-// AddedField returns the numeric value that was incremented/decremented on a field
-// with the given name. The second boolean return value indicates that this field
-// was not set, or was not defined in the schema.
-func (m *DisputeEvidenceRequestMutation) AddedField(name string) (ent.Value, bool) {
-	return nil, false
-}
-
-// AddField adds the value to the field with the given name. It returns an error if
-// the field is not defined in the schema, or if the type mismatched the field
-// type.
-func (m *DisputeEvidenceRequestMutation) AddField(name string, value ent.Value) error {
-	switch name {
-	}
-	return fmt.Errorf("unknown DisputeEvidenceRequest numeric field %s", name)
-}
-
-// ClearedFields returns all nullable fields that were cleared during this
-// mutation.
-func (m *DisputeEvidenceRequestMutation) ClearedFields() []string {
-	var fields []string
-	if m.FieldCleared(disputeevidencerequest.FieldFulfillTime) {
-		fields = append(fields, disputeevidencerequest.FieldFulfillTime)
-	}
-	if m.FieldCleared(disputeevidencerequest.FieldEvidence) {
-		fields = append(fields, disputeevidencerequest.FieldEvidence)
-	}
-	return fields
-}
-
-// FieldCleared returns a boolean indicating if a field with the given name was
-// cleared in this mutation.
-func (m *DisputeEvidenceRequestMutation) FieldCleared(name string) bool {
-	_, ok := m.clearedFields[name]
-	return ok
-}
-
-// ClearField clears the value of the field with the given name. It returns an
-// error if the field is not defined in the schema.
-func (m *DisputeEvidenceRequestMutation) ClearField(name string) error {
-	switch name {
-	case disputeevidencerequest.FieldFulfillTime:
-		m.ClearFulfillTime()
-		return nil
-	case disputeevidencerequest.FieldEvidence:
-		m.ClearEvidence()
-		return nil
-	}
-	return fmt.Errorf("unknown DisputeEvidenceRequest nullable field %s", name)
-}
-
-// ResetField resets all changes in the mutation for the field with the given name.
-// It returns an error if the field is not defined in the schema.
-func (m *DisputeEvidenceRequestMutation) ResetField(name string) error {
-	switch name {
-	case disputeevidencerequest.FieldCreateTime:
-		m.ResetCreateTime()
-		return nil
-	case disputeevidencerequest.FieldUpdateTime:
-		m.ResetUpdateTime()
-		return nil
-	case disputeevidencerequest.FieldDisputeID:
-		m.ResetDisputeID()
-		return nil
-	case disputeevidencerequest.FieldArbiterID:
-		m.ResetArbiterID()
-		return nil
-	case disputeevidencerequest.FieldPartyRole:
-		m.ResetPartyRole()
-		return nil
-	case disputeevidencerequest.FieldPartyID:
-		m.ResetPartyID()
-		return nil
-	case disputeevidencerequest.FieldDescription:
-		m.ResetDescription()
-		return nil
-	case disputeevidencerequest.FieldDueTime:
-		m.ResetDueTime()
-		return nil
-	case disputeevidencerequest.FieldState:
-		m.ResetState()
-		return nil
-	case disputeevidencerequest.FieldFulfillTime:
-		m.ResetFulfillTime()
-		return nil
-	case disputeevidencerequest.FieldEvidence:
-		m.ResetEvidence()
-		return nil
-	}
-	return fmt.Errorf("unknown DisputeEvidenceRequest field %s", name)
-}
-
-// AddedEdges returns all edge names that were set/added in this mutation.
-func (m *DisputeEvidenceRequestMutation) AddedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// AddedIDs returns all IDs (to other nodes) that were added for the given edge
-// name in this mutation.
-func (m *DisputeEvidenceRequestMutation) AddedIDs(name string) []ent.Value {
-	return nil
-}
-
-// RemovedEdges returns all edge names that were removed in this mutation.
-func (m *DisputeEvidenceRequestMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
-// the given name in this mutation.
-func (m *DisputeEvidenceRequestMutation) RemovedIDs(name string) []ent.Value {
-	return nil
-}
-
-// ClearedEdges returns all edge names that were cleared in this mutation.
-func (m *DisputeEvidenceRequestMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// EdgeCleared returns a boolean which indicates if the edge with the given name
-// was cleared in this mutation.
-func (m *DisputeEvidenceRequestMutation) EdgeCleared(name string) bool {
-	return false
-}
-
-// ClearEdge clears the value of the edge with the given name. It returns an error
-// if that edge is not defined in the schema.
-func (m *DisputeEvidenceRequestMutation) ClearEdge(name string) error {
-	return fmt.Errorf("unknown DisputeEvidenceRequest unique edge %s", name)
-}
-
-// ResetEdge resets all changes to the edge with the given name in this mutation.
-// It returns an error if the edge is not defined in the schema.
-func (m *DisputeEvidenceRequestMutation) ResetEdge(name string) error {
-	return fmt.Errorf("unknown DisputeEvidenceRequest edge %s", name)
-}
-
-// DisputeOfferMutation represents an operation that mutates the DisputeOffer nodes in the graph.
-type DisputeOfferMutation struct {
-	config
-	op              Op
-	typ             string
-	id              *string
-	create_time     *time.Time
-	update_time     *time.Time
-	dispute_id      *string
-	proposer_role   *disputeoffer.ProposerRole
-	proposer_id     *string
-	resolution      *disputeoffer.Resolution
-	refund_minor    *int64
-	addrefund_minor *int64
-	currency        *string
-	note            *string
-	evidence        *[]byte
-	state           *disputeoffer.State
-	answer_time     *time.Time
-	clearedFields   map[string]struct{}
-	done            bool
-	oldValue        func(context.Context) (*DisputeOffer, error)
-	predicates      []predicate.DisputeOffer
-}
-
-var _ ent.Mutation = (*DisputeOfferMutation)(nil)
-
-// disputeofferOption allows management of the mutation configuration using functional options.
-type disputeofferOption func(*DisputeOfferMutation)
-
-// newDisputeOfferMutation creates new mutation for the DisputeOffer entity.
-func newDisputeOfferMutation(c config, op Op, opts ...disputeofferOption) *DisputeOfferMutation {
-	m := &DisputeOfferMutation{
-		config:        c,
-		op:            op,
-		typ:           TypeDisputeOffer,
-		clearedFields: make(map[string]struct{}),
-	}
-	for _, opt := range opts {
-		opt(m)
-	}
-	return m
-}
-
-// withDisputeOfferID sets the ID field of the mutation.
-func withDisputeOfferID(id string) disputeofferOption {
-	return func(m *DisputeOfferMutation) {
-		var (
-			err   error
-			once  sync.Once
-			value *DisputeOffer
-		)
-		m.oldValue = func(ctx context.Context) (*DisputeOffer, error) {
-			once.Do(func() {
-				if m.done {
-					err = errors.New("querying old values post mutation is not allowed")
-				} else {
-					value, err = m.Client().DisputeOffer.Get(ctx, id)
-				}
-			})
-			return value, err
-		}
-		m.id = &id
-	}
-}
-
-// withDisputeOffer sets the old DisputeOffer of the mutation.
-func withDisputeOffer(node *DisputeOffer) disputeofferOption {
-	return func(m *DisputeOfferMutation) {
-		m.oldValue = func(context.Context) (*DisputeOffer, error) {
-			return node, nil
-		}
-		m.id = &node.ID
-	}
-}
-
-// Client returns a new `ent.Client` from the mutation. If the mutation was
-// executed in a transaction (ent.Tx), a transactional client is returned.
-func (m DisputeOfferMutation) Client() *Client {
-	client := &Client{config: m.config}
-	client.init()
-	return client
-}
-
-// Tx returns an `ent.Tx` for mutations that were executed in transactions;
-// it returns an error otherwise.
-func (m DisputeOfferMutation) Tx() (*Tx, error) {
-	if _, ok := m.driver.(*txDriver); !ok {
-		return nil, errors.New("ent: mutation is not running in a transaction")
-	}
-	tx := &Tx{config: m.config}
-	tx.init()
-	return tx, nil
-}
-
-// SetID sets the value of the id field. Note that this
-// operation is only accepted on creation of DisputeOffer entities.
-func (m *DisputeOfferMutation) SetID(id string) {
-	m.id = &id
-}
-
-// ID returns the ID value in the mutation. Note that the ID is only available
-// if it was provided to the builder or after it was returned from the database.
-func (m *DisputeOfferMutation) ID() (id string, exists bool) {
-	if m.id == nil {
-		return
-	}
-	return *m.id, true
-}
-
-// IDs queries the database and returns the entity ids that match the mutation's predicate.
-// That means, if the mutation is applied within a transaction with an isolation level such
-// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
-// or updated by the mutation.
-func (m *DisputeOfferMutation) IDs(ctx context.Context) ([]string, error) {
-	switch {
-	case m.op.Is(OpUpdateOne | OpDeleteOne):
-		id, exists := m.ID()
-		if exists {
-			return []string{id}, nil
-		}
-		fallthrough
-	case m.op.Is(OpUpdate | OpDelete):
-		return m.Client().DisputeOffer.Query().Where(m.predicates...).IDs(ctx)
-	default:
-		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
-	}
-}
-
-// SetCreateTime sets the "create_time" field.
-func (m *DisputeOfferMutation) SetCreateTime(t time.Time) {
-	m.create_time = &t
-}
-
-// CreateTime returns the value of the "create_time" field in the mutation.
-func (m *DisputeOfferMutation) CreateTime() (r time.Time, exists bool) {
-	v := m.create_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldCreateTime returns the old "create_time" field's value of the DisputeOffer entity.
-// If the DisputeOffer object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeOfferMutation) OldCreateTime(ctx context.Context) (v time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldCreateTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldCreateTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldCreateTime: %w", err)
-	}
-	return oldValue.CreateTime, nil
-}
-
-// ResetCreateTime resets all changes to the "create_time" field.
-func (m *DisputeOfferMutation) ResetCreateTime() {
-	m.create_time = nil
-}
-
-// SetUpdateTime sets the "update_time" field.
-func (m *DisputeOfferMutation) SetUpdateTime(t time.Time) {
-	m.update_time = &t
-}
-
-// UpdateTime returns the value of the "update_time" field in the mutation.
-func (m *DisputeOfferMutation) UpdateTime() (r time.Time, exists bool) {
-	v := m.update_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldUpdateTime returns the old "update_time" field's value of the DisputeOffer entity.
-// If the DisputeOffer object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeOfferMutation) OldUpdateTime(ctx context.Context) (v time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldUpdateTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldUpdateTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldUpdateTime: %w", err)
-	}
-	return oldValue.UpdateTime, nil
-}
-
-// ResetUpdateTime resets all changes to the "update_time" field.
-func (m *DisputeOfferMutation) ResetUpdateTime() {
-	m.update_time = nil
-}
-
-// SetDisputeID sets the "dispute_id" field.
-func (m *DisputeOfferMutation) SetDisputeID(s string) {
-	m.dispute_id = &s
-}
-
-// DisputeID returns the value of the "dispute_id" field in the mutation.
-func (m *DisputeOfferMutation) DisputeID() (r string, exists bool) {
-	v := m.dispute_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldDisputeID returns the old "dispute_id" field's value of the DisputeOffer entity.
-// If the DisputeOffer object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeOfferMutation) OldDisputeID(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldDisputeID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldDisputeID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldDisputeID: %w", err)
-	}
-	return oldValue.DisputeID, nil
-}
-
-// ResetDisputeID resets all changes to the "dispute_id" field.
-func (m *DisputeOfferMutation) ResetDisputeID() {
-	m.dispute_id = nil
-}
-
-// SetProposerRole sets the "proposer_role" field.
-func (m *DisputeOfferMutation) SetProposerRole(dr disputeoffer.ProposerRole) {
-	m.proposer_role = &dr
-}
-
-// ProposerRole returns the value of the "proposer_role" field in the mutation.
-func (m *DisputeOfferMutation) ProposerRole() (r disputeoffer.ProposerRole, exists bool) {
-	v := m.proposer_role
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldProposerRole returns the old "proposer_role" field's value of the DisputeOffer entity.
-// If the DisputeOffer object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeOfferMutation) OldProposerRole(ctx context.Context) (v disputeoffer.ProposerRole, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldProposerRole is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldProposerRole requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldProposerRole: %w", err)
-	}
-	return oldValue.ProposerRole, nil
-}
-
-// ResetProposerRole resets all changes to the "proposer_role" field.
-func (m *DisputeOfferMutation) ResetProposerRole() {
-	m.proposer_role = nil
-}
-
-// SetProposerID sets the "proposer_id" field.
-func (m *DisputeOfferMutation) SetProposerID(s string) {
-	m.proposer_id = &s
-}
-
-// ProposerID returns the value of the "proposer_id" field in the mutation.
-func (m *DisputeOfferMutation) ProposerID() (r string, exists bool) {
-	v := m.proposer_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldProposerID returns the old "proposer_id" field's value of the DisputeOffer entity.
-// If the DisputeOffer object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeOfferMutation) OldProposerID(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldProposerID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldProposerID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldProposerID: %w", err)
-	}
-	return oldValue.ProposerID, nil
-}
-
-// ResetProposerID resets all changes to the "proposer_id" field.
-func (m *DisputeOfferMutation) ResetProposerID() {
-	m.proposer_id = nil
-}
-
-// SetResolution sets the "resolution" field.
-func (m *DisputeOfferMutation) SetResolution(d disputeoffer.Resolution) {
-	m.resolution = &d
-}
-
-// Resolution returns the value of the "resolution" field in the mutation.
-func (m *DisputeOfferMutation) Resolution() (r disputeoffer.Resolution, exists bool) {
-	v := m.resolution
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldResolution returns the old "resolution" field's value of the DisputeOffer entity.
-// If the DisputeOffer object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeOfferMutation) OldResolution(ctx context.Context) (v disputeoffer.Resolution, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldResolution is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldResolution requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldResolution: %w", err)
-	}
-	return oldValue.Resolution, nil
-}
-
-// ResetResolution resets all changes to the "resolution" field.
-func (m *DisputeOfferMutation) ResetResolution() {
-	m.resolution = nil
-}
-
-// SetRefundMinor sets the "refund_minor" field.
-func (m *DisputeOfferMutation) SetRefundMinor(i int64) {
-	m.refund_minor = &i
-	m.addrefund_minor = nil
-}
-
-// RefundMinor returns the value of the "refund_minor" field in the mutation.
-func (m *DisputeOfferMutation) RefundMinor() (r int64, exists bool) {
-	v := m.refund_minor
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldRefundMinor returns the old "refund_minor" field's value of the DisputeOffer entity.
-// If the DisputeOffer object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeOfferMutation) OldRefundMinor(ctx context.Context) (v int64, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldRefundMinor is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldRefundMinor requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldRefundMinor: %w", err)
-	}
-	return oldValue.RefundMinor, nil
-}
-
-// AddRefundMinor adds i to the "refund_minor" field.
-func (m *DisputeOfferMutation) AddRefundMinor(i int64) {
-	if m.addrefund_minor != nil {
-		*m.addrefund_minor += i
-	} else {
-		m.addrefund_minor = &i
-	}
-}
-
-// AddedRefundMinor returns the value that was added to the "refund_minor" field in this mutation.
-func (m *DisputeOfferMutation) AddedRefundMinor() (r int64, exists bool) {
-	v := m.addrefund_minor
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ResetRefundMinor resets all changes to the "refund_minor" field.
-func (m *DisputeOfferMutation) ResetRefundMinor() {
-	m.refund_minor = nil
-	m.addrefund_minor = nil
-}
-
-// SetCurrency sets the "currency" field.
-func (m *DisputeOfferMutation) SetCurrency(s string) {
-	m.currency = &s
-}
-
-// Currency returns the value of the "currency" field in the mutation.
-func (m *DisputeOfferMutation) Currency() (r string, exists bool) {
-	v := m.currency
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldCurrency returns the old "currency" field's value of the DisputeOffer entity.
-// If the DisputeOffer object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeOfferMutation) OldCurrency(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldCurrency requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
-	}
-	return oldValue.Currency, nil
-}
-
-// ResetCurrency resets all changes to the "currency" field.
-func (m *DisputeOfferMutation) ResetCurrency() {
-	m.currency = nil
-}
-
-// SetNote sets the "note" field.
-func (m *DisputeOfferMutation) SetNote(s string) {
-	m.note = &s
-}
-
-// Note returns the value of the "note" field in the mutation.
-func (m *DisputeOfferMutation) Note() (r string, exists bool) {
-	v := m.note
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldNote returns the old "note" field's value of the DisputeOffer entity.
-// If the DisputeOffer object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeOfferMutation) OldNote(ctx context.Context) (v string, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldNote is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldNote requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldNote: %w", err)
-	}
-	return oldValue.Note, nil
-}
-
-// ResetNote resets all changes to the "note" field.
-func (m *DisputeOfferMutation) ResetNote() {
-	m.note = nil
-}
-
-// SetEvidence sets the "evidence" field.
-func (m *DisputeOfferMutation) SetEvidence(b []byte) {
-	m.evidence = &b
-}
-
-// Evidence returns the value of the "evidence" field in the mutation.
-func (m *DisputeOfferMutation) Evidence() (r []byte, exists bool) {
-	v := m.evidence
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldEvidence returns the old "evidence" field's value of the DisputeOffer entity.
-// If the DisputeOffer object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeOfferMutation) OldEvidence(ctx context.Context) (v []byte, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldEvidence is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldEvidence requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldEvidence: %w", err)
-	}
-	return oldValue.Evidence, nil
-}
-
-// ClearEvidence clears the value of the "evidence" field.
-func (m *DisputeOfferMutation) ClearEvidence() {
-	m.evidence = nil
-	m.clearedFields[disputeoffer.FieldEvidence] = struct{}{}
-}
-
-// EvidenceCleared returns if the "evidence" field was cleared in this mutation.
-func (m *DisputeOfferMutation) EvidenceCleared() bool {
-	_, ok := m.clearedFields[disputeoffer.FieldEvidence]
-	return ok
-}
-
-// ResetEvidence resets all changes to the "evidence" field.
-func (m *DisputeOfferMutation) ResetEvidence() {
-	m.evidence = nil
-	delete(m.clearedFields, disputeoffer.FieldEvidence)
-}
-
-// SetState sets the "state" field.
-func (m *DisputeOfferMutation) SetState(d disputeoffer.State) {
-	m.state = &d
-}
-
-// State returns the value of the "state" field in the mutation.
-func (m *DisputeOfferMutation) State() (r disputeoffer.State, exists bool) {
-	v := m.state
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldState returns the old "state" field's value of the DisputeOffer entity.
-// If the DisputeOffer object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeOfferMutation) OldState(ctx context.Context) (v disputeoffer.State, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldState is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldState requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldState: %w", err)
-	}
-	return oldValue.State, nil
-}
-
-// ResetState resets all changes to the "state" field.
-func (m *DisputeOfferMutation) ResetState() {
-	m.state = nil
-}
-
-// SetAnswerTime sets the "answer_time" field.
-func (m *DisputeOfferMutation) SetAnswerTime(t time.Time) {
-	m.answer_time = &t
-}
-
-// AnswerTime returns the value of the "answer_time" field in the mutation.
-func (m *DisputeOfferMutation) AnswerTime() (r time.Time, exists bool) {
-	v := m.answer_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldAnswerTime returns the old "answer_time" field's value of the DisputeOffer entity.
-// If the DisputeOffer object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DisputeOfferMutation) OldAnswerTime(ctx context.Context) (v *time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldAnswerTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldAnswerTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldAnswerTime: %w", err)
-	}
-	return oldValue.AnswerTime, nil
-}
-
-// ClearAnswerTime clears the value of the "answer_time" field.
-func (m *DisputeOfferMutation) ClearAnswerTime() {
-	m.answer_time = nil
-	m.clearedFields[disputeoffer.FieldAnswerTime] = struct{}{}
-}
-
-// AnswerTimeCleared returns if the "answer_time" field was cleared in this mutation.
-func (m *DisputeOfferMutation) AnswerTimeCleared() bool {
-	_, ok := m.clearedFields[disputeoffer.FieldAnswerTime]
-	return ok
-}
-
-// ResetAnswerTime resets all changes to the "answer_time" field.
-func (m *DisputeOfferMutation) ResetAnswerTime() {
-	m.answer_time = nil
-	delete(m.clearedFields, disputeoffer.FieldAnswerTime)
-}
-
-// Where appends a list predicates to the DisputeOfferMutation builder.
-func (m *DisputeOfferMutation) Where(ps ...predicate.DisputeOffer) {
-	m.predicates = append(m.predicates, ps...)
-}
-
-// WhereP appends storage-level predicates to the DisputeOfferMutation builder. Using this method,
-// users can use type-assertion to append predicates that do not depend on any generated package.
-func (m *DisputeOfferMutation) WhereP(ps ...func(*sql.Selector)) {
-	p := make([]predicate.DisputeOffer, len(ps))
-	for i := range ps {
-		p[i] = ps[i]
-	}
-	m.Where(p...)
-}
-
-// Op returns the operation name.
-func (m *DisputeOfferMutation) Op() Op {
-	return m.op
-}
-
-// SetOp allows setting the mutation operation.
-func (m *DisputeOfferMutation) SetOp(op Op) {
-	m.op = op
-}
-
-// Type returns the node type of this mutation (DisputeOffer).
-func (m *DisputeOfferMutation) Type() string {
-	return m.typ
-}
-
-// Fields returns all fields that were changed during this mutation. Note that in
-// order to get all numeric fields that were incremented/decremented, call
-// AddedFields().
-func (m *DisputeOfferMutation) Fields() []string {
-	fields := make([]string, 0, 12)
-	if m.create_time != nil {
-		fields = append(fields, disputeoffer.FieldCreateTime)
-	}
-	if m.update_time != nil {
-		fields = append(fields, disputeoffer.FieldUpdateTime)
-	}
-	if m.dispute_id != nil {
-		fields = append(fields, disputeoffer.FieldDisputeID)
-	}
-	if m.proposer_role != nil {
-		fields = append(fields, disputeoffer.FieldProposerRole)
-	}
-	if m.proposer_id != nil {
-		fields = append(fields, disputeoffer.FieldProposerID)
-	}
-	if m.resolution != nil {
-		fields = append(fields, disputeoffer.FieldResolution)
-	}
-	if m.refund_minor != nil {
-		fields = append(fields, disputeoffer.FieldRefundMinor)
-	}
-	if m.currency != nil {
-		fields = append(fields, disputeoffer.FieldCurrency)
-	}
-	if m.note != nil {
-		fields = append(fields, disputeoffer.FieldNote)
-	}
-	if m.evidence != nil {
-		fields = append(fields, disputeoffer.FieldEvidence)
-	}
-	if m.state != nil {
-		fields = append(fields, disputeoffer.FieldState)
-	}
-	if m.answer_time != nil {
-		fields = append(fields, disputeoffer.FieldAnswerTime)
-	}
-	return fields
-}
-
-// Field returns the value of a field with the given name. The second boolean
-// return value indicates that this field was not set, or was not defined in the
-// schema.
-func (m *DisputeOfferMutation) Field(name string) (ent.Value, bool) {
-	switch name {
-	case disputeoffer.FieldCreateTime:
-		return m.CreateTime()
-	case disputeoffer.FieldUpdateTime:
-		return m.UpdateTime()
-	case disputeoffer.FieldDisputeID:
-		return m.DisputeID()
-	case disputeoffer.FieldProposerRole:
-		return m.ProposerRole()
-	case disputeoffer.FieldProposerID:
-		return m.ProposerID()
-	case disputeoffer.FieldResolution:
-		return m.Resolution()
-	case disputeoffer.FieldRefundMinor:
-		return m.RefundMinor()
-	case disputeoffer.FieldCurrency:
-		return m.Currency()
-	case disputeoffer.FieldNote:
-		return m.Note()
-	case disputeoffer.FieldEvidence:
-		return m.Evidence()
-	case disputeoffer.FieldState:
-		return m.State()
-	case disputeoffer.FieldAnswerTime:
-		return m.AnswerTime()
-	}
-	return nil, false
-}
-
-// OldField returns the old value of the field from the database. An error is
-// returned if the mutation operation is not UpdateOne, or the query to the
-// database failed.
-func (m *DisputeOfferMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
-	switch name {
-	case disputeoffer.FieldCreateTime:
-		return m.OldCreateTime(ctx)
-	case disputeoffer.FieldUpdateTime:
-		return m.OldUpdateTime(ctx)
-	case disputeoffer.FieldDisputeID:
-		return m.OldDisputeID(ctx)
-	case disputeoffer.FieldProposerRole:
-		return m.OldProposerRole(ctx)
-	case disputeoffer.FieldProposerID:
-		return m.OldProposerID(ctx)
-	case disputeoffer.FieldResolution:
-		return m.OldResolution(ctx)
-	case disputeoffer.FieldRefundMinor:
-		return m.OldRefundMinor(ctx)
-	case disputeoffer.FieldCurrency:
-		return m.OldCurrency(ctx)
-	case disputeoffer.FieldNote:
-		return m.OldNote(ctx)
-	case disputeoffer.FieldEvidence:
-		return m.OldEvidence(ctx)
-	case disputeoffer.FieldState:
-		return m.OldState(ctx)
-	case disputeoffer.FieldAnswerTime:
-		return m.OldAnswerTime(ctx)
-	}
-	return nil, fmt.Errorf("unknown DisputeOffer field %s", name)
-}
-
-// SetField sets the value of a field with the given name. It returns an error if
-// the field is not defined in the schema, or if the type mismatched the field
-// type.
-func (m *DisputeOfferMutation) SetField(name string, value ent.Value) error {
-	switch name {
-	case disputeoffer.FieldCreateTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetCreateTime(v)
-		return nil
-	case disputeoffer.FieldUpdateTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetUpdateTime(v)
-		return nil
-	case disputeoffer.FieldDisputeID:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetDisputeID(v)
-		return nil
-	case disputeoffer.FieldProposerRole:
-		v, ok := value.(disputeoffer.ProposerRole)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetProposerRole(v)
-		return nil
-	case disputeoffer.FieldProposerID:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetProposerID(v)
-		return nil
-	case disputeoffer.FieldResolution:
-		v, ok := value.(disputeoffer.Resolution)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetResolution(v)
-		return nil
-	case disputeoffer.FieldRefundMinor:
-		v, ok := value.(int64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetRefundMinor(v)
-		return nil
-	case disputeoffer.FieldCurrency:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetCurrency(v)
-		return nil
-	case disputeoffer.FieldNote:
-		v, ok := value.(string)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetNote(v)
-		return nil
-	case disputeoffer.FieldEvidence:
-		v, ok := value.([]byte)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetEvidence(v)
-		return nil
-	case disputeoffer.FieldState:
-		v, ok := value.(disputeoffer.State)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetState(v)
-		return nil
-	case disputeoffer.FieldAnswerTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetAnswerTime(v)
-		return nil
-	}
-	return fmt.Errorf("unknown DisputeOffer field %s", name)
-}
-
-// AddedFields returns all numeric fields that were incremented/decremented during
-// this mutation.
-func (m *DisputeOfferMutation) AddedFields() []string {
-	var fields []string
-	if m.addrefund_minor != nil {
-		fields = append(fields, disputeoffer.FieldRefundMinor)
-	}
-	return fields
-}
-
-// AddedField returns the numeric value that was incremented/decremented on a field
-// with the given name. The second boolean return value indicates that this field
-// was not set, or was not defined in the schema.
-func (m *DisputeOfferMutation) AddedField(name string) (ent.Value, bool) {
-	switch name {
-	case disputeoffer.FieldRefundMinor:
-		return m.AddedRefundMinor()
-	}
-	return nil, false
-}
-
-// AddField adds the value to the field with the given name. It returns an error if
-// the field is not defined in the schema, or if the type mismatched the field
-// type.
-func (m *DisputeOfferMutation) AddField(name string, value ent.Value) error {
-	switch name {
-	case disputeoffer.FieldRefundMinor:
-		v, ok := value.(int64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddRefundMinor(v)
-		return nil
-	}
-	return fmt.Errorf("unknown DisputeOffer numeric field %s", name)
-}
-
-// ClearedFields returns all nullable fields that were cleared during this
-// mutation.
-func (m *DisputeOfferMutation) ClearedFields() []string {
-	var fields []string
-	if m.FieldCleared(disputeoffer.FieldEvidence) {
-		fields = append(fields, disputeoffer.FieldEvidence)
-	}
-	if m.FieldCleared(disputeoffer.FieldAnswerTime) {
-		fields = append(fields, disputeoffer.FieldAnswerTime)
-	}
-	return fields
-}
-
-// FieldCleared returns a boolean indicating if a field with the given name was
-// cleared in this mutation.
-func (m *DisputeOfferMutation) FieldCleared(name string) bool {
-	_, ok := m.clearedFields[name]
-	return ok
-}
-
-// ClearField clears the value of the field with the given name. It returns an
-// error if the field is not defined in the schema.
-func (m *DisputeOfferMutation) ClearField(name string) error {
-	switch name {
-	case disputeoffer.FieldEvidence:
-		m.ClearEvidence()
-		return nil
-	case disputeoffer.FieldAnswerTime:
-		m.ClearAnswerTime()
-		return nil
-	}
-	return fmt.Errorf("unknown DisputeOffer nullable field %s", name)
-}
-
-// ResetField resets all changes in the mutation for the field with the given name.
-// It returns an error if the field is not defined in the schema.
-func (m *DisputeOfferMutation) ResetField(name string) error {
-	switch name {
-	case disputeoffer.FieldCreateTime:
-		m.ResetCreateTime()
-		return nil
-	case disputeoffer.FieldUpdateTime:
-		m.ResetUpdateTime()
-		return nil
-	case disputeoffer.FieldDisputeID:
-		m.ResetDisputeID()
-		return nil
-	case disputeoffer.FieldProposerRole:
-		m.ResetProposerRole()
-		return nil
-	case disputeoffer.FieldProposerID:
-		m.ResetProposerID()
-		return nil
-	case disputeoffer.FieldResolution:
-		m.ResetResolution()
-		return nil
-	case disputeoffer.FieldRefundMinor:
-		m.ResetRefundMinor()
-		return nil
-	case disputeoffer.FieldCurrency:
-		m.ResetCurrency()
-		return nil
-	case disputeoffer.FieldNote:
-		m.ResetNote()
-		return nil
-	case disputeoffer.FieldEvidence:
-		m.ResetEvidence()
-		return nil
-	case disputeoffer.FieldState:
-		m.ResetState()
-		return nil
-	case disputeoffer.FieldAnswerTime:
-		m.ResetAnswerTime()
-		return nil
-	}
-	return fmt.Errorf("unknown DisputeOffer field %s", name)
-}
-
-// AddedEdges returns all edge names that were set/added in this mutation.
-func (m *DisputeOfferMutation) AddedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// AddedIDs returns all IDs (to other nodes) that were added for the given edge
-// name in this mutation.
-func (m *DisputeOfferMutation) AddedIDs(name string) []ent.Value {
-	return nil
-}
-
-// RemovedEdges returns all edge names that were removed in this mutation.
-func (m *DisputeOfferMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
-// the given name in this mutation.
-func (m *DisputeOfferMutation) RemovedIDs(name string) []ent.Value {
-	return nil
-}
-
-// ClearedEdges returns all edge names that were cleared in this mutation.
-func (m *DisputeOfferMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// EdgeCleared returns a boolean which indicates if the edge with the given name
-// was cleared in this mutation.
-func (m *DisputeOfferMutation) EdgeCleared(name string) bool {
-	return false
-}
-
-// ClearEdge clears the value of the edge with the given name. It returns an error
-// if that edge is not defined in the schema.
-func (m *DisputeOfferMutation) ClearEdge(name string) error {
-	return fmt.Errorf("unknown DisputeOffer unique edge %s", name)
-}
-
-// ResetEdge resets all changes to the edge with the given name in this mutation.
-// It returns an error if the edge is not defined in the schema.
-func (m *DisputeOfferMutation) ResetEdge(name string) error {
-	return fmt.Errorf("unknown DisputeOffer edge %s", name)
 }
 
 // EventMutation represents an operation that mutates the Event nodes in the graph.
@@ -10565,6 +7531,8 @@ type LedgerAccountMutation struct {
 	currency         *string
 	balance_minor    *int64
 	addbalance_minor *int64
+	revision         *int64
+	addrevision      *int64
 	clearedFields    map[string]struct{}
 	done             bool
 	oldValue         func(context.Context) (*LedgerAccount, error)
@@ -10911,6 +7879,62 @@ func (m *LedgerAccountMutation) ResetBalanceMinor() {
 	m.addbalance_minor = nil
 }
 
+// SetRevision sets the "revision" field.
+func (m *LedgerAccountMutation) SetRevision(i int64) {
+	m.revision = &i
+	m.addrevision = nil
+}
+
+// Revision returns the value of the "revision" field in the mutation.
+func (m *LedgerAccountMutation) Revision() (r int64, exists bool) {
+	v := m.revision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRevision returns the old "revision" field's value of the LedgerAccount entity.
+// If the LedgerAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerAccountMutation) OldRevision(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRevision is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRevision requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRevision: %w", err)
+	}
+	return oldValue.Revision, nil
+}
+
+// AddRevision adds i to the "revision" field.
+func (m *LedgerAccountMutation) AddRevision(i int64) {
+	if m.addrevision != nil {
+		*m.addrevision += i
+	} else {
+		m.addrevision = &i
+	}
+}
+
+// AddedRevision returns the value that was added to the "revision" field in this mutation.
+func (m *LedgerAccountMutation) AddedRevision() (r int64, exists bool) {
+	v := m.addrevision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRevision resets all changes to the "revision" field.
+func (m *LedgerAccountMutation) ResetRevision() {
+	m.revision = nil
+	m.addrevision = nil
+}
+
 // Where appends a list predicates to the LedgerAccountMutation builder.
 func (m *LedgerAccountMutation) Where(ps ...predicate.LedgerAccount) {
 	m.predicates = append(m.predicates, ps...)
@@ -10945,7 +7969,7 @@ func (m *LedgerAccountMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *LedgerAccountMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.create_time != nil {
 		fields = append(fields, ledgeraccount.FieldCreateTime)
 	}
@@ -10963,6 +7987,9 @@ func (m *LedgerAccountMutation) Fields() []string {
 	}
 	if m.balance_minor != nil {
 		fields = append(fields, ledgeraccount.FieldBalanceMinor)
+	}
+	if m.revision != nil {
+		fields = append(fields, ledgeraccount.FieldRevision)
 	}
 	return fields
 }
@@ -10984,6 +8011,8 @@ func (m *LedgerAccountMutation) Field(name string) (ent.Value, bool) {
 		return m.Currency()
 	case ledgeraccount.FieldBalanceMinor:
 		return m.BalanceMinor()
+	case ledgeraccount.FieldRevision:
+		return m.Revision()
 	}
 	return nil, false
 }
@@ -11005,6 +8034,8 @@ func (m *LedgerAccountMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldCurrency(ctx)
 	case ledgeraccount.FieldBalanceMinor:
 		return m.OldBalanceMinor(ctx)
+	case ledgeraccount.FieldRevision:
+		return m.OldRevision(ctx)
 	}
 	return nil, fmt.Errorf("unknown LedgerAccount field %s", name)
 }
@@ -11056,6 +8087,13 @@ func (m *LedgerAccountMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetBalanceMinor(v)
 		return nil
+	case ledgeraccount.FieldRevision:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRevision(v)
+		return nil
 	}
 	return fmt.Errorf("unknown LedgerAccount field %s", name)
 }
@@ -11067,6 +8105,9 @@ func (m *LedgerAccountMutation) AddedFields() []string {
 	if m.addbalance_minor != nil {
 		fields = append(fields, ledgeraccount.FieldBalanceMinor)
 	}
+	if m.addrevision != nil {
+		fields = append(fields, ledgeraccount.FieldRevision)
+	}
 	return fields
 }
 
@@ -11077,6 +8118,8 @@ func (m *LedgerAccountMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case ledgeraccount.FieldBalanceMinor:
 		return m.AddedBalanceMinor()
+	case ledgeraccount.FieldRevision:
+		return m.AddedRevision()
 	}
 	return nil, false
 }
@@ -11092,6 +8135,13 @@ func (m *LedgerAccountMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddBalanceMinor(v)
+		return nil
+	case ledgeraccount.FieldRevision:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRevision(v)
 		return nil
 	}
 	return fmt.Errorf("unknown LedgerAccount numeric field %s", name)
@@ -11137,6 +8187,9 @@ func (m *LedgerAccountMutation) ResetField(name string) error {
 		return nil
 	case ledgeraccount.FieldBalanceMinor:
 		m.ResetBalanceMinor()
+		return nil
+	case ledgeraccount.FieldRevision:
+		m.ResetRevision()
 		return nil
 	}
 	return fmt.Errorf("unknown LedgerAccount field %s", name)
@@ -11197,7 +8250,12 @@ type LedgerEntryMutation struct {
 	typ                    string
 	id                     *string
 	transfer_id            *string
+	leg                    *int
+	addleg                 *int
 	account_id             *string
+	account_kind           *string
+	seq                    *int64
+	addseq                 *int64
 	amount_minor           *int64
 	addamount_minor        *int64
 	balance_after_minor    *int64
@@ -11207,6 +8265,7 @@ type LedgerEntryMutation struct {
 	order_id               *string
 	return_id              *string
 	dispute_id             *string
+	complaint_id           *string
 	withdrawal_id          *string
 	time                   *time.Time
 	clearedFields          map[string]struct{}
@@ -11355,6 +8414,62 @@ func (m *LedgerEntryMutation) ResetTransferID() {
 	m.transfer_id = nil
 }
 
+// SetLeg sets the "leg" field.
+func (m *LedgerEntryMutation) SetLeg(i int) {
+	m.leg = &i
+	m.addleg = nil
+}
+
+// Leg returns the value of the "leg" field in the mutation.
+func (m *LedgerEntryMutation) Leg() (r int, exists bool) {
+	v := m.leg
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeg returns the old "leg" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldLeg(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeg is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeg requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeg: %w", err)
+	}
+	return oldValue.Leg, nil
+}
+
+// AddLeg adds i to the "leg" field.
+func (m *LedgerEntryMutation) AddLeg(i int) {
+	if m.addleg != nil {
+		*m.addleg += i
+	} else {
+		m.addleg = &i
+	}
+}
+
+// AddedLeg returns the value that was added to the "leg" field in this mutation.
+func (m *LedgerEntryMutation) AddedLeg() (r int, exists bool) {
+	v := m.addleg
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLeg resets all changes to the "leg" field.
+func (m *LedgerEntryMutation) ResetLeg() {
+	m.leg = nil
+	m.addleg = nil
+}
+
 // SetAccountID sets the "account_id" field.
 func (m *LedgerEntryMutation) SetAccountID(s string) {
 	m.account_id = &s
@@ -11389,6 +8504,98 @@ func (m *LedgerEntryMutation) OldAccountID(ctx context.Context) (v string, err e
 // ResetAccountID resets all changes to the "account_id" field.
 func (m *LedgerEntryMutation) ResetAccountID() {
 	m.account_id = nil
+}
+
+// SetAccountKind sets the "account_kind" field.
+func (m *LedgerEntryMutation) SetAccountKind(s string) {
+	m.account_kind = &s
+}
+
+// AccountKind returns the value of the "account_kind" field in the mutation.
+func (m *LedgerEntryMutation) AccountKind() (r string, exists bool) {
+	v := m.account_kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountKind returns the old "account_kind" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldAccountKind(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountKind: %w", err)
+	}
+	return oldValue.AccountKind, nil
+}
+
+// ResetAccountKind resets all changes to the "account_kind" field.
+func (m *LedgerEntryMutation) ResetAccountKind() {
+	m.account_kind = nil
+}
+
+// SetSeq sets the "seq" field.
+func (m *LedgerEntryMutation) SetSeq(i int64) {
+	m.seq = &i
+	m.addseq = nil
+}
+
+// Seq returns the value of the "seq" field in the mutation.
+func (m *LedgerEntryMutation) Seq() (r int64, exists bool) {
+	v := m.seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeq returns the old "seq" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
+	}
+	return oldValue.Seq, nil
+}
+
+// AddSeq adds i to the "seq" field.
+func (m *LedgerEntryMutation) AddSeq(i int64) {
+	if m.addseq != nil {
+		*m.addseq += i
+	} else {
+		m.addseq = &i
+	}
+}
+
+// AddedSeq returns the value that was added to the "seq" field in this mutation.
+func (m *LedgerEntryMutation) AddedSeq() (r int64, exists bool) {
+	v := m.addseq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeq resets all changes to the "seq" field.
+func (m *LedgerEntryMutation) ResetSeq() {
+	m.seq = nil
+	m.addseq = nil
 }
 
 // SetAmountMinor sets the "amount_minor" field.
@@ -11683,6 +8890,42 @@ func (m *LedgerEntryMutation) ResetDisputeID() {
 	m.dispute_id = nil
 }
 
+// SetComplaintID sets the "complaint_id" field.
+func (m *LedgerEntryMutation) SetComplaintID(s string) {
+	m.complaint_id = &s
+}
+
+// ComplaintID returns the value of the "complaint_id" field in the mutation.
+func (m *LedgerEntryMutation) ComplaintID() (r string, exists bool) {
+	v := m.complaint_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldComplaintID returns the old "complaint_id" field's value of the LedgerEntry entity.
+// If the LedgerEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerEntryMutation) OldComplaintID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldComplaintID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldComplaintID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldComplaintID: %w", err)
+	}
+	return oldValue.ComplaintID, nil
+}
+
+// ResetComplaintID resets all changes to the "complaint_id" field.
+func (m *LedgerEntryMutation) ResetComplaintID() {
+	m.complaint_id = nil
+}
+
 // SetWithdrawalID sets the "withdrawal_id" field.
 func (m *LedgerEntryMutation) SetWithdrawalID(s string) {
 	m.withdrawal_id = &s
@@ -11789,12 +9032,21 @@ func (m *LedgerEntryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *LedgerEntryMutation) Fields() []string {
-	fields := make([]string, 0, 11)
+	fields := make([]string, 0, 15)
 	if m.transfer_id != nil {
 		fields = append(fields, ledgerentry.FieldTransferID)
 	}
+	if m.leg != nil {
+		fields = append(fields, ledgerentry.FieldLeg)
+	}
 	if m.account_id != nil {
 		fields = append(fields, ledgerentry.FieldAccountID)
+	}
+	if m.account_kind != nil {
+		fields = append(fields, ledgerentry.FieldAccountKind)
+	}
+	if m.seq != nil {
+		fields = append(fields, ledgerentry.FieldSeq)
 	}
 	if m.amount_minor != nil {
 		fields = append(fields, ledgerentry.FieldAmountMinor)
@@ -11817,6 +9069,9 @@ func (m *LedgerEntryMutation) Fields() []string {
 	if m.dispute_id != nil {
 		fields = append(fields, ledgerentry.FieldDisputeID)
 	}
+	if m.complaint_id != nil {
+		fields = append(fields, ledgerentry.FieldComplaintID)
+	}
 	if m.withdrawal_id != nil {
 		fields = append(fields, ledgerentry.FieldWithdrawalID)
 	}
@@ -11833,8 +9088,14 @@ func (m *LedgerEntryMutation) Field(name string) (ent.Value, bool) {
 	switch name {
 	case ledgerentry.FieldTransferID:
 		return m.TransferID()
+	case ledgerentry.FieldLeg:
+		return m.Leg()
 	case ledgerentry.FieldAccountID:
 		return m.AccountID()
+	case ledgerentry.FieldAccountKind:
+		return m.AccountKind()
+	case ledgerentry.FieldSeq:
+		return m.Seq()
 	case ledgerentry.FieldAmountMinor:
 		return m.AmountMinor()
 	case ledgerentry.FieldBalanceAfterMinor:
@@ -11849,6 +9110,8 @@ func (m *LedgerEntryMutation) Field(name string) (ent.Value, bool) {
 		return m.ReturnID()
 	case ledgerentry.FieldDisputeID:
 		return m.DisputeID()
+	case ledgerentry.FieldComplaintID:
+		return m.ComplaintID()
 	case ledgerentry.FieldWithdrawalID:
 		return m.WithdrawalID()
 	case ledgerentry.FieldTime:
@@ -11864,8 +9127,14 @@ func (m *LedgerEntryMutation) OldField(ctx context.Context, name string) (ent.Va
 	switch name {
 	case ledgerentry.FieldTransferID:
 		return m.OldTransferID(ctx)
+	case ledgerentry.FieldLeg:
+		return m.OldLeg(ctx)
 	case ledgerentry.FieldAccountID:
 		return m.OldAccountID(ctx)
+	case ledgerentry.FieldAccountKind:
+		return m.OldAccountKind(ctx)
+	case ledgerentry.FieldSeq:
+		return m.OldSeq(ctx)
 	case ledgerentry.FieldAmountMinor:
 		return m.OldAmountMinor(ctx)
 	case ledgerentry.FieldBalanceAfterMinor:
@@ -11880,6 +9149,8 @@ func (m *LedgerEntryMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldReturnID(ctx)
 	case ledgerentry.FieldDisputeID:
 		return m.OldDisputeID(ctx)
+	case ledgerentry.FieldComplaintID:
+		return m.OldComplaintID(ctx)
 	case ledgerentry.FieldWithdrawalID:
 		return m.OldWithdrawalID(ctx)
 	case ledgerentry.FieldTime:
@@ -11900,12 +9171,33 @@ func (m *LedgerEntryMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetTransferID(v)
 		return nil
+	case ledgerentry.FieldLeg:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeg(v)
+		return nil
 	case ledgerentry.FieldAccountID:
 		v, ok := value.(string)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetAccountID(v)
+		return nil
+	case ledgerentry.FieldAccountKind:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountKind(v)
+		return nil
+	case ledgerentry.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeq(v)
 		return nil
 	case ledgerentry.FieldAmountMinor:
 		v, ok := value.(int64)
@@ -11956,6 +9248,13 @@ func (m *LedgerEntryMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDisputeID(v)
 		return nil
+	case ledgerentry.FieldComplaintID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetComplaintID(v)
+		return nil
 	case ledgerentry.FieldWithdrawalID:
 		v, ok := value.(string)
 		if !ok {
@@ -11978,6 +9277,12 @@ func (m *LedgerEntryMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *LedgerEntryMutation) AddedFields() []string {
 	var fields []string
+	if m.addleg != nil {
+		fields = append(fields, ledgerentry.FieldLeg)
+	}
+	if m.addseq != nil {
+		fields = append(fields, ledgerentry.FieldSeq)
+	}
 	if m.addamount_minor != nil {
 		fields = append(fields, ledgerentry.FieldAmountMinor)
 	}
@@ -11992,6 +9297,10 @@ func (m *LedgerEntryMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *LedgerEntryMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case ledgerentry.FieldLeg:
+		return m.AddedLeg()
+	case ledgerentry.FieldSeq:
+		return m.AddedSeq()
 	case ledgerentry.FieldAmountMinor:
 		return m.AddedAmountMinor()
 	case ledgerentry.FieldBalanceAfterMinor:
@@ -12005,6 +9314,20 @@ func (m *LedgerEntryMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *LedgerEntryMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case ledgerentry.FieldLeg:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLeg(v)
+		return nil
+	case ledgerentry.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeq(v)
+		return nil
 	case ledgerentry.FieldAmountMinor:
 		v, ok := value.(int64)
 		if !ok {
@@ -12049,8 +9372,17 @@ func (m *LedgerEntryMutation) ResetField(name string) error {
 	case ledgerentry.FieldTransferID:
 		m.ResetTransferID()
 		return nil
+	case ledgerentry.FieldLeg:
+		m.ResetLeg()
+		return nil
 	case ledgerentry.FieldAccountID:
 		m.ResetAccountID()
+		return nil
+	case ledgerentry.FieldAccountKind:
+		m.ResetAccountKind()
+		return nil
+	case ledgerentry.FieldSeq:
+		m.ResetSeq()
 		return nil
 	case ledgerentry.FieldAmountMinor:
 		m.ResetAmountMinor()
@@ -12072,6 +9404,9 @@ func (m *LedgerEntryMutation) ResetField(name string) error {
 		return nil
 	case ledgerentry.FieldDisputeID:
 		m.ResetDisputeID()
+		return nil
+	case ledgerentry.FieldComplaintID:
+		m.ResetComplaintID()
 		return nil
 	case ledgerentry.FieldWithdrawalID:
 		m.ResetWithdrawalID()
@@ -12144,6 +9479,11 @@ type LedgerTransferMutation struct {
 	addamount_minor *int64
 	memo            *string
 	time            *time.Time
+	order_id        *string
+	return_id       *string
+	dispute_id      *string
+	complaint_id    *string
+	withdrawal_id   *string
 	clearedFields   map[string]struct{}
 	done            bool
 	oldValue        func(context.Context) (*LedgerTransfer, error)
@@ -12490,6 +9830,186 @@ func (m *LedgerTransferMutation) ResetTime() {
 	m.time = nil
 }
 
+// SetOrderID sets the "order_id" field.
+func (m *LedgerTransferMutation) SetOrderID(s string) {
+	m.order_id = &s
+}
+
+// OrderID returns the value of the "order_id" field in the mutation.
+func (m *LedgerTransferMutation) OrderID() (r string, exists bool) {
+	v := m.order_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrderID returns the old "order_id" field's value of the LedgerTransfer entity.
+// If the LedgerTransfer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerTransferMutation) OldOrderID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrderID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrderID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrderID: %w", err)
+	}
+	return oldValue.OrderID, nil
+}
+
+// ResetOrderID resets all changes to the "order_id" field.
+func (m *LedgerTransferMutation) ResetOrderID() {
+	m.order_id = nil
+}
+
+// SetReturnID sets the "return_id" field.
+func (m *LedgerTransferMutation) SetReturnID(s string) {
+	m.return_id = &s
+}
+
+// ReturnID returns the value of the "return_id" field in the mutation.
+func (m *LedgerTransferMutation) ReturnID() (r string, exists bool) {
+	v := m.return_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReturnID returns the old "return_id" field's value of the LedgerTransfer entity.
+// If the LedgerTransfer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerTransferMutation) OldReturnID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReturnID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReturnID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReturnID: %w", err)
+	}
+	return oldValue.ReturnID, nil
+}
+
+// ResetReturnID resets all changes to the "return_id" field.
+func (m *LedgerTransferMutation) ResetReturnID() {
+	m.return_id = nil
+}
+
+// SetDisputeID sets the "dispute_id" field.
+func (m *LedgerTransferMutation) SetDisputeID(s string) {
+	m.dispute_id = &s
+}
+
+// DisputeID returns the value of the "dispute_id" field in the mutation.
+func (m *LedgerTransferMutation) DisputeID() (r string, exists bool) {
+	v := m.dispute_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDisputeID returns the old "dispute_id" field's value of the LedgerTransfer entity.
+// If the LedgerTransfer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerTransferMutation) OldDisputeID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDisputeID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDisputeID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDisputeID: %w", err)
+	}
+	return oldValue.DisputeID, nil
+}
+
+// ResetDisputeID resets all changes to the "dispute_id" field.
+func (m *LedgerTransferMutation) ResetDisputeID() {
+	m.dispute_id = nil
+}
+
+// SetComplaintID sets the "complaint_id" field.
+func (m *LedgerTransferMutation) SetComplaintID(s string) {
+	m.complaint_id = &s
+}
+
+// ComplaintID returns the value of the "complaint_id" field in the mutation.
+func (m *LedgerTransferMutation) ComplaintID() (r string, exists bool) {
+	v := m.complaint_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldComplaintID returns the old "complaint_id" field's value of the LedgerTransfer entity.
+// If the LedgerTransfer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerTransferMutation) OldComplaintID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldComplaintID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldComplaintID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldComplaintID: %w", err)
+	}
+	return oldValue.ComplaintID, nil
+}
+
+// ResetComplaintID resets all changes to the "complaint_id" field.
+func (m *LedgerTransferMutation) ResetComplaintID() {
+	m.complaint_id = nil
+}
+
+// SetWithdrawalID sets the "withdrawal_id" field.
+func (m *LedgerTransferMutation) SetWithdrawalID(s string) {
+	m.withdrawal_id = &s
+}
+
+// WithdrawalID returns the value of the "withdrawal_id" field in the mutation.
+func (m *LedgerTransferMutation) WithdrawalID() (r string, exists bool) {
+	v := m.withdrawal_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWithdrawalID returns the old "withdrawal_id" field's value of the LedgerTransfer entity.
+// If the LedgerTransfer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LedgerTransferMutation) OldWithdrawalID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWithdrawalID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWithdrawalID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWithdrawalID: %w", err)
+	}
+	return oldValue.WithdrawalID, nil
+}
+
+// ResetWithdrawalID resets all changes to the "withdrawal_id" field.
+func (m *LedgerTransferMutation) ResetWithdrawalID() {
+	m.withdrawal_id = nil
+}
+
 // Where appends a list predicates to the LedgerTransferMutation builder.
 func (m *LedgerTransferMutation) Where(ps ...predicate.LedgerTransfer) {
 	m.predicates = append(m.predicates, ps...)
@@ -12524,7 +10044,7 @@ func (m *LedgerTransferMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *LedgerTransferMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 11)
 	if m.cause_kind != nil {
 		fields = append(fields, ledgertransfer.FieldCauseKind)
 	}
@@ -12542,6 +10062,21 @@ func (m *LedgerTransferMutation) Fields() []string {
 	}
 	if m.time != nil {
 		fields = append(fields, ledgertransfer.FieldTime)
+	}
+	if m.order_id != nil {
+		fields = append(fields, ledgertransfer.FieldOrderID)
+	}
+	if m.return_id != nil {
+		fields = append(fields, ledgertransfer.FieldReturnID)
+	}
+	if m.dispute_id != nil {
+		fields = append(fields, ledgertransfer.FieldDisputeID)
+	}
+	if m.complaint_id != nil {
+		fields = append(fields, ledgertransfer.FieldComplaintID)
+	}
+	if m.withdrawal_id != nil {
+		fields = append(fields, ledgertransfer.FieldWithdrawalID)
 	}
 	return fields
 }
@@ -12563,6 +10098,16 @@ func (m *LedgerTransferMutation) Field(name string) (ent.Value, bool) {
 		return m.Memo()
 	case ledgertransfer.FieldTime:
 		return m.Time()
+	case ledgertransfer.FieldOrderID:
+		return m.OrderID()
+	case ledgertransfer.FieldReturnID:
+		return m.ReturnID()
+	case ledgertransfer.FieldDisputeID:
+		return m.DisputeID()
+	case ledgertransfer.FieldComplaintID:
+		return m.ComplaintID()
+	case ledgertransfer.FieldWithdrawalID:
+		return m.WithdrawalID()
 	}
 	return nil, false
 }
@@ -12584,6 +10129,16 @@ func (m *LedgerTransferMutation) OldField(ctx context.Context, name string) (ent
 		return m.OldMemo(ctx)
 	case ledgertransfer.FieldTime:
 		return m.OldTime(ctx)
+	case ledgertransfer.FieldOrderID:
+		return m.OldOrderID(ctx)
+	case ledgertransfer.FieldReturnID:
+		return m.OldReturnID(ctx)
+	case ledgertransfer.FieldDisputeID:
+		return m.OldDisputeID(ctx)
+	case ledgertransfer.FieldComplaintID:
+		return m.OldComplaintID(ctx)
+	case ledgertransfer.FieldWithdrawalID:
+		return m.OldWithdrawalID(ctx)
 	}
 	return nil, fmt.Errorf("unknown LedgerTransfer field %s", name)
 }
@@ -12634,6 +10189,41 @@ func (m *LedgerTransferMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetTime(v)
+		return nil
+	case ledgertransfer.FieldOrderID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrderID(v)
+		return nil
+	case ledgertransfer.FieldReturnID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReturnID(v)
+		return nil
+	case ledgertransfer.FieldDisputeID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDisputeID(v)
+		return nil
+	case ledgertransfer.FieldComplaintID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetComplaintID(v)
+		return nil
+	case ledgertransfer.FieldWithdrawalID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWithdrawalID(v)
 		return nil
 	}
 	return fmt.Errorf("unknown LedgerTransfer field %s", name)
@@ -12716,6 +10306,21 @@ func (m *LedgerTransferMutation) ResetField(name string) error {
 		return nil
 	case ledgertransfer.FieldTime:
 		m.ResetTime()
+		return nil
+	case ledgertransfer.FieldOrderID:
+		m.ResetOrderID()
+		return nil
+	case ledgertransfer.FieldReturnID:
+		m.ResetReturnID()
+		return nil
+	case ledgertransfer.FieldDisputeID:
+		m.ResetDisputeID()
+		return nil
+	case ledgertransfer.FieldComplaintID:
+		m.ResetComplaintID()
+		return nil
+	case ledgertransfer.FieldWithdrawalID:
+		m.ResetWithdrawalID()
 		return nil
 	}
 	return fmt.Errorf("unknown LedgerTransfer field %s", name)
@@ -18274,57 +15879,81 @@ func (m *ProductMutation) ResetEdge(name string) error {
 // ReturnRequestMutation represents an operation that mutates the ReturnRequest nodes in the graph.
 type ReturnRequestMutation struct {
 	config
-	op                       Op
-	typ                      string
-	id                       *string
-	create_time              *time.Time
-	update_time              *time.Time
-	revision                 *int64
-	addrevision              *int64
-	etag                     *string
-	order_id                 *string
-	buyer_id                 *string
-	supplier_id              *string
-	policy                   *returnrequest.Policy
-	kind                     *returnrequest.Kind
-	state                    *returnrequest.State
-	reason                   *returnrequest.Reason
-	statement                *string
-	evidence                 *[]byte
-	lines                    *[]byte
-	whole_order              *bool
-	dispute_id               *string
-	escrow_held              *bool
-	supplier_answer_deadline *time.Time
-	answer_time              *time.Time
-	decline_reason           *string
-	offered_refund_minor     *int64
-	addoffered_refund_minor  *int64
-	return_address           *[]byte
-	ship_deadline            *time.Time
-	tracking_carrier         *string
-	tracking_number          *string
-	ship_time                *time.Time
-	receipt_deadline         *time.Time
-	receive_time             *time.Time
-	receipt                  *[]byte
-	warehouse_id             *string
-	inspection_result        *returnrequest.InspectionResult
-	inspection_note          *string
-	inspect_time             *time.Time
-	compensation_minor       *int64
-	addcompensation_minor    *int64
-	compensation_due_time    *time.Time
-	compensate_time          *time.Time
-	currency                 *string
-	refund_minor             *int64
-	addrefund_minor          *int64
-	refund_time              *time.Time
-	close_time               *time.Time
-	clearedFields            map[string]struct{}
-	done                     bool
-	oldValue                 func(context.Context) (*ReturnRequest, error)
-	predicates               []predicate.ReturnRequest
+	op                          Op
+	typ                         string
+	id                          *string
+	create_time                 *time.Time
+	update_time                 *time.Time
+	revision                    *int64
+	addrevision                 *int64
+	etag                        *string
+	order_id                    *string
+	buyer_id                    *string
+	supplier_id                 *string
+	policy                      *returnrequest.Policy
+	policy_version              *string
+	kind                        *returnrequest.Kind
+	origin                      *returnrequest.Origin
+	state                       *returnrequest.State
+	reason                      *returnrequest.Reason
+	description                 *string
+	evidence                    *[][]uint8
+	appendevidence              [][]uint8
+	lines                       *[]schema.ReturnedLine
+	appendlines                 []schema.ReturnedLine
+	whole_order                 *bool
+	order_receipt_time          *time.Time
+	source_dispute_id           *string
+	receipt_dispute_id          *string
+	escrow_held                 *bool
+	held_minor                  *int64
+	addheld_minor               *int64
+	supplier_answer_deadline    *time.Time
+	approve_time                *time.Time
+	approved_by_role            *string
+	approved_by_id              *string
+	decline_reason              *string
+	decline_note                *string
+	offered_refund_minor        *int64
+	addoffered_refund_minor     *int64
+	offer_note                  *string
+	return_address              *[]byte
+	ship_deadline               *time.Time
+	carrier                     *string
+	tracking_number             *string
+	ship_time                   *time.Time
+	receipt_deadline            *time.Time
+	receive_time                *time.Time
+	receipt_note                *string
+	inspected_by                *string
+	inspection_result           *returnrequest.InspectionResult
+	inspection_note             *string
+	compensation_minor          *int64
+	addcompensation_minor       *int64
+	compensation_deadline       *time.Time
+	compensate_time             *time.Time
+	currency                    *string
+	goods_minor                 *int64
+	addgoods_minor              *int64
+	freight_minor               *int64
+	addfreight_minor            *int64
+	insurance_minor             *int64
+	addinsurance_minor          *int64
+	shipping_deduction_minor    *int64
+	addshipping_deduction_minor *int64
+	cap_deduction_minor         *int64
+	addcap_deduction_minor      *int64
+	refund_total_minor          *int64
+	addrefund_total_minor       *int64
+	kept_goods                  *bool
+	refunded_minor              *int64
+	addrefunded_minor           *int64
+	refund_time                 *time.Time
+	close_time                  *time.Time
+	clearedFields               map[string]struct{}
+	done                        bool
+	oldValue                    func(context.Context) (*ReturnRequest, error)
+	predicates                  []predicate.ReturnRequest
 }
 
 var _ ent.Mutation = (*ReturnRequestMutation)(nil)
@@ -18739,6 +16368,42 @@ func (m *ReturnRequestMutation) ResetPolicy() {
 	m.policy = nil
 }
 
+// SetPolicyVersion sets the "policy_version" field.
+func (m *ReturnRequestMutation) SetPolicyVersion(s string) {
+	m.policy_version = &s
+}
+
+// PolicyVersion returns the value of the "policy_version" field in the mutation.
+func (m *ReturnRequestMutation) PolicyVersion() (r string, exists bool) {
+	v := m.policy_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPolicyVersion returns the old "policy_version" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldPolicyVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPolicyVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPolicyVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPolicyVersion: %w", err)
+	}
+	return oldValue.PolicyVersion, nil
+}
+
+// ResetPolicyVersion resets all changes to the "policy_version" field.
+func (m *ReturnRequestMutation) ResetPolicyVersion() {
+	m.policy_version = nil
+}
+
 // SetKind sets the "kind" field.
 func (m *ReturnRequestMutation) SetKind(r returnrequest.Kind) {
 	m.kind = &r
@@ -18773,6 +16438,42 @@ func (m *ReturnRequestMutation) OldKind(ctx context.Context) (v returnrequest.Ki
 // ResetKind resets all changes to the "kind" field.
 func (m *ReturnRequestMutation) ResetKind() {
 	m.kind = nil
+}
+
+// SetOrigin sets the "origin" field.
+func (m *ReturnRequestMutation) SetOrigin(r returnrequest.Origin) {
+	m.origin = &r
+}
+
+// Origin returns the value of the "origin" field in the mutation.
+func (m *ReturnRequestMutation) Origin() (r returnrequest.Origin, exists bool) {
+	v := m.origin
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrigin returns the old "origin" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldOrigin(ctx context.Context) (v returnrequest.Origin, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrigin is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrigin requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrigin: %w", err)
+	}
+	return oldValue.Origin, nil
+}
+
+// ResetOrigin resets all changes to the "origin" field.
+func (m *ReturnRequestMutation) ResetOrigin() {
+	m.origin = nil
 }
 
 // SetState sets the "state" field.
@@ -18828,7 +16529,7 @@ func (m *ReturnRequestMutation) Reason() (r returnrequest.Reason, exists bool) {
 // OldReason returns the old "reason" field's value of the ReturnRequest entity.
 // If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ReturnRequestMutation) OldReason(ctx context.Context) (v returnrequest.Reason, err error) {
+func (m *ReturnRequestMutation) OldReason(ctx context.Context) (v *returnrequest.Reason, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldReason is only allowed on UpdateOne operations")
 	}
@@ -18842,54 +16543,68 @@ func (m *ReturnRequestMutation) OldReason(ctx context.Context) (v returnrequest.
 	return oldValue.Reason, nil
 }
 
+// ClearReason clears the value of the "reason" field.
+func (m *ReturnRequestMutation) ClearReason() {
+	m.reason = nil
+	m.clearedFields[returnrequest.FieldReason] = struct{}{}
+}
+
+// ReasonCleared returns if the "reason" field was cleared in this mutation.
+func (m *ReturnRequestMutation) ReasonCleared() bool {
+	_, ok := m.clearedFields[returnrequest.FieldReason]
+	return ok
+}
+
 // ResetReason resets all changes to the "reason" field.
 func (m *ReturnRequestMutation) ResetReason() {
 	m.reason = nil
+	delete(m.clearedFields, returnrequest.FieldReason)
 }
 
-// SetStatement sets the "statement" field.
-func (m *ReturnRequestMutation) SetStatement(s string) {
-	m.statement = &s
+// SetDescription sets the "description" field.
+func (m *ReturnRequestMutation) SetDescription(s string) {
+	m.description = &s
 }
 
-// Statement returns the value of the "statement" field in the mutation.
-func (m *ReturnRequestMutation) Statement() (r string, exists bool) {
-	v := m.statement
+// Description returns the value of the "description" field in the mutation.
+func (m *ReturnRequestMutation) Description() (r string, exists bool) {
+	v := m.description
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldStatement returns the old "statement" field's value of the ReturnRequest entity.
+// OldDescription returns the old "description" field's value of the ReturnRequest entity.
 // If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ReturnRequestMutation) OldStatement(ctx context.Context) (v string, err error) {
+func (m *ReturnRequestMutation) OldDescription(ctx context.Context) (v string, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldStatement is only allowed on UpdateOne operations")
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldStatement requires an ID field in the mutation")
+		return v, errors.New("OldDescription requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldStatement: %w", err)
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
 	}
-	return oldValue.Statement, nil
+	return oldValue.Description, nil
 }
 
-// ResetStatement resets all changes to the "statement" field.
-func (m *ReturnRequestMutation) ResetStatement() {
-	m.statement = nil
+// ResetDescription resets all changes to the "description" field.
+func (m *ReturnRequestMutation) ResetDescription() {
+	m.description = nil
 }
 
 // SetEvidence sets the "evidence" field.
-func (m *ReturnRequestMutation) SetEvidence(b []byte) {
-	m.evidence = &b
+func (m *ReturnRequestMutation) SetEvidence(u [][]uint8) {
+	m.evidence = &u
+	m.appendevidence = nil
 }
 
 // Evidence returns the value of the "evidence" field in the mutation.
-func (m *ReturnRequestMutation) Evidence() (r []byte, exists bool) {
+func (m *ReturnRequestMutation) Evidence() (r [][]uint8, exists bool) {
 	v := m.evidence
 	if v == nil {
 		return
@@ -18900,7 +16615,7 @@ func (m *ReturnRequestMutation) Evidence() (r []byte, exists bool) {
 // OldEvidence returns the old "evidence" field's value of the ReturnRequest entity.
 // If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ReturnRequestMutation) OldEvidence(ctx context.Context) (v []byte, err error) {
+func (m *ReturnRequestMutation) OldEvidence(ctx context.Context) (v [][]uint8, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldEvidence is only allowed on UpdateOne operations")
 	}
@@ -18914,9 +16629,23 @@ func (m *ReturnRequestMutation) OldEvidence(ctx context.Context) (v []byte, err 
 	return oldValue.Evidence, nil
 }
 
+// AppendEvidence adds u to the "evidence" field.
+func (m *ReturnRequestMutation) AppendEvidence(u [][]uint8) {
+	m.appendevidence = append(m.appendevidence, u...)
+}
+
+// AppendedEvidence returns the list of values that were appended to the "evidence" field in this mutation.
+func (m *ReturnRequestMutation) AppendedEvidence() ([][]uint8, bool) {
+	if len(m.appendevidence) == 0 {
+		return nil, false
+	}
+	return m.appendevidence, true
+}
+
 // ClearEvidence clears the value of the "evidence" field.
 func (m *ReturnRequestMutation) ClearEvidence() {
 	m.evidence = nil
+	m.appendevidence = nil
 	m.clearedFields[returnrequest.FieldEvidence] = struct{}{}
 }
 
@@ -18929,16 +16658,18 @@ func (m *ReturnRequestMutation) EvidenceCleared() bool {
 // ResetEvidence resets all changes to the "evidence" field.
 func (m *ReturnRequestMutation) ResetEvidence() {
 	m.evidence = nil
+	m.appendevidence = nil
 	delete(m.clearedFields, returnrequest.FieldEvidence)
 }
 
 // SetLines sets the "lines" field.
-func (m *ReturnRequestMutation) SetLines(b []byte) {
-	m.lines = &b
+func (m *ReturnRequestMutation) SetLines(sl []schema.ReturnedLine) {
+	m.lines = &sl
+	m.appendlines = nil
 }
 
 // Lines returns the value of the "lines" field in the mutation.
-func (m *ReturnRequestMutation) Lines() (r []byte, exists bool) {
+func (m *ReturnRequestMutation) Lines() (r []schema.ReturnedLine, exists bool) {
 	v := m.lines
 	if v == nil {
 		return
@@ -18949,7 +16680,7 @@ func (m *ReturnRequestMutation) Lines() (r []byte, exists bool) {
 // OldLines returns the old "lines" field's value of the ReturnRequest entity.
 // If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ReturnRequestMutation) OldLines(ctx context.Context) (v []byte, err error) {
+func (m *ReturnRequestMutation) OldLines(ctx context.Context) (v []schema.ReturnedLine, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldLines is only allowed on UpdateOne operations")
 	}
@@ -18963,9 +16694,23 @@ func (m *ReturnRequestMutation) OldLines(ctx context.Context) (v []byte, err err
 	return oldValue.Lines, nil
 }
 
+// AppendLines adds sl to the "lines" field.
+func (m *ReturnRequestMutation) AppendLines(sl []schema.ReturnedLine) {
+	m.appendlines = append(m.appendlines, sl...)
+}
+
+// AppendedLines returns the list of values that were appended to the "lines" field in this mutation.
+func (m *ReturnRequestMutation) AppendedLines() ([]schema.ReturnedLine, bool) {
+	if len(m.appendlines) == 0 {
+		return nil, false
+	}
+	return m.appendlines, true
+}
+
 // ResetLines resets all changes to the "lines" field.
 func (m *ReturnRequestMutation) ResetLines() {
 	m.lines = nil
+	m.appendlines = nil
 }
 
 // SetWholeOrder sets the "whole_order" field.
@@ -19004,40 +16749,112 @@ func (m *ReturnRequestMutation) ResetWholeOrder() {
 	m.whole_order = nil
 }
 
-// SetDisputeID sets the "dispute_id" field.
-func (m *ReturnRequestMutation) SetDisputeID(s string) {
-	m.dispute_id = &s
+// SetOrderReceiptTime sets the "order_receipt_time" field.
+func (m *ReturnRequestMutation) SetOrderReceiptTime(t time.Time) {
+	m.order_receipt_time = &t
 }
 
-// DisputeID returns the value of the "dispute_id" field in the mutation.
-func (m *ReturnRequestMutation) DisputeID() (r string, exists bool) {
-	v := m.dispute_id
+// OrderReceiptTime returns the value of the "order_receipt_time" field in the mutation.
+func (m *ReturnRequestMutation) OrderReceiptTime() (r time.Time, exists bool) {
+	v := m.order_receipt_time
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldDisputeID returns the old "dispute_id" field's value of the ReturnRequest entity.
+// OldOrderReceiptTime returns the old "order_receipt_time" field's value of the ReturnRequest entity.
 // If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ReturnRequestMutation) OldDisputeID(ctx context.Context) (v string, err error) {
+func (m *ReturnRequestMutation) OldOrderReceiptTime(ctx context.Context) (v time.Time, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldDisputeID is only allowed on UpdateOne operations")
+		return v, errors.New("OldOrderReceiptTime is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldDisputeID requires an ID field in the mutation")
+		return v, errors.New("OldOrderReceiptTime requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldDisputeID: %w", err)
+		return v, fmt.Errorf("querying old value for OldOrderReceiptTime: %w", err)
 	}
-	return oldValue.DisputeID, nil
+	return oldValue.OrderReceiptTime, nil
 }
 
-// ResetDisputeID resets all changes to the "dispute_id" field.
-func (m *ReturnRequestMutation) ResetDisputeID() {
-	m.dispute_id = nil
+// ResetOrderReceiptTime resets all changes to the "order_receipt_time" field.
+func (m *ReturnRequestMutation) ResetOrderReceiptTime() {
+	m.order_receipt_time = nil
+}
+
+// SetSourceDisputeID sets the "source_dispute_id" field.
+func (m *ReturnRequestMutation) SetSourceDisputeID(s string) {
+	m.source_dispute_id = &s
+}
+
+// SourceDisputeID returns the value of the "source_dispute_id" field in the mutation.
+func (m *ReturnRequestMutation) SourceDisputeID() (r string, exists bool) {
+	v := m.source_dispute_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceDisputeID returns the old "source_dispute_id" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldSourceDisputeID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceDisputeID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceDisputeID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceDisputeID: %w", err)
+	}
+	return oldValue.SourceDisputeID, nil
+}
+
+// ResetSourceDisputeID resets all changes to the "source_dispute_id" field.
+func (m *ReturnRequestMutation) ResetSourceDisputeID() {
+	m.source_dispute_id = nil
+}
+
+// SetReceiptDisputeID sets the "receipt_dispute_id" field.
+func (m *ReturnRequestMutation) SetReceiptDisputeID(s string) {
+	m.receipt_dispute_id = &s
+}
+
+// ReceiptDisputeID returns the value of the "receipt_dispute_id" field in the mutation.
+func (m *ReturnRequestMutation) ReceiptDisputeID() (r string, exists bool) {
+	v := m.receipt_dispute_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReceiptDisputeID returns the old "receipt_dispute_id" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldReceiptDisputeID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReceiptDisputeID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReceiptDisputeID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReceiptDisputeID: %w", err)
+	}
+	return oldValue.ReceiptDisputeID, nil
+}
+
+// ResetReceiptDisputeID resets all changes to the "receipt_dispute_id" field.
+func (m *ReturnRequestMutation) ResetReceiptDisputeID() {
+	m.receipt_dispute_id = nil
 }
 
 // SetEscrowHeld sets the "escrow_held" field.
@@ -19074,6 +16891,62 @@ func (m *ReturnRequestMutation) OldEscrowHeld(ctx context.Context) (v bool, err 
 // ResetEscrowHeld resets all changes to the "escrow_held" field.
 func (m *ReturnRequestMutation) ResetEscrowHeld() {
 	m.escrow_held = nil
+}
+
+// SetHeldMinor sets the "held_minor" field.
+func (m *ReturnRequestMutation) SetHeldMinor(i int64) {
+	m.held_minor = &i
+	m.addheld_minor = nil
+}
+
+// HeldMinor returns the value of the "held_minor" field in the mutation.
+func (m *ReturnRequestMutation) HeldMinor() (r int64, exists bool) {
+	v := m.held_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeldMinor returns the old "held_minor" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldHeldMinor(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeldMinor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeldMinor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeldMinor: %w", err)
+	}
+	return oldValue.HeldMinor, nil
+}
+
+// AddHeldMinor adds i to the "held_minor" field.
+func (m *ReturnRequestMutation) AddHeldMinor(i int64) {
+	if m.addheld_minor != nil {
+		*m.addheld_minor += i
+	} else {
+		m.addheld_minor = &i
+	}
+}
+
+// AddedHeldMinor returns the value that was added to the "held_minor" field in this mutation.
+func (m *ReturnRequestMutation) AddedHeldMinor() (r int64, exists bool) {
+	v := m.addheld_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHeldMinor resets all changes to the "held_minor" field.
+func (m *ReturnRequestMutation) ResetHeldMinor() {
+	m.held_minor = nil
+	m.addheld_minor = nil
 }
 
 // SetSupplierAnswerDeadline sets the "supplier_answer_deadline" field.
@@ -19125,53 +16998,125 @@ func (m *ReturnRequestMutation) ResetSupplierAnswerDeadline() {
 	delete(m.clearedFields, returnrequest.FieldSupplierAnswerDeadline)
 }
 
-// SetAnswerTime sets the "answer_time" field.
-func (m *ReturnRequestMutation) SetAnswerTime(t time.Time) {
-	m.answer_time = &t
+// SetApproveTime sets the "approve_time" field.
+func (m *ReturnRequestMutation) SetApproveTime(t time.Time) {
+	m.approve_time = &t
 }
 
-// AnswerTime returns the value of the "answer_time" field in the mutation.
-func (m *ReturnRequestMutation) AnswerTime() (r time.Time, exists bool) {
-	v := m.answer_time
+// ApproveTime returns the value of the "approve_time" field in the mutation.
+func (m *ReturnRequestMutation) ApproveTime() (r time.Time, exists bool) {
+	v := m.approve_time
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldAnswerTime returns the old "answer_time" field's value of the ReturnRequest entity.
+// OldApproveTime returns the old "approve_time" field's value of the ReturnRequest entity.
 // If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ReturnRequestMutation) OldAnswerTime(ctx context.Context) (v *time.Time, err error) {
+func (m *ReturnRequestMutation) OldApproveTime(ctx context.Context) (v *time.Time, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldAnswerTime is only allowed on UpdateOne operations")
+		return v, errors.New("OldApproveTime is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldAnswerTime requires an ID field in the mutation")
+		return v, errors.New("OldApproveTime requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldAnswerTime: %w", err)
+		return v, fmt.Errorf("querying old value for OldApproveTime: %w", err)
 	}
-	return oldValue.AnswerTime, nil
+	return oldValue.ApproveTime, nil
 }
 
-// ClearAnswerTime clears the value of the "answer_time" field.
-func (m *ReturnRequestMutation) ClearAnswerTime() {
-	m.answer_time = nil
-	m.clearedFields[returnrequest.FieldAnswerTime] = struct{}{}
+// ClearApproveTime clears the value of the "approve_time" field.
+func (m *ReturnRequestMutation) ClearApproveTime() {
+	m.approve_time = nil
+	m.clearedFields[returnrequest.FieldApproveTime] = struct{}{}
 }
 
-// AnswerTimeCleared returns if the "answer_time" field was cleared in this mutation.
-func (m *ReturnRequestMutation) AnswerTimeCleared() bool {
-	_, ok := m.clearedFields[returnrequest.FieldAnswerTime]
+// ApproveTimeCleared returns if the "approve_time" field was cleared in this mutation.
+func (m *ReturnRequestMutation) ApproveTimeCleared() bool {
+	_, ok := m.clearedFields[returnrequest.FieldApproveTime]
 	return ok
 }
 
-// ResetAnswerTime resets all changes to the "answer_time" field.
-func (m *ReturnRequestMutation) ResetAnswerTime() {
-	m.answer_time = nil
-	delete(m.clearedFields, returnrequest.FieldAnswerTime)
+// ResetApproveTime resets all changes to the "approve_time" field.
+func (m *ReturnRequestMutation) ResetApproveTime() {
+	m.approve_time = nil
+	delete(m.clearedFields, returnrequest.FieldApproveTime)
+}
+
+// SetApprovedByRole sets the "approved_by_role" field.
+func (m *ReturnRequestMutation) SetApprovedByRole(s string) {
+	m.approved_by_role = &s
+}
+
+// ApprovedByRole returns the value of the "approved_by_role" field in the mutation.
+func (m *ReturnRequestMutation) ApprovedByRole() (r string, exists bool) {
+	v := m.approved_by_role
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldApprovedByRole returns the old "approved_by_role" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldApprovedByRole(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldApprovedByRole is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldApprovedByRole requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldApprovedByRole: %w", err)
+	}
+	return oldValue.ApprovedByRole, nil
+}
+
+// ResetApprovedByRole resets all changes to the "approved_by_role" field.
+func (m *ReturnRequestMutation) ResetApprovedByRole() {
+	m.approved_by_role = nil
+}
+
+// SetApprovedByID sets the "approved_by_id" field.
+func (m *ReturnRequestMutation) SetApprovedByID(s string) {
+	m.approved_by_id = &s
+}
+
+// ApprovedByID returns the value of the "approved_by_id" field in the mutation.
+func (m *ReturnRequestMutation) ApprovedByID() (r string, exists bool) {
+	v := m.approved_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldApprovedByID returns the old "approved_by_id" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldApprovedByID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldApprovedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldApprovedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldApprovedByID: %w", err)
+	}
+	return oldValue.ApprovedByID, nil
+}
+
+// ResetApprovedByID resets all changes to the "approved_by_id" field.
+func (m *ReturnRequestMutation) ResetApprovedByID() {
+	m.approved_by_id = nil
 }
 
 // SetDeclineReason sets the "decline_reason" field.
@@ -19208,6 +17153,42 @@ func (m *ReturnRequestMutation) OldDeclineReason(ctx context.Context) (v string,
 // ResetDeclineReason resets all changes to the "decline_reason" field.
 func (m *ReturnRequestMutation) ResetDeclineReason() {
 	m.decline_reason = nil
+}
+
+// SetDeclineNote sets the "decline_note" field.
+func (m *ReturnRequestMutation) SetDeclineNote(s string) {
+	m.decline_note = &s
+}
+
+// DeclineNote returns the value of the "decline_note" field in the mutation.
+func (m *ReturnRequestMutation) DeclineNote() (r string, exists bool) {
+	v := m.decline_note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeclineNote returns the old "decline_note" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldDeclineNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeclineNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeclineNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeclineNote: %w", err)
+	}
+	return oldValue.DeclineNote, nil
+}
+
+// ResetDeclineNote resets all changes to the "decline_note" field.
+func (m *ReturnRequestMutation) ResetDeclineNote() {
+	m.decline_note = nil
 }
 
 // SetOfferedRefundMinor sets the "offered_refund_minor" field.
@@ -19264,6 +17245,42 @@ func (m *ReturnRequestMutation) AddedOfferedRefundMinor() (r int64, exists bool)
 func (m *ReturnRequestMutation) ResetOfferedRefundMinor() {
 	m.offered_refund_minor = nil
 	m.addoffered_refund_minor = nil
+}
+
+// SetOfferNote sets the "offer_note" field.
+func (m *ReturnRequestMutation) SetOfferNote(s string) {
+	m.offer_note = &s
+}
+
+// OfferNote returns the value of the "offer_note" field in the mutation.
+func (m *ReturnRequestMutation) OfferNote() (r string, exists bool) {
+	v := m.offer_note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOfferNote returns the old "offer_note" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldOfferNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOfferNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOfferNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOfferNote: %w", err)
+	}
+	return oldValue.OfferNote, nil
+}
+
+// ResetOfferNote resets all changes to the "offer_note" field.
+func (m *ReturnRequestMutation) ResetOfferNote() {
+	m.offer_note = nil
 }
 
 // SetReturnAddress sets the "return_address" field.
@@ -19364,40 +17381,40 @@ func (m *ReturnRequestMutation) ResetShipDeadline() {
 	delete(m.clearedFields, returnrequest.FieldShipDeadline)
 }
 
-// SetTrackingCarrier sets the "tracking_carrier" field.
-func (m *ReturnRequestMutation) SetTrackingCarrier(s string) {
-	m.tracking_carrier = &s
+// SetCarrier sets the "carrier" field.
+func (m *ReturnRequestMutation) SetCarrier(s string) {
+	m.carrier = &s
 }
 
-// TrackingCarrier returns the value of the "tracking_carrier" field in the mutation.
-func (m *ReturnRequestMutation) TrackingCarrier() (r string, exists bool) {
-	v := m.tracking_carrier
+// Carrier returns the value of the "carrier" field in the mutation.
+func (m *ReturnRequestMutation) Carrier() (r string, exists bool) {
+	v := m.carrier
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldTrackingCarrier returns the old "tracking_carrier" field's value of the ReturnRequest entity.
+// OldCarrier returns the old "carrier" field's value of the ReturnRequest entity.
 // If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ReturnRequestMutation) OldTrackingCarrier(ctx context.Context) (v string, err error) {
+func (m *ReturnRequestMutation) OldCarrier(ctx context.Context) (v string, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldTrackingCarrier is only allowed on UpdateOne operations")
+		return v, errors.New("OldCarrier is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldTrackingCarrier requires an ID field in the mutation")
+		return v, errors.New("OldCarrier requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldTrackingCarrier: %w", err)
+		return v, fmt.Errorf("querying old value for OldCarrier: %w", err)
 	}
-	return oldValue.TrackingCarrier, nil
+	return oldValue.Carrier, nil
 }
 
-// ResetTrackingCarrier resets all changes to the "tracking_carrier" field.
-func (m *ReturnRequestMutation) ResetTrackingCarrier() {
-	m.tracking_carrier = nil
+// ResetCarrier resets all changes to the "carrier" field.
+func (m *ReturnRequestMutation) ResetCarrier() {
+	m.carrier = nil
 }
 
 // SetTrackingNumber sets the "tracking_number" field.
@@ -19583,89 +17600,76 @@ func (m *ReturnRequestMutation) ResetReceiveTime() {
 	delete(m.clearedFields, returnrequest.FieldReceiveTime)
 }
 
-// SetReceipt sets the "receipt" field.
-func (m *ReturnRequestMutation) SetReceipt(b []byte) {
-	m.receipt = &b
+// SetReceiptNote sets the "receipt_note" field.
+func (m *ReturnRequestMutation) SetReceiptNote(s string) {
+	m.receipt_note = &s
 }
 
-// Receipt returns the value of the "receipt" field in the mutation.
-func (m *ReturnRequestMutation) Receipt() (r []byte, exists bool) {
-	v := m.receipt
+// ReceiptNote returns the value of the "receipt_note" field in the mutation.
+func (m *ReturnRequestMutation) ReceiptNote() (r string, exists bool) {
+	v := m.receipt_note
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldReceipt returns the old "receipt" field's value of the ReturnRequest entity.
+// OldReceiptNote returns the old "receipt_note" field's value of the ReturnRequest entity.
 // If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ReturnRequestMutation) OldReceipt(ctx context.Context) (v []byte, err error) {
+func (m *ReturnRequestMutation) OldReceiptNote(ctx context.Context) (v string, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldReceipt is only allowed on UpdateOne operations")
+		return v, errors.New("OldReceiptNote is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldReceipt requires an ID field in the mutation")
+		return v, errors.New("OldReceiptNote requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldReceipt: %w", err)
+		return v, fmt.Errorf("querying old value for OldReceiptNote: %w", err)
 	}
-	return oldValue.Receipt, nil
+	return oldValue.ReceiptNote, nil
 }
 
-// ClearReceipt clears the value of the "receipt" field.
-func (m *ReturnRequestMutation) ClearReceipt() {
-	m.receipt = nil
-	m.clearedFields[returnrequest.FieldReceipt] = struct{}{}
+// ResetReceiptNote resets all changes to the "receipt_note" field.
+func (m *ReturnRequestMutation) ResetReceiptNote() {
+	m.receipt_note = nil
 }
 
-// ReceiptCleared returns if the "receipt" field was cleared in this mutation.
-func (m *ReturnRequestMutation) ReceiptCleared() bool {
-	_, ok := m.clearedFields[returnrequest.FieldReceipt]
-	return ok
+// SetInspectedBy sets the "inspected_by" field.
+func (m *ReturnRequestMutation) SetInspectedBy(s string) {
+	m.inspected_by = &s
 }
 
-// ResetReceipt resets all changes to the "receipt" field.
-func (m *ReturnRequestMutation) ResetReceipt() {
-	m.receipt = nil
-	delete(m.clearedFields, returnrequest.FieldReceipt)
-}
-
-// SetWarehouseID sets the "warehouse_id" field.
-func (m *ReturnRequestMutation) SetWarehouseID(s string) {
-	m.warehouse_id = &s
-}
-
-// WarehouseID returns the value of the "warehouse_id" field in the mutation.
-func (m *ReturnRequestMutation) WarehouseID() (r string, exists bool) {
-	v := m.warehouse_id
+// InspectedBy returns the value of the "inspected_by" field in the mutation.
+func (m *ReturnRequestMutation) InspectedBy() (r string, exists bool) {
+	v := m.inspected_by
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldWarehouseID returns the old "warehouse_id" field's value of the ReturnRequest entity.
+// OldInspectedBy returns the old "inspected_by" field's value of the ReturnRequest entity.
 // If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ReturnRequestMutation) OldWarehouseID(ctx context.Context) (v string, err error) {
+func (m *ReturnRequestMutation) OldInspectedBy(ctx context.Context) (v string, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldWarehouseID is only allowed on UpdateOne operations")
+		return v, errors.New("OldInspectedBy is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldWarehouseID requires an ID field in the mutation")
+		return v, errors.New("OldInspectedBy requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldWarehouseID: %w", err)
+		return v, fmt.Errorf("querying old value for OldInspectedBy: %w", err)
 	}
-	return oldValue.WarehouseID, nil
+	return oldValue.InspectedBy, nil
 }
 
-// ResetWarehouseID resets all changes to the "warehouse_id" field.
-func (m *ReturnRequestMutation) ResetWarehouseID() {
-	m.warehouse_id = nil
+// ResetInspectedBy resets all changes to the "inspected_by" field.
+func (m *ReturnRequestMutation) ResetInspectedBy() {
+	m.inspected_by = nil
 }
 
 // SetInspectionResult sets the "inspection_result" field.
@@ -19753,55 +17757,6 @@ func (m *ReturnRequestMutation) ResetInspectionNote() {
 	m.inspection_note = nil
 }
 
-// SetInspectTime sets the "inspect_time" field.
-func (m *ReturnRequestMutation) SetInspectTime(t time.Time) {
-	m.inspect_time = &t
-}
-
-// InspectTime returns the value of the "inspect_time" field in the mutation.
-func (m *ReturnRequestMutation) InspectTime() (r time.Time, exists bool) {
-	v := m.inspect_time
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldInspectTime returns the old "inspect_time" field's value of the ReturnRequest entity.
-// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ReturnRequestMutation) OldInspectTime(ctx context.Context) (v *time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldInspectTime is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldInspectTime requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldInspectTime: %w", err)
-	}
-	return oldValue.InspectTime, nil
-}
-
-// ClearInspectTime clears the value of the "inspect_time" field.
-func (m *ReturnRequestMutation) ClearInspectTime() {
-	m.inspect_time = nil
-	m.clearedFields[returnrequest.FieldInspectTime] = struct{}{}
-}
-
-// InspectTimeCleared returns if the "inspect_time" field was cleared in this mutation.
-func (m *ReturnRequestMutation) InspectTimeCleared() bool {
-	_, ok := m.clearedFields[returnrequest.FieldInspectTime]
-	return ok
-}
-
-// ResetInspectTime resets all changes to the "inspect_time" field.
-func (m *ReturnRequestMutation) ResetInspectTime() {
-	m.inspect_time = nil
-	delete(m.clearedFields, returnrequest.FieldInspectTime)
-}
-
 // SetCompensationMinor sets the "compensation_minor" field.
 func (m *ReturnRequestMutation) SetCompensationMinor(i int64) {
 	m.compensation_minor = &i
@@ -19858,53 +17813,53 @@ func (m *ReturnRequestMutation) ResetCompensationMinor() {
 	m.addcompensation_minor = nil
 }
 
-// SetCompensationDueTime sets the "compensation_due_time" field.
-func (m *ReturnRequestMutation) SetCompensationDueTime(t time.Time) {
-	m.compensation_due_time = &t
+// SetCompensationDeadline sets the "compensation_deadline" field.
+func (m *ReturnRequestMutation) SetCompensationDeadline(t time.Time) {
+	m.compensation_deadline = &t
 }
 
-// CompensationDueTime returns the value of the "compensation_due_time" field in the mutation.
-func (m *ReturnRequestMutation) CompensationDueTime() (r time.Time, exists bool) {
-	v := m.compensation_due_time
+// CompensationDeadline returns the value of the "compensation_deadline" field in the mutation.
+func (m *ReturnRequestMutation) CompensationDeadline() (r time.Time, exists bool) {
+	v := m.compensation_deadline
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldCompensationDueTime returns the old "compensation_due_time" field's value of the ReturnRequest entity.
+// OldCompensationDeadline returns the old "compensation_deadline" field's value of the ReturnRequest entity.
 // If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ReturnRequestMutation) OldCompensationDueTime(ctx context.Context) (v *time.Time, err error) {
+func (m *ReturnRequestMutation) OldCompensationDeadline(ctx context.Context) (v *time.Time, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldCompensationDueTime is only allowed on UpdateOne operations")
+		return v, errors.New("OldCompensationDeadline is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldCompensationDueTime requires an ID field in the mutation")
+		return v, errors.New("OldCompensationDeadline requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldCompensationDueTime: %w", err)
+		return v, fmt.Errorf("querying old value for OldCompensationDeadline: %w", err)
 	}
-	return oldValue.CompensationDueTime, nil
+	return oldValue.CompensationDeadline, nil
 }
 
-// ClearCompensationDueTime clears the value of the "compensation_due_time" field.
-func (m *ReturnRequestMutation) ClearCompensationDueTime() {
-	m.compensation_due_time = nil
-	m.clearedFields[returnrequest.FieldCompensationDueTime] = struct{}{}
+// ClearCompensationDeadline clears the value of the "compensation_deadline" field.
+func (m *ReturnRequestMutation) ClearCompensationDeadline() {
+	m.compensation_deadline = nil
+	m.clearedFields[returnrequest.FieldCompensationDeadline] = struct{}{}
 }
 
-// CompensationDueTimeCleared returns if the "compensation_due_time" field was cleared in this mutation.
-func (m *ReturnRequestMutation) CompensationDueTimeCleared() bool {
-	_, ok := m.clearedFields[returnrequest.FieldCompensationDueTime]
+// CompensationDeadlineCleared returns if the "compensation_deadline" field was cleared in this mutation.
+func (m *ReturnRequestMutation) CompensationDeadlineCleared() bool {
+	_, ok := m.clearedFields[returnrequest.FieldCompensationDeadline]
 	return ok
 }
 
-// ResetCompensationDueTime resets all changes to the "compensation_due_time" field.
-func (m *ReturnRequestMutation) ResetCompensationDueTime() {
-	m.compensation_due_time = nil
-	delete(m.clearedFields, returnrequest.FieldCompensationDueTime)
+// ResetCompensationDeadline resets all changes to the "compensation_deadline" field.
+func (m *ReturnRequestMutation) ResetCompensationDeadline() {
+	m.compensation_deadline = nil
+	delete(m.clearedFields, returnrequest.FieldCompensationDeadline)
 }
 
 // SetCompensateTime sets the "compensate_time" field.
@@ -19992,60 +17947,432 @@ func (m *ReturnRequestMutation) ResetCurrency() {
 	m.currency = nil
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (m *ReturnRequestMutation) SetRefundMinor(i int64) {
-	m.refund_minor = &i
-	m.addrefund_minor = nil
+// SetGoodsMinor sets the "goods_minor" field.
+func (m *ReturnRequestMutation) SetGoodsMinor(i int64) {
+	m.goods_minor = &i
+	m.addgoods_minor = nil
 }
 
-// RefundMinor returns the value of the "refund_minor" field in the mutation.
-func (m *ReturnRequestMutation) RefundMinor() (r int64, exists bool) {
-	v := m.refund_minor
+// GoodsMinor returns the value of the "goods_minor" field in the mutation.
+func (m *ReturnRequestMutation) GoodsMinor() (r int64, exists bool) {
+	v := m.goods_minor
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldRefundMinor returns the old "refund_minor" field's value of the ReturnRequest entity.
+// OldGoodsMinor returns the old "goods_minor" field's value of the ReturnRequest entity.
 // If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ReturnRequestMutation) OldRefundMinor(ctx context.Context) (v int64, err error) {
+func (m *ReturnRequestMutation) OldGoodsMinor(ctx context.Context) (v int64, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldRefundMinor is only allowed on UpdateOne operations")
+		return v, errors.New("OldGoodsMinor is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldRefundMinor requires an ID field in the mutation")
+		return v, errors.New("OldGoodsMinor requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldRefundMinor: %w", err)
+		return v, fmt.Errorf("querying old value for OldGoodsMinor: %w", err)
 	}
-	return oldValue.RefundMinor, nil
+	return oldValue.GoodsMinor, nil
 }
 
-// AddRefundMinor adds i to the "refund_minor" field.
-func (m *ReturnRequestMutation) AddRefundMinor(i int64) {
-	if m.addrefund_minor != nil {
-		*m.addrefund_minor += i
+// AddGoodsMinor adds i to the "goods_minor" field.
+func (m *ReturnRequestMutation) AddGoodsMinor(i int64) {
+	if m.addgoods_minor != nil {
+		*m.addgoods_minor += i
 	} else {
-		m.addrefund_minor = &i
+		m.addgoods_minor = &i
 	}
 }
 
-// AddedRefundMinor returns the value that was added to the "refund_minor" field in this mutation.
-func (m *ReturnRequestMutation) AddedRefundMinor() (r int64, exists bool) {
-	v := m.addrefund_minor
+// AddedGoodsMinor returns the value that was added to the "goods_minor" field in this mutation.
+func (m *ReturnRequestMutation) AddedGoodsMinor() (r int64, exists bool) {
+	v := m.addgoods_minor
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// ResetRefundMinor resets all changes to the "refund_minor" field.
-func (m *ReturnRequestMutation) ResetRefundMinor() {
-	m.refund_minor = nil
-	m.addrefund_minor = nil
+// ResetGoodsMinor resets all changes to the "goods_minor" field.
+func (m *ReturnRequestMutation) ResetGoodsMinor() {
+	m.goods_minor = nil
+	m.addgoods_minor = nil
+}
+
+// SetFreightMinor sets the "freight_minor" field.
+func (m *ReturnRequestMutation) SetFreightMinor(i int64) {
+	m.freight_minor = &i
+	m.addfreight_minor = nil
+}
+
+// FreightMinor returns the value of the "freight_minor" field in the mutation.
+func (m *ReturnRequestMutation) FreightMinor() (r int64, exists bool) {
+	v := m.freight_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFreightMinor returns the old "freight_minor" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldFreightMinor(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFreightMinor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFreightMinor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFreightMinor: %w", err)
+	}
+	return oldValue.FreightMinor, nil
+}
+
+// AddFreightMinor adds i to the "freight_minor" field.
+func (m *ReturnRequestMutation) AddFreightMinor(i int64) {
+	if m.addfreight_minor != nil {
+		*m.addfreight_minor += i
+	} else {
+		m.addfreight_minor = &i
+	}
+}
+
+// AddedFreightMinor returns the value that was added to the "freight_minor" field in this mutation.
+func (m *ReturnRequestMutation) AddedFreightMinor() (r int64, exists bool) {
+	v := m.addfreight_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFreightMinor resets all changes to the "freight_minor" field.
+func (m *ReturnRequestMutation) ResetFreightMinor() {
+	m.freight_minor = nil
+	m.addfreight_minor = nil
+}
+
+// SetInsuranceMinor sets the "insurance_minor" field.
+func (m *ReturnRequestMutation) SetInsuranceMinor(i int64) {
+	m.insurance_minor = &i
+	m.addinsurance_minor = nil
+}
+
+// InsuranceMinor returns the value of the "insurance_minor" field in the mutation.
+func (m *ReturnRequestMutation) InsuranceMinor() (r int64, exists bool) {
+	v := m.insurance_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInsuranceMinor returns the old "insurance_minor" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldInsuranceMinor(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInsuranceMinor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInsuranceMinor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInsuranceMinor: %w", err)
+	}
+	return oldValue.InsuranceMinor, nil
+}
+
+// AddInsuranceMinor adds i to the "insurance_minor" field.
+func (m *ReturnRequestMutation) AddInsuranceMinor(i int64) {
+	if m.addinsurance_minor != nil {
+		*m.addinsurance_minor += i
+	} else {
+		m.addinsurance_minor = &i
+	}
+}
+
+// AddedInsuranceMinor returns the value that was added to the "insurance_minor" field in this mutation.
+func (m *ReturnRequestMutation) AddedInsuranceMinor() (r int64, exists bool) {
+	v := m.addinsurance_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetInsuranceMinor resets all changes to the "insurance_minor" field.
+func (m *ReturnRequestMutation) ResetInsuranceMinor() {
+	m.insurance_minor = nil
+	m.addinsurance_minor = nil
+}
+
+// SetShippingDeductionMinor sets the "shipping_deduction_minor" field.
+func (m *ReturnRequestMutation) SetShippingDeductionMinor(i int64) {
+	m.shipping_deduction_minor = &i
+	m.addshipping_deduction_minor = nil
+}
+
+// ShippingDeductionMinor returns the value of the "shipping_deduction_minor" field in the mutation.
+func (m *ReturnRequestMutation) ShippingDeductionMinor() (r int64, exists bool) {
+	v := m.shipping_deduction_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldShippingDeductionMinor returns the old "shipping_deduction_minor" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldShippingDeductionMinor(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldShippingDeductionMinor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldShippingDeductionMinor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldShippingDeductionMinor: %w", err)
+	}
+	return oldValue.ShippingDeductionMinor, nil
+}
+
+// AddShippingDeductionMinor adds i to the "shipping_deduction_minor" field.
+func (m *ReturnRequestMutation) AddShippingDeductionMinor(i int64) {
+	if m.addshipping_deduction_minor != nil {
+		*m.addshipping_deduction_minor += i
+	} else {
+		m.addshipping_deduction_minor = &i
+	}
+}
+
+// AddedShippingDeductionMinor returns the value that was added to the "shipping_deduction_minor" field in this mutation.
+func (m *ReturnRequestMutation) AddedShippingDeductionMinor() (r int64, exists bool) {
+	v := m.addshipping_deduction_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetShippingDeductionMinor resets all changes to the "shipping_deduction_minor" field.
+func (m *ReturnRequestMutation) ResetShippingDeductionMinor() {
+	m.shipping_deduction_minor = nil
+	m.addshipping_deduction_minor = nil
+}
+
+// SetCapDeductionMinor sets the "cap_deduction_minor" field.
+func (m *ReturnRequestMutation) SetCapDeductionMinor(i int64) {
+	m.cap_deduction_minor = &i
+	m.addcap_deduction_minor = nil
+}
+
+// CapDeductionMinor returns the value of the "cap_deduction_minor" field in the mutation.
+func (m *ReturnRequestMutation) CapDeductionMinor() (r int64, exists bool) {
+	v := m.cap_deduction_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCapDeductionMinor returns the old "cap_deduction_minor" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldCapDeductionMinor(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCapDeductionMinor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCapDeductionMinor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCapDeductionMinor: %w", err)
+	}
+	return oldValue.CapDeductionMinor, nil
+}
+
+// AddCapDeductionMinor adds i to the "cap_deduction_minor" field.
+func (m *ReturnRequestMutation) AddCapDeductionMinor(i int64) {
+	if m.addcap_deduction_minor != nil {
+		*m.addcap_deduction_minor += i
+	} else {
+		m.addcap_deduction_minor = &i
+	}
+}
+
+// AddedCapDeductionMinor returns the value that was added to the "cap_deduction_minor" field in this mutation.
+func (m *ReturnRequestMutation) AddedCapDeductionMinor() (r int64, exists bool) {
+	v := m.addcap_deduction_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCapDeductionMinor resets all changes to the "cap_deduction_minor" field.
+func (m *ReturnRequestMutation) ResetCapDeductionMinor() {
+	m.cap_deduction_minor = nil
+	m.addcap_deduction_minor = nil
+}
+
+// SetRefundTotalMinor sets the "refund_total_minor" field.
+func (m *ReturnRequestMutation) SetRefundTotalMinor(i int64) {
+	m.refund_total_minor = &i
+	m.addrefund_total_minor = nil
+}
+
+// RefundTotalMinor returns the value of the "refund_total_minor" field in the mutation.
+func (m *ReturnRequestMutation) RefundTotalMinor() (r int64, exists bool) {
+	v := m.refund_total_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefundTotalMinor returns the old "refund_total_minor" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldRefundTotalMinor(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefundTotalMinor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefundTotalMinor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefundTotalMinor: %w", err)
+	}
+	return oldValue.RefundTotalMinor, nil
+}
+
+// AddRefundTotalMinor adds i to the "refund_total_minor" field.
+func (m *ReturnRequestMutation) AddRefundTotalMinor(i int64) {
+	if m.addrefund_total_minor != nil {
+		*m.addrefund_total_minor += i
+	} else {
+		m.addrefund_total_minor = &i
+	}
+}
+
+// AddedRefundTotalMinor returns the value that was added to the "refund_total_minor" field in this mutation.
+func (m *ReturnRequestMutation) AddedRefundTotalMinor() (r int64, exists bool) {
+	v := m.addrefund_total_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRefundTotalMinor resets all changes to the "refund_total_minor" field.
+func (m *ReturnRequestMutation) ResetRefundTotalMinor() {
+	m.refund_total_minor = nil
+	m.addrefund_total_minor = nil
+}
+
+// SetKeptGoods sets the "kept_goods" field.
+func (m *ReturnRequestMutation) SetKeptGoods(b bool) {
+	m.kept_goods = &b
+}
+
+// KeptGoods returns the value of the "kept_goods" field in the mutation.
+func (m *ReturnRequestMutation) KeptGoods() (r bool, exists bool) {
+	v := m.kept_goods
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKeptGoods returns the old "kept_goods" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldKeptGoods(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKeptGoods is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKeptGoods requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKeptGoods: %w", err)
+	}
+	return oldValue.KeptGoods, nil
+}
+
+// ResetKeptGoods resets all changes to the "kept_goods" field.
+func (m *ReturnRequestMutation) ResetKeptGoods() {
+	m.kept_goods = nil
+}
+
+// SetRefundedMinor sets the "refunded_minor" field.
+func (m *ReturnRequestMutation) SetRefundedMinor(i int64) {
+	m.refunded_minor = &i
+	m.addrefunded_minor = nil
+}
+
+// RefundedMinor returns the value of the "refunded_minor" field in the mutation.
+func (m *ReturnRequestMutation) RefundedMinor() (r int64, exists bool) {
+	v := m.refunded_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefundedMinor returns the old "refunded_minor" field's value of the ReturnRequest entity.
+// If the ReturnRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReturnRequestMutation) OldRefundedMinor(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefundedMinor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefundedMinor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefundedMinor: %w", err)
+	}
+	return oldValue.RefundedMinor, nil
+}
+
+// AddRefundedMinor adds i to the "refunded_minor" field.
+func (m *ReturnRequestMutation) AddRefundedMinor(i int64) {
+	if m.addrefunded_minor != nil {
+		*m.addrefunded_minor += i
+	} else {
+		m.addrefunded_minor = &i
+	}
+}
+
+// AddedRefundedMinor returns the value that was added to the "refunded_minor" field in this mutation.
+func (m *ReturnRequestMutation) AddedRefundedMinor() (r int64, exists bool) {
+	v := m.addrefunded_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRefundedMinor resets all changes to the "refunded_minor" field.
+func (m *ReturnRequestMutation) ResetRefundedMinor() {
+	m.refunded_minor = nil
+	m.addrefunded_minor = nil
 }
 
 // SetRefundTime sets the "refund_time" field.
@@ -20180,7 +18507,7 @@ func (m *ReturnRequestMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ReturnRequestMutation) Fields() []string {
-	fields := make([]string, 0, 40)
+	fields := make([]string, 0, 55)
 	if m.create_time != nil {
 		fields = append(fields, returnrequest.FieldCreateTime)
 	}
@@ -20205,8 +18532,14 @@ func (m *ReturnRequestMutation) Fields() []string {
 	if m.policy != nil {
 		fields = append(fields, returnrequest.FieldPolicy)
 	}
+	if m.policy_version != nil {
+		fields = append(fields, returnrequest.FieldPolicyVersion)
+	}
 	if m.kind != nil {
 		fields = append(fields, returnrequest.FieldKind)
+	}
+	if m.origin != nil {
+		fields = append(fields, returnrequest.FieldOrigin)
 	}
 	if m.state != nil {
 		fields = append(fields, returnrequest.FieldState)
@@ -20214,8 +18547,8 @@ func (m *ReturnRequestMutation) Fields() []string {
 	if m.reason != nil {
 		fields = append(fields, returnrequest.FieldReason)
 	}
-	if m.statement != nil {
-		fields = append(fields, returnrequest.FieldStatement)
+	if m.description != nil {
+		fields = append(fields, returnrequest.FieldDescription)
 	}
 	if m.evidence != nil {
 		fields = append(fields, returnrequest.FieldEvidence)
@@ -20226,23 +18559,44 @@ func (m *ReturnRequestMutation) Fields() []string {
 	if m.whole_order != nil {
 		fields = append(fields, returnrequest.FieldWholeOrder)
 	}
-	if m.dispute_id != nil {
-		fields = append(fields, returnrequest.FieldDisputeID)
+	if m.order_receipt_time != nil {
+		fields = append(fields, returnrequest.FieldOrderReceiptTime)
+	}
+	if m.source_dispute_id != nil {
+		fields = append(fields, returnrequest.FieldSourceDisputeID)
+	}
+	if m.receipt_dispute_id != nil {
+		fields = append(fields, returnrequest.FieldReceiptDisputeID)
 	}
 	if m.escrow_held != nil {
 		fields = append(fields, returnrequest.FieldEscrowHeld)
 	}
+	if m.held_minor != nil {
+		fields = append(fields, returnrequest.FieldHeldMinor)
+	}
 	if m.supplier_answer_deadline != nil {
 		fields = append(fields, returnrequest.FieldSupplierAnswerDeadline)
 	}
-	if m.answer_time != nil {
-		fields = append(fields, returnrequest.FieldAnswerTime)
+	if m.approve_time != nil {
+		fields = append(fields, returnrequest.FieldApproveTime)
+	}
+	if m.approved_by_role != nil {
+		fields = append(fields, returnrequest.FieldApprovedByRole)
+	}
+	if m.approved_by_id != nil {
+		fields = append(fields, returnrequest.FieldApprovedByID)
 	}
 	if m.decline_reason != nil {
 		fields = append(fields, returnrequest.FieldDeclineReason)
 	}
+	if m.decline_note != nil {
+		fields = append(fields, returnrequest.FieldDeclineNote)
+	}
 	if m.offered_refund_minor != nil {
 		fields = append(fields, returnrequest.FieldOfferedRefundMinor)
+	}
+	if m.offer_note != nil {
+		fields = append(fields, returnrequest.FieldOfferNote)
 	}
 	if m.return_address != nil {
 		fields = append(fields, returnrequest.FieldReturnAddress)
@@ -20250,8 +18604,8 @@ func (m *ReturnRequestMutation) Fields() []string {
 	if m.ship_deadline != nil {
 		fields = append(fields, returnrequest.FieldShipDeadline)
 	}
-	if m.tracking_carrier != nil {
-		fields = append(fields, returnrequest.FieldTrackingCarrier)
+	if m.carrier != nil {
+		fields = append(fields, returnrequest.FieldCarrier)
 	}
 	if m.tracking_number != nil {
 		fields = append(fields, returnrequest.FieldTrackingNumber)
@@ -20265,11 +18619,11 @@ func (m *ReturnRequestMutation) Fields() []string {
 	if m.receive_time != nil {
 		fields = append(fields, returnrequest.FieldReceiveTime)
 	}
-	if m.receipt != nil {
-		fields = append(fields, returnrequest.FieldReceipt)
+	if m.receipt_note != nil {
+		fields = append(fields, returnrequest.FieldReceiptNote)
 	}
-	if m.warehouse_id != nil {
-		fields = append(fields, returnrequest.FieldWarehouseID)
+	if m.inspected_by != nil {
+		fields = append(fields, returnrequest.FieldInspectedBy)
 	}
 	if m.inspection_result != nil {
 		fields = append(fields, returnrequest.FieldInspectionResult)
@@ -20277,14 +18631,11 @@ func (m *ReturnRequestMutation) Fields() []string {
 	if m.inspection_note != nil {
 		fields = append(fields, returnrequest.FieldInspectionNote)
 	}
-	if m.inspect_time != nil {
-		fields = append(fields, returnrequest.FieldInspectTime)
-	}
 	if m.compensation_minor != nil {
 		fields = append(fields, returnrequest.FieldCompensationMinor)
 	}
-	if m.compensation_due_time != nil {
-		fields = append(fields, returnrequest.FieldCompensationDueTime)
+	if m.compensation_deadline != nil {
+		fields = append(fields, returnrequest.FieldCompensationDeadline)
 	}
 	if m.compensate_time != nil {
 		fields = append(fields, returnrequest.FieldCompensateTime)
@@ -20292,8 +18643,29 @@ func (m *ReturnRequestMutation) Fields() []string {
 	if m.currency != nil {
 		fields = append(fields, returnrequest.FieldCurrency)
 	}
-	if m.refund_minor != nil {
-		fields = append(fields, returnrequest.FieldRefundMinor)
+	if m.goods_minor != nil {
+		fields = append(fields, returnrequest.FieldGoodsMinor)
+	}
+	if m.freight_minor != nil {
+		fields = append(fields, returnrequest.FieldFreightMinor)
+	}
+	if m.insurance_minor != nil {
+		fields = append(fields, returnrequest.FieldInsuranceMinor)
+	}
+	if m.shipping_deduction_minor != nil {
+		fields = append(fields, returnrequest.FieldShippingDeductionMinor)
+	}
+	if m.cap_deduction_minor != nil {
+		fields = append(fields, returnrequest.FieldCapDeductionMinor)
+	}
+	if m.refund_total_minor != nil {
+		fields = append(fields, returnrequest.FieldRefundTotalMinor)
+	}
+	if m.kept_goods != nil {
+		fields = append(fields, returnrequest.FieldKeptGoods)
+	}
+	if m.refunded_minor != nil {
+		fields = append(fields, returnrequest.FieldRefundedMinor)
 	}
 	if m.refund_time != nil {
 		fields = append(fields, returnrequest.FieldRefundTime)
@@ -20325,38 +18697,56 @@ func (m *ReturnRequestMutation) Field(name string) (ent.Value, bool) {
 		return m.SupplierID()
 	case returnrequest.FieldPolicy:
 		return m.Policy()
+	case returnrequest.FieldPolicyVersion:
+		return m.PolicyVersion()
 	case returnrequest.FieldKind:
 		return m.Kind()
+	case returnrequest.FieldOrigin:
+		return m.Origin()
 	case returnrequest.FieldState:
 		return m.State()
 	case returnrequest.FieldReason:
 		return m.Reason()
-	case returnrequest.FieldStatement:
-		return m.Statement()
+	case returnrequest.FieldDescription:
+		return m.Description()
 	case returnrequest.FieldEvidence:
 		return m.Evidence()
 	case returnrequest.FieldLines:
 		return m.Lines()
 	case returnrequest.FieldWholeOrder:
 		return m.WholeOrder()
-	case returnrequest.FieldDisputeID:
-		return m.DisputeID()
+	case returnrequest.FieldOrderReceiptTime:
+		return m.OrderReceiptTime()
+	case returnrequest.FieldSourceDisputeID:
+		return m.SourceDisputeID()
+	case returnrequest.FieldReceiptDisputeID:
+		return m.ReceiptDisputeID()
 	case returnrequest.FieldEscrowHeld:
 		return m.EscrowHeld()
+	case returnrequest.FieldHeldMinor:
+		return m.HeldMinor()
 	case returnrequest.FieldSupplierAnswerDeadline:
 		return m.SupplierAnswerDeadline()
-	case returnrequest.FieldAnswerTime:
-		return m.AnswerTime()
+	case returnrequest.FieldApproveTime:
+		return m.ApproveTime()
+	case returnrequest.FieldApprovedByRole:
+		return m.ApprovedByRole()
+	case returnrequest.FieldApprovedByID:
+		return m.ApprovedByID()
 	case returnrequest.FieldDeclineReason:
 		return m.DeclineReason()
+	case returnrequest.FieldDeclineNote:
+		return m.DeclineNote()
 	case returnrequest.FieldOfferedRefundMinor:
 		return m.OfferedRefundMinor()
+	case returnrequest.FieldOfferNote:
+		return m.OfferNote()
 	case returnrequest.FieldReturnAddress:
 		return m.ReturnAddress()
 	case returnrequest.FieldShipDeadline:
 		return m.ShipDeadline()
-	case returnrequest.FieldTrackingCarrier:
-		return m.TrackingCarrier()
+	case returnrequest.FieldCarrier:
+		return m.Carrier()
 	case returnrequest.FieldTrackingNumber:
 		return m.TrackingNumber()
 	case returnrequest.FieldShipTime:
@@ -20365,26 +18755,38 @@ func (m *ReturnRequestMutation) Field(name string) (ent.Value, bool) {
 		return m.ReceiptDeadline()
 	case returnrequest.FieldReceiveTime:
 		return m.ReceiveTime()
-	case returnrequest.FieldReceipt:
-		return m.Receipt()
-	case returnrequest.FieldWarehouseID:
-		return m.WarehouseID()
+	case returnrequest.FieldReceiptNote:
+		return m.ReceiptNote()
+	case returnrequest.FieldInspectedBy:
+		return m.InspectedBy()
 	case returnrequest.FieldInspectionResult:
 		return m.InspectionResult()
 	case returnrequest.FieldInspectionNote:
 		return m.InspectionNote()
-	case returnrequest.FieldInspectTime:
-		return m.InspectTime()
 	case returnrequest.FieldCompensationMinor:
 		return m.CompensationMinor()
-	case returnrequest.FieldCompensationDueTime:
-		return m.CompensationDueTime()
+	case returnrequest.FieldCompensationDeadline:
+		return m.CompensationDeadline()
 	case returnrequest.FieldCompensateTime:
 		return m.CompensateTime()
 	case returnrequest.FieldCurrency:
 		return m.Currency()
-	case returnrequest.FieldRefundMinor:
-		return m.RefundMinor()
+	case returnrequest.FieldGoodsMinor:
+		return m.GoodsMinor()
+	case returnrequest.FieldFreightMinor:
+		return m.FreightMinor()
+	case returnrequest.FieldInsuranceMinor:
+		return m.InsuranceMinor()
+	case returnrequest.FieldShippingDeductionMinor:
+		return m.ShippingDeductionMinor()
+	case returnrequest.FieldCapDeductionMinor:
+		return m.CapDeductionMinor()
+	case returnrequest.FieldRefundTotalMinor:
+		return m.RefundTotalMinor()
+	case returnrequest.FieldKeptGoods:
+		return m.KeptGoods()
+	case returnrequest.FieldRefundedMinor:
+		return m.RefundedMinor()
 	case returnrequest.FieldRefundTime:
 		return m.RefundTime()
 	case returnrequest.FieldCloseTime:
@@ -20414,38 +18816,56 @@ func (m *ReturnRequestMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldSupplierID(ctx)
 	case returnrequest.FieldPolicy:
 		return m.OldPolicy(ctx)
+	case returnrequest.FieldPolicyVersion:
+		return m.OldPolicyVersion(ctx)
 	case returnrequest.FieldKind:
 		return m.OldKind(ctx)
+	case returnrequest.FieldOrigin:
+		return m.OldOrigin(ctx)
 	case returnrequest.FieldState:
 		return m.OldState(ctx)
 	case returnrequest.FieldReason:
 		return m.OldReason(ctx)
-	case returnrequest.FieldStatement:
-		return m.OldStatement(ctx)
+	case returnrequest.FieldDescription:
+		return m.OldDescription(ctx)
 	case returnrequest.FieldEvidence:
 		return m.OldEvidence(ctx)
 	case returnrequest.FieldLines:
 		return m.OldLines(ctx)
 	case returnrequest.FieldWholeOrder:
 		return m.OldWholeOrder(ctx)
-	case returnrequest.FieldDisputeID:
-		return m.OldDisputeID(ctx)
+	case returnrequest.FieldOrderReceiptTime:
+		return m.OldOrderReceiptTime(ctx)
+	case returnrequest.FieldSourceDisputeID:
+		return m.OldSourceDisputeID(ctx)
+	case returnrequest.FieldReceiptDisputeID:
+		return m.OldReceiptDisputeID(ctx)
 	case returnrequest.FieldEscrowHeld:
 		return m.OldEscrowHeld(ctx)
+	case returnrequest.FieldHeldMinor:
+		return m.OldHeldMinor(ctx)
 	case returnrequest.FieldSupplierAnswerDeadline:
 		return m.OldSupplierAnswerDeadline(ctx)
-	case returnrequest.FieldAnswerTime:
-		return m.OldAnswerTime(ctx)
+	case returnrequest.FieldApproveTime:
+		return m.OldApproveTime(ctx)
+	case returnrequest.FieldApprovedByRole:
+		return m.OldApprovedByRole(ctx)
+	case returnrequest.FieldApprovedByID:
+		return m.OldApprovedByID(ctx)
 	case returnrequest.FieldDeclineReason:
 		return m.OldDeclineReason(ctx)
+	case returnrequest.FieldDeclineNote:
+		return m.OldDeclineNote(ctx)
 	case returnrequest.FieldOfferedRefundMinor:
 		return m.OldOfferedRefundMinor(ctx)
+	case returnrequest.FieldOfferNote:
+		return m.OldOfferNote(ctx)
 	case returnrequest.FieldReturnAddress:
 		return m.OldReturnAddress(ctx)
 	case returnrequest.FieldShipDeadline:
 		return m.OldShipDeadline(ctx)
-	case returnrequest.FieldTrackingCarrier:
-		return m.OldTrackingCarrier(ctx)
+	case returnrequest.FieldCarrier:
+		return m.OldCarrier(ctx)
 	case returnrequest.FieldTrackingNumber:
 		return m.OldTrackingNumber(ctx)
 	case returnrequest.FieldShipTime:
@@ -20454,26 +18874,38 @@ func (m *ReturnRequestMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldReceiptDeadline(ctx)
 	case returnrequest.FieldReceiveTime:
 		return m.OldReceiveTime(ctx)
-	case returnrequest.FieldReceipt:
-		return m.OldReceipt(ctx)
-	case returnrequest.FieldWarehouseID:
-		return m.OldWarehouseID(ctx)
+	case returnrequest.FieldReceiptNote:
+		return m.OldReceiptNote(ctx)
+	case returnrequest.FieldInspectedBy:
+		return m.OldInspectedBy(ctx)
 	case returnrequest.FieldInspectionResult:
 		return m.OldInspectionResult(ctx)
 	case returnrequest.FieldInspectionNote:
 		return m.OldInspectionNote(ctx)
-	case returnrequest.FieldInspectTime:
-		return m.OldInspectTime(ctx)
 	case returnrequest.FieldCompensationMinor:
 		return m.OldCompensationMinor(ctx)
-	case returnrequest.FieldCompensationDueTime:
-		return m.OldCompensationDueTime(ctx)
+	case returnrequest.FieldCompensationDeadline:
+		return m.OldCompensationDeadline(ctx)
 	case returnrequest.FieldCompensateTime:
 		return m.OldCompensateTime(ctx)
 	case returnrequest.FieldCurrency:
 		return m.OldCurrency(ctx)
-	case returnrequest.FieldRefundMinor:
-		return m.OldRefundMinor(ctx)
+	case returnrequest.FieldGoodsMinor:
+		return m.OldGoodsMinor(ctx)
+	case returnrequest.FieldFreightMinor:
+		return m.OldFreightMinor(ctx)
+	case returnrequest.FieldInsuranceMinor:
+		return m.OldInsuranceMinor(ctx)
+	case returnrequest.FieldShippingDeductionMinor:
+		return m.OldShippingDeductionMinor(ctx)
+	case returnrequest.FieldCapDeductionMinor:
+		return m.OldCapDeductionMinor(ctx)
+	case returnrequest.FieldRefundTotalMinor:
+		return m.OldRefundTotalMinor(ctx)
+	case returnrequest.FieldKeptGoods:
+		return m.OldKeptGoods(ctx)
+	case returnrequest.FieldRefundedMinor:
+		return m.OldRefundedMinor(ctx)
 	case returnrequest.FieldRefundTime:
 		return m.OldRefundTime(ctx)
 	case returnrequest.FieldCloseTime:
@@ -20543,12 +18975,26 @@ func (m *ReturnRequestMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPolicy(v)
 		return nil
+	case returnrequest.FieldPolicyVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPolicyVersion(v)
+		return nil
 	case returnrequest.FieldKind:
 		v, ok := value.(returnrequest.Kind)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetKind(v)
+		return nil
+	case returnrequest.FieldOrigin:
+		v, ok := value.(returnrequest.Origin)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrigin(v)
 		return nil
 	case returnrequest.FieldState:
 		v, ok := value.(returnrequest.State)
@@ -20564,22 +19010,22 @@ func (m *ReturnRequestMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetReason(v)
 		return nil
-	case returnrequest.FieldStatement:
+	case returnrequest.FieldDescription:
 		v, ok := value.(string)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetStatement(v)
+		m.SetDescription(v)
 		return nil
 	case returnrequest.FieldEvidence:
-		v, ok := value.([]byte)
+		v, ok := value.([][]uint8)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetEvidence(v)
 		return nil
 	case returnrequest.FieldLines:
-		v, ok := value.([]byte)
+		v, ok := value.([]schema.ReturnedLine)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
@@ -20592,12 +19038,26 @@ func (m *ReturnRequestMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetWholeOrder(v)
 		return nil
-	case returnrequest.FieldDisputeID:
+	case returnrequest.FieldOrderReceiptTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrderReceiptTime(v)
+		return nil
+	case returnrequest.FieldSourceDisputeID:
 		v, ok := value.(string)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetDisputeID(v)
+		m.SetSourceDisputeID(v)
+		return nil
+	case returnrequest.FieldReceiptDisputeID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReceiptDisputeID(v)
 		return nil
 	case returnrequest.FieldEscrowHeld:
 		v, ok := value.(bool)
@@ -20606,6 +19066,13 @@ func (m *ReturnRequestMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetEscrowHeld(v)
 		return nil
+	case returnrequest.FieldHeldMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeldMinor(v)
+		return nil
 	case returnrequest.FieldSupplierAnswerDeadline:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -20613,12 +19080,26 @@ func (m *ReturnRequestMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetSupplierAnswerDeadline(v)
 		return nil
-	case returnrequest.FieldAnswerTime:
+	case returnrequest.FieldApproveTime:
 		v, ok := value.(time.Time)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetAnswerTime(v)
+		m.SetApproveTime(v)
+		return nil
+	case returnrequest.FieldApprovedByRole:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetApprovedByRole(v)
+		return nil
+	case returnrequest.FieldApprovedByID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetApprovedByID(v)
 		return nil
 	case returnrequest.FieldDeclineReason:
 		v, ok := value.(string)
@@ -20627,12 +19108,26 @@ func (m *ReturnRequestMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDeclineReason(v)
 		return nil
+	case returnrequest.FieldDeclineNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeclineNote(v)
+		return nil
 	case returnrequest.FieldOfferedRefundMinor:
 		v, ok := value.(int64)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetOfferedRefundMinor(v)
+		return nil
+	case returnrequest.FieldOfferNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOfferNote(v)
 		return nil
 	case returnrequest.FieldReturnAddress:
 		v, ok := value.([]byte)
@@ -20648,12 +19143,12 @@ func (m *ReturnRequestMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetShipDeadline(v)
 		return nil
-	case returnrequest.FieldTrackingCarrier:
+	case returnrequest.FieldCarrier:
 		v, ok := value.(string)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetTrackingCarrier(v)
+		m.SetCarrier(v)
 		return nil
 	case returnrequest.FieldTrackingNumber:
 		v, ok := value.(string)
@@ -20683,19 +19178,19 @@ func (m *ReturnRequestMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetReceiveTime(v)
 		return nil
-	case returnrequest.FieldReceipt:
-		v, ok := value.([]byte)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetReceipt(v)
-		return nil
-	case returnrequest.FieldWarehouseID:
+	case returnrequest.FieldReceiptNote:
 		v, ok := value.(string)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetWarehouseID(v)
+		m.SetReceiptNote(v)
+		return nil
+	case returnrequest.FieldInspectedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInspectedBy(v)
 		return nil
 	case returnrequest.FieldInspectionResult:
 		v, ok := value.(returnrequest.InspectionResult)
@@ -20711,13 +19206,6 @@ func (m *ReturnRequestMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetInspectionNote(v)
 		return nil
-	case returnrequest.FieldInspectTime:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetInspectTime(v)
-		return nil
 	case returnrequest.FieldCompensationMinor:
 		v, ok := value.(int64)
 		if !ok {
@@ -20725,12 +19213,12 @@ func (m *ReturnRequestMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCompensationMinor(v)
 		return nil
-	case returnrequest.FieldCompensationDueTime:
+	case returnrequest.FieldCompensationDeadline:
 		v, ok := value.(time.Time)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetCompensationDueTime(v)
+		m.SetCompensationDeadline(v)
 		return nil
 	case returnrequest.FieldCompensateTime:
 		v, ok := value.(time.Time)
@@ -20746,12 +19234,61 @@ func (m *ReturnRequestMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCurrency(v)
 		return nil
-	case returnrequest.FieldRefundMinor:
+	case returnrequest.FieldGoodsMinor:
 		v, ok := value.(int64)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetRefundMinor(v)
+		m.SetGoodsMinor(v)
+		return nil
+	case returnrequest.FieldFreightMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFreightMinor(v)
+		return nil
+	case returnrequest.FieldInsuranceMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInsuranceMinor(v)
+		return nil
+	case returnrequest.FieldShippingDeductionMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetShippingDeductionMinor(v)
+		return nil
+	case returnrequest.FieldCapDeductionMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCapDeductionMinor(v)
+		return nil
+	case returnrequest.FieldRefundTotalMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefundTotalMinor(v)
+		return nil
+	case returnrequest.FieldKeptGoods:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKeptGoods(v)
+		return nil
+	case returnrequest.FieldRefundedMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefundedMinor(v)
 		return nil
 	case returnrequest.FieldRefundTime:
 		v, ok := value.(time.Time)
@@ -20778,14 +19315,35 @@ func (m *ReturnRequestMutation) AddedFields() []string {
 	if m.addrevision != nil {
 		fields = append(fields, returnrequest.FieldRevision)
 	}
+	if m.addheld_minor != nil {
+		fields = append(fields, returnrequest.FieldHeldMinor)
+	}
 	if m.addoffered_refund_minor != nil {
 		fields = append(fields, returnrequest.FieldOfferedRefundMinor)
 	}
 	if m.addcompensation_minor != nil {
 		fields = append(fields, returnrequest.FieldCompensationMinor)
 	}
-	if m.addrefund_minor != nil {
-		fields = append(fields, returnrequest.FieldRefundMinor)
+	if m.addgoods_minor != nil {
+		fields = append(fields, returnrequest.FieldGoodsMinor)
+	}
+	if m.addfreight_minor != nil {
+		fields = append(fields, returnrequest.FieldFreightMinor)
+	}
+	if m.addinsurance_minor != nil {
+		fields = append(fields, returnrequest.FieldInsuranceMinor)
+	}
+	if m.addshipping_deduction_minor != nil {
+		fields = append(fields, returnrequest.FieldShippingDeductionMinor)
+	}
+	if m.addcap_deduction_minor != nil {
+		fields = append(fields, returnrequest.FieldCapDeductionMinor)
+	}
+	if m.addrefund_total_minor != nil {
+		fields = append(fields, returnrequest.FieldRefundTotalMinor)
+	}
+	if m.addrefunded_minor != nil {
+		fields = append(fields, returnrequest.FieldRefundedMinor)
 	}
 	return fields
 }
@@ -20797,12 +19355,26 @@ func (m *ReturnRequestMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case returnrequest.FieldRevision:
 		return m.AddedRevision()
+	case returnrequest.FieldHeldMinor:
+		return m.AddedHeldMinor()
 	case returnrequest.FieldOfferedRefundMinor:
 		return m.AddedOfferedRefundMinor()
 	case returnrequest.FieldCompensationMinor:
 		return m.AddedCompensationMinor()
-	case returnrequest.FieldRefundMinor:
-		return m.AddedRefundMinor()
+	case returnrequest.FieldGoodsMinor:
+		return m.AddedGoodsMinor()
+	case returnrequest.FieldFreightMinor:
+		return m.AddedFreightMinor()
+	case returnrequest.FieldInsuranceMinor:
+		return m.AddedInsuranceMinor()
+	case returnrequest.FieldShippingDeductionMinor:
+		return m.AddedShippingDeductionMinor()
+	case returnrequest.FieldCapDeductionMinor:
+		return m.AddedCapDeductionMinor()
+	case returnrequest.FieldRefundTotalMinor:
+		return m.AddedRefundTotalMinor()
+	case returnrequest.FieldRefundedMinor:
+		return m.AddedRefundedMinor()
 	}
 	return nil, false
 }
@@ -20819,6 +19391,13 @@ func (m *ReturnRequestMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddRevision(v)
 		return nil
+	case returnrequest.FieldHeldMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHeldMinor(v)
+		return nil
 	case returnrequest.FieldOfferedRefundMinor:
 		v, ok := value.(int64)
 		if !ok {
@@ -20833,12 +19412,54 @@ func (m *ReturnRequestMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddCompensationMinor(v)
 		return nil
-	case returnrequest.FieldRefundMinor:
+	case returnrequest.FieldGoodsMinor:
 		v, ok := value.(int64)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.AddRefundMinor(v)
+		m.AddGoodsMinor(v)
+		return nil
+	case returnrequest.FieldFreightMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFreightMinor(v)
+		return nil
+	case returnrequest.FieldInsuranceMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddInsuranceMinor(v)
+		return nil
+	case returnrequest.FieldShippingDeductionMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddShippingDeductionMinor(v)
+		return nil
+	case returnrequest.FieldCapDeductionMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCapDeductionMinor(v)
+		return nil
+	case returnrequest.FieldRefundTotalMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRefundTotalMinor(v)
+		return nil
+	case returnrequest.FieldRefundedMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRefundedMinor(v)
 		return nil
 	}
 	return fmt.Errorf("unknown ReturnRequest numeric field %s", name)
@@ -20848,14 +19469,17 @@ func (m *ReturnRequestMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *ReturnRequestMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(returnrequest.FieldReason) {
+		fields = append(fields, returnrequest.FieldReason)
+	}
 	if m.FieldCleared(returnrequest.FieldEvidence) {
 		fields = append(fields, returnrequest.FieldEvidence)
 	}
 	if m.FieldCleared(returnrequest.FieldSupplierAnswerDeadline) {
 		fields = append(fields, returnrequest.FieldSupplierAnswerDeadline)
 	}
-	if m.FieldCleared(returnrequest.FieldAnswerTime) {
-		fields = append(fields, returnrequest.FieldAnswerTime)
+	if m.FieldCleared(returnrequest.FieldApproveTime) {
+		fields = append(fields, returnrequest.FieldApproveTime)
 	}
 	if m.FieldCleared(returnrequest.FieldReturnAddress) {
 		fields = append(fields, returnrequest.FieldReturnAddress)
@@ -20872,17 +19496,11 @@ func (m *ReturnRequestMutation) ClearedFields() []string {
 	if m.FieldCleared(returnrequest.FieldReceiveTime) {
 		fields = append(fields, returnrequest.FieldReceiveTime)
 	}
-	if m.FieldCleared(returnrequest.FieldReceipt) {
-		fields = append(fields, returnrequest.FieldReceipt)
-	}
 	if m.FieldCleared(returnrequest.FieldInspectionResult) {
 		fields = append(fields, returnrequest.FieldInspectionResult)
 	}
-	if m.FieldCleared(returnrequest.FieldInspectTime) {
-		fields = append(fields, returnrequest.FieldInspectTime)
-	}
-	if m.FieldCleared(returnrequest.FieldCompensationDueTime) {
-		fields = append(fields, returnrequest.FieldCompensationDueTime)
+	if m.FieldCleared(returnrequest.FieldCompensationDeadline) {
+		fields = append(fields, returnrequest.FieldCompensationDeadline)
 	}
 	if m.FieldCleared(returnrequest.FieldCompensateTime) {
 		fields = append(fields, returnrequest.FieldCompensateTime)
@@ -20907,14 +19525,17 @@ func (m *ReturnRequestMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *ReturnRequestMutation) ClearField(name string) error {
 	switch name {
+	case returnrequest.FieldReason:
+		m.ClearReason()
+		return nil
 	case returnrequest.FieldEvidence:
 		m.ClearEvidence()
 		return nil
 	case returnrequest.FieldSupplierAnswerDeadline:
 		m.ClearSupplierAnswerDeadline()
 		return nil
-	case returnrequest.FieldAnswerTime:
-		m.ClearAnswerTime()
+	case returnrequest.FieldApproveTime:
+		m.ClearApproveTime()
 		return nil
 	case returnrequest.FieldReturnAddress:
 		m.ClearReturnAddress()
@@ -20931,17 +19552,11 @@ func (m *ReturnRequestMutation) ClearField(name string) error {
 	case returnrequest.FieldReceiveTime:
 		m.ClearReceiveTime()
 		return nil
-	case returnrequest.FieldReceipt:
-		m.ClearReceipt()
-		return nil
 	case returnrequest.FieldInspectionResult:
 		m.ClearInspectionResult()
 		return nil
-	case returnrequest.FieldInspectTime:
-		m.ClearInspectTime()
-		return nil
-	case returnrequest.FieldCompensationDueTime:
-		m.ClearCompensationDueTime()
+	case returnrequest.FieldCompensationDeadline:
+		m.ClearCompensationDeadline()
 		return nil
 	case returnrequest.FieldCompensateTime:
 		m.ClearCompensateTime()
@@ -20984,8 +19599,14 @@ func (m *ReturnRequestMutation) ResetField(name string) error {
 	case returnrequest.FieldPolicy:
 		m.ResetPolicy()
 		return nil
+	case returnrequest.FieldPolicyVersion:
+		m.ResetPolicyVersion()
+		return nil
 	case returnrequest.FieldKind:
 		m.ResetKind()
+		return nil
+	case returnrequest.FieldOrigin:
+		m.ResetOrigin()
 		return nil
 	case returnrequest.FieldState:
 		m.ResetState()
@@ -20993,8 +19614,8 @@ func (m *ReturnRequestMutation) ResetField(name string) error {
 	case returnrequest.FieldReason:
 		m.ResetReason()
 		return nil
-	case returnrequest.FieldStatement:
-		m.ResetStatement()
+	case returnrequest.FieldDescription:
+		m.ResetDescription()
 		return nil
 	case returnrequest.FieldEvidence:
 		m.ResetEvidence()
@@ -21005,23 +19626,44 @@ func (m *ReturnRequestMutation) ResetField(name string) error {
 	case returnrequest.FieldWholeOrder:
 		m.ResetWholeOrder()
 		return nil
-	case returnrequest.FieldDisputeID:
-		m.ResetDisputeID()
+	case returnrequest.FieldOrderReceiptTime:
+		m.ResetOrderReceiptTime()
+		return nil
+	case returnrequest.FieldSourceDisputeID:
+		m.ResetSourceDisputeID()
+		return nil
+	case returnrequest.FieldReceiptDisputeID:
+		m.ResetReceiptDisputeID()
 		return nil
 	case returnrequest.FieldEscrowHeld:
 		m.ResetEscrowHeld()
 		return nil
+	case returnrequest.FieldHeldMinor:
+		m.ResetHeldMinor()
+		return nil
 	case returnrequest.FieldSupplierAnswerDeadline:
 		m.ResetSupplierAnswerDeadline()
 		return nil
-	case returnrequest.FieldAnswerTime:
-		m.ResetAnswerTime()
+	case returnrequest.FieldApproveTime:
+		m.ResetApproveTime()
+		return nil
+	case returnrequest.FieldApprovedByRole:
+		m.ResetApprovedByRole()
+		return nil
+	case returnrequest.FieldApprovedByID:
+		m.ResetApprovedByID()
 		return nil
 	case returnrequest.FieldDeclineReason:
 		m.ResetDeclineReason()
 		return nil
+	case returnrequest.FieldDeclineNote:
+		m.ResetDeclineNote()
+		return nil
 	case returnrequest.FieldOfferedRefundMinor:
 		m.ResetOfferedRefundMinor()
+		return nil
+	case returnrequest.FieldOfferNote:
+		m.ResetOfferNote()
 		return nil
 	case returnrequest.FieldReturnAddress:
 		m.ResetReturnAddress()
@@ -21029,8 +19671,8 @@ func (m *ReturnRequestMutation) ResetField(name string) error {
 	case returnrequest.FieldShipDeadline:
 		m.ResetShipDeadline()
 		return nil
-	case returnrequest.FieldTrackingCarrier:
-		m.ResetTrackingCarrier()
+	case returnrequest.FieldCarrier:
+		m.ResetCarrier()
 		return nil
 	case returnrequest.FieldTrackingNumber:
 		m.ResetTrackingNumber()
@@ -21044,11 +19686,11 @@ func (m *ReturnRequestMutation) ResetField(name string) error {
 	case returnrequest.FieldReceiveTime:
 		m.ResetReceiveTime()
 		return nil
-	case returnrequest.FieldReceipt:
-		m.ResetReceipt()
+	case returnrequest.FieldReceiptNote:
+		m.ResetReceiptNote()
 		return nil
-	case returnrequest.FieldWarehouseID:
-		m.ResetWarehouseID()
+	case returnrequest.FieldInspectedBy:
+		m.ResetInspectedBy()
 		return nil
 	case returnrequest.FieldInspectionResult:
 		m.ResetInspectionResult()
@@ -21056,14 +19698,11 @@ func (m *ReturnRequestMutation) ResetField(name string) error {
 	case returnrequest.FieldInspectionNote:
 		m.ResetInspectionNote()
 		return nil
-	case returnrequest.FieldInspectTime:
-		m.ResetInspectTime()
-		return nil
 	case returnrequest.FieldCompensationMinor:
 		m.ResetCompensationMinor()
 		return nil
-	case returnrequest.FieldCompensationDueTime:
-		m.ResetCompensationDueTime()
+	case returnrequest.FieldCompensationDeadline:
+		m.ResetCompensationDeadline()
 		return nil
 	case returnrequest.FieldCompensateTime:
 		m.ResetCompensateTime()
@@ -21071,8 +19710,29 @@ func (m *ReturnRequestMutation) ResetField(name string) error {
 	case returnrequest.FieldCurrency:
 		m.ResetCurrency()
 		return nil
-	case returnrequest.FieldRefundMinor:
-		m.ResetRefundMinor()
+	case returnrequest.FieldGoodsMinor:
+		m.ResetGoodsMinor()
+		return nil
+	case returnrequest.FieldFreightMinor:
+		m.ResetFreightMinor()
+		return nil
+	case returnrequest.FieldInsuranceMinor:
+		m.ResetInsuranceMinor()
+		return nil
+	case returnrequest.FieldShippingDeductionMinor:
+		m.ResetShippingDeductionMinor()
+		return nil
+	case returnrequest.FieldCapDeductionMinor:
+		m.ResetCapDeductionMinor()
+		return nil
+	case returnrequest.FieldRefundTotalMinor:
+		m.ResetRefundTotalMinor()
+		return nil
+	case returnrequest.FieldKeptGoods:
+		m.ResetKeptGoods()
+		return nil
+	case returnrequest.FieldRefundedMinor:
+		m.ResetRefundedMinor()
 		return nil
 	case returnrequest.FieldRefundTime:
 		m.ResetRefundTime()
@@ -22289,29 +20949,36 @@ func (m *TimelineEntryMutation) ResetEdge(name string) error {
 // WithdrawalMutation represents an operation that mutates the Withdrawal nodes in the graph.
 type WithdrawalMutation struct {
 	config
-	op                   Op
-	typ                  string
-	id                   *string
-	create_time          *time.Time
-	update_time          *time.Time
-	revision             *int64
-	addrevision          *int64
-	etag                 *string
-	supplier_id          *string
-	amount_minor         *int64
-	addamount_minor      *int64
-	currency             *string
-	bank_account         *string
-	state                *withdrawal.State
-	bank_reference       *string
-	failure_reason       *string
-	process_time         *time.Time
-	expected_settle_time *time.Time
-	finish_time          *time.Time
-	clearedFields        map[string]struct{}
-	done                 bool
-	oldValue             func(context.Context) (*Withdrawal, error)
-	predicates           []predicate.Withdrawal
+	op                            Op
+	typ                           string
+	id                            *string
+	create_time                   *time.Time
+	update_time                   *time.Time
+	revision                      *int64
+	addrevision                   *int64
+	etag                          *string
+	supplier_id                   *string
+	request_id                    *string
+	amount_minor                  *int64
+	addamount_minor               *int64
+	currency                      *string
+	bank_account                  *string
+	holder_name                   *string
+	bank_country                  *string
+	state                         *withdrawal.State
+	bank_reference                *string
+	failure_reason                *string
+	process_time                  *time.Time
+	expected_settle_earliest_time *time.Time
+	expected_settle_time          *time.Time
+	overdue_time                  *time.Time
+	finish_time                   *time.Time
+	transfer_id                   *string
+	reversal_transfer_id          *string
+	clearedFields                 map[string]struct{}
+	done                          bool
+	oldValue                      func(context.Context) (*Withdrawal, error)
+	predicates                    []predicate.Withdrawal
 }
 
 var _ ent.Mutation = (*WithdrawalMutation)(nil)
@@ -22618,6 +21285,42 @@ func (m *WithdrawalMutation) ResetSupplierID() {
 	m.supplier_id = nil
 }
 
+// SetRequestID sets the "request_id" field.
+func (m *WithdrawalMutation) SetRequestID(s string) {
+	m.request_id = &s
+}
+
+// RequestID returns the value of the "request_id" field in the mutation.
+func (m *WithdrawalMutation) RequestID() (r string, exists bool) {
+	v := m.request_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestID returns the old "request_id" field's value of the Withdrawal entity.
+// If the Withdrawal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WithdrawalMutation) OldRequestID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestID: %w", err)
+	}
+	return oldValue.RequestID, nil
+}
+
+// ResetRequestID resets all changes to the "request_id" field.
+func (m *WithdrawalMutation) ResetRequestID() {
+	m.request_id = nil
+}
+
 // SetAmountMinor sets the "amount_minor" field.
 func (m *WithdrawalMutation) SetAmountMinor(i int64) {
 	m.amount_minor = &i
@@ -22744,6 +21447,78 @@ func (m *WithdrawalMutation) OldBankAccount(ctx context.Context) (v string, err 
 // ResetBankAccount resets all changes to the "bank_account" field.
 func (m *WithdrawalMutation) ResetBankAccount() {
 	m.bank_account = nil
+}
+
+// SetHolderName sets the "holder_name" field.
+func (m *WithdrawalMutation) SetHolderName(s string) {
+	m.holder_name = &s
+}
+
+// HolderName returns the value of the "holder_name" field in the mutation.
+func (m *WithdrawalMutation) HolderName() (r string, exists bool) {
+	v := m.holder_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolderName returns the old "holder_name" field's value of the Withdrawal entity.
+// If the Withdrawal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WithdrawalMutation) OldHolderName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolderName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolderName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolderName: %w", err)
+	}
+	return oldValue.HolderName, nil
+}
+
+// ResetHolderName resets all changes to the "holder_name" field.
+func (m *WithdrawalMutation) ResetHolderName() {
+	m.holder_name = nil
+}
+
+// SetBankCountry sets the "bank_country" field.
+func (m *WithdrawalMutation) SetBankCountry(s string) {
+	m.bank_country = &s
+}
+
+// BankCountry returns the value of the "bank_country" field in the mutation.
+func (m *WithdrawalMutation) BankCountry() (r string, exists bool) {
+	v := m.bank_country
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBankCountry returns the old "bank_country" field's value of the Withdrawal entity.
+// If the Withdrawal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WithdrawalMutation) OldBankCountry(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBankCountry is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBankCountry requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBankCountry: %w", err)
+	}
+	return oldValue.BankCountry, nil
+}
+
+// ResetBankCountry resets all changes to the "bank_country" field.
+func (m *WithdrawalMutation) ResetBankCountry() {
+	m.bank_country = nil
 }
 
 // SetState sets the "state" field.
@@ -22903,6 +21678,55 @@ func (m *WithdrawalMutation) ResetProcessTime() {
 	delete(m.clearedFields, withdrawal.FieldProcessTime)
 }
 
+// SetExpectedSettleEarliestTime sets the "expected_settle_earliest_time" field.
+func (m *WithdrawalMutation) SetExpectedSettleEarliestTime(t time.Time) {
+	m.expected_settle_earliest_time = &t
+}
+
+// ExpectedSettleEarliestTime returns the value of the "expected_settle_earliest_time" field in the mutation.
+func (m *WithdrawalMutation) ExpectedSettleEarliestTime() (r time.Time, exists bool) {
+	v := m.expected_settle_earliest_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpectedSettleEarliestTime returns the old "expected_settle_earliest_time" field's value of the Withdrawal entity.
+// If the Withdrawal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WithdrawalMutation) OldExpectedSettleEarliestTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpectedSettleEarliestTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpectedSettleEarliestTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpectedSettleEarliestTime: %w", err)
+	}
+	return oldValue.ExpectedSettleEarliestTime, nil
+}
+
+// ClearExpectedSettleEarliestTime clears the value of the "expected_settle_earliest_time" field.
+func (m *WithdrawalMutation) ClearExpectedSettleEarliestTime() {
+	m.expected_settle_earliest_time = nil
+	m.clearedFields[withdrawal.FieldExpectedSettleEarliestTime] = struct{}{}
+}
+
+// ExpectedSettleEarliestTimeCleared returns if the "expected_settle_earliest_time" field was cleared in this mutation.
+func (m *WithdrawalMutation) ExpectedSettleEarliestTimeCleared() bool {
+	_, ok := m.clearedFields[withdrawal.FieldExpectedSettleEarliestTime]
+	return ok
+}
+
+// ResetExpectedSettleEarliestTime resets all changes to the "expected_settle_earliest_time" field.
+func (m *WithdrawalMutation) ResetExpectedSettleEarliestTime() {
+	m.expected_settle_earliest_time = nil
+	delete(m.clearedFields, withdrawal.FieldExpectedSettleEarliestTime)
+}
+
 // SetExpectedSettleTime sets the "expected_settle_time" field.
 func (m *WithdrawalMutation) SetExpectedSettleTime(t time.Time) {
 	m.expected_settle_time = &t
@@ -22950,6 +21774,55 @@ func (m *WithdrawalMutation) ExpectedSettleTimeCleared() bool {
 func (m *WithdrawalMutation) ResetExpectedSettleTime() {
 	m.expected_settle_time = nil
 	delete(m.clearedFields, withdrawal.FieldExpectedSettleTime)
+}
+
+// SetOverdueTime sets the "overdue_time" field.
+func (m *WithdrawalMutation) SetOverdueTime(t time.Time) {
+	m.overdue_time = &t
+}
+
+// OverdueTime returns the value of the "overdue_time" field in the mutation.
+func (m *WithdrawalMutation) OverdueTime() (r time.Time, exists bool) {
+	v := m.overdue_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOverdueTime returns the old "overdue_time" field's value of the Withdrawal entity.
+// If the Withdrawal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WithdrawalMutation) OldOverdueTime(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOverdueTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOverdueTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOverdueTime: %w", err)
+	}
+	return oldValue.OverdueTime, nil
+}
+
+// ClearOverdueTime clears the value of the "overdue_time" field.
+func (m *WithdrawalMutation) ClearOverdueTime() {
+	m.overdue_time = nil
+	m.clearedFields[withdrawal.FieldOverdueTime] = struct{}{}
+}
+
+// OverdueTimeCleared returns if the "overdue_time" field was cleared in this mutation.
+func (m *WithdrawalMutation) OverdueTimeCleared() bool {
+	_, ok := m.clearedFields[withdrawal.FieldOverdueTime]
+	return ok
+}
+
+// ResetOverdueTime resets all changes to the "overdue_time" field.
+func (m *WithdrawalMutation) ResetOverdueTime() {
+	m.overdue_time = nil
+	delete(m.clearedFields, withdrawal.FieldOverdueTime)
 }
 
 // SetFinishTime sets the "finish_time" field.
@@ -23001,6 +21874,78 @@ func (m *WithdrawalMutation) ResetFinishTime() {
 	delete(m.clearedFields, withdrawal.FieldFinishTime)
 }
 
+// SetTransferID sets the "transfer_id" field.
+func (m *WithdrawalMutation) SetTransferID(s string) {
+	m.transfer_id = &s
+}
+
+// TransferID returns the value of the "transfer_id" field in the mutation.
+func (m *WithdrawalMutation) TransferID() (r string, exists bool) {
+	v := m.transfer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTransferID returns the old "transfer_id" field's value of the Withdrawal entity.
+// If the Withdrawal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WithdrawalMutation) OldTransferID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTransferID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTransferID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTransferID: %w", err)
+	}
+	return oldValue.TransferID, nil
+}
+
+// ResetTransferID resets all changes to the "transfer_id" field.
+func (m *WithdrawalMutation) ResetTransferID() {
+	m.transfer_id = nil
+}
+
+// SetReversalTransferID sets the "reversal_transfer_id" field.
+func (m *WithdrawalMutation) SetReversalTransferID(s string) {
+	m.reversal_transfer_id = &s
+}
+
+// ReversalTransferID returns the value of the "reversal_transfer_id" field in the mutation.
+func (m *WithdrawalMutation) ReversalTransferID() (r string, exists bool) {
+	v := m.reversal_transfer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReversalTransferID returns the old "reversal_transfer_id" field's value of the Withdrawal entity.
+// If the Withdrawal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WithdrawalMutation) OldReversalTransferID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReversalTransferID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReversalTransferID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReversalTransferID: %w", err)
+	}
+	return oldValue.ReversalTransferID, nil
+}
+
+// ResetReversalTransferID resets all changes to the "reversal_transfer_id" field.
+func (m *WithdrawalMutation) ResetReversalTransferID() {
+	m.reversal_transfer_id = nil
+}
+
 // Where appends a list predicates to the WithdrawalMutation builder.
 func (m *WithdrawalMutation) Where(ps ...predicate.Withdrawal) {
 	m.predicates = append(m.predicates, ps...)
@@ -23035,7 +21980,7 @@ func (m *WithdrawalMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *WithdrawalMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 21)
 	if m.create_time != nil {
 		fields = append(fields, withdrawal.FieldCreateTime)
 	}
@@ -23051,6 +21996,9 @@ func (m *WithdrawalMutation) Fields() []string {
 	if m.supplier_id != nil {
 		fields = append(fields, withdrawal.FieldSupplierID)
 	}
+	if m.request_id != nil {
+		fields = append(fields, withdrawal.FieldRequestID)
+	}
 	if m.amount_minor != nil {
 		fields = append(fields, withdrawal.FieldAmountMinor)
 	}
@@ -23059,6 +22007,12 @@ func (m *WithdrawalMutation) Fields() []string {
 	}
 	if m.bank_account != nil {
 		fields = append(fields, withdrawal.FieldBankAccount)
+	}
+	if m.holder_name != nil {
+		fields = append(fields, withdrawal.FieldHolderName)
+	}
+	if m.bank_country != nil {
+		fields = append(fields, withdrawal.FieldBankCountry)
 	}
 	if m.state != nil {
 		fields = append(fields, withdrawal.FieldState)
@@ -23072,11 +22026,23 @@ func (m *WithdrawalMutation) Fields() []string {
 	if m.process_time != nil {
 		fields = append(fields, withdrawal.FieldProcessTime)
 	}
+	if m.expected_settle_earliest_time != nil {
+		fields = append(fields, withdrawal.FieldExpectedSettleEarliestTime)
+	}
 	if m.expected_settle_time != nil {
 		fields = append(fields, withdrawal.FieldExpectedSettleTime)
 	}
+	if m.overdue_time != nil {
+		fields = append(fields, withdrawal.FieldOverdueTime)
+	}
 	if m.finish_time != nil {
 		fields = append(fields, withdrawal.FieldFinishTime)
+	}
+	if m.transfer_id != nil {
+		fields = append(fields, withdrawal.FieldTransferID)
+	}
+	if m.reversal_transfer_id != nil {
+		fields = append(fields, withdrawal.FieldReversalTransferID)
 	}
 	return fields
 }
@@ -23096,12 +22062,18 @@ func (m *WithdrawalMutation) Field(name string) (ent.Value, bool) {
 		return m.Etag()
 	case withdrawal.FieldSupplierID:
 		return m.SupplierID()
+	case withdrawal.FieldRequestID:
+		return m.RequestID()
 	case withdrawal.FieldAmountMinor:
 		return m.AmountMinor()
 	case withdrawal.FieldCurrency:
 		return m.Currency()
 	case withdrawal.FieldBankAccount:
 		return m.BankAccount()
+	case withdrawal.FieldHolderName:
+		return m.HolderName()
+	case withdrawal.FieldBankCountry:
+		return m.BankCountry()
 	case withdrawal.FieldState:
 		return m.State()
 	case withdrawal.FieldBankReference:
@@ -23110,10 +22082,18 @@ func (m *WithdrawalMutation) Field(name string) (ent.Value, bool) {
 		return m.FailureReason()
 	case withdrawal.FieldProcessTime:
 		return m.ProcessTime()
+	case withdrawal.FieldExpectedSettleEarliestTime:
+		return m.ExpectedSettleEarliestTime()
 	case withdrawal.FieldExpectedSettleTime:
 		return m.ExpectedSettleTime()
+	case withdrawal.FieldOverdueTime:
+		return m.OverdueTime()
 	case withdrawal.FieldFinishTime:
 		return m.FinishTime()
+	case withdrawal.FieldTransferID:
+		return m.TransferID()
+	case withdrawal.FieldReversalTransferID:
+		return m.ReversalTransferID()
 	}
 	return nil, false
 }
@@ -23133,12 +22113,18 @@ func (m *WithdrawalMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldEtag(ctx)
 	case withdrawal.FieldSupplierID:
 		return m.OldSupplierID(ctx)
+	case withdrawal.FieldRequestID:
+		return m.OldRequestID(ctx)
 	case withdrawal.FieldAmountMinor:
 		return m.OldAmountMinor(ctx)
 	case withdrawal.FieldCurrency:
 		return m.OldCurrency(ctx)
 	case withdrawal.FieldBankAccount:
 		return m.OldBankAccount(ctx)
+	case withdrawal.FieldHolderName:
+		return m.OldHolderName(ctx)
+	case withdrawal.FieldBankCountry:
+		return m.OldBankCountry(ctx)
 	case withdrawal.FieldState:
 		return m.OldState(ctx)
 	case withdrawal.FieldBankReference:
@@ -23147,10 +22133,18 @@ func (m *WithdrawalMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldFailureReason(ctx)
 	case withdrawal.FieldProcessTime:
 		return m.OldProcessTime(ctx)
+	case withdrawal.FieldExpectedSettleEarliestTime:
+		return m.OldExpectedSettleEarliestTime(ctx)
 	case withdrawal.FieldExpectedSettleTime:
 		return m.OldExpectedSettleTime(ctx)
+	case withdrawal.FieldOverdueTime:
+		return m.OldOverdueTime(ctx)
 	case withdrawal.FieldFinishTime:
 		return m.OldFinishTime(ctx)
+	case withdrawal.FieldTransferID:
+		return m.OldTransferID(ctx)
+	case withdrawal.FieldReversalTransferID:
+		return m.OldReversalTransferID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Withdrawal field %s", name)
 }
@@ -23195,6 +22189,13 @@ func (m *WithdrawalMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetSupplierID(v)
 		return nil
+	case withdrawal.FieldRequestID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestID(v)
+		return nil
 	case withdrawal.FieldAmountMinor:
 		v, ok := value.(int64)
 		if !ok {
@@ -23215,6 +22216,20 @@ func (m *WithdrawalMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetBankAccount(v)
+		return nil
+	case withdrawal.FieldHolderName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolderName(v)
+		return nil
+	case withdrawal.FieldBankCountry:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBankCountry(v)
 		return nil
 	case withdrawal.FieldState:
 		v, ok := value.(withdrawal.State)
@@ -23244,6 +22259,13 @@ func (m *WithdrawalMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetProcessTime(v)
 		return nil
+	case withdrawal.FieldExpectedSettleEarliestTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpectedSettleEarliestTime(v)
+		return nil
 	case withdrawal.FieldExpectedSettleTime:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -23251,12 +22273,33 @@ func (m *WithdrawalMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetExpectedSettleTime(v)
 		return nil
+	case withdrawal.FieldOverdueTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOverdueTime(v)
+		return nil
 	case withdrawal.FieldFinishTime:
 		v, ok := value.(time.Time)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetFinishTime(v)
+		return nil
+	case withdrawal.FieldTransferID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTransferID(v)
+		return nil
+	case withdrawal.FieldReversalTransferID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReversalTransferID(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Withdrawal field %s", name)
@@ -23318,8 +22361,14 @@ func (m *WithdrawalMutation) ClearedFields() []string {
 	if m.FieldCleared(withdrawal.FieldProcessTime) {
 		fields = append(fields, withdrawal.FieldProcessTime)
 	}
+	if m.FieldCleared(withdrawal.FieldExpectedSettleEarliestTime) {
+		fields = append(fields, withdrawal.FieldExpectedSettleEarliestTime)
+	}
 	if m.FieldCleared(withdrawal.FieldExpectedSettleTime) {
 		fields = append(fields, withdrawal.FieldExpectedSettleTime)
+	}
+	if m.FieldCleared(withdrawal.FieldOverdueTime) {
+		fields = append(fields, withdrawal.FieldOverdueTime)
 	}
 	if m.FieldCleared(withdrawal.FieldFinishTime) {
 		fields = append(fields, withdrawal.FieldFinishTime)
@@ -23341,8 +22390,14 @@ func (m *WithdrawalMutation) ClearField(name string) error {
 	case withdrawal.FieldProcessTime:
 		m.ClearProcessTime()
 		return nil
+	case withdrawal.FieldExpectedSettleEarliestTime:
+		m.ClearExpectedSettleEarliestTime()
+		return nil
 	case withdrawal.FieldExpectedSettleTime:
 		m.ClearExpectedSettleTime()
+		return nil
+	case withdrawal.FieldOverdueTime:
+		m.ClearOverdueTime()
 		return nil
 	case withdrawal.FieldFinishTime:
 		m.ClearFinishTime()
@@ -23370,6 +22425,9 @@ func (m *WithdrawalMutation) ResetField(name string) error {
 	case withdrawal.FieldSupplierID:
 		m.ResetSupplierID()
 		return nil
+	case withdrawal.FieldRequestID:
+		m.ResetRequestID()
+		return nil
 	case withdrawal.FieldAmountMinor:
 		m.ResetAmountMinor()
 		return nil
@@ -23378,6 +22436,12 @@ func (m *WithdrawalMutation) ResetField(name string) error {
 		return nil
 	case withdrawal.FieldBankAccount:
 		m.ResetBankAccount()
+		return nil
+	case withdrawal.FieldHolderName:
+		m.ResetHolderName()
+		return nil
+	case withdrawal.FieldBankCountry:
+		m.ResetBankCountry()
 		return nil
 	case withdrawal.FieldState:
 		m.ResetState()
@@ -23391,11 +22455,23 @@ func (m *WithdrawalMutation) ResetField(name string) error {
 	case withdrawal.FieldProcessTime:
 		m.ResetProcessTime()
 		return nil
+	case withdrawal.FieldExpectedSettleEarliestTime:
+		m.ResetExpectedSettleEarliestTime()
+		return nil
 	case withdrawal.FieldExpectedSettleTime:
 		m.ResetExpectedSettleTime()
 		return nil
+	case withdrawal.FieldOverdueTime:
+		m.ResetOverdueTime()
+		return nil
 	case withdrawal.FieldFinishTime:
 		m.ResetFinishTime()
+		return nil
+	case withdrawal.FieldTransferID:
+		m.ResetTransferID()
+		return nil
+	case withdrawal.FieldReversalTransferID:
+		m.ResetReversalTransferID()
 		return nil
 	}
 	return fmt.Errorf("unknown Withdrawal field %s", name)

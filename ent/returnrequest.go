@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
+	"github.com/tradeassure/tradeassure/ent/schema"
 )
 
 // ReturnRequest is the model entity for the ReturnRequest schema.
@@ -33,38 +35,56 @@ type ReturnRequest struct {
 	SupplierID string `json:"supplier_id,omitempty"`
 	// Policy holds the value of the "policy" field.
 	Policy returnrequest.Policy `json:"policy,omitempty"`
+	// PolicyVersion holds the value of the "policy_version" field.
+	PolicyVersion string `json:"policy_version,omitempty"`
 	// Kind holds the value of the "kind" field.
 	Kind returnrequest.Kind `json:"kind,omitempty"`
+	// Origin holds the value of the "origin" field.
+	Origin returnrequest.Origin `json:"origin,omitempty"`
 	// State holds the value of the "state" field.
 	State returnrequest.State `json:"state,omitempty"`
 	// Reason holds the value of the "reason" field.
-	Reason returnrequest.Reason `json:"reason,omitempty"`
-	// Statement holds the value of the "statement" field.
-	Statement string `json:"statement,omitempty"`
+	Reason *returnrequest.Reason `json:"reason,omitempty"`
+	// Description holds the value of the "description" field.
+	Description string `json:"description,omitempty"`
 	// Evidence holds the value of the "evidence" field.
-	Evidence []byte `json:"evidence,omitempty"`
+	Evidence [][]uint8 `json:"evidence,omitempty"`
 	// Lines holds the value of the "lines" field.
-	Lines []byte `json:"lines,omitempty"`
+	Lines []schema.ReturnedLine `json:"lines,omitempty"`
 	// WholeOrder holds the value of the "whole_order" field.
 	WholeOrder bool `json:"whole_order,omitempty"`
-	// DisputeID holds the value of the "dispute_id" field.
-	DisputeID string `json:"dispute_id,omitempty"`
+	// OrderReceiptTime holds the value of the "order_receipt_time" field.
+	OrderReceiptTime time.Time `json:"order_receipt_time,omitempty"`
+	// SourceDisputeID holds the value of the "source_dispute_id" field.
+	SourceDisputeID string `json:"source_dispute_id,omitempty"`
+	// ReceiptDisputeID holds the value of the "receipt_dispute_id" field.
+	ReceiptDisputeID string `json:"receipt_dispute_id,omitempty"`
 	// EscrowHeld holds the value of the "escrow_held" field.
 	EscrowHeld bool `json:"escrow_held,omitempty"`
+	// HeldMinor holds the value of the "held_minor" field.
+	HeldMinor int64 `json:"held_minor,omitempty"`
 	// SupplierAnswerDeadline holds the value of the "supplier_answer_deadline" field.
 	SupplierAnswerDeadline *time.Time `json:"supplier_answer_deadline,omitempty"`
-	// AnswerTime holds the value of the "answer_time" field.
-	AnswerTime *time.Time `json:"answer_time,omitempty"`
+	// ApproveTime holds the value of the "approve_time" field.
+	ApproveTime *time.Time `json:"approve_time,omitempty"`
+	// ApprovedByRole holds the value of the "approved_by_role" field.
+	ApprovedByRole string `json:"approved_by_role,omitempty"`
+	// ApprovedByID holds the value of the "approved_by_id" field.
+	ApprovedByID string `json:"approved_by_id,omitempty"`
 	// DeclineReason holds the value of the "decline_reason" field.
 	DeclineReason string `json:"decline_reason,omitempty"`
+	// DeclineNote holds the value of the "decline_note" field.
+	DeclineNote string `json:"decline_note,omitempty"`
 	// OfferedRefundMinor holds the value of the "offered_refund_minor" field.
 	OfferedRefundMinor int64 `json:"offered_refund_minor,omitempty"`
+	// OfferNote holds the value of the "offer_note" field.
+	OfferNote string `json:"offer_note,omitempty"`
 	// ReturnAddress holds the value of the "return_address" field.
 	ReturnAddress []byte `json:"return_address,omitempty"`
 	// ShipDeadline holds the value of the "ship_deadline" field.
 	ShipDeadline *time.Time `json:"ship_deadline,omitempty"`
-	// TrackingCarrier holds the value of the "tracking_carrier" field.
-	TrackingCarrier string `json:"tracking_carrier,omitempty"`
+	// Carrier holds the value of the "carrier" field.
+	Carrier string `json:"carrier,omitempty"`
 	// TrackingNumber holds the value of the "tracking_number" field.
 	TrackingNumber string `json:"tracking_number,omitempty"`
 	// ShipTime holds the value of the "ship_time" field.
@@ -73,26 +93,38 @@ type ReturnRequest struct {
 	ReceiptDeadline *time.Time `json:"receipt_deadline,omitempty"`
 	// ReceiveTime holds the value of the "receive_time" field.
 	ReceiveTime *time.Time `json:"receive_time,omitempty"`
-	// Receipt holds the value of the "receipt" field.
-	Receipt []byte `json:"receipt,omitempty"`
-	// WarehouseID holds the value of the "warehouse_id" field.
-	WarehouseID string `json:"warehouse_id,omitempty"`
+	// ReceiptNote holds the value of the "receipt_note" field.
+	ReceiptNote string `json:"receipt_note,omitempty"`
+	// InspectedBy holds the value of the "inspected_by" field.
+	InspectedBy string `json:"inspected_by,omitempty"`
 	// InspectionResult holds the value of the "inspection_result" field.
 	InspectionResult *returnrequest.InspectionResult `json:"inspection_result,omitempty"`
 	// InspectionNote holds the value of the "inspection_note" field.
 	InspectionNote string `json:"inspection_note,omitempty"`
-	// InspectTime holds the value of the "inspect_time" field.
-	InspectTime *time.Time `json:"inspect_time,omitempty"`
 	// CompensationMinor holds the value of the "compensation_minor" field.
 	CompensationMinor int64 `json:"compensation_minor,omitempty"`
-	// CompensationDueTime holds the value of the "compensation_due_time" field.
-	CompensationDueTime *time.Time `json:"compensation_due_time,omitempty"`
+	// CompensationDeadline holds the value of the "compensation_deadline" field.
+	CompensationDeadline *time.Time `json:"compensation_deadline,omitempty"`
 	// CompensateTime holds the value of the "compensate_time" field.
 	CompensateTime *time.Time `json:"compensate_time,omitempty"`
 	// Currency holds the value of the "currency" field.
 	Currency string `json:"currency,omitempty"`
-	// RefundMinor holds the value of the "refund_minor" field.
-	RefundMinor int64 `json:"refund_minor,omitempty"`
+	// GoodsMinor holds the value of the "goods_minor" field.
+	GoodsMinor int64 `json:"goods_minor,omitempty"`
+	// FreightMinor holds the value of the "freight_minor" field.
+	FreightMinor int64 `json:"freight_minor,omitempty"`
+	// InsuranceMinor holds the value of the "insurance_minor" field.
+	InsuranceMinor int64 `json:"insurance_minor,omitempty"`
+	// ShippingDeductionMinor holds the value of the "shipping_deduction_minor" field.
+	ShippingDeductionMinor int64 `json:"shipping_deduction_minor,omitempty"`
+	// CapDeductionMinor holds the value of the "cap_deduction_minor" field.
+	CapDeductionMinor int64 `json:"cap_deduction_minor,omitempty"`
+	// RefundTotalMinor holds the value of the "refund_total_minor" field.
+	RefundTotalMinor int64 `json:"refund_total_minor,omitempty"`
+	// KeptGoods holds the value of the "kept_goods" field.
+	KeptGoods bool `json:"kept_goods,omitempty"`
+	// RefundedMinor holds the value of the "refunded_minor" field.
+	RefundedMinor int64 `json:"refunded_minor,omitempty"`
 	// RefundTime holds the value of the "refund_time" field.
 	RefundTime *time.Time `json:"refund_time,omitempty"`
 	// CloseTime holds the value of the "close_time" field.
@@ -105,15 +137,15 @@ func (*ReturnRequest) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case returnrequest.FieldEvidence, returnrequest.FieldLines, returnrequest.FieldReturnAddress, returnrequest.FieldReceipt:
+		case returnrequest.FieldEvidence, returnrequest.FieldLines, returnrequest.FieldReturnAddress:
 			values[i] = new([]byte)
-		case returnrequest.FieldWholeOrder, returnrequest.FieldEscrowHeld:
+		case returnrequest.FieldWholeOrder, returnrequest.FieldEscrowHeld, returnrequest.FieldKeptGoods:
 			values[i] = new(sql.NullBool)
-		case returnrequest.FieldRevision, returnrequest.FieldOfferedRefundMinor, returnrequest.FieldCompensationMinor, returnrequest.FieldRefundMinor:
+		case returnrequest.FieldRevision, returnrequest.FieldHeldMinor, returnrequest.FieldOfferedRefundMinor, returnrequest.FieldCompensationMinor, returnrequest.FieldGoodsMinor, returnrequest.FieldFreightMinor, returnrequest.FieldInsuranceMinor, returnrequest.FieldShippingDeductionMinor, returnrequest.FieldCapDeductionMinor, returnrequest.FieldRefundTotalMinor, returnrequest.FieldRefundedMinor:
 			values[i] = new(sql.NullInt64)
-		case returnrequest.FieldID, returnrequest.FieldEtag, returnrequest.FieldOrderID, returnrequest.FieldBuyerID, returnrequest.FieldSupplierID, returnrequest.FieldPolicy, returnrequest.FieldKind, returnrequest.FieldState, returnrequest.FieldReason, returnrequest.FieldStatement, returnrequest.FieldDisputeID, returnrequest.FieldDeclineReason, returnrequest.FieldTrackingCarrier, returnrequest.FieldTrackingNumber, returnrequest.FieldWarehouseID, returnrequest.FieldInspectionResult, returnrequest.FieldInspectionNote, returnrequest.FieldCurrency:
+		case returnrequest.FieldID, returnrequest.FieldEtag, returnrequest.FieldOrderID, returnrequest.FieldBuyerID, returnrequest.FieldSupplierID, returnrequest.FieldPolicy, returnrequest.FieldPolicyVersion, returnrequest.FieldKind, returnrequest.FieldOrigin, returnrequest.FieldState, returnrequest.FieldReason, returnrequest.FieldDescription, returnrequest.FieldSourceDisputeID, returnrequest.FieldReceiptDisputeID, returnrequest.FieldApprovedByRole, returnrequest.FieldApprovedByID, returnrequest.FieldDeclineReason, returnrequest.FieldDeclineNote, returnrequest.FieldOfferNote, returnrequest.FieldCarrier, returnrequest.FieldTrackingNumber, returnrequest.FieldReceiptNote, returnrequest.FieldInspectedBy, returnrequest.FieldInspectionResult, returnrequest.FieldInspectionNote, returnrequest.FieldCurrency:
 			values[i] = new(sql.NullString)
-		case returnrequest.FieldCreateTime, returnrequest.FieldUpdateTime, returnrequest.FieldSupplierAnswerDeadline, returnrequest.FieldAnswerTime, returnrequest.FieldShipDeadline, returnrequest.FieldShipTime, returnrequest.FieldReceiptDeadline, returnrequest.FieldReceiveTime, returnrequest.FieldInspectTime, returnrequest.FieldCompensationDueTime, returnrequest.FieldCompensateTime, returnrequest.FieldRefundTime, returnrequest.FieldCloseTime:
+		case returnrequest.FieldCreateTime, returnrequest.FieldUpdateTime, returnrequest.FieldOrderReceiptTime, returnrequest.FieldSupplierAnswerDeadline, returnrequest.FieldApproveTime, returnrequest.FieldShipDeadline, returnrequest.FieldShipTime, returnrequest.FieldReceiptDeadline, returnrequest.FieldReceiveTime, returnrequest.FieldCompensationDeadline, returnrequest.FieldCompensateTime, returnrequest.FieldRefundTime, returnrequest.FieldCloseTime:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -184,11 +216,23 @@ func (_m *ReturnRequest) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Policy = returnrequest.Policy(value.String)
 			}
+		case returnrequest.FieldPolicyVersion:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field policy_version", values[i])
+			} else if value.Valid {
+				_m.PolicyVersion = value.String
+			}
 		case returnrequest.FieldKind:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field kind", values[i])
 			} else if value.Valid {
 				_m.Kind = returnrequest.Kind(value.String)
+			}
+		case returnrequest.FieldOrigin:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field origin", values[i])
+			} else if value.Valid {
+				_m.Origin = returnrequest.Origin(value.String)
 			}
 		case returnrequest.FieldState:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -200,25 +244,30 @@ func (_m *ReturnRequest) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field reason", values[i])
 			} else if value.Valid {
-				_m.Reason = returnrequest.Reason(value.String)
+				_m.Reason = new(returnrequest.Reason)
+				*_m.Reason = returnrequest.Reason(value.String)
 			}
-		case returnrequest.FieldStatement:
+		case returnrequest.FieldDescription:
 			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field statement", values[i])
+				return fmt.Errorf("unexpected type %T for field description", values[i])
 			} else if value.Valid {
-				_m.Statement = value.String
+				_m.Description = value.String
 			}
 		case returnrequest.FieldEvidence:
 			if value, ok := values[i].(*[]byte); !ok {
 				return fmt.Errorf("unexpected type %T for field evidence", values[i])
-			} else if value != nil {
-				_m.Evidence = *value
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Evidence); err != nil {
+					return fmt.Errorf("unmarshal field evidence: %w", err)
+				}
 			}
 		case returnrequest.FieldLines:
 			if value, ok := values[i].(*[]byte); !ok {
 				return fmt.Errorf("unexpected type %T for field lines", values[i])
-			} else if value != nil {
-				_m.Lines = *value
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Lines); err != nil {
+					return fmt.Errorf("unmarshal field lines: %w", err)
+				}
 			}
 		case returnrequest.FieldWholeOrder:
 			if value, ok := values[i].(*sql.NullBool); !ok {
@@ -226,17 +275,35 @@ func (_m *ReturnRequest) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.WholeOrder = value.Bool
 			}
-		case returnrequest.FieldDisputeID:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field dispute_id", values[i])
+		case returnrequest.FieldOrderReceiptTime:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field order_receipt_time", values[i])
 			} else if value.Valid {
-				_m.DisputeID = value.String
+				_m.OrderReceiptTime = value.Time
+			}
+		case returnrequest.FieldSourceDisputeID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field source_dispute_id", values[i])
+			} else if value.Valid {
+				_m.SourceDisputeID = value.String
+			}
+		case returnrequest.FieldReceiptDisputeID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field receipt_dispute_id", values[i])
+			} else if value.Valid {
+				_m.ReceiptDisputeID = value.String
 			}
 		case returnrequest.FieldEscrowHeld:
 			if value, ok := values[i].(*sql.NullBool); !ok {
 				return fmt.Errorf("unexpected type %T for field escrow_held", values[i])
 			} else if value.Valid {
 				_m.EscrowHeld = value.Bool
+			}
+		case returnrequest.FieldHeldMinor:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field held_minor", values[i])
+			} else if value.Valid {
+				_m.HeldMinor = value.Int64
 			}
 		case returnrequest.FieldSupplierAnswerDeadline:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -245,12 +312,24 @@ func (_m *ReturnRequest) assignValues(columns []string, values []any) error {
 				_m.SupplierAnswerDeadline = new(time.Time)
 				*_m.SupplierAnswerDeadline = value.Time
 			}
-		case returnrequest.FieldAnswerTime:
+		case returnrequest.FieldApproveTime:
 			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field answer_time", values[i])
+				return fmt.Errorf("unexpected type %T for field approve_time", values[i])
 			} else if value.Valid {
-				_m.AnswerTime = new(time.Time)
-				*_m.AnswerTime = value.Time
+				_m.ApproveTime = new(time.Time)
+				*_m.ApproveTime = value.Time
+			}
+		case returnrequest.FieldApprovedByRole:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field approved_by_role", values[i])
+			} else if value.Valid {
+				_m.ApprovedByRole = value.String
+			}
+		case returnrequest.FieldApprovedByID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field approved_by_id", values[i])
+			} else if value.Valid {
+				_m.ApprovedByID = value.String
 			}
 		case returnrequest.FieldDeclineReason:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -258,11 +337,23 @@ func (_m *ReturnRequest) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.DeclineReason = value.String
 			}
+		case returnrequest.FieldDeclineNote:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field decline_note", values[i])
+			} else if value.Valid {
+				_m.DeclineNote = value.String
+			}
 		case returnrequest.FieldOfferedRefundMinor:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field offered_refund_minor", values[i])
 			} else if value.Valid {
 				_m.OfferedRefundMinor = value.Int64
+			}
+		case returnrequest.FieldOfferNote:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field offer_note", values[i])
+			} else if value.Valid {
+				_m.OfferNote = value.String
 			}
 		case returnrequest.FieldReturnAddress:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -277,11 +368,11 @@ func (_m *ReturnRequest) assignValues(columns []string, values []any) error {
 				_m.ShipDeadline = new(time.Time)
 				*_m.ShipDeadline = value.Time
 			}
-		case returnrequest.FieldTrackingCarrier:
+		case returnrequest.FieldCarrier:
 			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field tracking_carrier", values[i])
+				return fmt.Errorf("unexpected type %T for field carrier", values[i])
 			} else if value.Valid {
-				_m.TrackingCarrier = value.String
+				_m.Carrier = value.String
 			}
 		case returnrequest.FieldTrackingNumber:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -310,17 +401,17 @@ func (_m *ReturnRequest) assignValues(columns []string, values []any) error {
 				_m.ReceiveTime = new(time.Time)
 				*_m.ReceiveTime = value.Time
 			}
-		case returnrequest.FieldReceipt:
-			if value, ok := values[i].(*[]byte); !ok {
-				return fmt.Errorf("unexpected type %T for field receipt", values[i])
-			} else if value != nil {
-				_m.Receipt = *value
-			}
-		case returnrequest.FieldWarehouseID:
+		case returnrequest.FieldReceiptNote:
 			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field warehouse_id", values[i])
+				return fmt.Errorf("unexpected type %T for field receipt_note", values[i])
 			} else if value.Valid {
-				_m.WarehouseID = value.String
+				_m.ReceiptNote = value.String
+			}
+		case returnrequest.FieldInspectedBy:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field inspected_by", values[i])
+			} else if value.Valid {
+				_m.InspectedBy = value.String
 			}
 		case returnrequest.FieldInspectionResult:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -335,25 +426,18 @@ func (_m *ReturnRequest) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.InspectionNote = value.String
 			}
-		case returnrequest.FieldInspectTime:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field inspect_time", values[i])
-			} else if value.Valid {
-				_m.InspectTime = new(time.Time)
-				*_m.InspectTime = value.Time
-			}
 		case returnrequest.FieldCompensationMinor:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field compensation_minor", values[i])
 			} else if value.Valid {
 				_m.CompensationMinor = value.Int64
 			}
-		case returnrequest.FieldCompensationDueTime:
+		case returnrequest.FieldCompensationDeadline:
 			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field compensation_due_time", values[i])
+				return fmt.Errorf("unexpected type %T for field compensation_deadline", values[i])
 			} else if value.Valid {
-				_m.CompensationDueTime = new(time.Time)
-				*_m.CompensationDueTime = value.Time
+				_m.CompensationDeadline = new(time.Time)
+				*_m.CompensationDeadline = value.Time
 			}
 		case returnrequest.FieldCompensateTime:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -368,11 +452,53 @@ func (_m *ReturnRequest) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Currency = value.String
 			}
-		case returnrequest.FieldRefundMinor:
+		case returnrequest.FieldGoodsMinor:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for field refund_minor", values[i])
+				return fmt.Errorf("unexpected type %T for field goods_minor", values[i])
 			} else if value.Valid {
-				_m.RefundMinor = value.Int64
+				_m.GoodsMinor = value.Int64
+			}
+		case returnrequest.FieldFreightMinor:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field freight_minor", values[i])
+			} else if value.Valid {
+				_m.FreightMinor = value.Int64
+			}
+		case returnrequest.FieldInsuranceMinor:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field insurance_minor", values[i])
+			} else if value.Valid {
+				_m.InsuranceMinor = value.Int64
+			}
+		case returnrequest.FieldShippingDeductionMinor:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field shipping_deduction_minor", values[i])
+			} else if value.Valid {
+				_m.ShippingDeductionMinor = value.Int64
+			}
+		case returnrequest.FieldCapDeductionMinor:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field cap_deduction_minor", values[i])
+			} else if value.Valid {
+				_m.CapDeductionMinor = value.Int64
+			}
+		case returnrequest.FieldRefundTotalMinor:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field refund_total_minor", values[i])
+			} else if value.Valid {
+				_m.RefundTotalMinor = value.Int64
+			}
+		case returnrequest.FieldKeptGoods:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field kept_goods", values[i])
+			} else if value.Valid {
+				_m.KeptGoods = value.Bool
+			}
+		case returnrequest.FieldRefundedMinor:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field refunded_minor", values[i])
+			} else if value.Valid {
+				_m.RefundedMinor = value.Int64
 			}
 		case returnrequest.FieldRefundTime:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -448,17 +574,25 @@ func (_m *ReturnRequest) String() string {
 	builder.WriteString("policy=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Policy))
 	builder.WriteString(", ")
+	builder.WriteString("policy_version=")
+	builder.WriteString(_m.PolicyVersion)
+	builder.WriteString(", ")
 	builder.WriteString("kind=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Kind))
+	builder.WriteString(", ")
+	builder.WriteString("origin=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Origin))
 	builder.WriteString(", ")
 	builder.WriteString("state=")
 	builder.WriteString(fmt.Sprintf("%v", _m.State))
 	builder.WriteString(", ")
-	builder.WriteString("reason=")
-	builder.WriteString(fmt.Sprintf("%v", _m.Reason))
+	if v := _m.Reason; v != nil {
+		builder.WriteString("reason=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
-	builder.WriteString("statement=")
-	builder.WriteString(_m.Statement)
+	builder.WriteString("description=")
+	builder.WriteString(_m.Description)
 	builder.WriteString(", ")
 	builder.WriteString("evidence=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Evidence))
@@ -469,27 +603,48 @@ func (_m *ReturnRequest) String() string {
 	builder.WriteString("whole_order=")
 	builder.WriteString(fmt.Sprintf("%v", _m.WholeOrder))
 	builder.WriteString(", ")
-	builder.WriteString("dispute_id=")
-	builder.WriteString(_m.DisputeID)
+	builder.WriteString("order_receipt_time=")
+	builder.WriteString(_m.OrderReceiptTime.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("source_dispute_id=")
+	builder.WriteString(_m.SourceDisputeID)
+	builder.WriteString(", ")
+	builder.WriteString("receipt_dispute_id=")
+	builder.WriteString(_m.ReceiptDisputeID)
 	builder.WriteString(", ")
 	builder.WriteString("escrow_held=")
 	builder.WriteString(fmt.Sprintf("%v", _m.EscrowHeld))
+	builder.WriteString(", ")
+	builder.WriteString("held_minor=")
+	builder.WriteString(fmt.Sprintf("%v", _m.HeldMinor))
 	builder.WriteString(", ")
 	if v := _m.SupplierAnswerDeadline; v != nil {
 		builder.WriteString("supplier_answer_deadline=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")
-	if v := _m.AnswerTime; v != nil {
-		builder.WriteString("answer_time=")
+	if v := _m.ApproveTime; v != nil {
+		builder.WriteString("approve_time=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("approved_by_role=")
+	builder.WriteString(_m.ApprovedByRole)
+	builder.WriteString(", ")
+	builder.WriteString("approved_by_id=")
+	builder.WriteString(_m.ApprovedByID)
 	builder.WriteString(", ")
 	builder.WriteString("decline_reason=")
 	builder.WriteString(_m.DeclineReason)
 	builder.WriteString(", ")
+	builder.WriteString("decline_note=")
+	builder.WriteString(_m.DeclineNote)
+	builder.WriteString(", ")
 	builder.WriteString("offered_refund_minor=")
 	builder.WriteString(fmt.Sprintf("%v", _m.OfferedRefundMinor))
+	builder.WriteString(", ")
+	builder.WriteString("offer_note=")
+	builder.WriteString(_m.OfferNote)
 	builder.WriteString(", ")
 	builder.WriteString("return_address=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ReturnAddress))
@@ -499,8 +654,8 @@ func (_m *ReturnRequest) String() string {
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")
-	builder.WriteString("tracking_carrier=")
-	builder.WriteString(_m.TrackingCarrier)
+	builder.WriteString("carrier=")
+	builder.WriteString(_m.Carrier)
 	builder.WriteString(", ")
 	builder.WriteString("tracking_number=")
 	builder.WriteString(_m.TrackingNumber)
@@ -520,11 +675,11 @@ func (_m *ReturnRequest) String() string {
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")
-	builder.WriteString("receipt=")
-	builder.WriteString(fmt.Sprintf("%v", _m.Receipt))
+	builder.WriteString("receipt_note=")
+	builder.WriteString(_m.ReceiptNote)
 	builder.WriteString(", ")
-	builder.WriteString("warehouse_id=")
-	builder.WriteString(_m.WarehouseID)
+	builder.WriteString("inspected_by=")
+	builder.WriteString(_m.InspectedBy)
 	builder.WriteString(", ")
 	if v := _m.InspectionResult; v != nil {
 		builder.WriteString("inspection_result=")
@@ -534,16 +689,11 @@ func (_m *ReturnRequest) String() string {
 	builder.WriteString("inspection_note=")
 	builder.WriteString(_m.InspectionNote)
 	builder.WriteString(", ")
-	if v := _m.InspectTime; v != nil {
-		builder.WriteString("inspect_time=")
-		builder.WriteString(v.Format(time.ANSIC))
-	}
-	builder.WriteString(", ")
 	builder.WriteString("compensation_minor=")
 	builder.WriteString(fmt.Sprintf("%v", _m.CompensationMinor))
 	builder.WriteString(", ")
-	if v := _m.CompensationDueTime; v != nil {
-		builder.WriteString("compensation_due_time=")
+	if v := _m.CompensationDeadline; v != nil {
+		builder.WriteString("compensation_deadline=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")
@@ -555,8 +705,29 @@ func (_m *ReturnRequest) String() string {
 	builder.WriteString("currency=")
 	builder.WriteString(_m.Currency)
 	builder.WriteString(", ")
-	builder.WriteString("refund_minor=")
-	builder.WriteString(fmt.Sprintf("%v", _m.RefundMinor))
+	builder.WriteString("goods_minor=")
+	builder.WriteString(fmt.Sprintf("%v", _m.GoodsMinor))
+	builder.WriteString(", ")
+	builder.WriteString("freight_minor=")
+	builder.WriteString(fmt.Sprintf("%v", _m.FreightMinor))
+	builder.WriteString(", ")
+	builder.WriteString("insurance_minor=")
+	builder.WriteString(fmt.Sprintf("%v", _m.InsuranceMinor))
+	builder.WriteString(", ")
+	builder.WriteString("shipping_deduction_minor=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ShippingDeductionMinor))
+	builder.WriteString(", ")
+	builder.WriteString("cap_deduction_minor=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CapDeductionMinor))
+	builder.WriteString(", ")
+	builder.WriteString("refund_total_minor=")
+	builder.WriteString(fmt.Sprintf("%v", _m.RefundTotalMinor))
+	builder.WriteString(", ")
+	builder.WriteString("kept_goods=")
+	builder.WriteString(fmt.Sprintf("%v", _m.KeptGoods))
+	builder.WriteString(", ")
+	builder.WriteString("refunded_minor=")
+	builder.WriteString(fmt.Sprintf("%v", _m.RefundedMinor))
 	builder.WriteString(", ")
 	if v := _m.RefundTime; v != nil {
 		builder.WriteString("refund_time=")

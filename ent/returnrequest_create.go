@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
+	"github.com/tradeassure/tradeassure/ent/schema"
 )
 
 // ReturnRequestCreate is the builder for creating a ReturnRequest entity.
@@ -79,9 +80,21 @@ func (_c *ReturnRequestCreate) SetPolicy(v returnrequest.Policy) *ReturnRequestC
 	return _c
 }
 
+// SetPolicyVersion sets the "policy_version" field.
+func (_c *ReturnRequestCreate) SetPolicyVersion(v string) *ReturnRequestCreate {
+	_c.mutation.SetPolicyVersion(v)
+	return _c
+}
+
 // SetKind sets the "kind" field.
 func (_c *ReturnRequestCreate) SetKind(v returnrequest.Kind) *ReturnRequestCreate {
 	_c.mutation.SetKind(v)
+	return _c
+}
+
+// SetOrigin sets the "origin" field.
+func (_c *ReturnRequestCreate) SetOrigin(v returnrequest.Origin) *ReturnRequestCreate {
+	_c.mutation.SetOrigin(v)
 	return _c
 }
 
@@ -97,28 +110,36 @@ func (_c *ReturnRequestCreate) SetReason(v returnrequest.Reason) *ReturnRequestC
 	return _c
 }
 
-// SetStatement sets the "statement" field.
-func (_c *ReturnRequestCreate) SetStatement(v string) *ReturnRequestCreate {
-	_c.mutation.SetStatement(v)
+// SetNillableReason sets the "reason" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableReason(v *returnrequest.Reason) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetReason(*v)
+	}
 	return _c
 }
 
-// SetNillableStatement sets the "statement" field if the given value is not nil.
-func (_c *ReturnRequestCreate) SetNillableStatement(v *string) *ReturnRequestCreate {
+// SetDescription sets the "description" field.
+func (_c *ReturnRequestCreate) SetDescription(v string) *ReturnRequestCreate {
+	_c.mutation.SetDescription(v)
+	return _c
+}
+
+// SetNillableDescription sets the "description" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableDescription(v *string) *ReturnRequestCreate {
 	if v != nil {
-		_c.SetStatement(*v)
+		_c.SetDescription(*v)
 	}
 	return _c
 }
 
 // SetEvidence sets the "evidence" field.
-func (_c *ReturnRequestCreate) SetEvidence(v []byte) *ReturnRequestCreate {
+func (_c *ReturnRequestCreate) SetEvidence(v [][]uint8) *ReturnRequestCreate {
 	_c.mutation.SetEvidence(v)
 	return _c
 }
 
 // SetLines sets the "lines" field.
-func (_c *ReturnRequestCreate) SetLines(v []byte) *ReturnRequestCreate {
+func (_c *ReturnRequestCreate) SetLines(v []schema.ReturnedLine) *ReturnRequestCreate {
 	_c.mutation.SetLines(v)
 	return _c
 }
@@ -137,16 +158,36 @@ func (_c *ReturnRequestCreate) SetNillableWholeOrder(v *bool) *ReturnRequestCrea
 	return _c
 }
 
-// SetDisputeID sets the "dispute_id" field.
-func (_c *ReturnRequestCreate) SetDisputeID(v string) *ReturnRequestCreate {
-	_c.mutation.SetDisputeID(v)
+// SetOrderReceiptTime sets the "order_receipt_time" field.
+func (_c *ReturnRequestCreate) SetOrderReceiptTime(v time.Time) *ReturnRequestCreate {
+	_c.mutation.SetOrderReceiptTime(v)
 	return _c
 }
 
-// SetNillableDisputeID sets the "dispute_id" field if the given value is not nil.
-func (_c *ReturnRequestCreate) SetNillableDisputeID(v *string) *ReturnRequestCreate {
+// SetSourceDisputeID sets the "source_dispute_id" field.
+func (_c *ReturnRequestCreate) SetSourceDisputeID(v string) *ReturnRequestCreate {
+	_c.mutation.SetSourceDisputeID(v)
+	return _c
+}
+
+// SetNillableSourceDisputeID sets the "source_dispute_id" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableSourceDisputeID(v *string) *ReturnRequestCreate {
 	if v != nil {
-		_c.SetDisputeID(*v)
+		_c.SetSourceDisputeID(*v)
+	}
+	return _c
+}
+
+// SetReceiptDisputeID sets the "receipt_dispute_id" field.
+func (_c *ReturnRequestCreate) SetReceiptDisputeID(v string) *ReturnRequestCreate {
+	_c.mutation.SetReceiptDisputeID(v)
+	return _c
+}
+
+// SetNillableReceiptDisputeID sets the "receipt_dispute_id" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableReceiptDisputeID(v *string) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetReceiptDisputeID(*v)
 	}
 	return _c
 }
@@ -165,6 +206,20 @@ func (_c *ReturnRequestCreate) SetNillableEscrowHeld(v *bool) *ReturnRequestCrea
 	return _c
 }
 
+// SetHeldMinor sets the "held_minor" field.
+func (_c *ReturnRequestCreate) SetHeldMinor(v int64) *ReturnRequestCreate {
+	_c.mutation.SetHeldMinor(v)
+	return _c
+}
+
+// SetNillableHeldMinor sets the "held_minor" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableHeldMinor(v *int64) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetHeldMinor(*v)
+	}
+	return _c
+}
+
 // SetSupplierAnswerDeadline sets the "supplier_answer_deadline" field.
 func (_c *ReturnRequestCreate) SetSupplierAnswerDeadline(v time.Time) *ReturnRequestCreate {
 	_c.mutation.SetSupplierAnswerDeadline(v)
@@ -179,16 +234,44 @@ func (_c *ReturnRequestCreate) SetNillableSupplierAnswerDeadline(v *time.Time) *
 	return _c
 }
 
-// SetAnswerTime sets the "answer_time" field.
-func (_c *ReturnRequestCreate) SetAnswerTime(v time.Time) *ReturnRequestCreate {
-	_c.mutation.SetAnswerTime(v)
+// SetApproveTime sets the "approve_time" field.
+func (_c *ReturnRequestCreate) SetApproveTime(v time.Time) *ReturnRequestCreate {
+	_c.mutation.SetApproveTime(v)
 	return _c
 }
 
-// SetNillableAnswerTime sets the "answer_time" field if the given value is not nil.
-func (_c *ReturnRequestCreate) SetNillableAnswerTime(v *time.Time) *ReturnRequestCreate {
+// SetNillableApproveTime sets the "approve_time" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableApproveTime(v *time.Time) *ReturnRequestCreate {
 	if v != nil {
-		_c.SetAnswerTime(*v)
+		_c.SetApproveTime(*v)
+	}
+	return _c
+}
+
+// SetApprovedByRole sets the "approved_by_role" field.
+func (_c *ReturnRequestCreate) SetApprovedByRole(v string) *ReturnRequestCreate {
+	_c.mutation.SetApprovedByRole(v)
+	return _c
+}
+
+// SetNillableApprovedByRole sets the "approved_by_role" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableApprovedByRole(v *string) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetApprovedByRole(*v)
+	}
+	return _c
+}
+
+// SetApprovedByID sets the "approved_by_id" field.
+func (_c *ReturnRequestCreate) SetApprovedByID(v string) *ReturnRequestCreate {
+	_c.mutation.SetApprovedByID(v)
+	return _c
+}
+
+// SetNillableApprovedByID sets the "approved_by_id" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableApprovedByID(v *string) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetApprovedByID(*v)
 	}
 	return _c
 }
@@ -207,6 +290,20 @@ func (_c *ReturnRequestCreate) SetNillableDeclineReason(v *string) *ReturnReques
 	return _c
 }
 
+// SetDeclineNote sets the "decline_note" field.
+func (_c *ReturnRequestCreate) SetDeclineNote(v string) *ReturnRequestCreate {
+	_c.mutation.SetDeclineNote(v)
+	return _c
+}
+
+// SetNillableDeclineNote sets the "decline_note" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableDeclineNote(v *string) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetDeclineNote(*v)
+	}
+	return _c
+}
+
 // SetOfferedRefundMinor sets the "offered_refund_minor" field.
 func (_c *ReturnRequestCreate) SetOfferedRefundMinor(v int64) *ReturnRequestCreate {
 	_c.mutation.SetOfferedRefundMinor(v)
@@ -217,6 +314,20 @@ func (_c *ReturnRequestCreate) SetOfferedRefundMinor(v int64) *ReturnRequestCrea
 func (_c *ReturnRequestCreate) SetNillableOfferedRefundMinor(v *int64) *ReturnRequestCreate {
 	if v != nil {
 		_c.SetOfferedRefundMinor(*v)
+	}
+	return _c
+}
+
+// SetOfferNote sets the "offer_note" field.
+func (_c *ReturnRequestCreate) SetOfferNote(v string) *ReturnRequestCreate {
+	_c.mutation.SetOfferNote(v)
+	return _c
+}
+
+// SetNillableOfferNote sets the "offer_note" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableOfferNote(v *string) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetOfferNote(*v)
 	}
 	return _c
 }
@@ -241,16 +352,16 @@ func (_c *ReturnRequestCreate) SetNillableShipDeadline(v *time.Time) *ReturnRequ
 	return _c
 }
 
-// SetTrackingCarrier sets the "tracking_carrier" field.
-func (_c *ReturnRequestCreate) SetTrackingCarrier(v string) *ReturnRequestCreate {
-	_c.mutation.SetTrackingCarrier(v)
+// SetCarrier sets the "carrier" field.
+func (_c *ReturnRequestCreate) SetCarrier(v string) *ReturnRequestCreate {
+	_c.mutation.SetCarrier(v)
 	return _c
 }
 
-// SetNillableTrackingCarrier sets the "tracking_carrier" field if the given value is not nil.
-func (_c *ReturnRequestCreate) SetNillableTrackingCarrier(v *string) *ReturnRequestCreate {
+// SetNillableCarrier sets the "carrier" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableCarrier(v *string) *ReturnRequestCreate {
 	if v != nil {
-		_c.SetTrackingCarrier(*v)
+		_c.SetCarrier(*v)
 	}
 	return _c
 }
@@ -311,22 +422,30 @@ func (_c *ReturnRequestCreate) SetNillableReceiveTime(v *time.Time) *ReturnReque
 	return _c
 }
 
-// SetReceipt sets the "receipt" field.
-func (_c *ReturnRequestCreate) SetReceipt(v []byte) *ReturnRequestCreate {
-	_c.mutation.SetReceipt(v)
+// SetReceiptNote sets the "receipt_note" field.
+func (_c *ReturnRequestCreate) SetReceiptNote(v string) *ReturnRequestCreate {
+	_c.mutation.SetReceiptNote(v)
 	return _c
 }
 
-// SetWarehouseID sets the "warehouse_id" field.
-func (_c *ReturnRequestCreate) SetWarehouseID(v string) *ReturnRequestCreate {
-	_c.mutation.SetWarehouseID(v)
-	return _c
-}
-
-// SetNillableWarehouseID sets the "warehouse_id" field if the given value is not nil.
-func (_c *ReturnRequestCreate) SetNillableWarehouseID(v *string) *ReturnRequestCreate {
+// SetNillableReceiptNote sets the "receipt_note" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableReceiptNote(v *string) *ReturnRequestCreate {
 	if v != nil {
-		_c.SetWarehouseID(*v)
+		_c.SetReceiptNote(*v)
+	}
+	return _c
+}
+
+// SetInspectedBy sets the "inspected_by" field.
+func (_c *ReturnRequestCreate) SetInspectedBy(v string) *ReturnRequestCreate {
+	_c.mutation.SetInspectedBy(v)
+	return _c
+}
+
+// SetNillableInspectedBy sets the "inspected_by" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableInspectedBy(v *string) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetInspectedBy(*v)
 	}
 	return _c
 }
@@ -359,20 +478,6 @@ func (_c *ReturnRequestCreate) SetNillableInspectionNote(v *string) *ReturnReque
 	return _c
 }
 
-// SetInspectTime sets the "inspect_time" field.
-func (_c *ReturnRequestCreate) SetInspectTime(v time.Time) *ReturnRequestCreate {
-	_c.mutation.SetInspectTime(v)
-	return _c
-}
-
-// SetNillableInspectTime sets the "inspect_time" field if the given value is not nil.
-func (_c *ReturnRequestCreate) SetNillableInspectTime(v *time.Time) *ReturnRequestCreate {
-	if v != nil {
-		_c.SetInspectTime(*v)
-	}
-	return _c
-}
-
 // SetCompensationMinor sets the "compensation_minor" field.
 func (_c *ReturnRequestCreate) SetCompensationMinor(v int64) *ReturnRequestCreate {
 	_c.mutation.SetCompensationMinor(v)
@@ -387,16 +492,16 @@ func (_c *ReturnRequestCreate) SetNillableCompensationMinor(v *int64) *ReturnReq
 	return _c
 }
 
-// SetCompensationDueTime sets the "compensation_due_time" field.
-func (_c *ReturnRequestCreate) SetCompensationDueTime(v time.Time) *ReturnRequestCreate {
-	_c.mutation.SetCompensationDueTime(v)
+// SetCompensationDeadline sets the "compensation_deadline" field.
+func (_c *ReturnRequestCreate) SetCompensationDeadline(v time.Time) *ReturnRequestCreate {
+	_c.mutation.SetCompensationDeadline(v)
 	return _c
 }
 
-// SetNillableCompensationDueTime sets the "compensation_due_time" field if the given value is not nil.
-func (_c *ReturnRequestCreate) SetNillableCompensationDueTime(v *time.Time) *ReturnRequestCreate {
+// SetNillableCompensationDeadline sets the "compensation_deadline" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableCompensationDeadline(v *time.Time) *ReturnRequestCreate {
 	if v != nil {
-		_c.SetCompensationDueTime(*v)
+		_c.SetCompensationDeadline(*v)
 	}
 	return _c
 }
@@ -421,16 +526,114 @@ func (_c *ReturnRequestCreate) SetCurrency(v string) *ReturnRequestCreate {
 	return _c
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (_c *ReturnRequestCreate) SetRefundMinor(v int64) *ReturnRequestCreate {
-	_c.mutation.SetRefundMinor(v)
+// SetGoodsMinor sets the "goods_minor" field.
+func (_c *ReturnRequestCreate) SetGoodsMinor(v int64) *ReturnRequestCreate {
+	_c.mutation.SetGoodsMinor(v)
 	return _c
 }
 
-// SetNillableRefundMinor sets the "refund_minor" field if the given value is not nil.
-func (_c *ReturnRequestCreate) SetNillableRefundMinor(v *int64) *ReturnRequestCreate {
+// SetNillableGoodsMinor sets the "goods_minor" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableGoodsMinor(v *int64) *ReturnRequestCreate {
 	if v != nil {
-		_c.SetRefundMinor(*v)
+		_c.SetGoodsMinor(*v)
+	}
+	return _c
+}
+
+// SetFreightMinor sets the "freight_minor" field.
+func (_c *ReturnRequestCreate) SetFreightMinor(v int64) *ReturnRequestCreate {
+	_c.mutation.SetFreightMinor(v)
+	return _c
+}
+
+// SetNillableFreightMinor sets the "freight_minor" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableFreightMinor(v *int64) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetFreightMinor(*v)
+	}
+	return _c
+}
+
+// SetInsuranceMinor sets the "insurance_minor" field.
+func (_c *ReturnRequestCreate) SetInsuranceMinor(v int64) *ReturnRequestCreate {
+	_c.mutation.SetInsuranceMinor(v)
+	return _c
+}
+
+// SetNillableInsuranceMinor sets the "insurance_minor" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableInsuranceMinor(v *int64) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetInsuranceMinor(*v)
+	}
+	return _c
+}
+
+// SetShippingDeductionMinor sets the "shipping_deduction_minor" field.
+func (_c *ReturnRequestCreate) SetShippingDeductionMinor(v int64) *ReturnRequestCreate {
+	_c.mutation.SetShippingDeductionMinor(v)
+	return _c
+}
+
+// SetNillableShippingDeductionMinor sets the "shipping_deduction_minor" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableShippingDeductionMinor(v *int64) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetShippingDeductionMinor(*v)
+	}
+	return _c
+}
+
+// SetCapDeductionMinor sets the "cap_deduction_minor" field.
+func (_c *ReturnRequestCreate) SetCapDeductionMinor(v int64) *ReturnRequestCreate {
+	_c.mutation.SetCapDeductionMinor(v)
+	return _c
+}
+
+// SetNillableCapDeductionMinor sets the "cap_deduction_minor" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableCapDeductionMinor(v *int64) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetCapDeductionMinor(*v)
+	}
+	return _c
+}
+
+// SetRefundTotalMinor sets the "refund_total_minor" field.
+func (_c *ReturnRequestCreate) SetRefundTotalMinor(v int64) *ReturnRequestCreate {
+	_c.mutation.SetRefundTotalMinor(v)
+	return _c
+}
+
+// SetNillableRefundTotalMinor sets the "refund_total_minor" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableRefundTotalMinor(v *int64) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetRefundTotalMinor(*v)
+	}
+	return _c
+}
+
+// SetKeptGoods sets the "kept_goods" field.
+func (_c *ReturnRequestCreate) SetKeptGoods(v bool) *ReturnRequestCreate {
+	_c.mutation.SetKeptGoods(v)
+	return _c
+}
+
+// SetNillableKeptGoods sets the "kept_goods" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableKeptGoods(v *bool) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetKeptGoods(*v)
+	}
+	return _c
+}
+
+// SetRefundedMinor sets the "refunded_minor" field.
+func (_c *ReturnRequestCreate) SetRefundedMinor(v int64) *ReturnRequestCreate {
+	_c.mutation.SetRefundedMinor(v)
+	return _c
+}
+
+// SetNillableRefundedMinor sets the "refunded_minor" field if the given value is not nil.
+func (_c *ReturnRequestCreate) SetNillableRefundedMinor(v *int64) *ReturnRequestCreate {
+	if v != nil {
+		_c.SetRefundedMinor(*v)
 	}
 	return _c
 }
@@ -508,41 +711,69 @@ func (_c *ReturnRequestCreate) defaults() {
 		v := returnrequest.DefaultRevision
 		_c.mutation.SetRevision(v)
 	}
-	if _, ok := _c.mutation.Statement(); !ok {
-		v := returnrequest.DefaultStatement
-		_c.mutation.SetStatement(v)
+	if _, ok := _c.mutation.Description(); !ok {
+		v := returnrequest.DefaultDescription
+		_c.mutation.SetDescription(v)
 	}
 	if _, ok := _c.mutation.WholeOrder(); !ok {
 		v := returnrequest.DefaultWholeOrder
 		_c.mutation.SetWholeOrder(v)
 	}
-	if _, ok := _c.mutation.DisputeID(); !ok {
-		v := returnrequest.DefaultDisputeID
-		_c.mutation.SetDisputeID(v)
+	if _, ok := _c.mutation.SourceDisputeID(); !ok {
+		v := returnrequest.DefaultSourceDisputeID
+		_c.mutation.SetSourceDisputeID(v)
+	}
+	if _, ok := _c.mutation.ReceiptDisputeID(); !ok {
+		v := returnrequest.DefaultReceiptDisputeID
+		_c.mutation.SetReceiptDisputeID(v)
 	}
 	if _, ok := _c.mutation.EscrowHeld(); !ok {
 		v := returnrequest.DefaultEscrowHeld
 		_c.mutation.SetEscrowHeld(v)
 	}
+	if _, ok := _c.mutation.HeldMinor(); !ok {
+		v := returnrequest.DefaultHeldMinor
+		_c.mutation.SetHeldMinor(v)
+	}
+	if _, ok := _c.mutation.ApprovedByRole(); !ok {
+		v := returnrequest.DefaultApprovedByRole
+		_c.mutation.SetApprovedByRole(v)
+	}
+	if _, ok := _c.mutation.ApprovedByID(); !ok {
+		v := returnrequest.DefaultApprovedByID
+		_c.mutation.SetApprovedByID(v)
+	}
 	if _, ok := _c.mutation.DeclineReason(); !ok {
 		v := returnrequest.DefaultDeclineReason
 		_c.mutation.SetDeclineReason(v)
+	}
+	if _, ok := _c.mutation.DeclineNote(); !ok {
+		v := returnrequest.DefaultDeclineNote
+		_c.mutation.SetDeclineNote(v)
 	}
 	if _, ok := _c.mutation.OfferedRefundMinor(); !ok {
 		v := returnrequest.DefaultOfferedRefundMinor
 		_c.mutation.SetOfferedRefundMinor(v)
 	}
-	if _, ok := _c.mutation.TrackingCarrier(); !ok {
-		v := returnrequest.DefaultTrackingCarrier
-		_c.mutation.SetTrackingCarrier(v)
+	if _, ok := _c.mutation.OfferNote(); !ok {
+		v := returnrequest.DefaultOfferNote
+		_c.mutation.SetOfferNote(v)
+	}
+	if _, ok := _c.mutation.Carrier(); !ok {
+		v := returnrequest.DefaultCarrier
+		_c.mutation.SetCarrier(v)
 	}
 	if _, ok := _c.mutation.TrackingNumber(); !ok {
 		v := returnrequest.DefaultTrackingNumber
 		_c.mutation.SetTrackingNumber(v)
 	}
-	if _, ok := _c.mutation.WarehouseID(); !ok {
-		v := returnrequest.DefaultWarehouseID
-		_c.mutation.SetWarehouseID(v)
+	if _, ok := _c.mutation.ReceiptNote(); !ok {
+		v := returnrequest.DefaultReceiptNote
+		_c.mutation.SetReceiptNote(v)
+	}
+	if _, ok := _c.mutation.InspectedBy(); !ok {
+		v := returnrequest.DefaultInspectedBy
+		_c.mutation.SetInspectedBy(v)
 	}
 	if _, ok := _c.mutation.InspectionNote(); !ok {
 		v := returnrequest.DefaultInspectionNote
@@ -552,9 +783,37 @@ func (_c *ReturnRequestCreate) defaults() {
 		v := returnrequest.DefaultCompensationMinor
 		_c.mutation.SetCompensationMinor(v)
 	}
-	if _, ok := _c.mutation.RefundMinor(); !ok {
-		v := returnrequest.DefaultRefundMinor
-		_c.mutation.SetRefundMinor(v)
+	if _, ok := _c.mutation.GoodsMinor(); !ok {
+		v := returnrequest.DefaultGoodsMinor
+		_c.mutation.SetGoodsMinor(v)
+	}
+	if _, ok := _c.mutation.FreightMinor(); !ok {
+		v := returnrequest.DefaultFreightMinor
+		_c.mutation.SetFreightMinor(v)
+	}
+	if _, ok := _c.mutation.InsuranceMinor(); !ok {
+		v := returnrequest.DefaultInsuranceMinor
+		_c.mutation.SetInsuranceMinor(v)
+	}
+	if _, ok := _c.mutation.ShippingDeductionMinor(); !ok {
+		v := returnrequest.DefaultShippingDeductionMinor
+		_c.mutation.SetShippingDeductionMinor(v)
+	}
+	if _, ok := _c.mutation.CapDeductionMinor(); !ok {
+		v := returnrequest.DefaultCapDeductionMinor
+		_c.mutation.SetCapDeductionMinor(v)
+	}
+	if _, ok := _c.mutation.RefundTotalMinor(); !ok {
+		v := returnrequest.DefaultRefundTotalMinor
+		_c.mutation.SetRefundTotalMinor(v)
+	}
+	if _, ok := _c.mutation.KeptGoods(); !ok {
+		v := returnrequest.DefaultKeptGoods
+		_c.mutation.SetKeptGoods(v)
+	}
+	if _, ok := _c.mutation.RefundedMinor(); !ok {
+		v := returnrequest.DefaultRefundedMinor
+		_c.mutation.SetRefundedMinor(v)
 	}
 }
 
@@ -609,12 +868,28 @@ func (_c *ReturnRequestCreate) check() error {
 			return &ValidationError{Name: "policy", err: fmt.Errorf(`ent: validator failed for field "ReturnRequest.policy": %w`, err)}
 		}
 	}
+	if _, ok := _c.mutation.PolicyVersion(); !ok {
+		return &ValidationError{Name: "policy_version", err: errors.New(`ent: missing required field "ReturnRequest.policy_version"`)}
+	}
+	if v, ok := _c.mutation.PolicyVersion(); ok {
+		if err := returnrequest.PolicyVersionValidator(v); err != nil {
+			return &ValidationError{Name: "policy_version", err: fmt.Errorf(`ent: validator failed for field "ReturnRequest.policy_version": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Kind(); !ok {
 		return &ValidationError{Name: "kind", err: errors.New(`ent: missing required field "ReturnRequest.kind"`)}
 	}
 	if v, ok := _c.mutation.Kind(); ok {
 		if err := returnrequest.KindValidator(v); err != nil {
 			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "ReturnRequest.kind": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Origin(); !ok {
+		return &ValidationError{Name: "origin", err: errors.New(`ent: missing required field "ReturnRequest.origin"`)}
+	}
+	if v, ok := _c.mutation.Origin(); ok {
+		if err := returnrequest.OriginValidator(v); err != nil {
+			return &ValidationError{Name: "origin", err: fmt.Errorf(`ent: validator failed for field "ReturnRequest.origin": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.State(); !ok {
@@ -625,16 +900,13 @@ func (_c *ReturnRequestCreate) check() error {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "ReturnRequest.state": %w`, err)}
 		}
 	}
-	if _, ok := _c.mutation.Reason(); !ok {
-		return &ValidationError{Name: "reason", err: errors.New(`ent: missing required field "ReturnRequest.reason"`)}
-	}
 	if v, ok := _c.mutation.Reason(); ok {
 		if err := returnrequest.ReasonValidator(v); err != nil {
 			return &ValidationError{Name: "reason", err: fmt.Errorf(`ent: validator failed for field "ReturnRequest.reason": %w`, err)}
 		}
 	}
-	if _, ok := _c.mutation.Statement(); !ok {
-		return &ValidationError{Name: "statement", err: errors.New(`ent: missing required field "ReturnRequest.statement"`)}
+	if _, ok := _c.mutation.Description(); !ok {
+		return &ValidationError{Name: "description", err: errors.New(`ent: missing required field "ReturnRequest.description"`)}
 	}
 	if _, ok := _c.mutation.Lines(); !ok {
 		return &ValidationError{Name: "lines", err: errors.New(`ent: missing required field "ReturnRequest.lines"`)}
@@ -642,26 +914,50 @@ func (_c *ReturnRequestCreate) check() error {
 	if _, ok := _c.mutation.WholeOrder(); !ok {
 		return &ValidationError{Name: "whole_order", err: errors.New(`ent: missing required field "ReturnRequest.whole_order"`)}
 	}
-	if _, ok := _c.mutation.DisputeID(); !ok {
-		return &ValidationError{Name: "dispute_id", err: errors.New(`ent: missing required field "ReturnRequest.dispute_id"`)}
+	if _, ok := _c.mutation.OrderReceiptTime(); !ok {
+		return &ValidationError{Name: "order_receipt_time", err: errors.New(`ent: missing required field "ReturnRequest.order_receipt_time"`)}
+	}
+	if _, ok := _c.mutation.SourceDisputeID(); !ok {
+		return &ValidationError{Name: "source_dispute_id", err: errors.New(`ent: missing required field "ReturnRequest.source_dispute_id"`)}
+	}
+	if _, ok := _c.mutation.ReceiptDisputeID(); !ok {
+		return &ValidationError{Name: "receipt_dispute_id", err: errors.New(`ent: missing required field "ReturnRequest.receipt_dispute_id"`)}
 	}
 	if _, ok := _c.mutation.EscrowHeld(); !ok {
 		return &ValidationError{Name: "escrow_held", err: errors.New(`ent: missing required field "ReturnRequest.escrow_held"`)}
 	}
+	if _, ok := _c.mutation.HeldMinor(); !ok {
+		return &ValidationError{Name: "held_minor", err: errors.New(`ent: missing required field "ReturnRequest.held_minor"`)}
+	}
+	if _, ok := _c.mutation.ApprovedByRole(); !ok {
+		return &ValidationError{Name: "approved_by_role", err: errors.New(`ent: missing required field "ReturnRequest.approved_by_role"`)}
+	}
+	if _, ok := _c.mutation.ApprovedByID(); !ok {
+		return &ValidationError{Name: "approved_by_id", err: errors.New(`ent: missing required field "ReturnRequest.approved_by_id"`)}
+	}
 	if _, ok := _c.mutation.DeclineReason(); !ok {
 		return &ValidationError{Name: "decline_reason", err: errors.New(`ent: missing required field "ReturnRequest.decline_reason"`)}
+	}
+	if _, ok := _c.mutation.DeclineNote(); !ok {
+		return &ValidationError{Name: "decline_note", err: errors.New(`ent: missing required field "ReturnRequest.decline_note"`)}
 	}
 	if _, ok := _c.mutation.OfferedRefundMinor(); !ok {
 		return &ValidationError{Name: "offered_refund_minor", err: errors.New(`ent: missing required field "ReturnRequest.offered_refund_minor"`)}
 	}
-	if _, ok := _c.mutation.TrackingCarrier(); !ok {
-		return &ValidationError{Name: "tracking_carrier", err: errors.New(`ent: missing required field "ReturnRequest.tracking_carrier"`)}
+	if _, ok := _c.mutation.OfferNote(); !ok {
+		return &ValidationError{Name: "offer_note", err: errors.New(`ent: missing required field "ReturnRequest.offer_note"`)}
+	}
+	if _, ok := _c.mutation.Carrier(); !ok {
+		return &ValidationError{Name: "carrier", err: errors.New(`ent: missing required field "ReturnRequest.carrier"`)}
 	}
 	if _, ok := _c.mutation.TrackingNumber(); !ok {
 		return &ValidationError{Name: "tracking_number", err: errors.New(`ent: missing required field "ReturnRequest.tracking_number"`)}
 	}
-	if _, ok := _c.mutation.WarehouseID(); !ok {
-		return &ValidationError{Name: "warehouse_id", err: errors.New(`ent: missing required field "ReturnRequest.warehouse_id"`)}
+	if _, ok := _c.mutation.ReceiptNote(); !ok {
+		return &ValidationError{Name: "receipt_note", err: errors.New(`ent: missing required field "ReturnRequest.receipt_note"`)}
+	}
+	if _, ok := _c.mutation.InspectedBy(); !ok {
+		return &ValidationError{Name: "inspected_by", err: errors.New(`ent: missing required field "ReturnRequest.inspected_by"`)}
 	}
 	if v, ok := _c.mutation.InspectionResult(); ok {
 		if err := returnrequest.InspectionResultValidator(v); err != nil {
@@ -682,8 +978,29 @@ func (_c *ReturnRequestCreate) check() error {
 			return &ValidationError{Name: "currency", err: fmt.Errorf(`ent: validator failed for field "ReturnRequest.currency": %w`, err)}
 		}
 	}
-	if _, ok := _c.mutation.RefundMinor(); !ok {
-		return &ValidationError{Name: "refund_minor", err: errors.New(`ent: missing required field "ReturnRequest.refund_minor"`)}
+	if _, ok := _c.mutation.GoodsMinor(); !ok {
+		return &ValidationError{Name: "goods_minor", err: errors.New(`ent: missing required field "ReturnRequest.goods_minor"`)}
+	}
+	if _, ok := _c.mutation.FreightMinor(); !ok {
+		return &ValidationError{Name: "freight_minor", err: errors.New(`ent: missing required field "ReturnRequest.freight_minor"`)}
+	}
+	if _, ok := _c.mutation.InsuranceMinor(); !ok {
+		return &ValidationError{Name: "insurance_minor", err: errors.New(`ent: missing required field "ReturnRequest.insurance_minor"`)}
+	}
+	if _, ok := _c.mutation.ShippingDeductionMinor(); !ok {
+		return &ValidationError{Name: "shipping_deduction_minor", err: errors.New(`ent: missing required field "ReturnRequest.shipping_deduction_minor"`)}
+	}
+	if _, ok := _c.mutation.CapDeductionMinor(); !ok {
+		return &ValidationError{Name: "cap_deduction_minor", err: errors.New(`ent: missing required field "ReturnRequest.cap_deduction_minor"`)}
+	}
+	if _, ok := _c.mutation.RefundTotalMinor(); !ok {
+		return &ValidationError{Name: "refund_total_minor", err: errors.New(`ent: missing required field "ReturnRequest.refund_total_minor"`)}
+	}
+	if _, ok := _c.mutation.KeptGoods(); !ok {
+		return &ValidationError{Name: "kept_goods", err: errors.New(`ent: missing required field "ReturnRequest.kept_goods"`)}
+	}
+	if _, ok := _c.mutation.RefundedMinor(); !ok {
+		return &ValidationError{Name: "refunded_minor", err: errors.New(`ent: missing required field "ReturnRequest.refunded_minor"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := returnrequest.IDValidator(v); err != nil {
@@ -758,9 +1075,17 @@ func (_c *ReturnRequestCreate) createSpec() (*ReturnRequest, *sqlgraph.CreateSpe
 		_spec.SetField(returnrequest.FieldPolicy, field.TypeEnum, value)
 		_node.Policy = value
 	}
+	if value, ok := _c.mutation.PolicyVersion(); ok {
+		_spec.SetField(returnrequest.FieldPolicyVersion, field.TypeString, value)
+		_node.PolicyVersion = value
+	}
 	if value, ok := _c.mutation.Kind(); ok {
 		_spec.SetField(returnrequest.FieldKind, field.TypeEnum, value)
 		_node.Kind = value
+	}
+	if value, ok := _c.mutation.Origin(); ok {
+		_spec.SetField(returnrequest.FieldOrigin, field.TypeEnum, value)
+		_node.Origin = value
 	}
 	if value, ok := _c.mutation.State(); ok {
 		_spec.SetField(returnrequest.FieldState, field.TypeEnum, value)
@@ -768,47 +1093,75 @@ func (_c *ReturnRequestCreate) createSpec() (*ReturnRequest, *sqlgraph.CreateSpe
 	}
 	if value, ok := _c.mutation.Reason(); ok {
 		_spec.SetField(returnrequest.FieldReason, field.TypeEnum, value)
-		_node.Reason = value
+		_node.Reason = &value
 	}
-	if value, ok := _c.mutation.Statement(); ok {
-		_spec.SetField(returnrequest.FieldStatement, field.TypeString, value)
-		_node.Statement = value
+	if value, ok := _c.mutation.Description(); ok {
+		_spec.SetField(returnrequest.FieldDescription, field.TypeString, value)
+		_node.Description = value
 	}
 	if value, ok := _c.mutation.Evidence(); ok {
-		_spec.SetField(returnrequest.FieldEvidence, field.TypeBytes, value)
+		_spec.SetField(returnrequest.FieldEvidence, field.TypeJSON, value)
 		_node.Evidence = value
 	}
 	if value, ok := _c.mutation.Lines(); ok {
-		_spec.SetField(returnrequest.FieldLines, field.TypeBytes, value)
+		_spec.SetField(returnrequest.FieldLines, field.TypeJSON, value)
 		_node.Lines = value
 	}
 	if value, ok := _c.mutation.WholeOrder(); ok {
 		_spec.SetField(returnrequest.FieldWholeOrder, field.TypeBool, value)
 		_node.WholeOrder = value
 	}
-	if value, ok := _c.mutation.DisputeID(); ok {
-		_spec.SetField(returnrequest.FieldDisputeID, field.TypeString, value)
-		_node.DisputeID = value
+	if value, ok := _c.mutation.OrderReceiptTime(); ok {
+		_spec.SetField(returnrequest.FieldOrderReceiptTime, field.TypeTime, value)
+		_node.OrderReceiptTime = value
+	}
+	if value, ok := _c.mutation.SourceDisputeID(); ok {
+		_spec.SetField(returnrequest.FieldSourceDisputeID, field.TypeString, value)
+		_node.SourceDisputeID = value
+	}
+	if value, ok := _c.mutation.ReceiptDisputeID(); ok {
+		_spec.SetField(returnrequest.FieldReceiptDisputeID, field.TypeString, value)
+		_node.ReceiptDisputeID = value
 	}
 	if value, ok := _c.mutation.EscrowHeld(); ok {
 		_spec.SetField(returnrequest.FieldEscrowHeld, field.TypeBool, value)
 		_node.EscrowHeld = value
 	}
+	if value, ok := _c.mutation.HeldMinor(); ok {
+		_spec.SetField(returnrequest.FieldHeldMinor, field.TypeInt64, value)
+		_node.HeldMinor = value
+	}
 	if value, ok := _c.mutation.SupplierAnswerDeadline(); ok {
 		_spec.SetField(returnrequest.FieldSupplierAnswerDeadline, field.TypeTime, value)
 		_node.SupplierAnswerDeadline = &value
 	}
-	if value, ok := _c.mutation.AnswerTime(); ok {
-		_spec.SetField(returnrequest.FieldAnswerTime, field.TypeTime, value)
-		_node.AnswerTime = &value
+	if value, ok := _c.mutation.ApproveTime(); ok {
+		_spec.SetField(returnrequest.FieldApproveTime, field.TypeTime, value)
+		_node.ApproveTime = &value
+	}
+	if value, ok := _c.mutation.ApprovedByRole(); ok {
+		_spec.SetField(returnrequest.FieldApprovedByRole, field.TypeString, value)
+		_node.ApprovedByRole = value
+	}
+	if value, ok := _c.mutation.ApprovedByID(); ok {
+		_spec.SetField(returnrequest.FieldApprovedByID, field.TypeString, value)
+		_node.ApprovedByID = value
 	}
 	if value, ok := _c.mutation.DeclineReason(); ok {
 		_spec.SetField(returnrequest.FieldDeclineReason, field.TypeString, value)
 		_node.DeclineReason = value
 	}
+	if value, ok := _c.mutation.DeclineNote(); ok {
+		_spec.SetField(returnrequest.FieldDeclineNote, field.TypeString, value)
+		_node.DeclineNote = value
+	}
 	if value, ok := _c.mutation.OfferedRefundMinor(); ok {
 		_spec.SetField(returnrequest.FieldOfferedRefundMinor, field.TypeInt64, value)
 		_node.OfferedRefundMinor = value
+	}
+	if value, ok := _c.mutation.OfferNote(); ok {
+		_spec.SetField(returnrequest.FieldOfferNote, field.TypeString, value)
+		_node.OfferNote = value
 	}
 	if value, ok := _c.mutation.ReturnAddress(); ok {
 		_spec.SetField(returnrequest.FieldReturnAddress, field.TypeBytes, value)
@@ -818,9 +1171,9 @@ func (_c *ReturnRequestCreate) createSpec() (*ReturnRequest, *sqlgraph.CreateSpe
 		_spec.SetField(returnrequest.FieldShipDeadline, field.TypeTime, value)
 		_node.ShipDeadline = &value
 	}
-	if value, ok := _c.mutation.TrackingCarrier(); ok {
-		_spec.SetField(returnrequest.FieldTrackingCarrier, field.TypeString, value)
-		_node.TrackingCarrier = value
+	if value, ok := _c.mutation.Carrier(); ok {
+		_spec.SetField(returnrequest.FieldCarrier, field.TypeString, value)
+		_node.Carrier = value
 	}
 	if value, ok := _c.mutation.TrackingNumber(); ok {
 		_spec.SetField(returnrequest.FieldTrackingNumber, field.TypeString, value)
@@ -838,13 +1191,13 @@ func (_c *ReturnRequestCreate) createSpec() (*ReturnRequest, *sqlgraph.CreateSpe
 		_spec.SetField(returnrequest.FieldReceiveTime, field.TypeTime, value)
 		_node.ReceiveTime = &value
 	}
-	if value, ok := _c.mutation.Receipt(); ok {
-		_spec.SetField(returnrequest.FieldReceipt, field.TypeBytes, value)
-		_node.Receipt = value
+	if value, ok := _c.mutation.ReceiptNote(); ok {
+		_spec.SetField(returnrequest.FieldReceiptNote, field.TypeString, value)
+		_node.ReceiptNote = value
 	}
-	if value, ok := _c.mutation.WarehouseID(); ok {
-		_spec.SetField(returnrequest.FieldWarehouseID, field.TypeString, value)
-		_node.WarehouseID = value
+	if value, ok := _c.mutation.InspectedBy(); ok {
+		_spec.SetField(returnrequest.FieldInspectedBy, field.TypeString, value)
+		_node.InspectedBy = value
 	}
 	if value, ok := _c.mutation.InspectionResult(); ok {
 		_spec.SetField(returnrequest.FieldInspectionResult, field.TypeEnum, value)
@@ -854,17 +1207,13 @@ func (_c *ReturnRequestCreate) createSpec() (*ReturnRequest, *sqlgraph.CreateSpe
 		_spec.SetField(returnrequest.FieldInspectionNote, field.TypeString, value)
 		_node.InspectionNote = value
 	}
-	if value, ok := _c.mutation.InspectTime(); ok {
-		_spec.SetField(returnrequest.FieldInspectTime, field.TypeTime, value)
-		_node.InspectTime = &value
-	}
 	if value, ok := _c.mutation.CompensationMinor(); ok {
 		_spec.SetField(returnrequest.FieldCompensationMinor, field.TypeInt64, value)
 		_node.CompensationMinor = value
 	}
-	if value, ok := _c.mutation.CompensationDueTime(); ok {
-		_spec.SetField(returnrequest.FieldCompensationDueTime, field.TypeTime, value)
-		_node.CompensationDueTime = &value
+	if value, ok := _c.mutation.CompensationDeadline(); ok {
+		_spec.SetField(returnrequest.FieldCompensationDeadline, field.TypeTime, value)
+		_node.CompensationDeadline = &value
 	}
 	if value, ok := _c.mutation.CompensateTime(); ok {
 		_spec.SetField(returnrequest.FieldCompensateTime, field.TypeTime, value)
@@ -874,9 +1223,37 @@ func (_c *ReturnRequestCreate) createSpec() (*ReturnRequest, *sqlgraph.CreateSpe
 		_spec.SetField(returnrequest.FieldCurrency, field.TypeString, value)
 		_node.Currency = value
 	}
-	if value, ok := _c.mutation.RefundMinor(); ok {
-		_spec.SetField(returnrequest.FieldRefundMinor, field.TypeInt64, value)
-		_node.RefundMinor = value
+	if value, ok := _c.mutation.GoodsMinor(); ok {
+		_spec.SetField(returnrequest.FieldGoodsMinor, field.TypeInt64, value)
+		_node.GoodsMinor = value
+	}
+	if value, ok := _c.mutation.FreightMinor(); ok {
+		_spec.SetField(returnrequest.FieldFreightMinor, field.TypeInt64, value)
+		_node.FreightMinor = value
+	}
+	if value, ok := _c.mutation.InsuranceMinor(); ok {
+		_spec.SetField(returnrequest.FieldInsuranceMinor, field.TypeInt64, value)
+		_node.InsuranceMinor = value
+	}
+	if value, ok := _c.mutation.ShippingDeductionMinor(); ok {
+		_spec.SetField(returnrequest.FieldShippingDeductionMinor, field.TypeInt64, value)
+		_node.ShippingDeductionMinor = value
+	}
+	if value, ok := _c.mutation.CapDeductionMinor(); ok {
+		_spec.SetField(returnrequest.FieldCapDeductionMinor, field.TypeInt64, value)
+		_node.CapDeductionMinor = value
+	}
+	if value, ok := _c.mutation.RefundTotalMinor(); ok {
+		_spec.SetField(returnrequest.FieldRefundTotalMinor, field.TypeInt64, value)
+		_node.RefundTotalMinor = value
+	}
+	if value, ok := _c.mutation.KeptGoods(); ok {
+		_spec.SetField(returnrequest.FieldKeptGoods, field.TypeBool, value)
+		_node.KeptGoods = value
+	}
+	if value, ok := _c.mutation.RefundedMinor(); ok {
+		_spec.SetField(returnrequest.FieldRefundedMinor, field.TypeInt64, value)
+		_node.RefundedMinor = value
 	}
 	if value, ok := _c.mutation.RefundTime(); ok {
 		_spec.SetField(returnrequest.FieldRefundTime, field.TypeTime, value)
@@ -992,20 +1369,20 @@ func (u *ReturnRequestUpsert) UpdateState() *ReturnRequestUpsert {
 	return u
 }
 
-// SetStatement sets the "statement" field.
-func (u *ReturnRequestUpsert) SetStatement(v string) *ReturnRequestUpsert {
-	u.Set(returnrequest.FieldStatement, v)
+// SetDescription sets the "description" field.
+func (u *ReturnRequestUpsert) SetDescription(v string) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldDescription, v)
 	return u
 }
 
-// UpdateStatement sets the "statement" field to the value that was provided on create.
-func (u *ReturnRequestUpsert) UpdateStatement() *ReturnRequestUpsert {
-	u.SetExcluded(returnrequest.FieldStatement)
+// UpdateDescription sets the "description" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateDescription() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldDescription)
 	return u
 }
 
 // SetEvidence sets the "evidence" field.
-func (u *ReturnRequestUpsert) SetEvidence(v []byte) *ReturnRequestUpsert {
+func (u *ReturnRequestUpsert) SetEvidence(v [][]uint8) *ReturnRequestUpsert {
 	u.Set(returnrequest.FieldEvidence, v)
 	return u
 }
@@ -1022,15 +1399,27 @@ func (u *ReturnRequestUpsert) ClearEvidence() *ReturnRequestUpsert {
 	return u
 }
 
-// SetDisputeID sets the "dispute_id" field.
-func (u *ReturnRequestUpsert) SetDisputeID(v string) *ReturnRequestUpsert {
-	u.Set(returnrequest.FieldDisputeID, v)
+// SetLines sets the "lines" field.
+func (u *ReturnRequestUpsert) SetLines(v []schema.ReturnedLine) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldLines, v)
 	return u
 }
 
-// UpdateDisputeID sets the "dispute_id" field to the value that was provided on create.
-func (u *ReturnRequestUpsert) UpdateDisputeID() *ReturnRequestUpsert {
-	u.SetExcluded(returnrequest.FieldDisputeID)
+// UpdateLines sets the "lines" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateLines() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldLines)
+	return u
+}
+
+// SetReceiptDisputeID sets the "receipt_dispute_id" field.
+func (u *ReturnRequestUpsert) SetReceiptDisputeID(v string) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldReceiptDisputeID, v)
+	return u
+}
+
+// UpdateReceiptDisputeID sets the "receipt_dispute_id" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateReceiptDisputeID() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldReceiptDisputeID)
 	return u
 }
 
@@ -1043,6 +1432,24 @@ func (u *ReturnRequestUpsert) SetEscrowHeld(v bool) *ReturnRequestUpsert {
 // UpdateEscrowHeld sets the "escrow_held" field to the value that was provided on create.
 func (u *ReturnRequestUpsert) UpdateEscrowHeld() *ReturnRequestUpsert {
 	u.SetExcluded(returnrequest.FieldEscrowHeld)
+	return u
+}
+
+// SetHeldMinor sets the "held_minor" field.
+func (u *ReturnRequestUpsert) SetHeldMinor(v int64) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldHeldMinor, v)
+	return u
+}
+
+// UpdateHeldMinor sets the "held_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateHeldMinor() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldHeldMinor)
+	return u
+}
+
+// AddHeldMinor adds v to the "held_minor" field.
+func (u *ReturnRequestUpsert) AddHeldMinor(v int64) *ReturnRequestUpsert {
+	u.Add(returnrequest.FieldHeldMinor, v)
 	return u
 }
 
@@ -1064,21 +1471,45 @@ func (u *ReturnRequestUpsert) ClearSupplierAnswerDeadline() *ReturnRequestUpsert
 	return u
 }
 
-// SetAnswerTime sets the "answer_time" field.
-func (u *ReturnRequestUpsert) SetAnswerTime(v time.Time) *ReturnRequestUpsert {
-	u.Set(returnrequest.FieldAnswerTime, v)
+// SetApproveTime sets the "approve_time" field.
+func (u *ReturnRequestUpsert) SetApproveTime(v time.Time) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldApproveTime, v)
 	return u
 }
 
-// UpdateAnswerTime sets the "answer_time" field to the value that was provided on create.
-func (u *ReturnRequestUpsert) UpdateAnswerTime() *ReturnRequestUpsert {
-	u.SetExcluded(returnrequest.FieldAnswerTime)
+// UpdateApproveTime sets the "approve_time" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateApproveTime() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldApproveTime)
 	return u
 }
 
-// ClearAnswerTime clears the value of the "answer_time" field.
-func (u *ReturnRequestUpsert) ClearAnswerTime() *ReturnRequestUpsert {
-	u.SetNull(returnrequest.FieldAnswerTime)
+// ClearApproveTime clears the value of the "approve_time" field.
+func (u *ReturnRequestUpsert) ClearApproveTime() *ReturnRequestUpsert {
+	u.SetNull(returnrequest.FieldApproveTime)
+	return u
+}
+
+// SetApprovedByRole sets the "approved_by_role" field.
+func (u *ReturnRequestUpsert) SetApprovedByRole(v string) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldApprovedByRole, v)
+	return u
+}
+
+// UpdateApprovedByRole sets the "approved_by_role" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateApprovedByRole() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldApprovedByRole)
+	return u
+}
+
+// SetApprovedByID sets the "approved_by_id" field.
+func (u *ReturnRequestUpsert) SetApprovedByID(v string) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldApprovedByID, v)
+	return u
+}
+
+// UpdateApprovedByID sets the "approved_by_id" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateApprovedByID() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldApprovedByID)
 	return u
 }
 
@@ -1091,6 +1522,18 @@ func (u *ReturnRequestUpsert) SetDeclineReason(v string) *ReturnRequestUpsert {
 // UpdateDeclineReason sets the "decline_reason" field to the value that was provided on create.
 func (u *ReturnRequestUpsert) UpdateDeclineReason() *ReturnRequestUpsert {
 	u.SetExcluded(returnrequest.FieldDeclineReason)
+	return u
+}
+
+// SetDeclineNote sets the "decline_note" field.
+func (u *ReturnRequestUpsert) SetDeclineNote(v string) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldDeclineNote, v)
+	return u
+}
+
+// UpdateDeclineNote sets the "decline_note" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateDeclineNote() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldDeclineNote)
 	return u
 }
 
@@ -1109,6 +1552,18 @@ func (u *ReturnRequestUpsert) UpdateOfferedRefundMinor() *ReturnRequestUpsert {
 // AddOfferedRefundMinor adds v to the "offered_refund_minor" field.
 func (u *ReturnRequestUpsert) AddOfferedRefundMinor(v int64) *ReturnRequestUpsert {
 	u.Add(returnrequest.FieldOfferedRefundMinor, v)
+	return u
+}
+
+// SetOfferNote sets the "offer_note" field.
+func (u *ReturnRequestUpsert) SetOfferNote(v string) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldOfferNote, v)
+	return u
+}
+
+// UpdateOfferNote sets the "offer_note" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateOfferNote() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldOfferNote)
 	return u
 }
 
@@ -1148,15 +1603,15 @@ func (u *ReturnRequestUpsert) ClearShipDeadline() *ReturnRequestUpsert {
 	return u
 }
 
-// SetTrackingCarrier sets the "tracking_carrier" field.
-func (u *ReturnRequestUpsert) SetTrackingCarrier(v string) *ReturnRequestUpsert {
-	u.Set(returnrequest.FieldTrackingCarrier, v)
+// SetCarrier sets the "carrier" field.
+func (u *ReturnRequestUpsert) SetCarrier(v string) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldCarrier, v)
 	return u
 }
 
-// UpdateTrackingCarrier sets the "tracking_carrier" field to the value that was provided on create.
-func (u *ReturnRequestUpsert) UpdateTrackingCarrier() *ReturnRequestUpsert {
-	u.SetExcluded(returnrequest.FieldTrackingCarrier)
+// UpdateCarrier sets the "carrier" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateCarrier() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldCarrier)
 	return u
 }
 
@@ -1226,33 +1681,27 @@ func (u *ReturnRequestUpsert) ClearReceiveTime() *ReturnRequestUpsert {
 	return u
 }
 
-// SetReceipt sets the "receipt" field.
-func (u *ReturnRequestUpsert) SetReceipt(v []byte) *ReturnRequestUpsert {
-	u.Set(returnrequest.FieldReceipt, v)
+// SetReceiptNote sets the "receipt_note" field.
+func (u *ReturnRequestUpsert) SetReceiptNote(v string) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldReceiptNote, v)
 	return u
 }
 
-// UpdateReceipt sets the "receipt" field to the value that was provided on create.
-func (u *ReturnRequestUpsert) UpdateReceipt() *ReturnRequestUpsert {
-	u.SetExcluded(returnrequest.FieldReceipt)
+// UpdateReceiptNote sets the "receipt_note" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateReceiptNote() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldReceiptNote)
 	return u
 }
 
-// ClearReceipt clears the value of the "receipt" field.
-func (u *ReturnRequestUpsert) ClearReceipt() *ReturnRequestUpsert {
-	u.SetNull(returnrequest.FieldReceipt)
+// SetInspectedBy sets the "inspected_by" field.
+func (u *ReturnRequestUpsert) SetInspectedBy(v string) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldInspectedBy, v)
 	return u
 }
 
-// SetWarehouseID sets the "warehouse_id" field.
-func (u *ReturnRequestUpsert) SetWarehouseID(v string) *ReturnRequestUpsert {
-	u.Set(returnrequest.FieldWarehouseID, v)
-	return u
-}
-
-// UpdateWarehouseID sets the "warehouse_id" field to the value that was provided on create.
-func (u *ReturnRequestUpsert) UpdateWarehouseID() *ReturnRequestUpsert {
-	u.SetExcluded(returnrequest.FieldWarehouseID)
+// UpdateInspectedBy sets the "inspected_by" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateInspectedBy() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldInspectedBy)
 	return u
 }
 
@@ -1286,24 +1735,6 @@ func (u *ReturnRequestUpsert) UpdateInspectionNote() *ReturnRequestUpsert {
 	return u
 }
 
-// SetInspectTime sets the "inspect_time" field.
-func (u *ReturnRequestUpsert) SetInspectTime(v time.Time) *ReturnRequestUpsert {
-	u.Set(returnrequest.FieldInspectTime, v)
-	return u
-}
-
-// UpdateInspectTime sets the "inspect_time" field to the value that was provided on create.
-func (u *ReturnRequestUpsert) UpdateInspectTime() *ReturnRequestUpsert {
-	u.SetExcluded(returnrequest.FieldInspectTime)
-	return u
-}
-
-// ClearInspectTime clears the value of the "inspect_time" field.
-func (u *ReturnRequestUpsert) ClearInspectTime() *ReturnRequestUpsert {
-	u.SetNull(returnrequest.FieldInspectTime)
-	return u
-}
-
 // SetCompensationMinor sets the "compensation_minor" field.
 func (u *ReturnRequestUpsert) SetCompensationMinor(v int64) *ReturnRequestUpsert {
 	u.Set(returnrequest.FieldCompensationMinor, v)
@@ -1322,21 +1753,21 @@ func (u *ReturnRequestUpsert) AddCompensationMinor(v int64) *ReturnRequestUpsert
 	return u
 }
 
-// SetCompensationDueTime sets the "compensation_due_time" field.
-func (u *ReturnRequestUpsert) SetCompensationDueTime(v time.Time) *ReturnRequestUpsert {
-	u.Set(returnrequest.FieldCompensationDueTime, v)
+// SetCompensationDeadline sets the "compensation_deadline" field.
+func (u *ReturnRequestUpsert) SetCompensationDeadline(v time.Time) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldCompensationDeadline, v)
 	return u
 }
 
-// UpdateCompensationDueTime sets the "compensation_due_time" field to the value that was provided on create.
-func (u *ReturnRequestUpsert) UpdateCompensationDueTime() *ReturnRequestUpsert {
-	u.SetExcluded(returnrequest.FieldCompensationDueTime)
+// UpdateCompensationDeadline sets the "compensation_deadline" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateCompensationDeadline() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldCompensationDeadline)
 	return u
 }
 
-// ClearCompensationDueTime clears the value of the "compensation_due_time" field.
-func (u *ReturnRequestUpsert) ClearCompensationDueTime() *ReturnRequestUpsert {
-	u.SetNull(returnrequest.FieldCompensationDueTime)
+// ClearCompensationDeadline clears the value of the "compensation_deadline" field.
+func (u *ReturnRequestUpsert) ClearCompensationDeadline() *ReturnRequestUpsert {
+	u.SetNull(returnrequest.FieldCompensationDeadline)
 	return u
 }
 
@@ -1358,21 +1789,141 @@ func (u *ReturnRequestUpsert) ClearCompensateTime() *ReturnRequestUpsert {
 	return u
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (u *ReturnRequestUpsert) SetRefundMinor(v int64) *ReturnRequestUpsert {
-	u.Set(returnrequest.FieldRefundMinor, v)
+// SetGoodsMinor sets the "goods_minor" field.
+func (u *ReturnRequestUpsert) SetGoodsMinor(v int64) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldGoodsMinor, v)
 	return u
 }
 
-// UpdateRefundMinor sets the "refund_minor" field to the value that was provided on create.
-func (u *ReturnRequestUpsert) UpdateRefundMinor() *ReturnRequestUpsert {
-	u.SetExcluded(returnrequest.FieldRefundMinor)
+// UpdateGoodsMinor sets the "goods_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateGoodsMinor() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldGoodsMinor)
 	return u
 }
 
-// AddRefundMinor adds v to the "refund_minor" field.
-func (u *ReturnRequestUpsert) AddRefundMinor(v int64) *ReturnRequestUpsert {
-	u.Add(returnrequest.FieldRefundMinor, v)
+// AddGoodsMinor adds v to the "goods_minor" field.
+func (u *ReturnRequestUpsert) AddGoodsMinor(v int64) *ReturnRequestUpsert {
+	u.Add(returnrequest.FieldGoodsMinor, v)
+	return u
+}
+
+// SetFreightMinor sets the "freight_minor" field.
+func (u *ReturnRequestUpsert) SetFreightMinor(v int64) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldFreightMinor, v)
+	return u
+}
+
+// UpdateFreightMinor sets the "freight_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateFreightMinor() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldFreightMinor)
+	return u
+}
+
+// AddFreightMinor adds v to the "freight_minor" field.
+func (u *ReturnRequestUpsert) AddFreightMinor(v int64) *ReturnRequestUpsert {
+	u.Add(returnrequest.FieldFreightMinor, v)
+	return u
+}
+
+// SetInsuranceMinor sets the "insurance_minor" field.
+func (u *ReturnRequestUpsert) SetInsuranceMinor(v int64) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldInsuranceMinor, v)
+	return u
+}
+
+// UpdateInsuranceMinor sets the "insurance_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateInsuranceMinor() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldInsuranceMinor)
+	return u
+}
+
+// AddInsuranceMinor adds v to the "insurance_minor" field.
+func (u *ReturnRequestUpsert) AddInsuranceMinor(v int64) *ReturnRequestUpsert {
+	u.Add(returnrequest.FieldInsuranceMinor, v)
+	return u
+}
+
+// SetShippingDeductionMinor sets the "shipping_deduction_minor" field.
+func (u *ReturnRequestUpsert) SetShippingDeductionMinor(v int64) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldShippingDeductionMinor, v)
+	return u
+}
+
+// UpdateShippingDeductionMinor sets the "shipping_deduction_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateShippingDeductionMinor() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldShippingDeductionMinor)
+	return u
+}
+
+// AddShippingDeductionMinor adds v to the "shipping_deduction_minor" field.
+func (u *ReturnRequestUpsert) AddShippingDeductionMinor(v int64) *ReturnRequestUpsert {
+	u.Add(returnrequest.FieldShippingDeductionMinor, v)
+	return u
+}
+
+// SetCapDeductionMinor sets the "cap_deduction_minor" field.
+func (u *ReturnRequestUpsert) SetCapDeductionMinor(v int64) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldCapDeductionMinor, v)
+	return u
+}
+
+// UpdateCapDeductionMinor sets the "cap_deduction_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateCapDeductionMinor() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldCapDeductionMinor)
+	return u
+}
+
+// AddCapDeductionMinor adds v to the "cap_deduction_minor" field.
+func (u *ReturnRequestUpsert) AddCapDeductionMinor(v int64) *ReturnRequestUpsert {
+	u.Add(returnrequest.FieldCapDeductionMinor, v)
+	return u
+}
+
+// SetRefundTotalMinor sets the "refund_total_minor" field.
+func (u *ReturnRequestUpsert) SetRefundTotalMinor(v int64) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldRefundTotalMinor, v)
+	return u
+}
+
+// UpdateRefundTotalMinor sets the "refund_total_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateRefundTotalMinor() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldRefundTotalMinor)
+	return u
+}
+
+// AddRefundTotalMinor adds v to the "refund_total_minor" field.
+func (u *ReturnRequestUpsert) AddRefundTotalMinor(v int64) *ReturnRequestUpsert {
+	u.Add(returnrequest.FieldRefundTotalMinor, v)
+	return u
+}
+
+// SetKeptGoods sets the "kept_goods" field.
+func (u *ReturnRequestUpsert) SetKeptGoods(v bool) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldKeptGoods, v)
+	return u
+}
+
+// UpdateKeptGoods sets the "kept_goods" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateKeptGoods() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldKeptGoods)
+	return u
+}
+
+// SetRefundedMinor sets the "refunded_minor" field.
+func (u *ReturnRequestUpsert) SetRefundedMinor(v int64) *ReturnRequestUpsert {
+	u.Set(returnrequest.FieldRefundedMinor, v)
+	return u
+}
+
+// UpdateRefundedMinor sets the "refunded_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsert) UpdateRefundedMinor() *ReturnRequestUpsert {
+	u.SetExcluded(returnrequest.FieldRefundedMinor)
+	return u
+}
+
+// AddRefundedMinor adds v to the "refunded_minor" field.
+func (u *ReturnRequestUpsert) AddRefundedMinor(v int64) *ReturnRequestUpsert {
+	u.Add(returnrequest.FieldRefundedMinor, v)
 	return u
 }
 
@@ -1444,17 +1995,26 @@ func (u *ReturnRequestUpsertOne) UpdateNewValues() *ReturnRequestUpsertOne {
 		if _, exists := u.create.mutation.Policy(); exists {
 			s.SetIgnore(returnrequest.FieldPolicy)
 		}
+		if _, exists := u.create.mutation.PolicyVersion(); exists {
+			s.SetIgnore(returnrequest.FieldPolicyVersion)
+		}
 		if _, exists := u.create.mutation.Kind(); exists {
 			s.SetIgnore(returnrequest.FieldKind)
+		}
+		if _, exists := u.create.mutation.Origin(); exists {
+			s.SetIgnore(returnrequest.FieldOrigin)
 		}
 		if _, exists := u.create.mutation.Reason(); exists {
 			s.SetIgnore(returnrequest.FieldReason)
 		}
-		if _, exists := u.create.mutation.Lines(); exists {
-			s.SetIgnore(returnrequest.FieldLines)
-		}
 		if _, exists := u.create.mutation.WholeOrder(); exists {
 			s.SetIgnore(returnrequest.FieldWholeOrder)
+		}
+		if _, exists := u.create.mutation.OrderReceiptTime(); exists {
+			s.SetIgnore(returnrequest.FieldOrderReceiptTime)
+		}
+		if _, exists := u.create.mutation.SourceDisputeID(); exists {
+			s.SetIgnore(returnrequest.FieldSourceDisputeID)
 		}
 		if _, exists := u.create.mutation.Currency(); exists {
 			s.SetIgnore(returnrequest.FieldCurrency)
@@ -1553,22 +2113,22 @@ func (u *ReturnRequestUpsertOne) UpdateState() *ReturnRequestUpsertOne {
 	})
 }
 
-// SetStatement sets the "statement" field.
-func (u *ReturnRequestUpsertOne) SetStatement(v string) *ReturnRequestUpsertOne {
+// SetDescription sets the "description" field.
+func (u *ReturnRequestUpsertOne) SetDescription(v string) *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetStatement(v)
+		s.SetDescription(v)
 	})
 }
 
-// UpdateStatement sets the "statement" field to the value that was provided on create.
-func (u *ReturnRequestUpsertOne) UpdateStatement() *ReturnRequestUpsertOne {
+// UpdateDescription sets the "description" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateDescription() *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateStatement()
+		s.UpdateDescription()
 	})
 }
 
 // SetEvidence sets the "evidence" field.
-func (u *ReturnRequestUpsertOne) SetEvidence(v []byte) *ReturnRequestUpsertOne {
+func (u *ReturnRequestUpsertOne) SetEvidence(v [][]uint8) *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
 		s.SetEvidence(v)
 	})
@@ -1588,17 +2148,31 @@ func (u *ReturnRequestUpsertOne) ClearEvidence() *ReturnRequestUpsertOne {
 	})
 }
 
-// SetDisputeID sets the "dispute_id" field.
-func (u *ReturnRequestUpsertOne) SetDisputeID(v string) *ReturnRequestUpsertOne {
+// SetLines sets the "lines" field.
+func (u *ReturnRequestUpsertOne) SetLines(v []schema.ReturnedLine) *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetDisputeID(v)
+		s.SetLines(v)
 	})
 }
 
-// UpdateDisputeID sets the "dispute_id" field to the value that was provided on create.
-func (u *ReturnRequestUpsertOne) UpdateDisputeID() *ReturnRequestUpsertOne {
+// UpdateLines sets the "lines" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateLines() *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateDisputeID()
+		s.UpdateLines()
+	})
+}
+
+// SetReceiptDisputeID sets the "receipt_dispute_id" field.
+func (u *ReturnRequestUpsertOne) SetReceiptDisputeID(v string) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetReceiptDisputeID(v)
+	})
+}
+
+// UpdateReceiptDisputeID sets the "receipt_dispute_id" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateReceiptDisputeID() *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateReceiptDisputeID()
 	})
 }
 
@@ -1613,6 +2187,27 @@ func (u *ReturnRequestUpsertOne) SetEscrowHeld(v bool) *ReturnRequestUpsertOne {
 func (u *ReturnRequestUpsertOne) UpdateEscrowHeld() *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
 		s.UpdateEscrowHeld()
+	})
+}
+
+// SetHeldMinor sets the "held_minor" field.
+func (u *ReturnRequestUpsertOne) SetHeldMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetHeldMinor(v)
+	})
+}
+
+// AddHeldMinor adds v to the "held_minor" field.
+func (u *ReturnRequestUpsertOne) AddHeldMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddHeldMinor(v)
+	})
+}
+
+// UpdateHeldMinor sets the "held_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateHeldMinor() *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateHeldMinor()
 	})
 }
 
@@ -1637,24 +2232,52 @@ func (u *ReturnRequestUpsertOne) ClearSupplierAnswerDeadline() *ReturnRequestUps
 	})
 }
 
-// SetAnswerTime sets the "answer_time" field.
-func (u *ReturnRequestUpsertOne) SetAnswerTime(v time.Time) *ReturnRequestUpsertOne {
+// SetApproveTime sets the "approve_time" field.
+func (u *ReturnRequestUpsertOne) SetApproveTime(v time.Time) *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetAnswerTime(v)
+		s.SetApproveTime(v)
 	})
 }
 
-// UpdateAnswerTime sets the "answer_time" field to the value that was provided on create.
-func (u *ReturnRequestUpsertOne) UpdateAnswerTime() *ReturnRequestUpsertOne {
+// UpdateApproveTime sets the "approve_time" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateApproveTime() *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateAnswerTime()
+		s.UpdateApproveTime()
 	})
 }
 
-// ClearAnswerTime clears the value of the "answer_time" field.
-func (u *ReturnRequestUpsertOne) ClearAnswerTime() *ReturnRequestUpsertOne {
+// ClearApproveTime clears the value of the "approve_time" field.
+func (u *ReturnRequestUpsertOne) ClearApproveTime() *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.ClearAnswerTime()
+		s.ClearApproveTime()
+	})
+}
+
+// SetApprovedByRole sets the "approved_by_role" field.
+func (u *ReturnRequestUpsertOne) SetApprovedByRole(v string) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetApprovedByRole(v)
+	})
+}
+
+// UpdateApprovedByRole sets the "approved_by_role" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateApprovedByRole() *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateApprovedByRole()
+	})
+}
+
+// SetApprovedByID sets the "approved_by_id" field.
+func (u *ReturnRequestUpsertOne) SetApprovedByID(v string) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetApprovedByID(v)
+	})
+}
+
+// UpdateApprovedByID sets the "approved_by_id" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateApprovedByID() *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateApprovedByID()
 	})
 }
 
@@ -1669,6 +2292,20 @@ func (u *ReturnRequestUpsertOne) SetDeclineReason(v string) *ReturnRequestUpsert
 func (u *ReturnRequestUpsertOne) UpdateDeclineReason() *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
 		s.UpdateDeclineReason()
+	})
+}
+
+// SetDeclineNote sets the "decline_note" field.
+func (u *ReturnRequestUpsertOne) SetDeclineNote(v string) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetDeclineNote(v)
+	})
+}
+
+// UpdateDeclineNote sets the "decline_note" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateDeclineNote() *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateDeclineNote()
 	})
 }
 
@@ -1690,6 +2327,20 @@ func (u *ReturnRequestUpsertOne) AddOfferedRefundMinor(v int64) *ReturnRequestUp
 func (u *ReturnRequestUpsertOne) UpdateOfferedRefundMinor() *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
 		s.UpdateOfferedRefundMinor()
+	})
+}
+
+// SetOfferNote sets the "offer_note" field.
+func (u *ReturnRequestUpsertOne) SetOfferNote(v string) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetOfferNote(v)
+	})
+}
+
+// UpdateOfferNote sets the "offer_note" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateOfferNote() *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateOfferNote()
 	})
 }
 
@@ -1735,17 +2386,17 @@ func (u *ReturnRequestUpsertOne) ClearShipDeadline() *ReturnRequestUpsertOne {
 	})
 }
 
-// SetTrackingCarrier sets the "tracking_carrier" field.
-func (u *ReturnRequestUpsertOne) SetTrackingCarrier(v string) *ReturnRequestUpsertOne {
+// SetCarrier sets the "carrier" field.
+func (u *ReturnRequestUpsertOne) SetCarrier(v string) *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetTrackingCarrier(v)
+		s.SetCarrier(v)
 	})
 }
 
-// UpdateTrackingCarrier sets the "tracking_carrier" field to the value that was provided on create.
-func (u *ReturnRequestUpsertOne) UpdateTrackingCarrier() *ReturnRequestUpsertOne {
+// UpdateCarrier sets the "carrier" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateCarrier() *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateTrackingCarrier()
+		s.UpdateCarrier()
 	})
 }
 
@@ -1826,38 +2477,31 @@ func (u *ReturnRequestUpsertOne) ClearReceiveTime() *ReturnRequestUpsertOne {
 	})
 }
 
-// SetReceipt sets the "receipt" field.
-func (u *ReturnRequestUpsertOne) SetReceipt(v []byte) *ReturnRequestUpsertOne {
+// SetReceiptNote sets the "receipt_note" field.
+func (u *ReturnRequestUpsertOne) SetReceiptNote(v string) *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetReceipt(v)
+		s.SetReceiptNote(v)
 	})
 }
 
-// UpdateReceipt sets the "receipt" field to the value that was provided on create.
-func (u *ReturnRequestUpsertOne) UpdateReceipt() *ReturnRequestUpsertOne {
+// UpdateReceiptNote sets the "receipt_note" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateReceiptNote() *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateReceipt()
+		s.UpdateReceiptNote()
 	})
 }
 
-// ClearReceipt clears the value of the "receipt" field.
-func (u *ReturnRequestUpsertOne) ClearReceipt() *ReturnRequestUpsertOne {
+// SetInspectedBy sets the "inspected_by" field.
+func (u *ReturnRequestUpsertOne) SetInspectedBy(v string) *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.ClearReceipt()
+		s.SetInspectedBy(v)
 	})
 }
 
-// SetWarehouseID sets the "warehouse_id" field.
-func (u *ReturnRequestUpsertOne) SetWarehouseID(v string) *ReturnRequestUpsertOne {
+// UpdateInspectedBy sets the "inspected_by" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateInspectedBy() *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetWarehouseID(v)
-	})
-}
-
-// UpdateWarehouseID sets the "warehouse_id" field to the value that was provided on create.
-func (u *ReturnRequestUpsertOne) UpdateWarehouseID() *ReturnRequestUpsertOne {
-	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateWarehouseID()
+		s.UpdateInspectedBy()
 	})
 }
 
@@ -1896,27 +2540,6 @@ func (u *ReturnRequestUpsertOne) UpdateInspectionNote() *ReturnRequestUpsertOne 
 	})
 }
 
-// SetInspectTime sets the "inspect_time" field.
-func (u *ReturnRequestUpsertOne) SetInspectTime(v time.Time) *ReturnRequestUpsertOne {
-	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetInspectTime(v)
-	})
-}
-
-// UpdateInspectTime sets the "inspect_time" field to the value that was provided on create.
-func (u *ReturnRequestUpsertOne) UpdateInspectTime() *ReturnRequestUpsertOne {
-	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateInspectTime()
-	})
-}
-
-// ClearInspectTime clears the value of the "inspect_time" field.
-func (u *ReturnRequestUpsertOne) ClearInspectTime() *ReturnRequestUpsertOne {
-	return u.Update(func(s *ReturnRequestUpsert) {
-		s.ClearInspectTime()
-	})
-}
-
 // SetCompensationMinor sets the "compensation_minor" field.
 func (u *ReturnRequestUpsertOne) SetCompensationMinor(v int64) *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
@@ -1938,24 +2561,24 @@ func (u *ReturnRequestUpsertOne) UpdateCompensationMinor() *ReturnRequestUpsertO
 	})
 }
 
-// SetCompensationDueTime sets the "compensation_due_time" field.
-func (u *ReturnRequestUpsertOne) SetCompensationDueTime(v time.Time) *ReturnRequestUpsertOne {
+// SetCompensationDeadline sets the "compensation_deadline" field.
+func (u *ReturnRequestUpsertOne) SetCompensationDeadline(v time.Time) *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetCompensationDueTime(v)
+		s.SetCompensationDeadline(v)
 	})
 }
 
-// UpdateCompensationDueTime sets the "compensation_due_time" field to the value that was provided on create.
-func (u *ReturnRequestUpsertOne) UpdateCompensationDueTime() *ReturnRequestUpsertOne {
+// UpdateCompensationDeadline sets the "compensation_deadline" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateCompensationDeadline() *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateCompensationDueTime()
+		s.UpdateCompensationDeadline()
 	})
 }
 
-// ClearCompensationDueTime clears the value of the "compensation_due_time" field.
-func (u *ReturnRequestUpsertOne) ClearCompensationDueTime() *ReturnRequestUpsertOne {
+// ClearCompensationDeadline clears the value of the "compensation_deadline" field.
+func (u *ReturnRequestUpsertOne) ClearCompensationDeadline() *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.ClearCompensationDueTime()
+		s.ClearCompensationDeadline()
 	})
 }
 
@@ -1980,24 +2603,164 @@ func (u *ReturnRequestUpsertOne) ClearCompensateTime() *ReturnRequestUpsertOne {
 	})
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (u *ReturnRequestUpsertOne) SetRefundMinor(v int64) *ReturnRequestUpsertOne {
+// SetGoodsMinor sets the "goods_minor" field.
+func (u *ReturnRequestUpsertOne) SetGoodsMinor(v int64) *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetRefundMinor(v)
+		s.SetGoodsMinor(v)
 	})
 }
 
-// AddRefundMinor adds v to the "refund_minor" field.
-func (u *ReturnRequestUpsertOne) AddRefundMinor(v int64) *ReturnRequestUpsertOne {
+// AddGoodsMinor adds v to the "goods_minor" field.
+func (u *ReturnRequestUpsertOne) AddGoodsMinor(v int64) *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.AddRefundMinor(v)
+		s.AddGoodsMinor(v)
 	})
 }
 
-// UpdateRefundMinor sets the "refund_minor" field to the value that was provided on create.
-func (u *ReturnRequestUpsertOne) UpdateRefundMinor() *ReturnRequestUpsertOne {
+// UpdateGoodsMinor sets the "goods_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateGoodsMinor() *ReturnRequestUpsertOne {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateRefundMinor()
+		s.UpdateGoodsMinor()
+	})
+}
+
+// SetFreightMinor sets the "freight_minor" field.
+func (u *ReturnRequestUpsertOne) SetFreightMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetFreightMinor(v)
+	})
+}
+
+// AddFreightMinor adds v to the "freight_minor" field.
+func (u *ReturnRequestUpsertOne) AddFreightMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddFreightMinor(v)
+	})
+}
+
+// UpdateFreightMinor sets the "freight_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateFreightMinor() *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateFreightMinor()
+	})
+}
+
+// SetInsuranceMinor sets the "insurance_minor" field.
+func (u *ReturnRequestUpsertOne) SetInsuranceMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetInsuranceMinor(v)
+	})
+}
+
+// AddInsuranceMinor adds v to the "insurance_minor" field.
+func (u *ReturnRequestUpsertOne) AddInsuranceMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddInsuranceMinor(v)
+	})
+}
+
+// UpdateInsuranceMinor sets the "insurance_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateInsuranceMinor() *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateInsuranceMinor()
+	})
+}
+
+// SetShippingDeductionMinor sets the "shipping_deduction_minor" field.
+func (u *ReturnRequestUpsertOne) SetShippingDeductionMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetShippingDeductionMinor(v)
+	})
+}
+
+// AddShippingDeductionMinor adds v to the "shipping_deduction_minor" field.
+func (u *ReturnRequestUpsertOne) AddShippingDeductionMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddShippingDeductionMinor(v)
+	})
+}
+
+// UpdateShippingDeductionMinor sets the "shipping_deduction_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateShippingDeductionMinor() *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateShippingDeductionMinor()
+	})
+}
+
+// SetCapDeductionMinor sets the "cap_deduction_minor" field.
+func (u *ReturnRequestUpsertOne) SetCapDeductionMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetCapDeductionMinor(v)
+	})
+}
+
+// AddCapDeductionMinor adds v to the "cap_deduction_minor" field.
+func (u *ReturnRequestUpsertOne) AddCapDeductionMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddCapDeductionMinor(v)
+	})
+}
+
+// UpdateCapDeductionMinor sets the "cap_deduction_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateCapDeductionMinor() *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateCapDeductionMinor()
+	})
+}
+
+// SetRefundTotalMinor sets the "refund_total_minor" field.
+func (u *ReturnRequestUpsertOne) SetRefundTotalMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetRefundTotalMinor(v)
+	})
+}
+
+// AddRefundTotalMinor adds v to the "refund_total_minor" field.
+func (u *ReturnRequestUpsertOne) AddRefundTotalMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddRefundTotalMinor(v)
+	})
+}
+
+// UpdateRefundTotalMinor sets the "refund_total_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateRefundTotalMinor() *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateRefundTotalMinor()
+	})
+}
+
+// SetKeptGoods sets the "kept_goods" field.
+func (u *ReturnRequestUpsertOne) SetKeptGoods(v bool) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetKeptGoods(v)
+	})
+}
+
+// UpdateKeptGoods sets the "kept_goods" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateKeptGoods() *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateKeptGoods()
+	})
+}
+
+// SetRefundedMinor sets the "refunded_minor" field.
+func (u *ReturnRequestUpsertOne) SetRefundedMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetRefundedMinor(v)
+	})
+}
+
+// AddRefundedMinor adds v to the "refunded_minor" field.
+func (u *ReturnRequestUpsertOne) AddRefundedMinor(v int64) *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddRefundedMinor(v)
+	})
+}
+
+// UpdateRefundedMinor sets the "refunded_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertOne) UpdateRefundedMinor() *ReturnRequestUpsertOne {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateRefundedMinor()
 	})
 }
 
@@ -2241,17 +3004,26 @@ func (u *ReturnRequestUpsertBulk) UpdateNewValues() *ReturnRequestUpsertBulk {
 			if _, exists := b.mutation.Policy(); exists {
 				s.SetIgnore(returnrequest.FieldPolicy)
 			}
+			if _, exists := b.mutation.PolicyVersion(); exists {
+				s.SetIgnore(returnrequest.FieldPolicyVersion)
+			}
 			if _, exists := b.mutation.Kind(); exists {
 				s.SetIgnore(returnrequest.FieldKind)
+			}
+			if _, exists := b.mutation.Origin(); exists {
+				s.SetIgnore(returnrequest.FieldOrigin)
 			}
 			if _, exists := b.mutation.Reason(); exists {
 				s.SetIgnore(returnrequest.FieldReason)
 			}
-			if _, exists := b.mutation.Lines(); exists {
-				s.SetIgnore(returnrequest.FieldLines)
-			}
 			if _, exists := b.mutation.WholeOrder(); exists {
 				s.SetIgnore(returnrequest.FieldWholeOrder)
+			}
+			if _, exists := b.mutation.OrderReceiptTime(); exists {
+				s.SetIgnore(returnrequest.FieldOrderReceiptTime)
+			}
+			if _, exists := b.mutation.SourceDisputeID(); exists {
+				s.SetIgnore(returnrequest.FieldSourceDisputeID)
 			}
 			if _, exists := b.mutation.Currency(); exists {
 				s.SetIgnore(returnrequest.FieldCurrency)
@@ -2351,22 +3123,22 @@ func (u *ReturnRequestUpsertBulk) UpdateState() *ReturnRequestUpsertBulk {
 	})
 }
 
-// SetStatement sets the "statement" field.
-func (u *ReturnRequestUpsertBulk) SetStatement(v string) *ReturnRequestUpsertBulk {
+// SetDescription sets the "description" field.
+func (u *ReturnRequestUpsertBulk) SetDescription(v string) *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetStatement(v)
+		s.SetDescription(v)
 	})
 }
 
-// UpdateStatement sets the "statement" field to the value that was provided on create.
-func (u *ReturnRequestUpsertBulk) UpdateStatement() *ReturnRequestUpsertBulk {
+// UpdateDescription sets the "description" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateDescription() *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateStatement()
+		s.UpdateDescription()
 	})
 }
 
 // SetEvidence sets the "evidence" field.
-func (u *ReturnRequestUpsertBulk) SetEvidence(v []byte) *ReturnRequestUpsertBulk {
+func (u *ReturnRequestUpsertBulk) SetEvidence(v [][]uint8) *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
 		s.SetEvidence(v)
 	})
@@ -2386,17 +3158,31 @@ func (u *ReturnRequestUpsertBulk) ClearEvidence() *ReturnRequestUpsertBulk {
 	})
 }
 
-// SetDisputeID sets the "dispute_id" field.
-func (u *ReturnRequestUpsertBulk) SetDisputeID(v string) *ReturnRequestUpsertBulk {
+// SetLines sets the "lines" field.
+func (u *ReturnRequestUpsertBulk) SetLines(v []schema.ReturnedLine) *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetDisputeID(v)
+		s.SetLines(v)
 	})
 }
 
-// UpdateDisputeID sets the "dispute_id" field to the value that was provided on create.
-func (u *ReturnRequestUpsertBulk) UpdateDisputeID() *ReturnRequestUpsertBulk {
+// UpdateLines sets the "lines" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateLines() *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateDisputeID()
+		s.UpdateLines()
+	})
+}
+
+// SetReceiptDisputeID sets the "receipt_dispute_id" field.
+func (u *ReturnRequestUpsertBulk) SetReceiptDisputeID(v string) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetReceiptDisputeID(v)
+	})
+}
+
+// UpdateReceiptDisputeID sets the "receipt_dispute_id" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateReceiptDisputeID() *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateReceiptDisputeID()
 	})
 }
 
@@ -2411,6 +3197,27 @@ func (u *ReturnRequestUpsertBulk) SetEscrowHeld(v bool) *ReturnRequestUpsertBulk
 func (u *ReturnRequestUpsertBulk) UpdateEscrowHeld() *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
 		s.UpdateEscrowHeld()
+	})
+}
+
+// SetHeldMinor sets the "held_minor" field.
+func (u *ReturnRequestUpsertBulk) SetHeldMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetHeldMinor(v)
+	})
+}
+
+// AddHeldMinor adds v to the "held_minor" field.
+func (u *ReturnRequestUpsertBulk) AddHeldMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddHeldMinor(v)
+	})
+}
+
+// UpdateHeldMinor sets the "held_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateHeldMinor() *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateHeldMinor()
 	})
 }
 
@@ -2435,24 +3242,52 @@ func (u *ReturnRequestUpsertBulk) ClearSupplierAnswerDeadline() *ReturnRequestUp
 	})
 }
 
-// SetAnswerTime sets the "answer_time" field.
-func (u *ReturnRequestUpsertBulk) SetAnswerTime(v time.Time) *ReturnRequestUpsertBulk {
+// SetApproveTime sets the "approve_time" field.
+func (u *ReturnRequestUpsertBulk) SetApproveTime(v time.Time) *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetAnswerTime(v)
+		s.SetApproveTime(v)
 	})
 }
 
-// UpdateAnswerTime sets the "answer_time" field to the value that was provided on create.
-func (u *ReturnRequestUpsertBulk) UpdateAnswerTime() *ReturnRequestUpsertBulk {
+// UpdateApproveTime sets the "approve_time" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateApproveTime() *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateAnswerTime()
+		s.UpdateApproveTime()
 	})
 }
 
-// ClearAnswerTime clears the value of the "answer_time" field.
-func (u *ReturnRequestUpsertBulk) ClearAnswerTime() *ReturnRequestUpsertBulk {
+// ClearApproveTime clears the value of the "approve_time" field.
+func (u *ReturnRequestUpsertBulk) ClearApproveTime() *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.ClearAnswerTime()
+		s.ClearApproveTime()
+	})
+}
+
+// SetApprovedByRole sets the "approved_by_role" field.
+func (u *ReturnRequestUpsertBulk) SetApprovedByRole(v string) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetApprovedByRole(v)
+	})
+}
+
+// UpdateApprovedByRole sets the "approved_by_role" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateApprovedByRole() *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateApprovedByRole()
+	})
+}
+
+// SetApprovedByID sets the "approved_by_id" field.
+func (u *ReturnRequestUpsertBulk) SetApprovedByID(v string) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetApprovedByID(v)
+	})
+}
+
+// UpdateApprovedByID sets the "approved_by_id" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateApprovedByID() *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateApprovedByID()
 	})
 }
 
@@ -2467,6 +3302,20 @@ func (u *ReturnRequestUpsertBulk) SetDeclineReason(v string) *ReturnRequestUpser
 func (u *ReturnRequestUpsertBulk) UpdateDeclineReason() *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
 		s.UpdateDeclineReason()
+	})
+}
+
+// SetDeclineNote sets the "decline_note" field.
+func (u *ReturnRequestUpsertBulk) SetDeclineNote(v string) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetDeclineNote(v)
+	})
+}
+
+// UpdateDeclineNote sets the "decline_note" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateDeclineNote() *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateDeclineNote()
 	})
 }
 
@@ -2488,6 +3337,20 @@ func (u *ReturnRequestUpsertBulk) AddOfferedRefundMinor(v int64) *ReturnRequestU
 func (u *ReturnRequestUpsertBulk) UpdateOfferedRefundMinor() *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
 		s.UpdateOfferedRefundMinor()
+	})
+}
+
+// SetOfferNote sets the "offer_note" field.
+func (u *ReturnRequestUpsertBulk) SetOfferNote(v string) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetOfferNote(v)
+	})
+}
+
+// UpdateOfferNote sets the "offer_note" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateOfferNote() *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateOfferNote()
 	})
 }
 
@@ -2533,17 +3396,17 @@ func (u *ReturnRequestUpsertBulk) ClearShipDeadline() *ReturnRequestUpsertBulk {
 	})
 }
 
-// SetTrackingCarrier sets the "tracking_carrier" field.
-func (u *ReturnRequestUpsertBulk) SetTrackingCarrier(v string) *ReturnRequestUpsertBulk {
+// SetCarrier sets the "carrier" field.
+func (u *ReturnRequestUpsertBulk) SetCarrier(v string) *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetTrackingCarrier(v)
+		s.SetCarrier(v)
 	})
 }
 
-// UpdateTrackingCarrier sets the "tracking_carrier" field to the value that was provided on create.
-func (u *ReturnRequestUpsertBulk) UpdateTrackingCarrier() *ReturnRequestUpsertBulk {
+// UpdateCarrier sets the "carrier" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateCarrier() *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateTrackingCarrier()
+		s.UpdateCarrier()
 	})
 }
 
@@ -2624,38 +3487,31 @@ func (u *ReturnRequestUpsertBulk) ClearReceiveTime() *ReturnRequestUpsertBulk {
 	})
 }
 
-// SetReceipt sets the "receipt" field.
-func (u *ReturnRequestUpsertBulk) SetReceipt(v []byte) *ReturnRequestUpsertBulk {
+// SetReceiptNote sets the "receipt_note" field.
+func (u *ReturnRequestUpsertBulk) SetReceiptNote(v string) *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetReceipt(v)
+		s.SetReceiptNote(v)
 	})
 }
 
-// UpdateReceipt sets the "receipt" field to the value that was provided on create.
-func (u *ReturnRequestUpsertBulk) UpdateReceipt() *ReturnRequestUpsertBulk {
+// UpdateReceiptNote sets the "receipt_note" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateReceiptNote() *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateReceipt()
+		s.UpdateReceiptNote()
 	})
 }
 
-// ClearReceipt clears the value of the "receipt" field.
-func (u *ReturnRequestUpsertBulk) ClearReceipt() *ReturnRequestUpsertBulk {
+// SetInspectedBy sets the "inspected_by" field.
+func (u *ReturnRequestUpsertBulk) SetInspectedBy(v string) *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.ClearReceipt()
+		s.SetInspectedBy(v)
 	})
 }
 
-// SetWarehouseID sets the "warehouse_id" field.
-func (u *ReturnRequestUpsertBulk) SetWarehouseID(v string) *ReturnRequestUpsertBulk {
+// UpdateInspectedBy sets the "inspected_by" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateInspectedBy() *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetWarehouseID(v)
-	})
-}
-
-// UpdateWarehouseID sets the "warehouse_id" field to the value that was provided on create.
-func (u *ReturnRequestUpsertBulk) UpdateWarehouseID() *ReturnRequestUpsertBulk {
-	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateWarehouseID()
+		s.UpdateInspectedBy()
 	})
 }
 
@@ -2694,27 +3550,6 @@ func (u *ReturnRequestUpsertBulk) UpdateInspectionNote() *ReturnRequestUpsertBul
 	})
 }
 
-// SetInspectTime sets the "inspect_time" field.
-func (u *ReturnRequestUpsertBulk) SetInspectTime(v time.Time) *ReturnRequestUpsertBulk {
-	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetInspectTime(v)
-	})
-}
-
-// UpdateInspectTime sets the "inspect_time" field to the value that was provided on create.
-func (u *ReturnRequestUpsertBulk) UpdateInspectTime() *ReturnRequestUpsertBulk {
-	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateInspectTime()
-	})
-}
-
-// ClearInspectTime clears the value of the "inspect_time" field.
-func (u *ReturnRequestUpsertBulk) ClearInspectTime() *ReturnRequestUpsertBulk {
-	return u.Update(func(s *ReturnRequestUpsert) {
-		s.ClearInspectTime()
-	})
-}
-
 // SetCompensationMinor sets the "compensation_minor" field.
 func (u *ReturnRequestUpsertBulk) SetCompensationMinor(v int64) *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
@@ -2736,24 +3571,24 @@ func (u *ReturnRequestUpsertBulk) UpdateCompensationMinor() *ReturnRequestUpsert
 	})
 }
 
-// SetCompensationDueTime sets the "compensation_due_time" field.
-func (u *ReturnRequestUpsertBulk) SetCompensationDueTime(v time.Time) *ReturnRequestUpsertBulk {
+// SetCompensationDeadline sets the "compensation_deadline" field.
+func (u *ReturnRequestUpsertBulk) SetCompensationDeadline(v time.Time) *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetCompensationDueTime(v)
+		s.SetCompensationDeadline(v)
 	})
 }
 
-// UpdateCompensationDueTime sets the "compensation_due_time" field to the value that was provided on create.
-func (u *ReturnRequestUpsertBulk) UpdateCompensationDueTime() *ReturnRequestUpsertBulk {
+// UpdateCompensationDeadline sets the "compensation_deadline" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateCompensationDeadline() *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateCompensationDueTime()
+		s.UpdateCompensationDeadline()
 	})
 }
 
-// ClearCompensationDueTime clears the value of the "compensation_due_time" field.
-func (u *ReturnRequestUpsertBulk) ClearCompensationDueTime() *ReturnRequestUpsertBulk {
+// ClearCompensationDeadline clears the value of the "compensation_deadline" field.
+func (u *ReturnRequestUpsertBulk) ClearCompensationDeadline() *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.ClearCompensationDueTime()
+		s.ClearCompensationDeadline()
 	})
 }
 
@@ -2778,24 +3613,164 @@ func (u *ReturnRequestUpsertBulk) ClearCompensateTime() *ReturnRequestUpsertBulk
 	})
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (u *ReturnRequestUpsertBulk) SetRefundMinor(v int64) *ReturnRequestUpsertBulk {
+// SetGoodsMinor sets the "goods_minor" field.
+func (u *ReturnRequestUpsertBulk) SetGoodsMinor(v int64) *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.SetRefundMinor(v)
+		s.SetGoodsMinor(v)
 	})
 }
 
-// AddRefundMinor adds v to the "refund_minor" field.
-func (u *ReturnRequestUpsertBulk) AddRefundMinor(v int64) *ReturnRequestUpsertBulk {
+// AddGoodsMinor adds v to the "goods_minor" field.
+func (u *ReturnRequestUpsertBulk) AddGoodsMinor(v int64) *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.AddRefundMinor(v)
+		s.AddGoodsMinor(v)
 	})
 }
 
-// UpdateRefundMinor sets the "refund_minor" field to the value that was provided on create.
-func (u *ReturnRequestUpsertBulk) UpdateRefundMinor() *ReturnRequestUpsertBulk {
+// UpdateGoodsMinor sets the "goods_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateGoodsMinor() *ReturnRequestUpsertBulk {
 	return u.Update(func(s *ReturnRequestUpsert) {
-		s.UpdateRefundMinor()
+		s.UpdateGoodsMinor()
+	})
+}
+
+// SetFreightMinor sets the "freight_minor" field.
+func (u *ReturnRequestUpsertBulk) SetFreightMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetFreightMinor(v)
+	})
+}
+
+// AddFreightMinor adds v to the "freight_minor" field.
+func (u *ReturnRequestUpsertBulk) AddFreightMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddFreightMinor(v)
+	})
+}
+
+// UpdateFreightMinor sets the "freight_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateFreightMinor() *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateFreightMinor()
+	})
+}
+
+// SetInsuranceMinor sets the "insurance_minor" field.
+func (u *ReturnRequestUpsertBulk) SetInsuranceMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetInsuranceMinor(v)
+	})
+}
+
+// AddInsuranceMinor adds v to the "insurance_minor" field.
+func (u *ReturnRequestUpsertBulk) AddInsuranceMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddInsuranceMinor(v)
+	})
+}
+
+// UpdateInsuranceMinor sets the "insurance_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateInsuranceMinor() *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateInsuranceMinor()
+	})
+}
+
+// SetShippingDeductionMinor sets the "shipping_deduction_minor" field.
+func (u *ReturnRequestUpsertBulk) SetShippingDeductionMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetShippingDeductionMinor(v)
+	})
+}
+
+// AddShippingDeductionMinor adds v to the "shipping_deduction_minor" field.
+func (u *ReturnRequestUpsertBulk) AddShippingDeductionMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddShippingDeductionMinor(v)
+	})
+}
+
+// UpdateShippingDeductionMinor sets the "shipping_deduction_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateShippingDeductionMinor() *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateShippingDeductionMinor()
+	})
+}
+
+// SetCapDeductionMinor sets the "cap_deduction_minor" field.
+func (u *ReturnRequestUpsertBulk) SetCapDeductionMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetCapDeductionMinor(v)
+	})
+}
+
+// AddCapDeductionMinor adds v to the "cap_deduction_minor" field.
+func (u *ReturnRequestUpsertBulk) AddCapDeductionMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddCapDeductionMinor(v)
+	})
+}
+
+// UpdateCapDeductionMinor sets the "cap_deduction_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateCapDeductionMinor() *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateCapDeductionMinor()
+	})
+}
+
+// SetRefundTotalMinor sets the "refund_total_minor" field.
+func (u *ReturnRequestUpsertBulk) SetRefundTotalMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetRefundTotalMinor(v)
+	})
+}
+
+// AddRefundTotalMinor adds v to the "refund_total_minor" field.
+func (u *ReturnRequestUpsertBulk) AddRefundTotalMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddRefundTotalMinor(v)
+	})
+}
+
+// UpdateRefundTotalMinor sets the "refund_total_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateRefundTotalMinor() *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateRefundTotalMinor()
+	})
+}
+
+// SetKeptGoods sets the "kept_goods" field.
+func (u *ReturnRequestUpsertBulk) SetKeptGoods(v bool) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetKeptGoods(v)
+	})
+}
+
+// UpdateKeptGoods sets the "kept_goods" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateKeptGoods() *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateKeptGoods()
+	})
+}
+
+// SetRefundedMinor sets the "refunded_minor" field.
+func (u *ReturnRequestUpsertBulk) SetRefundedMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.SetRefundedMinor(v)
+	})
+}
+
+// AddRefundedMinor adds v to the "refunded_minor" field.
+func (u *ReturnRequestUpsertBulk) AddRefundedMinor(v int64) *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.AddRefundedMinor(v)
+	})
+}
+
+// UpdateRefundedMinor sets the "refunded_minor" field to the value that was provided on create.
+func (u *ReturnRequestUpsertBulk) UpdateRefundedMinor() *ReturnRequestUpsertBulk {
+	return u.Update(func(s *ReturnRequestUpsert) {
+		s.UpdateRefundedMinor()
 	})
 }
 

@@ -10,9 +10,11 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/tradeassure/tradeassure/ent/predicate"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
+	"github.com/tradeassure/tradeassure/ent/schema"
 )
 
 // ReturnRequestUpdate is the builder for updating ReturnRequest entities.
@@ -91,23 +93,29 @@ func (_u *ReturnRequestUpdate) SetNillableState(v *returnrequest.State) *ReturnR
 	return _u
 }
 
-// SetStatement sets the "statement" field.
-func (_u *ReturnRequestUpdate) SetStatement(v string) *ReturnRequestUpdate {
-	_u.mutation.SetStatement(v)
+// SetDescription sets the "description" field.
+func (_u *ReturnRequestUpdate) SetDescription(v string) *ReturnRequestUpdate {
+	_u.mutation.SetDescription(v)
 	return _u
 }
 
-// SetNillableStatement sets the "statement" field if the given value is not nil.
-func (_u *ReturnRequestUpdate) SetNillableStatement(v *string) *ReturnRequestUpdate {
+// SetNillableDescription sets the "description" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableDescription(v *string) *ReturnRequestUpdate {
 	if v != nil {
-		_u.SetStatement(*v)
+		_u.SetDescription(*v)
 	}
 	return _u
 }
 
 // SetEvidence sets the "evidence" field.
-func (_u *ReturnRequestUpdate) SetEvidence(v []byte) *ReturnRequestUpdate {
+func (_u *ReturnRequestUpdate) SetEvidence(v [][]uint8) *ReturnRequestUpdate {
 	_u.mutation.SetEvidence(v)
+	return _u
+}
+
+// AppendEvidence appends value to the "evidence" field.
+func (_u *ReturnRequestUpdate) AppendEvidence(v [][]uint8) *ReturnRequestUpdate {
+	_u.mutation.AppendEvidence(v)
 	return _u
 }
 
@@ -117,16 +125,28 @@ func (_u *ReturnRequestUpdate) ClearEvidence() *ReturnRequestUpdate {
 	return _u
 }
 
-// SetDisputeID sets the "dispute_id" field.
-func (_u *ReturnRequestUpdate) SetDisputeID(v string) *ReturnRequestUpdate {
-	_u.mutation.SetDisputeID(v)
+// SetLines sets the "lines" field.
+func (_u *ReturnRequestUpdate) SetLines(v []schema.ReturnedLine) *ReturnRequestUpdate {
+	_u.mutation.SetLines(v)
 	return _u
 }
 
-// SetNillableDisputeID sets the "dispute_id" field if the given value is not nil.
-func (_u *ReturnRequestUpdate) SetNillableDisputeID(v *string) *ReturnRequestUpdate {
+// AppendLines appends value to the "lines" field.
+func (_u *ReturnRequestUpdate) AppendLines(v []schema.ReturnedLine) *ReturnRequestUpdate {
+	_u.mutation.AppendLines(v)
+	return _u
+}
+
+// SetReceiptDisputeID sets the "receipt_dispute_id" field.
+func (_u *ReturnRequestUpdate) SetReceiptDisputeID(v string) *ReturnRequestUpdate {
+	_u.mutation.SetReceiptDisputeID(v)
+	return _u
+}
+
+// SetNillableReceiptDisputeID sets the "receipt_dispute_id" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableReceiptDisputeID(v *string) *ReturnRequestUpdate {
 	if v != nil {
-		_u.SetDisputeID(*v)
+		_u.SetReceiptDisputeID(*v)
 	}
 	return _u
 }
@@ -142,6 +162,27 @@ func (_u *ReturnRequestUpdate) SetNillableEscrowHeld(v *bool) *ReturnRequestUpda
 	if v != nil {
 		_u.SetEscrowHeld(*v)
 	}
+	return _u
+}
+
+// SetHeldMinor sets the "held_minor" field.
+func (_u *ReturnRequestUpdate) SetHeldMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.ResetHeldMinor()
+	_u.mutation.SetHeldMinor(v)
+	return _u
+}
+
+// SetNillableHeldMinor sets the "held_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableHeldMinor(v *int64) *ReturnRequestUpdate {
+	if v != nil {
+		_u.SetHeldMinor(*v)
+	}
+	return _u
+}
+
+// AddHeldMinor adds value to the "held_minor" field.
+func (_u *ReturnRequestUpdate) AddHeldMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.AddHeldMinor(v)
 	return _u
 }
 
@@ -165,23 +206,51 @@ func (_u *ReturnRequestUpdate) ClearSupplierAnswerDeadline() *ReturnRequestUpdat
 	return _u
 }
 
-// SetAnswerTime sets the "answer_time" field.
-func (_u *ReturnRequestUpdate) SetAnswerTime(v time.Time) *ReturnRequestUpdate {
-	_u.mutation.SetAnswerTime(v)
+// SetApproveTime sets the "approve_time" field.
+func (_u *ReturnRequestUpdate) SetApproveTime(v time.Time) *ReturnRequestUpdate {
+	_u.mutation.SetApproveTime(v)
 	return _u
 }
 
-// SetNillableAnswerTime sets the "answer_time" field if the given value is not nil.
-func (_u *ReturnRequestUpdate) SetNillableAnswerTime(v *time.Time) *ReturnRequestUpdate {
+// SetNillableApproveTime sets the "approve_time" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableApproveTime(v *time.Time) *ReturnRequestUpdate {
 	if v != nil {
-		_u.SetAnswerTime(*v)
+		_u.SetApproveTime(*v)
 	}
 	return _u
 }
 
-// ClearAnswerTime clears the value of the "answer_time" field.
-func (_u *ReturnRequestUpdate) ClearAnswerTime() *ReturnRequestUpdate {
-	_u.mutation.ClearAnswerTime()
+// ClearApproveTime clears the value of the "approve_time" field.
+func (_u *ReturnRequestUpdate) ClearApproveTime() *ReturnRequestUpdate {
+	_u.mutation.ClearApproveTime()
+	return _u
+}
+
+// SetApprovedByRole sets the "approved_by_role" field.
+func (_u *ReturnRequestUpdate) SetApprovedByRole(v string) *ReturnRequestUpdate {
+	_u.mutation.SetApprovedByRole(v)
+	return _u
+}
+
+// SetNillableApprovedByRole sets the "approved_by_role" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableApprovedByRole(v *string) *ReturnRequestUpdate {
+	if v != nil {
+		_u.SetApprovedByRole(*v)
+	}
+	return _u
+}
+
+// SetApprovedByID sets the "approved_by_id" field.
+func (_u *ReturnRequestUpdate) SetApprovedByID(v string) *ReturnRequestUpdate {
+	_u.mutation.SetApprovedByID(v)
+	return _u
+}
+
+// SetNillableApprovedByID sets the "approved_by_id" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableApprovedByID(v *string) *ReturnRequestUpdate {
+	if v != nil {
+		_u.SetApprovedByID(*v)
+	}
 	return _u
 }
 
@@ -195,6 +264,20 @@ func (_u *ReturnRequestUpdate) SetDeclineReason(v string) *ReturnRequestUpdate {
 func (_u *ReturnRequestUpdate) SetNillableDeclineReason(v *string) *ReturnRequestUpdate {
 	if v != nil {
 		_u.SetDeclineReason(*v)
+	}
+	return _u
+}
+
+// SetDeclineNote sets the "decline_note" field.
+func (_u *ReturnRequestUpdate) SetDeclineNote(v string) *ReturnRequestUpdate {
+	_u.mutation.SetDeclineNote(v)
+	return _u
+}
+
+// SetNillableDeclineNote sets the "decline_note" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableDeclineNote(v *string) *ReturnRequestUpdate {
+	if v != nil {
+		_u.SetDeclineNote(*v)
 	}
 	return _u
 }
@@ -217,6 +300,20 @@ func (_u *ReturnRequestUpdate) SetNillableOfferedRefundMinor(v *int64) *ReturnRe
 // AddOfferedRefundMinor adds value to the "offered_refund_minor" field.
 func (_u *ReturnRequestUpdate) AddOfferedRefundMinor(v int64) *ReturnRequestUpdate {
 	_u.mutation.AddOfferedRefundMinor(v)
+	return _u
+}
+
+// SetOfferNote sets the "offer_note" field.
+func (_u *ReturnRequestUpdate) SetOfferNote(v string) *ReturnRequestUpdate {
+	_u.mutation.SetOfferNote(v)
+	return _u
+}
+
+// SetNillableOfferNote sets the "offer_note" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableOfferNote(v *string) *ReturnRequestUpdate {
+	if v != nil {
+		_u.SetOfferNote(*v)
+	}
 	return _u
 }
 
@@ -252,16 +349,16 @@ func (_u *ReturnRequestUpdate) ClearShipDeadline() *ReturnRequestUpdate {
 	return _u
 }
 
-// SetTrackingCarrier sets the "tracking_carrier" field.
-func (_u *ReturnRequestUpdate) SetTrackingCarrier(v string) *ReturnRequestUpdate {
-	_u.mutation.SetTrackingCarrier(v)
+// SetCarrier sets the "carrier" field.
+func (_u *ReturnRequestUpdate) SetCarrier(v string) *ReturnRequestUpdate {
+	_u.mutation.SetCarrier(v)
 	return _u
 }
 
-// SetNillableTrackingCarrier sets the "tracking_carrier" field if the given value is not nil.
-func (_u *ReturnRequestUpdate) SetNillableTrackingCarrier(v *string) *ReturnRequestUpdate {
+// SetNillableCarrier sets the "carrier" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableCarrier(v *string) *ReturnRequestUpdate {
 	if v != nil {
-		_u.SetTrackingCarrier(*v)
+		_u.SetCarrier(*v)
 	}
 	return _u
 }
@@ -340,28 +437,30 @@ func (_u *ReturnRequestUpdate) ClearReceiveTime() *ReturnRequestUpdate {
 	return _u
 }
 
-// SetReceipt sets the "receipt" field.
-func (_u *ReturnRequestUpdate) SetReceipt(v []byte) *ReturnRequestUpdate {
-	_u.mutation.SetReceipt(v)
+// SetReceiptNote sets the "receipt_note" field.
+func (_u *ReturnRequestUpdate) SetReceiptNote(v string) *ReturnRequestUpdate {
+	_u.mutation.SetReceiptNote(v)
 	return _u
 }
 
-// ClearReceipt clears the value of the "receipt" field.
-func (_u *ReturnRequestUpdate) ClearReceipt() *ReturnRequestUpdate {
-	_u.mutation.ClearReceipt()
-	return _u
-}
-
-// SetWarehouseID sets the "warehouse_id" field.
-func (_u *ReturnRequestUpdate) SetWarehouseID(v string) *ReturnRequestUpdate {
-	_u.mutation.SetWarehouseID(v)
-	return _u
-}
-
-// SetNillableWarehouseID sets the "warehouse_id" field if the given value is not nil.
-func (_u *ReturnRequestUpdate) SetNillableWarehouseID(v *string) *ReturnRequestUpdate {
+// SetNillableReceiptNote sets the "receipt_note" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableReceiptNote(v *string) *ReturnRequestUpdate {
 	if v != nil {
-		_u.SetWarehouseID(*v)
+		_u.SetReceiptNote(*v)
+	}
+	return _u
+}
+
+// SetInspectedBy sets the "inspected_by" field.
+func (_u *ReturnRequestUpdate) SetInspectedBy(v string) *ReturnRequestUpdate {
+	_u.mutation.SetInspectedBy(v)
+	return _u
+}
+
+// SetNillableInspectedBy sets the "inspected_by" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableInspectedBy(v *string) *ReturnRequestUpdate {
+	if v != nil {
+		_u.SetInspectedBy(*v)
 	}
 	return _u
 }
@@ -400,26 +499,6 @@ func (_u *ReturnRequestUpdate) SetNillableInspectionNote(v *string) *ReturnReque
 	return _u
 }
 
-// SetInspectTime sets the "inspect_time" field.
-func (_u *ReturnRequestUpdate) SetInspectTime(v time.Time) *ReturnRequestUpdate {
-	_u.mutation.SetInspectTime(v)
-	return _u
-}
-
-// SetNillableInspectTime sets the "inspect_time" field if the given value is not nil.
-func (_u *ReturnRequestUpdate) SetNillableInspectTime(v *time.Time) *ReturnRequestUpdate {
-	if v != nil {
-		_u.SetInspectTime(*v)
-	}
-	return _u
-}
-
-// ClearInspectTime clears the value of the "inspect_time" field.
-func (_u *ReturnRequestUpdate) ClearInspectTime() *ReturnRequestUpdate {
-	_u.mutation.ClearInspectTime()
-	return _u
-}
-
 // SetCompensationMinor sets the "compensation_minor" field.
 func (_u *ReturnRequestUpdate) SetCompensationMinor(v int64) *ReturnRequestUpdate {
 	_u.mutation.ResetCompensationMinor()
@@ -441,23 +520,23 @@ func (_u *ReturnRequestUpdate) AddCompensationMinor(v int64) *ReturnRequestUpdat
 	return _u
 }
 
-// SetCompensationDueTime sets the "compensation_due_time" field.
-func (_u *ReturnRequestUpdate) SetCompensationDueTime(v time.Time) *ReturnRequestUpdate {
-	_u.mutation.SetCompensationDueTime(v)
+// SetCompensationDeadline sets the "compensation_deadline" field.
+func (_u *ReturnRequestUpdate) SetCompensationDeadline(v time.Time) *ReturnRequestUpdate {
+	_u.mutation.SetCompensationDeadline(v)
 	return _u
 }
 
-// SetNillableCompensationDueTime sets the "compensation_due_time" field if the given value is not nil.
-func (_u *ReturnRequestUpdate) SetNillableCompensationDueTime(v *time.Time) *ReturnRequestUpdate {
+// SetNillableCompensationDeadline sets the "compensation_deadline" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableCompensationDeadline(v *time.Time) *ReturnRequestUpdate {
 	if v != nil {
-		_u.SetCompensationDueTime(*v)
+		_u.SetCompensationDeadline(*v)
 	}
 	return _u
 }
 
-// ClearCompensationDueTime clears the value of the "compensation_due_time" field.
-func (_u *ReturnRequestUpdate) ClearCompensationDueTime() *ReturnRequestUpdate {
-	_u.mutation.ClearCompensationDueTime()
+// ClearCompensationDeadline clears the value of the "compensation_deadline" field.
+func (_u *ReturnRequestUpdate) ClearCompensationDeadline() *ReturnRequestUpdate {
+	_u.mutation.ClearCompensationDeadline()
 	return _u
 }
 
@@ -481,24 +560,164 @@ func (_u *ReturnRequestUpdate) ClearCompensateTime() *ReturnRequestUpdate {
 	return _u
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (_u *ReturnRequestUpdate) SetRefundMinor(v int64) *ReturnRequestUpdate {
-	_u.mutation.ResetRefundMinor()
-	_u.mutation.SetRefundMinor(v)
+// SetGoodsMinor sets the "goods_minor" field.
+func (_u *ReturnRequestUpdate) SetGoodsMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.ResetGoodsMinor()
+	_u.mutation.SetGoodsMinor(v)
 	return _u
 }
 
-// SetNillableRefundMinor sets the "refund_minor" field if the given value is not nil.
-func (_u *ReturnRequestUpdate) SetNillableRefundMinor(v *int64) *ReturnRequestUpdate {
+// SetNillableGoodsMinor sets the "goods_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableGoodsMinor(v *int64) *ReturnRequestUpdate {
 	if v != nil {
-		_u.SetRefundMinor(*v)
+		_u.SetGoodsMinor(*v)
 	}
 	return _u
 }
 
-// AddRefundMinor adds value to the "refund_minor" field.
-func (_u *ReturnRequestUpdate) AddRefundMinor(v int64) *ReturnRequestUpdate {
-	_u.mutation.AddRefundMinor(v)
+// AddGoodsMinor adds value to the "goods_minor" field.
+func (_u *ReturnRequestUpdate) AddGoodsMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.AddGoodsMinor(v)
+	return _u
+}
+
+// SetFreightMinor sets the "freight_minor" field.
+func (_u *ReturnRequestUpdate) SetFreightMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.ResetFreightMinor()
+	_u.mutation.SetFreightMinor(v)
+	return _u
+}
+
+// SetNillableFreightMinor sets the "freight_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableFreightMinor(v *int64) *ReturnRequestUpdate {
+	if v != nil {
+		_u.SetFreightMinor(*v)
+	}
+	return _u
+}
+
+// AddFreightMinor adds value to the "freight_minor" field.
+func (_u *ReturnRequestUpdate) AddFreightMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.AddFreightMinor(v)
+	return _u
+}
+
+// SetInsuranceMinor sets the "insurance_minor" field.
+func (_u *ReturnRequestUpdate) SetInsuranceMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.ResetInsuranceMinor()
+	_u.mutation.SetInsuranceMinor(v)
+	return _u
+}
+
+// SetNillableInsuranceMinor sets the "insurance_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableInsuranceMinor(v *int64) *ReturnRequestUpdate {
+	if v != nil {
+		_u.SetInsuranceMinor(*v)
+	}
+	return _u
+}
+
+// AddInsuranceMinor adds value to the "insurance_minor" field.
+func (_u *ReturnRequestUpdate) AddInsuranceMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.AddInsuranceMinor(v)
+	return _u
+}
+
+// SetShippingDeductionMinor sets the "shipping_deduction_minor" field.
+func (_u *ReturnRequestUpdate) SetShippingDeductionMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.ResetShippingDeductionMinor()
+	_u.mutation.SetShippingDeductionMinor(v)
+	return _u
+}
+
+// SetNillableShippingDeductionMinor sets the "shipping_deduction_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableShippingDeductionMinor(v *int64) *ReturnRequestUpdate {
+	if v != nil {
+		_u.SetShippingDeductionMinor(*v)
+	}
+	return _u
+}
+
+// AddShippingDeductionMinor adds value to the "shipping_deduction_minor" field.
+func (_u *ReturnRequestUpdate) AddShippingDeductionMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.AddShippingDeductionMinor(v)
+	return _u
+}
+
+// SetCapDeductionMinor sets the "cap_deduction_minor" field.
+func (_u *ReturnRequestUpdate) SetCapDeductionMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.ResetCapDeductionMinor()
+	_u.mutation.SetCapDeductionMinor(v)
+	return _u
+}
+
+// SetNillableCapDeductionMinor sets the "cap_deduction_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableCapDeductionMinor(v *int64) *ReturnRequestUpdate {
+	if v != nil {
+		_u.SetCapDeductionMinor(*v)
+	}
+	return _u
+}
+
+// AddCapDeductionMinor adds value to the "cap_deduction_minor" field.
+func (_u *ReturnRequestUpdate) AddCapDeductionMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.AddCapDeductionMinor(v)
+	return _u
+}
+
+// SetRefundTotalMinor sets the "refund_total_minor" field.
+func (_u *ReturnRequestUpdate) SetRefundTotalMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.ResetRefundTotalMinor()
+	_u.mutation.SetRefundTotalMinor(v)
+	return _u
+}
+
+// SetNillableRefundTotalMinor sets the "refund_total_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableRefundTotalMinor(v *int64) *ReturnRequestUpdate {
+	if v != nil {
+		_u.SetRefundTotalMinor(*v)
+	}
+	return _u
+}
+
+// AddRefundTotalMinor adds value to the "refund_total_minor" field.
+func (_u *ReturnRequestUpdate) AddRefundTotalMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.AddRefundTotalMinor(v)
+	return _u
+}
+
+// SetKeptGoods sets the "kept_goods" field.
+func (_u *ReturnRequestUpdate) SetKeptGoods(v bool) *ReturnRequestUpdate {
+	_u.mutation.SetKeptGoods(v)
+	return _u
+}
+
+// SetNillableKeptGoods sets the "kept_goods" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableKeptGoods(v *bool) *ReturnRequestUpdate {
+	if v != nil {
+		_u.SetKeptGoods(*v)
+	}
+	return _u
+}
+
+// SetRefundedMinor sets the "refunded_minor" field.
+func (_u *ReturnRequestUpdate) SetRefundedMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.ResetRefundedMinor()
+	_u.mutation.SetRefundedMinor(v)
+	return _u
+}
+
+// SetNillableRefundedMinor sets the "refunded_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdate) SetNillableRefundedMinor(v *int64) *ReturnRequestUpdate {
+	if v != nil {
+		_u.SetRefundedMinor(*v)
+	}
+	return _u
+}
+
+// AddRefundedMinor adds value to the "refunded_minor" field.
+func (_u *ReturnRequestUpdate) AddRefundedMinor(v int64) *ReturnRequestUpdate {
+	_u.mutation.AddRefundedMinor(v)
 	return _u
 }
 
@@ -621,20 +840,42 @@ func (_u *ReturnRequestUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(returnrequest.FieldState, field.TypeEnum, value)
 	}
-	if value, ok := _u.mutation.Statement(); ok {
-		_spec.SetField(returnrequest.FieldStatement, field.TypeString, value)
+	if _u.mutation.ReasonCleared() {
+		_spec.ClearField(returnrequest.FieldReason, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.Description(); ok {
+		_spec.SetField(returnrequest.FieldDescription, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.Evidence(); ok {
-		_spec.SetField(returnrequest.FieldEvidence, field.TypeBytes, value)
+		_spec.SetField(returnrequest.FieldEvidence, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedEvidence(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, returnrequest.FieldEvidence, value)
+		})
 	}
 	if _u.mutation.EvidenceCleared() {
-		_spec.ClearField(returnrequest.FieldEvidence, field.TypeBytes)
+		_spec.ClearField(returnrequest.FieldEvidence, field.TypeJSON)
 	}
-	if value, ok := _u.mutation.DisputeID(); ok {
-		_spec.SetField(returnrequest.FieldDisputeID, field.TypeString, value)
+	if value, ok := _u.mutation.Lines(); ok {
+		_spec.SetField(returnrequest.FieldLines, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedLines(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, returnrequest.FieldLines, value)
+		})
+	}
+	if value, ok := _u.mutation.ReceiptDisputeID(); ok {
+		_spec.SetField(returnrequest.FieldReceiptDisputeID, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.EscrowHeld(); ok {
 		_spec.SetField(returnrequest.FieldEscrowHeld, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.HeldMinor(); ok {
+		_spec.SetField(returnrequest.FieldHeldMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedHeldMinor(); ok {
+		_spec.AddField(returnrequest.FieldHeldMinor, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.SupplierAnswerDeadline(); ok {
 		_spec.SetField(returnrequest.FieldSupplierAnswerDeadline, field.TypeTime, value)
@@ -642,20 +883,32 @@ func (_u *ReturnRequestUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	if _u.mutation.SupplierAnswerDeadlineCleared() {
 		_spec.ClearField(returnrequest.FieldSupplierAnswerDeadline, field.TypeTime)
 	}
-	if value, ok := _u.mutation.AnswerTime(); ok {
-		_spec.SetField(returnrequest.FieldAnswerTime, field.TypeTime, value)
+	if value, ok := _u.mutation.ApproveTime(); ok {
+		_spec.SetField(returnrequest.FieldApproveTime, field.TypeTime, value)
 	}
-	if _u.mutation.AnswerTimeCleared() {
-		_spec.ClearField(returnrequest.FieldAnswerTime, field.TypeTime)
+	if _u.mutation.ApproveTimeCleared() {
+		_spec.ClearField(returnrequest.FieldApproveTime, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ApprovedByRole(); ok {
+		_spec.SetField(returnrequest.FieldApprovedByRole, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ApprovedByID(); ok {
+		_spec.SetField(returnrequest.FieldApprovedByID, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.DeclineReason(); ok {
 		_spec.SetField(returnrequest.FieldDeclineReason, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.DeclineNote(); ok {
+		_spec.SetField(returnrequest.FieldDeclineNote, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.OfferedRefundMinor(); ok {
 		_spec.SetField(returnrequest.FieldOfferedRefundMinor, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.AddedOfferedRefundMinor(); ok {
 		_spec.AddField(returnrequest.FieldOfferedRefundMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.OfferNote(); ok {
+		_spec.SetField(returnrequest.FieldOfferNote, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.ReturnAddress(); ok {
 		_spec.SetField(returnrequest.FieldReturnAddress, field.TypeBytes, value)
@@ -669,8 +922,8 @@ func (_u *ReturnRequestUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	if _u.mutation.ShipDeadlineCleared() {
 		_spec.ClearField(returnrequest.FieldShipDeadline, field.TypeTime)
 	}
-	if value, ok := _u.mutation.TrackingCarrier(); ok {
-		_spec.SetField(returnrequest.FieldTrackingCarrier, field.TypeString, value)
+	if value, ok := _u.mutation.Carrier(); ok {
+		_spec.SetField(returnrequest.FieldCarrier, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.TrackingNumber(); ok {
 		_spec.SetField(returnrequest.FieldTrackingNumber, field.TypeString, value)
@@ -693,14 +946,11 @@ func (_u *ReturnRequestUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	if _u.mutation.ReceiveTimeCleared() {
 		_spec.ClearField(returnrequest.FieldReceiveTime, field.TypeTime)
 	}
-	if value, ok := _u.mutation.Receipt(); ok {
-		_spec.SetField(returnrequest.FieldReceipt, field.TypeBytes, value)
+	if value, ok := _u.mutation.ReceiptNote(); ok {
+		_spec.SetField(returnrequest.FieldReceiptNote, field.TypeString, value)
 	}
-	if _u.mutation.ReceiptCleared() {
-		_spec.ClearField(returnrequest.FieldReceipt, field.TypeBytes)
-	}
-	if value, ok := _u.mutation.WarehouseID(); ok {
-		_spec.SetField(returnrequest.FieldWarehouseID, field.TypeString, value)
+	if value, ok := _u.mutation.InspectedBy(); ok {
+		_spec.SetField(returnrequest.FieldInspectedBy, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.InspectionResult(); ok {
 		_spec.SetField(returnrequest.FieldInspectionResult, field.TypeEnum, value)
@@ -711,23 +961,17 @@ func (_u *ReturnRequestUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	if value, ok := _u.mutation.InspectionNote(); ok {
 		_spec.SetField(returnrequest.FieldInspectionNote, field.TypeString, value)
 	}
-	if value, ok := _u.mutation.InspectTime(); ok {
-		_spec.SetField(returnrequest.FieldInspectTime, field.TypeTime, value)
-	}
-	if _u.mutation.InspectTimeCleared() {
-		_spec.ClearField(returnrequest.FieldInspectTime, field.TypeTime)
-	}
 	if value, ok := _u.mutation.CompensationMinor(); ok {
 		_spec.SetField(returnrequest.FieldCompensationMinor, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.AddedCompensationMinor(); ok {
 		_spec.AddField(returnrequest.FieldCompensationMinor, field.TypeInt64, value)
 	}
-	if value, ok := _u.mutation.CompensationDueTime(); ok {
-		_spec.SetField(returnrequest.FieldCompensationDueTime, field.TypeTime, value)
+	if value, ok := _u.mutation.CompensationDeadline(); ok {
+		_spec.SetField(returnrequest.FieldCompensationDeadline, field.TypeTime, value)
 	}
-	if _u.mutation.CompensationDueTimeCleared() {
-		_spec.ClearField(returnrequest.FieldCompensationDueTime, field.TypeTime)
+	if _u.mutation.CompensationDeadlineCleared() {
+		_spec.ClearField(returnrequest.FieldCompensationDeadline, field.TypeTime)
 	}
 	if value, ok := _u.mutation.CompensateTime(); ok {
 		_spec.SetField(returnrequest.FieldCompensateTime, field.TypeTime, value)
@@ -735,11 +979,50 @@ func (_u *ReturnRequestUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	if _u.mutation.CompensateTimeCleared() {
 		_spec.ClearField(returnrequest.FieldCompensateTime, field.TypeTime)
 	}
-	if value, ok := _u.mutation.RefundMinor(); ok {
-		_spec.SetField(returnrequest.FieldRefundMinor, field.TypeInt64, value)
+	if value, ok := _u.mutation.GoodsMinor(); ok {
+		_spec.SetField(returnrequest.FieldGoodsMinor, field.TypeInt64, value)
 	}
-	if value, ok := _u.mutation.AddedRefundMinor(); ok {
-		_spec.AddField(returnrequest.FieldRefundMinor, field.TypeInt64, value)
+	if value, ok := _u.mutation.AddedGoodsMinor(); ok {
+		_spec.AddField(returnrequest.FieldGoodsMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.FreightMinor(); ok {
+		_spec.SetField(returnrequest.FieldFreightMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedFreightMinor(); ok {
+		_spec.AddField(returnrequest.FieldFreightMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.InsuranceMinor(); ok {
+		_spec.SetField(returnrequest.FieldInsuranceMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedInsuranceMinor(); ok {
+		_spec.AddField(returnrequest.FieldInsuranceMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.ShippingDeductionMinor(); ok {
+		_spec.SetField(returnrequest.FieldShippingDeductionMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedShippingDeductionMinor(); ok {
+		_spec.AddField(returnrequest.FieldShippingDeductionMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.CapDeductionMinor(); ok {
+		_spec.SetField(returnrequest.FieldCapDeductionMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCapDeductionMinor(); ok {
+		_spec.AddField(returnrequest.FieldCapDeductionMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.RefundTotalMinor(); ok {
+		_spec.SetField(returnrequest.FieldRefundTotalMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedRefundTotalMinor(); ok {
+		_spec.AddField(returnrequest.FieldRefundTotalMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.KeptGoods(); ok {
+		_spec.SetField(returnrequest.FieldKeptGoods, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.RefundedMinor(); ok {
+		_spec.SetField(returnrequest.FieldRefundedMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedRefundedMinor(); ok {
+		_spec.AddField(returnrequest.FieldRefundedMinor, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.RefundTime(); ok {
 		_spec.SetField(returnrequest.FieldRefundTime, field.TypeTime, value)
@@ -836,23 +1119,29 @@ func (_u *ReturnRequestUpdateOne) SetNillableState(v *returnrequest.State) *Retu
 	return _u
 }
 
-// SetStatement sets the "statement" field.
-func (_u *ReturnRequestUpdateOne) SetStatement(v string) *ReturnRequestUpdateOne {
-	_u.mutation.SetStatement(v)
+// SetDescription sets the "description" field.
+func (_u *ReturnRequestUpdateOne) SetDescription(v string) *ReturnRequestUpdateOne {
+	_u.mutation.SetDescription(v)
 	return _u
 }
 
-// SetNillableStatement sets the "statement" field if the given value is not nil.
-func (_u *ReturnRequestUpdateOne) SetNillableStatement(v *string) *ReturnRequestUpdateOne {
+// SetNillableDescription sets the "description" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableDescription(v *string) *ReturnRequestUpdateOne {
 	if v != nil {
-		_u.SetStatement(*v)
+		_u.SetDescription(*v)
 	}
 	return _u
 }
 
 // SetEvidence sets the "evidence" field.
-func (_u *ReturnRequestUpdateOne) SetEvidence(v []byte) *ReturnRequestUpdateOne {
+func (_u *ReturnRequestUpdateOne) SetEvidence(v [][]uint8) *ReturnRequestUpdateOne {
 	_u.mutation.SetEvidence(v)
+	return _u
+}
+
+// AppendEvidence appends value to the "evidence" field.
+func (_u *ReturnRequestUpdateOne) AppendEvidence(v [][]uint8) *ReturnRequestUpdateOne {
+	_u.mutation.AppendEvidence(v)
 	return _u
 }
 
@@ -862,16 +1151,28 @@ func (_u *ReturnRequestUpdateOne) ClearEvidence() *ReturnRequestUpdateOne {
 	return _u
 }
 
-// SetDisputeID sets the "dispute_id" field.
-func (_u *ReturnRequestUpdateOne) SetDisputeID(v string) *ReturnRequestUpdateOne {
-	_u.mutation.SetDisputeID(v)
+// SetLines sets the "lines" field.
+func (_u *ReturnRequestUpdateOne) SetLines(v []schema.ReturnedLine) *ReturnRequestUpdateOne {
+	_u.mutation.SetLines(v)
 	return _u
 }
 
-// SetNillableDisputeID sets the "dispute_id" field if the given value is not nil.
-func (_u *ReturnRequestUpdateOne) SetNillableDisputeID(v *string) *ReturnRequestUpdateOne {
+// AppendLines appends value to the "lines" field.
+func (_u *ReturnRequestUpdateOne) AppendLines(v []schema.ReturnedLine) *ReturnRequestUpdateOne {
+	_u.mutation.AppendLines(v)
+	return _u
+}
+
+// SetReceiptDisputeID sets the "receipt_dispute_id" field.
+func (_u *ReturnRequestUpdateOne) SetReceiptDisputeID(v string) *ReturnRequestUpdateOne {
+	_u.mutation.SetReceiptDisputeID(v)
+	return _u
+}
+
+// SetNillableReceiptDisputeID sets the "receipt_dispute_id" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableReceiptDisputeID(v *string) *ReturnRequestUpdateOne {
 	if v != nil {
-		_u.SetDisputeID(*v)
+		_u.SetReceiptDisputeID(*v)
 	}
 	return _u
 }
@@ -887,6 +1188,27 @@ func (_u *ReturnRequestUpdateOne) SetNillableEscrowHeld(v *bool) *ReturnRequestU
 	if v != nil {
 		_u.SetEscrowHeld(*v)
 	}
+	return _u
+}
+
+// SetHeldMinor sets the "held_minor" field.
+func (_u *ReturnRequestUpdateOne) SetHeldMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.ResetHeldMinor()
+	_u.mutation.SetHeldMinor(v)
+	return _u
+}
+
+// SetNillableHeldMinor sets the "held_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableHeldMinor(v *int64) *ReturnRequestUpdateOne {
+	if v != nil {
+		_u.SetHeldMinor(*v)
+	}
+	return _u
+}
+
+// AddHeldMinor adds value to the "held_minor" field.
+func (_u *ReturnRequestUpdateOne) AddHeldMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.AddHeldMinor(v)
 	return _u
 }
 
@@ -910,23 +1232,51 @@ func (_u *ReturnRequestUpdateOne) ClearSupplierAnswerDeadline() *ReturnRequestUp
 	return _u
 }
 
-// SetAnswerTime sets the "answer_time" field.
-func (_u *ReturnRequestUpdateOne) SetAnswerTime(v time.Time) *ReturnRequestUpdateOne {
-	_u.mutation.SetAnswerTime(v)
+// SetApproveTime sets the "approve_time" field.
+func (_u *ReturnRequestUpdateOne) SetApproveTime(v time.Time) *ReturnRequestUpdateOne {
+	_u.mutation.SetApproveTime(v)
 	return _u
 }
 
-// SetNillableAnswerTime sets the "answer_time" field if the given value is not nil.
-func (_u *ReturnRequestUpdateOne) SetNillableAnswerTime(v *time.Time) *ReturnRequestUpdateOne {
+// SetNillableApproveTime sets the "approve_time" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableApproveTime(v *time.Time) *ReturnRequestUpdateOne {
 	if v != nil {
-		_u.SetAnswerTime(*v)
+		_u.SetApproveTime(*v)
 	}
 	return _u
 }
 
-// ClearAnswerTime clears the value of the "answer_time" field.
-func (_u *ReturnRequestUpdateOne) ClearAnswerTime() *ReturnRequestUpdateOne {
-	_u.mutation.ClearAnswerTime()
+// ClearApproveTime clears the value of the "approve_time" field.
+func (_u *ReturnRequestUpdateOne) ClearApproveTime() *ReturnRequestUpdateOne {
+	_u.mutation.ClearApproveTime()
+	return _u
+}
+
+// SetApprovedByRole sets the "approved_by_role" field.
+func (_u *ReturnRequestUpdateOne) SetApprovedByRole(v string) *ReturnRequestUpdateOne {
+	_u.mutation.SetApprovedByRole(v)
+	return _u
+}
+
+// SetNillableApprovedByRole sets the "approved_by_role" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableApprovedByRole(v *string) *ReturnRequestUpdateOne {
+	if v != nil {
+		_u.SetApprovedByRole(*v)
+	}
+	return _u
+}
+
+// SetApprovedByID sets the "approved_by_id" field.
+func (_u *ReturnRequestUpdateOne) SetApprovedByID(v string) *ReturnRequestUpdateOne {
+	_u.mutation.SetApprovedByID(v)
+	return _u
+}
+
+// SetNillableApprovedByID sets the "approved_by_id" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableApprovedByID(v *string) *ReturnRequestUpdateOne {
+	if v != nil {
+		_u.SetApprovedByID(*v)
+	}
 	return _u
 }
 
@@ -940,6 +1290,20 @@ func (_u *ReturnRequestUpdateOne) SetDeclineReason(v string) *ReturnRequestUpdat
 func (_u *ReturnRequestUpdateOne) SetNillableDeclineReason(v *string) *ReturnRequestUpdateOne {
 	if v != nil {
 		_u.SetDeclineReason(*v)
+	}
+	return _u
+}
+
+// SetDeclineNote sets the "decline_note" field.
+func (_u *ReturnRequestUpdateOne) SetDeclineNote(v string) *ReturnRequestUpdateOne {
+	_u.mutation.SetDeclineNote(v)
+	return _u
+}
+
+// SetNillableDeclineNote sets the "decline_note" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableDeclineNote(v *string) *ReturnRequestUpdateOne {
+	if v != nil {
+		_u.SetDeclineNote(*v)
 	}
 	return _u
 }
@@ -962,6 +1326,20 @@ func (_u *ReturnRequestUpdateOne) SetNillableOfferedRefundMinor(v *int64) *Retur
 // AddOfferedRefundMinor adds value to the "offered_refund_minor" field.
 func (_u *ReturnRequestUpdateOne) AddOfferedRefundMinor(v int64) *ReturnRequestUpdateOne {
 	_u.mutation.AddOfferedRefundMinor(v)
+	return _u
+}
+
+// SetOfferNote sets the "offer_note" field.
+func (_u *ReturnRequestUpdateOne) SetOfferNote(v string) *ReturnRequestUpdateOne {
+	_u.mutation.SetOfferNote(v)
+	return _u
+}
+
+// SetNillableOfferNote sets the "offer_note" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableOfferNote(v *string) *ReturnRequestUpdateOne {
+	if v != nil {
+		_u.SetOfferNote(*v)
+	}
 	return _u
 }
 
@@ -997,16 +1375,16 @@ func (_u *ReturnRequestUpdateOne) ClearShipDeadline() *ReturnRequestUpdateOne {
 	return _u
 }
 
-// SetTrackingCarrier sets the "tracking_carrier" field.
-func (_u *ReturnRequestUpdateOne) SetTrackingCarrier(v string) *ReturnRequestUpdateOne {
-	_u.mutation.SetTrackingCarrier(v)
+// SetCarrier sets the "carrier" field.
+func (_u *ReturnRequestUpdateOne) SetCarrier(v string) *ReturnRequestUpdateOne {
+	_u.mutation.SetCarrier(v)
 	return _u
 }
 
-// SetNillableTrackingCarrier sets the "tracking_carrier" field if the given value is not nil.
-func (_u *ReturnRequestUpdateOne) SetNillableTrackingCarrier(v *string) *ReturnRequestUpdateOne {
+// SetNillableCarrier sets the "carrier" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableCarrier(v *string) *ReturnRequestUpdateOne {
 	if v != nil {
-		_u.SetTrackingCarrier(*v)
+		_u.SetCarrier(*v)
 	}
 	return _u
 }
@@ -1085,28 +1463,30 @@ func (_u *ReturnRequestUpdateOne) ClearReceiveTime() *ReturnRequestUpdateOne {
 	return _u
 }
 
-// SetReceipt sets the "receipt" field.
-func (_u *ReturnRequestUpdateOne) SetReceipt(v []byte) *ReturnRequestUpdateOne {
-	_u.mutation.SetReceipt(v)
+// SetReceiptNote sets the "receipt_note" field.
+func (_u *ReturnRequestUpdateOne) SetReceiptNote(v string) *ReturnRequestUpdateOne {
+	_u.mutation.SetReceiptNote(v)
 	return _u
 }
 
-// ClearReceipt clears the value of the "receipt" field.
-func (_u *ReturnRequestUpdateOne) ClearReceipt() *ReturnRequestUpdateOne {
-	_u.mutation.ClearReceipt()
-	return _u
-}
-
-// SetWarehouseID sets the "warehouse_id" field.
-func (_u *ReturnRequestUpdateOne) SetWarehouseID(v string) *ReturnRequestUpdateOne {
-	_u.mutation.SetWarehouseID(v)
-	return _u
-}
-
-// SetNillableWarehouseID sets the "warehouse_id" field if the given value is not nil.
-func (_u *ReturnRequestUpdateOne) SetNillableWarehouseID(v *string) *ReturnRequestUpdateOne {
+// SetNillableReceiptNote sets the "receipt_note" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableReceiptNote(v *string) *ReturnRequestUpdateOne {
 	if v != nil {
-		_u.SetWarehouseID(*v)
+		_u.SetReceiptNote(*v)
+	}
+	return _u
+}
+
+// SetInspectedBy sets the "inspected_by" field.
+func (_u *ReturnRequestUpdateOne) SetInspectedBy(v string) *ReturnRequestUpdateOne {
+	_u.mutation.SetInspectedBy(v)
+	return _u
+}
+
+// SetNillableInspectedBy sets the "inspected_by" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableInspectedBy(v *string) *ReturnRequestUpdateOne {
+	if v != nil {
+		_u.SetInspectedBy(*v)
 	}
 	return _u
 }
@@ -1145,26 +1525,6 @@ func (_u *ReturnRequestUpdateOne) SetNillableInspectionNote(v *string) *ReturnRe
 	return _u
 }
 
-// SetInspectTime sets the "inspect_time" field.
-func (_u *ReturnRequestUpdateOne) SetInspectTime(v time.Time) *ReturnRequestUpdateOne {
-	_u.mutation.SetInspectTime(v)
-	return _u
-}
-
-// SetNillableInspectTime sets the "inspect_time" field if the given value is not nil.
-func (_u *ReturnRequestUpdateOne) SetNillableInspectTime(v *time.Time) *ReturnRequestUpdateOne {
-	if v != nil {
-		_u.SetInspectTime(*v)
-	}
-	return _u
-}
-
-// ClearInspectTime clears the value of the "inspect_time" field.
-func (_u *ReturnRequestUpdateOne) ClearInspectTime() *ReturnRequestUpdateOne {
-	_u.mutation.ClearInspectTime()
-	return _u
-}
-
 // SetCompensationMinor sets the "compensation_minor" field.
 func (_u *ReturnRequestUpdateOne) SetCompensationMinor(v int64) *ReturnRequestUpdateOne {
 	_u.mutation.ResetCompensationMinor()
@@ -1186,23 +1546,23 @@ func (_u *ReturnRequestUpdateOne) AddCompensationMinor(v int64) *ReturnRequestUp
 	return _u
 }
 
-// SetCompensationDueTime sets the "compensation_due_time" field.
-func (_u *ReturnRequestUpdateOne) SetCompensationDueTime(v time.Time) *ReturnRequestUpdateOne {
-	_u.mutation.SetCompensationDueTime(v)
+// SetCompensationDeadline sets the "compensation_deadline" field.
+func (_u *ReturnRequestUpdateOne) SetCompensationDeadline(v time.Time) *ReturnRequestUpdateOne {
+	_u.mutation.SetCompensationDeadline(v)
 	return _u
 }
 
-// SetNillableCompensationDueTime sets the "compensation_due_time" field if the given value is not nil.
-func (_u *ReturnRequestUpdateOne) SetNillableCompensationDueTime(v *time.Time) *ReturnRequestUpdateOne {
+// SetNillableCompensationDeadline sets the "compensation_deadline" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableCompensationDeadline(v *time.Time) *ReturnRequestUpdateOne {
 	if v != nil {
-		_u.SetCompensationDueTime(*v)
+		_u.SetCompensationDeadline(*v)
 	}
 	return _u
 }
 
-// ClearCompensationDueTime clears the value of the "compensation_due_time" field.
-func (_u *ReturnRequestUpdateOne) ClearCompensationDueTime() *ReturnRequestUpdateOne {
-	_u.mutation.ClearCompensationDueTime()
+// ClearCompensationDeadline clears the value of the "compensation_deadline" field.
+func (_u *ReturnRequestUpdateOne) ClearCompensationDeadline() *ReturnRequestUpdateOne {
+	_u.mutation.ClearCompensationDeadline()
 	return _u
 }
 
@@ -1226,24 +1586,164 @@ func (_u *ReturnRequestUpdateOne) ClearCompensateTime() *ReturnRequestUpdateOne 
 	return _u
 }
 
-// SetRefundMinor sets the "refund_minor" field.
-func (_u *ReturnRequestUpdateOne) SetRefundMinor(v int64) *ReturnRequestUpdateOne {
-	_u.mutation.ResetRefundMinor()
-	_u.mutation.SetRefundMinor(v)
+// SetGoodsMinor sets the "goods_minor" field.
+func (_u *ReturnRequestUpdateOne) SetGoodsMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.ResetGoodsMinor()
+	_u.mutation.SetGoodsMinor(v)
 	return _u
 }
 
-// SetNillableRefundMinor sets the "refund_minor" field if the given value is not nil.
-func (_u *ReturnRequestUpdateOne) SetNillableRefundMinor(v *int64) *ReturnRequestUpdateOne {
+// SetNillableGoodsMinor sets the "goods_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableGoodsMinor(v *int64) *ReturnRequestUpdateOne {
 	if v != nil {
-		_u.SetRefundMinor(*v)
+		_u.SetGoodsMinor(*v)
 	}
 	return _u
 }
 
-// AddRefundMinor adds value to the "refund_minor" field.
-func (_u *ReturnRequestUpdateOne) AddRefundMinor(v int64) *ReturnRequestUpdateOne {
-	_u.mutation.AddRefundMinor(v)
+// AddGoodsMinor adds value to the "goods_minor" field.
+func (_u *ReturnRequestUpdateOne) AddGoodsMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.AddGoodsMinor(v)
+	return _u
+}
+
+// SetFreightMinor sets the "freight_minor" field.
+func (_u *ReturnRequestUpdateOne) SetFreightMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.ResetFreightMinor()
+	_u.mutation.SetFreightMinor(v)
+	return _u
+}
+
+// SetNillableFreightMinor sets the "freight_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableFreightMinor(v *int64) *ReturnRequestUpdateOne {
+	if v != nil {
+		_u.SetFreightMinor(*v)
+	}
+	return _u
+}
+
+// AddFreightMinor adds value to the "freight_minor" field.
+func (_u *ReturnRequestUpdateOne) AddFreightMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.AddFreightMinor(v)
+	return _u
+}
+
+// SetInsuranceMinor sets the "insurance_minor" field.
+func (_u *ReturnRequestUpdateOne) SetInsuranceMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.ResetInsuranceMinor()
+	_u.mutation.SetInsuranceMinor(v)
+	return _u
+}
+
+// SetNillableInsuranceMinor sets the "insurance_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableInsuranceMinor(v *int64) *ReturnRequestUpdateOne {
+	if v != nil {
+		_u.SetInsuranceMinor(*v)
+	}
+	return _u
+}
+
+// AddInsuranceMinor adds value to the "insurance_minor" field.
+func (_u *ReturnRequestUpdateOne) AddInsuranceMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.AddInsuranceMinor(v)
+	return _u
+}
+
+// SetShippingDeductionMinor sets the "shipping_deduction_minor" field.
+func (_u *ReturnRequestUpdateOne) SetShippingDeductionMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.ResetShippingDeductionMinor()
+	_u.mutation.SetShippingDeductionMinor(v)
+	return _u
+}
+
+// SetNillableShippingDeductionMinor sets the "shipping_deduction_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableShippingDeductionMinor(v *int64) *ReturnRequestUpdateOne {
+	if v != nil {
+		_u.SetShippingDeductionMinor(*v)
+	}
+	return _u
+}
+
+// AddShippingDeductionMinor adds value to the "shipping_deduction_minor" field.
+func (_u *ReturnRequestUpdateOne) AddShippingDeductionMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.AddShippingDeductionMinor(v)
+	return _u
+}
+
+// SetCapDeductionMinor sets the "cap_deduction_minor" field.
+func (_u *ReturnRequestUpdateOne) SetCapDeductionMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.ResetCapDeductionMinor()
+	_u.mutation.SetCapDeductionMinor(v)
+	return _u
+}
+
+// SetNillableCapDeductionMinor sets the "cap_deduction_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableCapDeductionMinor(v *int64) *ReturnRequestUpdateOne {
+	if v != nil {
+		_u.SetCapDeductionMinor(*v)
+	}
+	return _u
+}
+
+// AddCapDeductionMinor adds value to the "cap_deduction_minor" field.
+func (_u *ReturnRequestUpdateOne) AddCapDeductionMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.AddCapDeductionMinor(v)
+	return _u
+}
+
+// SetRefundTotalMinor sets the "refund_total_minor" field.
+func (_u *ReturnRequestUpdateOne) SetRefundTotalMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.ResetRefundTotalMinor()
+	_u.mutation.SetRefundTotalMinor(v)
+	return _u
+}
+
+// SetNillableRefundTotalMinor sets the "refund_total_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableRefundTotalMinor(v *int64) *ReturnRequestUpdateOne {
+	if v != nil {
+		_u.SetRefundTotalMinor(*v)
+	}
+	return _u
+}
+
+// AddRefundTotalMinor adds value to the "refund_total_minor" field.
+func (_u *ReturnRequestUpdateOne) AddRefundTotalMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.AddRefundTotalMinor(v)
+	return _u
+}
+
+// SetKeptGoods sets the "kept_goods" field.
+func (_u *ReturnRequestUpdateOne) SetKeptGoods(v bool) *ReturnRequestUpdateOne {
+	_u.mutation.SetKeptGoods(v)
+	return _u
+}
+
+// SetNillableKeptGoods sets the "kept_goods" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableKeptGoods(v *bool) *ReturnRequestUpdateOne {
+	if v != nil {
+		_u.SetKeptGoods(*v)
+	}
+	return _u
+}
+
+// SetRefundedMinor sets the "refunded_minor" field.
+func (_u *ReturnRequestUpdateOne) SetRefundedMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.ResetRefundedMinor()
+	_u.mutation.SetRefundedMinor(v)
+	return _u
+}
+
+// SetNillableRefundedMinor sets the "refunded_minor" field if the given value is not nil.
+func (_u *ReturnRequestUpdateOne) SetNillableRefundedMinor(v *int64) *ReturnRequestUpdateOne {
+	if v != nil {
+		_u.SetRefundedMinor(*v)
+	}
+	return _u
+}
+
+// AddRefundedMinor adds value to the "refunded_minor" field.
+func (_u *ReturnRequestUpdateOne) AddRefundedMinor(v int64) *ReturnRequestUpdateOne {
+	_u.mutation.AddRefundedMinor(v)
 	return _u
 }
 
@@ -1396,20 +1896,42 @@ func (_u *ReturnRequestUpdateOne) sqlSave(ctx context.Context) (_node *ReturnReq
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(returnrequest.FieldState, field.TypeEnum, value)
 	}
-	if value, ok := _u.mutation.Statement(); ok {
-		_spec.SetField(returnrequest.FieldStatement, field.TypeString, value)
+	if _u.mutation.ReasonCleared() {
+		_spec.ClearField(returnrequest.FieldReason, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.Description(); ok {
+		_spec.SetField(returnrequest.FieldDescription, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.Evidence(); ok {
-		_spec.SetField(returnrequest.FieldEvidence, field.TypeBytes, value)
+		_spec.SetField(returnrequest.FieldEvidence, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedEvidence(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, returnrequest.FieldEvidence, value)
+		})
 	}
 	if _u.mutation.EvidenceCleared() {
-		_spec.ClearField(returnrequest.FieldEvidence, field.TypeBytes)
+		_spec.ClearField(returnrequest.FieldEvidence, field.TypeJSON)
 	}
-	if value, ok := _u.mutation.DisputeID(); ok {
-		_spec.SetField(returnrequest.FieldDisputeID, field.TypeString, value)
+	if value, ok := _u.mutation.Lines(); ok {
+		_spec.SetField(returnrequest.FieldLines, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedLines(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, returnrequest.FieldLines, value)
+		})
+	}
+	if value, ok := _u.mutation.ReceiptDisputeID(); ok {
+		_spec.SetField(returnrequest.FieldReceiptDisputeID, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.EscrowHeld(); ok {
 		_spec.SetField(returnrequest.FieldEscrowHeld, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.HeldMinor(); ok {
+		_spec.SetField(returnrequest.FieldHeldMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedHeldMinor(); ok {
+		_spec.AddField(returnrequest.FieldHeldMinor, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.SupplierAnswerDeadline(); ok {
 		_spec.SetField(returnrequest.FieldSupplierAnswerDeadline, field.TypeTime, value)
@@ -1417,20 +1939,32 @@ func (_u *ReturnRequestUpdateOne) sqlSave(ctx context.Context) (_node *ReturnReq
 	if _u.mutation.SupplierAnswerDeadlineCleared() {
 		_spec.ClearField(returnrequest.FieldSupplierAnswerDeadline, field.TypeTime)
 	}
-	if value, ok := _u.mutation.AnswerTime(); ok {
-		_spec.SetField(returnrequest.FieldAnswerTime, field.TypeTime, value)
+	if value, ok := _u.mutation.ApproveTime(); ok {
+		_spec.SetField(returnrequest.FieldApproveTime, field.TypeTime, value)
 	}
-	if _u.mutation.AnswerTimeCleared() {
-		_spec.ClearField(returnrequest.FieldAnswerTime, field.TypeTime)
+	if _u.mutation.ApproveTimeCleared() {
+		_spec.ClearField(returnrequest.FieldApproveTime, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ApprovedByRole(); ok {
+		_spec.SetField(returnrequest.FieldApprovedByRole, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ApprovedByID(); ok {
+		_spec.SetField(returnrequest.FieldApprovedByID, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.DeclineReason(); ok {
 		_spec.SetField(returnrequest.FieldDeclineReason, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.DeclineNote(); ok {
+		_spec.SetField(returnrequest.FieldDeclineNote, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.OfferedRefundMinor(); ok {
 		_spec.SetField(returnrequest.FieldOfferedRefundMinor, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.AddedOfferedRefundMinor(); ok {
 		_spec.AddField(returnrequest.FieldOfferedRefundMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.OfferNote(); ok {
+		_spec.SetField(returnrequest.FieldOfferNote, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.ReturnAddress(); ok {
 		_spec.SetField(returnrequest.FieldReturnAddress, field.TypeBytes, value)
@@ -1444,8 +1978,8 @@ func (_u *ReturnRequestUpdateOne) sqlSave(ctx context.Context) (_node *ReturnReq
 	if _u.mutation.ShipDeadlineCleared() {
 		_spec.ClearField(returnrequest.FieldShipDeadline, field.TypeTime)
 	}
-	if value, ok := _u.mutation.TrackingCarrier(); ok {
-		_spec.SetField(returnrequest.FieldTrackingCarrier, field.TypeString, value)
+	if value, ok := _u.mutation.Carrier(); ok {
+		_spec.SetField(returnrequest.FieldCarrier, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.TrackingNumber(); ok {
 		_spec.SetField(returnrequest.FieldTrackingNumber, field.TypeString, value)
@@ -1468,14 +2002,11 @@ func (_u *ReturnRequestUpdateOne) sqlSave(ctx context.Context) (_node *ReturnReq
 	if _u.mutation.ReceiveTimeCleared() {
 		_spec.ClearField(returnrequest.FieldReceiveTime, field.TypeTime)
 	}
-	if value, ok := _u.mutation.Receipt(); ok {
-		_spec.SetField(returnrequest.FieldReceipt, field.TypeBytes, value)
+	if value, ok := _u.mutation.ReceiptNote(); ok {
+		_spec.SetField(returnrequest.FieldReceiptNote, field.TypeString, value)
 	}
-	if _u.mutation.ReceiptCleared() {
-		_spec.ClearField(returnrequest.FieldReceipt, field.TypeBytes)
-	}
-	if value, ok := _u.mutation.WarehouseID(); ok {
-		_spec.SetField(returnrequest.FieldWarehouseID, field.TypeString, value)
+	if value, ok := _u.mutation.InspectedBy(); ok {
+		_spec.SetField(returnrequest.FieldInspectedBy, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.InspectionResult(); ok {
 		_spec.SetField(returnrequest.FieldInspectionResult, field.TypeEnum, value)
@@ -1486,23 +2017,17 @@ func (_u *ReturnRequestUpdateOne) sqlSave(ctx context.Context) (_node *ReturnReq
 	if value, ok := _u.mutation.InspectionNote(); ok {
 		_spec.SetField(returnrequest.FieldInspectionNote, field.TypeString, value)
 	}
-	if value, ok := _u.mutation.InspectTime(); ok {
-		_spec.SetField(returnrequest.FieldInspectTime, field.TypeTime, value)
-	}
-	if _u.mutation.InspectTimeCleared() {
-		_spec.ClearField(returnrequest.FieldInspectTime, field.TypeTime)
-	}
 	if value, ok := _u.mutation.CompensationMinor(); ok {
 		_spec.SetField(returnrequest.FieldCompensationMinor, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.AddedCompensationMinor(); ok {
 		_spec.AddField(returnrequest.FieldCompensationMinor, field.TypeInt64, value)
 	}
-	if value, ok := _u.mutation.CompensationDueTime(); ok {
-		_spec.SetField(returnrequest.FieldCompensationDueTime, field.TypeTime, value)
+	if value, ok := _u.mutation.CompensationDeadline(); ok {
+		_spec.SetField(returnrequest.FieldCompensationDeadline, field.TypeTime, value)
 	}
-	if _u.mutation.CompensationDueTimeCleared() {
-		_spec.ClearField(returnrequest.FieldCompensationDueTime, field.TypeTime)
+	if _u.mutation.CompensationDeadlineCleared() {
+		_spec.ClearField(returnrequest.FieldCompensationDeadline, field.TypeTime)
 	}
 	if value, ok := _u.mutation.CompensateTime(); ok {
 		_spec.SetField(returnrequest.FieldCompensateTime, field.TypeTime, value)
@@ -1510,11 +2035,50 @@ func (_u *ReturnRequestUpdateOne) sqlSave(ctx context.Context) (_node *ReturnReq
 	if _u.mutation.CompensateTimeCleared() {
 		_spec.ClearField(returnrequest.FieldCompensateTime, field.TypeTime)
 	}
-	if value, ok := _u.mutation.RefundMinor(); ok {
-		_spec.SetField(returnrequest.FieldRefundMinor, field.TypeInt64, value)
+	if value, ok := _u.mutation.GoodsMinor(); ok {
+		_spec.SetField(returnrequest.FieldGoodsMinor, field.TypeInt64, value)
 	}
-	if value, ok := _u.mutation.AddedRefundMinor(); ok {
-		_spec.AddField(returnrequest.FieldRefundMinor, field.TypeInt64, value)
+	if value, ok := _u.mutation.AddedGoodsMinor(); ok {
+		_spec.AddField(returnrequest.FieldGoodsMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.FreightMinor(); ok {
+		_spec.SetField(returnrequest.FieldFreightMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedFreightMinor(); ok {
+		_spec.AddField(returnrequest.FieldFreightMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.InsuranceMinor(); ok {
+		_spec.SetField(returnrequest.FieldInsuranceMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedInsuranceMinor(); ok {
+		_spec.AddField(returnrequest.FieldInsuranceMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.ShippingDeductionMinor(); ok {
+		_spec.SetField(returnrequest.FieldShippingDeductionMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedShippingDeductionMinor(); ok {
+		_spec.AddField(returnrequest.FieldShippingDeductionMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.CapDeductionMinor(); ok {
+		_spec.SetField(returnrequest.FieldCapDeductionMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCapDeductionMinor(); ok {
+		_spec.AddField(returnrequest.FieldCapDeductionMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.RefundTotalMinor(); ok {
+		_spec.SetField(returnrequest.FieldRefundTotalMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedRefundTotalMinor(); ok {
+		_spec.AddField(returnrequest.FieldRefundTotalMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.KeptGoods(); ok {
+		_spec.SetField(returnrequest.FieldKeptGoods, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.RefundedMinor(); ok {
+		_spec.SetField(returnrequest.FieldRefundedMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedRefundedMinor(); ok {
+		_spec.AddField(returnrequest.FieldRefundedMinor, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.RefundTime(); ok {
 		_spec.SetField(returnrequest.FieldRefundTime, field.TypeTime, value)

@@ -8,8 +8,6 @@ import (
 	"github.com/tradeassure/tradeassure/ent/complaint"
 	"github.com/tradeassure/tradeassure/ent/deadline"
 	"github.com/tradeassure/tradeassure/ent/dispute"
-	"github.com/tradeassure/tradeassure/ent/disputeevidencerequest"
-	"github.com/tradeassure/tradeassure/ent/disputeoffer"
 	"github.com/tradeassure/tradeassure/ent/event"
 	"github.com/tradeassure/tradeassure/ent/idempotencykey"
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
@@ -156,30 +154,38 @@ func init() {
 	complaintDescOrderID := complaintFields[0].Descriptor()
 	// complaint.OrderIDValidator is a validator for the "order_id" field. It is called by the builders before save.
 	complaint.OrderIDValidator = complaintDescOrderID.Validators[0].(func(string) error)
+	// complaintDescPolicyVersion is the schema descriptor for policy_version field.
+	complaintDescPolicyVersion := complaintFields[2].Descriptor()
+	// complaint.PolicyVersionValidator is a validator for the "policy_version" field. It is called by the builders before save.
+	complaint.PolicyVersionValidator = complaintDescPolicyVersion.Validators[0].(func(string) error)
 	// complaintDescComplainantID is the schema descriptor for complainant_id field.
-	complaintDescComplainantID := complaintFields[1].Descriptor()
+	complaintDescComplainantID := complaintFields[3].Descriptor()
 	// complaint.ComplainantIDValidator is a validator for the "complainant_id" field. It is called by the builders before save.
 	complaint.ComplainantIDValidator = complaintDescComplainantID.Validators[0].(func(string) error)
 	// complaintDescRespondentID is the schema descriptor for respondent_id field.
-	complaintDescRespondentID := complaintFields[3].Descriptor()
+	complaintDescRespondentID := complaintFields[5].Descriptor()
 	// complaint.RespondentIDValidator is a validator for the "respondent_id" field. It is called by the builders before save.
 	complaint.RespondentIDValidator = complaintDescRespondentID.Validators[0].(func(string) error)
 	// complaintDescStatement is the schema descriptor for statement field.
-	complaintDescStatement := complaintFields[5].Descriptor()
+	complaintDescStatement := complaintFields[7].Descriptor()
 	// complaint.DefaultStatement holds the default value on creation for the statement field.
 	complaint.DefaultStatement = complaintDescStatement.Default.(string)
 	// complaintDescDecisionOverdue is the schema descriptor for decision_overdue field.
-	complaintDescDecisionOverdue := complaintFields[9].Descriptor()
+	complaintDescDecisionOverdue := complaintFields[13].Descriptor()
 	// complaint.DefaultDecisionOverdue holds the default value on creation for the decision_overdue field.
 	complaint.DefaultDecisionOverdue = complaintDescDecisionOverdue.Default.(bool)
 	// complaintDescArbiterID is the schema descriptor for arbiter_id field.
-	complaintDescArbiterID := complaintFields[10].Descriptor()
+	complaintDescArbiterID := complaintFields[14].Descriptor()
 	// complaint.DefaultArbiterID holds the default value on creation for the arbiter_id field.
 	complaint.DefaultArbiterID = complaintDescArbiterID.Default.(string)
 	// complaintDescDecisionNote is the schema descriptor for decision_note field.
-	complaintDescDecisionNote := complaintFields[12].Descriptor()
+	complaintDescDecisionNote := complaintFields[16].Descriptor()
 	// complaint.DefaultDecisionNote holds the default value on creation for the decision_note field.
 	complaint.DefaultDecisionNote = complaintDescDecisionNote.Default.(string)
+	// complaintDescWithdrawNote is the schema descriptor for withdraw_note field.
+	complaintDescWithdrawNote := complaintFields[19].Descriptor()
+	// complaint.DefaultWithdrawNote holds the default value on creation for the withdraw_note field.
+	complaint.DefaultWithdrawNote = complaintDescWithdrawNote.Default.(string)
 	// complaintDescID is the schema descriptor for id field.
 	complaintDescID := complaintMixinFields0[0].Descriptor()
 	// complaint.IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -268,141 +274,27 @@ func init() {
 	disputeDescSupplierID := disputeFields[2].Descriptor()
 	// dispute.SupplierIDValidator is a validator for the "supplier_id" field. It is called by the builders before save.
 	dispute.SupplierIDValidator = disputeDescSupplierID.Validators[0].(func(string) error)
-	// disputeDescPaymentID is the schema descriptor for payment_id field.
-	disputeDescPaymentID := disputeFields[5].Descriptor()
-	// dispute.DefaultPaymentID holds the default value on creation for the payment_id field.
-	dispute.DefaultPaymentID = disputeDescPaymentID.Default.(string)
-	// disputeDescStatement is the schema descriptor for statement field.
-	disputeDescStatement := disputeFields[9].Descriptor()
-	// dispute.DefaultStatement holds the default value on creation for the statement field.
-	dispute.DefaultStatement = disputeDescStatement.Default.(string)
-	// disputeDescCurrency is the schema descriptor for currency field.
-	disputeDescCurrency := disputeFields[13].Descriptor()
-	// dispute.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
-	dispute.CurrencyValidator = disputeDescCurrency.Validators[0].(func(string) error)
-	// disputeDescEscrowHeld is the schema descriptor for escrow_held field.
-	disputeDescEscrowHeld := disputeFields[14].Descriptor()
-	// dispute.DefaultEscrowHeld holds the default value on creation for the escrow_held field.
-	dispute.DefaultEscrowHeld = disputeDescEscrowHeld.Default.(bool)
-	// disputeDescLatestOfferID is the schema descriptor for latest_offer_id field.
-	disputeDescLatestOfferID := disputeFields[17].Descriptor()
-	// dispute.DefaultLatestOfferID holds the default value on creation for the latest_offer_id field.
-	dispute.DefaultLatestOfferID = disputeDescLatestOfferID.Default.(string)
-	// disputeDescEscalatedByRole is the schema descriptor for escalated_by_role field.
-	disputeDescEscalatedByRole := disputeFields[21].Descriptor()
-	// dispute.DefaultEscalatedByRole holds the default value on creation for the escalated_by_role field.
-	dispute.DefaultEscalatedByRole = disputeDescEscalatedByRole.Default.(string)
-	// disputeDescArbiterID is the schema descriptor for arbiter_id field.
-	disputeDescArbiterID := disputeFields[22].Descriptor()
-	// dispute.DefaultArbiterID holds the default value on creation for the arbiter_id field.
-	dispute.DefaultArbiterID = disputeDescArbiterID.Default.(string)
-	// disputeDescSuspended is the schema descriptor for suspended field.
-	disputeDescSuspended := disputeFields[23].Descriptor()
-	// dispute.DefaultSuspended holds the default value on creation for the suspended field.
-	dispute.DefaultSuspended = disputeDescSuspended.Default.(bool)
-	// disputeDescRefundMinor is the schema descriptor for refund_minor field.
-	disputeDescRefundMinor := disputeFields[30].Descriptor()
-	// dispute.DefaultRefundMinor holds the default value on creation for the refund_minor field.
-	dispute.DefaultRefundMinor = disputeDescRefundMinor.Default.(int64)
-	// disputeDescInspectionFeeMinor is the schema descriptor for inspection_fee_minor field.
-	disputeDescInspectionFeeMinor := disputeFields[32].Descriptor()
-	// dispute.DefaultInspectionFeeMinor holds the default value on creation for the inspection_fee_minor field.
-	dispute.DefaultInspectionFeeMinor = disputeDescInspectionFeeMinor.Default.(int64)
-	// disputeDescRulingNote is the schema descriptor for ruling_note field.
-	disputeDescRulingNote := disputeFields[33].Descriptor()
-	// dispute.DefaultRulingNote holds the default value on creation for the ruling_note field.
-	dispute.DefaultRulingNote = disputeDescRulingNote.Default.(string)
-	// disputeDescReturnID is the schema descriptor for return_id field.
-	disputeDescReturnID := disputeFields[34].Descriptor()
-	// dispute.DefaultReturnID holds the default value on creation for the return_id field.
-	dispute.DefaultReturnID = disputeDescReturnID.Default.(string)
+	// disputeDescPolicyVersion is the schema descriptor for policy_version field.
+	disputeDescPolicyVersion := disputeFields[4].Descriptor()
+	// dispute.PolicyVersionValidator is a validator for the "policy_version" field. It is called by the builders before save.
+	dispute.PolicyVersionValidator = disputeDescPolicyVersion.Validators[0].(func(string) error)
+	// disputeDescEscalated is the schema descriptor for escalated field.
+	disputeDescEscalated := disputeFields[8].Descriptor()
+	// dispute.DefaultEscalated holds the default value on creation for the escalated field.
+	dispute.DefaultEscalated = disputeDescEscalated.Default.(bool)
+	// disputeDescResponsibility is the schema descriptor for responsibility field.
+	disputeDescResponsibility := disputeFields[9].Descriptor()
+	// dispute.DefaultResponsibility holds the default value on creation for the responsibility field.
+	dispute.DefaultResponsibility = disputeDescResponsibility.Default.(string)
+	// disputeDescRelatedReturnID is the schema descriptor for related_return_id field.
+	disputeDescRelatedReturnID := disputeFields[10].Descriptor()
+	// dispute.DefaultRelatedReturnID holds the default value on creation for the related_return_id field.
+	dispute.DefaultRelatedReturnID = disputeDescRelatedReturnID.Default.(string)
 	// disputeDescID is the schema descriptor for id field.
 	disputeDescID := disputeMixinFields0[0].Descriptor()
 	// dispute.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	dispute.IDValidator = func() func(string) error {
 		validators := disputeDescID.Validators
-		fns := [...]func(string) error{
-			validators[0].(func(string) error),
-			validators[1].(func(string) error),
-		}
-		return func(id string) error {
-			for _, fn := range fns {
-				if err := fn(id); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}()
-	disputeevidencerequestMixin := schema.DisputeEvidenceRequest{}.Mixin()
-	disputeevidencerequestMixinFields0 := disputeevidencerequestMixin[0].Fields()
-	_ = disputeevidencerequestMixinFields0
-	disputeevidencerequestFields := schema.DisputeEvidenceRequest{}.Fields()
-	_ = disputeevidencerequestFields
-	// disputeevidencerequestDescDisputeID is the schema descriptor for dispute_id field.
-	disputeevidencerequestDescDisputeID := disputeevidencerequestFields[0].Descriptor()
-	// disputeevidencerequest.DisputeIDValidator is a validator for the "dispute_id" field. It is called by the builders before save.
-	disputeevidencerequest.DisputeIDValidator = disputeevidencerequestDescDisputeID.Validators[0].(func(string) error)
-	// disputeevidencerequestDescArbiterID is the schema descriptor for arbiter_id field.
-	disputeevidencerequestDescArbiterID := disputeevidencerequestFields[1].Descriptor()
-	// disputeevidencerequest.ArbiterIDValidator is a validator for the "arbiter_id" field. It is called by the builders before save.
-	disputeevidencerequest.ArbiterIDValidator = disputeevidencerequestDescArbiterID.Validators[0].(func(string) error)
-	// disputeevidencerequestDescPartyID is the schema descriptor for party_id field.
-	disputeevidencerequestDescPartyID := disputeevidencerequestFields[3].Descriptor()
-	// disputeevidencerequest.PartyIDValidator is a validator for the "party_id" field. It is called by the builders before save.
-	disputeevidencerequest.PartyIDValidator = disputeevidencerequestDescPartyID.Validators[0].(func(string) error)
-	// disputeevidencerequestDescDescription is the schema descriptor for description field.
-	disputeevidencerequestDescDescription := disputeevidencerequestFields[4].Descriptor()
-	// disputeevidencerequest.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
-	disputeevidencerequest.DescriptionValidator = disputeevidencerequestDescDescription.Validators[0].(func(string) error)
-	// disputeevidencerequestDescID is the schema descriptor for id field.
-	disputeevidencerequestDescID := disputeevidencerequestMixinFields0[0].Descriptor()
-	// disputeevidencerequest.IDValidator is a validator for the "id" field. It is called by the builders before save.
-	disputeevidencerequest.IDValidator = func() func(string) error {
-		validators := disputeevidencerequestDescID.Validators
-		fns := [...]func(string) error{
-			validators[0].(func(string) error),
-			validators[1].(func(string) error),
-		}
-		return func(id string) error {
-			for _, fn := range fns {
-				if err := fn(id); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}()
-	disputeofferMixin := schema.DisputeOffer{}.Mixin()
-	disputeofferMixinFields0 := disputeofferMixin[0].Fields()
-	_ = disputeofferMixinFields0
-	disputeofferFields := schema.DisputeOffer{}.Fields()
-	_ = disputeofferFields
-	// disputeofferDescDisputeID is the schema descriptor for dispute_id field.
-	disputeofferDescDisputeID := disputeofferFields[0].Descriptor()
-	// disputeoffer.DisputeIDValidator is a validator for the "dispute_id" field. It is called by the builders before save.
-	disputeoffer.DisputeIDValidator = disputeofferDescDisputeID.Validators[0].(func(string) error)
-	// disputeofferDescProposerID is the schema descriptor for proposer_id field.
-	disputeofferDescProposerID := disputeofferFields[2].Descriptor()
-	// disputeoffer.ProposerIDValidator is a validator for the "proposer_id" field. It is called by the builders before save.
-	disputeoffer.ProposerIDValidator = disputeofferDescProposerID.Validators[0].(func(string) error)
-	// disputeofferDescRefundMinor is the schema descriptor for refund_minor field.
-	disputeofferDescRefundMinor := disputeofferFields[4].Descriptor()
-	// disputeoffer.DefaultRefundMinor holds the default value on creation for the refund_minor field.
-	disputeoffer.DefaultRefundMinor = disputeofferDescRefundMinor.Default.(int64)
-	// disputeofferDescCurrency is the schema descriptor for currency field.
-	disputeofferDescCurrency := disputeofferFields[5].Descriptor()
-	// disputeoffer.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
-	disputeoffer.CurrencyValidator = disputeofferDescCurrency.Validators[0].(func(string) error)
-	// disputeofferDescNote is the schema descriptor for note field.
-	disputeofferDescNote := disputeofferFields[6].Descriptor()
-	// disputeoffer.DefaultNote holds the default value on creation for the note field.
-	disputeoffer.DefaultNote = disputeofferDescNote.Default.(string)
-	// disputeofferDescID is the schema descriptor for id field.
-	disputeofferDescID := disputeofferMixinFields0[0].Descriptor()
-	// disputeoffer.IDValidator is a validator for the "id" field. It is called by the builders before save.
-	disputeoffer.IDValidator = func() func(string) error {
-		validators := disputeofferDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
@@ -466,6 +358,10 @@ func init() {
 	ledgeraccountDescBalanceMinor := ledgeraccountFields[4].Descriptor()
 	// ledgeraccount.DefaultBalanceMinor holds the default value on creation for the balance_minor field.
 	ledgeraccount.DefaultBalanceMinor = ledgeraccountDescBalanceMinor.Default.(int64)
+	// ledgeraccountDescRevision is the schema descriptor for revision field.
+	ledgeraccountDescRevision := ledgeraccountFields[5].Descriptor()
+	// ledgeraccount.DefaultRevision holds the default value on creation for the revision field.
+	ledgeraccount.DefaultRevision = ledgeraccountDescRevision.Default.(int64)
 	// ledgeraccountDescID is the schema descriptor for id field.
 	ledgeraccountDescID := ledgeraccountFields[0].Descriptor()
 	// ledgeraccount.IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -493,32 +389,48 @@ func init() {
 	ledgerentryDescTransferID := ledgerentryFields[0].Descriptor()
 	// ledgerentry.TransferIDValidator is a validator for the "transfer_id" field. It is called by the builders before save.
 	ledgerentry.TransferIDValidator = ledgerentryDescTransferID.Validators[0].(func(string) error)
+	// ledgerentryDescLeg is the schema descriptor for leg field.
+	ledgerentryDescLeg := ledgerentryFields[1].Descriptor()
+	// ledgerentry.DefaultLeg holds the default value on creation for the leg field.
+	ledgerentry.DefaultLeg = ledgerentryDescLeg.Default.(int)
 	// ledgerentryDescAccountID is the schema descriptor for account_id field.
-	ledgerentryDescAccountID := ledgerentryFields[1].Descriptor()
+	ledgerentryDescAccountID := ledgerentryFields[2].Descriptor()
 	// ledgerentry.AccountIDValidator is a validator for the "account_id" field. It is called by the builders before save.
 	ledgerentry.AccountIDValidator = ledgerentryDescAccountID.Validators[0].(func(string) error)
+	// ledgerentryDescAccountKind is the schema descriptor for account_kind field.
+	ledgerentryDescAccountKind := ledgerentryFields[3].Descriptor()
+	// ledgerentry.DefaultAccountKind holds the default value on creation for the account_kind field.
+	ledgerentry.DefaultAccountKind = ledgerentryDescAccountKind.Default.(string)
+	// ledgerentryDescSeq is the schema descriptor for seq field.
+	ledgerentryDescSeq := ledgerentryFields[4].Descriptor()
+	// ledgerentry.DefaultSeq holds the default value on creation for the seq field.
+	ledgerentry.DefaultSeq = ledgerentryDescSeq.Default.(int64)
 	// ledgerentryDescCurrency is the schema descriptor for currency field.
-	ledgerentryDescCurrency := ledgerentryFields[4].Descriptor()
+	ledgerentryDescCurrency := ledgerentryFields[7].Descriptor()
 	// ledgerentry.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
 	ledgerentry.CurrencyValidator = ledgerentryDescCurrency.Validators[0].(func(string) error)
 	// ledgerentryDescCauseKind is the schema descriptor for cause_kind field.
-	ledgerentryDescCauseKind := ledgerentryFields[5].Descriptor()
+	ledgerentryDescCauseKind := ledgerentryFields[8].Descriptor()
 	// ledgerentry.CauseKindValidator is a validator for the "cause_kind" field. It is called by the builders before save.
 	ledgerentry.CauseKindValidator = ledgerentryDescCauseKind.Validators[0].(func(string) error)
 	// ledgerentryDescOrderID is the schema descriptor for order_id field.
-	ledgerentryDescOrderID := ledgerentryFields[6].Descriptor()
+	ledgerentryDescOrderID := ledgerentryFields[9].Descriptor()
 	// ledgerentry.DefaultOrderID holds the default value on creation for the order_id field.
 	ledgerentry.DefaultOrderID = ledgerentryDescOrderID.Default.(string)
 	// ledgerentryDescReturnID is the schema descriptor for return_id field.
-	ledgerentryDescReturnID := ledgerentryFields[7].Descriptor()
+	ledgerentryDescReturnID := ledgerentryFields[10].Descriptor()
 	// ledgerentry.DefaultReturnID holds the default value on creation for the return_id field.
 	ledgerentry.DefaultReturnID = ledgerentryDescReturnID.Default.(string)
 	// ledgerentryDescDisputeID is the schema descriptor for dispute_id field.
-	ledgerentryDescDisputeID := ledgerentryFields[8].Descriptor()
+	ledgerentryDescDisputeID := ledgerentryFields[11].Descriptor()
 	// ledgerentry.DefaultDisputeID holds the default value on creation for the dispute_id field.
 	ledgerentry.DefaultDisputeID = ledgerentryDescDisputeID.Default.(string)
+	// ledgerentryDescComplaintID is the schema descriptor for complaint_id field.
+	ledgerentryDescComplaintID := ledgerentryFields[12].Descriptor()
+	// ledgerentry.DefaultComplaintID holds the default value on creation for the complaint_id field.
+	ledgerentry.DefaultComplaintID = ledgerentryDescComplaintID.Default.(string)
 	// ledgerentryDescWithdrawalID is the schema descriptor for withdrawal_id field.
-	ledgerentryDescWithdrawalID := ledgerentryFields[9].Descriptor()
+	ledgerentryDescWithdrawalID := ledgerentryFields[13].Descriptor()
 	// ledgerentry.DefaultWithdrawalID holds the default value on creation for the withdrawal_id field.
 	ledgerentry.DefaultWithdrawalID = ledgerentryDescWithdrawalID.Default.(string)
 	// ledgerentryDescID is the schema descriptor for id field.
@@ -564,6 +476,26 @@ func init() {
 	ledgertransferDescMemo := ledgertransferFields[4].Descriptor()
 	// ledgertransfer.DefaultMemo holds the default value on creation for the memo field.
 	ledgertransfer.DefaultMemo = ledgertransferDescMemo.Default.(string)
+	// ledgertransferDescOrderID is the schema descriptor for order_id field.
+	ledgertransferDescOrderID := ledgertransferFields[6].Descriptor()
+	// ledgertransfer.DefaultOrderID holds the default value on creation for the order_id field.
+	ledgertransfer.DefaultOrderID = ledgertransferDescOrderID.Default.(string)
+	// ledgertransferDescReturnID is the schema descriptor for return_id field.
+	ledgertransferDescReturnID := ledgertransferFields[7].Descriptor()
+	// ledgertransfer.DefaultReturnID holds the default value on creation for the return_id field.
+	ledgertransfer.DefaultReturnID = ledgertransferDescReturnID.Default.(string)
+	// ledgertransferDescDisputeID is the schema descriptor for dispute_id field.
+	ledgertransferDescDisputeID := ledgertransferFields[8].Descriptor()
+	// ledgertransfer.DefaultDisputeID holds the default value on creation for the dispute_id field.
+	ledgertransfer.DefaultDisputeID = ledgertransferDescDisputeID.Default.(string)
+	// ledgertransferDescComplaintID is the schema descriptor for complaint_id field.
+	ledgertransferDescComplaintID := ledgertransferFields[9].Descriptor()
+	// ledgertransfer.DefaultComplaintID holds the default value on creation for the complaint_id field.
+	ledgertransfer.DefaultComplaintID = ledgertransferDescComplaintID.Default.(string)
+	// ledgertransferDescWithdrawalID is the schema descriptor for withdrawal_id field.
+	ledgertransferDescWithdrawalID := ledgertransferFields[10].Descriptor()
+	// ledgertransfer.DefaultWithdrawalID holds the default value on creation for the withdrawal_id field.
+	ledgertransfer.DefaultWithdrawalID = ledgertransferDescWithdrawalID.Default.(string)
 	// ledgertransferDescID is the schema descriptor for id field.
 	ledgertransferDescID := ledgertransferMixinFields0[0].Descriptor()
 	// ledgertransfer.IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -821,58 +753,118 @@ func init() {
 	returnrequestDescSupplierID := returnrequestFields[2].Descriptor()
 	// returnrequest.SupplierIDValidator is a validator for the "supplier_id" field. It is called by the builders before save.
 	returnrequest.SupplierIDValidator = returnrequestDescSupplierID.Validators[0].(func(string) error)
-	// returnrequestDescStatement is the schema descriptor for statement field.
-	returnrequestDescStatement := returnrequestFields[7].Descriptor()
-	// returnrequest.DefaultStatement holds the default value on creation for the statement field.
-	returnrequest.DefaultStatement = returnrequestDescStatement.Default.(string)
+	// returnrequestDescPolicyVersion is the schema descriptor for policy_version field.
+	returnrequestDescPolicyVersion := returnrequestFields[4].Descriptor()
+	// returnrequest.PolicyVersionValidator is a validator for the "policy_version" field. It is called by the builders before save.
+	returnrequest.PolicyVersionValidator = returnrequestDescPolicyVersion.Validators[0].(func(string) error)
+	// returnrequestDescDescription is the schema descriptor for description field.
+	returnrequestDescDescription := returnrequestFields[9].Descriptor()
+	// returnrequest.DefaultDescription holds the default value on creation for the description field.
+	returnrequest.DefaultDescription = returnrequestDescDescription.Default.(string)
 	// returnrequestDescWholeOrder is the schema descriptor for whole_order field.
-	returnrequestDescWholeOrder := returnrequestFields[10].Descriptor()
+	returnrequestDescWholeOrder := returnrequestFields[12].Descriptor()
 	// returnrequest.DefaultWholeOrder holds the default value on creation for the whole_order field.
 	returnrequest.DefaultWholeOrder = returnrequestDescWholeOrder.Default.(bool)
-	// returnrequestDescDisputeID is the schema descriptor for dispute_id field.
-	returnrequestDescDisputeID := returnrequestFields[11].Descriptor()
-	// returnrequest.DefaultDisputeID holds the default value on creation for the dispute_id field.
-	returnrequest.DefaultDisputeID = returnrequestDescDisputeID.Default.(string)
+	// returnrequestDescSourceDisputeID is the schema descriptor for source_dispute_id field.
+	returnrequestDescSourceDisputeID := returnrequestFields[14].Descriptor()
+	// returnrequest.DefaultSourceDisputeID holds the default value on creation for the source_dispute_id field.
+	returnrequest.DefaultSourceDisputeID = returnrequestDescSourceDisputeID.Default.(string)
+	// returnrequestDescReceiptDisputeID is the schema descriptor for receipt_dispute_id field.
+	returnrequestDescReceiptDisputeID := returnrequestFields[15].Descriptor()
+	// returnrequest.DefaultReceiptDisputeID holds the default value on creation for the receipt_dispute_id field.
+	returnrequest.DefaultReceiptDisputeID = returnrequestDescReceiptDisputeID.Default.(string)
 	// returnrequestDescEscrowHeld is the schema descriptor for escrow_held field.
-	returnrequestDescEscrowHeld := returnrequestFields[12].Descriptor()
+	returnrequestDescEscrowHeld := returnrequestFields[16].Descriptor()
 	// returnrequest.DefaultEscrowHeld holds the default value on creation for the escrow_held field.
 	returnrequest.DefaultEscrowHeld = returnrequestDescEscrowHeld.Default.(bool)
+	// returnrequestDescHeldMinor is the schema descriptor for held_minor field.
+	returnrequestDescHeldMinor := returnrequestFields[17].Descriptor()
+	// returnrequest.DefaultHeldMinor holds the default value on creation for the held_minor field.
+	returnrequest.DefaultHeldMinor = returnrequestDescHeldMinor.Default.(int64)
+	// returnrequestDescApprovedByRole is the schema descriptor for approved_by_role field.
+	returnrequestDescApprovedByRole := returnrequestFields[20].Descriptor()
+	// returnrequest.DefaultApprovedByRole holds the default value on creation for the approved_by_role field.
+	returnrequest.DefaultApprovedByRole = returnrequestDescApprovedByRole.Default.(string)
+	// returnrequestDescApprovedByID is the schema descriptor for approved_by_id field.
+	returnrequestDescApprovedByID := returnrequestFields[21].Descriptor()
+	// returnrequest.DefaultApprovedByID holds the default value on creation for the approved_by_id field.
+	returnrequest.DefaultApprovedByID = returnrequestDescApprovedByID.Default.(string)
 	// returnrequestDescDeclineReason is the schema descriptor for decline_reason field.
-	returnrequestDescDeclineReason := returnrequestFields[15].Descriptor()
+	returnrequestDescDeclineReason := returnrequestFields[22].Descriptor()
 	// returnrequest.DefaultDeclineReason holds the default value on creation for the decline_reason field.
 	returnrequest.DefaultDeclineReason = returnrequestDescDeclineReason.Default.(string)
+	// returnrequestDescDeclineNote is the schema descriptor for decline_note field.
+	returnrequestDescDeclineNote := returnrequestFields[23].Descriptor()
+	// returnrequest.DefaultDeclineNote holds the default value on creation for the decline_note field.
+	returnrequest.DefaultDeclineNote = returnrequestDescDeclineNote.Default.(string)
 	// returnrequestDescOfferedRefundMinor is the schema descriptor for offered_refund_minor field.
-	returnrequestDescOfferedRefundMinor := returnrequestFields[16].Descriptor()
+	returnrequestDescOfferedRefundMinor := returnrequestFields[24].Descriptor()
 	// returnrequest.DefaultOfferedRefundMinor holds the default value on creation for the offered_refund_minor field.
 	returnrequest.DefaultOfferedRefundMinor = returnrequestDescOfferedRefundMinor.Default.(int64)
-	// returnrequestDescTrackingCarrier is the schema descriptor for tracking_carrier field.
-	returnrequestDescTrackingCarrier := returnrequestFields[19].Descriptor()
-	// returnrequest.DefaultTrackingCarrier holds the default value on creation for the tracking_carrier field.
-	returnrequest.DefaultTrackingCarrier = returnrequestDescTrackingCarrier.Default.(string)
+	// returnrequestDescOfferNote is the schema descriptor for offer_note field.
+	returnrequestDescOfferNote := returnrequestFields[25].Descriptor()
+	// returnrequest.DefaultOfferNote holds the default value on creation for the offer_note field.
+	returnrequest.DefaultOfferNote = returnrequestDescOfferNote.Default.(string)
+	// returnrequestDescCarrier is the schema descriptor for carrier field.
+	returnrequestDescCarrier := returnrequestFields[28].Descriptor()
+	// returnrequest.DefaultCarrier holds the default value on creation for the carrier field.
+	returnrequest.DefaultCarrier = returnrequestDescCarrier.Default.(string)
 	// returnrequestDescTrackingNumber is the schema descriptor for tracking_number field.
-	returnrequestDescTrackingNumber := returnrequestFields[20].Descriptor()
+	returnrequestDescTrackingNumber := returnrequestFields[29].Descriptor()
 	// returnrequest.DefaultTrackingNumber holds the default value on creation for the tracking_number field.
 	returnrequest.DefaultTrackingNumber = returnrequestDescTrackingNumber.Default.(string)
-	// returnrequestDescWarehouseID is the schema descriptor for warehouse_id field.
-	returnrequestDescWarehouseID := returnrequestFields[25].Descriptor()
-	// returnrequest.DefaultWarehouseID holds the default value on creation for the warehouse_id field.
-	returnrequest.DefaultWarehouseID = returnrequestDescWarehouseID.Default.(string)
+	// returnrequestDescReceiptNote is the schema descriptor for receipt_note field.
+	returnrequestDescReceiptNote := returnrequestFields[33].Descriptor()
+	// returnrequest.DefaultReceiptNote holds the default value on creation for the receipt_note field.
+	returnrequest.DefaultReceiptNote = returnrequestDescReceiptNote.Default.(string)
+	// returnrequestDescInspectedBy is the schema descriptor for inspected_by field.
+	returnrequestDescInspectedBy := returnrequestFields[34].Descriptor()
+	// returnrequest.DefaultInspectedBy holds the default value on creation for the inspected_by field.
+	returnrequest.DefaultInspectedBy = returnrequestDescInspectedBy.Default.(string)
 	// returnrequestDescInspectionNote is the schema descriptor for inspection_note field.
-	returnrequestDescInspectionNote := returnrequestFields[27].Descriptor()
+	returnrequestDescInspectionNote := returnrequestFields[36].Descriptor()
 	// returnrequest.DefaultInspectionNote holds the default value on creation for the inspection_note field.
 	returnrequest.DefaultInspectionNote = returnrequestDescInspectionNote.Default.(string)
 	// returnrequestDescCompensationMinor is the schema descriptor for compensation_minor field.
-	returnrequestDescCompensationMinor := returnrequestFields[29].Descriptor()
+	returnrequestDescCompensationMinor := returnrequestFields[37].Descriptor()
 	// returnrequest.DefaultCompensationMinor holds the default value on creation for the compensation_minor field.
 	returnrequest.DefaultCompensationMinor = returnrequestDescCompensationMinor.Default.(int64)
 	// returnrequestDescCurrency is the schema descriptor for currency field.
-	returnrequestDescCurrency := returnrequestFields[32].Descriptor()
+	returnrequestDescCurrency := returnrequestFields[40].Descriptor()
 	// returnrequest.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
 	returnrequest.CurrencyValidator = returnrequestDescCurrency.Validators[0].(func(string) error)
-	// returnrequestDescRefundMinor is the schema descriptor for refund_minor field.
-	returnrequestDescRefundMinor := returnrequestFields[33].Descriptor()
-	// returnrequest.DefaultRefundMinor holds the default value on creation for the refund_minor field.
-	returnrequest.DefaultRefundMinor = returnrequestDescRefundMinor.Default.(int64)
+	// returnrequestDescGoodsMinor is the schema descriptor for goods_minor field.
+	returnrequestDescGoodsMinor := returnrequestFields[41].Descriptor()
+	// returnrequest.DefaultGoodsMinor holds the default value on creation for the goods_minor field.
+	returnrequest.DefaultGoodsMinor = returnrequestDescGoodsMinor.Default.(int64)
+	// returnrequestDescFreightMinor is the schema descriptor for freight_minor field.
+	returnrequestDescFreightMinor := returnrequestFields[42].Descriptor()
+	// returnrequest.DefaultFreightMinor holds the default value on creation for the freight_minor field.
+	returnrequest.DefaultFreightMinor = returnrequestDescFreightMinor.Default.(int64)
+	// returnrequestDescInsuranceMinor is the schema descriptor for insurance_minor field.
+	returnrequestDescInsuranceMinor := returnrequestFields[43].Descriptor()
+	// returnrequest.DefaultInsuranceMinor holds the default value on creation for the insurance_minor field.
+	returnrequest.DefaultInsuranceMinor = returnrequestDescInsuranceMinor.Default.(int64)
+	// returnrequestDescShippingDeductionMinor is the schema descriptor for shipping_deduction_minor field.
+	returnrequestDescShippingDeductionMinor := returnrequestFields[44].Descriptor()
+	// returnrequest.DefaultShippingDeductionMinor holds the default value on creation for the shipping_deduction_minor field.
+	returnrequest.DefaultShippingDeductionMinor = returnrequestDescShippingDeductionMinor.Default.(int64)
+	// returnrequestDescCapDeductionMinor is the schema descriptor for cap_deduction_minor field.
+	returnrequestDescCapDeductionMinor := returnrequestFields[45].Descriptor()
+	// returnrequest.DefaultCapDeductionMinor holds the default value on creation for the cap_deduction_minor field.
+	returnrequest.DefaultCapDeductionMinor = returnrequestDescCapDeductionMinor.Default.(int64)
+	// returnrequestDescRefundTotalMinor is the schema descriptor for refund_total_minor field.
+	returnrequestDescRefundTotalMinor := returnrequestFields[46].Descriptor()
+	// returnrequest.DefaultRefundTotalMinor holds the default value on creation for the refund_total_minor field.
+	returnrequest.DefaultRefundTotalMinor = returnrequestDescRefundTotalMinor.Default.(int64)
+	// returnrequestDescKeptGoods is the schema descriptor for kept_goods field.
+	returnrequestDescKeptGoods := returnrequestFields[47].Descriptor()
+	// returnrequest.DefaultKeptGoods holds the default value on creation for the kept_goods field.
+	returnrequest.DefaultKeptGoods = returnrequestDescKeptGoods.Default.(bool)
+	// returnrequestDescRefundedMinor is the schema descriptor for refunded_minor field.
+	returnrequestDescRefundedMinor := returnrequestFields[48].Descriptor()
+	// returnrequest.DefaultRefundedMinor holds the default value on creation for the refunded_minor field.
+	returnrequest.DefaultRefundedMinor = returnrequestDescRefundedMinor.Default.(int64)
 	// returnrequestDescID is the schema descriptor for id field.
 	returnrequestDescID := returnrequestMixinFields0[0].Descriptor()
 	// returnrequest.IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -963,26 +955,60 @@ func init() {
 	withdrawalDescSupplierID := withdrawalFields[0].Descriptor()
 	// withdrawal.SupplierIDValidator is a validator for the "supplier_id" field. It is called by the builders before save.
 	withdrawal.SupplierIDValidator = withdrawalDescSupplierID.Validators[0].(func(string) error)
+	// withdrawalDescRequestID is the schema descriptor for request_id field.
+	withdrawalDescRequestID := withdrawalFields[1].Descriptor()
+	// withdrawal.RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
+	withdrawal.RequestIDValidator = func() func(string) error {
+		validators := withdrawalDescRequestID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(request_id string) error {
+			for _, fn := range fns {
+				if err := fn(request_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// withdrawalDescAmountMinor is the schema descriptor for amount_minor field.
-	withdrawalDescAmountMinor := withdrawalFields[1].Descriptor()
+	withdrawalDescAmountMinor := withdrawalFields[2].Descriptor()
 	// withdrawal.AmountMinorValidator is a validator for the "amount_minor" field. It is called by the builders before save.
 	withdrawal.AmountMinorValidator = withdrawalDescAmountMinor.Validators[0].(func(int64) error)
 	// withdrawalDescCurrency is the schema descriptor for currency field.
-	withdrawalDescCurrency := withdrawalFields[2].Descriptor()
+	withdrawalDescCurrency := withdrawalFields[3].Descriptor()
 	// withdrawal.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
 	withdrawal.CurrencyValidator = withdrawalDescCurrency.Validators[0].(func(string) error)
 	// withdrawalDescBankAccount is the schema descriptor for bank_account field.
-	withdrawalDescBankAccount := withdrawalFields[3].Descriptor()
+	withdrawalDescBankAccount := withdrawalFields[4].Descriptor()
 	// withdrawal.BankAccountValidator is a validator for the "bank_account" field. It is called by the builders before save.
 	withdrawal.BankAccountValidator = withdrawalDescBankAccount.Validators[0].(func(string) error)
+	// withdrawalDescHolderName is the schema descriptor for holder_name field.
+	withdrawalDescHolderName := withdrawalFields[5].Descriptor()
+	// withdrawal.DefaultHolderName holds the default value on creation for the holder_name field.
+	withdrawal.DefaultHolderName = withdrawalDescHolderName.Default.(string)
+	// withdrawalDescBankCountry is the schema descriptor for bank_country field.
+	withdrawalDescBankCountry := withdrawalFields[6].Descriptor()
+	// withdrawal.DefaultBankCountry holds the default value on creation for the bank_country field.
+	withdrawal.DefaultBankCountry = withdrawalDescBankCountry.Default.(string)
 	// withdrawalDescBankReference is the schema descriptor for bank_reference field.
-	withdrawalDescBankReference := withdrawalFields[5].Descriptor()
+	withdrawalDescBankReference := withdrawalFields[8].Descriptor()
 	// withdrawal.DefaultBankReference holds the default value on creation for the bank_reference field.
 	withdrawal.DefaultBankReference = withdrawalDescBankReference.Default.(string)
 	// withdrawalDescFailureReason is the schema descriptor for failure_reason field.
-	withdrawalDescFailureReason := withdrawalFields[6].Descriptor()
+	withdrawalDescFailureReason := withdrawalFields[9].Descriptor()
 	// withdrawal.DefaultFailureReason holds the default value on creation for the failure_reason field.
 	withdrawal.DefaultFailureReason = withdrawalDescFailureReason.Default.(string)
+	// withdrawalDescTransferID is the schema descriptor for transfer_id field.
+	withdrawalDescTransferID := withdrawalFields[15].Descriptor()
+	// withdrawal.DefaultTransferID holds the default value on creation for the transfer_id field.
+	withdrawal.DefaultTransferID = withdrawalDescTransferID.Default.(string)
+	// withdrawalDescReversalTransferID is the schema descriptor for reversal_transfer_id field.
+	withdrawalDescReversalTransferID := withdrawalFields[16].Descriptor()
+	// withdrawal.DefaultReversalTransferID holds the default value on creation for the reversal_transfer_id field.
+	withdrawal.DefaultReversalTransferID = withdrawalDescReversalTransferID.Default.(string)
 	// withdrawalDescID is the schema descriptor for id field.
 	withdrawalDescID := withdrawalMixinFields0[0].Descriptor()
 	// withdrawal.IDValidator is a validator for the "id" field. It is called by the builders before save.

@@ -24,10 +24,6 @@ type Tx struct {
 	Deadline *DeadlineClient
 	// Dispute is the client for interacting with the Dispute builders.
 	Dispute *DisputeClient
-	// DisputeEvidenceRequest is the client for interacting with the DisputeEvidenceRequest builders.
-	DisputeEvidenceRequest *DisputeEvidenceRequestClient
-	// DisputeOffer is the client for interacting with the DisputeOffer builders.
-	DisputeOffer *DisputeOfferClient
 	// Event is the client for interacting with the Event builders.
 	Event *EventClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
@@ -192,8 +188,6 @@ func (tx *Tx) init() {
 	tx.Complaint = NewComplaintClient(tx.config)
 	tx.Deadline = NewDeadlineClient(tx.config)
 	tx.Dispute = NewDisputeClient(tx.config)
-	tx.DisputeEvidenceRequest = NewDisputeEvidenceRequestClient(tx.config)
-	tx.DisputeOffer = NewDisputeOfferClient(tx.config)
 	tx.Event = NewEventClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.LedgerAccount = NewLedgerAccountClient(tx.config)

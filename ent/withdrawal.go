@@ -27,12 +27,18 @@ type Withdrawal struct {
 	Etag string `json:"etag,omitempty"`
 	// SupplierID holds the value of the "supplier_id" field.
 	SupplierID string `json:"supplier_id,omitempty"`
+	// RequestID holds the value of the "request_id" field.
+	RequestID string `json:"request_id,omitempty"`
 	// AmountMinor holds the value of the "amount_minor" field.
 	AmountMinor int64 `json:"amount_minor,omitempty"`
 	// Currency holds the value of the "currency" field.
 	Currency string `json:"currency,omitempty"`
 	// BankAccount holds the value of the "bank_account" field.
 	BankAccount string `json:"bank_account,omitempty"`
+	// HolderName holds the value of the "holder_name" field.
+	HolderName string `json:"holder_name,omitempty"`
+	// BankCountry holds the value of the "bank_country" field.
+	BankCountry string `json:"bank_country,omitempty"`
 	// State holds the value of the "state" field.
 	State withdrawal.State `json:"state,omitempty"`
 	// BankReference holds the value of the "bank_reference" field.
@@ -41,11 +47,19 @@ type Withdrawal struct {
 	FailureReason string `json:"failure_reason,omitempty"`
 	// ProcessTime holds the value of the "process_time" field.
 	ProcessTime *time.Time `json:"process_time,omitempty"`
+	// ExpectedSettleEarliestTime holds the value of the "expected_settle_earliest_time" field.
+	ExpectedSettleEarliestTime *time.Time `json:"expected_settle_earliest_time,omitempty"`
 	// ExpectedSettleTime holds the value of the "expected_settle_time" field.
 	ExpectedSettleTime *time.Time `json:"expected_settle_time,omitempty"`
+	// OverdueTime holds the value of the "overdue_time" field.
+	OverdueTime *time.Time `json:"overdue_time,omitempty"`
 	// FinishTime holds the value of the "finish_time" field.
-	FinishTime   *time.Time `json:"finish_time,omitempty"`
-	selectValues sql.SelectValues
+	FinishTime *time.Time `json:"finish_time,omitempty"`
+	// TransferID holds the value of the "transfer_id" field.
+	TransferID string `json:"transfer_id,omitempty"`
+	// ReversalTransferID holds the value of the "reversal_transfer_id" field.
+	ReversalTransferID string `json:"reversal_transfer_id,omitempty"`
+	selectValues       sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -55,9 +69,9 @@ func (*Withdrawal) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case withdrawal.FieldRevision, withdrawal.FieldAmountMinor:
 			values[i] = new(sql.NullInt64)
-		case withdrawal.FieldID, withdrawal.FieldEtag, withdrawal.FieldSupplierID, withdrawal.FieldCurrency, withdrawal.FieldBankAccount, withdrawal.FieldState, withdrawal.FieldBankReference, withdrawal.FieldFailureReason:
+		case withdrawal.FieldID, withdrawal.FieldEtag, withdrawal.FieldSupplierID, withdrawal.FieldRequestID, withdrawal.FieldCurrency, withdrawal.FieldBankAccount, withdrawal.FieldHolderName, withdrawal.FieldBankCountry, withdrawal.FieldState, withdrawal.FieldBankReference, withdrawal.FieldFailureReason, withdrawal.FieldTransferID, withdrawal.FieldReversalTransferID:
 			values[i] = new(sql.NullString)
-		case withdrawal.FieldCreateTime, withdrawal.FieldUpdateTime, withdrawal.FieldProcessTime, withdrawal.FieldExpectedSettleTime, withdrawal.FieldFinishTime:
+		case withdrawal.FieldCreateTime, withdrawal.FieldUpdateTime, withdrawal.FieldProcessTime, withdrawal.FieldExpectedSettleEarliestTime, withdrawal.FieldExpectedSettleTime, withdrawal.FieldOverdueTime, withdrawal.FieldFinishTime:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -110,6 +124,12 @@ func (_m *Withdrawal) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.SupplierID = value.String
 			}
+		case withdrawal.FieldRequestID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field request_id", values[i])
+			} else if value.Valid {
+				_m.RequestID = value.String
+			}
 		case withdrawal.FieldAmountMinor:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field amount_minor", values[i])
@@ -127,6 +147,18 @@ func (_m *Withdrawal) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field bank_account", values[i])
 			} else if value.Valid {
 				_m.BankAccount = value.String
+			}
+		case withdrawal.FieldHolderName:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field holder_name", values[i])
+			} else if value.Valid {
+				_m.HolderName = value.String
+			}
+		case withdrawal.FieldBankCountry:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field bank_country", values[i])
+			} else if value.Valid {
+				_m.BankCountry = value.String
 			}
 		case withdrawal.FieldState:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -153,6 +185,13 @@ func (_m *Withdrawal) assignValues(columns []string, values []any) error {
 				_m.ProcessTime = new(time.Time)
 				*_m.ProcessTime = value.Time
 			}
+		case withdrawal.FieldExpectedSettleEarliestTime:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field expected_settle_earliest_time", values[i])
+			} else if value.Valid {
+				_m.ExpectedSettleEarliestTime = new(time.Time)
+				*_m.ExpectedSettleEarliestTime = value.Time
+			}
 		case withdrawal.FieldExpectedSettleTime:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field expected_settle_time", values[i])
@@ -160,12 +199,31 @@ func (_m *Withdrawal) assignValues(columns []string, values []any) error {
 				_m.ExpectedSettleTime = new(time.Time)
 				*_m.ExpectedSettleTime = value.Time
 			}
+		case withdrawal.FieldOverdueTime:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field overdue_time", values[i])
+			} else if value.Valid {
+				_m.OverdueTime = new(time.Time)
+				*_m.OverdueTime = value.Time
+			}
 		case withdrawal.FieldFinishTime:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field finish_time", values[i])
 			} else if value.Valid {
 				_m.FinishTime = new(time.Time)
 				*_m.FinishTime = value.Time
+			}
+		case withdrawal.FieldTransferID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field transfer_id", values[i])
+			} else if value.Valid {
+				_m.TransferID = value.String
+			}
+		case withdrawal.FieldReversalTransferID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field reversal_transfer_id", values[i])
+			} else if value.Valid {
+				_m.ReversalTransferID = value.String
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -218,6 +276,9 @@ func (_m *Withdrawal) String() string {
 	builder.WriteString("supplier_id=")
 	builder.WriteString(_m.SupplierID)
 	builder.WriteString(", ")
+	builder.WriteString("request_id=")
+	builder.WriteString(_m.RequestID)
+	builder.WriteString(", ")
 	builder.WriteString("amount_minor=")
 	builder.WriteString(fmt.Sprintf("%v", _m.AmountMinor))
 	builder.WriteString(", ")
@@ -226,6 +287,12 @@ func (_m *Withdrawal) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("bank_account=")
 	builder.WriteString(_m.BankAccount)
+	builder.WriteString(", ")
+	builder.WriteString("holder_name=")
+	builder.WriteString(_m.HolderName)
+	builder.WriteString(", ")
+	builder.WriteString("bank_country=")
+	builder.WriteString(_m.BankCountry)
 	builder.WriteString(", ")
 	builder.WriteString("state=")
 	builder.WriteString(fmt.Sprintf("%v", _m.State))
@@ -241,8 +308,18 @@ func (_m *Withdrawal) String() string {
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")
+	if v := _m.ExpectedSettleEarliestTime; v != nil {
+		builder.WriteString("expected_settle_earliest_time=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
 	if v := _m.ExpectedSettleTime; v != nil {
 		builder.WriteString("expected_settle_time=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.OverdueTime; v != nil {
+		builder.WriteString("overdue_time=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")
@@ -250,6 +327,12 @@ func (_m *Withdrawal) String() string {
 		builder.WriteString("finish_time=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("transfer_id=")
+	builder.WriteString(_m.TransferID)
+	builder.WriteString(", ")
+	builder.WriteString("reversal_transfer_id=")
+	builder.WriteString(_m.ReversalTransferID)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -61,6 +61,12 @@ func (_c *WithdrawalCreate) SetSupplierID(v string) *WithdrawalCreate {
 	return _c
 }
 
+// SetRequestID sets the "request_id" field.
+func (_c *WithdrawalCreate) SetRequestID(v string) *WithdrawalCreate {
+	_c.mutation.SetRequestID(v)
+	return _c
+}
+
 // SetAmountMinor sets the "amount_minor" field.
 func (_c *WithdrawalCreate) SetAmountMinor(v int64) *WithdrawalCreate {
 	_c.mutation.SetAmountMinor(v)
@@ -76,6 +82,34 @@ func (_c *WithdrawalCreate) SetCurrency(v string) *WithdrawalCreate {
 // SetBankAccount sets the "bank_account" field.
 func (_c *WithdrawalCreate) SetBankAccount(v string) *WithdrawalCreate {
 	_c.mutation.SetBankAccount(v)
+	return _c
+}
+
+// SetHolderName sets the "holder_name" field.
+func (_c *WithdrawalCreate) SetHolderName(v string) *WithdrawalCreate {
+	_c.mutation.SetHolderName(v)
+	return _c
+}
+
+// SetNillableHolderName sets the "holder_name" field if the given value is not nil.
+func (_c *WithdrawalCreate) SetNillableHolderName(v *string) *WithdrawalCreate {
+	if v != nil {
+		_c.SetHolderName(*v)
+	}
+	return _c
+}
+
+// SetBankCountry sets the "bank_country" field.
+func (_c *WithdrawalCreate) SetBankCountry(v string) *WithdrawalCreate {
+	_c.mutation.SetBankCountry(v)
+	return _c
+}
+
+// SetNillableBankCountry sets the "bank_country" field if the given value is not nil.
+func (_c *WithdrawalCreate) SetNillableBankCountry(v *string) *WithdrawalCreate {
+	if v != nil {
+		_c.SetBankCountry(*v)
+	}
 	return _c
 }
 
@@ -135,6 +169,20 @@ func (_c *WithdrawalCreate) SetNillableProcessTime(v *time.Time) *WithdrawalCrea
 	return _c
 }
 
+// SetExpectedSettleEarliestTime sets the "expected_settle_earliest_time" field.
+func (_c *WithdrawalCreate) SetExpectedSettleEarliestTime(v time.Time) *WithdrawalCreate {
+	_c.mutation.SetExpectedSettleEarliestTime(v)
+	return _c
+}
+
+// SetNillableExpectedSettleEarliestTime sets the "expected_settle_earliest_time" field if the given value is not nil.
+func (_c *WithdrawalCreate) SetNillableExpectedSettleEarliestTime(v *time.Time) *WithdrawalCreate {
+	if v != nil {
+		_c.SetExpectedSettleEarliestTime(*v)
+	}
+	return _c
+}
+
 // SetExpectedSettleTime sets the "expected_settle_time" field.
 func (_c *WithdrawalCreate) SetExpectedSettleTime(v time.Time) *WithdrawalCreate {
 	_c.mutation.SetExpectedSettleTime(v)
@@ -149,6 +197,20 @@ func (_c *WithdrawalCreate) SetNillableExpectedSettleTime(v *time.Time) *Withdra
 	return _c
 }
 
+// SetOverdueTime sets the "overdue_time" field.
+func (_c *WithdrawalCreate) SetOverdueTime(v time.Time) *WithdrawalCreate {
+	_c.mutation.SetOverdueTime(v)
+	return _c
+}
+
+// SetNillableOverdueTime sets the "overdue_time" field if the given value is not nil.
+func (_c *WithdrawalCreate) SetNillableOverdueTime(v *time.Time) *WithdrawalCreate {
+	if v != nil {
+		_c.SetOverdueTime(*v)
+	}
+	return _c
+}
+
 // SetFinishTime sets the "finish_time" field.
 func (_c *WithdrawalCreate) SetFinishTime(v time.Time) *WithdrawalCreate {
 	_c.mutation.SetFinishTime(v)
@@ -159,6 +221,34 @@ func (_c *WithdrawalCreate) SetFinishTime(v time.Time) *WithdrawalCreate {
 func (_c *WithdrawalCreate) SetNillableFinishTime(v *time.Time) *WithdrawalCreate {
 	if v != nil {
 		_c.SetFinishTime(*v)
+	}
+	return _c
+}
+
+// SetTransferID sets the "transfer_id" field.
+func (_c *WithdrawalCreate) SetTransferID(v string) *WithdrawalCreate {
+	_c.mutation.SetTransferID(v)
+	return _c
+}
+
+// SetNillableTransferID sets the "transfer_id" field if the given value is not nil.
+func (_c *WithdrawalCreate) SetNillableTransferID(v *string) *WithdrawalCreate {
+	if v != nil {
+		_c.SetTransferID(*v)
+	}
+	return _c
+}
+
+// SetReversalTransferID sets the "reversal_transfer_id" field.
+func (_c *WithdrawalCreate) SetReversalTransferID(v string) *WithdrawalCreate {
+	_c.mutation.SetReversalTransferID(v)
+	return _c
+}
+
+// SetNillableReversalTransferID sets the "reversal_transfer_id" field if the given value is not nil.
+func (_c *WithdrawalCreate) SetNillableReversalTransferID(v *string) *WithdrawalCreate {
+	if v != nil {
+		_c.SetReversalTransferID(*v)
 	}
 	return _c
 }
@@ -208,6 +298,14 @@ func (_c *WithdrawalCreate) defaults() {
 		v := withdrawal.DefaultRevision
 		_c.mutation.SetRevision(v)
 	}
+	if _, ok := _c.mutation.HolderName(); !ok {
+		v := withdrawal.DefaultHolderName
+		_c.mutation.SetHolderName(v)
+	}
+	if _, ok := _c.mutation.BankCountry(); !ok {
+		v := withdrawal.DefaultBankCountry
+		_c.mutation.SetBankCountry(v)
+	}
 	if _, ok := _c.mutation.State(); !ok {
 		v := withdrawal.DefaultState
 		_c.mutation.SetState(v)
@@ -219,6 +317,14 @@ func (_c *WithdrawalCreate) defaults() {
 	if _, ok := _c.mutation.FailureReason(); !ok {
 		v := withdrawal.DefaultFailureReason
 		_c.mutation.SetFailureReason(v)
+	}
+	if _, ok := _c.mutation.TransferID(); !ok {
+		v := withdrawal.DefaultTransferID
+		_c.mutation.SetTransferID(v)
+	}
+	if _, ok := _c.mutation.ReversalTransferID(); !ok {
+		v := withdrawal.DefaultReversalTransferID
+		_c.mutation.SetReversalTransferID(v)
 	}
 }
 
@@ -249,6 +355,14 @@ func (_c *WithdrawalCreate) check() error {
 			return &ValidationError{Name: "supplier_id", err: fmt.Errorf(`ent: validator failed for field "Withdrawal.supplier_id": %w`, err)}
 		}
 	}
+	if _, ok := _c.mutation.RequestID(); !ok {
+		return &ValidationError{Name: "request_id", err: errors.New(`ent: missing required field "Withdrawal.request_id"`)}
+	}
+	if v, ok := _c.mutation.RequestID(); ok {
+		if err := withdrawal.RequestIDValidator(v); err != nil {
+			return &ValidationError{Name: "request_id", err: fmt.Errorf(`ent: validator failed for field "Withdrawal.request_id": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.AmountMinor(); !ok {
 		return &ValidationError{Name: "amount_minor", err: errors.New(`ent: missing required field "Withdrawal.amount_minor"`)}
 	}
@@ -273,6 +387,12 @@ func (_c *WithdrawalCreate) check() error {
 			return &ValidationError{Name: "bank_account", err: fmt.Errorf(`ent: validator failed for field "Withdrawal.bank_account": %w`, err)}
 		}
 	}
+	if _, ok := _c.mutation.HolderName(); !ok {
+		return &ValidationError{Name: "holder_name", err: errors.New(`ent: missing required field "Withdrawal.holder_name"`)}
+	}
+	if _, ok := _c.mutation.BankCountry(); !ok {
+		return &ValidationError{Name: "bank_country", err: errors.New(`ent: missing required field "Withdrawal.bank_country"`)}
+	}
 	if _, ok := _c.mutation.State(); !ok {
 		return &ValidationError{Name: "state", err: errors.New(`ent: missing required field "Withdrawal.state"`)}
 	}
@@ -286,6 +406,12 @@ func (_c *WithdrawalCreate) check() error {
 	}
 	if _, ok := _c.mutation.FailureReason(); !ok {
 		return &ValidationError{Name: "failure_reason", err: errors.New(`ent: missing required field "Withdrawal.failure_reason"`)}
+	}
+	if _, ok := _c.mutation.TransferID(); !ok {
+		return &ValidationError{Name: "transfer_id", err: errors.New(`ent: missing required field "Withdrawal.transfer_id"`)}
+	}
+	if _, ok := _c.mutation.ReversalTransferID(); !ok {
+		return &ValidationError{Name: "reversal_transfer_id", err: errors.New(`ent: missing required field "Withdrawal.reversal_transfer_id"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := withdrawal.IDValidator(v); err != nil {
@@ -348,6 +474,10 @@ func (_c *WithdrawalCreate) createSpec() (*Withdrawal, *sqlgraph.CreateSpec) {
 		_spec.SetField(withdrawal.FieldSupplierID, field.TypeString, value)
 		_node.SupplierID = value
 	}
+	if value, ok := _c.mutation.RequestID(); ok {
+		_spec.SetField(withdrawal.FieldRequestID, field.TypeString, value)
+		_node.RequestID = value
+	}
 	if value, ok := _c.mutation.AmountMinor(); ok {
 		_spec.SetField(withdrawal.FieldAmountMinor, field.TypeInt64, value)
 		_node.AmountMinor = value
@@ -359,6 +489,14 @@ func (_c *WithdrawalCreate) createSpec() (*Withdrawal, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.BankAccount(); ok {
 		_spec.SetField(withdrawal.FieldBankAccount, field.TypeString, value)
 		_node.BankAccount = value
+	}
+	if value, ok := _c.mutation.HolderName(); ok {
+		_spec.SetField(withdrawal.FieldHolderName, field.TypeString, value)
+		_node.HolderName = value
+	}
+	if value, ok := _c.mutation.BankCountry(); ok {
+		_spec.SetField(withdrawal.FieldBankCountry, field.TypeString, value)
+		_node.BankCountry = value
 	}
 	if value, ok := _c.mutation.State(); ok {
 		_spec.SetField(withdrawal.FieldState, field.TypeEnum, value)
@@ -376,13 +514,29 @@ func (_c *WithdrawalCreate) createSpec() (*Withdrawal, *sqlgraph.CreateSpec) {
 		_spec.SetField(withdrawal.FieldProcessTime, field.TypeTime, value)
 		_node.ProcessTime = &value
 	}
+	if value, ok := _c.mutation.ExpectedSettleEarliestTime(); ok {
+		_spec.SetField(withdrawal.FieldExpectedSettleEarliestTime, field.TypeTime, value)
+		_node.ExpectedSettleEarliestTime = &value
+	}
 	if value, ok := _c.mutation.ExpectedSettleTime(); ok {
 		_spec.SetField(withdrawal.FieldExpectedSettleTime, field.TypeTime, value)
 		_node.ExpectedSettleTime = &value
 	}
+	if value, ok := _c.mutation.OverdueTime(); ok {
+		_spec.SetField(withdrawal.FieldOverdueTime, field.TypeTime, value)
+		_node.OverdueTime = &value
+	}
 	if value, ok := _c.mutation.FinishTime(); ok {
 		_spec.SetField(withdrawal.FieldFinishTime, field.TypeTime, value)
 		_node.FinishTime = &value
+	}
+	if value, ok := _c.mutation.TransferID(); ok {
+		_spec.SetField(withdrawal.FieldTransferID, field.TypeString, value)
+		_node.TransferID = value
+	}
+	if value, ok := _c.mutation.ReversalTransferID(); ok {
+		_spec.SetField(withdrawal.FieldReversalTransferID, field.TypeString, value)
+		_node.ReversalTransferID = value
 	}
 	return _node, _spec
 }
@@ -532,6 +686,24 @@ func (u *WithdrawalUpsert) ClearProcessTime() *WithdrawalUpsert {
 	return u
 }
 
+// SetExpectedSettleEarliestTime sets the "expected_settle_earliest_time" field.
+func (u *WithdrawalUpsert) SetExpectedSettleEarliestTime(v time.Time) *WithdrawalUpsert {
+	u.Set(withdrawal.FieldExpectedSettleEarliestTime, v)
+	return u
+}
+
+// UpdateExpectedSettleEarliestTime sets the "expected_settle_earliest_time" field to the value that was provided on create.
+func (u *WithdrawalUpsert) UpdateExpectedSettleEarliestTime() *WithdrawalUpsert {
+	u.SetExcluded(withdrawal.FieldExpectedSettleEarliestTime)
+	return u
+}
+
+// ClearExpectedSettleEarliestTime clears the value of the "expected_settle_earliest_time" field.
+func (u *WithdrawalUpsert) ClearExpectedSettleEarliestTime() *WithdrawalUpsert {
+	u.SetNull(withdrawal.FieldExpectedSettleEarliestTime)
+	return u
+}
+
 // SetExpectedSettleTime sets the "expected_settle_time" field.
 func (u *WithdrawalUpsert) SetExpectedSettleTime(v time.Time) *WithdrawalUpsert {
 	u.Set(withdrawal.FieldExpectedSettleTime, v)
@@ -550,6 +722,24 @@ func (u *WithdrawalUpsert) ClearExpectedSettleTime() *WithdrawalUpsert {
 	return u
 }
 
+// SetOverdueTime sets the "overdue_time" field.
+func (u *WithdrawalUpsert) SetOverdueTime(v time.Time) *WithdrawalUpsert {
+	u.Set(withdrawal.FieldOverdueTime, v)
+	return u
+}
+
+// UpdateOverdueTime sets the "overdue_time" field to the value that was provided on create.
+func (u *WithdrawalUpsert) UpdateOverdueTime() *WithdrawalUpsert {
+	u.SetExcluded(withdrawal.FieldOverdueTime)
+	return u
+}
+
+// ClearOverdueTime clears the value of the "overdue_time" field.
+func (u *WithdrawalUpsert) ClearOverdueTime() *WithdrawalUpsert {
+	u.SetNull(withdrawal.FieldOverdueTime)
+	return u
+}
+
 // SetFinishTime sets the "finish_time" field.
 func (u *WithdrawalUpsert) SetFinishTime(v time.Time) *WithdrawalUpsert {
 	u.Set(withdrawal.FieldFinishTime, v)
@@ -565,6 +755,30 @@ func (u *WithdrawalUpsert) UpdateFinishTime() *WithdrawalUpsert {
 // ClearFinishTime clears the value of the "finish_time" field.
 func (u *WithdrawalUpsert) ClearFinishTime() *WithdrawalUpsert {
 	u.SetNull(withdrawal.FieldFinishTime)
+	return u
+}
+
+// SetTransferID sets the "transfer_id" field.
+func (u *WithdrawalUpsert) SetTransferID(v string) *WithdrawalUpsert {
+	u.Set(withdrawal.FieldTransferID, v)
+	return u
+}
+
+// UpdateTransferID sets the "transfer_id" field to the value that was provided on create.
+func (u *WithdrawalUpsert) UpdateTransferID() *WithdrawalUpsert {
+	u.SetExcluded(withdrawal.FieldTransferID)
+	return u
+}
+
+// SetReversalTransferID sets the "reversal_transfer_id" field.
+func (u *WithdrawalUpsert) SetReversalTransferID(v string) *WithdrawalUpsert {
+	u.Set(withdrawal.FieldReversalTransferID, v)
+	return u
+}
+
+// UpdateReversalTransferID sets the "reversal_transfer_id" field to the value that was provided on create.
+func (u *WithdrawalUpsert) UpdateReversalTransferID() *WithdrawalUpsert {
+	u.SetExcluded(withdrawal.FieldReversalTransferID)
 	return u
 }
 
@@ -591,6 +805,9 @@ func (u *WithdrawalUpsertOne) UpdateNewValues() *WithdrawalUpsertOne {
 		if _, exists := u.create.mutation.SupplierID(); exists {
 			s.SetIgnore(withdrawal.FieldSupplierID)
 		}
+		if _, exists := u.create.mutation.RequestID(); exists {
+			s.SetIgnore(withdrawal.FieldRequestID)
+		}
 		if _, exists := u.create.mutation.AmountMinor(); exists {
 			s.SetIgnore(withdrawal.FieldAmountMinor)
 		}
@@ -599,6 +816,12 @@ func (u *WithdrawalUpsertOne) UpdateNewValues() *WithdrawalUpsertOne {
 		}
 		if _, exists := u.create.mutation.BankAccount(); exists {
 			s.SetIgnore(withdrawal.FieldBankAccount)
+		}
+		if _, exists := u.create.mutation.HolderName(); exists {
+			s.SetIgnore(withdrawal.FieldHolderName)
+		}
+		if _, exists := u.create.mutation.BankCountry(); exists {
+			s.SetIgnore(withdrawal.FieldBankCountry)
 		}
 	}))
 	return u
@@ -743,6 +966,27 @@ func (u *WithdrawalUpsertOne) ClearProcessTime() *WithdrawalUpsertOne {
 	})
 }
 
+// SetExpectedSettleEarliestTime sets the "expected_settle_earliest_time" field.
+func (u *WithdrawalUpsertOne) SetExpectedSettleEarliestTime(v time.Time) *WithdrawalUpsertOne {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.SetExpectedSettleEarliestTime(v)
+	})
+}
+
+// UpdateExpectedSettleEarliestTime sets the "expected_settle_earliest_time" field to the value that was provided on create.
+func (u *WithdrawalUpsertOne) UpdateExpectedSettleEarliestTime() *WithdrawalUpsertOne {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.UpdateExpectedSettleEarliestTime()
+	})
+}
+
+// ClearExpectedSettleEarliestTime clears the value of the "expected_settle_earliest_time" field.
+func (u *WithdrawalUpsertOne) ClearExpectedSettleEarliestTime() *WithdrawalUpsertOne {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.ClearExpectedSettleEarliestTime()
+	})
+}
+
 // SetExpectedSettleTime sets the "expected_settle_time" field.
 func (u *WithdrawalUpsertOne) SetExpectedSettleTime(v time.Time) *WithdrawalUpsertOne {
 	return u.Update(func(s *WithdrawalUpsert) {
@@ -764,6 +1008,27 @@ func (u *WithdrawalUpsertOne) ClearExpectedSettleTime() *WithdrawalUpsertOne {
 	})
 }
 
+// SetOverdueTime sets the "overdue_time" field.
+func (u *WithdrawalUpsertOne) SetOverdueTime(v time.Time) *WithdrawalUpsertOne {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.SetOverdueTime(v)
+	})
+}
+
+// UpdateOverdueTime sets the "overdue_time" field to the value that was provided on create.
+func (u *WithdrawalUpsertOne) UpdateOverdueTime() *WithdrawalUpsertOne {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.UpdateOverdueTime()
+	})
+}
+
+// ClearOverdueTime clears the value of the "overdue_time" field.
+func (u *WithdrawalUpsertOne) ClearOverdueTime() *WithdrawalUpsertOne {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.ClearOverdueTime()
+	})
+}
+
 // SetFinishTime sets the "finish_time" field.
 func (u *WithdrawalUpsertOne) SetFinishTime(v time.Time) *WithdrawalUpsertOne {
 	return u.Update(func(s *WithdrawalUpsert) {
@@ -782,6 +1047,34 @@ func (u *WithdrawalUpsertOne) UpdateFinishTime() *WithdrawalUpsertOne {
 func (u *WithdrawalUpsertOne) ClearFinishTime() *WithdrawalUpsertOne {
 	return u.Update(func(s *WithdrawalUpsert) {
 		s.ClearFinishTime()
+	})
+}
+
+// SetTransferID sets the "transfer_id" field.
+func (u *WithdrawalUpsertOne) SetTransferID(v string) *WithdrawalUpsertOne {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.SetTransferID(v)
+	})
+}
+
+// UpdateTransferID sets the "transfer_id" field to the value that was provided on create.
+func (u *WithdrawalUpsertOne) UpdateTransferID() *WithdrawalUpsertOne {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.UpdateTransferID()
+	})
+}
+
+// SetReversalTransferID sets the "reversal_transfer_id" field.
+func (u *WithdrawalUpsertOne) SetReversalTransferID(v string) *WithdrawalUpsertOne {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.SetReversalTransferID(v)
+	})
+}
+
+// UpdateReversalTransferID sets the "reversal_transfer_id" field to the value that was provided on create.
+func (u *WithdrawalUpsertOne) UpdateReversalTransferID() *WithdrawalUpsertOne {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.UpdateReversalTransferID()
 	})
 }
 
@@ -974,6 +1267,9 @@ func (u *WithdrawalUpsertBulk) UpdateNewValues() *WithdrawalUpsertBulk {
 			if _, exists := b.mutation.SupplierID(); exists {
 				s.SetIgnore(withdrawal.FieldSupplierID)
 			}
+			if _, exists := b.mutation.RequestID(); exists {
+				s.SetIgnore(withdrawal.FieldRequestID)
+			}
 			if _, exists := b.mutation.AmountMinor(); exists {
 				s.SetIgnore(withdrawal.FieldAmountMinor)
 			}
@@ -982,6 +1278,12 @@ func (u *WithdrawalUpsertBulk) UpdateNewValues() *WithdrawalUpsertBulk {
 			}
 			if _, exists := b.mutation.BankAccount(); exists {
 				s.SetIgnore(withdrawal.FieldBankAccount)
+			}
+			if _, exists := b.mutation.HolderName(); exists {
+				s.SetIgnore(withdrawal.FieldHolderName)
+			}
+			if _, exists := b.mutation.BankCountry(); exists {
+				s.SetIgnore(withdrawal.FieldBankCountry)
 			}
 		}
 	}))
@@ -1127,6 +1429,27 @@ func (u *WithdrawalUpsertBulk) ClearProcessTime() *WithdrawalUpsertBulk {
 	})
 }
 
+// SetExpectedSettleEarliestTime sets the "expected_settle_earliest_time" field.
+func (u *WithdrawalUpsertBulk) SetExpectedSettleEarliestTime(v time.Time) *WithdrawalUpsertBulk {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.SetExpectedSettleEarliestTime(v)
+	})
+}
+
+// UpdateExpectedSettleEarliestTime sets the "expected_settle_earliest_time" field to the value that was provided on create.
+func (u *WithdrawalUpsertBulk) UpdateExpectedSettleEarliestTime() *WithdrawalUpsertBulk {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.UpdateExpectedSettleEarliestTime()
+	})
+}
+
+// ClearExpectedSettleEarliestTime clears the value of the "expected_settle_earliest_time" field.
+func (u *WithdrawalUpsertBulk) ClearExpectedSettleEarliestTime() *WithdrawalUpsertBulk {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.ClearExpectedSettleEarliestTime()
+	})
+}
+
 // SetExpectedSettleTime sets the "expected_settle_time" field.
 func (u *WithdrawalUpsertBulk) SetExpectedSettleTime(v time.Time) *WithdrawalUpsertBulk {
 	return u.Update(func(s *WithdrawalUpsert) {
@@ -1148,6 +1471,27 @@ func (u *WithdrawalUpsertBulk) ClearExpectedSettleTime() *WithdrawalUpsertBulk {
 	})
 }
 
+// SetOverdueTime sets the "overdue_time" field.
+func (u *WithdrawalUpsertBulk) SetOverdueTime(v time.Time) *WithdrawalUpsertBulk {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.SetOverdueTime(v)
+	})
+}
+
+// UpdateOverdueTime sets the "overdue_time" field to the value that was provided on create.
+func (u *WithdrawalUpsertBulk) UpdateOverdueTime() *WithdrawalUpsertBulk {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.UpdateOverdueTime()
+	})
+}
+
+// ClearOverdueTime clears the value of the "overdue_time" field.
+func (u *WithdrawalUpsertBulk) ClearOverdueTime() *WithdrawalUpsertBulk {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.ClearOverdueTime()
+	})
+}
+
 // SetFinishTime sets the "finish_time" field.
 func (u *WithdrawalUpsertBulk) SetFinishTime(v time.Time) *WithdrawalUpsertBulk {
 	return u.Update(func(s *WithdrawalUpsert) {
@@ -1166,6 +1510,34 @@ func (u *WithdrawalUpsertBulk) UpdateFinishTime() *WithdrawalUpsertBulk {
 func (u *WithdrawalUpsertBulk) ClearFinishTime() *WithdrawalUpsertBulk {
 	return u.Update(func(s *WithdrawalUpsert) {
 		s.ClearFinishTime()
+	})
+}
+
+// SetTransferID sets the "transfer_id" field.
+func (u *WithdrawalUpsertBulk) SetTransferID(v string) *WithdrawalUpsertBulk {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.SetTransferID(v)
+	})
+}
+
+// UpdateTransferID sets the "transfer_id" field to the value that was provided on create.
+func (u *WithdrawalUpsertBulk) UpdateTransferID() *WithdrawalUpsertBulk {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.UpdateTransferID()
+	})
+}
+
+// SetReversalTransferID sets the "reversal_transfer_id" field.
+func (u *WithdrawalUpsertBulk) SetReversalTransferID(v string) *WithdrawalUpsertBulk {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.SetReversalTransferID(v)
+	})
+}
+
+// UpdateReversalTransferID sets the "reversal_transfer_id" field to the value that was provided on create.
+func (u *WithdrawalUpsertBulk) UpdateReversalTransferID() *WithdrawalUpsertBulk {
+	return u.Update(func(s *WithdrawalUpsert) {
+		s.UpdateReversalTransferID()
 	})
 }
 

@@ -139,6 +139,26 @@ func (_u *WithdrawalUpdate) ClearProcessTime() *WithdrawalUpdate {
 	return _u
 }
 
+// SetExpectedSettleEarliestTime sets the "expected_settle_earliest_time" field.
+func (_u *WithdrawalUpdate) SetExpectedSettleEarliestTime(v time.Time) *WithdrawalUpdate {
+	_u.mutation.SetExpectedSettleEarliestTime(v)
+	return _u
+}
+
+// SetNillableExpectedSettleEarliestTime sets the "expected_settle_earliest_time" field if the given value is not nil.
+func (_u *WithdrawalUpdate) SetNillableExpectedSettleEarliestTime(v *time.Time) *WithdrawalUpdate {
+	if v != nil {
+		_u.SetExpectedSettleEarliestTime(*v)
+	}
+	return _u
+}
+
+// ClearExpectedSettleEarliestTime clears the value of the "expected_settle_earliest_time" field.
+func (_u *WithdrawalUpdate) ClearExpectedSettleEarliestTime() *WithdrawalUpdate {
+	_u.mutation.ClearExpectedSettleEarliestTime()
+	return _u
+}
+
 // SetExpectedSettleTime sets the "expected_settle_time" field.
 func (_u *WithdrawalUpdate) SetExpectedSettleTime(v time.Time) *WithdrawalUpdate {
 	_u.mutation.SetExpectedSettleTime(v)
@@ -159,6 +179,26 @@ func (_u *WithdrawalUpdate) ClearExpectedSettleTime() *WithdrawalUpdate {
 	return _u
 }
 
+// SetOverdueTime sets the "overdue_time" field.
+func (_u *WithdrawalUpdate) SetOverdueTime(v time.Time) *WithdrawalUpdate {
+	_u.mutation.SetOverdueTime(v)
+	return _u
+}
+
+// SetNillableOverdueTime sets the "overdue_time" field if the given value is not nil.
+func (_u *WithdrawalUpdate) SetNillableOverdueTime(v *time.Time) *WithdrawalUpdate {
+	if v != nil {
+		_u.SetOverdueTime(*v)
+	}
+	return _u
+}
+
+// ClearOverdueTime clears the value of the "overdue_time" field.
+func (_u *WithdrawalUpdate) ClearOverdueTime() *WithdrawalUpdate {
+	_u.mutation.ClearOverdueTime()
+	return _u
+}
+
 // SetFinishTime sets the "finish_time" field.
 func (_u *WithdrawalUpdate) SetFinishTime(v time.Time) *WithdrawalUpdate {
 	_u.mutation.SetFinishTime(v)
@@ -176,6 +216,34 @@ func (_u *WithdrawalUpdate) SetNillableFinishTime(v *time.Time) *WithdrawalUpdat
 // ClearFinishTime clears the value of the "finish_time" field.
 func (_u *WithdrawalUpdate) ClearFinishTime() *WithdrawalUpdate {
 	_u.mutation.ClearFinishTime()
+	return _u
+}
+
+// SetTransferID sets the "transfer_id" field.
+func (_u *WithdrawalUpdate) SetTransferID(v string) *WithdrawalUpdate {
+	_u.mutation.SetTransferID(v)
+	return _u
+}
+
+// SetNillableTransferID sets the "transfer_id" field if the given value is not nil.
+func (_u *WithdrawalUpdate) SetNillableTransferID(v *string) *WithdrawalUpdate {
+	if v != nil {
+		_u.SetTransferID(*v)
+	}
+	return _u
+}
+
+// SetReversalTransferID sets the "reversal_transfer_id" field.
+func (_u *WithdrawalUpdate) SetReversalTransferID(v string) *WithdrawalUpdate {
+	_u.mutation.SetReversalTransferID(v)
+	return _u
+}
+
+// SetNillableReversalTransferID sets the "reversal_transfer_id" field if the given value is not nil.
+func (_u *WithdrawalUpdate) SetNillableReversalTransferID(v *string) *WithdrawalUpdate {
+	if v != nil {
+		_u.SetReversalTransferID(*v)
+	}
 	return _u
 }
 
@@ -265,17 +333,35 @@ func (_u *WithdrawalUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if _u.mutation.ProcessTimeCleared() {
 		_spec.ClearField(withdrawal.FieldProcessTime, field.TypeTime)
 	}
+	if value, ok := _u.mutation.ExpectedSettleEarliestTime(); ok {
+		_spec.SetField(withdrawal.FieldExpectedSettleEarliestTime, field.TypeTime, value)
+	}
+	if _u.mutation.ExpectedSettleEarliestTimeCleared() {
+		_spec.ClearField(withdrawal.FieldExpectedSettleEarliestTime, field.TypeTime)
+	}
 	if value, ok := _u.mutation.ExpectedSettleTime(); ok {
 		_spec.SetField(withdrawal.FieldExpectedSettleTime, field.TypeTime, value)
 	}
 	if _u.mutation.ExpectedSettleTimeCleared() {
 		_spec.ClearField(withdrawal.FieldExpectedSettleTime, field.TypeTime)
 	}
+	if value, ok := _u.mutation.OverdueTime(); ok {
+		_spec.SetField(withdrawal.FieldOverdueTime, field.TypeTime, value)
+	}
+	if _u.mutation.OverdueTimeCleared() {
+		_spec.ClearField(withdrawal.FieldOverdueTime, field.TypeTime)
+	}
 	if value, ok := _u.mutation.FinishTime(); ok {
 		_spec.SetField(withdrawal.FieldFinishTime, field.TypeTime, value)
 	}
 	if _u.mutation.FinishTimeCleared() {
 		_spec.ClearField(withdrawal.FieldFinishTime, field.TypeTime)
+	}
+	if value, ok := _u.mutation.TransferID(); ok {
+		_spec.SetField(withdrawal.FieldTransferID, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ReversalTransferID(); ok {
+		_spec.SetField(withdrawal.FieldReversalTransferID, field.TypeString, value)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -408,6 +494,26 @@ func (_u *WithdrawalUpdateOne) ClearProcessTime() *WithdrawalUpdateOne {
 	return _u
 }
 
+// SetExpectedSettleEarliestTime sets the "expected_settle_earliest_time" field.
+func (_u *WithdrawalUpdateOne) SetExpectedSettleEarliestTime(v time.Time) *WithdrawalUpdateOne {
+	_u.mutation.SetExpectedSettleEarliestTime(v)
+	return _u
+}
+
+// SetNillableExpectedSettleEarliestTime sets the "expected_settle_earliest_time" field if the given value is not nil.
+func (_u *WithdrawalUpdateOne) SetNillableExpectedSettleEarliestTime(v *time.Time) *WithdrawalUpdateOne {
+	if v != nil {
+		_u.SetExpectedSettleEarliestTime(*v)
+	}
+	return _u
+}
+
+// ClearExpectedSettleEarliestTime clears the value of the "expected_settle_earliest_time" field.
+func (_u *WithdrawalUpdateOne) ClearExpectedSettleEarliestTime() *WithdrawalUpdateOne {
+	_u.mutation.ClearExpectedSettleEarliestTime()
+	return _u
+}
+
 // SetExpectedSettleTime sets the "expected_settle_time" field.
 func (_u *WithdrawalUpdateOne) SetExpectedSettleTime(v time.Time) *WithdrawalUpdateOne {
 	_u.mutation.SetExpectedSettleTime(v)
@@ -428,6 +534,26 @@ func (_u *WithdrawalUpdateOne) ClearExpectedSettleTime() *WithdrawalUpdateOne {
 	return _u
 }
 
+// SetOverdueTime sets the "overdue_time" field.
+func (_u *WithdrawalUpdateOne) SetOverdueTime(v time.Time) *WithdrawalUpdateOne {
+	_u.mutation.SetOverdueTime(v)
+	return _u
+}
+
+// SetNillableOverdueTime sets the "overdue_time" field if the given value is not nil.
+func (_u *WithdrawalUpdateOne) SetNillableOverdueTime(v *time.Time) *WithdrawalUpdateOne {
+	if v != nil {
+		_u.SetOverdueTime(*v)
+	}
+	return _u
+}
+
+// ClearOverdueTime clears the value of the "overdue_time" field.
+func (_u *WithdrawalUpdateOne) ClearOverdueTime() *WithdrawalUpdateOne {
+	_u.mutation.ClearOverdueTime()
+	return _u
+}
+
 // SetFinishTime sets the "finish_time" field.
 func (_u *WithdrawalUpdateOne) SetFinishTime(v time.Time) *WithdrawalUpdateOne {
 	_u.mutation.SetFinishTime(v)
@@ -445,6 +571,34 @@ func (_u *WithdrawalUpdateOne) SetNillableFinishTime(v *time.Time) *WithdrawalUp
 // ClearFinishTime clears the value of the "finish_time" field.
 func (_u *WithdrawalUpdateOne) ClearFinishTime() *WithdrawalUpdateOne {
 	_u.mutation.ClearFinishTime()
+	return _u
+}
+
+// SetTransferID sets the "transfer_id" field.
+func (_u *WithdrawalUpdateOne) SetTransferID(v string) *WithdrawalUpdateOne {
+	_u.mutation.SetTransferID(v)
+	return _u
+}
+
+// SetNillableTransferID sets the "transfer_id" field if the given value is not nil.
+func (_u *WithdrawalUpdateOne) SetNillableTransferID(v *string) *WithdrawalUpdateOne {
+	if v != nil {
+		_u.SetTransferID(*v)
+	}
+	return _u
+}
+
+// SetReversalTransferID sets the "reversal_transfer_id" field.
+func (_u *WithdrawalUpdateOne) SetReversalTransferID(v string) *WithdrawalUpdateOne {
+	_u.mutation.SetReversalTransferID(v)
+	return _u
+}
+
+// SetNillableReversalTransferID sets the "reversal_transfer_id" field if the given value is not nil.
+func (_u *WithdrawalUpdateOne) SetNillableReversalTransferID(v *string) *WithdrawalUpdateOne {
+	if v != nil {
+		_u.SetReversalTransferID(*v)
+	}
 	return _u
 }
 
@@ -564,17 +718,35 @@ func (_u *WithdrawalUpdateOne) sqlSave(ctx context.Context) (_node *Withdrawal, 
 	if _u.mutation.ProcessTimeCleared() {
 		_spec.ClearField(withdrawal.FieldProcessTime, field.TypeTime)
 	}
+	if value, ok := _u.mutation.ExpectedSettleEarliestTime(); ok {
+		_spec.SetField(withdrawal.FieldExpectedSettleEarliestTime, field.TypeTime, value)
+	}
+	if _u.mutation.ExpectedSettleEarliestTimeCleared() {
+		_spec.ClearField(withdrawal.FieldExpectedSettleEarliestTime, field.TypeTime)
+	}
 	if value, ok := _u.mutation.ExpectedSettleTime(); ok {
 		_spec.SetField(withdrawal.FieldExpectedSettleTime, field.TypeTime, value)
 	}
 	if _u.mutation.ExpectedSettleTimeCleared() {
 		_spec.ClearField(withdrawal.FieldExpectedSettleTime, field.TypeTime)
 	}
+	if value, ok := _u.mutation.OverdueTime(); ok {
+		_spec.SetField(withdrawal.FieldOverdueTime, field.TypeTime, value)
+	}
+	if _u.mutation.OverdueTimeCleared() {
+		_spec.ClearField(withdrawal.FieldOverdueTime, field.TypeTime)
+	}
 	if value, ok := _u.mutation.FinishTime(); ok {
 		_spec.SetField(withdrawal.FieldFinishTime, field.TypeTime, value)
 	}
 	if _u.mutation.FinishTimeCleared() {
 		_spec.ClearField(withdrawal.FieldFinishTime, field.TypeTime)
+	}
+	if value, ok := _u.mutation.TransferID(); ok {
+		_spec.SetField(withdrawal.FieldTransferID, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ReversalTransferID(); ok {
+		_spec.SetField(withdrawal.FieldReversalTransferID, field.TypeString, value)
 	}
 	_node = &Withdrawal{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -61,6 +61,8 @@ type Server struct {
 	Engine  *deadline.Engine
 	Clock   clock.Clock
 	Store   *storage.Store
+	// Orders is the order service, which owns every order's escrow (tests move money through it).
+	Orders *order.Service
 }
 
 // New assembles the server.
@@ -100,9 +102,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	orders := order.New(cfg.Store, clk, feed, pager, cards, log)
 	orders.Register(engine)
-	returnSvc := returns.New(d)
-	disputes := dispute.New(d)
-	complaints := complaint.New(d)
+	returnSvc := returns.New(d, orders)
+	disputes := dispute.New(d, orders)
+	// The returns service starts the returns of return-and-refund outcomes and settles returns whose goods
+	// were disputed.
+	disputes.SetReturns(returnSvc)
+	disputes.SetReturnDisputeResolver(returnSvc)
+	// A supplier's report of damaged or missing returned goods opens a dispute about them.
+	returnSvc.SetDisputeOpener(disputes)
+	complaints := complaint.New(d, orders)
 	payouts := payout.New(d)
 
 	authn := &auth.Authenticator{Client: cfg.Store.Client, Clock: clk}
@@ -136,7 +144,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		ExposedHeaders: connectcors.ExposedHeaders(),
 		MaxAge:         7200,
 	}).Handler(mux)
-	return &Server{Handler: handler, Engine: engine, Clock: clk, Store: cfg.Store}, nil
+	return &Server{Handler: handler, Engine: engine, Clock: clk, Store: cfg.Store, Orders: orders}, nil
 }
 
 // pageSecret returns the page-token signing secret shared by every server process on the database.

@@ -23,6 +23,10 @@ const (
 	FieldEtag = "etag"
 	// FieldOrderID holds the string denoting the order_id field in the database.
 	FieldOrderID = "order_id"
+	// FieldPolicy holds the string denoting the policy field in the database.
+	FieldPolicy = "policy"
+	// FieldPolicyVersion holds the string denoting the policy_version field in the database.
+	FieldPolicyVersion = "policy_version"
 	// FieldComplainantID holds the string denoting the complainant_id field in the database.
 	FieldComplainantID = "complainant_id"
 	// FieldComplainantRole holds the string denoting the complainant_role field in the database.
@@ -35,6 +39,10 @@ const (
 	FieldStatement = "statement"
 	// FieldEvidence holds the string denoting the evidence field in the database.
 	FieldEvidence = "evidence"
+	// FieldStatements holds the string denoting the statements field in the database.
+	FieldStatements = "statements"
+	// FieldOrderEndTime holds the string denoting the order_end_time field in the database.
+	FieldOrderEndTime = "order_end_time"
 	// FieldState holds the string denoting the state field in the database.
 	FieldState = "state"
 	// FieldDecisionDeadline holds the string denoting the decision_deadline field in the database.
@@ -51,8 +59,14 @@ const (
 	FieldOutcome = "outcome"
 	// FieldWithdrawTime holds the string denoting the withdraw_time field in the database.
 	FieldWithdrawTime = "withdraw_time"
+	// FieldWithdrawNote holds the string denoting the withdraw_note field in the database.
+	FieldWithdrawNote = "withdraw_note"
+	// FieldCloseTime holds the string denoting the close_time field in the database.
+	FieldCloseTime = "close_time"
 	// FieldRefiledFrom holds the string denoting the refiled_from field in the database.
 	FieldRefiledFrom = "refiled_from"
+	// FieldRefiledAs holds the string denoting the refiled_as field in the database.
+	FieldRefiledAs = "refiled_as"
 	// Table holds the table name of the complaint in the database.
 	Table = "complaints"
 )
@@ -65,12 +79,16 @@ var Columns = []string{
 	FieldRevision,
 	FieldEtag,
 	FieldOrderID,
+	FieldPolicy,
+	FieldPolicyVersion,
 	FieldComplainantID,
 	FieldComplainantRole,
 	FieldRespondentID,
 	FieldType,
 	FieldStatement,
 	FieldEvidence,
+	FieldStatements,
+	FieldOrderEndTime,
 	FieldState,
 	FieldDecisionDeadline,
 	FieldDecisionOverdue,
@@ -79,7 +97,10 @@ var Columns = []string{
 	FieldDecisionNote,
 	FieldOutcome,
 	FieldWithdrawTime,
+	FieldWithdrawNote,
+	FieldCloseTime,
 	FieldRefiledFrom,
+	FieldRefiledAs,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -99,6 +120,8 @@ var (
 	EtagValidator func(string) error
 	// OrderIDValidator is a validator for the "order_id" field. It is called by the builders before save.
 	OrderIDValidator func(string) error
+	// PolicyVersionValidator is a validator for the "policy_version" field. It is called by the builders before save.
+	PolicyVersionValidator func(string) error
 	// ComplainantIDValidator is a validator for the "complainant_id" field. It is called by the builders before save.
 	ComplainantIDValidator func(string) error
 	// RespondentIDValidator is a validator for the "respondent_id" field. It is called by the builders before save.
@@ -111,9 +134,34 @@ var (
 	DefaultArbiterID string
 	// DefaultDecisionNote holds the default value on creation for the "decision_note" field.
 	DefaultDecisionNote string
+	// DefaultWithdrawNote holds the default value on creation for the "withdraw_note" field.
+	DefaultWithdrawNote string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
 	IDValidator func(string) error
 )
+
+// Policy defines the type for the "policy" enum field.
+type Policy string
+
+// Policy values.
+const (
+	PolicyTradeAssurance Policy = "trade_assurance"
+	PolicyRetail         Policy = "retail"
+)
+
+func (po Policy) String() string {
+	return string(po)
+}
+
+// PolicyValidator is a validator for the "policy" field enum values. It is called by the builders before save.
+func PolicyValidator(po Policy) error {
+	switch po {
+	case PolicyTradeAssurance, PolicyRetail:
+		return nil
+	default:
+		return fmt.Errorf("complaint: invalid enum value for policy field: %q", po)
+	}
+}
 
 // ComplainantRole defines the type for the "complainant_role" enum field.
 type ComplainantRole string
@@ -224,6 +272,16 @@ func ByOrderID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldOrderID, opts...).ToFunc()
 }
 
+// ByPolicy orders the results by the policy field.
+func ByPolicy(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPolicy, opts...).ToFunc()
+}
+
+// ByPolicyVersion orders the results by the policy_version field.
+func ByPolicyVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPolicyVersion, opts...).ToFunc()
+}
+
 // ByComplainantID orders the results by the complainant_id field.
 func ByComplainantID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldComplainantID, opts...).ToFunc()
@@ -247,6 +305,11 @@ func ByType(opts ...sql.OrderTermOption) OrderOption {
 // ByStatement orders the results by the statement field.
 func ByStatement(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldStatement, opts...).ToFunc()
+}
+
+// ByOrderEndTime orders the results by the order_end_time field.
+func ByOrderEndTime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOrderEndTime, opts...).ToFunc()
 }
 
 // ByState orders the results by the state field.
@@ -284,7 +347,22 @@ func ByWithdrawTime(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldWithdrawTime, opts...).ToFunc()
 }
 
+// ByWithdrawNote orders the results by the withdraw_note field.
+func ByWithdrawNote(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWithdrawNote, opts...).ToFunc()
+}
+
+// ByCloseTime orders the results by the close_time field.
+func ByCloseTime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCloseTime, opts...).ToFunc()
+}
+
 // ByRefiledFrom orders the results by the refiled_from field.
 func ByRefiledFrom(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRefiledFrom, opts...).ToFunc()
+}
+
+// ByRefiledAs orders the results by the refiled_as field.
+func ByRefiledAs(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRefiledAs, opts...).ToFunc()
 }

@@ -89,6 +89,11 @@ func OrderID(v string) predicate.Complaint {
 	return predicate.Complaint(sql.FieldEQ(FieldOrderID, v))
 }
 
+// PolicyVersion applies equality check predicate on the "policy_version" field. It's identical to PolicyVersionEQ.
+func PolicyVersion(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldPolicyVersion, v))
+}
+
 // ComplainantID applies equality check predicate on the "complainant_id" field. It's identical to ComplainantIDEQ.
 func ComplainantID(v string) predicate.Complaint {
 	return predicate.Complaint(sql.FieldEQ(FieldComplainantID, v))
@@ -107,6 +112,16 @@ func Statement(v string) predicate.Complaint {
 // Evidence applies equality check predicate on the "evidence" field. It's identical to EvidenceEQ.
 func Evidence(v []byte) predicate.Complaint {
 	return predicate.Complaint(sql.FieldEQ(FieldEvidence, v))
+}
+
+// Statements applies equality check predicate on the "statements" field. It's identical to StatementsEQ.
+func Statements(v []byte) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldStatements, v))
+}
+
+// OrderEndTime applies equality check predicate on the "order_end_time" field. It's identical to OrderEndTimeEQ.
+func OrderEndTime(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldOrderEndTime, v))
 }
 
 // DecisionDeadline applies equality check predicate on the "decision_deadline" field. It's identical to DecisionDeadlineEQ.
@@ -144,9 +159,24 @@ func WithdrawTime(v time.Time) predicate.Complaint {
 	return predicate.Complaint(sql.FieldEQ(FieldWithdrawTime, v))
 }
 
+// WithdrawNote applies equality check predicate on the "withdraw_note" field. It's identical to WithdrawNoteEQ.
+func WithdrawNote(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldWithdrawNote, v))
+}
+
+// CloseTime applies equality check predicate on the "close_time" field. It's identical to CloseTimeEQ.
+func CloseTime(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldCloseTime, v))
+}
+
 // RefiledFrom applies equality check predicate on the "refiled_from" field. It's identical to RefiledFromEQ.
 func RefiledFrom(v string) predicate.Complaint {
 	return predicate.Complaint(sql.FieldEQ(FieldRefiledFrom, v))
+}
+
+// RefiledAs applies equality check predicate on the "refiled_as" field. It's identical to RefiledAsEQ.
+func RefiledAs(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldRefiledAs, v))
 }
 
 // CreateTimeEQ applies the EQ predicate on the "create_time" field.
@@ -397,6 +427,91 @@ func OrderIDEqualFold(v string) predicate.Complaint {
 // OrderIDContainsFold applies the ContainsFold predicate on the "order_id" field.
 func OrderIDContainsFold(v string) predicate.Complaint {
 	return predicate.Complaint(sql.FieldContainsFold(FieldOrderID, v))
+}
+
+// PolicyEQ applies the EQ predicate on the "policy" field.
+func PolicyEQ(v Policy) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldPolicy, v))
+}
+
+// PolicyNEQ applies the NEQ predicate on the "policy" field.
+func PolicyNEQ(v Policy) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNEQ(FieldPolicy, v))
+}
+
+// PolicyIn applies the In predicate on the "policy" field.
+func PolicyIn(vs ...Policy) predicate.Complaint {
+	return predicate.Complaint(sql.FieldIn(FieldPolicy, vs...))
+}
+
+// PolicyNotIn applies the NotIn predicate on the "policy" field.
+func PolicyNotIn(vs ...Policy) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotIn(FieldPolicy, vs...))
+}
+
+// PolicyVersionEQ applies the EQ predicate on the "policy_version" field.
+func PolicyVersionEQ(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldPolicyVersion, v))
+}
+
+// PolicyVersionNEQ applies the NEQ predicate on the "policy_version" field.
+func PolicyVersionNEQ(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNEQ(FieldPolicyVersion, v))
+}
+
+// PolicyVersionIn applies the In predicate on the "policy_version" field.
+func PolicyVersionIn(vs ...string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldIn(FieldPolicyVersion, vs...))
+}
+
+// PolicyVersionNotIn applies the NotIn predicate on the "policy_version" field.
+func PolicyVersionNotIn(vs ...string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotIn(FieldPolicyVersion, vs...))
+}
+
+// PolicyVersionGT applies the GT predicate on the "policy_version" field.
+func PolicyVersionGT(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGT(FieldPolicyVersion, v))
+}
+
+// PolicyVersionGTE applies the GTE predicate on the "policy_version" field.
+func PolicyVersionGTE(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGTE(FieldPolicyVersion, v))
+}
+
+// PolicyVersionLT applies the LT predicate on the "policy_version" field.
+func PolicyVersionLT(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLT(FieldPolicyVersion, v))
+}
+
+// PolicyVersionLTE applies the LTE predicate on the "policy_version" field.
+func PolicyVersionLTE(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLTE(FieldPolicyVersion, v))
+}
+
+// PolicyVersionContains applies the Contains predicate on the "policy_version" field.
+func PolicyVersionContains(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldContains(FieldPolicyVersion, v))
+}
+
+// PolicyVersionHasPrefix applies the HasPrefix predicate on the "policy_version" field.
+func PolicyVersionHasPrefix(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldHasPrefix(FieldPolicyVersion, v))
+}
+
+// PolicyVersionHasSuffix applies the HasSuffix predicate on the "policy_version" field.
+func PolicyVersionHasSuffix(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldHasSuffix(FieldPolicyVersion, v))
+}
+
+// PolicyVersionEqualFold applies the EqualFold predicate on the "policy_version" field.
+func PolicyVersionEqualFold(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEqualFold(FieldPolicyVersion, v))
+}
+
+// PolicyVersionContainsFold applies the ContainsFold predicate on the "policy_version" field.
+func PolicyVersionContainsFold(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldContainsFold(FieldPolicyVersion, v))
 }
 
 // ComplainantIDEQ applies the EQ predicate on the "complainant_id" field.
@@ -682,6 +797,106 @@ func EvidenceIsNil() predicate.Complaint {
 // EvidenceNotNil applies the NotNil predicate on the "evidence" field.
 func EvidenceNotNil() predicate.Complaint {
 	return predicate.Complaint(sql.FieldNotNull(FieldEvidence))
+}
+
+// StatementsEQ applies the EQ predicate on the "statements" field.
+func StatementsEQ(v []byte) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldStatements, v))
+}
+
+// StatementsNEQ applies the NEQ predicate on the "statements" field.
+func StatementsNEQ(v []byte) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNEQ(FieldStatements, v))
+}
+
+// StatementsIn applies the In predicate on the "statements" field.
+func StatementsIn(vs ...[]byte) predicate.Complaint {
+	return predicate.Complaint(sql.FieldIn(FieldStatements, vs...))
+}
+
+// StatementsNotIn applies the NotIn predicate on the "statements" field.
+func StatementsNotIn(vs ...[]byte) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotIn(FieldStatements, vs...))
+}
+
+// StatementsGT applies the GT predicate on the "statements" field.
+func StatementsGT(v []byte) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGT(FieldStatements, v))
+}
+
+// StatementsGTE applies the GTE predicate on the "statements" field.
+func StatementsGTE(v []byte) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGTE(FieldStatements, v))
+}
+
+// StatementsLT applies the LT predicate on the "statements" field.
+func StatementsLT(v []byte) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLT(FieldStatements, v))
+}
+
+// StatementsLTE applies the LTE predicate on the "statements" field.
+func StatementsLTE(v []byte) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLTE(FieldStatements, v))
+}
+
+// StatementsIsNil applies the IsNil predicate on the "statements" field.
+func StatementsIsNil() predicate.Complaint {
+	return predicate.Complaint(sql.FieldIsNull(FieldStatements))
+}
+
+// StatementsNotNil applies the NotNil predicate on the "statements" field.
+func StatementsNotNil() predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotNull(FieldStatements))
+}
+
+// OrderEndTimeEQ applies the EQ predicate on the "order_end_time" field.
+func OrderEndTimeEQ(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldOrderEndTime, v))
+}
+
+// OrderEndTimeNEQ applies the NEQ predicate on the "order_end_time" field.
+func OrderEndTimeNEQ(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNEQ(FieldOrderEndTime, v))
+}
+
+// OrderEndTimeIn applies the In predicate on the "order_end_time" field.
+func OrderEndTimeIn(vs ...time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldIn(FieldOrderEndTime, vs...))
+}
+
+// OrderEndTimeNotIn applies the NotIn predicate on the "order_end_time" field.
+func OrderEndTimeNotIn(vs ...time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotIn(FieldOrderEndTime, vs...))
+}
+
+// OrderEndTimeGT applies the GT predicate on the "order_end_time" field.
+func OrderEndTimeGT(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGT(FieldOrderEndTime, v))
+}
+
+// OrderEndTimeGTE applies the GTE predicate on the "order_end_time" field.
+func OrderEndTimeGTE(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGTE(FieldOrderEndTime, v))
+}
+
+// OrderEndTimeLT applies the LT predicate on the "order_end_time" field.
+func OrderEndTimeLT(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLT(FieldOrderEndTime, v))
+}
+
+// OrderEndTimeLTE applies the LTE predicate on the "order_end_time" field.
+func OrderEndTimeLTE(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLTE(FieldOrderEndTime, v))
+}
+
+// OrderEndTimeIsNil applies the IsNil predicate on the "order_end_time" field.
+func OrderEndTimeIsNil() predicate.Complaint {
+	return predicate.Complaint(sql.FieldIsNull(FieldOrderEndTime))
+}
+
+// OrderEndTimeNotNil applies the NotNil predicate on the "order_end_time" field.
+func OrderEndTimeNotNil() predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotNull(FieldOrderEndTime))
 }
 
 // StateEQ applies the EQ predicate on the "state" field.
@@ -1034,6 +1249,121 @@ func WithdrawTimeNotNil() predicate.Complaint {
 	return predicate.Complaint(sql.FieldNotNull(FieldWithdrawTime))
 }
 
+// WithdrawNoteEQ applies the EQ predicate on the "withdraw_note" field.
+func WithdrawNoteEQ(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldWithdrawNote, v))
+}
+
+// WithdrawNoteNEQ applies the NEQ predicate on the "withdraw_note" field.
+func WithdrawNoteNEQ(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNEQ(FieldWithdrawNote, v))
+}
+
+// WithdrawNoteIn applies the In predicate on the "withdraw_note" field.
+func WithdrawNoteIn(vs ...string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldIn(FieldWithdrawNote, vs...))
+}
+
+// WithdrawNoteNotIn applies the NotIn predicate on the "withdraw_note" field.
+func WithdrawNoteNotIn(vs ...string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotIn(FieldWithdrawNote, vs...))
+}
+
+// WithdrawNoteGT applies the GT predicate on the "withdraw_note" field.
+func WithdrawNoteGT(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGT(FieldWithdrawNote, v))
+}
+
+// WithdrawNoteGTE applies the GTE predicate on the "withdraw_note" field.
+func WithdrawNoteGTE(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGTE(FieldWithdrawNote, v))
+}
+
+// WithdrawNoteLT applies the LT predicate on the "withdraw_note" field.
+func WithdrawNoteLT(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLT(FieldWithdrawNote, v))
+}
+
+// WithdrawNoteLTE applies the LTE predicate on the "withdraw_note" field.
+func WithdrawNoteLTE(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLTE(FieldWithdrawNote, v))
+}
+
+// WithdrawNoteContains applies the Contains predicate on the "withdraw_note" field.
+func WithdrawNoteContains(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldContains(FieldWithdrawNote, v))
+}
+
+// WithdrawNoteHasPrefix applies the HasPrefix predicate on the "withdraw_note" field.
+func WithdrawNoteHasPrefix(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldHasPrefix(FieldWithdrawNote, v))
+}
+
+// WithdrawNoteHasSuffix applies the HasSuffix predicate on the "withdraw_note" field.
+func WithdrawNoteHasSuffix(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldHasSuffix(FieldWithdrawNote, v))
+}
+
+// WithdrawNoteEqualFold applies the EqualFold predicate on the "withdraw_note" field.
+func WithdrawNoteEqualFold(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEqualFold(FieldWithdrawNote, v))
+}
+
+// WithdrawNoteContainsFold applies the ContainsFold predicate on the "withdraw_note" field.
+func WithdrawNoteContainsFold(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldContainsFold(FieldWithdrawNote, v))
+}
+
+// CloseTimeEQ applies the EQ predicate on the "close_time" field.
+func CloseTimeEQ(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldCloseTime, v))
+}
+
+// CloseTimeNEQ applies the NEQ predicate on the "close_time" field.
+func CloseTimeNEQ(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNEQ(FieldCloseTime, v))
+}
+
+// CloseTimeIn applies the In predicate on the "close_time" field.
+func CloseTimeIn(vs ...time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldIn(FieldCloseTime, vs...))
+}
+
+// CloseTimeNotIn applies the NotIn predicate on the "close_time" field.
+func CloseTimeNotIn(vs ...time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotIn(FieldCloseTime, vs...))
+}
+
+// CloseTimeGT applies the GT predicate on the "close_time" field.
+func CloseTimeGT(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGT(FieldCloseTime, v))
+}
+
+// CloseTimeGTE applies the GTE predicate on the "close_time" field.
+func CloseTimeGTE(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGTE(FieldCloseTime, v))
+}
+
+// CloseTimeLT applies the LT predicate on the "close_time" field.
+func CloseTimeLT(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLT(FieldCloseTime, v))
+}
+
+// CloseTimeLTE applies the LTE predicate on the "close_time" field.
+func CloseTimeLTE(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLTE(FieldCloseTime, v))
+}
+
+// CloseTimeIsNil applies the IsNil predicate on the "close_time" field.
+func CloseTimeIsNil() predicate.Complaint {
+	return predicate.Complaint(sql.FieldIsNull(FieldCloseTime))
+}
+
+// CloseTimeNotNil applies the NotNil predicate on the "close_time" field.
+func CloseTimeNotNil() predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotNull(FieldCloseTime))
+}
+
 // RefiledFromEQ applies the EQ predicate on the "refiled_from" field.
 func RefiledFromEQ(v string) predicate.Complaint {
 	return predicate.Complaint(sql.FieldEQ(FieldRefiledFrom, v))
@@ -1107,6 +1437,81 @@ func RefiledFromEqualFold(v string) predicate.Complaint {
 // RefiledFromContainsFold applies the ContainsFold predicate on the "refiled_from" field.
 func RefiledFromContainsFold(v string) predicate.Complaint {
 	return predicate.Complaint(sql.FieldContainsFold(FieldRefiledFrom, v))
+}
+
+// RefiledAsEQ applies the EQ predicate on the "refiled_as" field.
+func RefiledAsEQ(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldRefiledAs, v))
+}
+
+// RefiledAsNEQ applies the NEQ predicate on the "refiled_as" field.
+func RefiledAsNEQ(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNEQ(FieldRefiledAs, v))
+}
+
+// RefiledAsIn applies the In predicate on the "refiled_as" field.
+func RefiledAsIn(vs ...string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldIn(FieldRefiledAs, vs...))
+}
+
+// RefiledAsNotIn applies the NotIn predicate on the "refiled_as" field.
+func RefiledAsNotIn(vs ...string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotIn(FieldRefiledAs, vs...))
+}
+
+// RefiledAsGT applies the GT predicate on the "refiled_as" field.
+func RefiledAsGT(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGT(FieldRefiledAs, v))
+}
+
+// RefiledAsGTE applies the GTE predicate on the "refiled_as" field.
+func RefiledAsGTE(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGTE(FieldRefiledAs, v))
+}
+
+// RefiledAsLT applies the LT predicate on the "refiled_as" field.
+func RefiledAsLT(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLT(FieldRefiledAs, v))
+}
+
+// RefiledAsLTE applies the LTE predicate on the "refiled_as" field.
+func RefiledAsLTE(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLTE(FieldRefiledAs, v))
+}
+
+// RefiledAsContains applies the Contains predicate on the "refiled_as" field.
+func RefiledAsContains(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldContains(FieldRefiledAs, v))
+}
+
+// RefiledAsHasPrefix applies the HasPrefix predicate on the "refiled_as" field.
+func RefiledAsHasPrefix(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldHasPrefix(FieldRefiledAs, v))
+}
+
+// RefiledAsHasSuffix applies the HasSuffix predicate on the "refiled_as" field.
+func RefiledAsHasSuffix(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldHasSuffix(FieldRefiledAs, v))
+}
+
+// RefiledAsIsNil applies the IsNil predicate on the "refiled_as" field.
+func RefiledAsIsNil() predicate.Complaint {
+	return predicate.Complaint(sql.FieldIsNull(FieldRefiledAs))
+}
+
+// RefiledAsNotNil applies the NotNil predicate on the "refiled_as" field.
+func RefiledAsNotNil() predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotNull(FieldRefiledAs))
+}
+
+// RefiledAsEqualFold applies the EqualFold predicate on the "refiled_as" field.
+func RefiledAsEqualFold(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEqualFold(FieldRefiledAs, v))
+}
+
+// RefiledAsContainsFold applies the ContainsFold predicate on the "refiled_as" field.
+func RefiledAsContainsFold(v string) predicate.Complaint {
+	return predicate.Complaint(sql.FieldContainsFold(FieldRefiledAs, v))
 }
 
 // And groups predicates with the AND operator between them.

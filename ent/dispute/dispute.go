@@ -29,70 +29,24 @@ const (
 	FieldSupplierID = "supplier_id"
 	// FieldPolicy holds the string denoting the policy field in the database.
 	FieldPolicy = "policy"
+	// FieldPolicyVersion holds the string denoting the policy_version field in the database.
+	FieldPolicyVersion = "policy_version"
 	// FieldKind holds the string denoting the kind field in the database.
 	FieldKind = "kind"
-	// FieldPaymentID holds the string denoting the payment_id field in the database.
-	FieldPaymentID = "payment_id"
 	// FieldState holds the string denoting the state field in the database.
 	FieldState = "state"
-	// FieldReasonClass holds the string denoting the reason_class field in the database.
-	FieldReasonClass = "reason_class"
-	// FieldReason holds the string denoting the reason field in the database.
-	FieldReason = "reason"
-	// FieldStatement holds the string denoting the statement field in the database.
-	FieldStatement = "statement"
-	// FieldEvidence holds the string denoting the evidence field in the database.
-	FieldEvidence = "evidence"
-	// FieldRequestedResolution holds the string denoting the requested_resolution field in the database.
-	FieldRequestedResolution = "requested_resolution"
-	// FieldRequestedRefundMinor holds the string denoting the requested_refund_minor field in the database.
-	FieldRequestedRefundMinor = "requested_refund_minor"
-	// FieldCurrency holds the string denoting the currency field in the database.
-	FieldCurrency = "currency"
-	// FieldEscrowHeld holds the string denoting the escrow_held field in the database.
-	FieldEscrowHeld = "escrow_held"
-	// FieldSupplierResponseDeadline holds the string denoting the supplier_response_deadline field in the database.
-	FieldSupplierResponseDeadline = "supplier_response_deadline"
-	// FieldSupplierResponseTime holds the string denoting the supplier_response_time field in the database.
-	FieldSupplierResponseTime = "supplier_response_time"
-	// FieldLatestOfferID holds the string denoting the latest_offer_id field in the database.
-	FieldLatestOfferID = "latest_offer_id"
-	// FieldEscalationAllowedTime holds the string denoting the escalation_allowed_time field in the database.
-	FieldEscalationAllowedTime = "escalation_allowed_time"
-	// FieldAutoEscalateTime holds the string denoting the auto_escalate_time field in the database.
-	FieldAutoEscalateTime = "auto_escalate_time"
-	// FieldEscalateTime holds the string denoting the escalate_time field in the database.
-	FieldEscalateTime = "escalate_time"
-	// FieldEscalatedByRole holds the string denoting the escalated_by_role field in the database.
-	FieldEscalatedByRole = "escalated_by_role"
-	// FieldArbiterID holds the string denoting the arbiter_id field in the database.
-	FieldArbiterID = "arbiter_id"
-	// FieldSuspended holds the string denoting the suspended field in the database.
-	FieldSuspended = "suspended"
-	// FieldSuspensionKind holds the string denoting the suspension_kind field in the database.
-	FieldSuspensionKind = "suspension_kind"
-	// FieldPrivateSettlementRequestedBy holds the string denoting the private_settlement_requested_by field in the database.
-	FieldPrivateSettlementRequestedBy = "private_settlement_requested_by"
-	// FieldSuspendTime holds the string denoting the suspend_time field in the database.
-	FieldSuspendTime = "suspend_time"
-	// FieldResumeTime holds the string denoting the resume_time field in the database.
-	FieldResumeTime = "resume_time"
-	// FieldResolution holds the string denoting the resolution field in the database.
-	FieldResolution = "resolution"
+	// FieldOpenOrderID holds the string denoting the open_order_id field in the database.
+	FieldOpenOrderID = "open_order_id"
+	// FieldEscalated holds the string denoting the escalated field in the database.
+	FieldEscalated = "escalated"
 	// FieldResponsibility holds the string denoting the responsibility field in the database.
 	FieldResponsibility = "responsibility"
-	// FieldRefundMinor holds the string denoting the refund_minor field in the database.
-	FieldRefundMinor = "refund_minor"
-	// FieldRefundSource holds the string denoting the refund_source field in the database.
-	FieldRefundSource = "refund_source"
-	// FieldInspectionFeeMinor holds the string denoting the inspection_fee_minor field in the database.
-	FieldInspectionFeeMinor = "inspection_fee_minor"
-	// FieldRulingNote holds the string denoting the ruling_note field in the database.
-	FieldRulingNote = "ruling_note"
-	// FieldReturnID holds the string denoting the return_id field in the database.
-	FieldReturnID = "return_id"
+	// FieldRelatedReturnID holds the string denoting the related_return_id field in the database.
+	FieldRelatedReturnID = "related_return_id"
 	// FieldCloseTime holds the string denoting the close_time field in the database.
 	FieldCloseTime = "close_time"
+	// FieldSnapshot holds the string denoting the snapshot field in the database.
+	FieldSnapshot = "snapshot"
 	// Table holds the table name of the dispute in the database.
 	Table = "disputes"
 )
@@ -108,38 +62,15 @@ var Columns = []string{
 	FieldBuyerID,
 	FieldSupplierID,
 	FieldPolicy,
+	FieldPolicyVersion,
 	FieldKind,
-	FieldPaymentID,
 	FieldState,
-	FieldReasonClass,
-	FieldReason,
-	FieldStatement,
-	FieldEvidence,
-	FieldRequestedResolution,
-	FieldRequestedRefundMinor,
-	FieldCurrency,
-	FieldEscrowHeld,
-	FieldSupplierResponseDeadline,
-	FieldSupplierResponseTime,
-	FieldLatestOfferID,
-	FieldEscalationAllowedTime,
-	FieldAutoEscalateTime,
-	FieldEscalateTime,
-	FieldEscalatedByRole,
-	FieldArbiterID,
-	FieldSuspended,
-	FieldSuspensionKind,
-	FieldPrivateSettlementRequestedBy,
-	FieldSuspendTime,
-	FieldResumeTime,
-	FieldResolution,
+	FieldOpenOrderID,
+	FieldEscalated,
 	FieldResponsibility,
-	FieldRefundMinor,
-	FieldRefundSource,
-	FieldInspectionFeeMinor,
-	FieldRulingNote,
-	FieldReturnID,
+	FieldRelatedReturnID,
 	FieldCloseTime,
+	FieldSnapshot,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -163,30 +94,14 @@ var (
 	BuyerIDValidator func(string) error
 	// SupplierIDValidator is a validator for the "supplier_id" field. It is called by the builders before save.
 	SupplierIDValidator func(string) error
-	// DefaultPaymentID holds the default value on creation for the "payment_id" field.
-	DefaultPaymentID string
-	// DefaultStatement holds the default value on creation for the "statement" field.
-	DefaultStatement string
-	// CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
-	CurrencyValidator func(string) error
-	// DefaultEscrowHeld holds the default value on creation for the "escrow_held" field.
-	DefaultEscrowHeld bool
-	// DefaultLatestOfferID holds the default value on creation for the "latest_offer_id" field.
-	DefaultLatestOfferID string
-	// DefaultEscalatedByRole holds the default value on creation for the "escalated_by_role" field.
-	DefaultEscalatedByRole string
-	// DefaultArbiterID holds the default value on creation for the "arbiter_id" field.
-	DefaultArbiterID string
-	// DefaultSuspended holds the default value on creation for the "suspended" field.
-	DefaultSuspended bool
-	// DefaultRefundMinor holds the default value on creation for the "refund_minor" field.
-	DefaultRefundMinor int64
-	// DefaultInspectionFeeMinor holds the default value on creation for the "inspection_fee_minor" field.
-	DefaultInspectionFeeMinor int64
-	// DefaultRulingNote holds the default value on creation for the "ruling_note" field.
-	DefaultRulingNote string
-	// DefaultReturnID holds the default value on creation for the "return_id" field.
-	DefaultReturnID string
+	// PolicyVersionValidator is a validator for the "policy_version" field. It is called by the builders before save.
+	PolicyVersionValidator func(string) error
+	// DefaultEscalated holds the default value on creation for the "escalated" field.
+	DefaultEscalated bool
+	// DefaultResponsibility holds the default value on creation for the "responsibility" field.
+	DefaultResponsibility string
+	// DefaultRelatedReturnID holds the default value on creation for the "related_return_id" field.
+	DefaultRelatedReturnID string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
 	IDValidator func(string) error
 )
@@ -219,8 +134,9 @@ type Kind string
 
 // Kind values.
 const (
-	KindStandard   Kind = "standard"
-	KindChargeback Kind = "chargeback"
+	KindStandard      Kind = "standard"
+	KindChargeback    Kind = "chargeback"
+	KindReturnedGoods Kind = "returned_goods"
 )
 
 func (k Kind) String() string {
@@ -230,7 +146,7 @@ func (k Kind) String() string {
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k Kind) error {
 	switch k {
-	case KindStandard, KindChargeback:
+	case KindStandard, KindChargeback, KindReturnedGoods:
 		return nil
 	default:
 		return fmt.Errorf("dispute: invalid enum value for kind field: %q", k)
@@ -242,12 +158,13 @@ type State string
 
 // State values.
 const (
-	StateOpen        State = "open"
-	StateNegotiating State = "negotiating"
-	StateEscalated   State = "escalated"
-	StateSettled     State = "settled"
-	StateRuled       State = "ruled"
-	StateWithdrawn   State = "withdrawn"
+	StateAwaitingResponse State = "awaiting_response"
+	StateNegotiating      State = "negotiating"
+	StateEscalated        State = "escalated"
+	StateSuspended        State = "suspended"
+	StateSettled          State = "settled"
+	StateRuled            State = "ruled"
+	StateWithdrawn        State = "withdrawn"
 )
 
 func (s State) String() string {
@@ -257,212 +174,10 @@ func (s State) String() string {
 // StateValidator is a validator for the "state" field enum values. It is called by the builders before save.
 func StateValidator(s State) error {
 	switch s {
-	case StateOpen, StateNegotiating, StateEscalated, StateSettled, StateRuled, StateWithdrawn:
+	case StateAwaitingResponse, StateNegotiating, StateEscalated, StateSuspended, StateSettled, StateRuled, StateWithdrawn:
 		return nil
 	default:
 		return fmt.Errorf("dispute: invalid enum value for state field: %q", s)
-	}
-}
-
-// ReasonClass defines the type for the "reason_class" enum field.
-type ReasonClass string
-
-// ReasonClass values.
-const (
-	ReasonClassLogistics ReasonClass = "logistics"
-	ReasonClassProduct   ReasonClass = "product"
-)
-
-func (rc ReasonClass) String() string {
-	return string(rc)
-}
-
-// ReasonClassValidator is a validator for the "reason_class" field enum values. It is called by the builders before save.
-func ReasonClassValidator(rc ReasonClass) error {
-	switch rc {
-	case ReasonClassLogistics, ReasonClassProduct:
-		return nil
-	default:
-		return fmt.Errorf("dispute: invalid enum value for reason_class field: %q", rc)
-	}
-}
-
-// Reason defines the type for the "reason" enum field.
-type Reason string
-
-// Reason values.
-const (
-	ReasonNotShippedOnTime        Reason = "not_shipped_on_time"
-	ReasonNoTrackingUpdates       Reason = "no_tracking_updates"
-	ReasonStuckInTransit          Reason = "stuck_in_transit"
-	ReasonHeldByCustoms           Reason = "held_by_customs"
-	ReasonReturnedToSender        Reason = "returned_to_sender"
-	ReasonDeliveredToWrongAddress Reason = "delivered_to_wrong_address"
-	ReasonLost                    Reason = "lost"
-	ReasonNotAsDescribed          Reason = "not_as_described"
-	ReasonQualityProblem          Reason = "quality_problem"
-	ReasonQuantityShort           Reason = "quantity_short"
-	ReasonDamaged                 Reason = "damaged"
-	ReasonCounterfeit             Reason = "counterfeit"
-	ReasonWrongItem               Reason = "wrong_item"
-	ReasonMissingParts            Reason = "missing_parts"
-)
-
-func (r Reason) String() string {
-	return string(r)
-}
-
-// ReasonValidator is a validator for the "reason" field enum values. It is called by the builders before save.
-func ReasonValidator(r Reason) error {
-	switch r {
-	case ReasonNotShippedOnTime, ReasonNoTrackingUpdates, ReasonStuckInTransit, ReasonHeldByCustoms, ReasonReturnedToSender, ReasonDeliveredToWrongAddress, ReasonLost, ReasonNotAsDescribed, ReasonQualityProblem, ReasonQuantityShort, ReasonDamaged, ReasonCounterfeit, ReasonWrongItem, ReasonMissingParts:
-		return nil
-	default:
-		return fmt.Errorf("dispute: invalid enum value for reason field: %q", r)
-	}
-}
-
-// RequestedResolution defines the type for the "requested_resolution" enum field.
-type RequestedResolution string
-
-// RequestedResolution values.
-const (
-	RequestedResolutionFullRefund      RequestedResolution = "full_refund"
-	RequestedResolutionPartialRefund   RequestedResolution = "partial_refund"
-	RequestedResolutionReturnAndRefund RequestedResolution = "return_and_refund"
-)
-
-func (rr RequestedResolution) String() string {
-	return string(rr)
-}
-
-// RequestedResolutionValidator is a validator for the "requested_resolution" field enum values. It is called by the builders before save.
-func RequestedResolutionValidator(rr RequestedResolution) error {
-	switch rr {
-	case RequestedResolutionFullRefund, RequestedResolutionPartialRefund, RequestedResolutionReturnAndRefund:
-		return nil
-	default:
-		return fmt.Errorf("dispute: invalid enum value for requested_resolution field: %q", rr)
-	}
-}
-
-// SuspensionKind defines the type for the "suspension_kind" enum field.
-type SuspensionKind string
-
-// SuspensionKind values.
-const (
-	SuspensionKindPrivateSettlement SuspensionKind = "private_settlement"
-	SuspensionKindCourtProceedings  SuspensionKind = "court_proceedings"
-	SuspensionKindPoliceProceedings SuspensionKind = "police_proceedings"
-)
-
-func (sk SuspensionKind) String() string {
-	return string(sk)
-}
-
-// SuspensionKindValidator is a validator for the "suspension_kind" field enum values. It is called by the builders before save.
-func SuspensionKindValidator(sk SuspensionKind) error {
-	switch sk {
-	case SuspensionKindPrivateSettlement, SuspensionKindCourtProceedings, SuspensionKindPoliceProceedings:
-		return nil
-	default:
-		return fmt.Errorf("dispute: invalid enum value for suspension_kind field: %q", sk)
-	}
-}
-
-// PrivateSettlementRequestedBy defines the type for the "private_settlement_requested_by" enum field.
-type PrivateSettlementRequestedBy string
-
-// PrivateSettlementRequestedBy values.
-const (
-	PrivateSettlementRequestedByBuyer    PrivateSettlementRequestedBy = "buyer"
-	PrivateSettlementRequestedBySupplier PrivateSettlementRequestedBy = "supplier"
-)
-
-func (psrb PrivateSettlementRequestedBy) String() string {
-	return string(psrb)
-}
-
-// PrivateSettlementRequestedByValidator is a validator for the "private_settlement_requested_by" field enum values. It is called by the builders before save.
-func PrivateSettlementRequestedByValidator(psrb PrivateSettlementRequestedBy) error {
-	switch psrb {
-	case PrivateSettlementRequestedByBuyer, PrivateSettlementRequestedBySupplier:
-		return nil
-	default:
-		return fmt.Errorf("dispute: invalid enum value for private_settlement_requested_by field: %q", psrb)
-	}
-}
-
-// Resolution defines the type for the "resolution" enum field.
-type Resolution string
-
-// Resolution values.
-const (
-	ResolutionFullRefund      Resolution = "full_refund"
-	ResolutionPartialRefund   Resolution = "partial_refund"
-	ResolutionReturnAndRefund Resolution = "return_and_refund"
-	ResolutionNoRefund        Resolution = "no_refund"
-)
-
-func (r Resolution) String() string {
-	return string(r)
-}
-
-// ResolutionValidator is a validator for the "resolution" field enum values. It is called by the builders before save.
-func ResolutionValidator(r Resolution) error {
-	switch r {
-	case ResolutionFullRefund, ResolutionPartialRefund, ResolutionReturnAndRefund, ResolutionNoRefund:
-		return nil
-	default:
-		return fmt.Errorf("dispute: invalid enum value for resolution field: %q", r)
-	}
-}
-
-// Responsibility defines the type for the "responsibility" enum field.
-type Responsibility string
-
-// Responsibility values.
-const (
-	ResponsibilitySupplier  Responsibility = "supplier"
-	ResponsibilityBuyer     Responsibility = "buyer"
-	ResponsibilityLogistics Responsibility = "logistics"
-	ResponsibilityNone      Responsibility = "none"
-)
-
-func (r Responsibility) String() string {
-	return string(r)
-}
-
-// ResponsibilityValidator is a validator for the "responsibility" field enum values. It is called by the builders before save.
-func ResponsibilityValidator(r Responsibility) error {
-	switch r {
-	case ResponsibilitySupplier, ResponsibilityBuyer, ResponsibilityLogistics, ResponsibilityNone:
-		return nil
-	default:
-		return fmt.Errorf("dispute: invalid enum value for responsibility field: %q", r)
-	}
-}
-
-// RefundSource defines the type for the "refund_source" enum field.
-type RefundSource string
-
-// RefundSource values.
-const (
-	RefundSourceEscrow          RefundSource = "escrow"
-	RefundSourceSupplierBalance RefundSource = "supplier_balance"
-)
-
-func (rs RefundSource) String() string {
-	return string(rs)
-}
-
-// RefundSourceValidator is a validator for the "refund_source" field enum values. It is called by the builders before save.
-func RefundSourceValidator(rs RefundSource) error {
-	switch rs {
-	case RefundSourceEscrow, RefundSourceSupplierBalance:
-		return nil
-	default:
-		return fmt.Errorf("dispute: invalid enum value for refund_source field: %q", rs)
 	}
 }
 
@@ -514,14 +229,14 @@ func ByPolicy(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPolicy, opts...).ToFunc()
 }
 
+// ByPolicyVersion orders the results by the policy_version field.
+func ByPolicyVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPolicyVersion, opts...).ToFunc()
+}
+
 // ByKind orders the results by the kind field.
 func ByKind(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldKind, opts...).ToFunc()
-}
-
-// ByPaymentID orders the results by the payment_id field.
-func ByPaymentID(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldPaymentID, opts...).ToFunc()
 }
 
 // ByState orders the results by the state field.
@@ -529,109 +244,14 @@ func ByState(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldState, opts...).ToFunc()
 }
 
-// ByReasonClass orders the results by the reason_class field.
-func ByReasonClass(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldReasonClass, opts...).ToFunc()
+// ByOpenOrderID orders the results by the open_order_id field.
+func ByOpenOrderID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOpenOrderID, opts...).ToFunc()
 }
 
-// ByReason orders the results by the reason field.
-func ByReason(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldReason, opts...).ToFunc()
-}
-
-// ByStatement orders the results by the statement field.
-func ByStatement(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldStatement, opts...).ToFunc()
-}
-
-// ByRequestedResolution orders the results by the requested_resolution field.
-func ByRequestedResolution(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldRequestedResolution, opts...).ToFunc()
-}
-
-// ByRequestedRefundMinor orders the results by the requested_refund_minor field.
-func ByRequestedRefundMinor(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldRequestedRefundMinor, opts...).ToFunc()
-}
-
-// ByCurrency orders the results by the currency field.
-func ByCurrency(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldCurrency, opts...).ToFunc()
-}
-
-// ByEscrowHeld orders the results by the escrow_held field.
-func ByEscrowHeld(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldEscrowHeld, opts...).ToFunc()
-}
-
-// BySupplierResponseDeadline orders the results by the supplier_response_deadline field.
-func BySupplierResponseDeadline(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldSupplierResponseDeadline, opts...).ToFunc()
-}
-
-// BySupplierResponseTime orders the results by the supplier_response_time field.
-func BySupplierResponseTime(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldSupplierResponseTime, opts...).ToFunc()
-}
-
-// ByLatestOfferID orders the results by the latest_offer_id field.
-func ByLatestOfferID(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldLatestOfferID, opts...).ToFunc()
-}
-
-// ByEscalationAllowedTime orders the results by the escalation_allowed_time field.
-func ByEscalationAllowedTime(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldEscalationAllowedTime, opts...).ToFunc()
-}
-
-// ByAutoEscalateTime orders the results by the auto_escalate_time field.
-func ByAutoEscalateTime(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldAutoEscalateTime, opts...).ToFunc()
-}
-
-// ByEscalateTime orders the results by the escalate_time field.
-func ByEscalateTime(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldEscalateTime, opts...).ToFunc()
-}
-
-// ByEscalatedByRole orders the results by the escalated_by_role field.
-func ByEscalatedByRole(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldEscalatedByRole, opts...).ToFunc()
-}
-
-// ByArbiterID orders the results by the arbiter_id field.
-func ByArbiterID(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldArbiterID, opts...).ToFunc()
-}
-
-// BySuspended orders the results by the suspended field.
-func BySuspended(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldSuspended, opts...).ToFunc()
-}
-
-// BySuspensionKind orders the results by the suspension_kind field.
-func BySuspensionKind(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldSuspensionKind, opts...).ToFunc()
-}
-
-// ByPrivateSettlementRequestedBy orders the results by the private_settlement_requested_by field.
-func ByPrivateSettlementRequestedBy(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldPrivateSettlementRequestedBy, opts...).ToFunc()
-}
-
-// BySuspendTime orders the results by the suspend_time field.
-func BySuspendTime(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldSuspendTime, opts...).ToFunc()
-}
-
-// ByResumeTime orders the results by the resume_time field.
-func ByResumeTime(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldResumeTime, opts...).ToFunc()
-}
-
-// ByResolution orders the results by the resolution field.
-func ByResolution(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldResolution, opts...).ToFunc()
+// ByEscalated orders the results by the escalated field.
+func ByEscalated(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEscalated, opts...).ToFunc()
 }
 
 // ByResponsibility orders the results by the responsibility field.
@@ -639,29 +259,9 @@ func ByResponsibility(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldResponsibility, opts...).ToFunc()
 }
 
-// ByRefundMinor orders the results by the refund_minor field.
-func ByRefundMinor(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldRefundMinor, opts...).ToFunc()
-}
-
-// ByRefundSource orders the results by the refund_source field.
-func ByRefundSource(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldRefundSource, opts...).ToFunc()
-}
-
-// ByInspectionFeeMinor orders the results by the inspection_fee_minor field.
-func ByInspectionFeeMinor(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldInspectionFeeMinor, opts...).ToFunc()
-}
-
-// ByRulingNote orders the results by the ruling_note field.
-func ByRulingNote(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldRulingNote, opts...).ToFunc()
-}
-
-// ByReturnID orders the results by the return_id field.
-func ByReturnID(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldReturnID, opts...).ToFunc()
+// ByRelatedReturnID orders the results by the related_return_id field.
+func ByRelatedReturnID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRelatedReturnID, opts...).ToFunc()
 }
 
 // ByCloseTime orders the results by the close_time field.

@@ -99,114 +99,39 @@ func SupplierID(v string) predicate.Dispute {
 	return predicate.Dispute(sql.FieldEQ(FieldSupplierID, v))
 }
 
-// PaymentID applies equality check predicate on the "payment_id" field. It's identical to PaymentIDEQ.
-func PaymentID(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldPaymentID, v))
+// PolicyVersion applies equality check predicate on the "policy_version" field. It's identical to PolicyVersionEQ.
+func PolicyVersion(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEQ(FieldPolicyVersion, v))
 }
 
-// Statement applies equality check predicate on the "statement" field. It's identical to StatementEQ.
-func Statement(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldStatement, v))
+// OpenOrderID applies equality check predicate on the "open_order_id" field. It's identical to OpenOrderIDEQ.
+func OpenOrderID(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEQ(FieldOpenOrderID, v))
 }
 
-// Evidence applies equality check predicate on the "evidence" field. It's identical to EvidenceEQ.
-func Evidence(v []byte) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldEvidence, v))
+// Escalated applies equality check predicate on the "escalated" field. It's identical to EscalatedEQ.
+func Escalated(v bool) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEQ(FieldEscalated, v))
 }
 
-// RequestedRefundMinor applies equality check predicate on the "requested_refund_minor" field. It's identical to RequestedRefundMinorEQ.
-func RequestedRefundMinor(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldRequestedRefundMinor, v))
+// Responsibility applies equality check predicate on the "responsibility" field. It's identical to ResponsibilityEQ.
+func Responsibility(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEQ(FieldResponsibility, v))
 }
 
-// Currency applies equality check predicate on the "currency" field. It's identical to CurrencyEQ.
-func Currency(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldCurrency, v))
-}
-
-// EscrowHeld applies equality check predicate on the "escrow_held" field. It's identical to EscrowHeldEQ.
-func EscrowHeld(v bool) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldEscrowHeld, v))
-}
-
-// SupplierResponseDeadline applies equality check predicate on the "supplier_response_deadline" field. It's identical to SupplierResponseDeadlineEQ.
-func SupplierResponseDeadline(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldSupplierResponseDeadline, v))
-}
-
-// SupplierResponseTime applies equality check predicate on the "supplier_response_time" field. It's identical to SupplierResponseTimeEQ.
-func SupplierResponseTime(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldSupplierResponseTime, v))
-}
-
-// LatestOfferID applies equality check predicate on the "latest_offer_id" field. It's identical to LatestOfferIDEQ.
-func LatestOfferID(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldLatestOfferID, v))
-}
-
-// EscalationAllowedTime applies equality check predicate on the "escalation_allowed_time" field. It's identical to EscalationAllowedTimeEQ.
-func EscalationAllowedTime(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldEscalationAllowedTime, v))
-}
-
-// AutoEscalateTime applies equality check predicate on the "auto_escalate_time" field. It's identical to AutoEscalateTimeEQ.
-func AutoEscalateTime(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldAutoEscalateTime, v))
-}
-
-// EscalateTime applies equality check predicate on the "escalate_time" field. It's identical to EscalateTimeEQ.
-func EscalateTime(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldEscalateTime, v))
-}
-
-// EscalatedByRole applies equality check predicate on the "escalated_by_role" field. It's identical to EscalatedByRoleEQ.
-func EscalatedByRole(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldEscalatedByRole, v))
-}
-
-// ArbiterID applies equality check predicate on the "arbiter_id" field. It's identical to ArbiterIDEQ.
-func ArbiterID(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldArbiterID, v))
-}
-
-// Suspended applies equality check predicate on the "suspended" field. It's identical to SuspendedEQ.
-func Suspended(v bool) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldSuspended, v))
-}
-
-// SuspendTime applies equality check predicate on the "suspend_time" field. It's identical to SuspendTimeEQ.
-func SuspendTime(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldSuspendTime, v))
-}
-
-// ResumeTime applies equality check predicate on the "resume_time" field. It's identical to ResumeTimeEQ.
-func ResumeTime(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldResumeTime, v))
-}
-
-// RefundMinor applies equality check predicate on the "refund_minor" field. It's identical to RefundMinorEQ.
-func RefundMinor(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldRefundMinor, v))
-}
-
-// InspectionFeeMinor applies equality check predicate on the "inspection_fee_minor" field. It's identical to InspectionFeeMinorEQ.
-func InspectionFeeMinor(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldInspectionFeeMinor, v))
-}
-
-// RulingNote applies equality check predicate on the "ruling_note" field. It's identical to RulingNoteEQ.
-func RulingNote(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldRulingNote, v))
-}
-
-// ReturnID applies equality check predicate on the "return_id" field. It's identical to ReturnIDEQ.
-func ReturnID(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldReturnID, v))
+// RelatedReturnID applies equality check predicate on the "related_return_id" field. It's identical to RelatedReturnIDEQ.
+func RelatedReturnID(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEQ(FieldRelatedReturnID, v))
 }
 
 // CloseTime applies equality check predicate on the "close_time" field. It's identical to CloseTimeEQ.
 func CloseTime(v time.Time) predicate.Dispute {
 	return predicate.Dispute(sql.FieldEQ(FieldCloseTime, v))
+}
+
+// Snapshot applies equality check predicate on the "snapshot" field. It's identical to SnapshotEQ.
+func Snapshot(v []byte) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEQ(FieldSnapshot, v))
 }
 
 // CreateTimeEQ applies the EQ predicate on the "create_time" field.
@@ -609,6 +534,71 @@ func PolicyNotIn(vs ...Policy) predicate.Dispute {
 	return predicate.Dispute(sql.FieldNotIn(FieldPolicy, vs...))
 }
 
+// PolicyVersionEQ applies the EQ predicate on the "policy_version" field.
+func PolicyVersionEQ(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEQ(FieldPolicyVersion, v))
+}
+
+// PolicyVersionNEQ applies the NEQ predicate on the "policy_version" field.
+func PolicyVersionNEQ(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldNEQ(FieldPolicyVersion, v))
+}
+
+// PolicyVersionIn applies the In predicate on the "policy_version" field.
+func PolicyVersionIn(vs ...string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldIn(FieldPolicyVersion, vs...))
+}
+
+// PolicyVersionNotIn applies the NotIn predicate on the "policy_version" field.
+func PolicyVersionNotIn(vs ...string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldNotIn(FieldPolicyVersion, vs...))
+}
+
+// PolicyVersionGT applies the GT predicate on the "policy_version" field.
+func PolicyVersionGT(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldGT(FieldPolicyVersion, v))
+}
+
+// PolicyVersionGTE applies the GTE predicate on the "policy_version" field.
+func PolicyVersionGTE(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldGTE(FieldPolicyVersion, v))
+}
+
+// PolicyVersionLT applies the LT predicate on the "policy_version" field.
+func PolicyVersionLT(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldLT(FieldPolicyVersion, v))
+}
+
+// PolicyVersionLTE applies the LTE predicate on the "policy_version" field.
+func PolicyVersionLTE(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldLTE(FieldPolicyVersion, v))
+}
+
+// PolicyVersionContains applies the Contains predicate on the "policy_version" field.
+func PolicyVersionContains(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldContains(FieldPolicyVersion, v))
+}
+
+// PolicyVersionHasPrefix applies the HasPrefix predicate on the "policy_version" field.
+func PolicyVersionHasPrefix(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldHasPrefix(FieldPolicyVersion, v))
+}
+
+// PolicyVersionHasSuffix applies the HasSuffix predicate on the "policy_version" field.
+func PolicyVersionHasSuffix(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldHasSuffix(FieldPolicyVersion, v))
+}
+
+// PolicyVersionEqualFold applies the EqualFold predicate on the "policy_version" field.
+func PolicyVersionEqualFold(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEqualFold(FieldPolicyVersion, v))
+}
+
+// PolicyVersionContainsFold applies the ContainsFold predicate on the "policy_version" field.
+func PolicyVersionContainsFold(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldContainsFold(FieldPolicyVersion, v))
+}
+
 // KindEQ applies the EQ predicate on the "kind" field.
 func KindEQ(v Kind) predicate.Dispute {
 	return predicate.Dispute(sql.FieldEQ(FieldKind, v))
@@ -627,71 +617,6 @@ func KindIn(vs ...Kind) predicate.Dispute {
 // KindNotIn applies the NotIn predicate on the "kind" field.
 func KindNotIn(vs ...Kind) predicate.Dispute {
 	return predicate.Dispute(sql.FieldNotIn(FieldKind, vs...))
-}
-
-// PaymentIDEQ applies the EQ predicate on the "payment_id" field.
-func PaymentIDEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldPaymentID, v))
-}
-
-// PaymentIDNEQ applies the NEQ predicate on the "payment_id" field.
-func PaymentIDNEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldPaymentID, v))
-}
-
-// PaymentIDIn applies the In predicate on the "payment_id" field.
-func PaymentIDIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldPaymentID, vs...))
-}
-
-// PaymentIDNotIn applies the NotIn predicate on the "payment_id" field.
-func PaymentIDNotIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldPaymentID, vs...))
-}
-
-// PaymentIDGT applies the GT predicate on the "payment_id" field.
-func PaymentIDGT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldPaymentID, v))
-}
-
-// PaymentIDGTE applies the GTE predicate on the "payment_id" field.
-func PaymentIDGTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldPaymentID, v))
-}
-
-// PaymentIDLT applies the LT predicate on the "payment_id" field.
-func PaymentIDLT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldPaymentID, v))
-}
-
-// PaymentIDLTE applies the LTE predicate on the "payment_id" field.
-func PaymentIDLTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldPaymentID, v))
-}
-
-// PaymentIDContains applies the Contains predicate on the "payment_id" field.
-func PaymentIDContains(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContains(FieldPaymentID, v))
-}
-
-// PaymentIDHasPrefix applies the HasPrefix predicate on the "payment_id" field.
-func PaymentIDHasPrefix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasPrefix(FieldPaymentID, v))
-}
-
-// PaymentIDHasSuffix applies the HasSuffix predicate on the "payment_id" field.
-func PaymentIDHasSuffix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasSuffix(FieldPaymentID, v))
-}
-
-// PaymentIDEqualFold applies the EqualFold predicate on the "payment_id" field.
-func PaymentIDEqualFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEqualFold(FieldPaymentID, v))
-}
-
-// PaymentIDContainsFold applies the ContainsFold predicate on the "payment_id" field.
-func PaymentIDContainsFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContainsFold(FieldPaymentID, v))
 }
 
 // StateEQ applies the EQ predicate on the "state" field.
@@ -714,1209 +639,219 @@ func StateNotIn(vs ...State) predicate.Dispute {
 	return predicate.Dispute(sql.FieldNotIn(FieldState, vs...))
 }
 
-// ReasonClassEQ applies the EQ predicate on the "reason_class" field.
-func ReasonClassEQ(v ReasonClass) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldReasonClass, v))
+// OpenOrderIDEQ applies the EQ predicate on the "open_order_id" field.
+func OpenOrderIDEQ(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEQ(FieldOpenOrderID, v))
 }
 
-// ReasonClassNEQ applies the NEQ predicate on the "reason_class" field.
-func ReasonClassNEQ(v ReasonClass) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldReasonClass, v))
+// OpenOrderIDNEQ applies the NEQ predicate on the "open_order_id" field.
+func OpenOrderIDNEQ(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldNEQ(FieldOpenOrderID, v))
 }
 
-// ReasonClassIn applies the In predicate on the "reason_class" field.
-func ReasonClassIn(vs ...ReasonClass) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldReasonClass, vs...))
+// OpenOrderIDIn applies the In predicate on the "open_order_id" field.
+func OpenOrderIDIn(vs ...string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldIn(FieldOpenOrderID, vs...))
 }
 
-// ReasonClassNotIn applies the NotIn predicate on the "reason_class" field.
-func ReasonClassNotIn(vs ...ReasonClass) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldReasonClass, vs...))
+// OpenOrderIDNotIn applies the NotIn predicate on the "open_order_id" field.
+func OpenOrderIDNotIn(vs ...string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldNotIn(FieldOpenOrderID, vs...))
 }
 
-// ReasonEQ applies the EQ predicate on the "reason" field.
-func ReasonEQ(v Reason) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldReason, v))
+// OpenOrderIDGT applies the GT predicate on the "open_order_id" field.
+func OpenOrderIDGT(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldGT(FieldOpenOrderID, v))
 }
 
-// ReasonNEQ applies the NEQ predicate on the "reason" field.
-func ReasonNEQ(v Reason) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldReason, v))
+// OpenOrderIDGTE applies the GTE predicate on the "open_order_id" field.
+func OpenOrderIDGTE(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldGTE(FieldOpenOrderID, v))
 }
 
-// ReasonIn applies the In predicate on the "reason" field.
-func ReasonIn(vs ...Reason) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldReason, vs...))
+// OpenOrderIDLT applies the LT predicate on the "open_order_id" field.
+func OpenOrderIDLT(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldLT(FieldOpenOrderID, v))
 }
 
-// ReasonNotIn applies the NotIn predicate on the "reason" field.
-func ReasonNotIn(vs ...Reason) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldReason, vs...))
+// OpenOrderIDLTE applies the LTE predicate on the "open_order_id" field.
+func OpenOrderIDLTE(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldLTE(FieldOpenOrderID, v))
 }
 
-// StatementEQ applies the EQ predicate on the "statement" field.
-func StatementEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldStatement, v))
+// OpenOrderIDContains applies the Contains predicate on the "open_order_id" field.
+func OpenOrderIDContains(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldContains(FieldOpenOrderID, v))
 }
 
-// StatementNEQ applies the NEQ predicate on the "statement" field.
-func StatementNEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldStatement, v))
+// OpenOrderIDHasPrefix applies the HasPrefix predicate on the "open_order_id" field.
+func OpenOrderIDHasPrefix(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldHasPrefix(FieldOpenOrderID, v))
 }
 
-// StatementIn applies the In predicate on the "statement" field.
-func StatementIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldStatement, vs...))
+// OpenOrderIDHasSuffix applies the HasSuffix predicate on the "open_order_id" field.
+func OpenOrderIDHasSuffix(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldHasSuffix(FieldOpenOrderID, v))
 }
 
-// StatementNotIn applies the NotIn predicate on the "statement" field.
-func StatementNotIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldStatement, vs...))
+// OpenOrderIDIsNil applies the IsNil predicate on the "open_order_id" field.
+func OpenOrderIDIsNil() predicate.Dispute {
+	return predicate.Dispute(sql.FieldIsNull(FieldOpenOrderID))
 }
 
-// StatementGT applies the GT predicate on the "statement" field.
-func StatementGT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldStatement, v))
+// OpenOrderIDNotNil applies the NotNil predicate on the "open_order_id" field.
+func OpenOrderIDNotNil() predicate.Dispute {
+	return predicate.Dispute(sql.FieldNotNull(FieldOpenOrderID))
 }
 
-// StatementGTE applies the GTE predicate on the "statement" field.
-func StatementGTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldStatement, v))
+// OpenOrderIDEqualFold applies the EqualFold predicate on the "open_order_id" field.
+func OpenOrderIDEqualFold(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEqualFold(FieldOpenOrderID, v))
 }
 
-// StatementLT applies the LT predicate on the "statement" field.
-func StatementLT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldStatement, v))
+// OpenOrderIDContainsFold applies the ContainsFold predicate on the "open_order_id" field.
+func OpenOrderIDContainsFold(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldContainsFold(FieldOpenOrderID, v))
 }
 
-// StatementLTE applies the LTE predicate on the "statement" field.
-func StatementLTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldStatement, v))
+// EscalatedEQ applies the EQ predicate on the "escalated" field.
+func EscalatedEQ(v bool) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEQ(FieldEscalated, v))
 }
 
-// StatementContains applies the Contains predicate on the "statement" field.
-func StatementContains(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContains(FieldStatement, v))
-}
-
-// StatementHasPrefix applies the HasPrefix predicate on the "statement" field.
-func StatementHasPrefix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasPrefix(FieldStatement, v))
-}
-
-// StatementHasSuffix applies the HasSuffix predicate on the "statement" field.
-func StatementHasSuffix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasSuffix(FieldStatement, v))
-}
-
-// StatementEqualFold applies the EqualFold predicate on the "statement" field.
-func StatementEqualFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEqualFold(FieldStatement, v))
-}
-
-// StatementContainsFold applies the ContainsFold predicate on the "statement" field.
-func StatementContainsFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContainsFold(FieldStatement, v))
-}
-
-// EvidenceEQ applies the EQ predicate on the "evidence" field.
-func EvidenceEQ(v []byte) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldEvidence, v))
-}
-
-// EvidenceNEQ applies the NEQ predicate on the "evidence" field.
-func EvidenceNEQ(v []byte) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldEvidence, v))
-}
-
-// EvidenceIn applies the In predicate on the "evidence" field.
-func EvidenceIn(vs ...[]byte) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldEvidence, vs...))
-}
-
-// EvidenceNotIn applies the NotIn predicate on the "evidence" field.
-func EvidenceNotIn(vs ...[]byte) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldEvidence, vs...))
-}
-
-// EvidenceGT applies the GT predicate on the "evidence" field.
-func EvidenceGT(v []byte) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldEvidence, v))
-}
-
-// EvidenceGTE applies the GTE predicate on the "evidence" field.
-func EvidenceGTE(v []byte) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldEvidence, v))
-}
-
-// EvidenceLT applies the LT predicate on the "evidence" field.
-func EvidenceLT(v []byte) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldEvidence, v))
-}
-
-// EvidenceLTE applies the LTE predicate on the "evidence" field.
-func EvidenceLTE(v []byte) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldEvidence, v))
-}
-
-// EvidenceIsNil applies the IsNil predicate on the "evidence" field.
-func EvidenceIsNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldIsNull(FieldEvidence))
-}
-
-// EvidenceNotNil applies the NotNil predicate on the "evidence" field.
-func EvidenceNotNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotNull(FieldEvidence))
-}
-
-// RequestedResolutionEQ applies the EQ predicate on the "requested_resolution" field.
-func RequestedResolutionEQ(v RequestedResolution) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldRequestedResolution, v))
-}
-
-// RequestedResolutionNEQ applies the NEQ predicate on the "requested_resolution" field.
-func RequestedResolutionNEQ(v RequestedResolution) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldRequestedResolution, v))
-}
-
-// RequestedResolutionIn applies the In predicate on the "requested_resolution" field.
-func RequestedResolutionIn(vs ...RequestedResolution) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldRequestedResolution, vs...))
-}
-
-// RequestedResolutionNotIn applies the NotIn predicate on the "requested_resolution" field.
-func RequestedResolutionNotIn(vs ...RequestedResolution) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldRequestedResolution, vs...))
-}
-
-// RequestedRefundMinorEQ applies the EQ predicate on the "requested_refund_minor" field.
-func RequestedRefundMinorEQ(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldRequestedRefundMinor, v))
-}
-
-// RequestedRefundMinorNEQ applies the NEQ predicate on the "requested_refund_minor" field.
-func RequestedRefundMinorNEQ(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldRequestedRefundMinor, v))
-}
-
-// RequestedRefundMinorIn applies the In predicate on the "requested_refund_minor" field.
-func RequestedRefundMinorIn(vs ...int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldRequestedRefundMinor, vs...))
-}
-
-// RequestedRefundMinorNotIn applies the NotIn predicate on the "requested_refund_minor" field.
-func RequestedRefundMinorNotIn(vs ...int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldRequestedRefundMinor, vs...))
-}
-
-// RequestedRefundMinorGT applies the GT predicate on the "requested_refund_minor" field.
-func RequestedRefundMinorGT(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldRequestedRefundMinor, v))
-}
-
-// RequestedRefundMinorGTE applies the GTE predicate on the "requested_refund_minor" field.
-func RequestedRefundMinorGTE(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldRequestedRefundMinor, v))
-}
-
-// RequestedRefundMinorLT applies the LT predicate on the "requested_refund_minor" field.
-func RequestedRefundMinorLT(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldRequestedRefundMinor, v))
-}
-
-// RequestedRefundMinorLTE applies the LTE predicate on the "requested_refund_minor" field.
-func RequestedRefundMinorLTE(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldRequestedRefundMinor, v))
-}
-
-// CurrencyEQ applies the EQ predicate on the "currency" field.
-func CurrencyEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldCurrency, v))
-}
-
-// CurrencyNEQ applies the NEQ predicate on the "currency" field.
-func CurrencyNEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldCurrency, v))
-}
-
-// CurrencyIn applies the In predicate on the "currency" field.
-func CurrencyIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldCurrency, vs...))
-}
-
-// CurrencyNotIn applies the NotIn predicate on the "currency" field.
-func CurrencyNotIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldCurrency, vs...))
-}
-
-// CurrencyGT applies the GT predicate on the "currency" field.
-func CurrencyGT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldCurrency, v))
-}
-
-// CurrencyGTE applies the GTE predicate on the "currency" field.
-func CurrencyGTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldCurrency, v))
-}
-
-// CurrencyLT applies the LT predicate on the "currency" field.
-func CurrencyLT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldCurrency, v))
-}
-
-// CurrencyLTE applies the LTE predicate on the "currency" field.
-func CurrencyLTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldCurrency, v))
-}
-
-// CurrencyContains applies the Contains predicate on the "currency" field.
-func CurrencyContains(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContains(FieldCurrency, v))
-}
-
-// CurrencyHasPrefix applies the HasPrefix predicate on the "currency" field.
-func CurrencyHasPrefix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasPrefix(FieldCurrency, v))
-}
-
-// CurrencyHasSuffix applies the HasSuffix predicate on the "currency" field.
-func CurrencyHasSuffix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasSuffix(FieldCurrency, v))
-}
-
-// CurrencyEqualFold applies the EqualFold predicate on the "currency" field.
-func CurrencyEqualFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEqualFold(FieldCurrency, v))
-}
-
-// CurrencyContainsFold applies the ContainsFold predicate on the "currency" field.
-func CurrencyContainsFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContainsFold(FieldCurrency, v))
-}
-
-// EscrowHeldEQ applies the EQ predicate on the "escrow_held" field.
-func EscrowHeldEQ(v bool) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldEscrowHeld, v))
-}
-
-// EscrowHeldNEQ applies the NEQ predicate on the "escrow_held" field.
-func EscrowHeldNEQ(v bool) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldEscrowHeld, v))
-}
-
-// SupplierResponseDeadlineEQ applies the EQ predicate on the "supplier_response_deadline" field.
-func SupplierResponseDeadlineEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldSupplierResponseDeadline, v))
-}
-
-// SupplierResponseDeadlineNEQ applies the NEQ predicate on the "supplier_response_deadline" field.
-func SupplierResponseDeadlineNEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldSupplierResponseDeadline, v))
-}
-
-// SupplierResponseDeadlineIn applies the In predicate on the "supplier_response_deadline" field.
-func SupplierResponseDeadlineIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldSupplierResponseDeadline, vs...))
-}
-
-// SupplierResponseDeadlineNotIn applies the NotIn predicate on the "supplier_response_deadline" field.
-func SupplierResponseDeadlineNotIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldSupplierResponseDeadline, vs...))
-}
-
-// SupplierResponseDeadlineGT applies the GT predicate on the "supplier_response_deadline" field.
-func SupplierResponseDeadlineGT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldSupplierResponseDeadline, v))
-}
-
-// SupplierResponseDeadlineGTE applies the GTE predicate on the "supplier_response_deadline" field.
-func SupplierResponseDeadlineGTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldSupplierResponseDeadline, v))
-}
-
-// SupplierResponseDeadlineLT applies the LT predicate on the "supplier_response_deadline" field.
-func SupplierResponseDeadlineLT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldSupplierResponseDeadline, v))
-}
-
-// SupplierResponseDeadlineLTE applies the LTE predicate on the "supplier_response_deadline" field.
-func SupplierResponseDeadlineLTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldSupplierResponseDeadline, v))
-}
-
-// SupplierResponseDeadlineIsNil applies the IsNil predicate on the "supplier_response_deadline" field.
-func SupplierResponseDeadlineIsNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldIsNull(FieldSupplierResponseDeadline))
-}
-
-// SupplierResponseDeadlineNotNil applies the NotNil predicate on the "supplier_response_deadline" field.
-func SupplierResponseDeadlineNotNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotNull(FieldSupplierResponseDeadline))
-}
-
-// SupplierResponseTimeEQ applies the EQ predicate on the "supplier_response_time" field.
-func SupplierResponseTimeEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldSupplierResponseTime, v))
-}
-
-// SupplierResponseTimeNEQ applies the NEQ predicate on the "supplier_response_time" field.
-func SupplierResponseTimeNEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldSupplierResponseTime, v))
-}
-
-// SupplierResponseTimeIn applies the In predicate on the "supplier_response_time" field.
-func SupplierResponseTimeIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldSupplierResponseTime, vs...))
-}
-
-// SupplierResponseTimeNotIn applies the NotIn predicate on the "supplier_response_time" field.
-func SupplierResponseTimeNotIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldSupplierResponseTime, vs...))
-}
-
-// SupplierResponseTimeGT applies the GT predicate on the "supplier_response_time" field.
-func SupplierResponseTimeGT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldSupplierResponseTime, v))
-}
-
-// SupplierResponseTimeGTE applies the GTE predicate on the "supplier_response_time" field.
-func SupplierResponseTimeGTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldSupplierResponseTime, v))
-}
-
-// SupplierResponseTimeLT applies the LT predicate on the "supplier_response_time" field.
-func SupplierResponseTimeLT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldSupplierResponseTime, v))
-}
-
-// SupplierResponseTimeLTE applies the LTE predicate on the "supplier_response_time" field.
-func SupplierResponseTimeLTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldSupplierResponseTime, v))
-}
-
-// SupplierResponseTimeIsNil applies the IsNil predicate on the "supplier_response_time" field.
-func SupplierResponseTimeIsNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldIsNull(FieldSupplierResponseTime))
-}
-
-// SupplierResponseTimeNotNil applies the NotNil predicate on the "supplier_response_time" field.
-func SupplierResponseTimeNotNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotNull(FieldSupplierResponseTime))
-}
-
-// LatestOfferIDEQ applies the EQ predicate on the "latest_offer_id" field.
-func LatestOfferIDEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldLatestOfferID, v))
-}
-
-// LatestOfferIDNEQ applies the NEQ predicate on the "latest_offer_id" field.
-func LatestOfferIDNEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldLatestOfferID, v))
-}
-
-// LatestOfferIDIn applies the In predicate on the "latest_offer_id" field.
-func LatestOfferIDIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldLatestOfferID, vs...))
-}
-
-// LatestOfferIDNotIn applies the NotIn predicate on the "latest_offer_id" field.
-func LatestOfferIDNotIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldLatestOfferID, vs...))
-}
-
-// LatestOfferIDGT applies the GT predicate on the "latest_offer_id" field.
-func LatestOfferIDGT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldLatestOfferID, v))
-}
-
-// LatestOfferIDGTE applies the GTE predicate on the "latest_offer_id" field.
-func LatestOfferIDGTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldLatestOfferID, v))
-}
-
-// LatestOfferIDLT applies the LT predicate on the "latest_offer_id" field.
-func LatestOfferIDLT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldLatestOfferID, v))
-}
-
-// LatestOfferIDLTE applies the LTE predicate on the "latest_offer_id" field.
-func LatestOfferIDLTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldLatestOfferID, v))
-}
-
-// LatestOfferIDContains applies the Contains predicate on the "latest_offer_id" field.
-func LatestOfferIDContains(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContains(FieldLatestOfferID, v))
-}
-
-// LatestOfferIDHasPrefix applies the HasPrefix predicate on the "latest_offer_id" field.
-func LatestOfferIDHasPrefix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasPrefix(FieldLatestOfferID, v))
-}
-
-// LatestOfferIDHasSuffix applies the HasSuffix predicate on the "latest_offer_id" field.
-func LatestOfferIDHasSuffix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasSuffix(FieldLatestOfferID, v))
-}
-
-// LatestOfferIDEqualFold applies the EqualFold predicate on the "latest_offer_id" field.
-func LatestOfferIDEqualFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEqualFold(FieldLatestOfferID, v))
-}
-
-// LatestOfferIDContainsFold applies the ContainsFold predicate on the "latest_offer_id" field.
-func LatestOfferIDContainsFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContainsFold(FieldLatestOfferID, v))
-}
-
-// EscalationAllowedTimeEQ applies the EQ predicate on the "escalation_allowed_time" field.
-func EscalationAllowedTimeEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldEscalationAllowedTime, v))
-}
-
-// EscalationAllowedTimeNEQ applies the NEQ predicate on the "escalation_allowed_time" field.
-func EscalationAllowedTimeNEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldEscalationAllowedTime, v))
-}
-
-// EscalationAllowedTimeIn applies the In predicate on the "escalation_allowed_time" field.
-func EscalationAllowedTimeIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldEscalationAllowedTime, vs...))
-}
-
-// EscalationAllowedTimeNotIn applies the NotIn predicate on the "escalation_allowed_time" field.
-func EscalationAllowedTimeNotIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldEscalationAllowedTime, vs...))
-}
-
-// EscalationAllowedTimeGT applies the GT predicate on the "escalation_allowed_time" field.
-func EscalationAllowedTimeGT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldEscalationAllowedTime, v))
-}
-
-// EscalationAllowedTimeGTE applies the GTE predicate on the "escalation_allowed_time" field.
-func EscalationAllowedTimeGTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldEscalationAllowedTime, v))
-}
-
-// EscalationAllowedTimeLT applies the LT predicate on the "escalation_allowed_time" field.
-func EscalationAllowedTimeLT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldEscalationAllowedTime, v))
-}
-
-// EscalationAllowedTimeLTE applies the LTE predicate on the "escalation_allowed_time" field.
-func EscalationAllowedTimeLTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldEscalationAllowedTime, v))
-}
-
-// EscalationAllowedTimeIsNil applies the IsNil predicate on the "escalation_allowed_time" field.
-func EscalationAllowedTimeIsNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldIsNull(FieldEscalationAllowedTime))
-}
-
-// EscalationAllowedTimeNotNil applies the NotNil predicate on the "escalation_allowed_time" field.
-func EscalationAllowedTimeNotNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotNull(FieldEscalationAllowedTime))
-}
-
-// AutoEscalateTimeEQ applies the EQ predicate on the "auto_escalate_time" field.
-func AutoEscalateTimeEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldAutoEscalateTime, v))
-}
-
-// AutoEscalateTimeNEQ applies the NEQ predicate on the "auto_escalate_time" field.
-func AutoEscalateTimeNEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldAutoEscalateTime, v))
-}
-
-// AutoEscalateTimeIn applies the In predicate on the "auto_escalate_time" field.
-func AutoEscalateTimeIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldAutoEscalateTime, vs...))
-}
-
-// AutoEscalateTimeNotIn applies the NotIn predicate on the "auto_escalate_time" field.
-func AutoEscalateTimeNotIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldAutoEscalateTime, vs...))
-}
-
-// AutoEscalateTimeGT applies the GT predicate on the "auto_escalate_time" field.
-func AutoEscalateTimeGT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldAutoEscalateTime, v))
-}
-
-// AutoEscalateTimeGTE applies the GTE predicate on the "auto_escalate_time" field.
-func AutoEscalateTimeGTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldAutoEscalateTime, v))
-}
-
-// AutoEscalateTimeLT applies the LT predicate on the "auto_escalate_time" field.
-func AutoEscalateTimeLT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldAutoEscalateTime, v))
-}
-
-// AutoEscalateTimeLTE applies the LTE predicate on the "auto_escalate_time" field.
-func AutoEscalateTimeLTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldAutoEscalateTime, v))
-}
-
-// AutoEscalateTimeIsNil applies the IsNil predicate on the "auto_escalate_time" field.
-func AutoEscalateTimeIsNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldIsNull(FieldAutoEscalateTime))
-}
-
-// AutoEscalateTimeNotNil applies the NotNil predicate on the "auto_escalate_time" field.
-func AutoEscalateTimeNotNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotNull(FieldAutoEscalateTime))
-}
-
-// EscalateTimeEQ applies the EQ predicate on the "escalate_time" field.
-func EscalateTimeEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldEscalateTime, v))
-}
-
-// EscalateTimeNEQ applies the NEQ predicate on the "escalate_time" field.
-func EscalateTimeNEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldEscalateTime, v))
-}
-
-// EscalateTimeIn applies the In predicate on the "escalate_time" field.
-func EscalateTimeIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldEscalateTime, vs...))
-}
-
-// EscalateTimeNotIn applies the NotIn predicate on the "escalate_time" field.
-func EscalateTimeNotIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldEscalateTime, vs...))
-}
-
-// EscalateTimeGT applies the GT predicate on the "escalate_time" field.
-func EscalateTimeGT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldEscalateTime, v))
-}
-
-// EscalateTimeGTE applies the GTE predicate on the "escalate_time" field.
-func EscalateTimeGTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldEscalateTime, v))
-}
-
-// EscalateTimeLT applies the LT predicate on the "escalate_time" field.
-func EscalateTimeLT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldEscalateTime, v))
-}
-
-// EscalateTimeLTE applies the LTE predicate on the "escalate_time" field.
-func EscalateTimeLTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldEscalateTime, v))
-}
-
-// EscalateTimeIsNil applies the IsNil predicate on the "escalate_time" field.
-func EscalateTimeIsNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldIsNull(FieldEscalateTime))
-}
-
-// EscalateTimeNotNil applies the NotNil predicate on the "escalate_time" field.
-func EscalateTimeNotNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotNull(FieldEscalateTime))
-}
-
-// EscalatedByRoleEQ applies the EQ predicate on the "escalated_by_role" field.
-func EscalatedByRoleEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldEscalatedByRole, v))
-}
-
-// EscalatedByRoleNEQ applies the NEQ predicate on the "escalated_by_role" field.
-func EscalatedByRoleNEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldEscalatedByRole, v))
-}
-
-// EscalatedByRoleIn applies the In predicate on the "escalated_by_role" field.
-func EscalatedByRoleIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldEscalatedByRole, vs...))
-}
-
-// EscalatedByRoleNotIn applies the NotIn predicate on the "escalated_by_role" field.
-func EscalatedByRoleNotIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldEscalatedByRole, vs...))
-}
-
-// EscalatedByRoleGT applies the GT predicate on the "escalated_by_role" field.
-func EscalatedByRoleGT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldEscalatedByRole, v))
-}
-
-// EscalatedByRoleGTE applies the GTE predicate on the "escalated_by_role" field.
-func EscalatedByRoleGTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldEscalatedByRole, v))
-}
-
-// EscalatedByRoleLT applies the LT predicate on the "escalated_by_role" field.
-func EscalatedByRoleLT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldEscalatedByRole, v))
-}
-
-// EscalatedByRoleLTE applies the LTE predicate on the "escalated_by_role" field.
-func EscalatedByRoleLTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldEscalatedByRole, v))
-}
-
-// EscalatedByRoleContains applies the Contains predicate on the "escalated_by_role" field.
-func EscalatedByRoleContains(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContains(FieldEscalatedByRole, v))
-}
-
-// EscalatedByRoleHasPrefix applies the HasPrefix predicate on the "escalated_by_role" field.
-func EscalatedByRoleHasPrefix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasPrefix(FieldEscalatedByRole, v))
-}
-
-// EscalatedByRoleHasSuffix applies the HasSuffix predicate on the "escalated_by_role" field.
-func EscalatedByRoleHasSuffix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasSuffix(FieldEscalatedByRole, v))
-}
-
-// EscalatedByRoleEqualFold applies the EqualFold predicate on the "escalated_by_role" field.
-func EscalatedByRoleEqualFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEqualFold(FieldEscalatedByRole, v))
-}
-
-// EscalatedByRoleContainsFold applies the ContainsFold predicate on the "escalated_by_role" field.
-func EscalatedByRoleContainsFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContainsFold(FieldEscalatedByRole, v))
-}
-
-// ArbiterIDEQ applies the EQ predicate on the "arbiter_id" field.
-func ArbiterIDEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldArbiterID, v))
-}
-
-// ArbiterIDNEQ applies the NEQ predicate on the "arbiter_id" field.
-func ArbiterIDNEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldArbiterID, v))
-}
-
-// ArbiterIDIn applies the In predicate on the "arbiter_id" field.
-func ArbiterIDIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldArbiterID, vs...))
-}
-
-// ArbiterIDNotIn applies the NotIn predicate on the "arbiter_id" field.
-func ArbiterIDNotIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldArbiterID, vs...))
-}
-
-// ArbiterIDGT applies the GT predicate on the "arbiter_id" field.
-func ArbiterIDGT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldArbiterID, v))
-}
-
-// ArbiterIDGTE applies the GTE predicate on the "arbiter_id" field.
-func ArbiterIDGTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldArbiterID, v))
-}
-
-// ArbiterIDLT applies the LT predicate on the "arbiter_id" field.
-func ArbiterIDLT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldArbiterID, v))
-}
-
-// ArbiterIDLTE applies the LTE predicate on the "arbiter_id" field.
-func ArbiterIDLTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldArbiterID, v))
-}
-
-// ArbiterIDContains applies the Contains predicate on the "arbiter_id" field.
-func ArbiterIDContains(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContains(FieldArbiterID, v))
-}
-
-// ArbiterIDHasPrefix applies the HasPrefix predicate on the "arbiter_id" field.
-func ArbiterIDHasPrefix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasPrefix(FieldArbiterID, v))
-}
-
-// ArbiterIDHasSuffix applies the HasSuffix predicate on the "arbiter_id" field.
-func ArbiterIDHasSuffix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasSuffix(FieldArbiterID, v))
-}
-
-// ArbiterIDEqualFold applies the EqualFold predicate on the "arbiter_id" field.
-func ArbiterIDEqualFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEqualFold(FieldArbiterID, v))
-}
-
-// ArbiterIDContainsFold applies the ContainsFold predicate on the "arbiter_id" field.
-func ArbiterIDContainsFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContainsFold(FieldArbiterID, v))
-}
-
-// SuspendedEQ applies the EQ predicate on the "suspended" field.
-func SuspendedEQ(v bool) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldSuspended, v))
-}
-
-// SuspendedNEQ applies the NEQ predicate on the "suspended" field.
-func SuspendedNEQ(v bool) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldSuspended, v))
-}
-
-// SuspensionKindEQ applies the EQ predicate on the "suspension_kind" field.
-func SuspensionKindEQ(v SuspensionKind) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldSuspensionKind, v))
-}
-
-// SuspensionKindNEQ applies the NEQ predicate on the "suspension_kind" field.
-func SuspensionKindNEQ(v SuspensionKind) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldSuspensionKind, v))
-}
-
-// SuspensionKindIn applies the In predicate on the "suspension_kind" field.
-func SuspensionKindIn(vs ...SuspensionKind) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldSuspensionKind, vs...))
-}
-
-// SuspensionKindNotIn applies the NotIn predicate on the "suspension_kind" field.
-func SuspensionKindNotIn(vs ...SuspensionKind) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldSuspensionKind, vs...))
-}
-
-// SuspensionKindIsNil applies the IsNil predicate on the "suspension_kind" field.
-func SuspensionKindIsNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldIsNull(FieldSuspensionKind))
-}
-
-// SuspensionKindNotNil applies the NotNil predicate on the "suspension_kind" field.
-func SuspensionKindNotNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotNull(FieldSuspensionKind))
-}
-
-// PrivateSettlementRequestedByEQ applies the EQ predicate on the "private_settlement_requested_by" field.
-func PrivateSettlementRequestedByEQ(v PrivateSettlementRequestedBy) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldPrivateSettlementRequestedBy, v))
-}
-
-// PrivateSettlementRequestedByNEQ applies the NEQ predicate on the "private_settlement_requested_by" field.
-func PrivateSettlementRequestedByNEQ(v PrivateSettlementRequestedBy) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldPrivateSettlementRequestedBy, v))
-}
-
-// PrivateSettlementRequestedByIn applies the In predicate on the "private_settlement_requested_by" field.
-func PrivateSettlementRequestedByIn(vs ...PrivateSettlementRequestedBy) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldPrivateSettlementRequestedBy, vs...))
-}
-
-// PrivateSettlementRequestedByNotIn applies the NotIn predicate on the "private_settlement_requested_by" field.
-func PrivateSettlementRequestedByNotIn(vs ...PrivateSettlementRequestedBy) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldPrivateSettlementRequestedBy, vs...))
-}
-
-// PrivateSettlementRequestedByIsNil applies the IsNil predicate on the "private_settlement_requested_by" field.
-func PrivateSettlementRequestedByIsNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldIsNull(FieldPrivateSettlementRequestedBy))
-}
-
-// PrivateSettlementRequestedByNotNil applies the NotNil predicate on the "private_settlement_requested_by" field.
-func PrivateSettlementRequestedByNotNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotNull(FieldPrivateSettlementRequestedBy))
-}
-
-// SuspendTimeEQ applies the EQ predicate on the "suspend_time" field.
-func SuspendTimeEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldSuspendTime, v))
-}
-
-// SuspendTimeNEQ applies the NEQ predicate on the "suspend_time" field.
-func SuspendTimeNEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldSuspendTime, v))
-}
-
-// SuspendTimeIn applies the In predicate on the "suspend_time" field.
-func SuspendTimeIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldSuspendTime, vs...))
-}
-
-// SuspendTimeNotIn applies the NotIn predicate on the "suspend_time" field.
-func SuspendTimeNotIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldSuspendTime, vs...))
-}
-
-// SuspendTimeGT applies the GT predicate on the "suspend_time" field.
-func SuspendTimeGT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldSuspendTime, v))
-}
-
-// SuspendTimeGTE applies the GTE predicate on the "suspend_time" field.
-func SuspendTimeGTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldSuspendTime, v))
-}
-
-// SuspendTimeLT applies the LT predicate on the "suspend_time" field.
-func SuspendTimeLT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldSuspendTime, v))
-}
-
-// SuspendTimeLTE applies the LTE predicate on the "suspend_time" field.
-func SuspendTimeLTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldSuspendTime, v))
-}
-
-// SuspendTimeIsNil applies the IsNil predicate on the "suspend_time" field.
-func SuspendTimeIsNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldIsNull(FieldSuspendTime))
-}
-
-// SuspendTimeNotNil applies the NotNil predicate on the "suspend_time" field.
-func SuspendTimeNotNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotNull(FieldSuspendTime))
-}
-
-// ResumeTimeEQ applies the EQ predicate on the "resume_time" field.
-func ResumeTimeEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldResumeTime, v))
-}
-
-// ResumeTimeNEQ applies the NEQ predicate on the "resume_time" field.
-func ResumeTimeNEQ(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldResumeTime, v))
-}
-
-// ResumeTimeIn applies the In predicate on the "resume_time" field.
-func ResumeTimeIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldResumeTime, vs...))
-}
-
-// ResumeTimeNotIn applies the NotIn predicate on the "resume_time" field.
-func ResumeTimeNotIn(vs ...time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldResumeTime, vs...))
-}
-
-// ResumeTimeGT applies the GT predicate on the "resume_time" field.
-func ResumeTimeGT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldResumeTime, v))
-}
-
-// ResumeTimeGTE applies the GTE predicate on the "resume_time" field.
-func ResumeTimeGTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldResumeTime, v))
-}
-
-// ResumeTimeLT applies the LT predicate on the "resume_time" field.
-func ResumeTimeLT(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldResumeTime, v))
-}
-
-// ResumeTimeLTE applies the LTE predicate on the "resume_time" field.
-func ResumeTimeLTE(v time.Time) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldResumeTime, v))
-}
-
-// ResumeTimeIsNil applies the IsNil predicate on the "resume_time" field.
-func ResumeTimeIsNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldIsNull(FieldResumeTime))
-}
-
-// ResumeTimeNotNil applies the NotNil predicate on the "resume_time" field.
-func ResumeTimeNotNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotNull(FieldResumeTime))
-}
-
-// ResolutionEQ applies the EQ predicate on the "resolution" field.
-func ResolutionEQ(v Resolution) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldResolution, v))
-}
-
-// ResolutionNEQ applies the NEQ predicate on the "resolution" field.
-func ResolutionNEQ(v Resolution) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldResolution, v))
-}
-
-// ResolutionIn applies the In predicate on the "resolution" field.
-func ResolutionIn(vs ...Resolution) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldResolution, vs...))
-}
-
-// ResolutionNotIn applies the NotIn predicate on the "resolution" field.
-func ResolutionNotIn(vs ...Resolution) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldResolution, vs...))
-}
-
-// ResolutionIsNil applies the IsNil predicate on the "resolution" field.
-func ResolutionIsNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldIsNull(FieldResolution))
-}
-
-// ResolutionNotNil applies the NotNil predicate on the "resolution" field.
-func ResolutionNotNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotNull(FieldResolution))
+// EscalatedNEQ applies the NEQ predicate on the "escalated" field.
+func EscalatedNEQ(v bool) predicate.Dispute {
+	return predicate.Dispute(sql.FieldNEQ(FieldEscalated, v))
 }
 
 // ResponsibilityEQ applies the EQ predicate on the "responsibility" field.
-func ResponsibilityEQ(v Responsibility) predicate.Dispute {
+func ResponsibilityEQ(v string) predicate.Dispute {
 	return predicate.Dispute(sql.FieldEQ(FieldResponsibility, v))
 }
 
 // ResponsibilityNEQ applies the NEQ predicate on the "responsibility" field.
-func ResponsibilityNEQ(v Responsibility) predicate.Dispute {
+func ResponsibilityNEQ(v string) predicate.Dispute {
 	return predicate.Dispute(sql.FieldNEQ(FieldResponsibility, v))
 }
 
 // ResponsibilityIn applies the In predicate on the "responsibility" field.
-func ResponsibilityIn(vs ...Responsibility) predicate.Dispute {
+func ResponsibilityIn(vs ...string) predicate.Dispute {
 	return predicate.Dispute(sql.FieldIn(FieldResponsibility, vs...))
 }
 
 // ResponsibilityNotIn applies the NotIn predicate on the "responsibility" field.
-func ResponsibilityNotIn(vs ...Responsibility) predicate.Dispute {
+func ResponsibilityNotIn(vs ...string) predicate.Dispute {
 	return predicate.Dispute(sql.FieldNotIn(FieldResponsibility, vs...))
 }
 
-// ResponsibilityIsNil applies the IsNil predicate on the "responsibility" field.
-func ResponsibilityIsNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldIsNull(FieldResponsibility))
+// ResponsibilityGT applies the GT predicate on the "responsibility" field.
+func ResponsibilityGT(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldGT(FieldResponsibility, v))
 }
 
-// ResponsibilityNotNil applies the NotNil predicate on the "responsibility" field.
-func ResponsibilityNotNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotNull(FieldResponsibility))
+// ResponsibilityGTE applies the GTE predicate on the "responsibility" field.
+func ResponsibilityGTE(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldGTE(FieldResponsibility, v))
 }
 
-// RefundMinorEQ applies the EQ predicate on the "refund_minor" field.
-func RefundMinorEQ(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldRefundMinor, v))
+// ResponsibilityLT applies the LT predicate on the "responsibility" field.
+func ResponsibilityLT(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldLT(FieldResponsibility, v))
 }
 
-// RefundMinorNEQ applies the NEQ predicate on the "refund_minor" field.
-func RefundMinorNEQ(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldRefundMinor, v))
+// ResponsibilityLTE applies the LTE predicate on the "responsibility" field.
+func ResponsibilityLTE(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldLTE(FieldResponsibility, v))
 }
 
-// RefundMinorIn applies the In predicate on the "refund_minor" field.
-func RefundMinorIn(vs ...int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldRefundMinor, vs...))
+// ResponsibilityContains applies the Contains predicate on the "responsibility" field.
+func ResponsibilityContains(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldContains(FieldResponsibility, v))
 }
 
-// RefundMinorNotIn applies the NotIn predicate on the "refund_minor" field.
-func RefundMinorNotIn(vs ...int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldRefundMinor, vs...))
+// ResponsibilityHasPrefix applies the HasPrefix predicate on the "responsibility" field.
+func ResponsibilityHasPrefix(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldHasPrefix(FieldResponsibility, v))
 }
 
-// RefundMinorGT applies the GT predicate on the "refund_minor" field.
-func RefundMinorGT(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldRefundMinor, v))
+// ResponsibilityHasSuffix applies the HasSuffix predicate on the "responsibility" field.
+func ResponsibilityHasSuffix(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldHasSuffix(FieldResponsibility, v))
 }
 
-// RefundMinorGTE applies the GTE predicate on the "refund_minor" field.
-func RefundMinorGTE(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldRefundMinor, v))
+// ResponsibilityEqualFold applies the EqualFold predicate on the "responsibility" field.
+func ResponsibilityEqualFold(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEqualFold(FieldResponsibility, v))
 }
 
-// RefundMinorLT applies the LT predicate on the "refund_minor" field.
-func RefundMinorLT(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldRefundMinor, v))
+// ResponsibilityContainsFold applies the ContainsFold predicate on the "responsibility" field.
+func ResponsibilityContainsFold(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldContainsFold(FieldResponsibility, v))
 }
 
-// RefundMinorLTE applies the LTE predicate on the "refund_minor" field.
-func RefundMinorLTE(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldRefundMinor, v))
+// RelatedReturnIDEQ applies the EQ predicate on the "related_return_id" field.
+func RelatedReturnIDEQ(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEQ(FieldRelatedReturnID, v))
 }
 
-// RefundSourceEQ applies the EQ predicate on the "refund_source" field.
-func RefundSourceEQ(v RefundSource) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldRefundSource, v))
+// RelatedReturnIDNEQ applies the NEQ predicate on the "related_return_id" field.
+func RelatedReturnIDNEQ(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldNEQ(FieldRelatedReturnID, v))
 }
 
-// RefundSourceNEQ applies the NEQ predicate on the "refund_source" field.
-func RefundSourceNEQ(v RefundSource) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldRefundSource, v))
+// RelatedReturnIDIn applies the In predicate on the "related_return_id" field.
+func RelatedReturnIDIn(vs ...string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldIn(FieldRelatedReturnID, vs...))
 }
 
-// RefundSourceIn applies the In predicate on the "refund_source" field.
-func RefundSourceIn(vs ...RefundSource) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldRefundSource, vs...))
+// RelatedReturnIDNotIn applies the NotIn predicate on the "related_return_id" field.
+func RelatedReturnIDNotIn(vs ...string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldNotIn(FieldRelatedReturnID, vs...))
 }
 
-// RefundSourceNotIn applies the NotIn predicate on the "refund_source" field.
-func RefundSourceNotIn(vs ...RefundSource) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldRefundSource, vs...))
+// RelatedReturnIDGT applies the GT predicate on the "related_return_id" field.
+func RelatedReturnIDGT(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldGT(FieldRelatedReturnID, v))
 }
 
-// RefundSourceIsNil applies the IsNil predicate on the "refund_source" field.
-func RefundSourceIsNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldIsNull(FieldRefundSource))
+// RelatedReturnIDGTE applies the GTE predicate on the "related_return_id" field.
+func RelatedReturnIDGTE(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldGTE(FieldRelatedReturnID, v))
 }
 
-// RefundSourceNotNil applies the NotNil predicate on the "refund_source" field.
-func RefundSourceNotNil() predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotNull(FieldRefundSource))
+// RelatedReturnIDLT applies the LT predicate on the "related_return_id" field.
+func RelatedReturnIDLT(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldLT(FieldRelatedReturnID, v))
 }
 
-// InspectionFeeMinorEQ applies the EQ predicate on the "inspection_fee_minor" field.
-func InspectionFeeMinorEQ(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldInspectionFeeMinor, v))
+// RelatedReturnIDLTE applies the LTE predicate on the "related_return_id" field.
+func RelatedReturnIDLTE(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldLTE(FieldRelatedReturnID, v))
 }
 
-// InspectionFeeMinorNEQ applies the NEQ predicate on the "inspection_fee_minor" field.
-func InspectionFeeMinorNEQ(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldInspectionFeeMinor, v))
+// RelatedReturnIDContains applies the Contains predicate on the "related_return_id" field.
+func RelatedReturnIDContains(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldContains(FieldRelatedReturnID, v))
 }
 
-// InspectionFeeMinorIn applies the In predicate on the "inspection_fee_minor" field.
-func InspectionFeeMinorIn(vs ...int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldInspectionFeeMinor, vs...))
+// RelatedReturnIDHasPrefix applies the HasPrefix predicate on the "related_return_id" field.
+func RelatedReturnIDHasPrefix(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldHasPrefix(FieldRelatedReturnID, v))
 }
 
-// InspectionFeeMinorNotIn applies the NotIn predicate on the "inspection_fee_minor" field.
-func InspectionFeeMinorNotIn(vs ...int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldInspectionFeeMinor, vs...))
+// RelatedReturnIDHasSuffix applies the HasSuffix predicate on the "related_return_id" field.
+func RelatedReturnIDHasSuffix(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldHasSuffix(FieldRelatedReturnID, v))
 }
 
-// InspectionFeeMinorGT applies the GT predicate on the "inspection_fee_minor" field.
-func InspectionFeeMinorGT(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldInspectionFeeMinor, v))
+// RelatedReturnIDEqualFold applies the EqualFold predicate on the "related_return_id" field.
+func RelatedReturnIDEqualFold(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEqualFold(FieldRelatedReturnID, v))
 }
 
-// InspectionFeeMinorGTE applies the GTE predicate on the "inspection_fee_minor" field.
-func InspectionFeeMinorGTE(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldInspectionFeeMinor, v))
-}
-
-// InspectionFeeMinorLT applies the LT predicate on the "inspection_fee_minor" field.
-func InspectionFeeMinorLT(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldInspectionFeeMinor, v))
-}
-
-// InspectionFeeMinorLTE applies the LTE predicate on the "inspection_fee_minor" field.
-func InspectionFeeMinorLTE(v int64) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldInspectionFeeMinor, v))
-}
-
-// RulingNoteEQ applies the EQ predicate on the "ruling_note" field.
-func RulingNoteEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldRulingNote, v))
-}
-
-// RulingNoteNEQ applies the NEQ predicate on the "ruling_note" field.
-func RulingNoteNEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldRulingNote, v))
-}
-
-// RulingNoteIn applies the In predicate on the "ruling_note" field.
-func RulingNoteIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldRulingNote, vs...))
-}
-
-// RulingNoteNotIn applies the NotIn predicate on the "ruling_note" field.
-func RulingNoteNotIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldRulingNote, vs...))
-}
-
-// RulingNoteGT applies the GT predicate on the "ruling_note" field.
-func RulingNoteGT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldRulingNote, v))
-}
-
-// RulingNoteGTE applies the GTE predicate on the "ruling_note" field.
-func RulingNoteGTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldRulingNote, v))
-}
-
-// RulingNoteLT applies the LT predicate on the "ruling_note" field.
-func RulingNoteLT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldRulingNote, v))
-}
-
-// RulingNoteLTE applies the LTE predicate on the "ruling_note" field.
-func RulingNoteLTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldRulingNote, v))
-}
-
-// RulingNoteContains applies the Contains predicate on the "ruling_note" field.
-func RulingNoteContains(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContains(FieldRulingNote, v))
-}
-
-// RulingNoteHasPrefix applies the HasPrefix predicate on the "ruling_note" field.
-func RulingNoteHasPrefix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasPrefix(FieldRulingNote, v))
-}
-
-// RulingNoteHasSuffix applies the HasSuffix predicate on the "ruling_note" field.
-func RulingNoteHasSuffix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasSuffix(FieldRulingNote, v))
-}
-
-// RulingNoteEqualFold applies the EqualFold predicate on the "ruling_note" field.
-func RulingNoteEqualFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEqualFold(FieldRulingNote, v))
-}
-
-// RulingNoteContainsFold applies the ContainsFold predicate on the "ruling_note" field.
-func RulingNoteContainsFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContainsFold(FieldRulingNote, v))
-}
-
-// ReturnIDEQ applies the EQ predicate on the "return_id" field.
-func ReturnIDEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEQ(FieldReturnID, v))
-}
-
-// ReturnIDNEQ applies the NEQ predicate on the "return_id" field.
-func ReturnIDNEQ(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNEQ(FieldReturnID, v))
-}
-
-// ReturnIDIn applies the In predicate on the "return_id" field.
-func ReturnIDIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldIn(FieldReturnID, vs...))
-}
-
-// ReturnIDNotIn applies the NotIn predicate on the "return_id" field.
-func ReturnIDNotIn(vs ...string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldNotIn(FieldReturnID, vs...))
-}
-
-// ReturnIDGT applies the GT predicate on the "return_id" field.
-func ReturnIDGT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGT(FieldReturnID, v))
-}
-
-// ReturnIDGTE applies the GTE predicate on the "return_id" field.
-func ReturnIDGTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldGTE(FieldReturnID, v))
-}
-
-// ReturnIDLT applies the LT predicate on the "return_id" field.
-func ReturnIDLT(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLT(FieldReturnID, v))
-}
-
-// ReturnIDLTE applies the LTE predicate on the "return_id" field.
-func ReturnIDLTE(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldLTE(FieldReturnID, v))
-}
-
-// ReturnIDContains applies the Contains predicate on the "return_id" field.
-func ReturnIDContains(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContains(FieldReturnID, v))
-}
-
-// ReturnIDHasPrefix applies the HasPrefix predicate on the "return_id" field.
-func ReturnIDHasPrefix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasPrefix(FieldReturnID, v))
-}
-
-// ReturnIDHasSuffix applies the HasSuffix predicate on the "return_id" field.
-func ReturnIDHasSuffix(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldHasSuffix(FieldReturnID, v))
-}
-
-// ReturnIDEqualFold applies the EqualFold predicate on the "return_id" field.
-func ReturnIDEqualFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldEqualFold(FieldReturnID, v))
-}
-
-// ReturnIDContainsFold applies the ContainsFold predicate on the "return_id" field.
-func ReturnIDContainsFold(v string) predicate.Dispute {
-	return predicate.Dispute(sql.FieldContainsFold(FieldReturnID, v))
+// RelatedReturnIDContainsFold applies the ContainsFold predicate on the "related_return_id" field.
+func RelatedReturnIDContainsFold(v string) predicate.Dispute {
+	return predicate.Dispute(sql.FieldContainsFold(FieldRelatedReturnID, v))
 }
 
 // CloseTimeEQ applies the EQ predicate on the "close_time" field.
@@ -1967,6 +902,46 @@ func CloseTimeIsNil() predicate.Dispute {
 // CloseTimeNotNil applies the NotNil predicate on the "close_time" field.
 func CloseTimeNotNil() predicate.Dispute {
 	return predicate.Dispute(sql.FieldNotNull(FieldCloseTime))
+}
+
+// SnapshotEQ applies the EQ predicate on the "snapshot" field.
+func SnapshotEQ(v []byte) predicate.Dispute {
+	return predicate.Dispute(sql.FieldEQ(FieldSnapshot, v))
+}
+
+// SnapshotNEQ applies the NEQ predicate on the "snapshot" field.
+func SnapshotNEQ(v []byte) predicate.Dispute {
+	return predicate.Dispute(sql.FieldNEQ(FieldSnapshot, v))
+}
+
+// SnapshotIn applies the In predicate on the "snapshot" field.
+func SnapshotIn(vs ...[]byte) predicate.Dispute {
+	return predicate.Dispute(sql.FieldIn(FieldSnapshot, vs...))
+}
+
+// SnapshotNotIn applies the NotIn predicate on the "snapshot" field.
+func SnapshotNotIn(vs ...[]byte) predicate.Dispute {
+	return predicate.Dispute(sql.FieldNotIn(FieldSnapshot, vs...))
+}
+
+// SnapshotGT applies the GT predicate on the "snapshot" field.
+func SnapshotGT(v []byte) predicate.Dispute {
+	return predicate.Dispute(sql.FieldGT(FieldSnapshot, v))
+}
+
+// SnapshotGTE applies the GTE predicate on the "snapshot" field.
+func SnapshotGTE(v []byte) predicate.Dispute {
+	return predicate.Dispute(sql.FieldGTE(FieldSnapshot, v))
+}
+
+// SnapshotLT applies the LT predicate on the "snapshot" field.
+func SnapshotLT(v []byte) predicate.Dispute {
+	return predicate.Dispute(sql.FieldLT(FieldSnapshot, v))
+}
+
+// SnapshotLTE applies the LTE predicate on the "snapshot" field.
+func SnapshotLTE(v []byte) predicate.Dispute {
+	return predicate.Dispute(sql.FieldLTE(FieldSnapshot, v))
 }
 
 // And groups predicates with the AND operator between them.

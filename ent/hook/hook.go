@@ -69,30 +69,6 @@ func (f DisputeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DisputeMutation", m)
 }
 
-// The DisputeEvidenceRequestFunc type is an adapter to allow the use of ordinary
-// function as DisputeEvidenceRequest mutator.
-type DisputeEvidenceRequestFunc func(context.Context, *ent.DisputeEvidenceRequestMutation) (ent.Value, error)
-
-// Mutate calls f(ctx, m).
-func (f DisputeEvidenceRequestFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-	if mv, ok := m.(*ent.DisputeEvidenceRequestMutation); ok {
-		return f(ctx, mv)
-	}
-	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DisputeEvidenceRequestMutation", m)
-}
-
-// The DisputeOfferFunc type is an adapter to allow the use of ordinary
-// function as DisputeOffer mutator.
-type DisputeOfferFunc func(context.Context, *ent.DisputeOfferMutation) (ent.Value, error)
-
-// Mutate calls f(ctx, m).
-func (f DisputeOfferFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-	if mv, ok := m.(*ent.DisputeOfferMutation); ok {
-		return f(ctx, mv)
-	}
-	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DisputeOfferMutation", m)
-}
-
 // The EventFunc type is an adapter to allow the use of ordinary
 // function as Event mutator.
 type EventFunc func(context.Context, *ent.EventMutation) (ent.Value, error)

@@ -13,8 +13,6 @@ import (
 	"github.com/tradeassure/tradeassure/ent/complaint"
 	"github.com/tradeassure/tradeassure/ent/deadline"
 	"github.com/tradeassure/tradeassure/ent/dispute"
-	"github.com/tradeassure/tradeassure/ent/disputeevidencerequest"
-	"github.com/tradeassure/tradeassure/ent/disputeoffer"
 	"github.com/tradeassure/tradeassure/ent/event"
 	"github.com/tradeassure/tradeassure/ent/idempotencykey"
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
@@ -221,60 +219,6 @@ func (f TraverseDispute) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.DisputeQuery", q)
-}
-
-// The DisputeEvidenceRequestFunc type is an adapter to allow the use of ordinary function as a Querier.
-type DisputeEvidenceRequestFunc func(context.Context, *ent.DisputeEvidenceRequestQuery) (ent.Value, error)
-
-// Query calls f(ctx, q).
-func (f DisputeEvidenceRequestFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
-	if q, ok := q.(*ent.DisputeEvidenceRequestQuery); ok {
-		return f(ctx, q)
-	}
-	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DisputeEvidenceRequestQuery", q)
-}
-
-// The TraverseDisputeEvidenceRequest type is an adapter to allow the use of ordinary function as Traverser.
-type TraverseDisputeEvidenceRequest func(context.Context, *ent.DisputeEvidenceRequestQuery) error
-
-// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
-func (f TraverseDisputeEvidenceRequest) Intercept(next ent.Querier) ent.Querier {
-	return next
-}
-
-// Traverse calls f(ctx, q).
-func (f TraverseDisputeEvidenceRequest) Traverse(ctx context.Context, q ent.Query) error {
-	if q, ok := q.(*ent.DisputeEvidenceRequestQuery); ok {
-		return f(ctx, q)
-	}
-	return fmt.Errorf("unexpected query type %T. expect *ent.DisputeEvidenceRequestQuery", q)
-}
-
-// The DisputeOfferFunc type is an adapter to allow the use of ordinary function as a Querier.
-type DisputeOfferFunc func(context.Context, *ent.DisputeOfferQuery) (ent.Value, error)
-
-// Query calls f(ctx, q).
-func (f DisputeOfferFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
-	if q, ok := q.(*ent.DisputeOfferQuery); ok {
-		return f(ctx, q)
-	}
-	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DisputeOfferQuery", q)
-}
-
-// The TraverseDisputeOffer type is an adapter to allow the use of ordinary function as Traverser.
-type TraverseDisputeOffer func(context.Context, *ent.DisputeOfferQuery) error
-
-// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
-func (f TraverseDisputeOffer) Intercept(next ent.Querier) ent.Querier {
-	return next
-}
-
-// Traverse calls f(ctx, q).
-func (f TraverseDisputeOffer) Traverse(ctx context.Context, q ent.Query) error {
-	if q, ok := q.(*ent.DisputeOfferQuery); ok {
-		return f(ctx, q)
-	}
-	return fmt.Errorf("unexpected query type %T. expect *ent.DisputeOfferQuery", q)
 }
 
 // The EventFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -668,10 +612,6 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.DeadlineQuery, predicate.Deadline, deadline.OrderOption]{typ: ent.TypeDeadline, tq: q}, nil
 	case *ent.DisputeQuery:
 		return &query[*ent.DisputeQuery, predicate.Dispute, dispute.OrderOption]{typ: ent.TypeDispute, tq: q}, nil
-	case *ent.DisputeEvidenceRequestQuery:
-		return &query[*ent.DisputeEvidenceRequestQuery, predicate.DisputeEvidenceRequest, disputeevidencerequest.OrderOption]{typ: ent.TypeDisputeEvidenceRequest, tq: q}, nil
-	case *ent.DisputeOfferQuery:
-		return &query[*ent.DisputeOfferQuery, predicate.DisputeOffer, disputeoffer.OrderOption]{typ: ent.TypeDisputeOffer, tq: q}, nil
 	case *ent.EventQuery:
 		return &query[*ent.EventQuery, predicate.Event, event.OrderOption]{typ: ent.TypeEvent, tq: q}, nil
 	case *ent.IdempotencyKeyQuery:

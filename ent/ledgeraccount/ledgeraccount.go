@@ -25,6 +25,8 @@ const (
 	FieldCurrency = "currency"
 	// FieldBalanceMinor holds the string denoting the balance_minor field in the database.
 	FieldBalanceMinor = "balance_minor"
+	// FieldRevision holds the string denoting the revision field in the database.
+	FieldRevision = "revision"
 	// Table holds the table name of the ledgeraccount in the database.
 	Table = "ledger_accounts"
 )
@@ -38,6 +40,7 @@ var Columns = []string{
 	FieldOwnerID,
 	FieldCurrency,
 	FieldBalanceMinor,
+	FieldRevision,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -57,6 +60,8 @@ var (
 	CurrencyValidator func(string) error
 	// DefaultBalanceMinor holds the default value on creation for the "balance_minor" field.
 	DefaultBalanceMinor int64
+	// DefaultRevision holds the default value on creation for the "revision" field.
+	DefaultRevision int64
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
 	IDValidator func(string) error
 )
@@ -126,4 +131,9 @@ func ByCurrency(opts ...sql.OrderTermOption) OrderOption {
 // ByBalanceMinor orders the results by the balance_minor field.
 func ByBalanceMinor(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBalanceMinor, opts...).ToFunc()
+}
+
+// ByRevision orders the results by the revision field.
+func ByRevision(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRevision, opts...).ToFunc()
 }

@@ -89,6 +89,11 @@ func BalanceMinor(v int64) predicate.LedgerAccount {
 	return predicate.LedgerAccount(sql.FieldEQ(FieldBalanceMinor, v))
 }
 
+// Revision applies equality check predicate on the "revision" field. It's identical to RevisionEQ.
+func Revision(v int64) predicate.LedgerAccount {
+	return predicate.LedgerAccount(sql.FieldEQ(FieldRevision, v))
+}
+
 // CreateTimeEQ applies the EQ predicate on the "create_time" field.
 func CreateTimeEQ(v time.Time) predicate.LedgerAccount {
 	return predicate.LedgerAccount(sql.FieldEQ(FieldCreateTime, v))
@@ -357,6 +362,46 @@ func BalanceMinorLT(v int64) predicate.LedgerAccount {
 // BalanceMinorLTE applies the LTE predicate on the "balance_minor" field.
 func BalanceMinorLTE(v int64) predicate.LedgerAccount {
 	return predicate.LedgerAccount(sql.FieldLTE(FieldBalanceMinor, v))
+}
+
+// RevisionEQ applies the EQ predicate on the "revision" field.
+func RevisionEQ(v int64) predicate.LedgerAccount {
+	return predicate.LedgerAccount(sql.FieldEQ(FieldRevision, v))
+}
+
+// RevisionNEQ applies the NEQ predicate on the "revision" field.
+func RevisionNEQ(v int64) predicate.LedgerAccount {
+	return predicate.LedgerAccount(sql.FieldNEQ(FieldRevision, v))
+}
+
+// RevisionIn applies the In predicate on the "revision" field.
+func RevisionIn(vs ...int64) predicate.LedgerAccount {
+	return predicate.LedgerAccount(sql.FieldIn(FieldRevision, vs...))
+}
+
+// RevisionNotIn applies the NotIn predicate on the "revision" field.
+func RevisionNotIn(vs ...int64) predicate.LedgerAccount {
+	return predicate.LedgerAccount(sql.FieldNotIn(FieldRevision, vs...))
+}
+
+// RevisionGT applies the GT predicate on the "revision" field.
+func RevisionGT(v int64) predicate.LedgerAccount {
+	return predicate.LedgerAccount(sql.FieldGT(FieldRevision, v))
+}
+
+// RevisionGTE applies the GTE predicate on the "revision" field.
+func RevisionGTE(v int64) predicate.LedgerAccount {
+	return predicate.LedgerAccount(sql.FieldGTE(FieldRevision, v))
+}
+
+// RevisionLT applies the LT predicate on the "revision" field.
+func RevisionLT(v int64) predicate.LedgerAccount {
+	return predicate.LedgerAccount(sql.FieldLT(FieldRevision, v))
+}
+
+// RevisionLTE applies the LTE predicate on the "revision" field.
+func RevisionLTE(v int64) predicate.LedgerAccount {
+	return predicate.LedgerAccount(sql.FieldLTE(FieldRevision, v))
 }
 
 // And groups predicates with the AND operator between them.

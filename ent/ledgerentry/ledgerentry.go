@@ -13,8 +13,14 @@ const (
 	FieldID = "id"
 	// FieldTransferID holds the string denoting the transfer_id field in the database.
 	FieldTransferID = "transfer_id"
+	// FieldLeg holds the string denoting the leg field in the database.
+	FieldLeg = "leg"
 	// FieldAccountID holds the string denoting the account_id field in the database.
 	FieldAccountID = "account_id"
+	// FieldAccountKind holds the string denoting the account_kind field in the database.
+	FieldAccountKind = "account_kind"
+	// FieldSeq holds the string denoting the seq field in the database.
+	FieldSeq = "seq"
 	// FieldAmountMinor holds the string denoting the amount_minor field in the database.
 	FieldAmountMinor = "amount_minor"
 	// FieldBalanceAfterMinor holds the string denoting the balance_after_minor field in the database.
@@ -29,6 +35,8 @@ const (
 	FieldReturnID = "return_id"
 	// FieldDisputeID holds the string denoting the dispute_id field in the database.
 	FieldDisputeID = "dispute_id"
+	// FieldComplaintID holds the string denoting the complaint_id field in the database.
+	FieldComplaintID = "complaint_id"
 	// FieldWithdrawalID holds the string denoting the withdrawal_id field in the database.
 	FieldWithdrawalID = "withdrawal_id"
 	// FieldTime holds the string denoting the time field in the database.
@@ -41,7 +49,10 @@ const (
 var Columns = []string{
 	FieldID,
 	FieldTransferID,
+	FieldLeg,
 	FieldAccountID,
+	FieldAccountKind,
+	FieldSeq,
 	FieldAmountMinor,
 	FieldBalanceAfterMinor,
 	FieldCurrency,
@@ -49,6 +60,7 @@ var Columns = []string{
 	FieldOrderID,
 	FieldReturnID,
 	FieldDisputeID,
+	FieldComplaintID,
 	FieldWithdrawalID,
 	FieldTime,
 }
@@ -66,8 +78,14 @@ func ValidColumn(column string) bool {
 var (
 	// TransferIDValidator is a validator for the "transfer_id" field. It is called by the builders before save.
 	TransferIDValidator func(string) error
+	// DefaultLeg holds the default value on creation for the "leg" field.
+	DefaultLeg int
 	// AccountIDValidator is a validator for the "account_id" field. It is called by the builders before save.
 	AccountIDValidator func(string) error
+	// DefaultAccountKind holds the default value on creation for the "account_kind" field.
+	DefaultAccountKind string
+	// DefaultSeq holds the default value on creation for the "seq" field.
+	DefaultSeq int64
 	// CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
 	CurrencyValidator func(string) error
 	// CauseKindValidator is a validator for the "cause_kind" field. It is called by the builders before save.
@@ -78,6 +96,8 @@ var (
 	DefaultReturnID string
 	// DefaultDisputeID holds the default value on creation for the "dispute_id" field.
 	DefaultDisputeID string
+	// DefaultComplaintID holds the default value on creation for the "complaint_id" field.
+	DefaultComplaintID string
 	// DefaultWithdrawalID holds the default value on creation for the "withdrawal_id" field.
 	DefaultWithdrawalID string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -97,9 +117,24 @@ func ByTransferID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTransferID, opts...).ToFunc()
 }
 
+// ByLeg orders the results by the leg field.
+func ByLeg(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLeg, opts...).ToFunc()
+}
+
 // ByAccountID orders the results by the account_id field.
 func ByAccountID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAccountID, opts...).ToFunc()
+}
+
+// ByAccountKind orders the results by the account_kind field.
+func ByAccountKind(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAccountKind, opts...).ToFunc()
+}
+
+// BySeq orders the results by the seq field.
+func BySeq(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSeq, opts...).ToFunc()
 }
 
 // ByAmountMinor orders the results by the amount_minor field.
@@ -135,6 +170,11 @@ func ByReturnID(opts ...sql.OrderTermOption) OrderOption {
 // ByDisputeID orders the results by the dispute_id field.
 func ByDisputeID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDisputeID, opts...).ToFunc()
+}
+
+// ByComplaintID orders the results by the complaint_id field.
+func ByComplaintID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldComplaintID, opts...).ToFunc()
 }
 
 // ByWithdrawalID orders the results by the withdrawal_id field.

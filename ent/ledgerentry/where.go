@@ -69,9 +69,24 @@ func TransferID(v string) predicate.LedgerEntry {
 	return predicate.LedgerEntry(sql.FieldEQ(FieldTransferID, v))
 }
 
+// Leg applies equality check predicate on the "leg" field. It's identical to LegEQ.
+func Leg(v int) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldEQ(FieldLeg, v))
+}
+
 // AccountID applies equality check predicate on the "account_id" field. It's identical to AccountIDEQ.
 func AccountID(v string) predicate.LedgerEntry {
 	return predicate.LedgerEntry(sql.FieldEQ(FieldAccountID, v))
+}
+
+// AccountKind applies equality check predicate on the "account_kind" field. It's identical to AccountKindEQ.
+func AccountKind(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldEQ(FieldAccountKind, v))
+}
+
+// Seq applies equality check predicate on the "seq" field. It's identical to SeqEQ.
+func Seq(v int64) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldEQ(FieldSeq, v))
 }
 
 // AmountMinor applies equality check predicate on the "amount_minor" field. It's identical to AmountMinorEQ.
@@ -107,6 +122,11 @@ func ReturnID(v string) predicate.LedgerEntry {
 // DisputeID applies equality check predicate on the "dispute_id" field. It's identical to DisputeIDEQ.
 func DisputeID(v string) predicate.LedgerEntry {
 	return predicate.LedgerEntry(sql.FieldEQ(FieldDisputeID, v))
+}
+
+// ComplaintID applies equality check predicate on the "complaint_id" field. It's identical to ComplaintIDEQ.
+func ComplaintID(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldEQ(FieldComplaintID, v))
 }
 
 // WithdrawalID applies equality check predicate on the "withdrawal_id" field. It's identical to WithdrawalIDEQ.
@@ -184,6 +204,46 @@ func TransferIDContainsFold(v string) predicate.LedgerEntry {
 	return predicate.LedgerEntry(sql.FieldContainsFold(FieldTransferID, v))
 }
 
+// LegEQ applies the EQ predicate on the "leg" field.
+func LegEQ(v int) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldEQ(FieldLeg, v))
+}
+
+// LegNEQ applies the NEQ predicate on the "leg" field.
+func LegNEQ(v int) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldNEQ(FieldLeg, v))
+}
+
+// LegIn applies the In predicate on the "leg" field.
+func LegIn(vs ...int) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldIn(FieldLeg, vs...))
+}
+
+// LegNotIn applies the NotIn predicate on the "leg" field.
+func LegNotIn(vs ...int) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldNotIn(FieldLeg, vs...))
+}
+
+// LegGT applies the GT predicate on the "leg" field.
+func LegGT(v int) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldGT(FieldLeg, v))
+}
+
+// LegGTE applies the GTE predicate on the "leg" field.
+func LegGTE(v int) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldGTE(FieldLeg, v))
+}
+
+// LegLT applies the LT predicate on the "leg" field.
+func LegLT(v int) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldLT(FieldLeg, v))
+}
+
+// LegLTE applies the LTE predicate on the "leg" field.
+func LegLTE(v int) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldLTE(FieldLeg, v))
+}
+
 // AccountIDEQ applies the EQ predicate on the "account_id" field.
 func AccountIDEQ(v string) predicate.LedgerEntry {
 	return predicate.LedgerEntry(sql.FieldEQ(FieldAccountID, v))
@@ -247,6 +307,111 @@ func AccountIDEqualFold(v string) predicate.LedgerEntry {
 // AccountIDContainsFold applies the ContainsFold predicate on the "account_id" field.
 func AccountIDContainsFold(v string) predicate.LedgerEntry {
 	return predicate.LedgerEntry(sql.FieldContainsFold(FieldAccountID, v))
+}
+
+// AccountKindEQ applies the EQ predicate on the "account_kind" field.
+func AccountKindEQ(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldEQ(FieldAccountKind, v))
+}
+
+// AccountKindNEQ applies the NEQ predicate on the "account_kind" field.
+func AccountKindNEQ(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldNEQ(FieldAccountKind, v))
+}
+
+// AccountKindIn applies the In predicate on the "account_kind" field.
+func AccountKindIn(vs ...string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldIn(FieldAccountKind, vs...))
+}
+
+// AccountKindNotIn applies the NotIn predicate on the "account_kind" field.
+func AccountKindNotIn(vs ...string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldNotIn(FieldAccountKind, vs...))
+}
+
+// AccountKindGT applies the GT predicate on the "account_kind" field.
+func AccountKindGT(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldGT(FieldAccountKind, v))
+}
+
+// AccountKindGTE applies the GTE predicate on the "account_kind" field.
+func AccountKindGTE(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldGTE(FieldAccountKind, v))
+}
+
+// AccountKindLT applies the LT predicate on the "account_kind" field.
+func AccountKindLT(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldLT(FieldAccountKind, v))
+}
+
+// AccountKindLTE applies the LTE predicate on the "account_kind" field.
+func AccountKindLTE(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldLTE(FieldAccountKind, v))
+}
+
+// AccountKindContains applies the Contains predicate on the "account_kind" field.
+func AccountKindContains(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldContains(FieldAccountKind, v))
+}
+
+// AccountKindHasPrefix applies the HasPrefix predicate on the "account_kind" field.
+func AccountKindHasPrefix(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldHasPrefix(FieldAccountKind, v))
+}
+
+// AccountKindHasSuffix applies the HasSuffix predicate on the "account_kind" field.
+func AccountKindHasSuffix(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldHasSuffix(FieldAccountKind, v))
+}
+
+// AccountKindEqualFold applies the EqualFold predicate on the "account_kind" field.
+func AccountKindEqualFold(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldEqualFold(FieldAccountKind, v))
+}
+
+// AccountKindContainsFold applies the ContainsFold predicate on the "account_kind" field.
+func AccountKindContainsFold(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldContainsFold(FieldAccountKind, v))
+}
+
+// SeqEQ applies the EQ predicate on the "seq" field.
+func SeqEQ(v int64) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldEQ(FieldSeq, v))
+}
+
+// SeqNEQ applies the NEQ predicate on the "seq" field.
+func SeqNEQ(v int64) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldNEQ(FieldSeq, v))
+}
+
+// SeqIn applies the In predicate on the "seq" field.
+func SeqIn(vs ...int64) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldIn(FieldSeq, vs...))
+}
+
+// SeqNotIn applies the NotIn predicate on the "seq" field.
+func SeqNotIn(vs ...int64) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldNotIn(FieldSeq, vs...))
+}
+
+// SeqGT applies the GT predicate on the "seq" field.
+func SeqGT(v int64) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldGT(FieldSeq, v))
+}
+
+// SeqGTE applies the GTE predicate on the "seq" field.
+func SeqGTE(v int64) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldGTE(FieldSeq, v))
+}
+
+// SeqLT applies the LT predicate on the "seq" field.
+func SeqLT(v int64) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldLT(FieldSeq, v))
+}
+
+// SeqLTE applies the LTE predicate on the "seq" field.
+func SeqLTE(v int64) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldLTE(FieldSeq, v))
 }
 
 // AmountMinorEQ applies the EQ predicate on the "amount_minor" field.
@@ -652,6 +817,71 @@ func DisputeIDEqualFold(v string) predicate.LedgerEntry {
 // DisputeIDContainsFold applies the ContainsFold predicate on the "dispute_id" field.
 func DisputeIDContainsFold(v string) predicate.LedgerEntry {
 	return predicate.LedgerEntry(sql.FieldContainsFold(FieldDisputeID, v))
+}
+
+// ComplaintIDEQ applies the EQ predicate on the "complaint_id" field.
+func ComplaintIDEQ(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldEQ(FieldComplaintID, v))
+}
+
+// ComplaintIDNEQ applies the NEQ predicate on the "complaint_id" field.
+func ComplaintIDNEQ(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldNEQ(FieldComplaintID, v))
+}
+
+// ComplaintIDIn applies the In predicate on the "complaint_id" field.
+func ComplaintIDIn(vs ...string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldIn(FieldComplaintID, vs...))
+}
+
+// ComplaintIDNotIn applies the NotIn predicate on the "complaint_id" field.
+func ComplaintIDNotIn(vs ...string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldNotIn(FieldComplaintID, vs...))
+}
+
+// ComplaintIDGT applies the GT predicate on the "complaint_id" field.
+func ComplaintIDGT(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldGT(FieldComplaintID, v))
+}
+
+// ComplaintIDGTE applies the GTE predicate on the "complaint_id" field.
+func ComplaintIDGTE(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldGTE(FieldComplaintID, v))
+}
+
+// ComplaintIDLT applies the LT predicate on the "complaint_id" field.
+func ComplaintIDLT(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldLT(FieldComplaintID, v))
+}
+
+// ComplaintIDLTE applies the LTE predicate on the "complaint_id" field.
+func ComplaintIDLTE(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldLTE(FieldComplaintID, v))
+}
+
+// ComplaintIDContains applies the Contains predicate on the "complaint_id" field.
+func ComplaintIDContains(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldContains(FieldComplaintID, v))
+}
+
+// ComplaintIDHasPrefix applies the HasPrefix predicate on the "complaint_id" field.
+func ComplaintIDHasPrefix(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldHasPrefix(FieldComplaintID, v))
+}
+
+// ComplaintIDHasSuffix applies the HasSuffix predicate on the "complaint_id" field.
+func ComplaintIDHasSuffix(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldHasSuffix(FieldComplaintID, v))
+}
+
+// ComplaintIDEqualFold applies the EqualFold predicate on the "complaint_id" field.
+func ComplaintIDEqualFold(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldEqualFold(FieldComplaintID, v))
+}
+
+// ComplaintIDContainsFold applies the ContainsFold predicate on the "complaint_id" field.
+func ComplaintIDContainsFold(v string) predicate.LedgerEntry {
+	return predicate.LedgerEntry(sql.FieldContainsFold(FieldComplaintID, v))
 }
 
 // WithdrawalIDEQ applies the EQ predicate on the "withdrawal_id" field.

@@ -23,6 +23,16 @@ const (
 	FieldMemo = "memo"
 	// FieldTime holds the string denoting the time field in the database.
 	FieldTime = "time"
+	// FieldOrderID holds the string denoting the order_id field in the database.
+	FieldOrderID = "order_id"
+	// FieldReturnID holds the string denoting the return_id field in the database.
+	FieldReturnID = "return_id"
+	// FieldDisputeID holds the string denoting the dispute_id field in the database.
+	FieldDisputeID = "dispute_id"
+	// FieldComplaintID holds the string denoting the complaint_id field in the database.
+	FieldComplaintID = "complaint_id"
+	// FieldWithdrawalID holds the string denoting the withdrawal_id field in the database.
+	FieldWithdrawalID = "withdrawal_id"
 	// Table holds the table name of the ledgertransfer in the database.
 	Table = "ledger_transfers"
 )
@@ -36,6 +46,11 @@ var Columns = []string{
 	FieldAmountMinor,
 	FieldMemo,
 	FieldTime,
+	FieldOrderID,
+	FieldReturnID,
+	FieldDisputeID,
+	FieldComplaintID,
+	FieldWithdrawalID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -59,6 +74,16 @@ var (
 	AmountMinorValidator func(int64) error
 	// DefaultMemo holds the default value on creation for the "memo" field.
 	DefaultMemo string
+	// DefaultOrderID holds the default value on creation for the "order_id" field.
+	DefaultOrderID string
+	// DefaultReturnID holds the default value on creation for the "return_id" field.
+	DefaultReturnID string
+	// DefaultDisputeID holds the default value on creation for the "dispute_id" field.
+	DefaultDisputeID string
+	// DefaultComplaintID holds the default value on creation for the "complaint_id" field.
+	DefaultComplaintID string
+	// DefaultWithdrawalID holds the default value on creation for the "withdrawal_id" field.
+	DefaultWithdrawalID string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
 	IDValidator func(string) error
 )
@@ -99,4 +124,29 @@ func ByMemo(opts ...sql.OrderTermOption) OrderOption {
 // ByTime orders the results by the time field.
 func ByTime(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTime, opts...).ToFunc()
+}
+
+// ByOrderID orders the results by the order_id field.
+func ByOrderID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOrderID, opts...).ToFunc()
+}
+
+// ByReturnID orders the results by the return_id field.
+func ByReturnID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReturnID, opts...).ToFunc()
+}
+
+// ByDisputeID orders the results by the dispute_id field.
+func ByDisputeID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDisputeID, opts...).ToFunc()
+}
+
+// ByComplaintID orders the results by the complaint_id field.
+func ByComplaintID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldComplaintID, opts...).ToFunc()
+}
+
+// ByWithdrawalID orders the results by the withdrawal_id field.
+func ByWithdrawalID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWithdrawalID, opts...).ToFunc()
 }

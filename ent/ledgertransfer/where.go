@@ -94,6 +94,31 @@ func Time(v time.Time) predicate.LedgerTransfer {
 	return predicate.LedgerTransfer(sql.FieldEQ(FieldTime, v))
 }
 
+// OrderID applies equality check predicate on the "order_id" field. It's identical to OrderIDEQ.
+func OrderID(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEQ(FieldOrderID, v))
+}
+
+// ReturnID applies equality check predicate on the "return_id" field. It's identical to ReturnIDEQ.
+func ReturnID(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEQ(FieldReturnID, v))
+}
+
+// DisputeID applies equality check predicate on the "dispute_id" field. It's identical to DisputeIDEQ.
+func DisputeID(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEQ(FieldDisputeID, v))
+}
+
+// ComplaintID applies equality check predicate on the "complaint_id" field. It's identical to ComplaintIDEQ.
+func ComplaintID(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEQ(FieldComplaintID, v))
+}
+
+// WithdrawalID applies equality check predicate on the "withdrawal_id" field. It's identical to WithdrawalIDEQ.
+func WithdrawalID(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEQ(FieldWithdrawalID, v))
+}
+
 // CauseKindEQ applies the EQ predicate on the "cause_kind" field.
 func CauseKindEQ(v string) predicate.LedgerTransfer {
 	return predicate.LedgerTransfer(sql.FieldEQ(FieldCauseKind, v))
@@ -432,6 +457,331 @@ func TimeLT(v time.Time) predicate.LedgerTransfer {
 // TimeLTE applies the LTE predicate on the "time" field.
 func TimeLTE(v time.Time) predicate.LedgerTransfer {
 	return predicate.LedgerTransfer(sql.FieldLTE(FieldTime, v))
+}
+
+// OrderIDEQ applies the EQ predicate on the "order_id" field.
+func OrderIDEQ(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEQ(FieldOrderID, v))
+}
+
+// OrderIDNEQ applies the NEQ predicate on the "order_id" field.
+func OrderIDNEQ(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldNEQ(FieldOrderID, v))
+}
+
+// OrderIDIn applies the In predicate on the "order_id" field.
+func OrderIDIn(vs ...string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldIn(FieldOrderID, vs...))
+}
+
+// OrderIDNotIn applies the NotIn predicate on the "order_id" field.
+func OrderIDNotIn(vs ...string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldNotIn(FieldOrderID, vs...))
+}
+
+// OrderIDGT applies the GT predicate on the "order_id" field.
+func OrderIDGT(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldGT(FieldOrderID, v))
+}
+
+// OrderIDGTE applies the GTE predicate on the "order_id" field.
+func OrderIDGTE(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldGTE(FieldOrderID, v))
+}
+
+// OrderIDLT applies the LT predicate on the "order_id" field.
+func OrderIDLT(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldLT(FieldOrderID, v))
+}
+
+// OrderIDLTE applies the LTE predicate on the "order_id" field.
+func OrderIDLTE(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldLTE(FieldOrderID, v))
+}
+
+// OrderIDContains applies the Contains predicate on the "order_id" field.
+func OrderIDContains(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldContains(FieldOrderID, v))
+}
+
+// OrderIDHasPrefix applies the HasPrefix predicate on the "order_id" field.
+func OrderIDHasPrefix(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldHasPrefix(FieldOrderID, v))
+}
+
+// OrderIDHasSuffix applies the HasSuffix predicate on the "order_id" field.
+func OrderIDHasSuffix(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldHasSuffix(FieldOrderID, v))
+}
+
+// OrderIDEqualFold applies the EqualFold predicate on the "order_id" field.
+func OrderIDEqualFold(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEqualFold(FieldOrderID, v))
+}
+
+// OrderIDContainsFold applies the ContainsFold predicate on the "order_id" field.
+func OrderIDContainsFold(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldContainsFold(FieldOrderID, v))
+}
+
+// ReturnIDEQ applies the EQ predicate on the "return_id" field.
+func ReturnIDEQ(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEQ(FieldReturnID, v))
+}
+
+// ReturnIDNEQ applies the NEQ predicate on the "return_id" field.
+func ReturnIDNEQ(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldNEQ(FieldReturnID, v))
+}
+
+// ReturnIDIn applies the In predicate on the "return_id" field.
+func ReturnIDIn(vs ...string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldIn(FieldReturnID, vs...))
+}
+
+// ReturnIDNotIn applies the NotIn predicate on the "return_id" field.
+func ReturnIDNotIn(vs ...string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldNotIn(FieldReturnID, vs...))
+}
+
+// ReturnIDGT applies the GT predicate on the "return_id" field.
+func ReturnIDGT(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldGT(FieldReturnID, v))
+}
+
+// ReturnIDGTE applies the GTE predicate on the "return_id" field.
+func ReturnIDGTE(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldGTE(FieldReturnID, v))
+}
+
+// ReturnIDLT applies the LT predicate on the "return_id" field.
+func ReturnIDLT(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldLT(FieldReturnID, v))
+}
+
+// ReturnIDLTE applies the LTE predicate on the "return_id" field.
+func ReturnIDLTE(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldLTE(FieldReturnID, v))
+}
+
+// ReturnIDContains applies the Contains predicate on the "return_id" field.
+func ReturnIDContains(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldContains(FieldReturnID, v))
+}
+
+// ReturnIDHasPrefix applies the HasPrefix predicate on the "return_id" field.
+func ReturnIDHasPrefix(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldHasPrefix(FieldReturnID, v))
+}
+
+// ReturnIDHasSuffix applies the HasSuffix predicate on the "return_id" field.
+func ReturnIDHasSuffix(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldHasSuffix(FieldReturnID, v))
+}
+
+// ReturnIDEqualFold applies the EqualFold predicate on the "return_id" field.
+func ReturnIDEqualFold(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEqualFold(FieldReturnID, v))
+}
+
+// ReturnIDContainsFold applies the ContainsFold predicate on the "return_id" field.
+func ReturnIDContainsFold(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldContainsFold(FieldReturnID, v))
+}
+
+// DisputeIDEQ applies the EQ predicate on the "dispute_id" field.
+func DisputeIDEQ(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEQ(FieldDisputeID, v))
+}
+
+// DisputeIDNEQ applies the NEQ predicate on the "dispute_id" field.
+func DisputeIDNEQ(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldNEQ(FieldDisputeID, v))
+}
+
+// DisputeIDIn applies the In predicate on the "dispute_id" field.
+func DisputeIDIn(vs ...string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldIn(FieldDisputeID, vs...))
+}
+
+// DisputeIDNotIn applies the NotIn predicate on the "dispute_id" field.
+func DisputeIDNotIn(vs ...string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldNotIn(FieldDisputeID, vs...))
+}
+
+// DisputeIDGT applies the GT predicate on the "dispute_id" field.
+func DisputeIDGT(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldGT(FieldDisputeID, v))
+}
+
+// DisputeIDGTE applies the GTE predicate on the "dispute_id" field.
+func DisputeIDGTE(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldGTE(FieldDisputeID, v))
+}
+
+// DisputeIDLT applies the LT predicate on the "dispute_id" field.
+func DisputeIDLT(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldLT(FieldDisputeID, v))
+}
+
+// DisputeIDLTE applies the LTE predicate on the "dispute_id" field.
+func DisputeIDLTE(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldLTE(FieldDisputeID, v))
+}
+
+// DisputeIDContains applies the Contains predicate on the "dispute_id" field.
+func DisputeIDContains(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldContains(FieldDisputeID, v))
+}
+
+// DisputeIDHasPrefix applies the HasPrefix predicate on the "dispute_id" field.
+func DisputeIDHasPrefix(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldHasPrefix(FieldDisputeID, v))
+}
+
+// DisputeIDHasSuffix applies the HasSuffix predicate on the "dispute_id" field.
+func DisputeIDHasSuffix(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldHasSuffix(FieldDisputeID, v))
+}
+
+// DisputeIDEqualFold applies the EqualFold predicate on the "dispute_id" field.
+func DisputeIDEqualFold(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEqualFold(FieldDisputeID, v))
+}
+
+// DisputeIDContainsFold applies the ContainsFold predicate on the "dispute_id" field.
+func DisputeIDContainsFold(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldContainsFold(FieldDisputeID, v))
+}
+
+// ComplaintIDEQ applies the EQ predicate on the "complaint_id" field.
+func ComplaintIDEQ(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEQ(FieldComplaintID, v))
+}
+
+// ComplaintIDNEQ applies the NEQ predicate on the "complaint_id" field.
+func ComplaintIDNEQ(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldNEQ(FieldComplaintID, v))
+}
+
+// ComplaintIDIn applies the In predicate on the "complaint_id" field.
+func ComplaintIDIn(vs ...string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldIn(FieldComplaintID, vs...))
+}
+
+// ComplaintIDNotIn applies the NotIn predicate on the "complaint_id" field.
+func ComplaintIDNotIn(vs ...string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldNotIn(FieldComplaintID, vs...))
+}
+
+// ComplaintIDGT applies the GT predicate on the "complaint_id" field.
+func ComplaintIDGT(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldGT(FieldComplaintID, v))
+}
+
+// ComplaintIDGTE applies the GTE predicate on the "complaint_id" field.
+func ComplaintIDGTE(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldGTE(FieldComplaintID, v))
+}
+
+// ComplaintIDLT applies the LT predicate on the "complaint_id" field.
+func ComplaintIDLT(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldLT(FieldComplaintID, v))
+}
+
+// ComplaintIDLTE applies the LTE predicate on the "complaint_id" field.
+func ComplaintIDLTE(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldLTE(FieldComplaintID, v))
+}
+
+// ComplaintIDContains applies the Contains predicate on the "complaint_id" field.
+func ComplaintIDContains(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldContains(FieldComplaintID, v))
+}
+
+// ComplaintIDHasPrefix applies the HasPrefix predicate on the "complaint_id" field.
+func ComplaintIDHasPrefix(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldHasPrefix(FieldComplaintID, v))
+}
+
+// ComplaintIDHasSuffix applies the HasSuffix predicate on the "complaint_id" field.
+func ComplaintIDHasSuffix(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldHasSuffix(FieldComplaintID, v))
+}
+
+// ComplaintIDEqualFold applies the EqualFold predicate on the "complaint_id" field.
+func ComplaintIDEqualFold(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEqualFold(FieldComplaintID, v))
+}
+
+// ComplaintIDContainsFold applies the ContainsFold predicate on the "complaint_id" field.
+func ComplaintIDContainsFold(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldContainsFold(FieldComplaintID, v))
+}
+
+// WithdrawalIDEQ applies the EQ predicate on the "withdrawal_id" field.
+func WithdrawalIDEQ(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEQ(FieldWithdrawalID, v))
+}
+
+// WithdrawalIDNEQ applies the NEQ predicate on the "withdrawal_id" field.
+func WithdrawalIDNEQ(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldNEQ(FieldWithdrawalID, v))
+}
+
+// WithdrawalIDIn applies the In predicate on the "withdrawal_id" field.
+func WithdrawalIDIn(vs ...string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldIn(FieldWithdrawalID, vs...))
+}
+
+// WithdrawalIDNotIn applies the NotIn predicate on the "withdrawal_id" field.
+func WithdrawalIDNotIn(vs ...string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldNotIn(FieldWithdrawalID, vs...))
+}
+
+// WithdrawalIDGT applies the GT predicate on the "withdrawal_id" field.
+func WithdrawalIDGT(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldGT(FieldWithdrawalID, v))
+}
+
+// WithdrawalIDGTE applies the GTE predicate on the "withdrawal_id" field.
+func WithdrawalIDGTE(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldGTE(FieldWithdrawalID, v))
+}
+
+// WithdrawalIDLT applies the LT predicate on the "withdrawal_id" field.
+func WithdrawalIDLT(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldLT(FieldWithdrawalID, v))
+}
+
+// WithdrawalIDLTE applies the LTE predicate on the "withdrawal_id" field.
+func WithdrawalIDLTE(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldLTE(FieldWithdrawalID, v))
+}
+
+// WithdrawalIDContains applies the Contains predicate on the "withdrawal_id" field.
+func WithdrawalIDContains(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldContains(FieldWithdrawalID, v))
+}
+
+// WithdrawalIDHasPrefix applies the HasPrefix predicate on the "withdrawal_id" field.
+func WithdrawalIDHasPrefix(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldHasPrefix(FieldWithdrawalID, v))
+}
+
+// WithdrawalIDHasSuffix applies the HasSuffix predicate on the "withdrawal_id" field.
+func WithdrawalIDHasSuffix(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldHasSuffix(FieldWithdrawalID, v))
+}
+
+// WithdrawalIDEqualFold applies the EqualFold predicate on the "withdrawal_id" field.
+func WithdrawalIDEqualFold(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldEqualFold(FieldWithdrawalID, v))
+}
+
+// WithdrawalIDContainsFold applies the ContainsFold predicate on the "withdrawal_id" field.
+func WithdrawalIDContainsFold(v string) predicate.LedgerTransfer {
+	return predicate.LedgerTransfer(sql.FieldContainsFold(FieldWithdrawalID, v))
 }
 
 // And groups predicates with the AND operator between them.

@@ -74,12 +74,16 @@ var (
 		{Name: "revision", Type: field.TypeInt64, Default: 1},
 		{Name: "etag", Type: field.TypeString},
 		{Name: "order_id", Type: field.TypeString},
+		{Name: "policy", Type: field.TypeEnum, Enums: []string{"trade_assurance", "retail"}},
+		{Name: "policy_version", Type: field.TypeString},
 		{Name: "complainant_id", Type: field.TypeString},
 		{Name: "complainant_role", Type: field.TypeEnum, Enums: []string{"buyer", "supplier"}},
 		{Name: "respondent_id", Type: field.TypeString},
 		{Name: "type", Type: field.TypeEnum, Enums: []string{"false_transaction", "product_quality", "service_failure", "transaction_fraud"}},
 		{Name: "statement", Type: field.TypeString, Default: ""},
 		{Name: "evidence", Type: field.TypeBytes, Nullable: true},
+		{Name: "statements", Type: field.TypeBytes, Nullable: true},
+		{Name: "order_end_time", Type: field.TypeTime, Nullable: true},
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"filed", "upheld", "dismissed", "withdrawn"}, Default: "filed"},
 		{Name: "decision_deadline", Type: field.TypeTime},
 		{Name: "decision_overdue", Type: field.TypeBool, Default: false},
@@ -88,7 +92,10 @@ var (
 		{Name: "decision_note", Type: field.TypeString, Default: ""},
 		{Name: "outcome", Type: field.TypeBytes, Nullable: true},
 		{Name: "withdraw_time", Type: field.TypeTime, Nullable: true},
+		{Name: "withdraw_note", Type: field.TypeString, Default: ""},
+		{Name: "close_time", Type: field.TypeTime, Nullable: true},
 		{Name: "refiled_from", Type: field.TypeString, Nullable: true},
+		{Name: "refiled_as", Type: field.TypeString, Nullable: true},
 	}
 	// ComplaintsTable holds the schema information for the "complaints" table.
 	ComplaintsTable = &schema.Table{
@@ -99,22 +106,22 @@ var (
 			{
 				Name:    "complaint_complainant_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{ComplaintsColumns[6], ComplaintsColumns[0]},
+				Columns: []*schema.Column{ComplaintsColumns[8], ComplaintsColumns[0]},
 			},
 			{
 				Name:    "complaint_respondent_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{ComplaintsColumns[8], ComplaintsColumns[0]},
+				Columns: []*schema.Column{ComplaintsColumns[10], ComplaintsColumns[0]},
 			},
 			{
 				Name:    "complaint_complainant_id_state_id",
 				Unique:  false,
-				Columns: []*schema.Column{ComplaintsColumns[6], ComplaintsColumns[12], ComplaintsColumns[0]},
+				Columns: []*schema.Column{ComplaintsColumns[8], ComplaintsColumns[16], ComplaintsColumns[0]},
 			},
 			{
 				Name:    "complaint_respondent_id_state_id",
 				Unique:  false,
-				Columns: []*schema.Column{ComplaintsColumns[8], ComplaintsColumns[12], ComplaintsColumns[0]},
+				Columns: []*schema.Column{ComplaintsColumns[10], ComplaintsColumns[16], ComplaintsColumns[0]},
 			},
 			{
 				Name:    "complaint_order_id_id",
@@ -124,17 +131,22 @@ var (
 			{
 				Name:    "complaint_state_id",
 				Unique:  false,
-				Columns: []*schema.Column{ComplaintsColumns[12], ComplaintsColumns[0]},
+				Columns: []*schema.Column{ComplaintsColumns[16], ComplaintsColumns[0]},
 			},
 			{
-				Name:    "complaint_arbiter_id_state_id",
+				Name:    "complaint_state_decision_deadline_id",
 				Unique:  false,
-				Columns: []*schema.Column{ComplaintsColumns[15], ComplaintsColumns[12], ComplaintsColumns[0]},
+				Columns: []*schema.Column{ComplaintsColumns[16], ComplaintsColumns[17], ComplaintsColumns[0]},
+			},
+			{
+				Name:    "complaint_order_id_complainant_id_type_state",
+				Unique:  false,
+				Columns: []*schema.Column{ComplaintsColumns[5], ComplaintsColumns[8], ComplaintsColumns[11], ComplaintsColumns[16]},
 			},
 			{
 				Name:    "complaint_refiled_from",
 				Unique:  true,
-				Columns: []*schema.Column{ComplaintsColumns[20]},
+				Columns: []*schema.Column{ComplaintsColumns[26]},
 			},
 		},
 	}
@@ -180,38 +192,15 @@ var (
 		{Name: "buyer_id", Type: field.TypeString},
 		{Name: "supplier_id", Type: field.TypeString},
 		{Name: "policy", Type: field.TypeEnum, Enums: []string{"trade_assurance", "retail"}},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"standard", "chargeback"}},
-		{Name: "payment_id", Type: field.TypeString, Default: ""},
-		{Name: "state", Type: field.TypeEnum, Enums: []string{"open", "negotiating", "escalated", "settled", "ruled", "withdrawn"}},
-		{Name: "reason_class", Type: field.TypeEnum, Enums: []string{"logistics", "product"}},
-		{Name: "reason", Type: field.TypeEnum, Enums: []string{"not_shipped_on_time", "no_tracking_updates", "stuck_in_transit", "held_by_customs", "returned_to_sender", "delivered_to_wrong_address", "lost", "not_as_described", "quality_problem", "quantity_short", "damaged", "counterfeit", "wrong_item", "missing_parts"}},
-		{Name: "statement", Type: field.TypeString, Default: ""},
-		{Name: "evidence", Type: field.TypeBytes, Nullable: true},
-		{Name: "requested_resolution", Type: field.TypeEnum, Enums: []string{"full_refund", "partial_refund", "return_and_refund"}},
-		{Name: "requested_refund_minor", Type: field.TypeInt64},
-		{Name: "currency", Type: field.TypeString, Size: 3},
-		{Name: "escrow_held", Type: field.TypeBool, Default: false},
-		{Name: "supplier_response_deadline", Type: field.TypeTime, Nullable: true},
-		{Name: "supplier_response_time", Type: field.TypeTime, Nullable: true},
-		{Name: "latest_offer_id", Type: field.TypeString, Default: ""},
-		{Name: "escalation_allowed_time", Type: field.TypeTime, Nullable: true},
-		{Name: "auto_escalate_time", Type: field.TypeTime, Nullable: true},
-		{Name: "escalate_time", Type: field.TypeTime, Nullable: true},
-		{Name: "escalated_by_role", Type: field.TypeString, Default: ""},
-		{Name: "arbiter_id", Type: field.TypeString, Default: ""},
-		{Name: "suspended", Type: field.TypeBool, Default: false},
-		{Name: "suspension_kind", Type: field.TypeEnum, Nullable: true, Enums: []string{"private_settlement", "court_proceedings", "police_proceedings"}},
-		{Name: "private_settlement_requested_by", Type: field.TypeEnum, Nullable: true, Enums: []string{"buyer", "supplier"}},
-		{Name: "suspend_time", Type: field.TypeTime, Nullable: true},
-		{Name: "resume_time", Type: field.TypeTime, Nullable: true},
-		{Name: "resolution", Type: field.TypeEnum, Nullable: true, Enums: []string{"full_refund", "partial_refund", "return_and_refund", "no_refund"}},
-		{Name: "responsibility", Type: field.TypeEnum, Nullable: true, Enums: []string{"supplier", "buyer", "logistics", "none"}},
-		{Name: "refund_minor", Type: field.TypeInt64, Default: 0},
-		{Name: "refund_source", Type: field.TypeEnum, Nullable: true, Enums: []string{"escrow", "supplier_balance"}},
-		{Name: "inspection_fee_minor", Type: field.TypeInt64, Default: 0},
-		{Name: "ruling_note", Type: field.TypeString, Default: ""},
-		{Name: "return_id", Type: field.TypeString, Default: ""},
+		{Name: "policy_version", Type: field.TypeString},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"standard", "chargeback", "returned_goods"}},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"awaiting_response", "negotiating", "escalated", "suspended", "settled", "ruled", "withdrawn"}},
+		{Name: "open_order_id", Type: field.TypeString, Unique: true, Nullable: true},
+		{Name: "escalated", Type: field.TypeBool, Default: false},
+		{Name: "responsibility", Type: field.TypeString, Default: ""},
+		{Name: "related_return_id", Type: field.TypeString, Default: ""},
 		{Name: "close_time", Type: field.TypeTime, Nullable: true},
+		{Name: "snapshot", Type: field.TypeBytes},
 	}
 	// DisputesTable holds the schema information for the "disputes" table.
 	DisputesTable = &schema.Table{
@@ -230,16 +219,6 @@ var (
 				Columns: []*schema.Column{DisputesColumns[7], DisputesColumns[0]},
 			},
 			{
-				Name:    "dispute_buyer_id_state_id",
-				Unique:  false,
-				Columns: []*schema.Column{DisputesColumns[6], DisputesColumns[11], DisputesColumns[0]},
-			},
-			{
-				Name:    "dispute_supplier_id_state_id",
-				Unique:  false,
-				Columns: []*schema.Column{DisputesColumns[7], DisputesColumns[11], DisputesColumns[0]},
-			},
-			{
 				Name:    "dispute_order_id_id",
 				Unique:  false,
 				Columns: []*schema.Column{DisputesColumns[5], DisputesColumns[0]},
@@ -250,66 +229,9 @@ var (
 				Columns: []*schema.Column{DisputesColumns[11], DisputesColumns[0]},
 			},
 			{
-				Name:    "dispute_arbiter_id_state_id",
+				Name:    "dispute_related_return_id",
 				Unique:  false,
-				Columns: []*schema.Column{DisputesColumns[27], DisputesColumns[11], DisputesColumns[0]},
-			},
-		},
-	}
-	// DisputeEvidenceRequestsColumns holds the columns for the "dispute_evidence_requests" table.
-	DisputeEvidenceRequestsColumns = []*schema.Column{
-		{Name: "id", Type: field.TypeString, Size: 64},
-		{Name: "create_time", Type: field.TypeTime},
-		{Name: "update_time", Type: field.TypeTime},
-		{Name: "dispute_id", Type: field.TypeString},
-		{Name: "arbiter_id", Type: field.TypeString},
-		{Name: "party_role", Type: field.TypeEnum, Enums: []string{"buyer", "supplier"}},
-		{Name: "party_id", Type: field.TypeString},
-		{Name: "description", Type: field.TypeString},
-		{Name: "due_time", Type: field.TypeTime},
-		{Name: "state", Type: field.TypeEnum, Enums: []string{"open", "fulfilled", "missed"}, Default: "open"},
-		{Name: "fulfill_time", Type: field.TypeTime, Nullable: true},
-		{Name: "evidence", Type: field.TypeBytes, Nullable: true},
-	}
-	// DisputeEvidenceRequestsTable holds the schema information for the "dispute_evidence_requests" table.
-	DisputeEvidenceRequestsTable = &schema.Table{
-		Name:       "dispute_evidence_requests",
-		Columns:    DisputeEvidenceRequestsColumns,
-		PrimaryKey: []*schema.Column{DisputeEvidenceRequestsColumns[0]},
-		Indexes: []*schema.Index{
-			{
-				Name:    "disputeevidencerequest_dispute_id_id",
-				Unique:  false,
-				Columns: []*schema.Column{DisputeEvidenceRequestsColumns[3], DisputeEvidenceRequestsColumns[0]},
-			},
-		},
-	}
-	// DisputeOffersColumns holds the columns for the "dispute_offers" table.
-	DisputeOffersColumns = []*schema.Column{
-		{Name: "id", Type: field.TypeString, Size: 64},
-		{Name: "create_time", Type: field.TypeTime},
-		{Name: "update_time", Type: field.TypeTime},
-		{Name: "dispute_id", Type: field.TypeString},
-		{Name: "proposer_role", Type: field.TypeEnum, Enums: []string{"buyer", "supplier"}},
-		{Name: "proposer_id", Type: field.TypeString},
-		{Name: "resolution", Type: field.TypeEnum, Enums: []string{"full_refund", "partial_refund", "return_and_refund", "no_refund"}},
-		{Name: "refund_minor", Type: field.TypeInt64, Default: 0},
-		{Name: "currency", Type: field.TypeString, Size: 3},
-		{Name: "note", Type: field.TypeString, Default: ""},
-		{Name: "evidence", Type: field.TypeBytes, Nullable: true},
-		{Name: "state", Type: field.TypeEnum, Enums: []string{"open", "accepted", "declined", "superseded", "lapsed"}, Default: "open"},
-		{Name: "answer_time", Type: field.TypeTime, Nullable: true},
-	}
-	// DisputeOffersTable holds the schema information for the "dispute_offers" table.
-	DisputeOffersTable = &schema.Table{
-		Name:       "dispute_offers",
-		Columns:    DisputeOffersColumns,
-		PrimaryKey: []*schema.Column{DisputeOffersColumns[0]},
-		Indexes: []*schema.Index{
-			{
-				Name:    "disputeoffer_dispute_id_id",
-				Unique:  false,
-				Columns: []*schema.Column{DisputeOffersColumns[3], DisputeOffersColumns[0]},
+				Columns: []*schema.Column{DisputesColumns[15]},
 			},
 		},
 	}
@@ -371,6 +293,7 @@ var (
 		{Name: "owner_id", Type: field.TypeString, Default: ""},
 		{Name: "currency", Type: field.TypeString, Size: 3},
 		{Name: "balance_minor", Type: field.TypeInt64, Default: 0},
+		{Name: "revision", Type: field.TypeInt64, Default: 0},
 	}
 	// LedgerAccountsTable holds the schema information for the "ledger_accounts" table.
 	LedgerAccountsTable = &schema.Table{
@@ -394,7 +317,10 @@ var (
 	LedgerEntriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 64},
 		{Name: "transfer_id", Type: field.TypeString},
+		{Name: "leg", Type: field.TypeInt, Default: 0},
 		{Name: "account_id", Type: field.TypeString},
+		{Name: "account_kind", Type: field.TypeString, Default: ""},
+		{Name: "seq", Type: field.TypeInt64, Default: 0},
 		{Name: "amount_minor", Type: field.TypeInt64},
 		{Name: "balance_after_minor", Type: field.TypeInt64},
 		{Name: "currency", Type: field.TypeString, Size: 3},
@@ -402,6 +328,7 @@ var (
 		{Name: "order_id", Type: field.TypeString, Default: ""},
 		{Name: "return_id", Type: field.TypeString, Default: ""},
 		{Name: "dispute_id", Type: field.TypeString, Default: ""},
+		{Name: "complaint_id", Type: field.TypeString, Default: ""},
 		{Name: "withdrawal_id", Type: field.TypeString, Default: ""},
 		{Name: "time", Type: field.TypeTime},
 	}
@@ -412,9 +339,9 @@ var (
 		PrimaryKey: []*schema.Column{LedgerEntriesColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "ledgerentry_account_id_id",
-				Unique:  false,
-				Columns: []*schema.Column{LedgerEntriesColumns[2], LedgerEntriesColumns[0]},
+				Name:    "ledgerentry_account_id_seq",
+				Unique:  true,
+				Columns: []*schema.Column{LedgerEntriesColumns[3], LedgerEntriesColumns[5]},
 			},
 			{
 				Name:    "ledgerentry_transfer_id",
@@ -432,6 +359,11 @@ var (
 		{Name: "amount_minor", Type: field.TypeInt64},
 		{Name: "memo", Type: field.TypeString, Default: ""},
 		{Name: "time", Type: field.TypeTime},
+		{Name: "order_id", Type: field.TypeString, Default: ""},
+		{Name: "return_id", Type: field.TypeString, Default: ""},
+		{Name: "dispute_id", Type: field.TypeString, Default: ""},
+		{Name: "complaint_id", Type: field.TypeString, Default: ""},
+		{Name: "withdrawal_id", Type: field.TypeString, Default: ""},
 	}
 	// LedgerTransfersTable holds the schema information for the "ledger_transfers" table.
 	LedgerTransfersTable = &schema.Table{
@@ -443,6 +375,16 @@ var (
 				Name:    "ledgertransfer_cause_kind_cause_id",
 				Unique:  true,
 				Columns: []*schema.Column{LedgerTransfersColumns[1], LedgerTransfersColumns[2]},
+			},
+			{
+				Name:    "ledgertransfer_order_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{LedgerTransfersColumns[7], LedgerTransfersColumns[0]},
+			},
+			{
+				Name:    "ledgertransfer_currency_id",
+				Unique:  false,
+				Columns: []*schema.Column{LedgerTransfersColumns[3], LedgerTransfersColumns[0]},
 			},
 		},
 	}
@@ -631,36 +573,51 @@ var (
 		{Name: "buyer_id", Type: field.TypeString},
 		{Name: "supplier_id", Type: field.TypeString},
 		{Name: "policy", Type: field.TypeEnum, Enums: []string{"trade_assurance", "retail"}},
+		{Name: "policy_version", Type: field.TypeString},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"standard", "free_return"}},
-		{Name: "state", Type: field.TypeEnum, Enums: []string{"requested", "approved", "declined", "partial_refund_offered", "shipped", "received", "disputed", "refunded", "lapsed", "rejected", "cancelled"}},
-		{Name: "reason", Type: field.TypeEnum, Enums: []string{"quality_problem", "not_as_described", "colour_not_as_expected", "size_not_as_expected", "look_not_as_expected", "changed_mind", "did_not_read_description", "no_reason"}},
-		{Name: "statement", Type: field.TypeString, Default: ""},
-		{Name: "evidence", Type: field.TypeBytes, Nullable: true},
-		{Name: "lines", Type: field.TypeBytes},
+		{Name: "origin", Type: field.TypeEnum, Enums: []string{"buyer_request", "dispute"}},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"requested", "partial_refund_offered", "approved", "shipped", "disputed", "refunded", "declined", "partial_refund_rejected", "lapsed", "rejected", "cancelled"}},
+		{Name: "reason", Type: field.TypeEnum, Nullable: true, Enums: []string{"quality_problem", "not_as_described", "damaged", "wrong_item", "quantity_short", "colour_not_as_expected", "size_not_as_expected", "look_not_as_expected", "changed_mind", "did_not_read_description", "no_reason"}},
+		{Name: "description", Type: field.TypeString, Default: ""},
+		{Name: "evidence", Type: field.TypeJSON, Nullable: true},
+		{Name: "lines", Type: field.TypeJSON},
 		{Name: "whole_order", Type: field.TypeBool, Default: false},
-		{Name: "dispute_id", Type: field.TypeString, Default: ""},
+		{Name: "order_receipt_time", Type: field.TypeTime},
+		{Name: "source_dispute_id", Type: field.TypeString, Default: ""},
+		{Name: "receipt_dispute_id", Type: field.TypeString, Default: ""},
 		{Name: "escrow_held", Type: field.TypeBool, Default: false},
+		{Name: "held_minor", Type: field.TypeInt64, Default: 0},
 		{Name: "supplier_answer_deadline", Type: field.TypeTime, Nullable: true},
-		{Name: "answer_time", Type: field.TypeTime, Nullable: true},
+		{Name: "approve_time", Type: field.TypeTime, Nullable: true},
+		{Name: "approved_by_role", Type: field.TypeString, Default: ""},
+		{Name: "approved_by_id", Type: field.TypeString, Default: ""},
 		{Name: "decline_reason", Type: field.TypeString, Default: ""},
+		{Name: "decline_note", Type: field.TypeString, Default: ""},
 		{Name: "offered_refund_minor", Type: field.TypeInt64, Default: 0},
+		{Name: "offer_note", Type: field.TypeString, Default: ""},
 		{Name: "return_address", Type: field.TypeBytes, Nullable: true},
 		{Name: "ship_deadline", Type: field.TypeTime, Nullable: true},
-		{Name: "tracking_carrier", Type: field.TypeString, Default: ""},
+		{Name: "carrier", Type: field.TypeString, Default: ""},
 		{Name: "tracking_number", Type: field.TypeString, Default: ""},
 		{Name: "ship_time", Type: field.TypeTime, Nullable: true},
 		{Name: "receipt_deadline", Type: field.TypeTime, Nullable: true},
 		{Name: "receive_time", Type: field.TypeTime, Nullable: true},
-		{Name: "receipt", Type: field.TypeBytes, Nullable: true},
-		{Name: "warehouse_id", Type: field.TypeString, Default: ""},
-		{Name: "inspection_result", Type: field.TypeEnum, Nullable: true, Enums: []string{"resellable", "not_resellable"}},
+		{Name: "receipt_note", Type: field.TypeString, Default: ""},
+		{Name: "inspected_by", Type: field.TypeString, Default: ""},
+		{Name: "inspection_result", Type: field.TypeEnum, Nullable: true, Enums: []string{"resaleable", "not_resaleable"}},
 		{Name: "inspection_note", Type: field.TypeString, Default: ""},
-		{Name: "inspect_time", Type: field.TypeTime, Nullable: true},
 		{Name: "compensation_minor", Type: field.TypeInt64, Default: 0},
-		{Name: "compensation_due_time", Type: field.TypeTime, Nullable: true},
+		{Name: "compensation_deadline", Type: field.TypeTime, Nullable: true},
 		{Name: "compensate_time", Type: field.TypeTime, Nullable: true},
 		{Name: "currency", Type: field.TypeString, Size: 3},
-		{Name: "refund_minor", Type: field.TypeInt64, Default: 0},
+		{Name: "goods_minor", Type: field.TypeInt64, Default: 0},
+		{Name: "freight_minor", Type: field.TypeInt64, Default: 0},
+		{Name: "insurance_minor", Type: field.TypeInt64, Default: 0},
+		{Name: "shipping_deduction_minor", Type: field.TypeInt64, Default: 0},
+		{Name: "cap_deduction_minor", Type: field.TypeInt64, Default: 0},
+		{Name: "refund_total_minor", Type: field.TypeInt64, Default: 0},
+		{Name: "kept_goods", Type: field.TypeBool, Default: false},
+		{Name: "refunded_minor", Type: field.TypeInt64, Default: 0},
 		{Name: "refund_time", Type: field.TypeTime, Nullable: true},
 		{Name: "close_time", Type: field.TypeTime, Nullable: true},
 	}
@@ -683,12 +640,12 @@ var (
 			{
 				Name:    "returnrequest_buyer_id_state_id",
 				Unique:  false,
-				Columns: []*schema.Column{ReturnRequestsColumns[6], ReturnRequestsColumns[10], ReturnRequestsColumns[0]},
+				Columns: []*schema.Column{ReturnRequestsColumns[6], ReturnRequestsColumns[12], ReturnRequestsColumns[0]},
 			},
 			{
 				Name:    "returnrequest_supplier_id_state_id",
 				Unique:  false,
-				Columns: []*schema.Column{ReturnRequestsColumns[7], ReturnRequestsColumns[10], ReturnRequestsColumns[0]},
+				Columns: []*schema.Column{ReturnRequestsColumns[7], ReturnRequestsColumns[12], ReturnRequestsColumns[0]},
 			},
 			{
 				Name:    "returnrequest_order_id_id",
@@ -698,12 +655,12 @@ var (
 			{
 				Name:    "returnrequest_kind_state_id",
 				Unique:  false,
-				Columns: []*schema.Column{ReturnRequestsColumns[9], ReturnRequestsColumns[10], ReturnRequestsColumns[0]},
+				Columns: []*schema.Column{ReturnRequestsColumns[10], ReturnRequestsColumns[12], ReturnRequestsColumns[0]},
 			},
 			{
 				Name:    "returnrequest_state_id",
 				Unique:  false,
-				Columns: []*schema.Column{ReturnRequestsColumns[10], ReturnRequestsColumns[0]},
+				Columns: []*schema.Column{ReturnRequestsColumns[12], ReturnRequestsColumns[0]},
 			},
 		},
 	}
@@ -752,15 +709,22 @@ var (
 		{Name: "revision", Type: field.TypeInt64, Default: 1},
 		{Name: "etag", Type: field.TypeString},
 		{Name: "supplier_id", Type: field.TypeString},
+		{Name: "request_id", Type: field.TypeString, Size: 128},
 		{Name: "amount_minor", Type: field.TypeInt64},
 		{Name: "currency", Type: field.TypeString, Size: 3},
 		{Name: "bank_account", Type: field.TypeString},
+		{Name: "holder_name", Type: field.TypeString, Default: ""},
+		{Name: "bank_country", Type: field.TypeString, Default: ""},
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"requested", "processing", "paid", "failed"}, Default: "requested"},
 		{Name: "bank_reference", Type: field.TypeString, Default: ""},
 		{Name: "failure_reason", Type: field.TypeString, Default: ""},
 		{Name: "process_time", Type: field.TypeTime, Nullable: true},
+		{Name: "expected_settle_earliest_time", Type: field.TypeTime, Nullable: true},
 		{Name: "expected_settle_time", Type: field.TypeTime, Nullable: true},
+		{Name: "overdue_time", Type: field.TypeTime, Nullable: true},
 		{Name: "finish_time", Type: field.TypeTime, Nullable: true},
+		{Name: "transfer_id", Type: field.TypeString, Default: ""},
+		{Name: "reversal_transfer_id", Type: field.TypeString, Default: ""},
 	}
 	// WithdrawalsTable holds the schema information for the "withdrawals" table.
 	WithdrawalsTable = &schema.Table{
@@ -769,6 +733,11 @@ var (
 		PrimaryKey: []*schema.Column{WithdrawalsColumns[0]},
 		Indexes: []*schema.Index{
 			{
+				Name:    "withdrawal_supplier_id_request_id",
+				Unique:  true,
+				Columns: []*schema.Column{WithdrawalsColumns[5], WithdrawalsColumns[6]},
+			},
+			{
 				Name:    "withdrawal_supplier_id_id",
 				Unique:  false,
 				Columns: []*schema.Column{WithdrawalsColumns[5], WithdrawalsColumns[0]},
@@ -776,12 +745,12 @@ var (
 			{
 				Name:    "withdrawal_supplier_id_state_id",
 				Unique:  false,
-				Columns: []*schema.Column{WithdrawalsColumns[5], WithdrawalsColumns[9], WithdrawalsColumns[0]},
+				Columns: []*schema.Column{WithdrawalsColumns[5], WithdrawalsColumns[12], WithdrawalsColumns[0]},
 			},
 			{
 				Name:    "withdrawal_state_id",
 				Unique:  false,
-				Columns: []*schema.Column{WithdrawalsColumns[9], WithdrawalsColumns[0]},
+				Columns: []*schema.Column{WithdrawalsColumns[12], WithdrawalsColumns[0]},
 			},
 		},
 	}
@@ -792,8 +761,6 @@ var (
 		ComplaintsTable,
 		DeadlinesTable,
 		DisputesTable,
-		DisputeEvidenceRequestsTable,
-		DisputeOffersTable,
 		EventsTable,
 		IdempotencyKeysTable,
 		LedgerAccountsTable,

@@ -21,12 +21,6 @@ type Deadline func(*sql.Selector)
 // Dispute is the predicate function for dispute builders.
 type Dispute func(*sql.Selector)
 
-// DisputeEvidenceRequest is the predicate function for disputeevidencerequest builders.
-type DisputeEvidenceRequest func(*sql.Selector)
-
-// DisputeOffer is the predicate function for disputeoffer builders.
-type DisputeOffer func(*sql.Selector)
-
 // Event is the predicate function for event builders.
 type Event func(*sql.Selector)
 

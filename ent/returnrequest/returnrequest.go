@@ -29,38 +29,56 @@ const (
 	FieldSupplierID = "supplier_id"
 	// FieldPolicy holds the string denoting the policy field in the database.
 	FieldPolicy = "policy"
+	// FieldPolicyVersion holds the string denoting the policy_version field in the database.
+	FieldPolicyVersion = "policy_version"
 	// FieldKind holds the string denoting the kind field in the database.
 	FieldKind = "kind"
+	// FieldOrigin holds the string denoting the origin field in the database.
+	FieldOrigin = "origin"
 	// FieldState holds the string denoting the state field in the database.
 	FieldState = "state"
 	// FieldReason holds the string denoting the reason field in the database.
 	FieldReason = "reason"
-	// FieldStatement holds the string denoting the statement field in the database.
-	FieldStatement = "statement"
+	// FieldDescription holds the string denoting the description field in the database.
+	FieldDescription = "description"
 	// FieldEvidence holds the string denoting the evidence field in the database.
 	FieldEvidence = "evidence"
 	// FieldLines holds the string denoting the lines field in the database.
 	FieldLines = "lines"
 	// FieldWholeOrder holds the string denoting the whole_order field in the database.
 	FieldWholeOrder = "whole_order"
-	// FieldDisputeID holds the string denoting the dispute_id field in the database.
-	FieldDisputeID = "dispute_id"
+	// FieldOrderReceiptTime holds the string denoting the order_receipt_time field in the database.
+	FieldOrderReceiptTime = "order_receipt_time"
+	// FieldSourceDisputeID holds the string denoting the source_dispute_id field in the database.
+	FieldSourceDisputeID = "source_dispute_id"
+	// FieldReceiptDisputeID holds the string denoting the receipt_dispute_id field in the database.
+	FieldReceiptDisputeID = "receipt_dispute_id"
 	// FieldEscrowHeld holds the string denoting the escrow_held field in the database.
 	FieldEscrowHeld = "escrow_held"
+	// FieldHeldMinor holds the string denoting the held_minor field in the database.
+	FieldHeldMinor = "held_minor"
 	// FieldSupplierAnswerDeadline holds the string denoting the supplier_answer_deadline field in the database.
 	FieldSupplierAnswerDeadline = "supplier_answer_deadline"
-	// FieldAnswerTime holds the string denoting the answer_time field in the database.
-	FieldAnswerTime = "answer_time"
+	// FieldApproveTime holds the string denoting the approve_time field in the database.
+	FieldApproveTime = "approve_time"
+	// FieldApprovedByRole holds the string denoting the approved_by_role field in the database.
+	FieldApprovedByRole = "approved_by_role"
+	// FieldApprovedByID holds the string denoting the approved_by_id field in the database.
+	FieldApprovedByID = "approved_by_id"
 	// FieldDeclineReason holds the string denoting the decline_reason field in the database.
 	FieldDeclineReason = "decline_reason"
+	// FieldDeclineNote holds the string denoting the decline_note field in the database.
+	FieldDeclineNote = "decline_note"
 	// FieldOfferedRefundMinor holds the string denoting the offered_refund_minor field in the database.
 	FieldOfferedRefundMinor = "offered_refund_minor"
+	// FieldOfferNote holds the string denoting the offer_note field in the database.
+	FieldOfferNote = "offer_note"
 	// FieldReturnAddress holds the string denoting the return_address field in the database.
 	FieldReturnAddress = "return_address"
 	// FieldShipDeadline holds the string denoting the ship_deadline field in the database.
 	FieldShipDeadline = "ship_deadline"
-	// FieldTrackingCarrier holds the string denoting the tracking_carrier field in the database.
-	FieldTrackingCarrier = "tracking_carrier"
+	// FieldCarrier holds the string denoting the carrier field in the database.
+	FieldCarrier = "carrier"
 	// FieldTrackingNumber holds the string denoting the tracking_number field in the database.
 	FieldTrackingNumber = "tracking_number"
 	// FieldShipTime holds the string denoting the ship_time field in the database.
@@ -69,26 +87,38 @@ const (
 	FieldReceiptDeadline = "receipt_deadline"
 	// FieldReceiveTime holds the string denoting the receive_time field in the database.
 	FieldReceiveTime = "receive_time"
-	// FieldReceipt holds the string denoting the receipt field in the database.
-	FieldReceipt = "receipt"
-	// FieldWarehouseID holds the string denoting the warehouse_id field in the database.
-	FieldWarehouseID = "warehouse_id"
+	// FieldReceiptNote holds the string denoting the receipt_note field in the database.
+	FieldReceiptNote = "receipt_note"
+	// FieldInspectedBy holds the string denoting the inspected_by field in the database.
+	FieldInspectedBy = "inspected_by"
 	// FieldInspectionResult holds the string denoting the inspection_result field in the database.
 	FieldInspectionResult = "inspection_result"
 	// FieldInspectionNote holds the string denoting the inspection_note field in the database.
 	FieldInspectionNote = "inspection_note"
-	// FieldInspectTime holds the string denoting the inspect_time field in the database.
-	FieldInspectTime = "inspect_time"
 	// FieldCompensationMinor holds the string denoting the compensation_minor field in the database.
 	FieldCompensationMinor = "compensation_minor"
-	// FieldCompensationDueTime holds the string denoting the compensation_due_time field in the database.
-	FieldCompensationDueTime = "compensation_due_time"
+	// FieldCompensationDeadline holds the string denoting the compensation_deadline field in the database.
+	FieldCompensationDeadline = "compensation_deadline"
 	// FieldCompensateTime holds the string denoting the compensate_time field in the database.
 	FieldCompensateTime = "compensate_time"
 	// FieldCurrency holds the string denoting the currency field in the database.
 	FieldCurrency = "currency"
-	// FieldRefundMinor holds the string denoting the refund_minor field in the database.
-	FieldRefundMinor = "refund_minor"
+	// FieldGoodsMinor holds the string denoting the goods_minor field in the database.
+	FieldGoodsMinor = "goods_minor"
+	// FieldFreightMinor holds the string denoting the freight_minor field in the database.
+	FieldFreightMinor = "freight_minor"
+	// FieldInsuranceMinor holds the string denoting the insurance_minor field in the database.
+	FieldInsuranceMinor = "insurance_minor"
+	// FieldShippingDeductionMinor holds the string denoting the shipping_deduction_minor field in the database.
+	FieldShippingDeductionMinor = "shipping_deduction_minor"
+	// FieldCapDeductionMinor holds the string denoting the cap_deduction_minor field in the database.
+	FieldCapDeductionMinor = "cap_deduction_minor"
+	// FieldRefundTotalMinor holds the string denoting the refund_total_minor field in the database.
+	FieldRefundTotalMinor = "refund_total_minor"
+	// FieldKeptGoods holds the string denoting the kept_goods field in the database.
+	FieldKeptGoods = "kept_goods"
+	// FieldRefundedMinor holds the string denoting the refunded_minor field in the database.
+	FieldRefundedMinor = "refunded_minor"
 	// FieldRefundTime holds the string denoting the refund_time field in the database.
 	FieldRefundTime = "refund_time"
 	// FieldCloseTime holds the string denoting the close_time field in the database.
@@ -108,36 +138,51 @@ var Columns = []string{
 	FieldBuyerID,
 	FieldSupplierID,
 	FieldPolicy,
+	FieldPolicyVersion,
 	FieldKind,
+	FieldOrigin,
 	FieldState,
 	FieldReason,
-	FieldStatement,
+	FieldDescription,
 	FieldEvidence,
 	FieldLines,
 	FieldWholeOrder,
-	FieldDisputeID,
+	FieldOrderReceiptTime,
+	FieldSourceDisputeID,
+	FieldReceiptDisputeID,
 	FieldEscrowHeld,
+	FieldHeldMinor,
 	FieldSupplierAnswerDeadline,
-	FieldAnswerTime,
+	FieldApproveTime,
+	FieldApprovedByRole,
+	FieldApprovedByID,
 	FieldDeclineReason,
+	FieldDeclineNote,
 	FieldOfferedRefundMinor,
+	FieldOfferNote,
 	FieldReturnAddress,
 	FieldShipDeadline,
-	FieldTrackingCarrier,
+	FieldCarrier,
 	FieldTrackingNumber,
 	FieldShipTime,
 	FieldReceiptDeadline,
 	FieldReceiveTime,
-	FieldReceipt,
-	FieldWarehouseID,
+	FieldReceiptNote,
+	FieldInspectedBy,
 	FieldInspectionResult,
 	FieldInspectionNote,
-	FieldInspectTime,
 	FieldCompensationMinor,
-	FieldCompensationDueTime,
+	FieldCompensationDeadline,
 	FieldCompensateTime,
 	FieldCurrency,
-	FieldRefundMinor,
+	FieldGoodsMinor,
+	FieldFreightMinor,
+	FieldInsuranceMinor,
+	FieldShippingDeductionMinor,
+	FieldCapDeductionMinor,
+	FieldRefundTotalMinor,
+	FieldKeptGoods,
+	FieldRefundedMinor,
 	FieldRefundTime,
 	FieldCloseTime,
 }
@@ -163,32 +208,62 @@ var (
 	BuyerIDValidator func(string) error
 	// SupplierIDValidator is a validator for the "supplier_id" field. It is called by the builders before save.
 	SupplierIDValidator func(string) error
-	// DefaultStatement holds the default value on creation for the "statement" field.
-	DefaultStatement string
+	// PolicyVersionValidator is a validator for the "policy_version" field. It is called by the builders before save.
+	PolicyVersionValidator func(string) error
+	// DefaultDescription holds the default value on creation for the "description" field.
+	DefaultDescription string
 	// DefaultWholeOrder holds the default value on creation for the "whole_order" field.
 	DefaultWholeOrder bool
-	// DefaultDisputeID holds the default value on creation for the "dispute_id" field.
-	DefaultDisputeID string
+	// DefaultSourceDisputeID holds the default value on creation for the "source_dispute_id" field.
+	DefaultSourceDisputeID string
+	// DefaultReceiptDisputeID holds the default value on creation for the "receipt_dispute_id" field.
+	DefaultReceiptDisputeID string
 	// DefaultEscrowHeld holds the default value on creation for the "escrow_held" field.
 	DefaultEscrowHeld bool
+	// DefaultHeldMinor holds the default value on creation for the "held_minor" field.
+	DefaultHeldMinor int64
+	// DefaultApprovedByRole holds the default value on creation for the "approved_by_role" field.
+	DefaultApprovedByRole string
+	// DefaultApprovedByID holds the default value on creation for the "approved_by_id" field.
+	DefaultApprovedByID string
 	// DefaultDeclineReason holds the default value on creation for the "decline_reason" field.
 	DefaultDeclineReason string
+	// DefaultDeclineNote holds the default value on creation for the "decline_note" field.
+	DefaultDeclineNote string
 	// DefaultOfferedRefundMinor holds the default value on creation for the "offered_refund_minor" field.
 	DefaultOfferedRefundMinor int64
-	// DefaultTrackingCarrier holds the default value on creation for the "tracking_carrier" field.
-	DefaultTrackingCarrier string
+	// DefaultOfferNote holds the default value on creation for the "offer_note" field.
+	DefaultOfferNote string
+	// DefaultCarrier holds the default value on creation for the "carrier" field.
+	DefaultCarrier string
 	// DefaultTrackingNumber holds the default value on creation for the "tracking_number" field.
 	DefaultTrackingNumber string
-	// DefaultWarehouseID holds the default value on creation for the "warehouse_id" field.
-	DefaultWarehouseID string
+	// DefaultReceiptNote holds the default value on creation for the "receipt_note" field.
+	DefaultReceiptNote string
+	// DefaultInspectedBy holds the default value on creation for the "inspected_by" field.
+	DefaultInspectedBy string
 	// DefaultInspectionNote holds the default value on creation for the "inspection_note" field.
 	DefaultInspectionNote string
 	// DefaultCompensationMinor holds the default value on creation for the "compensation_minor" field.
 	DefaultCompensationMinor int64
 	// CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
 	CurrencyValidator func(string) error
-	// DefaultRefundMinor holds the default value on creation for the "refund_minor" field.
-	DefaultRefundMinor int64
+	// DefaultGoodsMinor holds the default value on creation for the "goods_minor" field.
+	DefaultGoodsMinor int64
+	// DefaultFreightMinor holds the default value on creation for the "freight_minor" field.
+	DefaultFreightMinor int64
+	// DefaultInsuranceMinor holds the default value on creation for the "insurance_minor" field.
+	DefaultInsuranceMinor int64
+	// DefaultShippingDeductionMinor holds the default value on creation for the "shipping_deduction_minor" field.
+	DefaultShippingDeductionMinor int64
+	// DefaultCapDeductionMinor holds the default value on creation for the "cap_deduction_minor" field.
+	DefaultCapDeductionMinor int64
+	// DefaultRefundTotalMinor holds the default value on creation for the "refund_total_minor" field.
+	DefaultRefundTotalMinor int64
+	// DefaultKeptGoods holds the default value on creation for the "kept_goods" field.
+	DefaultKeptGoods bool
+	// DefaultRefundedMinor holds the default value on creation for the "refunded_minor" field.
+	DefaultRefundedMinor int64
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
 	IDValidator func(string) error
 )
@@ -239,22 +314,45 @@ func KindValidator(k Kind) error {
 	}
 }
 
+// Origin defines the type for the "origin" enum field.
+type Origin string
+
+// Origin values.
+const (
+	OriginBuyerRequest Origin = "buyer_request"
+	OriginDispute      Origin = "dispute"
+)
+
+func (o Origin) String() string {
+	return string(o)
+}
+
+// OriginValidator is a validator for the "origin" field enum values. It is called by the builders before save.
+func OriginValidator(o Origin) error {
+	switch o {
+	case OriginBuyerRequest, OriginDispute:
+		return nil
+	default:
+		return fmt.Errorf("returnrequest: invalid enum value for origin field: %q", o)
+	}
+}
+
 // State defines the type for the "state" enum field.
 type State string
 
 // State values.
 const (
-	StateRequested            State = "requested"
-	StateApproved             State = "approved"
-	StateDeclined             State = "declined"
-	StatePartialRefundOffered State = "partial_refund_offered"
-	StateShipped              State = "shipped"
-	StateReceived             State = "received"
-	StateDisputed             State = "disputed"
-	StateRefunded             State = "refunded"
-	StateLapsed               State = "lapsed"
-	StateRejected             State = "rejected"
-	StateCancelled            State = "cancelled"
+	StateRequested             State = "requested"
+	StatePartialRefundOffered  State = "partial_refund_offered"
+	StateApproved              State = "approved"
+	StateShipped               State = "shipped"
+	StateDisputed              State = "disputed"
+	StateRefunded              State = "refunded"
+	StateDeclined              State = "declined"
+	StatePartialRefundRejected State = "partial_refund_rejected"
+	StateLapsed                State = "lapsed"
+	StateRejected              State = "rejected"
+	StateCancelled             State = "cancelled"
 )
 
 func (s State) String() string {
@@ -264,7 +362,7 @@ func (s State) String() string {
 // StateValidator is a validator for the "state" field enum values. It is called by the builders before save.
 func StateValidator(s State) error {
 	switch s {
-	case StateRequested, StateApproved, StateDeclined, StatePartialRefundOffered, StateShipped, StateReceived, StateDisputed, StateRefunded, StateLapsed, StateRejected, StateCancelled:
+	case StateRequested, StatePartialRefundOffered, StateApproved, StateShipped, StateDisputed, StateRefunded, StateDeclined, StatePartialRefundRejected, StateLapsed, StateRejected, StateCancelled:
 		return nil
 	default:
 		return fmt.Errorf("returnrequest: invalid enum value for state field: %q", s)
@@ -278,6 +376,9 @@ type Reason string
 const (
 	ReasonQualityProblem        Reason = "quality_problem"
 	ReasonNotAsDescribed        Reason = "not_as_described"
+	ReasonDamaged               Reason = "damaged"
+	ReasonWrongItem             Reason = "wrong_item"
+	ReasonQuantityShort         Reason = "quantity_short"
 	ReasonColourNotAsExpected   Reason = "colour_not_as_expected"
 	ReasonSizeNotAsExpected     Reason = "size_not_as_expected"
 	ReasonLookNotAsExpected     Reason = "look_not_as_expected"
@@ -293,7 +394,7 @@ func (r Reason) String() string {
 // ReasonValidator is a validator for the "reason" field enum values. It is called by the builders before save.
 func ReasonValidator(r Reason) error {
 	switch r {
-	case ReasonQualityProblem, ReasonNotAsDescribed, ReasonColourNotAsExpected, ReasonSizeNotAsExpected, ReasonLookNotAsExpected, ReasonChangedMind, ReasonDidNotReadDescription, ReasonNoReason:
+	case ReasonQualityProblem, ReasonNotAsDescribed, ReasonDamaged, ReasonWrongItem, ReasonQuantityShort, ReasonColourNotAsExpected, ReasonSizeNotAsExpected, ReasonLookNotAsExpected, ReasonChangedMind, ReasonDidNotReadDescription, ReasonNoReason:
 		return nil
 	default:
 		return fmt.Errorf("returnrequest: invalid enum value for reason field: %q", r)
@@ -305,8 +406,8 @@ type InspectionResult string
 
 // InspectionResult values.
 const (
-	InspectionResultResellable    InspectionResult = "resellable"
-	InspectionResultNotResellable InspectionResult = "not_resellable"
+	InspectionResultResaleable    InspectionResult = "resaleable"
+	InspectionResultNotResaleable InspectionResult = "not_resaleable"
 )
 
 func (ir InspectionResult) String() string {
@@ -316,7 +417,7 @@ func (ir InspectionResult) String() string {
 // InspectionResultValidator is a validator for the "inspection_result" field enum values. It is called by the builders before save.
 func InspectionResultValidator(ir InspectionResult) error {
 	switch ir {
-	case InspectionResultResellable, InspectionResultNotResellable:
+	case InspectionResultResaleable, InspectionResultNotResaleable:
 		return nil
 	default:
 		return fmt.Errorf("returnrequest: invalid enum value for inspection_result field: %q", ir)
@@ -371,9 +472,19 @@ func ByPolicy(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPolicy, opts...).ToFunc()
 }
 
+// ByPolicyVersion orders the results by the policy_version field.
+func ByPolicyVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPolicyVersion, opts...).ToFunc()
+}
+
 // ByKind orders the results by the kind field.
 func ByKind(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldKind, opts...).ToFunc()
+}
+
+// ByOrigin orders the results by the origin field.
+func ByOrigin(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOrigin, opts...).ToFunc()
 }
 
 // ByState orders the results by the state field.
@@ -386,9 +497,9 @@ func ByReason(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldReason, opts...).ToFunc()
 }
 
-// ByStatement orders the results by the statement field.
-func ByStatement(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldStatement, opts...).ToFunc()
+// ByDescription orders the results by the description field.
+func ByDescription(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDescription, opts...).ToFunc()
 }
 
 // ByWholeOrder orders the results by the whole_order field.
@@ -396,9 +507,19 @@ func ByWholeOrder(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldWholeOrder, opts...).ToFunc()
 }
 
-// ByDisputeID orders the results by the dispute_id field.
-func ByDisputeID(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldDisputeID, opts...).ToFunc()
+// ByOrderReceiptTime orders the results by the order_receipt_time field.
+func ByOrderReceiptTime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOrderReceiptTime, opts...).ToFunc()
+}
+
+// BySourceDisputeID orders the results by the source_dispute_id field.
+func BySourceDisputeID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSourceDisputeID, opts...).ToFunc()
+}
+
+// ByReceiptDisputeID orders the results by the receipt_dispute_id field.
+func ByReceiptDisputeID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReceiptDisputeID, opts...).ToFunc()
 }
 
 // ByEscrowHeld orders the results by the escrow_held field.
@@ -406,14 +527,29 @@ func ByEscrowHeld(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEscrowHeld, opts...).ToFunc()
 }
 
+// ByHeldMinor orders the results by the held_minor field.
+func ByHeldMinor(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHeldMinor, opts...).ToFunc()
+}
+
 // BySupplierAnswerDeadline orders the results by the supplier_answer_deadline field.
 func BySupplierAnswerDeadline(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSupplierAnswerDeadline, opts...).ToFunc()
 }
 
-// ByAnswerTime orders the results by the answer_time field.
-func ByAnswerTime(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldAnswerTime, opts...).ToFunc()
+// ByApproveTime orders the results by the approve_time field.
+func ByApproveTime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldApproveTime, opts...).ToFunc()
+}
+
+// ByApprovedByRole orders the results by the approved_by_role field.
+func ByApprovedByRole(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldApprovedByRole, opts...).ToFunc()
+}
+
+// ByApprovedByID orders the results by the approved_by_id field.
+func ByApprovedByID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldApprovedByID, opts...).ToFunc()
 }
 
 // ByDeclineReason orders the results by the decline_reason field.
@@ -421,9 +557,19 @@ func ByDeclineReason(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDeclineReason, opts...).ToFunc()
 }
 
+// ByDeclineNote orders the results by the decline_note field.
+func ByDeclineNote(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDeclineNote, opts...).ToFunc()
+}
+
 // ByOfferedRefundMinor orders the results by the offered_refund_minor field.
 func ByOfferedRefundMinor(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldOfferedRefundMinor, opts...).ToFunc()
+}
+
+// ByOfferNote orders the results by the offer_note field.
+func ByOfferNote(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOfferNote, opts...).ToFunc()
 }
 
 // ByShipDeadline orders the results by the ship_deadline field.
@@ -431,9 +577,9 @@ func ByShipDeadline(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldShipDeadline, opts...).ToFunc()
 }
 
-// ByTrackingCarrier orders the results by the tracking_carrier field.
-func ByTrackingCarrier(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldTrackingCarrier, opts...).ToFunc()
+// ByCarrier orders the results by the carrier field.
+func ByCarrier(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCarrier, opts...).ToFunc()
 }
 
 // ByTrackingNumber orders the results by the tracking_number field.
@@ -456,9 +602,14 @@ func ByReceiveTime(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldReceiveTime, opts...).ToFunc()
 }
 
-// ByWarehouseID orders the results by the warehouse_id field.
-func ByWarehouseID(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldWarehouseID, opts...).ToFunc()
+// ByReceiptNote orders the results by the receipt_note field.
+func ByReceiptNote(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReceiptNote, opts...).ToFunc()
+}
+
+// ByInspectedBy orders the results by the inspected_by field.
+func ByInspectedBy(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldInspectedBy, opts...).ToFunc()
 }
 
 // ByInspectionResult orders the results by the inspection_result field.
@@ -471,19 +622,14 @@ func ByInspectionNote(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldInspectionNote, opts...).ToFunc()
 }
 
-// ByInspectTime orders the results by the inspect_time field.
-func ByInspectTime(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldInspectTime, opts...).ToFunc()
-}
-
 // ByCompensationMinor orders the results by the compensation_minor field.
 func ByCompensationMinor(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCompensationMinor, opts...).ToFunc()
 }
 
-// ByCompensationDueTime orders the results by the compensation_due_time field.
-func ByCompensationDueTime(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldCompensationDueTime, opts...).ToFunc()
+// ByCompensationDeadline orders the results by the compensation_deadline field.
+func ByCompensationDeadline(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCompensationDeadline, opts...).ToFunc()
 }
 
 // ByCompensateTime orders the results by the compensate_time field.
@@ -496,9 +642,44 @@ func ByCurrency(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCurrency, opts...).ToFunc()
 }
 
-// ByRefundMinor orders the results by the refund_minor field.
-func ByRefundMinor(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldRefundMinor, opts...).ToFunc()
+// ByGoodsMinor orders the results by the goods_minor field.
+func ByGoodsMinor(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldGoodsMinor, opts...).ToFunc()
+}
+
+// ByFreightMinor orders the results by the freight_minor field.
+func ByFreightMinor(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFreightMinor, opts...).ToFunc()
+}
+
+// ByInsuranceMinor orders the results by the insurance_minor field.
+func ByInsuranceMinor(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldInsuranceMinor, opts...).ToFunc()
+}
+
+// ByShippingDeductionMinor orders the results by the shipping_deduction_minor field.
+func ByShippingDeductionMinor(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldShippingDeductionMinor, opts...).ToFunc()
+}
+
+// ByCapDeductionMinor orders the results by the cap_deduction_minor field.
+func ByCapDeductionMinor(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCapDeductionMinor, opts...).ToFunc()
+}
+
+// ByRefundTotalMinor orders the results by the refund_total_minor field.
+func ByRefundTotalMinor(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRefundTotalMinor, opts...).ToFunc()
+}
+
+// ByKeptGoods orders the results by the kept_goods field.
+func ByKeptGoods(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldKeptGoods, opts...).ToFunc()
+}
+
+// ByRefundedMinor orders the results by the refunded_minor field.
+func ByRefundedMinor(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRefundedMinor, opts...).ToFunc()
 }
 
 // ByRefundTime orders the results by the refund_time field.

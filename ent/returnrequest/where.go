@@ -99,19 +99,14 @@ func SupplierID(v string) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldSupplierID, v))
 }
 
-// Statement applies equality check predicate on the "statement" field. It's identical to StatementEQ.
-func Statement(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldStatement, v))
+// PolicyVersion applies equality check predicate on the "policy_version" field. It's identical to PolicyVersionEQ.
+func PolicyVersion(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldPolicyVersion, v))
 }
 
-// Evidence applies equality check predicate on the "evidence" field. It's identical to EvidenceEQ.
-func Evidence(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldEvidence, v))
-}
-
-// Lines applies equality check predicate on the "lines" field. It's identical to LinesEQ.
-func Lines(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldLines, v))
+// Description applies equality check predicate on the "description" field. It's identical to DescriptionEQ.
+func Description(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldDescription, v))
 }
 
 // WholeOrder applies equality check predicate on the "whole_order" field. It's identical to WholeOrderEQ.
@@ -119,9 +114,19 @@ func WholeOrder(v bool) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldWholeOrder, v))
 }
 
-// DisputeID applies equality check predicate on the "dispute_id" field. It's identical to DisputeIDEQ.
-func DisputeID(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldDisputeID, v))
+// OrderReceiptTime applies equality check predicate on the "order_receipt_time" field. It's identical to OrderReceiptTimeEQ.
+func OrderReceiptTime(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldOrderReceiptTime, v))
+}
+
+// SourceDisputeID applies equality check predicate on the "source_dispute_id" field. It's identical to SourceDisputeIDEQ.
+func SourceDisputeID(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldSourceDisputeID, v))
+}
+
+// ReceiptDisputeID applies equality check predicate on the "receipt_dispute_id" field. It's identical to ReceiptDisputeIDEQ.
+func ReceiptDisputeID(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldReceiptDisputeID, v))
 }
 
 // EscrowHeld applies equality check predicate on the "escrow_held" field. It's identical to EscrowHeldEQ.
@@ -129,14 +134,29 @@ func EscrowHeld(v bool) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldEscrowHeld, v))
 }
 
+// HeldMinor applies equality check predicate on the "held_minor" field. It's identical to HeldMinorEQ.
+func HeldMinor(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldHeldMinor, v))
+}
+
 // SupplierAnswerDeadline applies equality check predicate on the "supplier_answer_deadline" field. It's identical to SupplierAnswerDeadlineEQ.
 func SupplierAnswerDeadline(v time.Time) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldSupplierAnswerDeadline, v))
 }
 
-// AnswerTime applies equality check predicate on the "answer_time" field. It's identical to AnswerTimeEQ.
-func AnswerTime(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldAnswerTime, v))
+// ApproveTime applies equality check predicate on the "approve_time" field. It's identical to ApproveTimeEQ.
+func ApproveTime(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldApproveTime, v))
+}
+
+// ApprovedByRole applies equality check predicate on the "approved_by_role" field. It's identical to ApprovedByRoleEQ.
+func ApprovedByRole(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldApprovedByRole, v))
+}
+
+// ApprovedByID applies equality check predicate on the "approved_by_id" field. It's identical to ApprovedByIDEQ.
+func ApprovedByID(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldApprovedByID, v))
 }
 
 // DeclineReason applies equality check predicate on the "decline_reason" field. It's identical to DeclineReasonEQ.
@@ -144,9 +164,19 @@ func DeclineReason(v string) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldDeclineReason, v))
 }
 
+// DeclineNote applies equality check predicate on the "decline_note" field. It's identical to DeclineNoteEQ.
+func DeclineNote(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldDeclineNote, v))
+}
+
 // OfferedRefundMinor applies equality check predicate on the "offered_refund_minor" field. It's identical to OfferedRefundMinorEQ.
 func OfferedRefundMinor(v int64) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldOfferedRefundMinor, v))
+}
+
+// OfferNote applies equality check predicate on the "offer_note" field. It's identical to OfferNoteEQ.
+func OfferNote(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldOfferNote, v))
 }
 
 // ReturnAddress applies equality check predicate on the "return_address" field. It's identical to ReturnAddressEQ.
@@ -159,9 +189,9 @@ func ShipDeadline(v time.Time) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldShipDeadline, v))
 }
 
-// TrackingCarrier applies equality check predicate on the "tracking_carrier" field. It's identical to TrackingCarrierEQ.
-func TrackingCarrier(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldTrackingCarrier, v))
+// Carrier applies equality check predicate on the "carrier" field. It's identical to CarrierEQ.
+func Carrier(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldCarrier, v))
 }
 
 // TrackingNumber applies equality check predicate on the "tracking_number" field. It's identical to TrackingNumberEQ.
@@ -184,14 +214,14 @@ func ReceiveTime(v time.Time) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldReceiveTime, v))
 }
 
-// Receipt applies equality check predicate on the "receipt" field. It's identical to ReceiptEQ.
-func Receipt(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldReceipt, v))
+// ReceiptNote applies equality check predicate on the "receipt_note" field. It's identical to ReceiptNoteEQ.
+func ReceiptNote(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldReceiptNote, v))
 }
 
-// WarehouseID applies equality check predicate on the "warehouse_id" field. It's identical to WarehouseIDEQ.
-func WarehouseID(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldWarehouseID, v))
+// InspectedBy applies equality check predicate on the "inspected_by" field. It's identical to InspectedByEQ.
+func InspectedBy(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldInspectedBy, v))
 }
 
 // InspectionNote applies equality check predicate on the "inspection_note" field. It's identical to InspectionNoteEQ.
@@ -199,19 +229,14 @@ func InspectionNote(v string) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldInspectionNote, v))
 }
 
-// InspectTime applies equality check predicate on the "inspect_time" field. It's identical to InspectTimeEQ.
-func InspectTime(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldInspectTime, v))
-}
-
 // CompensationMinor applies equality check predicate on the "compensation_minor" field. It's identical to CompensationMinorEQ.
 func CompensationMinor(v int64) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldCompensationMinor, v))
 }
 
-// CompensationDueTime applies equality check predicate on the "compensation_due_time" field. It's identical to CompensationDueTimeEQ.
-func CompensationDueTime(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldCompensationDueTime, v))
+// CompensationDeadline applies equality check predicate on the "compensation_deadline" field. It's identical to CompensationDeadlineEQ.
+func CompensationDeadline(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldCompensationDeadline, v))
 }
 
 // CompensateTime applies equality check predicate on the "compensate_time" field. It's identical to CompensateTimeEQ.
@@ -224,9 +249,44 @@ func Currency(v string) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldCurrency, v))
 }
 
-// RefundMinor applies equality check predicate on the "refund_minor" field. It's identical to RefundMinorEQ.
-func RefundMinor(v int64) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldRefundMinor, v))
+// GoodsMinor applies equality check predicate on the "goods_minor" field. It's identical to GoodsMinorEQ.
+func GoodsMinor(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldGoodsMinor, v))
+}
+
+// FreightMinor applies equality check predicate on the "freight_minor" field. It's identical to FreightMinorEQ.
+func FreightMinor(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldFreightMinor, v))
+}
+
+// InsuranceMinor applies equality check predicate on the "insurance_minor" field. It's identical to InsuranceMinorEQ.
+func InsuranceMinor(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldInsuranceMinor, v))
+}
+
+// ShippingDeductionMinor applies equality check predicate on the "shipping_deduction_minor" field. It's identical to ShippingDeductionMinorEQ.
+func ShippingDeductionMinor(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldShippingDeductionMinor, v))
+}
+
+// CapDeductionMinor applies equality check predicate on the "cap_deduction_minor" field. It's identical to CapDeductionMinorEQ.
+func CapDeductionMinor(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldCapDeductionMinor, v))
+}
+
+// RefundTotalMinor applies equality check predicate on the "refund_total_minor" field. It's identical to RefundTotalMinorEQ.
+func RefundTotalMinor(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldRefundTotalMinor, v))
+}
+
+// KeptGoods applies equality check predicate on the "kept_goods" field. It's identical to KeptGoodsEQ.
+func KeptGoods(v bool) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldKeptGoods, v))
+}
+
+// RefundedMinor applies equality check predicate on the "refunded_minor" field. It's identical to RefundedMinorEQ.
+func RefundedMinor(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldRefundedMinor, v))
 }
 
 // RefundTime applies equality check predicate on the "refund_time" field. It's identical to RefundTimeEQ.
@@ -639,6 +699,71 @@ func PolicyNotIn(vs ...Policy) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldNotIn(FieldPolicy, vs...))
 }
 
+// PolicyVersionEQ applies the EQ predicate on the "policy_version" field.
+func PolicyVersionEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldPolicyVersion, v))
+}
+
+// PolicyVersionNEQ applies the NEQ predicate on the "policy_version" field.
+func PolicyVersionNEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldPolicyVersion, v))
+}
+
+// PolicyVersionIn applies the In predicate on the "policy_version" field.
+func PolicyVersionIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldPolicyVersion, vs...))
+}
+
+// PolicyVersionNotIn applies the NotIn predicate on the "policy_version" field.
+func PolicyVersionNotIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldPolicyVersion, vs...))
+}
+
+// PolicyVersionGT applies the GT predicate on the "policy_version" field.
+func PolicyVersionGT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldPolicyVersion, v))
+}
+
+// PolicyVersionGTE applies the GTE predicate on the "policy_version" field.
+func PolicyVersionGTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldPolicyVersion, v))
+}
+
+// PolicyVersionLT applies the LT predicate on the "policy_version" field.
+func PolicyVersionLT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldPolicyVersion, v))
+}
+
+// PolicyVersionLTE applies the LTE predicate on the "policy_version" field.
+func PolicyVersionLTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldPolicyVersion, v))
+}
+
+// PolicyVersionContains applies the Contains predicate on the "policy_version" field.
+func PolicyVersionContains(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContains(FieldPolicyVersion, v))
+}
+
+// PolicyVersionHasPrefix applies the HasPrefix predicate on the "policy_version" field.
+func PolicyVersionHasPrefix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldPolicyVersion, v))
+}
+
+// PolicyVersionHasSuffix applies the HasSuffix predicate on the "policy_version" field.
+func PolicyVersionHasSuffix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldPolicyVersion, v))
+}
+
+// PolicyVersionEqualFold applies the EqualFold predicate on the "policy_version" field.
+func PolicyVersionEqualFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEqualFold(FieldPolicyVersion, v))
+}
+
+// PolicyVersionContainsFold applies the ContainsFold predicate on the "policy_version" field.
+func PolicyVersionContainsFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContainsFold(FieldPolicyVersion, v))
+}
+
 // KindEQ applies the EQ predicate on the "kind" field.
 func KindEQ(v Kind) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldKind, v))
@@ -657,6 +782,26 @@ func KindIn(vs ...Kind) predicate.ReturnRequest {
 // KindNotIn applies the NotIn predicate on the "kind" field.
 func KindNotIn(vs ...Kind) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldNotIn(FieldKind, vs...))
+}
+
+// OriginEQ applies the EQ predicate on the "origin" field.
+func OriginEQ(v Origin) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldOrigin, v))
+}
+
+// OriginNEQ applies the NEQ predicate on the "origin" field.
+func OriginNEQ(v Origin) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldOrigin, v))
+}
+
+// OriginIn applies the In predicate on the "origin" field.
+func OriginIn(vs ...Origin) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldOrigin, vs...))
+}
+
+// OriginNotIn applies the NotIn predicate on the "origin" field.
+func OriginNotIn(vs ...Origin) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldOrigin, vs...))
 }
 
 // StateEQ applies the EQ predicate on the "state" field.
@@ -699,109 +844,79 @@ func ReasonNotIn(vs ...Reason) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldNotIn(FieldReason, vs...))
 }
 
-// StatementEQ applies the EQ predicate on the "statement" field.
-func StatementEQ(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldStatement, v))
+// ReasonIsNil applies the IsNil predicate on the "reason" field.
+func ReasonIsNil() predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIsNull(FieldReason))
 }
 
-// StatementNEQ applies the NEQ predicate on the "statement" field.
-func StatementNEQ(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNEQ(FieldStatement, v))
+// ReasonNotNil applies the NotNil predicate on the "reason" field.
+func ReasonNotNil() predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotNull(FieldReason))
 }
 
-// StatementIn applies the In predicate on the "statement" field.
-func StatementIn(vs ...string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIn(FieldStatement, vs...))
+// DescriptionEQ applies the EQ predicate on the "description" field.
+func DescriptionEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldDescription, v))
 }
 
-// StatementNotIn applies the NotIn predicate on the "statement" field.
-func StatementNotIn(vs ...string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotIn(FieldStatement, vs...))
+// DescriptionNEQ applies the NEQ predicate on the "description" field.
+func DescriptionNEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldDescription, v))
 }
 
-// StatementGT applies the GT predicate on the "statement" field.
-func StatementGT(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGT(FieldStatement, v))
+// DescriptionIn applies the In predicate on the "description" field.
+func DescriptionIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldDescription, vs...))
 }
 
-// StatementGTE applies the GTE predicate on the "statement" field.
-func StatementGTE(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGTE(FieldStatement, v))
+// DescriptionNotIn applies the NotIn predicate on the "description" field.
+func DescriptionNotIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldDescription, vs...))
 }
 
-// StatementLT applies the LT predicate on the "statement" field.
-func StatementLT(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLT(FieldStatement, v))
+// DescriptionGT applies the GT predicate on the "description" field.
+func DescriptionGT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldDescription, v))
 }
 
-// StatementLTE applies the LTE predicate on the "statement" field.
-func StatementLTE(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLTE(FieldStatement, v))
+// DescriptionGTE applies the GTE predicate on the "description" field.
+func DescriptionGTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldDescription, v))
 }
 
-// StatementContains applies the Contains predicate on the "statement" field.
-func StatementContains(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldContains(FieldStatement, v))
+// DescriptionLT applies the LT predicate on the "description" field.
+func DescriptionLT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldDescription, v))
 }
 
-// StatementHasPrefix applies the HasPrefix predicate on the "statement" field.
-func StatementHasPrefix(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldStatement, v))
+// DescriptionLTE applies the LTE predicate on the "description" field.
+func DescriptionLTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldDescription, v))
 }
 
-// StatementHasSuffix applies the HasSuffix predicate on the "statement" field.
-func StatementHasSuffix(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldStatement, v))
+// DescriptionContains applies the Contains predicate on the "description" field.
+func DescriptionContains(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContains(FieldDescription, v))
 }
 
-// StatementEqualFold applies the EqualFold predicate on the "statement" field.
-func StatementEqualFold(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEqualFold(FieldStatement, v))
+// DescriptionHasPrefix applies the HasPrefix predicate on the "description" field.
+func DescriptionHasPrefix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldDescription, v))
 }
 
-// StatementContainsFold applies the ContainsFold predicate on the "statement" field.
-func StatementContainsFold(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldContainsFold(FieldStatement, v))
+// DescriptionHasSuffix applies the HasSuffix predicate on the "description" field.
+func DescriptionHasSuffix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldDescription, v))
 }
 
-// EvidenceEQ applies the EQ predicate on the "evidence" field.
-func EvidenceEQ(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldEvidence, v))
+// DescriptionEqualFold applies the EqualFold predicate on the "description" field.
+func DescriptionEqualFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEqualFold(FieldDescription, v))
 }
 
-// EvidenceNEQ applies the NEQ predicate on the "evidence" field.
-func EvidenceNEQ(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNEQ(FieldEvidence, v))
-}
-
-// EvidenceIn applies the In predicate on the "evidence" field.
-func EvidenceIn(vs ...[]byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIn(FieldEvidence, vs...))
-}
-
-// EvidenceNotIn applies the NotIn predicate on the "evidence" field.
-func EvidenceNotIn(vs ...[]byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotIn(FieldEvidence, vs...))
-}
-
-// EvidenceGT applies the GT predicate on the "evidence" field.
-func EvidenceGT(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGT(FieldEvidence, v))
-}
-
-// EvidenceGTE applies the GTE predicate on the "evidence" field.
-func EvidenceGTE(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGTE(FieldEvidence, v))
-}
-
-// EvidenceLT applies the LT predicate on the "evidence" field.
-func EvidenceLT(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLT(FieldEvidence, v))
-}
-
-// EvidenceLTE applies the LTE predicate on the "evidence" field.
-func EvidenceLTE(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLTE(FieldEvidence, v))
+// DescriptionContainsFold applies the ContainsFold predicate on the "description" field.
+func DescriptionContainsFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContainsFold(FieldDescription, v))
 }
 
 // EvidenceIsNil applies the IsNil predicate on the "evidence" field.
@@ -814,46 +929,6 @@ func EvidenceNotNil() predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldNotNull(FieldEvidence))
 }
 
-// LinesEQ applies the EQ predicate on the "lines" field.
-func LinesEQ(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldLines, v))
-}
-
-// LinesNEQ applies the NEQ predicate on the "lines" field.
-func LinesNEQ(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNEQ(FieldLines, v))
-}
-
-// LinesIn applies the In predicate on the "lines" field.
-func LinesIn(vs ...[]byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIn(FieldLines, vs...))
-}
-
-// LinesNotIn applies the NotIn predicate on the "lines" field.
-func LinesNotIn(vs ...[]byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotIn(FieldLines, vs...))
-}
-
-// LinesGT applies the GT predicate on the "lines" field.
-func LinesGT(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGT(FieldLines, v))
-}
-
-// LinesGTE applies the GTE predicate on the "lines" field.
-func LinesGTE(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGTE(FieldLines, v))
-}
-
-// LinesLT applies the LT predicate on the "lines" field.
-func LinesLT(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLT(FieldLines, v))
-}
-
-// LinesLTE applies the LTE predicate on the "lines" field.
-func LinesLTE(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLTE(FieldLines, v))
-}
-
 // WholeOrderEQ applies the EQ predicate on the "whole_order" field.
 func WholeOrderEQ(v bool) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldWholeOrder, v))
@@ -864,69 +939,174 @@ func WholeOrderNEQ(v bool) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldNEQ(FieldWholeOrder, v))
 }
 
-// DisputeIDEQ applies the EQ predicate on the "dispute_id" field.
-func DisputeIDEQ(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldDisputeID, v))
+// OrderReceiptTimeEQ applies the EQ predicate on the "order_receipt_time" field.
+func OrderReceiptTimeEQ(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldOrderReceiptTime, v))
 }
 
-// DisputeIDNEQ applies the NEQ predicate on the "dispute_id" field.
-func DisputeIDNEQ(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNEQ(FieldDisputeID, v))
+// OrderReceiptTimeNEQ applies the NEQ predicate on the "order_receipt_time" field.
+func OrderReceiptTimeNEQ(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldOrderReceiptTime, v))
 }
 
-// DisputeIDIn applies the In predicate on the "dispute_id" field.
-func DisputeIDIn(vs ...string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIn(FieldDisputeID, vs...))
+// OrderReceiptTimeIn applies the In predicate on the "order_receipt_time" field.
+func OrderReceiptTimeIn(vs ...time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldOrderReceiptTime, vs...))
 }
 
-// DisputeIDNotIn applies the NotIn predicate on the "dispute_id" field.
-func DisputeIDNotIn(vs ...string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotIn(FieldDisputeID, vs...))
+// OrderReceiptTimeNotIn applies the NotIn predicate on the "order_receipt_time" field.
+func OrderReceiptTimeNotIn(vs ...time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldOrderReceiptTime, vs...))
 }
 
-// DisputeIDGT applies the GT predicate on the "dispute_id" field.
-func DisputeIDGT(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGT(FieldDisputeID, v))
+// OrderReceiptTimeGT applies the GT predicate on the "order_receipt_time" field.
+func OrderReceiptTimeGT(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldOrderReceiptTime, v))
 }
 
-// DisputeIDGTE applies the GTE predicate on the "dispute_id" field.
-func DisputeIDGTE(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGTE(FieldDisputeID, v))
+// OrderReceiptTimeGTE applies the GTE predicate on the "order_receipt_time" field.
+func OrderReceiptTimeGTE(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldOrderReceiptTime, v))
 }
 
-// DisputeIDLT applies the LT predicate on the "dispute_id" field.
-func DisputeIDLT(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLT(FieldDisputeID, v))
+// OrderReceiptTimeLT applies the LT predicate on the "order_receipt_time" field.
+func OrderReceiptTimeLT(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldOrderReceiptTime, v))
 }
 
-// DisputeIDLTE applies the LTE predicate on the "dispute_id" field.
-func DisputeIDLTE(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLTE(FieldDisputeID, v))
+// OrderReceiptTimeLTE applies the LTE predicate on the "order_receipt_time" field.
+func OrderReceiptTimeLTE(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldOrderReceiptTime, v))
 }
 
-// DisputeIDContains applies the Contains predicate on the "dispute_id" field.
-func DisputeIDContains(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldContains(FieldDisputeID, v))
+// SourceDisputeIDEQ applies the EQ predicate on the "source_dispute_id" field.
+func SourceDisputeIDEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldSourceDisputeID, v))
 }
 
-// DisputeIDHasPrefix applies the HasPrefix predicate on the "dispute_id" field.
-func DisputeIDHasPrefix(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldDisputeID, v))
+// SourceDisputeIDNEQ applies the NEQ predicate on the "source_dispute_id" field.
+func SourceDisputeIDNEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldSourceDisputeID, v))
 }
 
-// DisputeIDHasSuffix applies the HasSuffix predicate on the "dispute_id" field.
-func DisputeIDHasSuffix(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldDisputeID, v))
+// SourceDisputeIDIn applies the In predicate on the "source_dispute_id" field.
+func SourceDisputeIDIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldSourceDisputeID, vs...))
 }
 
-// DisputeIDEqualFold applies the EqualFold predicate on the "dispute_id" field.
-func DisputeIDEqualFold(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEqualFold(FieldDisputeID, v))
+// SourceDisputeIDNotIn applies the NotIn predicate on the "source_dispute_id" field.
+func SourceDisputeIDNotIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldSourceDisputeID, vs...))
 }
 
-// DisputeIDContainsFold applies the ContainsFold predicate on the "dispute_id" field.
-func DisputeIDContainsFold(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldContainsFold(FieldDisputeID, v))
+// SourceDisputeIDGT applies the GT predicate on the "source_dispute_id" field.
+func SourceDisputeIDGT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldSourceDisputeID, v))
+}
+
+// SourceDisputeIDGTE applies the GTE predicate on the "source_dispute_id" field.
+func SourceDisputeIDGTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldSourceDisputeID, v))
+}
+
+// SourceDisputeIDLT applies the LT predicate on the "source_dispute_id" field.
+func SourceDisputeIDLT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldSourceDisputeID, v))
+}
+
+// SourceDisputeIDLTE applies the LTE predicate on the "source_dispute_id" field.
+func SourceDisputeIDLTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldSourceDisputeID, v))
+}
+
+// SourceDisputeIDContains applies the Contains predicate on the "source_dispute_id" field.
+func SourceDisputeIDContains(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContains(FieldSourceDisputeID, v))
+}
+
+// SourceDisputeIDHasPrefix applies the HasPrefix predicate on the "source_dispute_id" field.
+func SourceDisputeIDHasPrefix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldSourceDisputeID, v))
+}
+
+// SourceDisputeIDHasSuffix applies the HasSuffix predicate on the "source_dispute_id" field.
+func SourceDisputeIDHasSuffix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldSourceDisputeID, v))
+}
+
+// SourceDisputeIDEqualFold applies the EqualFold predicate on the "source_dispute_id" field.
+func SourceDisputeIDEqualFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEqualFold(FieldSourceDisputeID, v))
+}
+
+// SourceDisputeIDContainsFold applies the ContainsFold predicate on the "source_dispute_id" field.
+func SourceDisputeIDContainsFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContainsFold(FieldSourceDisputeID, v))
+}
+
+// ReceiptDisputeIDEQ applies the EQ predicate on the "receipt_dispute_id" field.
+func ReceiptDisputeIDEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldReceiptDisputeID, v))
+}
+
+// ReceiptDisputeIDNEQ applies the NEQ predicate on the "receipt_dispute_id" field.
+func ReceiptDisputeIDNEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldReceiptDisputeID, v))
+}
+
+// ReceiptDisputeIDIn applies the In predicate on the "receipt_dispute_id" field.
+func ReceiptDisputeIDIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldReceiptDisputeID, vs...))
+}
+
+// ReceiptDisputeIDNotIn applies the NotIn predicate on the "receipt_dispute_id" field.
+func ReceiptDisputeIDNotIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldReceiptDisputeID, vs...))
+}
+
+// ReceiptDisputeIDGT applies the GT predicate on the "receipt_dispute_id" field.
+func ReceiptDisputeIDGT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldReceiptDisputeID, v))
+}
+
+// ReceiptDisputeIDGTE applies the GTE predicate on the "receipt_dispute_id" field.
+func ReceiptDisputeIDGTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldReceiptDisputeID, v))
+}
+
+// ReceiptDisputeIDLT applies the LT predicate on the "receipt_dispute_id" field.
+func ReceiptDisputeIDLT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldReceiptDisputeID, v))
+}
+
+// ReceiptDisputeIDLTE applies the LTE predicate on the "receipt_dispute_id" field.
+func ReceiptDisputeIDLTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldReceiptDisputeID, v))
+}
+
+// ReceiptDisputeIDContains applies the Contains predicate on the "receipt_dispute_id" field.
+func ReceiptDisputeIDContains(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContains(FieldReceiptDisputeID, v))
+}
+
+// ReceiptDisputeIDHasPrefix applies the HasPrefix predicate on the "receipt_dispute_id" field.
+func ReceiptDisputeIDHasPrefix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldReceiptDisputeID, v))
+}
+
+// ReceiptDisputeIDHasSuffix applies the HasSuffix predicate on the "receipt_dispute_id" field.
+func ReceiptDisputeIDHasSuffix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldReceiptDisputeID, v))
+}
+
+// ReceiptDisputeIDEqualFold applies the EqualFold predicate on the "receipt_dispute_id" field.
+func ReceiptDisputeIDEqualFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEqualFold(FieldReceiptDisputeID, v))
+}
+
+// ReceiptDisputeIDContainsFold applies the ContainsFold predicate on the "receipt_dispute_id" field.
+func ReceiptDisputeIDContainsFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContainsFold(FieldReceiptDisputeID, v))
 }
 
 // EscrowHeldEQ applies the EQ predicate on the "escrow_held" field.
@@ -937,6 +1117,46 @@ func EscrowHeldEQ(v bool) predicate.ReturnRequest {
 // EscrowHeldNEQ applies the NEQ predicate on the "escrow_held" field.
 func EscrowHeldNEQ(v bool) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldNEQ(FieldEscrowHeld, v))
+}
+
+// HeldMinorEQ applies the EQ predicate on the "held_minor" field.
+func HeldMinorEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldHeldMinor, v))
+}
+
+// HeldMinorNEQ applies the NEQ predicate on the "held_minor" field.
+func HeldMinorNEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldHeldMinor, v))
+}
+
+// HeldMinorIn applies the In predicate on the "held_minor" field.
+func HeldMinorIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldHeldMinor, vs...))
+}
+
+// HeldMinorNotIn applies the NotIn predicate on the "held_minor" field.
+func HeldMinorNotIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldHeldMinor, vs...))
+}
+
+// HeldMinorGT applies the GT predicate on the "held_minor" field.
+func HeldMinorGT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldHeldMinor, v))
+}
+
+// HeldMinorGTE applies the GTE predicate on the "held_minor" field.
+func HeldMinorGTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldHeldMinor, v))
+}
+
+// HeldMinorLT applies the LT predicate on the "held_minor" field.
+func HeldMinorLT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldHeldMinor, v))
+}
+
+// HeldMinorLTE applies the LTE predicate on the "held_minor" field.
+func HeldMinorLTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldHeldMinor, v))
 }
 
 // SupplierAnswerDeadlineEQ applies the EQ predicate on the "supplier_answer_deadline" field.
@@ -989,54 +1209,184 @@ func SupplierAnswerDeadlineNotNil() predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldNotNull(FieldSupplierAnswerDeadline))
 }
 
-// AnswerTimeEQ applies the EQ predicate on the "answer_time" field.
-func AnswerTimeEQ(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldAnswerTime, v))
+// ApproveTimeEQ applies the EQ predicate on the "approve_time" field.
+func ApproveTimeEQ(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldApproveTime, v))
 }
 
-// AnswerTimeNEQ applies the NEQ predicate on the "answer_time" field.
-func AnswerTimeNEQ(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNEQ(FieldAnswerTime, v))
+// ApproveTimeNEQ applies the NEQ predicate on the "approve_time" field.
+func ApproveTimeNEQ(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldApproveTime, v))
 }
 
-// AnswerTimeIn applies the In predicate on the "answer_time" field.
-func AnswerTimeIn(vs ...time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIn(FieldAnswerTime, vs...))
+// ApproveTimeIn applies the In predicate on the "approve_time" field.
+func ApproveTimeIn(vs ...time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldApproveTime, vs...))
 }
 
-// AnswerTimeNotIn applies the NotIn predicate on the "answer_time" field.
-func AnswerTimeNotIn(vs ...time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotIn(FieldAnswerTime, vs...))
+// ApproveTimeNotIn applies the NotIn predicate on the "approve_time" field.
+func ApproveTimeNotIn(vs ...time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldApproveTime, vs...))
 }
 
-// AnswerTimeGT applies the GT predicate on the "answer_time" field.
-func AnswerTimeGT(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGT(FieldAnswerTime, v))
+// ApproveTimeGT applies the GT predicate on the "approve_time" field.
+func ApproveTimeGT(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldApproveTime, v))
 }
 
-// AnswerTimeGTE applies the GTE predicate on the "answer_time" field.
-func AnswerTimeGTE(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGTE(FieldAnswerTime, v))
+// ApproveTimeGTE applies the GTE predicate on the "approve_time" field.
+func ApproveTimeGTE(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldApproveTime, v))
 }
 
-// AnswerTimeLT applies the LT predicate on the "answer_time" field.
-func AnswerTimeLT(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLT(FieldAnswerTime, v))
+// ApproveTimeLT applies the LT predicate on the "approve_time" field.
+func ApproveTimeLT(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldApproveTime, v))
 }
 
-// AnswerTimeLTE applies the LTE predicate on the "answer_time" field.
-func AnswerTimeLTE(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLTE(FieldAnswerTime, v))
+// ApproveTimeLTE applies the LTE predicate on the "approve_time" field.
+func ApproveTimeLTE(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldApproveTime, v))
 }
 
-// AnswerTimeIsNil applies the IsNil predicate on the "answer_time" field.
-func AnswerTimeIsNil() predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIsNull(FieldAnswerTime))
+// ApproveTimeIsNil applies the IsNil predicate on the "approve_time" field.
+func ApproveTimeIsNil() predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIsNull(FieldApproveTime))
 }
 
-// AnswerTimeNotNil applies the NotNil predicate on the "answer_time" field.
-func AnswerTimeNotNil() predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotNull(FieldAnswerTime))
+// ApproveTimeNotNil applies the NotNil predicate on the "approve_time" field.
+func ApproveTimeNotNil() predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotNull(FieldApproveTime))
+}
+
+// ApprovedByRoleEQ applies the EQ predicate on the "approved_by_role" field.
+func ApprovedByRoleEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldApprovedByRole, v))
+}
+
+// ApprovedByRoleNEQ applies the NEQ predicate on the "approved_by_role" field.
+func ApprovedByRoleNEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldApprovedByRole, v))
+}
+
+// ApprovedByRoleIn applies the In predicate on the "approved_by_role" field.
+func ApprovedByRoleIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldApprovedByRole, vs...))
+}
+
+// ApprovedByRoleNotIn applies the NotIn predicate on the "approved_by_role" field.
+func ApprovedByRoleNotIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldApprovedByRole, vs...))
+}
+
+// ApprovedByRoleGT applies the GT predicate on the "approved_by_role" field.
+func ApprovedByRoleGT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldApprovedByRole, v))
+}
+
+// ApprovedByRoleGTE applies the GTE predicate on the "approved_by_role" field.
+func ApprovedByRoleGTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldApprovedByRole, v))
+}
+
+// ApprovedByRoleLT applies the LT predicate on the "approved_by_role" field.
+func ApprovedByRoleLT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldApprovedByRole, v))
+}
+
+// ApprovedByRoleLTE applies the LTE predicate on the "approved_by_role" field.
+func ApprovedByRoleLTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldApprovedByRole, v))
+}
+
+// ApprovedByRoleContains applies the Contains predicate on the "approved_by_role" field.
+func ApprovedByRoleContains(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContains(FieldApprovedByRole, v))
+}
+
+// ApprovedByRoleHasPrefix applies the HasPrefix predicate on the "approved_by_role" field.
+func ApprovedByRoleHasPrefix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldApprovedByRole, v))
+}
+
+// ApprovedByRoleHasSuffix applies the HasSuffix predicate on the "approved_by_role" field.
+func ApprovedByRoleHasSuffix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldApprovedByRole, v))
+}
+
+// ApprovedByRoleEqualFold applies the EqualFold predicate on the "approved_by_role" field.
+func ApprovedByRoleEqualFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEqualFold(FieldApprovedByRole, v))
+}
+
+// ApprovedByRoleContainsFold applies the ContainsFold predicate on the "approved_by_role" field.
+func ApprovedByRoleContainsFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContainsFold(FieldApprovedByRole, v))
+}
+
+// ApprovedByIDEQ applies the EQ predicate on the "approved_by_id" field.
+func ApprovedByIDEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldApprovedByID, v))
+}
+
+// ApprovedByIDNEQ applies the NEQ predicate on the "approved_by_id" field.
+func ApprovedByIDNEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldApprovedByID, v))
+}
+
+// ApprovedByIDIn applies the In predicate on the "approved_by_id" field.
+func ApprovedByIDIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldApprovedByID, vs...))
+}
+
+// ApprovedByIDNotIn applies the NotIn predicate on the "approved_by_id" field.
+func ApprovedByIDNotIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldApprovedByID, vs...))
+}
+
+// ApprovedByIDGT applies the GT predicate on the "approved_by_id" field.
+func ApprovedByIDGT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldApprovedByID, v))
+}
+
+// ApprovedByIDGTE applies the GTE predicate on the "approved_by_id" field.
+func ApprovedByIDGTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldApprovedByID, v))
+}
+
+// ApprovedByIDLT applies the LT predicate on the "approved_by_id" field.
+func ApprovedByIDLT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldApprovedByID, v))
+}
+
+// ApprovedByIDLTE applies the LTE predicate on the "approved_by_id" field.
+func ApprovedByIDLTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldApprovedByID, v))
+}
+
+// ApprovedByIDContains applies the Contains predicate on the "approved_by_id" field.
+func ApprovedByIDContains(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContains(FieldApprovedByID, v))
+}
+
+// ApprovedByIDHasPrefix applies the HasPrefix predicate on the "approved_by_id" field.
+func ApprovedByIDHasPrefix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldApprovedByID, v))
+}
+
+// ApprovedByIDHasSuffix applies the HasSuffix predicate on the "approved_by_id" field.
+func ApprovedByIDHasSuffix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldApprovedByID, v))
+}
+
+// ApprovedByIDEqualFold applies the EqualFold predicate on the "approved_by_id" field.
+func ApprovedByIDEqualFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEqualFold(FieldApprovedByID, v))
+}
+
+// ApprovedByIDContainsFold applies the ContainsFold predicate on the "approved_by_id" field.
+func ApprovedByIDContainsFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContainsFold(FieldApprovedByID, v))
 }
 
 // DeclineReasonEQ applies the EQ predicate on the "decline_reason" field.
@@ -1104,6 +1454,71 @@ func DeclineReasonContainsFold(v string) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldContainsFold(FieldDeclineReason, v))
 }
 
+// DeclineNoteEQ applies the EQ predicate on the "decline_note" field.
+func DeclineNoteEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldDeclineNote, v))
+}
+
+// DeclineNoteNEQ applies the NEQ predicate on the "decline_note" field.
+func DeclineNoteNEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldDeclineNote, v))
+}
+
+// DeclineNoteIn applies the In predicate on the "decline_note" field.
+func DeclineNoteIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldDeclineNote, vs...))
+}
+
+// DeclineNoteNotIn applies the NotIn predicate on the "decline_note" field.
+func DeclineNoteNotIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldDeclineNote, vs...))
+}
+
+// DeclineNoteGT applies the GT predicate on the "decline_note" field.
+func DeclineNoteGT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldDeclineNote, v))
+}
+
+// DeclineNoteGTE applies the GTE predicate on the "decline_note" field.
+func DeclineNoteGTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldDeclineNote, v))
+}
+
+// DeclineNoteLT applies the LT predicate on the "decline_note" field.
+func DeclineNoteLT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldDeclineNote, v))
+}
+
+// DeclineNoteLTE applies the LTE predicate on the "decline_note" field.
+func DeclineNoteLTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldDeclineNote, v))
+}
+
+// DeclineNoteContains applies the Contains predicate on the "decline_note" field.
+func DeclineNoteContains(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContains(FieldDeclineNote, v))
+}
+
+// DeclineNoteHasPrefix applies the HasPrefix predicate on the "decline_note" field.
+func DeclineNoteHasPrefix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldDeclineNote, v))
+}
+
+// DeclineNoteHasSuffix applies the HasSuffix predicate on the "decline_note" field.
+func DeclineNoteHasSuffix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldDeclineNote, v))
+}
+
+// DeclineNoteEqualFold applies the EqualFold predicate on the "decline_note" field.
+func DeclineNoteEqualFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEqualFold(FieldDeclineNote, v))
+}
+
+// DeclineNoteContainsFold applies the ContainsFold predicate on the "decline_note" field.
+func DeclineNoteContainsFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContainsFold(FieldDeclineNote, v))
+}
+
 // OfferedRefundMinorEQ applies the EQ predicate on the "offered_refund_minor" field.
 func OfferedRefundMinorEQ(v int64) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldOfferedRefundMinor, v))
@@ -1142,6 +1557,71 @@ func OfferedRefundMinorLT(v int64) predicate.ReturnRequest {
 // OfferedRefundMinorLTE applies the LTE predicate on the "offered_refund_minor" field.
 func OfferedRefundMinorLTE(v int64) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldLTE(FieldOfferedRefundMinor, v))
+}
+
+// OfferNoteEQ applies the EQ predicate on the "offer_note" field.
+func OfferNoteEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldOfferNote, v))
+}
+
+// OfferNoteNEQ applies the NEQ predicate on the "offer_note" field.
+func OfferNoteNEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldOfferNote, v))
+}
+
+// OfferNoteIn applies the In predicate on the "offer_note" field.
+func OfferNoteIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldOfferNote, vs...))
+}
+
+// OfferNoteNotIn applies the NotIn predicate on the "offer_note" field.
+func OfferNoteNotIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldOfferNote, vs...))
+}
+
+// OfferNoteGT applies the GT predicate on the "offer_note" field.
+func OfferNoteGT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldOfferNote, v))
+}
+
+// OfferNoteGTE applies the GTE predicate on the "offer_note" field.
+func OfferNoteGTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldOfferNote, v))
+}
+
+// OfferNoteLT applies the LT predicate on the "offer_note" field.
+func OfferNoteLT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldOfferNote, v))
+}
+
+// OfferNoteLTE applies the LTE predicate on the "offer_note" field.
+func OfferNoteLTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldOfferNote, v))
+}
+
+// OfferNoteContains applies the Contains predicate on the "offer_note" field.
+func OfferNoteContains(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContains(FieldOfferNote, v))
+}
+
+// OfferNoteHasPrefix applies the HasPrefix predicate on the "offer_note" field.
+func OfferNoteHasPrefix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldOfferNote, v))
+}
+
+// OfferNoteHasSuffix applies the HasSuffix predicate on the "offer_note" field.
+func OfferNoteHasSuffix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldOfferNote, v))
+}
+
+// OfferNoteEqualFold applies the EqualFold predicate on the "offer_note" field.
+func OfferNoteEqualFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEqualFold(FieldOfferNote, v))
+}
+
+// OfferNoteContainsFold applies the ContainsFold predicate on the "offer_note" field.
+func OfferNoteContainsFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContainsFold(FieldOfferNote, v))
 }
 
 // ReturnAddressEQ applies the EQ predicate on the "return_address" field.
@@ -1244,69 +1724,69 @@ func ShipDeadlineNotNil() predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldNotNull(FieldShipDeadline))
 }
 
-// TrackingCarrierEQ applies the EQ predicate on the "tracking_carrier" field.
-func TrackingCarrierEQ(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldTrackingCarrier, v))
+// CarrierEQ applies the EQ predicate on the "carrier" field.
+func CarrierEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldCarrier, v))
 }
 
-// TrackingCarrierNEQ applies the NEQ predicate on the "tracking_carrier" field.
-func TrackingCarrierNEQ(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNEQ(FieldTrackingCarrier, v))
+// CarrierNEQ applies the NEQ predicate on the "carrier" field.
+func CarrierNEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldCarrier, v))
 }
 
-// TrackingCarrierIn applies the In predicate on the "tracking_carrier" field.
-func TrackingCarrierIn(vs ...string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIn(FieldTrackingCarrier, vs...))
+// CarrierIn applies the In predicate on the "carrier" field.
+func CarrierIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldCarrier, vs...))
 }
 
-// TrackingCarrierNotIn applies the NotIn predicate on the "tracking_carrier" field.
-func TrackingCarrierNotIn(vs ...string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotIn(FieldTrackingCarrier, vs...))
+// CarrierNotIn applies the NotIn predicate on the "carrier" field.
+func CarrierNotIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldCarrier, vs...))
 }
 
-// TrackingCarrierGT applies the GT predicate on the "tracking_carrier" field.
-func TrackingCarrierGT(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGT(FieldTrackingCarrier, v))
+// CarrierGT applies the GT predicate on the "carrier" field.
+func CarrierGT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldCarrier, v))
 }
 
-// TrackingCarrierGTE applies the GTE predicate on the "tracking_carrier" field.
-func TrackingCarrierGTE(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGTE(FieldTrackingCarrier, v))
+// CarrierGTE applies the GTE predicate on the "carrier" field.
+func CarrierGTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldCarrier, v))
 }
 
-// TrackingCarrierLT applies the LT predicate on the "tracking_carrier" field.
-func TrackingCarrierLT(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLT(FieldTrackingCarrier, v))
+// CarrierLT applies the LT predicate on the "carrier" field.
+func CarrierLT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldCarrier, v))
 }
 
-// TrackingCarrierLTE applies the LTE predicate on the "tracking_carrier" field.
-func TrackingCarrierLTE(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLTE(FieldTrackingCarrier, v))
+// CarrierLTE applies the LTE predicate on the "carrier" field.
+func CarrierLTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldCarrier, v))
 }
 
-// TrackingCarrierContains applies the Contains predicate on the "tracking_carrier" field.
-func TrackingCarrierContains(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldContains(FieldTrackingCarrier, v))
+// CarrierContains applies the Contains predicate on the "carrier" field.
+func CarrierContains(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContains(FieldCarrier, v))
 }
 
-// TrackingCarrierHasPrefix applies the HasPrefix predicate on the "tracking_carrier" field.
-func TrackingCarrierHasPrefix(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldTrackingCarrier, v))
+// CarrierHasPrefix applies the HasPrefix predicate on the "carrier" field.
+func CarrierHasPrefix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldCarrier, v))
 }
 
-// TrackingCarrierHasSuffix applies the HasSuffix predicate on the "tracking_carrier" field.
-func TrackingCarrierHasSuffix(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldTrackingCarrier, v))
+// CarrierHasSuffix applies the HasSuffix predicate on the "carrier" field.
+func CarrierHasSuffix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldCarrier, v))
 }
 
-// TrackingCarrierEqualFold applies the EqualFold predicate on the "tracking_carrier" field.
-func TrackingCarrierEqualFold(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEqualFold(FieldTrackingCarrier, v))
+// CarrierEqualFold applies the EqualFold predicate on the "carrier" field.
+func CarrierEqualFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEqualFold(FieldCarrier, v))
 }
 
-// TrackingCarrierContainsFold applies the ContainsFold predicate on the "tracking_carrier" field.
-func TrackingCarrierContainsFold(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldContainsFold(FieldTrackingCarrier, v))
+// CarrierContainsFold applies the ContainsFold predicate on the "carrier" field.
+func CarrierContainsFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContainsFold(FieldCarrier, v))
 }
 
 // TrackingNumberEQ applies the EQ predicate on the "tracking_number" field.
@@ -1524,119 +2004,134 @@ func ReceiveTimeNotNil() predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldNotNull(FieldReceiveTime))
 }
 
-// ReceiptEQ applies the EQ predicate on the "receipt" field.
-func ReceiptEQ(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldReceipt, v))
+// ReceiptNoteEQ applies the EQ predicate on the "receipt_note" field.
+func ReceiptNoteEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldReceiptNote, v))
 }
 
-// ReceiptNEQ applies the NEQ predicate on the "receipt" field.
-func ReceiptNEQ(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNEQ(FieldReceipt, v))
+// ReceiptNoteNEQ applies the NEQ predicate on the "receipt_note" field.
+func ReceiptNoteNEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldReceiptNote, v))
 }
 
-// ReceiptIn applies the In predicate on the "receipt" field.
-func ReceiptIn(vs ...[]byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIn(FieldReceipt, vs...))
+// ReceiptNoteIn applies the In predicate on the "receipt_note" field.
+func ReceiptNoteIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldReceiptNote, vs...))
 }
 
-// ReceiptNotIn applies the NotIn predicate on the "receipt" field.
-func ReceiptNotIn(vs ...[]byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotIn(FieldReceipt, vs...))
+// ReceiptNoteNotIn applies the NotIn predicate on the "receipt_note" field.
+func ReceiptNoteNotIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldReceiptNote, vs...))
 }
 
-// ReceiptGT applies the GT predicate on the "receipt" field.
-func ReceiptGT(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGT(FieldReceipt, v))
+// ReceiptNoteGT applies the GT predicate on the "receipt_note" field.
+func ReceiptNoteGT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldReceiptNote, v))
 }
 
-// ReceiptGTE applies the GTE predicate on the "receipt" field.
-func ReceiptGTE(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGTE(FieldReceipt, v))
+// ReceiptNoteGTE applies the GTE predicate on the "receipt_note" field.
+func ReceiptNoteGTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldReceiptNote, v))
 }
 
-// ReceiptLT applies the LT predicate on the "receipt" field.
-func ReceiptLT(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLT(FieldReceipt, v))
+// ReceiptNoteLT applies the LT predicate on the "receipt_note" field.
+func ReceiptNoteLT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldReceiptNote, v))
 }
 
-// ReceiptLTE applies the LTE predicate on the "receipt" field.
-func ReceiptLTE(v []byte) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLTE(FieldReceipt, v))
+// ReceiptNoteLTE applies the LTE predicate on the "receipt_note" field.
+func ReceiptNoteLTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldReceiptNote, v))
 }
 
-// ReceiptIsNil applies the IsNil predicate on the "receipt" field.
-func ReceiptIsNil() predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIsNull(FieldReceipt))
+// ReceiptNoteContains applies the Contains predicate on the "receipt_note" field.
+func ReceiptNoteContains(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContains(FieldReceiptNote, v))
 }
 
-// ReceiptNotNil applies the NotNil predicate on the "receipt" field.
-func ReceiptNotNil() predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotNull(FieldReceipt))
+// ReceiptNoteHasPrefix applies the HasPrefix predicate on the "receipt_note" field.
+func ReceiptNoteHasPrefix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldReceiptNote, v))
 }
 
-// WarehouseIDEQ applies the EQ predicate on the "warehouse_id" field.
-func WarehouseIDEQ(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldWarehouseID, v))
+// ReceiptNoteHasSuffix applies the HasSuffix predicate on the "receipt_note" field.
+func ReceiptNoteHasSuffix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldReceiptNote, v))
 }
 
-// WarehouseIDNEQ applies the NEQ predicate on the "warehouse_id" field.
-func WarehouseIDNEQ(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNEQ(FieldWarehouseID, v))
+// ReceiptNoteEqualFold applies the EqualFold predicate on the "receipt_note" field.
+func ReceiptNoteEqualFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEqualFold(FieldReceiptNote, v))
 }
 
-// WarehouseIDIn applies the In predicate on the "warehouse_id" field.
-func WarehouseIDIn(vs ...string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIn(FieldWarehouseID, vs...))
+// ReceiptNoteContainsFold applies the ContainsFold predicate on the "receipt_note" field.
+func ReceiptNoteContainsFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContainsFold(FieldReceiptNote, v))
 }
 
-// WarehouseIDNotIn applies the NotIn predicate on the "warehouse_id" field.
-func WarehouseIDNotIn(vs ...string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotIn(FieldWarehouseID, vs...))
+// InspectedByEQ applies the EQ predicate on the "inspected_by" field.
+func InspectedByEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldInspectedBy, v))
 }
 
-// WarehouseIDGT applies the GT predicate on the "warehouse_id" field.
-func WarehouseIDGT(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGT(FieldWarehouseID, v))
+// InspectedByNEQ applies the NEQ predicate on the "inspected_by" field.
+func InspectedByNEQ(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldInspectedBy, v))
 }
 
-// WarehouseIDGTE applies the GTE predicate on the "warehouse_id" field.
-func WarehouseIDGTE(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGTE(FieldWarehouseID, v))
+// InspectedByIn applies the In predicate on the "inspected_by" field.
+func InspectedByIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldInspectedBy, vs...))
 }
 
-// WarehouseIDLT applies the LT predicate on the "warehouse_id" field.
-func WarehouseIDLT(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLT(FieldWarehouseID, v))
+// InspectedByNotIn applies the NotIn predicate on the "inspected_by" field.
+func InspectedByNotIn(vs ...string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldInspectedBy, vs...))
 }
 
-// WarehouseIDLTE applies the LTE predicate on the "warehouse_id" field.
-func WarehouseIDLTE(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLTE(FieldWarehouseID, v))
+// InspectedByGT applies the GT predicate on the "inspected_by" field.
+func InspectedByGT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldInspectedBy, v))
 }
 
-// WarehouseIDContains applies the Contains predicate on the "warehouse_id" field.
-func WarehouseIDContains(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldContains(FieldWarehouseID, v))
+// InspectedByGTE applies the GTE predicate on the "inspected_by" field.
+func InspectedByGTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldInspectedBy, v))
 }
 
-// WarehouseIDHasPrefix applies the HasPrefix predicate on the "warehouse_id" field.
-func WarehouseIDHasPrefix(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldWarehouseID, v))
+// InspectedByLT applies the LT predicate on the "inspected_by" field.
+func InspectedByLT(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldInspectedBy, v))
 }
 
-// WarehouseIDHasSuffix applies the HasSuffix predicate on the "warehouse_id" field.
-func WarehouseIDHasSuffix(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldWarehouseID, v))
+// InspectedByLTE applies the LTE predicate on the "inspected_by" field.
+func InspectedByLTE(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldInspectedBy, v))
 }
 
-// WarehouseIDEqualFold applies the EqualFold predicate on the "warehouse_id" field.
-func WarehouseIDEqualFold(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEqualFold(FieldWarehouseID, v))
+// InspectedByContains applies the Contains predicate on the "inspected_by" field.
+func InspectedByContains(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContains(FieldInspectedBy, v))
 }
 
-// WarehouseIDContainsFold applies the ContainsFold predicate on the "warehouse_id" field.
-func WarehouseIDContainsFold(v string) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldContainsFold(FieldWarehouseID, v))
+// InspectedByHasPrefix applies the HasPrefix predicate on the "inspected_by" field.
+func InspectedByHasPrefix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasPrefix(FieldInspectedBy, v))
+}
+
+// InspectedByHasSuffix applies the HasSuffix predicate on the "inspected_by" field.
+func InspectedByHasSuffix(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldHasSuffix(FieldInspectedBy, v))
+}
+
+// InspectedByEqualFold applies the EqualFold predicate on the "inspected_by" field.
+func InspectedByEqualFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEqualFold(FieldInspectedBy, v))
+}
+
+// InspectedByContainsFold applies the ContainsFold predicate on the "inspected_by" field.
+func InspectedByContainsFold(v string) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldContainsFold(FieldInspectedBy, v))
 }
 
 // InspectionResultEQ applies the EQ predicate on the "inspection_result" field.
@@ -1734,56 +2229,6 @@ func InspectionNoteContainsFold(v string) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldContainsFold(FieldInspectionNote, v))
 }
 
-// InspectTimeEQ applies the EQ predicate on the "inspect_time" field.
-func InspectTimeEQ(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldInspectTime, v))
-}
-
-// InspectTimeNEQ applies the NEQ predicate on the "inspect_time" field.
-func InspectTimeNEQ(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNEQ(FieldInspectTime, v))
-}
-
-// InspectTimeIn applies the In predicate on the "inspect_time" field.
-func InspectTimeIn(vs ...time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIn(FieldInspectTime, vs...))
-}
-
-// InspectTimeNotIn applies the NotIn predicate on the "inspect_time" field.
-func InspectTimeNotIn(vs ...time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotIn(FieldInspectTime, vs...))
-}
-
-// InspectTimeGT applies the GT predicate on the "inspect_time" field.
-func InspectTimeGT(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGT(FieldInspectTime, v))
-}
-
-// InspectTimeGTE applies the GTE predicate on the "inspect_time" field.
-func InspectTimeGTE(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGTE(FieldInspectTime, v))
-}
-
-// InspectTimeLT applies the LT predicate on the "inspect_time" field.
-func InspectTimeLT(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLT(FieldInspectTime, v))
-}
-
-// InspectTimeLTE applies the LTE predicate on the "inspect_time" field.
-func InspectTimeLTE(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLTE(FieldInspectTime, v))
-}
-
-// InspectTimeIsNil applies the IsNil predicate on the "inspect_time" field.
-func InspectTimeIsNil() predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIsNull(FieldInspectTime))
-}
-
-// InspectTimeNotNil applies the NotNil predicate on the "inspect_time" field.
-func InspectTimeNotNil() predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotNull(FieldInspectTime))
-}
-
 // CompensationMinorEQ applies the EQ predicate on the "compensation_minor" field.
 func CompensationMinorEQ(v int64) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldEQ(FieldCompensationMinor, v))
@@ -1824,54 +2269,54 @@ func CompensationMinorLTE(v int64) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldLTE(FieldCompensationMinor, v))
 }
 
-// CompensationDueTimeEQ applies the EQ predicate on the "compensation_due_time" field.
-func CompensationDueTimeEQ(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldCompensationDueTime, v))
+// CompensationDeadlineEQ applies the EQ predicate on the "compensation_deadline" field.
+func CompensationDeadlineEQ(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldCompensationDeadline, v))
 }
 
-// CompensationDueTimeNEQ applies the NEQ predicate on the "compensation_due_time" field.
-func CompensationDueTimeNEQ(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNEQ(FieldCompensationDueTime, v))
+// CompensationDeadlineNEQ applies the NEQ predicate on the "compensation_deadline" field.
+func CompensationDeadlineNEQ(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldCompensationDeadline, v))
 }
 
-// CompensationDueTimeIn applies the In predicate on the "compensation_due_time" field.
-func CompensationDueTimeIn(vs ...time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIn(FieldCompensationDueTime, vs...))
+// CompensationDeadlineIn applies the In predicate on the "compensation_deadline" field.
+func CompensationDeadlineIn(vs ...time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldCompensationDeadline, vs...))
 }
 
-// CompensationDueTimeNotIn applies the NotIn predicate on the "compensation_due_time" field.
-func CompensationDueTimeNotIn(vs ...time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotIn(FieldCompensationDueTime, vs...))
+// CompensationDeadlineNotIn applies the NotIn predicate on the "compensation_deadline" field.
+func CompensationDeadlineNotIn(vs ...time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldCompensationDeadline, vs...))
 }
 
-// CompensationDueTimeGT applies the GT predicate on the "compensation_due_time" field.
-func CompensationDueTimeGT(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGT(FieldCompensationDueTime, v))
+// CompensationDeadlineGT applies the GT predicate on the "compensation_deadline" field.
+func CompensationDeadlineGT(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldCompensationDeadline, v))
 }
 
-// CompensationDueTimeGTE applies the GTE predicate on the "compensation_due_time" field.
-func CompensationDueTimeGTE(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGTE(FieldCompensationDueTime, v))
+// CompensationDeadlineGTE applies the GTE predicate on the "compensation_deadline" field.
+func CompensationDeadlineGTE(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldCompensationDeadline, v))
 }
 
-// CompensationDueTimeLT applies the LT predicate on the "compensation_due_time" field.
-func CompensationDueTimeLT(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLT(FieldCompensationDueTime, v))
+// CompensationDeadlineLT applies the LT predicate on the "compensation_deadline" field.
+func CompensationDeadlineLT(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldCompensationDeadline, v))
 }
 
-// CompensationDueTimeLTE applies the LTE predicate on the "compensation_due_time" field.
-func CompensationDueTimeLTE(v time.Time) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLTE(FieldCompensationDueTime, v))
+// CompensationDeadlineLTE applies the LTE predicate on the "compensation_deadline" field.
+func CompensationDeadlineLTE(v time.Time) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldCompensationDeadline, v))
 }
 
-// CompensationDueTimeIsNil applies the IsNil predicate on the "compensation_due_time" field.
-func CompensationDueTimeIsNil() predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIsNull(FieldCompensationDueTime))
+// CompensationDeadlineIsNil applies the IsNil predicate on the "compensation_deadline" field.
+func CompensationDeadlineIsNil() predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIsNull(FieldCompensationDeadline))
 }
 
-// CompensationDueTimeNotNil applies the NotNil predicate on the "compensation_due_time" field.
-func CompensationDueTimeNotNil() predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotNull(FieldCompensationDueTime))
+// CompensationDeadlineNotNil applies the NotNil predicate on the "compensation_deadline" field.
+func CompensationDeadlineNotNil() predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotNull(FieldCompensationDeadline))
 }
 
 // CompensateTimeEQ applies the EQ predicate on the "compensate_time" field.
@@ -1989,44 +2434,294 @@ func CurrencyContainsFold(v string) predicate.ReturnRequest {
 	return predicate.ReturnRequest(sql.FieldContainsFold(FieldCurrency, v))
 }
 
-// RefundMinorEQ applies the EQ predicate on the "refund_minor" field.
-func RefundMinorEQ(v int64) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldEQ(FieldRefundMinor, v))
+// GoodsMinorEQ applies the EQ predicate on the "goods_minor" field.
+func GoodsMinorEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldGoodsMinor, v))
 }
 
-// RefundMinorNEQ applies the NEQ predicate on the "refund_minor" field.
-func RefundMinorNEQ(v int64) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNEQ(FieldRefundMinor, v))
+// GoodsMinorNEQ applies the NEQ predicate on the "goods_minor" field.
+func GoodsMinorNEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldGoodsMinor, v))
 }
 
-// RefundMinorIn applies the In predicate on the "refund_minor" field.
-func RefundMinorIn(vs ...int64) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldIn(FieldRefundMinor, vs...))
+// GoodsMinorIn applies the In predicate on the "goods_minor" field.
+func GoodsMinorIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldGoodsMinor, vs...))
 }
 
-// RefundMinorNotIn applies the NotIn predicate on the "refund_minor" field.
-func RefundMinorNotIn(vs ...int64) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldNotIn(FieldRefundMinor, vs...))
+// GoodsMinorNotIn applies the NotIn predicate on the "goods_minor" field.
+func GoodsMinorNotIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldGoodsMinor, vs...))
 }
 
-// RefundMinorGT applies the GT predicate on the "refund_minor" field.
-func RefundMinorGT(v int64) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGT(FieldRefundMinor, v))
+// GoodsMinorGT applies the GT predicate on the "goods_minor" field.
+func GoodsMinorGT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldGoodsMinor, v))
 }
 
-// RefundMinorGTE applies the GTE predicate on the "refund_minor" field.
-func RefundMinorGTE(v int64) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldGTE(FieldRefundMinor, v))
+// GoodsMinorGTE applies the GTE predicate on the "goods_minor" field.
+func GoodsMinorGTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldGoodsMinor, v))
 }
 
-// RefundMinorLT applies the LT predicate on the "refund_minor" field.
-func RefundMinorLT(v int64) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLT(FieldRefundMinor, v))
+// GoodsMinorLT applies the LT predicate on the "goods_minor" field.
+func GoodsMinorLT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldGoodsMinor, v))
 }
 
-// RefundMinorLTE applies the LTE predicate on the "refund_minor" field.
-func RefundMinorLTE(v int64) predicate.ReturnRequest {
-	return predicate.ReturnRequest(sql.FieldLTE(FieldRefundMinor, v))
+// GoodsMinorLTE applies the LTE predicate on the "goods_minor" field.
+func GoodsMinorLTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldGoodsMinor, v))
+}
+
+// FreightMinorEQ applies the EQ predicate on the "freight_minor" field.
+func FreightMinorEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldFreightMinor, v))
+}
+
+// FreightMinorNEQ applies the NEQ predicate on the "freight_minor" field.
+func FreightMinorNEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldFreightMinor, v))
+}
+
+// FreightMinorIn applies the In predicate on the "freight_minor" field.
+func FreightMinorIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldFreightMinor, vs...))
+}
+
+// FreightMinorNotIn applies the NotIn predicate on the "freight_minor" field.
+func FreightMinorNotIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldFreightMinor, vs...))
+}
+
+// FreightMinorGT applies the GT predicate on the "freight_minor" field.
+func FreightMinorGT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldFreightMinor, v))
+}
+
+// FreightMinorGTE applies the GTE predicate on the "freight_minor" field.
+func FreightMinorGTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldFreightMinor, v))
+}
+
+// FreightMinorLT applies the LT predicate on the "freight_minor" field.
+func FreightMinorLT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldFreightMinor, v))
+}
+
+// FreightMinorLTE applies the LTE predicate on the "freight_minor" field.
+func FreightMinorLTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldFreightMinor, v))
+}
+
+// InsuranceMinorEQ applies the EQ predicate on the "insurance_minor" field.
+func InsuranceMinorEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldInsuranceMinor, v))
+}
+
+// InsuranceMinorNEQ applies the NEQ predicate on the "insurance_minor" field.
+func InsuranceMinorNEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldInsuranceMinor, v))
+}
+
+// InsuranceMinorIn applies the In predicate on the "insurance_minor" field.
+func InsuranceMinorIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldInsuranceMinor, vs...))
+}
+
+// InsuranceMinorNotIn applies the NotIn predicate on the "insurance_minor" field.
+func InsuranceMinorNotIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldInsuranceMinor, vs...))
+}
+
+// InsuranceMinorGT applies the GT predicate on the "insurance_minor" field.
+func InsuranceMinorGT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldInsuranceMinor, v))
+}
+
+// InsuranceMinorGTE applies the GTE predicate on the "insurance_minor" field.
+func InsuranceMinorGTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldInsuranceMinor, v))
+}
+
+// InsuranceMinorLT applies the LT predicate on the "insurance_minor" field.
+func InsuranceMinorLT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldInsuranceMinor, v))
+}
+
+// InsuranceMinorLTE applies the LTE predicate on the "insurance_minor" field.
+func InsuranceMinorLTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldInsuranceMinor, v))
+}
+
+// ShippingDeductionMinorEQ applies the EQ predicate on the "shipping_deduction_minor" field.
+func ShippingDeductionMinorEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldShippingDeductionMinor, v))
+}
+
+// ShippingDeductionMinorNEQ applies the NEQ predicate on the "shipping_deduction_minor" field.
+func ShippingDeductionMinorNEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldShippingDeductionMinor, v))
+}
+
+// ShippingDeductionMinorIn applies the In predicate on the "shipping_deduction_minor" field.
+func ShippingDeductionMinorIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldShippingDeductionMinor, vs...))
+}
+
+// ShippingDeductionMinorNotIn applies the NotIn predicate on the "shipping_deduction_minor" field.
+func ShippingDeductionMinorNotIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldShippingDeductionMinor, vs...))
+}
+
+// ShippingDeductionMinorGT applies the GT predicate on the "shipping_deduction_minor" field.
+func ShippingDeductionMinorGT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldShippingDeductionMinor, v))
+}
+
+// ShippingDeductionMinorGTE applies the GTE predicate on the "shipping_deduction_minor" field.
+func ShippingDeductionMinorGTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldShippingDeductionMinor, v))
+}
+
+// ShippingDeductionMinorLT applies the LT predicate on the "shipping_deduction_minor" field.
+func ShippingDeductionMinorLT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldShippingDeductionMinor, v))
+}
+
+// ShippingDeductionMinorLTE applies the LTE predicate on the "shipping_deduction_minor" field.
+func ShippingDeductionMinorLTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldShippingDeductionMinor, v))
+}
+
+// CapDeductionMinorEQ applies the EQ predicate on the "cap_deduction_minor" field.
+func CapDeductionMinorEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldCapDeductionMinor, v))
+}
+
+// CapDeductionMinorNEQ applies the NEQ predicate on the "cap_deduction_minor" field.
+func CapDeductionMinorNEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldCapDeductionMinor, v))
+}
+
+// CapDeductionMinorIn applies the In predicate on the "cap_deduction_minor" field.
+func CapDeductionMinorIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldCapDeductionMinor, vs...))
+}
+
+// CapDeductionMinorNotIn applies the NotIn predicate on the "cap_deduction_minor" field.
+func CapDeductionMinorNotIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldCapDeductionMinor, vs...))
+}
+
+// CapDeductionMinorGT applies the GT predicate on the "cap_deduction_minor" field.
+func CapDeductionMinorGT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldCapDeductionMinor, v))
+}
+
+// CapDeductionMinorGTE applies the GTE predicate on the "cap_deduction_minor" field.
+func CapDeductionMinorGTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldCapDeductionMinor, v))
+}
+
+// CapDeductionMinorLT applies the LT predicate on the "cap_deduction_minor" field.
+func CapDeductionMinorLT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldCapDeductionMinor, v))
+}
+
+// CapDeductionMinorLTE applies the LTE predicate on the "cap_deduction_minor" field.
+func CapDeductionMinorLTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldCapDeductionMinor, v))
+}
+
+// RefundTotalMinorEQ applies the EQ predicate on the "refund_total_minor" field.
+func RefundTotalMinorEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldRefundTotalMinor, v))
+}
+
+// RefundTotalMinorNEQ applies the NEQ predicate on the "refund_total_minor" field.
+func RefundTotalMinorNEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldRefundTotalMinor, v))
+}
+
+// RefundTotalMinorIn applies the In predicate on the "refund_total_minor" field.
+func RefundTotalMinorIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldRefundTotalMinor, vs...))
+}
+
+// RefundTotalMinorNotIn applies the NotIn predicate on the "refund_total_minor" field.
+func RefundTotalMinorNotIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldRefundTotalMinor, vs...))
+}
+
+// RefundTotalMinorGT applies the GT predicate on the "refund_total_minor" field.
+func RefundTotalMinorGT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldRefundTotalMinor, v))
+}
+
+// RefundTotalMinorGTE applies the GTE predicate on the "refund_total_minor" field.
+func RefundTotalMinorGTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldRefundTotalMinor, v))
+}
+
+// RefundTotalMinorLT applies the LT predicate on the "refund_total_minor" field.
+func RefundTotalMinorLT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldRefundTotalMinor, v))
+}
+
+// RefundTotalMinorLTE applies the LTE predicate on the "refund_total_minor" field.
+func RefundTotalMinorLTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldRefundTotalMinor, v))
+}
+
+// KeptGoodsEQ applies the EQ predicate on the "kept_goods" field.
+func KeptGoodsEQ(v bool) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldKeptGoods, v))
+}
+
+// KeptGoodsNEQ applies the NEQ predicate on the "kept_goods" field.
+func KeptGoodsNEQ(v bool) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldKeptGoods, v))
+}
+
+// RefundedMinorEQ applies the EQ predicate on the "refunded_minor" field.
+func RefundedMinorEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldEQ(FieldRefundedMinor, v))
+}
+
+// RefundedMinorNEQ applies the NEQ predicate on the "refunded_minor" field.
+func RefundedMinorNEQ(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNEQ(FieldRefundedMinor, v))
+}
+
+// RefundedMinorIn applies the In predicate on the "refunded_minor" field.
+func RefundedMinorIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldIn(FieldRefundedMinor, vs...))
+}
+
+// RefundedMinorNotIn applies the NotIn predicate on the "refunded_minor" field.
+func RefundedMinorNotIn(vs ...int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldNotIn(FieldRefundedMinor, vs...))
+}
+
+// RefundedMinorGT applies the GT predicate on the "refunded_minor" field.
+func RefundedMinorGT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGT(FieldRefundedMinor, v))
+}
+
+// RefundedMinorGTE applies the GTE predicate on the "refunded_minor" field.
+func RefundedMinorGTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldGTE(FieldRefundedMinor, v))
+}
+
+// RefundedMinorLT applies the LT predicate on the "refunded_minor" field.
+func RefundedMinorLT(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLT(FieldRefundedMinor, v))
+}
+
+// RefundedMinorLTE applies the LTE predicate on the "refunded_minor" field.
+func RefundedMinorLTE(v int64) predicate.ReturnRequest {
+	return predicate.ReturnRequest(sql.FieldLTE(FieldRefundedMinor, v))
 }
 
 // RefundTimeEQ applies the EQ predicate on the "refund_time" field.

@@ -19,14 +19,22 @@ func (Complaint) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TimeMixin{}
 func (Complaint) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("order_id").NotEmpty().Immutable(),
+		// policy and policy_version are copied from the order, so a later policy change never applies to it.
+		field.Enum("policy").Values("trade_assurance", "retail").Immutable(),
+		field.String("policy_version").NotEmpty().Immutable(),
 		field.String("complainant_id").NotEmpty().Immutable(),
 		field.Enum("complainant_role").Values("buyer", "supplier").Immutable(),
 		field.String("respondent_id").NotEmpty().Immutable(),
 		field.Enum("type").Values("false_transaction", "product_quality", "service_failure",
 			"transaction_fraud").Immutable(),
 		field.String("statement").Default(""),
-		// evidence is a serialized tradeassure.common.v1.EvidenceList.
+		// evidence is the serialized evidence, oldest first: the wire form of a message whose field 1 is a
+		// repeated tradeassure.common.v1.Evidence.
 		field.Bytes("evidence").Optional(),
+		// statements are the parties' later statements, in the same form with tradeassure.complaint.v1.Statement.
+		field.Bytes("statements").Optional(),
+		// order_end_time is when the order completed or was cancelled, as of filing (the window's start).
+		field.Time("order_end_time").Optional().Nillable().Immutable(),
 		field.Enum("state").Values("filed", "upheld", "dismissed", "withdrawn").Default("filed"),
 		field.Time("decision_deadline"),
 		// decision_overdue is set when the decision deadline passed without a decision, so the miss is
@@ -35,13 +43,17 @@ func (Complaint) Fields() []ent.Field {
 		field.String("arbiter_id").Default(""),
 		field.Time("decide_time").Optional().Nillable(),
 		field.String("decision_note").Default(""),
-		// outcome is a serialized tradeassure.complaint.v1.ComplaintOutcome: the penalties and remedies
-		// (return costs, compensation, freight, extended delivery time) of an upheld complaint.
+		// outcome is a serialized tradeassure.complaint.v1.Decision: the arbiter's decision with the penalties
+		// and remedies (return costs, compensation, freight, extended delivery time) of an upheld complaint.
 		field.Bytes("outcome").Optional(),
 		field.Time("withdraw_time").Optional().Nillable(),
+		field.String("withdraw_note").Default(""),
+		field.Time("close_time").Optional().Nillable(),
 		// refiled_from names the dismissed complaint this one files again with new evidence. It is unique,
 		// so a dismissed complaint is refiled at most once.
 		field.String("refiled_from").Optional().Nillable().Immutable(),
+		// refiled_as names the complaint that refiled this dismissed one.
+		field.String("refiled_as").Optional().Nillable(),
 	}
 }
 
@@ -53,9 +65,10 @@ func (Complaint) Indexes() []ent.Index {
 		index.Fields("complainant_id", "state", "id"),
 		index.Fields("respondent_id", "state", "id"),
 		index.Fields("order_id", "id"),
-		// The arbiters' queue is the filed complaints; each arbiter lists its own.
 		index.Fields("state", "id"),
-		index.Fields("arbiter_id", "state", "id"),
+		// The arbiters' work queue: filed complaints by decision deadline.
+		index.Fields("state", "decision_deadline", "id"),
+		index.Fields("order_id", "complainant_id", "type", "state"),
 		index.Fields("refiled_from").Unique(),
 	}
 }

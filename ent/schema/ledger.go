@@ -33,6 +33,9 @@ func (LedgerAccount) Fields() []ent.Field {
 		// from it after the escrow was released. It changes only by atomic increments within a posting's
 		// transaction, so concurrent postings need no etag.
 		field.Int64("balance_minor").Default(0),
+		// revision counts the entries posted to the account; each entry records the revision it made, so a
+		// statement is ordered by it and a lost or doubled update would show as a gap or a duplicate.
+		field.Int64("revision").Default(0),
 	}
 }
 
@@ -64,12 +67,22 @@ func (LedgerTransfer) Fields() []ent.Field {
 		field.Int64("amount_minor").Positive().Immutable(),
 		field.String("memo").Default("").Immutable(),
 		field.Time("time").Immutable(),
+		// The objects the transfer concerns, for listing an order's or a withdrawal's transfers.
+		field.String("order_id").Default("").Immutable(),
+		field.String("return_id").Default("").Immutable(),
+		field.String("dispute_id").Default("").Immutable(),
+		field.String("complaint_id").Default("").Immutable(),
+		field.String("withdrawal_id").Default("").Immutable(),
 	}
 }
 
 // Indexes of the LedgerTransfer.
 func (LedgerTransfer) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("cause_kind", "cause_id").Unique()}
+	return []ent.Index{
+		index.Fields("cause_kind", "cause_id").Unique(),
+		index.Fields("order_id", "id"),
+		index.Fields("currency", "id"),
+	}
 }
 
 // LedgerEntry holds one leg of a transfer: a signed amount on one account and the balance it left. The
@@ -84,7 +97,14 @@ func (LedgerEntry) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}} }
 func (LedgerEntry) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("transfer_id").NotEmpty().Immutable(),
+		// leg is the entry's position among its transfer's legs as posted; pairing debits with credits in
+		// this order shows a multi-leg transfer as from→to movements.
+		field.Int("leg").Default(0).Immutable(),
 		field.String("account_id").NotEmpty().Immutable(),
+		// account_kind is copied from the account, so statements filter by it without a join.
+		field.String("account_kind").Default("").Immutable(),
+		// seq is the account's revision this entry made: 1, 2, 3, … per account, in commit order.
+		field.Int64("seq").Default(0).Immutable(),
 		// amount_minor is positive when the account's balance goes up, negative when it goes down.
 		field.Int64("amount_minor").Immutable(),
 		field.Int64("balance_after_minor").Immutable(),
@@ -95,6 +115,7 @@ func (LedgerEntry) Fields() []ent.Field {
 		field.String("order_id").Default("").Immutable(),
 		field.String("return_id").Default("").Immutable(),
 		field.String("dispute_id").Default("").Immutable(),
+		field.String("complaint_id").Default("").Immutable(),
 		field.String("withdrawal_id").Default("").Immutable(),
 		field.Time("time").Immutable(),
 	}
@@ -103,7 +124,7 @@ func (LedgerEntry) Fields() []ent.Field {
 // Indexes of the LedgerEntry.
 func (LedgerEntry) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("account_id", "id"),
+		index.Fields("account_id", "seq").Unique(),
 		index.Fields("transfer_id"),
 	}
 }

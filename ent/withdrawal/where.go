@@ -89,6 +89,11 @@ func SupplierID(v string) predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldEQ(FieldSupplierID, v))
 }
 
+// RequestID applies equality check predicate on the "request_id" field. It's identical to RequestIDEQ.
+func RequestID(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldRequestID, v))
+}
+
 // AmountMinor applies equality check predicate on the "amount_minor" field. It's identical to AmountMinorEQ.
 func AmountMinor(v int64) predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldEQ(FieldAmountMinor, v))
@@ -102,6 +107,16 @@ func Currency(v string) predicate.Withdrawal {
 // BankAccount applies equality check predicate on the "bank_account" field. It's identical to BankAccountEQ.
 func BankAccount(v string) predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldEQ(FieldBankAccount, v))
+}
+
+// HolderName applies equality check predicate on the "holder_name" field. It's identical to HolderNameEQ.
+func HolderName(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldHolderName, v))
+}
+
+// BankCountry applies equality check predicate on the "bank_country" field. It's identical to BankCountryEQ.
+func BankCountry(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldBankCountry, v))
 }
 
 // BankReference applies equality check predicate on the "bank_reference" field. It's identical to BankReferenceEQ.
@@ -119,14 +134,34 @@ func ProcessTime(v time.Time) predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldEQ(FieldProcessTime, v))
 }
 
+// ExpectedSettleEarliestTime applies equality check predicate on the "expected_settle_earliest_time" field. It's identical to ExpectedSettleEarliestTimeEQ.
+func ExpectedSettleEarliestTime(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldExpectedSettleEarliestTime, v))
+}
+
 // ExpectedSettleTime applies equality check predicate on the "expected_settle_time" field. It's identical to ExpectedSettleTimeEQ.
 func ExpectedSettleTime(v time.Time) predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldEQ(FieldExpectedSettleTime, v))
 }
 
+// OverdueTime applies equality check predicate on the "overdue_time" field. It's identical to OverdueTimeEQ.
+func OverdueTime(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldOverdueTime, v))
+}
+
 // FinishTime applies equality check predicate on the "finish_time" field. It's identical to FinishTimeEQ.
 func FinishTime(v time.Time) predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldEQ(FieldFinishTime, v))
+}
+
+// TransferID applies equality check predicate on the "transfer_id" field. It's identical to TransferIDEQ.
+func TransferID(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldTransferID, v))
+}
+
+// ReversalTransferID applies equality check predicate on the "reversal_transfer_id" field. It's identical to ReversalTransferIDEQ.
+func ReversalTransferID(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldReversalTransferID, v))
 }
 
 // CreateTimeEQ applies the EQ predicate on the "create_time" field.
@@ -379,6 +414,71 @@ func SupplierIDContainsFold(v string) predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldContainsFold(FieldSupplierID, v))
 }
 
+// RequestIDEQ applies the EQ predicate on the "request_id" field.
+func RequestIDEQ(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldRequestID, v))
+}
+
+// RequestIDNEQ applies the NEQ predicate on the "request_id" field.
+func RequestIDNEQ(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNEQ(FieldRequestID, v))
+}
+
+// RequestIDIn applies the In predicate on the "request_id" field.
+func RequestIDIn(vs ...string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldIn(FieldRequestID, vs...))
+}
+
+// RequestIDNotIn applies the NotIn predicate on the "request_id" field.
+func RequestIDNotIn(vs ...string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNotIn(FieldRequestID, vs...))
+}
+
+// RequestIDGT applies the GT predicate on the "request_id" field.
+func RequestIDGT(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGT(FieldRequestID, v))
+}
+
+// RequestIDGTE applies the GTE predicate on the "request_id" field.
+func RequestIDGTE(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGTE(FieldRequestID, v))
+}
+
+// RequestIDLT applies the LT predicate on the "request_id" field.
+func RequestIDLT(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLT(FieldRequestID, v))
+}
+
+// RequestIDLTE applies the LTE predicate on the "request_id" field.
+func RequestIDLTE(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLTE(FieldRequestID, v))
+}
+
+// RequestIDContains applies the Contains predicate on the "request_id" field.
+func RequestIDContains(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldContains(FieldRequestID, v))
+}
+
+// RequestIDHasPrefix applies the HasPrefix predicate on the "request_id" field.
+func RequestIDHasPrefix(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldHasPrefix(FieldRequestID, v))
+}
+
+// RequestIDHasSuffix applies the HasSuffix predicate on the "request_id" field.
+func RequestIDHasSuffix(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldHasSuffix(FieldRequestID, v))
+}
+
+// RequestIDEqualFold applies the EqualFold predicate on the "request_id" field.
+func RequestIDEqualFold(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEqualFold(FieldRequestID, v))
+}
+
+// RequestIDContainsFold applies the ContainsFold predicate on the "request_id" field.
+func RequestIDContainsFold(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldContainsFold(FieldRequestID, v))
+}
+
 // AmountMinorEQ applies the EQ predicate on the "amount_minor" field.
 func AmountMinorEQ(v int64) predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldEQ(FieldAmountMinor, v))
@@ -547,6 +647,136 @@ func BankAccountEqualFold(v string) predicate.Withdrawal {
 // BankAccountContainsFold applies the ContainsFold predicate on the "bank_account" field.
 func BankAccountContainsFold(v string) predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldContainsFold(FieldBankAccount, v))
+}
+
+// HolderNameEQ applies the EQ predicate on the "holder_name" field.
+func HolderNameEQ(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldHolderName, v))
+}
+
+// HolderNameNEQ applies the NEQ predicate on the "holder_name" field.
+func HolderNameNEQ(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNEQ(FieldHolderName, v))
+}
+
+// HolderNameIn applies the In predicate on the "holder_name" field.
+func HolderNameIn(vs ...string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldIn(FieldHolderName, vs...))
+}
+
+// HolderNameNotIn applies the NotIn predicate on the "holder_name" field.
+func HolderNameNotIn(vs ...string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNotIn(FieldHolderName, vs...))
+}
+
+// HolderNameGT applies the GT predicate on the "holder_name" field.
+func HolderNameGT(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGT(FieldHolderName, v))
+}
+
+// HolderNameGTE applies the GTE predicate on the "holder_name" field.
+func HolderNameGTE(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGTE(FieldHolderName, v))
+}
+
+// HolderNameLT applies the LT predicate on the "holder_name" field.
+func HolderNameLT(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLT(FieldHolderName, v))
+}
+
+// HolderNameLTE applies the LTE predicate on the "holder_name" field.
+func HolderNameLTE(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLTE(FieldHolderName, v))
+}
+
+// HolderNameContains applies the Contains predicate on the "holder_name" field.
+func HolderNameContains(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldContains(FieldHolderName, v))
+}
+
+// HolderNameHasPrefix applies the HasPrefix predicate on the "holder_name" field.
+func HolderNameHasPrefix(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldHasPrefix(FieldHolderName, v))
+}
+
+// HolderNameHasSuffix applies the HasSuffix predicate on the "holder_name" field.
+func HolderNameHasSuffix(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldHasSuffix(FieldHolderName, v))
+}
+
+// HolderNameEqualFold applies the EqualFold predicate on the "holder_name" field.
+func HolderNameEqualFold(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEqualFold(FieldHolderName, v))
+}
+
+// HolderNameContainsFold applies the ContainsFold predicate on the "holder_name" field.
+func HolderNameContainsFold(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldContainsFold(FieldHolderName, v))
+}
+
+// BankCountryEQ applies the EQ predicate on the "bank_country" field.
+func BankCountryEQ(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldBankCountry, v))
+}
+
+// BankCountryNEQ applies the NEQ predicate on the "bank_country" field.
+func BankCountryNEQ(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNEQ(FieldBankCountry, v))
+}
+
+// BankCountryIn applies the In predicate on the "bank_country" field.
+func BankCountryIn(vs ...string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldIn(FieldBankCountry, vs...))
+}
+
+// BankCountryNotIn applies the NotIn predicate on the "bank_country" field.
+func BankCountryNotIn(vs ...string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNotIn(FieldBankCountry, vs...))
+}
+
+// BankCountryGT applies the GT predicate on the "bank_country" field.
+func BankCountryGT(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGT(FieldBankCountry, v))
+}
+
+// BankCountryGTE applies the GTE predicate on the "bank_country" field.
+func BankCountryGTE(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGTE(FieldBankCountry, v))
+}
+
+// BankCountryLT applies the LT predicate on the "bank_country" field.
+func BankCountryLT(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLT(FieldBankCountry, v))
+}
+
+// BankCountryLTE applies the LTE predicate on the "bank_country" field.
+func BankCountryLTE(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLTE(FieldBankCountry, v))
+}
+
+// BankCountryContains applies the Contains predicate on the "bank_country" field.
+func BankCountryContains(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldContains(FieldBankCountry, v))
+}
+
+// BankCountryHasPrefix applies the HasPrefix predicate on the "bank_country" field.
+func BankCountryHasPrefix(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldHasPrefix(FieldBankCountry, v))
+}
+
+// BankCountryHasSuffix applies the HasSuffix predicate on the "bank_country" field.
+func BankCountryHasSuffix(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldHasSuffix(FieldBankCountry, v))
+}
+
+// BankCountryEqualFold applies the EqualFold predicate on the "bank_country" field.
+func BankCountryEqualFold(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEqualFold(FieldBankCountry, v))
+}
+
+// BankCountryContainsFold applies the ContainsFold predicate on the "bank_country" field.
+func BankCountryContainsFold(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldContainsFold(FieldBankCountry, v))
 }
 
 // StateEQ applies the EQ predicate on the "state" field.
@@ -749,6 +979,56 @@ func ProcessTimeNotNil() predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldNotNull(FieldProcessTime))
 }
 
+// ExpectedSettleEarliestTimeEQ applies the EQ predicate on the "expected_settle_earliest_time" field.
+func ExpectedSettleEarliestTimeEQ(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldExpectedSettleEarliestTime, v))
+}
+
+// ExpectedSettleEarliestTimeNEQ applies the NEQ predicate on the "expected_settle_earliest_time" field.
+func ExpectedSettleEarliestTimeNEQ(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNEQ(FieldExpectedSettleEarliestTime, v))
+}
+
+// ExpectedSettleEarliestTimeIn applies the In predicate on the "expected_settle_earliest_time" field.
+func ExpectedSettleEarliestTimeIn(vs ...time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldIn(FieldExpectedSettleEarliestTime, vs...))
+}
+
+// ExpectedSettleEarliestTimeNotIn applies the NotIn predicate on the "expected_settle_earliest_time" field.
+func ExpectedSettleEarliestTimeNotIn(vs ...time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNotIn(FieldExpectedSettleEarliestTime, vs...))
+}
+
+// ExpectedSettleEarliestTimeGT applies the GT predicate on the "expected_settle_earliest_time" field.
+func ExpectedSettleEarliestTimeGT(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGT(FieldExpectedSettleEarliestTime, v))
+}
+
+// ExpectedSettleEarliestTimeGTE applies the GTE predicate on the "expected_settle_earliest_time" field.
+func ExpectedSettleEarliestTimeGTE(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGTE(FieldExpectedSettleEarliestTime, v))
+}
+
+// ExpectedSettleEarliestTimeLT applies the LT predicate on the "expected_settle_earliest_time" field.
+func ExpectedSettleEarliestTimeLT(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLT(FieldExpectedSettleEarliestTime, v))
+}
+
+// ExpectedSettleEarliestTimeLTE applies the LTE predicate on the "expected_settle_earliest_time" field.
+func ExpectedSettleEarliestTimeLTE(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLTE(FieldExpectedSettleEarliestTime, v))
+}
+
+// ExpectedSettleEarliestTimeIsNil applies the IsNil predicate on the "expected_settle_earliest_time" field.
+func ExpectedSettleEarliestTimeIsNil() predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldIsNull(FieldExpectedSettleEarliestTime))
+}
+
+// ExpectedSettleEarliestTimeNotNil applies the NotNil predicate on the "expected_settle_earliest_time" field.
+func ExpectedSettleEarliestTimeNotNil() predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNotNull(FieldExpectedSettleEarliestTime))
+}
+
 // ExpectedSettleTimeEQ applies the EQ predicate on the "expected_settle_time" field.
 func ExpectedSettleTimeEQ(v time.Time) predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldEQ(FieldExpectedSettleTime, v))
@@ -799,6 +1079,56 @@ func ExpectedSettleTimeNotNil() predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldNotNull(FieldExpectedSettleTime))
 }
 
+// OverdueTimeEQ applies the EQ predicate on the "overdue_time" field.
+func OverdueTimeEQ(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldOverdueTime, v))
+}
+
+// OverdueTimeNEQ applies the NEQ predicate on the "overdue_time" field.
+func OverdueTimeNEQ(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNEQ(FieldOverdueTime, v))
+}
+
+// OverdueTimeIn applies the In predicate on the "overdue_time" field.
+func OverdueTimeIn(vs ...time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldIn(FieldOverdueTime, vs...))
+}
+
+// OverdueTimeNotIn applies the NotIn predicate on the "overdue_time" field.
+func OverdueTimeNotIn(vs ...time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNotIn(FieldOverdueTime, vs...))
+}
+
+// OverdueTimeGT applies the GT predicate on the "overdue_time" field.
+func OverdueTimeGT(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGT(FieldOverdueTime, v))
+}
+
+// OverdueTimeGTE applies the GTE predicate on the "overdue_time" field.
+func OverdueTimeGTE(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGTE(FieldOverdueTime, v))
+}
+
+// OverdueTimeLT applies the LT predicate on the "overdue_time" field.
+func OverdueTimeLT(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLT(FieldOverdueTime, v))
+}
+
+// OverdueTimeLTE applies the LTE predicate on the "overdue_time" field.
+func OverdueTimeLTE(v time.Time) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLTE(FieldOverdueTime, v))
+}
+
+// OverdueTimeIsNil applies the IsNil predicate on the "overdue_time" field.
+func OverdueTimeIsNil() predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldIsNull(FieldOverdueTime))
+}
+
+// OverdueTimeNotNil applies the NotNil predicate on the "overdue_time" field.
+func OverdueTimeNotNil() predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNotNull(FieldOverdueTime))
+}
+
 // FinishTimeEQ applies the EQ predicate on the "finish_time" field.
 func FinishTimeEQ(v time.Time) predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldEQ(FieldFinishTime, v))
@@ -847,6 +1177,136 @@ func FinishTimeIsNil() predicate.Withdrawal {
 // FinishTimeNotNil applies the NotNil predicate on the "finish_time" field.
 func FinishTimeNotNil() predicate.Withdrawal {
 	return predicate.Withdrawal(sql.FieldNotNull(FieldFinishTime))
+}
+
+// TransferIDEQ applies the EQ predicate on the "transfer_id" field.
+func TransferIDEQ(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldTransferID, v))
+}
+
+// TransferIDNEQ applies the NEQ predicate on the "transfer_id" field.
+func TransferIDNEQ(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNEQ(FieldTransferID, v))
+}
+
+// TransferIDIn applies the In predicate on the "transfer_id" field.
+func TransferIDIn(vs ...string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldIn(FieldTransferID, vs...))
+}
+
+// TransferIDNotIn applies the NotIn predicate on the "transfer_id" field.
+func TransferIDNotIn(vs ...string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNotIn(FieldTransferID, vs...))
+}
+
+// TransferIDGT applies the GT predicate on the "transfer_id" field.
+func TransferIDGT(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGT(FieldTransferID, v))
+}
+
+// TransferIDGTE applies the GTE predicate on the "transfer_id" field.
+func TransferIDGTE(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGTE(FieldTransferID, v))
+}
+
+// TransferIDLT applies the LT predicate on the "transfer_id" field.
+func TransferIDLT(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLT(FieldTransferID, v))
+}
+
+// TransferIDLTE applies the LTE predicate on the "transfer_id" field.
+func TransferIDLTE(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLTE(FieldTransferID, v))
+}
+
+// TransferIDContains applies the Contains predicate on the "transfer_id" field.
+func TransferIDContains(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldContains(FieldTransferID, v))
+}
+
+// TransferIDHasPrefix applies the HasPrefix predicate on the "transfer_id" field.
+func TransferIDHasPrefix(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldHasPrefix(FieldTransferID, v))
+}
+
+// TransferIDHasSuffix applies the HasSuffix predicate on the "transfer_id" field.
+func TransferIDHasSuffix(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldHasSuffix(FieldTransferID, v))
+}
+
+// TransferIDEqualFold applies the EqualFold predicate on the "transfer_id" field.
+func TransferIDEqualFold(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEqualFold(FieldTransferID, v))
+}
+
+// TransferIDContainsFold applies the ContainsFold predicate on the "transfer_id" field.
+func TransferIDContainsFold(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldContainsFold(FieldTransferID, v))
+}
+
+// ReversalTransferIDEQ applies the EQ predicate on the "reversal_transfer_id" field.
+func ReversalTransferIDEQ(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEQ(FieldReversalTransferID, v))
+}
+
+// ReversalTransferIDNEQ applies the NEQ predicate on the "reversal_transfer_id" field.
+func ReversalTransferIDNEQ(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNEQ(FieldReversalTransferID, v))
+}
+
+// ReversalTransferIDIn applies the In predicate on the "reversal_transfer_id" field.
+func ReversalTransferIDIn(vs ...string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldIn(FieldReversalTransferID, vs...))
+}
+
+// ReversalTransferIDNotIn applies the NotIn predicate on the "reversal_transfer_id" field.
+func ReversalTransferIDNotIn(vs ...string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldNotIn(FieldReversalTransferID, vs...))
+}
+
+// ReversalTransferIDGT applies the GT predicate on the "reversal_transfer_id" field.
+func ReversalTransferIDGT(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGT(FieldReversalTransferID, v))
+}
+
+// ReversalTransferIDGTE applies the GTE predicate on the "reversal_transfer_id" field.
+func ReversalTransferIDGTE(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldGTE(FieldReversalTransferID, v))
+}
+
+// ReversalTransferIDLT applies the LT predicate on the "reversal_transfer_id" field.
+func ReversalTransferIDLT(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLT(FieldReversalTransferID, v))
+}
+
+// ReversalTransferIDLTE applies the LTE predicate on the "reversal_transfer_id" field.
+func ReversalTransferIDLTE(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldLTE(FieldReversalTransferID, v))
+}
+
+// ReversalTransferIDContains applies the Contains predicate on the "reversal_transfer_id" field.
+func ReversalTransferIDContains(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldContains(FieldReversalTransferID, v))
+}
+
+// ReversalTransferIDHasPrefix applies the HasPrefix predicate on the "reversal_transfer_id" field.
+func ReversalTransferIDHasPrefix(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldHasPrefix(FieldReversalTransferID, v))
+}
+
+// ReversalTransferIDHasSuffix applies the HasSuffix predicate on the "reversal_transfer_id" field.
+func ReversalTransferIDHasSuffix(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldHasSuffix(FieldReversalTransferID, v))
+}
+
+// ReversalTransferIDEqualFold applies the EqualFold predicate on the "reversal_transfer_id" field.
+func ReversalTransferIDEqualFold(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldEqualFold(FieldReversalTransferID, v))
+}
+
+// ReversalTransferIDContainsFold applies the ContainsFold predicate on the "reversal_transfer_id" field.
+func ReversalTransferIDContainsFold(v string) predicate.Withdrawal {
+	return predicate.Withdrawal(sql.FieldContainsFold(FieldReversalTransferID, v))
 }
 
 // And groups predicates with the AND operator between them.

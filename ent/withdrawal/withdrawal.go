@@ -23,12 +23,18 @@ const (
 	FieldEtag = "etag"
 	// FieldSupplierID holds the string denoting the supplier_id field in the database.
 	FieldSupplierID = "supplier_id"
+	// FieldRequestID holds the string denoting the request_id field in the database.
+	FieldRequestID = "request_id"
 	// FieldAmountMinor holds the string denoting the amount_minor field in the database.
 	FieldAmountMinor = "amount_minor"
 	// FieldCurrency holds the string denoting the currency field in the database.
 	FieldCurrency = "currency"
 	// FieldBankAccount holds the string denoting the bank_account field in the database.
 	FieldBankAccount = "bank_account"
+	// FieldHolderName holds the string denoting the holder_name field in the database.
+	FieldHolderName = "holder_name"
+	// FieldBankCountry holds the string denoting the bank_country field in the database.
+	FieldBankCountry = "bank_country"
 	// FieldState holds the string denoting the state field in the database.
 	FieldState = "state"
 	// FieldBankReference holds the string denoting the bank_reference field in the database.
@@ -37,10 +43,18 @@ const (
 	FieldFailureReason = "failure_reason"
 	// FieldProcessTime holds the string denoting the process_time field in the database.
 	FieldProcessTime = "process_time"
+	// FieldExpectedSettleEarliestTime holds the string denoting the expected_settle_earliest_time field in the database.
+	FieldExpectedSettleEarliestTime = "expected_settle_earliest_time"
 	// FieldExpectedSettleTime holds the string denoting the expected_settle_time field in the database.
 	FieldExpectedSettleTime = "expected_settle_time"
+	// FieldOverdueTime holds the string denoting the overdue_time field in the database.
+	FieldOverdueTime = "overdue_time"
 	// FieldFinishTime holds the string denoting the finish_time field in the database.
 	FieldFinishTime = "finish_time"
+	// FieldTransferID holds the string denoting the transfer_id field in the database.
+	FieldTransferID = "transfer_id"
+	// FieldReversalTransferID holds the string denoting the reversal_transfer_id field in the database.
+	FieldReversalTransferID = "reversal_transfer_id"
 	// Table holds the table name of the withdrawal in the database.
 	Table = "withdrawals"
 )
@@ -53,15 +67,22 @@ var Columns = []string{
 	FieldRevision,
 	FieldEtag,
 	FieldSupplierID,
+	FieldRequestID,
 	FieldAmountMinor,
 	FieldCurrency,
 	FieldBankAccount,
+	FieldHolderName,
+	FieldBankCountry,
 	FieldState,
 	FieldBankReference,
 	FieldFailureReason,
 	FieldProcessTime,
+	FieldExpectedSettleEarliestTime,
 	FieldExpectedSettleTime,
+	FieldOverdueTime,
 	FieldFinishTime,
+	FieldTransferID,
+	FieldReversalTransferID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -81,16 +102,26 @@ var (
 	EtagValidator func(string) error
 	// SupplierIDValidator is a validator for the "supplier_id" field. It is called by the builders before save.
 	SupplierIDValidator func(string) error
+	// RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
+	RequestIDValidator func(string) error
 	// AmountMinorValidator is a validator for the "amount_minor" field. It is called by the builders before save.
 	AmountMinorValidator func(int64) error
 	// CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
 	CurrencyValidator func(string) error
 	// BankAccountValidator is a validator for the "bank_account" field. It is called by the builders before save.
 	BankAccountValidator func(string) error
+	// DefaultHolderName holds the default value on creation for the "holder_name" field.
+	DefaultHolderName string
+	// DefaultBankCountry holds the default value on creation for the "bank_country" field.
+	DefaultBankCountry string
 	// DefaultBankReference holds the default value on creation for the "bank_reference" field.
 	DefaultBankReference string
 	// DefaultFailureReason holds the default value on creation for the "failure_reason" field.
 	DefaultFailureReason string
+	// DefaultTransferID holds the default value on creation for the "transfer_id" field.
+	DefaultTransferID string
+	// DefaultReversalTransferID holds the default value on creation for the "reversal_transfer_id" field.
+	DefaultReversalTransferID string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
 	IDValidator func(string) error
 )
@@ -156,6 +187,11 @@ func BySupplierID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSupplierID, opts...).ToFunc()
 }
 
+// ByRequestID orders the results by the request_id field.
+func ByRequestID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRequestID, opts...).ToFunc()
+}
+
 // ByAmountMinor orders the results by the amount_minor field.
 func ByAmountMinor(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAmountMinor, opts...).ToFunc()
@@ -169,6 +205,16 @@ func ByCurrency(opts ...sql.OrderTermOption) OrderOption {
 // ByBankAccount orders the results by the bank_account field.
 func ByBankAccount(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBankAccount, opts...).ToFunc()
+}
+
+// ByHolderName orders the results by the holder_name field.
+func ByHolderName(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHolderName, opts...).ToFunc()
+}
+
+// ByBankCountry orders the results by the bank_country field.
+func ByBankCountry(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldBankCountry, opts...).ToFunc()
 }
 
 // ByState orders the results by the state field.
@@ -191,12 +237,32 @@ func ByProcessTime(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProcessTime, opts...).ToFunc()
 }
 
+// ByExpectedSettleEarliestTime orders the results by the expected_settle_earliest_time field.
+func ByExpectedSettleEarliestTime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldExpectedSettleEarliestTime, opts...).ToFunc()
+}
+
 // ByExpectedSettleTime orders the results by the expected_settle_time field.
 func ByExpectedSettleTime(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldExpectedSettleTime, opts...).ToFunc()
 }
 
+// ByOverdueTime orders the results by the overdue_time field.
+func ByOverdueTime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOverdueTime, opts...).ToFunc()
+}
+
 // ByFinishTime orders the results by the finish_time field.
 func ByFinishTime(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldFinishTime, opts...).ToFunc()
+}
+
+// ByTransferID orders the results by the transfer_id field.
+func ByTransferID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTransferID, opts...).ToFunc()
+}
+
+// ByReversalTransferID orders the results by the reversal_transfer_id field.
+func ByReversalTransferID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReversalTransferID, opts...).ToFunc()
 }

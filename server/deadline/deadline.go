@@ -129,6 +129,7 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 		}
 		if done {
 			applied++
+			e.log.DebugContext(ctx, "deadline applied", "deadline", claimed.ID, "kind", claimed.Kind, "subject", claimed.SubjectID)
 		}
 	}
 }
@@ -147,4 +148,49 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// Remaining is the time left until due at now, in whole seconds rounded up (never negative): what a
+// suspended deadline keeps, so that a resumed deadline never falls due earlier than it would have.
+func Remaining(due, now time.Time) time.Duration {
+	left := due.Sub(now)
+	if left <= 0 {
+		return 0
+	}
+	return (left + time.Second - 1).Truncate(time.Second)
+}
+
+// Suspend stops every pending deadline of a subject, within tx: each keeps the time it had left (see
+// Remaining) and is not run until Resume.
+func Suspend(ctx context.Context, tx *ent.Tx, subjectType, subjectID string, now time.Time) error {
+	rows, err := tx.Deadline.Query().Where(entdeadline.SubjectType(subjectType), entdeadline.SubjectID(subjectID),
+		entdeadline.StateEQ(entdeadline.StatePending)).All(ctx)
+	if err != nil {
+		return fmt.Errorf("suspend deadlines of %s %s: %w", subjectType, subjectID, err)
+	}
+	for _, d := range rows {
+		left := int64(Remaining(d.DueTime, now) / time.Second)
+		if err := tx.Deadline.UpdateOneID(d.ID).SetState(entdeadline.StateSuspended).SetRemainingSeconds(left).
+			Exec(ctx); err != nil {
+			return fmt.Errorf("suspend deadline %s: %w", d.ID, err)
+		}
+	}
+	return nil
+}
+
+// Resume restarts every suspended deadline of a subject, within tx, due at now plus the time it had left.
+func Resume(ctx context.Context, tx *ent.Tx, subjectType, subjectID string, now time.Time) error {
+	rows, err := tx.Deadline.Query().Where(entdeadline.SubjectType(subjectType), entdeadline.SubjectID(subjectID),
+		entdeadline.StateEQ(entdeadline.StateSuspended)).All(ctx)
+	if err != nil {
+		return fmt.Errorf("resume deadlines of %s %s: %w", subjectType, subjectID, err)
+	}
+	for _, d := range rows {
+		due := now.Add(time.Duration(d.RemainingSeconds) * time.Second)
+		if err := tx.Deadline.UpdateOneID(d.ID).SetState(entdeadline.StatePending).SetDueTime(due).
+			SetRemainingSeconds(0).Exec(ctx); err != nil {
+			return fmt.Errorf("resume deadline %s: %w", d.ID, err)
+		}
+	}
+	return nil
 }

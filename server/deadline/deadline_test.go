@@ -98,3 +98,61 @@ func TestEngine(t *testing.T) {
 		})
 	}
 }
+
+// TestSuspendResume checks a suspended deadline does not run however late it gets, and that resuming it
+// restarts it with the time it had left: due one second before that, not before; due after it, applied once.
+func TestSuspendResume(t *testing.T) {
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Engine: engine})
+			eng := deadline.New(e.Store, e.Clock, slog.Default())
+			applied := map[string]int{}
+			eng.Handle("apply", func(_ context.Context, _ *ent.Tx, d *ent.Deadline, _ time.Time) error {
+				applied[d.SubjectID]++
+				return nil
+			})
+			start := e.Clock.Now()
+			schedule(t, e, "s", "apply", start.Add(10*time.Hour))
+			schedule(t, e, "other", "apply", start.Add(10*time.Hour))
+			// Suspended with 6 hours (and half a second, rounded up to a second) left.
+			e.Clock.Set(start.Add(4*time.Hour - 500*time.Millisecond))
+			tx := func(fn func(tx *ent.Tx) error) {
+				t.Helper()
+				if err := e.Store.WithTx(e.Ctx, fn); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tx(func(tx *ent.Tx) error { return deadline.Suspend(e.Ctx, tx, "test", "s", e.Clock.Now()) })
+			if s := states(t, e, "s"); s["apply/"] != "suspended" {
+				t.Fatalf("suspended deadline = %v", s)
+			}
+			e.Clock.Set(start.Add(100 * time.Hour))
+			if _, err := eng.RunDue(e.Ctx); err != nil {
+				t.Fatal(err)
+			}
+			if applied["s"] != 0 || applied["other"] != 1 {
+				t.Fatalf("applied while suspended = %v", applied)
+			}
+			resumed := e.Clock.Now()
+			tx(func(tx *ent.Tx) error { return deadline.Resume(e.Ctx, tx, "test", "s", resumed) })
+			left := 6*time.Hour + time.Second
+			e.Clock.Set(resumed.Add(left - time.Second))
+			if n, err := eng.RunDue(e.Ctx); err != nil || n != 0 || applied["s"] != 0 {
+				t.Fatalf("one second before the resumed due time: %d %v %v", n, err, applied)
+			}
+			e.Clock.Set(resumed.Add(left))
+			if _, err := eng.RunDue(e.Ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := eng.RunDue(e.Ctx); err != nil {
+				t.Fatal(err)
+			}
+			if applied["s"] != 1 {
+				t.Fatalf("applied after resume = %v", applied)
+			}
+			if got := deadline.Remaining(start, start.Add(time.Second)); got != 0 {
+				t.Fatalf("remaining of a passed deadline = %v", got)
+			}
+		})
+	}
+}

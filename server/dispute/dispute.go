@@ -1,19 +1,442 @@
-// Package dispute implements DisputeService. Its behaviour lands with its own issue; until then every call answers
-// UNIMPLEMENTED.
+// Package dispute implements DisputeService: a buyer's dispute over a paid order (or a card chargeback, or a
+// supplier's report about returned goods), the negotiation between the parties with offers kept as a
+// history, escalation to the platform, the arbiter's evidence requests and ruling, suspension, and the
+// dispute deadlines (automatic grant when the supplier does not answer, automatic escalation on day 8
+// under trade assurance, overdue evidence requests), which the deadline engine applies.
 package dispute
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tradeassure/tradeassure/ent"
+	entdispute "github.com/tradeassure/tradeassure/ent/dispute"
+	entorder "github.com/tradeassure/tradeassure/ent/order"
+	"github.com/tradeassure/tradeassure/ent/timelineentry"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1/disputev1connect"
+	"github.com/tradeassure/tradeassure/server/aftersales"
+	"github.com/tradeassure/tradeassure/server/apierr"
+	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deps"
+	"github.com/tradeassure/tradeassure/server/events"
+	"github.com/tradeassure/tradeassure/server/idempotency"
+	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/order"
+	"github.com/tradeassure/tradeassure/server/pagination"
 )
 
-var _ disputev1connect.DisputeServiceHandler = (*Service)(nil)
+var (
+	_ disputev1connect.DisputeServiceHandler = (*Service)(nil)
+	_ aftersales.DisputeOpener               = (*Service)(nil)
+)
+
+// Deadline kinds of disputes; every one has the dispute as its subject.
+const (
+	// KindResponse grants the buyer's request (or the chargeback) when the supplier has not answered.
+	KindResponse = "dispute.supplier_response"
+	// KindAutoEscalate escalates a trade-assurance dispute still negotiating on day 8.
+	KindAutoEscalate = "dispute.auto_escalate"
+	// KindEvidenceDue marks the arbiter's evidence requests overdue when their due time passes unfulfilled.
+	KindEvidenceDue = "dispute.evidence_due"
+)
+
+const subjectType = "dispute"
 
 // Service implements DisputeService.
 type Service struct {
-	disputev1connect.UnimplementedDisputeServiceHandler
-	deps deps.Deps
+	deps     deps.Deps
+	escrow   order.Escrow
+	returns  aftersales.ReturnStarter
+	resolver aftersales.ReturnDisputeResolver
 }
 
-// New returns the service.
-func New(d deps.Deps) *Service { return &Service{deps: d} }
+// New returns the dispute service and registers its deadlines with the engine. escrow is the order
+// service, the only way the dispute moves an order's money.
+func New(d deps.Deps, escrow order.Escrow) *Service {
+	s := &Service{deps: d, escrow: escrow}
+	d.Engine.Handle(KindResponse, s.autoGrant)
+	d.Engine.Handle(KindAutoEscalate, s.autoEscalate)
+	d.Engine.Handle(KindEvidenceDue, s.evidenceDue)
+	return s
+}
+
+// SetReturns sets the returns service, which starts the returns of return-and-refund outcomes.
+func (s *Service) SetReturns(r aftersales.ReturnStarter) { s.returns = r }
+
+// SetReturnDisputeResolver sets the returns service, which settles a return when the dispute about its
+// goods ends.
+func (s *Service) SetReturnDisputeResolver(r aftersales.ReturnDisputeResolver) { s.resolver = r }
+
+// run runs a mutation in one transaction, once per request id.
+func run[Req any, Resp any, PReq idempotency.Request[Req], PResp idempotency.Response[Resp]](ctx context.Context, s *Service,
+	req *connect.Request[Req], fn func(tx *ent.Tx, p auth.Principal, now time.Time) (PResp, error),
+) (*connect.Response[Resp], error) {
+	return idempotency.Handle[Req, Resp, PReq, PResp](ctx, s.deps.Store, s.deps.Clock, req, fn)
+}
+
+func newID(prefix string) string { return prefix + uuid.Must(uuid.NewV7()).String() }
+
+func etagOf(id string, revision int64) string {
+	h := sha256.Sum256([]byte(id + "/" + strconv.FormatInt(revision, 10)))
+	return hex.EncodeToString(h[:8])
+}
+
+func money(minor int64, currency string) *commonv1.Money {
+	return &commonv1.Money{AmountMinor: minor, Currency: currency}
+}
+
+func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+// visible reports whether p may see the dispute: its two parties, arbiters and operators.
+func visible(p auth.Principal, r *ent.Dispute) bool {
+	switch p.Role {
+	case commonv1.Role_ROLE_BUYER:
+		return r.BuyerID == p.AccountID
+	case commonv1.Role_ROLE_SUPPLIER:
+		return r.SupplierID == p.AccountID
+	case commonv1.Role_ROLE_ARBITER, commonv1.Role_ROLE_OPERATOR, commonv1.Role_ROLE_SYSTEM:
+		return true
+	}
+	return false
+}
+
+// loaded is a stored dispute with its decoded snapshot.
+type loaded struct {
+	row *ent.Dispute
+	d   *disputev1.Dispute
+	// version is the policy version of a dispute being created (row is nil), copied from its order.
+	version string
+	// from is the state as loaded, before the caller changes d.
+	from disputev1.Dispute_State
+}
+
+func decode(r *ent.Dispute) (*disputev1.Dispute, error) {
+	d := &disputev1.Dispute{}
+	if err := proto.Unmarshal(r.Snapshot, d); err != nil {
+		return nil, fmt.Errorf("decode dispute %s: %w", r.ID, err)
+	}
+	return d, nil
+}
+
+// load reads a dispute the caller may see within tx, checking the etag when one is sent.
+func load(ctx context.Context, tx *ent.Tx, p auth.Principal, id, etag string) (*loaded, error) {
+	r, err := tx.Dispute.Get(ctx, id)
+	if ent.IsNotFound(err) || (err == nil && !visible(p, r)) {
+		return nil, apierr.NotFound("dispute", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load dispute %s: %w", id, err)
+	}
+	if etag != "" && etag != r.Etag {
+		return nil, apierr.EtagMismatch("dispute", id, r.Etag)
+	}
+	d, err := decode(r)
+	if err != nil {
+		return nil, err
+	}
+	return &loaded{row: r, d: d, from: d.GetState()}, nil
+}
+
+var stateNames = map[disputev1.Dispute_State]entdispute.State{
+	disputev1.Dispute_STATE_AWAITING_RESPONSE: entdispute.StateAwaitingResponse,
+	disputev1.Dispute_STATE_NEGOTIATING:       entdispute.StateNegotiating,
+	disputev1.Dispute_STATE_ESCALATED:         entdispute.StateEscalated,
+	disputev1.Dispute_STATE_SUSPENDED:         entdispute.StateSuspended,
+	disputev1.Dispute_STATE_SETTLED:           entdispute.StateSettled,
+	disputev1.Dispute_STATE_RULED:             entdispute.StateRuled,
+	disputev1.Dispute_STATE_WITHDRAWN:         entdispute.StateWithdrawn,
+}
+
+var kindNames = map[disputev1.Dispute_Kind]entdispute.Kind{
+	disputev1.Dispute_KIND_STANDARD:       entdispute.KindStandard,
+	disputev1.Dispute_KIND_CHARGEBACK:     entdispute.KindChargeback,
+	disputev1.Dispute_KIND_RETURNED_GOODS: entdispute.KindReturnedGoods,
+}
+
+func terminal(st disputev1.Dispute_State) bool {
+	return st == disputev1.Dispute_STATE_SETTLED || st == disputev1.Dispute_STATE_RULED || st == disputev1.Dispute_STATE_WITHDRAWN
+}
+
+func stateName(st disputev1.Dispute_State) string { return string(stateNames[st]) }
+
+func requireState(d *disputev1.Dispute, action string, states ...disputev1.Dispute_State) error {
+	for _, st := range states {
+		if d.GetState() == st {
+			return nil
+		}
+	}
+	return apierr.IllegalState("dispute", d.GetId(), action, stateName(d.GetState()))
+}
+
+// step is one thing that happened in a commit: a timeline entry and, for the first step, the event.
+type step struct {
+	kind  disputev1.TimelineEntry_Kind
+	event string // the event type suffix, for example "opened" → "dispute.opened"
+	desc  string
+	// fields are the paths of the fields the step changed.
+	fields   []string
+	offerID  string
+	reqID    string
+	evidence []*commonv1.Evidence
+	amount   *commonv1.Money
+}
+
+// commit writes d as the next revision of l (l.row is nil for a new dispute), guarded by the revision read, and
+// records its timeline entries and one event (the first step's) in the same transaction.
+func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev1.Dispute, actor auth.Principal,
+	now time.Time, steps ...step,
+) (*disputev1.Dispute, error) {
+	from := l.from
+	var rev int64 = 1
+	if l.row != nil {
+		rev = l.row.Revision + 1
+	}
+	if err := refreshAmounts(ctx, tx, d); err != nil {
+		return nil, err
+	}
+	d.Revision, d.Etag, d.UpdateTime = rev, etagOf(d.GetId(), rev), ts(now)
+	if d.CreateTime == nil {
+		d.CreateTime = ts(now)
+	}
+	snap, err := proto.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("encode dispute %s: %w", d.GetId(), err)
+	}
+	var openOrder *string
+	if !terminal(d.GetState()) {
+		openOrder = &d.OrderId
+	}
+	var closeTime *time.Time
+	if d.CloseTime != nil {
+		t := d.GetCloseTime().AsTime()
+		closeTime = &t
+	}
+	responsibility := ""
+	if r := d.GetRuling(); r != nil {
+		responsibility = r.GetResponsibility().String()
+	}
+	if l.row == nil {
+		err = tx.Dispute.Create().SetID(d.GetId()).SetOrderID(d.GetOrderId()).SetBuyerID(d.GetBuyerAccountId()).
+			SetSupplierID(d.GetSupplierAccountId()).SetPolicy(policyName(d.GetPolicy())).
+			SetPolicyVersion(l.version).SetKind(kindNames[d.GetKind()]).SetState(stateNames[d.GetState()]).
+			SetNillableOpenOrderID(openOrder).SetEscalated(d.EscalateTime != nil).SetResponsibility(responsibility).
+			SetRelatedReturnID(d.GetRelatedReturnId()).SetNillableCloseTime(closeTime).SetSnapshot(snap).
+			SetRevision(rev).SetEtag(d.GetEtag()).SetCreateTime(now).SetUpdateTime(now).Exec(ctx)
+		if ent.IsConstraintError(err) {
+			return nil, alreadyOpen(d.GetOrderId())
+		}
+	} else {
+		u := tx.Dispute.UpdateOneID(d.GetId()).Where(entdispute.Revision(l.row.Revision)).
+			SetState(stateNames[d.GetState()]).SetEscalated(d.EscalateTime != nil).SetResponsibility(responsibility).
+			SetNillableCloseTime(closeTime).SetSnapshot(snap).SetRevision(rev).SetEtag(d.GetEtag()).SetUpdateTime(now)
+		if openOrder == nil {
+			u.ClearOpenOrderID()
+		}
+		err = u.Exec(ctx)
+		if ent.IsNotFound(err) {
+			return nil, apierr.EtagMismatch("dispute", d.GetId(), "")
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("save dispute %s: %w", d.GetId(), err)
+	}
+	for i, st := range steps {
+		entry := &disputev1.TimelineEntry{
+			Id: newID("tle_"), DisputeId: d.GetId(), Time: ts(now), Actor: actor.Party(), Kind: st.kind,
+			Description: st.desc, FromState: from, ToState: d.GetState(), Revision: rev, ChangedFields: st.fields,
+			OfferId: st.offerID, EvidenceRequestId: st.reqID, Evidence: st.evidence, Amount: st.amount,
+		}
+		b, err := proto.Marshal(entry)
+		if err != nil {
+			return nil, fmt.Errorf("encode timeline entry: %w", err)
+		}
+		if err := tx.TimelineEntry.Create().SetID(entry.GetId()).SetSubjectType(subjectType).SetSubjectID(d.GetId()).
+			SetRevision(rev).SetActorRole(apierr.RoleName(actor.Role)).SetActorID(actor.AccountID).SetTime(now).
+			SetKind(st.kind.String()).SetDescription(st.desc).SetChange(b).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("record timeline of dispute %s: %w", d.GetId(), err)
+		}
+		if i == 0 {
+			if err := s.deps.Feed.Append(ctx, tx, events.Event{
+				Type: "dispute." + st.event, SubjectType: subjectType, SubjectID: d.GetId(), Revision: rev, Time: now,
+				Actor: actor, Parties: []string{d.GetBuyerAccountId(), d.GetSupplierAccountId()}, Payload: d,
+			}); err != nil {
+				return nil, err
+			}
+		}
+		// Later steps of the same commit describe the same change; the state before them is the new one.
+		from = d.GetState()
+	}
+	return d, nil
+}
+
+// refreshAmounts sets the output-only amounts from the order as it stands in tx.
+func refreshAmounts(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute) error {
+	o, err := tx.Order.Get(ctx, d.GetOrderId())
+	if err != nil {
+		return fmt.Errorf("read order %s of dispute %s: %w", d.GetOrderId(), d.GetId(), err)
+	}
+	paid := o.PaidMinor - o.RefundedMinor
+	d.PaidAmount = money(paid, o.Currency)
+	d.RefundableAmount = money(refundable(o), o.Currency)
+	if terminal(d.GetState()) {
+		d.HeldAmount = money(0, o.Currency)
+		return nil
+	}
+	held, err := ledger.Balance(ctx, tx, ledger.OrderEscrow, o.ID, o.Currency)
+	if err != nil {
+		return err
+	}
+	d.HeldAmount = money(held, o.Currency)
+	return nil
+}
+
+// refundable is the most a dispute may refund on o: what was paid less refunds, capped by the order's
+// trade-assurance coverage (which never exceeds the supplier's limit).
+func refundable(o *ent.Order) int64 {
+	return max(0, min(o.PaidMinor-o.RefundedMinor, o.CoveredMinor-o.RefundedMinor))
+}
+
+func policyName(p commonv1.Policy) entdispute.Policy {
+	if p == commonv1.Policy_POLICY_RETAIL {
+		return entdispute.PolicyRetail
+	}
+	return entdispute.PolicyTradeAssurance
+}
+
+func policyToProto(p entorder.Policy) commonv1.Policy {
+	if p == entorder.PolicyRetail {
+		return commonv1.Policy_POLICY_RETAIL
+	}
+	return commonv1.Policy_POLICY_TRADE_ASSURANCE
+}
+
+func alreadyOpen(orderID string) error {
+	return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN,
+		"order %s already has an open dispute; add to that one instead", orderID).With("order_id", orderID)
+}
+
+// GetDispute returns one dispute.
+func (s *Service) GetDispute(ctx context.Context, req *connect.Request[disputev1.GetDisputeRequest]) (*connect.Response[disputev1.GetDisputeResponse], error) {
+	p := auth.FromContext(ctx)
+	r, err := s.deps.Store.Client.Dispute.Get(ctx, req.Msg.GetId())
+	if ent.IsNotFound(err) || (err == nil && !visible(p, r)) {
+		return nil, apierr.NotFound("dispute", req.Msg.GetId())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read dispute %s: %w", req.Msg.GetId(), err)
+	}
+	d, err := decode(r)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&disputev1.GetDisputeResponse{Dispute: d}), nil
+}
+
+// ListDisputes lists the disputes the caller may see, newest first.
+func (s *Service) ListDisputes(ctx context.Context, req *connect.Request[disputev1.ListDisputesRequest]) (*connect.Response[disputev1.ListDisputesResponse], error) {
+	p := auth.FromContext(ctx)
+	m := req.Msg
+	size, err := pagination.Size(m.GetPageSize(), 50, 500)
+	if err != nil {
+		return nil, err
+	}
+	filter := pagination.Filter("disputes", p.AccountID, m.GetOrderId(), m.GetState(), m.GetKind(),
+		m.GetBuyerAccountId(), m.GetSupplierAccountId())
+	after, err := s.deps.Pager.After(m.GetPageToken(), filter)
+	if err != nil {
+		return nil, err
+	}
+	q := s.deps.Store.Client.Dispute.Query()
+	switch p.Role {
+	case commonv1.Role_ROLE_BUYER:
+		q = q.Where(entdispute.BuyerID(p.AccountID))
+	case commonv1.Role_ROLE_SUPPLIER:
+		q = q.Where(entdispute.SupplierID(p.AccountID))
+	case commonv1.Role_ROLE_ARBITER, commonv1.Role_ROLE_OPERATOR:
+	default:
+		return connect.NewResponse(&disputev1.ListDisputesResponse{}), nil
+	}
+	if v := m.GetOrderId(); v != "" {
+		q = q.Where(entdispute.OrderID(v))
+	}
+	if v := m.GetState(); v != disputev1.Dispute_STATE_UNSPECIFIED {
+		q = q.Where(entdispute.StateEQ(stateNames[v]))
+	}
+	if v := m.GetKind(); v != disputev1.Dispute_KIND_UNSPECIFIED {
+		q = q.Where(entdispute.KindEQ(kindNames[v]))
+	}
+	if v := m.GetBuyerAccountId(); v != "" {
+		q = q.Where(entdispute.BuyerID(v))
+	}
+	if v := m.GetSupplierAccountId(); v != "" {
+		q = q.Where(entdispute.SupplierID(v))
+	}
+	if after != "" {
+		q = q.Where(entdispute.IDLT(after))
+	}
+	rows, err := q.Order(ent.Desc(entdispute.FieldID)).Limit(size + 1).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list disputes: %w", err)
+	}
+	out := &disputev1.ListDisputesResponse{}
+	rows, out.NextPageToken = pagination.Page(s.deps.Pager, rows, size, filter, func(r *ent.Dispute) string { return r.ID })
+	for _, r := range rows {
+		d, err := decode(r)
+		if err != nil {
+			return nil, err
+		}
+		out.Disputes = append(out.Disputes, d)
+	}
+	return connect.NewResponse(out), nil
+}
+
+// ListDisputeTimeline lists a dispute's timeline, oldest first.
+func (s *Service) ListDisputeTimeline(ctx context.Context, req *connect.Request[disputev1.ListDisputeTimelineRequest]) (*connect.Response[disputev1.ListDisputeTimelineResponse], error) {
+	p := auth.FromContext(ctx)
+	id := req.Msg.GetDisputeId()
+	r, err := s.deps.Store.Client.Dispute.Get(ctx, id)
+	if ent.IsNotFound(err) || (err == nil && !visible(p, r)) {
+		return nil, apierr.NotFound("dispute", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read dispute %s: %w", id, err)
+	}
+	size, err := pagination.Size(req.Msg.GetPageSize(), 50, 500)
+	if err != nil {
+		return nil, err
+	}
+	filter := pagination.Filter("dispute-timeline", id)
+	after, err := s.deps.Pager.After(req.Msg.GetPageToken(), filter)
+	if err != nil {
+		return nil, err
+	}
+	q := s.deps.Store.Client.TimelineEntry.Query().Where(timelineentry.SubjectType(subjectType), timelineentry.SubjectID(id))
+	if after != "" {
+		q = q.Where(timelineentry.IDGT(after))
+	}
+	rows, err := q.Order(ent.Asc(timelineentry.FieldID)).Limit(size + 1).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list timeline of dispute %s: %w", id, err)
+	}
+	out := &disputev1.ListDisputeTimelineResponse{}
+	rows, out.NextPageToken = pagination.Page(s.deps.Pager, rows, size, filter, func(r *ent.TimelineEntry) string { return r.ID })
+	for _, r := range rows {
+		e := &disputev1.TimelineEntry{}
+		if err := proto.Unmarshal(r.Change, e); err != nil {
+			return nil, fmt.Errorf("decode timeline entry %s: %w", r.ID, err)
+		}
+		out.Entries = append(out.Entries, e)
+	}
+	return connect.NewResponse(out), nil
+}

@@ -1,13 +1,24 @@
 // Package ledger is the only way money moves: balanced double-entry transfers between accounts, in
 // integer minor units of one currency, immutable, each linked to its cause and unique per cause, so a
 // replay cannot post twice. The sum of every account's balance in one currency is always zero.
+//
+// A transfer is stored as one row (unique per cause kind and cause id) and one entry per leg. Each entry
+// records the balance it left and the account's revision it made (1, 2, 3, … per account), so an account's
+// history is a gapless sequence whose last balance is the account's balance. Legs are applied in account
+// order, so two postings touching the same accounts always lock them in the same order and cannot deadlock
+// each other on Postgres.
 package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"regexp"
+	"sort"
 	"time"
 
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
 	"github.com/tradeassure/tradeassure/ent"
@@ -30,6 +41,9 @@ const (
 	BankPayouts          = ledgeraccount.KindBankPayouts
 )
 
+// External reports whether an account kind stands for money outside the platform.
+func External(k Kind) bool { return k == BuyerFunding || k == Refunds || k == BankPayouts }
+
 // Cause kinds name what a transfer is for; (cause kind, cause id) posts at most once.
 const (
 	CausePayment            = "payment"             // buyer funding → order escrow; cause id: payment id
@@ -40,9 +54,16 @@ const (
 	CauseFreeReturnComp     = "free_return_compensation"
 	CauseComplaintComp      = "complaint_compensation"
 	CauseInspectionFee      = "inspection_fee_reimbursement"
-	CauseWithdrawal         = "withdrawal"
-	CauseWithdrawalReversal = "withdrawal_reversal"
+	CauseWithdrawal         = "withdrawal"          // supplier available → bank payouts; withdrawal id
+	CauseWithdrawalReversal = "withdrawal_reversal" // bank payouts → supplier available; withdrawal id
+	CauseChargeback         = "chargeback"          // escrow/supplier → refunds; dispute id
+	CauseClawback           = "clawback"            // supplier available → platform compensation
+	CausePendingRelease     = "pending_release"     // supplier pending → supplier available
 )
+
+// ErrOverdraft is returned (wrapped) by Post when a leg marked NoOverdraft would leave its account below
+// zero; nothing is written.
+var ErrOverdraft = errors.New("the balance is too low")
 
 // AccountID is the name of an account: "kind:owner:currency".
 func AccountID(kind Kind, owner, currency string) string {
@@ -54,11 +75,14 @@ type Leg struct {
 	Kind   Kind
 	Owner  string
 	Amount int64
+	// NoOverdraft makes the posting fail with ErrOverdraft, atomically with the update, when this leg
+	// would leave the account's balance below zero (a withdrawal must not overdraw, even racing a clawback).
+	NoOverdraft bool
 }
 
-// Links are the objects a transfer concerns, copied onto every entry for statements.
+// Links are the objects a transfer concerns, copied onto the transfer and every entry for statements.
 type Links struct {
-	OrderID, ReturnID, DisputeID, WithdrawalID string
+	OrderID, ReturnID, DisputeID, WithdrawalID, ComplaintID string
 }
 
 // Transfer is one balanced posting.
@@ -72,52 +96,205 @@ type Transfer struct {
 	Time      time.Time
 }
 
+// Result is what Post did.
+type Result struct {
+	// Posted is false when the cause had already posted (a replay, or a racing duplicate that committed
+	// first); nothing was written then.
+	Posted bool
+	// TransferID is the id of the cause's transfer: the new one, or the one posted before.
+	TransferID string
+}
+
+var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
+
 // Post writes t within tx. It returns false, and writes nothing, when the cause has already posted. Legs
 // must be non-zero and sum to zero.
 func Post(ctx context.Context, tx *ent.Tx, t Transfer) (bool, error) {
-	var sum, positive int64
+	r, err := PostResult(ctx, tx, t)
+	return r.Posted, err
+}
+
+// PostResult is Post returning the transfer's id as well.
+//
+// The uniqueness of the cause is decided by the database, not by a read before the write: the transfer
+// row is inserted with ON CONFLICT DO NOTHING on (cause kind, cause id), so two transactions racing to post
+// the same cause cannot both post it — on Postgres the second insert waits for the first transaction and,
+// when it commits, inserts nothing; on SQLite writers are serialized.
+func PostResult(ctx context.Context, tx *ent.Tx, t Transfer) (Result, error) {
+	if err := check(t); err != nil {
+		return Result{}, err
+	}
+	var positive int64
 	for _, l := range t.Legs {
-		if l.Amount == 0 {
-			return false, fmt.Errorf("post %s %s: a leg of zero", t.CauseKind, t.CauseID)
-		}
-		sum += l.Amount
 		if l.Amount > 0 {
 			positive += l.Amount
 		}
 	}
-	if sum != 0 || len(t.Legs) < 2 {
-		return false, fmt.Errorf("post %s %s: legs sum to %d, not zero", t.CauseKind, t.CauseID, sum)
-	}
-	exists, err := tx.LedgerTransfer.Query().Where(ledgertransfer.CauseKind(t.CauseKind), ledgertransfer.CauseID(t.CauseID)).Exist(ctx)
-	if err != nil {
-		return false, fmt.Errorf("post %s %s: %w", t.CauseKind, t.CauseID, err)
-	}
-	if exists {
-		return false, nil
-	}
 	id := "trf_" + uuid.Must(uuid.NewV7()).String()
-	if err := tx.LedgerTransfer.Create().SetID(id).SetCauseKind(t.CauseKind).SetCauseID(t.CauseID).
-		SetCurrency(t.Currency).SetAmountMinor(positive).SetMemo(t.Memo).SetTime(t.Time).Exec(ctx); err != nil {
-		return false, fmt.Errorf("post %s %s: %w", t.CauseKind, t.CauseID, err)
+	// DoNothing reports "no rows" on some drivers when it skips the insert; the read below decides.
+	_ = tx.LedgerTransfer.Create().SetID(id).SetCauseKind(t.CauseKind).SetCauseID(t.CauseID).
+		SetCurrency(t.Currency).SetAmountMinor(positive).SetMemo(t.Memo).SetTime(t.Time).
+		SetOrderID(t.Links.OrderID).SetReturnID(t.Links.ReturnID).SetDisputeID(t.Links.DisputeID).
+		SetComplaintID(t.Links.ComplaintID).SetWithdrawalID(t.Links.WithdrawalID).
+		OnConflictColumns(ledgertransfer.FieldCauseKind, ledgertransfer.FieldCauseID).DoNothing().Exec(ctx)
+	var dia string
+	got, err := tx.LedgerTransfer.Query().Where(ledgertransfer.CauseKind(t.CauseKind), ledgertransfer.CauseID(t.CauseID),
+		func(s *entsql.Selector) { dia = s.Dialect() }).Only(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("post %s %s: %w", t.CauseKind, t.CauseID, err)
 	}
-	for _, l := range t.Legs {
+	if got.ID != id {
+		return Result{Posted: false, TransferID: got.ID}, nil
+	}
+	if err := lockFeed(ctx, tx, dia); err != nil {
+		return Result{}, fmt.Errorf("post %s %s: %w", t.CauseKind, t.CauseID, err)
+	}
+	// Apply the legs in account order (a consistent lock order), keeping each leg's posted position.
+	order := make([]int, len(t.Legs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		la, lb := t.Legs[order[a]], t.Legs[order[b]]
+		return AccountID(la.Kind, la.Owner, t.Currency) < AccountID(lb.Kind, lb.Owner, t.Currency)
+	})
+	entries := make([]*ent.LedgerEntryCreate, 0, len(t.Legs))
+	for _, i := range order {
+		l := t.Legs[i]
 		acct := AccountID(l.Kind, l.Owner, t.Currency)
+		bal, rev, err := apply(ctx, tx, dia, t, l, acct)
+		if err != nil {
+			return Result{}, err
+		}
+		entries = append(entries, tx.LedgerEntry.Create().SetID("ent_"+uuid.Must(uuid.NewV7()).String()).SetTransferID(id).SetLeg(i).
+			SetAccountID(acct).SetAccountKind(string(l.Kind)).SetSeq(rev).
+			SetAmountMinor(l.Amount).SetBalanceAfterMinor(bal).SetCurrency(t.Currency).
+			SetCauseKind(t.CauseKind).SetOrderID(t.Links.OrderID).SetReturnID(t.Links.ReturnID).
+			SetDisputeID(t.Links.DisputeID).SetComplaintID(t.Links.ComplaintID).SetWithdrawalID(t.Links.WithdrawalID).
+			SetTime(t.Time))
+	}
+	if err := tx.LedgerEntry.CreateBulk(entries...).Exec(ctx); err != nil {
+		return Result{}, fmt.Errorf("post %s %s: entries: %w", t.CauseKind, t.CauseID, err)
+	}
+	return Result{Posted: true, TransferID: id}, nil
+}
+
+// feedLock is the Postgres advisory lock that server/events takes to append an event (its feedLock),
+// held until commit.
+const feedLock = 7355609
+
+// lockFeed takes the event feed's lock on Postgres before any balance is touched. Nearly every transaction
+// that moves money also appends an event, and some append it before posting (an order completes, then its
+// escrow is released) while others post first (a refund, then the order's event). Without a common first
+// lock, a transaction holding a supplier's balance and waiting for the feed deadlocks with one holding the
+// feed and waiting for that balance. Taking the feed lock before the balances gives every such transaction
+// the same order: feed, then accounts. (Transactions that append events already serialize on this lock
+// from their first event to commit, so posting under it costs little more.) SQLite serializes writers
+// anyway.
+func lockFeed(ctx context.Context, tx *ent.Tx, dia string) error {
+	if dia != dialect.Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", feedLock); err != nil {
+		return fmt.Errorf("lock the event feed: %w", err)
+	}
+	return nil
+}
+
+// LockFeed takes, within tx, the lock Post takes before touching balances (see lockFeed). A transaction
+// that will post and also reads or locks other rows first (a withdrawal checks the balance it will
+// debit) calls it at its start, so it keeps the same lock order as every posting.
+func LockFeed(ctx context.Context, tx *ent.Tx) error {
+	var dia string
+	if _, err := tx.LedgerTransfer.Query().Where(func(s *entsql.Selector) {
+		dia = s.Dialect()
+		s.Where(entsql.False())
+	}).Exist(ctx); err != nil {
+		return fmt.Errorf("lock the event feed: %w", err)
+	}
+	return lockFeed(ctx, tx, dia)
+}
+
+// check refuses a malformed transfer before anything is written.
+func check(t Transfer) error {
+	if t.CauseKind == "" || t.CauseID == "" {
+		return fmt.Errorf("post: a transfer needs a cause kind and a cause id (got %q, %q)", t.CauseKind, t.CauseID)
+	}
+	if !currencyCode.MatchString(t.Currency) {
+		return fmt.Errorf("post %s %s: currency %q is not an ISO-4217 code", t.CauseKind, t.CauseID, t.Currency)
+	}
+	if t.Time.IsZero() {
+		return fmt.Errorf("post %s %s: no time", t.CauseKind, t.CauseID)
+	}
+	if len(t.Legs) < 2 {
+		return fmt.Errorf("post %s %s: a transfer needs at least two legs", t.CauseKind, t.CauseID)
+	}
+	var sum int64
+	seen := map[string]bool{}
+	for _, l := range t.Legs {
+		if l.Amount == 0 {
+			return fmt.Errorf("post %s %s: a leg of zero", t.CauseKind, t.CauseID)
+		}
+		if !ledgeraccountKindValid(l.Kind) {
+			return fmt.Errorf("post %s %s: unknown account kind %q", t.CauseKind, t.CauseID, l.Kind)
+		}
+		acct := AccountID(l.Kind, l.Owner, t.Currency)
+		if seen[acct] {
+			return fmt.Errorf("post %s %s: two legs on account %s", t.CauseKind, t.CauseID, acct)
+		}
+		seen[acct] = true
+		sum += l.Amount
+	}
+	if sum != 0 {
+		return fmt.Errorf("post %s %s: legs sum to %d, not zero", t.CauseKind, t.CauseID, sum)
+	}
+	return nil
+}
+
+func ledgeraccountKindValid(k Kind) bool { return ledgeraccount.KindValidator(k) == nil }
+
+// apply adds a leg's amount to its account, opening the account at its first transfer, and returns the
+// balance it left and the account's new revision. The increment is one UPDATE … RETURNING, so concurrent
+// postings never lose one another's amounts and the balance returned is the one this leg made; a
+// NoOverdraft leg adds the balance condition to that same UPDATE.
+func apply(ctx context.Context, tx *ent.Tx, dia string, t Transfer, l Leg, acct string) (int64, int64, error) {
+	update := func() (bal, rev int64, found bool, err error) {
+		where := entsql.EQ(ledgeraccount.FieldID, acct)
+		if l.NoOverdraft && l.Amount < 0 {
+			where = entsql.And(where, entsql.GTE(ledgeraccount.FieldBalanceMinor, -l.Amount))
+		}
+		q, args := entsql.Dialect(dia).Update(ledgeraccount.Table).
+			Add(ledgeraccount.FieldBalanceMinor, l.Amount).Add(ledgeraccount.FieldRevision, 1).
+			Set(ledgeraccount.FieldUpdateTime, t.Time).Where(where).
+			Returning(ledgeraccount.FieldBalanceMinor, ledgeraccount.FieldRevision).Query()
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		defer rows.Close()
+		if rows.Next() {
+			found = true
+			if err := rows.Scan(&bal, &rev); err != nil {
+				return 0, 0, false, err
+			}
+		}
+		return bal, rev, found, rows.Err()
+	}
+	bal, rev, found, err := update()
+	if err == nil && !found {
 		if err := tx.LedgerAccount.Create().SetID(acct).SetKind(l.Kind).SetOwnerID(l.Owner).SetCurrency(t.Currency).
 			SetCreateTime(t.Time).SetUpdateTime(t.Time).OnConflictColumns(ledgeraccount.FieldID).Ignore().Exec(ctx); err != nil {
-			return false, fmt.Errorf("post %s %s: open %s: %w", t.CauseKind, t.CauseID, acct, err)
+			return 0, 0, fmt.Errorf("post %s %s: open %s: %w", t.CauseKind, t.CauseID, acct, err)
 		}
-		a, err := tx.LedgerAccount.UpdateOneID(acct).AddBalanceMinor(l.Amount).SetUpdateTime(t.Time).Save(ctx)
-		if err != nil {
-			return false, fmt.Errorf("post %s %s: update %s: %w", t.CauseKind, t.CauseID, acct, err)
-		}
-		if err := tx.LedgerEntry.Create().SetID("ent_" + uuid.Must(uuid.NewV7()).String()).SetTransferID(id).
-			SetAccountID(acct).SetAmountMinor(l.Amount).SetBalanceAfterMinor(a.BalanceMinor).SetCurrency(t.Currency).
-			SetCauseKind(t.CauseKind).SetOrderID(t.Links.OrderID).SetReturnID(t.Links.ReturnID).
-			SetDisputeID(t.Links.DisputeID).SetWithdrawalID(t.Links.WithdrawalID).SetTime(t.Time).Exec(ctx); err != nil {
-			return false, fmt.Errorf("post %s %s: entry: %w", t.CauseKind, t.CauseID, err)
-		}
+		bal, rev, found, err = update()
 	}
-	return true, nil
+	if err != nil {
+		return 0, 0, fmt.Errorf("post %s %s: update %s: %w", t.CauseKind, t.CauseID, acct, err)
+	}
+	if !found {
+		return 0, 0, fmt.Errorf("post %s %s: %s cannot pay %d: %w", t.CauseKind, t.CauseID, acct, -l.Amount, ErrOverdraft)
+	}
+	return bal, rev, nil
 }
 
 // Balance returns an account's balance (zero for an account that never moved).

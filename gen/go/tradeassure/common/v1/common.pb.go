@@ -326,6 +326,9 @@ const (
 	ErrorReason_ERROR_REASON_ALREADY_REFILED ErrorReason = 45
 	// The supplier has no verified payout bank account.
 	ErrorReason_ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED ErrorReason = 46
+	// The complainant already has a decided complaint of this type about the order; a dismissed one can be
+	// refiled once with RefileComplaint instead.
+	ErrorReason_ERROR_REASON_COMPLAINT_ALREADY_DECIDED ErrorReason = 70
 )
 
 // Enum value maps for ErrorReason.
@@ -378,6 +381,7 @@ var (
 		44: "ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED",
 		45: "ERROR_REASON_ALREADY_REFILED",
 		46: "ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED",
+		70: "ERROR_REASON_COMPLAINT_ALREADY_DECIDED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                    0,
@@ -427,6 +431,7 @@ var (
 		"ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED":     44,
 		"ERROR_REASON_ALREADY_REFILED":                45,
 		"ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED":      46,
+		"ERROR_REASON_COMPLAINT_ALREADY_DECIDED":      70,
 	}
 )
 
@@ -944,7 +949,7 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"\x1fEVIDENCE_KIND_IDENTITY_DOCUMENT\x10\x06\x12$\n" +
 	" EVIDENCE_KIND_TRANSACTION_RECORD\x10\a\x12#\n" +
 	"\x1fEVIDENCE_KIND_INSPECTION_REPORT\x10\b\x12\x17\n" +
-	"\x13EVIDENCE_KIND_OTHER\x10\t*\xa6\r\n" +
+	"\x13EVIDENCE_KIND_OTHER\x10\t*\xd2\r\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aERROR_REASON_INVALID_FIELD\x10\x01\x12\x1a\n" +
@@ -993,7 +998,8 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	" ERROR_REASON_PENALTY_NOT_ALLOWED\x10+\x12+\n" +
 	"'ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED\x10,\x12 \n" +
 	"\x1cERROR_REASON_ALREADY_REFILED\x10-\x12*\n" +
-	"&ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED\x10.B\xe8\x01\n" +
+	"&ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED\x10.\x12*\n" +
+	"&ERROR_REASON_COMPLAINT_ALREADY_DECIDED\x10FB\xe8\x01\n" +
 	"\x19com.tradeassure.common.v1B\vCommonProtoP\x01ZHgithub.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1;commonv1\xa2\x02\x03TCX\xaa\x02\x15Tradeassure.Common.V1\xca\x02\x15Tradeassure\\Common\\V1\xe2\x02!Tradeassure\\Common\\V1\\GPBMetadata\xea\x02\x17Tradeassure::Common::V1b\x06proto3"
 
 var (

@@ -208,7 +208,7 @@ func (x Decision_Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Decision_Outcome.Descriptor instead.
 func (Decision_Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{1, 0}
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{2, 0}
 }
 
 // State is whether the account may trade. It is output only.
@@ -265,7 +265,7 @@ func (x AccountStanding_State) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AccountStanding_State.Descriptor instead.
 func (AccountStanding_State) EnumDescriptor() ([]byte, []int) {
-	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{3, 0}
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{4, 0}
 }
 
 // Complaint is one party's complaint against the other party of an order, decided by an arbiter, who may
@@ -321,7 +321,10 @@ type Complaint struct {
 	// Output only. The complainant's reason for withdrawing (WITHDRAWN only).
 	WithdrawNote string `protobuf:"bytes,20,opt,name=withdraw_note,json=withdrawNote,proto3" json:"withdraw_note,omitempty"`
 	// Output only. When the complaint reached a terminal state.
-	CloseTime     *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	CloseTime *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	// Output only. The statements of both parties (the complainant's description is not repeated here; the
+	// respondent's answer and later statements are), oldest first.
+	Statements    []*Statement `protobuf:"bytes,22,rep,name=statements,proto3" json:"statements,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -503,6 +506,77 @@ func (x *Complaint) GetCloseTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Complaint) GetStatements() []*Statement {
+	if x != nil {
+		return x.Statements
+	}
+	return nil
+}
+
+// Statement is a party's written statement on a complaint, given with AddComplaintEvidence.
+type Statement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Who made it.
+	Author *v1.Party `protobuf:"bytes,1,opt,name=author,proto3" json:"author,omitempty"`
+	// What was said.
+	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// When it was made.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Statement) Reset() {
+	*x = Statement{}
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Statement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Statement) ProtoMessage() {}
+
+func (x *Statement) ProtoReflect() protoreflect.Message {
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Statement.ProtoReflect.Descriptor instead.
+func (*Statement) Descriptor() ([]byte, []int) {
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Statement) GetAuthor() *v1.Party {
+	if x != nil {
+		return x.Author
+	}
+	return nil
+}
+
+func (x *Statement) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Statement) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
 // Decision is an arbiter's decision on a complaint.
 type Decision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -522,7 +596,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[1]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -534,7 +608,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[1]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -547,7 +621,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{1}
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Decision) GetArbiter() *v1.Party {
@@ -614,7 +688,7 @@ type Penalty struct {
 
 func (x *Penalty) Reset() {
 	*x = Penalty{}
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[2]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -626,7 +700,7 @@ func (x *Penalty) String() string {
 func (*Penalty) ProtoMessage() {}
 
 func (x *Penalty) ProtoReflect() protoreflect.Message {
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[2]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -639,7 +713,7 @@ func (x *Penalty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Penalty.ProtoReflect.Descriptor instead.
 func (*Penalty) Descriptor() ([]byte, []int) {
-	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{2}
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Penalty) GetKind() isPenalty_Kind {
@@ -805,7 +879,7 @@ type AccountStanding struct {
 
 func (x *AccountStanding) Reset() {
 	*x = AccountStanding{}
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[3]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +891,7 @@ func (x *AccountStanding) String() string {
 func (*AccountStanding) ProtoMessage() {}
 
 func (x *AccountStanding) ProtoReflect() protoreflect.Message {
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[3]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +904,7 @@ func (x *AccountStanding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountStanding.ProtoReflect.Descriptor instead.
 func (*AccountStanding) Descriptor() ([]byte, []int) {
-	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{3}
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AccountStanding) GetAccountId() string {
@@ -908,7 +982,7 @@ type StandingRecord struct {
 
 func (x *StandingRecord) Reset() {
 	*x = StandingRecord{}
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[4]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +994,7 @@ func (x *StandingRecord) String() string {
 func (*StandingRecord) ProtoMessage() {}
 
 func (x *StandingRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[4]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +1007,7 @@ func (x *StandingRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StandingRecord.ProtoReflect.Descriptor instead.
 func (*StandingRecord) Descriptor() ([]byte, []int) {
-	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{4}
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StandingRecord) GetComplaintId() string {
@@ -982,7 +1056,7 @@ type Penalty_CreditScoreDeduction struct {
 
 func (x *Penalty_CreditScoreDeduction) Reset() {
 	*x = Penalty_CreditScoreDeduction{}
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[5]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1068,7 @@ func (x *Penalty_CreditScoreDeduction) String() string {
 func (*Penalty_CreditScoreDeduction) ProtoMessage() {}
 
 func (x *Penalty_CreditScoreDeduction) ProtoReflect() protoreflect.Message {
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[5]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1081,7 @@ func (x *Penalty_CreditScoreDeduction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Penalty_CreditScoreDeduction.ProtoReflect.Descriptor instead.
 func (*Penalty_CreditScoreDeduction) Descriptor() ([]byte, []int) {
-	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{2, 0}
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{3, 0}
 }
 
 func (x *Penalty_CreditScoreDeduction) GetPoints() int32 {
@@ -1030,7 +1104,7 @@ type Penalty_TradingRestriction struct {
 
 func (x *Penalty_TradingRestriction) Reset() {
 	*x = Penalty_TradingRestriction{}
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[6]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1042,7 +1116,7 @@ func (x *Penalty_TradingRestriction) String() string {
 func (*Penalty_TradingRestriction) ProtoMessage() {}
 
 func (x *Penalty_TradingRestriction) ProtoReflect() protoreflect.Message {
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[6]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1055,7 +1129,7 @@ func (x *Penalty_TradingRestriction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Penalty_TradingRestriction.ProtoReflect.Descriptor instead.
 func (*Penalty_TradingRestriction) Descriptor() ([]byte, []int) {
-	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{2, 1}
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{3, 1}
 }
 
 func (x *Penalty_TradingRestriction) GetUntil() *timestamppb.Timestamp {
@@ -1075,7 +1149,7 @@ type Penalty_PermanentBan struct {
 
 func (x *Penalty_PermanentBan) Reset() {
 	*x = Penalty_PermanentBan{}
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[7]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1087,7 +1161,7 @@ func (x *Penalty_PermanentBan) String() string {
 func (*Penalty_PermanentBan) ProtoMessage() {}
 
 func (x *Penalty_PermanentBan) ProtoReflect() protoreflect.Message {
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[7]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1100,7 +1174,7 @@ func (x *Penalty_PermanentBan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Penalty_PermanentBan.ProtoReflect.Descriptor instead.
 func (*Penalty_PermanentBan) Descriptor() ([]byte, []int) {
-	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{2, 2}
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{3, 2}
 }
 
 // ReturnCosts makes the respondent pay the complainant's return costs (product quality).
@@ -1114,7 +1188,7 @@ type Penalty_ReturnCosts struct {
 
 func (x *Penalty_ReturnCosts) Reset() {
 	*x = Penalty_ReturnCosts{}
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[8]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1200,7 @@ func (x *Penalty_ReturnCosts) String() string {
 func (*Penalty_ReturnCosts) ProtoMessage() {}
 
 func (x *Penalty_ReturnCosts) ProtoReflect() protoreflect.Message {
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[8]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1213,7 @@ func (x *Penalty_ReturnCosts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Penalty_ReturnCosts.ProtoReflect.Descriptor instead.
 func (*Penalty_ReturnCosts) Descriptor() ([]byte, []int) {
-	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{2, 3}
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{3, 3}
 }
 
 func (x *Penalty_ReturnCosts) GetAmount() *v1.Money {
@@ -1161,7 +1235,7 @@ type Penalty_BuyerCompensation struct {
 
 func (x *Penalty_BuyerCompensation) Reset() {
 	*x = Penalty_BuyerCompensation{}
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[9]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1247,7 @@ func (x *Penalty_BuyerCompensation) String() string {
 func (*Penalty_BuyerCompensation) ProtoMessage() {}
 
 func (x *Penalty_BuyerCompensation) ProtoReflect() protoreflect.Message {
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[9]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1260,7 @@ func (x *Penalty_BuyerCompensation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Penalty_BuyerCompensation.ProtoReflect.Descriptor instead.
 func (*Penalty_BuyerCompensation) Descriptor() ([]byte, []int) {
-	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{2, 4}
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{3, 4}
 }
 
 func (x *Penalty_BuyerCompensation) GetAmount() *v1.Money {
@@ -1207,7 +1281,7 @@ type Penalty_SupplierFreight struct {
 
 func (x *Penalty_SupplierFreight) Reset() {
 	*x = Penalty_SupplierFreight{}
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[10]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1293,7 @@ func (x *Penalty_SupplierFreight) String() string {
 func (*Penalty_SupplierFreight) ProtoMessage() {}
 
 func (x *Penalty_SupplierFreight) ProtoReflect() protoreflect.Message {
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[10]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1306,7 @@ func (x *Penalty_SupplierFreight) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Penalty_SupplierFreight.ProtoReflect.Descriptor instead.
 func (*Penalty_SupplierFreight) Descriptor() ([]byte, []int) {
-	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{2, 5}
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{3, 5}
 }
 
 func (x *Penalty_SupplierFreight) GetAmount() *v1.Money {
@@ -1243,7 +1317,9 @@ func (x *Penalty_SupplierFreight) GetAmount() *v1.Money {
 }
 
 // DeliveryExtension extends the order's delivery time, so the automatic receipt confirmation (and the
-// buyer's protection) comes later (service failure).
+// buyer's protection) comes later (service failure). It moves the auto_confirm_deadline of a DELIVERED
+// order; an order not delivered yet has no confirmation deadline to move (its full period starts at
+// delivery) and a completed one has none left, so there it is recorded only.
 type Penalty_DeliveryExtension struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The days added.
@@ -1254,7 +1330,7 @@ type Penalty_DeliveryExtension struct {
 
 func (x *Penalty_DeliveryExtension) Reset() {
 	*x = Penalty_DeliveryExtension{}
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[11]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1342,7 @@ func (x *Penalty_DeliveryExtension) String() string {
 func (*Penalty_DeliveryExtension) ProtoMessage() {}
 
 func (x *Penalty_DeliveryExtension) ProtoReflect() protoreflect.Message {
-	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[11]
+	mi := &file_tradeassure_complaint_v1_complaint_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1355,7 @@ func (x *Penalty_DeliveryExtension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Penalty_DeliveryExtension.ProtoReflect.Descriptor instead.
 func (*Penalty_DeliveryExtension) Descriptor() ([]byte, []int) {
-	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{2, 6}
+	return file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP(), []int{3, 6}
 }
 
 func (x *Penalty_DeliveryExtension) GetDays() int32 {
@@ -1293,7 +1369,8 @@ var File_tradeassure_complaint_v1_complaint_proto protoreflect.FileDescriptor
 
 const file_tradeassure_complaint_v1_complaint_proto_rawDesc = "" +
 	"\n" +
-	"(tradeassure/complaint/v1/complaint.proto\x12\x18tradeassure.complaint.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"tradeassure/common/v1/common.proto\"\xf2\t\n" +
+	"(tradeassure/complaint/v1/complaint.proto\x12\x18tradeassure.complaint.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"tradeassure/common/v1/common.proto\"\xb7\n" +
+	"\n" +
 	"\tComplaint\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x1a\n" +
@@ -1322,7 +1399,10 @@ const file_tradeassure_complaint_v1_complaint_proto_rawDesc = "" +
 	"refiled_as\x18\x13 \x01(\tR\trefiledAs\x12#\n" +
 	"\rwithdraw_note\x18\x14 \x01(\tR\fwithdrawNote\x129\n" +
 	"\n" +
-	"close_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\"k\n" +
+	"close_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\x12C\n" +
+	"\n" +
+	"statements\x18\x16 \x03(\v2#.tradeassure.complaint.v1.StatementR\n" +
+	"statements\"k\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSTATE_FILED\x10\x01\x12\x10\n" +
@@ -1334,7 +1414,12 @@ const file_tradeassure_complaint_v1_complaint_proto_rawDesc = "" +
 	"\x16TYPE_FALSE_TRANSACTION\x10\x01\x12\x18\n" +
 	"\x14TYPE_PRODUCT_QUALITY\x10\x02\x12\x18\n" +
 	"\x14TYPE_SERVICE_FAILURE\x10\x03\x12\x1a\n" +
-	"\x16TYPE_TRANSACTION_FRAUD\x10\x04\"\xe9\x02\n" +
+	"\x16TYPE_TRANSACTION_FRAUD\x10\x04\"\x92\x01\n" +
+	"\tStatement\x124\n" +
+	"\x06author\x18\x01 \x01(\v2\x1c.tradeassure.common.v1.PartyR\x06author\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12;\n" +
+	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xe9\x02\n" +
 	"\bDecision\x126\n" +
 	"\aarbiter\x18\x01 \x01(\v2\x1c.tradeassure.common.v1.PartyR\aarbiter\x12D\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2*.tradeassure.complaint.v1.Decision.OutcomeR\aoutcome\x12?\n" +
@@ -1414,74 +1499,78 @@ func file_tradeassure_complaint_v1_complaint_proto_rawDescGZIP() []byte {
 }
 
 var file_tradeassure_complaint_v1_complaint_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tradeassure_complaint_v1_complaint_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_tradeassure_complaint_v1_complaint_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_tradeassure_complaint_v1_complaint_proto_goTypes = []any{
 	(Complaint_State)(0),                 // 0: tradeassure.complaint.v1.Complaint.State
 	(Complaint_Type)(0),                  // 1: tradeassure.complaint.v1.Complaint.Type
 	(Decision_Outcome)(0),                // 2: tradeassure.complaint.v1.Decision.Outcome
 	(AccountStanding_State)(0),           // 3: tradeassure.complaint.v1.AccountStanding.State
 	(*Complaint)(nil),                    // 4: tradeassure.complaint.v1.Complaint
-	(*Decision)(nil),                     // 5: tradeassure.complaint.v1.Decision
-	(*Penalty)(nil),                      // 6: tradeassure.complaint.v1.Penalty
-	(*AccountStanding)(nil),              // 7: tradeassure.complaint.v1.AccountStanding
-	(*StandingRecord)(nil),               // 8: tradeassure.complaint.v1.StandingRecord
-	(*Penalty_CreditScoreDeduction)(nil), // 9: tradeassure.complaint.v1.Penalty.CreditScoreDeduction
-	(*Penalty_TradingRestriction)(nil),   // 10: tradeassure.complaint.v1.Penalty.TradingRestriction
-	(*Penalty_PermanentBan)(nil),         // 11: tradeassure.complaint.v1.Penalty.PermanentBan
-	(*Penalty_ReturnCosts)(nil),          // 12: tradeassure.complaint.v1.Penalty.ReturnCosts
-	(*Penalty_BuyerCompensation)(nil),    // 13: tradeassure.complaint.v1.Penalty.BuyerCompensation
-	(*Penalty_SupplierFreight)(nil),      // 14: tradeassure.complaint.v1.Penalty.SupplierFreight
-	(*Penalty_DeliveryExtension)(nil),    // 15: tradeassure.complaint.v1.Penalty.DeliveryExtension
-	(*timestamppb.Timestamp)(nil),        // 16: google.protobuf.Timestamp
-	(v1.Policy)(0),                       // 17: tradeassure.common.v1.Policy
-	(*v1.Party)(nil),                     // 18: tradeassure.common.v1.Party
-	(*v1.Evidence)(nil),                  // 19: tradeassure.common.v1.Evidence
-	(v1.Role)(0),                         // 20: tradeassure.common.v1.Role
-	(*v1.Money)(nil),                     // 21: tradeassure.common.v1.Money
+	(*Statement)(nil),                    // 5: tradeassure.complaint.v1.Statement
+	(*Decision)(nil),                     // 6: tradeassure.complaint.v1.Decision
+	(*Penalty)(nil),                      // 7: tradeassure.complaint.v1.Penalty
+	(*AccountStanding)(nil),              // 8: tradeassure.complaint.v1.AccountStanding
+	(*StandingRecord)(nil),               // 9: tradeassure.complaint.v1.StandingRecord
+	(*Penalty_CreditScoreDeduction)(nil), // 10: tradeassure.complaint.v1.Penalty.CreditScoreDeduction
+	(*Penalty_TradingRestriction)(nil),   // 11: tradeassure.complaint.v1.Penalty.TradingRestriction
+	(*Penalty_PermanentBan)(nil),         // 12: tradeassure.complaint.v1.Penalty.PermanentBan
+	(*Penalty_ReturnCosts)(nil),          // 13: tradeassure.complaint.v1.Penalty.ReturnCosts
+	(*Penalty_BuyerCompensation)(nil),    // 14: tradeassure.complaint.v1.Penalty.BuyerCompensation
+	(*Penalty_SupplierFreight)(nil),      // 15: tradeassure.complaint.v1.Penalty.SupplierFreight
+	(*Penalty_DeliveryExtension)(nil),    // 16: tradeassure.complaint.v1.Penalty.DeliveryExtension
+	(*timestamppb.Timestamp)(nil),        // 17: google.protobuf.Timestamp
+	(v1.Policy)(0),                       // 18: tradeassure.common.v1.Policy
+	(*v1.Party)(nil),                     // 19: tradeassure.common.v1.Party
+	(*v1.Evidence)(nil),                  // 20: tradeassure.common.v1.Evidence
+	(v1.Role)(0),                         // 21: tradeassure.common.v1.Role
+	(*v1.Money)(nil),                     // 22: tradeassure.common.v1.Money
 }
 var file_tradeassure_complaint_v1_complaint_proto_depIdxs = []int32{
-	16, // 0: tradeassure.complaint.v1.Complaint.create_time:type_name -> google.protobuf.Timestamp
-	16, // 1: tradeassure.complaint.v1.Complaint.update_time:type_name -> google.protobuf.Timestamp
-	17, // 2: tradeassure.complaint.v1.Complaint.policy:type_name -> tradeassure.common.v1.Policy
+	17, // 0: tradeassure.complaint.v1.Complaint.create_time:type_name -> google.protobuf.Timestamp
+	17, // 1: tradeassure.complaint.v1.Complaint.update_time:type_name -> google.protobuf.Timestamp
+	18, // 2: tradeassure.complaint.v1.Complaint.policy:type_name -> tradeassure.common.v1.Policy
 	0,  // 3: tradeassure.complaint.v1.Complaint.state:type_name -> tradeassure.complaint.v1.Complaint.State
 	1,  // 4: tradeassure.complaint.v1.Complaint.type:type_name -> tradeassure.complaint.v1.Complaint.Type
-	18, // 5: tradeassure.complaint.v1.Complaint.complainant:type_name -> tradeassure.common.v1.Party
-	18, // 6: tradeassure.complaint.v1.Complaint.respondent:type_name -> tradeassure.common.v1.Party
-	19, // 7: tradeassure.complaint.v1.Complaint.evidence:type_name -> tradeassure.common.v1.Evidence
-	16, // 8: tradeassure.complaint.v1.Complaint.order_end_time:type_name -> google.protobuf.Timestamp
-	16, // 9: tradeassure.complaint.v1.Complaint.decision_deadline:type_name -> google.protobuf.Timestamp
-	5,  // 10: tradeassure.complaint.v1.Complaint.decision:type_name -> tradeassure.complaint.v1.Decision
-	16, // 11: tradeassure.complaint.v1.Complaint.close_time:type_name -> google.protobuf.Timestamp
-	18, // 12: tradeassure.complaint.v1.Decision.arbiter:type_name -> tradeassure.common.v1.Party
-	2,  // 13: tradeassure.complaint.v1.Decision.outcome:type_name -> tradeassure.complaint.v1.Decision.Outcome
-	6,  // 14: tradeassure.complaint.v1.Decision.penalties:type_name -> tradeassure.complaint.v1.Penalty
-	16, // 15: tradeassure.complaint.v1.Decision.decide_time:type_name -> google.protobuf.Timestamp
-	9,  // 16: tradeassure.complaint.v1.Penalty.credit_score_deduction:type_name -> tradeassure.complaint.v1.Penalty.CreditScoreDeduction
-	10, // 17: tradeassure.complaint.v1.Penalty.trading_restriction:type_name -> tradeassure.complaint.v1.Penalty.TradingRestriction
-	11, // 18: tradeassure.complaint.v1.Penalty.permanent_ban:type_name -> tradeassure.complaint.v1.Penalty.PermanentBan
-	12, // 19: tradeassure.complaint.v1.Penalty.return_costs:type_name -> tradeassure.complaint.v1.Penalty.ReturnCosts
-	13, // 20: tradeassure.complaint.v1.Penalty.buyer_compensation:type_name -> tradeassure.complaint.v1.Penalty.BuyerCompensation
-	14, // 21: tradeassure.complaint.v1.Penalty.supplier_freight:type_name -> tradeassure.complaint.v1.Penalty.SupplierFreight
-	15, // 22: tradeassure.complaint.v1.Penalty.delivery_extension:type_name -> tradeassure.complaint.v1.Penalty.DeliveryExtension
-	16, // 23: tradeassure.complaint.v1.Penalty.apply_time:type_name -> google.protobuf.Timestamp
-	20, // 24: tradeassure.complaint.v1.AccountStanding.role:type_name -> tradeassure.common.v1.Role
-	3,  // 25: tradeassure.complaint.v1.AccountStanding.state:type_name -> tradeassure.complaint.v1.AccountStanding.State
-	16, // 26: tradeassure.complaint.v1.AccountStanding.restricted_until:type_name -> google.protobuf.Timestamp
-	16, // 27: tradeassure.complaint.v1.AccountStanding.ban_time:type_name -> google.protobuf.Timestamp
-	8,  // 28: tradeassure.complaint.v1.AccountStanding.upheld_complaints:type_name -> tradeassure.complaint.v1.StandingRecord
-	16, // 29: tradeassure.complaint.v1.AccountStanding.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 30: tradeassure.complaint.v1.StandingRecord.type:type_name -> tradeassure.complaint.v1.Complaint.Type
-	6,  // 31: tradeassure.complaint.v1.StandingRecord.penalties:type_name -> tradeassure.complaint.v1.Penalty
-	16, // 32: tradeassure.complaint.v1.StandingRecord.decide_time:type_name -> google.protobuf.Timestamp
-	16, // 33: tradeassure.complaint.v1.Penalty.TradingRestriction.until:type_name -> google.protobuf.Timestamp
-	21, // 34: tradeassure.complaint.v1.Penalty.ReturnCosts.amount:type_name -> tradeassure.common.v1.Money
-	21, // 35: tradeassure.complaint.v1.Penalty.BuyerCompensation.amount:type_name -> tradeassure.common.v1.Money
-	21, // 36: tradeassure.complaint.v1.Penalty.SupplierFreight.amount:type_name -> tradeassure.common.v1.Money
-	37, // [37:37] is the sub-list for method output_type
-	37, // [37:37] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	19, // 5: tradeassure.complaint.v1.Complaint.complainant:type_name -> tradeassure.common.v1.Party
+	19, // 6: tradeassure.complaint.v1.Complaint.respondent:type_name -> tradeassure.common.v1.Party
+	20, // 7: tradeassure.complaint.v1.Complaint.evidence:type_name -> tradeassure.common.v1.Evidence
+	17, // 8: tradeassure.complaint.v1.Complaint.order_end_time:type_name -> google.protobuf.Timestamp
+	17, // 9: tradeassure.complaint.v1.Complaint.decision_deadline:type_name -> google.protobuf.Timestamp
+	6,  // 10: tradeassure.complaint.v1.Complaint.decision:type_name -> tradeassure.complaint.v1.Decision
+	17, // 11: tradeassure.complaint.v1.Complaint.close_time:type_name -> google.protobuf.Timestamp
+	5,  // 12: tradeassure.complaint.v1.Complaint.statements:type_name -> tradeassure.complaint.v1.Statement
+	19, // 13: tradeassure.complaint.v1.Statement.author:type_name -> tradeassure.common.v1.Party
+	17, // 14: tradeassure.complaint.v1.Statement.create_time:type_name -> google.protobuf.Timestamp
+	19, // 15: tradeassure.complaint.v1.Decision.arbiter:type_name -> tradeassure.common.v1.Party
+	2,  // 16: tradeassure.complaint.v1.Decision.outcome:type_name -> tradeassure.complaint.v1.Decision.Outcome
+	7,  // 17: tradeassure.complaint.v1.Decision.penalties:type_name -> tradeassure.complaint.v1.Penalty
+	17, // 18: tradeassure.complaint.v1.Decision.decide_time:type_name -> google.protobuf.Timestamp
+	10, // 19: tradeassure.complaint.v1.Penalty.credit_score_deduction:type_name -> tradeassure.complaint.v1.Penalty.CreditScoreDeduction
+	11, // 20: tradeassure.complaint.v1.Penalty.trading_restriction:type_name -> tradeassure.complaint.v1.Penalty.TradingRestriction
+	12, // 21: tradeassure.complaint.v1.Penalty.permanent_ban:type_name -> tradeassure.complaint.v1.Penalty.PermanentBan
+	13, // 22: tradeassure.complaint.v1.Penalty.return_costs:type_name -> tradeassure.complaint.v1.Penalty.ReturnCosts
+	14, // 23: tradeassure.complaint.v1.Penalty.buyer_compensation:type_name -> tradeassure.complaint.v1.Penalty.BuyerCompensation
+	15, // 24: tradeassure.complaint.v1.Penalty.supplier_freight:type_name -> tradeassure.complaint.v1.Penalty.SupplierFreight
+	16, // 25: tradeassure.complaint.v1.Penalty.delivery_extension:type_name -> tradeassure.complaint.v1.Penalty.DeliveryExtension
+	17, // 26: tradeassure.complaint.v1.Penalty.apply_time:type_name -> google.protobuf.Timestamp
+	21, // 27: tradeassure.complaint.v1.AccountStanding.role:type_name -> tradeassure.common.v1.Role
+	3,  // 28: tradeassure.complaint.v1.AccountStanding.state:type_name -> tradeassure.complaint.v1.AccountStanding.State
+	17, // 29: tradeassure.complaint.v1.AccountStanding.restricted_until:type_name -> google.protobuf.Timestamp
+	17, // 30: tradeassure.complaint.v1.AccountStanding.ban_time:type_name -> google.protobuf.Timestamp
+	9,  // 31: tradeassure.complaint.v1.AccountStanding.upheld_complaints:type_name -> tradeassure.complaint.v1.StandingRecord
+	17, // 32: tradeassure.complaint.v1.AccountStanding.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 33: tradeassure.complaint.v1.StandingRecord.type:type_name -> tradeassure.complaint.v1.Complaint.Type
+	7,  // 34: tradeassure.complaint.v1.StandingRecord.penalties:type_name -> tradeassure.complaint.v1.Penalty
+	17, // 35: tradeassure.complaint.v1.StandingRecord.decide_time:type_name -> google.protobuf.Timestamp
+	17, // 36: tradeassure.complaint.v1.Penalty.TradingRestriction.until:type_name -> google.protobuf.Timestamp
+	22, // 37: tradeassure.complaint.v1.Penalty.ReturnCosts.amount:type_name -> tradeassure.common.v1.Money
+	22, // 38: tradeassure.complaint.v1.Penalty.BuyerCompensation.amount:type_name -> tradeassure.common.v1.Money
+	22, // 39: tradeassure.complaint.v1.Penalty.SupplierFreight.amount:type_name -> tradeassure.common.v1.Money
+	40, // [40:40] is the sub-list for method output_type
+	40, // [40:40] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_tradeassure_complaint_v1_complaint_proto_init() }
@@ -1489,7 +1578,7 @@ func file_tradeassure_complaint_v1_complaint_proto_init() {
 	if File_tradeassure_complaint_v1_complaint_proto != nil {
 		return
 	}
-	file_tradeassure_complaint_v1_complaint_proto_msgTypes[2].OneofWrappers = []any{
+	file_tradeassure_complaint_v1_complaint_proto_msgTypes[3].OneofWrappers = []any{
 		(*Penalty_CreditScoreDeduction_)(nil),
 		(*Penalty_TradingRestriction_)(nil),
 		(*Penalty_PermanentBan_)(nil),
@@ -1504,7 +1593,7 @@ func file_tradeassure_complaint_v1_complaint_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tradeassure_complaint_v1_complaint_proto_rawDesc), len(file_tradeassure_complaint_v1_complaint_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

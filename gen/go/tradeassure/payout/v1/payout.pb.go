@@ -23,8 +23,10 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// CauseKind says why a transfer was posted. A transfer is unique per cause kind, cause id and account pair,
-// so a replayed cause never posts twice.
+// CauseKind says why a transfer was posted. The ledger posts each cause (its kind and id) at most once, so a
+// replayed cause never posts twice; one posting may show as several transfers (an escrow release is an
+// ESCROW_RELEASE to the supplier and a PLATFORM_FEE; a refund the escrow cannot cover is a REFUND and a
+// CLAWBACK from the supplier's balance).
 type CauseKind int32
 
 const (
@@ -283,8 +285,8 @@ type LedgerAccount struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// What the account holds.
 	Kind LedgerAccount_Kind `protobuf:"varint,6,opt,name=kind,proto3,enum=tradeassure.payout.v1.LedgerAccount_Kind" json:"kind,omitempty"`
-	// Whose it is: the buyer's account id (buyer funding), the order id (escrow), the supplier's account id
-	// (pending, available); empty for platform and other external accounts.
+	// Whose it is: the buyer's account id (buyer funding, refunds), the order id (escrow), the supplier's
+	// account id (pending, available, bank payouts); empty for the platform's accounts (fees, compensation).
 	OwnerId string `protobuf:"bytes,7,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	// The account's currency (ISO-4217).
 	Currency string `protobuf:"bytes,8,opt,name=currency,proto3" json:"currency,omitempty"`
@@ -498,7 +500,10 @@ func (x *Cause) GetWithdrawalId() string {
 }
 
 // Transfer is one immutable, balanced movement of money from one ledger account to another in one
-// currency.
+// currency. The ledger stores each cause's posting as one unit with one entry per account; a posting over
+// two accounts is one Transfer with the posting's id, and one over more accounts (a release and its fee)
+// is shown as several Transfers, pairing what left accounts with what entered them in posting order, with
+// ids "<posting id>-1", "<posting id>-2", ….
 type Transfer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The transfer's id.
@@ -851,8 +856,15 @@ type Withdrawal struct {
 	TransferId string `protobuf:"bytes,17,opt,name=transfer_id,json=transferId,proto3" json:"transfer_id,omitempty"`
 	// Output only. The transfer that returned the amount after a failure.
 	ReversalTransferId string `protobuf:"bytes,18,opt,name=reversal_transfer_id,json=reversalTransferId,proto3" json:"reversal_transfer_id,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Output only. When the withdrawal passed its expected_settle_latest_time without the bank confirming
+	// it. The service does not assume the money arrived: it marks the withdrawal overdue (event
+	// "withdrawal.overdue") so operators chase the bank, and the withdrawal stays open until confirmed or
+	// failed.
+	OverdueTime *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=overdue_time,json=overdueTime,proto3" json:"overdue_time,omitempty"`
+	// The request id the supplier sent; unique per supplier.
+	RequestId     string `protobuf:"bytes,20,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Withdrawal) Reset() {
@@ -1007,6 +1019,20 @@ func (x *Withdrawal) GetTransferId() string {
 func (x *Withdrawal) GetReversalTransferId() string {
 	if x != nil {
 		return x.ReversalTransferId
+	}
+	return ""
+}
+
+func (x *Withdrawal) GetOverdueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OverdueTime
+	}
+	return nil
+}
+
+func (x *Withdrawal) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1378,7 +1404,7 @@ const file_tradeassure_payout_v1_payout_proto_rawDesc = "" +
 	"holderName\x12\x1b\n" +
 	"\tbank_name\x18\x02 \x01(\tR\bbankName\x120\n" +
 	"\x14account_number_last4\x18\x03 \x01(\tR\x12accountNumberLast4\x12\x18\n" +
-	"\acountry\x18\x04 \x01(\tR\acountry\"\xab\b\n" +
+	"\acountry\x18\x04 \x01(\tR\acountry\"\x89\t\n" +
 	"\n" +
 	"Withdrawal\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -1402,7 +1428,10 @@ const file_tradeassure_payout_v1_payout_proto_rawDesc = "" +
 	"\x0ebank_reference\x18\x10 \x01(\tR\rbankReference\x12\x1f\n" +
 	"\vtransfer_id\x18\x11 \x01(\tR\n" +
 	"transferId\x120\n" +
-	"\x14reversal_transfer_id\x18\x12 \x01(\tR\x12reversalTransferId\"k\n" +
+	"\x14reversal_transfer_id\x18\x12 \x01(\tR\x12reversalTransferId\x12=\n" +
+	"\foverdue_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\voverdueTime\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x14 \x01(\tR\trequestId\"k\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSTATE_REQUESTED\x10\x01\x12\x14\n" +
@@ -1506,19 +1535,20 @@ var file_tradeassure_payout_v1_payout_proto_depIdxs = []int32{
 	13, // 22: tradeassure.payout.v1.Withdrawal.process_time:type_name -> google.protobuf.Timestamp
 	13, // 23: tradeassure.payout.v1.Withdrawal.paid_time:type_name -> google.protobuf.Timestamp
 	13, // 24: tradeassure.payout.v1.Withdrawal.fail_time:type_name -> google.protobuf.Timestamp
-	14, // 25: tradeassure.payout.v1.CurrencyBalance.available:type_name -> tradeassure.common.v1.Money
-	14, // 26: tradeassure.payout.v1.CurrencyBalance.pending:type_name -> tradeassure.common.v1.Money
-	14, // 27: tradeassure.payout.v1.CurrencyBalance.withdrawing:type_name -> tradeassure.common.v1.Money
-	14, // 28: tradeassure.payout.v1.CurrencyBalance.in_escrow:type_name -> tradeassure.common.v1.Money
-	9,  // 29: tradeassure.payout.v1.SupplierBalance.balances:type_name -> tradeassure.payout.v1.CurrencyBalance
-	13, // 30: tradeassure.payout.v1.SupplierBalance.read_time:type_name -> google.protobuf.Timestamp
-	14, // 31: tradeassure.payout.v1.CurrencySum.sum:type_name -> tradeassure.common.v1.Money
-	14, // 32: tradeassure.payout.v1.EscrowMismatch.balance:type_name -> tradeassure.common.v1.Money
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	13, // 25: tradeassure.payout.v1.Withdrawal.overdue_time:type_name -> google.protobuf.Timestamp
+	14, // 26: tradeassure.payout.v1.CurrencyBalance.available:type_name -> tradeassure.common.v1.Money
+	14, // 27: tradeassure.payout.v1.CurrencyBalance.pending:type_name -> tradeassure.common.v1.Money
+	14, // 28: tradeassure.payout.v1.CurrencyBalance.withdrawing:type_name -> tradeassure.common.v1.Money
+	14, // 29: tradeassure.payout.v1.CurrencyBalance.in_escrow:type_name -> tradeassure.common.v1.Money
+	9,  // 30: tradeassure.payout.v1.SupplierBalance.balances:type_name -> tradeassure.payout.v1.CurrencyBalance
+	13, // 31: tradeassure.payout.v1.SupplierBalance.read_time:type_name -> google.protobuf.Timestamp
+	14, // 32: tradeassure.payout.v1.CurrencySum.sum:type_name -> tradeassure.common.v1.Money
+	14, // 33: tradeassure.payout.v1.EscrowMismatch.balance:type_name -> tradeassure.common.v1.Money
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_tradeassure_payout_v1_payout_proto_init() }

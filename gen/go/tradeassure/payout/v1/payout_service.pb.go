@@ -499,7 +499,9 @@ type ListWithdrawalsRequest struct {
 	// Only withdrawals of this supplier (operators; a supplier always sees only its own).
 	SupplierAccountId string `protobuf:"bytes,3,opt,name=supplier_account_id,json=supplierAccountId,proto3" json:"supplier_account_id,omitempty"`
 	// Only withdrawals in this state.
-	State         Withdrawal_State `protobuf:"varint,4,opt,name=state,proto3,enum=tradeassure.payout.v1.Withdrawal_State" json:"state,omitempty"`
+	State Withdrawal_State `protobuf:"varint,4,opt,name=state,proto3,enum=tradeassure.payout.v1.Withdrawal_State" json:"state,omitempty"`
+	// Only open withdrawals that passed their expected settle time unconfirmed (overdue_time set).
+	OverdueOnly   bool `protobuf:"varint,5,opt,name=overdue_only,json=overdueOnly,proto3" json:"overdue_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -560,6 +562,13 @@ func (x *ListWithdrawalsRequest) GetState() Withdrawal_State {
 		return x.State
 	}
 	return Withdrawal_STATE_UNSPECIFIED
+}
+
+func (x *ListWithdrawalsRequest) GetOverdueOnly() bool {
+	if x != nil {
+		return x.OverdueOnly
+	}
+	return false
 }
 
 // ListWithdrawalsResponse is one page of withdrawals.
@@ -1518,13 +1527,14 @@ const file_tradeassure_payout_v1_payout_service_proto_rawDesc = "" +
 	"\x15GetWithdrawalResponse\x12A\n" +
 	"\n" +
 	"withdrawal\x18\x01 \x01(\v2!.tradeassure.payout.v1.WithdrawalR\n" +
-	"withdrawal\"\xea\x01\n" +
+	"withdrawal\"\x8d\x02\n" +
 	"\x16ListWithdrawalsRequest\x12$\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\tpageToken\x128\n" +
 	"\x13supplier_account_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x11supplierAccountId\x12G\n" +
-	"\x05state\x18\x04 \x01(\x0e2'.tradeassure.payout.v1.Withdrawal.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\"\x86\x01\n" +
+	"\x05state\x18\x04 \x01(\x0e2'.tradeassure.payout.v1.Withdrawal.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12!\n" +
+	"\foverdue_only\x18\x05 \x01(\bR\voverdueOnly\"\x86\x01\n" +
 	"\x17ListWithdrawalsResponse\x12C\n" +
 	"\vwithdrawals\x18\x01 \x03(\v2!.tradeassure.payout.v1.WithdrawalR\vwithdrawals\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xae\x01\n" +

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tradeassure/complaint/v1/complaint.proto.
  */
 export const file_tradeassure_complaint_v1_complaint: GenFile = /*@__PURE__*/
-  fileDesc("Cih0cmFkZWFzc3VyZS9jb21wbGFpbnQvdjEvY29tcGxhaW50LnByb3RvEhh0cmFkZWFzc3VyZS5jb21wbGFpbnQudjEilAgKCUNvbXBsYWludBIKCgJpZBgBIAEoCRIMCgRldGFnGAIgASgJEhAKCHJldmlzaW9uGAMgASgDEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIb3JkZXJfaWQYBiABKAkSLQoGcG9saWN5GAcgASgOMh0udHJhZGVhc3N1cmUuY29tbW9uLnYxLlBvbGljeRI4CgVzdGF0ZRgIIAEoDjIpLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MS5Db21wbGFpbnQuU3RhdGUSNgoEdHlwZRgJIAEoDjIoLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MS5Db21wbGFpbnQuVHlwZRIxCgtjb21wbGFpbmFudBgKIAEoCzIcLnRyYWRlYXNzdXJlLmNvbW1vbi52MS5QYXJ0eRIwCgpyZXNwb25kZW50GAsgASgLMhwudHJhZGVhc3N1cmUuY29tbW9uLnYxLlBhcnR5EhMKC2Rlc2NyaXB0aW9uGAwgASgJEjEKCGV2aWRlbmNlGA0gAygLMh8udHJhZGVhc3N1cmUuY29tbW9uLnYxLkV2aWRlbmNlEjIKDm9yZGVyX2VuZF90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFkZWNpc2lvbl9kZWFkbGluZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHb3ZlcmR1ZRgQIAEoCBI0CghkZWNpc2lvbhgRIAEoCzIiLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MS5EZWNpc2lvbhIUCgxyZWZpbGVkX2Zyb20YEiABKAkSEgoKcmVmaWxlZF9hcxgTIAEoCRIVCg13aXRoZHJhd19ub3RlGBQgASgJEi4KCmNsb3NlX3RpbWUYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImsKBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASDwoLU1RBVEVfRklMRUQQARIQCgxTVEFURV9VUEhFTEQQAhITCg9TVEFURV9ESVNNSVNTRUQQAxITCg9TVEFURV9XSVRIRFJBV04QBCKIAQoEVHlwZRIUChBUWVBFX1VOU1BFQ0lGSUVEEAASGgoWVFlQRV9GQUxTRV9UUkFOU0FDVElPThABEhgKFFRZUEVfUFJPRFVDVF9RVUFMSVRZEAISGAoUVFlQRV9TRVJWSUNFX0ZBSUxVUkUQAxIaChZUWVBFX1RSQU5TQUNUSU9OX0ZSQVVEEAQiugIKCERlY2lzaW9uEi0KB2FyYml0ZXIYASABKAsyHC50cmFkZWFzc3VyZS5jb21tb24udjEuUGFydHkSOwoHb3V0Y29tZRgCIAEoDjIqLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MS5EZWNpc2lvbi5PdXRjb21lEjQKCXBlbmFsdGllcxgDIAMoCzIhLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MS5QZW5hbHR5EgwKBG5vdGUYBCABKAkSLwoLZGVjaWRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk0KB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhIKDk9VVENPTUVfVVBIRUxEEAESFQoRT1VUQ09NRV9ESVNNSVNTRUQQAiLzCQoHUGVuYWx0eRJYChZjcmVkaXRfc2NvcmVfZGVkdWN0aW9uGAEgASgLMjYudHJhZGVhc3N1cmUuY29tcGxhaW50LnYxLlBlbmFsdHkuQ3JlZGl0U2NvcmVEZWR1Y3Rpb25IABJTChN0cmFkaW5nX3Jlc3RyaWN0aW9uGAIgASgLMjQudHJhZGVhc3N1cmUuY29tcGxhaW50LnYxLlBlbmFsdHkuVHJhZGluZ1Jlc3RyaWN0aW9uSAASRwoNcGVybWFuZW50X2JhbhgDIAEoCzIuLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MS5QZW5hbHR5LlBlcm1hbmVudEJhbkgAEkUKDHJldHVybl9jb3N0cxgEIAEoCzItLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MS5QZW5hbHR5LlJldHVybkNvc3RzSAASUQoSYnV5ZXJfY29tcGVuc2F0aW9uGAUgASgLMjMudHJhZGVhc3N1cmUuY29tcGxhaW50LnYxLlBlbmFsdHkuQnV5ZXJDb21wZW5zYXRpb25IABJNChBzdXBwbGllcl9mcmVpZ2h0GAYgASgLMjEudHJhZGVhc3N1cmUuY29tcGxhaW50LnYxLlBlbmFsdHkuU3VwcGxpZXJGcmVpZ2h0SAASUQoSZGVsaXZlcnlfZXh0ZW5zaW9uGAcgASgLMjMudHJhZGVhc3N1cmUuY29tcGxhaW50LnYxLlBlbmFsdHkuRGVsaXZlcnlFeHRlbnNpb25IABISCgphY2NvdW50X2lkGAggASgJEi4KCmFwcGx5X3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGjEKFENyZWRpdFNjb3JlRGVkdWN0aW9uEhkKBnBvaW50cxgBIAEoBUIJukgGGgQYZCAAGkcKElRyYWRpbmdSZXN0cmljdGlvbhIxCgV1bnRpbBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARoOCgxQZXJtYW5lbnRCYW4ahwEKC1JldHVybkNvc3RzEngKBmFtb3VudBgBIAEoCzIcLnRyYWRlYXNzdXJlLmNvbW1vbi52MS5Nb25leUJKukhHugFBCg9hbW91bnQucG9zaXRpdmUSF2Ftb3VudCBtdXN0IGJlIHBvc2l0aXZlGhV0aGlzLmFtb3VudF9taW5vciA+IDDIAQEajQEKEUJ1eWVyQ29tcGVuc2F0aW9uEngKBmFtb3VudBgBIAEoCzIcLnRyYWRlYXNzdXJlLmNvbW1vbi52MS5Nb25leUJKukhHugFBCg9hbW91bnQucG9zaXRpdmUSF2Ftb3VudCBtdXN0IGJlIHBvc2l0aXZlGhV0aGlzLmFtb3VudF9taW5vciA+IDDIAQEaiwEKD1N1cHBsaWVyRnJlaWdodBJ4CgZhbW91bnQYASABKAsyHC50cmFkZWFzc3VyZS5jb21tb24udjEuTW9uZXlCSrpIR7oBQQoPYW1vdW50LnBvc2l0aXZlEhdhbW91bnQgbXVzdCBiZSBwb3NpdGl2ZRoVdGhpcy5hbW91bnRfbWlub3IgPiAwyAEBGi0KEURlbGl2ZXJ5RXh0ZW5zaW9uEhgKBGRheXMYASABKAVCCrpIBxoFGO0CIABCDQoEa2luZBIFukgCCAEi2gMKD0FjY291bnRTdGFuZGluZxISCgphY2NvdW50X2lkGAEgASgJEikKBHJvbGUYAiABKA4yGy50cmFkZWFzc3VyZS5jb21tb24udjEuUm9sZRIUCgxjcmVkaXRfc2NvcmUYAyABKAUSPgoFc3RhdGUYBCABKA4yLy50cmFkZWFzc3VyZS5jb21wbGFpbnQudjEuQWNjb3VudFN0YW5kaW5nLlN0YXRlEjQKEHJlc3RyaWN0ZWRfdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGJhbl90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBJDChF1cGhlbGRfY29tcGxhaW50cxgHIAMoCzIoLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MS5TdGFuZGluZ1JlY29yZBIvCgt1cGRhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWAoFU3RhdGUSFQoRU1RBVEVfVU5TUEVDSUZJRUQQABIQCgxTVEFURV9BQ1RJVkUQARIUChBTVEFURV9SRVNUUklDVEVEEAISEAoMU1RBVEVfQkFOTkVEEAMi1wEKDlN0YW5kaW5nUmVjb3JkEhQKDGNvbXBsYWludF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRI2CgR0eXBlGAMgASgOMigudHJhZGVhc3N1cmUuY29tcGxhaW50LnYxLkNvbXBsYWludC5UeXBlEjQKCXBlbmFsdGllcxgEIAMoCzIhLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MS5QZW5hbHR5Ei8KC2RlY2lkZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEKAAgocY29tLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MUIOQ29tcGxhaW50UHJvdG9QAVpOZ2l0aHViLmNvbS90cmFkZWFzc3VyZS90cmFkZWFzc3VyZS9nZW4vZ28vdHJhZGVhc3N1cmUvY29tcGxhaW50L3YxO2NvbXBsYWludHYxogIDVENYqgIYVHJhZGVhc3N1cmUuQ29tcGxhaW50LlYxygIYVHJhZGVhc3N1cmVcQ29tcGxhaW50XFYx4gIkVHJhZGVhc3N1cmVcQ29tcGxhaW50XFYxXEdQQk1ldGFkYXRh6gIaVHJhZGVhc3N1cmU6OkNvbXBsYWludDo6VjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_tradeassure_common_v1_common]);
+  fileDesc("Cih0cmFkZWFzc3VyZS9jb21wbGFpbnQvdjEvY29tcGxhaW50LnByb3RvEhh0cmFkZWFzc3VyZS5jb21wbGFpbnQudjEizQgKCUNvbXBsYWludBIKCgJpZBgBIAEoCRIMCgRldGFnGAIgASgJEhAKCHJldmlzaW9uGAMgASgDEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIb3JkZXJfaWQYBiABKAkSLQoGcG9saWN5GAcgASgOMh0udHJhZGVhc3N1cmUuY29tbW9uLnYxLlBvbGljeRI4CgVzdGF0ZRgIIAEoDjIpLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MS5Db21wbGFpbnQuU3RhdGUSNgoEdHlwZRgJIAEoDjIoLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MS5Db21wbGFpbnQuVHlwZRIxCgtjb21wbGFpbmFudBgKIAEoCzIcLnRyYWRlYXNzdXJlLmNvbW1vbi52MS5QYXJ0eRIwCgpyZXNwb25kZW50GAsgASgLMhwudHJhZGVhc3N1cmUuY29tbW9uLnYxLlBhcnR5EhMKC2Rlc2NyaXB0aW9uGAwgASgJEjEKCGV2aWRlbmNlGA0gAygLMh8udHJhZGVhc3N1cmUuY29tbW9uLnYxLkV2aWRlbmNlEjIKDm9yZGVyX2VuZF90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFkZWNpc2lvbl9kZWFkbGluZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHb3ZlcmR1ZRgQIAEoCBI0CghkZWNpc2lvbhgRIAEoCzIiLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MS5EZWNpc2lvbhIUCgxyZWZpbGVkX2Zyb20YEiABKAkSEgoKcmVmaWxlZF9hcxgTIAEoCRIVCg13aXRoZHJhd19ub3RlGBQgASgJEi4KCmNsb3NlX3RpbWUYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjcKCnN0YXRlbWVudHMYFiADKAsyIy50cmFkZWFzc3VyZS5jb21wbGFpbnQudjEuU3RhdGVtZW50ImsKBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASDwoLU1RBVEVfRklMRUQQARIQCgxTVEFURV9VUEhFTEQQAhITCg9TVEFURV9ESVNNSVNTRUQQAxITCg9TVEFURV9XSVRIRFJBV04QBCKIAQoEVHlwZRIUChBUWVBFX1VOU1BFQ0lGSUVEEAASGgoWVFlQRV9GQUxTRV9UUkFOU0FDVElPThABEhgKFFRZUEVfUFJPRFVDVF9RVUFMSVRZEAISGAoUVFlQRV9TRVJWSUNFX0ZBSUxVUkUQAxIaChZUWVBFX1RSQU5TQUNUSU9OX0ZSQVVEEAQieAoJU3RhdGVtZW50EiwKBmF1dGhvchgBIAEoCzIcLnRyYWRlYXNzdXJlLmNvbW1vbi52MS5QYXJ0eRIMCgR0ZXh0GAIgASgJEi8KC2NyZWF0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK6AgoIRGVjaXNpb24SLQoHYXJiaXRlchgBIAEoCzIcLnRyYWRlYXNzdXJlLmNvbW1vbi52MS5QYXJ0eRI7CgdvdXRjb21lGAIgASgOMioudHJhZGVhc3N1cmUuY29tcGxhaW50LnYxLkRlY2lzaW9uLk91dGNvbWUSNAoJcGVuYWx0aWVzGAMgAygLMiEudHJhZGVhc3N1cmUuY29tcGxhaW50LnYxLlBlbmFsdHkSDAoEbm90ZRgEIAEoCRIvCgtkZWNpZGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTQoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASEgoOT1VUQ09NRV9VUEhFTEQQARIVChFPVVRDT01FX0RJU01JU1NFRBACIvMJCgdQZW5hbHR5ElgKFmNyZWRpdF9zY29yZV9kZWR1Y3Rpb24YASABKAsyNi50cmFkZWFzc3VyZS5jb21wbGFpbnQudjEuUGVuYWx0eS5DcmVkaXRTY29yZURlZHVjdGlvbkgAElMKE3RyYWRpbmdfcmVzdHJpY3Rpb24YAiABKAsyNC50cmFkZWFzc3VyZS5jb21wbGFpbnQudjEuUGVuYWx0eS5UcmFkaW5nUmVzdHJpY3Rpb25IABJHCg1wZXJtYW5lbnRfYmFuGAMgASgLMi4udHJhZGVhc3N1cmUuY29tcGxhaW50LnYxLlBlbmFsdHkuUGVybWFuZW50QmFuSAASRQoMcmV0dXJuX2Nvc3RzGAQgASgLMi0udHJhZGVhc3N1cmUuY29tcGxhaW50LnYxLlBlbmFsdHkuUmV0dXJuQ29zdHNIABJRChJidXllcl9jb21wZW5zYXRpb24YBSABKAsyMy50cmFkZWFzc3VyZS5jb21wbGFpbnQudjEuUGVuYWx0eS5CdXllckNvbXBlbnNhdGlvbkgAEk0KEHN1cHBsaWVyX2ZyZWlnaHQYBiABKAsyMS50cmFkZWFzc3VyZS5jb21wbGFpbnQudjEuUGVuYWx0eS5TdXBwbGllckZyZWlnaHRIABJRChJkZWxpdmVyeV9leHRlbnNpb24YByABKAsyMy50cmFkZWFzc3VyZS5jb21wbGFpbnQudjEuUGVuYWx0eS5EZWxpdmVyeUV4dGVuc2lvbkgAEhIKCmFjY291bnRfaWQYCCABKAkSLgoKYXBwbHlfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaMQoUQ3JlZGl0U2NvcmVEZWR1Y3Rpb24SGQoGcG9pbnRzGAEgASgFQgm6SAYaBBhkIAAaRwoSVHJhZGluZ1Jlc3RyaWN0aW9uEjEKBXVudGlsGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBGg4KDFBlcm1hbmVudEJhbhqHAQoLUmV0dXJuQ29zdHMSeAoGYW1vdW50GAEgASgLMhwudHJhZGVhc3N1cmUuY29tbW9uLnYxLk1vbmV5Qkq6SEe6AUEKD2Ftb3VudC5wb3NpdGl2ZRIXYW1vdW50IG11c3QgYmUgcG9zaXRpdmUaFXRoaXMuYW1vdW50X21pbm9yID4gMMgBARqNAQoRQnV5ZXJDb21wZW5zYXRpb24SeAoGYW1vdW50GAEgASgLMhwudHJhZGVhc3N1cmUuY29tbW9uLnYxLk1vbmV5Qkq6SEe6AUEKD2Ftb3VudC5wb3NpdGl2ZRIXYW1vdW50IG11c3QgYmUgcG9zaXRpdmUaFXRoaXMuYW1vdW50X21pbm9yID4gMMgBARqLAQoPU3VwcGxpZXJGcmVpZ2h0EngKBmFtb3VudBgBIAEoCzIcLnRyYWRlYXNzdXJlLmNvbW1vbi52MS5Nb25leUJKukhHugFBCg9hbW91bnQucG9zaXRpdmUSF2Ftb3VudCBtdXN0IGJlIHBvc2l0aXZlGhV0aGlzLmFtb3VudF9taW5vciA+IDDIAQEaLQoRRGVsaXZlcnlFeHRlbnNpb24SGAoEZGF5cxgBIAEoBUIKukgHGgUY7QIgAEINCgRraW5kEgW6SAIIASLaAwoPQWNjb3VudFN0YW5kaW5nEhIKCmFjY291bnRfaWQYASABKAkSKQoEcm9sZRgCIAEoDjIbLnRyYWRlYXNzdXJlLmNvbW1vbi52MS5Sb2xlEhQKDGNyZWRpdF9zY29yZRgDIAEoBRI+CgVzdGF0ZRgEIAEoDjIvLnRyYWRlYXNzdXJlLmNvbXBsYWludC52MS5BY2NvdW50U3RhbmRpbmcuU3RhdGUSNAoQcmVzdHJpY3RlZF91bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIYmFuX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEkMKEXVwaGVsZF9jb21wbGFpbnRzGAcgAygLMigudHJhZGVhc3N1cmUuY29tcGxhaW50LnYxLlN0YW5kaW5nUmVjb3JkEi8KC3VwZGF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJYCgVTdGF0ZRIVChFTVEFURV9VTlNQRUNJRklFRBAAEhAKDFNUQVRFX0FDVElWRRABEhQKEFNUQVRFX1JFU1RSSUNURUQQAhIQCgxTVEFURV9CQU5ORUQQAyLXAQoOU3RhbmRpbmdSZWNvcmQSFAoMY29tcGxhaW50X2lkGAEgASgJEhAKCG9yZGVyX2lkGAIgASgJEjYKBHR5cGUYAyABKA4yKC50cmFkZWFzc3VyZS5jb21wbGFpbnQudjEuQ29tcGxhaW50LlR5cGUSNAoJcGVuYWx0aWVzGAQgAygLMiEudHJhZGVhc3N1cmUuY29tcGxhaW50LnYxLlBlbmFsdHkSLwoLZGVjaWRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQoACChxjb20udHJhZGVhc3N1cmUuY29tcGxhaW50LnYxQg5Db21wbGFpbnRQcm90b1ABWk5naXRodWIuY29tL3RyYWRlYXNzdXJlL3RyYWRlYXNzdXJlL2dlbi9nby90cmFkZWFzc3VyZS9jb21wbGFpbnQvdjE7Y29tcGxhaW50djGiAgNUQ1iqAhhUcmFkZWFzc3VyZS5Db21wbGFpbnQuVjHKAhhUcmFkZWFzc3VyZVxDb21wbGFpbnRcVjHiAiRUcmFkZWFzc3VyZVxDb21wbGFpbnRcVjFcR1BCTWV0YWRhdGHqAhpUcmFkZWFzc3VyZTo6Q29tcGxhaW50OjpWMWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_tradeassure_common_v1_common]);
 
 /**
  * Complaint is one party's complaint against the other party of an order, decided by an arbiter, who may
@@ -178,6 +178,14 @@ export type Complaint = Message<"tradeassure.complaint.v1.Complaint"> & {
    * @generated from field: google.protobuf.Timestamp close_time = 21;
    */
   closeTime?: Timestamp | undefined;
+
+  /**
+   * Output only. The statements of both parties (the complainant's description is not repeated here; the
+   * respondent's answer and later statements are), oldest first.
+   *
+   * @generated from field: repeated tradeassure.complaint.v1.Statement statements = 22;
+   */
+  statements: Statement[];
 };
 
 /**
@@ -296,6 +304,41 @@ export const Complaint_TypeSchema: GenEnum<Complaint_Type> = /*@__PURE__*/
   enumDesc(file_tradeassure_complaint_v1_complaint, 0, 1);
 
 /**
+ * Statement is a party's written statement on a complaint, given with AddComplaintEvidence.
+ *
+ * @generated from message tradeassure.complaint.v1.Statement
+ */
+export type Statement = Message<"tradeassure.complaint.v1.Statement"> & {
+  /**
+   * Who made it.
+   *
+   * @generated from field: tradeassure.common.v1.Party author = 1;
+   */
+  author?: Party | undefined;
+
+  /**
+   * What was said.
+   *
+   * @generated from field: string text = 2;
+   */
+  text: string;
+
+  /**
+   * When it was made.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 3;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tradeassure.complaint.v1.Statement.
+ * Use `create(StatementSchema)` to create a new message.
+ */
+export const StatementSchema: GenMessage<Statement> = /*@__PURE__*/
+  messageDesc(file_tradeassure_complaint_v1_complaint, 1);
+
+/**
  * Decision is an arbiter's decision on a complaint.
  *
  * @generated from message tradeassure.complaint.v1.Decision
@@ -342,7 +385,7 @@ export type Decision = Message<"tradeassure.complaint.v1.Decision"> & {
  * Use `create(DecisionSchema)` to create a new message.
  */
 export const DecisionSchema: GenMessage<Decision> = /*@__PURE__*/
-  messageDesc(file_tradeassure_complaint_v1_complaint, 1);
+  messageDesc(file_tradeassure_complaint_v1_complaint, 2);
 
 /**
  * Outcome is what the arbiter decided.
@@ -376,7 +419,7 @@ export enum Decision_Outcome {
  * Describes the enum tradeassure.complaint.v1.Decision.Outcome.
  */
 export const Decision_OutcomeSchema: GenEnum<Decision_Outcome> = /*@__PURE__*/
-  enumDesc(file_tradeassure_complaint_v1_complaint, 1, 0);
+  enumDesc(file_tradeassure_complaint_v1_complaint, 2, 0);
 
 /**
  * Penalty is one consequence of an upheld complaint for the respondent. Which penalties a complaint allows
@@ -471,7 +514,7 @@ export type Penalty = Message<"tradeassure.complaint.v1.Penalty"> & {
  * Use `create(PenaltySchema)` to create a new message.
  */
 export const PenaltySchema: GenMessage<Penalty> = /*@__PURE__*/
-  messageDesc(file_tradeassure_complaint_v1_complaint, 2);
+  messageDesc(file_tradeassure_complaint_v1_complaint, 3);
 
 /**
  * CreditScoreDeduction lowers the respondent's credit score (false transaction, transaction fraud).
@@ -492,7 +535,7 @@ export type Penalty_CreditScoreDeduction = Message<"tradeassure.complaint.v1.Pen
  * Use `create(Penalty_CreditScoreDeductionSchema)` to create a new message.
  */
 export const Penalty_CreditScoreDeductionSchema: GenMessage<Penalty_CreditScoreDeduction> = /*@__PURE__*/
-  messageDesc(file_tradeassure_complaint_v1_complaint, 2, 0);
+  messageDesc(file_tradeassure_complaint_v1_complaint, 3, 0);
 
 /**
  * TradingRestriction stops the respondent from creating, accepting or paying orders until a time (false
@@ -515,7 +558,7 @@ export type Penalty_TradingRestriction = Message<"tradeassure.complaint.v1.Penal
  * Use `create(Penalty_TradingRestrictionSchema)` to create a new message.
  */
 export const Penalty_TradingRestrictionSchema: GenMessage<Penalty_TradingRestriction> = /*@__PURE__*/
-  messageDesc(file_tradeassure_complaint_v1_complaint, 2, 1);
+  messageDesc(file_tradeassure_complaint_v1_complaint, 3, 1);
 
 /**
  * PermanentBan bans the respondent's account for good; it may only read its own data afterwards
@@ -531,7 +574,7 @@ export type Penalty_PermanentBan = Message<"tradeassure.complaint.v1.Penalty.Per
  * Use `create(Penalty_PermanentBanSchema)` to create a new message.
  */
 export const Penalty_PermanentBanSchema: GenMessage<Penalty_PermanentBan> = /*@__PURE__*/
-  messageDesc(file_tradeassure_complaint_v1_complaint, 2, 2);
+  messageDesc(file_tradeassure_complaint_v1_complaint, 3, 2);
 
 /**
  * ReturnCosts makes the respondent pay the complainant's return costs (product quality).
@@ -552,7 +595,7 @@ export type Penalty_ReturnCosts = Message<"tradeassure.complaint.v1.Penalty.Retu
  * Use `create(Penalty_ReturnCostsSchema)` to create a new message.
  */
 export const Penalty_ReturnCostsSchema: GenMessage<Penalty_ReturnCosts> = /*@__PURE__*/
-  messageDesc(file_tradeassure_complaint_v1_complaint, 2, 3);
+  messageDesc(file_tradeassure_complaint_v1_complaint, 3, 3);
 
 /**
  * BuyerCompensation makes the supplier compensate the buyer (product quality; respondent is the
@@ -574,7 +617,7 @@ export type Penalty_BuyerCompensation = Message<"tradeassure.complaint.v1.Penalt
  * Use `create(Penalty_BuyerCompensationSchema)` to create a new message.
  */
 export const Penalty_BuyerCompensationSchema: GenMessage<Penalty_BuyerCompensation> = /*@__PURE__*/
-  messageDesc(file_tradeassure_complaint_v1_complaint, 2, 4);
+  messageDesc(file_tradeassure_complaint_v1_complaint, 3, 4);
 
 /**
  * SupplierFreight makes the supplier bear the freight (service failure; respondent is the supplier).
@@ -595,11 +638,13 @@ export type Penalty_SupplierFreight = Message<"tradeassure.complaint.v1.Penalty.
  * Use `create(Penalty_SupplierFreightSchema)` to create a new message.
  */
 export const Penalty_SupplierFreightSchema: GenMessage<Penalty_SupplierFreight> = /*@__PURE__*/
-  messageDesc(file_tradeassure_complaint_v1_complaint, 2, 5);
+  messageDesc(file_tradeassure_complaint_v1_complaint, 3, 5);
 
 /**
  * DeliveryExtension extends the order's delivery time, so the automatic receipt confirmation (and the
- * buyer's protection) comes later (service failure).
+ * buyer's protection) comes later (service failure). It moves the auto_confirm_deadline of a DELIVERED
+ * order; an order not delivered yet has no confirmation deadline to move (its full period starts at
+ * delivery) and a completed one has none left, so there it is recorded only.
  *
  * @generated from message tradeassure.complaint.v1.Penalty.DeliveryExtension
  */
@@ -617,7 +662,7 @@ export type Penalty_DeliveryExtension = Message<"tradeassure.complaint.v1.Penalt
  * Use `create(Penalty_DeliveryExtensionSchema)` to create a new message.
  */
 export const Penalty_DeliveryExtensionSchema: GenMessage<Penalty_DeliveryExtension> = /*@__PURE__*/
-  messageDesc(file_tradeassure_complaint_v1_complaint, 2, 6);
+  messageDesc(file_tradeassure_complaint_v1_complaint, 3, 6);
 
 /**
  * AccountStanding is an account's credit score and trading standing, with the complaints upheld against
@@ -688,7 +733,7 @@ export type AccountStanding = Message<"tradeassure.complaint.v1.AccountStanding"
  * Use `create(AccountStandingSchema)` to create a new message.
  */
 export const AccountStandingSchema: GenMessage<AccountStanding> = /*@__PURE__*/
-  messageDesc(file_tradeassure_complaint_v1_complaint, 3);
+  messageDesc(file_tradeassure_complaint_v1_complaint, 4);
 
 /**
  * State is whether the account may trade. It is output only.
@@ -729,7 +774,7 @@ export enum AccountStanding_State {
  * Describes the enum tradeassure.complaint.v1.AccountStanding.State.
  */
 export const AccountStanding_StateSchema: GenEnum<AccountStanding_State> = /*@__PURE__*/
-  enumDesc(file_tradeassure_complaint_v1_complaint, 3, 0);
+  enumDesc(file_tradeassure_complaint_v1_complaint, 4, 0);
 
 /**
  * StandingRecord is one complaint upheld against an account.
@@ -778,5 +823,5 @@ export type StandingRecord = Message<"tradeassure.complaint.v1.StandingRecord"> 
  * Use `create(StandingRecordSchema)` to create a new message.
  */
 export const StandingRecordSchema: GenMessage<StandingRecord> = /*@__PURE__*/
-  messageDesc(file_tradeassure_complaint_v1_complaint, 4);
+  messageDesc(file_tradeassure_complaint_v1_complaint, 5);
 

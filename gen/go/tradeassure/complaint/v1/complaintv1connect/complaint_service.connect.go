@@ -77,8 +77,11 @@ type ComplaintServiceClient interface {
 	// (not while banned), at the latest 15 days after the order completed or was cancelled (both policies),
 	// otherwise FAILED_PRECONDITION (ERROR_REASON_WINDOW_CLOSED). The type decides who may file it and which
 	// evidence kinds are required (ERROR_REASON_EVIDENCE_REQUIRED names the missing kinds); see
-	// Complaint.Type. One FILED complaint per order, complainant and type (ERROR_REASON_ALREADY_OPEN). The
-	// complaint starts FILED with decision_deadline = now + 3 business days.
+	// Complaint.Type. One FILED complaint per order, complainant and type (ERROR_REASON_ALREADY_OPEN); once one
+	// was upheld or dismissed, no new one of that type (FAILED_PRECONDITION, ERROR_REASON_COMPLAINT_ALREADY_DECIDED:
+	// a dismissed one is refiled with RefileComplaint instead); a withdrawn one does not count. A draft the buyer
+	// never accepted is no transaction (ERROR_REASON_ILLEGAL_STATE). The complaint starts FILED with
+	// decision_deadline = now + 3 business days.
 	FileComplaint(context.Context, *connect.Request[v1.FileComplaintRequest]) (*connect.Response[v1.FileComplaintResponse], error)
 	// AddComplaintEvidence attaches more evidence, or the respondent's answer, to a FILED complaint. The
 	// complainant or the respondent.
@@ -247,8 +250,11 @@ type ComplaintServiceHandler interface {
 	// (not while banned), at the latest 15 days after the order completed or was cancelled (both policies),
 	// otherwise FAILED_PRECONDITION (ERROR_REASON_WINDOW_CLOSED). The type decides who may file it and which
 	// evidence kinds are required (ERROR_REASON_EVIDENCE_REQUIRED names the missing kinds); see
-	// Complaint.Type. One FILED complaint per order, complainant and type (ERROR_REASON_ALREADY_OPEN). The
-	// complaint starts FILED with decision_deadline = now + 3 business days.
+	// Complaint.Type. One FILED complaint per order, complainant and type (ERROR_REASON_ALREADY_OPEN); once one
+	// was upheld or dismissed, no new one of that type (FAILED_PRECONDITION, ERROR_REASON_COMPLAINT_ALREADY_DECIDED:
+	// a dismissed one is refiled with RefileComplaint instead); a withdrawn one does not count. A draft the buyer
+	// never accepted is no transaction (ERROR_REASON_ILLEGAL_STATE). The complaint starts FILED with
+	// decision_deadline = now + 3 business days.
 	FileComplaint(context.Context, *connect.Request[v1.FileComplaintRequest]) (*connect.Response[v1.FileComplaintResponse], error)
 	// AddComplaintEvidence attaches more evidence, or the respondent's answer, to a FILED complaint. The
 	// complainant or the respondent.

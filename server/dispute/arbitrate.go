@@ -1,0 +1,344 @@
+package dispute
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/tradeassure/tradeassure/ent"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
+	"github.com/tradeassure/tradeassure/server/apierr"
+	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/deadline"
+)
+
+// scheduleEvidenceDue sets the evidence deadline to the earliest due time of the requests still waiting,
+// or drops it when none waits.
+func scheduleEvidenceDue(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute, now time.Time) error {
+	var next time.Time
+	for _, r := range d.GetEvidenceRequests() {
+		if r.GetFulfilled() || r.GetOverdue() {
+			continue
+		}
+		if due := r.GetDueTime().AsTime(); next.IsZero() || due.Before(next) {
+			next = due
+		}
+	}
+	if next.IsZero() {
+		return deadline.Cancel(ctx, tx, subjectType, d.GetId(), KindEvidenceDue, now)
+	}
+	return deadline.Schedule(ctx, tx, subjectType, d.GetId(), KindEvidenceDue, next, now)
+}
+
+// RequestEvidence asks a party for evidence by a due time.
+func (s *Service) RequestEvidence(ctx context.Context, req *connect.Request[disputev1.RequestEvidenceRequest]) (*connect.Response[disputev1.RequestEvidenceResponse], error) {
+	return run(ctx, s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*disputev1.RequestEvidenceResponse, error) {
+		m := req.Msg
+		if err := p.RequireRole("request evidence", commonv1.Role_ROLE_ARBITER); err != nil {
+			return nil, err
+		}
+		l, err := load(ctx, tx, p, m.GetId(), m.GetEtag())
+		if err != nil {
+			return nil, err
+		}
+		d := l.d
+		if err := requireState(d, "request evidence on", disputev1.Dispute_STATE_ESCALATED); err != nil {
+			return nil, err
+		}
+		due := m.GetDueTime().AsTime()
+		if !due.After(now) {
+			return nil, apierr.Invalid("due_time", "the due time must be in the future (now is %s)", now.Format(time.RFC3339))
+		}
+		from := &commonv1.Party{Role: commonv1.Role_ROLE_BUYER, AccountId: d.GetBuyerAccountId()}
+		if m.GetFromRole() == commonv1.Role_ROLE_SUPPLIER {
+			from = &commonv1.Party{Role: commonv1.Role_ROLE_SUPPLIER, AccountId: d.GetSupplierAccountId()}
+		}
+		r := &disputev1.EvidenceRequest{
+			Id: newID("evr_"), RequestedBy: p.Party(), RequestedFrom: from, Description: m.GetDescription(),
+			Kinds: m.GetKinds(), DueTime: m.GetDueTime(), CreateTime: ts(now),
+		}
+		d.EvidenceRequests = append(d.EvidenceRequests, r)
+		if err := scheduleEvidenceDue(ctx, tx, d, now); err != nil {
+			return nil, err
+		}
+		out, err := s.commit(ctx, tx, l, d, p, now, step{
+			kind: disputev1.TimelineEntry_KIND_EVIDENCE_REQUESTED, event: "evidence_requested", reqID: r.GetId(),
+			fields: []string{"evidence_requests"},
+			desc: fmt.Sprintf("An arbiter asked the %s for evidence by %s: %s", apierr.RoleName(from.GetRole()),
+				due.Format(time.RFC3339), m.GetDescription()),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &disputev1.RequestEvidenceResponse{Dispute: out, EvidenceRequestId: r.GetId()}, nil
+	})
+}
+
+// SubmitEvidence attaches evidence to a dispute that has not ended.
+func (s *Service) SubmitEvidence(ctx context.Context, req *connect.Request[disputev1.SubmitEvidenceRequest]) (*connect.Response[disputev1.SubmitEvidenceResponse], error) {
+	return run(ctx, s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*disputev1.SubmitEvidenceResponse, error) {
+		m := req.Msg
+		l, err := loadParty(ctx, tx, p, "submit evidence", m.GetId(), m.GetEtag())
+		if err != nil {
+			return nil, err
+		}
+		d := l.d
+		if terminal(d.GetState()) {
+			return nil, apierr.IllegalState("dispute", d.GetId(), "add evidence to", stateName(d.GetState()))
+		}
+		evidence := stamp(m.GetEvidence(), p, now)
+		st := step{kind: disputev1.TimelineEntry_KIND_EVIDENCE_SUBMITTED, event: "evidence_submitted", evidence: evidence,
+			fields: []string{"evidence"}, desc: fmt.Sprintf("The %s submitted %d piece(s) of evidence", apierr.RoleName(p.Role), len(evidence))}
+		if id := m.GetEvidenceRequestId(); id != "" {
+			var r *disputev1.EvidenceRequest
+			for _, x := range d.GetEvidenceRequests() {
+				if x.GetId() == id {
+					r = x
+				}
+			}
+			if r == nil {
+				return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_NOT_FOUND, "evidence_request_id",
+					"dispute %s has no evidence request %s", d.GetId(), id)
+			}
+			if r.GetRequestedFrom().GetAccountId() != p.AccountID {
+				return nil, apierr.Invalid("evidence_request_id", "evidence request %s is addressed to the %s, not to you",
+					id, apierr.RoleName(r.GetRequestedFrom().GetRole()))
+			}
+			r.Evidence = append(r.Evidence, evidence...)
+			st.reqID = id
+			st.fields = []string{"evidence_requests"}
+			switch {
+			case r.GetOverdue():
+				st.desc += fmt.Sprintf(" for request %s after its due time; the request stays overdue", id)
+			case !r.GetFulfilled():
+				r.Fulfilled, r.FulfillTime = true, ts(now)
+				st.desc += " fulfilling an arbiter's evidence request"
+				if err := scheduleEvidenceDue(ctx, tx, d, now); err != nil {
+					return nil, err
+				}
+			}
+		} else {
+			d.Evidence = append(d.Evidence, evidence...)
+		}
+		if fee := m.GetInspectionFee(); fee != nil {
+			if p.Role != commonv1.Role_ROLE_BUYER {
+				return nil, apierr.Invalid("inspection_fee", "only the buyer prepays a third-party inspection")
+			}
+			if err := s.setInspection(d, fee, evidence, d.GetPaidAmount().GetCurrency()); err != nil {
+				return nil, err
+			}
+			st.fields = append(st.fields, "inspection")
+		}
+		out, err := s.commit(ctx, tx, l, d, p, now, st)
+		if err != nil {
+			return nil, err
+		}
+		return &disputev1.SubmitEvidenceResponse{Dispute: out}, nil
+	})
+}
+
+// RuleDispute is the arbiter's ruling on an escalated dispute.
+func (s *Service) RuleDispute(ctx context.Context, req *connect.Request[disputev1.RuleDisputeRequest]) (*connect.Response[disputev1.RuleDisputeResponse], error) {
+	return run(ctx, s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*disputev1.RuleDisputeResponse, error) {
+		m := req.Msg
+		if err := p.RequireRole("rule on disputes", commonv1.Role_ROLE_ARBITER); err != nil {
+			return nil, err
+		}
+		l, err := load(ctx, tx, p, m.GetId(), m.GetEtag())
+		if err != nil {
+			return nil, err
+		}
+		d := l.d
+		if err := requireState(d, "rule on", disputev1.Dispute_STATE_ESCALATED); err != nil {
+			return nil, err
+		}
+		var pending []string
+		for _, r := range d.GetEvidenceRequests() {
+			if !r.GetFulfilled() && !r.GetOverdue() {
+				pending = append(pending, r.GetId())
+			}
+		}
+		if len(pending) > 0 {
+			return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_EVIDENCE_REQUESTS_PENDING,
+				"%d evidence request(s) are neither fulfilled nor overdue yet; rule after they are", len(pending)).
+				With("evidence_request_ids", fmt.Sprint(pending))
+		}
+		o, err := tx.Order.Get(ctx, d.GetOrderId())
+		if err != nil {
+			return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+		}
+		amount := m.GetRefundAmount().GetAmountMinor()
+		if err := checkAmount("refund_amount", m.GetRefundAmount(), o.Currency, refundable(o)); err != nil {
+			return nil, err
+		}
+		if (amount == 0) != (m.GetResolution() == disputev1.Dispute_RESOLUTION_NO_REFUND) {
+			return nil, apierr.Invalid("resolution", "RESOLUTION_NO_REFUND goes with a refund of zero, and only with it")
+		}
+		ruling := &disputev1.Ruling{
+			Arbiter: p.Party(), Resolution: m.GetResolution(), RefundAmount: m.GetRefundAmount(),
+			Responsibility: m.GetResponsibility(), Note: m.GetNote(), RuleTime: ts(now),
+		}
+		d.Ruling = ruling
+		steps, err := s.settle(ctx, tx, l, p, now, outcome{
+			method: disputev1.Settlement_METHOD_RULING, resolution: m.GetResolution(), amount: amount, ruled: true,
+			reimburseInspection: m.GetResponsibility() == disputev1.Dispute_RESPONSIBILITY_SUPPLIER,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out, err := s.commit(ctx, tx, l, d, p, now, append([]step{{
+			kind: disputev1.TimelineEntry_KIND_RULED, event: "ruled", amount: m.GetRefundAmount(),
+			fields: []string{"state", "ruling", "settlement"},
+			desc: fmt.Sprintf("An arbiter ruled %s with a refund of %d %s; responsible: %s. %s", m.GetResolution(), amount,
+				o.Currency, m.GetResponsibility(), m.GetNote()),
+		}}, steps...)...)
+		if err != nil {
+			return nil, err
+		}
+		return &disputev1.RuleDisputeResponse{Dispute: out}, nil
+	})
+}
+
+// remaining is the time left until t at now, as stopped deadlines keep it; nil when t is unset or passed.
+func remaining(t interface{ AsTime() time.Time }, set bool, now time.Time) *durationpb.Duration {
+	if !set {
+		return nil
+	}
+	left := deadline.Remaining(t.AsTime(), now)
+	if left <= 0 {
+		return nil
+	}
+	return durationpb.New(left)
+}
+
+// SuspendDispute suspends a dispute for a private settlement or legal proceedings.
+func (s *Service) SuspendDispute(ctx context.Context, req *connect.Request[disputev1.SuspendDisputeRequest]) (*connect.Response[disputev1.SuspendDisputeResponse], error) {
+	return run(ctx, s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*disputev1.SuspendDisputeResponse, error) {
+		m := req.Msg
+		l, err := loadParty(ctx, tx, p, "suspend disputes", m.GetId(), m.GetEtag())
+		if err != nil {
+			return nil, err
+		}
+		d := l.d
+		if err := requireState(d, "suspend", disputev1.Dispute_STATE_AWAITING_RESPONSE, disputev1.Dispute_STATE_NEGOTIATING,
+			disputev1.Dispute_STATE_ESCALATED); err != nil {
+			return nil, err
+		}
+		evidence := stamp(m.GetEvidence(), p, now)
+		d.Evidence = append(d.Evidence, evidence...)
+		requested := []*commonv1.Party{p.Party()}
+		if m.GetReason() == disputev1.Suspension_REASON_LEGAL_PROCEEDINGS {
+			if m.GetNote() == "" {
+				return nil, apierr.Invalid("note", "name the court or police proceedings, for example the court and case number")
+			}
+		} else {
+			var other *commonv1.Party
+			for _, r := range d.GetPrivateSettlementRequests() {
+				if r.GetAccountId() == p.AccountID {
+					return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN,
+						"you already asked to settle privately; the dispute is suspended when the other party asks too")
+				}
+				other = r
+			}
+			if other == nil {
+				d.PrivateSettlementRequests = append(d.PrivateSettlementRequests, p.Party())
+				out, err := s.commit(ctx, tx, l, d, p, now, step{
+					kind: disputev1.TimelineEntry_KIND_PRIVATE_SETTLEMENT_REQUESTED, event: "private_settlement_requested",
+					evidence: evidence, fields: []string{"private_settlement_requests"},
+					desc: fmt.Sprintf("The %s asked to settle privately; the dispute is suspended when the other party asks too. %s",
+						apierr.RoleName(p.Role), m.GetNote()),
+				})
+				if err != nil {
+					return nil, err
+				}
+				return &disputev1.SuspendDisputeResponse{Dispute: out}, nil
+			}
+			requested = []*commonv1.Party{other, p.Party()}
+		}
+		sus := &disputev1.Suspension{
+			Reason: m.GetReason(), RequestedBy: requested, Note: m.GetNote(), SuspendTime: ts(now), ResumeState: d.GetState(),
+		}
+		if d.GetState() == disputev1.Dispute_STATE_AWAITING_RESPONSE {
+			sus.SupplierResponseRemaining = remaining(d.GetSupplierResponseDeadline(), d.SupplierResponseDeadline != nil, now)
+		}
+		sus.EscalationAllowedRemaining = remaining(d.GetEscalationAllowedTime(), d.EscalationAllowedTime != nil, now)
+		if d.GetState() != disputev1.Dispute_STATE_ESCALATED {
+			sus.AutoEscalationRemaining = remaining(d.GetAutoEscalationTime(), d.AutoEscalationTime != nil, now)
+		}
+		for _, r := range d.GetEvidenceRequests() {
+			if !r.GetFulfilled() && !r.GetOverdue() {
+				r.RemainingWhenSuspended = remaining(r.GetDueTime(), true, now)
+			}
+		}
+		d.Suspension, d.PrivateSettlementRequests, d.State = sus, nil, disputev1.Dispute_STATE_SUSPENDED
+		if err := deadline.Suspend(ctx, tx, subjectType, d.GetId(), now); err != nil {
+			return nil, err
+		}
+		out, err := s.commit(ctx, tx, l, d, p, now, step{
+			kind: disputev1.TimelineEntry_KIND_SUSPENDED, event: "suspended", evidence: evidence,
+			fields: []string{"state", "suspension"},
+			desc:   fmt.Sprintf("The dispute is suspended (%s); its deadlines are stopped. %s", m.GetReason(), m.GetNote()),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &disputev1.SuspendDisputeResponse{Dispute: out}, nil
+	})
+}
+
+// ResumeDispute resumes a suspended dispute with the time its deadlines had left.
+func (s *Service) ResumeDispute(ctx context.Context, req *connect.Request[disputev1.ResumeDisputeRequest]) (*connect.Response[disputev1.ResumeDisputeResponse], error) {
+	return run(ctx, s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*disputev1.ResumeDisputeResponse, error) {
+		m := req.Msg
+		if err := p.RequireRole("resume disputes", commonv1.Role_ROLE_BUYER, commonv1.Role_ROLE_SUPPLIER, commonv1.Role_ROLE_ARBITER); err != nil {
+			return nil, err
+		}
+		l, err := load(ctx, tx, p, m.GetId(), m.GetEtag())
+		if err != nil {
+			return nil, err
+		}
+		d := l.d
+		if err := requireState(d, "resume", disputev1.Dispute_STATE_SUSPENDED); err != nil {
+			return nil, err
+		}
+		sus := d.GetSuspension()
+		restore := func(left interface{ AsDuration() time.Duration }, ok bool) *time.Time {
+			if !ok {
+				return nil
+			}
+			t := now.Add(left.AsDuration())
+			return &t
+		}
+		if t := restore(sus.GetSupplierResponseRemaining(), sus.SupplierResponseRemaining != nil); t != nil {
+			d.SupplierResponseDeadline = ts(*t)
+		}
+		if t := restore(sus.GetEscalationAllowedRemaining(), sus.EscalationAllowedRemaining != nil); t != nil {
+			d.EscalationAllowedTime = ts(*t)
+		}
+		if t := restore(sus.GetAutoEscalationRemaining(), sus.AutoEscalationRemaining != nil); t != nil {
+			d.AutoEscalationTime = ts(*t)
+		}
+		for _, r := range d.GetEvidenceRequests() {
+			if r.RemainingWhenSuspended != nil {
+				r.DueTime, r.RemainingWhenSuspended = ts(now.Add(r.GetRemainingWhenSuspended().AsDuration())), nil
+			}
+		}
+		d.State, d.Suspension = sus.GetResumeState(), nil
+		if err := deadline.Resume(ctx, tx, subjectType, d.GetId(), now); err != nil {
+			return nil, err
+		}
+		out, err := s.commit(ctx, tx, l, d, p, now, step{
+			kind: disputev1.TimelineEntry_KIND_RESUMED, event: "resumed", fields: []string{"state", "suspension"},
+			desc: fmt.Sprintf("The %s resumed the dispute; its deadlines run again with the time they had left. %s",
+				apierr.RoleName(p.Role), m.GetNote()),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &disputev1.ResumeDisputeResponse{Dispute: out}, nil
+	})
+}

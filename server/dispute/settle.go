@@ -1,0 +1,214 @@
+package dispute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/tradeassure/tradeassure/ent"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
+	"github.com/tradeassure/tradeassure/server/aftersales"
+	"github.com/tradeassure/tradeassure/server/apierr"
+	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/order"
+)
+
+// outcome is how a dispute ends with a decision.
+type outcome struct {
+	method     disputev1.Settlement_Method
+	resolution disputev1.Dispute_Resolution
+	amount     int64
+	offerID    string
+	// ruled ends the dispute RULED rather than SETTLED.
+	ruled bool
+	// reimburseInspection makes the supplier reimburse the buyer's inspection fee.
+	reimburseInspection bool
+	// noHold is set for a dispute that never held the order's escrow (a recorded agreed refund).
+	noHold bool
+}
+
+// errNoReturns is returned when a return-and-refund outcome finds no returns service wired in.
+var errNoReturns = errors.New("the returns service is not available to start a return")
+
+// stopClocks drops every deadline of the dispute, running or suspended.
+func stopClocks(ctx context.Context, tx *ent.Tx, id string, now time.Time) error {
+	for _, k := range []string{KindResponse, KindAutoEscalate, KindEvidenceDue} {
+		if err := deadline.Cancel(ctx, tx, subjectType, id, k, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeOffers closes the offers still open when the dispute ends otherwise than by accepting them.
+func closeOffers(d *disputev1.Dispute, now time.Time) {
+	for _, o := range d.GetOffers() {
+		if o.GetState() == disputev1.Offer_STATE_OPEN {
+			o.State, o.CloseTime = disputev1.Offer_STATE_CLOSED, ts(now)
+		}
+	}
+}
+
+// end moves a dispute to a terminal state: the clocks stop, open offers close and the hold ends.
+func (s *Service) end(ctx context.Context, tx *ent.Tx, l *loaded, state disputev1.Dispute_State, actor auth.Principal,
+	now time.Time, unhold bool,
+) error {
+	d := l.d
+	d.State, d.CloseTime = state, ts(now)
+	d.Suspension, d.PrivateSettlementRequests = nil, nil
+	closeOffers(d, now)
+	if err := stopClocks(ctx, tx, d.GetId(), now); err != nil {
+		return err
+	}
+	if unhold {
+		return s.escrow.Unhold(ctx, tx, d.GetOrderId(), actor, now)
+	}
+	return nil
+}
+
+// settle ends a dispute with an outcome and carries out its money effect: a refund from the escrow (or
+// from the supplier's balance when the escrow was released), a return for return-and-refund, the return's
+// settlement for a dispute about returned goods, and the inspection fee's reimbursement. It returns the
+// timeline steps of the money moved.
+func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.Principal, now time.Time, oc outcome) ([]step, error) {
+	d := l.d
+	cur := d.GetPaidAmount().GetCurrency()
+	if cur == "" {
+		o, err := tx.Order.Get(ctx, d.GetOrderId())
+		if err != nil {
+			return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+		}
+		cur = o.Currency
+	}
+	set := &disputev1.Settlement{
+		Method: oc.method, Resolution: oc.resolution, RefundAmount: money(oc.amount, cur), OfferId: oc.offerID,
+		SettleTime: ts(now),
+	}
+	var steps []step
+	switch {
+	case d.GetKind() == disputev1.Dispute_KIND_RETURNED_GOODS:
+		// The return pays the refund by its own rules; the dispute decides how much.
+		if s.resolver == nil {
+			return nil, connect.NewError(connect.CodeUnavailable, errNoReturns)
+		}
+		set.RefundSource = disputev1.Settlement_REFUND_SOURCE_RETURN
+		if err := s.resolver.ResolveReturnDispute(ctx, tx, aftersales.ReturnDisputeOutcome{
+			ReturnID: d.GetRelatedReturnId(), DisputeID: d.GetId(), RefundMinor: oc.amount, Actor: actor, Now: now,
+		}); err != nil {
+			return nil, err
+		}
+	case oc.resolution == disputev1.Dispute_RESOLUTION_RETURN_AND_REFUND:
+		if s.returns == nil {
+			return nil, connect.NewError(connect.CodeUnavailable, errNoReturns)
+		}
+		id, err := s.returns.StartReturnForDispute(ctx, tx, aftersales.ReturnForDispute{
+			OrderID: d.GetOrderId(), DisputeID: d.GetId(), RefundMinor: oc.amount, Actor: actor, Now: now,
+		})
+		if err != nil {
+			return nil, err
+		}
+		d.ReturnId, set.ReturnId = id, id
+		set.RefundSource = disputev1.Settlement_REFUND_SOURCE_RETURN
+		steps = append(steps, step{kind: disputev1.TimelineEntry_KIND_MONEY_MOVED, fields: []string{"return_id"},
+			desc: fmt.Sprintf("Return %s started; the buyer is refunded %d %s when the goods come back", id, oc.amount, cur)})
+	case oc.amount > 0:
+		res, err := s.escrow.Refund(ctx, tx, order.RefundRequest{
+			OrderID: d.GetOrderId(), AmountMinor: oc.amount, CauseKind: ledger.CauseDisputeRefund, CauseID: d.GetId(),
+			Links: ledger.Links{DisputeID: d.GetId()}, Actor: actor, Now: now,
+		})
+		if err != nil {
+			return nil, err
+		}
+		set.RefundSource = disputev1.Settlement_REFUND_SOURCE_ESCROW
+		desc := fmt.Sprintf("%d %s refunded to the buyer from the order's escrow", oc.amount, cur)
+		if res.FromSupplierMinor > 0 {
+			set.RefundSource = disputev1.Settlement_REFUND_SOURCE_SUPPLIER_CLAWBACK
+			desc = fmt.Sprintf("%d %s refunded to the buyer: %d from the escrow and %d recovered from the supplier's balance",
+				oc.amount, cur, res.FromEscrowMinor, res.FromSupplierMinor)
+		}
+		steps = append(steps, step{kind: disputev1.TimelineEntry_KIND_MONEY_MOVED, amount: money(oc.amount, cur),
+			fields: []string{"settlement.refund_amount"}, desc: desc})
+	}
+	if insp := d.GetInspection(); oc.reimburseInspection && insp != nil && !insp.GetReimbursed() {
+		fee := insp.GetFee().GetAmountMinor()
+		if _, err := ledger.Post(ctx, tx, ledger.Transfer{
+			CauseKind: ledger.CauseInspectionFee, CauseID: d.GetId(), Currency: cur, Time: now,
+			Memo:  "inspection fee reimbursed by the supplier found responsible",
+			Links: ledger.Links{OrderID: d.GetOrderId(), DisputeID: d.GetId()},
+			Legs: []ledger.Leg{
+				{Kind: ledger.SupplierAvailable, Owner: d.GetSupplierAccountId(), Amount: -fee},
+				{Kind: ledger.Refunds, Owner: d.GetBuyerAccountId(), Amount: fee},
+			},
+		}); err != nil {
+			return nil, err
+		}
+		insp.Reimbursed, insp.ReimburseTime = true, ts(now)
+		set.InspectionFeeReimbursement = insp.GetFee()
+		steps = append(steps, step{kind: disputev1.TimelineEntry_KIND_MONEY_MOVED, amount: insp.GetFee(),
+			fields: []string{"inspection.reimbursed"},
+			desc:   fmt.Sprintf("The supplier reimbursed the buyer's inspection fee of %d %s", fee, cur)})
+	}
+	d.Settlement = set
+	state := disputev1.Dispute_STATE_SETTLED
+	if oc.ruled {
+		state = disputev1.Dispute_STATE_RULED
+	}
+	if err := s.end(ctx, tx, l, state, actor, now, !oc.noHold); err != nil {
+		return nil, err
+	}
+	return steps, nil
+}
+
+// openOffer returns the latest open offer, or nil.
+func openOffer(d *disputev1.Dispute) *disputev1.Offer {
+	for i := len(d.GetOffers()) - 1; i >= 0; i-- {
+		if o := d.GetOffers()[i]; o.GetState() == disputev1.Offer_STATE_OPEN {
+			return o
+		}
+	}
+	return nil
+}
+
+// theirOffer checks that offerID is the other side's latest open offer.
+func theirOffer(d *disputev1.Dispute, p auth.Principal, offerID string) (*disputev1.Offer, error) {
+	var found *disputev1.Offer
+	for _, o := range d.GetOffers() {
+		if o.GetId() == offerID {
+			found = o
+		}
+	}
+	if found == nil {
+		return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_NOT_FOUND, "offer_id", "dispute %s has no offer %s", d.GetId(), offerID)
+	}
+	if found.GetProposer().GetAccountId() == p.AccountID {
+		return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_OWN_PROPOSAL,
+			"offer %s is your own; only the other party can accept or decline it", offerID)
+	}
+	latest := openOffer(d)
+	if latest == nil || latest.GetId() != offerID {
+		latestID := ""
+		if latest != nil {
+			latestID = latest.GetId()
+		}
+		return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_OFFER_NOT_LATEST,
+			"offer %s is %s, not the latest open offer; read the dispute again", offerID, found.GetState()).With("latest_offer_id", latestID)
+	}
+	return found, nil
+}
+
+// party checks p is the dispute's buyer or supplier and names its side.
+func party(d *disputev1.Dispute, p auth.Principal) (commonv1.Role, bool) {
+	switch {
+	case p.Role == commonv1.Role_ROLE_BUYER && p.AccountID == d.GetBuyerAccountId():
+		return commonv1.Role_ROLE_BUYER, true
+	case p.Role == commonv1.Role_ROLE_SUPPLIER && p.AccountID == d.GetSupplierAccountId():
+		return commonv1.Role_ROLE_SUPPLIER, true
+	}
+	return commonv1.Role_ROLE_UNSPECIFIED, false
+}

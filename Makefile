@@ -2,13 +2,15 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
-.PHONY: all generate proto ent migrations check-generated breaking lint test test-go test-ts test-walkthrough bench run deps
+.PHONY: all generate proto ent migrations check-generated breaking lint test test-go test-ts test-walkthrough bench run deps \
+	bin/tradeassured sdk-ts test-sdk-ts examples test-examples test-browser
 
 all: generate test
 
 deps:
 	go mod download
 	npm ci --no-audit --no-fund
+	for d in sdk/ts examples/node examples/browser; do npm --prefix $$d ci --no-audit --no-fund; done
 
 # The protovalidate schema is printed from its Go module (the Buf Schema Registry is out of reach).
 third_party/protovalidate/buf/validate/validate.proto:
@@ -57,10 +59,47 @@ test-ts:
 test-walkthrough:
 	bash examples/walkthrough/run.sh
 
-test: test-go test-ts test-walkthrough
+# The client SDKs and examples (README "Client SDKs and examples"). They run against a real server built
+# once into bin/ and started per test with --dev on a temporary database.
+bin/tradeassured:
+	go build -o bin/tradeassured ./server/cmd/tradeassured
+
+NPM_CI = npm ci --no-audit --no-fund --loglevel=error
+
+sdk-ts:
+	@test -d sdk/ts/node_modules || (cd sdk/ts && $(NPM_CI))
+	cd sdk/ts && npm run --silent build
+
+# test-sdk-ts: unit tests, every protocol against a real server, and `npm pack` installed into a fresh project.
+test-sdk-ts: sdk-ts bin/tradeassured
+	cd sdk/ts && npm run --silent build:test && \
+		TRADEASSURED_BIN=$(CURDIR)/bin/tradeassured node --test --test-concurrency=1 build-test/
+
+# examples builds every example: the Go programs, the Node script and the browser app.
+examples: sdk-ts
+	go build -o bin/ ./examples/...
+	@test -d examples/node/node_modules || (cd examples/node && $(NPM_CI))
+	cd examples/node && npm run --silent build
+	@test -d examples/browser/node_modules || (cd examples/browser && $(NPM_CI))
+	cd examples/browser && npm run --silent build
+
+# test-examples runs the grpcurl walkthrough of orders, returns, disputes and payouts and the Node script
+# against real servers (the Go ERP example's tests run in test-go).
+test-examples: examples bin/tradeassured
+	TRADEASSURED_BIN=$(CURDIR)/bin/tradeassured bash examples/grpcurl/test.sh
+	TRADEASSURED_BIN=$(CURDIR)/bin/tradeassured bash examples/node/test.sh
+
+# test-browser drives the browser app in headless Chromium (/usr/bin/chromium, or CHROMIUM): a return
+# declined, disputed, escalated and ruled; the screenshot is saved in artifacts/.
+test-browser: examples bin/tradeassured
+	@test -x "$${CHROMIUM:-/usr/bin/chromium}" || { echo "test-browser needs Chromium: apt-get install -y chromium (or set CHROMIUM)"; exit 1; }
+	TRADEASSURED_BIN=$(CURDIR)/bin/tradeassured bash examples/browser/test.sh
+
+test: test-go test-ts test-walkthrough test-sdk-ts test-examples test-browser
 
 bench:
 	go test -run '^$$' -bench . -benchtime 5s -timeout 60m ./server/bench/
+	go test -run '^$$' -bench BenchmarkPost -benchtime 5s -timeout 30m ./server/ledger/
 
 run:
 	go run ./server/cmd/tradeassured --dev

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/tradeassure/tradeassure/ent"
-	"github.com/tradeassure/tradeassure/server/auth"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	"github.com/tradeassure/tradeassure/server/auth"
 )
 
 // ReturnForDispute is a return started by a dispute settled or ruled as "return and refund".

@@ -6,9 +6,9 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
+	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/servertest"
-	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 )
 
 func balance(t *testing.T, e *servertest.Env, kind ledger.Kind, owner string) int64 {

@@ -251,6 +251,9 @@ func describe(ck payoutv1.CauseKind, e *ent.LedgerEntry, memo string) string {
 	case payoutv1.CauseKind_CAUSE_KIND_INSPECTION_FEE_REIMBURSEMENT:
 		return fmt.Sprintf("Inspection fee reimbursed to the buyer%s: %s", about(e), amount)
 	case payoutv1.CauseKind_CAUSE_KIND_COMPLAINT_PENALTY:
+		if e.ComplaintID == "" && memo != "" {
+			return "Complaint penalty: " + memo + ": " + amount
+		}
 		return fmt.Sprintf("Penalty of upheld complaint %s: %s", e.ComplaintID, amount)
 	case payoutv1.CauseKind_CAUSE_KIND_CHARGEBACK:
 		return fmt.Sprintf("Card chargeback on order %s: %s", e.OrderID, amount)

@@ -17,8 +17,13 @@ import (
 )
 
 // scheduleEvidenceDue sets the evidence deadline to the earliest due time of the requests still waiting,
-// or drops it when none waits.
+// or drops it when none waits. A suspended dispute keeps its stopped deadline as it is: the due times of its
+// requests are stale until it resumes, and a pending deadline would run during the suspension and be
+// dropped (or fall due too early); ResumeDispute schedules it again from the restored due times.
 func scheduleEvidenceDue(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute, now time.Time) error {
+	if d.GetState() == disputev1.Dispute_STATE_SUSPENDED {
+		return nil
+	}
 	var next time.Time
 	for _, r := range d.GetEvidenceRequests() {
 		if r.GetFulfilled() || r.GetOverdue() {
@@ -32,6 +37,16 @@ func scheduleEvidenceDue(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute, 
 		return deadline.Cancel(ctx, tx, subjectType, d.GetId(), KindEvidenceDue, now)
 	}
 	return deadline.Schedule(ctx, tx, subjectType, d.GetId(), KindEvidenceDue, next, now)
+}
+
+// requestDue reports whether an evidence request waiting for its party has reached its due time at now. A
+// suspended dispute's due times are stopped: a request is due then only if it already was when the dispute
+// was suspended (it kept no time).
+func requestDue(d *disputev1.Dispute, r *disputev1.EvidenceRequest, now time.Time) bool {
+	if d.GetState() == disputev1.Dispute_STATE_SUSPENDED {
+		return r.RemainingWhenSuspended == nil
+	}
+	return !now.Before(r.GetDueTime().AsTime())
 }
 
 // RequestEvidence asks a party for evidence by a due time.
@@ -91,6 +106,8 @@ func (s *Service) SubmitEvidence(ctx context.Context, req *connect.Request[dispu
 			return nil, apierr.IllegalState("dispute", d.GetId(), "add evidence to", stateName(d.GetState()))
 		}
 		evidence := stamp(m.GetEvidence(), p, now)
+		// steps are what happened before the submission in the same commit (a request falling overdue).
+		var steps []step
 		st := step{kind: disputev1.TimelineEntry_KIND_EVIDENCE_SUBMITTED, event: "evidence_submitted", evidence: evidence,
 			fields: []string{"evidence"}, desc: fmt.Sprintf("The %s submitted %d piece(s) of evidence", apierr.RoleName(p.Role), len(evidence))}
 		if id := m.GetEvidenceRequestId(); id != "" {
@@ -114,6 +131,20 @@ func (s *Service) SubmitEvidence(ctx context.Context, req *connect.Request[dispu
 			switch {
 			case r.GetOverdue():
 				st.desc += fmt.Sprintf(" for request %s after its due time; the request stays overdue", id)
+			case !r.GetFulfilled() && requestDue(d, r, now):
+				// The due time has passed and only the deadline engine has not marked the request yet: it
+				// is overdue and counts against the party exactly as if the engine had run first.
+				r.Overdue = true
+				st.desc += fmt.Sprintf(" for request %s after its due time; the request is overdue", id)
+				steps = append(steps, step{
+					kind: disputev1.TimelineEntry_KIND_EVIDENCE_OVERDUE, event: "evidence_overdue", reqID: id,
+					fields: []string{"evidence_requests"},
+					desc: fmt.Sprintf("The %s did not submit the evidence requested by %s; this counts against it",
+						roleWord(r.GetRequestedFrom().GetRole().String()), r.GetDueTime().AsTime().Format(time.RFC3339)),
+				})
+				if err := scheduleEvidenceDue(ctx, tx, d, now); err != nil {
+					return nil, err
+				}
 			case !r.GetFulfilled():
 				r.Fulfilled, r.FulfillTime = true, ts(now)
 				st.desc += " fulfilling an arbiter's evidence request"
@@ -133,7 +164,7 @@ func (s *Service) SubmitEvidence(ctx context.Context, req *connect.Request[dispu
 			}
 			st.fields = append(st.fields, "inspection")
 		}
-		out, err := s.commit(ctx, tx, l, d, p, now, st)
+		out, err := s.commit(ctx, tx, l, d, p, now, append(steps, st)...)
 		if err != nil {
 			return nil, err
 		}
@@ -226,6 +257,9 @@ func (s *Service) SuspendDispute(ctx context.Context, req *connect.Request[dispu
 		d := l.d
 		if err := requireState(d, "suspend", disputev1.Dispute_STATE_AWAITING_RESPONSE, disputev1.Dispute_STATE_NEGOTIATING,
 			disputev1.Dispute_STATE_ESCALATED); err != nil {
+			return nil, err
+		}
+		if err := responseOpen(d, now); err != nil {
 			return nil, err
 		}
 		evidence := stamp(m.GetEvidence(), p, now)
@@ -329,6 +363,11 @@ func (s *Service) ResumeDispute(ctx context.Context, req *connect.Request[disput
 		}
 		d.State, d.Suspension = sus.GetResumeState(), nil
 		if err := deadline.Resume(ctx, tx, subjectType, d.GetId(), now); err != nil {
+			return nil, err
+		}
+		// Requests fulfilled during the suspension no longer set the evidence deadline; it follows the
+		// earliest request still waiting.
+		if err := scheduleEvidenceDue(ctx, tx, d, now); err != nil {
 			return nil, err
 		}
 		out, err := s.commit(ctx, tx, l, d, p, now, step{

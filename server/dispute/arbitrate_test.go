@@ -306,3 +306,124 @@ func TestSuspension(t *testing.T) {
 		}
 	})
 }
+
+// TestEvidenceDueAcrossSuspension checks the evidence deadline survives a suspension during which one of
+// two requests is fulfilled: after resuming, the other request falls due with the time it had left — not
+// one second before, overdue one second after — so the arbiter can rule.
+func TestEvidenceDueAcrossSuspension(t *testing.T) {
+	each(t, func(t *testing.T, e *servertest.Env) {
+		m := newMarket(t, e)
+		d := m.open(m.delivered(commonv1.Policy_POLICY_RETAIL))
+		d, err := m.escalate(m.buyer, m.reject(d, 10_00))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ask := func(from commonv1.Role, due time.Time) string {
+			t.Helper()
+			r, err := m.arbiter.Disputes.RequestEvidence(e.Ctx, connect.NewRequest(&disputev1.RequestEvidenceRequest{
+				Id: d.GetId(), FromRole: from, Description: "photos of the packaging", DueTime: timestamppb.New(due)}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.Msg.GetEvidenceRequestId()
+		}
+		toBuyer := ask(commonv1.Role_ROLE_BUYER, e.Clock.Now().Add(day))
+		toSupplier := ask(commonv1.Role_ROLE_SUPPLIER, e.Clock.Now().Add(2*day))
+		e.Advance(time.Hour)
+		if _, err := m.supplier.Disputes.SuspendDispute(e.Ctx, connect.NewRequest(&disputev1.SuspendDisputeRequest{
+			Id: d.GetId(), Reason: disputev1.Suspension_REASON_LEGAL_PROCEEDINGS, Note: "District court case 7/2026"})); err != nil {
+			t.Fatal(err)
+		}
+		// The buyer answers its request while the dispute is suspended.
+		if _, err := m.buyer.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
+			Id: d.GetId(), EvidenceRequestId: toBuyer, Evidence: []*commonv1.Evidence{photo("box")}})); err != nil {
+			t.Fatal(err)
+		}
+		e.Advance(10 * day)
+		if _, err := m.arbiter.Disputes.ResumeDispute(e.Ctx, connect.NewRequest(&disputev1.ResumeDisputeRequest{Id: d.GetId()})); err != nil {
+			t.Fatal(err)
+		}
+		overdue := func() bool {
+			t.Helper()
+			for _, r := range m.get(d.GetId()).GetEvidenceRequests() {
+				if r.GetId() == toSupplier {
+					return r.GetOverdue()
+				}
+			}
+			t.Fatalf("request %s is gone", toSupplier)
+			return false
+		}
+		left := 2*day - time.Hour
+		e.Advance(left - time.Second)
+		if overdue() {
+			t.Fatal("the supplier's request is overdue a second before its resumed due time")
+		}
+		e.Advance(time.Second)
+		if !overdue() {
+			t.Fatal("the supplier's request is not overdue a second after its resumed due time")
+		}
+		r, err := m.arbiter.Disputes.RuleDispute(e.Ctx, connect.NewRequest(&disputev1.RuleDisputeRequest{
+			Id: d.GetId(), Resolution: disputev1.Dispute_RESOLUTION_PARTIAL_REFUND, RefundAmount: usd(50_00),
+			Responsibility: disputev1.Dispute_RESPONSIBILITY_SUPPLIER, Note: "no packaging photos"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantState(t, r.Msg.GetDispute(), disputev1.Dispute_STATE_RULED)
+		if o := m.order(d.GetOrderId()); o.GetEscrowHeld() {
+			t.Fatal("the order's escrow is still held after the ruling")
+		}
+	})
+}
+
+// TestLateEvidenceRace checks that evidence sent for a request at its due time, before the deadline engine
+// marked it overdue, does not fulfil it: the request is overdue (once) and counts against the party. One
+// second before the due time the same submission fulfils its request.
+func TestLateEvidenceRace(t *testing.T) {
+	each(t, func(t *testing.T, e *servertest.Env) {
+		m := newMarket(t, e)
+		d := m.open(m.delivered(commonv1.Policy_POLICY_RETAIL))
+		d, err := m.escalate(m.buyer, m.reject(d, 10_00))
+		if err != nil {
+			t.Fatal(err)
+		}
+		due := e.Clock.Now().Add(day)
+		ask := func(from commonv1.Role) string {
+			t.Helper()
+			r, err := m.arbiter.Disputes.RequestEvidence(e.Ctx, connect.NewRequest(&disputev1.RequestEvidenceRequest{
+				Id: d.GetId(), FromRole: from, Description: "photos of the packaging", DueTime: timestamppb.New(due)}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.Msg.GetEvidenceRequestId()
+		}
+		toBuyer, toSupplier := ask(commonv1.Role_ROLE_BUYER), ask(commonv1.Role_ROLE_SUPPLIER)
+		submit := func(p *servertest.Party, reqID string) *disputev1.EvidenceRequest {
+			t.Helper()
+			r, err := p.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
+				Id: d.GetId(), EvidenceRequestId: reqID, Evidence: []*commonv1.Evidence{photo("box")}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range r.Msg.GetDispute().GetEvidenceRequests() {
+				if x.GetId() == reqID {
+					return x
+				}
+			}
+			t.Fatalf("request %s is gone", reqID)
+			return nil
+		}
+		// The clock is set without running the deadline engine.
+		e.Clock.Set(due.Add(-time.Second))
+		if r := submit(m.buyer, toBuyer); !r.GetFulfilled() || r.GetOverdue() {
+			t.Fatalf("one second before the due time: %v", r)
+		}
+		e.Clock.Set(due)
+		if r := submit(m.supplier, toSupplier); r.GetFulfilled() || !r.GetOverdue() {
+			t.Fatalf("at the due time: %v", r)
+		}
+		e.Advance(0)
+		if n := events(t, e, "dispute.evidence_overdue", d.GetId()); n != 1 {
+			t.Fatalf("overdue events = %d", n)
+		}
+	})
+}

@@ -95,6 +95,13 @@ func TestChargeback(t *testing.T) {
 			if n := transfers(t, e, ledger.CauseDisputeRefund, g.GetId()); n != 1 {
 				t.Fatalf("refund transfers = %d", n)
 			}
+			// The same chargeback sent again (another request id) once its dispute ended is refused, and
+			// refunds nothing more.
+			_, err = record(m.operator, granted, 55_00, windowEnd.Add(-time.Hour))
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN)
+			if o := m.order(granted); o.GetRefunded().GetAmountMinor() != 55_00 {
+				t.Fatalf("refunded after a repeated chargeback: %v", o.GetRefunded())
+			}
 		}
 	})
 }

@@ -38,9 +38,8 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 		if err := requireState(d, "respond to", disputev1.Dispute_STATE_AWAITING_RESPONSE); err != nil {
 			return nil, err
 		}
-		if due := d.GetSupplierResponseDeadline().AsTime(); !now.Before(due) {
-			return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_DEADLINE_PASSED,
-				"the response was due by %s; the buyer's request is granted", due.Format(time.RFC3339))
+		if err := responseOpen(d, now); err != nil {
+			return nil, err
 		}
 		evidence := stamp(m.GetEvidence(), p, now)
 		d.SupplierResponseTime = ts(now)
@@ -127,6 +126,21 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 		}
 		return &disputev1.RespondToDisputeResponse{Dispute: out}, nil
 	})
+}
+
+// responseOpen fails with DEADLINE_PASSED when a dispute awaiting the supplier's response has reached its
+// response deadline: the automatic grant is due and no call may change the dispute under it (respond,
+// escalate, suspend) before the deadline engine applies it.
+func responseOpen(d *disputev1.Dispute, now time.Time) error {
+	if d.GetState() != disputev1.Dispute_STATE_AWAITING_RESPONSE || d.SupplierResponseDeadline == nil {
+		return nil
+	}
+	if due := d.GetSupplierResponseDeadline().AsTime(); !now.Before(due) {
+		return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_DEADLINE_PASSED,
+			"the supplier's response was due by %s; the buyer's request is granted", due.Format(time.RFC3339)).
+			With("supplier_response_deadline", due.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // MakeOffer proposes terms.
@@ -270,6 +284,9 @@ func (s *Service) EscalateDispute(ctx context.Context, req *connect.Request[disp
 		}
 		d := l.d
 		if err := requireState(d, "escalate", disputev1.Dispute_STATE_AWAITING_RESPONSE, disputev1.Dispute_STATE_NEGOTIATING); err != nil {
+			return nil, err
+		}
+		if err := responseOpen(d, now); err != nil {
 			return nil, err
 		}
 		rejected := d.GetSupplierResponse() == disputev1.Dispute_SUPPLIER_RESPONSE_REJECTED

@@ -190,3 +190,40 @@ func TestSupplierAccepts(t *testing.T) {
 		}
 	})
 }
+
+// TestResponseDeadlineRace checks that once the supplier's response deadline has come, before the deadline
+// engine applied it, no call changes the dispute under the automatic grant: the supplier can neither answer
+// nor suspend it, the buyer cannot escalate it instead; the engine then grants it. One second earlier each
+// of them is still possible.
+func TestResponseDeadlineRace(t *testing.T) {
+	each(t, func(t *testing.T, e *servertest.Env) {
+		m := newMarket(t, e)
+		d := m.open(m.delivered(commonv1.Policy_POLICY_TRADE_ASSURANCE))
+		early := m.open(m.delivered(commonv1.Policy_POLICY_TRADE_ASSURANCE))
+		due := d.GetSupplierResponseDeadline().AsTime()
+		legal := func(id string) error {
+			_, err := m.supplier.Disputes.SuspendDispute(e.Ctx, connect.NewRequest(&disputev1.SuspendDisputeRequest{
+				Id: id, Reason: disputev1.Suspension_REASON_LEGAL_PROCEEDINGS, Note: "District court case 9/2026"}))
+			return err
+		}
+		// One second before: the supplier may still suspend (the clock is set without running deadlines).
+		e.Clock.Set(early.GetSupplierResponseDeadline().AsTime().Add(-time.Second))
+		if err := legal(early.GetId()); err != nil {
+			t.Fatalf("suspend one second before the response deadline: %v", err)
+		}
+		e.Clock.Set(due)
+		servertest.WantError(t, legal(d.GetId()), connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_DEADLINE_PASSED)
+		_, err := m.escalate(m.buyer, d)
+		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_DEADLINE_PASSED)
+		_, err = m.supplier.Disputes.RespondToDispute(e.Ctx, connect.NewRequest(&disputev1.RespondToDisputeRequest{
+			Id: d.GetId(), Decision: disputev1.RespondToDisputeRequest_DECISION_ACCEPT}))
+		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_DEADLINE_PASSED)
+		e.Advance(0)
+		got := m.get(d.GetId())
+		wantState(t, got, disputev1.Dispute_STATE_SETTLED)
+		if got.GetSettlement().GetMethod() != disputev1.Settlement_METHOD_AUTO_GRANTED {
+			t.Fatalf("settlement = %v", got.GetSettlement())
+		}
+		wantState(t, m.get(early.GetId()), disputev1.Dispute_STATE_SUSPENDED)
+	})
+}

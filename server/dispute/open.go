@@ -246,6 +246,17 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		if o.PaidMinor <= 0 {
 			return nil, apierr.IllegalState("order", o.ID, "open a dispute on", "unpaid")
 		}
+		// The related return must be one of this order's: the dispute shows it to both parties and the arbiter.
+		if id := m.GetRelatedReturnId(); id != "" {
+			r, err := tx.ReturnRequest.Get(ctx, id)
+			if ent.IsNotFound(err) || (err == nil && r.OrderID != o.ID) {
+				return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_NOT_FOUND, "related_return_id",
+					"order %s has no return %s", o.ID, id)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read return %s: %w", id, err)
+			}
+		}
 		amount, err := offerAmount("requested", m.GetRequested(), o, m.GetLines())
 		if err != nil {
 			return nil, err
@@ -334,6 +345,23 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 		if pay.Method != entpayment.MethodCard || pay.State != entpayment.StateSettled || pay.FinishTime == nil {
 			return nil, apierr.Invalid("payment_id", "payment %s is a %s payment in state %s; only a settled card payment can be charged back",
 				pay.ID, pay.Method, pay.State)
+		}
+		// A chargeback is recorded once: the same case of the same payment sent again (a retry under another
+		// request id, a replayed network message) would open a second dispute and could refund it again.
+		earlier, err := tx.Dispute.Query().Where(entdispute.OrderID(o.ID), entdispute.KindEQ(entdispute.KindChargeback)).All(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("look for chargebacks of order %s: %w", o.ID, err)
+		}
+		for _, r := range earlier {
+			prev, err := decode(r)
+			if err != nil {
+				return nil, err
+			}
+			if cb := prev.GetChargeback(); cb.GetPaymentId() == pay.ID && cb.GetNetworkReference() == m.GetNetworkReference() {
+				return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN,
+					"chargeback %q of payment %s was already recorded as dispute %s", m.GetNetworkReference(), pay.ID, r.ID).
+					With("dispute_id", r.ID)
+			}
 		}
 		cbTime := m.GetChargebackTime().AsTime()
 		if cbTime.After(now) || cbTime.Before(*pay.FinishTime) {

@@ -77,6 +77,9 @@ func TestOpenRules(t *testing.T) {
 		wrongCurrency.Requested.RefundAmount.Currency = "EUR"
 		badLine := openReq(delivered.GetId(), damaged, disputev1.Dispute_RESOLUTION_RETURN_AND_REFUND, 0)
 		badLine.Lines = []*disputev1.DisputedLine{{Line: &disputev1.DisputedLine_LineIndex{LineIndex: 0}, Quantity: 11}}
+		// A return of another order (here: none at all) cannot be named as the one the dispute follows.
+		strangeReturn := openReq(delivered.GetId(), damaged, full, 0)
+		strangeReturn.RelatedReturnId = "ret_of_someone_else"
 		for _, tc := range []struct {
 			name   string
 			as     *servertest.Party
@@ -94,6 +97,7 @@ func TestOpenRules(t *testing.T) {
 			{"inspection fee without report", m.buyer, inspection, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_EVIDENCE_REQUIRED},
 			{"product reason before shipment", m.buyer, openReq(paid.GetId(), damaged, full, 0), connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE},
 			{"late shipment before the ship-by date", m.buyer, openReq(paid.GetId(), disputev1.Dispute_REASON_NOT_SHIPPED_ON_TIME, full, 0), connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_TOO_EARLY},
+			{"return of another order", m.buyer, strangeReturn, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND},
 			{"no reason", m.buyer, openReq(delivered.GetId(), disputev1.Dispute_REASON_UNSPECIFIED, full, 0), connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -98,6 +98,14 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 			return nil, connect.NewError(connect.CodeUnavailable, errNoReturns)
 		}
 		set.RefundSource = disputev1.Settlement_REFUND_SOURCE_RETURN
+		// The dispute is about the returned part only: its refund is at most the return's, whatever the
+		// ruling or offer says about the order.
+		ret, err := tx.ReturnRequest.Get(ctx, d.GetRelatedReturnId())
+		if err != nil {
+			return nil, fmt.Errorf("read return %s of dispute %s: %w", d.GetRelatedReturnId(), d.GetId(), err)
+		}
+		oc.amount = min(oc.amount, ret.RefundTotalMinor)
+		set.RefundAmount = money(oc.amount, cur)
 		if err := s.resolver.ResolveReturnDispute(ctx, tx, aftersales.ReturnDisputeOutcome{
 			ReturnID: d.GetRelatedReturnId(), DisputeID: d.GetId(), RefundMinor: oc.amount, Actor: actor, Now: now,
 		}); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	"github.com/tradeassure/tradeassure/ent/schema"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	returnsv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1"
 	"github.com/tradeassure/tradeassure/server/aftersales"
@@ -352,11 +353,9 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 	if err != nil {
 		return "", err
 	}
-	var lines []schema.ReturnedLine
-	for i, l := range terms.GetLines() {
-		if left := l.GetQuantity() - prior.returned[int32(i)]; left > 0 {
-			lines = append(lines, schema.ReturnedLine{LineIndex: int32(i), Quantity: left})
-		}
+	lines, whole, err := disputedLines(ctx, tx, d.DisputeID, terms, prior)
+	if err != nil {
+		return "", err
 	}
 	if len(lines) == 0 {
 		return "", apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_QUANTITY_EXCEEDS_ORDERED,
@@ -387,7 +386,7 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 	c := tx.ReturnRequest.Create().SetID(id).SetOrderID(o.ID).SetBuyerID(o.BuyerID).SetSupplierID(o.SupplierID).
 		SetPolicy(policyFromOrder[o.Policy]).SetPolicyVersion(o.PolicyVersion).SetKind(returnrequest.KindStandard).
 		SetOrigin(returnrequest.OriginDispute).SetSourceDisputeID(d.DisputeID).SetLines(lines).
-		SetWholeOrder(!prior.any).SetOrderReceiptTime(receipt).SetEscrowHeld(true).SetHeldMinor(b.total).
+		SetWholeOrder(whole).SetOrderReceiptTime(receipt).SetEscrowHeld(true).SetHeldMinor(b.total).
 		SetCurrency(o.Currency).SetState(returnrequest.StateApproved).SetShipDeadline(due).SetApproveTime(now).
 		SetApprovedByRole("system").SetRevision(1).SetEtag(etagOf(id, 1)).SetCreateTime(now).SetUpdateTime(now)
 	if addr != nil {
@@ -410,4 +409,53 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 		return "", err
 	}
 	return id, nil
+}
+
+// disputedLines are the units a dispute's return takes back: the lines and quantities the dispute is about
+// (the buyer keeps the rest of the order, which the agreed refund does not pay for), or every unit still with
+// the buyer when the dispute named none; each capped at what earlier returns left. whole reports whether
+// that is every unit of the order.
+func disputedLines(ctx context.Context, tx *ent.Tx, disputeID string, terms *orderv1.OrderTerms, prior orderReturns) ([]schema.ReturnedLine, bool, error) {
+	ordered := terms.GetLines()
+	want := map[int32]int64{}
+	row, err := tx.Dispute.Get(ctx, disputeID)
+	if err != nil {
+		return nil, false, fmt.Errorf("read dispute %s: %w", disputeID, err)
+	}
+	dsp := &disputev1.Dispute{}
+	if err := proto.Unmarshal(row.Snapshot, dsp); err != nil {
+		return nil, false, fmt.Errorf("decode dispute %s: %w", disputeID, err)
+	}
+	for _, l := range dsp.GetLines() {
+		idx := int32(-1)
+		switch v := l.GetLine().(type) {
+		case *disputev1.DisputedLine_LineIndex:
+			idx = v.LineIndex
+		case *disputev1.DisputedLine_ProductId:
+			for j, ol := range ordered {
+				if ol.GetProductId() == v.ProductId {
+					idx = int32(j)
+					break
+				}
+			}
+		}
+		if idx >= 0 && int(idx) < len(ordered) {
+			want[idx] += l.GetQuantity()
+		}
+	}
+	var lines []schema.ReturnedLine
+	whole := !prior.any
+	for i, l := range ordered {
+		q := l.GetQuantity() - prior.returned[int32(i)]
+		if len(want) > 0 {
+			q = min(q, want[int32(i)])
+		}
+		if q != l.GetQuantity() {
+			whole = false
+		}
+		if q > 0 {
+			lines = append(lines, schema.ReturnedLine{LineIndex: int32(i), Quantity: q})
+		}
+	}
+	return lines, whole, nil
 }

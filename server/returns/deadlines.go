@@ -146,8 +146,9 @@ func (s *Service) ResolveReturnDispute(ctx context.Context, tx *ent.Tx, o afters
 	if actor.Role == 0 {
 		actor = auth.System
 	}
+	// The dispute was about this return's goods, so the refund it decides never exceeds the return's.
 	_, err = s.finish(ctx, tx, r, actor, o.Now, finish{
-		event: "refunded", kind: returnsv1.TimelineEntry_KIND_REFUNDED, amount: o.RefundMinor,
+		event: "refunded", kind: returnsv1.TimelineEntry_KIND_REFUNDED, amount: min(o.RefundMinor, r.RefundTotalMinor),
 		text: "Buyer refunded %s as decided by dispute " + o.DisputeID,
 	})
 	return err

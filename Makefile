@@ -95,7 +95,8 @@ test-browser: examples bin/tradeassured
 	@test -x "$${CHROMIUM:-/usr/bin/chromium}" || { echo "test-browser needs Chromium: apt-get install -y chromium (or set CHROMIUM)"; exit 1; }
 	TRADEASSURED_BIN=$(CURDIR)/bin/tradeassured bash examples/browser/test.sh
 
-test: test-go test-ts test-walkthrough test-sdk-ts test-examples test-browser
+# The Go tests run last so that their summary closes the output.
+test: test-ts test-walkthrough test-sdk-ts test-examples test-browser test-go
 
 bench:
 	go test -run '^$$' -bench . -benchtime 5s -timeout 60m ./server/bench/

@@ -8,15 +8,11 @@ package complaint
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/google/uuid"
 
 	"github.com/tradeassure/tradeassure/ent"
 	entcomplaint "github.com/tradeassure/tradeassure/ent/complaint"
@@ -31,6 +27,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/idempotency"
 	"github.com/tradeassure/tradeassure/server/pagination"
+	"github.com/tradeassure/tradeassure/server/resource"
 	"github.com/tradeassure/tradeassure/server/storage"
 )
 
@@ -110,13 +107,6 @@ func load(ctx context.Context, tx *ent.Tx, p auth.Principal, id, etag string) (*
 	return c, nil
 }
 
-func etagOf(id string, revision int64) string {
-	h := sha256.Sum256([]byte(id + "/" + strconv.FormatInt(revision, 10)))
-	return hex.EncodeToString(h[:8])
-}
-
-func newID(prefix string) string { return prefix + uuid.Must(uuid.NewV7()).String() }
-
 // change is one committed change of a complaint.
 type change struct {
 	// event is the event type suffix, for example "withdrawn" → "complaint.withdrawn".
@@ -131,7 +121,7 @@ type change struct {
 func (s *Service) commit(ctx context.Context, tx *ent.Tx, c *ent.Complaint, ch change) (*complaintv1.Complaint, error) {
 	next := c.Revision + 1
 	u := tx.Complaint.UpdateOneID(c.ID).Where(entcomplaint.Revision(c.Revision)).
-		SetRevision(next).SetEtag(etagOf(c.ID, next)).SetUpdateTime(ch.now)
+		SetRevision(next).SetEtag(resource.Etag(c.ID, next)).SetUpdateTime(ch.now)
 	if ch.set != nil {
 		ch.set(u)
 	}

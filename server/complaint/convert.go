@@ -2,7 +2,6 @@ package complaint
 
 import (
 	"fmt"
-	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -13,6 +12,7 @@ import (
 	entorder "github.com/tradeassure/tradeassure/ent/order"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	complaintv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 var stateToProto = map[entcomplaint.State]complaintv1.Complaint_State{
@@ -22,7 +22,7 @@ var stateToProto = map[entcomplaint.State]complaintv1.Complaint_State{
 	entcomplaint.StateWithdrawn: complaintv1.Complaint_STATE_WITHDRAWN,
 }
 
-var stateFromProto = invert(stateToProto)
+var stateFromProto = resource.Invert(stateToProto)
 
 var typeToProto = map[entcomplaint.Type]complaintv1.Complaint_Type{
 	entcomplaint.TypeFalseTransaction: complaintv1.Complaint_TYPE_FALSE_TRANSACTION,
@@ -31,7 +31,7 @@ var typeToProto = map[entcomplaint.Type]complaintv1.Complaint_Type{
 	entcomplaint.TypeTransactionFraud: complaintv1.Complaint_TYPE_TRANSACTION_FRAUD,
 }
 
-var typeFromProto = invert(typeToProto)
+var typeFromProto = resource.Invert(typeToProto)
 
 var policyToProto = map[entcomplaint.Policy]commonv1.Policy{
 	entcomplaint.PolicyTradeAssurance: commonv1.Policy_POLICY_TRADE_ASSURANCE,
@@ -42,21 +42,6 @@ var policyToProto = map[entcomplaint.Policy]commonv1.Policy{
 var policyOfOrder = map[entorder.Policy]entcomplaint.Policy{
 	entorder.PolicyTradeAssurance: entcomplaint.PolicyTradeAssurance,
 	entorder.PolicyRetail:         entcomplaint.PolicyRetail,
-}
-
-func invert[K, V comparable](m map[K]V) map[V]K {
-	out := make(map[V]K, len(m))
-	for k, v := range m {
-		out[v] = k
-	}
-	return out
-}
-
-func ts(t *time.Time) *timestamppb.Timestamp {
-	if t == nil {
-		return nil
-	}
-	return timestamppb.New(*t)
 }
 
 // roles returns the complainant's and the respondent's roles.
@@ -87,11 +72,11 @@ func toProto(c *ent.Complaint) (*complaintv1.Complaint, error) {
 		Description:      c.Statement,
 		Evidence:         evidence,
 		Statements:       statements,
-		OrderEndTime:     ts(c.OrderEndTime),
+		OrderEndTime:     resource.Timestamp(c.OrderEndTime),
 		DecisionDeadline: timestamppb.New(c.DecisionDeadline),
 		Overdue:          c.DecisionOverdue,
 		WithdrawNote:     c.WithdrawNote,
-		CloseTime:        ts(c.CloseTime),
+		CloseTime:        resource.Timestamp(c.CloseTime),
 	}
 	if c.RefiledFrom != nil {
 		out.RefiledFrom = *c.RefiledFrom
@@ -108,21 +93,13 @@ func toProto(c *ent.Complaint) (*complaintv1.Complaint, error) {
 	return out, nil
 }
 
-func mustMarshal(m proto.Message) []byte {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		panic(fmt.Sprintf("marshal %T: %v", m, err))
-	}
-	return b
-}
-
 // marshalList stores messages as the wire form of a message whose field 1 repeats them, so a list is
 // appended to by concatenation and read without a wrapper type.
 func marshalList[T proto.Message](items []T) []byte {
 	var b []byte
 	for _, it := range items {
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendBytes(b, mustMarshal(it))
+		b = protowire.AppendBytes(b, resource.Marshal(it))
 	}
 	return b
 }

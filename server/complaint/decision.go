@@ -22,6 +22,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // penaltyKind names a penalty's kind as in the API, for messages and metadata.
@@ -133,7 +134,7 @@ func (s *Service) DecideComplaint(ctx context.Context, req *connect.Request[comp
 		}
 		pb, err := s.commit(ctx, tx, c, change{event: event, actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
 			u.SetState(state).SetArbiterID(p.AccountID).SetDecideTime(now).SetDecisionNote(m.GetNote()).
-				SetOutcome(mustMarshal(decision)).SetCloseTime(now)
+				SetOutcome(resource.Marshal(decision)).SetCloseTime(now)
 		}})
 		if err != nil {
 			return nil, err
@@ -220,7 +221,7 @@ func (s *Service) restrict(ctx context.Context, tx *ent.Tx, c *ent.Complaint, un
 
 // penaltyRow records an account penalty as part of the account's record.
 func (s *Service) penaltyRow(ctx context.Context, tx *ent.Tx, c *ent.Complaint, kind penalty.Kind, points int, end *time.Time, now time.Time) error {
-	err := tx.Penalty.Create().SetID(newID("pen_")).SetAccountID(c.RespondentID).SetComplaintID(c.ID).SetKind(kind).
+	err := tx.Penalty.Create().SetID(resource.ID("pen_")).SetAccountID(c.RespondentID).SetComplaintID(c.ID).SetKind(kind).
 		SetPoints(points).SetNillableEndTime(end).SetTime(now).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("record %s penalty of complaint %s: %w", kind, c.ID, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/policy"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // requiredEvidence is the evidence each complaint type needs (DOMAIN.md, Complaints).
@@ -206,7 +207,7 @@ type newComplaint struct {
 
 // create stores a FILED complaint, schedules its decision deadline and appends "complaint.filed".
 func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now time.Time, o *ent.Order, pol policy.Set, n newComplaint) (*complaintv1.Complaint, error) {
-	id := newID("cmp_")
+	id := resource.ID("cmp_")
 	due := decisionDeadline(pol, now)
 	role := entcomplaint.ComplainantRoleBuyer
 	if p.Role == commonv1.Role_ROLE_SUPPLIER {
@@ -216,7 +217,7 @@ func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now 
 		SetComplainantID(p.AccountID).SetComplainantRole(role).SetRespondentID(n.respondent).SetType(n.typ).
 		SetStatement(n.description).SetEvidence(marshalList(n.evidence)).SetNillableOrderEndTime(n.end).
 		SetState(entcomplaint.StateFiled).SetDecisionDeadline(due).
-		SetRevision(1).SetEtag(etagOf(id, 1)).SetCreateTime(now).SetUpdateTime(now)
+		SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now)
 	if n.refiledFrom != "" {
 		q.SetRefiledFrom(n.refiledFrom)
 	}

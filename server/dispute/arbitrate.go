@@ -14,6 +14,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // scheduleEvidenceDue sets the evidence deadline to the earliest due time of the requests still waiting,
@@ -73,7 +74,7 @@ func (s *Service) RequestEvidence(ctx context.Context, req *connect.Request[disp
 			from = &commonv1.Party{Role: commonv1.Role_ROLE_SUPPLIER, AccountId: d.GetSupplierAccountId()}
 		}
 		r := &disputev1.EvidenceRequest{
-			Id: newID("evr_"), RequestedBy: p.Party(), RequestedFrom: from, Description: m.GetDescription(),
+			Id: resource.ID("evr_"), RequestedBy: p.Party(), RequestedFrom: from, Description: m.GetDescription(),
 			Kinds: m.GetKinds(), DueTime: m.GetDueTime(), CreateTime: ts(now),
 		}
 		d.EvidenceRequests = append(d.EvidenceRequests, r)

@@ -9,6 +9,7 @@ import (
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // loadDue reads the subject of a due deadline.
@@ -53,7 +54,7 @@ func (s *Service) autoGrant(ctx context.Context, tx *ent.Tx, dl *ent.Deadline, n
 	}
 	_, err = s.commit(ctx, tx, l, d, auth.System, now, append([]step{{
 		kind: disputev1.TimelineEntry_KIND_AUTO_GRANTED, event: "auto_granted", offerID: oc.offerID,
-		amount: money(oc.amount, o.Currency), fields: []string{"state", "supplier_response", "settlement"},
+		amount: resource.Money(oc.amount, o.Currency), fields: []string{"state", "supplier_response", "settlement"},
 		desc: fmt.Sprintf("The supplier did not respond by %s; the buyer's request (%s of %d %s) was granted automatically",
 			d.GetSupplierResponseDeadline().AsTime().Format(time.RFC3339), oc.resolution, oc.amount, o.Currency),
 	}}, steps...)...)

@@ -7,14 +7,10 @@ package dispute
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"strconv"
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -34,6 +30,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/pagination"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 var (
@@ -83,17 +80,6 @@ func run[Req any, Resp any, PReq idempotency.Request[Req], PResp idempotency.Res
 	req *connect.Request[Req], fn func(tx *ent.Tx, p auth.Principal, now time.Time) (PResp, error),
 ) (*connect.Response[Resp], error) {
 	return idempotency.Handle[Req, Resp, PReq, PResp](ctx, s.deps.Store, s.deps.Clock, req, fn)
-}
-
-func newID(prefix string) string { return prefix + uuid.Must(uuid.NewV7()).String() }
-
-func etagOf(id string, revision int64) string {
-	h := sha256.Sum256([]byte(id + "/" + strconv.FormatInt(revision, 10)))
-	return hex.EncodeToString(h[:8])
-}
-
-func money(minor int64, currency string) *commonv1.Money {
-	return &commonv1.Money{AmountMinor: minor, Currency: currency}
 }
 
 func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
@@ -205,7 +191,7 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev
 	if err := refreshAmounts(ctx, tx, d); err != nil {
 		return nil, err
 	}
-	d.Revision, d.Etag, d.UpdateTime = rev, etagOf(d.GetId(), rev), ts(now)
+	d.Revision, d.Etag, d.UpdateTime = rev, resource.Etag(d.GetId(), rev), ts(now)
 	if d.CreateTime == nil {
 		d.CreateTime = ts(now)
 	}
@@ -253,7 +239,7 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev
 	}
 	for i, st := range steps {
 		entry := &disputev1.TimelineEntry{
-			Id: newID("tle_"), DisputeId: d.GetId(), Time: ts(now), Actor: actor.Party(), Kind: st.kind,
+			Id: resource.ID("tle_"), DisputeId: d.GetId(), Time: ts(now), Actor: actor.Party(), Kind: st.kind,
 			Description: st.desc, FromState: from, ToState: d.GetState(), Revision: rev, ChangedFields: st.fields,
 			OfferId: st.offerID, EvidenceRequestId: st.reqID, Evidence: st.evidence, Amount: st.amount,
 		}
@@ -287,17 +273,17 @@ func refreshAmounts(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute) error
 		return fmt.Errorf("read order %s of dispute %s: %w", d.GetOrderId(), d.GetId(), err)
 	}
 	paid := o.PaidMinor - o.RefundedMinor
-	d.PaidAmount = money(paid, o.Currency)
-	d.RefundableAmount = money(refundable(o), o.Currency)
+	d.PaidAmount = resource.Money(paid, o.Currency)
+	d.RefundableAmount = resource.Money(refundable(o), o.Currency)
 	if terminal(d.GetState()) {
-		d.HeldAmount = money(0, o.Currency)
+		d.HeldAmount = resource.Money(0, o.Currency)
 		return nil
 	}
 	held, err := ledger.Balance(ctx, tx, ledger.OrderEscrow, o.ID, o.Currency)
 	if err != nil {
 		return err
 	}
-	d.HeldAmount = money(held, o.Currency)
+	d.HeldAmount = resource.Money(held, o.Currency)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // loadParty loads a dispute as one of its two parties (others get NOT_FOUND, other roles PERMISSION_DENIED).
@@ -70,7 +71,7 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 			}
 			out, err := s.commit(ctx, tx, l, d, p, now, append([]step{{
 				kind: disputev1.TimelineEntry_KIND_SUPPLIER_ACCEPTED, event: "supplier_accepted", evidence: evidence,
-				offerID: oc.offerID, amount: money(oc.amount, o.Currency), fields: []string{"state", "supplier_response", "settlement"},
+				offerID: oc.offerID, amount: resource.Money(oc.amount, o.Currency), fields: []string{"state", "supplier_response", "settlement"},
 				desc: "The supplier accepted the buyer's request: " + m.GetNote(),
 			}}, steps...)...)
 			if err != nil {
@@ -106,8 +107,8 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 				opening.State, opening.CloseTime = disputev1.Offer_STATE_DECLINED, ts(now)
 			}
 			offer := &disputev1.Offer{
-				Id: newID("ofr_"), Proposer: p.Party(), Resolution: m.GetCounterOffer().GetResolution(),
-				RefundAmount: money(amount, o.Currency), Note: m.GetCounterOffer().GetNote(), Evidence: evidence,
+				Id: resource.ID("ofr_"), Proposer: p.Party(), Resolution: m.GetCounterOffer().GetResolution(),
+				RefundAmount: resource.Money(amount, o.Currency), Note: m.GetCounterOffer().GetNote(), Evidence: evidence,
 				State: disputev1.Offer_STATE_OPEN, CreateTime: ts(now),
 			}
 			d.Offers = append(d.Offers, offer)
@@ -176,7 +177,7 @@ func (s *Service) MakeOffer(ctx context.Context, req *connect.Request[disputev1.
 		}
 		evidence := stamp(m.GetEvidence(), p, now)
 		offer := &disputev1.Offer{
-			Id: newID("ofr_"), Proposer: p.Party(), Resolution: m.GetTerms().GetResolution(), RefundAmount: money(amount, o.Currency),
+			Id: resource.ID("ofr_"), Proposer: p.Party(), Resolution: m.GetTerms().GetResolution(), RefundAmount: resource.Money(amount, o.Currency),
 			Note: m.GetTerms().GetNote(), Evidence: evidence, State: disputev1.Offer_STATE_OPEN, CreateTime: ts(now),
 		}
 		d.Offers = append(d.Offers, offer)

@@ -20,6 +20,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/policy"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // policySet is the policy the dispute's order was created under.
@@ -173,7 +174,7 @@ func openOrder(ctx context.Context, tx *ent.Tx, orderID string, visibleTo func(*
 // newDispute is a dispute on o with the fields every kind shares.
 func newDispute(o *ent.Order, kind disputev1.Dispute_Kind, opener auth.Principal, now time.Time) *loaded {
 	d := &disputev1.Dispute{
-		Id: newID("dsp_"), CreateTime: ts(now), OrderId: o.ID, BuyerAccountId: o.BuyerID, SupplierAccountId: o.SupplierID,
+		Id: resource.ID("dsp_"), CreateTime: ts(now), OrderId: o.ID, BuyerAccountId: o.BuyerID, SupplierAccountId: o.SupplierID,
 		Policy: policyToProto(o.Policy), Kind: kind, OpenedBy: opener.Party(),
 	}
 	return &loaded{d: d, version: o.PolicyVersion}
@@ -270,7 +271,7 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		d := l.d
 		d.State = disputev1.Dispute_STATE_AWAITING_RESPONSE
 		d.Reason, d.ReasonClass, d.Description = m.GetReason(), reasonClass(m.GetReason()), m.GetDescription()
-		d.RequestedResolution, d.RequestedRefundAmount = m.GetRequested().GetResolution(), money(amount, o.Currency)
+		d.RequestedResolution, d.RequestedRefundAmount = m.GetRequested().GetResolution(), resource.Money(amount, o.Currency)
 		d.Lines, d.Evidence, d.RelatedReturnId = m.GetLines(), evidence, m.GetRelatedReturnId()
 		if fee := m.GetInspectionFee(); fee != nil {
 			if err := s.setInspection(d, fee, evidence, o.Currency); err != nil {
@@ -278,8 +279,8 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 			}
 		}
 		offer := &disputev1.Offer{
-			Id: newID("ofr_"), Proposer: p.Party(), Resolution: m.GetRequested().GetResolution(),
-			RefundAmount: money(amount, o.Currency), Note: m.GetRequested().GetNote(), Evidence: evidence,
+			Id: resource.ID("ofr_"), Proposer: p.Party(), Resolution: m.GetRequested().GetResolution(),
+			RefundAmount: resource.Money(amount, o.Currency), Note: m.GetRequested().GetNote(), Evidence: evidence,
 			State: disputev1.Offer_STATE_OPEN, CreateTime: ts(now),
 		}
 		d.Offers = []*disputev1.Offer{offer}
@@ -465,7 +466,7 @@ func (s *Service) OpenReturnedGoodsDispute(ctx context.Context, tx *ent.Tx, r af
 	d.Description, d.RelatedReturnId = r.Statement, r.ReturnID
 	d.Evidence = stamp(r.Evidence, supplier, now)
 	d.RequestedResolution = disputev1.Dispute_RESOLUTION_PARTIAL_REFUND
-	d.RequestedRefundAmount = money(r.ClaimMinor, o.Currency)
+	d.RequestedRefundAmount = resource.Money(r.ClaimMinor, o.Currency)
 	d.EscalatedBy, d.EscalateTime = supplier.Party(), ts(now)
 	if err := s.escrow.Hold(ctx, tx, o.ID, auth.System, now); err != nil {
 		return "", err

@@ -17,6 +17,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/order"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // outcome is how a dispute ends with a decision.
@@ -87,7 +88,7 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 		cur = o.Currency
 	}
 	set := &disputev1.Settlement{
-		Method: oc.method, Resolution: oc.resolution, RefundAmount: money(oc.amount, cur), OfferId: oc.offerID,
+		Method: oc.method, Resolution: oc.resolution, RefundAmount: resource.Money(oc.amount, cur), OfferId: oc.offerID,
 		SettleTime: ts(now),
 	}
 	var steps []step
@@ -105,7 +106,7 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 			return nil, fmt.Errorf("read return %s of dispute %s: %w", d.GetRelatedReturnId(), d.GetId(), err)
 		}
 		oc.amount = min(oc.amount, ret.RefundTotalMinor)
-		set.RefundAmount = money(oc.amount, cur)
+		set.RefundAmount = resource.Money(oc.amount, cur)
 		if err := s.resolver.ResolveReturnDispute(ctx, tx, aftersales.ReturnDisputeOutcome{
 			ReturnID: d.GetRelatedReturnId(), DisputeID: d.GetId(), RefundMinor: oc.amount, Actor: actor, Now: now,
 		}); err != nil {
@@ -140,7 +141,7 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 			desc = fmt.Sprintf("%d %s refunded to the buyer: %d from the escrow and %d recovered from the supplier's balance",
 				oc.amount, cur, res.FromEscrowMinor, res.FromSupplierMinor)
 		}
-		steps = append(steps, step{kind: disputev1.TimelineEntry_KIND_MONEY_MOVED, amount: money(oc.amount, cur),
+		steps = append(steps, step{kind: disputev1.TimelineEntry_KIND_MONEY_MOVED, amount: resource.Money(oc.amount, cur),
 			fields: []string{"settlement.refund_amount"}, desc: desc})
 	}
 	if insp := d.GetInspection(); oc.reimburseInspection && insp != nil && !insp.GetReimbursed() {

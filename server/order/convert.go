@@ -1,8 +1,6 @@
 package order
 
 import (
-	"time"
-
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -11,6 +9,7 @@ import (
 	entpayment "github.com/tradeassure/tradeassure/ent/payment"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 var stateToProto = map[entorder.State]orderv1.Order_State{
@@ -72,17 +71,6 @@ var paymentStateToProto = map[entpayment.State]orderv1.Payment_State{
 	entpayment.StateFailed:  orderv1.Payment_STATE_FAILED,
 }
 
-func money(minor int64, currency string) *commonv1.Money {
-	return &commonv1.Money{AmountMinor: minor, Currency: currency}
-}
-
-func ts(t *time.Time) *timestamppb.Timestamp {
-	if t == nil {
-		return nil
-	}
-	return timestamppb.New(*t)
-}
-
 // toProto converts a stored order into its API form.
 func toProto(o *ent.Order) (*orderv1.Order, error) {
 	terms := &orderv1.OrderTerms{}
@@ -93,31 +81,31 @@ func toProto(o *ent.Order) (*orderv1.Order, error) {
 		Id: o.ID, Policy: policyToProto[o.Policy], PolicyVersion: o.PolicyVersion, State: stateToProto[o.State],
 		SupplierId: o.SupplierID, BuyerId: o.BuyerID, BuyerEmail: o.BuyerEmail, Terms: terms,
 		Amounts: &orderv1.OrderAmounts{
-			Goods:         money(o.GoodsMinor, o.Currency),
-			Shipping:      money(terms.GetShippingFeeMinor(), o.Currency),
-			Insurance:     money(terms.GetInsuranceFeeMinor(), o.Currency),
-			Total:         money(o.TotalMinor, o.Currency),
-			Advance:       money(o.AdvanceMinor, o.Currency),
-			Balance:       money(o.TotalMinor-o.AdvanceMinor, o.Currency),
-			Paid:          money(o.PaidMinor, o.Currency),
+			Goods:         resource.Money(o.GoodsMinor, o.Currency),
+			Shipping:      resource.Money(terms.GetShippingFeeMinor(), o.Currency),
+			Insurance:     resource.Money(terms.GetInsuranceFeeMinor(), o.Currency),
+			Total:         resource.Money(o.TotalMinor, o.Currency),
+			Advance:       resource.Money(o.AdvanceMinor, o.Currency),
+			Balance:       resource.Money(o.TotalMinor-o.AdvanceMinor, o.Currency),
+			Paid:          resource.Money(o.PaidMinor, o.Currency),
 			TotalUsdMinor: o.TotalUsdMinor,
 		},
-		CoveredAmount:       money(o.CoveredMinor, o.Currency),
+		CoveredAmount:       resource.Money(o.CoveredMinor, o.Currency),
 		RequiresExportAgent: o.RequiresExportAgent,
 		AwaitingSupplier:    o.AwaitingSupplier,
 		BuyerChangeRequest:  o.BuyerChangeRequest,
 		PaymentPending:      o.PaymentPending,
 		EscrowHeld:          o.EscrowHolds > 0,
-		DeliverTime:         ts(o.DeliverTime),
-		CompleteTime:        ts(o.CompleteTime),
-		CloseTime:           ts(o.CloseTime),
-		AutoConfirmDeadline: ts(o.AutoConfirmDeadline),
-		AfterSalesDeadline:  ts(o.AfterSalesDeadline),
+		DeliverTime:         resource.Timestamp(o.DeliverTime),
+		CompleteTime:        resource.Timestamp(o.CompleteTime),
+		CloseTime:           resource.Timestamp(o.CloseTime),
+		AutoConfirmDeadline: resource.Timestamp(o.AutoConfirmDeadline),
+		AfterSalesDeadline:  resource.Timestamp(o.AfterSalesDeadline),
 		Revision:            o.Revision,
 		Etag:                o.Etag,
 		CreateTime:          timestamppb.New(o.CreateTime),
 		UpdateTime:          timestamppb.New(o.UpdateTime),
-		Refunded:            money(o.RefundedMinor, o.Currency),
+		Refunded:            resource.Money(o.RefundedMinor, o.Currency),
 	}
 	if len(o.PendingChange) > 0 {
 		out.PendingChange = &orderv1.ChangeProposal{}
@@ -143,23 +131,15 @@ func toProto(o *ent.Order) (*orderv1.Order, error) {
 func paymentToProto(p *ent.Payment) *orderv1.Payment {
 	return &orderv1.Payment{
 		Id: p.ID, OrderId: p.OrderID, Method: methodToProto[p.Method], Part: partToProto[p.Part],
-		Amount: money(p.AmountMinor, p.Currency), State: paymentStateToProto[p.State],
+		Amount: resource.Money(p.AmountMinor, p.Currency), State: paymentStateToProto[p.State],
 		FailureReason: p.FailureReason, CreateTime: timestamppb.New(p.CreateTime),
-		FinishTime: ts(p.FinishTime), ExpectedSettleTime: ts(p.ExpectedSettleTime),
+		FinishTime: resource.Timestamp(p.FinishTime), ExpectedSettleTime: resource.Timestamp(p.ExpectedSettleTime),
 	}
 }
 
 func productToProto(p *ent.Product) *orderv1.Product {
 	return &orderv1.Product{
-		Id: p.ID, SupplierId: p.SupplierID, Name: p.Name, UnitPrice: money(p.UnitPriceMinor, p.Currency),
+		Id: p.ID, SupplierId: p.SupplierID, Name: p.Name, UnitPrice: resource.Money(p.UnitPriceMinor, p.Currency),
 		CreateTime: timestamppb.New(p.CreateTime),
 	}
-}
-
-func mustMarshal(m proto.Message) []byte {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }

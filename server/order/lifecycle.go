@@ -19,6 +19,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/pagination"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // beforeShipment are the states in which an order has not shipped and can still be cancelled or changed.
@@ -29,7 +30,7 @@ var confirmed = []entorder.State{entorder.StateAwaitingPayment, entorder.StateAd
 
 // setTerms stores new terms and their amounts.
 func setTerms(u *ent.OrderUpdateOne, terms *orderv1.OrderTerms, a amounts) {
-	u.SetTerms(mustMarshal(terms)).SetGoodsMinor(a.goods).SetTotalMinor(a.total).SetAdvanceMinor(a.advance).
+	u.SetTerms(resource.Marshal(terms)).SetGoodsMinor(a.goods).SetTotalMinor(a.total).SetAdvanceMinor(a.advance).
 		SetTotalUsdMinor(a.totalUSD).SetCoveredMinor(a.covered).SetRequiresExportAgent(a.requiresExportAgent).
 		SetShipByTime(terms.GetShipByTime().AsTime())
 }
@@ -167,10 +168,10 @@ func (s *Service) ProposeOrderChange(ctx context.Context, req *connect.Request[o
 			return nil, err
 		}
 		prop := &orderv1.ChangeProposal{
-			Id: newID("chg_"), ProposedBy: p.Party(), Terms: terms, Note: req.Msg.GetNote(), ProposeTime: timestamppb.New(now),
+			Id: resource.ID("chg_"), ProposedBy: p.Party(), Terms: terms, Note: req.Msg.GetNote(), ProposeTime: timestamppb.New(now),
 		}
 		pb, err := s.commit(ctx, tx, o, change{event: "change_proposed", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
-			u.SetPendingChange(mustMarshal(prop))
+			u.SetPendingChange(resource.Marshal(prop))
 		}})
 		if err != nil {
 			return nil, err
@@ -316,7 +317,7 @@ func (s *Service) ChangeLogisticsProvider(ctx context.Context, req *connect.Requ
 		terms := orderTerms(o)
 		terms.LogisticsProvider = req.Msg.GetLogisticsProvider()
 		pb, err := s.commit(ctx, tx, o, change{event: "logistics_changed", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
-			u.SetTerms(mustMarshal(terms))
+			u.SetTerms(resource.Marshal(terms))
 		}})
 		if err != nil {
 			return nil, err
@@ -354,7 +355,7 @@ func (s *Service) CancelOrder(ctx context.Context, req *connect.Request[orderv1.
 		}
 		canc := &orderv1.Cancellation{
 			Reason: reason, CancelledBy: p.Party(), Note: req.Msg.GetNote(), CancelTime: timestamppb.New(now),
-			Refund: money(o.PaidMinor, o.Currency),
+			Refund: resource.Money(o.PaidMinor, o.Currency),
 		}
 		supplierReason := reason == orderv1.CancellationReason_CANCELLATION_REASON_SUPPLIER
 		if supplierReason && o.State != entorder.StateDraft {
@@ -366,9 +367,9 @@ func (s *Service) CancelOrder(ctx context.Context, req *connect.Request[orderv1.
 		if err != nil {
 			return nil, err
 		}
-		canc.Refund = money(refund, o.Currency)
+		canc.Refund = resource.Money(refund, o.Currency)
 		pb, err := s.commit(ctx, tx, o, change{event: "cancelled", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
-			u.SetState(entorder.StateCancelled).SetCancellation(mustMarshal(canc)).ClearPendingChange().
+			u.SetState(entorder.StateCancelled).SetCancellation(resource.Marshal(canc)).ClearPendingChange().
 				AddRefundedMinor(refund)
 		}})
 		if err != nil {
@@ -411,7 +412,7 @@ func (s *Service) ShipOrder(ctx context.Context, req *connect.Request[orderv1.Sh
 			ViaExportAgent: o.RequiresExportAgent,
 		}
 		pb, err := s.commit(ctx, tx, o, change{event: "shipped", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
-			u.SetState(entorder.StateShipped).SetShipment(mustMarshal(ship)).ClearPendingChange()
+			u.SetState(entorder.StateShipped).SetShipment(resource.Marshal(ship)).ClearPendingChange()
 		}})
 		if err != nil {
 			return nil, err

@@ -5,15 +5,11 @@ package order
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/google/uuid"
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/account"
@@ -28,6 +24,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/idempotency"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/policy"
+	"github.com/tradeassure/tradeassure/server/resource"
 	"github.com/tradeassure/tradeassure/server/storage"
 )
 
@@ -91,13 +88,6 @@ func load(ctx context.Context, tx *ent.Tx, p auth.Principal, id, etag string) (*
 	return o, nil
 }
 
-func etagOf(id string, revision int64) string {
-	h := sha256.Sum256([]byte(id + "/" + strconv.FormatInt(revision, 10)))
-	return hex.EncodeToString(h[:8])
-}
-
-func newID(prefix string) string { return prefix + uuid.Must(uuid.NewV7()).String() }
-
 // change is one committed change of an order.
 type change struct {
 	// event is the event type suffix, for example "accepted" → "order.accepted".
@@ -122,7 +112,7 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, o *ent.Order, c change
 func (s *Service) commitEntity(ctx context.Context, tx *ent.Tx, o *ent.Order, c change) (*ent.Order, error) {
 	next := o.Revision + 1
 	u := tx.Order.UpdateOneID(o.ID).Where(entorder.Revision(o.Revision)).
-		SetRevision(next).SetEtag(etagOf(o.ID, next)).SetUpdateTime(c.now)
+		SetRevision(next).SetEtag(resource.Etag(o.ID, next)).SetUpdateTime(c.now)
 	if c.set != nil {
 		c.set(u)
 	}
@@ -148,7 +138,7 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, o *ent.Order, c change
 	typ := "order." + c.event
 	role := apierr.RoleName(c.actor.Role)
 	if err := tx.OrderRevision.Create().SetOrderID(o.ID).SetRevision(o.Revision).SetChange(typ).
-		SetActorRole(role).SetActorID(c.actor.AccountID).SetTime(c.now).SetSnapshot(mustMarshal(pb)).Exec(ctx); err != nil {
+		SetActorRole(role).SetActorID(c.actor.AccountID).SetTime(c.now).SetSnapshot(resource.Marshal(pb)).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("record revision of order %s: %w", o.ID, err)
 	}
 	err = s.feed.Append(ctx, tx, events.Event{
@@ -198,7 +188,7 @@ func (s *Service) CreateProduct(ctx context.Context, req *connect.Request[orderv
 			return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNSUPPORTED_CURRENCY, "unit_price.currency",
 				"%q is not a currency the platform has a rate for", price.GetCurrency())
 		}
-		prod, err := tx.Product.Create().SetID(newID("prd_")).SetSupplierID(p.AccountID).SetName(req.Msg.GetName()).
+		prod, err := tx.Product.Create().SetID(resource.ID("prd_")).SetSupplierID(p.AccountID).SetName(req.Msg.GetName()).
 			SetCurrency(price.GetCurrency()).SetUnitPriceMinor(price.GetAmountMinor()).
 			SetCreateTime(now).SetUpdateTime(now).Save(ctx)
 		if err != nil {
@@ -249,14 +239,14 @@ func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.
 		if err != nil {
 			return nil, err
 		}
-		id := newID("ord_")
+		id := resource.ID("ord_")
 		o, err := tx.Order.Create().SetID(id).SetPolicy(policyFromProto[pol.Name]).SetPolicyVersion(pol.Version).
 			SetState(entorder.StateDraft).SetSupplierID(supplier.ID).SetBuyerID(buyer.ID).SetBuyerEmail(buyer.Email).
-			SetCurrency(terms.GetCurrency()).SetTerms(mustMarshal(terms)).
+			SetCurrency(terms.GetCurrency()).SetTerms(resource.Marshal(terms)).
 			SetGoodsMinor(a.goods).SetTotalMinor(a.total).SetAdvanceMinor(a.advance).SetTotalUsdMinor(a.totalUSD).
 			SetCoveredMinor(a.covered).SetRequiresExportAgent(a.requiresExportAgent).SetAwaitingSupplier(awaitingSupplier).
 			SetShipByTime(terms.GetShipByTime().AsTime()).
-			SetRevision(1).SetEtag(etagOf(id, 1)).SetCreateTime(now).SetUpdateTime(now).Save(ctx)
+			SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now).Save(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("create order: %w", err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/policy"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // CardNetwork charges cards. Charge returns a decline reason, or "" when the charge went through.
@@ -116,7 +117,7 @@ func (s *Service) PayOrder(ctx context.Context, req *connect.Request[orderv1.Pay
 		if err := checkMethod(method, amount, o.Currency, p.Account, pol); err != nil {
 			return nil, err
 		}
-		pay := tx.Payment.Create().SetID(newID("pay_")).SetOrderID(o.ID).SetMethod(methodFromProto[method]).
+		pay := tx.Payment.Create().SetID(resource.ID("pay_")).SetOrderID(o.ID).SetMethod(methodFromProto[method]).
 			SetPart(part).SetAmountMinor(amount).SetCurrency(o.Currency).SetCreateTime(now).SetUpdateTime(now)
 		var declined string
 		switch {

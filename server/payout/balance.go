@@ -22,6 +22,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/pagination"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // GetBalance returns a supplier's balances per currency.
@@ -51,8 +52,8 @@ func balanceOf(ctx context.Context, tx *ent.Tx, sup *ent.Account) (*payoutv1.Sup
 	get := func(cur string) *payoutv1.CurrencyBalance {
 		b := byCur[cur]
 		if b == nil {
-			b = &payoutv1.CurrencyBalance{Currency: cur, Available: money(0, cur), Pending: money(0, cur),
-				Withdrawing: money(0, cur), InEscrow: money(0, cur)}
+			b = &payoutv1.CurrencyBalance{Currency: cur, Available: resource.Money(0, cur), Pending: resource.Money(0, cur),
+				Withdrawing: resource.Money(0, cur), InEscrow: resource.Money(0, cur)}
 			byCur[cur] = b
 		}
 		return b
@@ -229,7 +230,7 @@ func statementEntry(supplierID string, e *ent.LedgerEntry, t *ent.LedgerTransfer
 	ck := entryCause(e)
 	return &payoutv1.StatementEntry{
 		Id: e.ID, TransferId: e.TransferID, SupplierAccountId: supplierID, AccountKind: kind,
-		Amount: money(e.AmountMinor, e.Currency), BalanceAfter: money(e.BalanceAfterMinor, e.Currency),
+		Amount: resource.Money(e.AmountMinor, e.Currency), BalanceAfter: resource.Money(e.BalanceAfterMinor, e.Currency),
 		Cause: &payoutv1.Cause{Kind: ck, Id: causeID, OrderId: e.OrderID, ReturnId: e.ReturnID, DisputeId: e.DisputeID,
 			ComplaintId: e.ComplaintID, WithdrawalId: e.WithdrawalID},
 		Description: describe(ck, e, memo), CreateTime: timestamppb.New(e.Time),

@@ -1,37 +1,17 @@
 package payout
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tradeassure/tradeassure/ent"
 	entwithdrawal "github.com/tradeassure/tradeassure/ent/withdrawal"
-	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	payoutv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1"
 	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
-
-func money(minor int64, currency string) *commonv1.Money {
-	return &commonv1.Money{AmountMinor: minor, Currency: currency}
-}
-
-func ts(t *time.Time) *timestamppb.Timestamp {
-	if t == nil {
-		return nil
-	}
-	return timestamppb.New(*t)
-}
-
-func etagOf(id string, revision int64) string {
-	h := sha256.Sum256([]byte(id + "/" + strconv.FormatInt(revision, 10)))
-	return hex.EncodeToString(h[:8])
-}
 
 var kindToProto = map[ledger.Kind]payoutv1.LedgerAccount_Kind{
 	ledger.BuyerFunding:         payoutv1.LedgerAccount_KIND_BUYER_FUNDING,
@@ -227,16 +207,16 @@ func transferToProto(t *ent.LedgerTransfer, m movement) *payoutv1.Transfer {
 			DisputeId: t.DisputeID, ComplaintId: t.ComplaintID, WithdrawalId: t.WithdrawalID},
 		FromAccountId: m.from.AccountID, FromKind: kindToProto[from],
 		ToAccountId: m.to.AccountID, ToKind: kindToProto[to],
-		Amount: money(m.amount, t.Currency), Description: t.Memo,
+		Amount: resource.Money(m.amount, t.Currency), Description: t.Memo,
 	}
 }
 
 func accountToProto(a *ent.LedgerAccount) *payoutv1.LedgerAccount {
 	return &payoutv1.LedgerAccount{
-		Id: a.ID, Etag: etagOf(a.ID, a.Revision), Revision: a.Revision,
+		Id: a.ID, Etag: resource.Etag(a.ID, a.Revision), Revision: a.Revision,
 		CreateTime: timestamppb.New(a.CreateTime), UpdateTime: timestamppb.New(a.UpdateTime),
 		Kind: kindToProto[a.Kind], OwnerId: a.OwnerID, Currency: a.Currency,
-		Balance: money(a.BalanceMinor, a.Currency), External: ledger.External(a.Kind),
+		Balance: resource.Money(a.BalanceMinor, a.Currency), External: ledger.External(a.Kind),
 	}
 }
 
@@ -253,19 +233,19 @@ func withdrawalToProto(w *ent.Withdrawal) *payoutv1.Withdrawal {
 	pb := &payoutv1.Withdrawal{
 		Id: w.ID, Etag: w.Etag, Revision: w.Revision, CreateTime: timestamppb.New(w.CreateTime),
 		UpdateTime: timestamppb.New(w.UpdateTime), SupplierAccountId: w.SupplierID,
-		Amount: money(w.AmountMinor, w.Currency), State: stateToProto[w.State],
+		Amount: resource.Money(w.AmountMinor, w.Currency), State: stateToProto[w.State],
 		BankAccount: &payoutv1.BankAccount{HolderName: w.HolderName, AccountNumberLast4: last4(w.BankAccount),
 			Country: w.BankCountry},
-		ExpectedSettleEarliestTime: ts(w.ExpectedSettleEarliestTime), ExpectedSettleLatestTime: ts(w.ExpectedSettleTime),
-		ProcessTime: ts(w.ProcessTime), FailureReason: w.FailureReason, BankReference: w.BankReference,
-		TransferId: w.TransferID, ReversalTransferId: w.ReversalTransferID, OverdueTime: ts(w.OverdueTime),
+		ExpectedSettleEarliestTime: resource.Timestamp(w.ExpectedSettleEarliestTime), ExpectedSettleLatestTime: resource.Timestamp(w.ExpectedSettleTime),
+		ProcessTime: resource.Timestamp(w.ProcessTime), FailureReason: w.FailureReason, BankReference: w.BankReference,
+		TransferId: w.TransferID, ReversalTransferId: w.ReversalTransferID, OverdueTime: resource.Timestamp(w.OverdueTime),
 		RequestId: w.RequestID,
 	}
 	switch w.State {
 	case entwithdrawal.StatePaid:
-		pb.PaidTime = ts(w.FinishTime)
+		pb.PaidTime = resource.Timestamp(w.FinishTime)
 	case entwithdrawal.StateFailed:
-		pb.FailTime = ts(w.FinishTime)
+		pb.FailTime = resource.Timestamp(w.FinishTime)
 	}
 	return pb
 }

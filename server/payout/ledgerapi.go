@@ -22,6 +22,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/pagination"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 func requireOperator(ctx context.Context, action string) error {
@@ -238,12 +239,12 @@ func (s *Service) Reconcile(ctx context.Context, req *connect.Request[payoutv1.R
 	}
 	out := &payoutv1.ReconcileResponse{Ok: rep.OK(), CheckTime: timestamppb.New(now)}
 	for _, c := range rep.Sums {
-		out.CurrencySums = append(out.CurrencySums, &payoutv1.CurrencySum{Currency: c.Currency, Sum: money(c.Sum, c.Currency),
+		out.CurrencySums = append(out.CurrencySums, &payoutv1.CurrencySum{Currency: c.Currency, Sum: resource.Money(c.Sum, c.Currency),
 			AccountCount: c.Accounts, TransferCount: c.Transfers, Balanced: c.Sum == 0})
 	}
 	for _, mm := range rep.Mismatch {
 		out.EscrowMismatches = append(out.EscrowMismatches, &payoutv1.EscrowMismatch{OrderId: mm.OrderID, AccountId: mm.AccountID,
-			Balance: money(mm.Balance, mm.Currency)})
+			Balance: resource.Money(mm.Balance, mm.Currency)})
 	}
 	return connect.NewResponse(out), nil
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tradeassure/tradeassure/ent"
@@ -66,8 +65,6 @@ func retryable(err error) bool {
 	var pg *pgconn.PgError
 	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
 }
-
-func newID(prefix string) string { return prefix + uuid.Must(uuid.NewV7()).String() }
 
 // supplierFor resolves whose balance a call may read: a supplier reads only its own (another supplier's
 // id looks NOT_FOUND), an operator reads any supplier's; other roles may not.

@@ -21,6 +21,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/policy"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 const day = 24 * time.Hour
@@ -54,7 +55,7 @@ type wchange struct {
 func (s *Service) commit(ctx context.Context, tx *ent.Tx, w *ent.Withdrawal, c wchange) (*ent.Withdrawal, error) {
 	next := w.Revision + 1
 	u := tx.Withdrawal.UpdateOneID(w.ID).Where(entwithdrawal.Revision(w.Revision)).
-		SetRevision(next).SetEtag(etagOf(w.ID, next)).SetUpdateTime(c.now)
+		SetRevision(next).SetEtag(resource.Etag(w.ID, next)).SetUpdateTime(c.now)
 	if c.set != nil {
 		c.set(u)
 	}
@@ -136,12 +137,12 @@ func (s *Service) RequestWithdrawal(ctx context.Context, req *connect.Request[pa
 		if amount > available {
 			return nil, insufficient(cur, amount, available)
 		}
-		id := newID("wdr_")
+		id := resource.ID("wdr_")
 		earliest, latest := now.Add(settleEarliest), now.Add(settleLatest)
 		w, err := tx.Withdrawal.Create().SetID(id).SetSupplierID(sup.ID).SetRequestID(req.Msg.GetRequestId()).
 			SetAmountMinor(amount).SetCurrency(cur).SetBankAccount(sup.BankAccount).SetHolderName(sup.Name).
 			SetBankCountry(bankCountry(sup)).SetExpectedSettleEarliestTime(earliest).SetExpectedSettleTime(latest).
-			SetRevision(1).SetEtag(etagOf(id, 1)).SetCreateTime(now).SetUpdateTime(now).Save(ctx)
+			SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now).Save(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("create withdrawal: %w", err)
 		}

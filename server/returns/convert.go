@@ -16,6 +16,7 @@ import (
 	returnsv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 const (
@@ -41,14 +42,14 @@ var stateToProto = map[returnrequest.State]returnsv1.Return_State{
 	returnrequest.StateCancelled:             returnsv1.Return_STATE_CANCELLED,
 }
 
-var stateFromProto = invert(stateToProto)
+var stateFromProto = resource.Invert(stateToProto)
 
 var kindToProto = map[returnrequest.Kind]returnsv1.Return_Kind{
 	returnrequest.KindStandard:   returnsv1.Return_KIND_STANDARD,
 	returnrequest.KindFreeReturn: returnsv1.Return_KIND_FREE_RETURN,
 }
 
-var kindFromProto = invert(kindToProto)
+var kindFromProto = resource.Invert(kindToProto)
 
 var originToProto = map[returnrequest.Origin]returnsv1.Return_Origin{
 	returnrequest.OriginBuyerRequest: returnsv1.Return_ORIGIN_BUYER_REQUEST,
@@ -69,7 +70,7 @@ var reasonToProto = map[returnrequest.Reason]returnsv1.Return_Reason{
 	returnrequest.ReasonNoReason:              returnsv1.Return_REASON_NO_REASON,
 }
 
-var reasonFromProto = invert(reasonToProto)
+var reasonFromProto = resource.Invert(reasonToProto)
 
 // subjective are the reasons about the buyer's taste or attention rather than a fault of the goods; the
 // supplier may decline them (DECLINE_REASON_SUBJECTIVE_REASON) or offer a partial refund.
@@ -96,35 +97,8 @@ var inspectionToProto = map[returnrequest.InspectionResult]returnsv1.Return_Insp
 	returnrequest.InspectionResultNotResaleable: returnsv1.Return_INSPECTION_RESULT_NOT_RESALEABLE,
 }
 
-func invert[K comparable, V comparable](m map[K]V) map[V]K {
-	out := make(map[V]K, len(m))
-	for k, v := range m {
-		out[v] = k
-	}
-	return out
-}
-
 func timelineKindName(k returnsv1.TimelineEntry_Kind) string {
 	return strings.ToLower(strings.TrimPrefix(k.String(), "KIND_"))
-}
-
-func money(minor int64, currency string) *commonv1.Money {
-	return &commonv1.Money{AmountMinor: minor, Currency: currency}
-}
-
-func ts(t *time.Time) *timestamppb.Timestamp {
-	if t == nil {
-		return nil
-	}
-	return timestamppb.New(*t)
-}
-
-func mustMarshal(m proto.Message) []byte {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 // marshalEvidence stores evidence as it was attached, stamped with who attached it and when.
@@ -135,7 +109,7 @@ func marshalEvidence(list []*commonv1.Evidence, by auth.Principal, now time.Time
 		c := proto.Clone(e).(*commonv1.Evidence)
 		c.AddedBy = by.Party()
 		c.AddTime = timestamppb.New(now)
-		out = append(out, mustMarshal(c))
+		out = append(out, resource.Marshal(c))
 		stamped = append(stamped, c)
 	}
 	return out, stamped
@@ -156,7 +130,7 @@ func unmarshalEvidence(list [][]byte) ([]*commonv1.Evidence, error) {
 func lineToProto(l schema.ReturnedLine, currency string) *returnsv1.ReturnLine {
 	return &returnsv1.ReturnLine{
 		LineIndex: l.LineIndex, ProductId: l.ProductID, Quantity: l.Quantity, ReceivedQuantity: l.Received,
-		DamagedQuantity: l.Damaged, MissingQuantity: l.Missing, RefundAmount: money(l.RefundMinor, currency),
+		DamagedQuantity: l.Damaged, MissingQuantity: l.Missing, RefundAmount: resource.Money(l.RefundMinor, currency),
 	}
 }
 
@@ -169,16 +143,16 @@ func toProto(r *ent.ReturnRequest) (*returnsv1.Return, error) {
 		SupplierAccountId: r.SupplierID, Policy: policyToProto[r.Policy], State: stateToProto[r.State],
 		Kind: kindToProto[r.Kind], Origin: originToProto[r.Origin], WholeOrder: r.WholeOrder,
 		Description: r.Description, OrderReceiptTime: timestamppb.New(r.OrderReceiptTime),
-		ApproveTime: ts(r.ApproveTime), DeclineReason: returnsv1.Return_DeclineReason(returnsv1.Return_DeclineReason_value[r.DeclineReason]),
+		ApproveTime: resource.Timestamp(r.ApproveTime), DeclineReason: returnsv1.Return_DeclineReason(returnsv1.Return_DeclineReason_value[r.DeclineReason]),
 		DeclineNote: r.DeclineNote, PartialRefundNote: r.OfferNote, Carrier: r.Carrier, TrackingNumber: r.TrackingNumber,
-		ShipTime: ts(r.ShipTime), ReceiveTime: ts(r.ReceiveTime), InspectionNote: r.InspectionNote,
+		ShipTime: resource.Timestamp(r.ShipTime), ReceiveTime: resource.Timestamp(r.ReceiveTime), InspectionNote: r.InspectionNote,
 		Refund: &returnsv1.RefundBreakdown{
-			GoodsAmount: money(r.GoodsMinor, c), FreightShare: money(r.FreightMinor, c),
-			InsuranceShare: money(r.InsuranceMinor, c), ShippingDeduction: money(r.ShippingDeductionMinor, c),
-			CapDeduction: money(r.CapDeductionMinor, c), Total: money(r.RefundTotalMinor, c),
+			GoodsAmount: resource.Money(r.GoodsMinor, c), FreightShare: resource.Money(r.FreightMinor, c),
+			InsuranceShare: resource.Money(r.InsuranceMinor, c), ShippingDeduction: resource.Money(r.ShippingDeductionMinor, c),
+			CapDeduction: resource.Money(r.CapDeductionMinor, c), Total: resource.Money(r.RefundTotalMinor, c),
 		},
-		HeldAmount: money(r.HeldMinor, c), RefundTime: ts(r.RefundTime),
-		SourceDisputeId: r.SourceDisputeID, ReceiptDisputeId: r.ReceiptDisputeID, CloseTime: ts(r.CloseTime),
+		HeldAmount: resource.Money(r.HeldMinor, c), RefundTime: resource.Timestamp(r.RefundTime),
+		SourceDisputeId: r.SourceDisputeID, ReceiptDisputeId: r.ReceiptDisputeID, CloseTime: resource.Timestamp(r.CloseTime),
 	}
 	if r.Reason != nil {
 		out.Reason = reasonToProto[*r.Reason]
@@ -186,28 +160,28 @@ func toProto(r *ent.ReturnRequest) (*returnsv1.Return, error) {
 	// Deadlines are shown only while they apply.
 	switch r.State {
 	case returnrequest.StateRequested:
-		out.SupplierAnswerDeadline = ts(r.SupplierAnswerDeadline)
+		out.SupplierAnswerDeadline = resource.Timestamp(r.SupplierAnswerDeadline)
 	case returnrequest.StateApproved:
-		out.BuyerShipDeadline = ts(r.ShipDeadline)
+		out.BuyerShipDeadline = resource.Timestamp(r.ShipDeadline)
 	case returnrequest.StateShipped:
-		out.SupplierReceiptDeadline = ts(r.ReceiptDeadline)
+		out.SupplierReceiptDeadline = resource.Timestamp(r.ReceiptDeadline)
 	}
 	if r.ApprovedByRole != "" {
 		out.ApprovedBy = &commonv1.Party{Role: auth.RoleFromName(r.ApprovedByRole), AccountId: r.ApprovedByID}
 	}
 	if r.OfferedRefundMinor > 0 {
-		out.PartialRefundOffer = money(r.OfferedRefundMinor, c)
+		out.PartialRefundOffer = resource.Money(r.OfferedRefundMinor, c)
 	}
 	if r.State == returnrequest.StateRefunded {
-		out.RefundedAmount = money(r.RefundedMinor, c)
+		out.RefundedAmount = resource.Money(r.RefundedMinor, c)
 	}
 	if r.InspectionResult != nil {
 		out.InspectionResult = inspectionToProto[*r.InspectionResult]
 	}
 	if r.CompensationMinor > 0 {
-		out.SupplierCompensationAmount = money(r.CompensationMinor, c)
-		out.SupplierCompensationDeadline = ts(r.CompensationDeadline)
-		out.SupplierCompensationTime = ts(r.CompensateTime)
+		out.SupplierCompensationAmount = resource.Money(r.CompensationMinor, c)
+		out.SupplierCompensationDeadline = resource.Timestamp(r.CompensationDeadline)
+		out.SupplierCompensationTime = resource.Timestamp(r.CompensateTime)
 	}
 	if len(r.ReturnAddress) > 0 {
 		out.ReturnAddress = &commonv1.Address{}

@@ -22,6 +22,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/policy"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // evidenceRequired are the reasons that must be backed by evidence when the return is requested.
@@ -105,13 +106,13 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 				o.ID, o.PaidMinor, o.RefundedMinor, prior.reserved).With("refundable_minor", 0)
 		}
 		evidence, stamped := marshalEvidence(m.GetEvidence(), p, now)
-		id := newID("ret_")
+		id := resource.ID("ret_")
 		c := tx.ReturnRequest.Create().SetID(id).SetOrderID(o.ID).SetBuyerID(o.BuyerID).SetSupplierID(o.SupplierID).
 			SetPolicy(policyFromOrder[o.Policy]).SetPolicyVersion(o.PolicyVersion).SetKind(kind).
 			SetOrigin(returnrequest.OriginBuyerRequest).SetReason(reasonFromProto[reason]).SetDescription(m.GetDescription()).
 			SetEvidence(evidence).SetLines(lines).SetWholeOrder(whole).SetOrderReceiptTime(receipt).
 			SetEscrowHeld(true).SetHeldMinor(b.total).SetCurrency(o.Currency).
-			SetRevision(1).SetEtag(etagOf(id, 1)).SetCreateTime(now).SetUpdateTime(now)
+			SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now)
 		setBreakdown(c.Mutation(), b)
 		steps := []step{{kind: returnsv1.TimelineEntry_KIND_CREATED, to: returnrequest.StateRequested, evidence: stamped,
 			description: fmt.Sprintf("Buyer requested a return of %s for %s; expected refund %s", describeLines(lines, whole), reasonText(reason), amountText(b.total, o.Currency))}}
@@ -121,7 +122,7 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 				return nil, err
 			}
 			due := now.Add(pol.ReturnShip)
-			c.SetState(returnrequest.StateApproved).SetReturnAddress(mustMarshal(addr)).SetShipDeadline(due).
+			c.SetState(returnrequest.StateApproved).SetReturnAddress(resource.Marshal(addr)).SetShipDeadline(due).
 				SetApproveTime(now).SetApprovedByRole("system")
 			if err := deadline.Schedule(ctx, tx, subjectType, id, KindBuyerShip, due, now); err != nil {
 				return nil, err
@@ -382,15 +383,15 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 	if o.DeliverTime != nil {
 		receipt = *o.DeliverTime
 	}
-	id := newID("ret_")
+	id := resource.ID("ret_")
 	c := tx.ReturnRequest.Create().SetID(id).SetOrderID(o.ID).SetBuyerID(o.BuyerID).SetSupplierID(o.SupplierID).
 		SetPolicy(policyFromOrder[o.Policy]).SetPolicyVersion(o.PolicyVersion).SetKind(returnrequest.KindStandard).
 		SetOrigin(returnrequest.OriginDispute).SetSourceDisputeID(d.DisputeID).SetLines(lines).
 		SetWholeOrder(whole).SetOrderReceiptTime(receipt).SetEscrowHeld(true).SetHeldMinor(b.total).
 		SetCurrency(o.Currency).SetState(returnrequest.StateApproved).SetShipDeadline(due).SetApproveTime(now).
-		SetApprovedByRole("system").SetRevision(1).SetEtag(etagOf(id, 1)).SetCreateTime(now).SetUpdateTime(now)
+		SetApprovedByRole("system").SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now)
 	if addr != nil {
-		c.SetReturnAddress(mustMarshal(addr))
+		c.SetReturnAddress(resource.Marshal(addr))
 	}
 	setBreakdown(c.Mutation(), b)
 	if err := deadline.Schedule(ctx, tx, subjectType, id, KindBuyerShip, due, now); err != nil {

@@ -8,16 +8,12 @@ package returns
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"connectrpc.com/connect"
 	"entgo.io/ent/dialect"
-	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
@@ -36,6 +32,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/policy"
+	"github.com/tradeassure/tradeassure/server/resource"
 	"github.com/tradeassure/tradeassure/server/storage"
 )
 
@@ -160,13 +157,6 @@ func requireBefore(r *ent.ReturnRequest, due *time.Time, now time.Time, what str
 		"the deadline to %s return %s passed at %s", what, r.ID, at).With("deadline", at)
 }
 
-func etagOf(id string, revision int64) string {
-	h := sha256.Sum256([]byte(id + "/" + strconv.FormatInt(revision, 10)))
-	return hex.EncodeToString(h[:8])
-}
-
-func newID(prefix string) string { return prefix + uuid.Must(uuid.NewV7()).String() }
-
 func returnPolicy(r *ent.ReturnRequest) policy.Set {
 	return policy.MustGet(policyToProto[r.Policy], r.PolicyVersion)
 }
@@ -197,7 +187,7 @@ type change struct {
 func (s *Service) commit(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, c change) (*ent.ReturnRequest, *returnsv1.Return, error) {
 	next := r.Revision + 1
 	u := tx.ReturnRequest.UpdateOneID(r.ID).Where(returnrequest.Revision(r.Revision)).
-		SetRevision(next).SetEtag(etagOf(r.ID, next)).SetUpdateTime(c.now)
+		SetRevision(next).SetEtag(resource.Etag(r.ID, next)).SetUpdateTime(c.now)
 	if c.set != nil {
 		c.set(u)
 	}
@@ -240,7 +230,7 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, from returnrequest.Sta
 			ChangedFields: st.fields, Evidence: st.evidence,
 		}
 		if st.amount != 0 {
-			entry.Amount = money(st.amount, r.Currency)
+			entry.Amount = resource.Money(st.amount, r.Currency)
 		}
 		body, err := anypb.New(entry)
 		if err != nil {
@@ -250,7 +240,7 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, from returnrequest.Sta
 		if err != nil {
 			return nil, fmt.Errorf("record timeline of return %s: %w", r.ID, err)
 		}
-		err = tx.TimelineEntry.Create().SetID(newID("tle_")).SetSubjectType(subjectType).SetSubjectID(r.ID).
+		err = tx.TimelineEntry.Create().SetID(resource.ID("tle_")).SetSubjectType(subjectType).SetSubjectID(r.ID).
 			SetRevision(r.Revision).SetActorRole(apierr.RoleName(c.actor.Role)).SetActorID(c.actor.AccountID).
 			SetTime(c.now).SetKind(timelineKindName(st.kind)).SetDescription(st.description).SetChange(raw).Exec(ctx)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/policy"
+	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // ApproveReturn approves a requested return with a return address.
@@ -80,7 +81,7 @@ func (s *Service) approve(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest,
 			u.SetState(returnrequest.StateApproved).SetApproveTime(now).SetShipDeadline(due).
 				SetApprovedByRole(apierr.RoleName(actor.Role)).SetApprovedByID(actor.AccountID)
 			if addr != nil {
-				u.SetReturnAddress(mustMarshal(addr))
+				u.SetReturnAddress(resource.Marshal(addr))
 			}
 		}})
 	return pb, err

@@ -1,0 +1,58 @@
+// Package resource holds the small conventions every stored API resource shares: ids, etags, money and
+// timestamps in their API form, and the deterministic encoding of sub-records stored as protobuf bytes.
+package resource
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+)
+
+// ID returns a new id: a type prefix ("ord_", "dsp_") and a time-ordered UUID, so ids sort by creation and
+// serve as keyset pagination keys.
+func ID(prefix string) string { return prefix + uuid.Must(uuid.NewV7()).String() }
+
+// Etag names one revision of a resource.
+func Etag(id string, revision int64) string {
+	h := sha256.Sum256([]byte(id + "/" + strconv.FormatInt(revision, 10)))
+	return hex.EncodeToString(h[:8])
+}
+
+// Money is an amount in its API form.
+func Money(minor int64, currency string) *commonv1.Money {
+	return &commonv1.Money{AmountMinor: minor, Currency: currency}
+}
+
+// Timestamp is an optional time in its API form (nil stays nil).
+func Timestamp(t *time.Time) *timestamppb.Timestamp {
+	if t == nil {
+		return nil
+	}
+	return timestamppb.New(*t)
+}
+
+// Marshal encodes a message deterministically, for storage. Messages built by the service always encode.
+func Marshal(m proto.Message) []byte {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("marshal %T: %v", m, err))
+	}
+	return b
+}
+
+// Invert returns the inverse of a one-to-one map, such as API enum ↔ stored value.
+func Invert[K, V comparable](m map[K]V) map[V]K {
+	out := make(map[V]K, len(m))
+	for k, v := range m {
+		out[v] = k
+	}
+	return out
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/account"
+	entdispute "github.com/tradeassure/tradeassure/ent/dispute"
 	entorder "github.com/tradeassure/tradeassure/ent/order"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	"github.com/tradeassure/tradeassure/ent/schema"
@@ -56,6 +57,9 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 			return nil, apierr.IllegalState("order", o.ID, "return goods from (it must be delivered or completed)", string(o.State))
 		case o.DeliverTime == nil:
 			return nil, apierr.IllegalState("order", o.ID, "return goods from (no receipt is recorded)", string(o.State))
+		}
+		if err := noOpenDispute(ctx, tx, o.ID); err != nil {
+			return nil, err
 		}
 		pol := policy.MustGet(orderPolicyProto(o), o.PolicyVersion)
 		receipt := *o.DeliverTime
@@ -459,4 +463,24 @@ func disputedLines(ctx context.Context, tx *ent.Tx, disputeID string, terms *ord
 		}
 	}
 	return lines, whole, nil
+}
+
+// openDisputeStates are the states of a dispute that is still running.
+var openDisputeStates = []entdispute.State{
+	entdispute.StateAwaitingResponse, entdispute.StateNegotiating, entdispute.StateEscalated, entdispute.StateSuspended,
+}
+
+// noOpenDispute refuses a buyer's return while a dispute of the same order is running: an order has one
+// after-sales case at a time, so the two cannot claim the same goods or money (a dispute that needs the
+// goods back starts its own return).
+func noOpenDispute(ctx context.Context, tx *ent.Tx, orderID string) error {
+	d, err := tx.Dispute.Query().Where(entdispute.OrderID(orderID), entdispute.StateIn(openDisputeStates...)).First(ctx)
+	if ent.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look for open disputes of order %s: %w", orderID, err)
+	}
+	return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN,
+		"dispute %s of order %s is still open; a return can be requested once it ends", d.ID, orderID).With("dispute_id", d.ID)
 }

@@ -212,12 +212,8 @@ func (s *Service) ListAccounts(ctx context.Context, req *connect.Request[adminv1
 	if err := p.RequireRole("list accounts", commonv1.Role_ROLE_OPERATOR); err != nil {
 		return nil, err
 	}
-	size, err := pagination.Size(req.Msg.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
 	filter := pagination.Filter("accounts", req.Msg.GetRole())
-	after, err := s.pager.After(req.Msg.GetPageToken(), filter)
+	size, after, err := s.pager.Start(req.Msg, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}

@@ -188,13 +188,9 @@ func (s *Service) ListComplaints(ctx context.Context, req *connect.Request[compl
 		return nil, err
 	}
 	m := req.Msg
-	size, err := pagination.Size(m.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
-	filter := pagination.Filter("complaints", p.AccountID, "|", m.GetOrderId(), "|", m.GetState(), "|", m.GetType(), "|",
-		m.GetComplainantAccountId(), "|", m.GetRespondentAccountId())
-	after, err := s.pager.After(m.GetPageToken(), filter)
+	filter := pagination.Filter("complaints", p.AccountID, m.GetOrderId(), m.GetState(), m.GetType(),
+		m.GetComplainantAccountId(), m.GetRespondentAccountId())
+	size, after, err := s.pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -248,12 +244,8 @@ func (s *Service) ListComplaintQueue(ctx context.Context, req *connect.Request[c
 		return nil, err
 	}
 	m := req.Msg
-	size, err := pagination.Size(m.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
-	filter := pagination.Filter("complaint-queue|", m.GetType(), "|", m.GetOverdueOnly())
-	after, err := s.pager.After(m.GetPageToken(), filter)
+	filter := pagination.Filter("complaint-queue", m.GetType(), m.GetOverdueOnly())
+	size, after, err := s.pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}

@@ -333,13 +333,9 @@ func (s *Service) GetDispute(ctx context.Context, req *connect.Request[disputev1
 func (s *Service) ListDisputes(ctx context.Context, req *connect.Request[disputev1.ListDisputesRequest]) (*connect.Response[disputev1.ListDisputesResponse], error) {
 	p := auth.FromContext(ctx)
 	m := req.Msg
-	size, err := pagination.Size(m.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
 	filter := pagination.Filter("disputes", p.AccountID, m.GetOrderId(), m.GetState(), m.GetKind(),
 		m.GetBuyerAccountId(), m.GetSupplierAccountId())
-	after, err := s.deps.Pager.After(m.GetPageToken(), filter)
+	size, after, err := s.deps.Pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -398,12 +394,8 @@ func (s *Service) ListDisputeTimeline(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, fmt.Errorf("read dispute %s: %w", id, err)
 	}
-	size, err := pagination.Size(req.Msg.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
 	filter := pagination.Filter("dispute-timeline", id)
-	after, err := s.deps.Pager.After(req.Msg.GetPageToken(), filter)
+	size, after, err := s.deps.Pager.Start(req.Msg, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}

@@ -515,12 +515,8 @@ func (s *Service) ListOrderRevisions(ctx context.Context, req *connect.Request[o
 	if err != nil {
 		return nil, err
 	}
-	size, err := pagination.Size(req.Msg.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
 	filter := pagination.Filter("revisions", o.ID)
-	after, err := s.pager.After(req.Msg.GetPageToken(), filter)
+	size, after, err := s.pager.Start(req.Msg, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -559,12 +555,8 @@ func (s *Service) ListProducts(ctx context.Context, req *connect.Request[orderv1
 		}
 		supplierID = p.AccountID
 	}
-	size, err := pagination.Size(req.Msg.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
 	filter := pagination.Filter("products", supplierID)
-	after, err := s.pager.After(req.Msg.GetPageToken(), filter)
+	size, after, err := s.pager.Start(req.Msg, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}

@@ -302,12 +302,8 @@ func (s *Service) GetOrder(ctx context.Context, req *connect.Request[orderv1.Get
 // ListOrders lists the caller's orders, newest first.
 func (s *Service) ListOrders(ctx context.Context, req *connect.Request[orderv1.ListOrdersRequest]) (*connect.Response[orderv1.ListOrdersResponse], error) {
 	p := auth.FromContext(ctx)
-	size, err := pagination.Size(req.Msg.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
 	filter := pagination.Filter("orders", p.AccountID, req.Msg.GetState())
-	after, err := s.pager.After(req.Msg.GetPageToken(), filter)
+	size, after, err := s.pager.Start(req.Msg, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}

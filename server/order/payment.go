@@ -262,12 +262,8 @@ func (s *Service) ListPayments(ctx context.Context, req *connect.Request[orderv1
 	if err != nil {
 		return nil, err
 	}
-	size, err := pagination.Size(req.Msg.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
 	filter := pagination.Filter("payments", o.ID)
-	after, err := s.pager.After(req.Msg.GetPageToken(), filter)
+	size, after, err := s.pager.Start(req.Msg, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}

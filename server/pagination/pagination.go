@@ -79,8 +79,33 @@ func (p *Pager) mac(body []byte) []byte {
 	return m.Sum(nil)
 }
 
-// Filter describes a query for binding tokens to it.
-func Filter(parts ...any) string { return fmt.Sprint(parts...) }
+// Filter describes a query for binding tokens to it. Parts are joined with a separator no id or filter
+// value contains, so different queries never describe themselves alike.
+func Filter(parts ...any) string {
+	out := make([]string, len(parts))
+	for i, part := range parts {
+		out[i] = fmt.Sprint(part)
+	}
+	return strings.Join(out, "\x1f")
+}
+
+// Request is a list request's paging fields.
+type Request interface {
+	GetPageSize() int32
+	GetPageToken() string
+}
+
+// Start checks a list request's paging: the page size to use (def for 0, at most max, negative refused)
+// and the key the page resumes after ("" for the first page), refusing a token of another query.
+func (p *Pager) Start(req Request, def, max int, filter string) (size int, after string, err error) {
+	if size, err = Size(req.GetPageSize(), def, max); err != nil {
+		return 0, "", err
+	}
+	if after, err = p.After(req.GetPageToken(), filter); err != nil {
+		return 0, "", err
+	}
+	return size, after, nil
+}
 
 // Page trims rows fetched with a limit of size+1 to one page and returns the token of the next page ("" at
 // the end), keyed by the last row's key.

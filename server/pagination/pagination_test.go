@@ -41,6 +41,10 @@ func TestTokens(t *testing.T) {
 			t.Errorf("token %q was accepted", b)
 		}
 	}
+	// Filters of different queries never coincide, however their parts split.
+	if Filter("disputes", "ab", "c") == Filter("disputes", "a", "bc") {
+		t.Error("filters of different queries coincide")
+	}
 	// A page trims the extra row and names the last kept one.
 	rows, next := Page(p, []string{"a", "b", "c"}, 2, "f", func(s string) string { return s })
 	if len(rows) != 2 || next == "" {

@@ -110,13 +110,9 @@ func (s *Service) ListStatementEntries(ctx context.Context, req *connect.Request
 	if m.GetStartTime() != nil && m.GetEndTime() != nil && !m.GetEndTime().AsTime().After(m.GetStartTime().AsTime()) {
 		return nil, apierr.Invalid("end_time", "must be after start_time")
 	}
-	size, err := pagination.Size(m.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
 	filter := pagination.Filter("statement", sup.ID, m.GetCurrency(), m.GetAccountKind(), m.GetCauseKind(), m.GetOrderId(),
 		m.GetStartTime().AsTime().UnixNano(), m.GetEndTime().AsTime().UnixNano(), m.GetStartTime() != nil, m.GetEndTime() != nil)
-	after, err := s.deps.Pager.After(m.GetPageToken(), filter)
+	size, after, err := s.deps.Pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}

@@ -59,12 +59,8 @@ func (s *Service) ListLedgerAccounts(ctx context.Context, req *connect.Request[p
 		return nil, err
 	}
 	m := req.Msg
-	size, err := pagination.Size(m.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
 	filter := pagination.Filter("accounts", m.GetKind(), "|", m.GetOwnerId(), "|", m.GetCurrency())
-	after, err := s.deps.Pager.After(m.GetPageToken(), filter)
+	size, after, err := s.deps.Pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -105,12 +101,8 @@ func (s *Service) ListTransfers(ctx context.Context, req *connect.Request[payout
 		return nil, err
 	}
 	m := req.Msg
-	size, err := pagination.Size(m.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
 	filter := pagination.Filter("transfers", m.GetAccountId(), "|", m.GetCauseKind(), "|", m.GetCauseId(), "|", m.GetOrderId())
-	after, err := s.deps.Pager.After(m.GetPageToken(), filter)
+	size, after, err := s.deps.Pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}

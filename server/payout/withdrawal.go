@@ -220,12 +220,8 @@ func (s *Service) ListWithdrawals(ctx context.Context, req *connect.Request[payo
 		}
 		supplier = p.AccountID
 	}
-	size, err := pagination.Size(m.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
 	filter := pagination.Filter("withdrawals", p.AccountID, supplier, m.GetState(), m.GetOverdueOnly())
-	after, err := s.deps.Pager.After(m.GetPageToken(), filter)
+	size, after, err := s.deps.Pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}

@@ -5,10 +5,10 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/tradeassure/tradeassure/server/servertest"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	returnsv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1"
+	"github.com/tradeassure/tradeassure/server/servertest"
 )
 
 // TestOneCaseAtATime checks an order has one buyer after-sales case running at a time: no dispute while a

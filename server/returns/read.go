@@ -48,13 +48,9 @@ func (s *Service) GetReturn(ctx context.Context, req *connect.Request[returnsv1.
 func (s *Service) ListReturns(ctx context.Context, req *connect.Request[returnsv1.ListReturnsRequest]) (*connect.Response[returnsv1.ListReturnsResponse], error) {
 	p := auth.FromContext(ctx)
 	m := req.Msg
-	size, err := pagination.Size(m.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
 	filter := pagination.Filter("returns", p.AccountID, "|", m.GetOrderId(), "|", m.GetState(), "|", m.GetKind(), "|",
 		m.GetBuyerAccountId(), "|", m.GetSupplierAccountId())
-	after, err := s.pager.After(m.GetPageToken(), filter)
+	size, after, err := s.pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -110,12 +106,8 @@ func (s *Service) ListReturnTimeline(ctx context.Context, req *connect.Request[r
 	if err != nil {
 		return nil, err
 	}
-	size, err := pagination.Size(req.Msg.GetPageSize(), 50, 500)
-	if err != nil {
-		return nil, err
-	}
 	filter := pagination.Filter("return-timeline", r.ID)
-	after, err := s.pager.After(req.Msg.GetPageToken(), filter)
+	size, after, err := s.pager.Start(req.Msg, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}

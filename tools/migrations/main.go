@@ -74,7 +74,8 @@ func scratchPostgres(ctx context.Context, adminDSN string) (string, func(), erro
 	if err != nil {
 		return "", nil, err
 	}
-	const scratch = "tradeassure_migrations_scratch"
+	// A name of its own per run, so that two checkouts generating migrations at once do not collide.
+	scratch := fmt.Sprintf("tradeassure_migrations_scratch_%d", os.Getpid())
 	if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+scratch); err != nil {
 		return "", nil, err
 	}

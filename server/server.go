@@ -29,6 +29,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/admin"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/bounds"
 	"github.com/tradeassure/tradeassure/server/clock"
 	"github.com/tradeassure/tradeassure/server/complaint"
 	"github.com/tradeassure/tradeassure/server/deadline"
@@ -114,7 +115,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	payouts := payout.New(d)
 
 	authn := &auth.Authenticator{Client: cfg.Store.Client, Clock: clk}
-	opts := connect.WithInterceptors(apierr.Interceptor(log), authn.Interceptor(), validate.NewInterceptor())
+	// Every request is checked against the schema's rules and the control-character rule before a handler
+	// sees it (see package bounds).
+	validator, err := bounds.NewValidator()
+	if err != nil {
+		return nil, err
+	}
+	opts := connect.WithInterceptors(apierr.Interceptor(log), authn.Interceptor(),
+		validate.NewInterceptor(validate.WithValidator(validator)))
 
 	mux := http.NewServeMux()
 	mux.Handle(orderv1connect.NewOrderServiceHandler(orders, opts))

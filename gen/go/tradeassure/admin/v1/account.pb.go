@@ -7,6 +7,7 @@
 package adminv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -411,7 +412,7 @@ var File_tradeassure_admin_v1_account_proto protoreflect.FileDescriptor
 
 const file_tradeassure_admin_v1_account_proto_rawDesc = "" +
 	"\n" +
-	"\"tradeassure/admin/v1/account.proto\x12\x14tradeassure.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"tradeassure/common/v1/common.proto\"\xa5\x04\n" +
+	"\"tradeassure/admin/v1/account.proto\x12\x14tradeassure.admin.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"tradeassure/common/v1/common.proto\"\xa5\x04\n" +
 	"\aAccount\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x1b.tradeassure.common.v1.RoleR\x04role\x12\x12\n" +
@@ -429,11 +430,12 @@ const file_tradeassure_admin_v1_account_proto_rawDesc = "" +
 	"\x14STANDING_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSTANDING_ACTIVE\x10\x01\x12\x17\n" +
 	"\x13STANDING_RESTRICTED\x10\x02\x12\x13\n" +
-	"\x0fSTANDING_BANNED\x10\x03\"\xa0\x03\n" +
-	"\x0fSupplierProfile\x12D\n" +
-	"\x1ftrade_assurance_limit_usd_minor\x18\x01 \x01(\x03R\x1btradeAssuranceLimitUsdMinor\x12(\n" +
-	"\x10one_touch_export\x18\x02 \x01(\bR\x0eoneTouchExport\x12!\n" +
-	"\fbank_account\x18\x03 \x01(\tR\vbankAccount\x122\n" +
+	"\x0fSTANDING_BANNED\x10\x03\"\xbb\x03\n" +
+	"\x0fSupplierProfile\x12U\n" +
+	"\x1ftrade_assurance_limit_usd_minor\x18\x01 \x01(\x03B\x0f\xbaH\f\"\n" +
+	"\x18\x80\xc0\xca\xf3\x84\xa3\x02(\x00R\x1btradeAssuranceLimitUsdMinor\x12(\n" +
+	"\x10one_touch_export\x18\x02 \x01(\bR\x0eoneTouchExport\x12+\n" +
+	"\fbank_account\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\vbankAccount\x122\n" +
 	"\x15bank_account_verified\x18\x04 \x01(\bR\x13bankAccountVerified\x122\n" +
 	"\x15free_return_programme\x18\x05 \x01(\bR\x13freeReturnProgramme\x12\x16\n" +
 	"\x06frozen\x18\x06 \x01(\bR\x06frozen\x123\n" +

@@ -899,54 +899,55 @@ var File_tradeassure_admin_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_tradeassure_admin_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"(tradeassure/admin/v1/admin_service.proto\x12\x14tradeassure.admin.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"tradeassure/admin/v1/account.proto\x1a\"tradeassure/common/v1/common.proto\"\xad\x02\n" +
-	"\x14CreateAccountRequest\x12'\n" +
+	"(tradeassure/admin/v1/admin_service.proto\x12\x14tradeassure.admin.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"tradeassure/admin/v1/account.proto\x1a\"tradeassure/common/v1/common.proto\"\xb5\x02\n" +
+	"\x14CreateAccountRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12=\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12=\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x1b.tradeassure.common.v1.RoleB\f\xbaH\t\x82\x01\x06\x10\x01 \x00 \x06R\x04role\x12\x1e\n" +
 	"\x04name\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x12\x1d\n" +
-	"\x05email\x18\x04 \x01(\tB\a\xbaH\x04r\x02`\x01R\x05email\x12+\n" +
-	"\acountry\x18\x05 \x01(\tB\x11\xbaH\x0er\f2\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x12 \n" +
+	"\x05email\x18\x04 \x01(\tB\n" +
+	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x12-\n" +
+	"\acountry\x18\x05 \x01(\tB\x13\xbaH\x10r\x0e\x18\x022\n" +
 	"^[A-Z]{2}$R\acountry\x12A\n" +
 	"\bsupplier\x18\x06 \x01(\v2%.tradeassure.admin.v1.SupplierProfileR\bsupplier\"P\n" +
 	"\x15CreateAccountResponse\x127\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1d.tradeassure.admin.v1.AccountR\aaccount\"2\n" +
-	"\x11GetAccountRequest\x12\x1d\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1d.tradeassure.admin.v1.AccountR\aaccount\"=\n" +
+	"\x11GetAccountRequest\x12(\n" +
 	"\n" +
-	"account_id\x18\x01 \x01(\tR\taccountId\"M\n" +
+	"account_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\taccountId\"M\n" +
 	"\x12GetAccountResponse\x127\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1d.tradeassure.admin.v1.AccountR\aaccount\"\x95\x01\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1d.tradeassure.admin.v1.AccountR\aaccount\"\xa2\x01\n" +
 	"\x13ListAccountsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x129\n" +
+	"page_token\x18\x02 \x01(\tB\v\xbaH\br\x06\x18\xd0\x0f(\xd0\x0fR\tpageToken\x129\n" +
 	"\x04role\x18\x03 \x01(\x0e2\x1b.tradeassure.common.v1.RoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\"y\n" +
 	"\x14ListAccountsResponse\x129\n" +
 	"\baccounts\x18\x01 \x03(\v2\x1d.tradeassure.admin.v1.AccountR\baccounts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xba\x01\n" +
-	"\x1cUpdateSupplierProfileRequest\x12'\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc1\x01\n" +
+	"\x1cUpdateSupplierProfileRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12&\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12*\n" +
 	"\n" +
-	"account_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\taccountId\x12I\n" +
+	"account_id\x18\x02 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\taccountId\x12I\n" +
 	"\bsupplier\x18\x03 \x01(\v2%.tradeassure.admin.v1.SupplierProfileB\x06\xbaH\x03\xc8\x01\x01R\bsupplier\"X\n" +
 	"\x1dUpdateSupplierProfileResponse\x127\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1d.tradeassure.admin.v1.AccountR\aaccount\"\x84\x01\n" +
-	"\x13CreateApiKeyRequest\x12'\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1d.tradeassure.admin.v1.AccountR\aaccount\"\x8b\x01\n" +
+	"\x13CreateApiKeyRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12&\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12*\n" +
 	"\n" +
-	"account_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\taccountId\x12\x1c\n" +
+	"account_id\x18\x02 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\taccountId\x12\x1c\n" +
 	"\x04name\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x04name\"e\n" +
 	"\x14CreateApiKeyResponse\x125\n" +
 	"\aapi_key\x18\x01 \x01(\v2\x1c.tradeassure.admin.v1.ApiKeyR\x06apiKey\x12\x16\n" +
-	"\x06secret\x18\x02 \x01(\tR\x06secret\"e\n" +
-	"\x13RevokeApiKeyRequest\x12'\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"l\n" +
+	"\x13RevokeApiKeyRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12%\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12)\n" +
 	"\n" +
-	"api_key_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bapiKeyId\"M\n" +
+	"api_key_id\x18\x02 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\bapiKeyId\"M\n" +
 	"\x14RevokeApiKeyResponse\x125\n" +
 	"\aapi_key\x18\x01 \x01(\v2\x1c.tradeassure.admin.v1.ApiKeyR\x06apiKey\"\x11\n" +
 	"\x0fGetClockRequest\"`\n" +

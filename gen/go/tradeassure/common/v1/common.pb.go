@@ -10,6 +10,7 @@ import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	descriptorpb "google.golang.org/protobuf/types/descriptorpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -465,7 +466,8 @@ func (ErrorReason) EnumDescriptor() ([]byte, []int) {
 // Money is an amount in integer minor units of one ISO-4217 currency; the API never uses floats for money.
 type Money struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The amount in minor units (cents for USD). Negative only where a field says so (a balance can be negative).
+	// The amount in minor units (cents for USD), at most 10,000,000,000,000 (1e13) either way. Negative only
+	// where a field says so (a balance can be negative); no amount a client sends is negative.
 	AmountMinor int64 `protobuf:"varint,1,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
 	// The ISO-4217 code, for example "USD".
 	Currency      string `protobuf:"bytes,2,opt,name=currency,proto3" json:"currency,omitempty"`
@@ -883,39 +885,61 @@ func (x *FieldViolation) GetDescription() string {
 	return ""
 }
 
+var file_tradeassure_common_v1_common_proto_extTypes = []protoimpl.ExtensionInfo{
+	{
+		ExtendedType:  (*descriptorpb.FieldOptions)(nil),
+		ExtensionType: (*bool)(nil),
+		Field:         50001,
+		Name:          "tradeassure.common.v1.free_text",
+		Tag:           "varint,50001,opt,name=free_text",
+		Filename:      "tradeassure/common/v1/common.proto",
+	},
+}
+
+// Extension fields to descriptorpb.FieldOptions.
+var (
+	// free_text marks a string field that holds text a person writes, such as a note or a description: it
+	// may contain tab, line feed and carriage return. No string in a request may contain any other control
+	// character (U+0000–U+001F, U+007F–U+009F), and a string without this option may contain none at all;
+	// the server refuses such a request with INVALID_ARGUMENT and a field violation before it acts on it.
+	//
+	// optional bool free_text = 50001;
+	E_FreeText = &file_tradeassure_common_v1_common_proto_extTypes[0]
+)
+
 var File_tradeassure_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\"tradeassure/common/v1/common.proto\x12\x15tradeassure.common.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Y\n" +
-	"\x05Money\x12!\n" +
-	"\famount_minor\x18\x01 \x01(\x03R\vamountMinor\x12-\n" +
-	"\bcurrency\x18\x02 \x01(\tB\x11\xbaH\x0er\f2\n" +
-	"^[A-Z]{3}$R\bcurrency\"\xb9\x02\n" +
+	"\"tradeassure/common/v1/common.proto\x12\x15tradeassure.common.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/descriptor.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"u\n" +
+	"\x05Money\x12;\n" +
+	"\famount_minor\x18\x01 \x01(\x03B\x18\xbaH\x15\"\x13\x18\x80\xc0\xca\xf3\x84\xa3\x02(\x80\xc0\xb5\x8c\xfb\xdc\xfd\xff\xff\x01R\vamountMinor\x12/\n" +
+	"\bcurrency\x18\x02 \x01(\tB\x13\xbaH\x10r\x0e\x18\x032\n" +
+	"^[A-Z]{3}$R\bcurrency\"\xbb\x02\n" +
 	"\aAddress\x121\n" +
 	"\x0erecipient_name\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\rrecipientName\x12;\n" +
-	"\x05phone\x18\x02 \x01(\tB%\xbaH\"\xc8\x01\x01r\x1d\x18 2\x19^\\+?[0-9][0-9 ()-]{3,30}$R\x05phone\x12+\n" +
-	"\acountry\x18\x03 \x01(\tB\x11\xbaH\x0er\f2\n" +
+	"\x05phone\x18\x02 \x01(\tB%\xbaH\"\xc8\x01\x01r\x1d\x18 2\x19^\\+?[0-9][0-9 ()-]{3,30}$R\x05phone\x12-\n" +
+	"\acountry\x18\x03 \x01(\tB\x13\xbaH\x10r\x0e\x18\x022\n" +
 	"^[A-Z]{2}$R\acountry\x12)\n" +
 	"\x05lines\x18\x04 \x03(\tB\x13\xbaH\x10\x92\x01\r\b\x01\x10\x04\"\ar\x05\x10\x01\x18\xc8\x01R\x05lines\x12\x1b\n" +
 	"\x04city\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18dR\x04city\x12\x1f\n" +
 	"\x06region\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18dR\x06region\x12(\n" +
 	"\vpostal_code\x18\a \x01(\tB\a\xbaH\x04r\x02\x18\x14R\n" +
-	"postalCode\"W\n" +
+	"postalCode\"b\n" +
 	"\x05Party\x12/\n" +
-	"\x04role\x18\x01 \x01(\x0e2\x1b.tradeassure.common.v1.RoleR\x04role\x12\x1d\n" +
+	"\x04role\x18\x01 \x01(\x0e2\x1b.tradeassure.common.v1.RoleR\x04role\x12(\n" +
 	"\n" +
-	"account_id\x18\x02 \x01(\tR\taccountId\"\xbb\x02\n" +
+	"account_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\taccountId\"\xd9\x02\n" +
 	"\bEvidence\x12C\n" +
 	"\x04kind\x18\x01 \x01(\x0e2#.tradeassure.common.v1.EvidenceKindB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12*\n" +
-	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12\x1c\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12.\n" +
+	"\vdescription\x18\x02 \x01(\tB\f\xbaH\x05r\x03\x18\xa0\x1f\x88\xb5\x18\x01R\vdescription\x12\x1c\n" +
 	"\x03uri\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x03uri\x120\n" +
-	"\x06sha256\x18\x04 \x01(\tB\x18\xbaH\x15r\x132\x11^([0-9a-f]{64})?$R\x06sha256\x127\n" +
-	"\badded_by\x18\x05 \x01(\v2\x1c.tradeassure.common.v1.PartyR\aaddedBy\x125\n" +
-	"\badd_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aaddTime\"\xa6\x02\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x10R\x03uri\x122\n" +
+	"\x06sha256\x18\x04 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^([0-9a-f]{64})?$R\x06sha256\x127\n" +
+	"\badded_by\x18\x05 \x01(\v2\x1c.tradeassure.common.v1.PartyR\aaddedBy\x12M\n" +
+	"\badd_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\b\x80\xb2\xf8\x84\x1b2\x06\b\x80\x87\xb5\xc3\x03R\aaddTime\"\xa6\x02\n" +
 	"\vErrorDetail\x12:\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\".tradeassure.common.v1.ErrorReasonR\x06reason\x12L\n" +
 	"\bmetadata\x18\x02 \x03(\v20.tradeassure.common.v1.ErrorDetail.MetadataEntryR\bmetadata\x12P\n" +
@@ -999,7 +1023,8 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"'ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED\x10,\x12 \n" +
 	"\x1cERROR_REASON_ALREADY_REFILED\x10-\x12*\n" +
 	"&ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED\x10.\x12*\n" +
-	"&ERROR_REASON_COMPLAINT_ALREADY_DECIDED\x10FB\xe8\x01\n" +
+	"&ERROR_REASON_COMPLAINT_ALREADY_DECIDED\x10F:<\n" +
+	"\tfree_text\x12\x1d.google.protobuf.FieldOptions\x18ц\x03 \x01(\bR\bfreeTextB\xe8\x01\n" +
 	"\x19com.tradeassure.common.v1B\vCommonProtoP\x01ZHgithub.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1;commonv1\xa2\x02\x03TCX\xaa\x02\x15Tradeassure.Common.V1\xca\x02\x15Tradeassure\\Common\\V1\xe2\x02!Tradeassure\\Common\\V1\\GPBMetadata\xea\x02\x17Tradeassure::Common::V1b\x06proto3"
 
 var (
@@ -1017,18 +1042,19 @@ func file_tradeassure_common_v1_common_proto_rawDescGZIP() []byte {
 var file_tradeassure_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_tradeassure_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_tradeassure_common_v1_common_proto_goTypes = []any{
-	(Role)(0),                     // 0: tradeassure.common.v1.Role
-	(Policy)(0),                   // 1: tradeassure.common.v1.Policy
-	(EvidenceKind)(0),             // 2: tradeassure.common.v1.EvidenceKind
-	(ErrorReason)(0),              // 3: tradeassure.common.v1.ErrorReason
-	(*Money)(nil),                 // 4: tradeassure.common.v1.Money
-	(*Address)(nil),               // 5: tradeassure.common.v1.Address
-	(*Party)(nil),                 // 6: tradeassure.common.v1.Party
-	(*Evidence)(nil),              // 7: tradeassure.common.v1.Evidence
-	(*ErrorDetail)(nil),           // 8: tradeassure.common.v1.ErrorDetail
-	(*FieldViolation)(nil),        // 9: tradeassure.common.v1.FieldViolation
-	nil,                           // 10: tradeassure.common.v1.ErrorDetail.MetadataEntry
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(Role)(0),                         // 0: tradeassure.common.v1.Role
+	(Policy)(0),                       // 1: tradeassure.common.v1.Policy
+	(EvidenceKind)(0),                 // 2: tradeassure.common.v1.EvidenceKind
+	(ErrorReason)(0),                  // 3: tradeassure.common.v1.ErrorReason
+	(*Money)(nil),                     // 4: tradeassure.common.v1.Money
+	(*Address)(nil),                   // 5: tradeassure.common.v1.Address
+	(*Party)(nil),                     // 6: tradeassure.common.v1.Party
+	(*Evidence)(nil),                  // 7: tradeassure.common.v1.Evidence
+	(*ErrorDetail)(nil),               // 8: tradeassure.common.v1.ErrorDetail
+	(*FieldViolation)(nil),            // 9: tradeassure.common.v1.FieldViolation
+	nil,                               // 10: tradeassure.common.v1.ErrorDetail.MetadataEntry
+	(*timestamppb.Timestamp)(nil),     // 11: google.protobuf.Timestamp
+	(*descriptorpb.FieldOptions)(nil), // 12: google.protobuf.FieldOptions
 }
 var file_tradeassure_common_v1_common_proto_depIdxs = []int32{
 	0,  // 0: tradeassure.common.v1.Party.role:type_name -> tradeassure.common.v1.Role
@@ -1038,10 +1064,11 @@ var file_tradeassure_common_v1_common_proto_depIdxs = []int32{
 	3,  // 4: tradeassure.common.v1.ErrorDetail.reason:type_name -> tradeassure.common.v1.ErrorReason
 	10, // 5: tradeassure.common.v1.ErrorDetail.metadata:type_name -> tradeassure.common.v1.ErrorDetail.MetadataEntry
 	9,  // 6: tradeassure.common.v1.ErrorDetail.field_violations:type_name -> tradeassure.common.v1.FieldViolation
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
+	12, // 7: tradeassure.common.v1.free_text:extendee -> google.protobuf.FieldOptions
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	7,  // [7:8] is the sub-list for extension extendee
 	0,  // [0:7] is the sub-list for field type_name
 }
 
@@ -1057,13 +1084,14 @@ func file_tradeassure_common_v1_common_proto_init() {
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tradeassure_common_v1_common_proto_rawDesc), len(file_tradeassure_common_v1_common_proto_rawDesc)),
 			NumEnums:      4,
 			NumMessages:   7,
-			NumExtensions: 0,
+			NumExtensions: 1,
 			NumServices:   0,
 		},
 		GoTypes:           file_tradeassure_common_v1_common_proto_goTypes,
 		DependencyIndexes: file_tradeassure_common_v1_common_proto_depIdxs,
 		EnumInfos:         file_tradeassure_common_v1_common_proto_enumTypes,
 		MessageInfos:      file_tradeassure_common_v1_common_proto_msgTypes,
+		ExtensionInfos:    file_tradeassure_common_v1_common_proto_extTypes,
 	}.Build()
 	File_tradeassure_common_v1_common_proto = out.File
 	file_tradeassure_common_v1_common_proto_goTypes = nil

@@ -1430,7 +1430,7 @@ const file_tradeassure_complaint_v1_complaint_proto_rawDesc = "" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eOUTCOME_UPHELD\x10\x01\x12\x15\n" +
-	"\x11OUTCOME_DISMISSED\x10\x02\"\xb5\v\n" +
+	"\x11OUTCOME_DISMISSED\x10\x02\"\xeb\v\n" +
 	"\aPenalty\x12n\n" +
 	"\x16credit_score_deduction\x18\x01 \x01(\v26.tradeassure.complaint.v1.Penalty.CreditScoreDeductionH\x00R\x14creditScoreDeduction\x12g\n" +
 	"\x13trading_restriction\x18\x02 \x01(\v24.tradeassure.complaint.v1.Penalty.TradingRestrictionH\x00R\x12tradingRestriction\x12U\n" +
@@ -1438,15 +1438,15 @@ const file_tradeassure_complaint_v1_complaint_proto_rawDesc = "" +
 	"\freturn_costs\x18\x04 \x01(\v2-.tradeassure.complaint.v1.Penalty.ReturnCostsH\x00R\vreturnCosts\x12d\n" +
 	"\x12buyer_compensation\x18\x05 \x01(\v23.tradeassure.complaint.v1.Penalty.BuyerCompensationH\x00R\x11buyerCompensation\x12^\n" +
 	"\x10supplier_freight\x18\x06 \x01(\v21.tradeassure.complaint.v1.Penalty.SupplierFreightH\x00R\x0fsupplierFreight\x12d\n" +
-	"\x12delivery_extension\x18\a \x01(\v23.tradeassure.complaint.v1.Penalty.DeliveryExtensionH\x00R\x11deliveryExtension\x12\x1d\n" +
+	"\x12delivery_extension\x18\a \x01(\v23.tradeassure.complaint.v1.Penalty.DeliveryExtensionH\x00R\x11deliveryExtension\x12(\n" +
 	"\n" +
-	"account_id\x18\b \x01(\tR\taccountId\x129\n" +
+	"account_id\x18\b \x01(\tB\t\xbaH\x06r\x04\x18@(@R\taccountId\x12Q\n" +
 	"\n" +
-	"apply_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tapplyTime\x1a9\n" +
+	"apply_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\b\x80\xb2\xf8\x84\x1b2\x06\b\x80\x87\xb5\xc3\x03R\tapplyTime\x1a9\n" +
 	"\x14CreditScoreDeduction\x12!\n" +
-	"\x06points\x18\x01 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d \x00R\x06points\x1aN\n" +
-	"\x12TradingRestriction\x128\n" +
-	"\x05until\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x05until\x1a\x0e\n" +
+	"\x06points\x18\x01 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d \x00R\x06points\x1aa\n" +
+	"\x12TradingRestriction\x12K\n" +
+	"\x05until\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x19\xbaH\x16\xc8\x01\x01\xb2\x01\x10\x1a\x06\b\x80\xb2\xf8\x84\x1b2\x06\b\x80\x87\xb5\xc3\x03R\x05until\x1a\x0e\n" +
 	"\fPermanentBan\x1a\x90\x01\n" +
 	"\vReturnCosts\x12\x80\x01\n" +
 	"\x06amount\x18\x01 \x01(\v2\x1c.tradeassure.common.v1.MoneyBJ\xbaHG\xba\x01A\n" +

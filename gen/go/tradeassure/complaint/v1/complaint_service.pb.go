@@ -1154,30 +1154,29 @@ var File_tradeassure_complaint_v1_complaint_service_proto protoreflect.FileDescr
 
 const file_tradeassure_complaint_v1_complaint_service_proto_rawDesc = "" +
 	"\n" +
-	"0tradeassure/complaint/v1/complaint_service.proto\x12\x18tradeassure.complaint.v1\x1a\x1bbuf/validate/validate.proto\x1a\"tradeassure/common/v1/common.proto\x1a(tradeassure/complaint/v1/complaint.proto\"1\n" +
-	"\x13GetComplaintRequest\x12\x1a\n" +
-	"\x02id\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x02id\"Y\n" +
+	"0tradeassure/complaint/v1/complaint_service.proto\x12\x18tradeassure.complaint.v1\x1a\x1bbuf/validate/validate.proto\x1a\"tradeassure/common/v1/common.proto\x1a(tradeassure/complaint/v1/complaint.proto\"2\n" +
+	"\x13GetComplaintRequest\x12\x1b\n" +
+	"\x02id\x18\x01 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\x02id\"Y\n" +
 	"\x14GetComplaintResponse\x12A\n" +
-	"\tcomplaint\x18\x01 \x01(\v2#.tradeassure.complaint.v1.ComplaintR\tcomplaint\"\x9c\x03\n" +
+	"\tcomplaint\x18\x01 \x01(\v2#.tradeassure.complaint.v1.ComplaintR\tcomplaint\"\xa2\x03\n" +
 	"\x15ListComplaintsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\tpageToken\x12#\n" +
-	"\border_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\aorderId\x12I\n" +
+	"page_token\x18\x02 \x01(\tB\v\xbaH\br\x06\x18\xd0\x0f(\xd0\x0fR\tpageToken\x12$\n" +
+	"\border_id\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\aorderId\x12I\n" +
 	"\x05state\x18\x04 \x01(\x0e2).tradeassure.complaint.v1.Complaint.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12F\n" +
-	"\x04type\x18\x05 \x01(\x0e2(.tradeassure.complaint.v1.Complaint.TypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04type\x12>\n" +
-	"\x16complainant_account_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x14complainantAccountId\x12<\n" +
-	"\x15respondent_account_id\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x13respondentAccountId\"\x85\x01\n" +
+	"\x04type\x18\x05 \x01(\x0e2(.tradeassure.complaint.v1.Complaint.TypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04type\x12?\n" +
+	"\x16complainant_account_id\x18\x06 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\x14complainantAccountId\x12=\n" +
+	"\x15respondent_account_id\x18\a \x01(\tB\t\xbaH\x06r\x04\x18@(@R\x13respondentAccountId\"\x85\x01\n" +
 	"\x16ListComplaintsResponse\x12C\n" +
 	"\n" +
 	"complaints\x18\x01 \x03(\v2#.tradeassure.complaint.v1.ComplaintR\n" +
 	"complaints\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd5\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd8\x01\n" +
 	"\x19ListComplaintQueueRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\tpageToken\x12F\n" +
+	"page_token\x18\x02 \x01(\tB\v\xbaH\br\x06\x18\xd0\x0f(\xd0\x0fR\tpageToken\x12F\n" +
 	"\x04type\x18\x03 \x01(\x0e2(.tradeassure.complaint.v1.Complaint.TypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04type\x12!\n" +
 	"\foverdue_only\x18\x04 \x01(\bR\voverdueOnly\"\xae\x01\n" +
 	"\x1aListComplaintQueueResponse\x12C\n" +
@@ -1185,70 +1184,61 @@ const file_tradeassure_complaint_v1_complaint_service_proto_rawDesc = "" +
 	"complaints\x18\x01 \x03(\v2#.tradeassure.complaint.v1.ComplaintR\n" +
 	"complaints\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12#\n" +
-	"\roverdue_count\x18\x03 \x01(\x03R\foverdueCount\"\xa7\x02\n" +
-	"\x14FileComplaintRequest\x12'\n" +
+	"\roverdue_count\x18\x03 \x01(\x03R\foverdueCount\"\xaf\x02\n" +
+	"\x14FileComplaintRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12%\n" +
-	"\border_id\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\aorderId\x12H\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12&\n" +
+	"\border_id\x18\x02 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\aorderId\x12H\n" +
 	"\x04type\x18\x03 \x01(\x0e2(.tradeassure.complaint.v1.Complaint.TypeB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04type\x12,\n" +
-	"\vdescription\x18\x04 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc0>R\vdescription\x12G\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04type\x120\n" +
+	"\vdescription\x18\x04 \x01(\tB\x0e\xbaH\ar\x05\x10\x01\x18\xc0>\x88\xb5\x18\x01R\vdescription\x12G\n" +
 	"\bevidence\x18\x05 \x03(\v2\x1f.tradeassure.common.v1.EvidenceB\n" +
 	"\xbaH\a\x92\x01\x04\b\x01\x10\x14R\bevidence\"Z\n" +
 	"\x15FileComplaintResponse\x12A\n" +
-	"\tcomplaint\x18\x01 \x01(\v2#.tradeassure.complaint.v1.ComplaintR\tcomplaint\"\xf1\x01\n" +
-	"\x1bAddComplaintEvidenceRequest\x12'\n" +
+	"\tcomplaint\x18\x01 \x01(\v2#.tradeassure.complaint.v1.ComplaintR\tcomplaint\"\xfa\x01\n" +
+	"\x1bAddComplaintEvidenceRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12\x1a\n" +
-	"\x02id\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x02id\x12\x1c\n" +
-	"\x04etag\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12G\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12\x1b\n" +
+	"\x02id\x18\x02 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\x02id\x12\x1d\n" +
+	"\x04etag\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\x04etag\x12G\n" +
 	"\bevidence\x18\x04 \x03(\v2\x1f.tradeassure.common.v1.EvidenceB\n" +
-	"\xbaH\a\x92\x01\x04\b\x01\x10\x14R\bevidence\x12&\n" +
-	"\tstatement\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xc0>R\tstatement\"a\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10\x14R\bevidence\x12*\n" +
+	"\tstatement\x18\x05 \x01(\tB\f\xbaH\x05r\x03\x18\xc0>\x88\xb5\x18\x01R\tstatement\"a\n" +
 	"\x1cAddComplaintEvidenceResponse\x12A\n" +
-	"\tcomplaint\x18\x01 \x01(\v2#.tradeassure.complaint.v1.ComplaintR\tcomplaint\"\xb8\x02\n" +
-	"\x16DecideComplaintRequest\x12'\n" +
+	"\tcomplaint\x18\x01 \x01(\v2#.tradeassure.complaint.v1.ComplaintR\tcomplaint\"\xc1\x02\n" +
+	"\x16DecideComplaintRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12\x1a\n" +
-	"\x02id\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x02id\x12\x1c\n" +
-	"\x04etag\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12P\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12\x1b\n" +
+	"\x02id\x18\x02 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\x02id\x12\x1d\n" +
+	"\x04etag\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\x04etag\x12P\n" +
 	"\aoutcome\x18\x04 \x01(\x0e2*.tradeassure.complaint.v1.Decision.OutcomeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aoutcome\x12I\n" +
 	"\tpenalties\x18\x05 \x03(\v2!.tradeassure.complaint.v1.PenaltyB\b\xbaH\x05\x92\x01\x02\x10\n" +
-	"R\tpenalties\x12\x1e\n" +
-	"\x04note\x18\x06 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc0>R\x04note\"\\\n" +
+	"R\tpenalties\x12\"\n" +
+	"\x04note\x18\x06 \x01(\tB\x0e\xbaH\ar\x05\x10\x01\x18\xc0>\x88\xb5\x18\x01R\x04note\"\\\n" +
 	"\x17DecideComplaintResponse\x12A\n" +
-	"\tcomplaint\x18\x01 \x01(\v2#.tradeassure.complaint.v1.ComplaintR\tcomplaint\"\x9b\x01\n" +
-	"\x18WithdrawComplaintRequest\x12'\n" +
+	"\tcomplaint\x18\x01 \x01(\v2#.tradeassure.complaint.v1.ComplaintR\tcomplaint\"\xa4\x01\n" +
+	"\x18WithdrawComplaintRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12\x1a\n" +
-	"\x02id\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x02id\x12\x1c\n" +
-	"\x04etag\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12\x1c\n" +
-	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\"^\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12\x1b\n" +
+	"\x02id\x18\x02 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\x02id\x12\x1d\n" +
+	"\x04etag\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\x04etag\x12 \n" +
+	"\x04note\x18\x04 \x01(\tB\f\xbaH\x05r\x03\x18\xa0\x1f\x88\xb5\x18\x01R\x04note\"^\n" +
 	"\x19WithdrawComplaintResponse\x12A\n" +
-	"\tcomplaint\x18\x01 \x01(\v2#.tradeassure.complaint.v1.ComplaintR\tcomplaint\"\xf2\x01\n" +
-	"\x16RefileComplaintRequest\x12'\n" +
+	"\tcomplaint\x18\x01 \x01(\v2#.tradeassure.complaint.v1.ComplaintR\tcomplaint\"\xfb\x01\n" +
+	"\x16RefileComplaintRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12\x1a\n" +
-	"\x02id\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x02id\x12\x1c\n" +
-	"\x04etag\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12G\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12\x1b\n" +
+	"\x02id\x18\x02 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\x02id\x12\x1d\n" +
+	"\x04etag\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\x04etag\x12G\n" +
 	"\bevidence\x18\x04 \x03(\v2\x1f.tradeassure.common.v1.EvidenceB\n" +
-	"\xbaH\a\x92\x01\x04\b\x01\x10\x14R\bevidence\x12,\n" +
-	"\vdescription\x18\x05 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc0>R\vdescription\"\\\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10\x14R\bevidence\x120\n" +
+	"\vdescription\x18\x05 \x01(\tB\x0e\xbaH\ar\x05\x10\x01\x18\xc0>\x88\xb5\x18\x01R\vdescription\"\\\n" +
 	"\x17RefileComplaintResponse\x12A\n" +
-	"\tcomplaint\x18\x01 \x01(\v2#.tradeassure.complaint.v1.ComplaintR\tcomplaint\"?\n" +
-	"\x12GetStandingRequest\x12)\n" +
+	"\tcomplaint\x18\x01 \x01(\v2#.tradeassure.complaint.v1.ComplaintR\tcomplaint\"@\n" +
+	"\x12GetStandingRequest\x12*\n" +
 	"\n" +
-	"account_id\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\taccountId\"\\\n" +
+	"account_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\taccountId\"\\\n" +
 	"\x13GetStandingResponse\x12E\n" +
 	"\bstanding\x18\x01 \x01(\v2).tradeassure.complaint.v1.AccountStandingR\bstanding2\xea\b\n" +
 	"\x10ComplaintService\x12r\n" +

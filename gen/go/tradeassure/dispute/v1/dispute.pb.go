@@ -2596,23 +2596,23 @@ const file_tradeassure_dispute_v1_dispute_proto_rawDesc = "" +
 	"\x1dSUPPLIER_RESPONSE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aSUPPLIER_RESPONSE_ACCEPTED\x10\x01\x12\x1e\n" +
 	"\x1aSUPPLIER_RESPONSE_REJECTED\x10\x02\x12\x1f\n" +
-	"\x1bSUPPLIER_RESPONSE_TIMED_OUT\x10\x03\"\x99\x01\n" +
-	"\fDisputedLine\x12(\n" +
+	"\x1bSUPPLIER_RESPONSE_TIMED_OUT\x10\x03\"\xa1\x01\n" +
+	"\fDisputedLine\x12+\n" +
 	"\n" +
-	"line_index\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00H\x00R\tlineIndex\x12+\n" +
+	"line_index\x18\x01 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x10\xc8\x01(\x00H\x00R\tlineIndex\x12,\n" +
 	"\n" +
-	"product_id\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01H\x00R\tproductId\x12#\n" +
-	"\bquantity\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\bquantityB\r\n" +
-	"\x04line\x12\x05\xbaH\x02\b\x01\"\x9f\x02\n" +
+	"product_id\x18\x02 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@H\x00R\tproductId\x12'\n" +
+	"\bquantity\x18\x03 \x01(\x03B\v\xbaH\b\"\x06\x18\xc0\x84= \x00R\bquantityB\r\n" +
+	"\x04line\x12\x05\xbaH\x02\b\x01\"\xa3\x02\n" +
 	"\n" +
 	"OfferTerms\x12X\n" +
 	"\n" +
 	"resolution\x18\x01 \x01(\x0e2*.tradeassure.dispute.v1.Dispute.ResolutionB\f\xbaH\t\x82\x01\x06\x10\x01 \x00 \x04R\n" +
 	"resolution\x12\x98\x01\n" +
 	"\rrefund_amount\x18\x02 \x01(\v2\x1c.tradeassure.common.v1.MoneyBU\xbaHR\xba\x01O\n" +
-	"\x16refund_amount.positive\x12\x1erefund_amount must be positive\x1a\x15this.amount_minor > 0R\frefundAmount\x12\x1c\n" +
-	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\"\xe4\x04\n" +
+	"\x16refund_amount.positive\x12\x1erefund_amount must be positive\x1a\x15this.amount_minor > 0R\frefundAmount\x12 \n" +
+	"\x04note\x18\x03 \x01(\tB\f\xbaH\x05r\x03\x18\xa0\x1f\x88\xb5\x18\x01R\x04note\"\xe4\x04\n" +
 	"\x05Offer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x128\n" +
 	"\bproposer\x18\x02 \x01(\v2\x1c.tradeassure.common.v1.PartyR\bproposer\x12J\n" +

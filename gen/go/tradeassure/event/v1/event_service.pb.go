@@ -265,23 +265,21 @@ var File_tradeassure_event_v1_event_service_proto protoreflect.FileDescriptor
 
 const file_tradeassure_event_v1_event_service_proto_rawDesc = "" +
 	"\n" +
-	"(tradeassure/event/v1/event_service.proto\x12\x14tradeassure.event.v1\x1a\x1bbuf/validate/validate.proto\x1a tradeassure/event/v1/event.proto\"\xb9\x01\n" +
-	"\x11ListEventsRequest\x12*\n" +
-	"\bafter_id\x18\x01 \x01(\tB\x0f\xbaH\fr\n" +
-	"2\b^[0-9]*$R\aafterId\x12$\n" +
+	"(tradeassure/event/v1/event_service.proto\x12\x14tradeassure.event.v1\x1a\x1bbuf/validate/validate.proto\x1a tradeassure/event/v1/event.proto\"\xbd\x01\n" +
+	"\x11ListEventsRequest\x12,\n" +
+	"\bafter_id\x18\x01 \x01(\tB\x11\xbaH\x0er\f\x18\x132\b^[0-9]*$R\aafterId\x12$\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
-	"\fsubject_type\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x182R\vsubjectType\x12&\n" +
+	"\fsubject_type\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18 R\vsubjectType\x12(\n" +
 	"\n" +
-	"subject_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18dR\tsubjectId\"m\n" +
+	"subject_id\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\tsubjectId\"m\n" +
 	"\x12ListEventsResponse\x123\n" +
 	"\x06events\x18\x01 \x03(\v2\x1b.tradeassure.event.v1.EventR\x06events\x12\"\n" +
-	"\rnext_after_id\x18\x02 \x01(\tR\vnextAfterId\"\x94\x01\n" +
-	"\x12WatchEventsRequest\x12*\n" +
-	"\bafter_id\x18\x01 \x01(\tB\x0f\xbaH\fr\n" +
-	"2\b^[0-9]*$R\aafterId\x12*\n" +
-	"\fsubject_type\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x182R\vsubjectType\x12&\n" +
+	"\rnext_after_id\x18\x02 \x01(\tR\vnextAfterId\"\x98\x01\n" +
+	"\x12WatchEventsRequest\x12,\n" +
+	"\bafter_id\x18\x01 \x01(\tB\x11\xbaH\x0er\f\x18\x132\b^[0-9]*$R\aafterId\x12*\n" +
+	"\fsubject_type\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18 R\vsubjectType\x12(\n" +
 	"\n" +
-	"subject_id\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18dR\tsubjectId\"H\n" +
+	"subject_id\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\tsubjectId\"H\n" +
 	"\x13WatchEventsResponse\x121\n" +
 	"\x05event\x18\x01 \x01(\v2\x1b.tradeassure.event.v1.EventR\x05event2\xdf\x01\n" +
 	"\fEventService\x12d\n" +

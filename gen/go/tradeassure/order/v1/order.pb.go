@@ -929,7 +929,8 @@ type OrderTerms struct {
 	// What trade assurance covers.
 	CoverageType CoverageType `protobuf:"varint,10,opt,name=coverage_type,json=coverageType,proto3,enum=tradeassure.order.v1.CoverageType" json:"coverage_type,omitempty"`
 	// The promised shipping date. If the order has not shipped by then, the buyer may cancel it for a
-	// supplier reason with a full refund, or open a dispute for late shipment.
+	// supplier reason with a full refund, or open a dispute for late shipment. Like every time a client
+	// sends, it lies between 2000-01-01 and 2200-01-01 (UTC).
 	ShipByTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=ship_by_time,json=shipByTime,proto3" json:"ship_by_time,omitempty"`
 	// A remark written by the supplier.
 	Remark        string `protobuf:"bytes,12,opt,name=remark,proto3" json:"remark,omitempty"`
@@ -1056,10 +1057,10 @@ type OrderLine struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The product id; the product must belong to the order's supplier.
 	ProductId string `protobuf:"bytes,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
-	// The quantity; more than zero.
+	// The quantity; more than zero, at most 1,000,000.
 	Quantity int64 `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
-	// The unit price in minor units of the order currency; more than zero. Empty (zero) means the product's
-	// listed price.
+	// The unit price in minor units of the order currency; more than zero, at most 1e13. Empty (zero) means
+	// the product's listed price.
 	UnitPriceMinor int64 `protobuf:"varint,3,opt,name=unit_price_minor,json=unitPriceMinor,proto3" json:"unit_price_minor,omitempty"`
 	// Output only. The product's name when the line was written.
 	ProductName string `protobuf:"bytes,4,opt,name=product_name,json=productName,proto3" json:"product_name,omitempty"`
@@ -1879,14 +1880,16 @@ const file_tradeassure_order_v1_order_proto_rawDesc = "" +
 	"\x0fSTATE_DELIVERED\x10\x06\x12\x13\n" +
 	"\x0fSTATE_COMPLETED\x10\a\x12\x10\n" +
 	"\fSTATE_CLOSED\x10\b\x12\x13\n" +
-	"\x0fSTATE_CANCELLED\x10\t\"\xb0\x06\n" +
+	"\x0fSTATE_CANCELLED\x10\t\"\xd9\x06\n" +
 	"\n" +
 	"OrderTerms\x12B\n" +
-	"\x05lines\x18\x01 \x03(\v2\x1f.tradeassure.order.v1.OrderLineB\v\xbaH\b\x92\x01\x05\b\x01\x10\xc8\x01R\x05lines\x12-\n" +
-	"\bcurrency\x18\x02 \x01(\tB\x11\xbaH\x0er\f2\n" +
-	"^[A-Z]{3}$R\bcurrency\x125\n" +
-	"\x12shipping_fee_minor\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x10shippingFeeMinor\x127\n" +
-	"\x13insurance_fee_minor\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x11insuranceFeeMinor\x12Q\n" +
+	"\x05lines\x18\x01 \x03(\v2\x1f.tradeassure.order.v1.OrderLineB\v\xbaH\b\x92\x01\x05\b\x01\x10\xc8\x01R\x05lines\x12/\n" +
+	"\bcurrency\x18\x02 \x01(\tB\x13\xbaH\x10r\x0e\x18\x032\n" +
+	"^[A-Z]{3}$R\bcurrency\x12=\n" +
+	"\x12shipping_fee_minor\x18\x03 \x01(\x03B\x0f\xbaH\f\"\n" +
+	"\x18\x80\xc0\xca\xf3\x84\xa3\x02(\x00R\x10shippingFeeMinor\x12?\n" +
+	"\x13insurance_fee_minor\x18\x04 \x01(\x03B\x0f\xbaH\f\"\n" +
+	"\x18\x80\xc0\xca\xf3\x84\xa3\x02(\x00R\x11insuranceFeeMinor\x12Q\n" +
 	"\x10shipping_address\x18\x05 \x01(\v2\x1e.tradeassure.common.v1.AddressB\x06\xbaH\x03\xc8\x01\x01R\x0fshippingAddress\x12J\n" +
 	"\n" +
 	"trade_term\x18\x06 \x01(\x0e2\x1f.tradeassure.order.v1.TradeTermB\n" +
@@ -1897,16 +1900,17 @@ const file_tradeassure_order_v1_order_proto_rawDesc = "" +
 	"\rpayment_terms\x18\t \x01(\v2\".tradeassure.order.v1.PaymentTermsB\x06\xbaH\x03\xc8\x01\x01R\fpaymentTerms\x12S\n" +
 	"\rcoverage_type\x18\n" +
 	" \x01(\x0e2\".tradeassure.order.v1.CoverageTypeB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\fcoverageType\x12D\n" +
-	"\fship_by_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"shipByTime\x12 \n" +
-	"\x06remark\x18\f \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x06remark\"\xdd\x01\n" +
-	"\tOrderLine\x12&\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\fcoverageType\x12W\n" +
+	"\fship_by_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x19\xbaH\x16\xc8\x01\x01\xb2\x01\x10\x1a\x06\b\x80\xb2\xf8\x84\x1b2\x06\b\x80\x87\xb5\xc3\x03R\n" +
+	"shipByTime\x12$\n" +
+	"\x06remark\x18\f \x01(\tB\f\xbaH\x05r\x03\x18\xa0\x1f\x88\xb5\x18\x01R\x06remark\"\xf2\x01\n" +
+	"\tOrderLine\x12*\n" +
 	"\n" +
-	"product_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\tproductId\x12(\n" +
-	"\bquantity\x18\x02 \x01(\x03B\f\xbaH\t\"\a\x18\x80\xad\xe2\x04 \x00R\bquantity\x121\n" +
-	"\x10unit_price_minor\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x0eunitPriceMinor\x12!\n" +
-	"\fproduct_name\x18\x04 \x01(\tR\vproductName\x12(\n" +
+	"product_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\tproductId\x12'\n" +
+	"\bquantity\x18\x02 \x01(\x03B\v\xbaH\b\"\x06\x18\xc0\x84= \x00R\bquantity\x129\n" +
+	"\x10unit_price_minor\x18\x03 \x01(\x03B\x0f\xbaH\f\"\n" +
+	"\x18\x80\xc0\xca\xf3\x84\xa3\x02(\x00R\x0eunitPriceMinor\x12+\n" +
+	"\fproduct_name\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vproductName\x12(\n" +
 	"\x10line_total_minor\x18\x05 \x01(\x03R\x0elineTotalMinor\"\xb6\x03\n" +
 	"\fOrderAmounts\x122\n" +
 	"\x05goods\x18\x01 \x01(\v2\x1c.tradeassure.common.v1.MoneyR\x05goods\x128\n" +
@@ -1916,11 +1920,12 @@ const file_tradeassure_order_v1_order_proto_rawDesc = "" +
 	"\aadvance\x18\x05 \x01(\v2\x1c.tradeassure.common.v1.MoneyR\aadvance\x126\n" +
 	"\abalance\x18\x06 \x01(\v2\x1c.tradeassure.common.v1.MoneyR\abalance\x120\n" +
 	"\x04paid\x18\a \x01(\v2\x1c.tradeassure.common.v1.MoneyR\x04paid\x12&\n" +
-	"\x0ftotal_usd_minor\x18\b \x01(\x03R\rtotalUsdMinor\"\xcc\x01\n" +
+	"\x0ftotal_usd_minor\x18\b \x01(\x03R\rtotalUsdMinor\"\xd4\x01\n" +
 	"\fPaymentTerms\x12G\n" +
 	"\x04kind\x18\x01 \x01(\x0e2'.tradeassure.order.v1.PaymentTerms.KindB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12,\n" +
-	"\radvance_minor\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\fadvanceMinor\"E\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x124\n" +
+	"\radvance_minor\x18\x02 \x01(\x03B\x0f\xbaH\f\"\n" +
+	"\x18\x80\xc0\xca\xf3\x84\xa3\x02(\x00R\fadvanceMinor\"E\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tKIND_FULL\x10\x01\x12\x18\n" +

@@ -1488,115 +1488,108 @@ var File_tradeassure_payout_v1_payout_service_proto protoreflect.FileDescriptor
 
 const file_tradeassure_payout_v1_payout_service_proto_rawDesc = "" +
 	"\n" +
-	"*tradeassure/payout/v1/payout_service.proto\x12\x15tradeassure.payout.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"tradeassure/common/v1/common.proto\x1a\"tradeassure/payout/v1/payout.proto\"O\n" +
-	"\x11GetBalanceRequest\x12:\n" +
-	"\x13supplier_account_id\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x11supplierAccountId\"V\n" +
+	"*tradeassure/payout/v1/payout_service.proto\x12\x15tradeassure.payout.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"tradeassure/common/v1/common.proto\x1a\"tradeassure/payout/v1/payout.proto\"P\n" +
+	"\x11GetBalanceRequest\x12;\n" +
+	"\x13supplier_account_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\x11supplierAccountId\"V\n" +
 	"\x12GetBalanceResponse\x12@\n" +
-	"\abalance\x18\x01 \x01(\v2&.tradeassure.payout.v1.SupplierBalanceR\abalance\"\x98\x04\n" +
-	"\x1bListStatementEntriesRequest\x12:\n" +
-	"\x13supplier_account_id\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x11supplierAccountId\x12$\n" +
-	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\abalance\x18\x01 \x01(\v2&.tradeassure.payout.v1.SupplierBalanceR\abalance\"\xcf\x04\n" +
+	"\x1bListStatementEntriesRequest\x12;\n" +
+	"\x13supplier_account_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\x11supplierAccountId\x12$\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\tpageToken\x120\n" +
-	"\bcurrency\x18\x04 \x01(\tB\x14\xbaH\x11r\x0f2\r^([A-Z]{3})?$R\bcurrency\x12Z\n" +
+	"page_token\x18\x03 \x01(\tB\v\xbaH\br\x06\x18\xd0\x0f(\xd0\x0fR\tpageToken\x122\n" +
+	"\bcurrency\x18\x04 \x01(\tB\x16\xbaH\x13r\x11\x18\x032\r^([A-Z]{3})?$R\bcurrency\x12Z\n" +
 	"\faccount_kind\x18\x05 \x01(\x0e2).tradeassure.payout.v1.LedgerAccount.KindB\f\xbaH\t\x82\x01\x06\x18\x00\x18\x03\x18\x04R\vaccountKind\x12I\n" +
 	"\n" +
-	"cause_kind\x18\x06 \x01(\x0e2 .tradeassure.payout.v1.CauseKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\tcauseKind\x12#\n" +
-	"\border_id\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\aorderId\x129\n" +
+	"cause_kind\x18\x06 \x01(\x0e2 .tradeassure.payout.v1.CauseKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\tcauseKind\x12$\n" +
+	"\border_id\x18\a \x01(\tB\t\xbaH\x06r\x04\x18@(@R\aorderId\x12Q\n" +
 	"\n" +
-	"start_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
-	"\bend_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\x87\x01\n" +
+	"start_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\b\x80\xb2\xf8\x84\x1b2\x06\b\x80\x87\xb5\xc3\x03R\tstartTime\x12M\n" +
+	"\bend_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\b\x80\xb2\xf8\x84\x1b2\x06\b\x80\x87\xb5\xc3\x03R\aendTime\"\x87\x01\n" +
 	"\x1cListStatementEntriesResponse\x12?\n" +
 	"\aentries\x18\x01 \x03(\v2%.tradeassure.payout.v1.StatementEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc8\x01\n" +
-	"\x18RequestWithdrawalRequest\x12)\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcb\x01\n" +
+	"\x18RequestWithdrawalRequest\x12,\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\trequestId\x12\x80\x01\n" +
+	"request_id\x18\x01 \x01(\tB\r\xbaH\n" +
+	"r\b\x10\x01\x18\x80\x01(\x80\x01R\trequestId\x12\x80\x01\n" +
 	"\x06amount\x18\x02 \x01(\v2\x1c.tradeassure.common.v1.MoneyBJ\xbaHG\xba\x01A\n" +
 	"\x0famount.positive\x12\x17amount must be positive\x1a\x15this.amount_minor > 0\xc8\x01\x01R\x06amount\"^\n" +
 	"\x19RequestWithdrawalResponse\x12A\n" +
 	"\n" +
 	"withdrawal\x18\x01 \x01(\v2!.tradeassure.payout.v1.WithdrawalR\n" +
-	"withdrawal\"2\n" +
-	"\x14GetWithdrawalRequest\x12\x1a\n" +
-	"\x02id\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x02id\"Z\n" +
+	"withdrawal\"3\n" +
+	"\x14GetWithdrawalRequest\x12\x1b\n" +
+	"\x02id\x18\x01 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\x02id\"Z\n" +
 	"\x15GetWithdrawalResponse\x12A\n" +
 	"\n" +
 	"withdrawal\x18\x01 \x01(\v2!.tradeassure.payout.v1.WithdrawalR\n" +
-	"withdrawal\"\x8d\x02\n" +
+	"withdrawal\"\x91\x02\n" +
 	"\x16ListWithdrawalsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\tpageToken\x128\n" +
-	"\x13supplier_account_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x11supplierAccountId\x12G\n" +
+	"page_token\x18\x02 \x01(\tB\v\xbaH\br\x06\x18\xd0\x0f(\xd0\x0fR\tpageToken\x129\n" +
+	"\x13supplier_account_id\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\x11supplierAccountId\x12G\n" +
 	"\x05state\x18\x04 \x01(\x0e2'.tradeassure.payout.v1.Withdrawal.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12!\n" +
 	"\foverdue_only\x18\x05 \x01(\bR\voverdueOnly\"\x86\x01\n" +
 	"\x17ListWithdrawalsResponse\x12C\n" +
 	"\vwithdrawals\x18\x01 \x03(\v2!.tradeassure.payout.v1.WithdrawalR\vwithdrawals\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xae\x01\n" +
-	"\x18ProcessWithdrawalRequest\x12'\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb3\x01\n" +
+	"\x18ProcessWithdrawalRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12\x1a\n" +
-	"\x02id\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x02id\x12\x1c\n" +
-	"\x04etag\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12/\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12\x1b\n" +
+	"\x02id\x18\x02 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\x02id\x12\x1d\n" +
+	"\x04etag\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\x04etag\x12/\n" +
 	"\x0ebank_reference\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\rbankReference\"^\n" +
 	"\x19ProcessWithdrawalResponse\x12A\n" +
 	"\n" +
 	"withdrawal\x18\x01 \x01(\v2!.tradeassure.payout.v1.WithdrawalR\n" +
-	"withdrawal\"\xae\x01\n" +
-	"\x18ConfirmWithdrawalRequest\x12'\n" +
+	"withdrawal\"\xb3\x01\n" +
+	"\x18ConfirmWithdrawalRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12\x1a\n" +
-	"\x02id\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x02id\x12\x1c\n" +
-	"\x04etag\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12/\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12\x1b\n" +
+	"\x02id\x18\x02 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\x02id\x12\x1d\n" +
+	"\x04etag\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\x04etag\x12/\n" +
 	"\x0ebank_reference\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\rbankReference\"^\n" +
 	"\x19ConfirmWithdrawalResponse\x12A\n" +
 	"\n" +
 	"withdrawal\x18\x01 \x01(\v2!.tradeassure.payout.v1.WithdrawalR\n" +
-	"withdrawal\"\xad\x01\n" +
-	"\x15FailWithdrawalRequest\x12'\n" +
+	"withdrawal\"\xb6\x01\n" +
+	"\x15FailWithdrawalRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12\x1a\n" +
-	"\x02id\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x02id\x12\x1c\n" +
-	"\x04etag\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x121\n" +
-	"\x0efailure_reason\x18\x04 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\rfailureReason\"[\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12\x1b\n" +
+	"\x02id\x18\x02 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\x02id\x12\x1d\n" +
+	"\x04etag\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\x04etag\x125\n" +
+	"\x0efailure_reason\x18\x04 \x01(\tB\x0e\xbaH\ar\x05\x10\x01\x18\xa0\x1f\x88\xb5\x18\x01R\rfailureReason\"[\n" +
 	"\x16FailWithdrawalResponse\x12A\n" +
 	"\n" +
 	"withdrawal\x18\x01 \x01(\v2!.tradeassure.payout.v1.WithdrawalR\n" +
-	"withdrawal\"N\n" +
-	"\x1aGetPlatformAccountsRequest\x120\n" +
-	"\bcurrency\x18\x01 \x01(\tB\x14\xbaH\x11r\x0f2\r^([A-Z]{3})?$R\bcurrency\"\xc1\x01\n" +
+	"withdrawal\"P\n" +
+	"\x1aGetPlatformAccountsRequest\x122\n" +
+	"\bcurrency\x18\x01 \x01(\tB\x16\xbaH\x13r\x11\x18\x032\r^([A-Z]{3})?$R\bcurrency\"\xc1\x01\n" +
 	"\x1bGetPlatformAccountsResponse\x12G\n" +
 	"\ffee_accounts\x18\x01 \x03(\v2$.tradeassure.payout.v1.LedgerAccountR\vfeeAccounts\x12Y\n" +
-	"\x15compensation_accounts\x18\x02 \x03(\v2$.tradeassure.payout.v1.LedgerAccountR\x14compensationAccounts\"\x8a\x02\n" +
+	"\x15compensation_accounts\x18\x02 \x03(\v2$.tradeassure.payout.v1.LedgerAccountR\x14compensationAccounts\"\x90\x02\n" +
 	"\x19ListLedgerAccountsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\tpageToken\x12G\n" +
-	"\x04kind\x18\x03 \x01(\x0e2).tradeassure.payout.v1.LedgerAccount.KindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12#\n" +
-	"\bowner_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\aownerId\x120\n" +
-	"\bcurrency\x18\x05 \x01(\tB\x14\xbaH\x11r\x0f2\r^([A-Z]{3})?$R\bcurrency\"\x86\x01\n" +
+	"page_token\x18\x02 \x01(\tB\v\xbaH\br\x06\x18\xd0\x0f(\xd0\x0fR\tpageToken\x12G\n" +
+	"\x04kind\x18\x03 \x01(\x0e2).tradeassure.payout.v1.LedgerAccount.KindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12$\n" +
+	"\bowner_id\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\aownerId\x122\n" +
+	"\bcurrency\x18\x05 \x01(\tB\x16\xbaH\x13r\x11\x18\x032\r^([A-Z]{3})?$R\bcurrency\"\x86\x01\n" +
 	"\x1aListLedgerAccountsResponse\x12@\n" +
 	"\baccounts\x18\x01 \x03(\v2$.tradeassure.payout.v1.LedgerAccountR\baccounts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa3\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xad\x02\n" +
 	"\x14ListTransfersRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\tpageToken\x12'\n" +
+	"page_token\x18\x02 \x01(\tB\v\xbaH\br\x06\x18\xd0\x0f(\xd0\x0fR\tpageToken\x12*\n" +
 	"\n" +
-	"account_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\taccountId\x12I\n" +
+	"account_id\x18\x03 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\taccountId\x12I\n" +
 	"\n" +
-	"cause_kind\x18\x04 \x01(\x0e2 .tradeassure.payout.v1.CauseKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\tcauseKind\x12#\n" +
-	"\bcause_id\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\acauseId\x12#\n" +
-	"\border_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\aorderId\"~\n" +
+	"cause_kind\x18\x04 \x01(\x0e2 .tradeassure.payout.v1.CauseKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\tcauseKind\x12&\n" +
+	"\bcause_id\x18\x05 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\acauseId\x12$\n" +
+	"\border_id\x18\x06 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\aorderId\"~\n" +
 	"\x15ListTransfersResponse\x12=\n" +
 	"\ttransfers\x18\x01 \x03(\v2\x1f.tradeassure.payout.v1.TransferR\ttransfers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x12\n" +

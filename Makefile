@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
 .PHONY: all generate proto ent migrations check-generated breaking lint test test-go test-ts test-walkthrough bench run deps \
-	bin/tradeassured sdk-ts test-sdk-ts examples test-examples test-browser
+	bin/tradeassured sdk-ts test-sdk-ts examples test-examples test-browser fuzz
 
 all: generate test
 
@@ -95,8 +95,13 @@ test-browser: examples bin/tradeassured
 	@test -x "$${CHROMIUM:-/usr/bin/chromium}" || { echo "test-browser needs Chromium: apt-get install -y chromium (or set CHROMIUM)"; exit 1; }
 	TRADEASSURED_BIN=$(CURDIR)/bin/tradeassured bash examples/browser/test.sh
 
+# fuzz runs every Go fuzz target (func FuzzXxx, found with go test -list) for a short time each, about a
+# minute in all: FUZZ_BUDGET=48 seconds of fuzzing shared among the targets (tools/fuzz.sh).
+fuzz:
+	bash tools/fuzz.sh
+
 # The Go tests run last so that their summary closes the output.
-test: test-ts test-walkthrough test-sdk-ts test-examples test-browser test-go
+test: test-ts test-walkthrough test-sdk-ts test-examples test-browser fuzz test-go
 
 bench:
 	go test -run '^$$' -bench . -benchtime 5s -timeout 60m ./server/bench/

@@ -57,73 +57,95 @@ func inject(base proto.Message, f fieldRef, s string) proto.Message {
 	return msg
 }
 
-// requests are valid requests of about twenty RPCs of every service, from every role, covering request
-// ids, ids, etags, names, emails, addresses, evidence, notes, card tokens, tracking numbers, page tokens
-// and event filters.
-func requests(m *market, order *orderv1.Order) map[string]rpc {
+// exampleIDs are the ids and times the example requests refer to.
+type exampleIDs struct {
+	supplier, buyer, buyerEmail, product, order, etag string
+	shipBy                                            time.Time
+}
+
+// examples are valid requests of about twenty RPCs of every service, covering request ids, ids, etags,
+// names, emails, addresses, evidence, notes, card tokens, tracking numbers, page tokens and event filters.
+// The end-to-end tests send them; the fuzz corpus starts from them.
+func examples(x exampleIDs) []proto.Message {
 	evidence := []*commonv1.Evidence{{Kind: commonv1.EvidenceKind_EVIDENCE_KIND_PRODUCT_PHOTO,
 		Description: "Photo of the box", Uri: "https://files.example/box.jpg"}}
-	sup, buy, op := m.supplier, m.buyer, m.operator
-	return map[string]rpc{
-		"CreateProduct": {&orderv1.CreateProductRequest{RequestId: "req-1", Name: "Widget",
-			UnitPrice: &commonv1.Money{AmountMinor: 100, Currency: "USD"}}, call(sup.Orders.CreateProduct)},
-		"ListProducts": {&orderv1.ListProductsRequest{SupplierId: sup.ID()}, call(buy.Orders.ListProducts)},
-		"CreateOrder": {&orderv1.CreateOrderRequest{RequestId: "req-2", Policy: commonv1.Policy_POLICY_TRADE_ASSURANCE,
-			BuyerEmail: buy.Account.Email, Terms: m.terms(m.e.Clock.Now().Add(14 * 24 * time.Hour))}, call(sup.Orders.CreateOrder)},
-		"GetOrder":   {&orderv1.GetOrderRequest{OrderId: order.GetId()}, call(buy.Orders.GetOrder)},
-		"ListOrders": {&orderv1.ListOrdersRequest{}, call(buy.Orders.ListOrders)},
-		"UpdateOrder": {&orderv1.UpdateOrderRequest{RequestId: "req-3", OrderId: order.GetId(), Etag: order.GetEtag(),
-			Terms: m.terms(m.e.Clock.Now().Add(20 * 24 * time.Hour))}, call(sup.Orders.UpdateOrder)},
-		"RequestDraftChanges": {&orderv1.RequestDraftChangesRequest{RequestId: "req-4", OrderId: order.GetId(),
-			Etag: order.GetEtag(), Note: "Please ship by sea."}, call(buy.Orders.RequestDraftChanges)},
-		"AcceptOrder": {&orderv1.AcceptOrderRequest{RequestId: "req-5", OrderId: order.GetId(), Etag: order.GetEtag()},
-			call(buy.Orders.AcceptOrder)},
-		"PayOrder": {&orderv1.PayOrderRequest{RequestId: "req-6", OrderId: order.GetId(),
-			Method: orderv1.PaymentMethod_PAYMENT_METHOD_CARD, CardToken: "tok_4242"}, call(buy.Orders.PayOrder)},
-		"ShipOrder": {&orderv1.ShipOrderRequest{RequestId: "req-7", OrderId: order.GetId(), Etag: order.GetEtag(),
-			Carrier: "DHL", TrackingNumber: "JD0001"}, call(sup.Orders.ShipOrder)},
-		"CancelOrder": {&orderv1.CancelOrderRequest{RequestId: "req-8", OrderId: order.GetId(),
-			Reason: orderv1.CancellationReason_CANCELLATION_REASON_BUYER, Note: "Changed plans"}, call(buy.Orders.CancelOrder)},
-		"ListEvents": {&eventv1.ListEventsRequest{AfterId: "1", SubjectType: "order", SubjectId: order.GetId()},
-			call(op.Events.ListEvents)},
-		"WatchEvents": {&eventv1.WatchEventsRequest{AfterId: "1", SubjectType: "order", SubjectId: order.GetId()},
-			func(ctx context.Context, msg proto.Message) error {
-				stream, err := op.Events.WatchEvents(ctx, connect.NewRequest(msg.(*eventv1.WatchEventsRequest)))
-				if err != nil {
-					return err
-				}
-				defer stream.Close()
-				// An accepted watch starts with a heartbeat at once; a refused one ends with the error.
-				if stream.Receive() {
-					return nil
-				}
-				return stream.Err()
-			}},
-		"CreateAccount": {&adminv1.CreateAccountRequest{RequestId: "req-9", Role: commonv1.Role_ROLE_SUPPLIER,
-			Name: "New Supplier", Email: "new@supplier.example", Country: "CN",
-			Supplier: &adminv1.SupplierProfile{BankAccount: "CN00 1234", ReturnAddress: m.address()}}, call(op.Admin.CreateAccount)},
-		"GetAccount": {&adminv1.GetAccountRequest{AccountId: buy.ID()}, call(op.Admin.GetAccount)},
-		"UpdateSupplierProfile": {&adminv1.UpdateSupplierProfileRequest{RequestId: "req-10", AccountId: sup.ID(),
-			Supplier: &adminv1.SupplierProfile{TradeAssuranceLimitUsdMinor: 100_000_00, BankAccount: "CN00 1234",
-				BankAccountVerified: true, ReturnAddress: m.address()}}, call(op.Admin.UpdateSupplierProfile)},
-		"CreateApiKey": {&adminv1.CreateApiKeyRequest{RequestId: "req-11", AccountId: buy.ID(), Name: "ERP"},
-			call(op.Admin.CreateApiKey)},
-		"OpenDispute": {&disputev1.OpenDisputeRequest{RequestId: "req-12", OrderId: order.GetId(),
-			Reason: disputev1.Dispute_REASON_QUALITY_PROBLEM, Description: "Broken on arrival",
-			Requested: &disputev1.OfferTerms{Resolution: disputev1.Dispute_RESOLUTION_FULL_REFUND, Note: "Refund please"},
-			Lines:     []*disputev1.DisputedLine{{Line: &disputev1.DisputedLine_ProductId{ProductId: m.product}, Quantity: 1}},
-			Evidence:  evidence}, call(buy.Disputes.OpenDispute)},
-		"CreateReturn": {&returnsv1.CreateReturnRequest{RequestId: "req-13", OrderId: order.GetId(),
-			Lines:  []*returnsv1.LineSelector{{Line: &returnsv1.LineSelector_ProductId{ProductId: m.product}, Quantity: 1}},
-			Reason: returnsv1.Return_REASON_DAMAGED, Description: "Dented", Evidence: evidence}, call(buy.Returns.CreateReturn)},
-		"FileComplaint": {&complaintv1.FileComplaintRequest{RequestId: "req-14", OrderId: order.GetId(),
-			Type: complaintv1.Complaint_TYPE_PRODUCT_QUALITY, Description: "Not as listed", Evidence: evidence},
-			call(buy.Complaints.FileComplaint)},
-		"RequestWithdrawal": {&payoutv1.RequestWithdrawalRequest{RequestId: "req-15",
-			Amount: &commonv1.Money{AmountMinor: 100, Currency: "USD"}}, call(sup.Payouts.RequestWithdrawal)},
-		"ListTransfers": {&payoutv1.ListTransfersRequest{AccountId: "order_escrow:" + order.GetId() + ":USD",
-			CauseId: order.GetId(), OrderId: order.GetId()}, call(op.Payouts.ListTransfers)},
+	address := exampleAddress()
+	terms := func(shipBy time.Time) *orderv1.OrderTerms { return exampleTerms(x.product, shipBy) }
+	return []proto.Message{
+		&orderv1.CreateProductRequest{RequestId: "req-1", Name: "Widget", UnitPrice: &commonv1.Money{AmountMinor: 100, Currency: "USD"}},
+		&orderv1.ListProductsRequest{SupplierId: x.supplier},
+		&orderv1.CreateOrderRequest{RequestId: "req-2", Policy: commonv1.Policy_POLICY_TRADE_ASSURANCE,
+			BuyerEmail: x.buyerEmail, Terms: terms(x.shipBy)},
+		&orderv1.GetOrderRequest{OrderId: x.order},
+		&orderv1.ListOrdersRequest{},
+		&orderv1.UpdateOrderRequest{RequestId: "req-3", OrderId: x.order, Etag: x.etag, Terms: terms(x.shipBy.Add(6 * 24 * time.Hour))},
+		&orderv1.RequestDraftChangesRequest{RequestId: "req-4", OrderId: x.order, Etag: x.etag, Note: "Please ship by sea."},
+		&orderv1.AcceptOrderRequest{RequestId: "req-5", OrderId: x.order, Etag: x.etag},
+		&orderv1.PayOrderRequest{RequestId: "req-6", OrderId: x.order, Method: orderv1.PaymentMethod_PAYMENT_METHOD_CARD, CardToken: "tok_4242"},
+		&orderv1.ShipOrderRequest{RequestId: "req-7", OrderId: x.order, Etag: x.etag, Carrier: "DHL", TrackingNumber: "JD0001"},
+		&orderv1.CancelOrderRequest{RequestId: "req-8", OrderId: x.order, Reason: orderv1.CancellationReason_CANCELLATION_REASON_BUYER,
+			Note: "Changed plans"},
+		&eventv1.ListEventsRequest{AfterId: "1", SubjectType: "order", SubjectId: x.order},
+		&eventv1.WatchEventsRequest{AfterId: "1", SubjectType: "order", SubjectId: x.order},
+		&adminv1.CreateAccountRequest{RequestId: "req-9", Role: commonv1.Role_ROLE_SUPPLIER, Name: "New Supplier",
+			Email: "new@supplier.example", Country: "CN", Supplier: &adminv1.SupplierProfile{BankAccount: "CN00 1234", ReturnAddress: address}},
+		&adminv1.GetAccountRequest{AccountId: x.buyer},
+		&adminv1.UpdateSupplierProfileRequest{RequestId: "req-10", AccountId: x.supplier, Supplier: &adminv1.SupplierProfile{
+			TradeAssuranceLimitUsdMinor: 100_000_00, BankAccount: "CN00 1234", BankAccountVerified: true, ReturnAddress: address}},
+		&adminv1.CreateApiKeyRequest{RequestId: "req-11", AccountId: x.buyer, Name: "ERP"},
+		&disputev1.OpenDisputeRequest{RequestId: "req-12", OrderId: x.order, Reason: disputev1.Dispute_REASON_QUALITY_PROBLEM,
+			Description: "Broken on arrival",
+			Requested:   &disputev1.OfferTerms{Resolution: disputev1.Dispute_RESOLUTION_FULL_REFUND, Note: "Refund please"},
+			Lines:       []*disputev1.DisputedLine{{Line: &disputev1.DisputedLine_ProductId{ProductId: x.product}, Quantity: 1}},
+			Evidence:    evidence},
+		&returnsv1.CreateReturnRequest{RequestId: "req-13", OrderId: x.order,
+			Lines:  []*returnsv1.LineSelector{{Line: &returnsv1.LineSelector_ProductId{ProductId: x.product}, Quantity: 1}},
+			Reason: returnsv1.Return_REASON_DAMAGED, Description: "Dented", Evidence: evidence},
+		&complaintv1.FileComplaintRequest{RequestId: "req-14", OrderId: x.order, Type: complaintv1.Complaint_TYPE_PRODUCT_QUALITY,
+			Description: "Not as listed", Evidence: evidence},
+		&payoutv1.RequestWithdrawalRequest{RequestId: "req-15", Amount: &commonv1.Money{AmountMinor: 100, Currency: "USD"}},
+		&payoutv1.ListTransfersRequest{AccountId: "order_escrow:" + x.order + ":USD", CauseId: x.order, OrderId: x.order},
 	}
+}
+
+// requests pairs the examples with the clients that send them, as the market's parties.
+func requests(m *market, order *orderv1.Order) map[string]rpc {
+	sup, buy, op := m.supplier, m.buyer, m.operator
+	send := map[string]func(context.Context, proto.Message) error{
+		"CreateProduct": call(sup.Orders.CreateProduct), "ListProducts": call(buy.Orders.ListProducts),
+		"CreateOrder": call(sup.Orders.CreateOrder), "GetOrder": call(buy.Orders.GetOrder),
+		"ListOrders": call(buy.Orders.ListOrders), "UpdateOrder": call(sup.Orders.UpdateOrder),
+		"RequestDraftChanges": call(buy.Orders.RequestDraftChanges), "AcceptOrder": call(buy.Orders.AcceptOrder),
+		"PayOrder": call(buy.Orders.PayOrder), "ShipOrder": call(sup.Orders.ShipOrder),
+		"CancelOrder": call(buy.Orders.CancelOrder), "ListEvents": call(op.Events.ListEvents),
+		"WatchEvents": func(ctx context.Context, msg proto.Message) error {
+			stream, err := op.Events.WatchEvents(ctx, connect.NewRequest(msg.(*eventv1.WatchEventsRequest)))
+			if err != nil {
+				return err
+			}
+			defer stream.Close()
+			// An accepted watch starts with a heartbeat at once; a refused one ends with the error.
+			if stream.Receive() {
+				return nil
+			}
+			return stream.Err()
+		},
+		"CreateAccount": call(op.Admin.CreateAccount), "GetAccount": call(op.Admin.GetAccount),
+		"UpdateSupplierProfile": call(op.Admin.UpdateSupplierProfile), "CreateApiKey": call(op.Admin.CreateApiKey),
+		"OpenDispute": call(buy.Disputes.OpenDispute), "CreateReturn": call(buy.Returns.CreateReturn),
+		"FileComplaint": call(buy.Complaints.FileComplaint), "RequestWithdrawal": call(sup.Payouts.RequestWithdrawal),
+		"ListTransfers": call(op.Payouts.ListTransfers),
+	}
+	out := map[string]rpc{}
+	for _, req := range examples(exampleIDs{supplier: sup.ID(), buyer: buy.ID(), buyerEmail: buy.Account.Email,
+		product: m.product, order: order.GetId(), etag: order.GetEtag(), shipBy: m.e.Clock.Now().Add(14 * 24 * time.Hour)}) {
+		name := strings.TrimSuffix(string(req.ProtoReflect().Descriptor().Name()), "Request")
+		if send[name] == nil {
+			panic("no client for " + name)
+		}
+		out[name] = rpc{req: req, send: send[name]}
+	}
+	return out
 }
 
 // TestControlCharactersAreRefusedEverywhere sends a NUL byte, and other control characters, in every

@@ -34,25 +34,25 @@ func newMarket(t *testing.T, e *servertest.Env) *market {
 	return m
 }
 
-func (m *market) address() *commonv1.Address {
+// exampleAddress is a valid address.
+func exampleAddress() *commonv1.Address {
 	return &commonv1.Address{RecipientName: "Acme Receiving", Phone: "+1 555 0100", Country: "US",
 		Lines: []string{"1 Main St"}, City: "Springfield", Region: "IL", PostalCode: "12345"}
 }
 
-// terms are valid terms shipping by shipBy: 10 × 10.00 USD, FCA by air, paid in full.
-func (m *market) terms(shipBy time.Time) *orderv1.OrderTerms {
+// exampleTerms are valid terms shipping by shipBy: 10 × the product, FCA by air, paid in full.
+func exampleTerms(product string, shipBy time.Time) *orderv1.OrderTerms {
 	return &orderv1.OrderTerms{
-		Lines:    []*orderv1.OrderLine{{ProductId: m.product, Quantity: 10}},
-		Currency: "USD", ShippingFeeMinor: 50_00, InsuranceFeeMinor: 5_00,
-		ShippingAddress: m.address(),
-		TradeTerm:       orderv1.TradeTerm_TRADE_TERM_FCA, ShippingMethod: orderv1.ShippingMethod_SHIPPING_METHOD_AIR,
-		LogisticsProvider: "DHL",
-		PaymentTerms:      &orderv1.PaymentTerms{Kind: orderv1.PaymentTerms_KIND_FULL},
-		CoverageType:      orderv1.CoverageType_COVERAGE_TYPE_POST_DELIVERY,
-		ShipByTime:        timestamppb.New(shipBy),
-		Remark:            "Pack in pallets.\nLabel every box.",
+		Lines:    []*orderv1.OrderLine{{ProductId: product, Quantity: 10}},
+		Currency: "USD", ShippingFeeMinor: 50_00, InsuranceFeeMinor: 5_00, ShippingAddress: exampleAddress(),
+		TradeTerm: orderv1.TradeTerm_TRADE_TERM_FCA, ShippingMethod: orderv1.ShippingMethod_SHIPPING_METHOD_AIR,
+		LogisticsProvider: "DHL", PaymentTerms: &orderv1.PaymentTerms{Kind: orderv1.PaymentTerms_KIND_FULL},
+		CoverageType: orderv1.CoverageType_COVERAGE_TYPE_POST_DELIVERY, ShipByTime: timestamppb.New(shipBy),
+		Remark: "Pack in pallets.\nLabel every box.",
 	}
 }
+
+func (m *market) terms(shipBy time.Time) *orderv1.OrderTerms { return exampleTerms(m.product, shipBy) }
 
 func (m *market) draft(terms *orderv1.OrderTerms) *orderv1.Order {
 	m.t.Helper()

@@ -1,60 +1,36 @@
 package bounds_test
 
 import (
-	"sort"
 	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	_ "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
-	_ "github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1"
-	_ "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
-	_ "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
-	_ "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
-	_ "github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1"
-	_ "github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1"
+	"github.com/tradeassure/tradeassure/server/bounds/fuzz"
 )
-
-// services returns every tradeassure service in gen/go, by name.
-func services(t testing.TB) []protoreflect.ServiceDescriptor {
-	t.Helper()
-	var out []protoreflect.ServiceDescriptor
-	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
-		if !strings.HasPrefix(string(fd.Package()), "tradeassure.") {
-			return true
-		}
-		for i := 0; i < fd.Services().Len(); i++ {
-			out = append(out, fd.Services().Get(i))
-		}
-		return true
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].FullName() < out[j].FullName() })
-	if len(out) < 7 {
-		t.Fatalf("found %d services in gen/go, want at least 7", len(out))
-	}
-	return out
-}
 
 // requestTypes returns the request message of every method of every service.
 func requestTypes(t testing.TB) []protoreflect.MessageType {
 	t.Helper()
 	seen := map[protoreflect.FullName]bool{}
+	services := map[protoreflect.FullName]bool{}
 	var out []protoreflect.MessageType
-	for _, s := range services(t) {
-		for i := 0; i < s.Methods().Len(); i++ {
-			in := s.Methods().Get(i).Input()
-			if seen[in.FullName()] {
-				continue
-			}
-			seen[in.FullName()] = true
-			mt, err := protoregistry.GlobalTypes.FindMessageByName(in.FullName())
-			if err != nil {
-				t.Fatalf("request type %s: %v", in.FullName(), err)
-			}
-			out = append(out, mt)
+	for _, m := range fuzz.Methods() {
+		services[m.Parent().FullName()] = true
+		in := m.Input()
+		if seen[in.FullName()] {
+			continue
 		}
+		seen[in.FullName()] = true
+		mt, err := protoregistry.GlobalTypes.FindMessageByName(in.FullName())
+		if err != nil {
+			t.Fatalf("request type %s: %v", in.FullName(), err)
+		}
+		out = append(out, mt)
+	}
+	if len(services) < 7 {
+		t.Fatalf("found %d services in gen/go, want at least 7", len(services))
 	}
 	return out
 }

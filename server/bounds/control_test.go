@@ -1,7 +1,10 @@
 package bounds_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +19,7 @@ import (
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
 	payoutv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1"
 	returnsv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1"
 	"github.com/tradeassure/tradeassure/server/servertest"
@@ -190,5 +194,43 @@ func TestControlCharactersAreRefusedEverywhere(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestInvalidUTF8IsRefused sends strings that are not UTF-8, in binary and in JSON, as raw HTTP: the
+// codecs refuse them with INVALID_ARGUMENT before validation, on every engine.
+func TestInvalidUTF8IsRefused(t *testing.T) {
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Engine: engine})
+			m := newMarket(t, e)
+			for _, c := range []struct {
+				contentType string
+				body        []byte
+			}{
+				{"application/proto", []byte{0x0a, 0x03, 'o', 0xff, 'd'}}, // GetOrderRequest{order_id: "o\xffd"}
+				{"application/json", []byte("{\"orderId\": \"o\xffd\"}")},
+			} {
+				req, err := http.NewRequestWithContext(e.Ctx, http.MethodPost,
+					e.HTTP.URL+orderv1connect.OrderServiceGetOrderProcedure, bytes.NewReader(c.body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Content-Type", c.contentType)
+				req.Header.Set("Authorization", "Bearer "+m.buyer.Key)
+				resp, err := e.HTTPClient().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var body struct {
+					Code string `json:"code"`
+				}
+				err = json.NewDecoder(resp.Body).Decode(&body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusBadRequest || body.Code != "invalid_argument" {
+					t.Errorf("%s: HTTP %d, code %q (%v), want 400 invalid_argument", c.contentType, resp.StatusCode, body.Code, err)
+				}
+			}
+		})
 	}
 }

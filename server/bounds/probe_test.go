@@ -295,6 +295,8 @@ func TestControlCharacters(t *testing.T) {
 			{"a\u009fb", false},
 			{"line one\nline two\r\n\tend", free},
 			{"é ü 中文 🙂", true},
+			{"a\uFFFDb", true},
+			{"a\xffb", false}, // not UTF-8: the codecs refuse it; a message built in process is refused here
 		} {
 			x := hasRule(violationsAt(t, v, build(f, setValue(protoreflect.ValueOfString(c.s))), leafPath(f)), bounds.ControlRuleID)
 			if c.ok && x != nil {

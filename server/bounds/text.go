@@ -28,14 +28,14 @@ func IsFreeText(fd protoreflect.FieldDescriptor) bool {
 // a C0 or C1 control character (U+0000–U+001F, U+007F–U+009F), except tab, line feed and carriage return
 // in free text, or a byte that is not UTF-8.
 func badRune(s string, freeText bool) (r rune, pos int, invalid bool) {
-	for _, c := range s {
+	for i := 0; i < len(s); {
+		c, size := utf8.DecodeRuneInString(s[i:])
+		i += size
 		pos++
 		switch {
-		case c == utf8.RuneError:
+		case c == utf8.RuneError && size == 1:
 			// The decoders refuse strings that are not UTF-8; a message built in process may still hold one.
-			if !utf8.ValidString(s) {
-				return c, pos, true
-			}
+			return c, pos, true
 		case c < 0x20 || (c >= 0x7f && c <= 0x9f):
 			if freeText && (c == '\t' || c == '\n' || c == '\r') {
 				continue
@@ -49,37 +49,59 @@ func badRune(s string, freeText bool) (r rune, pos int, invalid bool) {
 // ControlViolations returns a violation for every string in the message, at any depth (in repeated
 // fields, maps and nested messages), that holds a control character, in field order.
 func ControlViolations(msg proto.Message) []*protovalidate.Violation {
-	var out []*protovalidate.Violation
-	walkMessage(msg.ProtoReflect(), nil, &out)
-	return out
+	var w walker
+	w.message(msg.ProtoReflect())
+	return w.out
 }
 
-func walkMessage(m protoreflect.Message, path []*validate.FieldPathElement, out *[]*protovalidate.Violation) {
+// step is one field on the path from the request to a value: with an index into a repeated field, or a
+// key of a map.
+type step struct {
+	fd    protoreflect.FieldDescriptor
+	index int // -1 unless fd is a list
+	key   protoreflect.MapKey
+}
+
+// walker visits every string of a message. The path is kept as steps and turned into a field path only
+// for a violation, so a clean request costs a scan of its strings and nothing more.
+type walker struct {
+	path []step
+	out  []*protovalidate.Violation
+}
+
+// interesting reports whether a kind can hold a string.
+func interesting(k protoreflect.Kind) bool {
+	return k == protoreflect.StringKind || k == protoreflect.MessageKind || k == protoreflect.GroupKind
+}
+
+func (w *walker) message(m protoreflect.Message) {
 	fields := m.Descriptor().Fields()
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
-		if !m.Has(fd) {
-			continue
-		}
-		v := m.Get(fd)
 		switch {
 		case fd.IsMap():
-			walkMap(fd, v.Map(), path, out)
+			if !interesting(fd.MapKey().Kind()) && !interesting(fd.MapValue().Kind()) || !m.Has(fd) {
+				continue
+			}
+			w.mapField(fd, m.Get(fd).Map())
+		case !interesting(fd.Kind()) || !m.Has(fd):
+			continue
 		case fd.IsList():
-			list := v.List()
+			list := m.Get(fd).List()
 			for j := 0; j < list.Len(); j++ {
-				el := element(fd)
-				el.SetIndex(uint64(j))
-				walkValue(fd, fd.Kind(), list.Get(j), append(clone(path), el), false, out)
+				w.path = append(w.path, step{fd: fd, index: j})
+				w.value(fd, fd.Kind(), list.Get(j), false)
+				w.path = w.path[:len(w.path)-1]
 			}
 		default:
-			walkValue(fd, fd.Kind(), v, append(clone(path), element(fd)), false, out)
+			w.path = append(w.path, step{fd: fd, index: -1})
+			w.value(fd, fd.Kind(), m.Get(fd), false)
+			w.path = w.path[:len(w.path)-1]
 		}
 	}
 }
 
-func walkMap(fd protoreflect.FieldDescriptor, m protoreflect.Map, path []*validate.FieldPathElement,
-	out *[]*protovalidate.Violation) {
+func (w *walker) mapField(fd protoreflect.FieldDescriptor, m protoreflect.Map) {
 	keys := make([]protoreflect.MapKey, 0, m.Len())
 	m.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
 		keys = append(keys, k)
@@ -87,89 +109,92 @@ func walkMap(fd protoreflect.FieldDescriptor, m protoreflect.Map, path []*valida
 	})
 	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
 	for _, k := range keys {
-		el := element(fd)
-		el.SetKeyType(descriptorpb.FieldDescriptorProto_Type(fd.MapKey().Kind()))
-		el.SetValueType(descriptorpb.FieldDescriptorProto_Type(fd.MapValue().Kind()))
-		switch fd.MapKey().Kind() {
-		case protoreflect.StringKind:
-			el.SetStringKey(k.String())
-		case protoreflect.BoolKind:
-			el.SetBoolKey(k.Bool())
-		case protoreflect.Uint32Kind, protoreflect.Uint64Kind, protoreflect.Fixed32Kind, protoreflect.Fixed64Kind:
-			el.SetUintKey(k.Uint())
-		default:
-			el.SetIntKey(k.Int())
-		}
-		p := append(clone(path), el)
-		walkValue(fd.MapKey(), fd.MapKey().Kind(), k.Value(), p, true, out)
-		walkValue(fd.MapValue(), fd.MapValue().Kind(), m.Get(k), p, false, out)
+		w.path = append(w.path, step{fd: fd, index: -1, key: k})
+		// A map's key and value descriptors carry no options: free text is marked on the map field.
+		w.value(fd, fd.MapKey().Kind(), k.Value(), true)
+		w.value(fd, fd.MapValue().Kind(), m.Get(k), false)
+		w.path = w.path[:len(w.path)-1]
 	}
 }
 
-func walkValue(fd protoreflect.FieldDescriptor, kind protoreflect.Kind, v protoreflect.Value,
-	path []*validate.FieldPathElement, forKey bool, out *[]*protovalidate.Violation) {
+// value checks one value of the field owner (a string) or walks into it (a message).
+func (w *walker) value(owner protoreflect.FieldDescriptor, kind protoreflect.Kind, v protoreflect.Value, forKey bool) {
 	switch kind {
 	case protoreflect.MessageKind, protoreflect.GroupKind:
-		walkMessage(v.Message(), path, out)
+		w.message(v.Message())
+		return
 	case protoreflect.StringKind:
-		// A map's key and value descriptors carry no options; free text is marked on the map field itself.
-		var free bool
-		if entry := fd.ContainingMessage(); entry != nil && entry.IsMapEntry() {
-			free = mapFreeText(fd)
-		} else {
-			free = IsFreeText(fd)
+	default:
+		return
+	}
+	s := v.String()
+	if plain(s) {
+		return
+	}
+	free := IsFreeText(owner)
+	r, pos, invalid := badRune(s, free)
+	if pos == 0 {
+		return
+	}
+	var msg string
+	switch {
+	case invalid:
+		msg = "must be UTF-8 text"
+	case free:
+		msg = fmt.Sprintf("must not contain control characters other than tab, line feed and carriage return "+
+			"(found %U at character %d)", r, pos)
+	default:
+		msg = fmt.Sprintf("must not contain control characters (found %U at character %d)", r, pos)
+	}
+	vp := validate.Violation_builder{
+		Field:   w.fieldPath(),
+		RuleId:  proto.String(ControlRuleID),
+		Message: proto.String(msg),
+	}
+	if forKey {
+		vp.ForKey = proto.Bool(true)
+	}
+	w.out = append(w.out, &protovalidate.Violation{Proto: vp.Build(), FieldDescriptor: owner, FieldValue: v})
+}
+
+// plain reports, fast, that a string is UTF-8 without any control character: no byte below 0x20, no DEL,
+// and no 0xC2, the lead byte of U+0080–U+00BF, where the C1 controls are.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 || b == 0x7f || b == 0xc2 {
+			return false
 		}
-		s := v.String()
-		r, pos, invalid := badRune(s, free)
-		if pos == 0 {
-			return
-		}
-		var msg string
+	}
+	return utf8.ValidString(s)
+}
+
+// fieldPath is the walker's path as protovalidate reports field paths ("terms.lines[0].product_id").
+func (w *walker) fieldPath() *validate.FieldPath {
+	elements := make([]*validate.FieldPathElement, len(w.path))
+	for i, st := range w.path {
+		el := validate.FieldPathElement_builder{
+			FieldNumber: proto.Int32(int32(st.fd.Number())),
+			FieldName:   proto.String(string(st.fd.Name())),
+			FieldType:   descriptorpb.FieldDescriptorProto_Type(st.fd.Kind()).Enum(),
+		}.Build()
 		switch {
-		case invalid:
-			msg = "must be UTF-8 text"
-		case free:
-			msg = fmt.Sprintf("must not contain control characters other than tab, line feed and carriage return "+
-				"(found %U at character %d)", r, pos)
-		default:
-			msg = fmt.Sprintf("must not contain control characters (found %U at character %d)", r, pos)
+		case st.index >= 0:
+			el.SetIndex(uint64(st.index))
+		case st.fd.IsMap():
+			el.SetKeyType(descriptorpb.FieldDescriptorProto_Type(st.fd.MapKey().Kind()))
+			el.SetValueType(descriptorpb.FieldDescriptorProto_Type(st.fd.MapValue().Kind()))
+			switch st.fd.MapKey().Kind() {
+			case protoreflect.StringKind:
+				el.SetStringKey(st.key.String())
+			case protoreflect.BoolKind:
+				el.SetBoolKey(st.key.Bool())
+			case protoreflect.Uint32Kind, protoreflect.Uint64Kind, protoreflect.Fixed32Kind, protoreflect.Fixed64Kind:
+				el.SetUintKey(st.key.Uint())
+			default:
+				el.SetIntKey(st.key.Int())
+			}
 		}
-		vp := validate.Violation_builder{
-			Field:   validate.FieldPath_builder{Elements: path}.Build(),
-			RuleId:  proto.String(ControlRuleID),
-			Message: proto.String(msg),
-		}
-		if forKey {
-			vp.ForKey = proto.Bool(true)
-		}
-		*out = append(*out, &protovalidate.Violation{Proto: vp.Build(), FieldDescriptor: fd, FieldValue: v})
+		elements[i] = el
 	}
-}
-
-// mapFreeText reports whether the map field owning a key or value descriptor is free text.
-func mapFreeText(fd protoreflect.FieldDescriptor) bool {
-	entry := fd.ContainingMessage()
-	parent, ok := entry.Parent().(protoreflect.MessageDescriptor)
-	if !ok {
-		return false
-	}
-	fields := parent.Fields()
-	for i := 0; i < fields.Len(); i++ {
-		if f := fields.Get(i); f.IsMap() && f.Message() == entry {
-			return IsFreeText(f)
-		}
-	}
-	return false
-}
-
-func element(fd protoreflect.FieldDescriptor) *validate.FieldPathElement {
-	return validate.FieldPathElement_builder{
-		FieldNumber: proto.Int32(int32(fd.Number())),
-		FieldName:   proto.String(string(fd.Name())),
-		FieldType:   descriptorpb.FieldDescriptorProto_Type(fd.Kind()).Enum(),
-	}.Build()
-}
-
-func clone(path []*validate.FieldPathElement) []*validate.FieldPathElement {
-	return append([]*validate.FieldPathElement(nil), path...)
+	return validate.FieldPath_builder{Elements: elements}.Build()
 }

@@ -242,7 +242,7 @@ func (s *Service) penaltyRow(ctx context.Context, tx *ent.Tx, c *ent.Complaint, 
 func (s *Service) compensate(ctx context.Context, tx *ent.Tx, c *ent.Complaint, o *ent.Order, kind string, amount int64, now time.Time) error {
 	_, err := ledger.Post(ctx, tx, ledger.Transfer{
 		CauseKind: ledger.CauseComplaintComp, CauseID: c.ID + "/" + kind, Currency: o.Currency, Time: now,
-		Memo:  fmt.Sprintf("%s ordered by complaint %s", strings.ReplaceAll(kind, "_", " "), c.ID),
+		Memo: fmt.Sprintf("%s ordered by complaint %s", strings.ReplaceAll(kind, "_", " "), c.ID),
 		// The complaint is linked, so the supplier's statement entry and the transfer name it.
 		Links: ledger.Links{OrderID: o.ID, ComplaintID: c.ID},
 		Legs: []ledger.Leg{

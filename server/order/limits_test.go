@@ -8,6 +8,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1/eventv1connect"
@@ -351,6 +352,73 @@ func TestWrappedOrdersCannotBePaid(t *testing.T) {
 					t.Fatalf("cancel: %v", err)
 				}
 			})
+		}
+	})
+}
+
+// TestBuyerEmailMatching checks emails compare the same way everywhere: a buyer registered as
+// "Jane.Doe@Example.com" is found by a supplier's draft naming it exactly as registered, in any case and
+// with surrounding spaces, and may name itself so in a requested draft; other addresses are unknown; and
+// a second account differing only in case is refused as taken.
+func TestBuyerEmailMatching(t *testing.T) {
+	servertest.Each(t, func(t *testing.T, e *servertest.Env) {
+		m := newMarket(t, e)
+		created, err := m.operator.Admin.CreateAccount(e.Ctx, connect.NewRequest(&adminv1.CreateAccountRequest{
+			Role: commonv1.Role_ROLE_BUYER, Name: "Jane Doe", Email: "Jane.Doe@Example.com", Country: "US"}))
+		if err != nil {
+			t.Fatalf("create buyer: %v", err)
+		}
+		jane := created.Msg.GetAccount()
+		if jane.GetEmail() != "jane.doe@example.com" {
+			t.Fatalf("stored email %q", jane.GetEmail())
+		}
+		key, err := m.operator.Admin.CreateApiKey(e.Ctx, connect.NewRequest(&adminv1.CreateApiKeyRequest{AccountId: jane.GetId(), Name: "erp"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		janeClients := e.Clients(key.Msg.GetSecret())
+		for _, c := range []struct {
+			email string
+			ok    bool
+		}{
+			{"Jane.Doe@Example.com", true}, // exactly as registered
+			{"jane.doe@example.com", true},
+			{"JANE.DOE@EXAMPLE.COM", true},
+			{"  Jane.Doe@Example.com ", true},
+			{"jane.doe@example.org", false},
+			{"janedoe@example.com", false},
+		} {
+			t.Run("supplier names "+c.email, func(t *testing.T) {
+				r, err := m.supplier.Orders.CreateOrder(e.Ctx, connect.NewRequest(&orderv1.CreateOrderRequest{
+					Policy: taPolicy, BuyerEmail: c.email, Terms: m.terms(1)}))
+				if !c.ok {
+					servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER)
+					return
+				}
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if o := r.Msg.GetOrder(); o.GetBuyerId() != jane.GetId() || o.GetBuyerEmail() != "jane.doe@example.com" {
+					t.Fatalf("order for %s %q", o.GetBuyerId(), o.GetBuyerEmail())
+				}
+			})
+			t.Run("buyer names itself "+c.email, func(t *testing.T) {
+				_, err := janeClients.Orders.CreateOrder(e.Ctx, connect.NewRequest(&orderv1.CreateOrderRequest{
+					Policy: taPolicy, SupplierId: m.supplier.ID(), BuyerEmail: c.email, Terms: m.terms(1)}))
+				if !c.ok {
+					servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER)
+				} else if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+			})
+		}
+		for _, taken := range []string{"jane.doe@example.com", "JANE.DOE@example.COM", " Jane.Doe@Example.com"} {
+			_, err := m.operator.Admin.CreateAccount(e.Ctx, connect.NewRequest(&adminv1.CreateAccountRequest{
+				Role: commonv1.Role_ROLE_SUPPLIER, Name: "Jane's shop", Email: taken, Country: "US"}))
+			if connect.CodeOf(err) == connect.CodeInvalidArgument {
+				continue // the schema refuses an address with spaces before the service sees it
+			}
+			servertest.WantError(t, err, connect.CodeAlreadyExists, commonv1.ErrorReason_ERROR_REASON_EMAIL_TAKEN)
 		}
 	})
 }

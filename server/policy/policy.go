@@ -77,7 +77,7 @@ var sets = map[string]map[commonv1.Policy]Set{
 			FreeReturnWindow: 0, FreeReturnCompensate: 2,
 			DisputeWindow: 30 * day, DisputeResponse: 3 * day, DisputeEscalateFrom: 3 * day,
 			DisputeAutoEscalate: 7 * day, ChargebackWindow: 180 * day, EvidenceDueHorizon: 30 * day,
-			ComplaintWindow: 15 * day, ComplaintDecisionBusinessDays: 3, TradingRestrictionHorizon: 365 * day,
+			ComplaintWindow: 15 * day, ComplaintDecisionBusinessDays: 3, TradingRestrictionHorizon: 3 * 365 * day,
 		},
 		commonv1.Policy_POLICY_RETAIL: {
 			Name: commonv1.Policy_POLICY_RETAIL, Version: "2026-11-01",
@@ -89,7 +89,7 @@ var sets = map[string]map[commonv1.Policy]Set{
 			FreeReturnWindow: 15 * day, FreeReturnCompensate: 2,
 			DisputeWindow: 15 * day, DisputeResponse: 5 * day, DisputeEscalateFrom: 0,
 			DisputeAutoEscalate: 0, ChargebackWindow: 180 * day, EvidenceDueHorizon: 30 * day,
-			ComplaintWindow: 15 * day, ComplaintDecisionBusinessDays: 3, TradingRestrictionHorizon: 365 * day,
+			ComplaintWindow: 15 * day, ComplaintDecisionBusinessDays: 3, TradingRestrictionHorizon: 3 * 365 * day,
 		},
 	},
 }

@@ -80,7 +80,7 @@ func TestPolicySets(t *testing.T) {
 		{"TA ship-by horizon", ta.ShipByHorizon, 365 * day},
 		{"retail ship-by horizon", rt.ShipByHorizon, 365 * day},
 		{"evidence due horizon", ta.EvidenceDueHorizon, 30 * day},
-		{"restriction horizon", rt.TradingRestrictionHorizon, 365 * day},
+		{"restriction horizon", rt.TradingRestrictionHorizon, 3 * 365 * day},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

@@ -53,29 +53,29 @@ func due(o *ent.Order) (entpayment.Part, int64) {
 // checkStoredAmounts refuses to take money for an order whose stored amounts are not what its terms add up
 // to within the platform's bounds. Orders drafted before amounts were checked may hold totals that wrapped
 // around int64 (a huge quantity × price stored as a small or negative total); none of them can be paid.
+// Once it passes, 0 ≤ advance < total ≤ money.Max, so the amounts due cannot overflow.
 func checkStoredAmounts(o *ent.Order) error {
-	terms := orderTerms(o)
-	goods := int64(0)
-	ok := true
-	for _, l := range terms.GetLines() {
-		var line int64
-		if line, ok = money.Mul(l.GetQuantity(), l.GetUnitPriceMinor()); !ok || line <= 0 {
-			ok = false
-			break
-		}
-		if goods, ok = money.Add(goods, line); !ok {
-			break
-		}
-	}
-	var total int64
-	if ok {
-		total, ok = money.Add(goods, terms.GetShippingFeeMinor(), terms.GetInsuranceFeeMinor())
-	}
-	if !ok || goods != o.GoodsMinor || total != o.TotalMinor || o.AdvanceMinor < 0 || o.AdvanceMinor >= max(total, 1) {
+	if !storedAmountsValid(o) {
 		return money.StoredTooLarge("order %s holds amounts outside what the platform handles (it was drafted before amounts were checked); "+
 			"it cannot be paid: cancel it and draft it again", o.ID).With("order_id", o.ID)
 	}
 	return nil
+}
+
+func storedAmountsValid(o *ent.Order) bool {
+	terms := orderTerms(o)
+	var goods int64
+	for _, l := range terms.GetLines() {
+		line, ok := money.Mul(l.GetQuantity(), l.GetUnitPriceMinor())
+		if !ok || line <= 0 {
+			return false
+		}
+		if goods, ok = money.Add(goods, line); !ok {
+			return false
+		}
+	}
+	total, ok := money.Add(goods, terms.GetShippingFeeMinor(), terms.GetInsuranceFeeMinor())
+	return ok && goods == o.GoodsMinor && total == o.TotalMinor && o.AdvanceMinor >= 0 && o.AdvanceMinor < total
 }
 
 // checkMethod applies the method's constraints to a payment by buyer.

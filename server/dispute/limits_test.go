@@ -13,6 +13,7 @@ import (
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1/eventv1connect"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
+	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/servertest"
 )
@@ -259,6 +260,87 @@ func TestInspectionFeeBound(t *testing.T) {
 				// The schema may bound the fee first; otherwise the domain refuses it.
 				servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_AMOUNT_TOO_LARGE)
 			}
+		}
+	})
+}
+
+// TestRefundsAtTheBound runs a dispute's money at the platform's bound: an order of exactly money.Max
+// (goods 9,999,990,000,000 + freight and insurance 10,000,000), a return-and-refund request for a third of
+// the units whose freight share needs a 128-bit intermediate (10^7 × 3.3 × 10^12 wrapped around int64
+// before), and, once the escrow was released, a full refund recovered from the supplier's balance.
+func TestRefundsAtTheBound(t *testing.T) {
+	each(t, func(t *testing.T, e *servertest.Env) {
+		m := &market{t: t, e: e}
+		m.buyer = e.Buyer("US")
+		m.supplier = e.Supplier(money.Max, true)
+		m.operator = e.Staff(commonv1.Role_ROLE_OPERATOR)
+		m.arbiter = e.Staff(commonv1.Role_ROLE_ARBITER)
+		m.product = e.Product(m.supplier, "Container", 9_999_990, "USD")
+		ctx := e.Ctx
+		c, err := m.supplier.Orders.CreateOrder(ctx, connect.NewRequest(&orderv1.CreateOrderRequest{
+			Policy: commonv1.Policy_POLICY_RETAIL, BuyerEmail: m.buyer.Account.Email, Terms: &orderv1.OrderTerms{
+				Lines:    []*orderv1.OrderLine{{ProductId: m.product, Quantity: 1_000_000}},
+				Currency: "USD", ShippingFeeMinor: 9_000_000, InsuranceFeeMinor: 1_000_000,
+				ShippingAddress: &commonv1.Address{RecipientName: "Acme Receiving", Phone: "+1 555 0100", Country: "US",
+					Lines: []string{"1 Main St"}, City: "Springfield", PostalCode: "12345"},
+				TradeTerm: orderv1.TradeTerm_TRADE_TERM_FCA, ShippingMethod: orderv1.ShippingMethod_SHIPPING_METHOD_AIR,
+				PaymentTerms: &orderv1.PaymentTerms{Kind: orderv1.PaymentTerms_KIND_FULL},
+				CoverageType: orderv1.CoverageType_COVERAGE_TYPE_POST_DELIVERY,
+				ShipByTime:   timestamppb.New(e.Clock.Now().Add(14 * day)),
+			}}))
+		if err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		id := c.Msg.GetOrder().GetId()
+		if c.Msg.GetOrder().GetAmounts().GetTotal().GetAmountMinor() != money.Max {
+			t.Fatalf("total %v", c.Msg.GetOrder().GetAmounts().GetTotal())
+		}
+		if _, err := m.buyer.Orders.AcceptOrder(ctx, connect.NewRequest(&orderv1.AcceptOrderRequest{OrderId: id})); err != nil {
+			t.Fatal(err)
+		}
+		wire, err := m.buyer.Orders.PayOrder(ctx, connect.NewRequest(&orderv1.PayOrderRequest{OrderId: id, Method: orderv1.PaymentMethod_PAYMENT_METHOD_TT}))
+		if err != nil {
+			t.Fatalf("pay: %v", err)
+		}
+		if _, err := m.operator.Orders.ConfirmPayment(ctx, connect.NewRequest(&orderv1.ConfirmPaymentRequest{PaymentId: wire.Msg.GetPayment().GetId()})); err != nil {
+			t.Fatalf("confirm payment: %v", err)
+		}
+		if _, err := m.supplier.Orders.ShipOrder(ctx, connect.NewRequest(&orderv1.ShipOrderRequest{OrderId: id, Carrier: "Maersk", TrackingNumber: "MSK1"})); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.operator.Orders.RecordDelivery(ctx, connect.NewRequest(&orderv1.RecordDeliveryRequest{OrderId: id})); err != nil {
+			t.Fatal(err)
+		}
+
+		req := openReq(id, disputev1.Dispute_REASON_DAMAGED, disputev1.Dispute_RESOLUTION_RETURN_AND_REFUND, 0)
+		req.Lines = []*disputev1.DisputedLine{{Line: &disputev1.DisputedLine_LineIndex{LineIndex: 0}, Quantity: 333_333}}
+		d := m.openWith(req)
+		// 333,333 × 9,999,990 of goods plus 333,333/1,000,000 of the 10,000,000 freight and insurance.
+		if got, want := d.GetRequestedRefundAmount().GetAmountMinor(), int64(333_333*9_999_990+3_333_330); got != want {
+			t.Fatalf("requested %d, want %d", got, want)
+		}
+		if _, err := m.buyer.Disputes.WithdrawDispute(ctx, connect.NewRequest(&disputev1.WithdrawDisputeRequest{Id: d.GetId()})); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.buyer.Orders.ConfirmReceipt(ctx, connect.NewRequest(&orderv1.ConfirmReceiptRequest{OrderId: id})); err != nil {
+			t.Fatalf("confirm receipt: %v", err)
+		}
+		fee := money.Max / 50
+		if got := balance(t, e, ledger.SupplierAvailable, m.supplier.ID()); got != money.Max-fee {
+			t.Fatalf("released %d, want %d", got, money.Max-fee)
+		}
+		full := m.open(m.order(id))
+		r, err := m.supplier.Disputes.RespondToDispute(ctx, connect.NewRequest(&disputev1.RespondToDisputeRequest{
+			Id: full.GetId(), Decision: disputev1.RespondToDisputeRequest_DECISION_ACCEPT}))
+		if err != nil {
+			t.Fatalf("accept the full refund: %v", err)
+		}
+		if s := r.Msg.GetDispute().GetSettlement(); s.GetRefundAmount().GetAmountMinor() != money.Max ||
+			s.GetRefundSource() != disputev1.Settlement_REFUND_SOURCE_SUPPLIER_CLAWBACK {
+			t.Fatalf("settlement %v", s)
+		}
+		if got := balance(t, e, ledger.SupplierAvailable, m.supplier.ID()); got != -fee {
+			t.Fatalf("supplier balance %d after the clawback, want %d", got, -fee)
 		}
 	})
 }

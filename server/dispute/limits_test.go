@@ -83,22 +83,49 @@ func TestEvidenceDueWindow(t *testing.T) {
 	})
 }
 
+// termsOf are full-payment, post-delivery terms for quantity of the market's product with the fees, FCA by
+// air, shipping in 14 days; change adjusts them.
+func (m *market) termsOf(quantity, shipping, insurance int64, change func(*orderv1.OrderTerms)) *orderv1.OrderTerms {
+	t := &orderv1.OrderTerms{
+		Lines:    []*orderv1.OrderLine{{ProductId: m.product, Quantity: quantity}},
+		Currency: "USD", ShippingFeeMinor: shipping, InsuranceFeeMinor: insurance,
+		ShippingAddress: &commonv1.Address{RecipientName: "Acme Receiving", Phone: "+1 555 0100", Country: "US",
+			Lines: []string{"1 Main St"}, City: "Springfield", PostalCode: "12345"},
+		TradeTerm: orderv1.TradeTerm_TRADE_TERM_FCA, ShippingMethod: orderv1.ShippingMethod_SHIPPING_METHOD_AIR,
+		PaymentTerms: &orderv1.PaymentTerms{Kind: orderv1.PaymentTerms_KIND_FULL},
+		CoverageType: orderv1.CoverageType_COVERAGE_TYPE_POST_DELIVERY,
+		ShipByTime:   timestamppb.New(m.e.Clock.Now().Add(14 * day)),
+	}
+	if change != nil {
+		change(t)
+	}
+	return t
+}
+
+// shipAndDeliver ships a paid order and records its delivery.
+func (m *market) shipAndDeliver(id string) *orderv1.Order {
+	m.t.Helper()
+	if _, err := m.supplier.Orders.ShipOrder(m.e.Ctx, connect.NewRequest(&orderv1.ShipOrderRequest{
+		OrderId: id, Carrier: "DHL", TrackingNumber: "JD0001"})); err != nil {
+		m.t.Fatalf("ship: %v", err)
+	}
+	r, err := m.operator.Orders.RecordDelivery(m.e.Ctx, connect.NewRequest(&orderv1.RecordDeliveryRequest{OrderId: id}))
+	if err != nil {
+		m.t.Fatalf("deliver: %v", err)
+	}
+	return r.Msg.GetOrder()
+}
+
 // deposit is a delivered retail order of 155.00 USD with a 50.00 advance under pre-shipment coverage, paid
 // in full (advance, then balance): trade assurance covers 50.00 of the 155.00 paid.
 func (m *market) deposit() *orderv1.Order {
 	m.t.Helper()
 	ctx := m.e.Ctx
 	c, err := m.supplier.Orders.CreateOrder(ctx, connect.NewRequest(&orderv1.CreateOrderRequest{
-		Policy: commonv1.Policy_POLICY_RETAIL, BuyerEmail: m.buyer.Account.Email, Terms: &orderv1.OrderTerms{
-			Lines:    []*orderv1.OrderLine{{ProductId: m.product, Quantity: 10}},
-			Currency: "USD", ShippingFeeMinor: 50_00, InsuranceFeeMinor: 5_00,
-			ShippingAddress: &commonv1.Address{RecipientName: "Acme Receiving", Phone: "+1 555 0100", Country: "US",
-				Lines: []string{"1 Main St"}, City: "Springfield", PostalCode: "12345"},
-			TradeTerm: orderv1.TradeTerm_TRADE_TERM_FCA, ShippingMethod: orderv1.ShippingMethod_SHIPPING_METHOD_AIR,
-			PaymentTerms: &orderv1.PaymentTerms{Kind: orderv1.PaymentTerms_KIND_ADVANCE_BALANCE, AdvanceMinor: 50_00},
-			CoverageType: orderv1.CoverageType_COVERAGE_TYPE_PRE_SHIPMENT,
-			ShipByTime:   timestamppb.New(m.e.Clock.Now().Add(14 * day)),
-		},
+		Policy: commonv1.Policy_POLICY_RETAIL, BuyerEmail: m.buyer.Account.Email, Terms: m.termsOf(10, 50_00, 5_00, func(t *orderv1.OrderTerms) {
+			t.PaymentTerms = &orderv1.PaymentTerms{Kind: orderv1.PaymentTerms_KIND_ADVANCE_BALANCE, AdvanceMinor: 50_00}
+			t.CoverageType = orderv1.CoverageType_COVERAGE_TYPE_PRE_SHIPMENT
+		}),
 	}))
 	if err != nil {
 		m.t.Fatalf("create order: %v", err)
@@ -113,15 +140,7 @@ func (m *market) deposit() *orderv1.Order {
 			m.t.Fatalf("pay: %v", err)
 		}
 	}
-	if _, err := m.supplier.Orders.ShipOrder(ctx, connect.NewRequest(&orderv1.ShipOrderRequest{
-		OrderId: id, Carrier: "DHL", TrackingNumber: "JD0001"})); err != nil {
-		m.t.Fatalf("ship: %v", err)
-	}
-	r, err := m.operator.Orders.RecordDelivery(ctx, connect.NewRequest(&orderv1.RecordDeliveryRequest{OrderId: id}))
-	if err != nil {
-		m.t.Fatalf("deliver: %v", err)
-	}
-	o := r.Msg.GetOrder()
+	o := m.shipAndDeliver(id)
 	if o.GetAmounts().GetPaid().GetAmountMinor() != 155_00 || o.GetCoveredAmount().GetAmountMinor() != 50_00 {
 		m.t.Fatalf("deposit order paid %v covered %v", o.GetAmounts().GetPaid(), o.GetCoveredAmount())
 	}
@@ -278,16 +297,7 @@ func TestRefundsAtTheBound(t *testing.T) {
 		m.product = e.Product(m.supplier, "Container", 9_999_990, "USD")
 		ctx := e.Ctx
 		c, err := m.supplier.Orders.CreateOrder(ctx, connect.NewRequest(&orderv1.CreateOrderRequest{
-			Policy: commonv1.Policy_POLICY_RETAIL, BuyerEmail: m.buyer.Account.Email, Terms: &orderv1.OrderTerms{
-				Lines:    []*orderv1.OrderLine{{ProductId: m.product, Quantity: 1_000_000}},
-				Currency: "USD", ShippingFeeMinor: 9_000_000, InsuranceFeeMinor: 1_000_000,
-				ShippingAddress: &commonv1.Address{RecipientName: "Acme Receiving", Phone: "+1 555 0100", Country: "US",
-					Lines: []string{"1 Main St"}, City: "Springfield", PostalCode: "12345"},
-				TradeTerm: orderv1.TradeTerm_TRADE_TERM_FCA, ShippingMethod: orderv1.ShippingMethod_SHIPPING_METHOD_AIR,
-				PaymentTerms: &orderv1.PaymentTerms{Kind: orderv1.PaymentTerms_KIND_FULL},
-				CoverageType: orderv1.CoverageType_COVERAGE_TYPE_POST_DELIVERY,
-				ShipByTime:   timestamppb.New(e.Clock.Now().Add(14 * day)),
-			}}))
+			Policy: commonv1.Policy_POLICY_RETAIL, BuyerEmail: m.buyer.Account.Email, Terms: m.termsOf(1_000_000, 9_000_000, 1_000_000, nil)}))
 		if err != nil {
 			t.Fatalf("create: %v", err)
 		}
@@ -305,12 +315,7 @@ func TestRefundsAtTheBound(t *testing.T) {
 		if _, err := m.operator.Orders.ConfirmPayment(ctx, connect.NewRequest(&orderv1.ConfirmPaymentRequest{PaymentId: wire.Msg.GetPayment().GetId()})); err != nil {
 			t.Fatalf("confirm payment: %v", err)
 		}
-		if _, err := m.supplier.Orders.ShipOrder(ctx, connect.NewRequest(&orderv1.ShipOrderRequest{OrderId: id, Carrier: "Maersk", TrackingNumber: "MSK1"})); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := m.operator.Orders.RecordDelivery(ctx, connect.NewRequest(&orderv1.RecordDeliveryRequest{OrderId: id})); err != nil {
-			t.Fatal(err)
-		}
+		m.shipAndDeliver(id)
 
 		req := openReq(id, disputev1.Dispute_REASON_DAMAGED, disputev1.Dispute_RESOLUTION_RETURN_AND_REFUND, 0)
 		req.Lines = []*disputev1.DisputedLine{{Line: &disputev1.DisputedLine_LineIndex{LineIndex: 0}, Quantity: 333_333}}

@@ -330,6 +330,13 @@ const (
 	// The complainant already has a decided complaint of this type about the order; a dismissed one can be
 	// refiled once with RefileComplaint instead.
 	ErrorReason_ERROR_REASON_COMPLAINT_ALREADY_DECIDED ErrorReason = 70
+	// An amount, or an amount the service computes from the request (a line total, an order total, a refund,
+	// a fee, a balance), is larger than the platform handles: 10^13 minor units per amount. The field
+	// violation names the field at fault and the metadata carries "max_minor".
+	ErrorReason_ERROR_REASON_AMOUNT_TOO_LARGE ErrorReason = 71
+	// A time given is outside the range the step allows: in the past, or beyond the policy's horizon (for
+	// example a ship-by date more than 365 days ahead). The metadata carries "earliest" and "latest".
+	ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE ErrorReason = 72
 )
 
 // Enum value maps for ErrorReason.
@@ -383,6 +390,8 @@ var (
 		45: "ERROR_REASON_ALREADY_REFILED",
 		46: "ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED",
 		70: "ERROR_REASON_COMPLAINT_ALREADY_DECIDED",
+		71: "ERROR_REASON_AMOUNT_TOO_LARGE",
+		72: "ERROR_REASON_TIME_OUT_OF_RANGE",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                    0,
@@ -433,6 +442,8 @@ var (
 		"ERROR_REASON_ALREADY_REFILED":                45,
 		"ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED":      46,
 		"ERROR_REASON_COMPLAINT_ALREADY_DECIDED":      70,
+		"ERROR_REASON_AMOUNT_TOO_LARGE":               71,
+		"ERROR_REASON_TIME_OUT_OF_RANGE":              72,
 	}
 )
 
@@ -973,7 +984,7 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"\x1fEVIDENCE_KIND_IDENTITY_DOCUMENT\x10\x06\x12$\n" +
 	" EVIDENCE_KIND_TRANSACTION_RECORD\x10\a\x12#\n" +
 	"\x1fEVIDENCE_KIND_INSPECTION_REPORT\x10\b\x12\x17\n" +
-	"\x13EVIDENCE_KIND_OTHER\x10\t*\xd2\r\n" +
+	"\x13EVIDENCE_KIND_OTHER\x10\t*\x99\x0e\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aERROR_REASON_INVALID_FIELD\x10\x01\x12\x1a\n" +
@@ -1023,7 +1034,9 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"'ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED\x10,\x12 \n" +
 	"\x1cERROR_REASON_ALREADY_REFILED\x10-\x12*\n" +
 	"&ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED\x10.\x12*\n" +
-	"&ERROR_REASON_COMPLAINT_ALREADY_DECIDED\x10F:<\n" +
+	"&ERROR_REASON_COMPLAINT_ALREADY_DECIDED\x10F\x12!\n" +
+	"\x1dERROR_REASON_AMOUNT_TOO_LARGE\x10G\x12\"\n" +
+	"\x1eERROR_REASON_TIME_OUT_OF_RANGE\x10H:<\n" +
 	"\tfree_text\x12\x1d.google.protobuf.FieldOptions\x18ц\x03 \x01(\bR\bfreeTextB\xe8\x01\n" +
 	"\x19com.tradeassure.common.v1B\vCommonProtoP\x01ZHgithub.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1;commonv1\xa2\x02\x03TCX\xaa\x02\x15Tradeassure.Common.V1\xca\x02\x15Tradeassure\\Common\\V1\xe2\x02!Tradeassure\\Common\\V1\\GPBMetadata\xea\x02\x17Tradeassure::Common::V1b\x06proto3"
 

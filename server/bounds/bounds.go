@@ -3,9 +3,9 @@
 // The schema (proto/) bounds every string, repeated field, 64-bit integer, amount and timestamp a request
 // can carry with protovalidate rules; the constants below are the same numbers for Go code (the domain's
 // overflow-checked money arithmetic, package money, bounds every amount by MaxAmountMinor), and the
-// package's tests check that the schema and the constants agree. The control-character rule is enforced here, by
-// Validator, for every string of every request, because a rule that walks every message cannot be
-// forgotten on a new field.
+// package's tests check that the schema and the constants agree. Validator enforces, for every string and
+// timestamp of every request, the rules no annotation can state — no control characters, well-formed
+// timestamps — by walking every message, so they cannot be forgotten on a new field.
 package bounds
 
 import "time"

@@ -14,8 +14,14 @@ import (
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 )
 
-// ControlRuleID is the rule id of a control-character violation.
-const ControlRuleID = "string.no_control_characters"
+// Rule ids of the violations this package adds to protovalidate's.
+const (
+	// ControlRuleID is the rule id of a control-character violation.
+	ControlRuleID = "string.no_control_characters"
+	// TimestampRuleID is the rule id of a malformed google.protobuf.Timestamp: nanos outside
+	// 0–999,999,999 (the window rules compare times, which hides nanos that a JSON encoder refuses).
+	TimestampRuleID = "timestamp.well_formed"
+)
 
 // IsFreeText reports whether a string field holds free text a person writes (the schema marks it with
 // the tradeassure.common.v1.free_text option); free text may contain tab, line feed and carriage return.
@@ -46,9 +52,10 @@ func badRune(s string, freeText bool) (r rune, pos int, invalid bool) {
 	return 0, 0, false
 }
 
-// ControlViolations returns a violation for every string in the message, at any depth (in repeated
-// fields, maps and nested messages), that holds a control character, in field order.
-func ControlViolations(msg proto.Message) []*protovalidate.Violation {
+// WalkViolations returns the violations of the rules a schema annotation cannot state, for every value in
+// the message at any depth (in repeated fields, maps and nested messages), in field order: a string that
+// holds a control character, and a timestamp that is not well formed.
+func WalkViolations(msg proto.Message) []*protovalidate.Violation {
 	var w walker
 	w.message(msg.ProtoReflect())
 	return w.out
@@ -62,7 +69,7 @@ type step struct {
 	key   protoreflect.MapKey
 }
 
-// walker visits every string of a message. The path is kept as steps and turned into a field path only
+// walker visits every string and timestamp of a message. The path is kept as steps and turned into a field path only
 // for a violation, so a clean request costs a scan of its strings and nothing more.
 type walker struct {
 	path []step
@@ -121,7 +128,11 @@ func (w *walker) mapField(fd protoreflect.FieldDescriptor, m protoreflect.Map) {
 func (w *walker) value(owner protoreflect.FieldDescriptor, kind protoreflect.Kind, v protoreflect.Value, forKey bool) {
 	switch kind {
 	case protoreflect.MessageKind, protoreflect.GroupKind:
-		w.message(v.Message())
+		if m := v.Message(); m.Descriptor().FullName() == "google.protobuf.Timestamp" {
+			w.timestamp(owner, m)
+		} else {
+			w.message(m)
+		}
 		return
 	case protoreflect.StringKind:
 	default:
@@ -155,6 +166,26 @@ func (w *walker) value(owner protoreflect.FieldDescriptor, kind protoreflect.Kin
 		vp.ForKey = proto.Bool(true)
 	}
 	w.out = append(w.out, &protovalidate.Violation{Proto: vp.Build(), FieldDescriptor: owner, FieldValue: v})
+}
+
+// timestamp checks that a google.protobuf.Timestamp's nanos are 0–999,999,999 and its seconds within years
+// 0001–9999, what RFC 3339 and proto JSON can print: such a value would be stored as sent and fail every
+// JSON read of it.
+func (w *walker) timestamp(owner protoreflect.FieldDescriptor, m protoreflect.Message) {
+	fields := m.Descriptor().Fields()
+	seconds, nanos := m.Get(fields.ByNumber(1)).Int(), m.Get(fields.ByNumber(2)).Int()
+	const minSeconds, maxSeconds = -62135596800, 253402300799 // 0001-01-01T00:00:00Z, 9999-12-31T23:59:59Z
+	if nanos >= 0 && nanos < 1e9 && seconds >= minSeconds && seconds <= maxSeconds {
+		return
+	}
+	w.out = append(w.out, &protovalidate.Violation{
+		Proto: validate.Violation_builder{
+			Field:   w.fieldPath(),
+			RuleId:  proto.String(TimestampRuleID),
+			Message: proto.String("must be a valid time: nanos 0–999,999,999 and a year 0001–9999"),
+		}.Build(),
+		FieldDescriptor: owner, FieldValue: protoreflect.ValueOfMessage(m),
+	})
 }
 
 // plain reports, fast, that a string is UTF-8 without any control character: no byte below 0x20, no DEL,

@@ -1,6 +1,7 @@
 package bounds_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -118,29 +119,38 @@ func TestWorstAllowedTimesSerialise(t *testing.T) {
 	}
 }
 
-// TestTimesOutsideTheWindowAreRefused sends ship-by times just outside the window, and in years 10000
-// and 1, in the binary protocols (JSON cannot even print them), on every engine: each is INVALID_ARGUMENT
-// naming terms.ship_by_time, and nothing is stored, so JSON reads keep working.
+// TestTimesOutsideTheWindowAreRefused sends ship-by times just outside the window, in years 10000 and 1,
+// and with nanos out of range, in the binary protocols (JSON cannot even print them), on every engine:
+// each is INVALID_ARGUMENT naming terms.ship_by_time, and nothing is stored, so JSON reads keep working.
 func TestTimesOutsideTheWindowAreRefused(t *testing.T) {
 	for _, engine := range servertest.Engines() {
 		for _, protocol := range []string{"connect", "grpc"} {
 			t.Run(engine+"/"+protocol, func(t *testing.T) {
 				e := servertest.New(t, servertest.Options{Engine: engine, Protocol: protocol})
 				m := newMarket(t, e)
+				var times []*timestamppb.Timestamp
 				for _, at := range []time.Time{
 					bounds.MaxTime, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
 					bounds.MinTime.Add(-time.Nanosecond), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
 				} {
+					times = append(times, timestamppb.New(at))
+				}
+				// Inside the window but with nanos no JSON encoder accepts: stored as sent, they broke JSON reads.
+				inside := e.Clock.Now().Add(14 * 24 * time.Hour).Unix()
+				times = append(times, &timestamppb.Timestamp{Seconds: inside, Nanos: 1_000_000_000},
+					&timestamppb.Timestamp{Seconds: inside, Nanos: -1})
+				for _, ts := range times {
+					at := fmt.Sprintf("%d.%09ds", ts.GetSeconds(), ts.GetNanos())
 					terms := m.terms(time.Time{})
-					terms.ShipByTime = timestamppb.New(at)
+					terms.ShipByTime = ts
 					for _, req := range []*orderv1.CreateOrderRequest{
 						{Policy: commonv1.Policy_POLICY_TRADE_ASSURANCE, BuyerEmail: m.buyer.Account.Email, Terms: terms},
 					} {
 						_, err := m.supplier.Orders.CreateOrder(e.Ctx, connect.NewRequest(req))
-						wantInvalidField(t, err, "terms.ship_by_time", "supplier's draft shipping by "+at.String())
+						wantInvalidField(t, err, "terms.ship_by_time", "supplier's draft shipping by "+at)
 						req.BuyerEmail, req.SupplierId = "", m.supplier.ID()
 						_, err = m.buyer.Orders.CreateOrder(e.Ctx, connect.NewRequest(req))
-						wantInvalidField(t, err, "terms.ship_by_time", "buyer's requested draft shipping by "+at.String())
+						wantInvalidField(t, err, "terms.ship_by_time", "buyer's requested draft shipping by "+at)
 					}
 				}
 				list, err := jsonFor(e, m.buyer).orders.ListOrders(e.Ctx, connect.NewRequest(&orderv1.ListOrdersRequest{}))

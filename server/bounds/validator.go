@@ -15,10 +15,11 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// Validator checks a request: the schema's protovalidate rules, then the control-character rule on every
-// string. It satisfies protovalidate.Validator, so the Connect validation interceptor runs it, and a
-// failure is a *protovalidate.ValidationError whose violations name the fields, with messages phrased
-// for a person ("terms.lines: at most 200 items, got 201").
+// Validator checks a request: the schema's protovalidate rules, then the rules no annotation can state —
+// the control-character rule on every string, and well-formed timestamps. It satisfies
+// protovalidate.Validator, so the Connect validation interceptor runs it, and a failure is a
+// *protovalidate.ValidationError whose violations name the fields, with messages phrased for a person
+// ("terms.lines: at most 200 items, got 201").
 type Validator struct {
 	base protovalidate.Validator
 }
@@ -34,7 +35,7 @@ func NewValidator() (*Validator, error) {
 	return &Validator{base: base}, nil
 }
 
-// Validate checks msg. Schema violations and control-character violations are reported together.
+// Validate checks msg. Schema violations and the walk's violations are reported together.
 func (v *Validator) Validate(msg proto.Message, options ...protovalidate.ValidationOption) error {
 	var violations []*protovalidate.Violation
 	if err := v.base.Validate(msg, options...); err != nil {
@@ -47,7 +48,7 @@ func (v *Validator) Validate(msg proto.Message, options ...protovalidate.Validat
 		}
 		violations = ve.Violations
 	}
-	violations = append(violations, ControlViolations(msg)...)
+	violations = append(violations, WalkViolations(msg)...)
 	if len(violations) == 0 {
 		return nil
 	}

@@ -69,8 +69,9 @@ func (f fieldRef) violationPath() string {
 func requestFields(t testing.TB) []fieldRef {
 	t.Helper()
 	var out []fieldRef
-	var walk func(root protoreflect.MessageType, md protoreflect.MessageDescriptor, path []protoreflect.FieldDescriptor, ancestors map[protoreflect.FullName]bool)
-	walk = func(root protoreflect.MessageType, md protoreflect.MessageDescriptor, path []protoreflect.FieldDescriptor, ancestors map[protoreflect.FullName]bool) {
+	type ancestry = map[protoreflect.FullName]bool
+	var walk func(protoreflect.MessageType, protoreflect.MessageDescriptor, []protoreflect.FieldDescriptor, ancestry)
+	walk = func(root protoreflect.MessageType, md protoreflect.MessageDescriptor, path []protoreflect.FieldDescriptor, ancestors ancestry) {
 		if ancestors[md.FullName()] {
 			return
 		}
@@ -87,7 +88,7 @@ func requestFields(t testing.TB) []fieldRef {
 		}
 	}
 	for _, mt := range requestTypes(t) {
-		walk(mt, mt.Descriptor(), nil, map[protoreflect.FullName]bool{})
+		walk(mt, mt.Descriptor(), nil, ancestry{})
 	}
 	return out
 }

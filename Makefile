@@ -95,8 +95,8 @@ test-browser: examples bin/tradeassured
 	@test -x "$${CHROMIUM:-/usr/bin/chromium}" || { echo "test-browser needs Chromium: apt-get install -y chromium (or set CHROMIUM)"; exit 1; }
 	TRADEASSURED_BIN=$(CURDIR)/bin/tradeassured bash examples/browser/test.sh
 
-# fuzz runs every Go fuzz target (func FuzzXxx, found with go test -list) for a short time each, about a
-# minute in all: FUZZ_BUDGET=48 seconds of fuzzing shared among the targets (tools/fuzz.sh).
+# fuzz runs every Go fuzz target (func FuzzXxx, found with go test -list) for a short time each: FUZZ_BUDGET=48
+# seconds of fuzzing shared among the targets, plus building them (tools/fuzz.sh).
 fuzz:
 	bash tools/fuzz.sh
 

@@ -115,8 +115,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	payouts := payout.New(d)
 
 	authn := &auth.Authenticator{Client: cfg.Store.Client, Clock: clk}
-	// Every request is checked against the schema's rules and the control-character rule before a handler
-	// sees it (see package bounds).
+	// Every request is checked against the schema's rules, and those no annotation can state (no control
+	// characters, well-formed timestamps), before a handler sees it (see package bounds).
 	validator, err := bounds.NewValidator()
 	if err != nil {
 		return nil, err

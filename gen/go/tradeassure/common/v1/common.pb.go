@@ -329,6 +329,17 @@ const (
 	// The complainant already has a decided complaint of this type about the order; a dismissed one can be
 	// refiled once with RefileComplaint instead.
 	ErrorReason_ERROR_REASON_COMPLAINT_ALREADY_DECIDED ErrorReason = 70
+	// The webhook URL is not allowed: not https:// outside development mode, carrying a user name or
+	// password, or resolving to a loopback, private, link-local or unspecified address.
+	ErrorReason_ERROR_REASON_WEBHOOK_URL_NOT_ALLOWED ErrorReason = 80
+	// The server has no key to encrypt webhook secrets with (--webhook-key, TRADEASSURE_WEBHOOK_KEY).
+	ErrorReason_ERROR_REASON_WEBHOOK_KEY_MISSING ErrorReason = 81
+	// The webhook endpoint is disabled; enable it first.
+	ErrorReason_ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED ErrorReason = 82
+	// A replay of this webhook endpoint is still being queued; wait for it to finish.
+	ErrorReason_ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS ErrorReason = 83
+	// The owner already has the most webhook endpoints allowed; the metadata names the limit.
+	ErrorReason_ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT ErrorReason = 84
 )
 
 // Enum value maps for ErrorReason.
@@ -382,6 +393,11 @@ var (
 		45: "ERROR_REASON_ALREADY_REFILED",
 		46: "ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED",
 		70: "ERROR_REASON_COMPLAINT_ALREADY_DECIDED",
+		80: "ERROR_REASON_WEBHOOK_URL_NOT_ALLOWED",
+		81: "ERROR_REASON_WEBHOOK_KEY_MISSING",
+		82: "ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED",
+		83: "ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS",
+		84: "ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                    0,
@@ -432,6 +448,11 @@ var (
 		"ERROR_REASON_ALREADY_REFILED":                45,
 		"ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED":      46,
 		"ERROR_REASON_COMPLAINT_ALREADY_DECIDED":      70,
+		"ERROR_REASON_WEBHOOK_URL_NOT_ALLOWED":        80,
+		"ERROR_REASON_WEBHOOK_KEY_MISSING":            81,
+		"ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED":      82,
+		"ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS":     83,
+		"ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT":         84,
 	}
 )
 
@@ -949,7 +970,7 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"\x1fEVIDENCE_KIND_IDENTITY_DOCUMENT\x10\x06\x12$\n" +
 	" EVIDENCE_KIND_TRANSACTION_RECORD\x10\a\x12#\n" +
 	"\x1fEVIDENCE_KIND_INSPECTION_REPORT\x10\b\x12\x17\n" +
-	"\x13EVIDENCE_KIND_OTHER\x10\t*\xd2\r\n" +
+	"\x13EVIDENCE_KIND_OTHER\x10\t*\xa4\x0f\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aERROR_REASON_INVALID_FIELD\x10\x01\x12\x1a\n" +
@@ -999,7 +1020,12 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"'ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED\x10,\x12 \n" +
 	"\x1cERROR_REASON_ALREADY_REFILED\x10-\x12*\n" +
 	"&ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED\x10.\x12*\n" +
-	"&ERROR_REASON_COMPLAINT_ALREADY_DECIDED\x10FB\xe8\x01\n" +
+	"&ERROR_REASON_COMPLAINT_ALREADY_DECIDED\x10F\x12(\n" +
+	"$ERROR_REASON_WEBHOOK_URL_NOT_ALLOWED\x10P\x12$\n" +
+	" ERROR_REASON_WEBHOOK_KEY_MISSING\x10Q\x12*\n" +
+	"&ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED\x10R\x12+\n" +
+	"'ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS\x10S\x12'\n" +
+	"#ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT\x10TB\xe8\x01\n" +
 	"\x19com.tradeassure.common.v1B\vCommonProtoP\x01ZHgithub.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1;commonv1\xa2\x02\x03TCX\xaa\x02\x15Tradeassure.Common.V1\xca\x02\x15Tradeassure\\Common\\V1\xe2\x02!Tradeassure\\Common\\V1\\GPBMetadata\xea\x02\x17Tradeassure::Common::V1b\x06proto3"
 
 var (

@@ -21797,6 +21797,8 @@ type WebhookDeliveryMutation struct {
 	trigger           *webhookdelivery.Trigger
 	attempt_count     *int
 	addattempt_count  *int
+	retries           *int
+	addretries        *int
 	next_attempt_time *time.Time
 	lease_token       *string
 	lease_expire_time *time.Time
@@ -22311,6 +22313,62 @@ func (m *WebhookDeliveryMutation) ResetAttemptCount() {
 	m.addattempt_count = nil
 }
 
+// SetRetries sets the "retries" field.
+func (m *WebhookDeliveryMutation) SetRetries(i int) {
+	m.retries = &i
+	m.addretries = nil
+}
+
+// Retries returns the value of the "retries" field in the mutation.
+func (m *WebhookDeliveryMutation) Retries() (r int, exists bool) {
+	v := m.retries
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRetries returns the old "retries" field's value of the WebhookDelivery entity.
+// If the WebhookDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookDeliveryMutation) OldRetries(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRetries is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRetries requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRetries: %w", err)
+	}
+	return oldValue.Retries, nil
+}
+
+// AddRetries adds i to the "retries" field.
+func (m *WebhookDeliveryMutation) AddRetries(i int) {
+	if m.addretries != nil {
+		*m.addretries += i
+	} else {
+		m.addretries = &i
+	}
+}
+
+// AddedRetries returns the value that was added to the "retries" field in this mutation.
+func (m *WebhookDeliveryMutation) AddedRetries() (r int, exists bool) {
+	v := m.addretries
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRetries resets all changes to the "retries" field.
+func (m *WebhookDeliveryMutation) ResetRetries() {
+	m.retries = nil
+	m.addretries = nil
+}
+
 // SetNextAttemptTime sets the "next_attempt_time" field.
 func (m *WebhookDeliveryMutation) SetNextAttemptTime(t time.Time) {
 	m.next_attempt_time = &t
@@ -22600,7 +22658,7 @@ func (m *WebhookDeliveryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *WebhookDeliveryMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 16)
 	if m.endpoint_id != nil {
 		fields = append(fields, webhookdelivery.FieldEndpointID)
 	}
@@ -22627,6 +22685,9 @@ func (m *WebhookDeliveryMutation) Fields() []string {
 	}
 	if m.attempt_count != nil {
 		fields = append(fields, webhookdelivery.FieldAttemptCount)
+	}
+	if m.retries != nil {
+		fields = append(fields, webhookdelivery.FieldRetries)
 	}
 	if m.next_attempt_time != nil {
 		fields = append(fields, webhookdelivery.FieldNextAttemptTime)
@@ -22672,6 +22733,8 @@ func (m *WebhookDeliveryMutation) Field(name string) (ent.Value, bool) {
 		return m.Trigger()
 	case webhookdelivery.FieldAttemptCount:
 		return m.AttemptCount()
+	case webhookdelivery.FieldRetries:
+		return m.Retries()
 	case webhookdelivery.FieldNextAttemptTime:
 		return m.NextAttemptTime()
 	case webhookdelivery.FieldLeaseToken:
@@ -22711,6 +22774,8 @@ func (m *WebhookDeliveryMutation) OldField(ctx context.Context, name string) (en
 		return m.OldTrigger(ctx)
 	case webhookdelivery.FieldAttemptCount:
 		return m.OldAttemptCount(ctx)
+	case webhookdelivery.FieldRetries:
+		return m.OldRetries(ctx)
 	case webhookdelivery.FieldNextAttemptTime:
 		return m.OldNextAttemptTime(ctx)
 	case webhookdelivery.FieldLeaseToken:
@@ -22795,6 +22860,13 @@ func (m *WebhookDeliveryMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetAttemptCount(v)
 		return nil
+	case webhookdelivery.FieldRetries:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRetries(v)
+		return nil
 	case webhookdelivery.FieldNextAttemptTime:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -22854,6 +22926,9 @@ func (m *WebhookDeliveryMutation) AddedFields() []string {
 	if m.addattempt_count != nil {
 		fields = append(fields, webhookdelivery.FieldAttemptCount)
 	}
+	if m.addretries != nil {
+		fields = append(fields, webhookdelivery.FieldRetries)
+	}
 	return fields
 }
 
@@ -22868,6 +22943,8 @@ func (m *WebhookDeliveryMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedSeq()
 	case webhookdelivery.FieldAttemptCount:
 		return m.AddedAttemptCount()
+	case webhookdelivery.FieldRetries:
+		return m.AddedRetries()
 	}
 	return nil, false
 }
@@ -22897,6 +22974,13 @@ func (m *WebhookDeliveryMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddAttemptCount(v)
+		return nil
+	case webhookdelivery.FieldRetries:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRetries(v)
 		return nil
 	}
 	return fmt.Errorf("unknown WebhookDelivery numeric field %s", name)
@@ -22978,6 +23062,9 @@ func (m *WebhookDeliveryMutation) ResetField(name string) error {
 		return nil
 	case webhookdelivery.FieldAttemptCount:
 		m.ResetAttemptCount()
+		return nil
+	case webhookdelivery.FieldRetries:
+		m.ResetRetries()
 		return nil
 	case webhookdelivery.FieldNextAttemptTime:
 		m.ResetNextAttemptTime()

@@ -982,8 +982,12 @@ func init() {
 	webhookdeliveryDescAttemptCount := webhookdeliveryFields[8].Descriptor()
 	// webhookdelivery.DefaultAttemptCount holds the default value on creation for the attempt_count field.
 	webhookdelivery.DefaultAttemptCount = webhookdeliveryDescAttemptCount.Default.(int)
+	// webhookdeliveryDescRetries is the schema descriptor for retries field.
+	webhookdeliveryDescRetries := webhookdeliveryFields[9].Descriptor()
+	// webhookdelivery.DefaultRetries holds the default value on creation for the retries field.
+	webhookdelivery.DefaultRetries = webhookdeliveryDescRetries.Default.(int)
 	// webhookdeliveryDescLeaseToken is the schema descriptor for lease_token field.
-	webhookdeliveryDescLeaseToken := webhookdeliveryFields[10].Descriptor()
+	webhookdeliveryDescLeaseToken := webhookdeliveryFields[11].Descriptor()
 	// webhookdelivery.DefaultLeaseToken holds the default value on creation for the lease_token field.
 	webhookdelivery.DefaultLeaseToken = webhookdeliveryDescLeaseToken.Default.(string)
 	// webhookdeliveryDescID is the schema descriptor for id field.

@@ -35,6 +35,8 @@ type WebhookDelivery struct {
 	Trigger webhookdelivery.Trigger `json:"trigger,omitempty"`
 	// AttemptCount holds the value of the "attempt_count" field.
 	AttemptCount int `json:"attempt_count,omitempty"`
+	// Retries holds the value of the "retries" field.
+	Retries int `json:"retries,omitempty"`
 	// NextAttemptTime holds the value of the "next_attempt_time" field.
 	NextAttemptTime time.Time `json:"next_attempt_time,omitempty"`
 	// LeaseToken holds the value of the "lease_token" field.
@@ -57,7 +59,7 @@ func (*WebhookDelivery) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case webhookdelivery.FieldPayload:
 			values[i] = new([]byte)
-		case webhookdelivery.FieldEventID, webhookdelivery.FieldSeq, webhookdelivery.FieldAttemptCount:
+		case webhookdelivery.FieldEventID, webhookdelivery.FieldSeq, webhookdelivery.FieldAttemptCount, webhookdelivery.FieldRetries:
 			values[i] = new(sql.NullInt64)
 		case webhookdelivery.FieldID, webhookdelivery.FieldEndpointID, webhookdelivery.FieldWebhookID, webhookdelivery.FieldEventType, webhookdelivery.FieldSubjectKey, webhookdelivery.FieldState, webhookdelivery.FieldTrigger, webhookdelivery.FieldLeaseToken:
 			values[i] = new(sql.NullString)
@@ -138,6 +140,12 @@ func (_m *WebhookDelivery) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field attempt_count", values[i])
 			} else if value.Valid {
 				_m.AttemptCount = int(value.Int64)
+			}
+		case webhookdelivery.FieldRetries:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field retries", values[i])
+			} else if value.Valid {
+				_m.Retries = int(value.Int64)
 			}
 		case webhookdelivery.FieldNextAttemptTime:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -241,6 +249,9 @@ func (_m *WebhookDelivery) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("attempt_count=")
 	builder.WriteString(fmt.Sprintf("%v", _m.AttemptCount))
+	builder.WriteString(", ")
+	builder.WriteString("retries=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Retries))
 	builder.WriteString(", ")
 	builder.WriteString("next_attempt_time=")
 	builder.WriteString(_m.NextAttemptTime.Format(time.ANSIC))

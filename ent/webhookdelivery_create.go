@@ -109,6 +109,20 @@ func (_c *WebhookDeliveryCreate) SetNillableAttemptCount(v *int) *WebhookDeliver
 	return _c
 }
 
+// SetRetries sets the "retries" field.
+func (_c *WebhookDeliveryCreate) SetRetries(v int) *WebhookDeliveryCreate {
+	_c.mutation.SetRetries(v)
+	return _c
+}
+
+// SetNillableRetries sets the "retries" field if the given value is not nil.
+func (_c *WebhookDeliveryCreate) SetNillableRetries(v *int) *WebhookDeliveryCreate {
+	if v != nil {
+		_c.SetRetries(*v)
+	}
+	return _c
+}
+
 // SetNextAttemptTime sets the "next_attempt_time" field.
 func (_c *WebhookDeliveryCreate) SetNextAttemptTime(v time.Time) *WebhookDeliveryCreate {
 	_c.mutation.SetNextAttemptTime(v)
@@ -222,6 +236,10 @@ func (_c *WebhookDeliveryCreate) defaults() {
 		v := webhookdelivery.DefaultAttemptCount
 		_c.mutation.SetAttemptCount(v)
 	}
+	if _, ok := _c.mutation.Retries(); !ok {
+		v := webhookdelivery.DefaultRetries
+		_c.mutation.SetRetries(v)
+	}
 	if _, ok := _c.mutation.LeaseToken(); !ok {
 		v := webhookdelivery.DefaultLeaseToken
 		_c.mutation.SetLeaseToken(v)
@@ -273,6 +291,9 @@ func (_c *WebhookDeliveryCreate) check() error {
 	}
 	if _, ok := _c.mutation.AttemptCount(); !ok {
 		return &ValidationError{Name: "attempt_count", err: errors.New(`ent: missing required field "WebhookDelivery.attempt_count"`)}
+	}
+	if _, ok := _c.mutation.Retries(); !ok {
+		return &ValidationError{Name: "retries", err: errors.New(`ent: missing required field "WebhookDelivery.retries"`)}
 	}
 	if _, ok := _c.mutation.NextAttemptTime(); !ok {
 		return &ValidationError{Name: "next_attempt_time", err: errors.New(`ent: missing required field "WebhookDelivery.next_attempt_time"`)}
@@ -359,6 +380,10 @@ func (_c *WebhookDeliveryCreate) createSpec() (*WebhookDelivery, *sqlgraph.Creat
 	if value, ok := _c.mutation.AttemptCount(); ok {
 		_spec.SetField(webhookdelivery.FieldAttemptCount, field.TypeInt, value)
 		_node.AttemptCount = value
+	}
+	if value, ok := _c.mutation.Retries(); ok {
+		_spec.SetField(webhookdelivery.FieldRetries, field.TypeInt, value)
+		_node.Retries = value
 	}
 	if value, ok := _c.mutation.NextAttemptTime(); ok {
 		_spec.SetField(webhookdelivery.FieldNextAttemptTime, field.TypeTime, value)
@@ -475,6 +500,24 @@ func (u *WebhookDeliveryUpsert) UpdateAttemptCount() *WebhookDeliveryUpsert {
 // AddAttemptCount adds v to the "attempt_count" field.
 func (u *WebhookDeliveryUpsert) AddAttemptCount(v int) *WebhookDeliveryUpsert {
 	u.Add(webhookdelivery.FieldAttemptCount, v)
+	return u
+}
+
+// SetRetries sets the "retries" field.
+func (u *WebhookDeliveryUpsert) SetRetries(v int) *WebhookDeliveryUpsert {
+	u.Set(webhookdelivery.FieldRetries, v)
+	return u
+}
+
+// UpdateRetries sets the "retries" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsert) UpdateRetries() *WebhookDeliveryUpsert {
+	u.SetExcluded(webhookdelivery.FieldRetries)
+	return u
+}
+
+// AddRetries adds v to the "retries" field.
+func (u *WebhookDeliveryUpsert) AddRetries(v int) *WebhookDeliveryUpsert {
+	u.Add(webhookdelivery.FieldRetries, v)
 	return u
 }
 
@@ -656,6 +699,27 @@ func (u *WebhookDeliveryUpsertOne) AddAttemptCount(v int) *WebhookDeliveryUpsert
 func (u *WebhookDeliveryUpsertOne) UpdateAttemptCount() *WebhookDeliveryUpsertOne {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
 		s.UpdateAttemptCount()
+	})
+}
+
+// SetRetries sets the "retries" field.
+func (u *WebhookDeliveryUpsertOne) SetRetries(v int) *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetRetries(v)
+	})
+}
+
+// AddRetries adds v to the "retries" field.
+func (u *WebhookDeliveryUpsertOne) AddRetries(v int) *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.AddRetries(v)
+	})
+}
+
+// UpdateRetries sets the "retries" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertOne) UpdateRetries() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateRetries()
 	})
 }
 
@@ -1014,6 +1078,27 @@ func (u *WebhookDeliveryUpsertBulk) AddAttemptCount(v int) *WebhookDeliveryUpser
 func (u *WebhookDeliveryUpsertBulk) UpdateAttemptCount() *WebhookDeliveryUpsertBulk {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
 		s.UpdateAttemptCount()
+	})
+}
+
+// SetRetries sets the "retries" field.
+func (u *WebhookDeliveryUpsertBulk) SetRetries(v int) *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetRetries(v)
+	})
+}
+
+// AddRetries adds v to the "retries" field.
+func (u *WebhookDeliveryUpsertBulk) AddRetries(v int) *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.AddRetries(v)
+	})
+}
+
+// UpdateRetries sets the "retries" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertBulk) UpdateRetries() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateRetries()
 	})
 }
 

@@ -77,6 +77,27 @@ func (_u *WebhookDeliveryUpdate) AddAttemptCount(v int) *WebhookDeliveryUpdate {
 	return _u
 }
 
+// SetRetries sets the "retries" field.
+func (_u *WebhookDeliveryUpdate) SetRetries(v int) *WebhookDeliveryUpdate {
+	_u.mutation.ResetRetries()
+	_u.mutation.SetRetries(v)
+	return _u
+}
+
+// SetNillableRetries sets the "retries" field if the given value is not nil.
+func (_u *WebhookDeliveryUpdate) SetNillableRetries(v *int) *WebhookDeliveryUpdate {
+	if v != nil {
+		_u.SetRetries(*v)
+	}
+	return _u
+}
+
+// AddRetries adds value to the "retries" field.
+func (_u *WebhookDeliveryUpdate) AddRetries(v int) *WebhookDeliveryUpdate {
+	_u.mutation.AddRetries(v)
+	return _u
+}
+
 // SetNextAttemptTime sets the "next_attempt_time" field.
 func (_u *WebhookDeliveryUpdate) SetNextAttemptTime(v time.Time) *WebhookDeliveryUpdate {
 	_u.mutation.SetNextAttemptTime(v)
@@ -219,6 +240,12 @@ func (_u *WebhookDeliveryUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if value, ok := _u.mutation.AddedAttemptCount(); ok {
 		_spec.AddField(webhookdelivery.FieldAttemptCount, field.TypeInt, value)
 	}
+	if value, ok := _u.mutation.Retries(); ok {
+		_spec.SetField(webhookdelivery.FieldRetries, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedRetries(); ok {
+		_spec.AddField(webhookdelivery.FieldRetries, field.TypeInt, value)
+	}
 	if value, ok := _u.mutation.NextAttemptTime(); ok {
 		_spec.SetField(webhookdelivery.FieldNextAttemptTime, field.TypeTime, value)
 	}
@@ -306,6 +333,27 @@ func (_u *WebhookDeliveryUpdateOne) SetNillableAttemptCount(v *int) *WebhookDeli
 // AddAttemptCount adds value to the "attempt_count" field.
 func (_u *WebhookDeliveryUpdateOne) AddAttemptCount(v int) *WebhookDeliveryUpdateOne {
 	_u.mutation.AddAttemptCount(v)
+	return _u
+}
+
+// SetRetries sets the "retries" field.
+func (_u *WebhookDeliveryUpdateOne) SetRetries(v int) *WebhookDeliveryUpdateOne {
+	_u.mutation.ResetRetries()
+	_u.mutation.SetRetries(v)
+	return _u
+}
+
+// SetNillableRetries sets the "retries" field if the given value is not nil.
+func (_u *WebhookDeliveryUpdateOne) SetNillableRetries(v *int) *WebhookDeliveryUpdateOne {
+	if v != nil {
+		_u.SetRetries(*v)
+	}
+	return _u
+}
+
+// AddRetries adds value to the "retries" field.
+func (_u *WebhookDeliveryUpdateOne) AddRetries(v int) *WebhookDeliveryUpdateOne {
+	_u.mutation.AddRetries(v)
 	return _u
 }
 
@@ -480,6 +528,12 @@ func (_u *WebhookDeliveryUpdateOne) sqlSave(ctx context.Context) (_node *Webhook
 	}
 	if value, ok := _u.mutation.AddedAttemptCount(); ok {
 		_spec.AddField(webhookdelivery.FieldAttemptCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.Retries(); ok {
+		_spec.SetField(webhookdelivery.FieldRetries, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedRetries(); ok {
+		_spec.AddField(webhookdelivery.FieldRetries, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.NextAttemptTime(); ok {
 		_spec.SetField(webhookdelivery.FieldNextAttemptTime, field.TypeTime, value)

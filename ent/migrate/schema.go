@@ -744,6 +744,7 @@ var (
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"pending", "succeeded", "failed"}, Default: "pending"},
 		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"scheduled", "redelivery", "replay", "test"}, Default: "scheduled"},
 		{Name: "attempt_count", Type: field.TypeInt, Default: 0},
+		{Name: "retries", Type: field.TypeInt, Default: 0},
 		{Name: "next_attempt_time", Type: field.TypeTime},
 		{Name: "lease_token", Type: field.TypeString, Default: ""},
 		{Name: "lease_expire_time", Type: field.TypeTime, Nullable: true},
@@ -765,7 +766,7 @@ var (
 			{
 				Name:    "webhookdelivery_state_next_attempt_time",
 				Unique:  false,
-				Columns: []*schema.Column{WebhookDeliveriesColumns[7], WebhookDeliveriesColumns[10]},
+				Columns: []*schema.Column{WebhookDeliveriesColumns[7], WebhookDeliveriesColumns[11]},
 			},
 			{
 				Name:    "webhookdelivery_endpoint_id_subject_key_state_seq",

@@ -92,6 +92,9 @@ func (WebhookDelivery) Fields() []ent.Field {
 		// trigger is why the next attempt is made: scheduled, redelivery, replay or test.
 		field.Enum("trigger").Values("scheduled", "redelivery", "replay", "test").Default("scheduled"),
 		field.Int("attempt_count").Default(0),
+		// retries counts the failed attempts since the delivery was queued, redelivered or replayed; it
+		// picks the next backoff and when to give up.
+		field.Int("retries").Default(0),
 		// next_attempt_time is when the delivery is due, by the service clock (which --dev may move).
 		field.Time("next_attempt_time"),
 		// lease_token and lease_expire_time mark a claimed delivery; the lease runs on the machines' real

@@ -31,6 +31,8 @@ const (
 	FieldTrigger = "trigger"
 	// FieldAttemptCount holds the string denoting the attempt_count field in the database.
 	FieldAttemptCount = "attempt_count"
+	// FieldRetries holds the string denoting the retries field in the database.
+	FieldRetries = "retries"
 	// FieldNextAttemptTime holds the string denoting the next_attempt_time field in the database.
 	FieldNextAttemptTime = "next_attempt_time"
 	// FieldLeaseToken holds the string denoting the lease_token field in the database.
@@ -59,6 +61,7 @@ var Columns = []string{
 	FieldState,
 	FieldTrigger,
 	FieldAttemptCount,
+	FieldRetries,
 	FieldNextAttemptTime,
 	FieldLeaseToken,
 	FieldLeaseExpireTime,
@@ -84,6 +87,8 @@ var (
 	WebhookIDValidator func(string) error
 	// DefaultAttemptCount holds the default value on creation for the "attempt_count" field.
 	DefaultAttemptCount int
+	// DefaultRetries holds the default value on creation for the "retries" field.
+	DefaultRetries int
 	// DefaultLeaseToken holds the default value on creation for the "lease_token" field.
 	DefaultLeaseToken string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -196,6 +201,11 @@ func ByTrigger(opts ...sql.OrderTermOption) OrderOption {
 // ByAttemptCount orders the results by the attempt_count field.
 func ByAttemptCount(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAttemptCount, opts...).ToFunc()
+}
+
+// ByRetries orders the results by the retries field.
+func ByRetries(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRetries, opts...).ToFunc()
 }
 
 // ByNextAttemptTime orders the results by the next_attempt_time field.

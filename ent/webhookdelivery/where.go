@@ -99,6 +99,11 @@ func AttemptCount(v int) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldEQ(FieldAttemptCount, v))
 }
 
+// Retries applies equality check predicate on the "retries" field. It's identical to RetriesEQ.
+func Retries(v int) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldEQ(FieldRetries, v))
+}
+
 // NextAttemptTime applies equality check predicate on the "next_attempt_time" field. It's identical to NextAttemptTimeEQ.
 func NextAttemptTime(v time.Time) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldEQ(FieldNextAttemptTime, v))
@@ -557,6 +562,46 @@ func AttemptCountLT(v int) predicate.WebhookDelivery {
 // AttemptCountLTE applies the LTE predicate on the "attempt_count" field.
 func AttemptCountLTE(v int) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldLTE(FieldAttemptCount, v))
+}
+
+// RetriesEQ applies the EQ predicate on the "retries" field.
+func RetriesEQ(v int) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldEQ(FieldRetries, v))
+}
+
+// RetriesNEQ applies the NEQ predicate on the "retries" field.
+func RetriesNEQ(v int) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldNEQ(FieldRetries, v))
+}
+
+// RetriesIn applies the In predicate on the "retries" field.
+func RetriesIn(vs ...int) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldIn(FieldRetries, vs...))
+}
+
+// RetriesNotIn applies the NotIn predicate on the "retries" field.
+func RetriesNotIn(vs ...int) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldNotIn(FieldRetries, vs...))
+}
+
+// RetriesGT applies the GT predicate on the "retries" field.
+func RetriesGT(v int) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldGT(FieldRetries, v))
+}
+
+// RetriesGTE applies the GTE predicate on the "retries" field.
+func RetriesGTE(v int) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldGTE(FieldRetries, v))
+}
+
+// RetriesLT applies the LT predicate on the "retries" field.
+func RetriesLT(v int) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldLT(FieldRetries, v))
+}
+
+// RetriesLTE applies the LTE predicate on the "retries" field.
+func RetriesLTE(v int) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldLTE(FieldRetries, v))
 }
 
 // NextAttemptTimeEQ applies the EQ predicate on the "next_attempt_time" field.

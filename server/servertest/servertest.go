@@ -34,9 +34,11 @@ import (
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1/payoutv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1/returnsv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 	"github.com/tradeassure/tradeassure/server"
 	"github.com/tradeassure/tradeassure/server/admin"
 	"github.com/tradeassure/tradeassure/server/storage"
+	"github.com/tradeassure/tradeassure/server/webhook"
 )
 
 // PostgresEnv names the environment variable with an admin DSN of a Postgres server for storage tests.
@@ -85,6 +87,8 @@ type Env struct {
 	Protocol string
 	Store    *storage.Store
 	Ctx      context.Context
+	// DSN is the database the server runs on.
+	DSN string
 }
 
 // Options configure New.
@@ -92,6 +96,11 @@ type Options struct {
 	Protocol string // "connect" (default), "grpc" or "grpcweb"
 	Engine   string // "sqlite" (default, in memory), "sqlite-file" (WAL file in a temp dir) or "postgres"
 	Dev      bool
+	// DSN, when set, opens this database instead of a fresh one (a second server on one database).
+	DSN string
+	// Webhooks configures webhook delivery; a fresh key is made when it has none, and the dispatcher
+	// looks for work every 20ms unless told otherwise. The dispatcher runs only after RunWebhooks.
+	Webhooks webhook.Config
 }
 
 // New starts a server on a fresh database. It is closed when the test ends.
@@ -99,11 +108,19 @@ func New(t testing.TB, o Options) *Env {
 	t.Helper()
 	ctx := context.Background()
 	dsn := "sqlite://:memory:"
-	switch o.Engine {
-	case "postgres":
+	switch {
+	case o.DSN != "":
+		dsn = o.DSN
+	case o.Engine == "postgres":
 		dsn = freshPostgres(t)
-	case "sqlite-file":
+	case o.Engine == "sqlite-file":
 		dsn = "sqlite://" + t.TempDir() + "/tradeassure.db"
+	}
+	if o.Webhooks.Keys == nil {
+		o.Webhooks.Keys = testKeys
+	}
+	if o.Webhooks.Interval == 0 {
+		o.Webhooks.Interval = 20 * time.Millisecond
 	}
 	store, err := storage.Open(ctx, dsn)
 	if err != nil {
@@ -111,7 +128,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	clk := &Clock{now: Start}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Clock: clk, Dev: o.Dev})
+	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Clock: clk, Dev: o.Dev, Webhooks: o.Webhooks})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
@@ -125,7 +142,24 @@ func New(t testing.TB, o Options) *Env {
 	if o.Protocol == "" {
 		o.Protocol = "connect"
 	}
-	return &Env{T: t, Server: srv, HTTP: hs, Clock: clk, Protocol: o.Protocol, Store: store, Ctx: ctx}
+	return &Env{T: t, Server: srv, HTTP: hs, Clock: clk, Protocol: o.Protocol, Store: store, Ctx: ctx, DSN: dsn}
+}
+
+// testKeys encrypt webhook secrets in every test server of the process.
+var testKeys, _ = webhook.ParseKeys(webhook.NewKey())
+
+// RunWebhooks starts the webhook dispatcher until the test ends.
+func (e *Env) RunWebhooks() {
+	ctx, cancel := context.WithCancel(e.Ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.Server.Webhooks.Run(ctx)
+	}()
+	e.T.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
 
 type testWriter struct{ t testing.TB }
@@ -183,6 +217,7 @@ type Party struct {
 	Payouts    payoutv1connect.PayoutServiceClient
 	Events     eventv1connect.EventServiceClient
 	Admin      adminv1connect.AdminServiceClient
+	Webhooks   webhookv1connect.WebhookServiceClient
 }
 
 // ID is the party's account id.
@@ -207,6 +242,7 @@ func (e *Env) Clients(key string) *Party {
 		Payouts:    payoutv1connect.NewPayoutServiceClient(c, e.HTTP.URL, opts...),
 		Events:     eventv1connect.NewEventServiceClient(c, e.HTTP.URL, opts...),
 		Admin:      adminv1connect.NewAdminServiceClient(c, e.HTTP.URL, opts...),
+		Webhooks:   webhookv1connect.NewWebhookServiceClient(c, e.HTTP.URL, opts...),
 	}
 }
 

@@ -5,7 +5,7 @@ CREATE INDEX `webhookattempt_delivery_id_id` ON `webhook_attempts` (`delivery_id
 -- Create index "webhookattempt_endpoint_id" to table: "webhook_attempts"
 CREATE INDEX `webhookattempt_endpoint_id` ON `webhook_attempts` (`endpoint_id`);
 -- Create "webhook_deliveries" table
-CREATE TABLE `webhook_deliveries` (`id` text NOT NULL, `endpoint_id` text NOT NULL, `event_id` integer NULL, `webhook_id` text NOT NULL, `event_type` text NOT NULL, `subject_key` text NOT NULL, `seq` integer NOT NULL, `state` text NOT NULL DEFAULT ('pending'), `trigger` text NOT NULL DEFAULT ('scheduled'), `attempt_count` integer NOT NULL DEFAULT (0), `next_attempt_time` datetime NOT NULL, `lease_token` text NOT NULL DEFAULT (''), `lease_expire_time` datetime NULL, `create_time` datetime NOT NULL, `finish_time` datetime NULL, `payload` blob NULL, PRIMARY KEY (`id`));
+CREATE TABLE `webhook_deliveries` (`id` text NOT NULL, `endpoint_id` text NOT NULL, `event_id` integer NULL, `webhook_id` text NOT NULL, `event_type` text NOT NULL, `subject_key` text NOT NULL, `seq` integer NOT NULL, `state` text NOT NULL DEFAULT ('pending'), `trigger` text NOT NULL DEFAULT ('scheduled'), `attempt_count` integer NOT NULL DEFAULT (0), `retries` integer NOT NULL DEFAULT (0), `next_attempt_time` datetime NOT NULL, `lease_token` text NOT NULL DEFAULT (''), `lease_expire_time` datetime NULL, `create_time` datetime NOT NULL, `finish_time` datetime NULL, `payload` blob NULL, PRIMARY KEY (`id`));
 -- Create index "webhookdelivery_endpoint_id_event_id" to table: "webhook_deliveries"
 CREATE UNIQUE INDEX `webhookdelivery_endpoint_id_event_id` ON `webhook_deliveries` (`endpoint_id`, `event_id`);
 -- Create index "webhookdelivery_state_next_attempt_time" to table: "webhook_deliveries"

@@ -1030,27 +1030,11 @@ func init() {
 	// webhookendpointDescURL is the schema descriptor for url field.
 	webhookendpointDescURL := webhookendpointFields[3].Descriptor()
 	// webhookendpoint.URLValidator is a validator for the "url" field. It is called by the builders before save.
-	webhookendpoint.URLValidator = func() func(string) error {
-		validators := webhookendpointDescURL.Validators
-		fns := [...]func(string) error{
-			validators[0].(func(string) error),
-			validators[1].(func(string) error),
-		}
-		return func(url string) error {
-			for _, fn := range fns {
-				if err := fn(url); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}()
+	webhookendpoint.URLValidator = webhookendpointDescURL.Validators[0].(func(string) error)
 	// webhookendpointDescDescription is the schema descriptor for description field.
 	webhookendpointDescDescription := webhookendpointFields[4].Descriptor()
 	// webhookendpoint.DefaultDescription holds the default value on creation for the description field.
 	webhookendpoint.DefaultDescription = webhookendpointDescDescription.Default.(string)
-	// webhookendpoint.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
-	webhookendpoint.DescriptionValidator = webhookendpointDescDescription.Validators[0].(func(string) error)
 	// webhookendpointDescEnabled is the schema descriptor for enabled field.
 	webhookendpointDescEnabled := webhookendpointFields[6].Descriptor()
 	// webhookendpoint.DefaultEnabled holds the default value on creation for the enabled field.

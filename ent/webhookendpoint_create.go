@@ -494,11 +494,6 @@ func (_c *WebhookEndpointCreate) check() error {
 	if _, ok := _c.mutation.Description(); !ok {
 		return &ValidationError{Name: "description", err: errors.New(`ent: missing required field "WebhookEndpoint.description"`)}
 	}
-	if v, ok := _c.mutation.Description(); ok {
-		if err := webhookendpoint.DescriptionValidator(v); err != nil {
-			return &ValidationError{Name: "description", err: fmt.Errorf(`ent: validator failed for field "WebhookEndpoint.description": %w`, err)}
-		}
-	}
 	if _, ok := _c.mutation.Enabled(); !ok {
 		return &ValidationError{Name: "enabled", err: errors.New(`ent: missing required field "WebhookEndpoint.enabled"`)}
 	}

@@ -505,11 +505,6 @@ func (_u *WebhookEndpointUpdate) check() error {
 			return &ValidationError{Name: "url", err: fmt.Errorf(`ent: validator failed for field "WebhookEndpoint.url": %w`, err)}
 		}
 	}
-	if v, ok := _u.mutation.Description(); ok {
-		if err := webhookendpoint.DescriptionValidator(v); err != nil {
-			return &ValidationError{Name: "description", err: fmt.Errorf(`ent: validator failed for field "WebhookEndpoint.description": %w`, err)}
-		}
-	}
 	if v, ok := _u.mutation.SecretCipher(); ok {
 		if err := webhookendpoint.SecretCipherValidator(v); err != nil {
 			return &ValidationError{Name: "secret_cipher", err: fmt.Errorf(`ent: validator failed for field "WebhookEndpoint.secret_cipher": %w`, err)}
@@ -1159,11 +1154,6 @@ func (_u *WebhookEndpointUpdateOne) check() error {
 	if v, ok := _u.mutation.URL(); ok {
 		if err := webhookendpoint.URLValidator(v); err != nil {
 			return &ValidationError{Name: "url", err: fmt.Errorf(`ent: validator failed for field "WebhookEndpoint.url": %w`, err)}
-		}
-	}
-	if v, ok := _u.mutation.Description(); ok {
-		if err := webhookendpoint.DescriptionValidator(v); err != nil {
-			return &ValidationError{Name: "description", err: fmt.Errorf(`ent: validator failed for field "WebhookEndpoint.description": %w`, err)}
 		}
 	}
 	if v, ok := _u.mutation.SecretCipher(); ok {

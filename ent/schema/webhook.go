@@ -25,8 +25,9 @@ func (WebhookEndpoint) Fields() []ent.Field {
 		// owner_role is the owning account's role ("buyer", "supplier") or "operator" for the platform,
 		// so the feed's visibility rule applies without loading the account.
 		field.String("owner_role").Immutable(),
-		field.String("url").NotEmpty().MaxLen(2000),
-		field.String("description").Default("").MaxLen(500),
+		// url and description are bounded by the API (2,000 and 500 characters).
+		field.String("url").NotEmpty(),
+		field.String("description").Default(""),
 		// event_types are the filters ("order.paid", "dispute.*", "*"); empty means every event.
 		field.Strings("event_types").Optional(),
 		field.Bool("enabled").Default(true),

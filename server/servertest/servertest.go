@@ -101,6 +101,8 @@ type Options struct {
 	// Webhooks configures webhook delivery; a fresh key is made when it has none, and the dispatcher
 	// looks for work every 20ms unless told otherwise. The dispatcher runs only after RunWebhooks.
 	Webhooks webhook.Config
+	// NoWebhookKey runs the server without a webhook key.
+	NoWebhookKey bool
 }
 
 // New starts a server on a fresh database. It is closed when the test ends.
@@ -116,7 +118,7 @@ func New(t testing.TB, o Options) *Env {
 	case o.Engine == "sqlite-file":
 		dsn = "sqlite://" + t.TempDir() + "/tradeassure.db"
 	}
-	if o.Webhooks.Keys == nil {
+	if o.Webhooks.Keys == nil && !o.NoWebhookKey {
 		o.Webhooks.Keys = testKeys
 	}
 	if o.Webhooks.Interval == 0 {

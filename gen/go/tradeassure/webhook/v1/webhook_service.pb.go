@@ -1258,12 +1258,12 @@ var File_tradeassure_webhook_v1_webhook_service_proto protoreflect.FileDescripto
 
 const file_tradeassure_webhook_v1_webhook_service_proto_rawDesc = "" +
 	"\n" +
-	",tradeassure/webhook/v1/webhook_service.proto\x12\x16tradeassure.webhook.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a$tradeassure/webhook/v1/webhook.proto\"\x8b\x02\n" +
+	",tradeassure/webhook/v1/webhook_service.proto\x12\x16tradeassure.webhook.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a$tradeassure/webhook/v1/webhook.proto\"\x88\x02\n" +
 	"\x1cCreateWebhookEndpointRequest\x12'\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12\x1f\n" +
-	"\x03url\x18\x02 \x01(\tB\r\xbaH\n" +
-	"r\b\x10\x01\x18\xd0\x0f\x88\x01\x01R\x03url\x12Y\n" +
+	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12\x1c\n" +
+	"\x03url\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x03url\x12Y\n" +
 	"\vevent_types\x18\x03 \x03(\tB8\xbaH5\x92\x012\x102\x18\x01\",r*\x18d2&^(\\*|[a-z][a-z_]*\\.(\\*|[a-z][a-z_]*))$R\n" +
 	"eventTypes\x12*\n" +
 	"\vdescription\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\vdescription\x12\x1a\n" +
@@ -1287,14 +1287,14 @@ const file_tradeassure_webhook_v1_webhook_service_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\rnextPageToken\"\\\n" +
 	"\n" +
 	"EventTypes\x12N\n" +
-	"\x05types\x18\x01 \x03(\tB8\xbaH5\x92\x012\x102\x18\x01\",r*\x18d2&^(\\*|[a-z][a-z_]*\\.(\\*|[a-z][a-z_]*))$R\x05types\"\xde\x02\n" +
+	"\x05types\x18\x01 \x03(\tB8\xbaH5\x92\x012\x102\x18\x01\",r*\x18d2&^(\\*|[a-z][a-z_]*\\.(\\*|[a-z][a-z_]*))$R\x05types\"\xdb\x02\n" +
 	"\x1cUpdateWebhookEndpointRequest\x12'\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\trequestId\x12\x19\n" +
 	"\x02id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\x12\x1b\n" +
-	"\x04etag\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\x12$\n" +
-	"\x03url\x18\x04 \x01(\tB\r\xbaH\n" +
-	"r\b\x10\x01\x18\xd0\x0f\x88\x01\x01H\x00R\x03url\x88\x01\x01\x12C\n" +
+	"\x04etag\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\x12!\n" +
+	"\x03url\x18\x04 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fH\x00R\x03url\x88\x01\x01\x12C\n" +
 	"\vevent_types\x18\x05 \x01(\v2\".tradeassure.webhook.v1.EventTypesR\n" +
 	"eventTypes\x12\x1d\n" +
 	"\aenabled\x18\x06 \x01(\bH\x01R\aenabled\x88\x01\x01\x12/\n" +

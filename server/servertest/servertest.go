@@ -171,6 +171,10 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// FreshPostgres creates a Postgres database for the test on the server TRADEASSURE_TEST_POSTGRES names,
+// dropped when the test ends, and returns its DSN.
+func FreshPostgres(t testing.TB) string { return freshPostgres(t) }
+
 func freshPostgres(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv(PostgresEnv)

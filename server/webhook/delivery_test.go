@@ -23,7 +23,7 @@ func TestOrderLifeArrivesSigned(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
 			m := newMarket(t, engine, true)
-			supplierRx, buyerRx, platformRx := newReceiver(t), newReceiver(t), newReceiver(t)
+			supplierRx, buyerRx, platformRx := servertest.NewReceiver(t), servertest.NewReceiver(t), servertest.NewReceiver(t)
 			_, supplierSecret := m.endpoint(m.supplier, supplierRx.URL+"/hooks", "order.*")
 			_, buyerSecret := m.endpoint(m.buyer, buyerRx.URL)
 			_, platformSecret := m.endpoint(m.operator, platformRx.URL, "*")
@@ -38,7 +38,7 @@ func TestOrderLifeArrivesSigned(t *testing.T) {
 			wantPlatform := m.feedIDs(m.operator, cursor, nil)
 			for _, c := range []struct {
 				name   string
-				rx     *receiver
+				rx     *servertest.Receiver
 				secret string
 				want   []string
 			}{
@@ -46,18 +46,18 @@ func TestOrderLifeArrivesSigned(t *testing.T) {
 				{"buyer", buyerRx, buyerSecret, wantBuyer},
 				{"platform", platformRx, platformSecret, wantPlatform},
 			} {
-				waitFor(t, c.name+" deliveries", func() bool { return len(c.rx.okIDs()) >= len(c.want) }, c.rx.count)
-				if got := c.rx.okIDs(); !sameSet(got, c.want) {
+				servertest.WaitFor(t, c.name+" deliveries", func() bool { return len(c.rx.OKIDs()) >= len(c.want) }, c.rx.Count)
+				if got := c.rx.OKIDs(); !sameSet(got, c.want) {
 					t.Fatalf("%s received %v, its feed has %v", c.name, got, c.want)
 				}
 				var lastSeq int64
-				for _, r := range c.rx.all() {
+				for _, r := range c.rx.All() {
 					if err := verify(t, c.secret, r); err != nil {
-						t.Fatalf("%s: delivery %s does not verify: %v", c.name, r.id(), err)
+						t.Fatalf("%s: delivery %s does not verify: %v", c.name, r.ID(), err)
 					}
-					ev := r.event(t)
-					if ev.GetId() != r.id() || ev.GetType() == "" || ev.GetTime() == nil || ev.GetSubjectType() == "" {
-						t.Fatalf("%s: body %s", c.name, r.body)
+					ev := r.Event(t)
+					if ev.GetId() != r.ID() || ev.GetType() == "" || ev.GetTime() == nil || ev.GetSubjectType() == "" {
+						t.Fatalf("%s: body %s", c.name, r.Body)
 					}
 					if isOrder(ev) {
 						o := &orderv1.Order{}
@@ -70,8 +70,8 @@ func TestOrderLifeArrivesSigned(t *testing.T) {
 						}
 						lastSeq = seq
 					}
-					if r.header.Get("Content-Type") != "application/json" {
-						t.Fatalf("content type %q", r.header.Get("Content-Type"))
+					if r.Header.Get("Content-Type") != "application/json" {
+						t.Fatalf("content type %q", r.Header.Get("Content-Type"))
 					}
 				}
 			}

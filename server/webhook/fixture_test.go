@@ -1,18 +1,12 @@
 package webhook_test
 
 import (
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"sort"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
@@ -23,130 +17,14 @@ import (
 	"github.com/tradeassure/tradeassure/server/servertest"
 )
 
-// received is one request a receiver got.
-type received struct {
-	header http.Header
-	body   []byte
-	status int
-}
-
-// id is the webhook-id.
-func (r received) id() string { return r.header.Get("webhook-id") }
-
-// event parses the body as the event it carries.
-func (r received) event(t testing.TB) *eventv1.Event {
-	t.Helper()
-	ev := &eventv1.Event{}
-	if err := protojson.Unmarshal(r.body, ev); err != nil {
-		t.Fatalf("body is not an Event: %v\n%s", err, r.body)
-	}
-	return ev
-}
-
-// receiver is a real HTTP server on loopback that records deliveries; answer picks each status (by the
-// count of requests so far with the same webhook-id, from 1), default 200.
-type receiver struct {
-	*httptest.Server
-	mu     sync.Mutex
-	got    []received
-	answer func(id string, n int) int
-	// inFlight tracks concurrent requests per webhook-id, to catch a delivery sent twice at once.
-	inFlight map[string]int
-	overlap  []string
-	hold     chan struct{}
-}
-
-func newReceiver(t testing.TB) *receiver {
-	r := &receiver{inFlight: map[string]int{}}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		id := req.Header.Get("webhook-id")
-		r.mu.Lock()
-		r.inFlight[id]++
-		if r.inFlight[id] > 1 {
-			r.overlap = append(r.overlap, id)
-		}
-		n := 1
-		for _, g := range r.got {
-			if g.id() == id {
-				n++
-			}
-		}
-		status := 200
-		if r.answer != nil {
-			status = r.answer(id, n)
-		}
-		hold := r.hold
-		r.mu.Unlock()
-		if hold != nil {
-			<-hold
-		}
-		r.mu.Lock()
-		r.inFlight[id]--
-		r.got = append(r.got, received{header: req.Header.Clone(), body: body, status: status})
-		r.mu.Unlock()
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte("ok " + strconv.Itoa(status)))
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *receiver) all() []received {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]received(nil), r.got...)
-}
-
-func (r *receiver) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.got)
-}
-
-func (r *receiver) setAnswer(f func(id string, n int) int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.answer = f
-}
-
-// ids are the distinct webhook-ids answered 2xx, in first-arrival order.
-func (r *receiver) okIDs() []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, g := range r.all() {
-		if g.status/100 == 2 && !seen[g.id()] {
-			seen[g.id()] = true
-			out = append(out, g.id())
-		}
-	}
-	return out
-}
-
-// waitFor waits until ok holds, failing when progress() has not changed for a long time (the machine
-// may be slow; a stuck dispatcher is not).
-func waitFor(t testing.TB, what string, ok func() bool, progress func() int) {
-	t.Helper()
-	last, lastChange := -1, time.Now()
-	for !ok() {
-		if p := progress(); p != last {
-			last, lastChange = p, time.Now()
-		}
-		if time.Since(lastChange) > 60*time.Second {
-			t.Fatalf("timed out waiting for %s (no progress for a minute)", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // verify checks a delivery with the Standard Webhooks library, independently of the server's signer.
-func verify(t testing.TB, secret string, r received) error {
+func verify(t testing.TB, secret string, r servertest.Received) error {
 	t.Helper()
 	wh, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
 		t.Fatalf("standard webhooks: %v", err)
 	}
-	return wh.Verify(r.body, r.header)
+	return wh.Verify(r.Body, r.Header)
 }
 
 // market is a buyer, a supplier, an operator and a product on a development-mode server whose webhook

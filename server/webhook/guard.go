@@ -24,22 +24,22 @@ type Resolver interface {
 // nonPublic are the address ranges the server never calls outside development mode, beyond what
 // netip.Addr's predicates cover (loopback, private, link-local, unspecified, multicast).
 var nonPublic = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"),   // carrier-grade NAT, often internal
-	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking networks
-	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and the broadcast address
-	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64: reaches IPv4 addresses through a gateway
-	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
-	netip.MustParsePrefix("2002::/16"),       // 6to4: embeds an IPv4 address
-	netip.MustParsePrefix("fec0::/10"),       // deprecated site-local
-	netip.MustParsePrefix("100::/64"),        // discard-only
-	netip.MustParsePrefix("2001:db8::/32"),   // documentation
-	netip.MustParsePrefix("2001::/32"),       // Teredo: embeds an IPv4 address
-	netip.MustParsePrefix("::/128"),          // unspecified
-	netip.MustParsePrefix("::1/128"),         // loopback
-	netip.MustParsePrefix("fc00::/7"),        // unique local
-	netip.MustParsePrefix("169.254.0.0/16"),  // link-local, cloud metadata services
+	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT, often internal
+	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking networks
+	netip.MustParsePrefix("240.0.0.0/4"),    // reserved, and the broadcast address
+	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64: reaches IPv4 addresses through a gateway
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
+	netip.MustParsePrefix("2002::/16"),      // 6to4: embeds an IPv4 address
+	netip.MustParsePrefix("fec0::/10"),      // deprecated site-local
+	netip.MustParsePrefix("100::/64"),       // discard-only
+	netip.MustParsePrefix("2001:db8::/32"),  // documentation
+	netip.MustParsePrefix("2001::/32"),      // Teredo: embeds an IPv4 address
+	netip.MustParsePrefix("::/128"),         // unspecified
+	netip.MustParsePrefix("::1/128"),        // loopback
+	netip.MustParsePrefix("fc00::/7"),       // unique local
+	netip.MustParsePrefix("169.254.0.0/16"), // link-local, cloud metadata services
 	netip.MustParsePrefix("255.255.255.255/32"),
 }
 
@@ -62,7 +62,9 @@ func Public(ip netip.Addr) bool {
 // errNotPublic is a connection refused by the dial-time check.
 type errNotPublic struct{ addr string }
 
-func (e *errNotPublic) Error() string { return "the host resolved to a non-public address (" + e.addr + ")" }
+func (e *errNotPublic) Error() string {
+	return "the host resolved to a non-public address (" + e.addr + ")"
+}
 
 // guard applies the URL rules: the scheme and address checks when an endpoint is saved, and the same
 // address check again on every connection (so a host that later resolves to a private address, DNS

@@ -28,13 +28,13 @@ func TestReplayResendsExactlyTheLaterEvents(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
 			m := newMarket(t, engine, true)
-			rx := newReceiver(t)
+			rx := servertest.NewReceiver(t)
 			ep, secret := m.endpoint(m.supplier, rx.URL, "order.*")
 			m.life()
 			m.life()
 			isOrder := func(ev *eventv1.Event) bool { return strings.HasPrefix(ev.GetType(), "order.") }
 			all := m.feedIDs(m.supplier, "", isOrder)
-			waitFor(t, "the deliveries", func() bool { return rx.count() == len(all) }, rx.count)
+			servertest.WaitFor(t, "the deliveries", func() bool { return rx.Count() == len(all) }, rx.Count)
 			cursor := all[3]
 			want := m.feedIDs(m.supplier, cursor, isOrder)
 			resp, err := m.supplier.Webhooks.ReplayWebhookEvents(m.e.Ctx, connect.NewRequest(&webhookv1.ReplayWebhookEventsRequest{
@@ -45,18 +45,18 @@ func TestReplayResendsExactlyTheLaterEvents(t *testing.T) {
 			if r := resp.Msg.GetEndpoint().GetReplay(); r.GetAfterEventId() != cursor || r.GetUntilEventId() == "" {
 				t.Fatalf("replay %v", r)
 			}
-			waitFor(t, "the replay", func() bool { return rx.count() == len(all)+len(want) }, rx.count)
+			servertest.WaitFor(t, "the replay", func() bool { return rx.Count() == len(all)+len(want) }, rx.Count)
 			var replayed []string
-			for _, r := range rx.all()[len(all):] {
-				replayed = append(replayed, r.id())
+			for _, r := range rx.All()[len(all):] {
+				replayed = append(replayed, r.ID())
 				if err := verify(t, secret, r); err != nil {
-					t.Fatalf("replayed %s: %v", r.id(), err)
+					t.Fatalf("replayed %s: %v", r.ID(), err)
 				}
 			}
 			if !sameSet(replayed, want) {
 				t.Fatalf("replayed %v, want %v", replayed, want)
 			}
-			waitFor(t, "the replay to finish", func() bool { return m.getEndpoint(m.supplier, ep.GetId()).GetReplay().GetDone() }, rx.count)
+			servertest.WaitFor(t, "the replay to finish", func() bool { return m.getEndpoint(m.supplier, ep.GetId()).GetReplay().GetDone() }, rx.Count)
 			if r := m.getEndpoint(m.supplier, ep.GetId()).GetReplay(); r.GetQueuedDeliveries() != int64(len(want)) {
 				t.Fatalf("replay %v, want %d queued", r, len(want))
 			}
@@ -77,21 +77,21 @@ func TestRedeliverAndTestEvent(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
 			m := newMarket(t, engine, true)
-			rx := newReceiver(t)
+			rx := servertest.NewReceiver(t)
 			ep, secret := m.endpoint(m.buyer, rx.URL, "order.drafted")
 			m.draft()
-			waitFor(t, "the delivery", func() bool { return rx.count() == 1 }, rx.count)
+			servertest.WaitFor(t, "the delivery", func() bool { return rx.Count() == 1 }, rx.Count)
 			d := m.deliveries(m.buyer, ep.GetId())[0]
-			waitFor(t, "the outcome", func() bool {
+			servertest.WaitFor(t, "the outcome", func() bool {
 				return m.deliveries(m.buyer, ep.GetId())[0].GetState() == webhookv1.WebhookDelivery_STATE_SUCCEEDED
-			}, rx.count)
+			}, rx.Count)
 			re, err := m.buyer.Webhooks.RedeliverWebhook(m.e.Ctx, connect.NewRequest(&webhookv1.RedeliverWebhookRequest{DeliveryId: d.GetId()}))
 			if err != nil || re.Msg.GetDelivery().GetState() != webhookv1.WebhookDelivery_STATE_PENDING {
 				t.Fatalf("redeliver: %v %v", re, err)
 			}
-			waitFor(t, "the redelivery", func() bool { return rx.count() == 2 }, rx.count)
-			if a, b := rx.all()[0], rx.all()[1]; a.id() != b.id() || verify(t, secret, b) != nil {
-				t.Fatalf("redelivered %s as %s", a.id(), b.id())
+			servertest.WaitFor(t, "the redelivery", func() bool { return rx.Count() == 2 }, rx.Count)
+			if a, b := rx.All()[0], rx.All()[1]; a.ID() != b.ID() || verify(t, secret, b) != nil {
+				t.Fatalf("redelivered %s as %s", a.ID(), b.ID())
 			}
 			// Another account cannot see or redeliver it.
 			_, err = m.supplier.Webhooks.RedeliverWebhook(m.e.Ctx, connect.NewRequest(&webhookv1.RedeliverWebhookRequest{DeliveryId: d.GetId()}))
@@ -112,17 +112,17 @@ func TestRedeliverAndTestEvent(t *testing.T) {
 				td.GetAttempts()[0].GetTrigger() != webhookv1.Trigger_TRIGGER_TEST || !strings.HasPrefix(td.GetWebhookId(), "test_") {
 				t.Fatalf("test delivery %v", td)
 			}
-			got := rx.all()[2]
-			if ev := got.event(t); ev.GetType() != "webhook.test" || ev.GetSubjectId() != ep.GetId() || verify(t, secret, got) != nil {
-				t.Fatalf("test event %s", got.body)
+			got := rx.All()[2]
+			if ev := got.Event(t); ev.GetType() != "webhook.test" || ev.GetSubjectId() != ep.GetId() || verify(t, secret, got) != nil {
+				t.Fatalf("test event %s", got.Body)
 			}
 			// The same request id sends nothing more.
 			again, err := m.buyer.Webhooks.SendTestWebhook(m.e.Ctx, connect.NewRequest(&webhookv1.SendTestWebhookRequest{EndpointId: ep.GetId(), RequestId: "t1"}))
-			if err != nil || again.Msg.GetDelivery().GetId() != td.GetId() || rx.count() != 3 {
-				t.Fatalf("retried test: %v %v, %d requests", again, err, rx.count())
+			if err != nil || again.Msg.GetDelivery().GetId() != td.GetId() || rx.Count() != 3 {
+				t.Fatalf("retried test: %v %v, %d requests", again, err, rx.Count())
 			}
 			// A test to a receiver that fails is reported, not retried.
-			rx.setAnswer(func(string, int) int { return 500 })
+			rx.SetAnswer(func(string, int) int { return 500 })
 			test, err = m.buyer.Webhooks.SendTestWebhook(m.e.Ctx, connect.NewRequest(&webhookv1.SendTestWebhookRequest{EndpointId: ep.GetId()}))
 			if err != nil || test.Msg.GetDelivery().GetState() != webhookv1.WebhookDelivery_STATE_FAILED {
 				t.Fatalf("failed test: %v %v", test, err)
@@ -145,7 +145,7 @@ func TestRolledBackChangeQueuesNothing(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
 			m := newMarket(t, engine, false)
-			rx := newReceiver(t)
+			rx := servertest.NewReceiver(t)
 			m.endpoint(m.operator, rx.URL)
 			boom := errors.New("boom")
 			err := m.e.Store.WithTx(m.e.Ctx, func(tx *ent.Tx) error {
@@ -164,8 +164,8 @@ func TestRolledBackChangeQueuesNothing(t *testing.T) {
 			if n := m.e.Store.Client.WebhookDelivery.Query().CountX(m.e.Ctx); n != 0 {
 				t.Fatalf("%d deliveries after the rollback", n)
 			}
-			if n, err := m.e.Server.Webhooks.DeliverDue(m.e.Ctx); n != 0 || err != nil || rx.count() != 0 {
-				t.Fatalf("sent %d (%v), received %d", n, err, rx.count())
+			if n, err := m.e.Server.Webhooks.DeliverDue(m.e.Ctx); n != 0 || err != nil || rx.Count() != 0 {
+				t.Fatalf("sent %d (%v), received %d", n, err, rx.Count())
 			}
 		})
 	}

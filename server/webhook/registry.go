@@ -97,6 +97,13 @@ func (r *registry) Version() string {
 	return r.version
 }
 
+// size is how many enabled endpoints the copy holds.
+func (r *registry) size() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.count
+}
+
 // match returns the endpoints an event goes to: those whose owner's audience sees it and whose event
 // types match its type.
 func (r *registry) match(e events.Event) []string {

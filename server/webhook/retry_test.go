@@ -22,10 +22,10 @@ func TestRetriesBackOffUntilAccepted(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
 			m := newMarket(t, engine, true)
-			rx := newReceiver(t)
+			rx := servertest.NewReceiver(t)
 			// The first event to arrive is the order's drafted event: the order is accepted later.
 			first := ""
-			rx.setAnswer(func(id string, n int) int {
+			rx.SetAnswer(func(id string, n int) int {
 				if first == "" {
 					first = id
 				}
@@ -41,14 +41,14 @@ func TestRetriesBackOffUntilAccepted(t *testing.T) {
 			accepted := false
 			for attempt := 1; attempt <= 3; attempt++ {
 				var d *webhookv1.WebhookDelivery
-				waitFor(t, "the failed attempt to be recorded", func() bool {
+				servertest.WaitFor(t, "the failed attempt to be recorded", func() bool {
 					for _, x := range m.deliveries(m.supplier, ep.GetId()) {
 						if x.GetWebhookId() == drafted && int(x.GetAttemptCount()) == attempt {
 							d = x
 						}
 					}
 					return d != nil
-				}, rx.count)
+				}, rx.Count)
 				if d.GetState() != webhookv1.WebhookDelivery_STATE_PENDING || d.GetAttempts()[0].GetHttpStatus() != 500 ||
 					d.GetAttempts()[0].GetOutcome() != webhookv1.WebhookAttempt_OUTCOME_HTTP_ERROR || d.GetAttempts()[0].GetError() != "HTTP 500" {
 					t.Fatalf("after attempt %d: %v", attempt, d)
@@ -64,26 +64,26 @@ func TestRetriesBackOffUntilAccepted(t *testing.T) {
 					}
 					accepted = true
 				}
-				if n := rx.count(); n != attempt {
+				if n := rx.Count(); n != attempt {
 					t.Fatalf("%d requests before the clock moved past the backoff, want %d", n, attempt)
 				}
 				now := m.e.Server.Clock.Now()
 				m.advance(d.GetNextAttemptTime().AsTime().Sub(now).Truncate(time.Second) + time.Second)
 			}
-			waitFor(t, "the accepted event", func() bool { return len(rx.okIDs()) == 2 }, rx.count)
-			got := rx.all()
+			servertest.WaitFor(t, "the accepted event", func() bool { return len(rx.OKIDs()) == 2 }, rx.Count)
+			got := rx.All()
 			if len(got) != 5 {
 				t.Fatalf("%d requests, want 3 failures, the success and the accepted event", len(got))
 			}
 			for i, r := range got[:4] {
-				if r.id() != drafted {
-					t.Fatalf("request %d is %s, want %s before any later event", i, r.id(), drafted)
+				if r.ID() != drafted {
+					t.Fatalf("request %d is %s, want %s before any later event", i, r.ID(), drafted)
 				}
 				if err := verify(t, secret, r); err != nil {
 					t.Fatalf("attempt %d does not verify: %v", i+1, err)
 				}
 			}
-			if ev := got[4].event(t); ev.GetType() != "order.accepted" {
+			if ev := got[4].Event(t); ev.GetType() != "order.accepted" {
 				t.Fatalf("last delivery %v", ev)
 			}
 			var d *webhookv1.WebhookDelivery
@@ -111,8 +111,8 @@ func TestGivingUpAndDisablingAFailingEndpoint(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
 			m := newMarket(t, engine, false)
-			rx := newReceiver(t)
-			rx.setAnswer(func(string, int) int { return 503 })
+			rx := servertest.NewReceiver(t)
+			rx.SetAnswer(func(string, int) int { return 503 })
 			ep, _ := m.endpoint(m.supplier, rx.URL, "order.drafted")
 			m.draft()
 			deliver := func() int {
@@ -197,13 +197,13 @@ func TestGoneDisables(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
 			m := newMarket(t, engine, true)
-			rx := newReceiver(t)
-			rx.setAnswer(func(string, int) int { return 410 })
+			rx := servertest.NewReceiver(t)
+			rx.SetAnswer(func(string, int) int { return 410 })
 			ep, _ := m.endpoint(m.supplier, rx.URL, "order.*")
 			m.draft()
-			waitFor(t, "the endpoint to be disabled", func() bool {
+			servertest.WaitFor(t, "the endpoint to be disabled", func() bool {
 				return m.getEndpoint(m.supplier, ep.GetId()).GetDisabledReason() == webhookv1.WebhookEndpoint_DISABLED_REASON_GONE
-			}, rx.count)
+			}, rx.Count)
 			d := m.deliveries(m.supplier, ep.GetId())
 			if len(d) != 1 || d[0].GetState() != webhookv1.WebhookDelivery_STATE_FAILED || d[0].GetAttemptCount() != 1 {
 				t.Fatalf("deliveries %v", d)
@@ -217,8 +217,8 @@ func TestGoneDisables(t *testing.T) {
 			servertest.WantError(t, err, connect.CodeFailedPrecondition, reasonDisabled)
 			_, err = m.supplier.Webhooks.ReplayWebhookEvents(m.e.Ctx, connect.NewRequest(&webhookv1.ReplayWebhookEventsRequest{EndpointId: ep.GetId()}))
 			servertest.WantError(t, err, connect.CodeFailedPrecondition, reasonDisabled)
-			if rx.count() != 1 {
-				t.Fatalf("%d requests to a gone endpoint", rx.count())
+			if rx.Count() != 1 {
+				t.Fatalf("%d requests to a gone endpoint", rx.Count())
 			}
 		})
 	}
@@ -231,10 +231,10 @@ func TestRotationKeepsBothSecretsDuringGrace(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
 			m := newMarket(t, engine, true)
-			rx := newReceiver(t)
+			rx := servertest.NewReceiver(t)
 			ep, old := m.endpoint(m.supplier, rx.URL, "order.drafted")
 			m.draft()
-			waitFor(t, "the first delivery", func() bool { return rx.count() == 1 }, rx.count)
+			servertest.WaitFor(t, "the first delivery", func() bool { return rx.Count() == 1 }, rx.Count)
 			rot, err := m.supplier.Webhooks.RotateWebhookSecret(m.e.Ctx, connect.NewRequest(&webhookv1.RotateWebhookSecretRequest{
 				Id: ep.GetId(), Etag: ep.GetEtag(), GracePeriod: durationpb.New(time.Hour)}))
 			if err != nil {
@@ -248,24 +248,24 @@ func TestRotationKeepsBothSecretsDuringGrace(t *testing.T) {
 			_, err = m.supplier.Webhooks.RotateWebhookSecret(m.e.Ctx, connect.NewRequest(&webhookv1.RotateWebhookSecretRequest{Id: ep.GetId(), Etag: ep.GetEtag()}))
 			servertest.WantError(t, err, connect.CodeAborted, reasonEtag)
 			m.draft()
-			waitFor(t, "the delivery in the grace period", func() bool { return rx.count() == 2 }, rx.count)
-			during := rx.all()[1]
+			servertest.WaitFor(t, "the delivery in the grace period", func() bool { return rx.Count() == 2 }, rx.Count)
+			during := rx.All()[1]
 			if err := verify(t, old, during); err != nil {
 				t.Fatalf("the old secret no longer verifies during the grace period: %v", err)
 			}
 			if err := verify(t, fresh, during); err != nil {
 				t.Fatalf("the new secret does not verify: %v", err)
 			}
-			if err := verify(t, old, rx.all()[0]); err != nil {
+			if err := verify(t, old, rx.All()[0]); err != nil {
 				t.Fatalf("before rotation: %v", err)
 			}
-			if err := verify(t, fresh, rx.all()[0]); err == nil {
+			if err := verify(t, fresh, rx.All()[0]); err == nil {
 				t.Fatal("a delivery from before the rotation verifies with the new secret")
 			}
 			m.advance(time.Hour + time.Second)
 			m.draft()
-			waitFor(t, "the delivery after the grace period", func() bool { return rx.count() == 3 }, rx.count)
-			after := rx.all()[2]
+			servertest.WaitFor(t, "the delivery after the grace period", func() bool { return rx.Count() == 3 }, rx.Count)
+			after := rx.All()[2]
 			if err := verify(t, fresh, after); err != nil {
 				t.Fatalf("after the grace period: %v", err)
 			}

@@ -172,9 +172,13 @@ func (w *Webhooks) refresh(ctx context.Context) {
 	if w.reg.current(version) {
 		return
 	}
-	if err := w.reg.load(ctx, w.store.Client); err != nil && ctx.Err() == nil {
-		w.log.WarnContext(ctx, "reload webhook endpoints", "error", err)
+	if err := w.reg.load(ctx, w.store.Client); err != nil {
+		if ctx.Err() == nil {
+			w.log.WarnContext(ctx, "reload webhook endpoints", "error", err)
+		}
+		return
 	}
+	w.log.DebugContext(ctx, "webhook endpoints reloaded", "version", w.reg.Version(), "endpoints", w.reg.size())
 }
 
 // listen reloads the copy of the endpoints as soon as another process announces a change on Postgres. A

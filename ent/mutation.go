@@ -20958,7 +20958,8 @@ type WebhookAttemptMutation struct {
 	op             Op
 	typ            string
 	id             *int
-	delivery_id    *string
+	delivery_id    *int64
+	adddelivery_id *int64
 	endpoint_id    *string
 	time           *time.Time
 	trigger        *webhookattempt.Trigger
@@ -21074,12 +21075,13 @@ func (m *WebhookAttemptMutation) IDs(ctx context.Context) ([]int, error) {
 }
 
 // SetDeliveryID sets the "delivery_id" field.
-func (m *WebhookAttemptMutation) SetDeliveryID(s string) {
-	m.delivery_id = &s
+func (m *WebhookAttemptMutation) SetDeliveryID(i int64) {
+	m.delivery_id = &i
+	m.adddelivery_id = nil
 }
 
 // DeliveryID returns the value of the "delivery_id" field in the mutation.
-func (m *WebhookAttemptMutation) DeliveryID() (r string, exists bool) {
+func (m *WebhookAttemptMutation) DeliveryID() (r int64, exists bool) {
 	v := m.delivery_id
 	if v == nil {
 		return
@@ -21090,7 +21092,7 @@ func (m *WebhookAttemptMutation) DeliveryID() (r string, exists bool) {
 // OldDeliveryID returns the old "delivery_id" field's value of the WebhookAttempt entity.
 // If the WebhookAttempt object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *WebhookAttemptMutation) OldDeliveryID(ctx context.Context) (v string, err error) {
+func (m *WebhookAttemptMutation) OldDeliveryID(ctx context.Context) (v int64, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldDeliveryID is only allowed on UpdateOne operations")
 	}
@@ -21104,9 +21106,28 @@ func (m *WebhookAttemptMutation) OldDeliveryID(ctx context.Context) (v string, e
 	return oldValue.DeliveryID, nil
 }
 
+// AddDeliveryID adds i to the "delivery_id" field.
+func (m *WebhookAttemptMutation) AddDeliveryID(i int64) {
+	if m.adddelivery_id != nil {
+		*m.adddelivery_id += i
+	} else {
+		m.adddelivery_id = &i
+	}
+}
+
+// AddedDeliveryID returns the value that was added to the "delivery_id" field in this mutation.
+func (m *WebhookAttemptMutation) AddedDeliveryID() (r int64, exists bool) {
+	v := m.adddelivery_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
 // ResetDeliveryID resets all changes to the "delivery_id" field.
 func (m *WebhookAttemptMutation) ResetDeliveryID() {
 	m.delivery_id = nil
+	m.adddelivery_id = nil
 }
 
 // SetEndpointID sets the "endpoint_id" field.
@@ -21562,7 +21583,7 @@ func (m *WebhookAttemptMutation) OldField(ctx context.Context, name string) (ent
 func (m *WebhookAttemptMutation) SetField(name string, value ent.Value) error {
 	switch name {
 	case webhookattempt.FieldDeliveryID:
-		v, ok := value.(string)
+		v, ok := value.(int64)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
@@ -21632,6 +21653,9 @@ func (m *WebhookAttemptMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *WebhookAttemptMutation) AddedFields() []string {
 	var fields []string
+	if m.adddelivery_id != nil {
+		fields = append(fields, webhookattempt.FieldDeliveryID)
+	}
 	if m.addhttp_status != nil {
 		fields = append(fields, webhookattempt.FieldHTTPStatus)
 	}
@@ -21646,6 +21670,8 @@ func (m *WebhookAttemptMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *WebhookAttemptMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case webhookattempt.FieldDeliveryID:
+		return m.AddedDeliveryID()
 	case webhookattempt.FieldHTTPStatus:
 		return m.AddedHTTPStatus()
 	case webhookattempt.FieldLatencyMs:
@@ -21659,6 +21685,13 @@ func (m *WebhookAttemptMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *WebhookAttemptMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case webhookattempt.FieldDeliveryID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDeliveryID(v)
+		return nil
 	case webhookattempt.FieldHTTPStatus:
 		v, ok := value.(int)
 		if !ok {
@@ -21784,7 +21817,7 @@ type WebhookDeliveryMutation struct {
 	config
 	op                Op
 	typ               string
-	id                *string
+	id                *int64
 	endpoint_id       *string
 	event_id          *int64
 	addevent_id       *int64
@@ -21831,7 +21864,7 @@ func newWebhookDeliveryMutation(c config, op Op, opts ...webhookdeliveryOption) 
 }
 
 // withWebhookDeliveryID sets the ID field of the mutation.
-func withWebhookDeliveryID(id string) webhookdeliveryOption {
+func withWebhookDeliveryID(id int64) webhookdeliveryOption {
 	return func(m *WebhookDeliveryMutation) {
 		var (
 			err   error
@@ -21883,13 +21916,13 @@ func (m WebhookDeliveryMutation) Tx() (*Tx, error) {
 
 // SetID sets the value of the id field. Note that this
 // operation is only accepted on creation of WebhookDelivery entities.
-func (m *WebhookDeliveryMutation) SetID(id string) {
+func (m *WebhookDeliveryMutation) SetID(id int64) {
 	m.id = &id
 }
 
 // ID returns the ID value in the mutation. Note that the ID is only available
 // if it was provided to the builder or after it was returned from the database.
-func (m *WebhookDeliveryMutation) ID() (id string, exists bool) {
+func (m *WebhookDeliveryMutation) ID() (id int64, exists bool) {
 	if m.id == nil {
 		return
 	}
@@ -21900,12 +21933,12 @@ func (m *WebhookDeliveryMutation) ID() (id string, exists bool) {
 // That means, if the mutation is applied within a transaction with an isolation level such
 // as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
 // or updated by the mutation.
-func (m *WebhookDeliveryMutation) IDs(ctx context.Context) ([]string, error) {
+func (m *WebhookDeliveryMutation) IDs(ctx context.Context) ([]int64, error) {
 	switch {
 	case m.op.Is(OpUpdateOne | OpDeleteOne):
 		id, exists := m.ID()
 		if exists {
-			return []string{id}, nil
+			return []int64{id}, nil
 		}
 		fallthrough
 	case m.op.Is(OpUpdate | OpDelete):

@@ -941,10 +941,6 @@ func init() {
 	}()
 	webhookattemptFields := schema.WebhookAttempt{}.Fields()
 	_ = webhookattemptFields
-	// webhookattemptDescDeliveryID is the schema descriptor for delivery_id field.
-	webhookattemptDescDeliveryID := webhookattemptFields[0].Descriptor()
-	// webhookattempt.DeliveryIDValidator is a validator for the "delivery_id" field. It is called by the builders before save.
-	webhookattempt.DeliveryIDValidator = webhookattemptDescDeliveryID.Validators[0].(func(string) error)
 	// webhookattemptDescEndpointID is the schema descriptor for endpoint_id field.
 	webhookattemptDescEndpointID := webhookattemptFields[1].Descriptor()
 	// webhookattempt.EndpointIDValidator is a validator for the "endpoint_id" field. It is called by the builders before save.
@@ -965,49 +961,32 @@ func init() {
 	webhookattemptDescResponseBody := webhookattemptFields[8].Descriptor()
 	// webhookattempt.DefaultResponseBody holds the default value on creation for the response_body field.
 	webhookattempt.DefaultResponseBody = webhookattemptDescResponseBody.Default.(string)
-	webhookdeliveryMixin := schema.WebhookDelivery{}.Mixin()
-	webhookdeliveryMixinFields0 := webhookdeliveryMixin[0].Fields()
-	_ = webhookdeliveryMixinFields0
 	webhookdeliveryFields := schema.WebhookDelivery{}.Fields()
 	_ = webhookdeliveryFields
 	// webhookdeliveryDescEndpointID is the schema descriptor for endpoint_id field.
-	webhookdeliveryDescEndpointID := webhookdeliveryFields[0].Descriptor()
+	webhookdeliveryDescEndpointID := webhookdeliveryFields[1].Descriptor()
 	// webhookdelivery.EndpointIDValidator is a validator for the "endpoint_id" field. It is called by the builders before save.
 	webhookdelivery.EndpointIDValidator = webhookdeliveryDescEndpointID.Validators[0].(func(string) error)
 	// webhookdeliveryDescWebhookID is the schema descriptor for webhook_id field.
-	webhookdeliveryDescWebhookID := webhookdeliveryFields[2].Descriptor()
+	webhookdeliveryDescWebhookID := webhookdeliveryFields[3].Descriptor()
 	// webhookdelivery.WebhookIDValidator is a validator for the "webhook_id" field. It is called by the builders before save.
 	webhookdelivery.WebhookIDValidator = webhookdeliveryDescWebhookID.Validators[0].(func(string) error)
 	// webhookdeliveryDescAttemptCount is the schema descriptor for attempt_count field.
-	webhookdeliveryDescAttemptCount := webhookdeliveryFields[8].Descriptor()
+	webhookdeliveryDescAttemptCount := webhookdeliveryFields[9].Descriptor()
 	// webhookdelivery.DefaultAttemptCount holds the default value on creation for the attempt_count field.
 	webhookdelivery.DefaultAttemptCount = webhookdeliveryDescAttemptCount.Default.(int)
 	// webhookdeliveryDescRetries is the schema descriptor for retries field.
-	webhookdeliveryDescRetries := webhookdeliveryFields[9].Descriptor()
+	webhookdeliveryDescRetries := webhookdeliveryFields[10].Descriptor()
 	// webhookdelivery.DefaultRetries holds the default value on creation for the retries field.
 	webhookdelivery.DefaultRetries = webhookdeliveryDescRetries.Default.(int)
 	// webhookdeliveryDescLeaseToken is the schema descriptor for lease_token field.
-	webhookdeliveryDescLeaseToken := webhookdeliveryFields[11].Descriptor()
+	webhookdeliveryDescLeaseToken := webhookdeliveryFields[12].Descriptor()
 	// webhookdelivery.DefaultLeaseToken holds the default value on creation for the lease_token field.
 	webhookdelivery.DefaultLeaseToken = webhookdeliveryDescLeaseToken.Default.(string)
 	// webhookdeliveryDescID is the schema descriptor for id field.
-	webhookdeliveryDescID := webhookdeliveryMixinFields0[0].Descriptor()
+	webhookdeliveryDescID := webhookdeliveryFields[0].Descriptor()
 	// webhookdelivery.IDValidator is a validator for the "id" field. It is called by the builders before save.
-	webhookdelivery.IDValidator = func() func(string) error {
-		validators := webhookdeliveryDescID.Validators
-		fns := [...]func(string) error{
-			validators[0].(func(string) error),
-			validators[1].(func(string) error),
-		}
-		return func(id string) error {
-			for _, fn := range fns {
-				if err := fn(id); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}()
+	webhookdelivery.IDValidator = webhookdeliveryDescID.Validators[0].(func(int64) error)
 	webhookendpointMixin := schema.WebhookEndpoint{}.Mixin()
 	webhookendpointMixinFields0 := webhookendpointMixin[0].Fields()
 	_ = webhookendpointMixinFields0

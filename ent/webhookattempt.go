@@ -18,7 +18,7 @@ type WebhookAttempt struct {
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
 	// DeliveryID holds the value of the "delivery_id" field.
-	DeliveryID string `json:"delivery_id,omitempty"`
+	DeliveryID int64 `json:"delivery_id,omitempty"`
 	// EndpointID holds the value of the "endpoint_id" field.
 	EndpointID string `json:"endpoint_id,omitempty"`
 	// Time holds the value of the "time" field.
@@ -43,9 +43,9 @@ func (*WebhookAttempt) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case webhookattempt.FieldID, webhookattempt.FieldHTTPStatus, webhookattempt.FieldLatencyMs:
+		case webhookattempt.FieldID, webhookattempt.FieldDeliveryID, webhookattempt.FieldHTTPStatus, webhookattempt.FieldLatencyMs:
 			values[i] = new(sql.NullInt64)
-		case webhookattempt.FieldDeliveryID, webhookattempt.FieldEndpointID, webhookattempt.FieldTrigger, webhookattempt.FieldOutcome, webhookattempt.FieldError, webhookattempt.FieldResponseBody:
+		case webhookattempt.FieldEndpointID, webhookattempt.FieldTrigger, webhookattempt.FieldOutcome, webhookattempt.FieldError, webhookattempt.FieldResponseBody:
 			values[i] = new(sql.NullString)
 		case webhookattempt.FieldTime:
 			values[i] = new(sql.NullTime)
@@ -71,10 +71,10 @@ func (_m *WebhookAttempt) assignValues(columns []string, values []any) error {
 			}
 			_m.ID = int(value.Int64)
 		case webhookattempt.FieldDeliveryID:
-			if value, ok := values[i].(*sql.NullString); !ok {
+			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field delivery_id", values[i])
 			} else if value.Valid {
-				_m.DeliveryID = value.String
+				_m.DeliveryID = value.Int64
 			}
 		case webhookattempt.FieldEndpointID:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -161,7 +161,7 @@ func (_m *WebhookAttempt) String() string {
 	builder.WriteString("WebhookAttempt(")
 	builder.WriteString(fmt.Sprintf("id=%v, ", _m.ID))
 	builder.WriteString("delivery_id=")
-	builder.WriteString(_m.DeliveryID)
+	builder.WriteString(fmt.Sprintf("%v", _m.DeliveryID))
 	builder.WriteString(", ")
 	builder.WriteString("endpoint_id=")
 	builder.WriteString(_m.EndpointID)

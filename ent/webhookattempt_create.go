@@ -23,7 +23,7 @@ type WebhookAttemptCreate struct {
 }
 
 // SetDeliveryID sets the "delivery_id" field.
-func (_c *WebhookAttemptCreate) SetDeliveryID(v string) *WebhookAttemptCreate {
+func (_c *WebhookAttemptCreate) SetDeliveryID(v int64) *WebhookAttemptCreate {
 	_c.mutation.SetDeliveryID(v)
 	return _c
 }
@@ -166,11 +166,6 @@ func (_c *WebhookAttemptCreate) check() error {
 	if _, ok := _c.mutation.DeliveryID(); !ok {
 		return &ValidationError{Name: "delivery_id", err: errors.New(`ent: missing required field "WebhookAttempt.delivery_id"`)}
 	}
-	if v, ok := _c.mutation.DeliveryID(); ok {
-		if err := webhookattempt.DeliveryIDValidator(v); err != nil {
-			return &ValidationError{Name: "delivery_id", err: fmt.Errorf(`ent: validator failed for field "WebhookAttempt.delivery_id": %w`, err)}
-		}
-	}
 	if _, ok := _c.mutation.EndpointID(); !ok {
 		return &ValidationError{Name: "endpoint_id", err: errors.New(`ent: missing required field "WebhookAttempt.endpoint_id"`)}
 	}
@@ -238,7 +233,7 @@ func (_c *WebhookAttemptCreate) createSpec() (*WebhookAttempt, *sqlgraph.CreateS
 	)
 	_spec.OnConflict = _c.conflict
 	if value, ok := _c.mutation.DeliveryID(); ok {
-		_spec.SetField(webhookattempt.FieldDeliveryID, field.TypeString, value)
+		_spec.SetField(webhookattempt.FieldDeliveryID, field.TypeInt64, value)
 		_node.DeliveryID = value
 	}
 	if value, ok := _c.mutation.EndpointID(); ok {

@@ -264,7 +264,7 @@ func (_q *WebhookAttemptQuery) Clone() *WebhookAttemptQuery {
 // Example:
 //
 //	var v []struct {
-//		DeliveryID string `json:"delivery_id,omitempty"`
+//		DeliveryID int64 `json:"delivery_id,omitempty"`
 //		Count int `json:"count,omitempty"`
 //	}
 //
@@ -287,7 +287,7 @@ func (_q *WebhookAttemptQuery) GroupBy(field string, fields ...string) *WebhookA
 // Example:
 //
 //	var v []struct {
-//		DeliveryID string `json:"delivery_id,omitempty"`
+//		DeliveryID int64 `json:"delivery_id,omitempty"`
 //	}
 //
 //	client.WebhookAttempt.Query().

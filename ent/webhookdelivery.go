@@ -16,7 +16,7 @@ import (
 type WebhookDelivery struct {
 	config `json:"-"`
 	// ID of the ent.
-	ID string `json:"id,omitempty"`
+	ID int64 `json:"id,omitempty"`
 	// EndpointID holds the value of the "endpoint_id" field.
 	EndpointID string `json:"endpoint_id,omitempty"`
 	// EventID holds the value of the "event_id" field.
@@ -59,9 +59,9 @@ func (*WebhookDelivery) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case webhookdelivery.FieldPayload:
 			values[i] = new([]byte)
-		case webhookdelivery.FieldEventID, webhookdelivery.FieldSeq, webhookdelivery.FieldAttemptCount, webhookdelivery.FieldRetries:
+		case webhookdelivery.FieldID, webhookdelivery.FieldEventID, webhookdelivery.FieldSeq, webhookdelivery.FieldAttemptCount, webhookdelivery.FieldRetries:
 			values[i] = new(sql.NullInt64)
-		case webhookdelivery.FieldID, webhookdelivery.FieldEndpointID, webhookdelivery.FieldWebhookID, webhookdelivery.FieldEventType, webhookdelivery.FieldSubjectKey, webhookdelivery.FieldState, webhookdelivery.FieldTrigger, webhookdelivery.FieldLeaseToken:
+		case webhookdelivery.FieldEndpointID, webhookdelivery.FieldWebhookID, webhookdelivery.FieldEventType, webhookdelivery.FieldSubjectKey, webhookdelivery.FieldState, webhookdelivery.FieldTrigger, webhookdelivery.FieldLeaseToken:
 			values[i] = new(sql.NullString)
 		case webhookdelivery.FieldNextAttemptTime, webhookdelivery.FieldLeaseExpireTime, webhookdelivery.FieldCreateTime, webhookdelivery.FieldFinishTime:
 			values[i] = new(sql.NullTime)
@@ -81,11 +81,11 @@ func (_m *WebhookDelivery) assignValues(columns []string, values []any) error {
 	for i := range columns {
 		switch columns[i] {
 		case webhookdelivery.FieldID:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field id", values[i])
-			} else if value.Valid {
-				_m.ID = value.String
+			value, ok := values[i].(*sql.NullInt64)
+			if !ok {
+				return fmt.Errorf("unexpected type %T for field id", value)
 			}
+			_m.ID = int64(value.Int64)
 		case webhookdelivery.FieldEndpointID:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field endpoint_id", values[i])

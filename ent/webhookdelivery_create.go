@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
@@ -184,7 +183,7 @@ func (_c *WebhookDeliveryCreate) SetPayload(v []byte) *WebhookDeliveryCreate {
 }
 
 // SetID sets the "id" field.
-func (_c *WebhookDeliveryCreate) SetID(v string) *WebhookDeliveryCreate {
+func (_c *WebhookDeliveryCreate) SetID(v int64) *WebhookDeliveryCreate {
 	_c.mutation.SetID(v)
 	return _c
 }
@@ -323,12 +322,9 @@ func (_c *WebhookDeliveryCreate) sqlSave(ctx context.Context) (*WebhookDelivery,
 		}
 		return nil, err
 	}
-	if _spec.ID.Value != nil {
-		if id, ok := _spec.ID.Value.(string); ok {
-			_node.ID = id
-		} else {
-			return nil, fmt.Errorf("unexpected WebhookDelivery.ID type: %T", _spec.ID.Value)
-		}
+	if _spec.ID.Value != _node.ID {
+		id := _spec.ID.Value.(int64)
+		_node.ID = int64(id)
 	}
 	_c.mutation.id = &_node.ID
 	_c.mutation.done = true
@@ -338,7 +334,7 @@ func (_c *WebhookDeliveryCreate) sqlSave(ctx context.Context) (*WebhookDelivery,
 func (_c *WebhookDeliveryCreate) createSpec() (*WebhookDelivery, *sqlgraph.CreateSpec) {
 	var (
 		_node = &WebhookDelivery{config: _c.config}
-		_spec = sqlgraph.NewCreateSpec(webhookdelivery.Table, sqlgraph.NewFieldSpec(webhookdelivery.FieldID, field.TypeString))
+		_spec = sqlgraph.NewCreateSpec(webhookdelivery.Table, sqlgraph.NewFieldSpec(webhookdelivery.FieldID, field.TypeInt64))
 	)
 	_spec.OnConflict = _c.conflict
 	if id, ok := _c.mutation.ID(); ok {
@@ -809,12 +805,7 @@ func (u *WebhookDeliveryUpsertOne) ExecX(ctx context.Context) {
 }
 
 // Exec executes the UPSERT query and returns the inserted/updated ID.
-func (u *WebhookDeliveryUpsertOne) ID(ctx context.Context) (id string, err error) {
-	if u.create.driver.Dialect() == dialect.MySQL {
-		// In case of "ON CONFLICT", there is no way to get back non-numeric ID
-		// fields from the database since MySQL does not support the RETURNING clause.
-		return id, errors.New("ent: WebhookDeliveryUpsertOne.ID is not supported by MySQL driver. Use WebhookDeliveryUpsertOne.Exec instead")
-	}
+func (u *WebhookDeliveryUpsertOne) ID(ctx context.Context) (id int64, err error) {
 	node, err := u.create.Save(ctx)
 	if err != nil {
 		return id, err
@@ -823,7 +814,7 @@ func (u *WebhookDeliveryUpsertOne) ID(ctx context.Context) (id string, err error
 }
 
 // IDX is like ID, but panics if an error occurs.
-func (u *WebhookDeliveryUpsertOne) IDX(ctx context.Context) string {
+func (u *WebhookDeliveryUpsertOne) IDX(ctx context.Context) int64 {
 	id, err := u.ID(ctx)
 	if err != nil {
 		panic(err)
@@ -878,6 +869,10 @@ func (_c *WebhookDeliveryCreateBulk) Save(ctx context.Context) ([]*WebhookDelive
 					return nil, err
 				}
 				mutation.id = &nodes[i].ID
+				if specs[i].ID.Value != nil && nodes[i].ID == 0 {
+					id := specs[i].ID.Value.(int64)
+					nodes[i].ID = int64(id)
+				}
 				mutation.done = true
 				return nodes[i], nil
 			})

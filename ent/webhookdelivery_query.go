@@ -84,8 +84,8 @@ func (_q *WebhookDeliveryQuery) FirstX(ctx context.Context) *WebhookDelivery {
 
 // FirstID returns the first WebhookDelivery ID from the query.
 // Returns a *NotFoundError when no WebhookDelivery ID was found.
-func (_q *WebhookDeliveryQuery) FirstID(ctx context.Context) (id string, err error) {
-	var ids []string
+func (_q *WebhookDeliveryQuery) FirstID(ctx context.Context) (id int64, err error) {
+	var ids []int64
 	if ids, err = _q.Limit(1).IDs(setContextOp(ctx, _q.ctx, ent.OpQueryFirstID)); err != nil {
 		return
 	}
@@ -97,7 +97,7 @@ func (_q *WebhookDeliveryQuery) FirstID(ctx context.Context) (id string, err err
 }
 
 // FirstIDX is like FirstID, but panics if an error occurs.
-func (_q *WebhookDeliveryQuery) FirstIDX(ctx context.Context) string {
+func (_q *WebhookDeliveryQuery) FirstIDX(ctx context.Context) int64 {
 	id, err := _q.FirstID(ctx)
 	if err != nil && !IsNotFound(err) {
 		panic(err)
@@ -135,8 +135,8 @@ func (_q *WebhookDeliveryQuery) OnlyX(ctx context.Context) *WebhookDelivery {
 // OnlyID is like Only, but returns the only WebhookDelivery ID in the query.
 // Returns a *NotSingularError when more than one WebhookDelivery ID is found.
 // Returns a *NotFoundError when no entities are found.
-func (_q *WebhookDeliveryQuery) OnlyID(ctx context.Context) (id string, err error) {
-	var ids []string
+func (_q *WebhookDeliveryQuery) OnlyID(ctx context.Context) (id int64, err error) {
+	var ids []int64
 	if ids, err = _q.Limit(2).IDs(setContextOp(ctx, _q.ctx, ent.OpQueryOnlyID)); err != nil {
 		return
 	}
@@ -152,7 +152,7 @@ func (_q *WebhookDeliveryQuery) OnlyID(ctx context.Context) (id string, err erro
 }
 
 // OnlyIDX is like OnlyID, but panics if an error occurs.
-func (_q *WebhookDeliveryQuery) OnlyIDX(ctx context.Context) string {
+func (_q *WebhookDeliveryQuery) OnlyIDX(ctx context.Context) int64 {
 	id, err := _q.OnlyID(ctx)
 	if err != nil {
 		panic(err)
@@ -180,7 +180,7 @@ func (_q *WebhookDeliveryQuery) AllX(ctx context.Context) []*WebhookDelivery {
 }
 
 // IDs executes the query and returns a list of WebhookDelivery IDs.
-func (_q *WebhookDeliveryQuery) IDs(ctx context.Context) (ids []string, err error) {
+func (_q *WebhookDeliveryQuery) IDs(ctx context.Context) (ids []int64, err error) {
 	if _q.ctx.Unique == nil && _q.path != nil {
 		_q.Unique(true)
 	}
@@ -192,7 +192,7 @@ func (_q *WebhookDeliveryQuery) IDs(ctx context.Context) (ids []string, err erro
 }
 
 // IDsX is like IDs, but panics if an error occurs.
-func (_q *WebhookDeliveryQuery) IDsX(ctx context.Context) []string {
+func (_q *WebhookDeliveryQuery) IDsX(ctx context.Context) []int64 {
 	ids, err := _q.IDs(ctx)
 	if err != nil {
 		panic(err)
@@ -373,7 +373,7 @@ func (_q *WebhookDeliveryQuery) sqlCount(ctx context.Context) (int, error) {
 }
 
 func (_q *WebhookDeliveryQuery) querySpec() *sqlgraph.QuerySpec {
-	_spec := sqlgraph.NewQuerySpec(webhookdelivery.Table, webhookdelivery.Columns, sqlgraph.NewFieldSpec(webhookdelivery.FieldID, field.TypeString))
+	_spec := sqlgraph.NewQuerySpec(webhookdelivery.Table, webhookdelivery.Columns, sqlgraph.NewFieldSpec(webhookdelivery.FieldID, field.TypeInt64))
 	_spec.From = _q.sql
 	if unique := _q.ctx.Unique; unique != nil {
 		_spec.Unique = *unique

@@ -704,7 +704,7 @@ var (
 	// WebhookAttemptsColumns holds the columns for the "webhook_attempts" table.
 	WebhookAttemptsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "delivery_id", Type: field.TypeString},
+		{Name: "delivery_id", Type: field.TypeInt64},
 		{Name: "endpoint_id", Type: field.TypeString},
 		{Name: "time", Type: field.TypeTime},
 		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"scheduled", "redelivery", "replay", "test"}},
@@ -734,7 +734,7 @@ var (
 	}
 	// WebhookDeliveriesColumns holds the columns for the "webhook_deliveries" table.
 	WebhookDeliveriesColumns = []*schema.Column{
-		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "id", Type: field.TypeInt64, Increment: true},
 		{Name: "endpoint_id", Type: field.TypeString},
 		{Name: "event_id", Type: field.TypeInt64, Nullable: true},
 		{Name: "webhook_id", Type: field.TypeString},
@@ -759,9 +759,9 @@ var (
 		PrimaryKey: []*schema.Column{WebhookDeliveriesColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "webhookdelivery_endpoint_id_event_id",
+				Name:    "webhookdelivery_endpoint_id_subject_key_seq",
 				Unique:  true,
-				Columns: []*schema.Column{WebhookDeliveriesColumns[1], WebhookDeliveriesColumns[2]},
+				Columns: []*schema.Column{WebhookDeliveriesColumns[1], WebhookDeliveriesColumns[5], WebhookDeliveriesColumns[6]},
 			},
 			{
 				Name:    "webhookdelivery_state_next_attempt_time",
@@ -769,24 +769,9 @@ var (
 				Columns: []*schema.Column{WebhookDeliveriesColumns[7], WebhookDeliveriesColumns[11]},
 			},
 			{
-				Name:    "webhookdelivery_endpoint_id_subject_key_state_seq",
-				Unique:  false,
-				Columns: []*schema.Column{WebhookDeliveriesColumns[1], WebhookDeliveriesColumns[5], WebhookDeliveriesColumns[7], WebhookDeliveriesColumns[6]},
-			},
-			{
 				Name:    "webhookdelivery_endpoint_id_id",
 				Unique:  false,
 				Columns: []*schema.Column{WebhookDeliveriesColumns[1], WebhookDeliveriesColumns[0]},
-			},
-			{
-				Name:    "webhookdelivery_endpoint_id_state_id",
-				Unique:  false,
-				Columns: []*schema.Column{WebhookDeliveriesColumns[1], WebhookDeliveriesColumns[7], WebhookDeliveriesColumns[0]},
-			},
-			{
-				Name:    "webhookdelivery_endpoint_id_webhook_id",
-				Unique:  false,
-				Columns: []*schema.Column{WebhookDeliveriesColumns[1], WebhookDeliveriesColumns[3]},
 			},
 		},
 	}

@@ -72,12 +72,12 @@ func (WebhookEndpoint) Indexes() []ent.Index {
 // an earlier one is pending.
 type WebhookDelivery struct{ ent.Schema }
 
-// Mixin of the WebhookDelivery.
-func (WebhookDelivery) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}} }
-
 // Fields of the WebhookDelivery.
 func (WebhookDelivery) Fields() []ent.Field {
 	return []ent.Field{
+		// id is a database sequence (the API shows "whd_<id>"): every matching event inserts a row in its
+		// own transaction, and an integer key is the cheapest to insert (the row id itself on SQLite).
+		field.Int64("id").Positive().Immutable(),
 		field.String("endpoint_id").NotEmpty().Immutable(),
 		// event_id is the feed event delivered; absent for a test event.
 		field.Int64("event_id").Optional().Nillable().Immutable(),
@@ -113,12 +113,11 @@ func (WebhookDelivery) Fields() []ent.Field {
 // Indexes of the WebhookDelivery.
 func (WebhookDelivery) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("endpoint_id", "event_id").Unique(),
+		// Few indexes, since every matching event inserts a row in its transaction: one event per endpoint
+		// and the per-subject order check (also replay's upsert key), the claim, and the endpoint's list.
+		index.Fields("endpoint_id", "subject_key", "seq").Unique(),
 		index.Fields("state", "next_attempt_time"),
-		index.Fields("endpoint_id", "subject_key", "state", "seq"),
 		index.Fields("endpoint_id", "id"),
-		index.Fields("endpoint_id", "state", "id"),
-		index.Fields("endpoint_id", "webhook_id"),
 	}
 }
 
@@ -129,7 +128,7 @@ type WebhookAttempt struct{ ent.Schema }
 // Fields of the WebhookAttempt.
 func (WebhookAttempt) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("delivery_id").NotEmpty().Immutable(),
+		field.Int64("delivery_id").Immutable(),
 		field.String("endpoint_id").NotEmpty().Immutable(),
 		field.Time("time").Immutable(),
 		field.Enum("trigger").Values("scheduled", "redelivery", "replay", "test").Immutable(),

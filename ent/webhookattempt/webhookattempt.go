@@ -60,8 +60,6 @@ func ValidColumn(column string) bool {
 }
 
 var (
-	// DeliveryIDValidator is a validator for the "delivery_id" field. It is called by the builders before save.
-	DeliveryIDValidator func(string) error
 	// EndpointIDValidator is a validator for the "endpoint_id" field. It is called by the builders before save.
 	EndpointIDValidator func(string) error
 	// DefaultHTTPStatus holds the default value on creation for the "http_status" field.

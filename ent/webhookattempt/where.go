@@ -55,7 +55,7 @@ func IDLTE(id int) predicate.WebhookAttempt {
 }
 
 // DeliveryID applies equality check predicate on the "delivery_id" field. It's identical to DeliveryIDEQ.
-func DeliveryID(v string) predicate.WebhookAttempt {
+func DeliveryID(v int64) predicate.WebhookAttempt {
 	return predicate.WebhookAttempt(sql.FieldEQ(FieldDeliveryID, v))
 }
 
@@ -90,68 +90,43 @@ func ResponseBody(v string) predicate.WebhookAttempt {
 }
 
 // DeliveryIDEQ applies the EQ predicate on the "delivery_id" field.
-func DeliveryIDEQ(v string) predicate.WebhookAttempt {
+func DeliveryIDEQ(v int64) predicate.WebhookAttempt {
 	return predicate.WebhookAttempt(sql.FieldEQ(FieldDeliveryID, v))
 }
 
 // DeliveryIDNEQ applies the NEQ predicate on the "delivery_id" field.
-func DeliveryIDNEQ(v string) predicate.WebhookAttempt {
+func DeliveryIDNEQ(v int64) predicate.WebhookAttempt {
 	return predicate.WebhookAttempt(sql.FieldNEQ(FieldDeliveryID, v))
 }
 
 // DeliveryIDIn applies the In predicate on the "delivery_id" field.
-func DeliveryIDIn(vs ...string) predicate.WebhookAttempt {
+func DeliveryIDIn(vs ...int64) predicate.WebhookAttempt {
 	return predicate.WebhookAttempt(sql.FieldIn(FieldDeliveryID, vs...))
 }
 
 // DeliveryIDNotIn applies the NotIn predicate on the "delivery_id" field.
-func DeliveryIDNotIn(vs ...string) predicate.WebhookAttempt {
+func DeliveryIDNotIn(vs ...int64) predicate.WebhookAttempt {
 	return predicate.WebhookAttempt(sql.FieldNotIn(FieldDeliveryID, vs...))
 }
 
 // DeliveryIDGT applies the GT predicate on the "delivery_id" field.
-func DeliveryIDGT(v string) predicate.WebhookAttempt {
+func DeliveryIDGT(v int64) predicate.WebhookAttempt {
 	return predicate.WebhookAttempt(sql.FieldGT(FieldDeliveryID, v))
 }
 
 // DeliveryIDGTE applies the GTE predicate on the "delivery_id" field.
-func DeliveryIDGTE(v string) predicate.WebhookAttempt {
+func DeliveryIDGTE(v int64) predicate.WebhookAttempt {
 	return predicate.WebhookAttempt(sql.FieldGTE(FieldDeliveryID, v))
 }
 
 // DeliveryIDLT applies the LT predicate on the "delivery_id" field.
-func DeliveryIDLT(v string) predicate.WebhookAttempt {
+func DeliveryIDLT(v int64) predicate.WebhookAttempt {
 	return predicate.WebhookAttempt(sql.FieldLT(FieldDeliveryID, v))
 }
 
 // DeliveryIDLTE applies the LTE predicate on the "delivery_id" field.
-func DeliveryIDLTE(v string) predicate.WebhookAttempt {
+func DeliveryIDLTE(v int64) predicate.WebhookAttempt {
 	return predicate.WebhookAttempt(sql.FieldLTE(FieldDeliveryID, v))
-}
-
-// DeliveryIDContains applies the Contains predicate on the "delivery_id" field.
-func DeliveryIDContains(v string) predicate.WebhookAttempt {
-	return predicate.WebhookAttempt(sql.FieldContains(FieldDeliveryID, v))
-}
-
-// DeliveryIDHasPrefix applies the HasPrefix predicate on the "delivery_id" field.
-func DeliveryIDHasPrefix(v string) predicate.WebhookAttempt {
-	return predicate.WebhookAttempt(sql.FieldHasPrefix(FieldDeliveryID, v))
-}
-
-// DeliveryIDHasSuffix applies the HasSuffix predicate on the "delivery_id" field.
-func DeliveryIDHasSuffix(v string) predicate.WebhookAttempt {
-	return predicate.WebhookAttempt(sql.FieldHasSuffix(FieldDeliveryID, v))
-}
-
-// DeliveryIDEqualFold applies the EqualFold predicate on the "delivery_id" field.
-func DeliveryIDEqualFold(v string) predicate.WebhookAttempt {
-	return predicate.WebhookAttempt(sql.FieldEqualFold(FieldDeliveryID, v))
-}
-
-// DeliveryIDContainsFold applies the ContainsFold predicate on the "delivery_id" field.
-func DeliveryIDContainsFold(v string) predicate.WebhookAttempt {
-	return predicate.WebhookAttempt(sql.FieldContainsFold(FieldDeliveryID, v))
 }
 
 // EndpointIDEQ applies the EQ predicate on the "endpoint_id" field.

@@ -92,7 +92,7 @@ var (
 	// DefaultLeaseToken holds the default value on creation for the "lease_token" field.
 	DefaultLeaseToken string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
-	IDValidator func(string) error
+	IDValidator func(int64) error
 )
 
 // State defines the type for the "state" enum field.

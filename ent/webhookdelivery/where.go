@@ -10,58 +10,48 @@ import (
 )
 
 // ID filters vertices based on their ID field.
-func ID(id string) predicate.WebhookDelivery {
+func ID(id int64) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldEQ(FieldID, id))
 }
 
 // IDEQ applies the EQ predicate on the ID field.
-func IDEQ(id string) predicate.WebhookDelivery {
+func IDEQ(id int64) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldEQ(FieldID, id))
 }
 
 // IDNEQ applies the NEQ predicate on the ID field.
-func IDNEQ(id string) predicate.WebhookDelivery {
+func IDNEQ(id int64) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldNEQ(FieldID, id))
 }
 
 // IDIn applies the In predicate on the ID field.
-func IDIn(ids ...string) predicate.WebhookDelivery {
+func IDIn(ids ...int64) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldIn(FieldID, ids...))
 }
 
 // IDNotIn applies the NotIn predicate on the ID field.
-func IDNotIn(ids ...string) predicate.WebhookDelivery {
+func IDNotIn(ids ...int64) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldNotIn(FieldID, ids...))
 }
 
 // IDGT applies the GT predicate on the ID field.
-func IDGT(id string) predicate.WebhookDelivery {
+func IDGT(id int64) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldGT(FieldID, id))
 }
 
 // IDGTE applies the GTE predicate on the ID field.
-func IDGTE(id string) predicate.WebhookDelivery {
+func IDGTE(id int64) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldGTE(FieldID, id))
 }
 
 // IDLT applies the LT predicate on the ID field.
-func IDLT(id string) predicate.WebhookDelivery {
+func IDLT(id int64) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldLT(FieldID, id))
 }
 
 // IDLTE applies the LTE predicate on the ID field.
-func IDLTE(id string) predicate.WebhookDelivery {
+func IDLTE(id int64) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldLTE(FieldID, id))
-}
-
-// IDEqualFold applies the EqualFold predicate on the ID field.
-func IDEqualFold(id string) predicate.WebhookDelivery {
-	return predicate.WebhookDelivery(sql.FieldEqualFold(FieldID, id))
-}
-
-// IDContainsFold applies the ContainsFold predicate on the ID field.
-func IDContainsFold(id string) predicate.WebhookDelivery {
-	return predicate.WebhookDelivery(sql.FieldContainsFold(FieldID, id))
 }
 
 // EndpointID applies equality check predicate on the "endpoint_id" field. It's identical to EndpointIDEQ.

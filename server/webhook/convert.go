@@ -74,6 +74,15 @@ type queueAt struct {
 	now time.Time
 }
 
+// deliveryID is a delivery's id in the API.
+func deliveryID(id int64) string { return "whd_" + strconv.FormatInt(id, 10) }
+
+// parseDeliveryID reads a delivery id of the API; ok is false for anything else.
+func parseDeliveryID(s string) (int64, bool) {
+	n, err := strconv.ParseInt(strings.TrimPrefix(s, "whd_"), 10, 64)
+	return n, err == nil && n > 0 && strings.HasPrefix(s, "whd_")
+}
+
 func eventID(id int64) string {
 	if id == 0 {
 		return ""
@@ -107,7 +116,7 @@ const maxAttemptsShown = 20
 func deliveryToProto(d *ent.WebhookDelivery, attempts []*ent.WebhookAttempt) *webhookv1.WebhookDelivery {
 	subjectType, subjectID, _ := strings.Cut(d.SubjectKey, "/")
 	out := &webhookv1.WebhookDelivery{
-		Id: d.ID, EndpointId: d.EndpointID, WebhookId: d.WebhookID, EventType: d.EventType,
+		Id: deliveryID(d.ID), EndpointId: d.EndpointID, WebhookId: d.WebhookID, EventType: d.EventType,
 		SubjectType: subjectType, SubjectId: subjectID, State: deliveryStates[d.State],
 		AttemptCount: int32(d.AttemptCount), CreateTime: timestamppb.New(d.CreateTime), FinishTime: resource.Timestamp(d.FinishTime),
 	}

@@ -84,6 +84,11 @@ func TestOrderLifeArrivesSigned(t *testing.T) {
 				t.Fatalf("list endpoints: %v %v", eps, err)
 			}
 			ep := eps.Msg.GetEndpoints()[0]
+			// The receiver has answered; the outcomes are recorded just after.
+			servertest.WaitFor(t, "the outcomes", func() bool {
+				ep = m.getEndpoint(m.supplier, ep.GetId())
+				return ep.GetStats().GetSucceededDeliveries() == 6
+			}, supplierRx.Count)
 			if ep.GetStats().GetSucceededDeliveries() != 6 || ep.GetStats().GetPendingDeliveries() != 0 || ep.GetScope() != webhookv1.WebhookEndpoint_SCOPE_ACCOUNT {
 				t.Fatalf("endpoint %v", ep)
 			}

@@ -75,7 +75,7 @@ func (w *Webhooks) record(ctx context.Context, batch []result) error {
 			// A delivery whose lease was lost (it ran out and another worker took it) keeps its new state;
 			// the attempt is recorded all the same.
 			if _, err := u.Save(ctx); err != nil {
-				return fmt.Errorf("record delivery %s: %w", r.id, err)
+				return fmt.Errorf("record delivery %d: %w", r.id, err)
 			}
 		}
 		if err := tx.WebhookAttempt.CreateBulk(attempts...).Exec(ctx); err != nil {
@@ -224,7 +224,7 @@ func (w *Webhooks) replayStep(ctx context.Context, id string) (bool, error) {
 				SetNextAttemptTime(now).SetCreateTime(now))
 		}
 		if len(creates) > 0 {
-			err := tx.WebhookDelivery.CreateBulk(creates...).OnConflictColumns(webhookdelivery.FieldEndpointID, webhookdelivery.FieldEventID).
+			err := tx.WebhookDelivery.CreateBulk(creates...).OnConflictColumns(webhookdelivery.FieldEndpointID, webhookdelivery.FieldSubjectKey, webhookdelivery.FieldSeq).
 				Update(func(u *ent.WebhookDeliveryUpsert) {
 					u.SetState(webhookdelivery.StatePending).SetTrigger(webhookdelivery.TriggerReplay).SetNextAttemptTime(now).
 						SetRetries(0).ClearFinishTime()

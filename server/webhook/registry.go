@@ -14,7 +14,6 @@ import (
 	"github.com/tradeassure/tradeassure/ent/webhookendpoint"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/events"
-	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // versionKey is the setting every endpoint change sets to a new value, in the change's transaction, so
@@ -179,7 +178,7 @@ func (o outbox) Enqueue(ctx context.Context, tx *ent.Tx, ev *ent.Event, e events
 
 // newDelivery is the outbox row of an event for an endpoint, due at the event's time.
 func newDelivery(tx *ent.Tx, endpointID string, ev *ent.Event) *ent.WebhookDeliveryCreate {
-	return tx.WebhookDelivery.Create().SetID(resource.ID("whd_")).SetEndpointID(endpointID).SetEventID(ev.ID).
+	return tx.WebhookDelivery.Create().SetEndpointID(endpointID).SetEventID(ev.ID).
 		SetWebhookID(fmt.Sprint(ev.ID)).SetEventType(ev.Type).SetSubjectKey(ev.SubjectType + "/" + ev.SubjectID).
 		SetSeq(ev.ID).SetNextAttemptTime(ev.Time).SetCreateTime(ev.Time)
 }

@@ -424,10 +424,11 @@ func (s *Service) ListWebhookDeliveries(ctx context.Context, req *connect.Reques
 		return nil, err
 	}
 	filter := pagination.Filter("webhook_deliveries", p.AccountID, e.ID, m.GetState(), m.GetWebhookId())
-	size, after, err := s.w.pager.Start(m, 50, 200, filter)
+	size, afterKey, err := s.w.pager.Start(m, 50, 200, filter)
 	if err != nil {
 		return nil, err
 	}
+	after, _ := strconv.ParseInt(afterKey, 10, 64)
 	q := s.w.store.Client.WebhookDelivery.Query().Where(webhookdelivery.EndpointID(e.ID))
 	for st, pb := range deliveryStates {
 		if pb == m.GetState() {
@@ -437,7 +438,7 @@ func (s *Service) ListWebhookDeliveries(ctx context.Context, req *connect.Reques
 	if m.GetWebhookId() != "" {
 		q = q.Where(webhookdelivery.WebhookID(m.GetWebhookId()))
 	}
-	if after != "" {
+	if after > 0 {
 		q = q.Where(webhookdelivery.IDLT(after))
 	}
 	rows, err := q.Order(ent.Desc(webhookdelivery.FieldID)).Limit(size + 1).All(ctx)
@@ -445,7 +446,7 @@ func (s *Service) ListWebhookDeliveries(ctx context.Context, req *connect.Reques
 		return nil, fmt.Errorf("list webhook deliveries: %w", err)
 	}
 	out := &webhookv1.ListWebhookDeliveriesResponse{}
-	rows, out.NextPageToken = pagination.Page(s.w.pager, rows, size, filter, func(d *ent.WebhookDelivery) string { return d.ID })
+	rows, out.NextPageToken = pagination.Page(s.w.pager, rows, size, filter, func(d *ent.WebhookDelivery) string { return strconv.FormatInt(d.ID, 10) })
 	if out.Deliveries, err = s.w.deliveries(ctx, s.w.store.Client, rows...); err != nil {
 		return nil, err
 	}
@@ -454,7 +455,7 @@ func (s *Service) ListWebhookDeliveries(ctx context.Context, req *connect.Reques
 
 // deliveries converts stored deliveries with their latest attempts.
 func (w *Webhooks) deliveries(ctx context.Context, c *ent.Client, rows ...*ent.WebhookDelivery) ([]*webhookv1.WebhookDelivery, error) {
-	ids := make([]string, len(rows))
+	ids := make([]int64, len(rows))
 	for i, d := range rows {
 		ids[i] = d.ID
 	}
@@ -463,7 +464,7 @@ func (w *Webhooks) deliveries(ctx context.Context, c *ent.Client, rows ...*ent.W
 	if err != nil {
 		return nil, fmt.Errorf("list webhook attempts: %w", err)
 	}
-	byDelivery := map[string][]*ent.WebhookAttempt{}
+	byDelivery := map[int64][]*ent.WebhookAttempt{}
 	for _, a := range attempts {
 		byDelivery[a.DeliveryID] = append(byDelivery[a.DeliveryID], a)
 	}
@@ -479,7 +480,11 @@ func loadDelivery(ctx context.Context, c *ent.Client, p auth.Principal, id strin
 	if err := p.RequireRole("manage webhook endpoints", managers...); err != nil {
 		return nil, nil, err
 	}
-	d, err := c.WebhookDelivery.Get(ctx, id)
+	n, ok := parseDeliveryID(id)
+	if !ok {
+		return nil, nil, apierr.NotFound("webhook delivery", id)
+	}
+	d, err := c.WebhookDelivery.Get(ctx, n)
 	if ent.IsNotFound(err) {
 		return nil, nil, apierr.NotFound("webhook delivery", id)
 	}
@@ -515,7 +520,7 @@ func (s *Service) RedeliverWebhook(ctx context.Context, req *connect.Request[web
 		d, err = tx.WebhookDelivery.UpdateOne(d).SetState(webhookdelivery.StatePending).SetTrigger(webhookdelivery.TriggerRedelivery).
 			SetNextAttemptTime(now).SetRetries(0).ClearFinishTime().Save(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("redeliver %s: %w", d.ID, err)
+			return nil, fmt.Errorf("redeliver %d: %w", d.ID, err)
 		}
 		out, err := s.w.deliveries(ctx, tx.Client(), d)
 		if err != nil {
@@ -589,7 +594,7 @@ func (s *Service) SendTestWebhook(ctx context.Context, req *connect.Request[webh
 			return nil, err
 		}
 		// Due only once a lease would have run out: a worker sends it if this call dies before it does.
-		d, err := tx.WebhookDelivery.Create().SetID(resource.ID("whd_")).SetEndpointID(e.ID).SetWebhookID(id).
+		d, err := tx.WebhookDelivery.Create().SetEndpointID(e.ID).SetWebhookID(id).
 			SetEventType(ev.Type).SetSubjectKey("test/" + id).SetSeq(0).SetTrigger(webhookdelivery.TriggerTest).
 			SetNextAttemptTime(now.Add(s.w.lease())).SetCreateTime(now).SetPayload(body).Save(ctx)
 		if err != nil {
@@ -600,7 +605,7 @@ func (s *Service) SendTestWebhook(ctx context.Context, req *connect.Request[webh
 	if err != nil {
 		return nil, err
 	}
-	id := resp.Msg.GetDelivery().GetId()
+	id, _ := parseDeliveryID(resp.Msg.GetDelivery().GetId())
 	jobs, err := s.w.claim(ctx, 1, id)
 	if err != nil {
 		return nil, err
@@ -612,7 +617,7 @@ func (s *Service) SendTestWebhook(ctx context.Context, req *connect.Request[webh
 	}
 	d, err := s.w.store.Client.WebhookDelivery.Get(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("read test webhook %s: %w", id, err)
+		return nil, fmt.Errorf("read test webhook %d: %w", id, err)
 	}
 	out, err := s.w.deliveries(ctx, s.w.store.Client, d)
 	if err != nil {

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -273,7 +273,9 @@ func TestWebhooksKeepOrdersInSync(t *testing.T) {
 	if _, err := w.supplier.Webhooks.RedeliverWebhook(w.e.Ctx, connect.NewRequest(&webhookv1.RedeliverWebhookRequest{DeliveryId: again.GetId()})); err != nil {
 		t.Fatalf("redeliver: %v", err)
 	}
-	waitFor("the duplicate", func() bool { return strings.Contains(out.String(), again.GetWebhookId()+" "+again.GetEventType()+": seen before, ignored") })
+	waitFor("the duplicate", func() bool {
+		return strings.Contains(out.String(), again.GetWebhookId()+" "+again.GetEventType()+": seen before, ignored")
+	})
 	// A forged delivery is refused.
 	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/webhooks", strings.NewReader(`{"id":"999999","type":"order.cancelled"}`))
 	req.Header.Set("webhook-id", "999999")

@@ -55,13 +55,13 @@ func backoff(n int) time.Duration {
 
 // job is a claimed delivery, ready to send.
 type job struct {
-	id                               int64
-	token, endpointID, webhookID     string
-	trigger                          webhookdelivery.Trigger
-	retries                          int
-	url                              string
-	keys                             [][]byte
-	body                             []byte
+	id                           int64
+	token, endpointID, webhookID string
+	trigger                      webhookdelivery.Trigger
+	retries                      int
+	url                          string
+	keys                         [][]byte
+	body                         []byte
 }
 
 // result is what came of sending a job.

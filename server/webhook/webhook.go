@@ -111,7 +111,7 @@ func New(ctx context.Context, d deps.Deps, cfg Config) (*Webhooks, error) {
 	if err := w.reg.load(ctx, d.Store.Client); err != nil {
 		return nil, err
 	}
-	d.Feed.SetOutbox(outbox{reg: w.reg})
+	d.Feed.SetOutbox(outbox{reg: w.reg, kick: w.kick})
 	return w, nil
 }
 

@@ -68,31 +68,7 @@ func (w *world) delivered() *orderv1.Order {
 	if err != nil {
 		w.t.Fatalf("create order: %v", err)
 	}
-	id := created.Msg.GetOrder().GetId()
-	steps := []func() error{
-		func() error {
-			_, err := w.buyer.Orders.AcceptOrder(ctx, connect.NewRequest(&orderv1.AcceptOrderRequest{OrderId: id}))
-			return err
-		},
-		func() error {
-			_, err := w.buyer.Orders.PayOrder(ctx, connect.NewRequest(&orderv1.PayOrderRequest{OrderId: id,
-				Method: orderv1.PaymentMethod_PAYMENT_METHOD_CARD, CardToken: "tok_4242"}))
-			return err
-		},
-		func() error {
-			_, err := w.supplier.Orders.ShipOrder(ctx, connect.NewRequest(&orderv1.ShipOrderRequest{OrderId: id, Carrier: "DHL", TrackingNumber: "JD1"}))
-			return err
-		},
-		func() error {
-			_, err := w.operator.Orders.RecordDelivery(ctx, connect.NewRequest(&orderv1.RecordDeliveryRequest{OrderId: id}))
-			return err
-		},
-	}
-	for i, step := range steps {
-		if err := step(); err != nil {
-			w.t.Fatalf("order step %d: %v", i, err)
-		}
-	}
+	w.e.DeliverOrder(w.buyer, w.supplier, w.operator, created.Msg.GetOrder().GetId())
 	return created.Msg.GetOrder()
 }
 

@@ -402,3 +402,33 @@ func WantError(t testing.TB, err error, code connect.Code, reason commonv1.Error
 		t.Fatalf("want reason %v, got %v: %v", reason, d.GetReason(), err)
 	}
 }
+
+// DeliverOrder takes a drafted order through acceptance and card payment by the buyer, shipment by the
+// supplier (DHL, tracking JD1) and delivery recorded by the operator.
+func (e *Env) DeliverOrder(buyer, supplier, operator *Party, id string) {
+	e.T.Helper()
+	steps := []func() error{
+		func() error {
+			_, err := buyer.Orders.AcceptOrder(e.Ctx, connect.NewRequest(&orderv1.AcceptOrderRequest{OrderId: id}))
+			return err
+		},
+		func() error {
+			_, err := buyer.Orders.PayOrder(e.Ctx, connect.NewRequest(&orderv1.PayOrderRequest{OrderId: id,
+				Method: orderv1.PaymentMethod_PAYMENT_METHOD_CARD, CardToken: "tok_4242"}))
+			return err
+		},
+		func() error {
+			_, err := supplier.Orders.ShipOrder(e.Ctx, connect.NewRequest(&orderv1.ShipOrderRequest{OrderId: id, Carrier: "DHL", TrackingNumber: "JD1"}))
+			return err
+		},
+		func() error {
+			_, err := operator.Orders.RecordDelivery(e.Ctx, connect.NewRequest(&orderv1.RecordDeliveryRequest{OrderId: id}))
+			return err
+		},
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			e.T.Fatalf("order %s step %d: %v", id, i, err)
+		}
+	}
+}

@@ -82,35 +82,10 @@ func (m *market) draft() *orderv1.Order {
 // life takes an order from draft to completed.
 func (m *market) life() string {
 	m.t.Helper()
-	ctx := m.e.Ctx
 	id := m.draft().GetId()
-	steps := []func() error{
-		func() error {
-			_, err := m.buyer.Orders.AcceptOrder(ctx, connect.NewRequest(&orderv1.AcceptOrderRequest{OrderId: id}))
-			return err
-		},
-		func() error {
-			_, err := m.buyer.Orders.PayOrder(ctx, connect.NewRequest(&orderv1.PayOrderRequest{OrderId: id,
-				Method: orderv1.PaymentMethod_PAYMENT_METHOD_CARD, CardToken: "tok_4242"}))
-			return err
-		},
-		func() error {
-			_, err := m.supplier.Orders.ShipOrder(ctx, connect.NewRequest(&orderv1.ShipOrderRequest{OrderId: id, Carrier: "DHL", TrackingNumber: "JD1"}))
-			return err
-		},
-		func() error {
-			_, err := m.operator.Orders.RecordDelivery(ctx, connect.NewRequest(&orderv1.RecordDeliveryRequest{OrderId: id}))
-			return err
-		},
-		func() error {
-			_, err := m.buyer.Orders.ConfirmReceipt(ctx, connect.NewRequest(&orderv1.ConfirmReceiptRequest{OrderId: id}))
-			return err
-		},
-	}
-	for i, step := range steps {
-		if err := step(); err != nil {
-			m.t.Fatalf("order step %d: %v", i, err)
-		}
+	m.e.DeliverOrder(m.buyer, m.supplier, m.operator, id)
+	if _, err := m.buyer.Orders.ConfirmReceipt(m.e.Ctx, connect.NewRequest(&orderv1.ConfirmReceiptRequest{OrderId: id})); err != nil {
+		m.t.Fatalf("confirm receipt: %v", err)
 	}
 	return id
 }

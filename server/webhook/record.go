@@ -73,13 +73,25 @@ func (w *Webhooks) record(ctx context.Context, batch []result) error {
 				}
 			}
 			// A delivery whose lease was lost (it ran out and another worker took it) keeps its new state;
-			// the attempt is recorded all the same.
-			if _, err := u.Save(ctx); err != nil {
+			// the attempt is recorded all the same, unless the endpoint was deleted meanwhile.
+			n, err := u.Save(ctx)
+			if err != nil {
 				return fmt.Errorf("record delivery %d: %w", r.id, err)
 			}
+			if n == 0 {
+				exists, err := tx.WebhookDelivery.Query().Where(webhookdelivery.ID(r.id)).Exist(ctx)
+				if err != nil {
+					return fmt.Errorf("record delivery %d: %w", r.id, err)
+				}
+				if !exists {
+					attempts = attempts[:len(attempts)-1]
+				}
+			}
 		}
-		if err := tx.WebhookAttempt.CreateBulk(attempts...).Exec(ctx); err != nil {
-			return fmt.Errorf("record attempts: %w", err)
+		if len(attempts) > 0 {
+			if err := tx.WebhookAttempt.CreateBulk(attempts...).Exec(ctx); err != nil {
+				return fmt.Errorf("record attempts: %w", err)
+			}
 		}
 		for _, id := range order {
 			if err := w.tally(ctx, tx, id, tallies[id], now); err != nil {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -338,4 +341,65 @@ func TestWithoutKeyEndpointsCannotBeCreated(t *testing.T) {
 	e := servertest.New(t, servertest.Options{Dev: true, NoWebhookKey: true})
 	_, err := e.Buyer("US").Webhooks.CreateWebhookEndpoint(e.Ctx, connect.NewRequest(&webhookv1.CreateWebhookEndpointRequest{Url: "http://127.0.0.1:9/"}))
 	servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_WEBHOOK_KEY_MISSING)
+}
+
+// TestAttemptOutcomes checks what an owner is shown for a redirect (not followed), an answer too slow
+// for the attempt timeout, a long answer (cut at 1 KiB) and a refused connection.
+func TestAttemptOutcomes(t *testing.T) {
+	e := servertest.New(t, servertest.Options{Dev: true, Webhooks: webhook.Config{Timeout: 300 * time.Millisecond}})
+	buyer := e.Buyer("US")
+	followed := false
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { followed = true }))
+	defer target.Close()
+	release := make(chan struct{})
+	rx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/redirect":
+			http.Redirect(w, r, target.URL, http.StatusFound)
+		case "/slow":
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		case "/long":
+			_, _ = w.Write([]byte(strings.Repeat("é", 3000)))
+		}
+	}))
+	defer rx.Close()
+	defer close(release) // before rx.Close, which waits for the slow handler
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	for _, c := range []struct {
+		url     string
+		outcome webhookv1.WebhookAttempt_Outcome
+		status  int32
+		text    string
+	}{
+		{rx.URL + "/redirect", webhookv1.WebhookAttempt_OUTCOME_HTTP_ERROR, 302, "redirects are not followed"},
+		{rx.URL + "/slow", webhookv1.WebhookAttempt_OUTCOME_TIMEOUT, 0, "no answer within 300ms"},
+		{rx.URL + "/long", webhookv1.WebhookAttempt_OUTCOME_SUCCEEDED, 200, ""},
+		{closed.URL, webhookv1.WebhookAttempt_OUTCOME_CONNECTION_FAILED, 0, "connection refused"},
+	} {
+		created, err := buyer.Webhooks.CreateWebhookEndpoint(e.Ctx, connect.NewRequest(&webhookv1.CreateWebhookEndpointRequest{Url: c.url}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		test, err := buyer.Webhooks.SendTestWebhook(e.Ctx, connect.NewRequest(&webhookv1.SendTestWebhookRequest{EndpointId: created.Msg.GetEndpoint().GetId()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := test.Msg.GetDelivery().GetAttempts()[0]
+		if a.GetOutcome() != c.outcome || a.GetHttpStatus() != c.status || !strings.Contains(a.GetError(), c.text) {
+			t.Fatalf("%s: attempt %v", c.url, a)
+		}
+		if strings.Contains(a.GetError(), "127.0.0.1") || strings.Contains(a.GetError(), "dial") {
+			t.Fatalf("%s: the error shows internals: %q", c.url, a.GetError())
+		}
+		if strings.HasSuffix(c.url, "/long") && (len(a.GetResponseBody()) > 1024 || len(a.GetResponseBody()) < 1022) {
+			t.Fatalf("response body of %d bytes", len(a.GetResponseBody()))
+		}
+	}
+	if followed {
+		t.Fatal("a redirect was followed")
+	}
 }

@@ -5,7 +5,6 @@ package admin
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -22,8 +21,11 @@ import (
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/clock"
 	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/email"
 	"github.com/tradeassure/tradeassure/server/idempotency"
+	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/pagination"
+	"github.com/tradeassure/tradeassure/server/resource"
 	"github.com/tradeassure/tradeassure/server/storage"
 )
 
@@ -66,17 +68,22 @@ func CreateAccount(ctx context.Context, tx *ent.Tx, a NewAccount, now time.Time)
 	if !ok {
 		return nil, apierr.Invalid("role", "must be a buyer, supplier, arbiter, warehouse or operator")
 	}
-	email := strings.ToLower(strings.TrimSpace(a.Email))
-	taken, err := tx.Account.Query().Where(account.Email(email)).Exist(ctx)
+	address := email.Normalize(a.Email)
+	taken, err := tx.Account.Query().Where(account.Email(address)).Exist(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("create account: %w", err)
 	}
 	if taken {
 		return nil, apierr.New(connect.CodeAlreadyExists, commonv1.ErrorReason_ERROR_REASON_EMAIL_TAKEN,
-			"an account with email %q already exists", email)
+			"an account with email %q already exists", address)
+	}
+	if role == account.RoleSupplier && a.Supplier != nil {
+		if err := checkProfile(a.Supplier); err != nil {
+			return nil, err
+		}
 	}
 	c := tx.Account.Create().SetID("acc_" + uuid.Must(uuid.NewV7()).String()).SetRole(role).SetName(a.Name).
-		SetEmail(email).SetCountry(a.Country).SetCreateTime(now).SetUpdateTime(now)
+		SetEmail(address).SetCountry(a.Country).SetCreateTime(now).SetUpdateTime(now)
 	if role == account.RoleSupplier && a.Supplier != nil {
 		setProfile(c.Mutation(), a.Supplier)
 	}
@@ -85,6 +92,20 @@ func CreateAccount(ctx context.Context, tx *ent.Tx, a NewAccount, now time.Time)
 		return nil, fmt.Errorf("create account: %w", err)
 	}
 	return acct, nil
+}
+
+// checkProfile refuses a supplier profile an operator cannot mean: a trade-assurance limit below zero (no
+// order could be covered, and the limit checks would compare against a negative number) or beyond the
+// largest amount the platform handles.
+func checkProfile(p *adminv1.SupplierProfile) error {
+	const field = "supplier.trade_assurance_limit_usd_minor"
+	switch limit := p.GetTradeAssuranceLimitUsdMinor(); {
+	case limit < 0:
+		return apierr.Invalid(field, "the trade-assurance limit must not be negative (0 means no order can be covered); got %d", limit)
+	case limit > money.Max:
+		return money.TooLarge(field, "a trade-assurance limit of %d USD minor units is too large", limit)
+	}
+	return nil
 }
 
 func setProfile(m *ent.AccountMutation, p *adminv1.SupplierProfile) {
@@ -136,7 +157,7 @@ func AccountToProto(a *ent.Account) *adminv1.Account {
 	if a.Role == account.RoleSupplier {
 		out.Supplier = &adminv1.SupplierProfile{
 			TradeAssuranceLimitUsdMinor: a.TradeAssuranceLimitUsdMinor, OneTouchExport: a.OneTouchExport,
-			BankAccount: mask(a.BankAccount), BankAccountVerified: a.BankAccountVerified,
+			BankAccount: resource.MaskAccount(a.BankAccount), BankAccountVerified: a.BankAccountVerified,
 			FreeReturnProgramme: a.FreeReturnProgramme, Frozen: a.Frozen, SoldNotShippedCount: int32(a.SoldNotShippedCount),
 		}
 		if len(a.ReturnAddress) > 0 {
@@ -145,14 +166,6 @@ func AccountToProto(a *ent.Account) *adminv1.Account {
 		}
 	}
 	return out
-}
-
-// mask shows only the last four characters of a bank account.
-func mask(s string) string {
-	if len(s) <= 4 {
-		return s
-	}
-	return strings.Repeat("*", len(s)-4) + s[len(s)-4:]
 }
 
 func keyToProto(k *ent.APIKey) *adminv1.ApiKey {
@@ -247,6 +260,9 @@ func (s *Service) UpdateSupplierProfile(ctx context.Context, req *connect.Reques
 			return nil, apierr.NotFound("supplier", req.Msg.GetAccountId())
 		}
 		if err != nil {
+			return nil, err
+		}
+		if err := checkProfile(req.Msg.GetSupplier()); err != nil {
 			return nil, err
 		}
 		u := tx.Account.UpdateOne(a).SetUpdateTime(now)

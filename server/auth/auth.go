@@ -55,7 +55,20 @@ func (p Principal) RequireRole(action string, roles ...commonv1.Role) error {
 	return apierr.RoleNotAllowed(action, p.Role)
 }
 
-// RequireTrading fails unless the account may trade now: not banned, not restricted, not frozen.
+// RequireAfterSales fails unless the account may use its after-sales rights on orders it already has
+// (disputes, returns, complaints, receipt confirmation): only a ban takes them away. A restricted account
+// keeps them (DOMAIN.md, Complaints: it "keeps its after-sales rights … on orders it already has"), so a
+// restriction can never make a buyer lose a return or dispute window on an order it paid for.
+func (p Principal) RequireAfterSales(action string) error {
+	if a := p.Account; a != nil && a.Standing == "banned" {
+		return apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ACCOUNT_BANNED,
+			"your account is banned and can only read its own data; it cannot %s", action)
+	}
+	return nil
+}
+
+// RequireTrading fails unless the account may trade now (create, accept or pay orders): not banned, not
+// restricted, not frozen.
 func (p Principal) RequireTrading(action string, now time.Time) error {
 	a := p.Account
 	if a == nil {

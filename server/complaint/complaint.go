@@ -3,7 +3,9 @@
 // the service tracks and reports when missed), upholding it with penalties that take effect at once
 // (credit score, trading restriction, permanent ban, money through the ledger, a longer delivery time) or
 // dismissing it; the complainant may withdraw it first, and refile a dismissed one once with new evidence.
-// It also keeps every account's standing, which every service enforces through auth.Principal.RequireTrading.
+// It also keeps every account's standing, which every service enforces: a restriction through
+// auth.Principal.RequireTrading (no new orders), a ban through the auth interceptor (reads only); a
+// restricted account keeps its after-sales rights on the orders it has (auth.Principal.RequireAfterSales).
 package complaint
 
 import (

@@ -22,6 +22,8 @@ import (
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/money"
+	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
@@ -66,12 +68,18 @@ func checkPenalties(c *ent.Complaint, o *ent.Order, outcome complaintv1.Decision
 			return apierr.Invalid(field, "%s is given twice; give each penalty once", kind)
 		}
 		seen[kind] = true
-		if until := p.GetTradingRestriction().GetUntil(); until != nil && !until.AsTime().After(now) {
-			return apierr.Invalid(field+".trading_restriction.until", "must be in the future (now is %s)", now.UTC().Format(time.RFC3339))
+		if until := p.GetTradingRestriction().GetUntil(); until != nil {
+			if err := policy.CheckFuture(field+".trading_restriction.until", "the end of a trading restriction", until.AsTime(), now,
+				orderPolicy(o).TradingRestrictionHorizon); err != nil {
+				return err
+			}
 		}
 		if m := moneyOf(p); m != nil && m.GetCurrency() != o.Currency {
 			return apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_CURRENCY_MISMATCH, field,
 				"the %s must be in the order's currency %s, not %s", kind, o.Currency, m.GetCurrency())
+		}
+		if m := moneyOf(p); m != nil && m.GetAmountMinor() > money.Max {
+			return money.TooLarge(field+"."+kind+".amount.amount_minor", "a %s of %d is too large", kind, m.GetAmountMinor())
 		}
 	}
 	return nil
@@ -234,8 +242,9 @@ func (s *Service) penaltyRow(ctx context.Context, tx *ent.Tx, c *ent.Complaint, 
 func (s *Service) compensate(ctx context.Context, tx *ent.Tx, c *ent.Complaint, o *ent.Order, kind string, amount int64, now time.Time) error {
 	_, err := ledger.Post(ctx, tx, ledger.Transfer{
 		CauseKind: ledger.CauseComplaintComp, CauseID: c.ID + "/" + kind, Currency: o.Currency, Time: now,
-		Memo:  fmt.Sprintf("%s ordered by complaint %s", strings.ReplaceAll(kind, "_", " "), c.ID),
-		Links: ledger.Links{OrderID: o.ID},
+		Memo: fmt.Sprintf("%s ordered by complaint %s", strings.ReplaceAll(kind, "_", " "), c.ID),
+		// The complaint is linked, so the supplier's statement entry and the transfer name it.
+		Links: ledger.Links{OrderID: o.ID, ComplaintID: c.ID},
 		Legs: []ledger.Leg{
 			{Kind: ledger.SupplierAvailable, Owner: o.SupplierID, Amount: -amount},
 			{Kind: ledger.Refunds, Owner: o.BuyerID, Amount: amount},

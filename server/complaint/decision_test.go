@@ -150,7 +150,7 @@ func TestOutcomes(t *testing.T) {
 			{"fraud: restriction not allowed", tf, complaintv1.Decision_OUTCOME_UPHELD, []*complaintv1.Penalty{restriction(servertest.Start.Add(400 * day))}, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_PENALTY_NOT_ALLOWED},
 			{"upheld without a penalty", ft, complaintv1.Decision_OUTCOME_UPHELD, nil, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD},
 			{"same penalty twice", ft, complaintv1.Decision_OUTCOME_UPHELD, []*complaintv1.Penalty{credit(1), credit(2)}, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD},
-			{"restriction in the past", ft, complaintv1.Decision_OUTCOME_UPHELD, []*complaintv1.Penalty{restriction(servertest.Start.Add(-day))}, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD},
+			{"restriction in the past", ft, complaintv1.Decision_OUTCOME_UPHELD, []*complaintv1.Penalty{restriction(servertest.Start.Add(-day))}, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE},
 			{"compensation in another currency", pq, complaintv1.Decision_OUTCOME_UPHELD, []*complaintv1.Penalty{{Kind: &complaintv1.Penalty_BuyerCompensation_{
 				BuyerCompensation: &complaintv1.Penalty_BuyerCompensation{Amount: &commonv1.Money{AmountMinor: 1, Currency: "EUR"}}}}},
 				connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_CURRENCY_MISMATCH},

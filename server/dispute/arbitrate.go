@@ -14,6 +14,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
@@ -66,8 +67,8 @@ func (s *Service) RequestEvidence(ctx context.Context, req *connect.Request[disp
 			return nil, err
 		}
 		due := m.GetDueTime().AsTime()
-		if !due.After(now) {
-			return nil, apierr.Invalid("due_time", "the due time must be in the future (now is %s)", now.Format(time.RFC3339))
+		if err := policy.CheckFuture("due_time", "the due time of an evidence request", due, now, l.policySet().EvidenceDueHorizon); err != nil {
+			return nil, err
 		}
 		from := &commonv1.Party{Role: commonv1.Role_ROLE_BUYER, AccountId: d.GetBuyerAccountId()}
 		if m.GetFromRole() == commonv1.Role_ROLE_SUPPLIER {
@@ -204,7 +205,7 @@ func (s *Service) RuleDispute(ctx context.Context, req *connect.Request[disputev
 			return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
 		}
 		amount := m.GetRefundAmount().GetAmountMinor()
-		if err := checkAmount("refund_amount", m.GetRefundAmount(), o.Currency, refundable(o)); err != nil {
+		if err := checkAmount("refund_amount", m.GetRefundAmount(), o.Currency, grantable(o), limitGrantable); err != nil {
 			return nil, err
 		}
 		if (amount == 0) != (m.GetResolution() == disputev1.Dispute_RESOLUTION_NO_REFUND) {

@@ -101,7 +101,7 @@ func TestArbitration(t *testing.T) {
 		_, err = ask(m.buyer, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now().Add(day))
 		servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
 		_, err = ask(m.arbiter, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now())
-		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE)
 		toSupplier, err := ask(m.arbiter, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now().Add(2*day))
 		if err != nil {
 			t.Fatal(err)

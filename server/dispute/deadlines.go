@@ -39,12 +39,13 @@ func (s *Service) autoGrant(ctx context.Context, tx *ent.Tx, dl *ent.Deadline, n
 		o.State, o.CloseTime = disputev1.Offer_STATE_ACCEPTED, ts(now)
 		oc.offerID = o.GetId()
 	}
-	// What is left to refund may have shrunk since the dispute opened (another refund); grant what is left.
+	// What is left to refund may have shrunk since the dispute opened (another refund); grant what is left,
+	// within the coverage: an automatic grant is the platform's, not the supplier's agreement.
 	o, err := tx.Order.Get(ctx, d.GetOrderId())
 	if err != nil {
 		return fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
 	}
-	oc.amount = min(oc.amount, refundable(o))
+	oc.amount = min(oc.amount, grantable(o))
 	if oc.amount <= 0 {
 		oc.amount, oc.resolution = 0, disputev1.Dispute_RESOLUTION_NO_REFUND
 	}

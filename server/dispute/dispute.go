@@ -274,7 +274,7 @@ func refreshAmounts(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute) error
 	}
 	paid := o.PaidMinor - o.RefundedMinor
 	d.PaidAmount = resource.Money(paid, o.Currency)
-	d.RefundableAmount = resource.Money(refundable(o), o.Currency)
+	d.RefundableAmount = resource.Money(grantable(o), o.Currency)
 	if terminal(d.GetState()) {
 		d.HeldAmount = resource.Money(0, o.Currency)
 		return nil
@@ -287,11 +287,23 @@ func refreshAmounts(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute) error
 	return nil
 }
 
-// refundable is the most a dispute may refund on o: what was paid less refunds, capped by the order's
-// trade-assurance coverage (which never exceeds the supplier's limit).
-func refundable(o *ent.Order) int64 {
+// grantable is the most the platform itself may refund on o (an automatic grant, a ruling, a chargeback):
+// what was paid less refunds, capped by the order's trade-assurance coverage (which never exceeds the
+// supplier's limit). It is the dispute's refundable_amount.
+func grantable(o *ent.Order) int64 {
 	return max(0, min(o.PaidMinor-o.RefundedMinor, o.CoveredMinor-o.RefundedMinor))
 }
+
+// agreeable is the most the parties may agree to refund on o: what was paid less refunds (the dispute's
+// paid_amount). Coverage caps what the platform grants, not what the parties agree, so a refund the supplier
+// itself offers or accepts may go up to what was paid (DOMAIN.md, Disputes: Money).
+func agreeable(o *ent.Order) int64 { return max(0, o.PaidMinor-o.RefundedMinor) }
+
+// The limits checkAmount names in its refusal.
+const (
+	limitGrantable = "what the platform may grant on this order: what was paid, less refunds, within the trade-assurance coverage"
+	limitAgreeable = "what the parties may agree on this order: what was paid, less refunds"
+)
 
 func policyName(p commonv1.Policy) entdispute.Policy {
 	if p == commonv1.Policy_POLICY_RETAIL {

@@ -55,9 +55,10 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 			if err != nil {
 				return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
 			}
-			// Another refund since the dispute opened may have lowered what is left to refund.
+			// Another refund since the dispute opened may have lowered what is left to refund. The supplier
+			// accepting is an agreement, so the coverage does not cap it.
 			oc := outcome{method: disputev1.Settlement_METHOD_SUPPLIER_ACCEPTED, resolution: d.GetRequestedResolution(),
-				amount: min(d.GetRequestedRefundAmount().GetAmountMinor(), refundable(o))}
+				amount: min(d.GetRequestedRefundAmount().GetAmountMinor(), agreeable(o))}
 			if oc.amount <= 0 {
 				oc.amount, oc.resolution = 0, disputev1.Dispute_RESOLUTION_NO_REFUND
 			}
@@ -213,8 +214,9 @@ func (s *Service) AcceptOffer(ctx context.Context, req *connect.Request[disputev
 		if err != nil {
 			return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
 		}
-		// Other refunds since the offer was made may have lowered what is left to refund.
-		if err := checkAmount("offer.refund_amount", offer.GetRefundAmount(), o.Currency, refundable(o)); err != nil {
+		// Other refunds since the offer was made may have lowered what is left to refund. Accepting an offer
+		// is the parties' agreement (one made or accepted by the supplier), which the coverage does not cap.
+		if err := checkAmount("offer.refund_amount", offer.GetRefundAmount(), o.Currency, agreeable(o), limitAgreeable); err != nil {
 			return nil, err
 		}
 		offer.State, offer.CloseTime = disputev1.Offer_STATE_ACCEPTED, ts(now)

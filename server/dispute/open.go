@@ -20,6 +20,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -71,9 +72,9 @@ func orderTerms(o *ent.Order) (*orderv1.OrderTerms, error) {
 }
 
 // linesRefund checks the disputed lines against the order and returns what was paid for them, with their
-// share of freight and insurance, capped by what is refundable. No lines means the whole order.
+// share of freight and insurance, capped by what the parties may agree. No lines means the whole order.
 func linesRefund(o *ent.Order, lines []*disputev1.DisputedLine) (int64, error) {
-	limit := refundable(o)
+	limit := agreeable(o)
 	if len(lines) == 0 {
 		return limit, nil
 	}
@@ -110,42 +111,61 @@ func linesRefund(o *ent.Order, lines []*disputev1.DisputedLine) (int64, error) {
 			return 0, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_QUANTITY_EXCEEDS_ORDERED, fmt.Sprintf("lines[%d].quantity", i),
 				"line %d has %d units; %d is more", idx, ol.GetQuantity(), l.GetQuantity())
 		}
-		goods += l.GetQuantity() * ol.GetUnitPriceMinor()
+		line, ok := money.Mul(l.GetQuantity(), ol.GetUnitPriceMinor())
+		if ok {
+			goods, ok = money.Add(goods, line)
+		}
+		if !ok {
+			return 0, money.TooLarge(fmt.Sprintf("lines[%d]", i), "the disputed goods add up to more than the platform handles; name each line once")
+		}
 	}
 	amount := goods
 	if o.GoodsMinor > 0 {
 		// The lines carry their share of the freight and insurance the buyer paid.
-		amount += (o.TotalMinor - o.GoodsMinor) * goods / o.GoodsMinor
+		fees, ok := money.Sub(o.TotalMinor, o.GoodsMinor)
+		var share int64
+		if ok {
+			share, ok = money.MulDiv(fees, goods, o.GoodsMinor)
+		}
+		if ok {
+			amount, ok = money.Add(goods, share)
+		}
+		if !ok {
+			return 0, money.StoredTooLarge("the freight and insurance share of the disputed lines of order %s is too large", o.ID)
+		}
 	}
 	return min(amount, limit), nil
 }
 
-// checkAmount checks a refund amount against the order: its currency, and at most limit.
-func checkAmount(field string, m *commonv1.Money, currency string, limit int64) error {
+// checkAmount checks a refund amount against the order: its currency, and at most limit, which the
+// refusal describes as limitWhat.
+func checkAmount(field string, m *commonv1.Money, currency string, limit int64, limitWhat string) error {
 	if m.GetCurrency() != currency {
 		return apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_CURRENCY_MISMATCH, field+".currency",
 			"amounts of this dispute are in %s, the order's currency, not %q", currency, m.GetCurrency())
 	}
 	if m.GetAmountMinor() > limit {
 		return apierr.New(connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID,
-			"%s of %d is more than the %d that may be refunded on this order (what was paid, less refunds, within the trade-assurance coverage)",
-			field, m.GetAmountMinor(), limit).With("refundable_minor", limit)
+			"%s of %d is more than the %d that may be refunded: %s", field, m.GetAmountMinor(), limit, limitWhat).
+			With("refundable_minor", limit)
 	}
 	return nil
 }
 
-// offerAmount is the refund an offer's terms mean.
+// offerAmount is the refund an offer's terms mean. Offers (and the buyer's opening request, its first
+// offer) are what the parties may agree, so they go up to what was paid whatever the coverage; what the
+// platform grants from them by itself is capped again by grantable.
 func offerAmount(field string, t *disputev1.OfferTerms, o *ent.Order, lines []*disputev1.DisputedLine) (int64, error) {
 	switch t.GetResolution() {
 	case disputev1.Dispute_RESOLUTION_FULL_REFUND:
-		return refundable(o), nil
+		return agreeable(o), nil
 	case disputev1.Dispute_RESOLUTION_RETURN_AND_REFUND:
 		return linesRefund(o, lines)
 	case disputev1.Dispute_RESOLUTION_PARTIAL_REFUND:
 		if t.GetRefundAmount() == nil {
 			return 0, apierr.Invalid(field+".refund_amount", "a partial refund needs the amount")
 		}
-		if err := checkAmount(field+".refund_amount", t.GetRefundAmount(), o.Currency, refundable(o)); err != nil {
+		if err := checkAmount(field+".refund_amount", t.GetRefundAmount(), o.Currency, agreeable(o), limitAgreeable); err != nil {
 			return 0, err
 		}
 		return t.GetRefundAmount().GetAmountMinor(), nil
@@ -211,7 +231,7 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		if err := p.RequireRole("open disputes", commonv1.Role_ROLE_BUYER); err != nil {
 			return nil, err
 		}
-		if err := p.RequireTrading("open disputes", now); err != nil {
+		if err := p.RequireAfterSales("open disputes"); err != nil {
 			return nil, err
 		}
 		o, err := openOrder(ctx, tx, m.GetOrderId(), func(o *ent.Order) bool { return o.BuyerID == p.AccountID })
@@ -320,6 +340,9 @@ func (s *Service) setInspection(d *disputev1.Dispute, fee *commonv1.Money, evide
 		return apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_CURRENCY_MISMATCH, "inspection_fee.currency",
 			"the inspection fee must be in %s, the order's currency", currency)
 	}
+	if fee.GetAmountMinor() > money.Max {
+		return money.TooLarge("inspection_fee.amount_minor", "an inspection fee of %d is too large", fee.GetAmountMinor())
+	}
 	if d.GetInspection() != nil {
 		return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE,
 			"dispute %s already has an inspection report with a fee", d.GetId())
@@ -379,7 +402,8 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 				"a chargeback of payment %s had to come by %s (%d days after the payment)", pay.ID,
 				end.UTC().Format(time.RFC3339), int(pol.ChargebackWindow/(24*time.Hour))).With("window_end", end.UTC().Format(time.RFC3339))
 		}
-		if err := checkAmount("amount", m.GetAmount(), o.Currency, min(pay.AmountMinor, refundable(o))); err != nil {
+		if err := checkAmount("amount", m.GetAmount(), o.Currency, min(pay.AmountMinor, grantable(o)),
+			"the payment's amount, within what the platform may grant on this order"); err != nil {
 			return nil, err
 		}
 		l := newDispute(o, disputev1.Dispute_KIND_CHARGEBACK, p, now)
@@ -387,7 +411,7 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 		d.State = disputev1.Dispute_STATE_AWAITING_RESPONSE
 		d.Description = "card chargeback " + m.GetReasonCode()
 		d.RequestedResolution = disputev1.Dispute_RESOLUTION_PARTIAL_REFUND
-		if m.GetAmount().GetAmountMinor() == refundable(o) {
+		if m.GetAmount().GetAmountMinor() == grantable(o) {
 			d.RequestedResolution = disputev1.Dispute_RESOLUTION_FULL_REFUND
 		}
 		d.RequestedRefundAmount = m.GetAmount()
@@ -427,7 +451,7 @@ func (s *Service) RecordAgreedRefund(ctx context.Context, req *connect.Request[d
 		if o.PaidMinor <= 0 {
 			return nil, apierr.IllegalState("order", o.ID, "record a refund on", string(o.State))
 		}
-		if err := checkAmount("refund_amount", m.GetRefundAmount(), o.Currency, o.PaidMinor-o.RefundedMinor); err != nil {
+		if err := checkAmount("refund_amount", m.GetRefundAmount(), o.Currency, agreeable(o), limitAgreeable); err != nil {
 			return nil, err
 		}
 		l := newDispute(o, disputev1.Dispute_KIND_STANDARD, p, now)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
 	"github.com/tradeassure/tradeassure/ent/ledgertransfer"
+	"github.com/tradeassure/tradeassure/server/money"
 )
 
 // Kind is a kind of ledger account.
@@ -127,7 +129,7 @@ func PostResult(ctx context.Context, tx *ent.Tx, t Transfer) (Result, error) {
 	var positive int64
 	for _, l := range t.Legs {
 		if l.Amount > 0 {
-			positive += l.Amount
+			positive += l.Amount // check bounded every leg by money.Max, so a few of them cannot overflow
 		}
 	}
 	id := "trf_" + uuid.Must(uuid.NewV7()).String()
@@ -215,6 +217,9 @@ func LockFeed(ctx context.Context, tx *ent.Tx) error {
 	return lockFeed(ctx, tx, dia)
 }
 
+// maxLegs bounds the legs of one transfer; with every leg within ±money.Max their sums cannot overflow.
+const maxLegs = 16
+
 // check refuses a malformed transfer before anything is written.
 func check(t Transfer) error {
 	if t.CauseKind == "" || t.CauseID == "" {
@@ -229,11 +234,18 @@ func check(t Transfer) error {
 	if len(t.Legs) < 2 {
 		return fmt.Errorf("post %s %s: a transfer needs at least two legs", t.CauseKind, t.CauseID)
 	}
+	if len(t.Legs) > maxLegs {
+		return fmt.Errorf("post %s %s: %d legs, at most %d", t.CauseKind, t.CauseID, len(t.Legs), maxLegs)
+	}
 	var sum int64
 	seen := map[string]bool{}
 	for _, l := range t.Legs {
 		if l.Amount == 0 {
 			return fmt.Errorf("post %s %s: a leg of zero", t.CauseKind, t.CauseID)
+		}
+		if !money.Within(l.Amount) {
+			return fmt.Errorf("post %s %s: %w", t.CauseKind, t.CauseID,
+				money.StoredTooLarge("a transfer of %d minor units is more than the platform moves at once", l.Amount))
 		}
 		if !ledgeraccountKindValid(l.Kind) {
 			return fmt.Errorf("post %s %s: unknown account kind %q", t.CauseKind, t.CauseID, l.Kind)
@@ -262,6 +274,13 @@ func apply(ctx context.Context, tx *ent.Tx, dia string, t Transfer, l Leg, acct 
 		where := entsql.EQ(ledgeraccount.FieldID, acct)
 		if l.NoOverdraft && l.Amount < 0 {
 			where = entsql.And(where, entsql.GTE(ledgeraccount.FieldBalanceMinor, -l.Amount))
+		}
+		// The balance must stay within int64: the database would fail the update (Postgres) or turn the
+		// balance into a float (SQLite). The bound is computed here, where it cannot overflow.
+		if l.Amount > 0 {
+			where = entsql.And(where, entsql.LTE(ledgeraccount.FieldBalanceMinor, math.MaxInt64-l.Amount))
+		} else {
+			where = entsql.And(where, entsql.GTE(ledgeraccount.FieldBalanceMinor, math.MinInt64-l.Amount))
 		}
 		q, args := entsql.Dialect(dia).Update(ledgeraccount.Table).
 			Add(ledgeraccount.FieldBalanceMinor, l.Amount).Add(ledgeraccount.FieldRevision, 1).
@@ -292,6 +311,13 @@ func apply(ctx context.Context, tx *ent.Tx, dia string, t Transfer, l Leg, acct 
 		return 0, 0, fmt.Errorf("post %s %s: update %s: %w", t.CauseKind, t.CauseID, acct, err)
 	}
 	if !found {
+		cur, err := tx.LedgerAccount.Get(ctx, acct)
+		if err != nil {
+			return 0, 0, fmt.Errorf("post %s %s: read %s: %w", t.CauseKind, t.CauseID, acct, err)
+		}
+		if _, ok := money.AddInt64(cur.BalanceMinor, l.Amount); !ok {
+			return 0, 0, fmt.Errorf("post %s %s: %w", t.CauseKind, t.CauseID, money.BalanceTooLarge(acct))
+		}
 		return 0, 0, fmt.Errorf("post %s %s: %s cannot pay %d: %w", t.CauseKind, t.CauseID, acct, -l.Amount, ErrOverdraft)
 	}
 	return bal, rev, nil
@@ -308,6 +334,3 @@ func Balance(ctx context.Context, tx *ent.Tx, kind Kind, owner, currency string)
 	}
 	return a.BalanceMinor, nil
 }
-
-// Fee is the platform's fee on an amount, in basis points, rounded down.
-func Fee(amount, basisPoints int64) int64 { return amount * basisPoints / 10_000 }

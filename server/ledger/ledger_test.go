@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,7 +11,10 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/ledgertransfer"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/servertest"
 )
 
@@ -255,5 +259,66 @@ func TestConcurrentPostingsKeepEveryAmount(t *testing.T) {
 			t.Fatalf("%d transfers, want %d", n, workers*per)
 		}
 		audit(t, e)
+	})
+}
+
+// TestBalanceStaysInsideInt64 checks a posting that would take a balance just past int64 is refused with
+// AMOUNT_TOO_LARGE and writes nothing, while one that reaches the limit exactly posts; and a leg beyond
+// money.Max is refused outright.
+func TestBalanceStaysInsideInt64(t *testing.T) {
+	each(t, func(t *testing.T, e *servertest.Env) {
+		high := ledger.Leg{Kind: ledger.SupplierAvailable, Owner: "sup_high"}
+		low := ledger.Leg{Kind: ledger.SupplierAvailable, Owner: "sup_low"}
+		if _, err := post(e, move("open", 1, low, high)); err != nil {
+			t.Fatal(err)
+		}
+		// An account whose history brought it near the ends of int64 (set directly: no test can post that long).
+		set := func(owner string, b int64) {
+			if err := e.Store.Client.LedgerAccount.UpdateOneID(ledger.AccountID(ledger.SupplierAvailable, owner, "USD")).
+				SetBalanceMinor(b).Exec(e.Ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set("sup_high", math.MaxInt64-10)
+		set("sup_low", math.MinInt64+10)
+		for _, c := range []struct {
+			name   string
+			amount int64
+			ok     bool
+		}{
+			{"one past the ends", 11, false},
+			{"exactly to the ends", 10, true},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				_, err := post(e, move("near-"+c.name, c.amount, low, high))
+				var ae *apierr.Error
+				switch {
+				case c.ok && err != nil:
+					t.Fatalf("refused: %v", err)
+				case !c.ok && (!errors.As(err, &ae) || ae.Reason != commonv1.ErrorReason_ERROR_REASON_AMOUNT_TOO_LARGE):
+					t.Fatalf("want AMOUNT_TOO_LARGE, got %v", err)
+				case !c.ok:
+					if n := e.Store.Client.LedgerTransfer.Query().Where(ledgertransfer.CauseID("near-" + c.name)).CountX(e.Ctx); n != 0 {
+						t.Fatalf("a refused posting wrote %d transfers", n)
+					}
+				}
+			})
+		}
+		if got := balance(t, e, ledger.SupplierAvailable, "sup_high"); got != math.MaxInt64 {
+			t.Fatalf("high balance %d", got)
+		}
+		if got := balance(t, e, ledger.SupplierAvailable, "sup_low"); got != math.MinInt64 {
+			t.Fatalf("low balance %d", got)
+		}
+		for _, amount := range []int64{money.Max + 1, math.MaxInt64} {
+			_, err := post(e, move(fmt.Sprint("huge-", amount), amount, ledger.Leg{Kind: ledger.BuyerFunding, Owner: "b"}, ledger.Leg{Kind: ledger.OrderEscrow, Owner: "o"}))
+			var ae *apierr.Error
+			if !errors.As(err, &ae) || ae.Reason != commonv1.ErrorReason_ERROR_REASON_AMOUNT_TOO_LARGE {
+				t.Fatalf("a leg of %d: want AMOUNT_TOO_LARGE, got %v", amount, err)
+			}
+		}
+		if _, err := post(e, move("at-max", money.Max, ledger.Leg{Kind: ledger.BuyerFunding, Owner: "b"}, ledger.Leg{Kind: ledger.OrderEscrow, Owner: "o"})); err != nil {
+			t.Fatalf("a leg of money.Max: %v", err)
+		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent/ledgerentry"
 	"github.com/tradeassure/tradeassure/ent/ledgertransfer"
 	entorder "github.com/tradeassure/tradeassure/ent/order"
+	"github.com/tradeassure/tradeassure/server/money"
 )
 
 // CurrencySum is the sum of every account in one currency.
@@ -138,6 +139,7 @@ func Audit(ctx context.Context, tx *ent.Tx) ([]string, error) {
 			a = &agg{}
 			byTransfer[e.TransferID] = a
 		}
+		// Each entry is within ±money.Max and a transfer has at most maxLegs of them: these cannot overflow.
 		a.sum += e.AmountMinor
 		if e.AmountMinor > 0 {
 			a.positive += e.AmountMinor
@@ -159,7 +161,12 @@ func Audit(ctx context.Context, tx *ent.Tx) ([]string, error) {
 		var sum int64
 		es := byAccount[acct.ID]
 		for i, e := range es {
-			sum += e.AmountMinor
+			next, ok := money.AddInt64(sum, e.AmountMinor)
+			if !ok {
+				problems = append(problems, fmt.Sprintf("account %s entry %s takes the balance outside int64", acct.ID, e.ID))
+				break
+			}
+			sum = next
 			if e.Seq != int64(i+1) {
 				problems = append(problems, fmt.Sprintf("account %s entry %s has seq %d, want %d", acct.ID, e.ID, e.Seq, i+1))
 				break

@@ -107,7 +107,7 @@ func TestDraftRejectsBadInput(t *testing.T) {
 			connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_ADVANCE},
 		{"ship-by in the past", taPolicy, func(m *market, r *orderv1.CreateOrderRequest) {
 			r.Terms.ShipByTime = timestamppb.New(m.e.Clock.Now().Add(-time.Second))
-		}, connect.CodeInvalidArgument, invalid},
+		}, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE},
 		{"bad currency code", taPolicy, func(m *market, r *orderv1.CreateOrderRequest) { r.Terms.Currency = "usd" },
 			connect.CodeInvalidArgument, invalid},
 		{"trade-assurance limit exceeded", taPolicy, func(m *market, r *orderv1.CreateOrderRequest) {

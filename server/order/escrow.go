@@ -15,6 +15,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/money"
 )
 
 // Escrow is what the after-sales services (returns, disputes, complaints) do to an order's money. The
@@ -88,7 +89,10 @@ func release(ctx context.Context, tx *ent.Tx, o *ent.Order, now time.Time) error
 	if err != nil || held <= 0 {
 		return err
 	}
-	fee := ledger.Fee(held, orderPolicy(o).PlatformFeeBasisPoints)
+	fee, ok := money.Fee(held, orderPolicy(o).PlatformFeeBasisPoints)
+	if !ok {
+		return money.StoredTooLarge("the platform fee on the %d held for order %s is too large", held, o.ID)
+	}
 	legs := []ledger.Leg{
 		{Kind: ledger.OrderEscrow, Owner: o.ID, Amount: -held},
 		{Kind: ledger.SupplierAvailable, Owner: o.SupplierID, Amount: held - fee},

@@ -20,8 +20,10 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/clock"
+	"github.com/tradeassure/tradeassure/server/email"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/idempotency"
+	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
@@ -184,6 +186,9 @@ func (s *Service) CreateProduct(ctx context.Context, req *connect.Request[orderv
 		if price.GetAmountMinor() <= 0 {
 			return nil, apierr.Invalid("unit_price.amount_minor", "must be more than zero")
 		}
+		if price.GetAmountMinor() > money.Max {
+			return nil, money.TooLarge("unit_price.amount_minor", "a unit price of %d is too large", price.GetAmountMinor())
+		}
 		if !policy.Supported(price.GetCurrency()) {
 			return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNSUPPORTED_CURRENCY, "unit_price.currency",
 				"%q is not a currency the platform has a rate for", price.GetCurrency())
@@ -220,7 +225,7 @@ func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.
 			if req.Msg.GetSupplierId() == "" {
 				return nil, apierr.Invalid("supplier_id", "a buyer requesting a draft must name the supplier")
 			}
-			if e := req.Msg.GetBuyerEmail(); e != "" && e != p.Account.Email {
+			if e := req.Msg.GetBuyerEmail(); e != "" && !email.Equal(e, p.Account.Email) {
 				return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER, "buyer_email",
 					"a buyer can only request a draft for its own email")
 			}
@@ -258,12 +263,13 @@ func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.
 	})
 }
 
-func buyerByEmail(ctx context.Context, tx *ent.Tx, email string) (*ent.Account, error) {
-	if email == "" {
+// buyerByEmail finds the buyer bound to an email, compared as accounts store it (email.Normalize).
+func buyerByEmail(ctx context.Context, tx *ent.Tx, address string) (*ent.Account, error) {
+	if email.Normalize(address) == "" {
 		return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER, "buyer_email",
 			"name the buyer by the email bound to the buyer's account")
 	}
-	a, err := tx.Account.Query().Where(account.Email(email), account.RoleEQ(account.RoleBuyer)).Only(ctx)
+	a, err := tx.Account.Query().Where(account.Email(email.Normalize(address)), account.RoleEQ(account.RoleBuyer)).Only(ctx)
 	if err == nil {
 		return a, nil
 	}
@@ -271,7 +277,7 @@ func buyerByEmail(ctx context.Context, tx *ent.Tx, email string) (*ent.Account, 
 		return nil, fmt.Errorf("look up buyer: %w", err)
 	}
 	return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER, "buyer_email",
-		"no buyer account is bound to %q", email)
+		"no buyer account is bound to %q", address)
 }
 
 // read loads an order the caller may see, outside a transaction.

@@ -15,6 +15,7 @@ import (
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
@@ -47,6 +48,34 @@ func due(o *ent.Order) (entpayment.Part, int64) {
 	default:
 		return entpayment.PartBalance, o.TotalMinor - o.AdvanceMinor
 	}
+}
+
+// checkStoredAmounts refuses to take money for an order whose stored amounts are not what its terms add up
+// to within the platform's bounds. Orders drafted before amounts were checked may hold totals that wrapped
+// around int64 (a huge quantity × price stored as a small or negative total); none of them can be paid.
+// Once it passes, 0 ≤ advance < total ≤ money.Max, so the amounts due cannot overflow.
+func checkStoredAmounts(o *ent.Order) error {
+	if !storedAmountsValid(o) {
+		return money.StoredTooLarge("order %s holds amounts outside what the platform handles (it was drafted before amounts were checked); "+
+			"it cannot be paid: cancel it and draft it again", o.ID).With("order_id", o.ID)
+	}
+	return nil
+}
+
+func storedAmountsValid(o *ent.Order) bool {
+	terms := orderTerms(o)
+	var goods int64
+	for _, l := range terms.GetLines() {
+		line, ok := money.Mul(l.GetQuantity(), l.GetUnitPriceMinor())
+		if !ok || line <= 0 {
+			return false
+		}
+		if goods, ok = money.Add(goods, line); !ok {
+			return false
+		}
+	}
+	total, ok := money.Add(goods, terms.GetShippingFeeMinor(), terms.GetInsuranceFeeMinor())
+	return ok && goods == o.GoodsMinor && total == o.TotalMinor && o.AdvanceMinor >= 0 && o.AdvanceMinor < total
 }
 
 // checkMethod applies the method's constraints to a payment by buyer.
@@ -110,6 +139,9 @@ func (s *Service) PayOrder(ctx context.Context, req *connect.Request[orderv1.Pay
 		}
 		if o.PaymentPending {
 			return nil, errPaymentPending(o.ID)
+		}
+		if err := checkStoredAmounts(o); err != nil {
+			return nil, err
 		}
 		part, amount := due(o)
 		method := req.Msg.GetMethod()
@@ -179,7 +211,11 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, o *ent.Order, pay *ent
 	if err := postPayment(ctx, tx, o, pay.ID, pay.AmountMinor, now); err != nil {
 		return nil, err
 	}
-	paid := o.PaidMinor + pay.AmountMinor
+	paid, ok := money.Add(o.PaidMinor, pay.AmountMinor)
+	if !ok || paid > o.TotalMinor {
+		return nil, money.StoredTooLarge("payment %s of %d would bring order %s to %d paid, more than its total %d",
+			pay.ID, pay.AmountMinor, o.ID, paid, o.TotalMinor)
+	}
 	next, event := entorder.StatePaid, "paid"
 	if pay.Part == entpayment.PartAdvance {
 		next, event = entorder.StateAdvancePaid, "advance_paid"

@@ -3,6 +3,7 @@ package order
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -12,6 +13,7 @@ import (
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
+	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/policy"
 )
 
@@ -32,7 +34,37 @@ var seaOnly = map[orderv1.TradeTerm]bool{
 // checkTerms applies the drafting rules to terms for a supplier under a policy, filling in each line's
 // product name, listed price (when the line gives none) and total, and returns the computed amounts.
 func checkTerms(ctx context.Context, tx *ent.Tx, terms *orderv1.OrderTerms, supplier *ent.Account, pol policy.Set, now time.Time) (amounts, error) {
+	ids := make([]string, 0, len(terms.GetLines()))
+	for _, l := range terms.GetLines() {
+		ids = append(ids, l.GetProductId())
+	}
+	products, err := tx.Product.Query().Where(product.IDIn(ids...), product.SupplierID(supplier.ID)).All(ctx)
+	if err != nil {
+		return amounts{}, fmt.Errorf("load products: %w", err)
+	}
+	byID := make(map[string]*ent.Product, len(products))
+	for _, p := range products {
+		byID[p.ID] = p
+	}
+	return evaluateTerms(terms, drafting{products: byID, supplier: supplier, policy: pol, now: now})
+}
+
+// drafting is what the drafting rules check terms against, besides the terms themselves.
+type drafting struct {
+	// products are the supplier's listed products that the lines name, by id.
+	products map[string]*ent.Product
+	// supplier is the supplier's account: its id, trade-assurance limit and export capability.
+	supplier *ent.Account
+	policy   policy.Set
+	now      time.Time
+}
+
+// evaluateTerms is checkTerms once the products are loaded. It reads nothing else and never panics, so
+// it can be fuzzed: every amount is computed with the checked arithmetic of server/money, and the totals it
+// accepts are the exact sums, within money.Max, inside the supplier's limit and the export cap.
+func evaluateTerms(terms *orderv1.OrderTerms, d drafting) (amounts, error) {
 	var a amounts
+	pol, supplier := d.policy, d.supplier
 	if !policy.Supported(terms.GetCurrency()) {
 		return a, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNSUPPORTED_CURRENCY, "terms.currency",
 			"%q is not a currency the platform has a rate for", terms.GetCurrency())
@@ -43,23 +75,25 @@ func checkTerms(ctx context.Context, tx *ent.Tx, terms *orderv1.OrderTerms, supp
 			"%s is a sea and inland-waterway term; with %s use FCA, CPT, CIP, DAP, DPU, DDP or EXW",
 			termName(terms.GetTradeTerm()), methodName(terms.GetShippingMethod()))
 	}
-	if !terms.GetShipByTime().AsTime().After(now) {
-		return a, apierr.Invalid("terms.ship_by_time", "the ship-by time must be in the future")
+	if err := policy.CheckFuture("terms.ship_by_time", "the ship-by date", terms.GetShipByTime().AsTime(), d.now, pol.ShipByHorizon); err != nil {
+		return a, err
 	}
-	ids := make([]string, 0, len(terms.GetLines()))
-	for _, l := range terms.GetLines() {
-		ids = append(ids, l.GetProductId())
+	for _, f := range []struct {
+		field string
+		minor int64
+	}{{"terms.shipping_fee_minor", terms.GetShippingFeeMinor()}, {"terms.insurance_fee_minor", terms.GetInsuranceFeeMinor()}} {
+		switch {
+		case f.minor < 0:
+			return a, apierr.Invalid(f.field, "must not be negative")
+		case f.minor > money.Max:
+			return a, money.TooLarge(f.field, "%d is too large", f.minor)
+		}
 	}
-	products, err := tx.Product.Query().Where(product.IDIn(ids...), product.SupplierID(supplier.ID)).All(ctx)
-	if err != nil {
-		return a, fmt.Errorf("load products: %w", err)
-	}
-	byID := make(map[string]*ent.Product, len(products))
-	for _, p := range products {
-		byID[p.ID] = p
+	if len(terms.GetLines()) == 0 {
+		return a, apierr.Invalid("terms.lines", "an order needs at least one line")
 	}
 	for i, l := range terms.GetLines() {
-		p, ok := byID[l.GetProductId()]
+		p, ok := d.products[l.GetProductId()]
 		field := fmt.Sprintf("terms.lines[%d]", i)
 		if !ok {
 			return a, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNKNOWN_PRODUCT, field+".product_id",
@@ -69,14 +103,31 @@ func checkTerms(ctx context.Context, tx *ent.Tx, terms *orderv1.OrderTerms, supp
 			return a, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_CURRENCY_MISMATCH, field+".product_id",
 				"product %q is priced in %s but the order is in %s", p.ID, p.Currency, terms.GetCurrency())
 		}
+		if l.GetQuantity() <= 0 {
+			return a, apierr.Invalid(field+".quantity", "must be more than zero")
+		}
+		if l.GetUnitPriceMinor() < 0 {
+			return a, apierr.Invalid(field+".unit_price_minor", "must not be negative (zero means the listed price)")
+		}
 		if l.GetUnitPriceMinor() == 0 {
 			l.UnitPriceMinor = p.UnitPriceMinor
 		}
 		l.ProductName = p.Name
-		l.LineTotalMinor = l.GetQuantity() * l.GetUnitPriceMinor()
-		a.goods += l.LineTotalMinor
+		total, ok := money.Mul(l.GetQuantity(), l.GetUnitPriceMinor())
+		if !ok {
+			return a, money.TooLarge(field, "the line total, quantity %d × unit price %d, is too large; split the order or lower the quantity",
+				l.GetQuantity(), l.GetUnitPriceMinor())
+		}
+		l.LineTotalMinor = total
+		if a.goods, ok = money.Add(a.goods, total); !ok {
+			return a, money.TooLarge("terms.lines", "the goods of lines 0 to %d add up to more than the platform handles; split the order", i)
+		}
 	}
-	a.total = a.goods + terms.GetShippingFeeMinor() + terms.GetInsuranceFeeMinor()
+	var ok bool
+	if a.total, ok = money.Add(a.goods, terms.GetShippingFeeMinor(), terms.GetInsuranceFeeMinor()); !ok {
+		return a, money.TooLarge("terms", "the total, goods %d + shipping %d + insurance %d, is too large; split the order",
+			a.goods, terms.GetShippingFeeMinor(), terms.GetInsuranceFeeMinor())
+	}
 	switch terms.GetPaymentTerms().GetKind() {
 	case orderv1.PaymentTerms_KIND_FULL:
 		if terms.GetPaymentTerms().GetAdvanceMinor() != 0 {
@@ -90,9 +141,12 @@ func checkTerms(ctx context.Context, tx *ent.Tx, terms *orderv1.OrderTerms, supp
 				"the advance must be more than 0 and less than the total %d", a.total).With("total_minor", a.total)
 		}
 		a.advance = adv
+	default:
+		return a, apierr.Invalid("terms.payment_terms.kind", "must be KIND_FULL or KIND_ADVANCE_BALANCE")
 	}
+	var err error
 	if a.totalUSD, err = policy.ToUSDMinor(a.total, terms.GetCurrency()); err != nil {
-		return a, apierr.Invalid("terms", "%v", err)
+		return a, err
 	}
 	a.covered = a.total
 	if terms.GetCoverageType() == orderv1.CoverageType_COVERAGE_TYPE_PRE_SHIPMENT && a.advance > 0 {
@@ -100,7 +154,7 @@ func checkTerms(ctx context.Context, tx *ent.Tx, terms *orderv1.OrderTerms, supp
 	}
 	coveredUSD, err := policy.ToUSDMinor(a.covered, terms.GetCurrency())
 	if err != nil {
-		return a, apierr.Invalid("terms", "%v", err)
+		return a, err
 	}
 	if coveredUSD > supplier.TradeAssuranceLimitUsdMinor {
 		return a, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_TRADE_ASSURANCE_LIMIT_EXCEEDED,
@@ -120,11 +174,20 @@ func checkTerms(ctx context.Context, tx *ent.Tx, terms *orderv1.OrderTerms, supp
 	return a, nil
 }
 
-func usd(minor int64) string { return fmt.Sprintf("%d.%02d", minor/100, minor%100) }
+// usd shows USD minor units as dollars and cents.
+func usd(minor int64) string {
+	sign, u := "", uint64(minor)
+	if minor < 0 {
+		sign, u = "-", uint64(-minor)
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, u/100, u%100)
+}
 
-func termName(t orderv1.TradeTerm) string { return t.String()[len("TRADE_TERM_"):] }
+func termName(t orderv1.TradeTerm) string { return strings.TrimPrefix(t.String(), "TRADE_TERM_") }
 
-func methodName(m orderv1.ShippingMethod) string { return m.String()[len("SHIPPING_METHOD_"):] }
+func methodName(m orderv1.ShippingMethod) string {
+	return strings.TrimPrefix(m.String(), "SHIPPING_METHOD_")
+}
 
 // errOnHold reports why nothing can change while a payment is being processed.
 func errPaymentPending(id string) error {

@@ -17,10 +17,12 @@ import (
 	entorder "github.com/tradeassure/tradeassure/ent/order"
 	"github.com/tradeassure/tradeassure/ent/predicate"
 	entwithdrawal "github.com/tradeassure/tradeassure/ent/withdrawal"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	payoutv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -76,8 +78,18 @@ func balanceOf(ctx context.Context, tx *ent.Tx, sup *ent.Account) (*payoutv1.Sup
 	if err != nil {
 		return nil, fmt.Errorf("read withdrawals of %s: %w", sup.ID, err)
 	}
+	add := func(m *commonv1.Money, amount int64) error {
+		sum, ok := money.AddInt64(m.AmountMinor, amount)
+		if !ok {
+			return money.StoredTooLarge("the %s balances of supplier %s add up to more than the platform can show", m.Currency, sup.ID)
+		}
+		m.AmountMinor = sum
+		return nil
+	}
 	for _, w := range open {
-		get(w.Currency).Withdrawing.AmountMinor += w.AmountMinor
+		if err := add(get(w.Currency).Withdrawing, w.AmountMinor); err != nil {
+			return nil, err
+		}
 	}
 	// Escrow is zero for finished and released orders, so only escrows holding money are read.
 	escrows, err := tx.LedgerAccount.Query().Where(ledgeraccount.KindEQ(ledger.OrderEscrow), ledgeraccount.BalanceMinorNEQ(0),
@@ -89,7 +101,9 @@ func balanceOf(ctx context.Context, tx *ent.Tx, sup *ent.Account) (*payoutv1.Sup
 		return nil, fmt.Errorf("read escrow of %s: %w", sup.ID, err)
 	}
 	for _, a := range escrows {
-		get(a.Currency).InEscrow.AmountMinor += a.BalanceMinor
+		if err := add(get(a.Currency).InEscrow, a.BalanceMinor); err != nil {
+			return nil, err
+		}
 	}
 	out := &payoutv1.SupplierBalance{SupplierAccountId: sup.ID, Frozen: sup.Frozen}
 	for _, b := range byCur {
@@ -224,6 +238,11 @@ func statementEntry(supplierID string, e *ent.LedgerEntry, t *ent.LedgerTransfer
 		kind = payoutv1.LedgerAccount_KIND_SUPPLIER_PENDING
 	}
 	ck := entryCause(e)
+	if e.ComplaintID == "" {
+		copied := *e
+		copied.ComplaintID = complaintOf(e.CauseKind, causeID, "")
+		e = &copied
+	}
 	return &payoutv1.StatementEntry{
 		Id: e.ID, TransferId: e.TransferID, SupplierAccountId: supplierID, AccountKind: kind,
 		Amount: resource.Money(e.AmountMinor, e.Currency), BalanceAfter: resource.Money(e.BalanceAfterMinor, e.Currency),

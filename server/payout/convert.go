@@ -199,12 +199,22 @@ func movementOf(transferID string, entries []*ent.LedgerEntry, entryID string) s
 	return transferID
 }
 
+// complaintOf is the complaint a transfer concerns. Complaint penalties posted before transfers carried
+// the complaint's id still name it in their cause id ("<complaint id>/<penalty kind>").
+func complaintOf(causeKind, causeID, linked string) string {
+	if linked != "" || (causeKind != ledger.CauseComplaintComp && causeKind != "complaint_penalty") {
+		return linked
+	}
+	id, _, _ := strings.Cut(causeID, "/")
+	return id
+}
+
 func transferToProto(t *ent.LedgerTransfer, m movement) *payoutv1.Transfer {
 	from, to := ledger.Kind(m.from.AccountKind), ledger.Kind(m.to.AccountKind)
 	return &payoutv1.Transfer{
 		Id: m.id, CreateTime: timestamppb.New(t.Time),
 		Cause: &payoutv1.Cause{Kind: causeOf(t.CauseKind, from, to), Id: t.CauseID, OrderId: t.OrderID, ReturnId: t.ReturnID,
-			DisputeId: t.DisputeID, ComplaintId: t.ComplaintID, WithdrawalId: t.WithdrawalID},
+			DisputeId: t.DisputeID, ComplaintId: complaintOf(t.CauseKind, t.CauseID, t.ComplaintID), WithdrawalId: t.WithdrawalID},
 		FromAccountId: m.from.AccountID, FromKind: kindToProto[from],
 		ToAccountId: m.to.AccountID, ToKind: kindToProto[to],
 		Amount: resource.Money(m.amount, t.Currency), Description: t.Memo,
@@ -220,21 +230,12 @@ func accountToProto(a *ent.LedgerAccount) *payoutv1.LedgerAccount {
 	}
 }
 
-// last4 is the masked tail of a bank account number.
-func last4(account string) string {
-	account = strings.ReplaceAll(account, " ", "")
-	if len(account) <= 4 {
-		return account
-	}
-	return account[len(account)-4:]
-}
-
 func withdrawalToProto(w *ent.Withdrawal) *payoutv1.Withdrawal {
 	pb := &payoutv1.Withdrawal{
 		Id: w.ID, Etag: w.Etag, Revision: w.Revision, CreateTime: timestamppb.New(w.CreateTime),
 		UpdateTime: timestamppb.New(w.UpdateTime), SupplierAccountId: w.SupplierID,
 		Amount: resource.Money(w.AmountMinor, w.Currency), State: stateToProto[w.State],
-		BankAccount: &payoutv1.BankAccount{HolderName: w.HolderName, AccountNumberLast4: last4(w.BankAccount),
+		BankAccount: &payoutv1.BankAccount{HolderName: w.HolderName, AccountNumberLast4: resource.AccountLast4(w.BankAccount),
 			Country: w.BankCountry},
 		ExpectedSettleEarliestTime: resource.Timestamp(w.ExpectedSettleEarliestTime), ExpectedSettleLatestTime: resource.Timestamp(w.ExpectedSettleTime),
 		ProcessTime: resource.Timestamp(w.ProcessTime), FailureReason: w.FailureReason, BankReference: w.BankReference,

@@ -19,6 +19,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
@@ -87,6 +88,9 @@ func (s *Service) RequestWithdrawal(ctx context.Context, req *connect.Request[pa
 		if !policy.Supported(cur) {
 			return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNSUPPORTED_CURRENCY, "amount.currency",
 				"%q is not a currency the platform pays out in", cur)
+		}
+		if amount > money.Max {
+			return nil, money.TooLarge("amount.amount_minor", "a withdrawal of %d is too large; withdraw it in several parts", amount)
 		}
 		if err := s.lockFeed(ctx, tx); err != nil {
 			return nil, err

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	"github.com/tradeassure/tradeassure/server/apierr"
+	"github.com/tradeassure/tradeassure/server/money"
 )
 
 const day = 24 * time.Hour
@@ -35,6 +37,8 @@ type Set struct {
 	PlatformFeeBasisPoints    int64
 	// SoldNotShippedFreeze is the sold-not-shipped count at which a supplier's account is frozen.
 	SoldNotShippedFreeze int
+	// ShipByHorizon is how far ahead of the draft (or change) a ship-by date may lie.
+	ShipByHorizon time.Duration
 
 	// Returns.
 	ReturnWindow         time.Duration
@@ -50,10 +54,15 @@ type Set struct {
 	DisputeEscalateFrom time.Duration // 0: only after the supplier rejects
 	DisputeAutoEscalate time.Duration // 0: never
 	ChargebackWindow    time.Duration
+	// EvidenceDueHorizon is the longest an arbiter may give a party to answer an evidence request.
+	EvidenceDueHorizon time.Duration
 
 	// Complaints.
 	ComplaintWindow               time.Duration
 	ComplaintDecisionBusinessDays int
+	// TradingRestrictionHorizon is the longest trading restriction a complaint may impose; for longer, the
+	// arbiter bans the account (transaction fraud).
+	TradingRestrictionHorizon time.Duration
 }
 
 var sets = map[string]map[commonv1.Policy]Set{
@@ -63,24 +72,24 @@ var sets = map[string]map[commonv1.Policy]Set{
 			AutoConfirmAfterDelivery: 30 * day, NoExportAgentCapUSDMinor: 5_000_00,
 			CardCapUSDMinor: 10_000_00, PayLaterCapUSDMinor: 150_000_00, WesternUnionLimitUSDMinor: 2_500_00,
 			TTExpectedSettle: 7 * day, BankTransferSettle: 3 * day, PlatformFeeBasisPoints: 200,
-			SoldNotShippedFreeze: 10,
-			ReturnWindow:         7 * day, ReturnAnswer: 1 * day, ReturnShip: 10 * day, ReturnConfirm: 30 * day,
+			SoldNotShippedFreeze: 10, ShipByHorizon: 365 * day,
+			ReturnWindow: 7 * day, ReturnAnswer: 1 * day, ReturnShip: 10 * day, ReturnConfirm: 30 * day,
 			FreeReturnWindow: 0, FreeReturnCompensate: 2,
 			DisputeWindow: 30 * day, DisputeResponse: 3 * day, DisputeEscalateFrom: 3 * day,
-			DisputeAutoEscalate: 7 * day, ChargebackWindow: 180 * day,
-			ComplaintWindow: 15 * day, ComplaintDecisionBusinessDays: 3,
+			DisputeAutoEscalate: 7 * day, ChargebackWindow: 180 * day, EvidenceDueHorizon: 30 * day,
+			ComplaintWindow: 15 * day, ComplaintDecisionBusinessDays: 3, TradingRestrictionHorizon: 3 * 365 * day,
 		},
 		commonv1.Policy_POLICY_RETAIL: {
 			Name: commonv1.Policy_POLICY_RETAIL, Version: "2026-11-01",
 			AutoConfirmAfterDelivery: 15 * day, NoExportAgentCapUSDMinor: 0,
 			CardCapUSDMinor: 10_000_00, PayLaterCapUSDMinor: 150_000_00, WesternUnionLimitUSDMinor: 2_500_00,
 			TTExpectedSettle: 7 * day, BankTransferSettle: 3 * day, PlatformFeeBasisPoints: 200,
-			SoldNotShippedFreeze: 10,
-			ReturnWindow:         15 * day, ReturnAnswer: 1 * day, ReturnShip: 10 * day, ReturnConfirm: 30 * day,
+			SoldNotShippedFreeze: 10, ShipByHorizon: 365 * day,
+			ReturnWindow: 15 * day, ReturnAnswer: 1 * day, ReturnShip: 10 * day, ReturnConfirm: 30 * day,
 			FreeReturnWindow: 15 * day, FreeReturnCompensate: 2,
 			DisputeWindow: 15 * day, DisputeResponse: 5 * day, DisputeEscalateFrom: 0,
-			DisputeAutoEscalate: 0, ChargebackWindow: 180 * day,
-			ComplaintWindow: 15 * day, ComplaintDecisionBusinessDays: 3,
+			DisputeAutoEscalate: 0, ChargebackWindow: 180 * day, EvidenceDueHorizon: 30 * day,
+			ComplaintWindow: 15 * day, ComplaintDecisionBusinessDays: 3, TradingRestrictionHorizon: 3 * 365 * day,
 		},
 	},
 }
@@ -112,6 +121,34 @@ func AddBusinessDays(t time.Time, n int) time.Time {
 		}
 	}
 	return t
+}
+
+// CheckFuture refuses a client time that is not after now or lies beyond now + horizon: INVALID_ARGUMENT
+// with ERROR_REASON_TIME_OUT_OF_RANGE, a field violation on field, and the window in the metadata
+// ("earliest" is exclusive, "latest" inclusive). what names the time for a person ("the ship-by date").
+func CheckFuture(field, what string, t, now time.Time, horizon time.Duration) *apierr.Error {
+	latest := now.Add(horizon)
+	var e *apierr.Error
+	switch {
+	case !t.After(now):
+		e = apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE, field,
+			"%s must be in the future (after %s)", what, now.UTC().Format(time.RFC3339))
+	case t.After(latest):
+		e = apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE, field,
+			"%s may be at most %d days ahead, by %s; %s is later", what, int(horizon/day),
+			latest.UTC().Format(time.RFC3339), formatTime(t))
+	default:
+		return nil
+	}
+	return e.With("earliest", now.UTC().Format(time.RFC3339)).With("latest", latest.UTC().Format(time.RFC3339))
+}
+
+// formatTime shows a client time, which may be outside the range RFC 3339 can show.
+func formatTime(t time.Time) string {
+	if y := t.Year(); y < 1 || y > 9999 {
+		return fmt.Sprintf("a time in year %d", y)
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // rate is a currency's minor-unit digits and its value in micro-USD per major unit.
@@ -149,7 +186,7 @@ func ToUSDMinor(amountMinor int64, currency string) (int64, error) {
 		q.Add(q, big.NewInt(1))
 	}
 	if !q.IsInt64() {
-		return 0, fmt.Errorf("amount %d %s is too large", amountMinor, currency)
+		return 0, money.TooLarge("amount", "%d %s is %s USD minor units at the platform's rate", amountMinor, currency, q)
 	}
 	return q.Int64(), nil
 }

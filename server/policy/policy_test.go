@@ -77,6 +77,10 @@ func TestPolicySets(t *testing.T) {
 		{"retail dispute window", rt.DisputeWindow, 15 * day},
 		{"complaint window", rt.ComplaintWindow, 15 * day},
 		{"chargeback window", ta.ChargebackWindow, 180 * day},
+		{"TA ship-by horizon", ta.ShipByHorizon, 365 * day},
+		{"retail ship-by horizon", rt.ShipByHorizon, 365 * day},
+		{"evidence due horizon", ta.EvidenceDueHorizon, 30 * day},
+		{"restriction horizon", rt.TradingRestrictionHorizon, 3 * 365 * day},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -91,5 +95,33 @@ func TestPolicySets(t *testing.T) {
 	}
 	if _, err := Get(commonv1.Policy_POLICY_RETAIL, "1999-01-01"); err == nil {
 		t.Error("an unknown policy version was found")
+	}
+}
+
+// TestCheckFuture checks a client time just inside and just outside each end of its window.
+func TestCheckFuture(t *testing.T) {
+	now := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	const horizon = 365 * 24 * time.Hour
+	cases := []struct {
+		name string
+		at   time.Time
+		ok   bool
+	}{
+		{"now", now, false},
+		{"a nanosecond later", now.Add(time.Nanosecond), true},
+		{"at the horizon", now.Add(horizon), true},
+		{"a second past the horizon", now.Add(horizon + time.Second), false},
+		{"year 10000", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{"the past", now.Add(-time.Hour), false},
+	}
+	for _, c := range cases {
+		err := CheckFuture("terms.ship_by_time", "the ship-by date", c.at, now, horizon)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: err = %v, want ok %v", c.name, err, c.ok)
+		}
+		if err != nil && (err.Reason != commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE ||
+			len(err.Violations) != 1 || err.Violations[0].GetField() != "terms.ship_by_time" || err.Metadata["latest"] == "") {
+			t.Errorf("%s: error = %+v", c.name, err)
+		}
 	}
 }

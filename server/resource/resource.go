@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,4 +56,23 @@ func Invert[K, V comparable](m map[K]V) map[V]K {
 		out[v] = k
 	}
 	return out
+}
+
+// MaskAccount shows a bank account number with every character but the last four replaced by "*". It
+// counts characters (runes), never bytes, so a multi-byte character is masked or shown whole and never cut
+// apart; bytes that are not UTF-8 (written by another tool) count as one character each and show as
+// U+FFFD. The result is always valid UTF-8, which every API response must be.
+func MaskAccount(s string) string {
+	r := []rune(s) // each byte that is not UTF-8 becomes one utf8.RuneError
+	if len(r) <= 4 {
+		return string(r)
+	}
+	return strings.Repeat("*", len(r)-4) + string(r[len(r)-4:])
+}
+
+// AccountLast4 is the last four characters (runes) of a bank account number, spaces removed, as
+// MaskAccount shows them.
+func AccountLast4(s string) string {
+	r := []rune(strings.ReplaceAll(s, " ", ""))
+	return string(r[max(0, len(r)-4):])
 }

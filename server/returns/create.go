@@ -39,7 +39,7 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 		if err := p.RequireRole("request a return", commonv1.Role_ROLE_BUYER); err != nil {
 			return nil, err
 		}
-		if err := p.RequireTrading("request returns", now); err != nil {
+		if err := p.RequireAfterSales("request returns"); err != nil {
 			return nil, err
 		}
 		o, err := tx.Order.Get(ctx, m.GetOrderId())
@@ -103,7 +103,10 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 			return nil, err
 		}
 		deduct := kind == returnrequest.KindFreeReturn || o.State == entorder.StateCompleted
-		b := price(terms, lines, prior, deduct, o.PaidMinor-o.RefundedMinor-prior.reserved)
+		b, err := price(terms, lines, prior, deduct, o.PaidMinor-o.RefundedMinor-prior.reserved)
+		if err != nil {
+			return nil, err
+		}
 		if b.total <= 0 {
 			return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID,
 				"nothing is left to refund on order %s (paid %d, refunded %d, expected by open returns %d)",
@@ -368,7 +371,10 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 	}
 	// The dispute decided the amount: the breakdown shows the shares, and whatever the agreement leaves out
 	// appears as the cap deduction.
-	b := price(terms, lines, prior, false, min(d.RefundMinor, o.PaidMinor-o.RefundedMinor))
+	b, err := price(terms, lines, prior, false, min(d.RefundMinor, o.PaidMinor-o.RefundedMinor))
+	if err != nil {
+		return "", err
+	}
 	if b.total <= 0 {
 		return "", apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID,
 			"nothing is left to refund on order %s", o.ID)

@@ -3,7 +3,6 @@ package returns
 import (
 	"context"
 	"fmt"
-	"math/big"
 
 	"google.golang.org/protobuf/proto"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	"github.com/tradeassure/tradeassure/ent/schema"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
+	"github.com/tradeassure/tradeassure/server/money"
 )
 
 // How a return's refund is computed (DOMAIN.md, Returns: "what was actually paid for the returned part,
@@ -38,11 +38,9 @@ import (
 //     open returns expect (cap_deduction); when it is paid it is capped again at what is then still
 //     refundable, and order.Escrow.Refund refuses anything beyond.
 
-// mulDiv returns floor(a × b / c) for non-negative a, b and positive c without overflow.
-func mulDiv(a, b, c int64) int64 {
-	n := new(big.Int).Mul(big.NewInt(a), big.NewInt(b))
-	return n.Quo(n, big.NewInt(c)).Int64()
-}
+// mulDiv returns floor(a × b / c) for non-negative a, b and positive c, exactly; false when it is
+// beyond what the platform handles (orders drafted before amounts were checked).
+func mulDiv(a, b, c int64) (int64, bool) { return money.MulDiv(a, b, c) }
 
 // orderTerms reads an order's terms.
 func orderTerms(o *ent.Order) (*orderv1.OrderTerms, error) {
@@ -117,14 +115,23 @@ type breakdown struct {
 // price fills in each line's amounts and returns the refund breakdown. lines hold line indexes and
 // quantities; prior is what earlier returns took; deductShipping says whether the freight share is taken
 // off; refundable is what the order can still refund to this return.
-func price(terms *orderv1.OrderTerms, lines []schema.ReturnedLine, prior orderReturns, deductShipping bool, refundable int64) breakdown {
+func price(terms *orderv1.OrderTerms, lines []schema.ReturnedLine, prior orderReturns, deductShipping bool, refundable int64) (breakdown, error) {
+	var b breakdown
+	tooLarge := func() (breakdown, error) {
+		return breakdown{}, money.StoredTooLarge("the order's amounts are outside what the platform handles (it was drafted before amounts were checked); its refund cannot be computed")
+	}
 	var goodsTotal int64
 	for _, l := range terms.GetLines() {
-		goodsTotal += l.GetQuantity() * l.GetUnitPriceMinor()
+		line, ok := money.Mul(l.GetQuantity(), l.GetUnitPriceMinor())
+		if ok {
+			goodsTotal, ok = money.Add(goodsTotal, line)
+		}
+		if !ok {
+			return tooLarge()
+		}
 	}
-	var b breakdown
 	if goodsTotal <= 0 {
-		return b
+		return b, nil
 	}
 	ship, ins := terms.GetShippingFeeMinor(), terms.GetInsuranceFeeMinor()
 	before := prior.returnedGoods
@@ -132,12 +139,24 @@ func price(terms *orderv1.OrderTerms, lines []schema.ReturnedLine, prior orderRe
 		l := &lines[i]
 		ol := terms.GetLines()[l.LineIndex]
 		l.ProductID = ol.GetProductId()
-		l.GoodsMinor = ol.GetUnitPriceMinor() * l.Quantity
+		var ok bool
+		if l.GoodsMinor, ok = money.Mul(ol.GetUnitPriceMinor(), l.Quantity); !ok {
+			return tooLarge()
+		}
+		// Every sum below is of parts of the order's total, which is within money.Max.
 		after := min(before+l.GoodsMinor, goodsTotal)
-		l.FreightMinor = mulDiv(ship, after, goodsTotal) - mulDiv(ship, before, goodsTotal)
-		l.InsuranceMinor = mulDiv(ins, after, goodsTotal) - mulDiv(ins, before, goodsTotal)
+		shipAfter, ok1 := mulDiv(ship, after, goodsTotal)
+		shipBefore, ok2 := mulDiv(ship, before, goodsTotal)
+		insAfter, ok3 := mulDiv(ins, after, goodsTotal)
+		insBefore, ok4 := mulDiv(ins, before, goodsTotal)
+		if !ok1 || !ok2 || !ok3 || !ok4 {
+			return tooLarge()
+		}
+		l.FreightMinor, l.InsuranceMinor = shipAfter-shipBefore, insAfter-insBefore
 		before = after
-		l.RefundMinor = l.GoodsMinor + l.FreightMinor + l.InsuranceMinor
+		if l.RefundMinor, ok = money.Add(l.GoodsMinor, l.FreightMinor, l.InsuranceMinor); !ok {
+			return tooLarge()
+		}
 		if deductShipping {
 			l.RefundMinor -= l.FreightMinor
 			b.shippingDeduction += l.FreightMinor
@@ -146,8 +165,11 @@ func price(terms *orderv1.OrderTerms, lines []schema.ReturnedLine, prior orderRe
 		b.freight += l.FreightMinor
 		b.insurance += l.InsuranceMinor
 	}
-	gross := b.goods + b.freight + b.insurance - b.shippingDeduction
+	gross, ok := money.Add(b.goods, b.freight, b.insurance, -b.shippingDeduction)
+	if !ok {
+		return tooLarge()
+	}
 	b.total = min(gross, max(refundable, 0))
 	b.capDeduction = gross - b.total
-	return b
+	return b, nil
 }

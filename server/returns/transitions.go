@@ -16,6 +16,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -339,7 +340,11 @@ func (s *Service) ConfirmReturnReceipt(ctx context.Context, req *connect.Request
 		var claim int64
 		for _, l := range lines {
 			if l.Quantity > 0 {
-				claim += mulDiv(l.RefundMinor, l.Damaged+l.Missing, l.Quantity)
+				part, ok := mulDiv(l.RefundMinor, l.Damaged+l.Missing, l.Quantity)
+				if !ok {
+					return nil, money.StoredTooLarge("the refund share of the damaged or missing units is too large")
+				}
+				claim += part // parts of the return's refund, which is within money.Max
 			}
 		}
 		claim = min(max(claim, 1), r.RefundTotalMinor)

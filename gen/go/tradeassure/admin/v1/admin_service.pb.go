@@ -33,7 +33,8 @@ type CreateAccountRequest struct {
 	Role v1.Role `protobuf:"varint,2,opt,name=role,proto3,enum=tradeassure.common.v1.Role" json:"role,omitempty"`
 	// The display name.
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	// The verified email; unique.
+	// The verified email; unique. It is stored lower-cased, so an address that differs from an existing
+	// account's only in case is refused as taken (ERROR_REASON_EMAIL_TAKEN).
 	Email string `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
 	// The ISO 3166-1 alpha-2 country.
 	Country string `protobuf:"bytes,5,opt,name=country,proto3" json:"country,omitempty"`

@@ -329,6 +329,13 @@ const (
 	// The complainant already has a decided complaint of this type about the order; a dismissed one can be
 	// refiled once with RefileComplaint instead.
 	ErrorReason_ERROR_REASON_COMPLAINT_ALREADY_DECIDED ErrorReason = 70
+	// An amount, or an amount the service computes from the request (a line total, an order total, a refund,
+	// a fee, a balance), is larger than the platform handles: 10^13 minor units per amount. The field
+	// violation names the field at fault and the metadata carries "max_minor".
+	ErrorReason_ERROR_REASON_AMOUNT_TOO_LARGE ErrorReason = 71
+	// A time given is outside the range the step allows: in the past, or beyond the policy's horizon (for
+	// example a ship-by date more than 365 days ahead). The metadata carries "earliest" and "latest".
+	ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE ErrorReason = 72
 	// The webhook URL is not allowed: not https:// outside development mode, carrying a user name or
 	// password, or resolving to a loopback, private, link-local or unspecified address.
 	ErrorReason_ERROR_REASON_WEBHOOK_URL_NOT_ALLOWED ErrorReason = 80
@@ -393,6 +400,8 @@ var (
 		45: "ERROR_REASON_ALREADY_REFILED",
 		46: "ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED",
 		70: "ERROR_REASON_COMPLAINT_ALREADY_DECIDED",
+		71: "ERROR_REASON_AMOUNT_TOO_LARGE",
+		72: "ERROR_REASON_TIME_OUT_OF_RANGE",
 		80: "ERROR_REASON_WEBHOOK_URL_NOT_ALLOWED",
 		81: "ERROR_REASON_WEBHOOK_KEY_MISSING",
 		82: "ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED",
@@ -448,6 +457,8 @@ var (
 		"ERROR_REASON_ALREADY_REFILED":                45,
 		"ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED":      46,
 		"ERROR_REASON_COMPLAINT_ALREADY_DECIDED":      70,
+		"ERROR_REASON_AMOUNT_TOO_LARGE":               71,
+		"ERROR_REASON_TIME_OUT_OF_RANGE":              72,
 		"ERROR_REASON_WEBHOOK_URL_NOT_ALLOWED":        80,
 		"ERROR_REASON_WEBHOOK_KEY_MISSING":            81,
 		"ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED":      82,
@@ -970,7 +981,7 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"\x1fEVIDENCE_KIND_IDENTITY_DOCUMENT\x10\x06\x12$\n" +
 	" EVIDENCE_KIND_TRANSACTION_RECORD\x10\a\x12#\n" +
 	"\x1fEVIDENCE_KIND_INSPECTION_REPORT\x10\b\x12\x17\n" +
-	"\x13EVIDENCE_KIND_OTHER\x10\t*\xa4\x0f\n" +
+	"\x13EVIDENCE_KIND_OTHER\x10\t*\xeb\x0f\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aERROR_REASON_INVALID_FIELD\x10\x01\x12\x1a\n" +
@@ -1020,7 +1031,9 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"'ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED\x10,\x12 \n" +
 	"\x1cERROR_REASON_ALREADY_REFILED\x10-\x12*\n" +
 	"&ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED\x10.\x12*\n" +
-	"&ERROR_REASON_COMPLAINT_ALREADY_DECIDED\x10F\x12(\n" +
+	"&ERROR_REASON_COMPLAINT_ALREADY_DECIDED\x10F\x12!\n" +
+	"\x1dERROR_REASON_AMOUNT_TOO_LARGE\x10G\x12\"\n" +
+	"\x1eERROR_REASON_TIME_OUT_OF_RANGE\x10H\x12(\n" +
 	"$ERROR_REASON_WEBHOOK_URL_NOT_ALLOWED\x10P\x12$\n" +
 	" ERROR_REASON_WEBHOOK_KEY_MISSING\x10Q\x12*\n" +
 	"&ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED\x10R\x12+\n" +

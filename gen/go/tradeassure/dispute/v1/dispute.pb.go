@@ -920,8 +920,12 @@ type Dispute struct {
 	// Output only. What the buyer paid for the order, less refunds already made by returns and other
 	// disputes.
 	PaidAmount *v1.Money `protobuf:"bytes,22,opt,name=paid_amount,json=paidAmount,proto3" json:"paid_amount,omitempty"`
-	// Output only. The most any settlement or ruling may refund: paid_amount, capped by the order's
-	// trade-assurance coverage (never more than the supplier's limit).
+	// Output only. The most the platform itself may grant: an automatic grant when the supplier does not
+	// respond in time, or an arbiter's ruling. It is paid_amount capped by the order's trade-assurance
+	// coverage (the advance for pre-shipment coverage, never more than the supplier's limit). Coverage caps
+	// what the platform grants, not what the parties agree: a refund the supplier itself offers or accepts
+	// (its response accepting the buyer's request, its own offers, or its acceptance of the buyer's offer) may
+	// go up to paid_amount, and so may the buyer's offers, which settle only when the supplier accepts them.
 	RefundableAmount *v1.Money `protobuf:"bytes,23,opt,name=refundable_amount,json=refundableAmount,proto3" json:"refundable_amount,omitempty"`
 	// Output only. The part of the order's escrow held while the dispute is open.
 	HeldAmount *v1.Money `protobuf:"bytes,24,opt,name=held_amount,json=heldAmount,proto3" json:"held_amount,omitempty"`
@@ -1380,8 +1384,9 @@ type OfferTerms struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The proposed resolution; RESOLUTION_NO_REFUND is not allowed in an offer.
 	Resolution Dispute_Resolution `protobuf:"varint,1,opt,name=resolution,proto3,enum=tradeassure.dispute.v1.Dispute_Resolution" json:"resolution,omitempty"`
-	// The refund proposed, at most refundable_amount; required for a partial refund, ignored for a full
-	// refund (what was paid) and for return-and-refund (the return's computed refund).
+	// The refund proposed, at most the dispute's paid_amount (what the parties may agree, whatever the
+	// coverage); required for a partial refund, ignored for a full refund (what was paid) and for
+	// return-and-refund (the return's computed refund).
 	RefundAmount *v1.Money `protobuf:"bytes,2,opt,name=refund_amount,json=refundAmount,proto3" json:"refund_amount,omitempty"`
 	// A note to the other party.
 	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
@@ -2079,8 +2084,9 @@ type Settlement struct {
 	Method Settlement_Method `protobuf:"varint,1,opt,name=method,proto3,enum=tradeassure.dispute.v1.Settlement_Method" json:"method,omitempty"`
 	// The resolution carried out.
 	Resolution Dispute_Resolution `protobuf:"varint,2,opt,name=resolution,proto3,enum=tradeassure.dispute.v1.Dispute_Resolution" json:"resolution,omitempty"`
-	// The refund to the buyer, never more than the dispute's refundable_amount. For a chargeback it is the
-	// amount the supplier bears.
+	// The refund to the buyer, never more than what was paid: an outcome the parties agreed goes up to the
+	// dispute's paid_amount, one the platform decided (automatic grant, ruling) up to its refundable_amount.
+	// For a chargeback it is the amount the supplier bears.
 	RefundAmount *v1.Money `protobuf:"bytes,3,opt,name=refund_amount,json=refundAmount,proto3" json:"refund_amount,omitempty"`
 	// Where the refund came from.
 	RefundSource Settlement_RefundSource `protobuf:"varint,4,opt,name=refund_source,json=refundSource,proto3,enum=tradeassure.dispute.v1.Settlement_RefundSource" json:"refund_source,omitempty"`

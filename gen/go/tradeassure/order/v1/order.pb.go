@@ -634,7 +634,8 @@ type Order struct {
 	// Output only. The computed amounts.
 	Amounts *OrderAmounts `protobuf:"bytes,9,opt,name=amounts,proto3" json:"amounts,omitempty"`
 	// Output only. The amount covered by trade assurance: the advance for pre-shipment coverage, the total for
-	// post-delivery coverage.
+	// post-delivery coverage. It caps what the platform grants in a dispute by itself (an automatic grant, a
+	// ruling), not what the parties agree: a refund the supplier offers or accepts may go up to what was paid.
 	CoveredAmount *v1.Money `protobuf:"bytes,10,opt,name=covered_amount,json=coveredAmount,proto3" json:"covered_amount,omitempty"`
 	// Output only. True when the order must ship through the platform's one-touch export agent (orders above
 	// 5,000 USD).

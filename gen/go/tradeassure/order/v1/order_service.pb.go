@@ -260,7 +260,9 @@ type CreateOrderRequest struct {
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The policy set; it is stored on the order and never changes.
 	Policy v1.Policy `protobuf:"varint,2,opt,name=policy,proto3,enum=tradeassure.common.v1.Policy" json:"policy,omitempty"`
-	// For a supplier's draft: the email bound to the buyer's account.
+	// For a supplier's draft: the email bound to the buyer's account, compared as accounts store emails
+	// (case and surrounding white space do not matter), so the address exactly as registered always works.
+	// For a buyer's requested draft: empty, or the buyer's own email.
 	BuyerEmail string `protobuf:"bytes,3,opt,name=buyer_email,json=buyerEmail,proto3" json:"buyer_email,omitempty"`
 	// For a buyer's requested draft: the supplier asked to complete it.
 	SupplierId string `protobuf:"bytes,4,opt,name=supplier_id,json=supplierId,proto3" json:"supplier_id,omitempty"`

@@ -54,7 +54,8 @@ const (
 	// available to refunds).
 	CauseKind_CAUSE_KIND_INSPECTION_FEE_REIMBURSEMENT CauseKind = 8
 	// A money penalty of an upheld complaint: return costs, buyer compensation or freight (supplier
-	// available to refunds).
+	// available to refunds). The cause's complaint_id names the complaint, and its id is
+	// "<complaint id>/<penalty kind>" (one transfer per penalty).
 	CauseKind_CAUSE_KIND_COMPLAINT_PENALTY CauseKind = 9
 	// A card chargeback borne by the supplier (escrow, or supplier available, to refunds).
 	CauseKind_CAUSE_KIND_CHARGEBACK CauseKind = 10
@@ -412,7 +413,8 @@ type Cause struct {
 	ReturnId string `protobuf:"bytes,4,opt,name=return_id,json=returnId,proto3" json:"return_id,omitempty"`
 	// The dispute involved, if any.
 	DisputeId string `protobuf:"bytes,5,opt,name=dispute_id,json=disputeId,proto3" json:"dispute_id,omitempty"`
-	// The complaint involved, if any.
+	// The complaint involved, if any: always set for CAUSE_KIND_COMPLAINT_PENALTY, so a statement entry
+	// links to the complaint whose penalty it is.
 	ComplaintId string `protobuf:"bytes,6,opt,name=complaint_id,json=complaintId,proto3" json:"complaint_id,omitempty"`
 	// The withdrawal involved, if any.
 	WithdrawalId  string `protobuf:"bytes,7,opt,name=withdrawal_id,json=withdrawalId,proto3" json:"withdrawal_id,omitempty"`

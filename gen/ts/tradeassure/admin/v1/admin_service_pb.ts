@@ -47,7 +47,8 @@ export type CreateAccountRequest = Message<"tradeassure.admin.v1.CreateAccountRe
   name: string;
 
   /**
-   * The verified email; unique.
+   * The verified email; unique. It is stored lower-cased, so an address that differs from an existing
+   * account's only in case is refused as taken (ERROR_REASON_EMAIL_TAKEN).
    *
    * @generated from field: string email = 4;
    */

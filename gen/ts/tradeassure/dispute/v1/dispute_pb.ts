@@ -189,8 +189,12 @@ export type Dispute = Message<"tradeassure.dispute.v1.Dispute"> & {
   paidAmount?: Money | undefined;
 
   /**
-   * Output only. The most any settlement or ruling may refund: paid_amount, capped by the order's
-   * trade-assurance coverage (never more than the supplier's limit).
+   * Output only. The most the platform itself may grant: an automatic grant when the supplier does not
+   * respond in time, or an arbiter's ruling. It is paid_amount capped by the order's trade-assurance
+   * coverage (the advance for pre-shipment coverage, never more than the supplier's limit). Coverage caps
+   * what the platform grants, not what the parties agree: a refund the supplier itself offers or accepts
+   * (its response accepting the buyer's request, its own offers, or its acceptance of the buyer's offer) may
+   * go up to paid_amount, and so may the buyer's offers, which settle only when the supplier accepts them.
    *
    * @generated from field: tradeassure.common.v1.Money refundable_amount = 23;
    */
@@ -800,8 +804,9 @@ export type OfferTerms = Message<"tradeassure.dispute.v1.OfferTerms"> & {
   resolution: Dispute_Resolution;
 
   /**
-   * The refund proposed, at most refundable_amount; required for a partial refund, ignored for a full
-   * refund (what was paid) and for return-and-refund (the return's computed refund).
+   * The refund proposed, at most the dispute's paid_amount (what the parties may agree, whatever the
+   * coverage); required for a partial refund, ignored for a full refund (what was paid) and for
+   * return-and-refund (the return's computed refund).
    *
    * @generated from field: tradeassure.common.v1.Money refund_amount = 2;
    */
@@ -1336,8 +1341,9 @@ export type Settlement = Message<"tradeassure.dispute.v1.Settlement"> & {
   resolution: Dispute_Resolution;
 
   /**
-   * The refund to the buyer, never more than the dispute's refundable_amount. For a chargeback it is the
-   * amount the supplier bears.
+   * The refund to the buyer, never more than what was paid: an outcome the parties agreed goes up to the
+   * dispute's paid_amount, one the platform decided (automatic grant, ruling) up to its refundable_amount.
+   * For a chargeback it is the amount the supplier bears.
    *
    * @generated from field: tradeassure.common.v1.Money refund_amount = 3;
    */

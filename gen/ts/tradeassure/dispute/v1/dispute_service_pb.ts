@@ -1386,7 +1386,9 @@ export const GetSupplierMetricsResponseSchema: GenMessage<GetSupplierMetricsResp
  * (ERROR_REASON_REQUEST_ID_REUSED). Transition requests take the dispute's etag and fail with ABORTED
  * (ERROR_REASON_ETAG_MISMATCH) when it does not match; an illegal transition fails with FAILED_PRECONDITION
  * (ERROR_REASON_ILLEGAL_STATE). Refunds never exceed what was paid (ERROR_REASON_AMOUNT_EXCEEDS_PAID) and
- * coverage never exceeds the supplier's trade-assurance limit.
+ * coverage never exceeds the supplier's trade-assurance limit. Coverage caps what the platform grants
+ * (automatic grants and rulings, up to the dispute's refundable_amount), not what the parties agree: a refund
+ * the supplier itself offers or accepts may go up to what was paid (paid_amount).
  *
  * @generated from service tradeassure.dispute.v1.DisputeService
  */

@@ -90,7 +90,8 @@ export type Order = Message<"tradeassure.order.v1.Order"> & {
 
   /**
    * Output only. The amount covered by trade assurance: the advance for pre-shipment coverage, the total for
-   * post-delivery coverage.
+   * post-delivery coverage. It caps what the platform grants in a dispute by itself (an automatic grant, a
+   * ruling), not what the parties agree: a refund the supplier offers or accepts may go up to what was paid.
    *
    * @generated from field: tradeassure.common.v1.Money covered_amount = 10;
    */

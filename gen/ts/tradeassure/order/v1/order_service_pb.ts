@@ -159,7 +159,9 @@ export type CreateOrderRequest = Message<"tradeassure.order.v1.CreateOrderReques
   policy: Policy;
 
   /**
-   * For a supplier's draft: the email bound to the buyer's account.
+   * For a supplier's draft: the email bound to the buyer's account, compared as accounts store emails
+   * (case and surrounding white space do not matter), so the address exactly as registered always works.
+   * For a buyer's requested draft: empty, or the buyer's own email.
    *
    * @generated from field: string buyer_email = 3;
    */

@@ -227,7 +227,8 @@ export type Cause = Message<"tradeassure.payout.v1.Cause"> & {
   disputeId: string;
 
   /**
-   * The complaint involved, if any.
+   * The complaint involved, if any: always set for CAUSE_KIND_COMPLAINT_PENALTY, so a statement entry
+   * links to the complaint whose penalty it is.
    *
    * @generated from field: string complaint_id = 6;
    */
@@ -912,7 +913,8 @@ export enum CauseKind {
 
   /**
    * A money penalty of an upheld complaint: return costs, buyer compensation or freight (supplier
-   * available to refunds).
+   * available to refunds). The cause's complaint_id names the complaint, and its id is
+   * "<complaint id>/<penalty kind>" (one transfer per penalty).
    *
    * @generated from enum value: CAUSE_KIND_COMPLAINT_PENALTY = 9;
    */

@@ -522,7 +522,7 @@ type WebhookEndpointStats struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Deliveries the receiver accepted with a 2xx answer.
 	SucceededDeliveries int64 `protobuf:"varint,1,opt,name=succeeded_deliveries,json=succeededDeliveries,proto3" json:"succeeded_deliveries,omitempty"`
-	// Deliveries given up after the last retry, or cancelled when the endpoint was disabled.
+	// Deliveries that failed for good: given up after the last retry, answered 410 Gone, or a failed test.
 	FailedDeliveries int64 `protobuf:"varint,2,opt,name=failed_deliveries,json=failedDeliveries,proto3" json:"failed_deliveries,omitempty"`
 	// Attempts that failed (each retry counts).
 	FailedAttempts int64 `protobuf:"varint,3,opt,name=failed_attempts,json=failedAttempts,proto3" json:"failed_attempts,omitempty"`

@@ -245,7 +245,7 @@ export type WebhookEndpointStats = Message<"tradeassure.webhook.v1.WebhookEndpoi
   succeededDeliveries: bigint;
 
   /**
-   * Deliveries given up after the last retry, or cancelled when the endpoint was disabled.
+   * Deliveries that failed for good: given up after the last retry, answered 410 Gone, or a failed test.
    *
    * @generated from field: int64 failed_deliveries = 2;
    */

@@ -104,7 +104,8 @@ fuzz:
 test: test-ts test-walkthrough test-sdk-ts test-examples test-browser fuzz test-go
 
 bench:
-	go test -run '^$$' -bench . -benchtime 5s -timeout 60m ./server/bench/
+	go test -run '^$$' -bench 'BenchmarkOrders|BenchmarkWebhookDelivery' -benchtime 5s -timeout 60m ./server/bench/
+	go test -run '^$$' -bench BenchmarkCreateOrderWebhooks -benchtime 8000x -timeout 30m ./server/bench/
 	go test -run '^$$' -bench BenchmarkPost -benchtime 5s -timeout 30m ./server/ledger/
 
 run:

@@ -30,6 +30,9 @@ import (
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	"github.com/tradeassure/tradeassure/ent/setting"
 	"github.com/tradeassure/tradeassure/ent/timelineentry"
+	"github.com/tradeassure/tradeassure/ent/webhookattempt"
+	"github.com/tradeassure/tradeassure/ent/webhookdelivery"
+	"github.com/tradeassure/tradeassure/ent/webhookendpoint"
 	"github.com/tradeassure/tradeassure/ent/withdrawal"
 )
 
@@ -91,25 +94,28 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apikey.Table:         apikey.ValidColumn,
-			account.Table:        account.ValidColumn,
-			complaint.Table:      complaint.ValidColumn,
-			deadline.Table:       deadline.ValidColumn,
-			dispute.Table:        dispute.ValidColumn,
-			event.Table:          event.ValidColumn,
-			idempotencykey.Table: idempotencykey.ValidColumn,
-			ledgeraccount.Table:  ledgeraccount.ValidColumn,
-			ledgerentry.Table:    ledgerentry.ValidColumn,
-			ledgertransfer.Table: ledgertransfer.ValidColumn,
-			order.Table:          order.ValidColumn,
-			orderrevision.Table:  orderrevision.ValidColumn,
-			payment.Table:        payment.ValidColumn,
-			penalty.Table:        penalty.ValidColumn,
-			product.Table:        product.ValidColumn,
-			returnrequest.Table:  returnrequest.ValidColumn,
-			setting.Table:        setting.ValidColumn,
-			timelineentry.Table:  timelineentry.ValidColumn,
-			withdrawal.Table:     withdrawal.ValidColumn,
+			apikey.Table:          apikey.ValidColumn,
+			account.Table:         account.ValidColumn,
+			complaint.Table:       complaint.ValidColumn,
+			deadline.Table:        deadline.ValidColumn,
+			dispute.Table:         dispute.ValidColumn,
+			event.Table:           event.ValidColumn,
+			idempotencykey.Table:  idempotencykey.ValidColumn,
+			ledgeraccount.Table:   ledgeraccount.ValidColumn,
+			ledgerentry.Table:     ledgerentry.ValidColumn,
+			ledgertransfer.Table:  ledgertransfer.ValidColumn,
+			order.Table:           order.ValidColumn,
+			orderrevision.Table:   orderrevision.ValidColumn,
+			payment.Table:         payment.ValidColumn,
+			penalty.Table:         penalty.ValidColumn,
+			product.Table:         product.ValidColumn,
+			returnrequest.Table:   returnrequest.ValidColumn,
+			setting.Table:         setting.ValidColumn,
+			timelineentry.Table:   timelineentry.ValidColumn,
+			webhookattempt.Table:  webhookattempt.ValidColumn,
+			webhookdelivery.Table: webhookdelivery.ValidColumn,
+			webhookendpoint.Table: webhookendpoint.ValidColumn,
+			withdrawal.Table:      withdrawal.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -22,6 +22,9 @@ import (
 	"github.com/tradeassure/tradeassure/ent/schema"
 	"github.com/tradeassure/tradeassure/ent/setting"
 	"github.com/tradeassure/tradeassure/ent/timelineentry"
+	"github.com/tradeassure/tradeassure/ent/webhookattempt"
+	"github.com/tradeassure/tradeassure/ent/webhookdelivery"
+	"github.com/tradeassure/tradeassure/ent/webhookendpoint"
 	"github.com/tradeassure/tradeassure/ent/withdrawal"
 )
 
@@ -923,6 +926,147 @@ func init() {
 	// timelineentry.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	timelineentry.IDValidator = func() func(string) error {
 		validators := timelineentryDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	webhookattemptFields := schema.WebhookAttempt{}.Fields()
+	_ = webhookattemptFields
+	// webhookattemptDescEndpointID is the schema descriptor for endpoint_id field.
+	webhookattemptDescEndpointID := webhookattemptFields[1].Descriptor()
+	// webhookattempt.EndpointIDValidator is a validator for the "endpoint_id" field. It is called by the builders before save.
+	webhookattempt.EndpointIDValidator = webhookattemptDescEndpointID.Validators[0].(func(string) error)
+	// webhookattemptDescHTTPStatus is the schema descriptor for http_status field.
+	webhookattemptDescHTTPStatus := webhookattemptFields[5].Descriptor()
+	// webhookattempt.DefaultHTTPStatus holds the default value on creation for the http_status field.
+	webhookattempt.DefaultHTTPStatus = webhookattemptDescHTTPStatus.Default.(int)
+	// webhookattemptDescLatencyMs is the schema descriptor for latency_ms field.
+	webhookattemptDescLatencyMs := webhookattemptFields[6].Descriptor()
+	// webhookattempt.DefaultLatencyMs holds the default value on creation for the latency_ms field.
+	webhookattempt.DefaultLatencyMs = webhookattemptDescLatencyMs.Default.(int64)
+	// webhookattemptDescError is the schema descriptor for error field.
+	webhookattemptDescError := webhookattemptFields[7].Descriptor()
+	// webhookattempt.DefaultError holds the default value on creation for the error field.
+	webhookattempt.DefaultError = webhookattemptDescError.Default.(string)
+	// webhookattemptDescResponseBody is the schema descriptor for response_body field.
+	webhookattemptDescResponseBody := webhookattemptFields[8].Descriptor()
+	// webhookattempt.DefaultResponseBody holds the default value on creation for the response_body field.
+	webhookattempt.DefaultResponseBody = webhookattemptDescResponseBody.Default.(string)
+	webhookdeliveryFields := schema.WebhookDelivery{}.Fields()
+	_ = webhookdeliveryFields
+	// webhookdeliveryDescEndpointID is the schema descriptor for endpoint_id field.
+	webhookdeliveryDescEndpointID := webhookdeliveryFields[1].Descriptor()
+	// webhookdelivery.EndpointIDValidator is a validator for the "endpoint_id" field. It is called by the builders before save.
+	webhookdelivery.EndpointIDValidator = webhookdeliveryDescEndpointID.Validators[0].(func(string) error)
+	// webhookdeliveryDescWebhookID is the schema descriptor for webhook_id field.
+	webhookdeliveryDescWebhookID := webhookdeliveryFields[3].Descriptor()
+	// webhookdelivery.WebhookIDValidator is a validator for the "webhook_id" field. It is called by the builders before save.
+	webhookdelivery.WebhookIDValidator = webhookdeliveryDescWebhookID.Validators[0].(func(string) error)
+	// webhookdeliveryDescAttemptCount is the schema descriptor for attempt_count field.
+	webhookdeliveryDescAttemptCount := webhookdeliveryFields[9].Descriptor()
+	// webhookdelivery.DefaultAttemptCount holds the default value on creation for the attempt_count field.
+	webhookdelivery.DefaultAttemptCount = webhookdeliveryDescAttemptCount.Default.(int)
+	// webhookdeliveryDescRetries is the schema descriptor for retries field.
+	webhookdeliveryDescRetries := webhookdeliveryFields[10].Descriptor()
+	// webhookdelivery.DefaultRetries holds the default value on creation for the retries field.
+	webhookdelivery.DefaultRetries = webhookdeliveryDescRetries.Default.(int)
+	// webhookdeliveryDescLeaseToken is the schema descriptor for lease_token field.
+	webhookdeliveryDescLeaseToken := webhookdeliveryFields[12].Descriptor()
+	// webhookdelivery.DefaultLeaseToken holds the default value on creation for the lease_token field.
+	webhookdelivery.DefaultLeaseToken = webhookdeliveryDescLeaseToken.Default.(string)
+	// webhookdeliveryDescID is the schema descriptor for id field.
+	webhookdeliveryDescID := webhookdeliveryFields[0].Descriptor()
+	// webhookdelivery.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	webhookdelivery.IDValidator = webhookdeliveryDescID.Validators[0].(func(int64) error)
+	webhookendpointMixin := schema.WebhookEndpoint{}.Mixin()
+	webhookendpointMixinFields0 := webhookendpointMixin[0].Fields()
+	_ = webhookendpointMixinFields0
+	webhookendpointMixinFields2 := webhookendpointMixin[2].Fields()
+	_ = webhookendpointMixinFields2
+	webhookendpointFields := schema.WebhookEndpoint{}.Fields()
+	_ = webhookendpointFields
+	// webhookendpointDescRevision is the schema descriptor for revision field.
+	webhookendpointDescRevision := webhookendpointMixinFields2[0].Descriptor()
+	// webhookendpoint.DefaultRevision holds the default value on creation for the revision field.
+	webhookendpoint.DefaultRevision = webhookendpointDescRevision.Default.(int64)
+	// webhookendpointDescEtag is the schema descriptor for etag field.
+	webhookendpointDescEtag := webhookendpointMixinFields2[1].Descriptor()
+	// webhookendpoint.EtagValidator is a validator for the "etag" field. It is called by the builders before save.
+	webhookendpoint.EtagValidator = webhookendpointDescEtag.Validators[0].(func(string) error)
+	// webhookendpointDescAccountID is the schema descriptor for account_id field.
+	webhookendpointDescAccountID := webhookendpointFields[1].Descriptor()
+	// webhookendpoint.DefaultAccountID holds the default value on creation for the account_id field.
+	webhookendpoint.DefaultAccountID = webhookendpointDescAccountID.Default.(string)
+	// webhookendpointDescURL is the schema descriptor for url field.
+	webhookendpointDescURL := webhookendpointFields[3].Descriptor()
+	// webhookendpoint.URLValidator is a validator for the "url" field. It is called by the builders before save.
+	webhookendpoint.URLValidator = webhookendpointDescURL.Validators[0].(func(string) error)
+	// webhookendpointDescDescription is the schema descriptor for description field.
+	webhookendpointDescDescription := webhookendpointFields[4].Descriptor()
+	// webhookendpoint.DefaultDescription holds the default value on creation for the description field.
+	webhookendpoint.DefaultDescription = webhookendpointDescDescription.Default.(string)
+	// webhookendpointDescEnabled is the schema descriptor for enabled field.
+	webhookendpointDescEnabled := webhookendpointFields[6].Descriptor()
+	// webhookendpoint.DefaultEnabled holds the default value on creation for the enabled field.
+	webhookendpoint.DefaultEnabled = webhookendpointDescEnabled.Default.(bool)
+	// webhookendpointDescDisabledReason is the schema descriptor for disabled_reason field.
+	webhookendpointDescDisabledReason := webhookendpointFields[7].Descriptor()
+	// webhookendpoint.DefaultDisabledReason holds the default value on creation for the disabled_reason field.
+	webhookendpoint.DefaultDisabledReason = webhookendpointDescDisabledReason.Default.(string)
+	// webhookendpointDescSecretCipher is the schema descriptor for secret_cipher field.
+	webhookendpointDescSecretCipher := webhookendpointFields[9].Descriptor()
+	// webhookendpoint.SecretCipherValidator is a validator for the "secret_cipher" field. It is called by the builders before save.
+	webhookendpoint.SecretCipherValidator = webhookendpointDescSecretCipher.Validators[0].(func(string) error)
+	// webhookendpointDescSecretHint is the schema descriptor for secret_hint field.
+	webhookendpointDescSecretHint := webhookendpointFields[10].Descriptor()
+	// webhookendpoint.DefaultSecretHint holds the default value on creation for the secret_hint field.
+	webhookendpoint.DefaultSecretHint = webhookendpointDescSecretHint.Default.(string)
+	// webhookendpointDescPreviousSecretCipher is the schema descriptor for previous_secret_cipher field.
+	webhookendpointDescPreviousSecretCipher := webhookendpointFields[11].Descriptor()
+	// webhookendpoint.DefaultPreviousSecretCipher holds the default value on creation for the previous_secret_cipher field.
+	webhookendpoint.DefaultPreviousSecretCipher = webhookendpointDescPreviousSecretCipher.Default.(string)
+	// webhookendpointDescSucceededDeliveries is the schema descriptor for succeeded_deliveries field.
+	webhookendpointDescSucceededDeliveries := webhookendpointFields[13].Descriptor()
+	// webhookendpoint.DefaultSucceededDeliveries holds the default value on creation for the succeeded_deliveries field.
+	webhookendpoint.DefaultSucceededDeliveries = webhookendpointDescSucceededDeliveries.Default.(int64)
+	// webhookendpointDescFailedDeliveries is the schema descriptor for failed_deliveries field.
+	webhookendpointDescFailedDeliveries := webhookendpointFields[14].Descriptor()
+	// webhookendpoint.DefaultFailedDeliveries holds the default value on creation for the failed_deliveries field.
+	webhookendpoint.DefaultFailedDeliveries = webhookendpointDescFailedDeliveries.Default.(int64)
+	// webhookendpointDescFailedAttempts is the schema descriptor for failed_attempts field.
+	webhookendpointDescFailedAttempts := webhookendpointFields[15].Descriptor()
+	// webhookendpoint.DefaultFailedAttempts holds the default value on creation for the failed_attempts field.
+	webhookendpoint.DefaultFailedAttempts = webhookendpointDescFailedAttempts.Default.(int64)
+	// webhookendpointDescReplayAfterID is the schema descriptor for replay_after_id field.
+	webhookendpointDescReplayAfterID := webhookendpointFields[19].Descriptor()
+	// webhookendpoint.DefaultReplayAfterID holds the default value on creation for the replay_after_id field.
+	webhookendpoint.DefaultReplayAfterID = webhookendpointDescReplayAfterID.Default.(int64)
+	// webhookendpointDescReplayUntilID is the schema descriptor for replay_until_id field.
+	webhookendpointDescReplayUntilID := webhookendpointFields[20].Descriptor()
+	// webhookendpoint.DefaultReplayUntilID holds the default value on creation for the replay_until_id field.
+	webhookendpoint.DefaultReplayUntilID = webhookendpointDescReplayUntilID.Default.(int64)
+	// webhookendpointDescReplayCursorID is the schema descriptor for replay_cursor_id field.
+	webhookendpointDescReplayCursorID := webhookendpointFields[21].Descriptor()
+	// webhookendpoint.DefaultReplayCursorID holds the default value on creation for the replay_cursor_id field.
+	webhookendpoint.DefaultReplayCursorID = webhookendpointDescReplayCursorID.Default.(int64)
+	// webhookendpointDescReplayQueued is the schema descriptor for replay_queued field.
+	webhookendpointDescReplayQueued := webhookendpointFields[22].Descriptor()
+	// webhookendpoint.DefaultReplayQueued holds the default value on creation for the replay_queued field.
+	webhookendpoint.DefaultReplayQueued = webhookendpointDescReplayQueued.Default.(int64)
+	// webhookendpointDescID is the schema descriptor for id field.
+	webhookendpointDescID := webhookendpointMixinFields0[0].Descriptor()
+	// webhookendpoint.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	webhookendpoint.IDValidator = func() func(string) error {
+		validators := webhookendpointDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -50,6 +50,12 @@ type Tx struct {
 	Setting *SettingClient
 	// TimelineEntry is the client for interacting with the TimelineEntry builders.
 	TimelineEntry *TimelineEntryClient
+	// WebhookAttempt is the client for interacting with the WebhookAttempt builders.
+	WebhookAttempt *WebhookAttemptClient
+	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
+	WebhookDelivery *WebhookDeliveryClient
+	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
+	WebhookEndpoint *WebhookEndpointClient
 	// Withdrawal is the client for interacting with the Withdrawal builders.
 	Withdrawal *WithdrawalClient
 
@@ -201,6 +207,9 @@ func (tx *Tx) init() {
 	tx.ReturnRequest = NewReturnRequestClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.TimelineEntry = NewTimelineEntryClient(tx.config)
+	tx.WebhookAttempt = NewWebhookAttemptClient(tx.config)
+	tx.WebhookDelivery = NewWebhookDeliveryClient(tx.config)
+	tx.WebhookEndpoint = NewWebhookEndpointClient(tx.config)
 	tx.Withdrawal = NewWithdrawalClient(tx.config)
 }
 

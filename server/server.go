@@ -26,6 +26,7 @@ import (
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1/payoutv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1/returnsv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 	"github.com/tradeassure/tradeassure/server/admin"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
@@ -42,6 +43,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/payout"
 	"github.com/tradeassure/tradeassure/server/returns"
 	"github.com/tradeassure/tradeassure/server/storage"
+	"github.com/tradeassure/tradeassure/server/webhook"
 )
 
 // Config configures a server.
@@ -54,6 +56,8 @@ type Config struct {
 	Clock clock.Clock
 	// Cards is the card network; nil means the sandbox network.
 	Cards order.CardNetwork
+	// Webhooks configures webhook delivery (its Dev field is set from Dev).
+	Webhooks webhook.Config
 }
 
 // Server is an assembled tradeassure.
@@ -64,6 +68,10 @@ type Server struct {
 	Store   *storage.Store
 	// Orders is the order service, which owns every order's escrow (tests move money through it).
 	Orders *order.Service
+	// Webhooks delivers events to webhook endpoints; run its dispatcher with Webhooks.Run.
+	Webhooks *webhook.Webhooks
+	// Feed is the event feed every service appends to.
+	Feed *events.Feed
 }
 
 // New assembles the server.
@@ -113,6 +121,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	returnSvc.SetDisputeOpener(disputes)
 	complaints := complaint.New(d, orders)
 	payouts := payout.New(d)
+	whCfg := cfg.Webhooks
+	whCfg.Dev = cfg.Dev
+	hooks, err := webhook.New(ctx, d, whCfg)
+	if err != nil {
+		return nil, err
+	}
 
 	authn := &auth.Authenticator{Client: cfg.Store.Client, Clock: clk}
 	// Every request is checked against the schema's rules, and those no annotation can state (no control
@@ -132,11 +146,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mux.Handle(disputev1connect.NewDisputeServiceHandler(disputes, opts))
 	mux.Handle(complaintv1connect.NewComplaintServiceHandler(complaints, opts))
 	mux.Handle(payoutv1connect.NewPayoutServiceHandler(payouts, opts))
+	mux.Handle(webhookv1connect.NewWebhookServiceHandler(hooks.Service(), opts))
 
 	names := []string{
 		orderv1connect.OrderServiceName, returnsv1connect.ReturnServiceName, disputev1connect.DisputeServiceName,
 		complaintv1connect.ComplaintServiceName, payoutv1connect.PayoutServiceName, eventv1connect.EventServiceName,
-		adminv1connect.AdminServiceName,
+		adminv1connect.AdminServiceName, webhookv1connect.WebhookServiceName,
 	}
 	reflector := grpcreflect.NewStaticReflector(append(names, health.ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
@@ -152,7 +167,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		ExposedHeaders: connectcors.ExposedHeaders(),
 		MaxAge:         7200,
 	}).Handler(mux)
-	return &Server{Handler: handler, Engine: engine, Clock: clk, Store: cfg.Store, Orders: orders}, nil
+	return &Server{Handler: handler, Engine: engine, Clock: clk, Store: cfg.Store, Orders: orders, Webhooks: hooks, Feed: feed}, nil
 }
 
 // pageSecret returns the page-token signing secret shared by every server process on the database.

@@ -701,6 +701,130 @@ var (
 			},
 		},
 	}
+	// WebhookAttemptsColumns holds the columns for the "webhook_attempts" table.
+	WebhookAttemptsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "delivery_id", Type: field.TypeInt64},
+		{Name: "endpoint_id", Type: field.TypeString},
+		{Name: "time", Type: field.TypeTime},
+		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"scheduled", "redelivery", "replay", "test"}},
+		{Name: "outcome", Type: field.TypeEnum, Enums: []string{"succeeded", "http_error", "timeout", "connection_failed", "address_not_allowed"}},
+		{Name: "http_status", Type: field.TypeInt, Default: 0},
+		{Name: "latency_ms", Type: field.TypeInt64, Default: 0},
+		{Name: "error", Type: field.TypeString, Default: ""},
+		{Name: "response_body", Type: field.TypeString, Default: ""},
+	}
+	// WebhookAttemptsTable holds the schema information for the "webhook_attempts" table.
+	WebhookAttemptsTable = &schema.Table{
+		Name:       "webhook_attempts",
+		Columns:    WebhookAttemptsColumns,
+		PrimaryKey: []*schema.Column{WebhookAttemptsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookattempt_delivery_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookAttemptsColumns[1], WebhookAttemptsColumns[0]},
+			},
+			{
+				Name:    "webhookattempt_endpoint_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookAttemptsColumns[2]},
+			},
+		},
+	}
+	// WebhookDeliveriesColumns holds the columns for the "webhook_deliveries" table.
+	WebhookDeliveriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "endpoint_id", Type: field.TypeString},
+		{Name: "event_id", Type: field.TypeInt64, Nullable: true},
+		{Name: "webhook_id", Type: field.TypeString},
+		{Name: "event_type", Type: field.TypeString},
+		{Name: "subject_key", Type: field.TypeString},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"pending", "succeeded", "failed"}, Default: "pending"},
+		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"scheduled", "redelivery", "replay", "test"}, Default: "scheduled"},
+		{Name: "attempt_count", Type: field.TypeInt, Default: 0},
+		{Name: "retries", Type: field.TypeInt, Default: 0},
+		{Name: "next_attempt_time", Type: field.TypeTime},
+		{Name: "lease_token", Type: field.TypeString, Default: ""},
+		{Name: "lease_expire_time", Type: field.TypeTime, Nullable: true},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "finish_time", Type: field.TypeTime, Nullable: true},
+		{Name: "payload", Type: field.TypeBytes, Nullable: true},
+	}
+	// WebhookDeliveriesTable holds the schema information for the "webhook_deliveries" table.
+	WebhookDeliveriesTable = &schema.Table{
+		Name:       "webhook_deliveries",
+		Columns:    WebhookDeliveriesColumns,
+		PrimaryKey: []*schema.Column{WebhookDeliveriesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookdelivery_endpoint_id_subject_key_seq",
+				Unique:  true,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[1], WebhookDeliveriesColumns[5], WebhookDeliveriesColumns[6]},
+			},
+			{
+				Name:    "webhookdelivery_state_next_attempt_time",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[7], WebhookDeliveriesColumns[11]},
+			},
+			{
+				Name:    "webhookdelivery_endpoint_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[1], WebhookDeliveriesColumns[0]},
+			},
+		},
+	}
+	// WebhookEndpointsColumns holds the columns for the "webhook_endpoints" table.
+	WebhookEndpointsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "update_time", Type: field.TypeTime},
+		{Name: "revision", Type: field.TypeInt64, Default: 1},
+		{Name: "etag", Type: field.TypeString},
+		{Name: "scope", Type: field.TypeEnum, Enums: []string{"account", "platform"}},
+		{Name: "account_id", Type: field.TypeString, Default: ""},
+		{Name: "owner_role", Type: field.TypeString},
+		{Name: "url", Type: field.TypeString},
+		{Name: "description", Type: field.TypeString, Default: ""},
+		{Name: "event_types", Type: field.TypeJSON, Nullable: true},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "disabled_reason", Type: field.TypeString, Default: ""},
+		{Name: "disable_time", Type: field.TypeTime, Nullable: true},
+		{Name: "secret_cipher", Type: field.TypeString},
+		{Name: "secret_hint", Type: field.TypeString, Default: ""},
+		{Name: "previous_secret_cipher", Type: field.TypeString, Default: ""},
+		{Name: "previous_secret_expire_time", Type: field.TypeTime, Nullable: true},
+		{Name: "succeeded_deliveries", Type: field.TypeInt64, Default: 0},
+		{Name: "failed_deliveries", Type: field.TypeInt64, Default: 0},
+		{Name: "failed_attempts", Type: field.TypeInt64, Default: 0},
+		{Name: "last_success_time", Type: field.TypeTime, Nullable: true},
+		{Name: "last_failure_time", Type: field.TypeTime, Nullable: true},
+		{Name: "failing_since", Type: field.TypeTime, Nullable: true},
+		{Name: "replay_after_id", Type: field.TypeInt64, Default: 0},
+		{Name: "replay_until_id", Type: field.TypeInt64, Default: 0},
+		{Name: "replay_cursor_id", Type: field.TypeInt64, Default: 0},
+		{Name: "replay_queued", Type: field.TypeInt64, Default: 0},
+		{Name: "replay_create_time", Type: field.TypeTime, Nullable: true},
+	}
+	// WebhookEndpointsTable holds the schema information for the "webhook_endpoints" table.
+	WebhookEndpointsTable = &schema.Table{
+		Name:       "webhook_endpoints",
+		Columns:    WebhookEndpointsColumns,
+		PrimaryKey: []*schema.Column{WebhookEndpointsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookendpoint_account_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEndpointsColumns[6], WebhookEndpointsColumns[0]},
+			},
+			{
+				Name:    "webhookendpoint_enabled",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEndpointsColumns[11]},
+			},
+		},
+	}
 	// WithdrawalsColumns holds the columns for the "withdrawals" table.
 	WithdrawalsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 64},
@@ -774,6 +898,9 @@ var (
 		ReturnRequestsTable,
 		SettingsTable,
 		TimelineEntriesTable,
+		WebhookAttemptsTable,
+		WebhookDeliveriesTable,
+		WebhookEndpointsTable,
 		WithdrawalsTable,
 	}
 )

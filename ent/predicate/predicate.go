@@ -60,5 +60,14 @@ type Setting func(*sql.Selector)
 // TimelineEntry is the predicate function for timelineentry builders.
 type TimelineEntry func(*sql.Selector)
 
+// WebhookAttempt is the predicate function for webhookattempt builders.
+type WebhookAttempt func(*sql.Selector)
+
+// WebhookDelivery is the predicate function for webhookdelivery builders.
+type WebhookDelivery func(*sql.Selector)
+
+// WebhookEndpoint is the predicate function for webhookendpoint builders.
+type WebhookEndpoint func(*sql.Selector)
+
 // Withdrawal is the predicate function for withdrawal builders.
 type Withdrawal func(*sql.Selector)

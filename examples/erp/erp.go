@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -34,7 +36,13 @@ type state struct {
 	Returns map[string]*localCase `json:"returns"`
 	// Disputes are the open and closed disputes seen, by id.
 	Disputes map[string]*localCase `json:"disputes"`
+	// Seen are the ids of the latest events applied (at most maxSeen), so a webhook delivered twice, or
+	// both by webhook and by the feed, is applied once.
+	Seen []string `json:"seen_event_ids,omitempty"`
 }
+
+// maxSeen bounds the remembered event ids; redeliveries come within days, not millions of events.
+const maxSeen = 10_000
 
 // localOrder is the ERP's row for an order.
 type localOrder struct {
@@ -62,6 +70,8 @@ type localCase struct {
 
 // erp follows the feed as one principal and applies events to its state.
 type erp struct {
+	mu     sync.Mutex // serializes webhook deliveries, which arrive concurrently
+	seen   map[string]bool
 	cfg    config
 	client *tradeassure.Client
 	me     *adminv1.Account
@@ -87,7 +97,10 @@ func newERP(ctx context.Context, cfg config, out io.Writer) (*erp, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &erp{cfg: cfg, client: c, me: who.Msg.GetAccount(), st: st, out: out}
+	e := &erp{cfg: cfg, client: c, me: who.Msg.GetAccount(), st: st, out: out, seen: map[string]bool{}}
+	for _, id := range st.Seen {
+		e.seen[id] = true
+	}
 	fmt.Fprintf(out, "erp: %s %q, %d orders on file, resuming after event %q\n",
 		strings.TrimPrefix(e.me.GetRole().String(), "ROLE_"), e.me.GetName(), len(st.Orders), st.Cursor)
 	return e, nil
@@ -126,7 +139,12 @@ func (e *erp) follow(ctx context.Context) error {
 }
 
 // apply updates the local copy from one event, reacts to it, and saves the state with the new cursor.
+// An event seen before (by webhook or by the feed) is skipped.
 func (e *erp) apply(ctx context.Context, ev *eventv1.Event) error {
+	if e.seen[ev.GetId()] {
+		fmt.Fprintf(e.out, "%s %s: seen before, ignored\n", ev.GetId(), ev.GetType())
+		return nil
+	}
 	payload, err := ev.GetPayload().UnmarshalNew()
 	if err != nil {
 		// A payload type newer than this build: keep the cursor moving, the event is logged.
@@ -236,9 +254,23 @@ func (e *erp) onDispute(ev *eventv1.Event, d *disputev1.Dispute) {
 		d.GetOrderId(), short(st.String()), short(d.GetReason().String()), money(d.GetRequestedRefundAmount()), orDash(next))
 }
 
-// commit moves the cursor past ev and saves the state, atomically (write a temporary file, then rename).
+// commit moves the cursor past ev, remembers its id, and saves the state atomically (write a temporary
+// file, then rename). Webhooks of different objects may arrive out of order, so the cursor only moves
+// forward; a restart catches up from it and skips what it has seen.
 func (e *erp) commit(ev *eventv1.Event) error {
-	e.st.Cursor = ev.GetId()
+	if n, err := strconv.ParseInt(ev.GetId(), 10, 64); err == nil {
+		if cur, _ := strconv.ParseInt(e.st.Cursor, 10, 64); n > cur {
+			e.st.Cursor = ev.GetId()
+		}
+	}
+	e.seen[ev.GetId()] = true
+	e.st.Seen = append(e.st.Seen, ev.GetId())
+	if len(e.st.Seen) > maxSeen {
+		for _, old := range e.st.Seen[:len(e.st.Seen)-maxSeen] {
+			delete(e.seen, old)
+		}
+		e.st.Seen = e.st.Seen[len(e.st.Seen)-maxSeen:]
+	}
 	b, err := json.MarshalIndent(e.st, "", "  ")
 	if err != nil {
 		return err

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +22,7 @@ import (
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	returnsv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1"
+	webhookv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1"
 	"github.com/tradeassure/tradeassure/server/admin"
 	"github.com/tradeassure/tradeassure/server/servertest"
 )
@@ -33,8 +37,10 @@ type world struct {
 	product  string
 }
 
-func newWorld(t *testing.T) *world {
-	e := servertest.New(t, servertest.Options{})
+func newWorld(t *testing.T) *world { return newWorldWith(t, servertest.Options{}) }
+
+func newWorldWith(t *testing.T, o servertest.Options) *world {
+	e := servertest.New(t, o)
 	w := &world{t: t, e: e, buyer: e.Buyer("US"), operator: e.Staff(commonv1.Role_ROLE_OPERATOR)}
 	w.supplier = e.Account(admin.NewAccount{Role: commonv1.Role_ROLE_SUPPLIER, Name: "ERP Supplier", Email: "erp-supplier@test.example",
 		Country: "CN", Supplier: &adminv1.SupplierProfile{TradeAssuranceLimitUsdMinor: 100_000_00, OneTouchExport: true,
@@ -62,31 +68,7 @@ func (w *world) delivered() *orderv1.Order {
 	if err != nil {
 		w.t.Fatalf("create order: %v", err)
 	}
-	id := created.Msg.GetOrder().GetId()
-	steps := []func() error{
-		func() error {
-			_, err := w.buyer.Orders.AcceptOrder(ctx, connect.NewRequest(&orderv1.AcceptOrderRequest{OrderId: id}))
-			return err
-		},
-		func() error {
-			_, err := w.buyer.Orders.PayOrder(ctx, connect.NewRequest(&orderv1.PayOrderRequest{OrderId: id,
-				Method: orderv1.PaymentMethod_PAYMENT_METHOD_CARD, CardToken: "tok_4242"}))
-			return err
-		},
-		func() error {
-			_, err := w.supplier.Orders.ShipOrder(ctx, connect.NewRequest(&orderv1.ShipOrderRequest{OrderId: id, Carrier: "DHL", TrackingNumber: "JD1"}))
-			return err
-		},
-		func() error {
-			_, err := w.operator.Orders.RecordDelivery(ctx, connect.NewRequest(&orderv1.RecordDeliveryRequest{OrderId: id}))
-			return err
-		},
-	}
-	for i, step := range steps {
-		if err := step(); err != nil {
-			w.t.Fatalf("order step %d: %v", i, err)
-		}
-	}
+	w.e.DeliverOrder(w.buyer, w.supplier, w.operator, created.Msg.GetOrder().GetId())
 	return created.Msg.GetOrder()
 }
 
@@ -219,5 +201,72 @@ func TestFollowReactsToReturnsAndDisputes(t *testing.T) {
 	}
 	if d := st.Disputes[dsp.Msg.GetDispute().GetId()]; d == nil || d.State != "AWAITING_RESPONSE" || !st.Orders[second.GetId()].Held {
 		t.Fatalf("local dispute %+v, order %+v", d, st.Orders[second.GetId()])
+	}
+}
+
+// TestWebhooksKeepOrdersInSync runs the ERP as a webhook receiver: it catches up from the feed, then
+// applies each delivery once, ignoring a redelivery and refusing a forged one.
+func TestWebhooksKeepOrdersInSync(t *testing.T) {
+	w := newWorldWith(t, servertest.Options{Dev: true})
+	w.e.RunWebhooks()
+	before := w.delivered()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := w.supplier.Webhooks.CreateWebhookEndpoint(w.e.Ctx, connect.NewRequest(&webhookv1.CreateWebhookEndpointRequest{
+		Url: "http://" + ln.Addr().String() + "/webhooks", EventTypes: []string{"order.*", "return.*", "dispute.*"}}))
+	if err != nil {
+		t.Fatalf("create endpoint: %v", err)
+	}
+	cfg := config{Addr: w.e.HTTP.URL, Key: w.supplier.Key, Protocol: "connect", StatePath: filepath.Join(t.TempDir(), "state.json"),
+		HTTPClient: w.e.HTTPClient(), Listener: ln, WebhookSecret: created.Msg.GetSecret()}
+	ctx, cancel := context.WithCancel(w.e.Ctx)
+	defer cancel()
+	out := &syncWriter{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, out) }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		servertest.WaitFor(t, what+"; ERP output:\n"+out.String(), ok, func() int { return len(out.String()) })
+	}
+	waitFor("the catch-up", func() bool { return strings.Contains(out.String(), "receiving webhooks") })
+	after := w.delivered()
+	waitFor("the webhooks", func() bool {
+		st, err := os.ReadFile(cfg.StatePath)
+		return err == nil && strings.Contains(string(st), after.GetId()) && strings.Contains(out.String(), "order.delivered: order "+after.GetId())
+	})
+	st := readState(t, cfg.StatePath)
+	if st.Orders[before.GetId()].State != "DELIVERED" || st.Orders[after.GetId()].State != "DELIVERED" || st.Orders[after.GetId()].Tracking != "JD1" {
+		t.Fatalf("local orders %+v", st.Orders)
+	}
+	// A redelivery arrives with the same webhook-id and is applied once.
+	ds, err := w.supplier.Webhooks.ListWebhookDeliveries(w.e.Ctx, connect.NewRequest(&webhookv1.ListWebhookDeliveriesRequest{EndpointId: created.Msg.GetEndpoint().GetId()}))
+	if err != nil || len(ds.Msg.GetDeliveries()) != 5 {
+		t.Fatalf("deliveries: %v %v", ds, err)
+	}
+	again := ds.Msg.GetDeliveries()[2]
+	if _, err := w.supplier.Webhooks.RedeliverWebhook(w.e.Ctx, connect.NewRequest(&webhookv1.RedeliverWebhookRequest{DeliveryId: again.GetId()})); err != nil {
+		t.Fatalf("redeliver: %v", err)
+	}
+	waitFor("the duplicate", func() bool {
+		return strings.Contains(out.String(), again.GetWebhookId()+" "+again.GetEventType()+": seen before, ignored")
+	})
+	// A forged delivery is refused.
+	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/webhooks", strings.NewReader(`{"id":"999999","type":"order.cancelled"}`))
+	req.Header.Set("webhook-id", "999999")
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(time.Now().Unix(), 10))
+	req.Header.Set("webhook-signature", "v1,Zm9yZ2Vk")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("forged delivery: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("erp: %v\n%s", err, out.String())
+	}
+	if n := strings.Count(out.String(), "order.delivered: order "+after.GetId()); n != 1 {
+		t.Fatalf("the order's delivery applied %d times:\n%s", n, out.String())
 	}
 }

@@ -2,7 +2,7 @@
 // Connect clients in gen/go that adds what every caller needs.
 //
 //   - One constructor, [New], gives clients for every service (Orders, Returns, Disputes, Complaints,
-//     Payouts, Events and Admin), all sending the API key.
+//     Payouts, Events, Admin and Webhooks), all sending the API key.
 //   - The wire protocol is Connect by default; gRPC (over h2c for http:// URLs) and gRPC-Web are options.
 //   - Mutating calls whose request has a request_id field get one generated when the caller left it
 //     empty, and a retried call sends the same id again, so the server applies the effect once.
@@ -12,6 +12,8 @@
 //   - Paged lists are Go iterators that follow next_page_token ([Paginate], [Client.AllOrders], …), and
 //     the event feed can be followed with automatic resumption ([Client.Follow]).
 //   - Errors carry the service's machine-readable reason, metadata and field violations ([AsError]).
+//   - Webhook receivers check a delivery's Standard Webhooks signature and get its event with
+//     [VerifyWebhook].
 //
 // The generated message types stay the vocabulary: import them from
 // github.com/tradeassure/tradeassure/gen/go/tradeassure/<domain>/v1.
@@ -33,6 +35,7 @@ import (
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1/payoutv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1/returnsv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 )
 
 // Protocol is the wire protocol the clients speak. The server answers all three on one port.
@@ -91,6 +94,8 @@ type Client struct {
 	Events eventv1connect.EventServiceClient
 	// Admin manages accounts and keys, tells the caller who it is, and moves the clock in development mode.
 	Admin adminv1connect.AdminServiceClient
+	// Webhooks manages the caller's webhook endpoints; [VerifyWebhook] checks what they receive.
+	Webhooks webhookv1connect.WebhookServiceClient
 
 	cfg config
 }
@@ -168,6 +173,7 @@ func New(baseURL, apiKey string, opts ...Option) *Client {
 		Payouts:    payoutv1connect.NewPayoutServiceClient(hc, baseURL, copts...),
 		Events:     eventv1connect.NewEventServiceClient(hc, baseURL, copts...),
 		Admin:      adminv1connect.NewAdminServiceClient(hc, baseURL, copts...),
+		Webhooks:   webhookv1connect.NewWebhookServiceClient(hc, baseURL, copts...),
 		cfg:        cfg,
 	}
 }

@@ -105,6 +105,10 @@ func checkScalar(fd protoreflect.FieldDescriptor, kind protoreflect.Kind, r *val
 			if lo.AsTime().Before(bounds.MinTime) || hi.AsTime().After(bounds.MaxTime) {
 				return fmt.Errorf("timestamp range %v–%v is wider than %v–%v", lo.AsTime(), hi.AsTime(), bounds.MinTime, bounds.MaxTime)
 			}
+		case name == "google.protobuf.Duration":
+			if d := r.GetDuration(); d == nil || !(d.HasGte() || d.HasGt()) || !(d.HasLte() || d.HasLt()) {
+				return fmt.Errorf("duration without a range (gte and lte)")
+			}
 		case strings.HasPrefix(string(name), "google.protobuf."):
 			return fmt.Errorf("%s in a request: decide its bounds and check them here", name)
 		}
@@ -156,7 +160,7 @@ func checkScheme(fd protoreflect.FieldDescriptor, name string, r *validate.Field
 			return bytesAs(bounds.EtagLen)
 		case name == "page_token":
 			return bytesAs(bounds.PageTokenLen)
-		case name == "after_id":
+		case name == "after_id" || name == "after_event_id":
 			if s.GetMaxLen() != bounds.EventCursorLen {
 				return fmt.Errorf("max_len %d, want %d", s.GetMaxLen(), bounds.EventCursorLen)
 			}

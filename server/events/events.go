@@ -37,7 +37,18 @@ type Feed struct {
 	dialect string
 	mu      sync.Mutex
 	wake    chan struct{}
+	outbox  Outbox
 }
+
+// Outbox queues follow-up work for an appended event within the event's own transaction, so the work
+// exists exactly when the event does (the webhook deliveries). It must be cheap: it runs on every append.
+type Outbox interface {
+	// Enqueue queues the work for the stored event ev (appended as e) within tx.
+	Enqueue(ctx context.Context, tx *ent.Tx, ev *ent.Event, e Event) error
+}
+
+// SetOutbox sets the outbox every later Append writes to; call it before serving.
+func (f *Feed) SetOutbox(o Outbox) { f.outbox = o }
 
 // NewFeed returns a feed for a database of the given dialect.
 func NewFeed(dia string) *Feed { return &Feed{dialect: dia, wake: make(chan struct{})} }
@@ -61,12 +72,19 @@ func (f *Feed) Append(ctx context.Context, tx *ent.Tx, e Event) error {
 			return fmt.Errorf("append event %s: lock feed: %w", e.Type, err)
 		}
 	}
-	err = tx.Event.Create().
+	stored, err := tx.Event.Create().
 		SetType(e.Type).SetSubjectType(e.SubjectType).SetSubjectID(e.SubjectID).SetRevision(e.Revision).
 		SetTime(e.Time).SetActorRole(actorRole(e.Actor)).SetActorID(e.Actor.AccountID).
-		SetPartyIds(partyList(e.Parties)).SetPayload(body).Exec(ctx)
+		SetPartyIds(partyList(e.Parties)).SetPayload(body).Save(ctx)
 	if err != nil {
 		return fmt.Errorf("append event %s: %w", e.Type, err)
+	}
+	// The outbox step is separate from the insert and ordering above: whatever orders the feed, the
+	// outbox rows only need the stored event and the same transaction.
+	if f.outbox != nil {
+		if err := f.outbox.Enqueue(ctx, tx, stored, e); err != nil {
+			return fmt.Errorf("append event %s: %w", e.Type, err)
+		}
 	}
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
 		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {

@@ -37,9 +37,6 @@ func NewService(client *ent.Client, feed *Feed) *Service {
 	return &Service{client: client, feed: feed, poll: time.Second}
 }
 
-// arbiterSubjects are the subjects arbiters follow.
-var arbiterSubjects = []string{"dispute", "complaint"}
-
 func (s *Service) query(p auth.Principal, afterID, subjectType, subjectID string) (*ent.EventQuery, error) {
 	var after int64
 	if afterID != "" {
@@ -48,14 +45,7 @@ func (s *Service) query(p auth.Principal, afterID, subjectType, subjectID string
 			return nil, apierr.Invalid("after_id", "must be an event id")
 		}
 	}
-	preds := []predicate.Event{entevent.IDGT(after)}
-	switch p.Role {
-	case commonv1.Role_ROLE_OPERATOR:
-	case commonv1.Role_ROLE_ARBITER:
-		preds = append(preds, entevent.SubjectTypeIn(arbiterSubjects...))
-	default:
-		preds = append(preds, entevent.PartyIdsContains(" "+p.AccountID+" "))
-	}
+	preds := []predicate.Event{entevent.IDGT(after), AudienceOf(p).Predicate()}
 	if subjectType != "" {
 		preds = append(preds, entevent.SubjectType(subjectType))
 	}

@@ -34,9 +34,11 @@ import (
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1/payoutv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1/returnsv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 	"github.com/tradeassure/tradeassure/server"
 	"github.com/tradeassure/tradeassure/server/admin"
 	"github.com/tradeassure/tradeassure/server/storage"
+	"github.com/tradeassure/tradeassure/server/webhook"
 )
 
 // PostgresEnv names the environment variable with an admin DSN of a Postgres server for storage tests.
@@ -85,6 +87,8 @@ type Env struct {
 	Protocol string
 	Store    *storage.Store
 	Ctx      context.Context
+	// DSN is the database the server runs on.
+	DSN string
 }
 
 // Options configure New.
@@ -92,6 +96,13 @@ type Options struct {
 	Protocol string // "connect" (default), "grpc" or "grpcweb"
 	Engine   string // "sqlite" (default, in memory), "sqlite-file" (WAL file in a temp dir) or "postgres"
 	Dev      bool
+	// DSN, when set, opens this database instead of a fresh one (a second server on one database).
+	DSN string
+	// Webhooks configures webhook delivery; a fresh key is made when it has none, and the dispatcher
+	// looks for work every 20ms unless told otherwise. The dispatcher runs only after RunWebhooks.
+	Webhooks webhook.Config
+	// NoWebhookKey runs the server without a webhook key.
+	NoWebhookKey bool
 }
 
 // New starts a server on a fresh database. It is closed when the test ends.
@@ -99,11 +110,19 @@ func New(t testing.TB, o Options) *Env {
 	t.Helper()
 	ctx := context.Background()
 	dsn := "sqlite://:memory:"
-	switch o.Engine {
-	case "postgres":
+	switch {
+	case o.DSN != "":
+		dsn = o.DSN
+	case o.Engine == "postgres":
 		dsn = freshPostgres(t)
-	case "sqlite-file":
+	case o.Engine == "sqlite-file":
 		dsn = "sqlite://" + t.TempDir() + "/tradeassure.db"
+	}
+	if o.Webhooks.Keys == nil && !o.NoWebhookKey {
+		o.Webhooks.Keys = testKeys
+	}
+	if o.Webhooks.Interval == 0 {
+		o.Webhooks.Interval = 20 * time.Millisecond
 	}
 	store, err := storage.Open(ctx, dsn)
 	if err != nil {
@@ -111,7 +130,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	clk := &Clock{now: Start}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Clock: clk, Dev: o.Dev})
+	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Clock: clk, Dev: o.Dev, Webhooks: o.Webhooks})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
@@ -125,7 +144,24 @@ func New(t testing.TB, o Options) *Env {
 	if o.Protocol == "" {
 		o.Protocol = "connect"
 	}
-	return &Env{T: t, Server: srv, HTTP: hs, Clock: clk, Protocol: o.Protocol, Store: store, Ctx: ctx}
+	return &Env{T: t, Server: srv, HTTP: hs, Clock: clk, Protocol: o.Protocol, Store: store, Ctx: ctx, DSN: dsn}
+}
+
+// testKeys encrypt webhook secrets in every test server of the process.
+var testKeys, _ = webhook.ParseKeys(webhook.NewKey())
+
+// RunWebhooks starts the webhook dispatcher until the test ends.
+func (e *Env) RunWebhooks() {
+	ctx, cancel := context.WithCancel(e.Ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.Server.Webhooks.Run(ctx)
+	}()
+	e.T.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
 
 type testWriter struct{ t testing.TB }
@@ -134,6 +170,10 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
 }
+
+// FreshPostgres creates a Postgres database for the test on the server TRADEASSURE_TEST_POSTGRES names,
+// dropped when the test ends, and returns its DSN.
+func FreshPostgres(t testing.TB) string { return freshPostgres(t) }
 
 func freshPostgres(t testing.TB) string {
 	t.Helper()
@@ -183,6 +223,7 @@ type Party struct {
 	Payouts    payoutv1connect.PayoutServiceClient
 	Events     eventv1connect.EventServiceClient
 	Admin      adminv1connect.AdminServiceClient
+	Webhooks   webhookv1connect.WebhookServiceClient
 }
 
 // ID is the party's account id.
@@ -207,6 +248,7 @@ func (e *Env) Clients(key string) *Party {
 		Payouts:    payoutv1connect.NewPayoutServiceClient(c, e.HTTP.URL, opts...),
 		Events:     eventv1connect.NewEventServiceClient(c, e.HTTP.URL, opts...),
 		Admin:      adminv1connect.NewAdminServiceClient(c, e.HTTP.URL, opts...),
+		Webhooks:   webhookv1connect.NewWebhookServiceClient(c, e.HTTP.URL, opts...),
 	}
 }
 
@@ -358,5 +400,35 @@ func WantError(t testing.TB, err error, code connect.Code, reason commonv1.Error
 	}
 	if d.GetReason() != reason {
 		t.Fatalf("want reason %v, got %v: %v", reason, d.GetReason(), err)
+	}
+}
+
+// DeliverOrder takes a drafted order through acceptance and card payment by the buyer, shipment by the
+// supplier (DHL, tracking JD1) and delivery recorded by the operator.
+func (e *Env) DeliverOrder(buyer, supplier, operator *Party, id string) {
+	e.T.Helper()
+	steps := []func() error{
+		func() error {
+			_, err := buyer.Orders.AcceptOrder(e.Ctx, connect.NewRequest(&orderv1.AcceptOrderRequest{OrderId: id}))
+			return err
+		},
+		func() error {
+			_, err := buyer.Orders.PayOrder(e.Ctx, connect.NewRequest(&orderv1.PayOrderRequest{OrderId: id,
+				Method: orderv1.PaymentMethod_PAYMENT_METHOD_CARD, CardToken: "tok_4242"}))
+			return err
+		},
+		func() error {
+			_, err := supplier.Orders.ShipOrder(e.Ctx, connect.NewRequest(&orderv1.ShipOrderRequest{OrderId: id, Carrier: "DHL", TrackingNumber: "JD1"}))
+			return err
+		},
+		func() error {
+			_, err := operator.Orders.RecordDelivery(e.Ctx, connect.NewRequest(&orderv1.RecordDeliveryRequest{OrderId: id}))
+			return err
+		},
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			e.T.Fatalf("order %s step %d: %v", id, i, err)
+		}
 	}
 }

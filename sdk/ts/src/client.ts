@@ -22,6 +22,7 @@ import { OrderService, type ListOrdersRequestSchema } from "./gen/tradeassure/or
 import { PayoutService } from "./gen/tradeassure/payout/v1/payout_service_pb.js";
 import type { Return } from "./gen/tradeassure/returns/v1/return_pb.js";
 import { ReturnService, type ListReturnsRequestSchema } from "./gen/tradeassure/returns/v1/return_service_pb.js";
+import { WebhookService } from "./gen/tradeassure/webhook/v1/webhook_service_pb.js";
 import {
   authInterceptor,
   defaultRetryPolicy,
@@ -71,6 +72,8 @@ export interface TradeassureClient {
   readonly events: Client<typeof EventService>;
   /** Accounts and keys, who the caller is, and the development-mode clock. */
   readonly admin: Client<typeof AdminService>;
+  /** The caller's webhook endpoints, their deliveries, replays and secrets; verifyWebhook checks deliveries. */
+  readonly webhooks: Client<typeof WebhookService>;
   /** The transport every client uses. */
   readonly transport: Transport;
   /** The protocol the transport speaks. */
@@ -136,6 +139,7 @@ export function buildClient(
     payouts: createServiceClient(PayoutService, transport),
     events,
     admin: createServiceClient(AdminService, transport),
+    webhooks: createServiceClient(WebhookService, transport),
     transport,
     protocol: kind,
     allOrders: (request = {}, callOptions) =>

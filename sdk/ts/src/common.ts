@@ -13,6 +13,7 @@ export * as event from "./api/event.js";
 export * as order from "./api/order.js";
 export * as payout from "./api/payout.js";
 export * as returns from "./api/returns.js";
+export * as webhook from "./api/webhook.js";
 export { ErrorReason } from "./gen/tradeassure/common/v1/common_pb.js";
 
 export { asError, codeToName, isNetworkFailure, reasonOf, TradeassureError, type FieldViolation } from "./errors.js";
@@ -29,3 +30,10 @@ export { allEvents, follow, paginate, type FollowOptions } from "./pages.js";
 export { buildClient, retryPolicy, type ClientOptions, type TradeassureClient, type TransportFactory, type TransportKind } from "./client.js";
 export { formatMoney, minorDigits, parseMoney, timeLeft, type TimeLeft } from "./format.js";
 export { eventPayload, registry } from "./payload.js";
+export {
+  DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
+  verifyWebhook,
+  WebhookVerificationError,
+  type WebhookErrorKind,
+  type WebhookHeaders,
+} from "./webhook.js";

@@ -7,6 +7,7 @@ import type { Event } from "./gen/tradeassure/event/v1/event_pb.js";
 import { file_tradeassure_order_v1_order } from "./gen/tradeassure/order/v1/order_pb.js";
 import { file_tradeassure_payout_v1_payout } from "./gen/tradeassure/payout/v1/payout_pb.js";
 import { file_tradeassure_returns_v1_return } from "./gen/tradeassure/returns/v1/return_pb.js";
+import { file_tradeassure_webhook_v1_webhook } from "./gen/tradeassure/webhook/v1/webhook_pb.js";
 
 /** Every resource message of the API, for unpacking event payloads (google.protobuf.Any). */
 export const registry = createRegistry(
@@ -16,6 +17,7 @@ export const registry = createRegistry(
   file_tradeassure_complaint_v1_complaint,
   file_tradeassure_payout_v1_payout,
   file_tradeassure_admin_v1_account,
+  file_tradeassure_webhook_v1_webhook,
 );
 
 /**

@@ -27,6 +27,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/clock"
 	"github.com/tradeassure/tradeassure/server/devseed"
 	"github.com/tradeassure/tradeassure/server/storage"
+	"github.com/tradeassure/tradeassure/server/webhook"
 )
 
 func main() {
@@ -63,6 +64,9 @@ func serve(args []string) error {
 	level := fs.String("log-level", env("TRADEASSURE_LOG_LEVEL", "info"), "debug, info, warn or error (env TRADEASSURE_LOG_LEVEL)")
 	dev := fs.Bool("dev", envBool("TRADEASSURE_DEV"), "development mode: seed a demo marketplace, write dev-keys.json, allow moving the clock (env TRADEASSURE_DEV)")
 	tick := fs.Duration("deadline-interval", time.Second, "how often the deadline worker looks for due deadlines")
+	whKey := fs.String("webhook-key", env("TRADEASSURE_WEBHOOK_KEY", ""), "base64 32-byte keys encrypting webhook secrets, comma-separated, the first encrypts (env TRADEASSURE_WEBHOOK_KEY); --dev without one generates webhook.key beside the database")
+	whTimeout := fs.Duration("webhook-timeout", 10*time.Second, "timeout of one webhook delivery attempt")
+	whInterval := fs.Duration("webhook-interval", time.Second, "how often the webhook dispatcher looks for due deliveries and for endpoint changes by other processes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,7 +85,18 @@ func serve(args []string) error {
 		return err
 	}
 	defer store.Close()
-	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Dev: *dev})
+	keyList := *whKey
+	if keyList == "" && *dev {
+		if keyList, err = devWebhookKey(*dsn); err != nil {
+			return err
+		}
+	}
+	keys, err := webhook.ParseKeys(keyList)
+	if err != nil {
+		return fmt.Errorf("--webhook-key: %w", err)
+	}
+	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Dev: *dev,
+		Webhooks: webhook.Config{Keys: keys, Timeout: *whTimeout, Interval: *whInterval}})
 	if err != nil {
 		return err
 	}
@@ -97,9 +112,14 @@ func serve(args []string) error {
 	httpSrv := &http.Server{Handler: srv.Handler, Protocols: server.Protocols(), ReadHeaderTimeout: 10 * time.Second}
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan struct{})
+	hooksDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
 		srv.Engine.Run(workerCtx, *tick)
+	}()
+	go func() {
+		defer close(hooksDone)
+		srv.Webhooks.Run(workerCtx)
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
@@ -108,6 +128,8 @@ func serve(args []string) error {
 	select {
 	case err := <-errc:
 		stopWorker()
+		<-workerDone
+		<-hooksDone
 		return err
 	case <-ctx.Done():
 	}
@@ -117,10 +139,36 @@ func serve(args []string) error {
 	err = httpSrv.Shutdown(shutdownCtx)
 	stopWorker()
 	<-workerDone
+	<-hooksDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// devDir is where development mode keeps its files: beside a SQLite database file, else the working
+// directory.
+func devDir(dsn string) string {
+	if p, ok := strings.CutPrefix(dsn, "sqlite://"); ok && !strings.Contains(p, "memory") {
+		return filepath.Dir(strings.SplitN(strings.TrimPrefix(p, "file:"), "?", 2)[0])
+	}
+	return "."
+}
+
+// devWebhookKey returns the webhook key of development mode: webhook.key beside the database, made on
+// first use. Production passes its key with --webhook-key instead.
+func devWebhookKey(dsn string) (string, error) {
+	path := filepath.Join(devDir(dsn), "webhook.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	key := webhook.NewKey()
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return key, nil
 }
 
 func writeDevKeys(ctx context.Context, store *storage.Store, clk clock.Clock, dsn string) error {
@@ -128,11 +176,7 @@ func writeDevKeys(ctx context.Context, store *storage.Store, clk clock.Clock, ds
 	if err != nil {
 		return err
 	}
-	dir := "."
-	if p, ok := strings.CutPrefix(dsn, "sqlite://"); ok && !strings.Contains(p, "memory") {
-		dir = filepath.Dir(strings.SplitN(strings.TrimPrefix(p, "file:"), "?", 2)[0])
-	}
-	path := filepath.Join(dir, "dev-keys.json")
+	path := filepath.Join(devDir(dsn), "dev-keys.json")
 	body, _ := json.MarshalIndent(keys, "", "  ")
 	if err := os.WriteFile(path, append(body, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -147,8 +191,11 @@ func writeDevKeys(ctx context.Context, store *storage.Store, clk clock.Clock, ds
 
 // adminCommand creates accounts and keys directly in the database, for bootstrapping the first operator.
 func adminCommand(args []string) error {
+	if len(args) > 0 && args[0] == "rewrap-webhook-secrets" {
+		return rewrapCommand(args[1:])
+	}
 	if len(args) == 0 || args[0] != "create-account" {
-		return errors.New("usage: tradeassured admin create-account --role operator --name NAME --email EMAIL [--country CC] [--limit-usd N] [--one-touch] [--db DSN]")
+		return errors.New("usage: tradeassured admin create-account --role operator --name NAME --email EMAIL [--country CC] [--limit-usd N] [--one-touch] [--db DSN]\n       tradeassured admin rewrap-webhook-secrets --webhook-key NEW,OLD [--db DSN]")
 	}
 	fs := flag.NewFlagSet("create-account", flag.ContinueOnError)
 	dsn := fs.String("db", env("TRADEASSURE_DB", "sqlite://tradeassure.db"), "database")
@@ -190,5 +237,31 @@ func adminCommand(args []string) error {
 		return err
 	}
 	fmt.Printf("account_id: %s\napi_key:    %s\n", acctID, secret)
+	return nil
+}
+
+// rewrapCommand re-encrypts every webhook secret with the first --webhook-key, after a key rotation.
+func rewrapCommand(args []string) error {
+	fs := flag.NewFlagSet("rewrap-webhook-secrets", flag.ContinueOnError)
+	dsn := fs.String("db", env("TRADEASSURE_DB", "sqlite://tradeassure.db"), "database")
+	list := fs.String("webhook-key", env("TRADEASSURE_WEBHOOK_KEY", ""), "the new key first, then the old keys, comma-separated")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	keys, err := webhook.ParseKeys(*list)
+	if err != nil {
+		return fmt.Errorf("--webhook-key: %w", err)
+	}
+	ctx := context.Background()
+	store, err := storage.Open(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	n, err := webhook.Rewrap(ctx, store, keys)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("re-encrypted the secrets of %d webhook endpoints with the first key\n", n)
 	return nil
 }

@@ -337,6 +337,17 @@ const (
 	// A time given is outside the range the step allows: in the past, or beyond the policy's horizon (for
 	// example a ship-by date more than 365 days ahead). The metadata carries "earliest" and "latest".
 	ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE ErrorReason = 72
+	// The webhook URL is not allowed: not https:// outside development mode, carrying a user name or
+	// password, or resolving to a loopback, private, link-local or unspecified address.
+	ErrorReason_ERROR_REASON_WEBHOOK_URL_NOT_ALLOWED ErrorReason = 80
+	// The server has no key to encrypt webhook secrets with (--webhook-key, TRADEASSURE_WEBHOOK_KEY).
+	ErrorReason_ERROR_REASON_WEBHOOK_KEY_MISSING ErrorReason = 81
+	// The webhook endpoint is disabled; enable it first.
+	ErrorReason_ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED ErrorReason = 82
+	// A replay of this webhook endpoint is still being queued; wait for it to finish.
+	ErrorReason_ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS ErrorReason = 83
+	// The owner already has the most webhook endpoints allowed; the metadata names the limit.
+	ErrorReason_ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT ErrorReason = 84
 )
 
 // Enum value maps for ErrorReason.
@@ -392,6 +403,11 @@ var (
 		70: "ERROR_REASON_COMPLAINT_ALREADY_DECIDED",
 		71: "ERROR_REASON_AMOUNT_TOO_LARGE",
 		72: "ERROR_REASON_TIME_OUT_OF_RANGE",
+		80: "ERROR_REASON_WEBHOOK_URL_NOT_ALLOWED",
+		81: "ERROR_REASON_WEBHOOK_KEY_MISSING",
+		82: "ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED",
+		83: "ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS",
+		84: "ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                    0,
@@ -444,6 +460,11 @@ var (
 		"ERROR_REASON_COMPLAINT_ALREADY_DECIDED":      70,
 		"ERROR_REASON_AMOUNT_TOO_LARGE":               71,
 		"ERROR_REASON_TIME_OUT_OF_RANGE":              72,
+		"ERROR_REASON_WEBHOOK_URL_NOT_ALLOWED":        80,
+		"ERROR_REASON_WEBHOOK_KEY_MISSING":            81,
+		"ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED":      82,
+		"ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS":     83,
+		"ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT":         84,
 	}
 )
 
@@ -984,7 +1005,7 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"\x1fEVIDENCE_KIND_IDENTITY_DOCUMENT\x10\x06\x12$\n" +
 	" EVIDENCE_KIND_TRANSACTION_RECORD\x10\a\x12#\n" +
 	"\x1fEVIDENCE_KIND_INSPECTION_REPORT\x10\b\x12\x17\n" +
-	"\x13EVIDENCE_KIND_OTHER\x10\t*\x99\x0e\n" +
+	"\x13EVIDENCE_KIND_OTHER\x10\t*\xeb\x0f\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aERROR_REASON_INVALID_FIELD\x10\x01\x12\x1a\n" +
@@ -1036,7 +1057,12 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"&ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED\x10.\x12*\n" +
 	"&ERROR_REASON_COMPLAINT_ALREADY_DECIDED\x10F\x12!\n" +
 	"\x1dERROR_REASON_AMOUNT_TOO_LARGE\x10G\x12\"\n" +
-	"\x1eERROR_REASON_TIME_OUT_OF_RANGE\x10H:<\n" +
+	"\x1eERROR_REASON_TIME_OUT_OF_RANGE\x10H\x12(\n" +
+	"$ERROR_REASON_WEBHOOK_URL_NOT_ALLOWED\x10P\x12$\n" +
+	" ERROR_REASON_WEBHOOK_KEY_MISSING\x10Q\x12*\n" +
+	"&ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED\x10R\x12+\n" +
+	"'ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS\x10S\x12'\n" +
+	"#ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT\x10T:<\n" +
 	"\tfree_text\x12\x1d.google.protobuf.FieldOptions\x18ц\x03 \x01(\bR\bfreeTextB\xe8\x01\n" +
 	"\x19com.tradeassure.common.v1B\vCommonProtoP\x01ZHgithub.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1;commonv1\xa2\x02\x03TCX\xaa\x02\x15Tradeassure.Common.V1\xca\x02\x15Tradeassure\\Common\\V1\xe2\x02!Tradeassure\\Common\\V1\\GPBMetadata\xea\x02\x17Tradeassure::Common::V1b\x06proto3"
 

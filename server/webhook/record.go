@@ -1,0 +1,254 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/tradeassure/tradeassure/ent"
+	entevent "github.com/tradeassure/tradeassure/ent/event"
+	"github.com/tradeassure/tradeassure/ent/webhookattempt"
+	"github.com/tradeassure/tradeassure/ent/webhookdelivery"
+	"github.com/tradeassure/tradeassure/ent/webhookendpoint"
+	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/events"
+	"github.com/tradeassure/tradeassure/server/resource"
+)
+
+// endpointTally is what a batch of results changes on one endpoint.
+type endpointTally struct {
+	succeeded, failed, failedAttempts int64
+	lastSuccess, lastFailure          *time.Time
+	// reset is set when the batch's last result for the endpoint succeeded; firstFailure is the first
+	// failure after it.
+	reset        bool
+	firstFailure *time.Time
+	gone         bool
+}
+
+// record stores the outcomes of a batch of attempts in one transaction: the attempts, the deliveries'
+// new states (retry, done or given up), the endpoints' statistics, and disables endpoints that answered
+// 410 Gone or have failed for DisableAfter.
+func (w *Webhooks) record(ctx context.Context, batch []result) error {
+	now := w.clock.Now()
+	return w.store.WithTx(ctx, func(tx *ent.Tx) error {
+		attempts := make([]*ent.WebhookAttemptCreate, 0, len(batch))
+		tallies := map[string]*endpointTally{}
+		var order []string
+		for _, r := range batch {
+			attempts = append(attempts, tx.WebhookAttempt.Create().SetDeliveryID(r.id).SetEndpointID(r.endpointID).
+				SetTime(r.time).SetTrigger(webhookattempt.Trigger(r.trigger)).SetOutcome(webhookattempt.Outcome(r.outcome)).
+				SetHTTPStatus(r.status).SetLatencyMs(r.latency.Milliseconds()).SetError(r.errText).SetResponseBody(r.response))
+			t := tallies[r.endpointID]
+			if t == nil {
+				t = &endpointTally{}
+				tallies[r.endpointID] = t
+				order = append(order, r.endpointID)
+			}
+			at := r.time
+			u := tx.WebhookDelivery.Update().Where(webhookdelivery.ID(r.id), webhookdelivery.LeaseToken(r.token)).
+				AddAttemptCount(1).SetLeaseToken("").ClearLeaseExpireTime().SetTrigger(webhookdelivery.TriggerScheduled)
+			switch {
+			case r.ok():
+				t.succeeded++
+				t.lastSuccess, t.reset, t.firstFailure = &at, true, nil
+				u.SetState(webhookdelivery.StateSucceeded).SetFinishTime(now).SetRetries(0)
+			default:
+				t.failedAttempts++
+				t.lastFailure = &at
+				if t.firstFailure == nil {
+					t.firstFailure = &at
+				}
+				retry := r.retries + 1
+				if r.status == 410 {
+					t.gone = true
+				}
+				if r.status == 410 || r.trigger == webhookdelivery.TriggerTest || retry > len(RetryDelays) {
+					t.failed++
+					u.SetState(webhookdelivery.StateFailed).SetFinishTime(now).SetRetries(retry)
+				} else {
+					u.SetRetries(retry).SetNextAttemptTime(now.Add(backoff(retry)))
+				}
+			}
+			// A delivery whose lease was lost (it ran out and another worker took it) keeps its new state;
+			// the attempt is recorded all the same, unless the endpoint was deleted meanwhile.
+			n, err := u.Save(ctx)
+			if err != nil {
+				return fmt.Errorf("record delivery %d: %w", r.id, err)
+			}
+			if n == 0 {
+				exists, err := tx.WebhookDelivery.Query().Where(webhookdelivery.ID(r.id)).Exist(ctx)
+				if err != nil {
+					return fmt.Errorf("record delivery %d: %w", r.id, err)
+				}
+				if !exists {
+					attempts = attempts[:len(attempts)-1]
+				}
+			}
+		}
+		if len(attempts) > 0 {
+			if err := tx.WebhookAttempt.CreateBulk(attempts...).Exec(ctx); err != nil {
+				return fmt.Errorf("record attempts: %w", err)
+			}
+		}
+		for _, id := range order {
+			if err := w.tally(ctx, tx, id, tallies[id], now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// tally applies a batch's results to an endpoint.
+func (w *Webhooks) tally(ctx context.Context, tx *ent.Tx, id string, t *endpointTally, now time.Time) error {
+	ep, err := tx.WebhookEndpoint.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("record endpoint %s: %w", id, err)
+	}
+	u := tx.WebhookEndpoint.UpdateOneID(id).AddSucceededDeliveries(t.succeeded).AddFailedDeliveries(t.failed).
+		AddFailedAttempts(t.failedAttempts)
+	if t.lastSuccess != nil {
+		u.SetLastSuccessTime(*t.lastSuccess)
+	}
+	if t.lastFailure != nil {
+		u.SetLastFailureTime(*t.lastFailure)
+	}
+	failingSince := ep.FailingSince
+	if t.reset {
+		failingSince = t.firstFailure
+	} else if failingSince == nil {
+		failingSince = t.firstFailure
+	}
+	if failingSince == nil {
+		u.ClearFailingSince()
+	} else {
+		u.SetFailingSince(*failingSince)
+	}
+	reason := ""
+	switch {
+	case !ep.Enabled:
+	case t.gone:
+		reason = "gone"
+	case failingSince != nil && t.firstFailure != nil && now.Sub(*failingSince) >= DisableAfter:
+		reason = "failing"
+	}
+	if reason == "" {
+		return u.Exec(ctx)
+	}
+	rev := ep.Revision + 1
+	u.SetEnabled(false).SetDisabledReason(reason).SetDisableTime(now).SetRevision(rev).SetEtag(resource.Etag(id, rev)).SetUpdateTime(now)
+	updated, err := u.Save(ctx)
+	if err != nil {
+		return fmt.Errorf("disable endpoint %s: %w", id, err)
+	}
+	w.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint", id, "reason", reason)
+	if err := w.bumpVersion(ctx, tx); err != nil {
+		return err
+	}
+	return w.appendEndpointEvent(ctx, tx, updated, "disabled", auth.System, now)
+}
+
+// appendEndpointEvent appends a webhook_endpoint.<what> event: its owner (or, for platform endpoints,
+// the operators) follows its endpoints' changes in the feed and in webhooks.
+func (w *Webhooks) appendEndpointEvent(ctx context.Context, tx *ent.Tx, ep *ent.WebhookEndpoint, what string, actor auth.Principal, now time.Time) error {
+	var parties []string
+	if ep.AccountID != "" {
+		parties = []string{ep.AccountID}
+	}
+	return w.feed.Append(ctx, tx, events.Event{
+		Type: "webhook_endpoint." + what, SubjectType: subjectEndpoint, SubjectID: ep.ID, Revision: ep.Revision,
+		Time: now, Actor: actor, Parties: parties, Payload: endpointToProto(ep, nil),
+	})
+}
+
+// replayBatch is how many events one replay step reads.
+const replayBatch = 500
+
+// advanceReplays queues the next events of every replay in progress, a batch per endpoint per call, and
+// asks to be called again at once while a replay has more.
+func (w *Webhooks) advanceReplays(ctx context.Context) error {
+	eps, err := w.store.Client.WebhookEndpoint.Query().Where(webhookendpoint.Enabled(true),
+		webhookendpoint.ReplayCreateTimeNotNil(), func(s *sql.Selector) {
+			s.Where(sql.ColumnsLT(s.C(webhookendpoint.FieldReplayCursorID), s.C(webhookendpoint.FieldReplayUntilID)))
+		}).Select(webhookendpoint.FieldID).Strings(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range eps {
+		more, err := w.replayStep(ctx, id)
+		if err != nil {
+			return err
+		}
+		if more {
+			w.kickReplay()
+		}
+	}
+	return nil
+}
+
+// kickReplay makes the dispatcher queue more of a replay at its next turn.
+func (w *Webhooks) kickReplay() {
+	w.replayDue.Store(true)
+	w.kick()
+}
+
+// replayStep queues one batch of an endpoint's replay: the events after its cursor, through the end of
+// its range, that its owner sees and its filters match. A delivery that exists already is queued again.
+func (w *Webhooks) replayStep(ctx context.Context, id string) (bool, error) {
+	more := false
+	err := w.store.WithTx(ctx, func(tx *ent.Tx) error {
+		q := tx.WebhookEndpoint.Query().Where(webhookendpoint.ID(id))
+		if w.postgres {
+			// Another process advancing the same replay skips it.
+			q = q.ForUpdate(sql.WithLockAction(sql.SkipLocked))
+		}
+		ep, err := q.Only(ctx)
+		if ent.IsNotFound(err) {
+			return nil
+		}
+		if err != nil || !ep.Enabled || ep.ReplayCursorID >= ep.ReplayUntilID {
+			return err
+		}
+		aud := events.Audience{Role: auth.RoleFromName(ep.OwnerRole), AccountID: ep.AccountID}
+		evs, err := tx.Event.Query().Where(entevent.IDGT(ep.ReplayCursorID), entevent.IDLTE(ep.ReplayUntilID), aud.Predicate()).
+			Order(ent.Asc("id")).Limit(replayBatch).All(ctx)
+		if err != nil {
+			return err
+		}
+		cursor := ep.ReplayUntilID
+		if len(evs) == replayBatch {
+			cursor = evs[len(evs)-1].ID
+			more = true
+		}
+		now := w.clock.Now()
+		var creates []*ent.WebhookDeliveryCreate
+		for _, ev := range evs {
+			if !matchType(ep.EventTypes, ev.Type) {
+				continue
+			}
+			creates = append(creates, newDelivery(tx, ep.ID, ev).SetTrigger(webhookdelivery.TriggerReplay).
+				SetNextAttemptTime(now).SetCreateTime(now))
+		}
+		if len(creates) > 0 {
+			err := tx.WebhookDelivery.CreateBulk(creates...).OnConflictColumns(webhookdelivery.FieldEndpointID, webhookdelivery.FieldSubjectKey, webhookdelivery.FieldSeq).
+				Update(func(u *ent.WebhookDeliveryUpsert) {
+					u.SetState(webhookdelivery.StatePending).SetTrigger(webhookdelivery.TriggerReplay).SetNextAttemptTime(now).
+						SetRetries(0).ClearFinishTime()
+				}).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("queue replay of endpoint %s: %w", id, err)
+			}
+		}
+		return tx.WebhookEndpoint.UpdateOneID(id).SetReplayCursorID(cursor).AddReplayQueued(int64(len(creates))).Exec(ctx)
+	})
+	if err == nil && more {
+		w.kick()
+	}
+	return more, err
+}

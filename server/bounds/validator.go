@@ -48,7 +48,17 @@ func (v *Validator) Validate(msg proto.Message, options ...protovalidate.Validat
 		}
 		violations = ve.Violations
 	}
-	violations = append(violations, WalkViolations(msg)...)
+	reported := map[string]bool{}
+	for _, x := range violations {
+		reported[protovalidate.FieldPathString(x.Proto.GetField())] = true
+	}
+	for _, x := range WalkViolations(msg) {
+		// A time outside the schema's window is already reported; say it once.
+		if x.Proto.GetRuleId() == TimestampRuleID && reported[protovalidate.FieldPathString(x.Proto.GetField())] {
+			continue
+		}
+		violations = append(violations, x)
+	}
 	if len(violations) == 0 {
 		return nil
 	}

@@ -71,6 +71,10 @@ func TestRetriesBackOffUntilAccepted(t *testing.T) {
 				m.advance(d.GetNextAttemptTime().AsTime().Sub(now).Truncate(time.Second) + time.Second)
 			}
 			servertest.WaitFor(t, "the accepted event", func() bool { return len(rx.OKIDs()) == 2 }, rx.Count)
+			// The receiver answered; the dispatcher records outcomes in batches just after.
+			servertest.WaitFor(t, "both outcomes to be recorded", func() bool {
+				return m.getEndpoint(m.supplier, ep.GetId()).GetStats().GetSucceededDeliveries() == 2
+			}, rx.Count)
 			got := rx.All()
 			if len(got) != 5 {
 				t.Fatalf("%d requests, want 3 failures, the success and the accepted event", len(got))

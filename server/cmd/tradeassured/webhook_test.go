@@ -68,15 +68,31 @@ type proc struct {
 // start runs tradeassured --dev on dsn in dir and waits until it listens.
 func start(t *testing.T, dir, dsn, key string, extra ...string) *proc {
 	t.Helper()
-	args := append([]string{"--dev", "--db", dsn, "--addr", "127.0.0.1:0", "--log-level", "debug",
-		"--webhook-key", key, "--webhook-interval", "100ms"}, extra...)
-	cmd := exec.Command(binary(t), args...)
+	return launch(t, dir, append([]string{"--dev", "--db", dsn, "--log-level", "debug",
+		"--webhook-key", key, "--webhook-interval", "100ms"}, extra...)...)
+}
+
+// launch runs tradeassured with args on a free port in dir and waits until it listens (or exits).
+func launch(t *testing.T, dir string, args ...string) *proc {
+	t.Helper()
+	p, err := tryLaunch(t, dir, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// tryLaunch is launch, returning the error of a server that exits before it listens.
+func tryLaunch(t *testing.T, dir string, args ...string) (*proc, error) {
+	t.Helper()
+	cmd := exec.Command(binary(t), append(args, "--addr", "127.0.0.1:0")...)
 	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stdout = nil
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -107,15 +123,14 @@ func start(t *testing.T, dir, dsn, key string, extra ...string) *proc {
 			t.Logf("log of %s:\n%s", p.url, strings.Join(p.tail(40), "\n"))
 		}
 	})
+	// Start-up takes as long as it takes (migrations on a slow machine); a server that cannot start exits.
 	select {
 	case addr := <-listening:
 		p.url = "http://" + addr
 	case <-p.done:
-		t.Fatalf("tradeassured exited:\n%s", strings.Join(p.tail(40), "\n"))
-	case <-time.After(2 * time.Minute):
-		t.Fatal("tradeassured did not start")
+		return nil, fmt.Errorf("tradeassured exited: %v\n%s\n%s", cmd.ProcessState, stdout.String(), strings.Join(p.tail(40), "\n"))
 	}
-	return p
+	return p, nil
 }
 
 func (p *proc) tail(n int) []string {

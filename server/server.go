@@ -33,6 +33,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/complaint"
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/deps"
+	"github.com/tradeassure/tradeassure/server/devseed"
 	"github.com/tradeassure/tradeassure/server/dispute"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/health"
@@ -82,6 +83,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if _, err := devseed.CheckMode(ctx, cfg.Store, cfg.Dev); err != nil {
+		return nil, err
+	}
 	var dev *clock.Adjustable
 	clk := cfg.Clock
 	if cfg.Dev {
@@ -90,7 +94,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			base = clk.Now
 		}
 		var err error
-		if dev, err = clock.NewAdjustable(ctx, cfg.Store.Client, base); err != nil {
+		if dev, err = clock.NewAdjustable(ctx, cfg.Store, base); err != nil {
 			return nil, err
 		}
 		clk = dev
@@ -171,8 +175,23 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return cfg.Store.DB.PingContext(ctx) == nil
 	}, names, limit))
 
-	handler := tc.CORS(tc.BodyDeadline(mux))
+	var api http.Handler = mux
+	if dev != nil {
+		api = syncClock(dev, log, mux)
+	}
+	handler := tc.CORS(tc.BodyDeadline(api))
 	return &Server{Handler: handler, Engine: engine, Clock: clk, Store: cfg.Store, Orders: orders, Webhooks: hooks, Feed: feed}, nil
+}
+
+// syncClock reads the development clock's offset before each request, so a clock moved by another
+// process on the database is seen at once. A failed read keeps the offset last read.
+func syncClock(c *clock.Adjustable, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := c.Sync(r.Context()); err != nil {
+			log.WarnContext(r.Context(), "read the development clock", "error", err)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // pageSecret returns the page-token signing secret shared by every server process on the database.

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tradeassure/tradeassure/ent"
+	"github.com/tradeassure/tradeassure/server/clock"
 	entevent "github.com/tradeassure/tradeassure/ent/event"
 	"github.com/tradeassure/tradeassure/ent/webhookdelivery"
 	"github.com/tradeassure/tradeassure/ent/webhookendpoint"
@@ -85,6 +86,9 @@ func (w *Webhooks) lease() time.Duration { return w.cfg.Timeout + 5*time.Second 
 // its time has come, no live lease holds it, its endpoint is enabled, and no earlier delivery of the same
 // subject to the same endpoint is still pending.
 func (w *Webhooks) claim(ctx context.Context, n int, only ...int64) ([]job, error) {
+	if err := clock.Sync(ctx, w.clock); err != nil {
+		return nil, err
+	}
 	now := w.clock.Now()
 	wall := time.Now().UTC()
 	token := uuid.NewString()

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,17 +76,19 @@ func start(t *testing.T, dir, dsn, key string, extra ...string) *proc {
 // launch runs tradeassured with args on a free port in dir and waits until it listens (or exits).
 func launch(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
-	p, err := tryLaunch(t, dir, args...)
+	p, err := tryLaunch(t, dir, nil, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-// tryLaunch is launch, returning the error of a server that exits before it listens.
-func tryLaunch(t *testing.T, dir string, args ...string) (*proc, error) {
+// tryLaunch is launch with extra environment variables, returning the error of a server that exits
+// before it listens.
+func tryLaunch(t *testing.T, dir string, env []string, args ...string) (*proc, error) {
 	t.Helper()
 	cmd := exec.Command(binary(t), append(args, "--addr", "127.0.0.1:0")...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -131,6 +134,12 @@ func tryLaunch(t *testing.T, dir string, args ...string) (*proc, error) {
 		return nil, fmt.Errorf("tradeassured exited: %v\n%s\n%s", cmd.ProcessState, stdout.String(), strings.Join(p.tail(40), "\n"))
 	}
 	return p, nil
+}
+
+// stop stops the server as an operator would (SIGTERM) and waits until it has exited.
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
 }
 
 func (p *proc) tail(n int) []string {

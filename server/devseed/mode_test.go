@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	"github.com/tradeassure/tradeassure/ent"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	"github.com/tradeassure/tradeassure/server/admin"
 	"github.com/tradeassure/tradeassure/server/devseed"
 	"github.com/tradeassure/tradeassure/server/servertest"

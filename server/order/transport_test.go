@@ -12,8 +12,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
-	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1/eventv1connect"
+	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/servertest"
 	"github.com/tradeassure/tradeassure/server/transport"
 )

@@ -6,8 +6,8 @@ package transport
 import (
 	"errors"
 	"io"
-	"os"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 

@@ -24,11 +24,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tradeassure/tradeassure/ent"
-	"github.com/tradeassure/tradeassure/server/clock"
 	entevent "github.com/tradeassure/tradeassure/ent/event"
 	"github.com/tradeassure/tradeassure/ent/webhookdelivery"
 	"github.com/tradeassure/tradeassure/ent/webhookendpoint"
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
+	"github.com/tradeassure/tradeassure/server/clock"
 	"github.com/tradeassure/tradeassure/server/events"
 )
 

@@ -81,6 +81,19 @@ func operatorKey(t *testing.T, dsn string) string {
 	return ""
 }
 
+// productionServer runs the binary without --dev on a new SQLite database with an operator made by the
+// admin command, and returns it and the operator's key.
+func productionServer(t *testing.T, args ...string) (*proc, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	dir := t.TempDir()
+	dsn := "sqlite://" + dir + "/t.db"
+	key := operatorKey(t, dsn)
+	return launch(t, dir, append([]string{"--db", dsn}, args...)...), key
+}
+
 // hostile is one hostile request and the code it must be answered with.
 type hostile struct {
 	name string
@@ -98,13 +111,7 @@ type hostile struct {
 // a key and with a valid key: each is answered UNAUTHENTICATED or RESOURCE_EXHAUSTED, and the server's
 // peak resident memory stays under 200 MiB.
 func TestHostileBodiesKeepMemoryLow(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the binary")
-	}
-	dir := t.TempDir()
-	dsn := "sqlite://" + dir + "/t.db"
-	key := operatorKey(t, dsn)
-	p := launch(t, dir, "--db", dsn)
+	p, key := productionServer(t)
 
 	bomb := gzipZeros(t, 256<<20)
 	t.Logf("bomb: %d bytes inflating to %d", len(bomb), 256<<20)
@@ -250,14 +257,8 @@ func send(h1, h2 *http.Client, base string, h hostile) (string, error) {
 // TestSlowBodyIsCut checks a request body sent one byte a second, without a key and with one, is cut
 // when the body timeout passes: the server answers and closes the connection.
 func TestSlowBodyIsCut(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the binary")
-	}
-	dir := t.TempDir()
-	dsn := "sqlite://" + dir + "/t.db"
-	key := operatorKey(t, dsn)
 	const timeout = time.Second
-	p := launch(t, dir, "--db", dsn, "--body-timeout", timeout.String())
+	p, key := productionServer(t, "--body-timeout", timeout.String())
 	for _, k := range []string{"", key} {
 		t.Run(fmt.Sprintf("key %v", k != ""), func(t *testing.T) {
 			start := time.Now()

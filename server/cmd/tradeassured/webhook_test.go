@@ -250,7 +250,8 @@ func TestTwoProcessesShareDeliveries(t *testing.T) {
 	key := webhook.NewKey()
 	a := start(t, t.TempDir(), dsn, key)
 	b := start(t, t.TempDir(), dsn, key)
-	keys := readKeys(t, a.dir)
+	// Each development start revokes the demo keys of the one before: the second's work on both.
+	keys := readKeys(t, b.dir)
 	supplier, product := keys["supplier"].APIKey, keys["supplier"].ProductIDs[0]
 	rx := servertest.NewReceiver(t)
 	hooks := webhookv1connect.NewWebhookServiceClient(http.DefaultClient, a.url, bearer(supplier))
@@ -334,6 +335,7 @@ func TestKilledServerResumesDeliveries(t *testing.T) {
 	<-first.done
 	rx.Release()
 	second := start(t, dir, dsn, key, "--webhook-timeout", "2s")
+	supplier = readKeys(t, dir)["supplier"].APIKey // the restart revoked the first start's demo keys
 	want := draftedIDs(t, second.url, supplier)
 	if len(want) != total {
 		t.Fatalf("%d drafted events, want %d", len(want), total)

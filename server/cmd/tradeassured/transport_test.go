@@ -140,13 +140,13 @@ func TestHostileBodiesKeepMemoryLow(t *testing.T) {
 	}
 }
 
-// burst sends each request ten times from eight clients at once. Each must be answered with want, or,
+// burst sends each request ten times from six clients at once. Each must be answered with want, or,
 // for an HTTP/1 body sent without waiting for 100-continue, may be cut while sending: the server
 // answers and closes without reading the rest, and the client's send fails on the closed connection.
 // It returns how many were answered.
 func burst(t *testing.T, h1, h2 *http.Client, base string, reqs []hostile, want string) int {
 	t.Helper()
-	const rounds, workers = 10, 8
+	const rounds, workers = 10, 6
 	jobs := make(chan hostile)
 	var mu sync.Mutex
 	var failures []string

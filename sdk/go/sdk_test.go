@@ -20,6 +20,7 @@ import (
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
 	tradeassure "github.com/tradeassure/tradeassure/sdk/go"
+	"github.com/tradeassure/tradeassure/server/servertest"
 )
 
 // fakeOrders is an OrderService that fails as a test tells it to and records what arrived.
@@ -368,7 +369,7 @@ func TestFollowResumesAfterLastEvent(t *testing.T) {
 				{ids: []string{"", "", "4"}},
 			}}
 			c := tradeassure.New(fakeServer(t, &fakeOrders{}, &fakeAdmin{}, evs), "k", tradeassure.WithProtocol(proto), fastRetries())
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), servertest.StallLimit)
 			defer cancel()
 			var got []string
 			for e, err := range c.Follow(ctx, &eventv1.WatchEventsRequest{AfterId: "0"}) {

@@ -302,7 +302,9 @@ func TestRetryStopsWhenContextEnds(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := c.Orders.GetOrder(ctx, connect.NewRequest(&orderv1.GetOrderRequest{OrderId: "ord_1"}))
-	if err == nil || time.Since(start) > 5*time.Second {
+	// The backoff is an hour: anything well under it means the wait ended with the context, however slow
+	// the machine.
+	if err == nil || time.Since(start) > 30*time.Minute {
 		t.Fatalf("want a prompt failure, got %v after %v", err, time.Since(start))
 	}
 	if n := len(orders.calls("GetOrder")); n != 1 {

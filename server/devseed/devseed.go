@@ -1,6 +1,7 @@
 // Package devseed creates the demo marketplace of development mode: a buyer, two suppliers with different
 // limits and export capability, an arbiter, a warehouse, an operator and a few products. Each start issues
-// fresh API keys for them (only key hashes are stored, so earlier secrets cannot be shown again).
+// fresh API keys for them (only key hashes are stored, so earlier secrets cannot be shown again). Demo then
+// gives a fresh marketplace a history, made through the services with those keys.
 package devseed
 
 import (

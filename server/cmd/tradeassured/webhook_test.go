@@ -68,7 +68,7 @@ type proc struct {
 // start runs tradeassured --dev on dsn in dir and waits until it listens.
 func start(t *testing.T, dir, dsn, key string, extra ...string) *proc {
 	t.Helper()
-	args := append([]string{"--dev", "--db", dsn, "--addr", "127.0.0.1:0", "--log-level", "debug",
+	args := append([]string{"--dev", "--demo=false", "--db", dsn, "--addr", "127.0.0.1:0", "--log-level", "debug",
 		"--webhook-key", key, "--webhook-interval", "100ms"}, extra...)
 	cmd := exec.Command(binary(t), args...)
 	cmd.Dir = dir

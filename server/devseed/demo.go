@@ -23,7 +23,7 @@ import (
 // the real services, as its parties would, so it carries its whole history: revisions, payments, ledger
 // transfers, timelines and events.
 var DemoOrders = []string{
-	"draft", "awaiting_payment", "tt_pending", "paid", "shipped", "delivered", "completed", "completed_2", "cancelled",
+	"draft", "draft_2", "awaiting_payment", "tt_pending", "paid", "shipped", "delivered", "completed", "completed_2", "cancelled",
 	"return_requested", "free_return_shipped", "dispute_awaiting_supplier", "dispute_escalated", "complaint_filed",
 }
 
@@ -162,7 +162,7 @@ func (d *demo) build() error {
 		qty   int64
 		stage string
 	}{
-		{"draft", ta, 0, 40, "draft"}, {"awaiting_payment", ta, 1, 12, "accepted"}, {"tt_pending", ta, 2, 6, "accepted"},
+		{"draft", ta, 0, 40, "draft"}, {"draft_2", ta, 2, 5, "draft"}, {"awaiting_payment", ta, 1, 12, "accepted"}, {"tt_pending", ta, 2, 6, "accepted"},
 		{"paid", ta, 0, 100, "paid"}, {"shipped", ta, 1, 30, "shipped"}, {"delivered", ta, 2, 8, "delivered"},
 		{"completed", ta, 0, 200, "completed"}, {"completed_2", retail, 1, 50, "completed"}, {"cancelled", ta, 2, 3, "accepted"},
 		{"return_requested", retail, 1, 10, "delivered"}, {"free_return_shipped", retail, 0, 4, "delivered"},

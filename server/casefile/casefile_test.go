@@ -222,7 +222,9 @@ func TestCaseTimeline(t *testing.T) {
 			{"refund money", casev1.CaseStep_PART_MONEY, func(s *casev1.CaseStep) bool {
 				return s.GetTransfer().GetAmount().GetAmountMinor() == 40_00 && s.GetTransfer().GetCause().GetKind() == payoutv1.CauseKind_CAUSE_KIND_REFUND
 			}},
-			{"penalty money", casev1.CaseStep_PART_MONEY, func(s *casev1.CaseStep) bool { return s.GetTransfer().GetCause().GetKind() == payoutv1.CauseKind_CAUSE_KIND_COMPLAINT_PENALTY }},
+			{"penalty money", casev1.CaseStep_PART_MONEY, func(s *casev1.CaseStep) bool {
+				return s.GetTransfer().GetCause().GetKind() == payoutv1.CauseKind_CAUSE_KIND_COMPLAINT_PENALTY
+			}},
 		}
 		for _, w := range want {
 			if !has(steps, w.part, w.match) {

@@ -3,14 +3,14 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
 .PHONY: all generate proto ent migrations check-generated breaking lint test test-go test-ts test-walkthrough bench run deps \
-	bin/tradeassured sdk-ts test-sdk-ts examples test-examples test-browser fuzz
+	bin/tradeassured sdk-ts test-sdk-ts examples test-examples test-browser desk test-desk fuzz
 
 all: generate test
 
 deps:
 	go mod download
 	npm ci --no-audit --no-fund
-	for d in sdk/ts examples/node examples/browser; do npm --prefix $$d ci --no-audit --no-fund; done
+	for d in sdk/ts examples/node examples/browser desk; do npm --prefix $$d ci --no-audit --no-fund; done
 
 # The protovalidate schema is printed from its Go module (the Buf Schema Registry is out of reach).
 third_party/protovalidate/buf/validate/validate.proto:
@@ -95,13 +95,25 @@ test-browser: examples bin/tradeassured
 	@test -x "$${CHROMIUM:-/usr/bin/chromium}" || { echo "test-browser needs Chromium: apt-get install -y chromium (or set CHROMIUM)"; exit 1; }
 	TRADEASSURED_BIN=$(CURDIR)/bin/tradeassured bash examples/browser/test.sh
 
+# desk serves the after-sales desk (desk/) against a development server with the demo history, from a fresh
+# clone: it builds the SDK and the desk first (desk/run.sh).
+desk:
+	bash desk/run.sh
+
+# test-desk drives the desk in headless Chromium against a --dev server with the demo: every role's main
+# work, checked with axe-core; screenshots in artifacts/desk-*.png.
+test-desk: sdk-ts bin/tradeassured
+	@test -x "$${CHROMIUM:-/usr/bin/chromium}" || { echo "test-desk needs Chromium: apt-get install -y chromium (or set CHROMIUM)"; exit 1; }
+	@test -d desk/node_modules || (cd desk && $(NPM_CI))
+	TRADEASSURED_BIN=$(CURDIR)/bin/tradeassured bash desk/test.sh
+
 # fuzz runs every Go fuzz target (func FuzzXxx, found with go test -list) for a short time each: FUZZ_BUDGET=48
 # seconds of fuzzing shared among the targets, plus building them (tools/fuzz.sh).
 fuzz:
 	bash tools/fuzz.sh
 
 # The Go tests run last so that their summary closes the output.
-test: test-ts test-walkthrough test-sdk-ts test-examples test-browser fuzz test-go
+test: test-ts test-walkthrough test-sdk-ts test-examples test-browser test-desk fuzz test-go
 
 bench:
 	go test -run '^$$' -bench 'BenchmarkOrders|BenchmarkWebhookDelivery' -benchtime 5s -timeout 60m ./server/bench/

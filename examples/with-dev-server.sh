@@ -2,7 +2,8 @@
 # with-dev-server.sh CMD [ARGS…]: starts tradeassured --dev on a temporary SQLite database and a free
 # loopback port, runs CMD with ADDR (host:port), TRADEASSURE_URL (http://host:port) and KEYS (the
 # dev-keys.json path) exported, then stops the server; CMD's exit status is the script's. The server log is
-# shown when CMD fails. TRADEASSURED_BIN names a prebuilt server binary; otherwise one is built.
+# shown when CMD fails. TRADEASSURED_BIN names a prebuilt server binary; otherwise one is built. The
+# marketplace starts empty (--demo=false), so what a test counts is its own; DEMO=1 seeds the demo history.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -22,7 +23,9 @@ if [ -z "$bin" ]; then
 fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export ADDR="127.0.0.1:$port" TRADEASSURE_URL="http://127.0.0.1:$port" KEYS="$work/dev-keys.json"
-"$bin" --dev --db "sqlite://$work/tradeassure.db" --addr "$ADDR" --log-level warn --deadline-interval 200ms \
+demo=false
+[ "${DEMO:-}" = 1 ] && demo=true
+"$bin" --dev --demo="$demo" --db "sqlite://$work/tradeassure.db" --addr "$ADDR" --log-level warn --deadline-interval 200ms \
   > "$work/server.out" 2>&1 &
 pid=$!
 ready=

@@ -18,6 +18,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/setting"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1/adminv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/case/v1/casev1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1/complaintv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1/disputev1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1/eventv1connect"
@@ -29,6 +30,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/bounds"
+	"github.com/tradeassure/tradeassure/server/casefile"
 	"github.com/tradeassure/tradeassure/server/clock"
 	"github.com/tradeassure/tradeassure/server/complaint"
 	"github.com/tradeassure/tradeassure/server/deadline"
@@ -162,11 +164,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	serve(complaintv1connect.NewComplaintServiceHandler(complaints, opts))
 	serve(payoutv1connect.NewPayoutServiceHandler(payouts, opts))
 	serve(webhookv1connect.NewWebhookServiceHandler(hooks.Service(), opts))
+	cases := casefile.New(casefile.Parts{Orders: orders, Returns: returnSvc, Disputes: disputes, Complaints: complaints, Ledger: payouts}, pager)
+	serve(casev1connect.NewCaseServiceHandler(cases, opts))
 
 	names := []string{
 		orderv1connect.OrderServiceName, returnsv1connect.ReturnServiceName, disputev1connect.DisputeServiceName,
 		complaintv1connect.ComplaintServiceName, payoutv1connect.PayoutServiceName, eventv1connect.EventServiceName,
-		adminv1connect.AdminServiceName, webhookv1connect.WebhookServiceName,
+		adminv1connect.AdminServiceName, webhookv1connect.WebhookServiceName, casev1connect.CaseServiceName,
 	}
 	reflector := grpcreflect.NewStaticReflector(append(names, health.ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, limit))

@@ -9,7 +9,7 @@ trap 'rc=$?; kill $pid 2>/dev/null || true; [ $rc = 0 ] || cat "$work/server.out
 go build -o "$work/tradeassured" ./server/cmd/tradeassured
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export ADDR="127.0.0.1:$port"
-"$work/tradeassured" --dev --db "sqlite://$work/tradeassure.db" --addr "$ADDR" --log-level warn > "$work/server.out" 2>&1 &
+"$work/tradeassured" --dev --demo=false --db "sqlite://$work/tradeassure.db" --addr "$ADDR" --log-level warn > "$work/server.out" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
   [ -f "$work/dev-keys.json" ] && go tool grpcurl -plaintext "$ADDR" list > /dev/null 2>&1 && break

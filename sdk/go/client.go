@@ -2,7 +2,7 @@
 // Connect clients in gen/go that adds what every caller needs.
 //
 //   - One constructor, [New], gives clients for every service (Orders, Returns, Disputes, Complaints,
-//     Payouts, Events, Admin and Webhooks), all sending the API key.
+//     Payouts, Events, Admin, Webhooks and Cases), all sending the API key.
 //   - The wire protocol is Connect by default; gRPC (over h2c for http:// URLs) and gRPC-Web are options.
 //   - Mutating calls whose request has a request_id field get one generated when the caller left it
 //     empty, and a retried call sends the same id again, so the server applies the effect once.
@@ -29,6 +29,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1/adminv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/case/v1/casev1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1/complaintv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1/disputev1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1/eventv1connect"
@@ -96,6 +97,8 @@ type Client struct {
 	Admin adminv1connect.AdminServiceClient
 	// Webhooks manages the caller's webhook endpoints; [VerifyWebhook] checks what they receive.
 	Webhooks webhookv1connect.WebhookServiceClient
+	// Cases lists an order's case timeline: revisions, payments, returns, disputes, complaints and money.
+	Cases casev1connect.CaseServiceClient
 
 	cfg config
 }
@@ -174,6 +177,7 @@ func New(baseURL, apiKey string, opts ...Option) *Client {
 		Events:     eventv1connect.NewEventServiceClient(hc, baseURL, copts...),
 		Admin:      adminv1connect.NewAdminServiceClient(hc, baseURL, copts...),
 		Webhooks:   webhookv1connect.NewWebhookServiceClient(hc, baseURL, copts...),
+		Cases:      casev1connect.NewCaseServiceClient(hc, baseURL, copts...),
 		cfg:        cfg,
 	}
 }

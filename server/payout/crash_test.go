@@ -108,7 +108,7 @@ func start(t *testing.T, bin, dir, dsn string) *daemon {
 	addr := ln.Addr().String()
 	ln.Close()
 	_ = os.Remove(filepath.Join(dir, "dev-keys.json"))
-	cmd := exec.Command(bin, "--dev", "--db", dsn, "--addr", addr, "--deadline-interval", "200ms", "--log-level", "warn")
+	cmd := exec.Command(bin, "--dev", "--demo=false", "--db", dsn, "--addr", addr, "--deadline-interval", "200ms", "--log-level", "warn")
 	cmd.Dir = dir
 	logf, err := os.OpenFile(filepath.Join(dir, "server.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent"
 	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1/adminv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/case/v1/casev1connect"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1/complaintv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1/disputev1connect"
@@ -227,6 +228,7 @@ type Party struct {
 	Events     eventv1connect.EventServiceClient
 	Admin      adminv1connect.AdminServiceClient
 	Webhooks   webhookv1connect.WebhookServiceClient
+	Cases      casev1connect.CaseServiceClient
 }
 
 // ID is the party's account id.
@@ -252,6 +254,7 @@ func (e *Env) Clients(key string) *Party {
 		Events:     eventv1connect.NewEventServiceClient(c, e.HTTP.URL, opts...),
 		Admin:      adminv1connect.NewAdminServiceClient(c, e.HTTP.URL, opts...),
 		Webhooks:   webhookv1connect.NewWebhookServiceClient(c, e.HTTP.URL, opts...),
+		Cases:      casev1connect.NewCaseServiceClient(c, e.HTTP.URL, opts...),
 	}
 }
 

@@ -7,6 +7,8 @@ import {
   type Transport,
 } from "@connectrpc/connect";
 import { AdminService } from "./gen/tradeassure/admin/v1/admin_service_pb.js";
+import type { CaseStep } from "./gen/tradeassure/case/v1/case_pb.js";
+import { CaseService, type ListCaseTimelineRequestSchema } from "./gen/tradeassure/case/v1/case_service_pb.js";
 import type { Complaint } from "./gen/tradeassure/complaint/v1/complaint_pb.js";
 import { ComplaintService, type ListComplaintsRequestSchema } from "./gen/tradeassure/complaint/v1/complaint_service_pb.js";
 import type { Dispute } from "./gen/tradeassure/dispute/v1/dispute_pb.js";
@@ -74,6 +76,8 @@ export interface TradeassureClient {
   readonly admin: Client<typeof AdminService>;
   /** The caller's webhook endpoints, their deliveries, replays and secrets; verifyWebhook checks deliveries. */
   readonly webhooks: Client<typeof WebhookService>;
+  /** An order's case timeline: revisions, payments, returns, disputes, complaints and money in time order. */
+  readonly cases: Client<typeof CaseService>;
   /** The transport every client uses. */
   readonly transport: Transport;
   /** The protocol the transport speaks. */
@@ -86,6 +90,8 @@ export interface TradeassureClient {
   allDisputes(request?: MessageInitShape<typeof ListDisputesRequestSchema>, options?: CallOptions): AsyncGenerator<Dispute>;
   /** Every complaint the caller may see, newest first. */
   allComplaints(request?: MessageInitShape<typeof ListComplaintsRequestSchema>, options?: CallOptions): AsyncGenerator<Complaint>;
+  /** Every step of an order's case (request.orderId), oldest first. */
+  allCaseSteps(request: MessageInitShape<typeof ListCaseTimelineRequestSchema>, options?: CallOptions): AsyncGenerator<CaseStep>;
   /** The events after request.afterId that exist now, oldest first; ends when the feed has no more. */
   allEvents(request?: MessageInitShape<typeof ListEventsRequestSchema>, options?: CallOptions): AsyncGenerator<Event>;
   /**
@@ -131,6 +137,7 @@ export function buildClient(
   const disputes = createServiceClient(DisputeService, transport);
   const complaints = createServiceClient(ComplaintService, transport);
   const events = createServiceClient(EventService, transport);
+  const cases = createServiceClient(CaseService, transport);
   return {
     orders,
     returns,
@@ -140,6 +147,7 @@ export function buildClient(
     events,
     admin: createServiceClient(AdminService, transport),
     webhooks: createServiceClient(WebhookService, transport),
+    cases,
     transport,
     protocol: kind,
     allOrders: (request = {}, callOptions) =>
@@ -150,6 +158,8 @@ export function buildClient(
       paginate((r, o) => disputes.listDisputes(r, o), request, (res) => res.disputes, callOptions),
     allComplaints: (request = {}, callOptions) =>
       paginate((r, o) => complaints.listComplaints(r, o), request, (res) => res.complaints, callOptions),
+    allCaseSteps: (request, callOptions) =>
+      paginate((r, o) => cases.listCaseTimeline(r, o), request, (res) => res.steps, callOptions),
     allEvents: (request = {}, callOptions) => allEvents(events, request, callOptions),
     follow: (request = {}, followOptions) => follow(events, request, { retry: policy, ...followOptions }),
   };

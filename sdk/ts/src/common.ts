@@ -14,6 +14,8 @@ export * as order from "./api/order.js";
 export * as payout from "./api/payout.js";
 export * as returns from "./api/returns.js";
 export * as webhook from "./api/webhook.js";
+// "case" is a reserved word, so the case timeline's namespace is "cases".
+export * as cases from "./api/case.js";
 export { ErrorReason } from "./gen/tradeassure/common/v1/common_pb.js";
 
 export { asError, codeToName, isNetworkFailure, reasonOf, TradeassureError, type FieldViolation } from "./errors.js";

@@ -64,7 +64,7 @@ export async function startDevServer(): Promise<DevServer> {
   let out = "";
   const child: ChildProcess = spawn(
     serverBinary(),
-    ["--dev", "--db", `sqlite://${dir}/t.db`, "--addr", addr, "--log-level", "warn", "--deadline-interval", "200ms"],
+    ["--dev", "--demo=false", "--db", `sqlite://${dir}/t.db`, "--addr", addr, "--log-level", "warn", "--deadline-interval", "200ms"],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   child.stdout?.on("data", (b: Buffer) => (out += b.toString()));

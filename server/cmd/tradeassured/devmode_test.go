@@ -64,13 +64,13 @@ func TestDevRestartRevokesDemoKeys(t *testing.T) {
 	}
 	dir := t.TempDir()
 	dsn := "sqlite://" + dir + "/t.db"
-	p := launch(t, dir, "--dev", "--db", dsn)
+	p := launch(t, dir, "--dev", "--demo=false", "--db", dsn)
 	old := readKeys(t, dir)
 	if _, err := clockOf(t, p.url, old["operator"].APIKey); err != nil {
 		t.Fatalf("first key: %v", err)
 	}
 	p.stop()
-	p = launch(t, dir, "--dev", "--db", dsn)
+	p = launch(t, dir, "--dev", "--demo=false", "--db", dsn)
 	fresh := readKeys(t, dir)
 	for name, k := range old {
 		if fresh[name].APIKey == k.APIKey {
@@ -97,8 +97,8 @@ func TestDevClockSharedByProcesses(t *testing.T) {
 	}
 	dsn := servertest.FreshPostgres(t)
 	dirA, dirB := t.TempDir(), t.TempDir()
-	a := launch(t, dirA, "--dev", "--db", dsn)
-	b := launch(t, dirB, "--dev", "--db", dsn)
+	a := launch(t, dirA, "--dev", "--demo=false", "--db", dsn)
+	b := launch(t, dirB, "--dev", "--demo=false", "--db", dsn)
 	// The second start revoked the first's demo keys; its own work on both servers.
 	op := readKeys(t, dirB)["operator"].APIKey
 	advance := func(url string, seconds int64) time.Time {

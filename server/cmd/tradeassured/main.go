@@ -24,7 +24,6 @@ import (
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	"github.com/tradeassure/tradeassure/server"
 	"github.com/tradeassure/tradeassure/server/admin"
-	"github.com/tradeassure/tradeassure/server/clock"
 	"github.com/tradeassure/tradeassure/server/devseed"
 	"github.com/tradeassure/tradeassure/server/storage"
 	"github.com/tradeassure/tradeassure/server/transport"
@@ -91,6 +90,7 @@ func serve(args []string) error {
 	dsn := fs.String("db", env("TRADEASSURE_DB", "sqlite://tradeassure.db"), "database: sqlite://path or postgres://… (env TRADEASSURE_DB)")
 	level := fs.String("log-level", env("TRADEASSURE_LOG_LEVEL", "info"), "debug, info, warn or error (env TRADEASSURE_LOG_LEVEL)")
 	dev := fs.Bool("dev", envBool("TRADEASSURE_DEV"), "development mode: seed a demo marketplace, write dev-keys.json, allow moving the clock (env TRADEASSURE_DEV)")
+	demo := fs.Bool("demo", true, "with --dev: fill a fresh demo marketplace with orders in every state, returns, disputes, a complaint, a balance and a withdrawal (--demo=false leaves it empty)")
 	tick := fs.Duration("deadline-interval", time.Second, "how often the deadline worker looks for due deadlines")
 	whKey := fs.String("webhook-key", env("TRADEASSURE_WEBHOOK_KEY", ""), "base64 32-byte keys encrypting webhook secrets, comma-separated, the first encrypts (env TRADEASSURE_WEBHOOK_KEY); --dev without one generates webhook.key beside the database")
 	whTimeout := fs.Duration("webhook-timeout", 10*time.Second, "timeout of one webhook delivery attempt")
@@ -148,7 +148,7 @@ func serve(args []string) error {
 		return err
 	}
 	if *dev {
-		if err := writeDevKeys(ctx, store, srv.Clock, *dsn); err != nil {
+		if err := writeDevKeys(ctx, store, srv, *dsn, *demo); err != nil {
 			return err
 		}
 	}
@@ -218,10 +218,19 @@ func devWebhookKey(dsn string) (string, error) {
 	return key, nil
 }
 
-func writeDevKeys(ctx context.Context, store *storage.Store, clk clock.Clock, dsn string) error {
-	keys, err := devseed.Seed(ctx, store, clk.Now())
+func writeDevKeys(ctx context.Context, store *storage.Store, srv *server.Server, dsn string, demo bool) error {
+	keys, err := devseed.Seed(ctx, store, srv.Clock.Now())
 	if err != nil {
 		return err
+	}
+	if demo {
+		ids, err := devseed.Demo(ctx, srv.Handler, keys, srv.Clock.Now)
+		if err != nil {
+			return err
+		}
+		if ids != nil {
+			fmt.Printf("Development mode: demo history seeded (%d orders).\n", len(ids))
+		}
 	}
 	path := filepath.Join(devDir(dsn), "dev-keys.json")
 	body, _ := json.MarshalIndent(keys, "", "  ")

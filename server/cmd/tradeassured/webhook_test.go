@@ -69,7 +69,7 @@ type proc struct {
 // start runs tradeassured --dev on dsn in dir and waits until it listens.
 func start(t *testing.T, dir, dsn, key string, extra ...string) *proc {
 	t.Helper()
-	return launch(t, dir, append([]string{"--dev", "--db", dsn, "--log-level", "debug",
+	return launch(t, dir, append([]string{"--dev", "--demo=false", "--db", dsn, "--log-level", "debug",
 		"--webhook-key", key, "--webhook-interval", "100ms"}, extra...)...)
 }
 

@@ -21,7 +21,6 @@ import (
 	"github.com/tradeassure/tradeassure/server/aftersales"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
-	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -121,25 +120,24 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 			SetEscrowHeld(true).SetHeldMinor(b.total).SetCurrency(o.Currency).
 			SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now)
 		setBreakdown(c.Mutation(), b)
-		steps := []step{{kind: returnsv1.TimelineEntry_KIND_CREATED, to: returnrequest.StateRequested, evidence: stamped,
+		steps := []step{{kind: returnsv1.TimelineEntry_KIND_CREATED, to: request.To, evidence: stamped,
 			description: fmt.Sprintf("Buyer requested a return of %s for %s; expected refund %s", describeLines(lines, whole), reasonText(reason), amountText(b.total, o.Currency))}}
 		if kind == returnrequest.KindFreeReturn {
 			addr, err := warehouseAddress(ctx, tx, o)
 			if err != nil {
 				return nil, err
 			}
-			due := now.Add(pol.ReturnShip)
-			c.SetState(returnrequest.StateApproved).SetReturnAddress(resource.Marshal(addr)).SetShipDeadline(due).
+			due := shipTimer.Due(pol, now)
+			c.SetState(requestFree.To).SetReturnAddress(resource.Marshal(addr)).
 				SetApproveTime(now).SetApprovedByRole("system")
-			if err := deadline.Schedule(ctx, tx, subjectType, id, KindBuyerShip, due, now); err != nil {
+			if err := requestFree.Start(ctx, tx, id, pol, c.Mutation(), now); err != nil {
 				return nil, err
 			}
-			steps = append(steps, step{kind: returnsv1.TimelineEntry_KIND_APPROVED, to: returnrequest.StateApproved,
+			steps = append(steps, step{kind: returnsv1.TimelineEntry_KIND_APPROVED, to: requestFree.To,
 				description: fmt.Sprintf("Free return approved at once: ship the goods to the platform warehouse by %s", due.UTC().Format(time.RFC3339))})
 		} else {
-			due := now.Add(pol.ReturnAnswer)
-			c.SetState(returnrequest.StateRequested).SetSupplierAnswerDeadline(due)
-			if err := deadline.Schedule(ctx, tx, subjectType, id, KindSupplierAnswer, due, now); err != nil {
+			c.SetState(request.To)
+			if err := request.Start(ctx, tx, id, pol, c.Mutation(), now); err != nil {
 				return nil, err
 			}
 		}
@@ -388,7 +386,7 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 	}
 	pol := policy.MustGet(orderPolicyProto(o), o.PolicyVersion)
 	now := d.Now
-	due := now.Add(pol.ReturnShip)
+	due := shipTimer.Due(pol, now)
 	receipt := now
 	if o.DeliverTime != nil {
 		receipt = *o.DeliverTime
@@ -398,13 +396,13 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 		SetPolicy(policyFromOrder[o.Policy]).SetPolicyVersion(o.PolicyVersion).SetKind(returnrequest.KindStandard).
 		SetOrigin(returnrequest.OriginDispute).SetSourceDisputeID(d.DisputeID).SetLines(lines).
 		SetWholeOrder(whole).SetOrderReceiptTime(receipt).SetEscrowHeld(true).SetHeldMinor(b.total).
-		SetCurrency(o.Currency).SetState(returnrequest.StateApproved).SetShipDeadline(due).SetApproveTime(now).
+		SetCurrency(o.Currency).SetState(startForDispute.To).SetApproveTime(now).
 		SetApprovedByRole("system").SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now)
 	if addr != nil {
 		c.SetReturnAddress(resource.Marshal(addr))
 	}
 	setBreakdown(c.Mutation(), b)
-	if err := deadline.Schedule(ctx, tx, subjectType, id, KindBuyerShip, due, now); err != nil {
+	if err := startForDispute.Start(ctx, tx, id, pol, c.Mutation(), now); err != nil {
 		return "", err
 	}
 	r, err := c.Save(ctx)
@@ -412,7 +410,7 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 		return "", fmt.Errorf("start return for dispute %s: %w", d.DisputeID, err)
 	}
 	_, err = s.record(ctx, tx, "", r, change{event: "approved", actor: d.Actor, now: now, steps: []step{{
-		kind: returnsv1.TimelineEntry_KIND_CREATED, to: returnrequest.StateApproved,
+		kind: returnsv1.TimelineEntry_KIND_CREATED, to: startForDispute.To,
 		description: fmt.Sprintf("Return started by dispute %s (return and refund of %s); ship the goods to the supplier by %s",
 			d.DisputeID, amountText(b.total, o.Currency), due.UTC().Format(time.RFC3339)),
 	}}})

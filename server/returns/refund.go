@@ -54,18 +54,11 @@ func orderTerms(o *ent.Order) (*orderv1.OrderTerms, error) {
 // counts reports whether a return's units count as returned (or being returned): every open return, and a
 // refunded one unless the buyer kept the goods after accepting a partial refund.
 func counts(r *ent.ReturnRequest) bool {
-	switch r.State {
-	case returnrequest.StateRequested, returnrequest.StatePartialRefundOffered, returnrequest.StateApproved,
-		returnrequest.StateShipped, returnrequest.StateDisputed:
-		return true
-	case returnrequest.StateRefunded:
-		return !r.KeptGoods
-	}
-	return false
+	return isOpen(r) || (r.State == returnrequest.StateRefunded && !r.KeptGoods)
 }
 
-// isOpen reports whether a return has not ended.
-func isOpen(r *ent.ReturnRequest) bool { return !isEnded(r.State) }
+// isOpen reports whether a return has not ended: some transition still leaves its state.
+func isOpen(r *ent.ReturnRequest) bool { return machine.Open(r.State) }
 
 // orderReturns is what earlier returns on an order took.
 type orderReturns struct {

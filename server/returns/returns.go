@@ -137,26 +137,6 @@ func requireSupplier(p auth.Principal, r *ent.ReturnRequest, action string) erro
 	return apierr.RoleNotAllowed(action+" (only the order's supplier may)", p.Role)
 }
 
-func requireState(r *ent.ReturnRequest, action string, states ...returnrequest.State) error {
-	for _, st := range states {
-		if r.State == st {
-			return nil
-		}
-	}
-	return apierr.IllegalState("return", r.ID, action, string(r.State))
-}
-
-// requireBefore fails with DEADLINE_PASSED when now is at or after a deadline that the deadline worker has
-// not applied yet; its consequence is about to happen and the late step must not race it.
-func requireBefore(r *ent.ReturnRequest, due *time.Time, now time.Time, what string) error {
-	if due == nil || now.Before(*due) {
-		return nil
-	}
-	at := due.UTC().Format(time.RFC3339)
-	return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_DEADLINE_PASSED,
-		"the deadline to %s return %s passed at %s", what, r.ID, at).With("deadline", at)
-}
-
 func returnPolicy(r *ent.ReturnRequest) policy.Set {
 	return policy.MustGet(policyToProto[r.Policy], r.PolicyVersion)
 }
@@ -165,7 +145,8 @@ func returnPolicy(r *ent.ReturnRequest) policy.Set {
 type step struct {
 	kind        returnsv1.TimelineEntry_Kind
 	description string
-	to          returnrequest.State
+	// to is the state the step led to; commit sets it for the last step from its transition.
+	to returnrequest.State
 	fields      []string
 	evidence    []*commonv1.Evidence
 	amount      int64
@@ -182,14 +163,25 @@ type change struct {
 	set func(u *ent.ReturnRequestUpdateOne)
 }
 
-// commit writes a change of r as the next revision, guarded by the revision read (a concurrent writer makes
-// it fail with ABORTED), appends the event and the timeline entries in the same transaction.
-func (s *Service) commit(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, c change) (*ent.ReturnRequest, *returnsv1.Return, error) {
+// commit writes a change of r by the step t as the next revision, guarded by the revision read (a
+// concurrent writer makes it fail with ABORTED), appends the event and the timeline entries in the same
+// transaction. The step sets the state, the last timeline entry's target and the timers (see
+// transition.Machine.Move); t is nil for a change that is no step of the machine (added evidence).
+func (s *Service) commit(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, t *rule, c change) (*ent.ReturnRequest, *returnsv1.Return, error) {
 	next := r.Revision + 1
 	u := tx.ReturnRequest.UpdateOneID(r.ID).Where(returnrequest.Revision(r.Revision)).
 		SetRevision(next).SetEtag(resource.Etag(r.ID, next)).SetUpdateTime(c.now)
 	if c.set != nil {
 		c.set(u)
+	}
+	if t != nil {
+		u.SetState(t.To)
+		if len(c.steps) > 0 {
+			c.steps[len(c.steps)-1].to = t.To
+		}
+		if err := machine.Move(ctx, tx, r, t.To, u.Mutation(), c.now); err != nil {
+			return nil, nil, err
+		}
 	}
 	updated, err := u.Save(ctx)
 	if ent.IsNotFound(err) {
@@ -287,21 +279,6 @@ func (s *Service) refund(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, 
 		return r.RefundedMinor, nil
 	}
 	return amount, nil
-}
-
-// ended are the states in which a return is over.
-var ended = []returnrequest.State{
-	returnrequest.StateRefunded, returnrequest.StateDeclined, returnrequest.StatePartialRefundRejected,
-	returnrequest.StateLapsed, returnrequest.StateRejected, returnrequest.StateCancelled,
-}
-
-func isEnded(st returnrequest.State) bool {
-	for _, e := range ended {
-		if e == st {
-			return true
-		}
-	}
-	return false
 }
 
 // errNoDisputes is returned when the disputes service was not wired, which is a deployment fault.

@@ -65,7 +65,9 @@ type Service struct {
 // New returns the complaint service and registers its deadlines with the engine.
 func New(d deps.Deps, orders Orders) *Service {
 	s := &Service{store: d.Store, clock: d.Clock, feed: d.Feed, pager: d.Pager, log: d.Log, orders: orders}
-	d.Engine.Handle(KindDecisionDue, s.decisionDue)
+	decisionTimer.Handle(d.Engine, func(ctx context.Context, tx *ent.Tx, id string) (*ent.Complaint, error) {
+		return tx.Complaint.Get(ctx, id)
+	}, s.decisionDue)
 	d.Engine.Handle(KindRestrictionEnd, s.restrictionEnd)
 	return s
 }
@@ -118,14 +120,18 @@ type change struct {
 	set   func(u *ent.ComplaintUpdateOne)
 }
 
-// commit writes a change of c as the next revision, guarded by the revision read (a concurrent writer
-// makes it fail with ABORTED), and appends the event.
-func (s *Service) commit(ctx context.Context, tx *ent.Tx, c *ent.Complaint, ch change) (*complaintv1.Complaint, error) {
+// commit writes a change of c by the step t as the next revision, guarded by the revision read (a
+// concurrent writer makes it fail with ABORTED), and appends the event. The step sets the state and the
+// timers (transition.Machine.Move).
+func (s *Service) commit(ctx context.Context, tx *ent.Tx, c *ent.Complaint, t *rule, ch change) (*complaintv1.Complaint, error) {
 	next := c.Revision + 1
 	u := tx.Complaint.UpdateOneID(c.ID).Where(entcomplaint.Revision(c.Revision)).
-		SetRevision(next).SetEtag(resource.Etag(c.ID, next)).SetUpdateTime(ch.now)
+		SetRevision(next).SetEtag(resource.Etag(c.ID, next)).SetUpdateTime(ch.now).SetState(t.To)
 	if ch.set != nil {
 		ch.set(u)
+	}
+	if err := machine.Move(ctx, tx, c, t.To, u.Mutation(), ch.now); err != nil {
+		return nil, err
 	}
 	updated, err := u.Save(ctx)
 	if ent.IsNotFound(err) {
@@ -151,15 +157,6 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, c *ent.Complaint, ch c
 		return nil, err
 	}
 	return pb, nil
-}
-
-func requireState(c *ent.Complaint, action string, states ...entcomplaint.State) error {
-	for _, st := range states {
-		if c.State == st {
-			return nil
-		}
-	}
-	return apierr.IllegalState("complaint", c.ID, action, string(c.State))
 }
 
 // GetComplaint returns one complaint.

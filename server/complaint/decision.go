@@ -109,7 +109,7 @@ func (s *Service) DecideComplaint(ctx context.Context, req *connect.Request[comp
 		if err != nil {
 			return nil, err
 		}
-		if err := requireState(c, "decide", entcomplaint.StateFiled); err != nil {
+		if err := uphold.CheckAt(c, now); err != nil {
 			return nil, err
 		}
 		o, err := tx.Order.Get(ctx, c.OrderID)
@@ -133,15 +133,12 @@ func (s *Service) DecideComplaint(ctx context.Context, req *connect.Request[comp
 			standingChanged = standingChanged || changed
 			decision.Penalties = append(decision.Penalties, pen)
 		}
-		if err := deadline.Cancel(ctx, tx, "complaint", c.ID, KindDecisionDue, now); err != nil {
-			return nil, err
-		}
-		state, event := entcomplaint.StateDismissed, "dismissed"
+		step, event := dismiss, "dismissed"
 		if m.GetOutcome() == complaintv1.Decision_OUTCOME_UPHELD {
-			state, event = entcomplaint.StateUpheld, "upheld"
+			step, event = uphold, "upheld"
 		}
-		pb, err := s.commit(ctx, tx, c, change{event: event, actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
-			u.SetState(state).SetArbiterID(p.AccountID).SetDecideTime(now).SetDecisionNote(m.GetNote()).
+		pb, err := s.commit(ctx, tx, c, step, change{event: event, actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
+			u.SetArbiterID(p.AccountID).SetDecideTime(now).SetDecisionNote(m.GetNote()).
 				SetOutcome(resource.Marshal(decision)).SetCloseTime(now)
 		}})
 		if err != nil {

@@ -19,7 +19,6 @@ import (
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
-	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -106,12 +105,6 @@ func orderEnd(o *ent.Order) *time.Time {
 // orderPolicy is the policy set the order was created under.
 func orderPolicy(o *ent.Order) policy.Set {
 	return policy.MustGet(policyToProto[policyOfOrder[o.Policy]], o.PolicyVersion)
-}
-
-// decisionDeadline is when the arbiter must decide a complaint filed at now. It is kept to the microsecond,
-// the precision every storage engine keeps, so queue page tokens compare equal to stored values.
-func decisionDeadline(pol policy.Set, now time.Time) time.Time {
-	return policy.AddBusinessDays(now, pol.ComplaintDecisionBusinessDays).Truncate(time.Microsecond)
 }
 
 // checkNoOther refuses a second complaint of the same type about the same order by the same complainant
@@ -208,7 +201,6 @@ type newComplaint struct {
 // create stores a FILED complaint, schedules its decision deadline and appends "complaint.filed".
 func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now time.Time, o *ent.Order, pol policy.Set, n newComplaint) (*complaintv1.Complaint, error) {
 	id := resource.ID("cmp_")
-	due := decisionDeadline(pol, now)
 	role := entcomplaint.ComplainantRoleBuyer
 	if p.Role == commonv1.Role_ROLE_SUPPLIER {
 		role = entcomplaint.ComplainantRoleSupplier
@@ -216,10 +208,13 @@ func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now 
 	q := tx.Complaint.Create().SetID(id).SetOrderID(o.ID).SetPolicy(policyOfOrder[o.Policy]).SetPolicyVersion(o.PolicyVersion).
 		SetComplainantID(p.AccountID).SetComplainantRole(role).SetRespondentID(n.respondent).SetType(n.typ).
 		SetStatement(n.description).SetEvidence(marshalList(n.evidence)).SetNillableOrderEndTime(n.end).
-		SetState(entcomplaint.StateFiled).SetDecisionDeadline(due).
+		SetState(file.To).
 		SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now)
 	if n.refiledFrom != "" {
 		q.SetRefiledFrom(n.refiledFrom)
+	}
+	if err := file.Start(ctx, tx, id, pol, q.Mutation(), now); err != nil {
+		return nil, err
 	}
 	c, err := q.Save(ctx)
 	if ent.IsConstraintError(err) && n.refiledFrom != "" {
@@ -228,9 +223,6 @@ func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now 
 	}
 	if err != nil {
 		return nil, fmt.Errorf("file complaint: %w", err)
-	}
-	if err := deadline.Schedule(ctx, tx, "complaint", id, KindDecisionDue, due, now); err != nil {
-		return nil, err
 	}
 	return s.record(ctx, tx, c, change{event: "filed", actor: p, now: now})
 }
@@ -252,7 +244,7 @@ func (s *Service) AddComplaintEvidence(ctx context.Context, req *connect.Request
 		if !p.Is(commonv1.Role_ROLE_BUYER, commonv1.Role_ROLE_SUPPLIER) {
 			return nil, apierr.RoleNotAllowed("add evidence to a complaint (only its complainant and respondent do)", p.Role)
 		}
-		if err := requireState(c, "add evidence to", entcomplaint.StateFiled); err != nil {
+		if err := addEvidence.CheckAt(c, now); err != nil {
 			return nil, err
 		}
 		pb, err := toProto(c)
@@ -273,7 +265,7 @@ func (s *Service) AddComplaintEvidence(ctx context.Context, req *connect.Request
 				Author: p.Party(), Text: text, CreateTime: timestamppb.New(now),
 			}})...)
 		}
-		pb, err = s.commit(ctx, tx, c, change{event: "evidence_added", actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
+		pb, err = s.commit(ctx, tx, c, addEvidence, change{event: "evidence_added", actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
 			u.SetEvidence(evidence).SetStatements(statements)
 		}})
 		if err != nil {
@@ -295,14 +287,11 @@ func (s *Service) WithdrawComplaint(ctx context.Context, req *connect.Request[co
 			return nil, apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED,
 				"only the complainant can withdraw complaint %s", c.ID)
 		}
-		if err := requireState(c, "withdraw", entcomplaint.StateFiled); err != nil {
+		if err := withdraw.CheckAt(c, now); err != nil {
 			return nil, err
 		}
-		if err := deadline.Cancel(ctx, tx, "complaint", c.ID, KindDecisionDue, now); err != nil {
-			return nil, err
-		}
-		pb, err := s.commit(ctx, tx, c, change{event: "withdrawn", actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
-			u.SetState(entcomplaint.StateWithdrawn).SetWithdrawTime(now).SetWithdrawNote(m.GetNote()).SetCloseTime(now)
+		pb, err := s.commit(ctx, tx, c, withdraw, change{event: "withdrawn", actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
+			u.SetWithdrawTime(now).SetWithdrawNote(m.GetNote()).SetCloseTime(now)
 		}})
 		if err != nil {
 			return nil, err
@@ -331,7 +320,7 @@ func (s *Service) RefileComplaint(ctx context.Context, req *connect.Request[comp
 			return nil, apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED,
 				"only the complainant can refile complaint %s", c.ID)
 		}
-		if err := requireState(c, "refile", entcomplaint.StateDismissed); err != nil {
+		if err := refile.CheckAt(c, now); err != nil {
 			return nil, err
 		}
 		if c.RefiledFrom != nil {
@@ -377,7 +366,7 @@ func (s *Service) RefileComplaint(ctx context.Context, req *connect.Request[comp
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.commit(ctx, tx, c, change{event: "refiled", actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
+		if _, err := s.commit(ctx, tx, c, refile, change{event: "refiled", actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
 			u.SetRefiledAs(refiled.GetId())
 		}}); err != nil {
 			return nil, err

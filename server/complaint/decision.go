@@ -35,7 +35,7 @@ func penaltyKind(p *complaintv1.Penalty) string {
 	return string(p.ProtoReflect().WhichOneof(p.ProtoReflect().Descriptor().Oneofs().ByName("kind")).Name())
 }
 
-// allowedPenalties are the penalties each complaint type allows (DOMAIN.md, Complaints: outcomes).
+// allowedPenalties are the penalties each complaint type allows (docs/rules.md, Complaints: outcomes).
 var allowedPenalties = map[entcomplaint.Type][]string{
 	entcomplaint.TypeFalseTransaction: {"credit_score_deduction", "trading_restriction"},
 	entcomplaint.TypeProductQuality:   {"return_costs", "buyer_compensation"},

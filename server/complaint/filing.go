@@ -23,7 +23,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
-// requiredEvidence is the evidence each complaint type needs (DOMAIN.md, Complaints).
+// requiredEvidence is the evidence each complaint type needs (docs/rules.md, Complaints).
 var requiredEvidence = map[entcomplaint.Type][]commonv1.EvidenceKind{
 	entcomplaint.TypeFalseTransaction: {commonv1.EvidenceKind_EVIDENCE_KIND_ORDER_RECORD, commonv1.EvidenceKind_EVIDENCE_KIND_CHAT_LOG},
 	entcomplaint.TypeProductQuality: {commonv1.EvidenceKind_EVIDENCE_KIND_PRODUCT_PHOTO, commonv1.EvidenceKind_EVIDENCE_KIND_LOGISTICS_RECORD,

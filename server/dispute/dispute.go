@@ -296,7 +296,7 @@ func grantable(o *ent.Order) int64 {
 
 // agreeable is the most the parties may agree to refund on o: what was paid less refunds (the dispute's
 // paid_amount). Coverage caps what the platform grants, not what the parties agree, so a refund the supplier
-// itself offers or accepts may go up to what was paid (DOMAIN.md, Disputes: Money).
+// itself offers or accepts may go up to what was paid (docs/rules.md, Disputes: Money).
 func agreeable(o *ent.Order) int64 { return max(0, o.PaidMinor-o.RefundedMinor) }
 
 // The limits checkAmount names in its refusal.

@@ -53,7 +53,7 @@ func TestAddBusinessDays(t *testing.T) {
 	}
 }
 
-// TestPolicySets pins the numbers of DOMAIN.md's policy table, so a change to them is deliberate.
+// TestPolicySets pins the numbers of docs/rules.md's policy table, so a change to them is deliberate.
 func TestPolicySets(t *testing.T) {
 	const day = 24 * time.Hour
 	ta := MustGet(commonv1.Policy_POLICY_TRADE_ASSURANCE, Current)

@@ -1,7 +1,7 @@
 // Package returns implements ReturnService: a buyer's request to send back all or part of a delivered order,
 // the supplier's answer (approve, decline, partial refund without return), the return shipment, the
 // supplier's line-by-line receipt or the platform warehouse's inspection (free-return programme), and the
-// refund, with every deadline of DOMAIN.md's Returns section applied by the deadline engine. Money moves only
+// refund, with every deadline of docs/rules.md's Returns section applied by the deadline engine. Money moves only
 // through order.Escrow (hold, unhold, refund) and ledger.Post (the platform's compensation of a supplier for
 // a free return).
 package returns

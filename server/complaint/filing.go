@@ -213,7 +213,7 @@ func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now 
 	if n.refiledFrom != "" {
 		q.SetRefiledFrom(n.refiledFrom)
 	}
-	if err := file.Start(ctx, tx, id, pol, q.Mutation(), now); err != nil {
+	if err := file.Start(ctx, tx, nil, id, pol, q.Mutation(), now); err != nil {
 		return nil, err
 	}
 	c, err := q.Save(ctx)

@@ -12,8 +12,8 @@ import (
 // This file is the complaint's state machine: every transition and its timer. docs/rules.md is rendered
 // from it (server/rulebook), and rules_test.go walks it from every state.
 //
-// The decision deadline only reports: when it passes the complaint is marked overdue and stays FILED, and
-// the arbiter may still decide it; so every step is allowed late. A trading restriction's end is a timer
+// The decision deadline only reports (it does not block): when it passes the complaint is marked overdue
+// and stays FILED, and the arbiter may still decide it. A trading restriction's end is a timer
 // on the account, not on the complaint: its time is the arbiter's choice (standing.go, decision.go).
 
 type (
@@ -36,17 +36,17 @@ var machine = &transition.Machine[entcomplaint.State, *ent.Complaint, *ent.Compl
 var (
 	file = machine.Begin("file", "FileComplaint (buyer or supplier), or RefileComplaint", entcomplaint.StateFiled)
 
-	addEvidence = machine.AddLate("add evidence to", "AddComplaintEvidence (complainant or respondent)", entcomplaint.StateFiled, entcomplaint.StateFiled)
-	uphold      = machine.AddLate("decide", "DecideComplaint (arbiter), upheld", entcomplaint.StateUpheld, entcomplaint.StateFiled)
-	dismiss     = machine.AddLate("decide", "DecideComplaint (arbiter), dismissed", entcomplaint.StateDismissed, entcomplaint.StateFiled)
-	withdraw    = machine.AddLate("withdraw", "WithdrawComplaint (complainant)", entcomplaint.StateWithdrawn, entcomplaint.StateFiled)
+	addEvidence = machine.Add("add evidence to", "AddComplaintEvidence (complainant or respondent)", entcomplaint.StateFiled, entcomplaint.StateFiled)
+	uphold      = machine.Add("decide", "DecideComplaint (arbiter), upheld", entcomplaint.StateUpheld, entcomplaint.StateFiled)
+	dismiss     = machine.Add("decide", "DecideComplaint (arbiter), dismissed", entcomplaint.StateDismissed, entcomplaint.StateFiled)
+	withdraw    = machine.Add("withdraw", "WithdrawComplaint (complainant)", entcomplaint.StateWithdrawn, entcomplaint.StateFiled)
 	markOverdue = machine.Add("mark overdue", "timer", entcomplaint.StateFiled, entcomplaint.StateFiled)
-	refile      = machine.AddLate("refile", "RefileComplaint (complainant), once: files a new complaint", entcomplaint.StateDismissed, entcomplaint.StateDismissed)
+	refile      = machine.Add("refile", "RefileComplaint (complainant), once: files a new complaint", entcomplaint.StateDismissed, entcomplaint.StateDismissed)
 )
 
 // The timer of a complaint.
 var decisionTimer = machine.Bind(&timer{
-	Kind: KindDecisionDue, In: entcomplaint.StateFiled, After: policy.ComplaintDecisionBusinessDays, What: "decide",
+	Kind: KindDecisionDue, In: []entcomplaint.State{entcomplaint.StateFiled}, After: policy.ComplaintDecisionBusinessDays, What: "decide",
 	At:    func(c *ent.Complaint) *time.Time { return &c.DecisionDeadline },
 	Store: (*ent.ComplaintMutation).SetDecisionDeadline,
 	OnDue: markOverdue, Doc: "the complaint is marked overdue and reported in the arbiters' queue; it stays filed",

@@ -130,14 +130,14 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 			due := shipTimer.Due(pol, now)
 			c.SetState(requestFree.To).SetReturnAddress(resource.Marshal(addr)).
 				SetApproveTime(now).SetApprovedByRole("system")
-			if err := requestFree.Start(ctx, tx, id, pol, c.Mutation(), now); err != nil {
+			if err := requestFree.Start(ctx, tx, nil, id, pol, c.Mutation(), now); err != nil {
 				return nil, err
 			}
 			steps = append(steps, step{kind: returnsv1.TimelineEntry_KIND_APPROVED, to: requestFree.To,
 				description: fmt.Sprintf("Free return approved at once: ship the goods to the platform warehouse by %s", due.UTC().Format(time.RFC3339))})
 		} else {
 			c.SetState(request.To)
-			if err := request.Start(ctx, tx, id, pol, c.Mutation(), now); err != nil {
+			if err := request.Start(ctx, tx, nil, id, pol, c.Mutation(), now); err != nil {
 				return nil, err
 			}
 		}
@@ -402,7 +402,7 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 		c.SetReturnAddress(resource.Marshal(addr))
 	}
 	setBreakdown(c.Mutation(), b)
-	if err := startForDispute.Start(ctx, tx, id, pol, c.Mutation(), now); err != nil {
+	if err := startForDispute.Start(ctx, tx, nil, id, pol, c.Mutation(), now); err != nil {
 		return "", err
 	}
 	r, err := c.Save(ctx)

@@ -60,23 +60,23 @@ var (
 // The timers of a return.
 var (
 	answerTimer = machine.Bind(&timer{
-		Kind: KindSupplierAnswer, In: returnrequest.StateRequested, After: policy.ReturnAnswer, What: "answer",
+		Kind: KindSupplierAnswer, In: []returnrequest.State{returnrequest.StateRequested}, After: policy.ReturnAnswer, Blocks: true, What: "answer",
 		At: func(r *ent.ReturnRequest) *time.Time { return r.SupplierAnswerDeadline }, Store: (*ent.ReturnRequestMutation).SetSupplierAnswerDeadline,
 		OnDue: autoApprove, Doc: "the return is approved, addressed to the supplier's registered return address",
 	})
 	shipTimer = machine.Bind(&timer{
-		Kind: KindBuyerShip, In: returnrequest.StateApproved, After: policy.ReturnShip, What: "ship",
+		Kind: KindBuyerShip, In: []returnrequest.State{returnrequest.StateApproved}, After: policy.ReturnShip, Blocks: true, What: "ship",
 		At: func(r *ent.ReturnRequest) *time.Time { return r.ShipDeadline }, Store: (*ent.ReturnRequestMutation).SetShipDeadline,
 		OnDue: lapse, Doc: "the return lapses; the held funds go to the supplier",
 	})
 	receiptTimer = machine.Bind(&timer{
-		Kind: KindSupplierReceipt, In: returnrequest.StateShipped, After: policy.ReturnConfirm, What: "confirm receipt of",
+		Kind: KindSupplierReceipt, In: []returnrequest.State{returnrequest.StateShipped}, After: policy.ReturnConfirm, Blocks: true, What: "confirm receipt of",
 		When: func(r *ent.ReturnRequest) bool { return r.Kind == returnrequest.KindStandard }, Only: "standard returns",
 		At: func(r *ent.ReturnRequest) *time.Time { return r.ReceiptDeadline }, Store: (*ent.ReturnRequestMutation).SetReceiptDeadline,
 		OnDue: autoRefund, Doc: "the buyer is refunded the return's refund",
 	})
 	compensateTimer = machine.Bind(&timer{
-		Kind: KindCompensate, In: returnrequest.StateRefunded, After: policy.FreeReturnCompensate, What: "compensate",
+		Kind: KindCompensate, In: []returnrequest.State{returnrequest.StateRefunded}, After: policy.FreeReturnCompensate, What: "compensate",
 		When: func(r *ent.ReturnRequest) bool { return r.Kind == returnrequest.KindFreeReturn }, Only: "free returns",
 		At: func(r *ent.ReturnRequest) *time.Time { return r.CompensationDeadline }, Store: (*ent.ReturnRequestMutation).SetCompensationDeadline,
 		OnDue: compensate, Doc: "the platform pays the supplier the refunded amount for the goods it takes over",

@@ -191,23 +191,27 @@ func machineText(t transition.Table, sets []policy.Set) string {
 	if len(t.Timers) == 0 {
 		return b.String()
 	}
-	b.WriteString("\nTimers (entering the state starts the timer, leaving it cancels it; unless a step is allowed late, " +
-		"a step out of the state is refused with `DEADLINE_PASSED` once the timer's time has come):\n\n")
-	b.WriteString("| in state | deadline kind | runs for |")
+	b.WriteString("\nTimers (entering the state starts the timer, leaving it cancels it; when a timer blocks, a step out of " +
+		"its state that is not allowed late is refused with `DEADLINE_PASSED` once the timer's time has come):\n\n")
+	b.WriteString("| in state | deadline kind | blocks | runs for |")
 	for _, s := range sets {
 		fmt.Fprintf(&b, " %s %s |", policyName(s), s.Version)
 	}
-	b.WriteString(" then |\n|---|---|---|")
+	b.WriteString(" then |\n|---|---|---|---|")
 	for range sets {
 		b.WriteString("---|")
 	}
 	b.WriteString("---|\n")
 	for _, tm := range t.Timers {
-		in := code(tm.In)
+		in := codes(tm.In)
 		if tm.Only != "" {
 			in += " (" + tm.Only + ")"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |", in, code(tm.Kind), code(string(tm.After)))
+		blocks := "no"
+		if tm.Blocks {
+			blocks = "yes"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |", in, code(tm.Kind), blocks, code(string(tm.After)))
 		for _, s := range sets {
 			fmt.Fprintf(&b, " %s |", s.Describe(tm.After))
 		}

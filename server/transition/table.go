@@ -28,8 +28,9 @@ type Row struct {
 
 // TimerRow is one timer of a table.
 type TimerRow struct {
-	Kind  string
-	In    string
+	Kind   string
+	In     []string
+	Blocks bool
 	After policy.Param
 	Only  string
 	OnDue string
@@ -50,8 +51,11 @@ func (m *Machine[S, R, M]) Table() Table {
 		t.Transitions = append(t.Transitions, row)
 	}
 	for _, tm := range m.timers {
-		t.Timers = append(t.Timers, TimerRow{Kind: tm.Kind, In: m.Name(tm.In), After: tm.After, Only: tm.Only,
-			OnDue: tm.OnDue.Name, Doc: tm.Doc})
+		row := TimerRow{Kind: tm.Kind, After: tm.After, Only: tm.Only, OnDue: tm.OnDue.Name, Doc: tm.Doc, Blocks: tm.Blocks}
+		for _, st := range tm.In {
+			row.In = append(row.In, m.Name(st))
+		}
+		t.Timers = append(t.Timers, row)
 	}
 	return t
 }

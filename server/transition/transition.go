@@ -34,6 +34,10 @@ type Machine[S comparable, R any, M any] struct {
 	PolicyOf func(R) policy.Set
 	// Name is the stored name of a state, as errors show it.
 	Name func(S) string
+	// Paused are states in which every timer of the subject is stopped, keeping the time it had left; the
+	// steps into and out of them suspend and resume the timers themselves (deadline.Suspend, Resume), so
+	// Move leaves the timers alone.
+	Paused []S
 
 	transitions []*T[S, R, M]
 	timers      []*Timer[S, R, M]
@@ -54,17 +58,24 @@ type T[S comparable, R any, M any] struct {
 	Late bool
 }
 
-// Timer is a deadline bound to a state.
+// Timer is a deadline bound to a state, or to a few states it keeps running through.
 type Timer[S comparable, R any, M any] struct {
 	m *Machine[S, R, M]
 	// Kind is the deadline kind in the engine.
 	Kind string
-	// In is the state the timer runs in.
-	In S
+	// In are the states the timer runs in: entering one of them from elsewhere starts it, moving between
+	// them keeps it, leaving them cancels it.
+	In []S
 	// After is the policy parameter whose duration (or business days) the timer runs for.
 	After policy.Param
+	// Blocks makes the steps that leave the timer's state refused with DEADLINE_PASSED once the timer's time
+	// has come (until the engine applies it), so that they never race its consequence; steps marked Late
+	// are still allowed. A timer that does not block only reports, or its step waits for the parties.
+	Blocks bool
 	// What names what must happen before the timer falls due, in "the deadline to <What> return X passed".
 	What string
+	// Refusal, when set, is the DEADLINE_PASSED error of a blocked step instead of the standard one.
+	Refusal func(r R, due time.Time) error
 	// When limits the timer to some subjects in In (nil: all); it is read before the step that enters In.
 	// Only says which, for the documentation.
 	When func(R) bool
@@ -95,11 +106,11 @@ func (m *Machine[S, R, M]) AddLate(name, by string, to S, from ...S) *T[S, R, M]
 	return t
 }
 
-// Bind declares a timer; its OnDue step must run from the timer's state.
+// Bind declares a timer; its OnDue step must run from one of the timer's states.
 func (m *Machine[S, R, M]) Bind(t *Timer[S, R, M]) *Timer[S, R, M] {
 	t.m = m
-	if t.OnDue == nil || !slices.Contains(t.OnDue.From, t.In) {
-		panic(fmt.Sprintf("timer %s: its step must run from %s", t.Kind, m.Name(t.In)))
+	if t.OnDue == nil || !slices.ContainsFunc(t.In, func(s S) bool { return slices.Contains(t.OnDue.From, s) }) {
+		panic(fmt.Sprintf("timer %s: its step must run from one of its states", t.Kind))
 	}
 	m.timers = append(m.timers, t)
 	return t
@@ -163,10 +174,16 @@ func (t *T[S, R, M]) CheckAt(r R, now time.Time) error {
 	}
 	st := t.m.StateOf(r)
 	for _, tm := range t.m.timers {
-		if tm.In != st || tm.OnDue == t || (tm.When != nil && !tm.When(r)) {
+		if !tm.Blocks || !slices.Contains(tm.In, st) || tm.OnDue == t || (tm.When != nil && !tm.When(r)) {
 			continue
 		}
+		if slices.Contains(tm.In, t.To) {
+			continue // the step keeps the timer running
+		}
 		if due := tm.At(r); due != nil && !now.Before(*due) {
+			if tm.Refusal != nil {
+				return tm.Refusal(r, *due)
+			}
 			at := due.UTC().Format(time.RFC3339)
 			return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_DEADLINE_PASSED,
 				"the deadline to %s %s %s passed at %s", tm.What, t.m.Subject, t.m.IDOf(r), at).With("deadline", at)
@@ -186,7 +203,7 @@ func (tm *Timer[S, R, M]) DueFor(r R, from time.Time) time.Time {
 // Ready is the engine's stale check: the timer's step is still possible on r, the timer applies to r and
 // its due time has come. A timer that is not ready is dropped, never applied.
 func (tm *Timer[S, R, M]) Ready(r R, now time.Time) bool {
-	if !tm.OnDue.Possible(r) || tm.m.StateOf(r) != tm.In || (tm.When != nil && !tm.When(r)) {
+	if !tm.OnDue.Possible(r) || !slices.Contains(tm.In, tm.m.StateOf(r)) || (tm.When != nil && !tm.When(r)) {
 		return false
 	}
 	due := tm.At(r)
@@ -198,19 +215,19 @@ func (tm *Timer[S, R, M]) Ready(r R, now time.Time) bool {
 // does not change.
 func (m *Machine[S, R, M]) Move(ctx context.Context, tx *ent.Tx, r R, to S, mut M, now time.Time) error {
 	from := m.StateOf(r)
-	if from == to {
+	if from == to || slices.Contains(m.Paused, from) || slices.Contains(m.Paused, to) {
 		return nil
 	}
 	id := m.IDOf(r)
 	for _, tm := range m.timers {
-		if tm.In == from {
+		if slices.Contains(tm.In, from) && !slices.Contains(tm.In, to) {
 			if err := deadline.Cancel(ctx, tx, m.Subject, id, tm.Kind, now); err != nil {
 				return err
 			}
 		}
 	}
 	for _, tm := range m.timers {
-		if tm.In != to || (tm.When != nil && !tm.When(r)) {
+		if !slices.Contains(tm.In, to) || slices.Contains(tm.In, from) || (tm.When != nil && !tm.When(r)) {
 			continue
 		}
 		due := tm.Due(m.PolicyOf(r), now)
@@ -224,11 +241,11 @@ func (m *Machine[S, R, M]) Move(ctx context.Context, tx *ent.Tx, r R, to S, mut 
 
 // Start creates the subject id by the step begin (see Begin) within tx at now: it schedules the timers of
 // the state the subject starts in, under the policy set p, and stores their due times on the creating
-// mutation. Timers of a start state have no When condition.
-func (t *T[S, R, M]) Start(ctx context.Context, tx *ent.Tx, id string, p policy.Set, mut M, now time.Time) error {
+// mutation. r is the subject being created, for the timers' When conditions (nil when none has one).
+func (t *T[S, R, M]) Start(ctx context.Context, tx *ent.Tx, r R, id string, p policy.Set, mut M, now time.Time) error {
 	m := t.m
 	for _, tm := range m.timers {
-		if tm.In != t.To {
+		if !slices.Contains(tm.In, t.To) || (tm.When != nil && !tm.When(r)) {
 			continue
 		}
 		due := tm.Due(p, now)

@@ -63,7 +63,7 @@ func (s *Service) RequestEvidence(ctx context.Context, req *connect.Request[disp
 			return nil, err
 		}
 		d := l.d
-		if err := requireState(d, "request evidence on", disputev1.Dispute_STATE_ESCALATED); err != nil {
+		if err := requestProof.CheckAt(l, now); err != nil {
 			return nil, err
 		}
 		due := m.GetDueTime().AsTime()
@@ -104,8 +104,8 @@ func (s *Service) SubmitEvidence(ctx context.Context, req *connect.Request[dispu
 			return nil, err
 		}
 		d := l.d
-		if terminal(d.GetState()) {
-			return nil, apierr.IllegalState("dispute", d.GetId(), "add evidence to", stateName(d.GetState()))
+		if err := submitProof.CheckAt(l, now); err != nil {
+			return nil, err
 		}
 		evidence := stamp(m.GetEvidence(), p, now)
 		// steps are what happened before the submission in the same commit (a request falling overdue).
@@ -186,7 +186,7 @@ func (s *Service) RuleDispute(ctx context.Context, req *connect.Request[disputev
 			return nil, err
 		}
 		d := l.d
-		if err := requireState(d, "rule on", disputev1.Dispute_STATE_ESCALATED); err != nil {
+		if err := ruleOn.CheckAt(l, now); err != nil {
 			return nil, err
 		}
 		var pending []string
@@ -257,11 +257,7 @@ func (s *Service) SuspendDispute(ctx context.Context, req *connect.Request[dispu
 			return nil, err
 		}
 		d := l.d
-		if err := requireState(d, "suspend", disputev1.Dispute_STATE_AWAITING_RESPONSE, disputev1.Dispute_STATE_NEGOTIATING,
-			disputev1.Dispute_STATE_ESCALATED); err != nil {
-			return nil, err
-		}
-		if err := responseOpen(d, now); err != nil {
+		if err := suspend.CheckAt(l, now); err != nil {
 			return nil, err
 		}
 		evidence := stamp(m.GetEvidence(), p, now)
@@ -338,7 +334,7 @@ func (s *Service) ResumeDispute(ctx context.Context, req *connect.Request[disput
 			return nil, err
 		}
 		d := l.d
-		if err := requireState(d, "resume", disputev1.Dispute_STATE_SUSPENDED); err != nil {
+		if err := resume.CheckAt(l, now); err != nil {
 			return nil, err
 		}
 		sus := d.GetSuspension()

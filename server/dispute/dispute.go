@@ -62,9 +62,7 @@ type Service struct {
 // service, the only way the dispute moves an order's money.
 func New(d deps.Deps, escrow order.Escrow) *Service {
 	s := &Service{deps: d, escrow: escrow}
-	d.Engine.Handle(KindResponse, s.autoGrant)
-	d.Engine.Handle(KindAutoEscalate, s.autoEscalate)
-	d.Engine.Handle(KindEvidenceDue, s.evidenceDue)
+	s.register(d.Engine)
 	return s
 }
 
@@ -150,20 +148,10 @@ var kindNames = map[disputev1.Dispute_Kind]entdispute.Kind{
 	disputev1.Dispute_KIND_RETURNED_GOODS: entdispute.KindReturnedGoods,
 }
 
-func terminal(st disputev1.Dispute_State) bool {
-	return st == disputev1.Dispute_STATE_SETTLED || st == disputev1.Dispute_STATE_RULED || st == disputev1.Dispute_STATE_WITHDRAWN
-}
+// terminal reports whether a dispute in st has ended: no transition leaves st (rules.go).
+func terminal(st disputev1.Dispute_State) bool { return !machine.Open(st) }
 
 func stateName(st disputev1.Dispute_State) string { return string(stateNames[st]) }
-
-func requireState(d *disputev1.Dispute, action string, states ...disputev1.Dispute_State) error {
-	for _, st := range states {
-		if d.GetState() == st {
-			return nil
-		}
-	}
-	return apierr.IllegalState("dispute", d.GetId(), action, stateName(d.GetState()))
-}
 
 // step is one thing that happened in a commit: a timeline entry and, for the first step, the event.
 type step struct {
@@ -187,6 +175,13 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev
 	var rev int64 = 1
 	if l.row != nil {
 		rev = l.row.Revision + 1
+	}
+	if l.row != nil {
+		// Entering or leaving a state starts or stops its timers (rules.go); a new dispute's were
+		// started when it was opened (startClocks).
+		if err := machine.Move(ctx, tx, l, d.GetState(), d, now); err != nil {
+			return nil, err
+		}
 	}
 	if err := refreshAmounts(ctx, tx, d); err != nil {
 		return nil, err

@@ -19,7 +19,6 @@ import (
 	"github.com/tradeassure/tradeassure/server/aftersales"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
-	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
@@ -201,27 +200,15 @@ func newDispute(o *ent.Order, kind disputev1.Dispute_Kind, opener auth.Principal
 	return &loaded{d: d, version: o.PolicyVersion}
 }
 
-// startClocks sets and schedules the deadlines of a dispute awaiting the supplier's response.
-func startClocks(ctx context.Context, tx *ent.Tx, l *loaded, now time.Time) error {
+// startClocks starts the timers of a dispute opened by begin awaiting the supplier's response (rules.go)
+// and sets the time from which the buyer may escalate a standard one.
+func startClocks(ctx context.Context, tx *ent.Tx, l *loaded, begin *rule, now time.Time) error {
 	pol := l.policySet()
 	d := l.d
-	due := now.Add(pol.DisputeResponse)
-	d.SupplierResponseDeadline = ts(due)
-	if err := deadline.Schedule(ctx, tx, subjectType, d.GetId(), KindResponse, due, now); err != nil {
-		return err
-	}
-	if d.GetKind() != disputev1.Dispute_KIND_STANDARD {
-		return nil
-	}
-	if pol.DisputeEscalateFrom > 0 {
+	if d.GetKind() == disputev1.Dispute_KIND_STANDARD && pol.DisputeEscalateFrom > 0 {
 		d.EscalationAllowedTime = ts(now.Add(pol.DisputeEscalateFrom))
 	}
-	if pol.DisputeAutoEscalate > 0 {
-		at := now.Add(pol.DisputeAutoEscalate)
-		d.AutoEscalationTime = ts(at)
-		return deadline.Schedule(ctx, tx, subjectType, d.GetId(), KindAutoEscalate, at, now)
-	}
-	return nil
+	return begin.Start(ctx, tx, l, d.GetId(), pol, d, now)
 }
 
 // OpenDispute opens a buyer's dispute on its paid order.
@@ -308,7 +295,7 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 			State: disputev1.Offer_STATE_OPEN, CreateTime: ts(now),
 		}
 		d.Offers = []*disputev1.Offer{offer}
-		if err := startClocks(ctx, tx, l, now); err != nil {
+		if err := startClocks(ctx, tx, l, open, now); err != nil {
 			return nil, err
 		}
 		if err := s.escrow.Hold(ctx, tx, o.ID, p, now); err != nil {
@@ -419,7 +406,7 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 			PaymentId: pay.ID, Amount: m.GetAmount(), ReasonCode: m.GetReasonCode(), NetworkReference: m.GetNetworkReference(),
 			PaymentTime: ts(*pay.FinishTime), ChargebackTime: m.GetChargebackTime(),
 		}
-		if err := startClocks(ctx, tx, l, now); err != nil {
+		if err := startClocks(ctx, tx, l, recordCharge, now); err != nil {
 			return nil, err
 		}
 		if err := s.escrow.Hold(ctx, tx, o.ID, p, now); err != nil {

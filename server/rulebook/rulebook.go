@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tradeassure/tradeassure/server/complaint"
+	"github.com/tradeassure/tradeassure/server/dispute"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/returns"
 	"github.com/tradeassure/tradeassure/server/transition"
@@ -29,6 +30,7 @@ func Machines() map[string]transition.Table {
 	return map[string]transition.Table{
 		"Return":    returns.Rules(),
 		"Complaint": complaint.Rules(),
+		"Dispute":   dispute.Rules(),
 	}
 }
 
@@ -186,7 +188,11 @@ func machineText(t transition.Table, sets []policy.Set) string {
 		if r.Late {
 			by += "; allowed after the state's timer passed"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.Name, by, from, code(r.To))
+		to := code(r.To)
+		if strings.HasPrefix(r.To, "(") {
+			to = r.To
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.Name, by, from, to)
 	}
 	if len(t.Timers) == 0 {
 		return b.String()

@@ -45,6 +45,12 @@ func (m *Machine[S, R, M]) Table() Table {
 	}
 	for _, tr := range m.transitions {
 		row := Row{Name: tr.Name, By: tr.By, To: m.Name(tr.To), Late: tr.Late}
+		switch {
+		case tr.Stays:
+			row.To = "(unchanged)"
+		case tr.ToDoc != "":
+			row.To = tr.ToDoc
+		}
 		for _, f := range tr.From {
 			row.From = append(row.From, m.Name(f))
 		}

@@ -53,6 +53,11 @@ type T[S comparable, R any, M any] struct {
 	By   string
 	From []S
 	To   S
+	// Stays marks a step that changes the subject but keeps whatever state it is in (To is unused).
+	Stays bool
+	// ToDoc names the target for the documentation when To is not fixed (a resumption returns to the
+	// state the subject was suspended in).
+	ToDoc string
 	// Late allows the step after a timer of its from state has fallen due (and before the engine applied
 	// it). Most user steps are refused then with DEADLINE_PASSED, so they never race the timer's step.
 	Late bool
@@ -96,6 +101,13 @@ func (m *Machine[S, R, M]) Add(name, by string, to S, from ...S) *T[S, R, M] {
 	return t
 }
 
+// AddStay declares a step that runs from the states from and keeps the subject in its state.
+func (m *Machine[S, R, M]) AddStay(name, by string, from ...S) *T[S, R, M] {
+	t := m.Add(name, by, *new(S), from...)
+	t.Stays = true
+	return t
+}
+
 // Begin declares how a subject is created in the state st, run by by: a transition from no state.
 func (m *Machine[S, R, M]) Begin(name, by string, st S) *T[S, R, M] { return m.Add(name, by, st) }
 
@@ -136,7 +148,7 @@ func (m *Machine[S, R, M]) Timer(kind string) *Timer[S, R, M] {
 // States no transition leaves are final.
 func (m *Machine[S, R, M]) Open(st S) bool {
 	for _, t := range m.transitions {
-		if t.To != st && slices.Contains(t.From, st) {
+		if !t.Stays && t.To != st && slices.Contains(t.From, st) {
 			return true
 		}
 	}
@@ -177,7 +189,7 @@ func (t *T[S, R, M]) CheckAt(r R, now time.Time) error {
 		if !tm.Blocks || !slices.Contains(tm.In, st) || tm.OnDue == t || (tm.When != nil && !tm.When(r)) {
 			continue
 		}
-		if slices.Contains(tm.In, t.To) {
+		if t.Stays || (t.ToDoc == "" && slices.Contains(tm.In, t.To)) {
 			continue // the step keeps the timer running
 		}
 		if due := tm.At(r); due != nil && !now.Before(*due) {

@@ -18,14 +18,14 @@ func aComplaint(st entcomplaint.State) *ent.Complaint {
 
 // TestTransitions is the complaint's state machine as a specification.
 func TestTransitions(t *testing.T) {
-	//                      FIL UPH DIS WIT
 	tt.Matrix(t, machine, aComplaint, []row{
-		tt.Allow(addEvidence, /* */ " x   .   .   . "),
-		tt.Allow(uphold, /*      */ " x   .   .   . "),
-		tt.Allow(dismiss, /*     */ " x   .   .   . "),
-		tt.Allow(withdraw, /*    */ " x   .   .   . "),
-		tt.Allow(markOverdue, /* */ " x   .   .   . "),
-		tt.Allow(refile, /*      */ " .   .   x   . "),
+		//                           FIL UPH DIS WIT
+		tt.Allow(addEvidence /* */, " x   .   .   . "),
+		tt.Allow(uphold /*      */, " x   .   .   . "),
+		tt.Allow(dismiss /*     */, " x   .   .   . "),
+		tt.Allow(withdraw /*    */, " x   .   .   . "),
+		tt.Allow(markOverdue /* */, " x   .   .   . "),
+		tt.Allow(refile /*      */, " .   .   x   . "),
 	})
 	// Only a filed complaint is open; a dismissed one is refiled as a new complaint.
 	tt.Open(t, machine, " x   .   .   . ")

@@ -17,23 +17,23 @@ func aDispute(st disputev1.Dispute_State) *loaded {
 
 // TestTransitions is the dispute's state machine as a specification.
 func TestTransitions(t *testing.T) {
-	//                       AWA NEG ESC SUS SET RUL WIT
 	tt.Matrix(t, machine, aDispute, []tt.Row[disputev1.Dispute_State, *loaded, *disputev1.Dispute]{
-		tt.Allow(accept, /*       */ " x   .   .   .   .   .   . "),
-		tt.Allow(reject, /*       */ " x   .   .   .   .   .   . "),
-		tt.Allow(contest, /*      */ " x   .   .   .   .   .   . "),
-		tt.Allow(autoGrant, /*    */ " x   .   .   .   .   .   . "),
-		tt.Allow(makeOffer, /*    */ " .   x   x   .   .   .   . "),
-		tt.Allow(acceptOffer, /*  */ " .   x   x   .   .   .   . "),
-		tt.Allow(declineOffer, /* */ " .   x   x   .   .   .   . "),
-		tt.Allow(escalateStep, /* */ " x   x   .   .   .   .   . "),
-		tt.Allow(autoEscalate, /* */ " .   x   .   .   .   .   . "),
-		tt.Allow(requestProof, /* */ " .   .   x   .   .   .   . "),
-		tt.Allow(submitProof, /*  */ " x   x   x   x   .   .   . "),
-		tt.Allow(ruleOn, /*       */ " .   .   x   .   .   .   . "),
-		tt.Allow(suspend, /*      */ " x   x   x   .   .   .   . "),
-		tt.Allow(resume, /*       */ " .   .   .   x   .   .   . "),
-		tt.Allow(withdraw, /*     */ " x   x   x   x   .   .   . "),
+		//                            AWA NEG ESC SUS SET RUL WIT
+		tt.Allow(accept /*       */, " x   .   .   .   .   .   . "),
+		tt.Allow(reject /*       */, " x   .   .   .   .   .   . "),
+		tt.Allow(contest /*      */, " x   .   .   .   .   .   . "),
+		tt.Allow(autoGrant /*    */, " x   .   .   .   .   .   . "),
+		tt.Allow(makeOffer /*    */, " .   x   x   .   .   .   . "),
+		tt.Allow(acceptOffer /*  */, " .   x   x   .   .   .   . "),
+		tt.Allow(declineOffer /* */, " .   x   x   .   .   .   . "),
+		tt.Allow(escalateStep /* */, " x   x   .   .   .   .   . "),
+		tt.Allow(autoEscalate /* */, " .   x   .   .   .   .   . "),
+		tt.Allow(requestProof /* */, " .   .   x   .   .   .   . "),
+		tt.Allow(submitProof /*  */, " x   x   x   x   .   .   . "),
+		tt.Allow(ruleOn /*       */, " .   .   x   .   .   .   . "),
+		tt.Allow(suspend /*      */, " x   x   x   .   .   .   . "),
+		tt.Allow(resume /*       */, " .   .   .   x   .   .   . "),
+		tt.Allow(withdraw /*     */, " x   x   x   x   .   .   . "),
 	})
 	// A dispute is open (it holds the escrow and blocks a return) until settled, ruled or withdrawn.
 	tt.Open(t, machine, " x   x   x   x   .   .   . ")

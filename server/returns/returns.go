@@ -146,10 +146,10 @@ type step struct {
 	kind        returnsv1.TimelineEntry_Kind
 	description string
 	// to is the state the step led to; commit sets it for the last step from its transition.
-	to returnrequest.State
-	fields      []string
-	evidence    []*commonv1.Evidence
-	amount      int64
+	to       returnrequest.State
+	fields   []string
+	evidence []*commonv1.Evidence
+	amount   int64
 }
 
 // change is one committed change of a return: one revision, one event and one or more timeline steps.

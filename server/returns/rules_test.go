@@ -19,24 +19,24 @@ func aReturn(st returnrequest.State) *ent.ReturnRequest {
 
 // TestTransitions is the return's state machine as a specification: which step may run from which state.
 func TestTransitions(t *testing.T) {
-	//                         REQ OFF APP SHI DIS REF DEC PRR LAP REJ CAN
 	tt.Matrix(t, machine, aReturn, []row{
-		tt.Allow(approve, /*        */ " x   .   .   .   .   .   .   .   .   .   . "),
-		tt.Allow(autoApprove, /*    */ " x   .   .   .   .   .   .   .   .   .   . "),
-		tt.Allow(decline, /*        */ " x   .   .   .   .   .   .   .   .   .   . "),
-		tt.Allow(offerPartial, /*   */ " x   .   .   .   .   .   .   .   .   .   . "),
-		tt.Allow(acceptPartial, /*  */ " .   x   .   .   .   .   .   .   .   .   . "),
-		tt.Allow(rejectPartial, /*  */ " .   x   .   .   .   .   .   .   .   .   . "),
-		tt.Allow(cancel, /*         */ " x   x   x   .   .   .   .   .   .   .   . "),
-		tt.Allow(ship, /*           */ " .   .   x   .   .   .   .   .   .   .   . "),
-		tt.Allow(lapse, /*          */ " .   .   x   .   .   .   .   .   .   .   . "),
-		tt.Allow(confirm, /*        */ " .   .   .   x   .   .   .   .   .   .   . "),
-		tt.Allow(disputeReceipt, /* */ " .   .   .   x   .   .   .   .   .   .   . "),
-		tt.Allow(autoRefund, /*     */ " .   .   .   x   .   .   .   .   .   .   . "),
-		tt.Allow(inspectGood, /*    */ " .   .   .   x   .   .   .   .   .   .   . "),
-		tt.Allow(inspectBad, /*     */ " .   .   .   x   .   .   .   .   .   .   . "),
-		tt.Allow(settle, /*         */ " .   .   .   .   x   .   .   .   .   .   . "),
-		tt.Allow(compensate, /*     */ " .   .   .   .   .   x   .   .   .   .   . "),
+		//                              REQ OFF APP SHI DIS REF DEC PRR LAP REJ CAN
+		tt.Allow(approve /*        */, " x   .   .   .   .   .   .   .   .   .   . "),
+		tt.Allow(autoApprove /*    */, " x   .   .   .   .   .   .   .   .   .   . "),
+		tt.Allow(decline /*        */, " x   .   .   .   .   .   .   .   .   .   . "),
+		tt.Allow(offerPartial /*   */, " x   .   .   .   .   .   .   .   .   .   . "),
+		tt.Allow(acceptPartial /*  */, " .   x   .   .   .   .   .   .   .   .   . "),
+		tt.Allow(rejectPartial /*  */, " .   x   .   .   .   .   .   .   .   .   . "),
+		tt.Allow(cancel /*         */, " x   x   x   .   .   .   .   .   .   .   . "),
+		tt.Allow(ship /*           */, " .   .   x   .   .   .   .   .   .   .   . "),
+		tt.Allow(lapse /*          */, " .   .   x   .   .   .   .   .   .   .   . "),
+		tt.Allow(confirm /*        */, " .   .   .   x   .   .   .   .   .   .   . "),
+		tt.Allow(disputeReceipt /* */, " .   .   .   x   .   .   .   .   .   .   . "),
+		tt.Allow(autoRefund /*     */, " .   .   .   x   .   .   .   .   .   .   . "),
+		tt.Allow(inspectGood /*    */, " .   .   .   x   .   .   .   .   .   .   . "),
+		tt.Allow(inspectBad /*     */, " .   .   .   x   .   .   .   .   .   .   . "),
+		tt.Allow(settle /*         */, " .   .   .   .   x   .   .   .   .   .   . "),
+		tt.Allow(compensate /*     */, " .   .   .   .   .   x   .   .   .   .   . "),
 	})
 	// A return is open (it holds the order's escrow and blocks a dispute) until one of the final states.
 	tt.Open(t, machine, " x   x   x   x   x   .   .   .   .   .   . ")

@@ -31,10 +31,10 @@ type TimerRow struct {
 	Kind   string
 	In     []string
 	Blocks bool
-	After policy.Param
-	Only  string
-	OnDue string
-	Doc   string
+	After  policy.Param
+	Only   string
+	OnDue  string
+	Doc    string
 }
 
 // Table writes the machine out.

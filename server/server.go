@@ -115,10 +115,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	disputes := dispute.New(d, orders)
 	// The returns service starts the returns of return-and-refund outcomes and settles returns whose goods
 	// were disputed.
-	disputes.SetReturns(returnSvc)
-	disputes.SetReturnDisputeResolver(returnSvc)
+	disputes.UseReturns(returnSvc)
 	// A supplier's report of damaged or missing returned goods opens a dispute about them.
-	returnSvc.SetDisputeOpener(disputes)
+	returnSvc.UseDisputes(disputes)
 	complaints := complaint.New(d, orders)
 	payouts := payout.New(d)
 	whCfg := cfg.Webhooks

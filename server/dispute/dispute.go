@@ -35,7 +35,7 @@ import (
 
 var (
 	_ disputev1connect.DisputeServiceHandler = (*Service)(nil)
-	_ aftersales.DisputeOpener               = (*Service)(nil)
+	_ aftersales.Disputes                    = (*Service)(nil)
 )
 
 // Deadline kinds of disputes; every one has the dispute as its subject.
@@ -52,10 +52,9 @@ const subjectType = "dispute"
 
 // Service implements DisputeService.
 type Service struct {
-	deps     deps.Deps
-	escrow   order.Escrow
-	returns  aftersales.ReturnStarter
-	resolver aftersales.ReturnDisputeResolver
+	deps    deps.Deps
+	escrow  order.Escrow
+	returns aftersales.Returns
 }
 
 // New returns the dispute service and registers its deadlines with the engine. escrow is the order
@@ -66,12 +65,26 @@ func New(d deps.Deps, escrow order.Escrow) *Service {
 	return s
 }
 
-// SetReturns sets the returns service, which starts the returns of return-and-refund outcomes.
-func (s *Service) SetReturns(r aftersales.ReturnStarter) { s.returns = r }
+// UseReturns connects the returns service (the aftersales contract): it starts the returns of
+// return-and-refund outcomes, settles a return when the dispute about its goods ends, and has the open
+// returns the one-case rule looks at. server.New connects the two services after building both.
+func (s *Service) UseReturns(r aftersales.Returns) { s.returns = r }
 
-// SetReturnDisputeResolver sets the returns service, which settles a return when the dispute about its
-// goods ends.
-func (s *Service) SetReturnDisputeResolver(r aftersales.ReturnDisputeResolver) { s.resolver = r }
+// CaseKind names disputes in the one-case-per-order rule.
+func (s *Service) CaseKind() string { return subjectType }
+
+// OpenCase is the open dispute of the order, or "" (open_order_id is set while a dispute is open, see
+// commit).
+func (s *Service) OpenCase(ctx context.Context, tx *ent.Tx, orderID string) (string, error) {
+	d, err := tx.Dispute.Query().Where(entdispute.OpenOrderID(orderID)).First(ctx)
+	if ent.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return d.ID, nil
+}
 
 // run runs a mutation in one transaction, once per request id.
 func run[Req any, Resp any, PReq idempotency.Request[Req], PResp idempotency.Response[Resp]](ctx context.Context, s *Service,
@@ -267,9 +280,9 @@ func refreshAmounts(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute) error
 	if err != nil {
 		return fmt.Errorf("read order %s of dispute %s: %w", d.GetOrderId(), d.GetId(), err)
 	}
-	paid := o.PaidMinor - o.RefundedMinor
-	d.PaidAmount = resource.Money(paid, o.Currency)
-	d.RefundableAmount = resource.Money(grantable(o), o.Currency)
+	money := order.MoneyOf(o)
+	d.PaidAmount = resource.Money(money.Refundable(), o.Currency)
+	d.RefundableAmount = resource.Money(money.Grantable(), o.Currency)
 	if terminal(d.GetState()) {
 		d.HeldAmount = resource.Money(0, o.Currency)
 		return nil
@@ -282,17 +295,14 @@ func refreshAmounts(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute) error
 	return nil
 }
 
-// grantable is the most the platform itself may refund on o (an automatic grant, a ruling, a chargeback):
-// what was paid less refunds, capped by the order's trade-assurance coverage (which never exceeds the
-// supplier's limit). It is the dispute's refundable_amount.
-func grantable(o *ent.Order) int64 {
-	return max(0, min(o.PaidMinor-o.RefundedMinor, o.CoveredMinor-o.RefundedMinor))
-}
+// grantable is the most the platform itself may refund on o (order.Money.Grantable): the dispute's
+// refundable_amount.
+func grantable(o *ent.Order) int64 { return order.MoneyOf(o).Grantable() }
 
-// agreeable is the most the parties may agree to refund on o: what was paid less refunds (the dispute's
-// paid_amount). Coverage caps what the platform grants, not what the parties agree, so a refund the supplier
-// itself offers or accepts may go up to what was paid (docs/rules.md, Disputes: Money).
-func agreeable(o *ent.Order) int64 { return max(0, o.PaidMinor-o.RefundedMinor) }
+// agreeable is the most the parties may agree to refund on o (order.Money.Refundable): the dispute's
+// paid_amount. Coverage caps what the platform grants, not what the parties agree, so a refund the supplier
+// itself offers or accepts may go up to what was paid (docs/rules.md, Disputes).
+func agreeable(o *ent.Order) int64 { return order.MoneyOf(o).Refundable() }
 
 // The limits checkAmount names in its refusal.
 const (

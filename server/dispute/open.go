@@ -12,7 +12,6 @@ import (
 	entdispute "github.com/tradeassure/tradeassure/ent/dispute"
 	entorder "github.com/tradeassure/tradeassure/ent/order"
 	entpayment "github.com/tradeassure/tradeassure/ent/payment"
-	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
@@ -225,7 +224,10 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		if err != nil {
 			return nil, err
 		}
-		if err := noOpenReturn(ctx, tx, o.ID); err != nil {
+		if s.returns == nil {
+			return nil, connect.NewError(connect.CodeUnavailable, errNoReturns)
+		}
+		if err := aftersales.OneCase(ctx, tx, o.ID, s.returns, "a dispute can be opened"); err != nil {
 			return nil, err
 		}
 		pol := policy.MustGet(policyToProto(o.Policy), o.PolicyVersion)
@@ -496,25 +498,4 @@ func (s *Service) OpenReturnedGoodsDispute(ctx context.Context, tx *ent.Tx, r af
 		return "", err
 	}
 	return d.GetId(), nil
-}
-
-// openReturnStates are the states of a return that is still running.
-var openReturnStates = []returnrequest.State{
-	returnrequest.StateRequested, returnrequest.StatePartialRefundOffered, returnrequest.StateApproved,
-	returnrequest.StateShipped, returnrequest.StateDisputed,
-}
-
-// noOpenReturn refuses a buyer's dispute while a return of the same order is running: an order has one
-// after-sales case at a time, so the two cannot claim the same goods or money. A declined return has ended,
-// so the buyer can then dispute it (naming it as the related return).
-func noOpenReturn(ctx context.Context, tx *ent.Tx, orderID string) error {
-	r, err := tx.ReturnRequest.Query().Where(returnrequest.OrderID(orderID), returnrequest.StateIn(openReturnStates...)).First(ctx)
-	if ent.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("look for open returns of order %s: %w", orderID, err)
-	}
-	return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN,
-		"return %s of order %s is still open; a dispute can be opened once it ends", r.ID, orderID).With("return_id", r.ID)
 }

@@ -38,8 +38,7 @@ import (
 
 var (
 	_ returnsv1connect.ReturnServiceHandler = (*Service)(nil)
-	_ aftersales.ReturnStarter              = (*Service)(nil)
-	_ aftersales.ReturnDisputeResolver      = (*Service)(nil)
+	_ aftersales.Returns                    = (*Service)(nil)
 )
 
 // subjectType names returns in the event feed, the timeline and the deadline engine.
@@ -53,7 +52,7 @@ type Service struct {
 	pager    *pagination.Pager
 	log      *slog.Logger
 	escrow   order.Escrow
-	disputes aftersales.DisputeOpener
+	disputes aftersales.Disputes
 }
 
 // New returns the returns service. escrow is the order service, the only way a return touches an order's
@@ -66,9 +65,10 @@ func New(d deps.Deps, escrow order.Escrow) *Service {
 	return s
 }
 
-// SetDisputeOpener wires the disputes service, which opens a dispute when a supplier reports returned goods
-// damaged or missing. The two services need each other, so server.New wires this after building both.
-func (s *Service) SetDisputeOpener(o aftersales.DisputeOpener) { s.disputes = o }
+// UseDisputes connects the disputes service (the aftersales contract): it opens a dispute when a supplier
+// reports returned goods damaged or missing, and has the open disputes the one-case rule looks at. The two
+// services need each other, so server.New connects them after building both.
+func (s *Service) UseDisputes(d aftersales.Disputes) { s.disputes = d }
 
 // run runs a mutation of the returns service in a transaction, once per request id.
 func run[Req any, Resp any, PReq idempotency.Request[Req], PResp idempotency.Response[Resp]](ctx context.Context, s *Service,
@@ -259,11 +259,11 @@ func (s *Service) unhold(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, 
 // refundable on the order (the sum of every refund on an order never exceeds what was paid). It returns
 // what was refunded; the ledger posts the return's refund at most once however often it is retried.
 func (s *Service) refund(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, amount int64, actor auth.Principal, now time.Time) (int64, error) {
-	o, err := tx.Order.Get(ctx, r.OrderID)
+	m, err := s.escrow.Money(ctx, tx, r.OrderID)
 	if err != nil {
 		return 0, fmt.Errorf("refund return %s: %w", r.ID, err)
 	}
-	amount = min(amount, o.PaidMinor-o.RefundedMinor)
+	amount = min(amount, m.Refundable())
 	if amount <= 0 {
 		return 0, nil
 	}
@@ -281,6 +281,6 @@ func (s *Service) refund(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, 
 	return amount, nil
 }
 
-// errNoDisputes is returned when the disputes service was not wired, which is a deployment fault.
+// errNoDisputes is returned when the disputes service was not connected, which is a deployment fault.
 var errNoDisputes = apierr.New(connect.CodeUnavailable, commonv1.ErrorReason_ERROR_REASON_INTERNAL,
 	"disputes about returned goods are not available on this server; report the damage to the platform")

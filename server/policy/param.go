@@ -21,6 +21,7 @@ const (
 	ReturnShip                    Param = "ReturnShip"
 	ReturnConfirm                 Param = "ReturnConfirm"
 	FreeReturnCompensate          Param = "FreeReturnCompensate"
+	DisputeWindow                 Param = "DisputeWindow"
 	DisputeResponse               Param = "DisputeResponse"
 	DisputeAutoEscalate           Param = "DisputeAutoEscalate"
 	ComplaintDecisionBusinessDays Param = "ComplaintDecisionBusinessDays"

@@ -17,6 +17,8 @@ import (
 
 	"github.com/tradeassure/tradeassure/server/complaint"
 	"github.com/tradeassure/tradeassure/server/dispute"
+	"github.com/tradeassure/tradeassure/server/order"
+	"github.com/tradeassure/tradeassure/server/payout"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/returns"
 	"github.com/tradeassure/tradeassure/server/transition"
@@ -28,9 +30,11 @@ var text string
 // Machines are the state machines the document shows, by the name the template uses.
 func Machines() map[string]transition.Table {
 	return map[string]transition.Table{
-		"Return":    returns.Rules(),
-		"Complaint": complaint.Rules(),
-		"Dispute":   dispute.Rules(),
+		"Return":     returns.Rules(),
+		"Complaint":  complaint.Rules(),
+		"Dispute":    dispute.Rules(),
+		"Order":      order.Rules(),
+		"Withdrawal": payout.Rules(),
 	}
 }
 

@@ -226,6 +226,12 @@ func (tm *Timer[S, R, M]) Ready(r R, now time.Time) bool {
 // r leaves and schedules (and stores on m) those of the state it enters. Nothing happens when the state
 // does not change.
 func (m *Machine[S, R, M]) Move(ctx context.Context, tx *ent.Tx, r R, to S, mut M, now time.Time) error {
+	return m.MoveAt(ctx, tx, r, to, mut, now, now)
+}
+
+// MoveAt is Move for a state entered at the time entered, which may lie before now (a delivery reported
+// after it happened): the timers it starts run from entered.
+func (m *Machine[S, R, M]) MoveAt(ctx context.Context, tx *ent.Tx, r R, to S, mut M, entered, now time.Time) error {
 	from := m.StateOf(r)
 	if from == to || slices.Contains(m.Paused, from) || slices.Contains(m.Paused, to) {
 		return nil
@@ -242,7 +248,7 @@ func (m *Machine[S, R, M]) Move(ctx context.Context, tx *ent.Tx, r R, to S, mut 
 		if !slices.Contains(tm.In, to) || slices.Contains(tm.In, from) || (tm.When != nil && !tm.When(r)) {
 			continue
 		}
-		due := tm.Due(m.PolicyOf(r), now)
+		due := tm.Due(m.PolicyOf(r), entered)
 		if err := deadline.Schedule(ctx, tx, m.Subject, id, tm.Kind, due, now); err != nil {
 			return err
 		}

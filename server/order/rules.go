@@ -48,7 +48,7 @@ var (
 var (
 	draftOrder      = machine.Begin("draft", "CreateOrder (supplier, or buyer from chat)", entorder.StateDraft)
 	editDraft       = machine.Add("edit", "UpdateOrder (supplier)", entorder.StateDraft, entorder.StateDraft)
-	requestChanges  = machine.Add("request changes to", "RequestOrderChanges (buyer)", entorder.StateDraft, entorder.StateDraft)
+	requestChanges  = machine.Add("request changes to", "RequestDraftChanges (buyer)", entorder.StateDraft, entorder.StateDraft)
 	acceptOrder     = machine.Add("accept", "AcceptOrder (buyer)", entorder.StateAwaitingPayment, entorder.StateDraft)
 	proposeChange   = machine.AddStay("change", "ProposeOrderChange (either party)", confirmed...)
 	acceptChange    = machine.AddStay("change", "AcceptOrderChange (the other party)", confirmed...)

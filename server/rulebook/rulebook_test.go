@@ -3,6 +3,8 @@ package rulebook
 import (
 	"flag"
 	"os"
+	"path/filepath"
+	"regexp"
 	"testing"
 )
 
@@ -29,5 +31,33 @@ func TestRulesDoc(t *testing.T) {
 	}
 	if string(want) != got {
 		t.Fatalf("%s is out of date with the transition tables and policy sets; run make rules-doc", path)
+	}
+}
+
+// TestStepsNameRealRPCs checks that every step run by an RPC names one the API has.
+func TestStepsNameRealRPCs(t *testing.T) {
+	files, err := filepath.Glob("../../proto/tradeassure/*/v1/*_service.proto")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("find the service protos: %v", err)
+	}
+	rpcs := map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`rpc (\w+)`).FindAllStringSubmatch(string(b), -1) {
+			rpcs[m[1]] = true
+		}
+	}
+	rpcLike := regexp.MustCompile(`\b([A-Z][a-z]+(?:[A-Z][a-z]+)+)\b`)
+	for name, table := range Machines() {
+		for _, r := range table.Transitions {
+			for _, m := range rpcLike.FindAllStringSubmatch(r.By, -1) {
+				if !rpcs[m[1]] {
+					t.Errorf("%s step %q is run by %s, which is no RPC of the API", name, r.Name, m[1])
+				}
+			}
+		}
 	}
 }

@@ -154,8 +154,8 @@ func (s *Service) FileComplaint(ctx context.Context, req *connect.Request[compla
 		t := typeFromProto[m.GetType()]
 		if !slices.Contains(filers[t], p.Role) {
 			return nil, apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED,
-				"a %s cannot file a %s complaint; it is filed by the %s", apierr.RoleName(p.Role), typeName(t),
-				apierr.RoleName(filers[t][0])).With("type", m.GetType().String())
+				"a %s cannot file a %s complaint; it is filed by the %s", auth.RoleName(p.Role), typeName(t),
+				auth.RoleName(filers[t][0])).With("type", m.GetType().String())
 		}
 		pol := orderPolicy(o)
 		end := orderEnd(o)

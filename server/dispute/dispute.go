@@ -256,7 +256,7 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev
 			return nil, fmt.Errorf("encode timeline entry: %w", err)
 		}
 		if err := tx.TimelineEntry.Create().SetID(entry.GetId()).SetSubjectType(subjectType).SetSubjectID(d.GetId()).
-			SetRevision(rev).SetActorRole(apierr.RoleName(actor.Role)).SetActorID(actor.AccountID).SetTime(now).
+			SetRevision(rev).SetActorRole(auth.RoleName(actor.Role)).SetActorID(actor.AccountID).SetTime(now).
 			SetKind(st.kind.String()).SetDescription(st.desc).SetChange(b).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("record timeline of dispute %s: %w", d.GetId(), err)
 		}

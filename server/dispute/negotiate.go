@@ -163,7 +163,7 @@ func (s *Service) MakeOffer(ctx context.Context, req *connect.Request[disputev1.
 		out, err := s.commit(ctx, tx, l, d, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OFFER_MADE, event: "offer_made", offerID: offer.GetId(), evidence: evidence,
 			amount: offer.GetRefundAmount(), fields: []string{"offers"},
-			desc: fmt.Sprintf("The %s offered %s of %d %s", apierr.RoleName(p.Role), offer.GetResolution(), amount, o.Currency),
+			desc: fmt.Sprintf("The %s offered %s of %d %s", auth.RoleName(p.Role), offer.GetResolution(), amount, o.Currency),
 		})
 		if err != nil {
 			return nil, err
@@ -208,7 +208,7 @@ func (s *Service) AcceptOffer(ctx context.Context, req *connect.Request[disputev
 		out, err := s.commit(ctx, tx, l, d, p, now, append([]step{{
 			kind: disputev1.TimelineEntry_KIND_OFFER_ACCEPTED, event: "offer_accepted", offerID: offer.GetId(),
 			amount: offer.GetRefundAmount(), fields: []string{"state", "offers", "settlement"},
-			desc: fmt.Sprintf("The %s accepted the offer of %s of %d %s; the dispute is settled", apierr.RoleName(p.Role),
+			desc: fmt.Sprintf("The %s accepted the offer of %s of %d %s; the dispute is settled", auth.RoleName(p.Role),
 				offer.GetResolution(), offer.GetRefundAmount().GetAmountMinor(), o.Currency),
 		}}, steps...)...)
 		if err != nil {
@@ -237,7 +237,7 @@ func (s *Service) DeclineOffer(ctx context.Context, req *connect.Request[dispute
 		offer.State, offer.CloseTime = disputev1.Offer_STATE_DECLINED, ts(now)
 		out, err := s.commit(ctx, tx, l, d, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OFFER_DECLINED, event: "offer_declined", offerID: offer.GetId(),
-			fields: []string{"offers"}, desc: fmt.Sprintf("The %s declined the offer: %s", apierr.RoleName(p.Role), m.GetNote()),
+			fields: []string{"offers"}, desc: fmt.Sprintf("The %s declined the offer: %s", auth.RoleName(p.Role), m.GetNote()),
 		})
 		if err != nil {
 			return nil, err
@@ -283,7 +283,7 @@ func (s *Service) EscalateDispute(ctx context.Context, req *connect.Request[disp
 		out, err := s.commit(ctx, tx, l, d, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_ESCALATED, event: "escalated", evidence: evidence,
 			fields: []string{"state", "escalated_by", "escalate_time"},
-			desc:   fmt.Sprintf("The %s escalated the dispute to the platform: %s", apierr.RoleName(p.Role), m.GetNote()),
+			desc:   fmt.Sprintf("The %s escalated the dispute to the platform: %s", auth.RoleName(p.Role), m.GetNote()),
 		})
 		if err != nil {
 			return nil, err

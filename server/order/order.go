@@ -152,7 +152,7 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, o *ent.Order, c change
 		return nil, err
 	}
 	typ := "order." + c.event
-	role := apierr.RoleName(c.actor.Role)
+	role := auth.RoleName(c.actor.Role)
 	if err := tx.OrderRevision.Create().SetOrderID(o.ID).SetRevision(o.Revision).SetChange(typ).
 		SetActorRole(role).SetActorID(c.actor.AccountID).SetTime(c.now).SetSnapshot(resource.Marshal(pb)).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("record revision of order %s: %w", o.ID, err)

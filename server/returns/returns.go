@@ -233,7 +233,7 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, from returnrequest.Sta
 			return nil, fmt.Errorf("record timeline of return %s: %w", r.ID, err)
 		}
 		err = tx.TimelineEntry.Create().SetID(resource.ID("tle_")).SetSubjectType(subjectType).SetSubjectID(r.ID).
-			SetRevision(r.Revision).SetActorRole(apierr.RoleName(c.actor.Role)).SetActorID(c.actor.AccountID).
+			SetRevision(r.Revision).SetActorRole(auth.RoleName(c.actor.Role)).SetActorID(c.actor.AccountID).
 			SetTime(c.now).SetKind(timelineKindName(st.kind)).SetDescription(st.description).SetChange(raw).Exec(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("record timeline of return %s: %w", r.ID, err)

@@ -70,7 +70,7 @@ func (s *Service) approve(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest,
 		steps: []step{{kind: kind, description: desc, fields: []string{"return_address", "buyer_ship_deadline"}}},
 		set: func(u *ent.ReturnRequestUpdateOne) {
 			u.SetApproveTime(now).
-				SetApprovedByRole(apierr.RoleName(actor.Role)).SetApprovedByID(actor.AccountID)
+				SetApprovedByRole(auth.RoleName(actor.Role)).SetApprovedByID(actor.AccountID)
 			if addr != nil {
 				u.SetReturnAddress(resource.Marshal(addr))
 			}
@@ -484,7 +484,7 @@ func (s *Service) AddReturnEvidence(ctx context.Context, req *connect.Request[re
 		evidence, stamped := marshalEvidence(req.Msg.GetEvidence(), p, now)
 		_, pb, err := s.commit(ctx, tx, r, nil, change{event: "evidence_added", actor: p, now: now,
 			steps: []step{{kind: returnsv1.TimelineEntry_KIND_EVIDENCE_ADDED, evidence: stamped, fields: []string{"evidence"},
-				description: fmt.Sprintf("%s added %d piece(s) of evidence", capitalize(apierr.RoleName(p.Role)), len(stamped))}},
+				description: fmt.Sprintf("%s added %d piece(s) of evidence", capitalize(auth.RoleName(p.Role)), len(stamped))}},
 			set: func(u *ent.ReturnRequestUpdateOne) { u.AppendEvidence(evidence) }})
 		if err != nil {
 			return nil, err

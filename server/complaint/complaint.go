@@ -25,7 +25,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/clock"
-	"github.com/tradeassure/tradeassure/server/deps"
+	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/idempotency"
 	"github.com/tradeassure/tradeassure/server/pagination"
@@ -62,14 +62,17 @@ type Service struct {
 	orders Orders
 }
 
-// New returns the complaint service and registers its deadlines with the engine.
-func New(d deps.Deps, orders Orders) *Service {
-	s := &Service{store: d.Store, clock: d.Clock, feed: d.Feed, pager: d.Pager, log: d.Log, orders: orders}
-	decisionTimer.Handle(d.Engine, func(ctx context.Context, tx *ent.Tx, id string) (*ent.Complaint, error) {
+// New returns the complaint service; Register adds its deadlines to the engine.
+func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, log *slog.Logger, orders Orders) *Service {
+	return &Service{store: store, clock: clk, feed: feed, pager: pager, log: log, orders: orders}
+}
+
+// Register adds the complaint's decision timer (rules.go) and the end of trading restrictions to the engine.
+func (s *Service) Register(e *deadline.Engine) {
+	decisionTimer.Handle(e, func(ctx context.Context, tx *ent.Tx, id string) (*ent.Complaint, error) {
 		return tx.Complaint.Get(ctx, id)
 	}, s.decisionDue)
-	d.Engine.Handle(KindRestrictionEnd, s.restrictionEnd)
-	return s
+	e.Handle(KindRestrictionEnd, s.restrictionEnd)
 }
 
 // run runs a mutation of the complaint service in a transaction, once per request id.

@@ -21,9 +21,9 @@ func loadDue(ctx context.Context, tx *ent.Tx, id string) (*loaded, error) {
 	return l, nil
 }
 
-// register adds the dispute's deadlines to the engine: the two timers of rules.go, which run only when
+// Register adds the dispute's deadlines to the engine: the two timers of rules.go, which run only when
 // Ready, and the evidence deadline (an explicit exception, see rules.go).
-func (s *Service) register(e *deadline.Engine) {
+func (s *Service) Register(e *deadline.Engine) {
 	responseTimer.Handle(e, loadDue, s.autoGrant)
 	escalationTimer.Handle(e, loadDue, s.autoEscalate)
 	e.Handle(KindEvidenceDue, s.evidenceDue)

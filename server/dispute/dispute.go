@@ -24,13 +24,14 @@ import (
 	"github.com/tradeassure/tradeassure/server/aftersales"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
-	"github.com/tradeassure/tradeassure/server/deps"
+	"github.com/tradeassure/tradeassure/server/clock"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/idempotency"
 	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/resource"
+	"github.com/tradeassure/tradeassure/server/storage"
 )
 
 var (
@@ -52,17 +53,18 @@ const subjectType = "dispute"
 
 // Service implements DisputeService.
 type Service struct {
-	deps    deps.Deps
+	store   *storage.Store
+	clock   clock.Clock
+	feed    *events.Feed
+	pager   *pagination.Pager
 	escrow  order.Escrow
 	returns aftersales.Returns
 }
 
 // New returns the dispute service and registers its deadlines with the engine. escrow is the order
 // service, the only way the dispute moves an order's money.
-func New(d deps.Deps, escrow order.Escrow) *Service {
-	s := &Service{deps: d, escrow: escrow}
-	s.register(d.Engine)
-	return s
+func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, escrow order.Escrow) *Service {
+	return &Service{store: store, clock: clk, feed: feed, pager: pager, escrow: escrow}
 }
 
 // UseReturns connects the returns service (the aftersales contract): it starts the returns of
@@ -90,7 +92,7 @@ func (s *Service) OpenCase(ctx context.Context, tx *ent.Tx, orderID string) (str
 func run[Req any, Resp any, PReq idempotency.Request[Req], PResp idempotency.Response[Resp]](ctx context.Context, s *Service,
 	req *connect.Request[Req], fn func(tx *ent.Tx, p auth.Principal, now time.Time) (PResp, error),
 ) (*connect.Response[Resp], error) {
-	return idempotency.Handle[Req, Resp, PReq, PResp](ctx, s.deps.Store, s.deps.Clock, req, fn)
+	return idempotency.Handle[Req, Resp, PReq, PResp](ctx, s.store, s.clock, req, fn)
 }
 
 func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
@@ -261,7 +263,7 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev
 			return nil, fmt.Errorf("record timeline of dispute %s: %w", d.GetId(), err)
 		}
 		if i == 0 {
-			if err := s.deps.Feed.Append(ctx, tx, events.Event{
+			if err := s.feed.Append(ctx, tx, events.Event{
 				Type: "dispute." + st.event, SubjectType: subjectType, SubjectID: d.GetId(), Revision: rev, Time: now,
 				Actor: actor, Parties: []string{d.GetBuyerAccountId(), d.GetSupplierAccountId()}, Payload: d,
 			}); err != nil {
@@ -332,7 +334,7 @@ func alreadyOpen(orderID string) error {
 // GetDispute returns one dispute.
 func (s *Service) GetDispute(ctx context.Context, req *connect.Request[disputev1.GetDisputeRequest]) (*connect.Response[disputev1.GetDisputeResponse], error) {
 	p := auth.FromContext(ctx)
-	r, err := s.deps.Store.Client.Dispute.Get(ctx, req.Msg.GetId())
+	r, err := s.store.Client.Dispute.Get(ctx, req.Msg.GetId())
 	if ent.IsNotFound(err) || (err == nil && !visible(p, r)) {
 		return nil, apierr.NotFound("dispute", req.Msg.GetId())
 	}
@@ -352,11 +354,11 @@ func (s *Service) ListDisputes(ctx context.Context, req *connect.Request[dispute
 	m := req.Msg
 	filter := pagination.Filter("disputes", p.AccountID, m.GetOrderId(), m.GetState(), m.GetKind(),
 		m.GetBuyerAccountId(), m.GetSupplierAccountId())
-	size, after, err := s.deps.Pager.Start(m, 50, 500, filter)
+	size, after, err := s.pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
-	q := s.deps.Store.Client.Dispute.Query()
+	q := s.store.Client.Dispute.Query()
 	switch p.Role {
 	case commonv1.Role_ROLE_BUYER:
 		q = q.Where(entdispute.BuyerID(p.AccountID))
@@ -389,7 +391,7 @@ func (s *Service) ListDisputes(ctx context.Context, req *connect.Request[dispute
 		return nil, fmt.Errorf("list disputes: %w", err)
 	}
 	out := &disputev1.ListDisputesResponse{}
-	rows, out.NextPageToken = pagination.Page(s.deps.Pager, rows, size, filter, func(r *ent.Dispute) string { return r.ID })
+	rows, out.NextPageToken = pagination.Page(s.pager, rows, size, filter, func(r *ent.Dispute) string { return r.ID })
 	for _, r := range rows {
 		d, err := decode(r)
 		if err != nil {
@@ -404,7 +406,7 @@ func (s *Service) ListDisputes(ctx context.Context, req *connect.Request[dispute
 func (s *Service) ListDisputeTimeline(ctx context.Context, req *connect.Request[disputev1.ListDisputeTimelineRequest]) (*connect.Response[disputev1.ListDisputeTimelineResponse], error) {
 	p := auth.FromContext(ctx)
 	id := req.Msg.GetDisputeId()
-	r, err := s.deps.Store.Client.Dispute.Get(ctx, id)
+	r, err := s.store.Client.Dispute.Get(ctx, id)
 	if ent.IsNotFound(err) || (err == nil && !visible(p, r)) {
 		return nil, apierr.NotFound("dispute", id)
 	}
@@ -412,11 +414,11 @@ func (s *Service) ListDisputeTimeline(ctx context.Context, req *connect.Request[
 		return nil, fmt.Errorf("read dispute %s: %w", id, err)
 	}
 	filter := pagination.Filter("dispute-timeline", id)
-	size, after, err := s.deps.Pager.Start(req.Msg, 50, 500, filter)
+	size, after, err := s.pager.Start(req.Msg, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
-	q := s.deps.Store.Client.TimelineEntry.Query().Where(timelineentry.SubjectType(subjectType), timelineentry.SubjectID(id))
+	q := s.store.Client.TimelineEntry.Query().Where(timelineentry.SubjectType(subjectType), timelineentry.SubjectID(id))
 	if after != "" {
 		q = q.Where(timelineentry.IDGT(after))
 	}
@@ -425,7 +427,7 @@ func (s *Service) ListDisputeTimeline(ctx context.Context, req *connect.Request[
 		return nil, fmt.Errorf("list timeline of dispute %s: %w", id, err)
 	}
 	out := &disputev1.ListDisputeTimelineResponse{}
-	rows, out.NextPageToken = pagination.Page(s.deps.Pager, rows, size, filter, func(r *ent.TimelineEntry) string { return r.ID })
+	rows, out.NextPageToken = pagination.Page(s.pager, rows, size, filter, func(r *ent.TimelineEntry) string { return r.ID })
 	for _, r := range rows {
 		e := &disputev1.TimelineEntry{}
 		if err := proto.Unmarshal(r.Change, e); err != nil {

@@ -72,7 +72,7 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, w *ent.Withdrawal, c w
 
 // record appends the event of a withdrawal's latest revision; the supplier sees it in its feed.
 func (s *Service) record(ctx context.Context, tx *ent.Tx, w *ent.Withdrawal, c wchange) error {
-	return s.deps.Feed.Append(ctx, tx, events.Event{
+	return s.feed.Append(ctx, tx, events.Event{
 		Type: "withdrawal." + c.event, SubjectType: "withdrawal", SubjectID: w.ID, Revision: w.Revision, Time: c.now,
 		Actor: c.actor, Parties: []string{w.SupplierID}, Payload: withdrawalToProto(w),
 	})
@@ -200,7 +200,7 @@ func visible(p auth.Principal, w *ent.Withdrawal) bool {
 // GetWithdrawal returns one withdrawal.
 func (s *Service) GetWithdrawal(ctx context.Context, req *connect.Request[payoutv1.GetWithdrawalRequest]) (*connect.Response[payoutv1.GetWithdrawalResponse], error) {
 	p := auth.FromContext(ctx)
-	w, err := s.deps.Store.Client.Withdrawal.Get(ctx, req.Msg.GetId())
+	w, err := s.store.Client.Withdrawal.Get(ctx, req.Msg.GetId())
 	if ent.IsNotFound(err) || (err == nil && !visible(p, w)) {
 		return nil, apierr.NotFound("withdrawal", req.Msg.GetId())
 	}
@@ -225,11 +225,11 @@ func (s *Service) ListWithdrawals(ctx context.Context, req *connect.Request[payo
 		supplier = p.AccountID
 	}
 	filter := pagination.Filter("withdrawals", p.AccountID, supplier, m.GetState(), m.GetOverdueOnly())
-	size, after, err := s.deps.Pager.Start(m, 50, 500, filter)
+	size, after, err := s.pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
-	q := s.deps.Store.Client.Withdrawal.Query()
+	q := s.store.Client.Withdrawal.Query()
 	if supplier != "" {
 		q = q.Where(entwithdrawal.SupplierID(supplier))
 	}
@@ -248,7 +248,7 @@ func (s *Service) ListWithdrawals(ctx context.Context, req *connect.Request[payo
 		return nil, fmt.Errorf("list withdrawals: %w", err)
 	}
 	out := &payoutv1.ListWithdrawalsResponse{}
-	rows, out.NextPageToken = pagination.Page(s.deps.Pager, rows, size, filter, func(w *ent.Withdrawal) string { return w.ID })
+	rows, out.NextPageToken = pagination.Page(s.pager, rows, size, filter, func(w *ent.Withdrawal) string { return w.ID })
 	for _, w := range rows {
 		out.Withdrawals = append(out.Withdrawals, withdrawalToProto(w))
 	}

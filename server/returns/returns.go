@@ -26,7 +26,6 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/clock"
-	"github.com/tradeassure/tradeassure/server/deps"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/idempotency"
 	"github.com/tradeassure/tradeassure/server/order"
@@ -55,14 +54,10 @@ type Service struct {
 	disputes aftersales.Disputes
 }
 
-// New returns the returns service. escrow is the order service, the only way a return touches an order's
-// money. New registers the return deadlines with d.Engine.
-func New(d deps.Deps, escrow order.Escrow) *Service {
-	s := &Service{store: d.Store, clock: d.Clock, feed: d.Feed, pager: d.Pager, log: d.Log, escrow: escrow}
-	if d.Engine != nil {
-		s.Register(d.Engine)
-	}
-	return s
+// New returns the returns service; Register adds its timers to the engine. escrow is the order service,
+// the only way a return touches an order's money.
+func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, log *slog.Logger, escrow order.Escrow) *Service {
+	return &Service{store: store, clock: clk, feed: feed, pager: pager, log: log, escrow: escrow}
 }
 
 // UseDisputes connects the disputes service (the aftersales contract): it opens a dispute when a supplier

@@ -28,6 +28,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/idempotency"
+	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/resource"
 	"github.com/tradeassure/tradeassure/server/storage"
@@ -47,6 +48,8 @@ const (
 // Orders is what complaints do to orders beyond reading them: an upheld service-failure complaint extends
 // the delivery time. *order.Service implements it.
 type Orders interface {
+	// Facts reads what a complaint needs of an order within tx; a missing order is ent's not-found error.
+	Facts(ctx context.Context, tx *ent.Tx, orderID string) (order.Facts, error)
 	// ExtendDelivery moves the automatic receipt confirmation of a delivered order later by by, within tx,
 	// and reports whether the order had one to move.
 	ExtendDelivery(ctx context.Context, tx *ent.Tx, orderID string, by time.Duration, actor auth.Principal, now time.Time) (bool, error)

@@ -23,6 +23,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/money"
+	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -44,7 +45,7 @@ var allowedPenalties = map[entcomplaint.Type][]string{
 }
 
 // checkPenalties refuses a decision whose penalties do not fit the outcome and the complaint's type.
-func checkPenalties(c *ent.Complaint, o *ent.Order, outcome complaintv1.Decision_Outcome, penalties []*complaintv1.Penalty, now time.Time) error {
+func checkPenalties(c *ent.Complaint, o order.Facts, outcome complaintv1.Decision_Outcome, penalties []*complaintv1.Penalty, now time.Time) error {
 	if outcome == complaintv1.Decision_OUTCOME_DISMISSED {
 		if len(penalties) > 0 {
 			return apierr.Invalid("penalties", "a dismissed complaint takes no penalties")
@@ -70,13 +71,13 @@ func checkPenalties(c *ent.Complaint, o *ent.Order, outcome complaintv1.Decision
 		seen[kind] = true
 		if until := p.GetTradingRestriction().GetUntil(); until != nil {
 			if err := policy.CheckFuture(field+".trading_restriction.until", "the end of a trading restriction", until.AsTime(), now,
-				orderPolicy(o).TradingRestrictionHorizon); err != nil {
+				o.Policy.TradingRestrictionHorizon); err != nil {
 				return err
 			}
 		}
-		if m := moneyOf(p); m != nil && m.GetCurrency() != o.Currency {
+		if m := moneyOf(p); m != nil && m.GetCurrency() != o.Money.Currency {
 			return apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_CURRENCY_MISMATCH, field,
-				"the %s must be in the order's currency %s, not %s", kind, o.Currency, m.GetCurrency())
+				"the %s must be in the order's currency %s, not %s", kind, o.Money.Currency, m.GetCurrency())
 		}
 		if m := moneyOf(p); m != nil && m.GetAmountMinor() > money.Max {
 			return money.TooLarge(field+"."+kind+".amount.amount_minor", "a %s of %d is too large", kind, m.GetAmountMinor())
@@ -112,9 +113,9 @@ func (s *Service) DecideComplaint(ctx context.Context, req *connect.Request[comp
 		if err := uphold.CheckAt(c, now); err != nil {
 			return nil, err
 		}
-		o, err := tx.Order.Get(ctx, c.OrderID)
+		o, err := s.orders.Facts(ctx, tx, c.OrderID)
 		if err != nil {
-			return nil, fmt.Errorf("load order %s: %w", c.OrderID, err)
+			return nil, err
 		}
 		if err := checkPenalties(c, o, m.GetOutcome(), m.GetPenalties(), now); err != nil {
 			return nil, err
@@ -155,7 +156,7 @@ func (s *Service) DecideComplaint(ctx context.Context, req *connect.Request[comp
 
 // apply makes one penalty take effect within the decision's transaction, and reports whether it changed
 // the respondent's account (score or standing).
-func (s *Service) apply(ctx context.Context, tx *ent.Tx, c *ent.Complaint, o *ent.Order, pen *complaintv1.Penalty, actor auth.Principal, now time.Time) (bool, error) {
+func (s *Service) apply(ctx context.Context, tx *ent.Tx, c *ent.Complaint, o order.Facts, pen *complaintv1.Penalty, actor auth.Principal, now time.Time) (bool, error) {
 	switch k := pen.GetKind().(type) {
 	case *complaintv1.Penalty_CreditScoreDeduction_:
 		// The deduction is one atomic update, so concurrent decisions against one account all count; the
@@ -236,9 +237,9 @@ func (s *Service) penaltyRow(ctx context.Context, tx *ent.Tx, c *ent.Complaint, 
 
 // compensate moves a money penalty from the supplier's available balance (which may go negative and is
 // then netted from later payouts) to the buyer.
-func (s *Service) compensate(ctx context.Context, tx *ent.Tx, c *ent.Complaint, o *ent.Order, kind string, amount int64, now time.Time) error {
+func (s *Service) compensate(ctx context.Context, tx *ent.Tx, c *ent.Complaint, o order.Facts, kind string, amount int64, now time.Time) error {
 	_, err := ledger.Post(ctx, tx, ledger.Transfer{
-		CauseKind: ledger.CauseComplaintComp, CauseID: c.ID + "/" + kind, Currency: o.Currency, Time: now,
+		CauseKind: ledger.CauseComplaintComp, CauseID: c.ID + "/" + kind, Currency: o.Money.Currency, Time: now,
 		Memo: fmt.Sprintf("%s ordered by complaint %s", strings.ReplaceAll(kind, "_", " "), c.ID),
 		// The complaint is linked, so the supplier's statement entry and the transfer name it.
 		Links: ledger.Links{OrderID: o.ID, ComplaintID: c.ID},

@@ -13,12 +13,11 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	entcomplaint "github.com/tradeassure/tradeassure/ent/complaint"
-	entorder "github.com/tradeassure/tradeassure/ent/order"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	complaintv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1"
-	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -85,28 +84,6 @@ func stamp(in []*commonv1.Evidence, p auth.Principal, now time.Time) []*commonv1
 	return out
 }
 
-// orderEnd is when the order completed or was cancelled, or nil while it is still running.
-func orderEnd(o *ent.Order) *time.Time {
-	switch o.State {
-	case entorder.StateCompleted, entorder.StateClosed:
-		return o.CompleteTime
-	case entorder.StateCancelled:
-		c := &orderv1.Cancellation{}
-		if err := proto.Unmarshal(o.Cancellation, c); err == nil && c.GetCancelTime() != nil {
-			t := c.GetCancelTime().AsTime()
-			return &t
-		}
-		t := o.UpdateTime
-		return &t
-	}
-	return nil
-}
-
-// orderPolicy is the policy set the order was created under.
-func orderPolicy(o *ent.Order) policy.Set {
-	return policy.MustGet(policyToProto[policyOfOrder[o.Policy]], o.PolicyVersion)
-}
-
 // checkNoOther refuses a second complaint of the same type about the same order by the same complainant
 // while one is filed, or once one was decided (a dismissed one is refiled instead).
 func checkNoOther(ctx context.Context, tx *ent.Tx, orderID, complainantID string, t entcomplaint.Type, except string) error {
@@ -141,15 +118,15 @@ func (s *Service) FileComplaint(ctx context.Context, req *connect.Request[compla
 			return nil, err
 		}
 		m := req.Msg
-		o, err := tx.Order.Get(ctx, m.GetOrderId())
+		o, err := s.orders.Facts(ctx, tx, m.GetOrderId())
 		if ent.IsNotFound(err) || (err == nil && !isParty(p, o)) {
 			return nil, apierr.NotFound("order", m.GetOrderId())
 		}
 		if err != nil {
 			return nil, fmt.Errorf("load order %s: %w", m.GetOrderId(), err)
 		}
-		if o.State == entorder.StateDraft {
-			return nil, apierr.IllegalState("order", o.ID, "file a complaint about (the buyer has not accepted it, so there is no transaction yet)", string(o.State))
+		if o.Drafted() {
+			return nil, apierr.IllegalState("order", o.ID, "file a complaint about (the buyer has not accepted it, so there is no transaction yet)", o.State)
 		}
 		t := typeFromProto[m.GetType()]
 		if !slices.Contains(filers[t], p.Role) {
@@ -157,8 +134,8 @@ func (s *Service) FileComplaint(ctx context.Context, req *connect.Request[compla
 				"a %s cannot file a %s complaint; it is filed by the %s", auth.RoleName(p.Role), typeName(t),
 				auth.RoleName(filers[t][0])).With("type", m.GetType().String())
 		}
-		pol := orderPolicy(o)
-		end := orderEnd(o)
+		pol := o.Policy
+		end := o.End
 		if end != nil {
 			closes := end.Add(pol.ComplaintWindow)
 			if now.After(closes) {
@@ -199,13 +176,13 @@ type newComplaint struct {
 }
 
 // create stores a FILED complaint, schedules its decision deadline and appends "complaint.filed".
-func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now time.Time, o *ent.Order, pol policy.Set, n newComplaint) (*complaintv1.Complaint, error) {
+func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now time.Time, o order.Facts, pol policy.Set, n newComplaint) (*complaintv1.Complaint, error) {
 	id := resource.ID("cmp_")
 	role := entcomplaint.ComplainantRoleBuyer
 	if p.Role == commonv1.Role_ROLE_SUPPLIER {
 		role = entcomplaint.ComplainantRoleSupplier
 	}
-	q := tx.Complaint.Create().SetID(id).SetOrderID(o.ID).SetPolicy(policyOfOrder[o.Policy]).SetPolicyVersion(o.PolicyVersion).
+	q := tx.Complaint.Create().SetID(id).SetOrderID(o.ID).SetPolicy(policyFromProto[o.PolicyName]).SetPolicyVersion(o.PolicyVersion).
 		SetComplainantID(p.AccountID).SetComplainantRole(role).SetRespondentID(n.respondent).SetType(n.typ).
 		SetStatement(n.description).SetEvidence(marshalList(n.evidence)).SetNillableOrderEndTime(n.end).
 		SetState(file.To).
@@ -228,7 +205,7 @@ func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now 
 }
 
 // isParty reports whether p is the order's buyer or supplier.
-func isParty(p auth.Principal, o *ent.Order) bool {
+func isParty(p auth.Principal, o order.Facts) bool {
 	return (p.Role == commonv1.Role_ROLE_BUYER && o.BuyerID == p.AccountID) ||
 		(p.Role == commonv1.Role_ROLE_SUPPLIER && o.SupplierID == p.AccountID)
 }
@@ -354,12 +331,12 @@ func (s *Service) RefileComplaint(ctx context.Context, req *connect.Request[comp
 		if err := checkNoOther(ctx, tx, c.OrderID, c.ComplainantID, c.Type, c.ID); err != nil {
 			return nil, err
 		}
-		o, err := tx.Order.Get(ctx, c.OrderID)
+		o, err := s.orders.Facts(ctx, tx, c.OrderID)
 		if err != nil {
-			return nil, fmt.Errorf("load order %s: %w", c.OrderID, err)
+			return nil, err
 		}
 		// The original was filed in time, so the window is not checked again.
-		refiled, err := s.create(ctx, tx, p, now, o, orderPolicy(o), newComplaint{
+		refiled, err := s.create(ctx, tx, p, now, o, o.Policy, newComplaint{
 			typ: c.Type, respondent: c.RespondentID, description: m.GetDescription(), evidence: all,
 			end: c.OrderEndTime, refiledFrom: c.ID,
 		})

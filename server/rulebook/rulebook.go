@@ -149,12 +149,17 @@ func Render() (string, error) {
 		},
 		"policies": func() string { return policyText(params, sets) },
 	}
-	tpl, err := template.New("rules.md").Funcs(funcs).Parse(text)
+	tpl, err := template.New("rules.md").Funcs(funcs).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return "", err
 	}
 	var b bytes.Buffer
-	if err := tpl.Execute(&b, nil); err != nil {
+	// The deadline kinds the prose names, the explicit exceptions to the tables.
+	kinds := map[string]string{
+		"EvidenceDue": dispute.KindEvidenceDue, "RestrictionEnd": complaint.KindRestrictionEnd,
+		"WithdrawalOverdue": payout.KindOverdue,
+	}
+	if err := tpl.Execute(&b, kinds); err != nil {
 		return "", err
 	}
 	return b.String(), nil

@@ -39,12 +39,7 @@ var errNoReturns = errors.New("the returns service is not available to start a r
 
 // stopClocks drops every deadline of the dispute, running or suspended.
 func stopClocks(ctx context.Context, tx *ent.Tx, id string, now time.Time) error {
-	for _, k := range []string{KindResponse, KindAutoEscalate, KindEvidenceDue} {
-		if err := deadline.Cancel(ctx, tx, subjectType, id, k, now); err != nil {
-			return err
-		}
-	}
-	return nil
+	return deadline.CancelKinds(ctx, tx, subjectType, id, []string{KindResponse, KindAutoEscalate, KindEvidenceDue}, now)
 }
 
 // closeOffers closes the offers still open when the dispute ends otherwise than by accepting them.

@@ -237,12 +237,14 @@ func (m *Machine[S, R, M]) MoveAt(ctx context.Context, tx *ent.Tx, r R, to S, mu
 		return nil
 	}
 	id := m.IDOf(r)
+	var leaving []string
 	for _, tm := range m.timers {
 		if slices.Contains(tm.In, from) && !slices.Contains(tm.In, to) {
-			if err := deadline.Cancel(ctx, tx, m.Subject, id, tm.Kind, now); err != nil {
-				return err
-			}
+			leaving = append(leaving, tm.Kind)
 		}
+	}
+	if err := deadline.CancelKinds(ctx, tx, m.Subject, id, leaving, now); err != nil {
+		return err
 	}
 	for _, tm := range m.timers {
 		if !slices.Contains(tm.In, to) || slices.Contains(tm.In, from) || (tm.When != nil && !tm.When(r)) {

@@ -223,6 +223,18 @@ type (
 	}
 )
 
+// SetResponse sets the "response" field.
+func (u *IdempotencyKeyUpsert) SetResponse(v []byte) *IdempotencyKeyUpsert {
+	u.Set(idempotencykey.FieldResponse, v)
+	return u
+}
+
+// UpdateResponse sets the "response" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsert) UpdateResponse() *IdempotencyKeyUpsert {
+	u.SetExcluded(idempotencykey.FieldResponse)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -245,9 +257,6 @@ func (u *IdempotencyKeyUpsertOne) UpdateNewValues() *IdempotencyKeyUpsertOne {
 		}
 		if _, exists := u.create.mutation.RequestHash(); exists {
 			s.SetIgnore(idempotencykey.FieldRequestHash)
-		}
-		if _, exists := u.create.mutation.Response(); exists {
-			s.SetIgnore(idempotencykey.FieldResponse)
 		}
 		if _, exists := u.create.mutation.CreateTime(); exists {
 			s.SetIgnore(idempotencykey.FieldCreateTime)
@@ -281,6 +290,20 @@ func (u *IdempotencyKeyUpsertOne) Update(set func(*IdempotencyKeyUpsert)) *Idemp
 		set(&IdempotencyKeyUpsert{UpdateSet: update})
 	}))
 	return u
+}
+
+// SetResponse sets the "response" field.
+func (u *IdempotencyKeyUpsertOne) SetResponse(v []byte) *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetResponse(v)
+	})
+}
+
+// UpdateResponse sets the "response" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertOne) UpdateResponse() *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateResponse()
+	})
 }
 
 // Exec executes the query.
@@ -470,9 +493,6 @@ func (u *IdempotencyKeyUpsertBulk) UpdateNewValues() *IdempotencyKeyUpsertBulk {
 			if _, exists := b.mutation.RequestHash(); exists {
 				s.SetIgnore(idempotencykey.FieldRequestHash)
 			}
-			if _, exists := b.mutation.Response(); exists {
-				s.SetIgnore(idempotencykey.FieldResponse)
-			}
 			if _, exists := b.mutation.CreateTime(); exists {
 				s.SetIgnore(idempotencykey.FieldCreateTime)
 			}
@@ -506,6 +526,20 @@ func (u *IdempotencyKeyUpsertBulk) Update(set func(*IdempotencyKeyUpsert)) *Idem
 		set(&IdempotencyKeyUpsert{UpdateSet: update})
 	}))
 	return u
+}
+
+// SetResponse sets the "response" field.
+func (u *IdempotencyKeyUpsertBulk) SetResponse(v []byte) *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetResponse(v)
+	})
+}
+
+// UpdateResponse sets the "response" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertBulk) UpdateResponse() *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateResponse()
+	})
 }
 
 // Exec executes the query.

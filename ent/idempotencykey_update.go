@@ -27,6 +27,12 @@ func (_u *IdempotencyKeyUpdate) Where(ps ...predicate.IdempotencyKey) *Idempoten
 	return _u
 }
 
+// SetResponse sets the "response" field.
+func (_u *IdempotencyKeyUpdate) SetResponse(v []byte) *IdempotencyKeyUpdate {
+	_u.mutation.SetResponse(v)
+	return _u
+}
+
 // Mutation returns the IdempotencyKeyMutation object of the builder.
 func (_u *IdempotencyKeyUpdate) Mutation() *IdempotencyKeyMutation {
 	return _u.mutation
@@ -68,6 +74,9 @@ func (_u *IdempotencyKeyUpdate) sqlSave(ctx context.Context) (_node int, err err
 			}
 		}
 	}
+	if value, ok := _u.mutation.Response(); ok {
+		_spec.SetField(idempotencykey.FieldResponse, field.TypeBytes, value)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{idempotencykey.Label}
@@ -86,6 +95,12 @@ type IdempotencyKeyUpdateOne struct {
 	fields   []string
 	hooks    []Hook
 	mutation *IdempotencyKeyMutation
+}
+
+// SetResponse sets the "response" field.
+func (_u *IdempotencyKeyUpdateOne) SetResponse(v []byte) *IdempotencyKeyUpdateOne {
+	_u.mutation.SetResponse(v)
+	return _u
 }
 
 // Mutation returns the IdempotencyKeyMutation object of the builder.
@@ -158,6 +173,9 @@ func (_u *IdempotencyKeyUpdateOne) sqlSave(ctx context.Context) (_node *Idempote
 				ps[i](selector)
 			}
 		}
+	}
+	if value, ok := _u.mutation.Response(); ok {
+		_spec.SetField(idempotencykey.FieldResponse, field.TypeBytes, value)
 	}
 	_node = &IdempotencyKey{config: _u.config}
 	_spec.Assign = _node.assignValues

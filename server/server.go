@@ -12,10 +12,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	connectcors "connectrpc.com/cors"
 	"connectrpc.com/grpcreflect"
 	"connectrpc.com/validate"
-	"github.com/rs/cors"
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/setting"
@@ -34,6 +32,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/clock"
 	"github.com/tradeassure/tradeassure/server/complaint"
 	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/devseed"
 	"github.com/tradeassure/tradeassure/server/dispute"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/health"
@@ -42,6 +41,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/payout"
 	"github.com/tradeassure/tradeassure/server/returns"
 	"github.com/tradeassure/tradeassure/server/storage"
+	"github.com/tradeassure/tradeassure/server/transport"
 	"github.com/tradeassure/tradeassure/server/webhook"
 )
 
@@ -57,6 +57,9 @@ type Config struct {
 	Cards order.CardNetwork
 	// Webhooks configures webhook delivery (its Dev field is set from Dev).
 	Webhooks webhook.Config
+	// Transport is the message size and body time limits and the CORS origins; nil CORSOrigins means
+	// any origin ("*") in Dev and none otherwise.
+	Transport transport.Config
 }
 
 // Server is an assembled tradeassure.
@@ -79,6 +82,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if _, err := devseed.CheckMode(ctx, cfg.Store, cfg.Dev); err != nil {
+		return nil, err
+	}
 	var dev *clock.Adjustable
 	clk := cfg.Clock
 	if cfg.Dev {
@@ -87,7 +93,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			base = clk.Now
 		}
 		var err error
-		if dev, err = clock.NewAdjustable(ctx, cfg.Store.Client, base); err != nil {
+		if dev, err = clock.NewAdjustable(ctx, cfg.Store, base); err != nil {
 			return nil, err
 		}
 		clk = dev
@@ -129,24 +135,33 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 
 	authn := &auth.Authenticator{Client: cfg.Store.Client, Clock: clk}
+	tc := cfg.Transport.WithDefaults()
+	if tc.CORSOrigins == nil && cfg.Dev {
+		tc.CORSOrigins = []string{"*"}
+	}
 	// Every request is checked against the schema's rules, and those no annotation can state (no control
 	// characters, well-formed timestamps), before a handler sees it (see package bounds).
 	validator, err := bounds.NewValidator()
 	if err != nil {
 		return nil, err
 	}
-	opts := connect.WithInterceptors(apierr.Interceptor(log), authn.Interceptor(),
-		validate.NewInterceptor(validate.WithValidator(validator)))
+	limit := tc.HandlerOptions()
+	opts := connect.WithHandlerOptions(limit, connect.WithInterceptors(apierr.Interceptor(log), authn.Interceptor(),
+		validate.NewInterceptor(validate.WithValidator(validator))))
 
+	// Every service is behind the gate, which authenticates before a body is read; health and reflection
+	// are public.
+	gate := transport.NewGate(authn, tc, log)
 	mux := http.NewServeMux()
-	mux.Handle(orderv1connect.NewOrderServiceHandler(orders, opts))
-	mux.Handle(eventv1connect.NewEventServiceHandler(events.NewService(cfg.Store.Client, feed), opts))
-	mux.Handle(adminv1connect.NewAdminServiceHandler(admin.New(cfg.Store, clk, dev, engine, pager), opts))
-	mux.Handle(returnsv1connect.NewReturnServiceHandler(returnSvc, opts))
-	mux.Handle(disputev1connect.NewDisputeServiceHandler(disputes, opts))
-	mux.Handle(complaintv1connect.NewComplaintServiceHandler(complaints, opts))
-	mux.Handle(payoutv1connect.NewPayoutServiceHandler(payouts, opts))
-	mux.Handle(webhookv1connect.NewWebhookServiceHandler(hooks.Service(), opts))
+	serve := func(path string, h http.Handler) { mux.Handle(path, gate.Wrap(h)) }
+	serve(orderv1connect.NewOrderServiceHandler(orders, opts))
+	serve(eventv1connect.NewEventServiceHandler(events.NewService(cfg.Store.Client, feed), opts))
+	serve(adminv1connect.NewAdminServiceHandler(admin.New(cfg.Store, clk, dev, engine, pager), opts))
+	serve(returnsv1connect.NewReturnServiceHandler(returnSvc, opts))
+	serve(disputev1connect.NewDisputeServiceHandler(disputes, opts))
+	serve(complaintv1connect.NewComplaintServiceHandler(complaints, opts))
+	serve(payoutv1connect.NewPayoutServiceHandler(payouts, opts))
+	serve(webhookv1connect.NewWebhookServiceHandler(hooks.Service(), opts))
 
 	names := []string{
 		orderv1connect.OrderServiceName, returnsv1connect.ReturnServiceName, disputev1connect.DisputeServiceName,
@@ -154,20 +169,29 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		adminv1connect.AdminServiceName, webhookv1connect.WebhookServiceName,
 	}
 	reflector := grpcreflect.NewStaticReflector(append(names, health.ServiceName)...)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1(reflector, limit))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, limit))
 	mux.Handle(health.NewHandler(func(ctx context.Context) bool {
 		return cfg.Store.DB.PingContext(ctx) == nil
-	}, names...))
+	}, names, limit))
 
-	handler := cors.New(cors.Options{
-		AllowedOrigins: []string{"*"},
-		AllowedMethods: connectcors.AllowedMethods(),
-		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization"),
-		ExposedHeaders: connectcors.ExposedHeaders(),
-		MaxAge:         7200,
-	}).Handler(mux)
+	var api http.Handler = mux
+	if dev != nil {
+		api = syncClock(dev, log, mux)
+	}
+	handler := tc.CORS(tc.BodyDeadline(api))
 	return &Server{Handler: handler, Engine: engine, Clock: clk, Store: cfg.Store, Orders: orders, Webhooks: hooks, Feed: feed}, nil
+}
+
+// syncClock reads the development clock's offset before each request, so a clock moved by another
+// process on the database is seen at once. A failed read keeps the offset last read.
+func syncClock(c *clock.Adjustable, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := c.Sync(r.Context()); err != nil {
+			log.WarnContext(r.Context(), "read the development clock", "error", err)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // pageSecret returns the page-token signing secret shared by every server process on the database.

@@ -9,6 +9,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/tradeassure/tradeassure/server/servertest"
+	"github.com/tradeassure/tradeassure/server/transport"
 )
 
 // TestHealthAndReflectionNeedNoKey checks grpc.health.v1 answers SERVING and reflection lists every
@@ -51,19 +52,40 @@ func TestHealthAndReflectionNeedNoKey(t *testing.T) {
 	}
 }
 
-// TestCORSPreflight checks a browser on another origin may call the API with its key.
-func TestCORSPreflight(t *testing.T) {
-	e := servertest.New(t, servertest.Options{})
-	req, _ := http.NewRequest(http.MethodOptions, e.HTTP.URL+"/tradeassure.order.v1.OrderService/ListOrders", nil)
-	req.Header.Set("Origin", "https://erp.example")
-	req.Header.Set("Access-Control-Request-Method", "POST")
-	req.Header.Set("Access-Control-Request-Headers", "authorization,connect-protocol-version,content-type")
-	resp, err := e.HTTPClient().Do(req)
-	if err != nil {
-		t.Fatal(err)
+// TestCORSOrigins checks browsers may call the API only from the configured origins: any with --dev
+// unless configured, none by default otherwise, the listed ones when configured.
+func TestCORSOrigins(t *testing.T) {
+	cases := []struct {
+		name    string
+		opts    servertest.Options
+		origin  string
+		allowed bool
+	}{
+		{"production default: none", servertest.Options{}, "https://erp.example", false},
+		{"dev default: any", servertest.Options{Dev: true}, "https://erp.example", true},
+		{"listed origin", servertest.Options{Transport: transport.Config{CORSOrigins: []string{"https://erp.example", "https://b.example"}}}, "https://erp.example", true},
+		{"origin not listed", servertest.Options{Transport: transport.Config{CORSOrigins: []string{"https://erp.example"}}}, "https://evil.example", false},
+		{"dev with a list", servertest.Options{Dev: true, Transport: transport.Config{CORSOrigins: []string{"https://erp.example"}}}, "https://evil.example", false},
 	}
-	resp.Body.Close()
-	if resp.Header.Get("Access-Control-Allow-Origin") == "" || resp.StatusCode >= 300 {
-		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := servertest.New(t, c.opts)
+			req, _ := http.NewRequest(http.MethodOptions, e.HTTP.URL+"/tradeassure.order.v1.OrderService/ListOrders", nil)
+			req.Header.Set("Origin", c.origin)
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("Access-Control-Request-Headers", "authorization,connect-protocol-version,content-type")
+			resp, err := e.HTTPClient().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			got := resp.Header.Get("Access-Control-Allow-Origin")
+			if c.allowed && (got == "" || resp.StatusCode >= 300) {
+				t.Fatalf("preflight from %s refused: %d %v", c.origin, resp.StatusCode, resp.Header)
+			}
+			if !c.allowed && got != "" {
+				t.Fatalf("preflight from %s allowed: %v", c.origin, resp.Header)
+			}
+		})
 	}
 }

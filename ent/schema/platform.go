@@ -46,7 +46,8 @@ func (IdempotencyKey) Fields() []ent.Field {
 		field.String("request_id").NotEmpty().Immutable(),
 		// request_hash is the SHA-256 of the serialized request, to refuse the same id with another payload.
 		field.Bytes("request_hash").Immutable(),
-		field.Bytes("response").Immutable(),
+		// response is written last in the transaction that claimed the row first (see package idempotency).
+		field.Bytes("response"),
 		field.Time("create_time").Immutable(),
 	}
 }

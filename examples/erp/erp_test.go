@@ -156,12 +156,7 @@ func TestFollowReactsToReturnsAndDisputes(t *testing.T) {
 
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); !ok(); {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s; ERP output:\n%s", what, out.String())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		servertest.WaitFor(t, what+"; ERP output:\n"+out.String(), ok, func() int { return len(out.String()) })
 	}
 	waitFor("the backlog", func() bool { return strings.Count(out.String(), "order.delivered") == 2 })
 

@@ -4,6 +4,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -326,6 +327,12 @@ func (s *Service) AdvanceClock(ctx context.Context, req *connect.Request[adminv1
 			"the clock can only be moved when the server runs with --dev")
 	}
 	now, err := s.dev.Advance(ctx, time.Duration(req.Msg.GetSeconds())*time.Second)
+	if errors.Is(err, clock.ErrTooFar) {
+		return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE, "seconds",
+			"the development clock may move at most %d days ahead of the real time in all; it is at %s",
+			int(clock.MaxOffset/(24*time.Hour)), s.clock.Now().Format(time.RFC3339)).
+			With("latest", time.Now().UTC().Add(clock.MaxOffset).Format(time.RFC3339))
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -143,13 +143,21 @@ type Authenticator struct {
 
 var errUnauthenticated = errors.New("missing or invalid API key: send \"Authorization: Bearer <key>\"")
 
+// bearerSecret returns the credentials of an "Authorization: Bearer <secret>" header. The scheme is
+// matched in any case (RFC 9110, section 11.1: schemes are case-insensitive).
+func bearerSecret(header string) (string, bool) {
+	scheme, secret, ok := strings.Cut(strings.TrimSpace(header), " ")
+	secret = strings.TrimSpace(secret)
+	return secret, ok && strings.EqualFold(scheme, "Bearer") && secret != ""
+}
+
 // Authenticate resolves the principal of a bearer header.
 func (a *Authenticator) Authenticate(ctx context.Context, header string) (Principal, error) {
-	secret, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || secret == "" {
+	secret, ok := bearerSecret(header)
+	if !ok {
 		return Principal{}, connect.NewError(connect.CodeUnauthenticated, errUnauthenticated)
 	}
-	key, err := a.Client.APIKey.Query().Where(apikey.SecretHash(Hash(strings.TrimSpace(secret))), apikey.RevokeTimeIsNil()).Only(ctx)
+	key, err := a.Client.APIKey.Query().Where(apikey.SecretHash(Hash(secret)), apikey.RevokeTimeIsNil()).Only(ctx)
 	if ent.IsNotFound(err) {
 		return Principal{}, connect.NewError(connect.CodeUnauthenticated, errUnauthenticated)
 	}
@@ -163,15 +171,19 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 	return Principal{AccountID: acct.ID, Role: RoleFromName(acct.Role.String()), Account: acct}, nil
 }
 
-// Interceptor authenticates every call and refuses writes by banned accounts.
+// Interceptor authenticates every call and refuses writes by banned accounts. A call the HTTP
+// middleware (see Middleware) already authenticated keeps that principal.
 func (a *Authenticator) Interceptor() connect.Interceptor { return &interceptor{a: a} }
 
 type interceptor struct{ a *Authenticator }
 
 func (i *interceptor) check(ctx context.Context, spec connect.Spec, header string) (context.Context, error) {
-	p, err := i.a.Authenticate(ctx, header)
-	if err != nil {
-		return nil, err
+	p, ok := ctx.Value(ctxKey{}).(Principal)
+	if !ok {
+		var err error
+		if p, err = i.a.Authenticate(ctx, header); err != nil {
+			return nil, err
+		}
 	}
 	if p.Account != nil && p.Account.Standing == "banned" && spec.IdempotencyLevel != connect.IdempotencyNoSideEffects {
 		return nil, apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ACCOUNT_BANNED,

@@ -84,6 +84,10 @@ func CancelKinds(ctx context.Context, tx *ent.Tx, subjectType, subjectID string,
 // RunDue applies every deadline due by now and returns how many it applied (stale ones are dropped and
 // not counted). A deadline whose handler fails is left pending for the next run.
 func (e *Engine) RunDue(ctx context.Context) (int, error) {
+	// Another process may have moved the development clock.
+	if err := clock.Sync(ctx, e.clock); err != nil {
+		return 0, err
+	}
 	applied := 0
 	var failed []string
 	for {

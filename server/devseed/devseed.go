@@ -1,6 +1,7 @@
 // Package devseed creates the demo marketplace of development mode: a buyer, two suppliers with different
 // limits and export capability, an arbiter, a warehouse, an operator and a few products. Each start issues
-// fresh API keys for them (only key hashes are stored, so earlier secrets cannot be shown again).
+// fresh API keys for them and revokes those of the start before (only key hashes are stored, so earlier
+// secrets cannot be shown again). It runs only on a database created in development mode (CheckMode).
 package devseed
 
 import (
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/account"
+	"github.com/tradeassure/tradeassure/ent/apikey"
 	"github.com/tradeassure/tradeassure/ent/product"
 	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
@@ -59,7 +61,11 @@ var seeds = []seedAccount{
 		note: "may move the clock: AdminService/AdvanceClock"},
 }
 
-// Seed creates the demo accounts and products when missing, and issues a key for each.
+// keyName names the demo keys.
+const keyName = "dev"
+
+// Seed creates the demo accounts and products when missing, revokes their demo keys of earlier starts,
+// and issues a new key for each.
 func Seed(ctx context.Context, store *storage.Store, now time.Time) (map[string]Principal, error) {
 	out := map[string]Principal{}
 	err := store.WithTx(ctx, func(tx *ent.Tx) error {
@@ -84,7 +90,12 @@ func Seed(ctx context.Context, store *storage.Store, now time.Time) (map[string]
 				}
 				ids = append(ids, prod.ID)
 			}
-			_, secret, err := admin.IssueKey(ctx, tx, a.ID, "dev", now)
+			// The keys of the previous start stop working: only the keys just printed are valid.
+			if err := tx.APIKey.Update().Where(apikey.AccountID(a.ID), apikey.Name(keyName), apikey.RevokeTimeIsNil()).
+				SetRevokeTime(now).Exec(ctx); err != nil {
+				return fmt.Errorf("revoke demo keys of %s: %w", s.key, err)
+			}
+			_, secret, err := admin.IssueKey(ctx, tx, a.ID, keyName, now)
 			if err != nil {
 				return err
 			}

@@ -239,15 +239,14 @@ func settled(t *testing.T, c *ent.Client) int {
 	return n
 }
 
-func waitSettled(t *testing.T, c *ent.Client, n int, within time.Duration) {
+// waitSettled waits until n disputes are settled, failing only when none more settles for a long while
+// (a loaded machine is slow, not wrong).
+func waitSettled(t *testing.T, c *ent.Client, n int) {
 	t.Helper()
-	end := time.Now().Add(within)
-	for settled(t, c) < n {
-		if time.Now().After(end) {
-			t.Fatalf("%d of %d disputes settled after %v", settled(t, c), n, within)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	got := 0
+	servertest.WaitFor(t, fmt.Sprintf("%d disputes settled", n),
+		func() bool { got = settled(t, c); return got >= n },
+		func() int { return got })
 }
 
 // checkOnce checks each of the n disputes was granted exactly once: one auto_granted event, one refund.
@@ -303,7 +302,7 @@ func TestTwoServersGrantOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	waitSettled(t, store.Client, n, 45*time.Second)
+	waitSettled(t, store.Client, n)
 	t.Logf("two servers granted %d disputes in %v", n, time.Since(began).Round(time.Millisecond))
 	stopServer(t, a)
 	stopServer(t, b)
@@ -355,13 +354,7 @@ func TestCrashAppliesOnce(t *testing.T) {
 			}
 			defer store.Close()
 			cmd := startServer(t, dsn, io.Discard)
-			end := time.Now().Add(30 * time.Second)
-			for settled(t, store.Client) == 0 {
-				if time.Now().After(end) {
-					t.Fatal("no dispute was granted")
-				}
-				time.Sleep(2 * time.Millisecond)
-			}
+			waitSettled(t, store.Client, 1)
 			if err := cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
 			}
@@ -372,7 +365,7 @@ func TestCrashAppliesOnce(t *testing.T) {
 				t.Log("every timer ran before the kill; the restart has nothing left to do")
 			}
 			restarted := startServer(t, dsn, io.Discard)
-			waitSettled(t, store.Client, n, 45*time.Second)
+			waitSettled(t, store.Client, n)
 			stopServer(t, restarted)
 			checkOnce(t, store.Client, n)
 		})

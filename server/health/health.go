@@ -16,8 +16,9 @@ import (
 const ServiceName = "grpc.health.v1.Health"
 
 // NewHandler returns the health service's path and handler. The server is SERVING while ready answers
-// true; a service name other than "" and the named services is unknown (NOT_FOUND).
-func NewHandler(ready func(context.Context) bool, services ...string) (string, http.Handler) {
+// true; a service name other than "" and the named services is unknown (NOT_FOUND). opts apply to both
+// procedures (the message size limit).
+func NewHandler(ready func(context.Context) bool, services []string, opts ...connect.HandlerOption) (string, http.Handler) {
 	known := map[string]bool{"": true}
 	for _, s := range services {
 		known[s] = true
@@ -38,7 +39,7 @@ func NewHandler(ready func(context.Context) bool, services ...string) (string, h
 				return nil, err
 			}
 			return connect.NewResponse(&healthpb.HealthCheckResponse{Status: st}), nil
-		}, connect.WithIdempotency(connect.IdempotencyNoSideEffects))
+		}, append(opts, connect.WithIdempotency(connect.IdempotencyNoSideEffects))...)
 	watch := connect.NewServerStreamHandler("/grpc.health.v1.Health/Watch",
 		func(ctx context.Context, req *connect.Request[healthpb.HealthCheckRequest], stream *connect.ServerStream[healthpb.HealthCheckResponse]) error {
 			last := healthpb.HealthCheckResponse_SERVICE_UNKNOWN
@@ -61,7 +62,7 @@ func NewHandler(ready func(context.Context) bool, services ...string) (string, h
 				case <-t.C:
 				}
 			}
-		})
+		}, opts...)
 	mux := http.NewServeMux()
 	mux.Handle("/grpc.health.v1.Health/Check", check)
 	mux.Handle("/grpc.health.v1.Health/Watch", watch)

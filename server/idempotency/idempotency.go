@@ -2,6 +2,11 @@
 // effect and stores its response under (principal, procedure, request id) in the same transaction, so a
 // retry, even after a crash between commit and reply, returns the first response and never applies the
 // effect twice; the same id with a different request is refused.
+//
+// The transaction claims the key (inserts its row) before it runs the effect. A retry racing its
+// original therefore waits on that row — on Postgres the unique index makes the second insert wait for
+// the first transaction, on SQLite the write lock does — and then finds the first response, rather than
+// running the effect beside it and failing on the state the original changed.
 package idempotency
 
 import (
@@ -73,6 +78,12 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 			case !ent.IsNotFound(err):
 				return fmt.Errorf("look up request id: %w", err)
 			}
+			claim, err := tx.IdempotencyKey.Create().
+				SetPrincipalID(key.PrincipalID).SetProcedure(key.Procedure).SetRequestID(key.RequestID).
+				SetRequestHash(hash).SetResponse([]byte{}).SetCreateTime(now).Save(ctx)
+			if err != nil {
+				return fmt.Errorf("claim request id: %w", err)
+			}
 			out, err = fn(tx)
 			if err != nil {
 				return err
@@ -81,13 +92,11 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 			if err != nil {
 				return fmt.Errorf("store response: %w", err)
 			}
-			return tx.IdempotencyKey.Create().
-				SetPrincipalID(key.PrincipalID).SetProcedure(key.Procedure).SetRequestID(key.RequestID).
-				SetRequestHash(hash).SetResponse(body).SetCreateTime(now).Exec(ctx)
+			return tx.IdempotencyKey.UpdateOne(claim).SetResponse(body).Exec(ctx)
 		})
 		if err != nil {
-			// Two retries of one request racing: the loser's insert hits the unique key; the next attempt
-			// finds the winner's response.
+			// The claim lost to a concurrent request with the key, which has committed by now: the next
+			// attempt finds its response.
 			if ent.IsConstraintError(err) && attempt < 3 {
 				continue
 			}

@@ -232,7 +232,7 @@ func TestEventFeed(t *testing.T) {
 			t.Fatalf("payload = %v %v", snap, err)
 		}
 		// Follow the feed from the last event and see the shipment arrive.
-		ctx, cancel := context.WithTimeout(e.Ctx, 10*time.Second)
+		ctx, cancel := context.WithTimeout(e.Ctx, servertest.StallLimit)
 		defer cancel()
 		stream, err := m.buyer.Events.WatchEvents(ctx, connect.NewRequest(&eventv1.WatchEventsRequest{AfterId: resp.Msg.GetNextAfterId()}))
 		if err != nil {

@@ -38,6 +38,7 @@ import (
 	"github.com/tradeassure/tradeassure/server"
 	"github.com/tradeassure/tradeassure/server/admin"
 	"github.com/tradeassure/tradeassure/server/storage"
+	"github.com/tradeassure/tradeassure/server/transport"
 	"github.com/tradeassure/tradeassure/server/webhook"
 )
 
@@ -103,6 +104,8 @@ type Options struct {
 	Webhooks webhook.Config
 	// NoWebhookKey runs the server without a webhook key.
 	NoWebhookKey bool
+	// Transport sets the transport limits and CORS origins (defaults when zero).
+	Transport transport.Config
 }
 
 // New starts a server on a fresh database. It is closed when the test ends.
@@ -130,7 +133,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	clk := &Clock{now: Start}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Clock: clk, Dev: o.Dev, Webhooks: o.Webhooks})
+	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Clock: clk, Dev: o.Dev, Webhooks: o.Webhooks, Transport: o.Transport})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}

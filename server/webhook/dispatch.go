@@ -28,6 +28,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent/webhookdelivery"
 	"github.com/tradeassure/tradeassure/ent/webhookendpoint"
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
+	"github.com/tradeassure/tradeassure/server/clock"
 	"github.com/tradeassure/tradeassure/server/events"
 )
 
@@ -85,6 +86,9 @@ func (w *Webhooks) lease() time.Duration { return w.cfg.Timeout + 5*time.Second 
 // its time has come, no live lease holds it, its endpoint is enabled, and no earlier delivery of the same
 // subject to the same endpoint is still pending.
 func (w *Webhooks) claim(ctx context.Context, n int, only ...int64) ([]job, error) {
+	if err := clock.Sync(ctx, w.clock); err != nil {
+		return nil, err
+	}
 	now := w.clock.Now()
 	wall := time.Now().UTC()
 	token := uuid.NewString()

@@ -72,7 +72,9 @@ export async function startDevServer(): Promise<DevServer> {
   const exited = new Promise<void>((ok) => child.once("exit", () => ok()));
   const baseUrl = `http://${addr}`;
   const keysFile = join(dir, "dev-keys.json");
-  const deadline = Date.now() + 60_000;
+  // A slow machine only makes the start slow: give up when the process exits, or after ten minutes of
+  // nothing (a hang, not slowness).
+  const deadline = Date.now() + 600_000;
   for (;;) {
     if (child.exitCode !== null) {
       throw new Error(`tradeassured exited with ${child.exitCode}:\n${out}`);

@@ -27,6 +27,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/clock"
 	"github.com/tradeassure/tradeassure/server/devseed"
 	"github.com/tradeassure/tradeassure/server/storage"
+	"github.com/tradeassure/tradeassure/server/transport"
 	"github.com/tradeassure/tradeassure/server/webhook"
 )
 
@@ -52,6 +53,33 @@ func env(name, def string) string {
 	return def
 }
 
+// envInt returns the environment variable as an integer, or def; a malformed value is recorded in *errp.
+func envInt(errp *error, name string, def int64) int64 {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil && *errp == nil {
+		*errp = fmt.Errorf("%s: %w", name, err)
+	}
+	return n
+}
+
+// envDuration returns the environment variable as a duration ("30s"), or def; a malformed value is
+// recorded in *errp.
+func envDuration(errp *error, name string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil && *errp == nil {
+		*errp = fmt.Errorf("%s: %w", name, err)
+	}
+	return d
+}
+
 func envBool(name string) bool {
 	b, _ := strconv.ParseBool(os.Getenv(name))
 	return b
@@ -67,9 +95,28 @@ func serve(args []string) error {
 	whKey := fs.String("webhook-key", env("TRADEASSURE_WEBHOOK_KEY", ""), "base64 32-byte keys encrypting webhook secrets, comma-separated, the first encrypts (env TRADEASSURE_WEBHOOK_KEY); --dev without one generates webhook.key beside the database")
 	whTimeout := fs.Duration("webhook-timeout", 10*time.Second, "timeout of one webhook delivery attempt")
 	whInterval := fs.Duration("webhook-interval", time.Second, "how often the webhook dispatcher looks for due deliveries and for endpoint changes by other processes")
+	var envErr error
+	maxMsg := fs.Int64("max-message-bytes", envInt(&envErr, "TRADEASSURE_MAX_MESSAGE_BYTES", transport.DefaultMaxMessageBytes),
+		"largest request message read, after decompression; larger ones get RESOURCE_EXHAUSTED (env TRADEASSURE_MAX_MESSAGE_BYTES)")
+	headerTimeout := fs.Duration("read-header-timeout", envDuration(&envErr, "TRADEASSURE_READ_HEADER_TIMEOUT", transport.DefaultReadHeaderTimeout),
+		"time a client has to send a request's headers (env TRADEASSURE_READ_HEADER_TIMEOUT)")
+	bodyTimeout := fs.Duration("body-timeout", envDuration(&envErr, "TRADEASSURE_BODY_TIMEOUT", transport.DefaultBodyTimeout),
+		"time a client has to send a request's body, from the start of the request; server streams are not cut (env TRADEASSURE_BODY_TIMEOUT)")
+	idleTimeout := fs.Duration("idle-timeout", envDuration(&envErr, "TRADEASSURE_IDLE_TIMEOUT", transport.DefaultIdleTimeout),
+		"time a keep-alive connection may wait for its next request (env TRADEASSURE_IDLE_TIMEOUT)")
+	corsOrigins := fs.String("cors-origins", env("TRADEASSURE_CORS_ORIGINS", ""),
+		"comma-separated browser origins allowed to call the API, or * for any; default * with --dev, none otherwise (env TRADEASSURE_CORS_ORIGINS)")
+	if envErr != nil {
+		return envErr
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *maxMsg <= 0 || *headerTimeout <= 0 || *bodyTimeout <= 0 || *idleTimeout <= 0 {
+		return errors.New("--max-message-bytes, --read-header-timeout, --body-timeout and --idle-timeout must be positive")
+	}
+	tc := transport.Config{MaxMessageBytes: *maxMsg, ReadHeaderTimeout: *headerTimeout, BodyTimeout: *bodyTimeout,
+		IdleTimeout: *idleTimeout, CORSOrigins: transport.ParseOrigins(*corsOrigins)}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
@@ -95,7 +142,7 @@ func serve(args []string) error {
 	if err != nil {
 		return fmt.Errorf("--webhook-key: %w", err)
 	}
-	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Dev: *dev,
+	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Dev: *dev, Transport: tc,
 		Webhooks: webhook.Config{Keys: keys, Timeout: *whTimeout, Interval: *whInterval}})
 	if err != nil {
 		return err
@@ -109,7 +156,7 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	httpSrv := &http.Server{Handler: srv.Handler, Protocols: server.Protocols(), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := tc.HTTPServer(srv.Handler, server.Protocols())
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan struct{})
 	hooksDone := make(chan struct{})

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,15 +69,33 @@ type proc struct {
 // start runs tradeassured --dev on dsn in dir and waits until it listens.
 func start(t *testing.T, dir, dsn, key string, extra ...string) *proc {
 	t.Helper()
-	args := append([]string{"--dev", "--db", dsn, "--addr", "127.0.0.1:0", "--log-level", "debug",
-		"--webhook-key", key, "--webhook-interval", "100ms"}, extra...)
-	cmd := exec.Command(binary(t), args...)
+	return launch(t, dir, append([]string{"--dev", "--db", dsn, "--log-level", "debug",
+		"--webhook-key", key, "--webhook-interval", "100ms"}, extra...)...)
+}
+
+// launch runs tradeassured with args on a free port in dir and waits until it listens (or exits).
+func launch(t *testing.T, dir string, args ...string) *proc {
+	t.Helper()
+	p, err := tryLaunch(t, dir, nil, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// tryLaunch is launch with extra environment variables, returning the error of a server that exits
+// before it listens.
+func tryLaunch(t *testing.T, dir string, env []string, args ...string) (*proc, error) {
+	t.Helper()
+	cmd := exec.Command(binary(t), append(args, "--addr", "127.0.0.1:0")...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stdout = nil
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -107,15 +126,20 @@ func start(t *testing.T, dir, dsn, key string, extra ...string) *proc {
 			t.Logf("log of %s:\n%s", p.url, strings.Join(p.tail(40), "\n"))
 		}
 	})
+	// Start-up takes as long as it takes (migrations on a slow machine); a server that cannot start exits.
 	select {
 	case addr := <-listening:
 		p.url = "http://" + addr
 	case <-p.done:
-		t.Fatalf("tradeassured exited:\n%s", strings.Join(p.tail(40), "\n"))
-	case <-time.After(2 * time.Minute):
-		t.Fatal("tradeassured did not start")
+		return nil, fmt.Errorf("tradeassured exited: %v\n%s\n%s", cmd.ProcessState, stdout.String(), strings.Join(p.tail(40), "\n"))
 	}
-	return p
+	return p, nil
+}
+
+// stop stops the server as an operator would (SIGTERM) and waits until it has exited.
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
 }
 
 func (p *proc) tail(n int) []string {
@@ -226,7 +250,8 @@ func TestTwoProcessesShareDeliveries(t *testing.T) {
 	key := webhook.NewKey()
 	a := start(t, t.TempDir(), dsn, key)
 	b := start(t, t.TempDir(), dsn, key)
-	keys := readKeys(t, a.dir)
+	// Each development start revokes the demo keys of the one before: the second's work on both.
+	keys := readKeys(t, b.dir)
 	supplier, product := keys["supplier"].APIKey, keys["supplier"].ProductIDs[0]
 	rx := servertest.NewReceiver(t)
 	hooks := webhookv1connect.NewWebhookServiceClient(http.DefaultClient, a.url, bearer(supplier))
@@ -310,6 +335,7 @@ func TestKilledServerResumesDeliveries(t *testing.T) {
 	<-first.done
 	rx.Release()
 	second := start(t, dir, dsn, key, "--webhook-timeout", "2s")
+	supplier = readKeys(t, dir)["supplier"].APIKey // the restart revoked the first start's demo keys
 	want := draftedIDs(t, second.url, supplier)
 	if len(want) != total {
 		t.Fatalf("%d drafted events, want %d", len(want), total)

@@ -327,6 +327,10 @@ const (
 	ErrorReason_ERROR_REASON_ALREADY_REFILED ErrorReason = 45
 	// The supplier has no verified payout bank account.
 	ErrorReason_ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED ErrorReason = 46
+	// The request body is larger than the server reads (--max-message-bytes, 4 MiB by default, counted
+	// after decompression); the metadata carries "max_bytes". A compressed body found too large only while
+	// being decompressed is refused with RESOURCE_EXHAUSTED too.
+	ErrorReason_ERROR_REASON_MESSAGE_TOO_LARGE ErrorReason = 50
 	// The complainant already has a decided complaint of this type about the order; a dismissed one can be
 	// refiled once with RefileComplaint instead.
 	ErrorReason_ERROR_REASON_COMPLAINT_ALREADY_DECIDED ErrorReason = 70
@@ -400,6 +404,7 @@ var (
 		44: "ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED",
 		45: "ERROR_REASON_ALREADY_REFILED",
 		46: "ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED",
+		50: "ERROR_REASON_MESSAGE_TOO_LARGE",
 		70: "ERROR_REASON_COMPLAINT_ALREADY_DECIDED",
 		71: "ERROR_REASON_AMOUNT_TOO_LARGE",
 		72: "ERROR_REASON_TIME_OUT_OF_RANGE",
@@ -457,6 +462,7 @@ var (
 		"ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED":     44,
 		"ERROR_REASON_ALREADY_REFILED":                45,
 		"ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED":      46,
+		"ERROR_REASON_MESSAGE_TOO_LARGE":              50,
 		"ERROR_REASON_COMPLAINT_ALREADY_DECIDED":      70,
 		"ERROR_REASON_AMOUNT_TOO_LARGE":               71,
 		"ERROR_REASON_TIME_OUT_OF_RANGE":              72,
@@ -1005,7 +1011,7 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"\x1fEVIDENCE_KIND_IDENTITY_DOCUMENT\x10\x06\x12$\n" +
 	" EVIDENCE_KIND_TRANSACTION_RECORD\x10\a\x12#\n" +
 	"\x1fEVIDENCE_KIND_INSPECTION_REPORT\x10\b\x12\x17\n" +
-	"\x13EVIDENCE_KIND_OTHER\x10\t*\xeb\x0f\n" +
+	"\x13EVIDENCE_KIND_OTHER\x10\t*\x8f\x10\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aERROR_REASON_INVALID_FIELD\x10\x01\x12\x1a\n" +
@@ -1054,7 +1060,8 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	" ERROR_REASON_PENALTY_NOT_ALLOWED\x10+\x12+\n" +
 	"'ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED\x10,\x12 \n" +
 	"\x1cERROR_REASON_ALREADY_REFILED\x10-\x12*\n" +
-	"&ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED\x10.\x12*\n" +
+	"&ERROR_REASON_BANK_ACCOUNT_NOT_VERIFIED\x10.\x12\"\n" +
+	"\x1eERROR_REASON_MESSAGE_TOO_LARGE\x102\x12*\n" +
 	"&ERROR_REASON_COMPLAINT_ALREADY_DECIDED\x10F\x12!\n" +
 	"\x1dERROR_REASON_AMOUNT_TOO_LARGE\x10G\x12\"\n" +
 	"\x1eERROR_REASON_TIME_OUT_OF_RANGE\x10H\x12(\n" +

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
-.PHONY: all generate proto ent migrations check-generated breaking lint test test-go test-ts test-walkthrough bench run deps \
+.PHONY: all rules-doc generate proto ent migrations check-generated breaking lint test test-go test-ts test-walkthrough bench run deps \
 	bin/tradeassured sdk-ts test-sdk-ts examples test-examples test-browser desk test-desk fuzz
 
 all: generate test
@@ -109,6 +109,10 @@ test-desk: sdk-ts bin/tradeassured
 
 # fuzz runs every Go fuzz target (func FuzzXxx, found with go test -list) for a short time each: FUZZ_BUDGET=48
 # seconds of fuzzing shared among the targets, plus building them (tools/fuzz.sh).
+# docs/rules.md is rendered from the transition tables and policy sets; a test fails when it is stale.
+rules-doc:
+	go generate ./server/rulebook
+
 fuzz:
 	bash tools/fuzz.sh
 

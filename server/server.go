@@ -34,7 +34,6 @@ import (
 	"github.com/tradeassure/tradeassure/server/clock"
 	"github.com/tradeassure/tradeassure/server/complaint"
 	"github.com/tradeassure/tradeassure/server/deadline"
-	"github.com/tradeassure/tradeassure/server/deps"
 	"github.com/tradeassure/tradeassure/server/devseed"
 	"github.com/tradeassure/tradeassure/server/dispute"
 	"github.com/tradeassure/tradeassure/server/events"
@@ -115,23 +114,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	pager := pagination.New(secret)
 	feed := events.NewFeed(cfg.Store.Dialect)
 	engine := deadline.New(cfg.Store, clk, log)
-	d := deps.Deps{Store: cfg.Store, Clock: clk, Feed: feed, Pager: pager, Engine: engine, Log: log}
-
 	orders := order.New(cfg.Store, clk, feed, pager, cards, log)
 	orders.Register(engine)
-	returnSvc := returns.New(d, orders)
-	disputes := dispute.New(d, orders)
+	returnSvc := returns.New(cfg.Store, clk, feed, pager, log, orders)
+	returnSvc.Register(engine)
+	disputes := dispute.New(cfg.Store, clk, feed, pager, orders)
+	disputes.Register(engine)
 	// The returns service starts the returns of return-and-refund outcomes and settles returns whose goods
 	// were disputed.
-	disputes.SetReturns(returnSvc)
-	disputes.SetReturnDisputeResolver(returnSvc)
+	disputes.UseReturns(returnSvc)
 	// A supplier's report of damaged or missing returned goods opens a dispute about them.
-	returnSvc.SetDisputeOpener(disputes)
-	complaints := complaint.New(d, orders)
-	payouts := payout.New(d)
+	returnSvc.UseDisputes(disputes)
+	complaints := complaint.New(cfg.Store, clk, feed, pager, log, orders)
+	complaints.Register(engine)
+	payouts := payout.New(cfg.Store, clk, feed, pager)
+	payouts.Register(engine)
 	whCfg := cfg.Webhooks
 	whCfg.Dev = cfg.Dev
-	hooks, err := webhook.New(ctx, d, whCfg)
+	hooks, err := webhook.New(ctx, cfg.Store, clk, feed, pager, log, whCfg)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"buf.build/go/protovalidate"
@@ -90,26 +91,15 @@ func EtagMismatch(kind, id, current string) *Error {
 // RoleNotAllowed is a caller whose role may not make the call.
 func RoleNotAllowed(action string, role commonv1.Role) *Error {
 	return New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED,
-		"a %s cannot %s", RoleName(role), action).With("role", RoleName(role))
+		"a %s cannot %s", roleWord(role), action).With("role", roleWord(role))
 }
 
-// RoleName is a role as a person would say it.
-func RoleName(r commonv1.Role) string {
-	switch r {
-	case commonv1.Role_ROLE_BUYER:
-		return "buyer"
-	case commonv1.Role_ROLE_SUPPLIER:
-		return "supplier"
-	case commonv1.Role_ROLE_ARBITER:
-		return "arbiter"
-	case commonv1.Role_ROLE_WAREHOUSE:
-		return "warehouse"
-	case commonv1.Role_ROLE_OPERATOR:
-		return "operator"
-	case commonv1.Role_ROLE_SYSTEM:
-		return "system"
+// roleWord is a role as a person would say it ("buyer"), for messages; auth.RoleName is the stored name.
+func roleWord(r commonv1.Role) string {
+	if r == commonv1.Role_ROLE_UNSPECIFIED || commonv1.Role_name[int32(r)] == "" {
+		return "unknown principal"
 	}
-	return "unknown principal"
+	return strings.ToLower(strings.TrimPrefix(r.String(), "ROLE_"))
 }
 
 // ToConnect converts any error returned by a handler into the Connect error a client receives.

@@ -57,7 +57,7 @@ func (p Principal) RequireRole(action string, roles ...commonv1.Role) error {
 
 // RequireAfterSales fails unless the account may use its after-sales rights on orders it already has
 // (disputes, returns, complaints, receipt confirmation): only a ban takes them away. A restricted account
-// keeps them (DOMAIN.md, Complaints: it "keeps its after-sales rights … on orders it already has"), so a
+// keeps them (docs/rules.md, Complaints: it "keeps its after-sales rights … on orders it already has"), so a
 // restriction can never make a buyer lose a return or dispute window on an order it paid for.
 func (p Principal) RequireAfterSales(action string) error {
 	if a := p.Account; a != nil && a.Standing == "banned" {

@@ -25,9 +25,10 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/clock"
-	"github.com/tradeassure/tradeassure/server/deps"
+	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/idempotency"
+	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/resource"
 	"github.com/tradeassure/tradeassure/server/storage"
@@ -47,6 +48,8 @@ const (
 // Orders is what complaints do to orders beyond reading them: an upheld service-failure complaint extends
 // the delivery time. *order.Service implements it.
 type Orders interface {
+	// Facts reads what a complaint needs of an order within tx; a missing order is ent's not-found error.
+	Facts(ctx context.Context, tx *ent.Tx, orderID string) (order.Facts, error)
 	// ExtendDelivery moves the automatic receipt confirmation of a delivered order later by by, within tx,
 	// and reports whether the order had one to move.
 	ExtendDelivery(ctx context.Context, tx *ent.Tx, orderID string, by time.Duration, actor auth.Principal, now time.Time) (bool, error)
@@ -62,12 +65,17 @@ type Service struct {
 	orders Orders
 }
 
-// New returns the complaint service and registers its deadlines with the engine.
-func New(d deps.Deps, orders Orders) *Service {
-	s := &Service{store: d.Store, clock: d.Clock, feed: d.Feed, pager: d.Pager, log: d.Log, orders: orders}
-	d.Engine.Handle(KindDecisionDue, s.decisionDue)
-	d.Engine.Handle(KindRestrictionEnd, s.restrictionEnd)
-	return s
+// New returns the complaint service; Register adds its deadlines to the engine.
+func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, log *slog.Logger, orders Orders) *Service {
+	return &Service{store: store, clock: clk, feed: feed, pager: pager, log: log, orders: orders}
+}
+
+// Register adds the complaint's decision timer (rules.go) and the end of trading restrictions to the engine.
+func (s *Service) Register(e *deadline.Engine) {
+	decisionTimer.Handle(e, func(ctx context.Context, tx *ent.Tx, id string) (*ent.Complaint, error) {
+		return tx.Complaint.Get(ctx, id)
+	}, s.decisionDue)
+	e.Handle(KindRestrictionEnd, s.restrictionEnd)
 }
 
 // run runs a mutation of the complaint service in a transaction, once per request id.
@@ -118,14 +126,18 @@ type change struct {
 	set   func(u *ent.ComplaintUpdateOne)
 }
 
-// commit writes a change of c as the next revision, guarded by the revision read (a concurrent writer
-// makes it fail with ABORTED), and appends the event.
-func (s *Service) commit(ctx context.Context, tx *ent.Tx, c *ent.Complaint, ch change) (*complaintv1.Complaint, error) {
+// commit writes a change of c by the step t as the next revision, guarded by the revision read (a
+// concurrent writer makes it fail with ABORTED), and appends the event. The step sets the state and the
+// timers (transition.Machine.Move).
+func (s *Service) commit(ctx context.Context, tx *ent.Tx, c *ent.Complaint, t *rule, ch change) (*complaintv1.Complaint, error) {
 	next := c.Revision + 1
 	u := tx.Complaint.UpdateOneID(c.ID).Where(entcomplaint.Revision(c.Revision)).
-		SetRevision(next).SetEtag(resource.Etag(c.ID, next)).SetUpdateTime(ch.now)
+		SetRevision(next).SetEtag(resource.Etag(c.ID, next)).SetUpdateTime(ch.now).SetState(t.To)
 	if ch.set != nil {
 		ch.set(u)
+	}
+	if err := machine.Move(ctx, tx, c, t.To, u.Mutation(), ch.now); err != nil {
+		return nil, err
 	}
 	updated, err := u.Save(ctx)
 	if ent.IsNotFound(err) {
@@ -151,15 +163,6 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, c *ent.Complaint, ch c
 		return nil, err
 	}
 	return pb, nil
-}
-
-func requireState(c *ent.Complaint, action string, states ...entcomplaint.State) error {
-	for _, st := range states {
-		if c.State == st {
-			return nil
-		}
-	}
-	return apierr.IllegalState("complaint", c.ID, action, string(c.State))
 }
 
 // GetComplaint returns one complaint.

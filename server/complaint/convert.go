@@ -9,7 +9,6 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	entcomplaint "github.com/tradeassure/tradeassure/ent/complaint"
-	entorder "github.com/tradeassure/tradeassure/ent/order"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	complaintv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1"
 	"github.com/tradeassure/tradeassure/server/resource"
@@ -38,11 +37,8 @@ var policyToProto = map[entcomplaint.Policy]commonv1.Policy{
 	entcomplaint.PolicyRetail:         commonv1.Policy_POLICY_RETAIL,
 }
 
-// policyOfOrder is the complaint's copy of an order's policy.
-var policyOfOrder = map[entorder.Policy]entcomplaint.Policy{
-	entorder.PolicyTradeAssurance: entcomplaint.PolicyTradeAssurance,
-	entorder.PolicyRetail:         entcomplaint.PolicyRetail,
-}
+// policyFromProto is the complaint's copy of an order's policy.
+var policyFromProto = resource.Invert(policyToProto)
 
 // roles returns the complainant's and the respondent's roles.
 func roles(c *ent.Complaint) (complainant, respondent commonv1.Role) {

@@ -23,6 +23,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/money"
+	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -35,7 +36,7 @@ func penaltyKind(p *complaintv1.Penalty) string {
 	return string(p.ProtoReflect().WhichOneof(p.ProtoReflect().Descriptor().Oneofs().ByName("kind")).Name())
 }
 
-// allowedPenalties are the penalties each complaint type allows (DOMAIN.md, Complaints: outcomes).
+// allowedPenalties are the penalties each complaint type allows (docs/rules.md, Complaints: outcomes).
 var allowedPenalties = map[entcomplaint.Type][]string{
 	entcomplaint.TypeFalseTransaction: {"credit_score_deduction", "trading_restriction"},
 	entcomplaint.TypeProductQuality:   {"return_costs", "buyer_compensation"},
@@ -44,7 +45,7 @@ var allowedPenalties = map[entcomplaint.Type][]string{
 }
 
 // checkPenalties refuses a decision whose penalties do not fit the outcome and the complaint's type.
-func checkPenalties(c *ent.Complaint, o *ent.Order, outcome complaintv1.Decision_Outcome, penalties []*complaintv1.Penalty, now time.Time) error {
+func checkPenalties(c *ent.Complaint, o order.Facts, outcome complaintv1.Decision_Outcome, penalties []*complaintv1.Penalty, now time.Time) error {
 	if outcome == complaintv1.Decision_OUTCOME_DISMISSED {
 		if len(penalties) > 0 {
 			return apierr.Invalid("penalties", "a dismissed complaint takes no penalties")
@@ -70,13 +71,13 @@ func checkPenalties(c *ent.Complaint, o *ent.Order, outcome complaintv1.Decision
 		seen[kind] = true
 		if until := p.GetTradingRestriction().GetUntil(); until != nil {
 			if err := policy.CheckFuture(field+".trading_restriction.until", "the end of a trading restriction", until.AsTime(), now,
-				orderPolicy(o).TradingRestrictionHorizon); err != nil {
+				o.Policy.TradingRestrictionHorizon); err != nil {
 				return err
 			}
 		}
-		if m := moneyOf(p); m != nil && m.GetCurrency() != o.Currency {
+		if m := moneyOf(p); m != nil && m.GetCurrency() != o.Money.Currency {
 			return apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_CURRENCY_MISMATCH, field,
-				"the %s must be in the order's currency %s, not %s", kind, o.Currency, m.GetCurrency())
+				"the %s must be in the order's currency %s, not %s", kind, o.Money.Currency, m.GetCurrency())
 		}
 		if m := moneyOf(p); m != nil && m.GetAmountMinor() > money.Max {
 			return money.TooLarge(field+"."+kind+".amount.amount_minor", "a %s of %d is too large", kind, m.GetAmountMinor())
@@ -109,12 +110,12 @@ func (s *Service) DecideComplaint(ctx context.Context, req *connect.Request[comp
 		if err != nil {
 			return nil, err
 		}
-		if err := requireState(c, "decide", entcomplaint.StateFiled); err != nil {
+		if err := uphold.CheckAt(c, now); err != nil {
 			return nil, err
 		}
-		o, err := tx.Order.Get(ctx, c.OrderID)
+		o, err := s.orders.Facts(ctx, tx, c.OrderID)
 		if err != nil {
-			return nil, fmt.Errorf("load order %s: %w", c.OrderID, err)
+			return nil, err
 		}
 		if err := checkPenalties(c, o, m.GetOutcome(), m.GetPenalties(), now); err != nil {
 			return nil, err
@@ -133,15 +134,12 @@ func (s *Service) DecideComplaint(ctx context.Context, req *connect.Request[comp
 			standingChanged = standingChanged || changed
 			decision.Penalties = append(decision.Penalties, pen)
 		}
-		if err := deadline.Cancel(ctx, tx, "complaint", c.ID, KindDecisionDue, now); err != nil {
-			return nil, err
-		}
-		state, event := entcomplaint.StateDismissed, "dismissed"
+		step, event := dismiss, "dismissed"
 		if m.GetOutcome() == complaintv1.Decision_OUTCOME_UPHELD {
-			state, event = entcomplaint.StateUpheld, "upheld"
+			step, event = uphold, "upheld"
 		}
-		pb, err := s.commit(ctx, tx, c, change{event: event, actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
-			u.SetState(state).SetArbiterID(p.AccountID).SetDecideTime(now).SetDecisionNote(m.GetNote()).
+		pb, err := s.commit(ctx, tx, c, step, change{event: event, actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
+			u.SetArbiterID(p.AccountID).SetDecideTime(now).SetDecisionNote(m.GetNote()).
 				SetOutcome(resource.Marshal(decision)).SetCloseTime(now)
 		}})
 		if err != nil {
@@ -158,7 +156,7 @@ func (s *Service) DecideComplaint(ctx context.Context, req *connect.Request[comp
 
 // apply makes one penalty take effect within the decision's transaction, and reports whether it changed
 // the respondent's account (score or standing).
-func (s *Service) apply(ctx context.Context, tx *ent.Tx, c *ent.Complaint, o *ent.Order, pen *complaintv1.Penalty, actor auth.Principal, now time.Time) (bool, error) {
+func (s *Service) apply(ctx context.Context, tx *ent.Tx, c *ent.Complaint, o order.Facts, pen *complaintv1.Penalty, actor auth.Principal, now time.Time) (bool, error) {
 	switch k := pen.GetKind().(type) {
 	case *complaintv1.Penalty_CreditScoreDeduction_:
 		// The deduction is one atomic update, so concurrent decisions against one account all count; the
@@ -239,9 +237,9 @@ func (s *Service) penaltyRow(ctx context.Context, tx *ent.Tx, c *ent.Complaint, 
 
 // compensate moves a money penalty from the supplier's available balance (which may go negative and is
 // then netted from later payouts) to the buyer.
-func (s *Service) compensate(ctx context.Context, tx *ent.Tx, c *ent.Complaint, o *ent.Order, kind string, amount int64, now time.Time) error {
+func (s *Service) compensate(ctx context.Context, tx *ent.Tx, c *ent.Complaint, o order.Facts, kind string, amount int64, now time.Time) error {
 	_, err := ledger.Post(ctx, tx, ledger.Transfer{
-		CauseKind: ledger.CauseComplaintComp, CauseID: c.ID + "/" + kind, Currency: o.Currency, Time: now,
+		CauseKind: ledger.CauseComplaintComp, CauseID: c.ID + "/" + kind, Currency: o.Money.Currency, Time: now,
 		Memo: fmt.Sprintf("%s ordered by complaint %s", strings.ReplaceAll(kind, "_", " "), c.ID),
 		// The complaint is linked, so the supplier's statement entry and the transfer name it.
 		Links: ledger.Links{OrderID: o.ID, ComplaintID: c.ID},

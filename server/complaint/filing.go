@@ -13,18 +13,16 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	entcomplaint "github.com/tradeassure/tradeassure/ent/complaint"
-	entorder "github.com/tradeassure/tradeassure/ent/order"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	complaintv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1"
-	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
-	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
-// requiredEvidence is the evidence each complaint type needs (DOMAIN.md, Complaints).
+// requiredEvidence is the evidence each complaint type needs (docs/rules.md, Complaints).
 var requiredEvidence = map[entcomplaint.Type][]commonv1.EvidenceKind{
 	entcomplaint.TypeFalseTransaction: {commonv1.EvidenceKind_EVIDENCE_KIND_ORDER_RECORD, commonv1.EvidenceKind_EVIDENCE_KIND_CHAT_LOG},
 	entcomplaint.TypeProductQuality: {commonv1.EvidenceKind_EVIDENCE_KIND_PRODUCT_PHOTO, commonv1.EvidenceKind_EVIDENCE_KIND_LOGISTICS_RECORD,
@@ -86,34 +84,6 @@ func stamp(in []*commonv1.Evidence, p auth.Principal, now time.Time) []*commonv1
 	return out
 }
 
-// orderEnd is when the order completed or was cancelled, or nil while it is still running.
-func orderEnd(o *ent.Order) *time.Time {
-	switch o.State {
-	case entorder.StateCompleted, entorder.StateClosed:
-		return o.CompleteTime
-	case entorder.StateCancelled:
-		c := &orderv1.Cancellation{}
-		if err := proto.Unmarshal(o.Cancellation, c); err == nil && c.GetCancelTime() != nil {
-			t := c.GetCancelTime().AsTime()
-			return &t
-		}
-		t := o.UpdateTime
-		return &t
-	}
-	return nil
-}
-
-// orderPolicy is the policy set the order was created under.
-func orderPolicy(o *ent.Order) policy.Set {
-	return policy.MustGet(policyToProto[policyOfOrder[o.Policy]], o.PolicyVersion)
-}
-
-// decisionDeadline is when the arbiter must decide a complaint filed at now. It is kept to the microsecond,
-// the precision every storage engine keeps, so queue page tokens compare equal to stored values.
-func decisionDeadline(pol policy.Set, now time.Time) time.Time {
-	return policy.AddBusinessDays(now, pol.ComplaintDecisionBusinessDays).Truncate(time.Microsecond)
-}
-
 // checkNoOther refuses a second complaint of the same type about the same order by the same complainant
 // while one is filed, or once one was decided (a dismissed one is refiled instead).
 func checkNoOther(ctx context.Context, tx *ent.Tx, orderID, complainantID string, t entcomplaint.Type, except string) error {
@@ -148,24 +118,24 @@ func (s *Service) FileComplaint(ctx context.Context, req *connect.Request[compla
 			return nil, err
 		}
 		m := req.Msg
-		o, err := tx.Order.Get(ctx, m.GetOrderId())
+		o, err := s.orders.Facts(ctx, tx, m.GetOrderId())
 		if ent.IsNotFound(err) || (err == nil && !isParty(p, o)) {
 			return nil, apierr.NotFound("order", m.GetOrderId())
 		}
 		if err != nil {
 			return nil, fmt.Errorf("load order %s: %w", m.GetOrderId(), err)
 		}
-		if o.State == entorder.StateDraft {
-			return nil, apierr.IllegalState("order", o.ID, "file a complaint about (the buyer has not accepted it, so there is no transaction yet)", string(o.State))
+		if o.Drafted() {
+			return nil, apierr.IllegalState("order", o.ID, "file a complaint about (the buyer has not accepted it, so there is no transaction yet)", o.State)
 		}
 		t := typeFromProto[m.GetType()]
 		if !slices.Contains(filers[t], p.Role) {
 			return nil, apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_COMPLAINT_TYPE_NOT_ALLOWED,
-				"a %s cannot file a %s complaint; it is filed by the %s", apierr.RoleName(p.Role), typeName(t),
-				apierr.RoleName(filers[t][0])).With("type", m.GetType().String())
+				"a %s cannot file a %s complaint; it is filed by the %s", auth.RoleName(p.Role), typeName(t),
+				auth.RoleName(filers[t][0])).With("type", m.GetType().String())
 		}
-		pol := orderPolicy(o)
-		end := orderEnd(o)
+		pol := o.Policy
+		end := o.End
 		if end != nil {
 			closes := end.Add(pol.ComplaintWindow)
 			if now.After(closes) {
@@ -206,20 +176,22 @@ type newComplaint struct {
 }
 
 // create stores a FILED complaint, schedules its decision deadline and appends "complaint.filed".
-func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now time.Time, o *ent.Order, pol policy.Set, n newComplaint) (*complaintv1.Complaint, error) {
+func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now time.Time, o order.Facts, pol policy.Set, n newComplaint) (*complaintv1.Complaint, error) {
 	id := resource.ID("cmp_")
-	due := decisionDeadline(pol, now)
 	role := entcomplaint.ComplainantRoleBuyer
 	if p.Role == commonv1.Role_ROLE_SUPPLIER {
 		role = entcomplaint.ComplainantRoleSupplier
 	}
-	q := tx.Complaint.Create().SetID(id).SetOrderID(o.ID).SetPolicy(policyOfOrder[o.Policy]).SetPolicyVersion(o.PolicyVersion).
+	q := tx.Complaint.Create().SetID(id).SetOrderID(o.ID).SetPolicy(policyFromProto[o.PolicyName]).SetPolicyVersion(o.PolicyVersion).
 		SetComplainantID(p.AccountID).SetComplainantRole(role).SetRespondentID(n.respondent).SetType(n.typ).
 		SetStatement(n.description).SetEvidence(marshalList(n.evidence)).SetNillableOrderEndTime(n.end).
-		SetState(entcomplaint.StateFiled).SetDecisionDeadline(due).
+		SetState(file.To).
 		SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now)
 	if n.refiledFrom != "" {
 		q.SetRefiledFrom(n.refiledFrom)
+	}
+	if err := file.Start(ctx, tx, nil, id, pol, q.Mutation(), now); err != nil {
+		return nil, err
 	}
 	c, err := q.Save(ctx)
 	if ent.IsConstraintError(err) && n.refiledFrom != "" {
@@ -229,14 +201,11 @@ func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now 
 	if err != nil {
 		return nil, fmt.Errorf("file complaint: %w", err)
 	}
-	if err := deadline.Schedule(ctx, tx, "complaint", id, KindDecisionDue, due, now); err != nil {
-		return nil, err
-	}
 	return s.record(ctx, tx, c, change{event: "filed", actor: p, now: now})
 }
 
 // isParty reports whether p is the order's buyer or supplier.
-func isParty(p auth.Principal, o *ent.Order) bool {
+func isParty(p auth.Principal, o order.Facts) bool {
 	return (p.Role == commonv1.Role_ROLE_BUYER && o.BuyerID == p.AccountID) ||
 		(p.Role == commonv1.Role_ROLE_SUPPLIER && o.SupplierID == p.AccountID)
 }
@@ -252,7 +221,7 @@ func (s *Service) AddComplaintEvidence(ctx context.Context, req *connect.Request
 		if !p.Is(commonv1.Role_ROLE_BUYER, commonv1.Role_ROLE_SUPPLIER) {
 			return nil, apierr.RoleNotAllowed("add evidence to a complaint (only its complainant and respondent do)", p.Role)
 		}
-		if err := requireState(c, "add evidence to", entcomplaint.StateFiled); err != nil {
+		if err := addEvidence.CheckAt(c, now); err != nil {
 			return nil, err
 		}
 		pb, err := toProto(c)
@@ -273,7 +242,7 @@ func (s *Service) AddComplaintEvidence(ctx context.Context, req *connect.Request
 				Author: p.Party(), Text: text, CreateTime: timestamppb.New(now),
 			}})...)
 		}
-		pb, err = s.commit(ctx, tx, c, change{event: "evidence_added", actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
+		pb, err = s.commit(ctx, tx, c, addEvidence, change{event: "evidence_added", actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
 			u.SetEvidence(evidence).SetStatements(statements)
 		}})
 		if err != nil {
@@ -295,14 +264,11 @@ func (s *Service) WithdrawComplaint(ctx context.Context, req *connect.Request[co
 			return nil, apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED,
 				"only the complainant can withdraw complaint %s", c.ID)
 		}
-		if err := requireState(c, "withdraw", entcomplaint.StateFiled); err != nil {
+		if err := withdraw.CheckAt(c, now); err != nil {
 			return nil, err
 		}
-		if err := deadline.Cancel(ctx, tx, "complaint", c.ID, KindDecisionDue, now); err != nil {
-			return nil, err
-		}
-		pb, err := s.commit(ctx, tx, c, change{event: "withdrawn", actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
-			u.SetState(entcomplaint.StateWithdrawn).SetWithdrawTime(now).SetWithdrawNote(m.GetNote()).SetCloseTime(now)
+		pb, err := s.commit(ctx, tx, c, withdraw, change{event: "withdrawn", actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
+			u.SetWithdrawTime(now).SetWithdrawNote(m.GetNote()).SetCloseTime(now)
 		}})
 		if err != nil {
 			return nil, err
@@ -331,7 +297,7 @@ func (s *Service) RefileComplaint(ctx context.Context, req *connect.Request[comp
 			return nil, apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED,
 				"only the complainant can refile complaint %s", c.ID)
 		}
-		if err := requireState(c, "refile", entcomplaint.StateDismissed); err != nil {
+		if err := refile.CheckAt(c, now); err != nil {
 			return nil, err
 		}
 		if c.RefiledFrom != nil {
@@ -365,19 +331,19 @@ func (s *Service) RefileComplaint(ctx context.Context, req *connect.Request[comp
 		if err := checkNoOther(ctx, tx, c.OrderID, c.ComplainantID, c.Type, c.ID); err != nil {
 			return nil, err
 		}
-		o, err := tx.Order.Get(ctx, c.OrderID)
+		o, err := s.orders.Facts(ctx, tx, c.OrderID)
 		if err != nil {
-			return nil, fmt.Errorf("load order %s: %w", c.OrderID, err)
+			return nil, err
 		}
 		// The original was filed in time, so the window is not checked again.
-		refiled, err := s.create(ctx, tx, p, now, o, orderPolicy(o), newComplaint{
+		refiled, err := s.create(ctx, tx, p, now, o, o.Policy, newComplaint{
 			typ: c.Type, respondent: c.RespondentID, description: m.GetDescription(), evidence: all,
 			end: c.OrderEndTime, refiledFrom: c.ID,
 		})
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.commit(ctx, tx, c, change{event: "refiled", actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
+		if _, err := s.commit(ctx, tx, c, refile, change{event: "refiled", actor: p, now: now, set: func(u *ent.ComplaintUpdateOne) {
 			u.SetRefiledAs(refiled.GetId())
 		}}); err != nil {
 			return nil, err

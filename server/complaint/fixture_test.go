@@ -166,7 +166,7 @@ func evidence(kinds ...commonv1.EvidenceKind) []*commonv1.Evidence {
 	return out
 }
 
-// required is the evidence each type needs (DOMAIN.md).
+// required is the evidence each type needs (docs/rules.md).
 var required = map[complaintv1.Complaint_Type][]commonv1.EvidenceKind{
 	complaintv1.Complaint_TYPE_FALSE_TRANSACTION: {commonv1.EvidenceKind_EVIDENCE_KIND_ORDER_RECORD, commonv1.EvidenceKind_EVIDENCE_KIND_CHAT_LOG},
 	complaintv1.Complaint_TYPE_PRODUCT_QUALITY: {commonv1.EvidenceKind_EVIDENCE_KIND_PRODUCT_PHOTO,

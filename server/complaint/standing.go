@@ -118,15 +118,11 @@ func (s *Service) recordStanding(ctx context.Context, tx *ent.Tx, accountID, wha
 }
 
 // decisionDue marks a complaint still waiting for its decision overdue and reports it.
-func (s *Service) decisionDue(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) error {
-	c, err := tx.Complaint.Get(ctx, d.SubjectID)
-	if err != nil {
-		return err
-	}
-	if c.State != entcomplaint.StateFiled || c.DecisionOverdue || now.Before(c.DecisionDeadline) {
+func (s *Service) decisionDue(ctx context.Context, tx *ent.Tx, c *ent.Complaint, now time.Time) error {
+	if c.DecisionOverdue {
 		return deadline.ErrStale
 	}
-	_, err = s.commit(ctx, tx, c, change{event: "decision_overdue", actor: auth.System, now: now, set: func(u *ent.ComplaintUpdateOne) {
+	_, err := s.commit(ctx, tx, c, markOverdue, change{event: "decision_overdue", actor: auth.System, now: now, set: func(u *ent.ComplaintUpdateOne) {
 		u.SetDecisionOverdue(true)
 	}})
 	return err

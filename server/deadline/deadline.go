@@ -62,12 +62,21 @@ func Schedule(ctx context.Context, tx *ent.Tx, subjectType, subjectID, kind stri
 
 // Cancel drops the pending deadline of kind on a subject, within tx.
 func Cancel(ctx context.Context, tx *ent.Tx, subjectType, subjectID, kind string, now time.Time) error {
+	return CancelKinds(ctx, tx, subjectType, subjectID, []string{kind}, now)
+}
+
+// CancelKinds drops the pending (or suspended) deadlines of the kinds on a subject, within tx, in one
+// statement.
+func CancelKinds(ctx context.Context, tx *ent.Tx, subjectType, subjectID string, kinds []string, now time.Time) error {
+	if len(kinds) == 0 {
+		return nil
+	}
 	_, err := tx.Deadline.Update().Where(
-		entdeadline.SubjectType(subjectType), entdeadline.SubjectID(subjectID), entdeadline.Kind(kind),
+		entdeadline.SubjectType(subjectType), entdeadline.SubjectID(subjectID), entdeadline.KindIn(kinds...),
 		entdeadline.StateIn(entdeadline.StatePending, entdeadline.StateSuspended),
 	).SetState(entdeadline.StateDropped).SetFinishTime(now).SetOutcome("cancelled").Save(ctx)
 	if err != nil {
-		return fmt.Errorf("cancel %s deadline of %s %s: %w", kind, subjectType, subjectID, err)
+		return fmt.Errorf("cancel %v deadlines of %s %s: %w", kinds, subjectType, subjectID, err)
 	}
 	return nil
 }

@@ -63,7 +63,7 @@ func (s *Service) RequestEvidence(ctx context.Context, req *connect.Request[disp
 			return nil, err
 		}
 		d := l.d
-		if err := requireState(d, "request evidence on", disputev1.Dispute_STATE_ESCALATED); err != nil {
+		if err := requestProof.CheckAt(l, now); err != nil {
 			return nil, err
 		}
 		due := m.GetDueTime().AsTime()
@@ -85,7 +85,7 @@ func (s *Service) RequestEvidence(ctx context.Context, req *connect.Request[disp
 		out, err := s.commit(ctx, tx, l, d, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_EVIDENCE_REQUESTED, event: "evidence_requested", reqID: r.GetId(),
 			fields: []string{"evidence_requests"},
-			desc: fmt.Sprintf("An arbiter asked the %s for evidence by %s: %s", apierr.RoleName(from.GetRole()),
+			desc: fmt.Sprintf("An arbiter asked the %s for evidence by %s: %s", auth.RoleName(from.GetRole()),
 				due.Format(time.RFC3339), m.GetDescription()),
 		})
 		if err != nil {
@@ -104,14 +104,14 @@ func (s *Service) SubmitEvidence(ctx context.Context, req *connect.Request[dispu
 			return nil, err
 		}
 		d := l.d
-		if terminal(d.GetState()) {
-			return nil, apierr.IllegalState("dispute", d.GetId(), "add evidence to", stateName(d.GetState()))
+		if err := submitProof.CheckAt(l, now); err != nil {
+			return nil, err
 		}
 		evidence := stamp(m.GetEvidence(), p, now)
 		// steps are what happened before the submission in the same commit (a request falling overdue).
 		var steps []step
 		st := step{kind: disputev1.TimelineEntry_KIND_EVIDENCE_SUBMITTED, event: "evidence_submitted", evidence: evidence,
-			fields: []string{"evidence"}, desc: fmt.Sprintf("The %s submitted %d piece(s) of evidence", apierr.RoleName(p.Role), len(evidence))}
+			fields: []string{"evidence"}, desc: fmt.Sprintf("The %s submitted %d piece(s) of evidence", auth.RoleName(p.Role), len(evidence))}
 		if id := m.GetEvidenceRequestId(); id != "" {
 			var r *disputev1.EvidenceRequest
 			for _, x := range d.GetEvidenceRequests() {
@@ -125,7 +125,7 @@ func (s *Service) SubmitEvidence(ctx context.Context, req *connect.Request[dispu
 			}
 			if r.GetRequestedFrom().GetAccountId() != p.AccountID {
 				return nil, apierr.Invalid("evidence_request_id", "evidence request %s is addressed to the %s, not to you",
-					id, apierr.RoleName(r.GetRequestedFrom().GetRole()))
+					id, auth.RoleName(r.GetRequestedFrom().GetRole()))
 			}
 			r.Evidence = append(r.Evidence, evidence...)
 			st.reqID = id
@@ -186,7 +186,7 @@ func (s *Service) RuleDispute(ctx context.Context, req *connect.Request[disputev
 			return nil, err
 		}
 		d := l.d
-		if err := requireState(d, "rule on", disputev1.Dispute_STATE_ESCALATED); err != nil {
+		if err := ruleOn.CheckAt(l, now); err != nil {
 			return nil, err
 		}
 		var pending []string
@@ -257,11 +257,7 @@ func (s *Service) SuspendDispute(ctx context.Context, req *connect.Request[dispu
 			return nil, err
 		}
 		d := l.d
-		if err := requireState(d, "suspend", disputev1.Dispute_STATE_AWAITING_RESPONSE, disputev1.Dispute_STATE_NEGOTIATING,
-			disputev1.Dispute_STATE_ESCALATED); err != nil {
-			return nil, err
-		}
-		if err := responseOpen(d, now); err != nil {
+		if err := suspend.CheckAt(l, now); err != nil {
 			return nil, err
 		}
 		evidence := stamp(m.GetEvidence(), p, now)
@@ -286,7 +282,7 @@ func (s *Service) SuspendDispute(ctx context.Context, req *connect.Request[dispu
 					kind: disputev1.TimelineEntry_KIND_PRIVATE_SETTLEMENT_REQUESTED, event: "private_settlement_requested",
 					evidence: evidence, fields: []string{"private_settlement_requests"},
 					desc: fmt.Sprintf("The %s asked to settle privately; the dispute is suspended when the other party asks too. %s",
-						apierr.RoleName(p.Role), m.GetNote()),
+						auth.RoleName(p.Role), m.GetNote()),
 				})
 				if err != nil {
 					return nil, err
@@ -338,7 +334,7 @@ func (s *Service) ResumeDispute(ctx context.Context, req *connect.Request[disput
 			return nil, err
 		}
 		d := l.d
-		if err := requireState(d, "resume", disputev1.Dispute_STATE_SUSPENDED); err != nil {
+		if err := resume.CheckAt(l, now); err != nil {
 			return nil, err
 		}
 		sus := d.GetSuspension()
@@ -375,7 +371,7 @@ func (s *Service) ResumeDispute(ctx context.Context, req *connect.Request[disput
 		out, err := s.commit(ctx, tx, l, d, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_RESUMED, event: "resumed", fields: []string{"state", "suspension"},
 			desc: fmt.Sprintf("The %s resumed the dispute; its deadlines run again with the time they had left. %s",
-				apierr.RoleName(p.Role), m.GetNote()),
+				auth.RoleName(p.Role), m.GetNote()),
 		})
 		if err != nil {
 			return nil, err

@@ -12,26 +12,26 @@ import (
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
-// loadDue reads the subject of a due deadline.
-func loadDue(ctx context.Context, tx *ent.Tx, d *ent.Deadline) (*loaded, error) {
-	l, err := load(ctx, tx, auth.System, d.SubjectID, "")
+// loadDue reads the dispute of a due deadline.
+func loadDue(ctx context.Context, tx *ent.Tx, id string) (*loaded, error) {
+	l, err := load(ctx, tx, auth.System, id, "")
 	if err != nil {
-		return nil, fmt.Errorf("load dispute of deadline %s: %w", d.ID, err)
+		return nil, fmt.Errorf("load dispute %s of a deadline: %w", id, err)
 	}
 	return l, nil
 }
 
+// Register adds the dispute's deadlines to the engine: the two timers of rules.go, which run only when
+// Ready, and the evidence deadline (an explicit exception, see rules.go).
+func (s *Service) Register(e *deadline.Engine) {
+	responseTimer.Handle(e, loadDue, s.autoGrant)
+	escalationTimer.Handle(e, loadDue, s.autoEscalate)
+	e.Handle(KindEvidenceDue, s.evidenceDue)
+}
+
 // autoGrant grants the buyer's request (or the chargeback) when the supplier did not respond in time.
-func (s *Service) autoGrant(ctx context.Context, tx *ent.Tx, dl *ent.Deadline, now time.Time) error {
-	l, err := loadDue(ctx, tx, dl)
-	if err != nil {
-		return err
-	}
+func (s *Service) autoGrant(ctx context.Context, tx *ent.Tx, l *loaded, now time.Time) error {
 	d := l.d
-	if d.GetState() != disputev1.Dispute_STATE_AWAITING_RESPONSE || d.SupplierResponseDeadline == nil ||
-		now.Before(d.GetSupplierResponseDeadline().AsTime()) {
-		return deadline.ErrStale
-	}
 	d.SupplierResponse, d.SupplierResponseTime = disputev1.Dispute_SUPPLIER_RESPONSE_TIMED_OUT, ts(now)
 	oc := outcome{method: disputev1.Settlement_METHOD_AUTO_GRANTED, resolution: d.GetRequestedResolution(),
 		amount: d.GetRequestedRefundAmount().GetAmountMinor()}
@@ -63,20 +63,10 @@ func (s *Service) autoGrant(ctx context.Context, tx *ent.Tx, dl *ent.Deadline, n
 }
 
 // autoEscalate escalates a trade-assurance dispute still negotiating on day 8.
-func (s *Service) autoEscalate(ctx context.Context, tx *ent.Tx, dl *ent.Deadline, now time.Time) error {
-	l, err := loadDue(ctx, tx, dl)
-	if err != nil {
-		return err
-	}
+func (s *Service) autoEscalate(ctx context.Context, tx *ent.Tx, l *loaded, now time.Time) error {
 	d := l.d
-	if d.GetState() != disputev1.Dispute_STATE_NEGOTIATING || d.AutoEscalationTime == nil ||
-		now.Before(d.GetAutoEscalationTime().AsTime()) {
-		return deadline.ErrStale
-	}
-	if err := escalate(ctx, tx, d, auth.System, now); err != nil {
-		return err
-	}
-	_, err = s.commit(ctx, tx, l, d, auth.System, now, step{
+	escalate(d, auth.System, now)
+	_, err := s.commit(ctx, tx, l, d, auth.System, now, step{
 		kind: disputev1.TimelineEntry_KIND_AUTO_ESCALATED, event: "auto_escalated",
 		fields: []string{"state", "escalated_by", "escalate_time"},
 		desc:   "Escalated to the platform automatically on day 8: the parties had not settled",
@@ -87,7 +77,7 @@ func (s *Service) autoEscalate(ctx context.Context, tx *ent.Tx, dl *ent.Deadline
 // evidenceDue marks the arbiter's evidence requests overdue whose due time passed unfulfilled; each then
 // counts against its party.
 func (s *Service) evidenceDue(ctx context.Context, tx *ent.Tx, dl *ent.Deadline, now time.Time) error {
-	l, err := loadDue(ctx, tx, dl)
+	l, err := loadDue(ctx, tx, dl.SubjectID)
 	if err != nil {
 		return err
 	}

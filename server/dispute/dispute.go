@@ -24,18 +24,19 @@ import (
 	"github.com/tradeassure/tradeassure/server/aftersales"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
-	"github.com/tradeassure/tradeassure/server/deps"
+	"github.com/tradeassure/tradeassure/server/clock"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/idempotency"
 	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/resource"
+	"github.com/tradeassure/tradeassure/server/storage"
 )
 
 var (
 	_ disputev1connect.DisputeServiceHandler = (*Service)(nil)
-	_ aftersales.DisputeOpener               = (*Service)(nil)
+	_ aftersales.Disputes                    = (*Service)(nil)
 )
 
 // Deadline kinds of disputes; every one has the dispute as its subject.
@@ -52,34 +53,46 @@ const subjectType = "dispute"
 
 // Service implements DisputeService.
 type Service struct {
-	deps     deps.Deps
-	escrow   order.Escrow
-	returns  aftersales.ReturnStarter
-	resolver aftersales.ReturnDisputeResolver
+	store   *storage.Store
+	clock   clock.Clock
+	feed    *events.Feed
+	pager   *pagination.Pager
+	escrow  order.Escrow
+	returns aftersales.Returns
 }
 
 // New returns the dispute service and registers its deadlines with the engine. escrow is the order
 // service, the only way the dispute moves an order's money.
-func New(d deps.Deps, escrow order.Escrow) *Service {
-	s := &Service{deps: d, escrow: escrow}
-	d.Engine.Handle(KindResponse, s.autoGrant)
-	d.Engine.Handle(KindAutoEscalate, s.autoEscalate)
-	d.Engine.Handle(KindEvidenceDue, s.evidenceDue)
-	return s
+func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, escrow order.Escrow) *Service {
+	return &Service{store: store, clock: clk, feed: feed, pager: pager, escrow: escrow}
 }
 
-// SetReturns sets the returns service, which starts the returns of return-and-refund outcomes.
-func (s *Service) SetReturns(r aftersales.ReturnStarter) { s.returns = r }
+// UseReturns connects the returns service (the aftersales contract): it starts the returns of
+// return-and-refund outcomes, settles a return when the dispute about its goods ends, and has the open
+// returns the one-case rule looks at. server.New connects the two services after building both.
+func (s *Service) UseReturns(r aftersales.Returns) { s.returns = r }
 
-// SetReturnDisputeResolver sets the returns service, which settles a return when the dispute about its
-// goods ends.
-func (s *Service) SetReturnDisputeResolver(r aftersales.ReturnDisputeResolver) { s.resolver = r }
+// CaseKind names disputes in the one-case-per-order rule.
+func (s *Service) CaseKind() string { return subjectType }
+
+// OpenCase is the open dispute of the order, or "" (open_order_id is set while a dispute is open, see
+// commit).
+func (s *Service) OpenCase(ctx context.Context, tx *ent.Tx, orderID string) (string, error) {
+	d, err := tx.Dispute.Query().Where(entdispute.OpenOrderID(orderID)).First(ctx)
+	if ent.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return d.ID, nil
+}
 
 // run runs a mutation in one transaction, once per request id.
 func run[Req any, Resp any, PReq idempotency.Request[Req], PResp idempotency.Response[Resp]](ctx context.Context, s *Service,
 	req *connect.Request[Req], fn func(tx *ent.Tx, p auth.Principal, now time.Time) (PResp, error),
 ) (*connect.Response[Resp], error) {
-	return idempotency.Handle[Req, Resp, PReq, PResp](ctx, s.deps.Store, s.deps.Clock, req, fn)
+	return idempotency.Handle[Req, Resp, PReq, PResp](ctx, s.store, s.clock, req, fn)
 }
 
 func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
@@ -150,20 +163,10 @@ var kindNames = map[disputev1.Dispute_Kind]entdispute.Kind{
 	disputev1.Dispute_KIND_RETURNED_GOODS: entdispute.KindReturnedGoods,
 }
 
-func terminal(st disputev1.Dispute_State) bool {
-	return st == disputev1.Dispute_STATE_SETTLED || st == disputev1.Dispute_STATE_RULED || st == disputev1.Dispute_STATE_WITHDRAWN
-}
+// terminal reports whether a dispute in st has ended: no transition leaves st (rules.go).
+func terminal(st disputev1.Dispute_State) bool { return !machine.Open(st) }
 
 func stateName(st disputev1.Dispute_State) string { return string(stateNames[st]) }
-
-func requireState(d *disputev1.Dispute, action string, states ...disputev1.Dispute_State) error {
-	for _, st := range states {
-		if d.GetState() == st {
-			return nil
-		}
-	}
-	return apierr.IllegalState("dispute", d.GetId(), action, stateName(d.GetState()))
-}
 
 // step is one thing that happened in a commit: a timeline entry and, for the first step, the event.
 type step struct {
@@ -187,6 +190,13 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev
 	var rev int64 = 1
 	if l.row != nil {
 		rev = l.row.Revision + 1
+	}
+	if l.row != nil {
+		// Entering or leaving a state starts or stops its timers (rules.go); a new dispute's were
+		// started when it was opened (startClocks).
+		if err := machine.Move(ctx, tx, l, d.GetState(), d, now); err != nil {
+			return nil, err
+		}
 	}
 	if err := refreshAmounts(ctx, tx, d); err != nil {
 		return nil, err
@@ -248,12 +258,12 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev
 			return nil, fmt.Errorf("encode timeline entry: %w", err)
 		}
 		if err := tx.TimelineEntry.Create().SetID(entry.GetId()).SetSubjectType(subjectType).SetSubjectID(d.GetId()).
-			SetRevision(rev).SetActorRole(apierr.RoleName(actor.Role)).SetActorID(actor.AccountID).SetTime(now).
+			SetRevision(rev).SetActorRole(auth.RoleName(actor.Role)).SetActorID(actor.AccountID).SetTime(now).
 			SetKind(st.kind.String()).SetDescription(st.desc).SetChange(b).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("record timeline of dispute %s: %w", d.GetId(), err)
 		}
 		if i == 0 {
-			if err := s.deps.Feed.Append(ctx, tx, events.Event{
+			if err := s.feed.Append(ctx, tx, events.Event{
 				Type: "dispute." + st.event, SubjectType: subjectType, SubjectID: d.GetId(), Revision: rev, Time: now,
 				Actor: actor, Parties: []string{d.GetBuyerAccountId(), d.GetSupplierAccountId()}, Payload: d,
 			}); err != nil {
@@ -272,9 +282,9 @@ func refreshAmounts(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute) error
 	if err != nil {
 		return fmt.Errorf("read order %s of dispute %s: %w", d.GetOrderId(), d.GetId(), err)
 	}
-	paid := o.PaidMinor - o.RefundedMinor
-	d.PaidAmount = resource.Money(paid, o.Currency)
-	d.RefundableAmount = resource.Money(grantable(o), o.Currency)
+	money := order.MoneyOf(o)
+	d.PaidAmount = resource.Money(money.Refundable(), o.Currency)
+	d.RefundableAmount = resource.Money(money.Grantable(), o.Currency)
 	if terminal(d.GetState()) {
 		d.HeldAmount = resource.Money(0, o.Currency)
 		return nil
@@ -287,17 +297,14 @@ func refreshAmounts(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute) error
 	return nil
 }
 
-// grantable is the most the platform itself may refund on o (an automatic grant, a ruling, a chargeback):
-// what was paid less refunds, capped by the order's trade-assurance coverage (which never exceeds the
-// supplier's limit). It is the dispute's refundable_amount.
-func grantable(o *ent.Order) int64 {
-	return max(0, min(o.PaidMinor-o.RefundedMinor, o.CoveredMinor-o.RefundedMinor))
-}
+// grantable is the most the platform itself may refund on o (order.Money.Grantable): the dispute's
+// refundable_amount.
+func grantable(o *ent.Order) int64 { return order.MoneyOf(o).Grantable() }
 
-// agreeable is the most the parties may agree to refund on o: what was paid less refunds (the dispute's
-// paid_amount). Coverage caps what the platform grants, not what the parties agree, so a refund the supplier
-// itself offers or accepts may go up to what was paid (DOMAIN.md, Disputes: Money).
-func agreeable(o *ent.Order) int64 { return max(0, o.PaidMinor-o.RefundedMinor) }
+// agreeable is the most the parties may agree to refund on o (order.Money.Refundable): the dispute's
+// paid_amount. Coverage caps what the platform grants, not what the parties agree, so a refund the supplier
+// itself offers or accepts may go up to what was paid (docs/rules.md, Disputes).
+func agreeable(o *ent.Order) int64 { return order.MoneyOf(o).Refundable() }
 
 // The limits checkAmount names in its refusal.
 const (
@@ -327,7 +334,7 @@ func alreadyOpen(orderID string) error {
 // GetDispute returns one dispute.
 func (s *Service) GetDispute(ctx context.Context, req *connect.Request[disputev1.GetDisputeRequest]) (*connect.Response[disputev1.GetDisputeResponse], error) {
 	p := auth.FromContext(ctx)
-	r, err := s.deps.Store.Client.Dispute.Get(ctx, req.Msg.GetId())
+	r, err := s.store.Client.Dispute.Get(ctx, req.Msg.GetId())
 	if ent.IsNotFound(err) || (err == nil && !visible(p, r)) {
 		return nil, apierr.NotFound("dispute", req.Msg.GetId())
 	}
@@ -347,11 +354,11 @@ func (s *Service) ListDisputes(ctx context.Context, req *connect.Request[dispute
 	m := req.Msg
 	filter := pagination.Filter("disputes", p.AccountID, m.GetOrderId(), m.GetState(), m.GetKind(),
 		m.GetBuyerAccountId(), m.GetSupplierAccountId())
-	size, after, err := s.deps.Pager.Start(m, 50, 500, filter)
+	size, after, err := s.pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
-	q := s.deps.Store.Client.Dispute.Query()
+	q := s.store.Client.Dispute.Query()
 	switch p.Role {
 	case commonv1.Role_ROLE_BUYER:
 		q = q.Where(entdispute.BuyerID(p.AccountID))
@@ -384,7 +391,7 @@ func (s *Service) ListDisputes(ctx context.Context, req *connect.Request[dispute
 		return nil, fmt.Errorf("list disputes: %w", err)
 	}
 	out := &disputev1.ListDisputesResponse{}
-	rows, out.NextPageToken = pagination.Page(s.deps.Pager, rows, size, filter, func(r *ent.Dispute) string { return r.ID })
+	rows, out.NextPageToken = pagination.Page(s.pager, rows, size, filter, func(r *ent.Dispute) string { return r.ID })
 	for _, r := range rows {
 		d, err := decode(r)
 		if err != nil {
@@ -399,7 +406,7 @@ func (s *Service) ListDisputes(ctx context.Context, req *connect.Request[dispute
 func (s *Service) ListDisputeTimeline(ctx context.Context, req *connect.Request[disputev1.ListDisputeTimelineRequest]) (*connect.Response[disputev1.ListDisputeTimelineResponse], error) {
 	p := auth.FromContext(ctx)
 	id := req.Msg.GetDisputeId()
-	r, err := s.deps.Store.Client.Dispute.Get(ctx, id)
+	r, err := s.store.Client.Dispute.Get(ctx, id)
 	if ent.IsNotFound(err) || (err == nil && !visible(p, r)) {
 		return nil, apierr.NotFound("dispute", id)
 	}
@@ -407,11 +414,11 @@ func (s *Service) ListDisputeTimeline(ctx context.Context, req *connect.Request[
 		return nil, fmt.Errorf("read dispute %s: %w", id, err)
 	}
 	filter := pagination.Filter("dispute-timeline", id)
-	size, after, err := s.deps.Pager.Start(req.Msg, 50, 500, filter)
+	size, after, err := s.pager.Start(req.Msg, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
-	q := s.deps.Store.Client.TimelineEntry.Query().Where(timelineentry.SubjectType(subjectType), timelineentry.SubjectID(id))
+	q := s.store.Client.TimelineEntry.Query().Where(timelineentry.SubjectType(subjectType), timelineentry.SubjectID(id))
 	if after != "" {
 		q = q.Where(timelineentry.IDGT(after))
 	}
@@ -420,7 +427,7 @@ func (s *Service) ListDisputeTimeline(ctx context.Context, req *connect.Request[
 		return nil, fmt.Errorf("list timeline of dispute %s: %w", id, err)
 	}
 	out := &disputev1.ListDisputeTimelineResponse{}
-	rows, out.NextPageToken = pagination.Page(s.deps.Pager, rows, size, filter, func(r *ent.TimelineEntry) string { return r.ID })
+	rows, out.NextPageToken = pagination.Page(s.pager, rows, size, filter, func(r *ent.TimelineEntry) string { return r.ID })
 	for _, r := range rows {
 		e := &disputev1.TimelineEntry{}
 		if err := proto.Unmarshal(r.Change, e); err != nil {

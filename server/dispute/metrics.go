@@ -28,7 +28,7 @@ func (s *Service) GetSupplierMetrics(ctx context.Context, req *connect.Request[d
 	default:
 		return nil, apierr.RoleNotAllowed("read supplier metrics", p.Role)
 	}
-	c := s.deps.Store.Client
+	c := s.store.Client
 	a, err := c.Account.Get(ctx, id)
 	if ent.IsNotFound(err) || (err == nil && a.Role.String() != "supplier") {
 		return nil, apierr.NotFound("supplier", id)
@@ -45,7 +45,7 @@ func (s *Service) GetSupplierMetrics(ctx context.Context, req *connect.Request[d
 		}
 		return int64(n), nil
 	}
-	m := &disputev1.SupplierMetrics{SupplierAccountId: id, ComputeTime: ts(s.deps.Clock.Now())}
+	m := &disputev1.SupplierMetrics{SupplierAccountId: id, ComputeTime: ts(s.clock.Now())}
 	mine := entdispute.SupplierID(id)
 	for _, f := range []struct {
 		what string

@@ -12,7 +12,6 @@ import (
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
-	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
@@ -36,17 +35,11 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 			return nil, err
 		}
 		d := l.d
-		if err := requireState(d, "respond to", disputev1.Dispute_STATE_AWAITING_RESPONSE); err != nil {
-			return nil, err
-		}
-		if err := responseOpen(d, now); err != nil {
+		if err := accept.CheckAt(l, now); err != nil { // accept, reject and contest run from the same state
 			return nil, err
 		}
 		evidence := stamp(m.GetEvidence(), p, now)
 		d.SupplierResponseTime = ts(now)
-		if err := deadline.Cancel(ctx, tx, subjectType, d.GetId(), KindResponse, now); err != nil {
-			return nil, err
-		}
 		opening := openOffer(d)
 		if m.GetDecision() == disputev1.RespondToDisputeRequest_DECISION_ACCEPT {
 			d.SupplierResponse = disputev1.Dispute_SUPPLIER_RESPONSE_ACCEPTED
@@ -130,21 +123,6 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 	})
 }
 
-// responseOpen fails with DEADLINE_PASSED when a dispute awaiting the supplier's response has reached its
-// response deadline: the automatic grant is due and no call may change the dispute under it (respond,
-// escalate, suspend) before the deadline engine applies it.
-func responseOpen(d *disputev1.Dispute, now time.Time) error {
-	if d.GetState() != disputev1.Dispute_STATE_AWAITING_RESPONSE || d.SupplierResponseDeadline == nil {
-		return nil
-	}
-	if due := d.GetSupplierResponseDeadline().AsTime(); !now.Before(due) {
-		return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_DEADLINE_PASSED,
-			"the supplier's response was due by %s; the buyer's request is granted", due.Format(time.RFC3339)).
-			With("supplier_response_deadline", due.Format(time.RFC3339))
-	}
-	return nil
-}
-
 // MakeOffer proposes terms.
 func (s *Service) MakeOffer(ctx context.Context, req *connect.Request[disputev1.MakeOfferRequest]) (*connect.Response[disputev1.MakeOfferResponse], error) {
 	return run(ctx, s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*disputev1.MakeOfferResponse, error) {
@@ -154,7 +132,7 @@ func (s *Service) MakeOffer(ctx context.Context, req *connect.Request[disputev1.
 			return nil, err
 		}
 		d := l.d
-		if err := requireState(d, "make an offer on", disputev1.Dispute_STATE_NEGOTIATING, disputev1.Dispute_STATE_ESCALATED); err != nil {
+		if err := makeOffer.CheckAt(l, now); err != nil {
 			return nil, err
 		}
 		o, err := tx.Order.Get(ctx, d.GetOrderId())
@@ -185,7 +163,7 @@ func (s *Service) MakeOffer(ctx context.Context, req *connect.Request[disputev1.
 		out, err := s.commit(ctx, tx, l, d, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OFFER_MADE, event: "offer_made", offerID: offer.GetId(), evidence: evidence,
 			amount: offer.GetRefundAmount(), fields: []string{"offers"},
-			desc: fmt.Sprintf("The %s offered %s of %d %s", apierr.RoleName(p.Role), offer.GetResolution(), amount, o.Currency),
+			desc: fmt.Sprintf("The %s offered %s of %d %s", auth.RoleName(p.Role), offer.GetResolution(), amount, o.Currency),
 		})
 		if err != nil {
 			return nil, err
@@ -203,7 +181,7 @@ func (s *Service) AcceptOffer(ctx context.Context, req *connect.Request[disputev
 			return nil, err
 		}
 		d := l.d
-		if err := requireState(d, "accept an offer on", disputev1.Dispute_STATE_NEGOTIATING, disputev1.Dispute_STATE_ESCALATED); err != nil {
+		if err := acceptOffer.CheckAt(l, now); err != nil {
 			return nil, err
 		}
 		offer, err := theirOffer(d, p, m.GetOfferId())
@@ -230,7 +208,7 @@ func (s *Service) AcceptOffer(ctx context.Context, req *connect.Request[disputev
 		out, err := s.commit(ctx, tx, l, d, p, now, append([]step{{
 			kind: disputev1.TimelineEntry_KIND_OFFER_ACCEPTED, event: "offer_accepted", offerID: offer.GetId(),
 			amount: offer.GetRefundAmount(), fields: []string{"state", "offers", "settlement"},
-			desc: fmt.Sprintf("The %s accepted the offer of %s of %d %s; the dispute is settled", apierr.RoleName(p.Role),
+			desc: fmt.Sprintf("The %s accepted the offer of %s of %d %s; the dispute is settled", auth.RoleName(p.Role),
 				offer.GetResolution(), offer.GetRefundAmount().GetAmountMinor(), o.Currency),
 		}}, steps...)...)
 		if err != nil {
@@ -249,7 +227,7 @@ func (s *Service) DeclineOffer(ctx context.Context, req *connect.Request[dispute
 			return nil, err
 		}
 		d := l.d
-		if err := requireState(d, "decline an offer on", disputev1.Dispute_STATE_NEGOTIATING, disputev1.Dispute_STATE_ESCALATED); err != nil {
+		if err := declineOffer.CheckAt(l, now); err != nil {
 			return nil, err
 		}
 		offer, err := theirOffer(d, p, m.GetOfferId())
@@ -259,7 +237,7 @@ func (s *Service) DeclineOffer(ctx context.Context, req *connect.Request[dispute
 		offer.State, offer.CloseTime = disputev1.Offer_STATE_DECLINED, ts(now)
 		out, err := s.commit(ctx, tx, l, d, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OFFER_DECLINED, event: "offer_declined", offerID: offer.GetId(),
-			fields: []string{"offers"}, desc: fmt.Sprintf("The %s declined the offer: %s", apierr.RoleName(p.Role), m.GetNote()),
+			fields: []string{"offers"}, desc: fmt.Sprintf("The %s declined the offer: %s", auth.RoleName(p.Role), m.GetNote()),
 		})
 		if err != nil {
 			return nil, err
@@ -268,13 +246,10 @@ func (s *Service) DeclineOffer(ctx context.Context, req *connect.Request[dispute
 	})
 }
 
-// escalate moves a dispute to the platform.
-func escalate(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute, by auth.Principal, now time.Time) error {
+// escalate moves a dispute to the platform; leaving its state stops the response and escalation timers
+// (commit).
+func escalate(d *disputev1.Dispute, by auth.Principal, now time.Time) {
 	d.State, d.EscalatedBy, d.EscalateTime = disputev1.Dispute_STATE_ESCALATED, by.Party(), ts(now)
-	if err := deadline.Cancel(ctx, tx, subjectType, d.GetId(), KindAutoEscalate, now); err != nil {
-		return err
-	}
-	return deadline.Cancel(ctx, tx, subjectType, d.GetId(), KindResponse, now)
 }
 
 // EscalateDispute asks the platform to step in.
@@ -286,10 +261,7 @@ func (s *Service) EscalateDispute(ctx context.Context, req *connect.Request[disp
 			return nil, err
 		}
 		d := l.d
-		if err := requireState(d, "escalate", disputev1.Dispute_STATE_AWAITING_RESPONSE, disputev1.Dispute_STATE_NEGOTIATING); err != nil {
-			return nil, err
-		}
-		if err := responseOpen(d, now); err != nil {
+		if err := escalateStep.CheckAt(l, now); err != nil {
 			return nil, err
 		}
 		rejected := d.GetSupplierResponse() == disputev1.Dispute_SUPPLIER_RESPONSE_REJECTED
@@ -307,13 +279,11 @@ func (s *Service) EscalateDispute(ctx context.Context, req *connect.Request[disp
 		}
 		evidence := stamp(m.GetEvidence(), p, now)
 		d.Evidence = append(d.Evidence, evidence...)
-		if err := escalate(ctx, tx, d, p, now); err != nil {
-			return nil, err
-		}
+		escalate(d, p, now)
 		out, err := s.commit(ctx, tx, l, d, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_ESCALATED, event: "escalated", evidence: evidence,
 			fields: []string{"state", "escalated_by", "escalate_time"},
-			desc:   fmt.Sprintf("The %s escalated the dispute to the platform: %s", apierr.RoleName(p.Role), m.GetNote()),
+			desc:   fmt.Sprintf("The %s escalated the dispute to the platform: %s", auth.RoleName(p.Role), m.GetNote()),
 		})
 		if err != nil {
 			return nil, err
@@ -337,8 +307,7 @@ func (s *Service) WithdrawDispute(ctx context.Context, req *connect.Request[disp
 		if d.GetKind() != disputev1.Dispute_KIND_STANDARD {
 			return nil, apierr.IllegalState("dispute", d.GetId(), "withdraw", d.GetKind().String())
 		}
-		if err := requireState(d, "withdraw", disputev1.Dispute_STATE_AWAITING_RESPONSE, disputev1.Dispute_STATE_NEGOTIATING,
-			disputev1.Dispute_STATE_ESCALATED, disputev1.Dispute_STATE_SUSPENDED); err != nil {
+		if err := withdraw.CheckAt(l, now); err != nil {
 			return nil, err
 		}
 		if err := s.end(ctx, tx, l, disputev1.Dispute_STATE_WITHDRAWN, p, now, true); err != nil {

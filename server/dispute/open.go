@@ -12,14 +12,12 @@ import (
 	entdispute "github.com/tradeassure/tradeassure/ent/dispute"
 	entorder "github.com/tradeassure/tradeassure/ent/order"
 	entpayment "github.com/tradeassure/tradeassure/ent/payment"
-	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/aftersales"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
-	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
@@ -201,27 +199,15 @@ func newDispute(o *ent.Order, kind disputev1.Dispute_Kind, opener auth.Principal
 	return &loaded{d: d, version: o.PolicyVersion}
 }
 
-// startClocks sets and schedules the deadlines of a dispute awaiting the supplier's response.
-func startClocks(ctx context.Context, tx *ent.Tx, l *loaded, now time.Time) error {
+// startClocks starts the timers of a dispute opened by begin awaiting the supplier's response (rules.go)
+// and sets the time from which the buyer may escalate a standard one.
+func startClocks(ctx context.Context, tx *ent.Tx, l *loaded, begin *rule, now time.Time) error {
 	pol := l.policySet()
 	d := l.d
-	due := now.Add(pol.DisputeResponse)
-	d.SupplierResponseDeadline = ts(due)
-	if err := deadline.Schedule(ctx, tx, subjectType, d.GetId(), KindResponse, due, now); err != nil {
-		return err
-	}
-	if d.GetKind() != disputev1.Dispute_KIND_STANDARD {
-		return nil
-	}
-	if pol.DisputeEscalateFrom > 0 {
+	if d.GetKind() == disputev1.Dispute_KIND_STANDARD && pol.DisputeEscalateFrom > 0 {
 		d.EscalationAllowedTime = ts(now.Add(pol.DisputeEscalateFrom))
 	}
-	if pol.DisputeAutoEscalate > 0 {
-		at := now.Add(pol.DisputeAutoEscalate)
-		d.AutoEscalationTime = ts(at)
-		return deadline.Schedule(ctx, tx, subjectType, d.GetId(), KindAutoEscalate, at, now)
-	}
-	return nil
+	return begin.Start(ctx, tx, l, d.GetId(), pol, d, now)
 }
 
 // OpenDispute opens a buyer's dispute on its paid order.
@@ -238,7 +224,10 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		if err != nil {
 			return nil, err
 		}
-		if err := noOpenReturn(ctx, tx, o.ID); err != nil {
+		if s.returns == nil {
+			return nil, connect.NewError(connect.CodeUnavailable, errNoReturns)
+		}
+		if err := aftersales.OneCase(ctx, tx, o.ID, s.returns, "a dispute can be opened"); err != nil {
 			return nil, err
 		}
 		pol := policy.MustGet(policyToProto(o.Policy), o.PolicyVersion)
@@ -308,7 +297,7 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 			State: disputev1.Offer_STATE_OPEN, CreateTime: ts(now),
 		}
 		d.Offers = []*disputev1.Offer{offer}
-		if err := startClocks(ctx, tx, l, now); err != nil {
+		if err := startClocks(ctx, tx, l, open, now); err != nil {
 			return nil, err
 		}
 		if err := s.escrow.Hold(ctx, tx, o.ID, p, now); err != nil {
@@ -419,7 +408,7 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 			PaymentId: pay.ID, Amount: m.GetAmount(), ReasonCode: m.GetReasonCode(), NetworkReference: m.GetNetworkReference(),
 			PaymentTime: ts(*pay.FinishTime), ChargebackTime: m.GetChargebackTime(),
 		}
-		if err := startClocks(ctx, tx, l, now); err != nil {
+		if err := startClocks(ctx, tx, l, recordCharge, now); err != nil {
 			return nil, err
 		}
 		if err := s.escrow.Hold(ctx, tx, o.ID, p, now); err != nil {
@@ -509,25 +498,4 @@ func (s *Service) OpenReturnedGoodsDispute(ctx context.Context, tx *ent.Tx, r af
 		return "", err
 	}
 	return d.GetId(), nil
-}
-
-// openReturnStates are the states of a return that is still running.
-var openReturnStates = []returnrequest.State{
-	returnrequest.StateRequested, returnrequest.StatePartialRefundOffered, returnrequest.StateApproved,
-	returnrequest.StateShipped, returnrequest.StateDisputed,
-}
-
-// noOpenReturn refuses a buyer's dispute while a return of the same order is running: an order has one
-// after-sales case at a time, so the two cannot claim the same goods or money. A declined return has ended,
-// so the buyer can then dispute it (naming it as the related return).
-func noOpenReturn(ctx context.Context, tx *ent.Tx, orderID string) error {
-	r, err := tx.ReturnRequest.Query().Where(returnrequest.OrderID(orderID), returnrequest.StateIn(openReturnStates...)).First(ctx)
-	if ent.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("look for open returns of order %s: %w", orderID, err)
-	}
-	return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN,
-		"return %s of order %s is still open; a dispute can be opened once it ends", r.ID, orderID).With("return_id", r.ID)
 }

@@ -39,12 +39,7 @@ var errNoReturns = errors.New("the returns service is not available to start a r
 
 // stopClocks drops every deadline of the dispute, running or suspended.
 func stopClocks(ctx context.Context, tx *ent.Tx, id string, now time.Time) error {
-	for _, k := range []string{KindResponse, KindAutoEscalate, KindEvidenceDue} {
-		if err := deadline.Cancel(ctx, tx, subjectType, id, k, now); err != nil {
-			return err
-		}
-	}
-	return nil
+	return deadline.CancelKinds(ctx, tx, subjectType, id, []string{KindResponse, KindAutoEscalate, KindEvidenceDue}, now)
 }
 
 // closeOffers closes the offers still open when the dispute ends otherwise than by accepting them.
@@ -95,7 +90,7 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 	switch {
 	case d.GetKind() == disputev1.Dispute_KIND_RETURNED_GOODS:
 		// The return pays the refund by its own rules; the dispute decides how much.
-		if s.resolver == nil {
+		if s.returns == nil {
 			return nil, connect.NewError(connect.CodeUnavailable, errNoReturns)
 		}
 		set.RefundSource = disputev1.Settlement_REFUND_SOURCE_RETURN
@@ -107,7 +102,7 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 		}
 		oc.amount = min(oc.amount, ret.RefundTotalMinor)
 		set.RefundAmount = resource.Money(oc.amount, cur)
-		if err := s.resolver.ResolveReturnDispute(ctx, tx, aftersales.ReturnDisputeOutcome{
+		if err := s.returns.ResolveReturnDispute(ctx, tx, aftersales.ReturnDisputeOutcome{
 			ReturnID: d.GetRelatedReturnId(), DisputeID: d.GetId(), RefundMinor: oc.amount, Actor: actor, Now: now,
 		}); err != nil {
 			return nil, err

@@ -24,6 +24,7 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
+	"github.com/tradeassure/tradeassure/ent/ledgerentry"
 	"github.com/tradeassure/tradeassure/ent/ledgertransfer"
 	"github.com/tradeassure/tradeassure/server/money"
 )
@@ -66,6 +67,11 @@ const (
 // ErrOverdraft is returned (wrapped) by Post when a leg marked NoOverdraft would leave its account below
 // zero; nothing is written.
 var ErrOverdraft = errors.New("the balance is too low")
+
+// ErrCauseConflict is returned (wrapped) by Post when a cause that was posted before is posted again with
+// other legs (other accounts, amounts or currency): a replay must repeat the first posting exactly, so a
+// caller that computes a different transfer for the same cause is a fault to surface, not to absorb.
+var ErrCauseConflict = errors.New("the cause was posted before with other legs")
 
 // AccountID is the name of an account: "kind:owner:currency".
 func AccountID(kind Kind, owner, currency string) string {
@@ -146,6 +152,9 @@ func PostResult(ctx context.Context, tx *ent.Tx, t Transfer) (Result, error) {
 		return Result{}, fmt.Errorf("post %s %s: %w", t.CauseKind, t.CauseID, err)
 	}
 	if got.ID != id {
+		if err := sameLegs(ctx, tx, got, t); err != nil {
+			return Result{}, err
+		}
 		return Result{Posted: false, TransferID: got.ID}, nil
 	}
 	if err := lockFeed(ctx, tx, dia); err != nil {
@@ -179,6 +188,30 @@ func PostResult(ctx context.Context, tx *ent.Tx, t Transfer) (Result, error) {
 		return Result{}, fmt.Errorf("post %s %s: entries: %w", t.CauseKind, t.CauseID, err)
 	}
 	return Result{Posted: true, TransferID: id}, nil
+}
+
+// sameLegs fails with ErrCauseConflict unless t has the legs of the transfer posted before for its cause.
+func sameLegs(ctx context.Context, tx *ent.Tx, posted *ent.LedgerTransfer, t Transfer) error {
+	conflict := func(what string) error {
+		return fmt.Errorf("post %s %s again: %s: %w", t.CauseKind, t.CauseID, what, ErrCauseConflict)
+	}
+	if posted.Currency != t.Currency {
+		return conflict(fmt.Sprintf("currency %s, posted in %s", t.Currency, posted.Currency))
+	}
+	entries, err := tx.LedgerEntry.Query().Where(ledgerentry.TransferID(posted.ID)).Order(ent.Asc(ledgerentry.FieldLeg)).All(ctx)
+	if err != nil {
+		return fmt.Errorf("post %s %s again: read the posted legs: %w", t.CauseKind, t.CauseID, err)
+	}
+	if len(entries) != len(t.Legs) {
+		return conflict(fmt.Sprintf("%d legs, posted with %d", len(t.Legs), len(entries)))
+	}
+	for i, e := range entries {
+		l := t.Legs[i]
+		if acct := AccountID(l.Kind, l.Owner, t.Currency); e.AccountID != acct || e.AmountMinor != l.Amount {
+			return conflict(fmt.Sprintf("leg %d is %d on %s, posted as %d on %s", i, l.Amount, acct, e.AmountMinor, e.AccountID))
+		}
+	}
+	return nil
 }
 
 // feedLock is the Postgres advisory lock that server/events takes to append an event (its feedLock),

@@ -124,9 +124,25 @@ func TestPostOncePerCause(t *testing.T) {
 		if err != nil || !first.Posted {
 			t.Fatalf("first post: %+v, %v", first, err)
 		}
-		again, err := post(e, move("pay_1", 999, funding, escrow))
+		again, err := post(e, move("pay_1", 100, funding, escrow))
 		if err != nil || again.Posted || again.TransferID != first.TransferID {
 			t.Fatalf("replay: %+v, %v", again, err)
+		}
+		// A re-post of the cause with other legs is refused, and moves nothing.
+		for name, tr := range map[string]ledger.Transfer{
+			"other amount":   move("pay_1", 999, funding, escrow),
+			"other account":  move("pay_1", 100, funding, ledger.Leg{Kind: ledger.OrderEscrow, Owner: "ord_other"}),
+			"other currency": func() ledger.Transfer { tr := move("pay_1", 100, funding, escrow); tr.Currency = "EUR"; return tr }(),
+			"another leg": func() ledger.Transfer {
+				tr := move("pay_1", 100, funding, escrow)
+				tr.Legs[1].Amount = 50
+				tr.Legs = append(tr.Legs, ledger.Leg{Kind: ledger.OrderEscrow, Owner: "ord_other", Amount: 50})
+				return tr
+			}(),
+		} {
+			if _, err := post(e, tr); !errors.Is(err, ledger.ErrCauseConflict) {
+				t.Errorf("%s: %v, want ErrCauseConflict", name, err)
+			}
 		}
 		if got := balance(t, e, ledger.OrderEscrow, "ord"); got != 100 {
 			t.Fatalf("escrow = %d", got)

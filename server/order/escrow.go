@@ -28,6 +28,8 @@ type Escrow interface {
 	// Refund pays amount back to the buyer for a cause, from the escrow and, for what the escrow no longer
 	// holds (it was released), from the supplier's balance. It never refunds more than was paid.
 	Refund(ctx context.Context, tx *ent.Tx, r RefundRequest) (RefundResult, error)
+	// Money reads the order's money facts.
+	Money(ctx context.Context, tx *ent.Tx, orderID string) (Money, error)
 }
 
 var _ Escrow = (*Service)(nil)
@@ -160,7 +162,7 @@ func (s *Service) Refund(ctx context.Context, tx *ent.Tx, r RefundRequest) (Refu
 	if r.AmountMinor <= 0 {
 		return res, apierr.Invalid("amount", "a refund must be more than zero")
 	}
-	if left := o.PaidMinor - o.RefundedMinor; r.AmountMinor > left {
+	if left := MoneyOf(o).Refundable(); r.AmountMinor > left {
 		return res, apierr.New(connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID,
 			"order %s has %d left to refund (paid %d, refunded %d); %d is more", o.ID, left, o.PaidMinor, o.RefundedMinor, r.AmountMinor).
 			With("refundable_minor", left)

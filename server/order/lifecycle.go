@@ -17,16 +17,13 @@ import (
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
-	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
 // beforeShipment are the states in which an order has not shipped and can still be cancelled or changed.
-var beforeShipment = []entorder.State{entorder.StateDraft, entorder.StateAwaitingPayment, entorder.StateAdvancePaid, entorder.StatePaid}
 
 // confirmed are the states of an accepted order that has not shipped: changes need both parties.
-var confirmed = []entorder.State{entorder.StateAwaitingPayment, entorder.StateAdvancePaid, entorder.StatePaid}
 
 // setTerms stores new terms and their amounts.
 func setTerms(u *ent.OrderUpdateOne, terms *orderv1.OrderTerms, a amounts) {
@@ -53,7 +50,7 @@ func (s *Service) UpdateOrder(ctx context.Context, req *connect.Request[orderv1.
 		if err := p.RequireRole("edit a draft (the buyer may request changes instead)", commonv1.Role_ROLE_SUPPLIER); err != nil {
 			return nil, err
 		}
-		if err := requireState(o, "edit", entorder.StateDraft); err != nil {
+		if err := editDraft.CheckAt(o, now); err != nil {
 			return nil, err
 		}
 		terms := req.Msg.GetTerms()
@@ -82,7 +79,7 @@ func (s *Service) RequestDraftChanges(ctx context.Context, req *connect.Request[
 		if err := p.RequireRole("request changes to a draft", commonv1.Role_ROLE_BUYER); err != nil {
 			return nil, err
 		}
-		if err := requireState(o, "request changes to", entorder.StateDraft); err != nil {
+		if err := requestChanges.CheckAt(o, now); err != nil {
 			return nil, err
 		}
 		pb, err := s.commit(ctx, tx, o, change{event: "changes_requested", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
@@ -108,7 +105,7 @@ func (s *Service) AcceptOrder(ctx context.Context, req *connect.Request[orderv1.
 		if err := p.RequireTrading("accept orders", now); err != nil {
 			return nil, err
 		}
-		if err := requireState(o, "accept", entorder.StateDraft); err != nil {
+		if err := acceptOrder.CheckAt(o, now); err != nil {
 			return nil, err
 		}
 		if o.AwaitingSupplier {
@@ -124,8 +121,8 @@ func (s *Service) AcceptOrder(ctx context.Context, req *connect.Request[orderv1.
 		if _, err := checkTerms(ctx, tx, terms, supplier, orderPolicy(o), now); err != nil {
 			return nil, err
 		}
-		pb, err := s.commit(ctx, tx, o, change{event: "accepted", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
-			u.SetState(entorder.StateAwaitingPayment).SetBuyerChangeRequest("")
+		pb, err := s.commit(ctx, tx, o, change{event: "accepted", actor: p, now: now, step: acceptOrder, set: func(u *ent.OrderUpdateOne) {
+			u.SetBuyerChangeRequest("")
 		}})
 		if err != nil {
 			return nil, err
@@ -153,7 +150,7 @@ func (s *Service) ProposeOrderChange(ctx context.Context, req *connect.Request[o
 		if o.State == entorder.StateDraft {
 			return nil, apierr.IllegalState("order", o.ID, "propose a change to (edit the draft, or request changes to it)", "draft")
 		}
-		if err := requireState(o, "change", confirmed...); err != nil {
+		if err := proposeChange.CheckAt(o, now); err != nil {
 			return nil, err
 		}
 		if o.PaymentPending {
@@ -237,7 +234,7 @@ func (s *Service) AcceptOrderChange(ctx context.Context, req *connect.Request[or
 		if !isParty(p, o) {
 			return nil, apierr.RoleNotAllowed("accept changes to an order it is not a party to", p.Role)
 		}
-		if err := requireState(o, "change", confirmed...); err != nil {
+		if err := acceptChange.CheckAt(o, now); err != nil {
 			return nil, err
 		}
 		if o.PaymentPending {
@@ -304,7 +301,7 @@ func (s *Service) ChangeLogisticsProvider(ctx context.Context, req *connect.Requ
 		if err := p.RequireRole("change the logistics provider", commonv1.Role_ROLE_BUYER); err != nil {
 			return nil, err
 		}
-		if err := requireState(o, "change the logistics provider of", beforeShipment...); err != nil {
+		if err := changeLogistics.CheckAt(o, now); err != nil {
 			if o.State != entorder.StateCancelled {
 				return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_ALREADY_SHIPPED,
 					"order %s has shipped; the logistics provider can only change before shipment", o.ID).With("state", stateName(o.State))
@@ -336,7 +333,7 @@ func (s *Service) CancelOrder(ctx context.Context, req *connect.Request[orderv1.
 		if !isParty(p, o) {
 			return nil, apierr.RoleNotAllowed("cancel an order it is not a party to", p.Role)
 		}
-		if err := requireState(o, "cancel", beforeShipment...); err != nil {
+		if err := cancelOrder.CheckAt(o, now); err != nil {
 			return nil, err
 		}
 		if o.PaymentPending {
@@ -368,8 +365,8 @@ func (s *Service) CancelOrder(ctx context.Context, req *connect.Request[orderv1.
 			return nil, err
 		}
 		canc.Refund = resource.Money(refund, o.Currency)
-		pb, err := s.commit(ctx, tx, o, change{event: "cancelled", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
-			u.SetState(entorder.StateCancelled).SetCancellation(resource.Marshal(canc)).ClearPendingChange().
+		pb, err := s.commit(ctx, tx, o, change{event: "cancelled", actor: p, now: now, step: cancelOrder, set: func(u *ent.OrderUpdateOne) {
+			u.SetCancellation(resource.Marshal(canc)).ClearPendingChange().
 				AddRefundedMinor(refund)
 		}})
 		if err != nil {
@@ -404,15 +401,15 @@ func (s *Service) ShipOrder(ctx context.Context, req *connect.Request[orderv1.Sh
 		if err := p.RequireRole("ship an order", commonv1.Role_ROLE_SUPPLIER); err != nil {
 			return nil, err
 		}
-		if err := requireState(o, "ship", entorder.StatePaid); err != nil {
+		if err := shipOrder.CheckAt(o, now); err != nil {
 			return nil, err
 		}
 		ship := &orderv1.Shipment{
 			Carrier: req.Msg.GetCarrier(), TrackingNumber: req.Msg.GetTrackingNumber(), ShipTime: timestamppb.New(now),
 			ViaExportAgent: o.RequiresExportAgent,
 		}
-		pb, err := s.commit(ctx, tx, o, change{event: "shipped", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
-			u.SetState(entorder.StateShipped).SetShipment(resource.Marshal(ship)).ClearPendingChange()
+		pb, err := s.commit(ctx, tx, o, change{event: "shipped", actor: p, now: now, step: shipOrder, set: func(u *ent.OrderUpdateOne) {
+			u.SetShipment(resource.Marshal(ship)).ClearPendingChange()
 		}})
 		if err != nil {
 			return nil, err
@@ -431,7 +428,7 @@ func (s *Service) RecordDelivery(ctx context.Context, req *connect.Request[order
 		if err != nil {
 			return nil, err
 		}
-		if err := requireState(o, "record delivery of", entorder.StateShipped); err != nil {
+		if err := deliverOrder.CheckAt(o, now); err != nil {
 			return nil, err
 		}
 		at := now
@@ -446,12 +443,8 @@ func (s *Service) RecordDelivery(ctx context.Context, req *connect.Request[order
 				return nil, apierr.Invalid("deliver_time", "must not be before the shipment at %s", ship.GetShipTime().AsTime().Format(time.RFC3339))
 			}
 		}
-		due := at.Add(orderPolicy(o).AutoConfirmAfterDelivery)
-		if err := deadline.Schedule(ctx, tx, "order", o.ID, KindAutoConfirm, due, now); err != nil {
-			return nil, err
-		}
-		pb, err := s.commit(ctx, tx, o, change{event: "delivered", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
-			u.SetState(entorder.StateDelivered).SetDeliverTime(at).SetAutoConfirmDeadline(due)
+		pb, err := s.commit(ctx, tx, o, change{event: "delivered", actor: p, now: now, step: deliverOrder, entered: at, set: func(u *ent.OrderUpdateOne) {
+			u.SetDeliverTime(at)
 		}})
 		if err != nil {
 			return nil, err
@@ -470,10 +463,10 @@ func (s *Service) ConfirmReceipt(ctx context.Context, req *connect.Request[order
 		if err := p.RequireRole("confirm receipt", commonv1.Role_ROLE_BUYER); err != nil {
 			return nil, err
 		}
-		if err := requireState(o, "confirm receipt of", entorder.StateShipped, entorder.StateDelivered); err != nil {
+		if err := confirmReceipt.CheckAt(o, now); err != nil {
 			return nil, err
 		}
-		pb, err := s.complete(ctx, tx, o, p, now, "receipt_confirmed")
+		pb, err := s.complete(ctx, tx, o, confirmReceipt, p, now, "receipt_confirmed")
 		if err != nil {
 			return nil, err
 		}
@@ -481,18 +474,12 @@ func (s *Service) ConfirmReceipt(ctx context.Context, req *connect.Request[order
 	})
 }
 
-// complete moves a shipped or delivered order to COMPLETED, starts its after-sales window, and releases
-// the escrow to the supplier unless a dispute or return holds it.
-func (s *Service) complete(ctx context.Context, tx *ent.Tx, o *ent.Order, actor auth.Principal, now time.Time, event string) (*orderv1.Order, error) {
-	if err := deadline.Cancel(ctx, tx, "order", o.ID, KindAutoConfirm, now); err != nil {
-		return nil, err
-	}
-	closeAt := now.Add(orderPolicy(o).DisputeWindow)
-	if err := deadline.Schedule(ctx, tx, "order", o.ID, KindClose, closeAt, now); err != nil {
-		return nil, err
-	}
-	updated, err := s.commitEntity(ctx, tx, o, change{event: event, actor: actor, now: now, set: func(u *ent.OrderUpdateOne) {
-		u.SetState(entorder.StateCompleted).SetCompleteTime(now).SetAfterSalesDeadline(closeAt)
+// complete moves a shipped or delivered order to COMPLETED by t (the buyer's confirmation or the automatic
+// one), which starts its after-sales window, and releases the escrow to the supplier unless a dispute or
+// return holds it.
+func (s *Service) complete(ctx context.Context, tx *ent.Tx, o *ent.Order, t *rule, actor auth.Principal, now time.Time, event string) (*orderv1.Order, error) {
+	updated, err := s.commitEntity(ctx, tx, o, change{event: event, actor: actor, now: now, step: t, set: func(u *ent.OrderUpdateOne) {
+		u.SetCompleteTime(now)
 		if o.DeliverTime == nil {
 			u.SetDeliverTime(now)
 		}

@@ -98,6 +98,10 @@ type change struct {
 	now   time.Time
 	// set applies the change's column updates.
 	set func(u *ent.OrderUpdateOne)
+	// step is the transition the change makes (rules.go), nil for one that is none; it sets the state and
+	// the timers. entered is when the new state was entered when that is not now (a reported delivery).
+	step    *rule
+	entered time.Time
 }
 
 // commit writes a change of o as the next revision, guarded by the revision read (a concurrent writer
@@ -117,6 +121,16 @@ func (s *Service) commitEntity(ctx context.Context, tx *ent.Tx, o *ent.Order, c 
 		SetRevision(next).SetEtag(resource.Etag(o.ID, next)).SetUpdateTime(c.now)
 	if c.set != nil {
 		c.set(u)
+	}
+	if c.step != nil && !c.step.Stays {
+		entered := c.entered
+		if entered.IsZero() {
+			entered = c.now
+		}
+		u.SetState(c.step.To)
+		if err := machine.MoveAt(ctx, tx, o, c.step.To, u.Mutation(), entered, c.now); err != nil {
+			return nil, err
+		}
 	}
 	updated, err := u.Save(ctx)
 	if ent.IsNotFound(err) {
@@ -138,7 +152,7 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, o *ent.Order, c change
 		return nil, err
 	}
 	typ := "order." + c.event
-	role := apierr.RoleName(c.actor.Role)
+	role := auth.RoleName(c.actor.Role)
 	if err := tx.OrderRevision.Create().SetOrderID(o.ID).SetRevision(o.Revision).SetChange(typ).
 		SetActorRole(role).SetActorID(c.actor.AccountID).SetTime(c.now).SetSnapshot(resource.Marshal(pb)).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("record revision of order %s: %w", o.ID, err)
@@ -154,15 +168,6 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, o *ent.Order, c change
 }
 
 func stateName(s entorder.State) string { return string(s) }
-
-func requireState(o *ent.Order, action string, states ...entorder.State) error {
-	for _, st := range states {
-		if o.State == st {
-			return nil
-		}
-	}
-	return apierr.IllegalState("order", o.ID, action, stateName(o.State))
-}
 
 func supplierAccount(ctx context.Context, tx *ent.Tx, id string) (*ent.Account, error) {
 	a, err := tx.Account.Get(ctx, id)

@@ -134,7 +134,7 @@ func (s *Service) PayOrder(ctx context.Context, req *connect.Request[orderv1.Pay
 		if err := p.RequireTrading("pay orders", now); err != nil {
 			return nil, err
 		}
-		if err := requireState(o, "pay", entorder.StateAwaitingPayment, entorder.StateAdvancePaid); err != nil {
+		if err := payOrder.CheckAt(o, now); err != nil {
 			return nil, err
 		}
 		if o.PaymentPending {
@@ -216,12 +216,12 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, o *ent.Order, pay *ent
 		return nil, money.StoredTooLarge("payment %s of %d would bring order %s to %d paid, more than its total %d",
 			pay.ID, pay.AmountMinor, o.ID, paid, o.TotalMinor)
 	}
-	next, event := entorder.StatePaid, "paid"
+	step, event := paidInFull, "paid"
 	if pay.Part == entpayment.PartAdvance {
-		next, event = entorder.StateAdvancePaid, "advance_paid"
+		step, event = advancePaid, "advance_paid"
 	}
-	return s.commit(ctx, tx, o, change{event: event, actor: actor, now: now, set: func(u *ent.OrderUpdateOne) {
-		u.SetPaidMinor(paid).SetState(next).SetPaymentPending(false)
+	return s.commit(ctx, tx, o, change{event: event, actor: actor, now: now, step: step, set: func(u *ent.OrderUpdateOne) {
+		u.SetPaidMinor(paid).SetPaymentPending(false)
 	}})
 }
 

@@ -30,11 +30,11 @@ import (
 // GetBalance returns a supplier's balances per currency.
 func (s *Service) GetBalance(ctx context.Context, req *connect.Request[payoutv1.GetBalanceRequest]) (*connect.Response[payoutv1.GetBalanceResponse], error) {
 	p := auth.FromContext(ctx)
-	sup, err := supplierFor(ctx, s.deps.Store.Client, p, req.Msg.GetSupplierAccountId(), "read a supplier's balance")
+	sup, err := supplierFor(ctx, s.store.Client, p, req.Msg.GetSupplierAccountId(), "read a supplier's balance")
 	if err != nil {
 		return nil, err
 	}
-	now := s.deps.Clock.Now()
+	now := s.clock.Now()
 	var out *payoutv1.SupplierBalance
 	// One snapshot, so available, withdrawing and in escrow agree with one another.
 	err = s.snapshot(ctx, func(tx *ent.Tx) error {
@@ -117,7 +117,7 @@ func balanceOf(ctx context.Context, tx *ent.Tx, sup *ent.Account) (*payoutv1.Sup
 func (s *Service) ListStatementEntries(ctx context.Context, req *connect.Request[payoutv1.ListStatementEntriesRequest]) (*connect.Response[payoutv1.ListStatementEntriesResponse], error) {
 	p := auth.FromContext(ctx)
 	m := req.Msg
-	sup, err := supplierFor(ctx, s.deps.Store.Client, p, m.GetSupplierAccountId(), "read a supplier's statement")
+	sup, err := supplierFor(ctx, s.store.Client, p, m.GetSupplierAccountId(), "read a supplier's statement")
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (s *Service) ListStatementEntries(ctx context.Context, req *connect.Request
 	}
 	filter := pagination.Filter("statement", sup.ID, m.GetCurrency(), m.GetAccountKind(), m.GetCauseKind(), m.GetOrderId(),
 		m.GetStartTime().AsTime().UnixNano(), m.GetEndTime().AsTime().UnixNano(), m.GetStartTime() != nil, m.GetEndTime() != nil)
-	size, after, err := s.deps.Pager.Start(m, 50, 500, filter)
+	size, after, err := s.pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (s *Service) ListStatementEntries(ctx context.Context, req *connect.Request
 	}
 	var accts []string
 	for _, k := range kinds {
-		q := s.deps.Store.Client.LedgerAccount.Query().Where(ledgeraccount.OwnerID(sup.ID), ledgeraccount.KindEQ(k))
+		q := s.store.Client.LedgerAccount.Query().Where(ledgeraccount.OwnerID(sup.ID), ledgeraccount.KindEQ(k))
 		if c := m.GetCurrency(); c != "" {
 			q = q.Where(ledgeraccount.Currency(c))
 		}
@@ -171,7 +171,7 @@ func (s *Service) ListStatementEntries(ctx context.Context, req *connect.Request
 	var rows []*ent.LedgerEntry
 	cursor := preds
 	for {
-		batch, err := s.deps.Store.Client.LedgerEntry.Query().Where(cursor...).Order(ent.Asc(ledgerentry.FieldID)).Limit(size + 1).All(ctx)
+		batch, err := s.store.Client.LedgerEntry.Query().Where(cursor...).Order(ent.Asc(ledgerentry.FieldID)).Limit(size + 1).All(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list statement of %s: %w", sup.ID, err)
 		}
@@ -186,8 +186,8 @@ func (s *Service) ListStatementEntries(ctx context.Context, req *connect.Request
 		}
 		cursor = append(append([]predicate.LedgerEntry{}, preds...), ledgerentry.IDGT(batch[len(batch)-1].ID))
 	}
-	rows, out.NextPageToken = pagination.Page(s.deps.Pager, rows, size, filter, func(e *ent.LedgerEntry) string { return e.ID })
-	transfers, legs, err := transfersOf(ctx, s.deps.Store.Client, rows)
+	rows, out.NextPageToken = pagination.Page(s.pager, rows, size, filter, func(e *ent.LedgerEntry) string { return e.ID })
+	transfers, legs, err := transfersOf(ctx, s.store.Client, rows)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func (s *Service) GetPlatformAccounts(ctx context.Context, req *connect.Request[
 	if err := requireOperator(ctx, "read the platform's accounts"); err != nil {
 		return nil, err
 	}
-	q := s.deps.Store.Client.LedgerAccount.Query().Where(ledgeraccount.KindIn(ledger.PlatformFees, ledger.PlatformCompensation))
+	q := s.store.Client.LedgerAccount.Query().Where(ledgeraccount.KindIn(ledger.PlatformFees, ledger.PlatformCompensation))
 	if c := req.Msg.GetCurrency(); c != "" {
 		q = q.Where(ledgeraccount.Currency(c))
 	}
@@ -60,11 +60,11 @@ func (s *Service) ListLedgerAccounts(ctx context.Context, req *connect.Request[p
 	}
 	m := req.Msg
 	filter := pagination.Filter("accounts", m.GetKind(), "|", m.GetOwnerId(), "|", m.GetCurrency())
-	size, after, err := s.deps.Pager.Start(m, 50, 500, filter)
+	size, after, err := s.pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
-	q := s.deps.Store.Client.LedgerAccount.Query()
+	q := s.store.Client.LedgerAccount.Query()
 	if k := m.GetKind(); k != payoutv1.LedgerAccount_Kind(0) {
 		q = q.Where(ledgeraccount.KindEQ(kindFromProto[k]))
 	}
@@ -82,7 +82,7 @@ func (s *Service) ListLedgerAccounts(ctx context.Context, req *connect.Request[p
 		return nil, fmt.Errorf("list ledger accounts: %w", err)
 	}
 	out := &payoutv1.ListLedgerAccountsResponse{}
-	rows, out.NextPageToken = pagination.Page(s.deps.Pager, rows, size, filter, func(a *ent.LedgerAccount) string { return a.ID })
+	rows, out.NextPageToken = pagination.Page(s.pager, rows, size, filter, func(a *ent.LedgerAccount) string { return a.ID })
 	for _, a := range rows {
 		out.Accounts = append(out.Accounts, accountToProto(a))
 	}
@@ -102,7 +102,7 @@ func (s *Service) ListTransfers(ctx context.Context, req *connect.Request[payout
 	}
 	m := req.Msg
 	filter := pagination.Filter("transfers", m.GetAccountId(), "|", m.GetCauseKind(), "|", m.GetCauseId(), "|", m.GetOrderId())
-	size, after, err := s.deps.Pager.Start(m, 50, 500, filter)
+	size, after, err := s.pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (s *Service) ListTransfers(ctx context.Context, req *connect.Request[payout
 			return nil, apierr.New(connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_PAGE_TOKEN, "page_token is not valid")
 		}
 	}
-	client := s.deps.Store.Client
+	client := s.store.Client
 	var items []shown
 	cursor := afterID
 	first := true
@@ -160,7 +160,7 @@ func (s *Service) ListTransfers(ctx context.Context, req *connect.Request[payout
 		}
 	}
 	out := &payoutv1.ListTransfersResponse{}
-	items, out.NextPageToken = pagination.Page(s.deps.Pager, items, size, filter, func(x shown) string { return x.key })
+	items, out.NextPageToken = pagination.Page(s.pager, items, size, filter, func(x shown) string { return x.key })
 	for _, x := range items {
 		out.Transfers = append(out.Transfers, x.pb)
 	}
@@ -170,7 +170,7 @@ func (s *Service) ListTransfers(ctx context.Context, req *connect.Request[payout
 // postingIDs returns up to limit ids of postings matching the request's filters, from cursor on (inclusive
 // on the first read, which may resume inside a posting), and whether there may be more.
 func (s *Service) postingIDs(ctx context.Context, m *payoutv1.ListTransfersRequest, cursor string, inclusive bool, limit int) ([]string, bool, error) {
-	client := s.deps.Store.Client
+	client := s.store.Client
 	if a := m.GetAccountId(); a != "" {
 		q := client.LedgerEntry.Query().Where(ledgerentry.AccountID(a))
 		if o := m.GetOrderId(); o != "" {
@@ -221,7 +221,7 @@ func (s *Service) Reconcile(ctx context.Context, req *connect.Request[payoutv1.R
 	if err := requireOperator(ctx, "reconcile the ledger"); err != nil {
 		return nil, err
 	}
-	now := s.deps.Clock.Now()
+	now := s.clock.Now()
 	var rep ledger.Report
 	if err := s.snapshot(ctx, func(tx *ent.Tx) (err error) {
 		rep, err = ledger.Reconcile(ctx, tx)
@@ -244,10 +244,10 @@ func (s *Service) Reconcile(ctx context.Context, req *connect.Request[payoutv1.R
 // snapshot runs fn in a transaction that sees one consistent state: a read-only repeatable-read
 // transaction on Postgres; on SQLite every transaction is one (writers are serialized).
 func (s *Service) snapshot(ctx context.Context, fn func(tx *ent.Tx) error) error {
-	if s.deps.Store.Dialect != dialect.Postgres {
-		return s.deps.Store.WithTx(ctx, fn)
+	if s.store.Dialect != dialect.Postgres {
+		return s.store.WithTx(ctx, fn)
 	}
-	tx, err := s.deps.Store.Client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	tx, err := s.store.Client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("begin snapshot: %w", err)
 	}

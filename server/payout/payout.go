@@ -18,25 +18,27 @@ import (
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1/payoutv1connect"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
-	"github.com/tradeassure/tradeassure/server/deps"
+	"github.com/tradeassure/tradeassure/server/clock"
+	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/idempotency"
 	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/pagination"
+	"github.com/tradeassure/tradeassure/server/storage"
 )
 
 var _ payoutv1connect.PayoutServiceHandler = (*Service)(nil)
 
 // Service implements PayoutService.
 type Service struct {
-	deps deps.Deps
+	store *storage.Store
+	clock clock.Clock
+	feed  *events.Feed
+	pager *pagination.Pager
 }
 
-// New returns the service and registers its deadline with the engine.
-func New(d deps.Deps) *Service {
-	s := &Service{deps: d}
-	if d.Engine != nil {
-		s.Register(d.Engine)
-	}
-	return s
+// New returns the payout service; Register adds its deadline to the engine.
+func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager) *Service {
+	return &Service{store: store, clock: clk, feed: feed, pager: pager}
 }
 
 // lockFeed takes the lock every posting takes before touching balances (ledger.LockFeed: the event
@@ -52,7 +54,7 @@ func run[Req any, Resp any, PReq idempotency.Request[Req], PResp idempotency.Res
 	req *connect.Request[Req], fn func(tx *ent.Tx, p auth.Principal, now time.Time) (PResp, error),
 ) (*connect.Response[Resp], error) {
 	for attempt := 0; ; attempt++ {
-		resp, err := idempotency.Handle[Req, Resp, PReq, PResp](ctx, s.deps.Store, s.deps.Clock, req, fn)
+		resp, err := idempotency.Handle[Req, Resp, PReq, PResp](ctx, s.store, s.clock, req, fn)
 		if err != nil && retryable(err) && attempt < 4 {
 			continue
 		}

@@ -72,7 +72,7 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, w *ent.Withdrawal, c w
 
 // record appends the event of a withdrawal's latest revision; the supplier sees it in its feed.
 func (s *Service) record(ctx context.Context, tx *ent.Tx, w *ent.Withdrawal, c wchange) error {
-	return s.deps.Feed.Append(ctx, tx, events.Event{
+	return s.feed.Append(ctx, tx, events.Event{
 		Type: "withdrawal." + c.event, SubjectType: "withdrawal", SubjectID: w.ID, Revision: w.Revision, Time: c.now,
 		Actor: c.actor, Parties: []string{w.SupplierID}, Payload: withdrawalToProto(w),
 	})
@@ -200,7 +200,7 @@ func visible(p auth.Principal, w *ent.Withdrawal) bool {
 // GetWithdrawal returns one withdrawal.
 func (s *Service) GetWithdrawal(ctx context.Context, req *connect.Request[payoutv1.GetWithdrawalRequest]) (*connect.Response[payoutv1.GetWithdrawalResponse], error) {
 	p := auth.FromContext(ctx)
-	w, err := s.deps.Store.Client.Withdrawal.Get(ctx, req.Msg.GetId())
+	w, err := s.store.Client.Withdrawal.Get(ctx, req.Msg.GetId())
 	if ent.IsNotFound(err) || (err == nil && !visible(p, w)) {
 		return nil, apierr.NotFound("withdrawal", req.Msg.GetId())
 	}
@@ -225,11 +225,11 @@ func (s *Service) ListWithdrawals(ctx context.Context, req *connect.Request[payo
 		supplier = p.AccountID
 	}
 	filter := pagination.Filter("withdrawals", p.AccountID, supplier, m.GetState(), m.GetOverdueOnly())
-	size, after, err := s.deps.Pager.Start(m, 50, 500, filter)
+	size, after, err := s.pager.Start(m, 50, 500, filter)
 	if err != nil {
 		return nil, err
 	}
-	q := s.deps.Store.Client.Withdrawal.Query()
+	q := s.store.Client.Withdrawal.Query()
 	if supplier != "" {
 		q = q.Where(entwithdrawal.SupplierID(supplier))
 	}
@@ -238,7 +238,7 @@ func (s *Service) ListWithdrawals(ctx context.Context, req *connect.Request[payo
 	}
 	if m.GetOverdueOnly() {
 		q = q.Where(entwithdrawal.OverdueTimeNotNil(),
-			entwithdrawal.StateIn(entwithdrawal.StateRequested, entwithdrawal.StateProcessing))
+			entwithdrawal.StateIn(machine.OpenStates()...))
 	}
 	if after != "" {
 		q = q.Where(entwithdrawal.IDLT(after))
@@ -248,7 +248,7 @@ func (s *Service) ListWithdrawals(ctx context.Context, req *connect.Request[payo
 		return nil, fmt.Errorf("list withdrawals: %w", err)
 	}
 	out := &payoutv1.ListWithdrawalsResponse{}
-	rows, out.NextPageToken = pagination.Page(s.deps.Pager, rows, size, filter, func(w *ent.Withdrawal) string { return w.ID })
+	rows, out.NextPageToken = pagination.Page(s.pager, rows, size, filter, func(w *ent.Withdrawal) string { return w.ID })
 	for _, w := range rows {
 		out.Withdrawals = append(out.Withdrawals, withdrawalToProto(w))
 	}
@@ -281,15 +281,6 @@ func (s *Service) loadForOperator(ctx context.Context, tx *ent.Tx, p auth.Princi
 	return w, nil
 }
 
-func requireState(w *ent.Withdrawal, action string, states ...entwithdrawal.State) error {
-	for _, st := range states {
-		if w.State == st {
-			return nil
-		}
-	}
-	return apierr.IllegalState("withdrawal", w.ID, action, string(w.State))
-}
-
 // ProcessWithdrawal records that the wire was sent.
 func (s *Service) ProcessWithdrawal(ctx context.Context, req *connect.Request[payoutv1.ProcessWithdrawalRequest]) (*connect.Response[payoutv1.ProcessWithdrawalResponse], error) {
 	return run(ctx, s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*payoutv1.ProcessWithdrawalResponse, error) {
@@ -297,7 +288,7 @@ func (s *Service) ProcessWithdrawal(ctx context.Context, req *connect.Request[pa
 		if err != nil {
 			return nil, err
 		}
-		if err := requireState(w, "process", entwithdrawal.StateRequested); err != nil {
+		if err := process.Check(w); err != nil {
 			return nil, err
 		}
 		latest := now.Add(settleLatest)
@@ -305,7 +296,7 @@ func (s *Service) ProcessWithdrawal(ctx context.Context, req *connect.Request[pa
 			return nil, err
 		}
 		w, err = s.commit(ctx, tx, w, wchange{event: "processing", actor: p, now: now, set: func(u *ent.WithdrawalUpdateOne) {
-			u.SetState(entwithdrawal.StateProcessing).SetProcessTime(now).SetBankReference(req.Msg.GetBankReference()).
+			u.SetState(process.To).SetProcessTime(now).SetBankReference(req.Msg.GetBankReference()).
 				SetExpectedSettleEarliestTime(now.Add(settleEarliest)).SetExpectedSettleTime(latest).ClearOverdueTime()
 		}})
 		if err != nil {
@@ -325,7 +316,7 @@ func (s *Service) ConfirmWithdrawal(ctx context.Context, req *connect.Request[pa
 		if w.State == entwithdrawal.StateRequested {
 			return nil, apierr.IllegalState("withdrawal", w.ID, "confirm (record that the wire was sent first: ProcessWithdrawal)", string(w.State))
 		}
-		if err := requireState(w, "confirm", entwithdrawal.StateProcessing); err != nil {
+		if err := confirm.Check(w); err != nil {
 			return nil, err
 		}
 		ref := req.Msg.GetBankReference()
@@ -336,7 +327,7 @@ func (s *Service) ConfirmWithdrawal(ctx context.Context, req *connect.Request[pa
 			return nil, apierr.Invalid("bank_reference", "the bank's reference for the wire is required to confirm it (it was not given when the wire was sent)")
 		}
 		w, err = s.commit(ctx, tx, w, wchange{event: "paid", actor: p, now: now, set: func(u *ent.WithdrawalUpdateOne) {
-			u.SetState(entwithdrawal.StatePaid).SetFinishTime(now).SetBankReference(ref)
+			u.SetState(confirm.To).SetFinishTime(now).SetBankReference(ref)
 		}})
 		if err != nil {
 			return nil, err
@@ -352,7 +343,7 @@ func (s *Service) FailWithdrawal(ctx context.Context, req *connect.Request[payou
 		if err != nil {
 			return nil, err
 		}
-		if err := requireState(w, "fail", entwithdrawal.StateRequested, entwithdrawal.StateProcessing); err != nil {
+		if err := fail.Check(w); err != nil {
 			return nil, err
 		}
 		posted, err := ledger.PostResult(ctx, tx, ledger.Transfer{
@@ -367,7 +358,7 @@ func (s *Service) FailWithdrawal(ctx context.Context, req *connect.Request[payou
 			return nil, err
 		}
 		w, err = s.commit(ctx, tx, w, wchange{event: "failed", actor: p, now: now, set: func(u *ent.WithdrawalUpdateOne) {
-			u.SetState(entwithdrawal.StateFailed).SetFinishTime(now).SetFailureReason(req.Msg.GetFailureReason()).
+			u.SetState(fail.To).SetFinishTime(now).SetFailureReason(req.Msg.GetFailureReason()).
 				SetReversalTransferID(posted.TransferID)
 		}})
 		if err != nil {
@@ -389,8 +380,7 @@ func (s *Service) overdue(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now 
 	if err != nil {
 		return fmt.Errorf("read withdrawal %s: %w", d.SubjectID, err)
 	}
-	open := w.State == entwithdrawal.StateRequested || w.State == entwithdrawal.StateProcessing
-	if !open || w.OverdueTime != nil || w.ExpectedSettleTime == nil || now.Before(*w.ExpectedSettleTime) {
+	if !markOverdue.Possible(w) || w.OverdueTime != nil || w.ExpectedSettleTime == nil || now.Before(*w.ExpectedSettleTime) {
 		return deadline.ErrStale
 	}
 	_, err = s.commit(ctx, tx, w, wchange{event: "overdue", actor: auth.System, now: now, set: func(u *ent.WithdrawalUpdateOne) {

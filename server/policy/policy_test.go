@@ -53,7 +53,7 @@ func TestAddBusinessDays(t *testing.T) {
 	}
 }
 
-// TestPolicySets pins the numbers of DOMAIN.md's policy table, so a change to them is deliberate.
+// TestPolicySets pins the numbers of docs/rules.md's policy table, so a change to them is deliberate.
 func TestPolicySets(t *testing.T) {
 	const day = 24 * time.Hour
 	ta := MustGet(commonv1.Policy_POLICY_TRADE_ASSURANCE, Current)
@@ -123,5 +123,33 @@ func TestCheckFuture(t *testing.T) {
 			len(err.Violations) != 1 || err.Violations[0].GetField() != "terms.ship_by_time" || err.Metadata["latest"] == "") {
 			t.Errorf("%s: error = %+v", c.name, err)
 		}
+	}
+}
+
+func TestParamsNameTimeFields(t *testing.T) {
+	s := MustGet(commonv1.Policy_POLICY_TRADE_ASSURANCE, Current)
+	from := time.Date(2026, 11, 6, 10, 0, 0, 0, time.UTC) // a Friday
+	for _, tc := range []struct {
+		p    Param
+		want time.Time
+		text string
+	}{
+		{ReturnAnswer, from.Add(24 * time.Hour), "1 day"},
+		{ReturnShip, from.Add(10 * 24 * time.Hour), "10 days"},
+		{FreeReturnCompensate, from.Add(4 * 24 * time.Hour), "2 business days"},
+		{ComplaintDecisionBusinessDays, from.Add(5 * 24 * time.Hour), "3 business days"},
+	} {
+		if got := s.After(tc.p, from); !got.Equal(tc.want) {
+			t.Errorf("After(%s) = %s, want %s", tc.p, got, tc.want)
+		}
+		if got := s.Describe(tc.p); got != tc.text {
+			t.Errorf("Describe(%s) = %q, want %q", tc.p, got, tc.text)
+		}
+	}
+	for _, p := range []Param{AutoConfirmAfterDelivery, ReturnConfirm, DisputeResponse, DisputeAutoEscalate, TTExpectedSettle, BankTransferSettle} {
+		_ = s.After(p, from) // panics on a name that is not a field
+	}
+	if got := MustGet(commonv1.Policy_POLICY_RETAIL, Current).Describe(DisputeAutoEscalate); got != "never" {
+		t.Errorf("retail DisputeAutoEscalate = %q, want never", got)
 	}
 }

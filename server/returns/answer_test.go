@@ -23,122 +23,134 @@ func TestSupplierAnswer(t *testing.T) {
 		for _, pol := range policies {
 			o := m.delivered(pol)
 			r := m.create(withLines(request(o.GetId()), sel(0, 2)))
-			appr := &returnsv1.ApproveReturnRequest{Id: r.GetId()}
-			// Only the supplier answers; others who can see the return are refused, others do not see it.
-			_, err := m.buyer.Returns.ApproveReturn(e.Ctx, connect.NewRequest(appr))
-			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-			_, err = m.arbiter.Returns.ApproveReturn(e.Ctx, connect.NewRequest(appr))
-			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-			for _, p := range []*servertest.Party{m.plain, m.other, m.warehouse} {
-				_, err = p.Returns.ApproveReturn(e.Ctx, connect.NewRequest(appr))
-				servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
-				_, err = p.Returns.GetReturn(e.Ctx, connect.NewRequest(&returnsv1.GetReturnRequest{Id: r.GetId()}))
-				servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
-			}
-			if _, err := m.arbiter.Returns.GetReturn(e.Ctx, connect.NewRequest(&returnsv1.GetReturnRequest{Id: r.GetId()})); err != nil {
-				t.Fatalf("an arbiter cannot read a return: %v", err)
-			}
-			// A stale etag is refused.
-			_, err = m.supplier.Returns.ApproveReturn(e.Ctx, connect.NewRequest(&returnsv1.ApproveReturnRequest{Id: r.GetId(), Etag: "stale"}))
-			servertest.WantError(t, err, connect.CodeAborted, commonv1.ErrorReason_ERROR_REASON_ETAG_MISMATCH)
-
-			a := m.approve(r)
-			wantState(t, a, returnsv1.Return_STATE_APPROVED)
-			if !proto.Equal(a.GetReturnAddress(), supplierAddr) || a.GetApprovedBy().GetAccountId() != m.supplier.ID() {
-				t.Fatalf("%v: approved = %v", pol, a)
-			}
-			if got, want := a.GetBuyerShipDeadline().AsTime(), e.Clock.Now().Add(10*day); !got.Equal(want) {
-				t.Fatalf("%v: ship deadline %v, want %v", pol, got, want)
-			}
-			_, err = m.supplier.Returns.DeclineReturn(e.Ctx, connect.NewRequest(&returnsv1.DeclineReturnRequest{Id: r.GetId(),
-				Reason: returnsv1.Return_DECLINE_REASON_OTHER, Note: "too late"}))
-			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
-
-			// Another address, given on approval.
-			r2 := m.create(withLines(request(o.GetId()), sel(0, 1)))
-			other := &commonv1.Address{RecipientName: "Bonded Store", Phone: "+1 555 0199", Country: "US", Lines: []string{"9 Dock Rd"}}
-			resp, err := m.supplier.Returns.ApproveReturn(e.Ctx, connect.NewRequest(&returnsv1.ApproveReturnRequest{Id: r2.GetId(), ReturnAddress: other}))
-			if err != nil || !proto.Equal(resp.Msg.GetReturn().GetReturnAddress(), other) {
-				t.Fatalf("%v: approve with an address: %v %v", pol, resp, err)
-			}
-
-			// Decline: a subjective decline reason only for a subjective request; the hold is lifted.
-			r3 := m.create(withLines(request(o.GetId()), sel(0, 1)))
-			_, err = m.supplier.Returns.DeclineReturn(e.Ctx, connect.NewRequest(&returnsv1.DeclineReturnRequest{Id: r3.GetId(),
-				Reason: returnsv1.Return_DECLINE_REASON_SUBJECTIVE_REASON, Note: "no subjective returns"}))
-			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
-			_, err = m.supplier.Returns.DeclineReturn(e.Ctx, connect.NewRequest(&returnsv1.DeclineReturnRequest{Id: r3.GetId(),
-				Reason: returnsv1.Return_DECLINE_REASON_GOODS_AS_DESCRIBED}))
-			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD) // note required
-			d, err := m.supplier.Returns.DeclineReturn(e.Ctx, connect.NewRequest(&returnsv1.DeclineReturnRequest{Id: r3.GetId(),
-				Reason: returnsv1.Return_DECLINE_REASON_GOODS_AS_DESCRIBED, Note: "the photos show the listed finish", Evidence: photo}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			dr := d.Msg.GetReturn()
-			wantState(t, dr, returnsv1.Return_STATE_DECLINED)
-			if dr.GetDeclineReason() != returnsv1.Return_DECLINE_REASON_GOODS_AS_DESCRIBED || dr.GetCloseTime() == nil || len(dr.GetEvidence()) != 2 ||
-				amount(dr.GetHeldAmount()) != 0 || dr.GetEvidence()[1].GetAddedBy().GetAccountId() != m.supplier.ID() {
-				t.Fatalf("%v: declined = %v", pol, dr)
-			}
-
-			// A subjective request may be declined as such.
 			subj := &returnsv1.CreateReturnRequest{OrderId: o.GetId(), Reason: returnsv1.Return_REASON_CHANGED_MIND, Lines: []*returnsv1.LineSelector{sel(0, 1)}}
-			r4 := m.create(subj)
-			if _, err := m.supplier.Returns.DeclineReturn(e.Ctx, connect.NewRequest(&returnsv1.DeclineReturnRequest{Id: r4.GetId(),
-				Reason: returnsv1.Return_DECLINE_REASON_SUBJECTIVE_REASON, Note: "we take no change-of-mind returns"})); err != nil {
-				t.Fatalf("%v: decline a subjective request: %v", pol, err)
-			}
+			appr := &returnsv1.ApproveReturnRequest{Id: r.GetId()}
+			t.Run(pol.String()+"/only the supplier answers; others do not see the return", func(t *testing.T) {
+				_, err := m.buyer.Returns.ApproveReturn(e.Ctx, connect.NewRequest(appr))
+				servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+				_, err = m.arbiter.Returns.ApproveReturn(e.Ctx, connect.NewRequest(appr))
+				servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+				for _, p := range []*servertest.Party{m.plain, m.other, m.warehouse} {
+					_, err = p.Returns.ApproveReturn(e.Ctx, connect.NewRequest(appr))
+					servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
+					_, err = p.Returns.GetReturn(e.Ctx, connect.NewRequest(&returnsv1.GetReturnRequest{Id: r.GetId()}))
+					servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
+				}
+				if _, err := m.arbiter.Returns.GetReturn(e.Ctx, connect.NewRequest(&returnsv1.GetReturnRequest{Id: r.GetId()})); err != nil {
+					t.Fatalf("an arbiter cannot read a return: %v", err)
+				}
+				// A stale etag is refused.
+				_, err = m.supplier.Returns.ApproveReturn(e.Ctx, connect.NewRequest(&returnsv1.ApproveReturnRequest{Id: r.GetId(), Etag: "stale"}))
+				servertest.WantError(t, err, connect.CodeAborted, commonv1.ErrorReason_ERROR_REASON_ETAG_MISMATCH)
 
-			// Partial refund without return: below the return's refund, in the order currency.
-			r5 := m.create(subj) // 1 widget: 10.00 + 5.00 freight + 0.50 insurance
-			if amount(r5.GetRefund().GetTotal()) != 15_50 {
-				t.Fatalf("%v: refund of one widget = %v", pol, r5.GetRefund())
-			}
-			for _, c := range []struct {
-				amt    *commonv1.Money
-				reason commonv1.ErrorReason
-			}{
-				{&commonv1.Money{AmountMinor: 15_50, Currency: "USD"}, commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID},
-				{&commonv1.Money{AmountMinor: 5_00, Currency: "EUR"}, commonv1.ErrorReason_ERROR_REASON_CURRENCY_MISMATCH},
-				{&commonv1.Money{AmountMinor: 0, Currency: "USD"}, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD},
-			} {
-				_, err := m.supplier.Returns.OfferPartialRefund(e.Ctx, connect.NewRequest(&returnsv1.OfferPartialRefundRequest{Id: r5.GetId(), Amount: c.amt}))
-				servertest.WantError(t, err, connect.CodeInvalidArgument, c.reason)
-			}
-			off, err := m.supplier.Returns.OfferPartialRefund(e.Ctx, connect.NewRequest(&returnsv1.OfferPartialRefundRequest{Id: r5.GetId(),
-				Amount: &commonv1.Money{AmountMinor: 4_00, Currency: "USD"}, Note: "keep it, with 4.00 back"}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantState(t, off.Msg.GetReturn(), returnsv1.Return_STATE_PARTIAL_REFUND_OFFERED)
-			_, err = m.supplier.Returns.AcceptPartialRefund(e.Ctx, connect.NewRequest(&returnsv1.AcceptPartialRefundRequest{Id: r5.GetId()}))
-			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-			refundsBefore := balance(t, e, ledger.Refunds, m.buyer.ID())
-			acc, err := m.buyer.Returns.AcceptPartialRefund(e.Ctx, connect.NewRequest(&returnsv1.AcceptPartialRefundRequest{Id: r5.GetId(), Etag: off.Msg.GetReturn().GetEtag()}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantState(t, acc.Msg.GetReturn(), returnsv1.Return_STATE_REFUNDED)
-			if amount(acc.Msg.GetReturn().GetRefundedAmount()) != 4_00 || balance(t, e, ledger.Refunds, m.buyer.ID())-refundsBefore != 4_00 {
-				t.Fatalf("%v: partial refund = %v", pol, acc.Msg.GetReturn().GetRefundedAmount())
-			}
-			if got := m.order(o.GetId()).GetRefunded(); amount(got) != 4_00 {
-				t.Fatalf("%v: order refunded = %v", pol, got)
-			}
+			})
 
-			// The buyer kept that unit, so it can still be returned; a rejected offer lifts the hold.
-			r6 := m.create(subj)
-			if _, err := m.supplier.Returns.OfferPartialRefund(e.Ctx, connect.NewRequest(&returnsv1.OfferPartialRefundRequest{Id: r6.GetId(),
-				Amount: &commonv1.Money{AmountMinor: 1_00, Currency: "USD"}})); err != nil {
-				t.Fatal(err)
-			}
-			rej, err := m.buyer.Returns.RejectPartialRefund(e.Ctx, connect.NewRequest(&returnsv1.RejectPartialRefundRequest{Id: r6.GetId(), Note: "too little"}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantState(t, rej.Msg.GetReturn(), returnsv1.Return_STATE_PARTIAL_REFUND_REJECTED)
-			sumZero(t, e)
+			t.Run(pol.String()+"/approve at the registered address", func(t *testing.T) {
+				a := m.approve(r)
+				wantState(t, a, returnsv1.Return_STATE_APPROVED)
+				if !proto.Equal(a.GetReturnAddress(), supplierAddr) || a.GetApprovedBy().GetAccountId() != m.supplier.ID() {
+					t.Fatalf("%v: approved = %v", pol, a)
+				}
+				if got, want := a.GetBuyerShipDeadline().AsTime(), e.Clock.Now().Add(10*day); !got.Equal(want) {
+					t.Fatalf("%v: ship deadline %v, want %v", pol, got, want)
+				}
+				_, err := m.supplier.Returns.DeclineReturn(e.Ctx, connect.NewRequest(&returnsv1.DeclineReturnRequest{Id: r.GetId(),
+					Reason: returnsv1.Return_DECLINE_REASON_OTHER, Note: "too late"}))
+				servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+
+			})
+
+			t.Run(pol.String()+"/approve at another address", func(t *testing.T) {
+				r2 := m.create(withLines(request(o.GetId()), sel(0, 1)))
+				other := &commonv1.Address{RecipientName: "Bonded Store", Phone: "+1 555 0199", Country: "US", Lines: []string{"9 Dock Rd"}}
+				resp, err := m.supplier.Returns.ApproveReturn(e.Ctx, connect.NewRequest(&returnsv1.ApproveReturnRequest{Id: r2.GetId(), ReturnAddress: other}))
+				if err != nil || !proto.Equal(resp.Msg.GetReturn().GetReturnAddress(), other) {
+					t.Fatalf("%v: approve with an address: %v %v", pol, resp, err)
+				}
+
+			})
+
+			t.Run(pol.String()+"/decline with a reason that fits; the hold is lifted", func(t *testing.T) {
+				r3 := m.create(withLines(request(o.GetId()), sel(0, 1)))
+				_, err := m.supplier.Returns.DeclineReturn(e.Ctx, connect.NewRequest(&returnsv1.DeclineReturnRequest{Id: r3.GetId(),
+					Reason: returnsv1.Return_DECLINE_REASON_SUBJECTIVE_REASON, Note: "no subjective returns"}))
+				servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+				_, err = m.supplier.Returns.DeclineReturn(e.Ctx, connect.NewRequest(&returnsv1.DeclineReturnRequest{Id: r3.GetId(),
+					Reason: returnsv1.Return_DECLINE_REASON_GOODS_AS_DESCRIBED}))
+				servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD) // note required
+				d, err := m.supplier.Returns.DeclineReturn(e.Ctx, connect.NewRequest(&returnsv1.DeclineReturnRequest{Id: r3.GetId(),
+					Reason: returnsv1.Return_DECLINE_REASON_GOODS_AS_DESCRIBED, Note: "the photos show the listed finish", Evidence: photo}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				dr := d.Msg.GetReturn()
+				wantState(t, dr, returnsv1.Return_STATE_DECLINED)
+				if dr.GetDeclineReason() != returnsv1.Return_DECLINE_REASON_GOODS_AS_DESCRIBED || dr.GetCloseTime() == nil || len(dr.GetEvidence()) != 2 ||
+					amount(dr.GetHeldAmount()) != 0 || dr.GetEvidence()[1].GetAddedBy().GetAccountId() != m.supplier.ID() {
+					t.Fatalf("%v: declined = %v", pol, dr)
+				}
+
+				// A subjective request may be declined as such.
+				r4 := m.create(subj)
+				if _, err := m.supplier.Returns.DeclineReturn(e.Ctx, connect.NewRequest(&returnsv1.DeclineReturnRequest{Id: r4.GetId(),
+					Reason: returnsv1.Return_DECLINE_REASON_SUBJECTIVE_REASON, Note: "we take no change-of-mind returns"})); err != nil {
+					t.Fatalf("%v: decline a subjective request: %v", pol, err)
+				}
+
+			})
+
+			t.Run(pol.String()+"/partial refund without return, accepted", func(t *testing.T) {
+				r5 := m.create(subj) // 1 widget: 10.00 + 5.00 freight + 0.50 insurance
+				if amount(r5.GetRefund().GetTotal()) != 15_50 {
+					t.Fatalf("%v: refund of one widget = %v", pol, r5.GetRefund())
+				}
+				for _, c := range []struct {
+					amt    *commonv1.Money
+					reason commonv1.ErrorReason
+				}{
+					{&commonv1.Money{AmountMinor: 15_50, Currency: "USD"}, commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID},
+					{&commonv1.Money{AmountMinor: 5_00, Currency: "EUR"}, commonv1.ErrorReason_ERROR_REASON_CURRENCY_MISMATCH},
+					{&commonv1.Money{AmountMinor: 0, Currency: "USD"}, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD},
+				} {
+					_, err := m.supplier.Returns.OfferPartialRefund(e.Ctx, connect.NewRequest(&returnsv1.OfferPartialRefundRequest{Id: r5.GetId(), Amount: c.amt}))
+					servertest.WantError(t, err, connect.CodeInvalidArgument, c.reason)
+				}
+				off, err := m.supplier.Returns.OfferPartialRefund(e.Ctx, connect.NewRequest(&returnsv1.OfferPartialRefundRequest{Id: r5.GetId(),
+					Amount: &commonv1.Money{AmountMinor: 4_00, Currency: "USD"}, Note: "keep it, with 4.00 back"}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantState(t, off.Msg.GetReturn(), returnsv1.Return_STATE_PARTIAL_REFUND_OFFERED)
+				_, err = m.supplier.Returns.AcceptPartialRefund(e.Ctx, connect.NewRequest(&returnsv1.AcceptPartialRefundRequest{Id: r5.GetId()}))
+				servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+				refundsBefore := balance(t, e, ledger.Refunds, m.buyer.ID())
+				acc, err := m.buyer.Returns.AcceptPartialRefund(e.Ctx, connect.NewRequest(&returnsv1.AcceptPartialRefundRequest{Id: r5.GetId(), Etag: off.Msg.GetReturn().GetEtag()}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantState(t, acc.Msg.GetReturn(), returnsv1.Return_STATE_REFUNDED)
+				if amount(acc.Msg.GetReturn().GetRefundedAmount()) != 4_00 || balance(t, e, ledger.Refunds, m.buyer.ID())-refundsBefore != 4_00 {
+					t.Fatalf("%v: partial refund = %v", pol, acc.Msg.GetReturn().GetRefundedAmount())
+				}
+				if got := m.order(o.GetId()).GetRefunded(); amount(got) != 4_00 {
+					t.Fatalf("%v: order refunded = %v", pol, got)
+				}
+
+			})
+
+			t.Run(pol.String()+"/partial refund rejected: the buyer kept the unit, the hold is lifted", func(t *testing.T) {
+				r6 := m.create(subj)
+				if _, err := m.supplier.Returns.OfferPartialRefund(e.Ctx, connect.NewRequest(&returnsv1.OfferPartialRefundRequest{Id: r6.GetId(),
+					Amount: &commonv1.Money{AmountMinor: 1_00, Currency: "USD"}})); err != nil {
+					t.Fatal(err)
+				}
+				rej, err := m.buyer.Returns.RejectPartialRefund(e.Ctx, connect.NewRequest(&returnsv1.RejectPartialRefundRequest{Id: r6.GetId(), Note: "too little"}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantState(t, rej.Msg.GetReturn(), returnsv1.Return_STATE_PARTIAL_REFUND_REJECTED)
+				sumZero(t, e)
+			})
 		}
 	})
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/account"
-	entdispute "github.com/tradeassure/tradeassure/ent/dispute"
 	entorder "github.com/tradeassure/tradeassure/ent/order"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	"github.com/tradeassure/tradeassure/ent/schema"
@@ -21,7 +20,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/aftersales"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
-	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -58,7 +57,10 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 		case o.DeliverTime == nil:
 			return nil, apierr.IllegalState("order", o.ID, "return goods from (no receipt is recorded)", string(o.State))
 		}
-		if err := noOpenDispute(ctx, tx, o.ID); err != nil {
+		if s.disputes == nil {
+			return nil, errNoDisputes
+		}
+		if err := aftersales.OneCase(ctx, tx, o.ID, s.disputes, "a return can be requested"); err != nil {
 			return nil, err
 		}
 		pol := policy.MustGet(orderPolicyProto(o), o.PolicyVersion)
@@ -103,7 +105,7 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 			return nil, err
 		}
 		deduct := kind == returnrequest.KindFreeReturn || o.State == entorder.StateCompleted
-		b, err := price(terms, lines, prior, deduct, o.PaidMinor-o.RefundedMinor-prior.reserved)
+		b, err := price(terms, lines, prior, deduct, order.MoneyOf(o).Refundable()-prior.reserved)
 		if err != nil {
 			return nil, err
 		}
@@ -121,25 +123,24 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 			SetEscrowHeld(true).SetHeldMinor(b.total).SetCurrency(o.Currency).
 			SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now)
 		setBreakdown(c.Mutation(), b)
-		steps := []step{{kind: returnsv1.TimelineEntry_KIND_CREATED, to: returnrequest.StateRequested, evidence: stamped,
+		steps := []step{{kind: returnsv1.TimelineEntry_KIND_CREATED, to: request.To, evidence: stamped,
 			description: fmt.Sprintf("Buyer requested a return of %s for %s; expected refund %s", describeLines(lines, whole), reasonText(reason), amountText(b.total, o.Currency))}}
 		if kind == returnrequest.KindFreeReturn {
 			addr, err := warehouseAddress(ctx, tx, o)
 			if err != nil {
 				return nil, err
 			}
-			due := now.Add(pol.ReturnShip)
-			c.SetState(returnrequest.StateApproved).SetReturnAddress(resource.Marshal(addr)).SetShipDeadline(due).
+			due := shipTimer.Due(pol, now)
+			c.SetState(requestFree.To).SetReturnAddress(resource.Marshal(addr)).
 				SetApproveTime(now).SetApprovedByRole("system")
-			if err := deadline.Schedule(ctx, tx, subjectType, id, KindBuyerShip, due, now); err != nil {
+			if err := requestFree.Start(ctx, tx, nil, id, pol, c.Mutation(), now); err != nil {
 				return nil, err
 			}
-			steps = append(steps, step{kind: returnsv1.TimelineEntry_KIND_APPROVED, to: returnrequest.StateApproved,
+			steps = append(steps, step{kind: returnsv1.TimelineEntry_KIND_APPROVED, to: requestFree.To,
 				description: fmt.Sprintf("Free return approved at once: ship the goods to the platform warehouse by %s", due.UTC().Format(time.RFC3339))})
 		} else {
-			due := now.Add(pol.ReturnAnswer)
-			c.SetState(returnrequest.StateRequested).SetSupplierAnswerDeadline(due)
-			if err := deadline.Schedule(ctx, tx, subjectType, id, KindSupplierAnswer, due, now); err != nil {
+			c.SetState(request.To)
+			if err := request.Start(ctx, tx, nil, id, pol, c.Mutation(), now); err != nil {
 				return nil, err
 			}
 		}
@@ -371,7 +372,8 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 	}
 	// The dispute decided the amount: the breakdown shows the shares, and whatever the agreement leaves out
 	// appears as the cap deduction.
-	b, err := price(terms, lines, prior, false, min(d.RefundMinor, o.PaidMinor-o.RefundedMinor))
+	refundable := order.MoneyOf(o).Refundable()
+	b, err := price(terms, lines, prior, false, min(d.RefundMinor, refundable))
 	if err != nil {
 		return "", err
 	}
@@ -379,7 +381,7 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 		return "", apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID,
 			"nothing is left to refund on order %s", o.ID)
 	}
-	if d.RefundMinor > b.total+b.capDeduction && d.RefundMinor <= o.PaidMinor-o.RefundedMinor {
+	if d.RefundMinor > b.total+b.capDeduction && d.RefundMinor <= refundable {
 		b.total, b.capDeduction = d.RefundMinor, 0
 	}
 	addr, err := supplierAddress(ctx, tx, o.SupplierID)
@@ -388,7 +390,7 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 	}
 	pol := policy.MustGet(orderPolicyProto(o), o.PolicyVersion)
 	now := d.Now
-	due := now.Add(pol.ReturnShip)
+	due := shipTimer.Due(pol, now)
 	receipt := now
 	if o.DeliverTime != nil {
 		receipt = *o.DeliverTime
@@ -398,13 +400,13 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 		SetPolicy(policyFromOrder[o.Policy]).SetPolicyVersion(o.PolicyVersion).SetKind(returnrequest.KindStandard).
 		SetOrigin(returnrequest.OriginDispute).SetSourceDisputeID(d.DisputeID).SetLines(lines).
 		SetWholeOrder(whole).SetOrderReceiptTime(receipt).SetEscrowHeld(true).SetHeldMinor(b.total).
-		SetCurrency(o.Currency).SetState(returnrequest.StateApproved).SetShipDeadline(due).SetApproveTime(now).
+		SetCurrency(o.Currency).SetState(startForDispute.To).SetApproveTime(now).
 		SetApprovedByRole("system").SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now)
 	if addr != nil {
 		c.SetReturnAddress(resource.Marshal(addr))
 	}
 	setBreakdown(c.Mutation(), b)
-	if err := deadline.Schedule(ctx, tx, subjectType, id, KindBuyerShip, due, now); err != nil {
+	if err := startForDispute.Start(ctx, tx, nil, id, pol, c.Mutation(), now); err != nil {
 		return "", err
 	}
 	r, err := c.Save(ctx)
@@ -412,7 +414,7 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 		return "", fmt.Errorf("start return for dispute %s: %w", d.DisputeID, err)
 	}
 	_, err = s.record(ctx, tx, "", r, change{event: "approved", actor: d.Actor, now: now, steps: []step{{
-		kind: returnsv1.TimelineEntry_KIND_CREATED, to: returnrequest.StateApproved,
+		kind: returnsv1.TimelineEntry_KIND_CREATED, to: startForDispute.To,
 		description: fmt.Sprintf("Return started by dispute %s (return and refund of %s); ship the goods to the supplier by %s",
 			d.DisputeID, amountText(b.total, o.Currency), due.UTC().Format(time.RFC3339)),
 	}}})
@@ -471,22 +473,18 @@ func disputedLines(ctx context.Context, tx *ent.Tx, disputeID string, terms *ord
 	return lines, whole, nil
 }
 
-// openDisputeStates are the states of a dispute that is still running.
-var openDisputeStates = []entdispute.State{
-	entdispute.StateAwaitingResponse, entdispute.StateNegotiating, entdispute.StateEscalated, entdispute.StateSuspended,
-}
+// CaseKind names returns in the one-case-per-order rule.
+func (s *Service) CaseKind() string { return subjectType }
 
-// noOpenDispute refuses a buyer's return while a dispute of the same order is running: an order has one
-// after-sales case at a time, so the two cannot claim the same goods or money (a dispute that needs the
-// goods back starts its own return).
-func noOpenDispute(ctx context.Context, tx *ent.Tx, orderID string) error {
-	d, err := tx.Dispute.Query().Where(entdispute.OrderID(orderID), entdispute.StateIn(openDisputeStates...)).First(ctx)
+// OpenCase is an open return of the order, by the open states of the return's machine (rules.go).
+func (s *Service) OpenCase(ctx context.Context, tx *ent.Tx, orderID string) (string, error) {
+	r, err := tx.ReturnRequest.Query().Where(returnrequest.OrderID(orderID), returnrequest.StateIn(machine.OpenStates()...)).
+		Order(ent.Asc(returnrequest.FieldID)).First(ctx)
 	if ent.IsNotFound(err) {
-		return nil
+		return "", nil
 	}
 	if err != nil {
-		return fmt.Errorf("look for open disputes of order %s: %w", orderID, err)
+		return "", err
 	}
-	return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN,
-		"dispute %s of order %s is still open; a return can be requested once it ends", d.ID, orderID).With("dispute_id", d.ID)
+	return r.ID, nil
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tradeassure/tradeassure/ent"
-	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	returnsv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1"
 	"github.com/tradeassure/tradeassure/server/aftersales"
 	"github.com/tradeassure/tradeassure/server/apierr"
@@ -28,70 +27,46 @@ const (
 	KindCompensate = "return.compensate"
 )
 
-// Register adds the return deadlines to the engine.
+// Register adds the return timers (rules.go) to the engine. Each handler runs only when its timer is
+// Ready — the return is still in the timer's state and the timer's step is possible —; otherwise the
+// deadline is stale and dropped.
 func (s *Service) Register(e *deadline.Engine) {
-	e.Handle(KindSupplierAnswer, s.autoApprove)
-	e.Handle(KindBuyerShip, s.lapse)
-	e.Handle(KindSupplierReceipt, s.autoRefund)
-	e.Handle(KindCompensate, s.compensate)
-}
-
-// due reports whether a return is in state and its deadline has come.
-func due(r *ent.ReturnRequest, state returnrequest.State, at *time.Time, now time.Time) bool {
-	return r.State == state && at != nil && !now.Before(*at)
+	answerTimer.Handle(e, s.lock, s.autoApprove)
+	shipTimer.Handle(e, s.lock, s.lapse)
+	receiptTimer.Handle(e, s.lock, s.autoRefund)
+	compensateTimer.Handle(e, s.lock, s.compensate)
 }
 
 // autoApprove approves a return the supplier did not answer within the policy's time, addressed to the
 // supplier's registered return address.
-func (s *Service) autoApprove(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) error {
-	r, err := s.lock(ctx, tx, d.SubjectID)
-	if err != nil {
-		return err
-	}
-	if !due(r, returnrequest.StateRequested, r.SupplierAnswerDeadline, now) {
-		return deadline.ErrStale
-	}
+func (s *Service) autoApprove(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, now time.Time) error {
 	addr, err := supplierAddress(ctx, tx, r.SupplierID)
 	if err != nil {
 		return err
 	}
-	_, err = s.approve(ctx, tx, r, addr, auth.System, now, "auto_approved", returnsv1.TimelineEntry_KIND_AUTO_APPROVED, "")
+	_, err = s.approve(ctx, tx, r, autoApprove, addr, auth.System, now, "auto_approved", returnsv1.TimelineEntry_KIND_AUTO_APPROVED, "")
 	return err
 }
 
 // lapse ends an approved return the buyer did not ship in time; the held funds go to the supplier (the
 // hold is lifted, which releases a completed order's escrow).
-func (s *Service) lapse(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) error {
-	r, err := s.lock(ctx, tx, d.SubjectID)
-	if err != nil {
-		return err
-	}
-	if !due(r, returnrequest.StateApproved, r.ShipDeadline, now) {
-		return deadline.ErrStale
-	}
+func (s *Service) lapse(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, now time.Time) error {
 	if err := s.unhold(ctx, tx, r, auth.System, now); err != nil {
 		return err
 	}
-	_, _, err = s.commit(ctx, tx, r, change{event: "lapsed", actor: auth.System, now: now,
-		steps: []step{{kind: returnsv1.TimelineEntry_KIND_LAPSED, to: returnrequest.StateLapsed,
+	_, _, err := s.commit(ctx, tx, r, lapse, change{event: "lapsed", actor: auth.System, now: now,
+		steps: []step{{kind: returnsv1.TimelineEntry_KIND_LAPSED,
 			description: fmt.Sprintf("Return lapsed: the buyer did not ship it within %s of approval; the held funds go to the supplier", days(returnPolicy(r).ReturnShip))}},
 		set: func(u *ent.ReturnRequestUpdateOne) {
-			u.SetState(returnrequest.StateLapsed).SetEscrowHeld(false).SetHeldMinor(0).SetCloseTime(now)
+			u.SetEscrowHeld(false).SetHeldMinor(0).SetCloseTime(now)
 		}})
 	return err
 }
 
 // autoRefund refunds the buyer of a shipped standard return whose supplier neither confirmed receipt nor
 // disputed the goods in time.
-func (s *Service) autoRefund(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) error {
-	r, err := s.lock(ctx, tx, d.SubjectID)
-	if err != nil {
-		return err
-	}
-	if r.Kind != returnrequest.KindStandard || !due(r, returnrequest.StateShipped, r.ReceiptDeadline, now) {
-		return deadline.ErrStale
-	}
-	_, err = s.finish(ctx, tx, r, auth.System, now, finish{
+func (s *Service) autoRefund(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, now time.Time) error {
+	_, err := s.finish(ctx, tx, r, autoRefund, auth.System, now, finish{
 		event: "auto_refunded", kind: returnsv1.TimelineEntry_KIND_AUTO_REFUNDED, amount: r.RefundTotalMinor,
 		text: fmt.Sprintf("Buyer refunded %%s automatically: the supplier did not confirm or dispute the returned goods within %s of the tracking number",
 			days(returnPolicy(r).ReturnConfirm)),
@@ -100,16 +75,11 @@ func (s *Service) autoRefund(ctx context.Context, tx *ent.Tx, d *ent.Deadline, n
 }
 
 // compensate pays the supplier of a resaleable free return from the platform's compensation account.
-func (s *Service) compensate(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) error {
-	r, err := s.lock(ctx, tx, d.SubjectID)
-	if err != nil {
-		return err
+func (s *Service) compensate(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, now time.Time) error {
+	if r.CompensationMinor <= 0 || r.CompensateTime != nil {
+		return deadline.ErrStale // nothing was refunded, so nothing is compensated; or it was paid already
 	}
-	if r.Kind != returnrequest.KindFreeReturn || r.CompensationMinor <= 0 || r.CompensateTime != nil ||
-		!due(r, returnrequest.StateRefunded, r.CompensationDeadline, now) {
-		return deadline.ErrStale
-	}
-	_, err = ledger.Post(ctx, tx, ledger.Transfer{
+	_, err := ledger.Post(ctx, tx, ledger.Transfer{
 		CauseKind: causeCompensation, CauseID: r.ID, Currency: r.Currency, Time: now, Links: linksOf(r),
 		Memo: "free-return compensation: the platform takes over the returned goods",
 		Legs: []ledger.Leg{
@@ -120,7 +90,7 @@ func (s *Service) compensate(ctx context.Context, tx *ent.Tx, d *ent.Deadline, n
 	if err != nil {
 		return fmt.Errorf("compensate the supplier of return %s: %w", r.ID, err)
 	}
-	_, _, err = s.commit(ctx, tx, r, change{event: "supplier_compensated", actor: auth.System, now: now,
+	_, _, err = s.commit(ctx, tx, r, compensate, change{event: "supplier_compensated", actor: auth.System, now: now,
 		steps: []step{{kind: returnsv1.TimelineEntry_KIND_SUPPLIER_COMPENSATED, amount: r.CompensationMinor,
 			fields:      []string{"supplier_compensation_time"},
 			description: fmt.Sprintf("Platform compensated the supplier %s for the returned goods", amountText(r.CompensationMinor, r.Currency))}},
@@ -136,7 +106,7 @@ func (s *Service) ResolveReturnDispute(ctx context.Context, tx *ent.Tx, o afters
 	if err != nil {
 		return fmt.Errorf("resolve return %s: %w", o.ReturnID, err)
 	}
-	if r.State != returnrequest.StateDisputed || r.ReceiptDisputeID != o.DisputeID {
+	if !settle.Possible(r) || r.ReceiptDisputeID != o.DisputeID {
 		return apierr.IllegalState("return", r.ID, "settle by dispute "+o.DisputeID, string(r.State))
 	}
 	if o.RefundMinor < 0 {
@@ -147,7 +117,7 @@ func (s *Service) ResolveReturnDispute(ctx context.Context, tx *ent.Tx, o afters
 		actor = auth.System
 	}
 	// The dispute was about this return's goods, so the refund it decides never exceeds the return's.
-	_, err = s.finish(ctx, tx, r, actor, o.Now, finish{
+	_, err = s.finish(ctx, tx, r, settle, actor, o.Now, finish{
 		event: "refunded", kind: returnsv1.TimelineEntry_KIND_REFUNDED, amount: min(o.RefundMinor, r.RefundTotalMinor),
 		text: "Buyer refunded %s as decided by dispute " + o.DisputeID,
 	})

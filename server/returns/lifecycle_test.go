@@ -101,96 +101,112 @@ func TestListTimelineCancelEvidence(t *testing.T) {
 			}
 			return resp.Msg
 		}
-		page := list(m.buyer, &returnsv1.ListReturnsRequest{PageSize: 2, Kind: returnsv1.Return_KIND_STANDARD})
-		if len(page.GetReturns()) != 2 || page.GetNextPageToken() == "" || page.GetReturns()[0].GetId() != ids[2] {
-			t.Fatalf("first page %v", page)
-		}
-		next := list(m.buyer, &returnsv1.ListReturnsRequest{PageSize: 2, Kind: returnsv1.Return_KIND_STANDARD, PageToken: page.GetNextPageToken()})
-		if len(next.GetReturns()) != 1 || next.GetNextPageToken() != "" || next.GetReturns()[0].GetId() != ids[0] {
-			t.Fatalf("second page %v", next)
-		}
-		_, err := m.buyer.Returns.ListReturns(e.Ctx, connect.NewRequest(&returnsv1.ListReturnsRequest{PageSize: 2, PageToken: page.GetNextPageToken()}))
-		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_PAGE_TOKEN)
-		_, err = m.buyer.Returns.ListReturns(e.Ctx, connect.NewRequest(&returnsv1.ListReturnsRequest{PageSize: -1}))
-		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
-		for _, c := range []struct {
-			who  *servertest.Party
-			req  *returnsv1.ListReturnsRequest
-			want int
-		}{
-			{m.supplier, &returnsv1.ListReturnsRequest{OrderId: o.GetId()}, 4},
-			{m.other, &returnsv1.ListReturnsRequest{}, 0},
-			{m.plain, &returnsv1.ListReturnsRequest{}, 0},
-			{m.warehouse, &returnsv1.ListReturnsRequest{OrderId: o.GetId()}, 1},
-			{m.arbiter, &returnsv1.ListReturnsRequest{BuyerAccountId: m.buyer.ID()}, 4},
-			{m.arbiter, &returnsv1.ListReturnsRequest{SupplierAccountId: m.plain.ID()}, 0},
-			{m.buyer, &returnsv1.ListReturnsRequest{State: returnsv1.Return_STATE_APPROVED}, 1},
-		} {
-			if got := list(c.who, c.req).GetReturns(); len(got) != c.want {
-				t.Fatalf("%s lists %d returns for %v, want %d", c.who.Account.Name, len(got), c.req, c.want)
+		t.Run("pages and filters", func(t *testing.T) {
+			page := list(m.buyer, &returnsv1.ListReturnsRequest{PageSize: 2, Kind: returnsv1.Return_KIND_STANDARD})
+			if len(page.GetReturns()) != 2 || page.GetNextPageToken() == "" || page.GetReturns()[0].GetId() != ids[2] {
+				t.Fatalf("first page %v", page)
 			}
-		}
-		if got := list(m.warehouse, &returnsv1.ListReturnsRequest{}).GetReturns(); len(got) != 1 || got[0].GetId() != free.GetId() {
-			t.Fatalf("warehouse list %v", got)
-		}
+			next := list(m.buyer, &returnsv1.ListReturnsRequest{PageSize: 2, Kind: returnsv1.Return_KIND_STANDARD, PageToken: page.GetNextPageToken()})
+			if len(next.GetReturns()) != 1 || next.GetNextPageToken() != "" || next.GetReturns()[0].GetId() != ids[0] {
+				t.Fatalf("second page %v", next)
+			}
+			_, err := m.buyer.Returns.ListReturns(e.Ctx, connect.NewRequest(&returnsv1.ListReturnsRequest{PageSize: 2, PageToken: page.GetNextPageToken()}))
+			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_PAGE_TOKEN)
+			_, err = m.buyer.Returns.ListReturns(e.Ctx, connect.NewRequest(&returnsv1.ListReturnsRequest{PageSize: -1}))
+			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+			for _, c := range []struct {
+				who  *servertest.Party
+				req  *returnsv1.ListReturnsRequest
+				want int
+			}{
+				{m.supplier, &returnsv1.ListReturnsRequest{OrderId: o.GetId()}, 4},
+				{m.other, &returnsv1.ListReturnsRequest{}, 0},
+				{m.plain, &returnsv1.ListReturnsRequest{}, 0},
+				{m.warehouse, &returnsv1.ListReturnsRequest{OrderId: o.GetId()}, 1},
+				{m.arbiter, &returnsv1.ListReturnsRequest{BuyerAccountId: m.buyer.ID()}, 4},
+				{m.arbiter, &returnsv1.ListReturnsRequest{SupplierAccountId: m.plain.ID()}, 0},
+				{m.buyer, &returnsv1.ListReturnsRequest{State: returnsv1.Return_STATE_APPROVED}, 1},
+			} {
+				if got := list(c.who, c.req).GetReturns(); len(got) != c.want {
+					t.Fatalf("%s lists %d returns for %v, want %d", c.who.Account.Name, len(got), c.req, c.want)
+				}
+			}
+			if got := list(m.warehouse, &returnsv1.ListReturnsRequest{}).GetReturns(); len(got) != 1 || got[0].GetId() != free.GetId() {
+				t.Fatalf("warehouse list %v", got)
+			}
+		})
 
-		// Evidence added later by either party; not by others, not after the end.
 		add := &returnsv1.AddReturnEvidenceRequest{Id: ids[0], Evidence: photo}
-		for _, p := range []*servertest.Party{m.buyer, m.supplier} {
-			if _, err := p.Returns.AddReturnEvidence(e.Ctx, connect.NewRequest(add)); err != nil {
-				t.Fatalf("add evidence: %v", err)
+		t.Run("evidence by either party, not by others", func(t *testing.T) {
+			for _, p := range []*servertest.Party{m.buyer, m.supplier} {
+				if _, err := p.Returns.AddReturnEvidence(e.Ctx, connect.NewRequest(add)); err != nil {
+					t.Fatalf("add evidence: %v", err)
+				}
 			}
-		}
-		_, err = m.arbiter.Returns.AddReturnEvidence(e.Ctx, connect.NewRequest(add))
-		servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-		if got := m.get(ids[0]); len(got.GetEvidence()) != 3 {
-			t.Fatalf("evidence %v", got.GetEvidence())
-		}
+			_, err := m.arbiter.Returns.AddReturnEvidence(e.Ctx, connect.NewRequest(add))
+			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+			if got := m.get(ids[0]); len(got.GetEvidence()) != 3 {
+				t.Fatalf("evidence: %d pieces, want the request's and one from each party (3)", len(got.GetEvidence()))
+			}
+		})
 
-		// The buyer cancels before shipping; the supplier cannot; nothing happens after.
-		_, err = m.supplier.Returns.CancelReturn(e.Ctx, connect.NewRequest(&returnsv1.CancelReturnRequest{Id: ids[0]}))
-		servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-		m.approve(m.get(ids[0]))
-		c, err := m.buyer.Returns.CancelReturn(e.Ctx, connect.NewRequest(&returnsv1.CancelReturnRequest{Id: ids[0], Note: "found a local repairer"}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantState(t, c.Msg.GetReturn(), returnsv1.Return_STATE_CANCELLED)
-		_, err = m.buyer.Returns.ShipReturn(e.Ctx, connect.NewRequest(&returnsv1.ShipReturnRequest{Id: ids[0], Carrier: "UPS", TrackingNumber: "1Z"}))
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
-		_, err = m.buyer.Returns.AddReturnEvidence(e.Ctx, connect.NewRequest(add))
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
-
-		// The timeline tells the story, oldest first, in pages.
-		r := m.confirm(m.shipBack(m.approve(m.get(ids[1]))))
-		want := []returnsv1.TimelineEntry_Kind{returnsv1.TimelineEntry_KIND_CREATED, returnsv1.TimelineEntry_KIND_APPROVED,
-			returnsv1.TimelineEntry_KIND_SHIPPED, returnsv1.TimelineEntry_KIND_RECEIPT_CONFIRMED}
-		var got []*returnsv1.TimelineEntry
-		tok := ""
-		for {
-			resp, err := m.supplier.Returns.ListReturnTimeline(e.Ctx, connect.NewRequest(&returnsv1.ListReturnTimelineRequest{ReturnId: r.GetId(), PageSize: 3, PageToken: tok}))
+		t.Run("the buyer cancels before shipping; nothing happens after", func(t *testing.T) {
+			_, err := m.supplier.Returns.CancelReturn(e.Ctx, connect.NewRequest(&returnsv1.CancelReturnRequest{Id: ids[0]}))
+			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+			m.approve(m.get(ids[0]))
+			c, err := m.buyer.Returns.CancelReturn(e.Ctx, connect.NewRequest(&returnsv1.CancelReturnRequest{Id: ids[0], Note: "found a local repairer"}))
 			if err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, resp.Msg.GetEntries()...)
-			if tok = resp.Msg.GetNextPageToken(); tok == "" {
-				break
+			wantState(t, c.Msg.GetReturn(), returnsv1.Return_STATE_CANCELLED)
+			_, err = m.buyer.Returns.ShipReturn(e.Ctx, connect.NewRequest(&returnsv1.ShipReturnRequest{Id: ids[0], Carrier: "UPS", TrackingNumber: "1Z"}))
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+			_, err = m.buyer.Returns.AddReturnEvidence(e.Ctx, connect.NewRequest(add))
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+		})
+
+		t.Run("the timeline tells the story, oldest first, in pages", func(t *testing.T) {
+			r := m.confirm(m.shipBack(m.approve(m.get(ids[1]))))
+			want := []returnsv1.TimelineEntry_Kind{returnsv1.TimelineEntry_KIND_CREATED, returnsv1.TimelineEntry_KIND_APPROVED,
+				returnsv1.TimelineEntry_KIND_SHIPPED, returnsv1.TimelineEntry_KIND_RECEIPT_CONFIRMED}
+			var got []*returnsv1.TimelineEntry
+			tok := ""
+			for {
+				resp, err := m.supplier.Returns.ListReturnTimeline(e.Ctx, connect.NewRequest(&returnsv1.ListReturnTimelineRequest{ReturnId: r.GetId(), PageSize: 3, PageToken: tok}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, resp.Msg.GetEntries()...)
+				if tok = resp.Msg.GetNextPageToken(); tok == "" {
+					break
+				}
 			}
-		}
-		if len(got) != len(want) {
-			t.Fatalf("timeline %v", got)
-		}
-		for i, k := range want {
-			if got[i].GetKind() != k || got[i].GetDescription() == "" || got[i].GetTime() == nil {
-				t.Fatalf("timeline entry %d = %v, want %v", i, got[i], k)
+			if len(got) != len(want) {
+				t.Fatalf("timeline has %d entries, want %d: %v", len(got), len(want), got)
 			}
-		}
-		last := got[len(got)-1]
-		if last.GetToState() != returnsv1.Return_STATE_REFUNDED || amount(last.GetAmount()) != amount(r.GetRefundedAmount()) || last.GetRevision() != r.GetRevision() {
-			t.Fatalf("last entry %v", last)
-		}
-		_, err = m.other.Returns.ListReturnTimeline(e.Ctx, connect.NewRequest(&returnsv1.ListReturnTimelineRequest{ReturnId: r.GetId()}))
-		servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
+			for i, k := range want {
+				switch {
+				case got[i].GetKind() != k:
+					t.Errorf("timeline entry %d: kind %v, want %v", i, got[i].GetKind(), k)
+				case got[i].GetDescription() == "":
+					t.Errorf("timeline entry %d (%v): no description", i, k)
+				case got[i].GetTime() == nil:
+					t.Errorf("timeline entry %d (%v): no time", i, k)
+				}
+			}
+			last := got[len(got)-1]
+			if last.GetToState() != returnsv1.Return_STATE_REFUNDED {
+				t.Errorf("last entry: to_state %v, want REFUNDED", last.GetToState())
+			}
+			if amount(last.GetAmount()) != amount(r.GetRefundedAmount()) {
+				t.Errorf("last entry: amount %v, want the refunded amount %v", last.GetAmount(), r.GetRefundedAmount())
+			}
+			if last.GetRevision() != r.GetRevision() {
+				t.Errorf("last entry: revision %d, want the return's %d", last.GetRevision(), r.GetRevision())
+			}
+			_, err := m.other.Returns.ListReturnTimeline(e.Ctx, connect.NewRequest(&returnsv1.ListReturnTimelineRequest{ReturnId: r.GetId()}))
+			servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
+		})
 	})
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/money"
 )
 
-// How a return's refund is computed (DOMAIN.md, Returns: "what was actually paid for the returned part,
+// How a return's refund is computed (docs/rules.md, Returns: "what was actually paid for the returned part,
 // including its share of freight and insurance").
 //
 //   - Goods: unit price × quantity for each returned line, as written on the order.
@@ -23,7 +23,7 @@ import (
 //     order already took and B = A + this return's goods value (line by line, in line order), the share is
 //     floor(fee × B / goods) − floor(fee × A / goods). The floors telescope, so when every unit has been
 //     returned the shares sum to exactly the fee, and returning every line refunds exactly what was paid.
-//   - Shipping: DOMAIN.md says "after the buyer has confirmed receipt, a refund is full for free-shipping
+//   - Shipping: docs/rules.md says "after the buyer has confirmed receipt, a refund is full for free-shipping
 //     orders and excludes the shipping fee otherwise". We read "confirmed receipt" as the order having
 //     reached COMPLETED (the buyer confirmed receipt, or the policy confirmed it automatically) when the
 //     return is requested: a buyer returning goods before accepting the delivery is refunded the freight
@@ -54,18 +54,11 @@ func orderTerms(o *ent.Order) (*orderv1.OrderTerms, error) {
 // counts reports whether a return's units count as returned (or being returned): every open return, and a
 // refunded one unless the buyer kept the goods after accepting a partial refund.
 func counts(r *ent.ReturnRequest) bool {
-	switch r.State {
-	case returnrequest.StateRequested, returnrequest.StatePartialRefundOffered, returnrequest.StateApproved,
-		returnrequest.StateShipped, returnrequest.StateDisputed:
-		return true
-	case returnrequest.StateRefunded:
-		return !r.KeptGoods
-	}
-	return false
+	return isOpen(r) || (r.State == returnrequest.StateRefunded && !r.KeptGoods)
 }
 
-// isOpen reports whether a return has not ended.
-func isOpen(r *ent.ReturnRequest) bool { return !isEnded(r.State) }
+// isOpen reports whether a return has not ended: some transition still leaves its state.
+func isOpen(r *ent.ReturnRequest) bool { return machine.Open(r.State) }
 
 // orderReturns is what earlier returns on an order took.
 type orderReturns struct {

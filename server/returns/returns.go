@@ -1,7 +1,7 @@
 // Package returns implements ReturnService: a buyer's request to send back all or part of a delivered order,
 // the supplier's answer (approve, decline, partial refund without return), the return shipment, the
 // supplier's line-by-line receipt or the platform warehouse's inspection (free-return programme), and the
-// refund, with every deadline of DOMAIN.md's Returns section applied by the deadline engine. Money moves only
+// refund, with every deadline of docs/rules.md's Returns section applied by the deadline engine. Money moves only
 // through order.Escrow (hold, unhold, refund) and ledger.Post (the platform's compensation of a supplier for
 // a free return).
 package returns
@@ -26,7 +26,6 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/clock"
-	"github.com/tradeassure/tradeassure/server/deps"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/idempotency"
 	"github.com/tradeassure/tradeassure/server/order"
@@ -38,8 +37,7 @@ import (
 
 var (
 	_ returnsv1connect.ReturnServiceHandler = (*Service)(nil)
-	_ aftersales.ReturnStarter              = (*Service)(nil)
-	_ aftersales.ReturnDisputeResolver      = (*Service)(nil)
+	_ aftersales.Returns                    = (*Service)(nil)
 )
 
 // subjectType names returns in the event feed, the timeline and the deadline engine.
@@ -53,22 +51,19 @@ type Service struct {
 	pager    *pagination.Pager
 	log      *slog.Logger
 	escrow   order.Escrow
-	disputes aftersales.DisputeOpener
+	disputes aftersales.Disputes
 }
 
-// New returns the returns service. escrow is the order service, the only way a return touches an order's
-// money. New registers the return deadlines with d.Engine.
-func New(d deps.Deps, escrow order.Escrow) *Service {
-	s := &Service{store: d.Store, clock: d.Clock, feed: d.Feed, pager: d.Pager, log: d.Log, escrow: escrow}
-	if d.Engine != nil {
-		s.Register(d.Engine)
-	}
-	return s
+// New returns the returns service; Register adds its timers to the engine. escrow is the order service,
+// the only way a return touches an order's money.
+func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, log *slog.Logger, escrow order.Escrow) *Service {
+	return &Service{store: store, clock: clk, feed: feed, pager: pager, log: log, escrow: escrow}
 }
 
-// SetDisputeOpener wires the disputes service, which opens a dispute when a supplier reports returned goods
-// damaged or missing. The two services need each other, so server.New wires this after building both.
-func (s *Service) SetDisputeOpener(o aftersales.DisputeOpener) { s.disputes = o }
+// UseDisputes connects the disputes service (the aftersales contract): it opens a dispute when a supplier
+// reports returned goods damaged or missing, and has the open disputes the one-case rule looks at. The two
+// services need each other, so server.New connects them after building both.
+func (s *Service) UseDisputes(d aftersales.Disputes) { s.disputes = d }
 
 // run runs a mutation of the returns service in a transaction, once per request id.
 func run[Req any, Resp any, PReq idempotency.Request[Req], PResp idempotency.Response[Resp]](ctx context.Context, s *Service,
@@ -137,26 +132,6 @@ func requireSupplier(p auth.Principal, r *ent.ReturnRequest, action string) erro
 	return apierr.RoleNotAllowed(action+" (only the order's supplier may)", p.Role)
 }
 
-func requireState(r *ent.ReturnRequest, action string, states ...returnrequest.State) error {
-	for _, st := range states {
-		if r.State == st {
-			return nil
-		}
-	}
-	return apierr.IllegalState("return", r.ID, action, string(r.State))
-}
-
-// requireBefore fails with DEADLINE_PASSED when now is at or after a deadline that the deadline worker has
-// not applied yet; its consequence is about to happen and the late step must not race it.
-func requireBefore(r *ent.ReturnRequest, due *time.Time, now time.Time, what string) error {
-	if due == nil || now.Before(*due) {
-		return nil
-	}
-	at := due.UTC().Format(time.RFC3339)
-	return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_DEADLINE_PASSED,
-		"the deadline to %s return %s passed at %s", what, r.ID, at).With("deadline", at)
-}
-
 func returnPolicy(r *ent.ReturnRequest) policy.Set {
 	return policy.MustGet(policyToProto[r.Policy], r.PolicyVersion)
 }
@@ -165,10 +140,11 @@ func returnPolicy(r *ent.ReturnRequest) policy.Set {
 type step struct {
 	kind        returnsv1.TimelineEntry_Kind
 	description string
-	to          returnrequest.State
-	fields      []string
-	evidence    []*commonv1.Evidence
-	amount      int64
+	// to is the state the step led to; commit sets it for the last step from its transition.
+	to       returnrequest.State
+	fields   []string
+	evidence []*commonv1.Evidence
+	amount   int64
 }
 
 // change is one committed change of a return: one revision, one event and one or more timeline steps.
@@ -182,14 +158,25 @@ type change struct {
 	set func(u *ent.ReturnRequestUpdateOne)
 }
 
-// commit writes a change of r as the next revision, guarded by the revision read (a concurrent writer makes
-// it fail with ABORTED), appends the event and the timeline entries in the same transaction.
-func (s *Service) commit(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, c change) (*ent.ReturnRequest, *returnsv1.Return, error) {
+// commit writes a change of r by the step t as the next revision, guarded by the revision read (a
+// concurrent writer makes it fail with ABORTED), appends the event and the timeline entries in the same
+// transaction. The step sets the state, the last timeline entry's target and the timers (see
+// transition.Machine.Move); t is nil for a change that is no step of the machine (added evidence).
+func (s *Service) commit(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, t *rule, c change) (*ent.ReturnRequest, *returnsv1.Return, error) {
 	next := r.Revision + 1
 	u := tx.ReturnRequest.UpdateOneID(r.ID).Where(returnrequest.Revision(r.Revision)).
 		SetRevision(next).SetEtag(resource.Etag(r.ID, next)).SetUpdateTime(c.now)
 	if c.set != nil {
 		c.set(u)
+	}
+	if t != nil {
+		u.SetState(t.To)
+		if len(c.steps) > 0 {
+			c.steps[len(c.steps)-1].to = t.To
+		}
+		if err := machine.Move(ctx, tx, r, t.To, u.Mutation(), c.now); err != nil {
+			return nil, nil, err
+		}
 	}
 	updated, err := u.Save(ctx)
 	if ent.IsNotFound(err) {
@@ -241,7 +228,7 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, from returnrequest.Sta
 			return nil, fmt.Errorf("record timeline of return %s: %w", r.ID, err)
 		}
 		err = tx.TimelineEntry.Create().SetID(resource.ID("tle_")).SetSubjectType(subjectType).SetSubjectID(r.ID).
-			SetRevision(r.Revision).SetActorRole(apierr.RoleName(c.actor.Role)).SetActorID(c.actor.AccountID).
+			SetRevision(r.Revision).SetActorRole(auth.RoleName(c.actor.Role)).SetActorID(c.actor.AccountID).
 			SetTime(c.now).SetKind(timelineKindName(st.kind)).SetDescription(st.description).SetChange(raw).Exec(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("record timeline of return %s: %w", r.ID, err)
@@ -267,11 +254,11 @@ func (s *Service) unhold(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, 
 // refundable on the order (the sum of every refund on an order never exceeds what was paid). It returns
 // what was refunded; the ledger posts the return's refund at most once however often it is retried.
 func (s *Service) refund(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, amount int64, actor auth.Principal, now time.Time) (int64, error) {
-	o, err := tx.Order.Get(ctx, r.OrderID)
+	m, err := s.escrow.Money(ctx, tx, r.OrderID)
 	if err != nil {
 		return 0, fmt.Errorf("refund return %s: %w", r.ID, err)
 	}
-	amount = min(amount, o.PaidMinor-o.RefundedMinor)
+	amount = min(amount, m.Refundable())
 	if amount <= 0 {
 		return 0, nil
 	}
@@ -289,21 +276,6 @@ func (s *Service) refund(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, 
 	return amount, nil
 }
 
-// ended are the states in which a return is over.
-var ended = []returnrequest.State{
-	returnrequest.StateRefunded, returnrequest.StateDeclined, returnrequest.StatePartialRefundRejected,
-	returnrequest.StateLapsed, returnrequest.StateRejected, returnrequest.StateCancelled,
-}
-
-func isEnded(st returnrequest.State) bool {
-	for _, e := range ended {
-		if e == st {
-			return true
-		}
-	}
-	return false
-}
-
-// errNoDisputes is returned when the disputes service was not wired, which is a deployment fault.
+// errNoDisputes is returned when the disputes service was not connected, which is a deployment fault.
 var errNoDisputes = apierr.New(connect.CodeUnavailable, commonv1.ErrorReason_ERROR_REASON_INTERNAL,
 	"disputes about returned goods are not available on this server; report the damage to the platform")

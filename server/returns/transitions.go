@@ -15,9 +15,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/aftersales"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
-	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/money"
-	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
@@ -31,10 +29,7 @@ func (s *Service) ApproveReturn(ctx context.Context, req *connect.Request[return
 		if err := requireSupplier(p, r, "approve a return"); err != nil {
 			return nil, err
 		}
-		if err := requireState(r, "approve", returnrequest.StateRequested); err != nil {
-			return nil, err
-		}
-		if err := requireBefore(r, r.SupplierAnswerDeadline, now, "answer"); err != nil {
+		if err := approve.CheckAt(r, now); err != nil {
 			return nil, err
 		}
 		addr := req.Msg.GetReturnAddress()
@@ -46,7 +41,7 @@ func (s *Service) ApproveReturn(ctx context.Context, req *connect.Request[return
 				return nil, apierr.Invalid("return_address", "you have no registered return address; give the address the buyer must ship the goods to")
 			}
 		}
-		pb, err := s.approve(ctx, tx, r, addr, p, now, "approved", returnsv1.TimelineEntry_KIND_APPROVED, req.Msg.GetNote())
+		pb, err := s.approve(ctx, tx, r, approve, addr, p, now, "approved", returnsv1.TimelineEntry_KIND_APPROVED, req.Msg.GetNote())
 		if err != nil {
 			return nil, err
 		}
@@ -54,17 +49,12 @@ func (s *Service) ApproveReturn(ctx context.Context, req *connect.Request[return
 	})
 }
 
-// approve moves a requested return to APPROVED and starts the buyer's shipping deadline.
-func (s *Service) approve(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, addr *commonv1.Address, actor auth.Principal,
+// approve moves a requested return to APPROVED by t (the supplier's approval or the automatic one), which
+// starts the buyer's shipping deadline.
+func (s *Service) approve(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, t *rule, addr *commonv1.Address, actor auth.Principal,
 	now time.Time, event string, kind returnsv1.TimelineEntry_Kind, note string,
 ) (*returnsv1.Return, error) {
-	due := now.Add(returnPolicy(r).ReturnShip)
-	if err := deadline.Cancel(ctx, tx, subjectType, r.ID, KindSupplierAnswer, now); err != nil {
-		return nil, err
-	}
-	if err := deadline.Schedule(ctx, tx, subjectType, r.ID, KindBuyerShip, due, now); err != nil {
-		return nil, err
-	}
+	due := shipTimer.DueFor(r, now)
 	desc := fmt.Sprintf("Supplier approved the return; ship the goods by %s", due.UTC().Format(time.RFC3339))
 	if kind == returnsv1.TimelineEntry_KIND_AUTO_APPROVED {
 		desc = fmt.Sprintf("Return approved automatically: the supplier did not answer within %s; ship the goods by %s",
@@ -76,11 +66,11 @@ func (s *Service) approve(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest,
 	if note != "" {
 		desc += ". Note: " + note
 	}
-	_, pb, err := s.commit(ctx, tx, r, change{event: event, actor: actor, now: now,
-		steps: []step{{kind: kind, to: returnrequest.StateApproved, description: desc, fields: []string{"return_address", "buyer_ship_deadline"}}},
+	_, pb, err := s.commit(ctx, tx, r, t, change{event: event, actor: actor, now: now,
+		steps: []step{{kind: kind, description: desc, fields: []string{"return_address", "buyer_ship_deadline"}}},
 		set: func(u *ent.ReturnRequestUpdateOne) {
-			u.SetState(returnrequest.StateApproved).SetApproveTime(now).SetShipDeadline(due).
-				SetApprovedByRole(apierr.RoleName(actor.Role)).SetApprovedByID(actor.AccountID)
+			u.SetApproveTime(now).
+				SetApprovedByRole(auth.RoleName(actor.Role)).SetApprovedByID(actor.AccountID)
 			if addr != nil {
 				u.SetReturnAddress(resource.Marshal(addr))
 			}
@@ -107,28 +97,22 @@ func (s *Service) DeclineReturn(ctx context.Context, req *connect.Request[return
 		if err := requireSupplier(p, r, "decline a return"); err != nil {
 			return nil, err
 		}
-		if err := requireState(r, "decline", returnrequest.StateRequested); err != nil {
-			return nil, err
-		}
-		if err := requireBefore(r, r.SupplierAnswerDeadline, now, "answer"); err != nil {
+		if err := decline.CheckAt(r, now); err != nil {
 			return nil, err
 		}
 		if m.GetReason() == returnsv1.Return_DECLINE_REASON_SUBJECTIVE_REASON && (r.Reason == nil || !subjective[reasonToProto[*r.Reason]]) {
 			return nil, apierr.Invalid("reason", "the buyer's reason is not subjective (it claims a fault of the goods); give the reason you decline for")
 		}
 		evidence, stamped := marshalEvidence(m.GetEvidence(), p, now)
-		if err := deadline.Cancel(ctx, tx, subjectType, r.ID, KindSupplierAnswer, now); err != nil {
-			return nil, err
-		}
 		if err := s.unhold(ctx, tx, r, p, now); err != nil {
 			return nil, err
 		}
-		_, pb, err := s.commit(ctx, tx, r, change{event: "declined", actor: p, now: now,
-			steps: []step{{kind: returnsv1.TimelineEntry_KIND_DECLINED, to: returnrequest.StateDeclined, evidence: stamped,
+		_, pb, err := s.commit(ctx, tx, r, decline, change{event: "declined", actor: p, now: now,
+			steps: []step{{kind: returnsv1.TimelineEntry_KIND_DECLINED, evidence: stamped,
 				description: fmt.Sprintf("Supplier declined the return (%s): %s. The buyer may open a dispute about the order", m.GetReason(), m.GetNote()),
 				fields:      []string{"decline_reason", "decline_note"}}},
 			set: func(u *ent.ReturnRequestUpdateOne) {
-				u.SetState(returnrequest.StateDeclined).SetDeclineReason(m.GetReason().String()).SetDeclineNote(m.GetNote()).
+				u.SetDeclineReason(m.GetReason().String()).SetDeclineNote(m.GetNote()).
 					AppendEvidence(evidence).SetEscrowHeld(false).SetHeldMinor(0).SetCloseTime(now)
 			}})
 		if err != nil {
@@ -149,10 +133,7 @@ func (s *Service) OfferPartialRefund(ctx context.Context, req *connect.Request[r
 		if err := requireSupplier(p, r, "offer a partial refund"); err != nil {
 			return nil, err
 		}
-		if err := requireState(r, "offer a partial refund on", returnrequest.StateRequested); err != nil {
-			return nil, err
-		}
-		if err := requireBefore(r, r.SupplierAnswerDeadline, now, "answer"); err != nil {
+		if err := offerPartial.CheckAt(r, now); err != nil {
 			return nil, err
 		}
 		amt := m.GetAmount()
@@ -165,15 +146,12 @@ func (s *Service) OfferPartialRefund(ctx context.Context, req *connect.Request[r
 				"a partial refund must be below the return's refund of %s; approve the return to refund it in full", amountText(r.RefundTotalMinor, r.Currency)).
 				With("refund_total_minor", r.RefundTotalMinor)
 		}
-		if err := deadline.Cancel(ctx, tx, subjectType, r.ID, KindSupplierAnswer, now); err != nil {
-			return nil, err
-		}
-		_, pb, err := s.commit(ctx, tx, r, change{event: "partial_refund_offered", actor: p, now: now,
-			steps: []step{{kind: returnsv1.TimelineEntry_KIND_PARTIAL_REFUND_OFFERED, to: returnrequest.StatePartialRefundOffered,
+		_, pb, err := s.commit(ctx, tx, r, offerPartial, change{event: "partial_refund_offered", actor: p, now: now,
+			steps: []step{{kind: returnsv1.TimelineEntry_KIND_PARTIAL_REFUND_OFFERED,
 				fields:      []string{"partial_refund_offer", "partial_refund_note"},
 				description: fmt.Sprintf("Supplier offered a partial refund of %s without a return", amountText(amt.GetAmountMinor(), r.Currency))}},
 			set: func(u *ent.ReturnRequestUpdateOne) {
-				u.SetState(returnrequest.StatePartialRefundOffered).SetOfferedRefundMinor(amt.GetAmountMinor()).SetOfferNote(m.GetNote())
+				u.SetOfferedRefundMinor(amt.GetAmountMinor()).SetOfferNote(m.GetNote())
 			}})
 		if err != nil {
 			return nil, err
@@ -193,10 +171,10 @@ func (s *Service) AcceptPartialRefund(ctx context.Context, req *connect.Request[
 		if err := requireBuyer(p, r, "accept a partial refund"); err != nil {
 			return nil, err
 		}
-		if err := requireState(r, "accept a partial refund on", returnrequest.StatePartialRefundOffered); err != nil {
+		if err := acceptPartial.CheckAt(r, now); err != nil {
 			return nil, err
 		}
-		pb, err := s.finish(ctx, tx, r, p, now, finish{
+		pb, err := s.finish(ctx, tx, r, acceptPartial, p, now, finish{
 			event: "refunded", kind: returnsv1.TimelineEntry_KIND_PARTIAL_REFUND_ACCEPTED, amount: r.OfferedRefundMinor,
 			keptGoods: true, text: "Buyer accepted the partial refund and keeps the goods; refunded %s",
 		})
@@ -217,7 +195,7 @@ func (s *Service) RejectPartialRefund(ctx context.Context, req *connect.Request[
 		if err := requireBuyer(p, r, "reject a partial refund"); err != nil {
 			return nil, err
 		}
-		if err := requireState(r, "reject a partial refund on", returnrequest.StatePartialRefundOffered); err != nil {
+		if err := rejectPartial.CheckAt(r, now); err != nil {
 			return nil, err
 		}
 		if err := s.unhold(ctx, tx, r, p, now); err != nil {
@@ -227,10 +205,10 @@ func (s *Service) RejectPartialRefund(ctx context.Context, req *connect.Request[
 		if n := req.Msg.GetNote(); n != "" {
 			desc += ". Note: " + n
 		}
-		_, pb, err := s.commit(ctx, tx, r, change{event: "partial_refund_rejected", actor: p, now: now,
-			steps: []step{{kind: returnsv1.TimelineEntry_KIND_PARTIAL_REFUND_REJECTED, to: returnrequest.StatePartialRefundRejected, description: desc}},
+		_, pb, err := s.commit(ctx, tx, r, rejectPartial, change{event: "partial_refund_rejected", actor: p, now: now,
+			steps: []step{{kind: returnsv1.TimelineEntry_KIND_PARTIAL_REFUND_REJECTED, description: desc}},
 			set: func(u *ent.ReturnRequestUpdateOne) {
-				u.SetState(returnrequest.StatePartialRefundRejected).SetEscrowHeld(false).SetHeldMinor(0).SetCloseTime(now)
+				u.SetEscrowHeld(false).SetHeldMinor(0).SetCloseTime(now)
 			}})
 		if err != nil {
 			return nil, err
@@ -250,34 +228,22 @@ func (s *Service) ShipReturn(ctx context.Context, req *connect.Request[returnsv1
 		if err := requireBuyer(p, r, "ship a return"); err != nil {
 			return nil, err
 		}
-		if err := requireState(r, "ship", returnrequest.StateApproved); err != nil {
+		if err := ship.CheckAt(r, now); err != nil {
 			return nil, err
 		}
-		if err := requireBefore(r, r.ShipDeadline, now, "ship"); err != nil {
-			return nil, err
-		}
-		if err := deadline.Cancel(ctx, tx, subjectType, r.ID, KindBuyerShip, now); err != nil {
-			return nil, err
-		}
-		var due *time.Time
 		desc := fmt.Sprintf("Buyer shipped the return with %s, tracking number %s", m.GetCarrier(), m.GetTrackingNumber())
-		if r.Kind == returnrequest.KindStandard {
-			d := now.Add(returnPolicy(r).ReturnConfirm)
-			due = &d
-			if err := deadline.Schedule(ctx, tx, subjectType, r.ID, KindSupplierReceipt, d, now); err != nil {
-				return nil, err
-			}
-			desc += fmt.Sprintf("; the supplier must confirm receipt by %s", d.UTC().Format(time.RFC3339))
+		if receiptTimer.When(r) {
+			desc += fmt.Sprintf("; the supplier must confirm receipt by %s", receiptTimer.DueFor(r, now).UTC().Format(time.RFC3339))
 		} else {
 			desc += "; the platform warehouse inspects the goods when they arrive"
 		}
 		evidence, stamped := marshalEvidence(m.GetEvidence(), p, now)
-		_, pb, err := s.commit(ctx, tx, r, change{event: "shipped", actor: p, now: now,
-			steps: []step{{kind: returnsv1.TimelineEntry_KIND_SHIPPED, to: returnrequest.StateShipped, description: desc, evidence: stamped,
+		_, pb, err := s.commit(ctx, tx, r, ship, change{event: "shipped", actor: p, now: now,
+			steps: []step{{kind: returnsv1.TimelineEntry_KIND_SHIPPED, description: desc, evidence: stamped,
 				fields: []string{"carrier", "tracking_number", "ship_time"}}},
 			set: func(u *ent.ReturnRequestUpdateOne) {
-				u.SetState(returnrequest.StateShipped).SetCarrier(m.GetCarrier()).SetTrackingNumber(m.GetTrackingNumber()).
-					SetShipTime(now).AppendEvidence(evidence).SetNillableReceiptDeadline(due)
+				u.SetCarrier(m.GetCarrier()).SetTrackingNumber(m.GetTrackingNumber()).
+					SetShipTime(now).AppendEvidence(evidence)
 			}})
 		if err != nil {
 			return nil, err
@@ -301,22 +267,16 @@ func (s *Service) ConfirmReturnReceipt(ctx context.Context, req *connect.Request
 			return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE,
 				"return %s is a free return: the platform warehouse receives and inspects the goods", r.ID)
 		}
-		if err := requireState(r, "confirm receipt of", returnrequest.StateShipped); err != nil {
-			return nil, err
-		}
-		if err := requireBefore(r, r.ReceiptDeadline, now, "confirm receipt of"); err != nil {
+		if err := confirm.CheckAt(r, now); err != nil {
 			return nil, err
 		}
 		lines, bad, err := receiveLines(r.Lines, m.GetLines())
 		if err != nil {
 			return nil, err
 		}
-		if err := deadline.Cancel(ctx, tx, subjectType, r.ID, KindSupplierReceipt, now); err != nil {
-			return nil, err
-		}
 		evidence, stamped := marshalEvidence(m.GetEvidence(), p, now)
 		if bad == 0 {
-			pb, err := s.finish(ctx, tx, r, p, now, finish{
+			pb, err := s.finish(ctx, tx, r, confirm, p, now, finish{
 				event: "refunded", kind: returnsv1.TimelineEntry_KIND_RECEIPT_CONFIRMED, amount: r.RefundTotalMinor,
 				text:  "Supplier confirmed receipt of every returned unit in good order; refunded %s",
 				lines: lines, evidence: evidence, stamped: stamped, note: m.GetNote(),
@@ -359,13 +319,13 @@ func (s *Service) ConfirmReturnReceipt(ctx context.Context, req *connect.Request
 		if err != nil {
 			return nil, fmt.Errorf("open a dispute about return %s: %w", r.ID, err)
 		}
-		_, pb, err := s.commit(ctx, tx, r, change{event: "disputed", actor: p, now: now,
-			steps: []step{{kind: returnsv1.TimelineEntry_KIND_RECEIPT_DISPUTED, to: returnrequest.StateDisputed, evidence: stamped,
+		_, pb, err := s.commit(ctx, tx, r, disputeReceipt, change{event: "disputed", actor: p, now: now,
+			steps: []step{{kind: returnsv1.TimelineEntry_KIND_RECEIPT_DISPUTED, evidence: stamped,
 				fields: []string{"lines", "receive_time", "receipt_dispute_id"},
 				description: fmt.Sprintf("Supplier reported %d unit(s) damaged or missing and contests %s of the refund; dispute %s decides the refund: %s",
 					bad, amountText(claim, r.Currency), disputeID, m.GetNote())}},
 			set: func(u *ent.ReturnRequestUpdateOne) {
-				u.SetState(returnrequest.StateDisputed).SetLines(lines).SetReceiveTime(now).SetReceiptNote(m.GetNote()).
+				u.SetLines(lines).SetReceiveTime(now).SetReceiptNote(m.GetNote()).
 					AppendEvidence(evidence).SetReceiptDisputeID(disputeID)
 			}})
 		if err != nil {
@@ -439,7 +399,7 @@ func (s *Service) InspectReturn(ctx context.Context, req *connect.Request[return
 		if err := p.RequireRole("inspect a free return (only platform warehouse staff may)", commonv1.Role_ROLE_WAREHOUSE); err != nil {
 			return nil, err
 		}
-		if err := requireState(r, "inspect", returnrequest.StateShipped); err != nil {
+		if err := inspectGood.CheckAt(r, now); err != nil {
 			return nil, err
 		}
 		evidence, stamped := marshalEvidence(m.GetEvidence(), p, now)
@@ -449,11 +409,11 @@ func (s *Service) InspectReturn(ctx context.Context, req *connect.Request[return
 				return nil, err
 			}
 			inspected.description = "Warehouse inspected the goods: not resaleable. " + m.GetNote()
-			_, pb, err := s.commit(ctx, tx, r, change{event: "rejected", actor: p, now: now,
-				steps: []step{inspected, {kind: returnsv1.TimelineEntry_KIND_REJECTED, to: returnrequest.StateRejected,
+			_, pb, err := s.commit(ctx, tx, r, inspectBad, change{event: "rejected", actor: p, now: now,
+				steps: []step{inspected, {kind: returnsv1.TimelineEntry_KIND_REJECTED,
 					description: "Free return rejected: the goods cannot be resold, so no refund is made"}},
 				set: func(u *ent.ReturnRequestUpdateOne) {
-					u.SetState(returnrequest.StateRejected).SetInspectionResult(returnrequest.InspectionResultNotResaleable).
+					u.SetInspectionResult(returnrequest.InspectionResultNotResaleable).
 						SetInspectionNote(m.GetNote()).SetInspectedBy(p.AccountID).SetReceiveTime(now).AppendEvidence(evidence).
 						SetEscrowHeld(false).SetHeldMinor(0).SetCloseTime(now)
 				}})
@@ -464,11 +424,10 @@ func (s *Service) InspectReturn(ctx context.Context, req *connect.Request[return
 		}
 		inspected.description = "Warehouse inspected the goods: resaleable; they become the platform's. " + m.GetNote()
 		lines, _, _ := receiveLines(r.Lines, nil)
-		comp := policy.AddBusinessDays(now, returnPolicy(r).FreeReturnCompensate)
-		pb, err := s.finish(ctx, tx, r, p, now, finish{
+		pb, err := s.finish(ctx, tx, r, inspectGood, p, now, finish{
 			event: "refunded", kind: returnsv1.TimelineEntry_KIND_REFUNDED, amount: r.RefundTotalMinor,
 			text: "Buyer refunded %s (shipping excluded)", lines: lines, evidence: evidence, before: []step{inspected},
-			inspect: m, compensateAt: comp,
+			inspect: m,
 		})
 		if err != nil {
 			return nil, err
@@ -487,13 +446,8 @@ func (s *Service) CancelReturn(ctx context.Context, req *connect.Request[returns
 		if err := requireBuyer(p, r, "cancel a return"); err != nil {
 			return nil, err
 		}
-		if err := requireState(r, "cancel", returnrequest.StateRequested, returnrequest.StatePartialRefundOffered, returnrequest.StateApproved); err != nil {
+		if err := cancel.CheckAt(r, now); err != nil {
 			return nil, err
-		}
-		for _, k := range []string{KindSupplierAnswer, KindBuyerShip} {
-			if err := deadline.Cancel(ctx, tx, subjectType, r.ID, k, now); err != nil {
-				return nil, err
-			}
 		}
 		if err := s.unhold(ctx, tx, r, p, now); err != nil {
 			return nil, err
@@ -502,10 +456,10 @@ func (s *Service) CancelReturn(ctx context.Context, req *connect.Request[returns
 		if n := req.Msg.GetNote(); n != "" {
 			desc += ": " + n
 		}
-		_, pb, err := s.commit(ctx, tx, r, change{event: "cancelled", actor: p, now: now,
-			steps: []step{{kind: returnsv1.TimelineEntry_KIND_CANCELLED, to: returnrequest.StateCancelled, description: desc}},
+		_, pb, err := s.commit(ctx, tx, r, cancel, change{event: "cancelled", actor: p, now: now,
+			steps: []step{{kind: returnsv1.TimelineEntry_KIND_CANCELLED, description: desc}},
 			set: func(u *ent.ReturnRequestUpdateOne) {
-				u.SetState(returnrequest.StateCancelled).SetEscrowHeld(false).SetHeldMinor(0).SetCloseTime(now)
+				u.SetEscrowHeld(false).SetHeldMinor(0).SetCloseTime(now)
 			}})
 		if err != nil {
 			return nil, err
@@ -524,13 +478,13 @@ func (s *Service) AddReturnEvidence(ctx context.Context, req *connect.Request[re
 		if !(p.Role == commonv1.Role_ROLE_BUYER && p.AccountID == r.BuyerID) && !(p.Role == commonv1.Role_ROLE_SUPPLIER && p.AccountID == r.SupplierID) {
 			return nil, apierr.RoleNotAllowed("add evidence to a return (only the order's buyer and supplier may)", p.Role)
 		}
-		if isEnded(r.State) {
+		if !isOpen(r) {
 			return nil, apierr.IllegalState("return", r.ID, "add evidence to", string(r.State))
 		}
 		evidence, stamped := marshalEvidence(req.Msg.GetEvidence(), p, now)
-		_, pb, err := s.commit(ctx, tx, r, change{event: "evidence_added", actor: p, now: now,
+		_, pb, err := s.commit(ctx, tx, r, nil, change{event: "evidence_added", actor: p, now: now,
 			steps: []step{{kind: returnsv1.TimelineEntry_KIND_EVIDENCE_ADDED, evidence: stamped, fields: []string{"evidence"},
-				description: fmt.Sprintf("%s added %d piece(s) of evidence", capitalize(apierr.RoleName(p.Role)), len(stamped))}},
+				description: fmt.Sprintf("%s added %d piece(s) of evidence", capitalize(auth.RoleName(p.Role)), len(stamped))}},
 			set: func(u *ent.ReturnRequestUpdateOne) { u.AppendEvidence(evidence) }})
 		if err != nil {
 			return nil, err
@@ -561,14 +515,13 @@ type finish struct {
 	note     string
 	// before are timeline steps that precede the refund in the same change.
 	before []step
-	// inspect and compensateAt are set for a resaleable free return.
-	inspect      *returnsv1.InspectReturnRequest
-	compensateAt time.Time
+	// inspect is set for a resaleable free return.
+	inspect *returnsv1.InspectReturnRequest
 }
 
-// finish refunds the buyer, lifts the hold and moves the return to REFUNDED. The refund is paid before the
-// hold is lifted, so that a completed order releases only what is left in its escrow.
-func (s *Service) finish(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, actor auth.Principal, now time.Time, f finish) (*returnsv1.Return, error) {
+// finish refunds the buyer, lifts the hold and moves the return to REFUNDED by t. The refund is paid before
+// the hold is lifted, so that a completed order releases only what is left in its escrow.
+func (s *Service) finish(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, t *rule, actor auth.Principal, now time.Time, f finish) (*returnsv1.Return, error) {
 	refunded, err := s.refund(ctx, tx, r, f.amount, actor, now)
 	if err != nil {
 		return nil, err
@@ -583,22 +536,19 @@ func (s *Service) finish(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, 
 	if f.note != "" {
 		desc += ". Note: " + f.note
 	}
-	steps := append(f.before, step{kind: f.kind, to: returnrequest.StateRefunded, amount: refunded, description: desc,
+	steps := append(f.before, step{kind: f.kind, amount: refunded, description: desc,
 		evidence: f.stamped, fields: []string{"refunded_amount", "refund_time"}})
 	var comp int64
 	if f.inspect != nil {
 		// The platform makes the supplier whole for what the refund took out of the sale: the refunded
-		// amount. The freight share was not refunded, so it stays with the supplier through the escrow.
+		// amount. The freight share was not refunded, so it stays with the supplier through the escrow. The
+		// compensation timer starts on entering REFUNDED (see compensateTimer); with nothing to compensate it
+		// is stale when it falls due.
 		comp = refunded
-		if comp > 0 {
-			if err := deadline.Schedule(ctx, tx, subjectType, r.ID, KindCompensate, f.compensateAt, now); err != nil {
-				return nil, err
-			}
-		}
 	}
-	_, pb, err := s.commit(ctx, tx, r, change{event: f.event, actor: actor, now: now, steps: steps,
+	_, pb, err := s.commit(ctx, tx, r, t, change{event: f.event, actor: actor, now: now, steps: steps,
 		set: func(u *ent.ReturnRequestUpdateOne) {
-			u.SetState(returnrequest.StateRefunded).SetRefundedMinor(refunded).SetRefundTime(now).SetCloseTime(now).
+			u.SetRefundedMinor(refunded).SetRefundTime(now).SetCloseTime(now).
 				SetEscrowHeld(false).SetHeldMinor(0).SetKeptGoods(f.keptGoods)
 			if short := f.amount - refunded; short > 0 && !f.keptGoods && f.amount == r.RefundTotalMinor {
 				// Recomputed when paid: refunds made on the order since the request (a dispute's, say) may
@@ -617,9 +567,6 @@ func (s *Service) finish(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, 
 			if f.inspect != nil {
 				u.SetInspectionResult(returnrequest.InspectionResultResaleable).SetInspectionNote(f.inspect.GetNote()).
 					SetInspectedBy(actor.AccountID).SetCompensationMinor(comp)
-				if comp > 0 {
-					u.SetCompensationDeadline(f.compensateAt)
-				}
 			}
 		}})
 	return pb, err

@@ -153,7 +153,7 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, req *connect.Reques
 		return nil, err
 	}
 	resp, err := run(ctx, s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*webhookv1.CreateWebhookEndpointResponse, error) {
-		scope, account, role := webhookendpoint.ScopeAccount, p.AccountID, apierr.RoleName(p.Role)
+		scope, account, role := webhookendpoint.ScopeAccount, p.AccountID, auth.RoleName(p.Role)
 		if p.Role == commonv1.Role_ROLE_OPERATOR {
 			scope, account, role = webhookendpoint.ScopePlatform, "", "operator"
 		}

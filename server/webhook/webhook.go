@@ -28,7 +28,6 @@ import (
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/webhookendpoint"
 	"github.com/tradeassure/tradeassure/server/clock"
-	"github.com/tradeassure/tradeassure/server/deps"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/storage"
@@ -71,7 +70,7 @@ type Webhooks struct {
 
 // New sets up webhooks and installs the outbox on the feed. It fails when the database holds endpoints
 // whose secrets the configured keys cannot decrypt, so a missing or wrong key is found at start.
-func New(ctx context.Context, d deps.Deps, cfg Config) (*Webhooks, error) {
+func New(ctx context.Context, store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, log *slog.Logger, cfg Config) (*Webhooks, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
@@ -85,8 +84,8 @@ func New(ctx context.Context, d deps.Deps, cfg Config) (*Webhooks, error) {
 		cfg.Resolver = net.DefaultResolver
 	}
 	w := &Webhooks{
-		store: d.Store, clock: d.Clock, feed: d.Feed, pager: d.Pager, log: d.Log, cfg: cfg,
-		postgres: d.Store.Dialect == dialect.Postgres, reg: newRegistry(),
+		store: store, clock: clk, feed: feed, pager: pager, log: log, cfg: cfg,
+		postgres: store.Dialect == dialect.Postgres, reg: newRegistry(),
 		guard: guard{dev: cfg.Dev, resolver: cfg.Resolver}, wake: make(chan struct{}, 1),
 	}
 	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second, Control: w.guard.control}
@@ -108,10 +107,10 @@ func New(ctx context.Context, d deps.Deps, cfg Config) (*Webhooks, error) {
 	if err := w.checkKeys(ctx); err != nil {
 		return nil, err
 	}
-	if err := w.reg.load(ctx, d.Store.Client); err != nil {
+	if err := w.reg.load(ctx, store.Client); err != nil {
 		return nil, err
 	}
-	d.Feed.SetOutbox(outbox{reg: w.reg, kick: w.kick})
+	feed.SetOutbox(outbox{reg: w.reg, kick: w.kick})
 	return w, nil
 }
 

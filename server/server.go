@@ -34,7 +34,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/clock"
 	"github.com/tradeassure/tradeassure/server/complaint"
 	"github.com/tradeassure/tradeassure/server/deadline"
-	"github.com/tradeassure/tradeassure/server/devseed"
+	"github.com/tradeassure/tradeassure/server/devmode"
 	"github.com/tradeassure/tradeassure/server/dispute"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/health"
@@ -84,7 +84,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	if _, err := devseed.CheckMode(ctx, cfg.Store, cfg.Dev); err != nil {
+	if _, err := devmode.CheckMode(ctx, cfg.Store, cfg.Dev); err != nil {
 		return nil, err
 	}
 	var dev *clock.Adjustable

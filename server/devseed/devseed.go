@@ -1,7 +1,7 @@
 // Package devseed creates the demo marketplace of development mode: a buyer, two suppliers with different
 // limits and export capability, an arbiter, a warehouse, an operator and a few products. Each start issues
 // fresh API keys for them and revokes those of the start before (only key hashes are stored, so earlier
-// secrets cannot be shown again). It runs only on a database created in development mode (CheckMode).
+// secrets cannot be shown again). It runs only on a database created in development mode (devmode.CheckMode).
 // Demo then gives a fresh marketplace a history, made through the services with those keys.
 package devseed
 

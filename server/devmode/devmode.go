@@ -1,4 +1,6 @@
-package devseed
+// Package devmode records the mode a database was created in and refuses development mode on a
+// production database. It is apart from devseed, which seeds through the SDK, so the server can use it.
+package devmode
 
 import (
 	"context"

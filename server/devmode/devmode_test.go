@@ -1,4 +1,4 @@
-package devseed_test
+package devmode_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	"github.com/tradeassure/tradeassure/server/admin"
-	"github.com/tradeassure/tradeassure/server/devseed"
+	"github.com/tradeassure/tradeassure/server/devmode"
 	"github.com/tradeassure/tradeassure/server/servertest"
 	"github.com/tradeassure/tradeassure/server/storage"
 )
@@ -24,11 +24,11 @@ func TestCheckMode(t *testing.T) {
 		refused int    // index of the start refused, -1 for none
 		mode    string
 	}{
-		{"dev database", false, []bool{true, true, false, true}, -1, devseed.ModeDevelopment},
-		{"production database", false, []bool{false, false}, -1, devseed.ModeProduction},
-		{"dev after production", false, []bool{false, true}, 1, devseed.ModeProduction},
-		{"dev after the admin command", true, []bool{true}, 0, devseed.ModeProduction},
-		{"production after the admin command", true, []bool{false, true}, 1, devseed.ModeProduction},
+		{"dev database", false, []bool{true, true, false, true}, -1, devmode.ModeDevelopment},
+		{"production database", false, []bool{false, false}, -1, devmode.ModeProduction},
+		{"dev after production", false, []bool{false, true}, 1, devmode.ModeProduction},
+		{"dev after the admin command", true, []bool{true}, 0, devmode.ModeProduction},
+		{"production after the admin command", true, []bool{false, true}, 1, devmode.ModeProduction},
 	}
 	for _, engine := range servertest.Engines() {
 		for _, c := range cases {
@@ -53,8 +53,8 @@ func TestCheckMode(t *testing.T) {
 					}
 				}
 				for i, dev := range c.starts {
-					mode, err := devseed.CheckMode(ctx, store, dev)
-					var refused *devseed.ErrNotDevDatabase
+					mode, err := devmode.CheckMode(ctx, store, dev)
+					var refused *devmode.ErrNotDevDatabase
 					if (i == c.refused) != errors.As(err, &refused) {
 						t.Fatalf("start %d (dev %v): %v", i, dev, err)
 					}

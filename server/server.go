@@ -15,8 +15,6 @@ import (
 	"connectrpc.com/grpcreflect"
 	"connectrpc.com/validate"
 
-	"github.com/tradeassure/tradeassure/ent"
-	"github.com/tradeassure/tradeassure/ent/setting"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1/adminv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/case/v1/casev1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1/complaintv1connect"
@@ -107,7 +105,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cards == nil {
 		cards = order.SandboxCards{}
 	}
-	secret, err := pageSecret(ctx, cfg.Store.Client)
+	secret, err := pageSecret(ctx, cfg.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -199,21 +197,14 @@ func syncClock(c *clock.Adjustable, log *slog.Logger, next http.Handler) http.Ha
 }
 
 // pageSecret returns the page-token signing secret shared by every server process on the database.
-func pageSecret(ctx context.Context, client *ent.Client) ([]byte, error) {
-	const key = "page_token_secret"
+func pageSecret(ctx context.Context, store *storage.Store) ([]byte, error) {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
-	err := client.Setting.Create().SetID(key).SetValue(hex.EncodeToString(b)).
-		OnConflictColumns(setting.FieldID).DoNothing().Exec(ctx)
-	if err != nil && !ent.IsNotFound(err) {
-		// DoNothing on conflict reports "no rows" on some drivers; the read below is what matters.
-		_ = err
-	}
-	s, err := client.Setting.Get(ctx, key)
+	v, err := store.FirstSetting(ctx, "page_token_secret", hex.EncodeToString(b))
 	if err != nil {
 		return nil, fmt.Errorf("load page token secret: %w", err)
 	}
-	return hex.DecodeString(s.Value)
+	return hex.DecodeString(v)
 }
 
 // Protocols is HTTP/1.1 and cleartext HTTP/2 (h2c), so Connect, gRPC and gRPC-Web share one port.

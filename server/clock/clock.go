@@ -117,6 +117,9 @@ func (c *Adjustable) Now() time.Time {
 	return c.base().Add(c.offset).UTC()
 }
 
+// Latest is the furthest time the clock may be moved to: MaxOffset ahead of its base time.
+func (c *Adjustable) Latest() time.Time { return c.base().Add(MaxOffset).UTC() }
+
 // Advance moves the clock forward by d, adding it to the stored offset, which another process may have
 // moved since this one last read it.
 func (c *Adjustable) Advance(ctx context.Context, d time.Duration) (time.Time, error) {

@@ -134,7 +134,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 
-	authn := &auth.Authenticator{Client: cfg.Store.Client, Clock: clk}
+	authn := &auth.Authenticator{Client: cfg.Store.Client}
 	tc := cfg.Transport.WithDefaults()
 	if tc.CORSOrigins == nil && cfg.Dev {
 		tc.CORSOrigins = []string{"*"}

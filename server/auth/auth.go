@@ -18,7 +18,6 @@ import (
 	"github.com/tradeassure/tradeassure/ent/apikey"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
-	"github.com/tradeassure/tradeassure/server/clock"
 )
 
 // Principal is who makes a call.
@@ -138,7 +137,6 @@ func RoleFromName(s string) commonv1.Role {
 // Authenticator checks API keys.
 type Authenticator struct {
 	Client *ent.Client
-	Clock  clock.Clock
 }
 
 var errUnauthenticated = errors.New("missing or invalid API key: send \"Authorization: Bearer <key>\"")

@@ -15,8 +15,6 @@ import (
 	"connectrpc.com/grpcreflect"
 	"connectrpc.com/validate"
 
-	"github.com/tradeassure/tradeassure/ent"
-	"github.com/tradeassure/tradeassure/ent/setting"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1/adminv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/case/v1/casev1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1/complaintv1connect"
@@ -107,7 +105,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cards == nil {
 		cards = order.SandboxCards{}
 	}
-	secret, err := pageSecret(ctx, cfg.Store.Client)
+	secret, err := pageSecret(ctx, cfg.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +134,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 
-	authn := &auth.Authenticator{Client: cfg.Store.Client, Clock: clk}
+	authn := &auth.Authenticator{Client: cfg.Store.Client}
 	tc := cfg.Transport.WithDefaults()
 	if tc.CORSOrigins == nil && cfg.Dev {
 		tc.CORSOrigins = []string{"*"}
@@ -155,7 +153,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// are public.
 	gate := transport.NewGate(authn, tc, log)
 	mux := http.NewServeMux()
-	serve := func(path string, h http.Handler) { mux.Handle(path, gate.Wrap(h)) }
+	serve := func(path string, h http.Handler) {
+		if dev != nil {
+			h = syncClock(dev, log, h) // after the gate: a call without a key costs no clock read
+		}
+		mux.Handle(path, gate.Wrap(h))
+	}
 	serve(orderv1connect.NewOrderServiceHandler(orders, opts))
 	serve(eventv1connect.NewEventServiceHandler(events.NewService(cfg.Store.Client, feed), opts))
 	serve(adminv1connect.NewAdminServiceHandler(admin.New(cfg.Store, clk, dev, engine, pager), opts))
@@ -179,16 +182,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return cfg.Store.DB.PingContext(ctx) == nil
 	}, names, limit))
 
-	var api http.Handler = mux
-	if dev != nil {
-		api = syncClock(dev, log, mux)
-	}
-	handler := tc.CORS(tc.BodyDeadline(api))
+	handler := tc.CORS(tc.BodyDeadline(mux))
 	return &Server{Handler: handler, Engine: engine, Clock: clk, Store: cfg.Store, Orders: orders, Webhooks: hooks, Feed: feed}, nil
 }
 
-// syncClock reads the development clock's offset before each request, so a clock moved by another
-// process on the database is seen at once. A failed read keeps the offset last read.
+// syncClock reads the development clock's offset before each authenticated call to a service, so a
+// clock moved by another process on the database is seen at once. A failed read keeps the offset last read.
 func syncClock(c *clock.Adjustable, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := c.Sync(r.Context()); err != nil {
@@ -199,21 +198,14 @@ func syncClock(c *clock.Adjustable, log *slog.Logger, next http.Handler) http.Ha
 }
 
 // pageSecret returns the page-token signing secret shared by every server process on the database.
-func pageSecret(ctx context.Context, client *ent.Client) ([]byte, error) {
-	const key = "page_token_secret"
+func pageSecret(ctx context.Context, store *storage.Store) ([]byte, error) {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
-	err := client.Setting.Create().SetID(key).SetValue(hex.EncodeToString(b)).
-		OnConflictColumns(setting.FieldID).DoNothing().Exec(ctx)
-	if err != nil && !ent.IsNotFound(err) {
-		// DoNothing on conflict reports "no rows" on some drivers; the read below is what matters.
-		_ = err
-	}
-	s, err := client.Setting.Get(ctx, key)
+	v, err := store.FirstSetting(ctx, "page_token_secret", hex.EncodeToString(b))
 	if err != nil {
 		return nil, fmt.Errorf("load page token secret: %w", err)
 	}
-	return hex.DecodeString(s.Value)
+	return hex.DecodeString(v)
 }
 
 // Protocols is HTTP/1.1 and cleartext HTTP/2 (h2c), so Connect, gRPC and gRPC-Web share one port.

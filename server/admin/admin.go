@@ -331,7 +331,7 @@ func (s *Service) AdvanceClock(ctx context.Context, req *connect.Request[adminv1
 		return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE, "seconds",
 			"the development clock may move at most %d days ahead of the real time in all; it is at %s",
 			int(clock.MaxOffset/(24*time.Hour)), s.clock.Now().Format(time.RFC3339)).
-			With("latest", time.Now().UTC().Add(clock.MaxOffset).Format(time.RFC3339))
+			With("latest", s.dev.Latest().Format(time.RFC3339))
 	}
 	if err != nil {
 		return nil, err

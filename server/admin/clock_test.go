@@ -49,6 +49,9 @@ func TestAdvanceClockBounds(t *testing.T) {
 			}
 			_, err = advance(1) // just outside
 			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE)
+			if got, want := servertest.Detail(err).GetMetadata()["latest"], servertest.Start.Add(clock.MaxOffset).Format(time.RFC3339); got != want {
+				t.Fatalf("latest %q, want %q", got, want)
+			}
 			now, err := op.Admin.GetClock(e.Ctx, connect.NewRequest(&adminv1.GetClockRequest{}))
 			if err != nil || !now.Msg.GetNow().AsTime().Equal(last.GetNow().AsTime()) {
 				t.Fatalf("a refused move changed the clock: %v %v", now.Msg.GetNow().AsTime(), err)

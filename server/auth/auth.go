@@ -18,7 +18,6 @@ import (
 	"github.com/tradeassure/tradeassure/ent/apikey"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
-	"github.com/tradeassure/tradeassure/server/clock"
 )
 
 // Principal is who makes a call.
@@ -138,7 +137,6 @@ func RoleFromName(s string) commonv1.Role {
 // Authenticator checks API keys.
 type Authenticator struct {
 	Client *ent.Client
-	Clock  clock.Clock
 }
 
 var errUnauthenticated = errors.New("missing or invalid API key: send \"Authorization: Bearer <key>\"")
@@ -171,45 +169,42 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 	return Principal{AccountID: acct.ID, Role: RoleFromName(acct.Role.String()), Account: acct}, nil
 }
 
-// Interceptor authenticates every call and refuses writes by banned accounts. A call the HTTP
-// middleware (see Middleware) already authenticated keeps that principal.
-func (a *Authenticator) Interceptor() connect.Interceptor { return &interceptor{a: a} }
+// Interceptor refuses writes by banned accounts. Authentication itself is done once per request, before
+// the body is read, by the HTTP gate in front of every service (transport.Gate), which puts the principal
+// in the context; a call that reaches a handler without one (a handler mounted outside the gate) is
+// refused, never authenticated a second time here.
+func (a *Authenticator) Interceptor() connect.Interceptor { return interceptor{} }
 
-type interceptor struct{ a *Authenticator }
+type interceptor struct{}
 
-func (i *interceptor) check(ctx context.Context, spec connect.Spec, header string) (context.Context, error) {
+func (interceptor) check(ctx context.Context, spec connect.Spec) error {
 	p, ok := ctx.Value(ctxKey{}).(Principal)
 	if !ok {
-		var err error
-		if p, err = i.a.Authenticate(ctx, header); err != nil {
-			return nil, err
-		}
+		return connect.NewError(connect.CodeUnauthenticated, errUnauthenticated)
 	}
 	if p.Account != nil && p.Account.Standing == "banned" && spec.IdempotencyLevel != connect.IdempotencyNoSideEffects {
-		return nil, apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ACCOUNT_BANNED,
+		return apierr.New(connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ACCOUNT_BANNED,
 			"your account is banned and can only read its own data")
 	}
-	return WithPrincipal(ctx, p), nil
+	return nil
 }
 
-func (i *interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+func (i interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		ctx, err := i.check(ctx, req.Spec(), req.Header().Get("Authorization"))
-		if err != nil {
+		if err := i.check(ctx, req.Spec()); err != nil {
 			return nil, err
 		}
 		return next(ctx, req)
 	}
 }
 
-func (i *interceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+func (interceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
 	return next
 }
 
-func (i *interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+func (i interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		ctx, err := i.check(ctx, conn.Spec(), conn.RequestHeader().Get("Authorization"))
-		if err != nil {
+		if err := i.check(ctx, conn.Spec()); err != nil {
 			return err
 		}
 		return next(ctx, conn)

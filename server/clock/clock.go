@@ -70,6 +70,11 @@ func NewAdjustable(ctx context.Context, store *storage.Store, base func() time.T
 	if base == nil {
 		base = time.Now
 	}
+	// The offset row exists before any move, so Advance's row lock always has a row to lock: two first
+	// moves at once would otherwise both start from zero, and one would be lost.
+	if _, err := store.FirstSetting(ctx, offsetKey, "0"); err != nil {
+		return nil, fmt.Errorf("load clock offset: %w", err)
+	}
 	c := &Adjustable{store: store, base: base}
 	if err := c.Sync(ctx); err != nil {
 		return nil, err
@@ -117,6 +122,9 @@ func (c *Adjustable) Now() time.Time {
 	return c.base().Add(c.offset).UTC()
 }
 
+// Latest is the furthest time the clock may be moved to: MaxOffset ahead of its base time.
+func (c *Adjustable) Latest() time.Time { return c.base().Add(MaxOffset).UTC() }
+
 // Advance moves the clock forward by d, adding it to the stored offset, which another process may have
 // moved since this one last read it.
 func (c *Adjustable) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
@@ -137,8 +145,7 @@ func (c *Adjustable) Advance(ctx context.Context, d time.Duration) (time.Time, e
 			return ErrTooFar
 		}
 		next = cur + d
-		return tx.Setting.Create().SetID(offsetKey).SetValue(strconv.FormatInt(int64(next), 10)).
-			OnConflictColumns(setting.FieldID).UpdateNewValues().Exec(ctx)
+		return tx.Setting.UpdateOneID(offsetKey).SetValue(strconv.FormatInt(int64(next), 10)).Exec(ctx)
 	})
 	if err != nil {
 		if errors.Is(err, ErrTooFar) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/tradeassure/tradeassure/ent"
-	"github.com/tradeassure/tradeassure/ent/setting"
 	"github.com/tradeassure/tradeassure/server/storage"
 )
 
@@ -49,10 +48,8 @@ func CheckMode(ctx context.Context, store *storage.Store, dev bool) (string, err
 			mode = ModeDevelopment
 		}
 		// Two servers starting on a new database at once: the first record wins, both read it.
-		_ = store.Client.Setting.Create().SetID(modeKey).SetValue(mode).
-			OnConflictColumns(setting.FieldID).DoNothing().Exec(ctx)
-		if mode, err = recordedMode(ctx, store.Client); err != nil {
-			return "", err
+		if mode, err = store.FirstSetting(ctx, modeKey, mode); err != nil {
+			return "", fmt.Errorf("record database mode: %w", err)
 		}
 	}
 	if dev && mode != ModeDevelopment {

@@ -3,6 +3,8 @@ package transport_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
@@ -116,4 +119,90 @@ func header(v string) connect.UnaryInterceptorFunc {
 			return next(ctx, req)
 		}
 	}
+}
+
+// TestMessageSizeLimit checks the limit is on the message, in every protocol: a message of exactly
+// MaxMessageBytes is read and decoded (here answered with anything but RESOURCE_EXHAUSTED), one byte
+// more is refused with RESOURCE_EXHAUSTED before its body is read, whether the message travels as the
+// whole body (Connect) or in a 5-byte envelope (gRPC, gRPC-Web).
+func TestMessageSizeLimit(t *testing.T) {
+	const limit = 1000
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Engine: engine, Transport: transport.Config{MaxMessageBytes: limit}})
+			buyer := e.Buyer("US")
+			for _, c := range []struct {
+				contentType string
+				envelope    bool
+			}{
+				{"application/proto", false},
+				{"application/grpc", true},
+				{"application/grpc+proto", true},
+				{"application/grpc-web+proto", true},
+			} {
+				for _, size := range []int{limit, limit + 1} {
+					t.Run(fmt.Sprintf("%s/%d", c.contentType, size), func(t *testing.T) {
+						msg := messageOfSize(t, size)
+						if c.envelope {
+							head := make([]byte, 5)
+							binary.BigEndian.PutUint32(head[1:], uint32(len(msg)))
+							msg = append(head, msg...)
+						}
+						body := &watchedBody{r: bytes.NewReader(msg)}
+						req := httptest.NewRequest(http.MethodPost, "/tradeassure.order.v1.OrderService/ListOrders", body)
+						req.ContentLength = int64(len(msg))
+						req.Header.Set("Content-Type", c.contentType)
+						req.Header.Set("Authorization", "Bearer "+buyer.Key)
+						rec := httptest.NewRecorder()
+						e.Server.Handler.ServeHTTP(rec, req)
+						exhausted := answerCode(rec, c.envelope) == connect.CodeResourceExhausted
+						if over := size > limit; exhausted != over || body.read.Load() == over {
+							t.Fatalf("message of %d bytes: RESOURCE_EXHAUSTED %v, body read %v; want %v, %v (status %d %v %s)",
+								size, exhausted, body.read.Load(), over, !over, rec.Code, rec.Result().Trailer, rec.Body)
+						}
+					})
+				}
+			}
+		})
+	}
+}
+
+// messageOfSize returns a ListOrdersRequest encoded in exactly n bytes.
+func messageOfSize(t *testing.T, n int) []byte {
+	t.Helper()
+	for l := n; l > 0; l-- {
+		b, err := proto.Marshal(&orderv1.ListOrdersRequest{PageToken: strings.Repeat("x", l)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) == n {
+			return b
+		}
+	}
+	t.Fatalf("no message of %d bytes", n)
+	return nil
+}
+
+// answerCode is the Connect code of an answer: the HTTP status of a Connect unary answer, the
+// grpc-status (header, trailer or, for gRPC-Web, the trailer frame in the body) of an enveloped one.
+func answerCode(rec *httptest.ResponseRecorder, envelope bool) connect.Code {
+	if !envelope {
+		if rec.Code == http.StatusTooManyRequests {
+			return connect.CodeResourceExhausted
+		}
+		return connect.CodeUnknown
+	}
+	status := rec.Result().Trailer.Get("Grpc-Status")
+	if status == "" {
+		status = rec.Header().Get("Grpc-Status")
+	}
+	if status == "" {
+		if _, after, ok := strings.Cut(rec.Body.String(), "grpc-status:"); ok {
+			status, _, _ = strings.Cut(strings.TrimSpace(after), "\r\n")
+		}
+	}
+	if status == "8" {
+		return connect.CodeResourceExhausted
+	}
+	return connect.CodeUnknown
 }

@@ -52,31 +52,29 @@ func env(name, def string) string {
 	return def
 }
 
-// envInt returns the environment variable as an integer, or def; a malformed value is recorded in *errp.
-func envInt(errp *error, name string, def int64) int64 {
+// envParsed returns the environment variable parsed by parse, or def when it is unset; a malformed value
+// is recorded in *errp (the first one only).
+func envParsed[T any](errp *error, name string, def T, parse func(string) (T, error)) T {
 	v, ok := os.LookupEnv(name)
 	if !ok {
 		return def
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
+	x, err := parse(v)
 	if err != nil && *errp == nil {
 		*errp = fmt.Errorf("%s: %w", name, err)
 	}
-	return n
+	return x
+}
+
+// envInt returns the environment variable as an integer, or def; a malformed value is recorded in *errp.
+func envInt(errp *error, name string, def int64) int64 {
+	return envParsed(errp, name, def, func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) })
 }
 
 // envDuration returns the environment variable as a duration ("30s"), or def; a malformed value is
 // recorded in *errp.
 func envDuration(errp *error, name string, def time.Duration) time.Duration {
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil && *errp == nil {
-		*errp = fmt.Errorf("%s: %w", name, err)
-	}
-	return d
+	return envParsed(errp, name, def, time.ParseDuration)
 }
 
 func envBool(name string) bool {

@@ -21,10 +21,6 @@ import (
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
-// beforeShipment are the states in which an order has not shipped and can still be cancelled or changed.
-
-// confirmed are the states of an accepted order that has not shipped: changes need both parties.
-
 // setTerms stores new terms and their amounts.
 func setTerms(u *ent.OrderUpdateOne, terms *orderv1.OrderTerms, a amounts) {
 	u.SetTerms(resource.Marshal(terms)).SetGoodsMinor(a.goods).SetTotalMinor(a.total).SetAdvanceMinor(a.advance).

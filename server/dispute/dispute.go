@@ -16,7 +16,6 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	entdispute "github.com/tradeassure/tradeassure/ent/dispute"
-	entorder "github.com/tradeassure/tradeassure/ent/order"
 	"github.com/tradeassure/tradeassure/ent/timelineentry"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
@@ -317,13 +316,6 @@ func policyName(p commonv1.Policy) entdispute.Policy {
 		return entdispute.PolicyRetail
 	}
 	return entdispute.PolicyTradeAssurance
-}
-
-func policyToProto(p entorder.Policy) commonv1.Policy {
-	if p == entorder.PolicyRetail {
-		return commonv1.Policy_POLICY_RETAIL
-	}
-	return commonv1.Policy_POLICY_TRADE_ASSURANCE
 }
 
 func alreadyOpen(orderID string) error {

@@ -189,8 +189,6 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev
 	var rev int64 = 1
 	if l.row != nil {
 		rev = l.row.Revision + 1
-	}
-	if l.row != nil {
 		// Entering or leaving a state starts or stops its timers (rules.go); a new dispute's were
 		// started when it was opened (startClocks).
 		if err := machine.Move(ctx, tx, l, d.GetState(), d, now); err != nil {

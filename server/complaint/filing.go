@@ -18,7 +18,6 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/order"
-	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
@@ -155,7 +154,7 @@ func (s *Service) FileComplaint(ctx context.Context, req *connect.Request[compla
 		if p.Role == commonv1.Role_ROLE_BUYER {
 			respondent = o.SupplierID
 		}
-		c, err := s.create(ctx, tx, p, now, o, pol, newComplaint{
+		c, err := s.create(ctx, tx, p, now, o, newComplaint{
 			typ: t, respondent: respondent, description: m.GetDescription(), evidence: stamp(m.GetEvidence(), p, now), end: end,
 		})
 		if err != nil {
@@ -176,7 +175,7 @@ type newComplaint struct {
 }
 
 // create stores a FILED complaint, schedules its decision deadline and appends "complaint.filed".
-func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now time.Time, o order.Facts, pol policy.Set, n newComplaint) (*complaintv1.Complaint, error) {
+func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now time.Time, o order.Facts, n newComplaint) (*complaintv1.Complaint, error) {
 	id := resource.ID("cmp_")
 	role := entcomplaint.ComplainantRoleBuyer
 	if p.Role == commonv1.Role_ROLE_SUPPLIER {
@@ -190,7 +189,7 @@ func (s *Service) create(ctx context.Context, tx *ent.Tx, p auth.Principal, now 
 	if n.refiledFrom != "" {
 		q.SetRefiledFrom(n.refiledFrom)
 	}
-	if err := file.Start(ctx, tx, nil, id, pol, q.Mutation(), now); err != nil {
+	if err := file.Start(ctx, tx, nil, id, o.Policy, q.Mutation(), now); err != nil {
 		return nil, err
 	}
 	c, err := q.Save(ctx)
@@ -336,7 +335,7 @@ func (s *Service) RefileComplaint(ctx context.Context, req *connect.Request[comp
 			return nil, err
 		}
 		// The original was filed in time, so the window is not checked again.
-		refiled, err := s.create(ctx, tx, p, now, o, o.Policy, newComplaint{
+		refiled, err := s.create(ctx, tx, p, now, o, newComplaint{
 			typ: c.Type, respondent: c.RespondentID, description: m.GetDescription(), evidence: all,
 			end: c.OrderEndTime, refiledFrom: c.ID,
 		})

@@ -16,7 +16,6 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	entdispute "github.com/tradeassure/tradeassure/ent/dispute"
-	entorder "github.com/tradeassure/tradeassure/ent/order"
 	"github.com/tradeassure/tradeassure/ent/timelineentry"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
@@ -190,8 +189,6 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev
 	var rev int64 = 1
 	if l.row != nil {
 		rev = l.row.Revision + 1
-	}
-	if l.row != nil {
 		// Entering or leaving a state starts or stops its timers (rules.go); a new dispute's were
 		// started when it was opened (startClocks).
 		if err := machine.Move(ctx, tx, l, d.GetState(), d, now); err != nil {
@@ -317,13 +314,6 @@ func policyName(p commonv1.Policy) entdispute.Policy {
 		return entdispute.PolicyRetail
 	}
 	return entdispute.PolicyTradeAssurance
-}
-
-func policyToProto(p entorder.Policy) commonv1.Policy {
-	if p == entorder.PolicyRetail {
-		return commonv1.Policy_POLICY_RETAIL
-	}
-	return commonv1.Policy_POLICY_TRADE_ASSURANCE
 }
 
 func alreadyOpen(orderID string) error {

@@ -264,18 +264,8 @@ func (s *Service) EscalateDispute(ctx context.Context, req *connect.Request[disp
 		if err := escalateStep.CheckAt(l, now); err != nil {
 			return nil, err
 		}
-		rejected := d.GetSupplierResponse() == disputev1.Dispute_SUPPLIER_RESPONSE_REJECTED
-		switch {
-		case p.Role == commonv1.Role_ROLE_SUPPLIER && !rejected:
-			return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_TOO_EARLY,
-				"the supplier may escalate only after rejecting the buyer's request; respond to the dispute first")
-		case p.Role == commonv1.Role_ROLE_BUYER && d.EscalationAllowedTime == nil:
-			return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_TOO_EARLY,
-				"the platform steps in only once negotiation failed: the buyer may escalate after the supplier rejects the request")
-		case p.Role == commonv1.Role_ROLE_BUYER && now.Before(d.GetEscalationAllowedTime().AsTime()):
-			at := d.GetEscalationAllowedTime().AsTime().Format(time.RFC3339)
-			return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_TOO_EARLY,
-				"the buyer may escalate this dispute from %s (day 4)", at).With("escalation_allowed_time", at)
+		if err := mayEscalate(d, p.Role, now); err != nil {
+			return nil, err
 		}
 		evidence := stamp(m.GetEvidence(), p, now)
 		d.Evidence = append(d.Evidence, evidence...)
@@ -290,6 +280,25 @@ func (s *Service) EscalateDispute(ctx context.Context, req *connect.Request[disp
 		}
 		return &disputev1.EscalateDisputeResponse{Dispute: out}, nil
 	})
+}
+
+// mayEscalate is the escalation gate (rules.go): the supplier may escalate once it rejected the buyer's
+// request, the buyer from its escalation time (set at opening under a policy with one, else when the
+// supplier rejects); either is refused with TOO_EARLY before.
+func mayEscalate(d *disputev1.Dispute, role commonv1.Role, now time.Time) error {
+	switch {
+	case role == commonv1.Role_ROLE_SUPPLIER && d.GetSupplierResponse() != disputev1.Dispute_SUPPLIER_RESPONSE_REJECTED:
+		return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_TOO_EARLY,
+			"the supplier may escalate only after rejecting the buyer's request; respond to the dispute first")
+	case role == commonv1.Role_ROLE_BUYER && d.EscalationAllowedTime == nil:
+		return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_TOO_EARLY,
+			"the platform steps in only once negotiation failed: the buyer may escalate after the supplier rejects the request")
+	case role == commonv1.Role_ROLE_BUYER && now.Before(d.GetEscalationAllowedTime().AsTime()):
+		at := d.GetEscalationAllowedTime().AsTime().Format(time.RFC3339)
+		return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_TOO_EARLY,
+			"the buyer may escalate this dispute from %s (day 4)", at).With("escalation_allowed_time", at)
+	}
+	return nil
 }
 
 // WithdrawDispute withdraws the buyer's dispute.

@@ -19,6 +19,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/money"
+	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -194,7 +195,7 @@ func openOrder(ctx context.Context, tx *ent.Tx, orderID string, visibleTo func(*
 func newDispute(o *ent.Order, kind disputev1.Dispute_Kind, opener auth.Principal, now time.Time) *loaded {
 	d := &disputev1.Dispute{
 		Id: resource.ID("dsp_"), CreateTime: ts(now), OrderId: o.ID, BuyerAccountId: o.BuyerID, SupplierAccountId: o.SupplierID,
-		Policy: policyToProto(o.Policy), Kind: kind, OpenedBy: opener.Party(),
+		Policy: order.PolicyOf(o).Name, Kind: kind, OpenedBy: opener.Party(),
 	}
 	return &loaded{d: d, version: o.PolicyVersion}
 }
@@ -230,7 +231,7 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		if err := aftersales.OneCase(ctx, tx, o.ID, s.returns, "a dispute can be opened"); err != nil {
 			return nil, err
 		}
-		pol := policy.MustGet(policyToProto(o.Policy), o.PolicyVersion)
+		pol := order.PolicyOf(o)
 		switch o.State {
 		case entorder.StateDraft, entorder.StateAwaitingPayment, entorder.StateCancelled:
 			return nil, apierr.IllegalState("order", o.ID, "open a dispute on", string(o.State)).
@@ -385,7 +386,7 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 			return nil, apierr.Invalid("chargeback_time", "the chargeback must be raised between the payment (%s) and now",
 				pay.FinishTime.UTC().Format(time.RFC3339))
 		}
-		pol := policy.MustGet(policyToProto(o.Policy), o.PolicyVersion)
+		pol := order.PolicyOf(o)
 		if end := pay.FinishTime.Add(pol.ChargebackWindow); cbTime.After(end) {
 			return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_WINDOW_CLOSED,
 				"a chargeback of payment %s had to come by %s (%d days after the payment)", pay.ID,

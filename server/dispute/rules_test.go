@@ -1,11 +1,13 @@
 package dispute
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
+	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/policy"
 	tt "github.com/tradeassure/tradeassure/server/transition/transitiontest"
 )
@@ -82,6 +84,61 @@ func TestTimers(t *testing.T) {
 					return l
 				}, other, escalationTimer.DueFor(at(negotiating), opened))
 			}
+		})
+	}
+}
+
+// TestEscalationGate checks when each party may escalate under each policy: under trade assurance the
+// buyer from day 4 (3 days after opening), not a moment before; under retail only once the supplier
+// rejected the request (then at once); the supplier only after rejecting.
+func TestEscalationGate(t *testing.T) {
+	opened := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	rejected := opened.Add(26 * time.Hour)
+	tooEarly := func(t *testing.T, what string, err error) {
+		t.Helper()
+		var ae *apierr.Error
+		if !errors.As(err, &ae) || ae.Reason != commonv1.ErrorReason_ERROR_REASON_TOO_EARLY {
+			t.Errorf("%s: %v, want TOO_EARLY", what, err)
+		}
+	}
+	allowed := func(t *testing.T, what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+	buyer, supplier := commonv1.Role_ROLE_BUYER, commonv1.Role_ROLE_SUPPLIER
+	for _, tc := range []struct {
+		pol  commonv1.Policy
+		from time.Duration // 0: only after the supplier rejects
+	}{
+		{commonv1.Policy_POLICY_TRADE_ASSURANCE, 3 * 24 * time.Hour},
+		{commonv1.Policy_POLICY_RETAIL, 0},
+	} {
+		t.Run(tc.pol.String(), func(t *testing.T) {
+			l := aDispute(awaiting)
+			l.d.Policy = tc.pol
+			if got := l.policySet().DisputeEscalateFrom; got != tc.from {
+				t.Fatalf("escalation from %s after opening, want %s", got, tc.from)
+			}
+			d := l.d
+			tooEarly(t, "supplier before responding", mayEscalate(d, supplier, opened.Add(30*24*time.Hour)))
+			if tc.from > 0 {
+				at := opened.Add(tc.from)
+				d.EscalationAllowedTime = ts(at)
+				tooEarly(t, "buyer just before day 4", mayEscalate(d, buyer, at.Add(-time.Nanosecond)))
+				allowed(t, "buyer on day 4", mayEscalate(d, buyer, at))
+			} else {
+				tooEarly(t, "buyer before the supplier rejects", mayEscalate(d, buyer, opened.Add(30*24*time.Hour)))
+			}
+			// Rejecting sets the buyer's escalation time when the policy has none (RespondToDispute).
+			d.SupplierResponse = disputev1.Dispute_SUPPLIER_RESPONSE_REJECTED
+			if d.EscalationAllowedTime == nil {
+				d.EscalationAllowedTime = ts(rejected)
+				tooEarly(t, "buyer just before the rejection", mayEscalate(d, buyer, rejected.Add(-time.Nanosecond)))
+				allowed(t, "buyer at the rejection", mayEscalate(d, buyer, rejected))
+			}
+			allowed(t, "supplier after rejecting", mayEscalate(d, supplier, rejected))
 		})
 	}
 }

@@ -205,14 +205,3 @@ func theirOffer(d *disputev1.Dispute, p auth.Principal, offerID string) (*disput
 	}
 	return found, nil
 }
-
-// party checks p is the dispute's buyer or supplier and names its side.
-func party(d *disputev1.Dispute, p auth.Principal) (commonv1.Role, bool) {
-	switch {
-	case p.Role == commonv1.Role_ROLE_BUYER && p.AccountID == d.GetBuyerAccountId():
-		return commonv1.Role_ROLE_BUYER, true
-	case p.Role == commonv1.Role_ROLE_SUPPLIER && p.AccountID == d.GetSupplierAccountId():
-		return commonv1.Role_ROLE_SUPPLIER, true
-	}
-	return commonv1.Role_ROLE_UNSPECIFIED, false
-}

@@ -91,7 +91,7 @@ func release(ctx context.Context, tx *ent.Tx, o *ent.Order, now time.Time) error
 	if err != nil || held <= 0 {
 		return err
 	}
-	fee, ok := money.Fee(held, orderPolicy(o).PlatformFeeBasisPoints)
+	fee, ok := money.Fee(held, PolicyOf(o).PlatformFeeBasisPoints)
 	if !ok {
 		return money.StoredTooLarge("the platform fee on the %d held for order %s is too large", held, o.ID)
 	}

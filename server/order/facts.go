@@ -36,7 +36,7 @@ func (f Facts) Drafted() bool { return f.State == string(entorder.StateDraft) }
 func FactsOf(o *ent.Order) Facts {
 	return Facts{
 		ID: o.ID, BuyerID: o.BuyerID, SupplierID: o.SupplierID, State: stateName(o.State),
-		PolicyName: policyToProto[o.Policy], PolicyVersion: o.PolicyVersion, Policy: orderPolicy(o),
+		PolicyName: policyToProto[o.Policy], PolicyVersion: o.PolicyVersion, Policy: PolicyOf(o),
 		Money: MoneyOf(o), End: endOf(o),
 	}
 }

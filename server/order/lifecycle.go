@@ -21,10 +21,6 @@ import (
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
-// beforeShipment are the states in which an order has not shipped and can still be cancelled or changed.
-
-// confirmed are the states of an accepted order that has not shipped: changes need both parties.
-
 // setTerms stores new terms and their amounts.
 func setTerms(u *ent.OrderUpdateOne, terms *orderv1.OrderTerms, a amounts) {
 	u.SetTerms(resource.Marshal(terms)).SetGoodsMinor(a.goods).SetTotalMinor(a.total).SetAdvanceMinor(a.advance).
@@ -54,7 +50,7 @@ func (s *Service) UpdateOrder(ctx context.Context, req *connect.Request[orderv1.
 			return nil, err
 		}
 		terms := req.Msg.GetTerms()
-		a, err := checkTerms(ctx, tx, terms, p.Account, orderPolicy(o), now)
+		a, err := checkTerms(ctx, tx, terms, p.Account, PolicyOf(o), now)
 		if err != nil {
 			return nil, err
 		}
@@ -118,7 +114,7 @@ func (s *Service) AcceptOrder(ctx context.Context, req *connect.Request[orderv1.
 			return nil, err
 		}
 		terms := orderTerms(o)
-		if _, err := checkTerms(ctx, tx, terms, supplier, orderPolicy(o), now); err != nil {
+		if _, err := checkTerms(ctx, tx, terms, supplier, PolicyOf(o), now); err != nil {
 			return nil, err
 		}
 		pb, err := s.commit(ctx, tx, o, change{event: "accepted", actor: p, now: now, step: acceptOrder, set: func(u *ent.OrderUpdateOne) {
@@ -188,7 +184,7 @@ func (s *Service) checkChange(ctx context.Context, tx *ent.Tx, o *ent.Order, ter
 	if err != nil {
 		return amounts{}, err
 	}
-	a, err := checkTerms(ctx, tx, terms, supplier, orderPolicy(o), now)
+	a, err := checkTerms(ctx, tx, terms, supplier, PolicyOf(o), now)
 	if err != nil {
 		return a, err
 	}
@@ -383,7 +379,7 @@ func (s *Service) countSoldNotShipped(ctx context.Context, tx *ent.Tx, o *ent.Or
 	if err != nil {
 		return fmt.Errorf("count sold-not-shipped: %w", err)
 	}
-	if limit := orderPolicy(o).SoldNotShippedFreeze; limit > 0 && sup.SoldNotShippedCount >= limit && !sup.Frozen {
+	if limit := PolicyOf(o).SoldNotShippedFreeze; limit > 0 && sup.SoldNotShippedCount >= limit && !sup.Frozen {
 		if err := tx.Account.UpdateOneID(o.SupplierID).SetFrozen(true).Exec(ctx); err != nil {
 			return fmt.Errorf("freeze supplier: %w", err)
 		}

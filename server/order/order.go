@@ -177,7 +177,9 @@ func supplierAccount(ctx context.Context, tx *ent.Tx, id string) (*ent.Account, 
 	return a, err
 }
 
-func orderPolicy(o *ent.Order) policy.Set {
+// PolicyOf is the policy set (and version) a stored order runs under: the one place it is read, by the
+// order's timers and by the returns and disputes about it.
+func PolicyOf(o *ent.Order) policy.Set {
 	return policy.MustGet(policyToProto[o.Policy], o.PolicyVersion)
 }
 

@@ -145,7 +145,7 @@ func (s *Service) PayOrder(ctx context.Context, req *connect.Request[orderv1.Pay
 		}
 		part, amount := due(o)
 		method := req.Msg.GetMethod()
-		pol := orderPolicy(o)
+		pol := PolicyOf(o)
 		if err := checkMethod(method, amount, o.Currency, p.Account, pol); err != nil {
 			return nil, err
 		}

@@ -34,7 +34,7 @@ var machine = &transition.Machine[entorder.State, *ent.Order, *ent.OrderMutation
 	},
 	StateOf:  func(o *ent.Order) entorder.State { return o.State },
 	IDOf:     func(o *ent.Order) string { return o.ID },
-	PolicyOf: orderPolicy,
+	PolicyOf: PolicyOf,
 	Name:     stateName,
 }
 

@@ -368,6 +368,12 @@ func (s *Service) FailWithdrawal(ctx context.Context, req *connect.Request[payou
 	})
 }
 
+// overdueReady is the overdue timer's stale check: the withdrawal is still open, not marked overdue yet,
+// and its latest expected settle time has come.
+func overdueReady(w *ent.Withdrawal, now time.Time) bool {
+	return markOverdue.Possible(w) && w.OverdueTime == nil && w.ExpectedSettleTime != nil && !now.Before(*w.ExpectedSettleTime)
+}
+
 // overdue marks an open withdrawal that passed its latest expected settle time without confirmation.
 func (s *Service) overdue(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) error {
 	if err := s.lockFeed(ctx, tx); err != nil {
@@ -380,7 +386,7 @@ func (s *Service) overdue(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now 
 	if err != nil {
 		return fmt.Errorf("read withdrawal %s: %w", d.SubjectID, err)
 	}
-	if !markOverdue.Possible(w) || w.OverdueTime != nil || w.ExpectedSettleTime == nil || now.Before(*w.ExpectedSettleTime) {
+	if !overdueReady(w, now) {
 		return deadline.ErrStale
 	}
 	_, err = s.commit(ctx, tx, w, wchange{event: "overdue", actor: auth.System, now: now, set: func(u *ent.WithdrawalUpdateOne) {

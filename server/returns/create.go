@@ -63,7 +63,7 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 		if err := aftersales.OneCase(ctx, tx, o.ID, s.disputes, "a return can be requested"); err != nil {
 			return nil, err
 		}
-		pol := policy.MustGet(orderPolicyProto(o), o.PolicyVersion)
+		pol := order.PolicyOf(o)
 		receipt := *o.DeliverTime
 		reason := m.GetReason()
 		kind := returnrequest.KindStandard
@@ -154,13 +154,6 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 		}
 		return &returnsv1.CreateReturnResponse{Return: pb}, nil
 	})
-}
-
-func orderPolicyProto(o *ent.Order) commonv1.Policy {
-	if o.Policy == entorder.PolicyRetail {
-		return commonv1.Policy_POLICY_RETAIL
-	}
-	return commonv1.Policy_POLICY_TRADE_ASSURANCE
 }
 
 // freeReturnAvailable checks the free-return programme applies: a retail order, a supplier who opted in,
@@ -388,7 +381,7 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 	if err != nil {
 		return "", err
 	}
-	pol := policy.MustGet(orderPolicyProto(o), o.PolicyVersion)
+	pol := order.PolicyOf(o)
 	now := d.Now
 	due := shipTimer.Due(pol, now)
 	receipt := now

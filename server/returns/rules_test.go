@@ -51,24 +51,19 @@ func TestTimers(t *testing.T) {
 			timer *timer
 			state returnrequest.State
 			kind  returnrequest.Kind
-			other *rule
-			after time.Duration
-			set   func(r *ent.ReturnRequest, due time.Time)
+			// others are the user steps checked against the timer: refused once it is due unless Late.
+			others []*rule
+			after  time.Duration
+			set    func(r *ent.ReturnRequest, due time.Time)
 		}{
-			{answerTimer, returnrequest.StateRequested, returnrequest.KindStandard, approve, 24 * time.Hour,
+			{answerTimer, returnrequest.StateRequested, returnrequest.KindStandard, []*rule{approve, decline, offerPartial, cancel}, 24 * time.Hour,
 				func(r *ent.ReturnRequest, due time.Time) { r.SupplierAnswerDeadline = &due }},
-			{answerTimer, returnrequest.StateRequested, returnrequest.KindStandard, decline, 24 * time.Hour,
-				func(r *ent.ReturnRequest, due time.Time) { r.SupplierAnswerDeadline = &due }},
-			{answerTimer, returnrequest.StateRequested, returnrequest.KindStandard, offerPartial, 24 * time.Hour,
-				func(r *ent.ReturnRequest, due time.Time) { r.SupplierAnswerDeadline = &due }},
-			{answerTimer, returnrequest.StateRequested, returnrequest.KindStandard, cancel, 24 * time.Hour,
-				func(r *ent.ReturnRequest, due time.Time) { r.SupplierAnswerDeadline = &due }},
-			{shipTimer, returnrequest.StateApproved, returnrequest.KindStandard, ship, 10 * 24 * time.Hour,
+			{shipTimer, returnrequest.StateApproved, returnrequest.KindStandard, []*rule{ship, cancel}, 10 * 24 * time.Hour,
 				func(r *ent.ReturnRequest, due time.Time) { r.ShipDeadline = &due }},
-			{receiptTimer, returnrequest.StateShipped, returnrequest.KindStandard, confirm, 30 * 24 * time.Hour,
+			{receiptTimer, returnrequest.StateShipped, returnrequest.KindStandard, []*rule{confirm, disputeReceipt}, 30 * 24 * time.Hour,
 				func(r *ent.ReturnRequest, due time.Time) { r.ReceiptDeadline = &due }},
 			// Two business days from a Friday is the Tuesday.
-			{compensateTimer, returnrequest.StateRefunded, returnrequest.KindFreeReturn, nil, 4 * 24 * time.Hour,
+			{compensateTimer, returnrequest.StateRefunded, returnrequest.KindFreeReturn, []*rule{nil}, 4 * 24 * time.Hour,
 				func(r *ent.ReturnRequest, due time.Time) { r.CompensationDeadline = &due }},
 		} {
 			t.Run(string(pol)+"/"+tc.timer.Kind, func(t *testing.T) {
@@ -77,11 +72,13 @@ func TestTimers(t *testing.T) {
 				if want := entered.Add(tc.after); !due.Equal(want) {
 					t.Fatalf("due %s, want %s", due, want)
 				}
-				tt.Deadline(t, tc.timer, func(due time.Time) *ent.ReturnRequest {
-					c := *r
-					tc.set(&c, due)
-					return &c
-				}, tc.other, due)
+				for _, other := range tc.others {
+					tt.Deadline(t, tc.timer, func(due time.Time) *ent.ReturnRequest {
+						c := *r
+						tc.set(&c, due)
+						return &c
+					}, other, due)
+				}
 			})
 		}
 	}

@@ -131,19 +131,6 @@ func (m *Machine[S, R, M]) Bind(t *Timer[S, R, M]) *Timer[S, R, M] {
 // Transitions lists the machine's transitions in declaration order.
 func (m *Machine[S, R, M]) Transitions() []*T[S, R, M] { return m.transitions }
 
-// Timers lists the machine's timers in declaration order.
-func (m *Machine[S, R, M]) Timers() []*Timer[S, R, M] { return m.timers }
-
-// Timer is the timer of kind, or nil.
-func (m *Machine[S, R, M]) Timer(kind string) *Timer[S, R, M] {
-	for _, t := range m.timers {
-		if t.Kind == kind {
-			return t
-		}
-	}
-	return nil
-}
-
 // Open reports whether a subject in st is still running: some transition leaves st for another state.
 // States no transition leaves are final.
 func (m *Machine[S, R, M]) Open(st S) bool {

@@ -107,12 +107,12 @@ test-desk: sdk-ts bin/tradeassured
 	@test -d desk/node_modules || (cd desk && $(NPM_CI))
 	TRADEASSURED_BIN=$(CURDIR)/bin/tradeassured bash desk/test.sh
 
-# fuzz runs every Go fuzz target (func FuzzXxx, found with go test -list) for a short time each: FUZZ_BUDGET=48
-# seconds of fuzzing shared among the targets, plus building them (tools/fuzz.sh).
 # docs/rules.md is rendered from the transition tables and policy sets; a test fails when it is stale.
 rules-doc:
 	go generate ./server/rulebook
 
+# fuzz runs every Go fuzz target (func FuzzXxx, found with go test -list) for a short time each: FUZZ_BUDGET=48
+# seconds of fuzzing shared among the targets, plus building them (tools/fuzz.sh).
 fuzz:
 	bash tools/fuzz.sh
 

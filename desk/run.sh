@@ -20,10 +20,19 @@ bin/tradeassured --dev --addr "$addr" &
 pids+=($!)
 node desk/node_modules/vite/bin/vite.js preview desk --port "$port" --strictPort --host 127.0.0.1 > /dev/null &
 pids+=($!)
-for _ in $(seq 1 100); do
-  curl -sf -o /dev/null "http://127.0.0.1:$port/" && [ -f dev-keys.json ] && break
+# The server writes dev-keys.json before it listens, so once it answers the keys are this start's (a
+# dev-keys.json left by an earlier start holds keys this start revoked).
+ready=
+for _ in $(seq 1 150); do
+  if curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "http://$addr/grpc.health.v1.Health/Check" &&
+    curl -sf -o /dev/null "http://127.0.0.1:$port/"; then
+    ready=1
+    break
+  fi
+  kill -0 "${pids[@]}" 2>/dev/null || break
   sleep 0.2
 done
+[ -n "$ready" ] || { echo "the server or the desk did not start (see above)" >&2; exit 1; }
 echo
 echo "The desk: http://127.0.0.1:$port/?server=http://$addr"
 echo "Sign in with a key from dev-keys.json (buyer, supplier, arbiter, warehouse, operator). Ctrl-C stops both."

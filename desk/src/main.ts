@@ -373,13 +373,13 @@ function nextDeadline(o: order.Order): HTMLElement | undefined {
 
 async function orderDetail(s: Signed, id: string): Promise<Node[]> {
   const c = s.client;
-  const [{ order: o }, pays, revs, steps] = await Promise.all([
-    c.orders.getOrder({ orderId: id }),
-    c.orders.listPayments({ orderId: id }),
-    c.orders.listOrderRevisions({ orderId: id, pageSize: 100 }),
-    collect(c.allCaseSteps({ orderId: id })),
-  ]);
+  const [{ order: o }, steps] = await Promise.all([c.orders.getOrder({ orderId: id }), collect(c.allCaseSteps({ orderId: id }))]);
   if (!o) throw new Error("order missing");
+  // The case already holds every revision and payment (each payment step carries the payment as it is
+  // now), so they are not read again.
+  const revisions = steps.flatMap((st) => (st.detail.case === "orderRevision" ? [st.detail.value] : []));
+  const payments = new Map<string, order.Payment>();
+  for (const st of steps) if (st.detail.case === "payment" && st.detail.value.payment) payments.set(st.detail.value.payment.id, st.detail.value.payment);
   const t = o.terms;
   const role = s.me.role;
   const acts: Action[] = [];
@@ -465,7 +465,7 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
       run: (v) => c.orders.shipOrder({ orderId: o.id, etag: o.etag, carrier: v["carrier"] ?? "", trackingNumber: v["tracking"] ?? "" }),
     });
   if (role === Role.OPERATOR) {
-    for (const p of pays.payments.filter((p) => p.state === order.Payment_State.PENDING))
+    for (const p of [...payments.values()].filter((p) => p.state === order.Payment_State.PENDING))
       acts.push({ label: `Confirm ${label(order.PaymentMethod, p.method)} payment of ${money(p.amount)}`, run: () => c.orders.confirmPayment({ paymentId: p.id }) });
     if (o.state === S.SHIPPED) acts.push({ label: "Record delivery", run: () => c.orders.recordDelivery({ orderId: o.id }) });
   }
@@ -495,7 +495,7 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
     h("h2", {}, "Revision history"),
     table(
       ["Revision", "Change", "By", "When"],
-      revs.revisions.map((r) => [
+      revisions.map((r) => [
         document.createTextNode(String(r.revision)),
         document.createTextNode(r.change),
         document.createTextNode(r.actor ? label(Role, r.actor.role) : "—"),

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
+	casev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/case/v1"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
@@ -144,6 +145,37 @@ func ExampleClient_AllOrders() {
 	}
 	fmt.Println(quantities) // newest first
 	// Output: [5 4 3 2 1]
+}
+
+// ExampleClient_AllCaseSteps reads an order's case timeline one step a page: the supplier drafts the
+// order and the buyer accepts it.
+func ExampleClient_AllCaseSteps() {
+	dev := startDevServer()
+	defer dev.Close()
+	ctx := context.Background()
+	supplier := tradeassure.New(dev.URL, dev.key("supplier"))
+	buyer := tradeassure.New(dev.URL, dev.key("buyer"))
+	created, err := supplier.Orders.CreateOrder(ctx, connect.NewRequest(draftRequest(dev.Keys["supplier"].Products[0], 1)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	id := created.Msg.GetOrder().GetId()
+	if _, err := buyer.Orders.AcceptOrder(ctx, connect.NewRequest(&orderv1.AcceptOrderRequest{OrderId: id})); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	for step, err := range buyer.AllCaseSteps(ctx, &casev1.ListCaseTimelineRequest{OrderId: id, PageSize: 1}) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(step.GetPart(), step.GetDescription())
+	}
+	// Output:
+	// PART_ORDER Order drafted
+	// PART_ORDER Order accepted
 }
 
 // ExampleClient_Follow follows the buyer's event feed: the stream skips heartbeats, and would reconnect

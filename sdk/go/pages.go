@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
+	casev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/case/v1"
 	complaintv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1"
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
@@ -105,6 +106,12 @@ func (c *Client) AllDisputes(ctx context.Context, req *disputev1.ListDisputesReq
 // AllComplaints iterates over the complaints the caller may see, newest first, with req's filters.
 func (c *Client) AllComplaints(ctx context.Context, req *complaintv1.ListComplaintsRequest) iter.Seq2[*complaintv1.Complaint, error] {
 	return Paginate(ctx, c.Complaints.ListComplaints, req, (*complaintv1.ListComplaintsResponse).GetComplaints)
+}
+
+// AllCaseSteps iterates over every step of an order's case (req.OrderId), oldest first: its revisions,
+// payments, return and dispute timelines, complaints and ledger transfers, as far as the caller may see them.
+func (c *Client) AllCaseSteps(ctx context.Context, req *casev1.ListCaseTimelineRequest) iter.Seq2[*casev1.CaseStep, error] {
+	return Paginate(ctx, c.Cases.ListCaseTimeline, req, (*casev1.ListCaseTimelineResponse).GetSteps)
 }
 
 // AllWithdrawals iterates over withdrawals with req's filters.

@@ -17,6 +17,7 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	casev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/case/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/case/v1/casev1connect"
@@ -35,7 +36,6 @@ var _ casev1connect.CaseServiceHandler = (*Service)(nil)
 
 // Orders is what the case reads of the order service.
 type Orders interface {
-	GetOrder(context.Context, *connect.Request[orderv1.GetOrderRequest]) (*connect.Response[orderv1.GetOrderResponse], error)
 	ListOrderRevisions(context.Context, *connect.Request[orderv1.ListOrderRevisionsRequest]) (*connect.Response[orderv1.ListOrderRevisionsResponse], error)
 	ListPayments(context.Context, *connect.Request[orderv1.ListPaymentsRequest]) (*connect.Response[orderv1.ListPaymentsResponse], error)
 }
@@ -135,12 +135,11 @@ func (s *Service) ListCaseTimeline(ctx context.Context, req *connect.Request[cas
 // collect reads every part of the order's case the caller may see, and whether it may see any part at all.
 func (s *Service) collect(ctx context.Context, orderID string) ([]*casev1.CaseStep, bool, error) {
 	var steps []*casev1.CaseStep
-	seen := false
 	orderSeen, err := s.orderSteps(ctx, orderID, &steps)
 	if err != nil {
 		return nil, false, err
 	}
-	seen = seen || orderSeen
+	seen := orderSeen
 	for _, part := range []func(context.Context, string, *[]*casev1.CaseStep) (bool, error){
 		s.returnSteps, s.disputeSteps, s.complaintSteps,
 	} {
@@ -150,6 +149,7 @@ func (s *Service) collect(ctx context.Context, orderID string) ([]*casev1.CaseSt
 		}
 		seen = seen || ok
 	}
+	// The ledger is read as the platform, so only once the caller was shown to see the order itself.
 	if orderSeen {
 		ts, err := s.orderTransfers(ctx, orderID)
 		if err != nil {
@@ -168,10 +168,9 @@ func (s *Service) collect(ctx context.Context, orderID string) ([]*casev1.CaseSt
 // orderTransfers reads every ledger transfer of the order, as an operator would.
 func (s *Service) orderTransfers(ctx context.Context, orderID string) ([]*payoutv1.Transfer, error) {
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Role: commonv1.Role_ROLE_OPERATOR})
-	return all(ctx, func(ctx context.Context, token string) (*payoutv1.ListTransfersResponse, error) {
-		r, err := s.ledger.ListTransfers(ctx, connect.NewRequest(&payoutv1.ListTransfersRequest{OrderId: orderID, PageSize: pageSize, PageToken: token}))
-		return msg(r, err)
-	}, (*payoutv1.ListTransfersResponse).GetTransfers, (*payoutv1.ListTransfersResponse).GetNextPageToken)
+	return all(ctx, func(ctx context.Context, token string) (*connect.Response[payoutv1.ListTransfersResponse], error) {
+		return s.ledger.ListTransfers(ctx, connect.NewRequest(&payoutv1.ListTransfersRequest{OrderId: orderID, PageSize: pageSize, PageToken: token}))
+	}, (*payoutv1.ListTransfersResponse).GetTransfers)
 }
 
 // hidden reports whether err is a part's way of saying the caller may not see it. The parts are called
@@ -188,41 +187,40 @@ func hidden(err error) bool {
 const pageSize = 500
 
 // all reads every page of one list, from the first on.
-func all[Resp any, T any](ctx context.Context, list func(ctx context.Context, token string) (*Resp, error),
-	items func(*Resp) []T, next func(*Resp) string,
-) ([]T, error) {
+func all[R any, P interface {
+	*R
+	GetNextPageToken() string
+}, T any](ctx context.Context, list func(ctx context.Context, token string) (*connect.Response[R], error), items func(P) []T) ([]T, error) {
 	var out []T
-	token := ""
-	for {
+	for token := ""; ; {
 		resp, err := list(ctx, token)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, items(resp)...)
-		if token = next(resp); token == "" {
+		page := P(resp.Msg)
+		out = append(out, items(page)...)
+		if token = page.GetNextPageToken(); token == "" {
 			return out, nil
 		}
 	}
 }
 
 // orderSteps adds the order's revisions and payments, and reports whether the caller may see the order.
+// The revisions are the visibility check (they are read under the order's own rules) and carry the order,
+// so the order is not read a second time.
 func (s *Service) orderSteps(ctx context.Context, orderID string, steps *[]*casev1.CaseStep) (bool, error) {
-	got, err := s.orders.GetOrder(ctx, connect.NewRequest(&orderv1.GetOrderRequest{OrderId: orderID}))
+	revisions, err := all(ctx, func(ctx context.Context, token string) (*connect.Response[orderv1.ListOrderRevisionsResponse], error) {
+		return s.orders.ListOrderRevisions(ctx, connect.NewRequest(&orderv1.ListOrderRevisionsRequest{OrderId: orderID, PageSize: pageSize, PageToken: token}))
+	}, (*orderv1.ListOrderRevisionsResponse).GetRevisions)
 	if hidden(err) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	order := got.Msg.GetOrder()
-	revisions, err := all(ctx, func(ctx context.Context, token string) (*orderv1.ListOrderRevisionsResponse, error) {
-		r, err := s.orders.ListOrderRevisions(ctx, connect.NewRequest(&orderv1.ListOrderRevisionsRequest{OrderId: orderID, PageSize: pageSize, PageToken: token}))
-		return msg(r, err)
-	}, (*orderv1.ListOrderRevisionsResponse).GetRevisions, (*orderv1.ListOrderRevisionsResponse).GetNextPageToken)
-	if err != nil {
-		return false, err
-	}
+	buyerID := ""
 	for _, r := range revisions {
+		buyerID = r.GetOrder().GetBuyerId()
 		r = proto.CloneOf(r)
 		r.Order = nil
 		*steps = append(*steps, &casev1.CaseStep{
@@ -231,10 +229,9 @@ func (s *Service) orderSteps(ctx context.Context, orderID string, steps *[]*case
 			Detail: &casev1.CaseStep_OrderRevision{OrderRevision: r},
 		})
 	}
-	payments, err := all(ctx, func(ctx context.Context, token string) (*orderv1.ListPaymentsResponse, error) {
-		r, err := s.orders.ListPayments(ctx, connect.NewRequest(&orderv1.ListPaymentsRequest{OrderId: orderID, PageSize: pageSize, PageToken: token}))
-		return msg(r, err)
-	}, (*orderv1.ListPaymentsResponse).GetPayments, (*orderv1.ListPaymentsResponse).GetNextPageToken)
+	payments, err := all(ctx, func(ctx context.Context, token string) (*connect.Response[orderv1.ListPaymentsResponse], error) {
+		return s.orders.ListPayments(ctx, connect.NewRequest(&orderv1.ListPaymentsRequest{OrderId: orderID, PageSize: pageSize, PageToken: token}))
+	}, (*orderv1.ListPaymentsResponse).GetPayments)
 	if err != nil {
 		return false, err
 	}
@@ -247,7 +244,7 @@ func (s *Service) orderSteps(ctx context.Context, orderID string, steps *[]*case
 				Description: what, Detail: &casev1.CaseStep_Payment{Payment: &casev1.PaymentStep{Kind: kind, Payment: p}},
 			}
 			if kind == casev1.PaymentStep_KIND_STARTED {
-				st.Time, st.Actor = p.GetCreateTime(), &commonv1.Party{Role: commonv1.Role_ROLE_BUYER, AccountId: order.GetBuyerId()}
+				st.Time, st.Actor = p.GetCreateTime(), &commonv1.Party{Role: commonv1.Role_ROLE_BUYER, AccountId: buyerID}
 			} else {
 				st.Time = p.GetFinishTime()
 			}
@@ -264,81 +261,84 @@ func (s *Service) orderSteps(ctx context.Context, orderID string, steps *[]*case
 	return true, nil
 }
 
-// msg unwraps a connect response.
-func msg[T any](r *connect.Response[T], err error) (*T, error) {
-	if err != nil {
-		return nil, err
+// entry is what the case reads of a return's or a dispute's timeline entry.
+type entry interface {
+	GetId() string
+	GetTime() *timestamppb.Timestamp
+	GetActor() *commonv1.Party
+	GetDescription() string
+}
+
+// timelines adds, as steps of part, the timeline entries of each subject (a return or a dispute of the
+// order) the caller may see, and reports whether it may see any; detail sets the step's own form of the
+// entry.
+func timelines[S interface{ GetId() string }, E entry](ctx context.Context, steps *[]*casev1.CaseStep, part casev1.CaseStep_Part, prefix string,
+	subjects func(context.Context) ([]S, error), entries func(ctx context.Context, id string) ([]E, error), detail func(*casev1.CaseStep, E),
+) (bool, error) {
+	list, err := subjects(ctx)
+	if hidden(err) {
+		return false, nil
 	}
-	return r.Msg, nil
+	if err != nil {
+		return false, err
+	}
+	for _, sub := range list {
+		es, err := entries(ctx, sub.GetId())
+		if err != nil {
+			return false, err
+		}
+		for _, e := range es {
+			st := &casev1.CaseStep{Id: prefix + e.GetId(), Time: e.GetTime(), Part: part, SubjectId: sub.GetId(),
+				Actor: e.GetActor(), Description: e.GetDescription()}
+			detail(st, e)
+			*steps = append(*steps, st)
+		}
+	}
+	return len(list) > 0, nil
 }
 
 // returnSteps adds the timelines of the order's returns the caller may see.
 func (s *Service) returnSteps(ctx context.Context, orderID string, steps *[]*casev1.CaseStep) (bool, error) {
-	returns, err := all(ctx, func(ctx context.Context, token string) (*returnsv1.ListReturnsResponse, error) {
-		r, err := s.returns.ListReturns(ctx, connect.NewRequest(&returnsv1.ListReturnsRequest{OrderId: orderID, PageSize: pageSize, PageToken: token}))
-		return msg(r, err)
-	}, (*returnsv1.ListReturnsResponse).GetReturns, (*returnsv1.ListReturnsResponse).GetNextPageToken)
-	if hidden(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	for _, ret := range returns {
-		entries, err := all(ctx, func(ctx context.Context, token string) (*returnsv1.ListReturnTimelineResponse, error) {
-			r, err := s.returns.ListReturnTimeline(ctx, connect.NewRequest(&returnsv1.ListReturnTimelineRequest{ReturnId: ret.GetId(), PageSize: pageSize, PageToken: token}))
-			return msg(r, err)
-		}, (*returnsv1.ListReturnTimelineResponse).GetEntries, (*returnsv1.ListReturnTimelineResponse).GetNextPageToken)
-		if err != nil {
-			return false, err
-		}
-		for _, e := range entries {
-			*steps = append(*steps, &casev1.CaseStep{
-				Id: "return/" + e.GetId(), Time: e.GetTime(), Part: casev1.CaseStep_PART_RETURN, SubjectId: ret.GetId(),
-				Actor: e.GetActor(), Description: e.GetDescription(), Detail: &casev1.CaseStep_ReturnEntry{ReturnEntry: e},
-			})
-		}
-	}
-	return len(returns) > 0, nil
+	return timelines(ctx, steps, casev1.CaseStep_PART_RETURN, "return/",
+		func(ctx context.Context) ([]*returnsv1.Return, error) {
+			return all(ctx, func(ctx context.Context, token string) (*connect.Response[returnsv1.ListReturnsResponse], error) {
+				return s.returns.ListReturns(ctx, connect.NewRequest(&returnsv1.ListReturnsRequest{OrderId: orderID, PageSize: pageSize, PageToken: token}))
+			}, (*returnsv1.ListReturnsResponse).GetReturns)
+		},
+		func(ctx context.Context, id string) ([]*returnsv1.TimelineEntry, error) {
+			return all(ctx, func(ctx context.Context, token string) (*connect.Response[returnsv1.ListReturnTimelineResponse], error) {
+				return s.returns.ListReturnTimeline(ctx, connect.NewRequest(&returnsv1.ListReturnTimelineRequest{ReturnId: id, PageSize: pageSize, PageToken: token}))
+			}, (*returnsv1.ListReturnTimelineResponse).GetEntries)
+		},
+		func(st *casev1.CaseStep, e *returnsv1.TimelineEntry) {
+			st.Detail = &casev1.CaseStep_ReturnEntry{ReturnEntry: e}
+		})
 }
 
 // disputeSteps adds the timelines of the order's disputes the caller may see.
 func (s *Service) disputeSteps(ctx context.Context, orderID string, steps *[]*casev1.CaseStep) (bool, error) {
-	disputes, err := all(ctx, func(ctx context.Context, token string) (*disputev1.ListDisputesResponse, error) {
-		r, err := s.disputes.ListDisputes(ctx, connect.NewRequest(&disputev1.ListDisputesRequest{OrderId: orderID, PageSize: pageSize, PageToken: token}))
-		return msg(r, err)
-	}, (*disputev1.ListDisputesResponse).GetDisputes, (*disputev1.ListDisputesResponse).GetNextPageToken)
-	if hidden(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	for _, d := range disputes {
-		entries, err := all(ctx, func(ctx context.Context, token string) (*disputev1.ListDisputeTimelineResponse, error) {
-			r, err := s.disputes.ListDisputeTimeline(ctx, connect.NewRequest(&disputev1.ListDisputeTimelineRequest{DisputeId: d.GetId(), PageSize: pageSize, PageToken: token}))
-			return msg(r, err)
-		}, (*disputev1.ListDisputeTimelineResponse).GetEntries, (*disputev1.ListDisputeTimelineResponse).GetNextPageToken)
-		if err != nil {
-			return false, err
-		}
-		for _, e := range entries {
-			*steps = append(*steps, &casev1.CaseStep{
-				Id: "dispute/" + e.GetId(), Time: e.GetTime(), Part: casev1.CaseStep_PART_DISPUTE, SubjectId: d.GetId(),
-				Actor: e.GetActor(), Description: e.GetDescription(), Detail: &casev1.CaseStep_DisputeEntry{DisputeEntry: e},
-			})
-		}
-	}
-	return len(disputes) > 0, nil
+	return timelines(ctx, steps, casev1.CaseStep_PART_DISPUTE, "dispute/",
+		func(ctx context.Context) ([]*disputev1.Dispute, error) {
+			return all(ctx, func(ctx context.Context, token string) (*connect.Response[disputev1.ListDisputesResponse], error) {
+				return s.disputes.ListDisputes(ctx, connect.NewRequest(&disputev1.ListDisputesRequest{OrderId: orderID, PageSize: pageSize, PageToken: token}))
+			}, (*disputev1.ListDisputesResponse).GetDisputes)
+		},
+		func(ctx context.Context, id string) ([]*disputev1.TimelineEntry, error) {
+			return all(ctx, func(ctx context.Context, token string) (*connect.Response[disputev1.ListDisputeTimelineResponse], error) {
+				return s.disputes.ListDisputeTimeline(ctx, connect.NewRequest(&disputev1.ListDisputeTimelineRequest{DisputeId: id, PageSize: pageSize, PageToken: token}))
+			}, (*disputev1.ListDisputeTimelineResponse).GetEntries)
+		},
+		func(st *casev1.CaseStep, e *disputev1.TimelineEntry) {
+			st.Detail = &casev1.CaseStep_DisputeEntry{DisputeEntry: e}
+		})
 }
 
 // complaintSteps adds the steps of the order's complaints the caller may see: filed, each statement,
 // decided or withdrawn.
 func (s *Service) complaintSteps(ctx context.Context, orderID string, steps *[]*casev1.CaseStep) (bool, error) {
-	complaints, err := all(ctx, func(ctx context.Context, token string) (*complaintv1.ListComplaintsResponse, error) {
-		r, err := s.complaints.ListComplaints(ctx, connect.NewRequest(&complaintv1.ListComplaintsRequest{OrderId: orderID, PageSize: pageSize, PageToken: token}))
-		return msg(r, err)
-	}, (*complaintv1.ListComplaintsResponse).GetComplaints, (*complaintv1.ListComplaintsResponse).GetNextPageToken)
+	complaints, err := all(ctx, func(ctx context.Context, token string) (*connect.Response[complaintv1.ListComplaintsResponse], error) {
+		return s.complaints.ListComplaints(ctx, connect.NewRequest(&complaintv1.ListComplaintsRequest{OrderId: orderID, PageSize: pageSize, PageToken: token}))
+	}, (*complaintv1.ListComplaintsResponse).GetComplaints)
 	if hidden(err) {
 		return false, nil
 	}

@@ -25,6 +25,9 @@ import (
 	"github.com/tradeassure/tradeassure/server/servertest"
 )
 
+// noDispatcher names the variable that leaves the dispatcher off in BenchmarkCreateOrderWebhooks.
+const noDispatcher = "TRADEASSURE_BENCH_NO_DISPATCHER"
+
 // localReceiver answers every delivery 200 at once, like a fast receiver on the same machine.
 func localReceiver(b *testing.B) *httptest.Server {
 	rx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -95,6 +98,9 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 // platform endpoint matching no order event and 50 endpoints of other accounts; "without" is the same
 // endpoints disabled, which the outbox skips. A round with endpoints ends only when every delivery it
 // queued has succeeded, so the delivery work is charged to it. b.N calls are split over 8 rounds.
+//
+// With TRADEASSURE_BENCH_NO_DISPATCHER=1 the dispatcher does not run: the rounds with endpoints then
+// measure only the outbox row CreateOrder writes in its transaction.
 func BenchmarkCreateOrderWebhooks(b *testing.B) {
 	for _, engine := range engines() {
 		b.Run(engine, func(b *testing.B) {
@@ -131,7 +137,7 @@ func BenchmarkCreateOrderWebhooks(b *testing.B) {
 			dispatched := make(chan struct{})
 			go func() {
 				defer close(dispatched)
-				if os.Getenv("NODISPATCH") == "" {
+				if os.Getenv(noDispatcher) == "" {
 					f.env.Server.Webhooks.Run(ctx)
 				}
 			}()
@@ -165,7 +171,7 @@ func BenchmarkCreateOrderWebhooks(b *testing.B) {
 				}
 				wg.Wait()
 				i := 0
-				if with && os.Getenv("NODISPATCH") == "" {
+				if with && os.Getenv(noDispatcher) == "" {
 					called := time.Now()
 					for n := pending(); n > 0; n = pending() {
 						if time.Since(called) > time.Minute {

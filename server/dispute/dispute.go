@@ -180,18 +180,30 @@ type step struct {
 	amount   *commonv1.Money
 }
 
-// commit writes d as the next revision of l (l.row is nil for a new dispute), guarded by the revision read, and
-// records its timeline entries and one event (the first step's) in the same transaction.
-func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev1.Dispute, actor auth.Principal,
+// commit writes l.d, changed by the transition t, as the next revision of l (l.row is nil for a new
+// dispute), guarded by the revision read, and records its timeline entries and one event (the first
+// step's) in the same transaction. t sets the dispute's state and the timeline's target: its To, the state
+// it was in for a step that stays, and for resume the state the dispute was suspended in (the suspension
+// ends with it). t is nil only for a change no transition of rules.go names, which keeps the state (an
+// evidence request falling overdue, the first of two private-settlement requests).
+func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, t *rule, actor auth.Principal,
 	now time.Time, steps ...step,
 ) (*disputev1.Dispute, error) {
-	from := l.from
+	d := l.d
+	from, to := l.from, l.from
+	switch {
+	case t == resume:
+		to, d.Suspension = d.GetSuspension().GetResumeState(), nil
+	case t != nil && !t.Stays:
+		to = t.To
+	}
+	d.State = to
 	var rev int64 = 1
 	if l.row != nil {
 		rev = l.row.Revision + 1
 		// Entering or leaving a state starts or stops its timers (rules.go); a new dispute's were
 		// started when it was opened (startClocks).
-		if err := machine.Move(ctx, tx, l, d.GetState(), d, now); err != nil {
+		if err := machine.Move(ctx, tx, l, to, d, now); err != nil {
 			return nil, err
 		}
 	}
@@ -247,7 +259,7 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev
 	for i, st := range steps {
 		entry := &disputev1.TimelineEntry{
 			Id: resource.ID("tle_"), DisputeId: d.GetId(), Time: ts(now), Actor: actor.Party(), Kind: st.kind,
-			Description: st.desc, FromState: from, ToState: d.GetState(), Revision: rev, ChangedFields: st.fields,
+			Description: st.desc, FromState: from, ToState: to, Revision: rev, ChangedFields: st.fields,
 			OfferId: st.offerID, EvidenceRequestId: st.reqID, Evidence: st.evidence, Amount: st.amount,
 		}
 		b, err := proto.Marshal(entry)
@@ -268,7 +280,7 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev
 			}
 		}
 		// Later steps of the same commit describe the same change; the state before them is the new one.
-		from = d.GetState()
+		from = to
 	}
 	return d, nil
 }

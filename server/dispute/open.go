@@ -283,7 +283,6 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		evidence := stamp(m.GetEvidence(), p, now)
 		l := newDispute(o, disputev1.Dispute_KIND_STANDARD, p, now)
 		d := l.d
-		d.State = disputev1.Dispute_STATE_AWAITING_RESPONSE
 		d.Reason, d.ReasonClass, d.Description = m.GetReason(), reasonClass(m.GetReason()), m.GetDescription()
 		d.RequestedResolution, d.RequestedRefundAmount = m.GetRequested().GetResolution(), resource.Money(amount, o.Currency)
 		d.Lines, d.Evidence, d.RelatedReturnId = m.GetLines(), evidence, m.GetRelatedReturnId()
@@ -304,7 +303,7 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		if err := s.escrow.Hold(ctx, tx, o.ID, p, now); err != nil {
 			return nil, err
 		}
-		out, err := s.commit(ctx, tx, l, d, p, now, step{
+		out, err := s.commit(ctx, tx, l, open, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OPENED, event: "opened", offerID: offer.GetId(), evidence: evidence,
 			amount: d.GetRequestedRefundAmount(),
 			desc: fmt.Sprintf("The buyer opened a dispute (%s) asking for %s of %d %s; the supplier must respond by %s",
@@ -398,7 +397,6 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 		}
 		l := newDispute(o, disputev1.Dispute_KIND_CHARGEBACK, p, now)
 		d := l.d
-		d.State = disputev1.Dispute_STATE_AWAITING_RESPONSE
 		d.Description = "card chargeback " + m.GetReasonCode()
 		d.RequestedResolution = disputev1.Dispute_RESOLUTION_PARTIAL_REFUND
 		if m.GetAmount().GetAmountMinor() == grantable(o) {
@@ -415,7 +413,7 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 		if err := s.escrow.Hold(ctx, tx, o.ID, p, now); err != nil {
 			return nil, err
 		}
-		out, err := s.commit(ctx, tx, l, d, p, now, step{
+		out, err := s.commit(ctx, tx, l, recordCharge, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OPENED, event: "opened", amount: m.GetAmount(), fields: []string{"state", "chargeback"},
 			desc: fmt.Sprintf("A card chargeback (%s) of %d %s was recorded; the supplier must contest it with evidence by %s",
 				m.GetReasonCode(), m.GetAmount().GetAmountMinor(), o.Currency, d.GetSupplierResponseDeadline().AsTime().Format(time.RFC3339)),
@@ -461,7 +459,7 @@ func (s *Service) RecordAgreedRefund(ctx context.Context, req *connect.Request[d
 			amount: m.GetRefundAmount(), fields: []string{"state", "settlement"},
 			desc: "An arbiter recorded a refund the parties agreed: " + m.GetNote(),
 		}}, st...)
-		out, err := s.commit(ctx, tx, l, d, p, now, steps...)
+		out, err := s.commit(ctx, tx, l, recordAgreed, p, now, steps...)
 		if err != nil {
 			return nil, err
 		}
@@ -480,7 +478,6 @@ func (s *Service) OpenReturnedGoodsDispute(ctx context.Context, tx *ent.Tx, r af
 	supplier := auth.Principal{AccountID: r.SupplierID, Role: commonv1.Role_ROLE_SUPPLIER}
 	l := newDispute(o, disputev1.Dispute_KIND_RETURNED_GOODS, supplier, now)
 	d := l.d
-	d.State = disputev1.Dispute_STATE_ESCALATED
 	d.Description, d.RelatedReturnId = r.Statement, r.ReturnID
 	d.Evidence = stamp(r.Evidence, supplier, now)
 	d.RequestedResolution = disputev1.Dispute_RESOLUTION_PARTIAL_REFUND
@@ -489,7 +486,7 @@ func (s *Service) OpenReturnedGoodsDispute(ctx context.Context, tx *ent.Tx, r af
 	if err := s.escrow.Hold(ctx, tx, o.ID, auth.System, now); err != nil {
 		return "", err
 	}
-	_, err = s.commit(ctx, tx, l, d, supplier, now, step{
+	_, err = s.commit(ctx, tx, l, openReturned, supplier, now, step{
 		kind: disputev1.TimelineEntry_KIND_OPENED, event: "opened", evidence: d.GetEvidence(), amount: d.GetRequestedRefundAmount(),
 		fields: []string{"state"},
 		desc: fmt.Sprintf("The supplier reported the goods of return %s damaged or missing and contests %d %s of its refund; an arbiter decides",

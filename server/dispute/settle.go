@@ -26,8 +26,6 @@ type outcome struct {
 	resolution disputev1.Dispute_Resolution
 	amount     int64
 	offerID    string
-	// ruled ends the dispute RULED rather than SETTLED.
-	ruled bool
 	// reimburseInspection makes the supplier reimburse the buyer's inspection fee.
 	reimburseInspection bool
 	// noHold is set for a dispute that never held the order's escrow (a recorded agreed refund).
@@ -51,12 +49,11 @@ func closeOffers(d *disputev1.Dispute, now time.Time) {
 	}
 }
 
-// end moves a dispute to a terminal state: the clocks stop, open offers close and the hold ends.
-func (s *Service) end(ctx context.Context, tx *ent.Tx, l *loaded, state disputev1.Dispute_State, actor auth.Principal,
-	now time.Time, unhold bool,
-) error {
+// end ends a dispute (the commit's transition leads to a terminal state): the clocks stop, open offers
+// close and the hold ends.
+func (s *Service) end(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.Principal, now time.Time, unhold bool) error {
 	d := l.d
-	d.State, d.CloseTime = state, ts(now)
+	d.CloseTime = ts(now)
 	d.Suspension, d.PrivateSettlementRequests = nil, nil
 	closeOffers(d, now)
 	if err := stopClocks(ctx, tx, d.GetId(), now); err != nil {
@@ -159,11 +156,7 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 			desc:   fmt.Sprintf("The supplier reimbursed the buyer's inspection fee of %d %s", fee, cur)})
 	}
 	d.Settlement = set
-	state := disputev1.Dispute_STATE_SETTLED
-	if oc.ruled {
-		state = disputev1.Dispute_STATE_RULED
-	}
-	if err := s.end(ctx, tx, l, state, actor, now, !oc.noHold); err != nil {
+	if err := s.end(ctx, tx, l, actor, now, !oc.noHold); err != nil {
 		return nil, err
 	}
 	return steps, nil

@@ -60,16 +60,14 @@ type Service struct {
 	returns aftersales.Returns
 }
 
-// New returns the dispute service and registers its deadlines with the engine. escrow is the order
-// service, the only way the dispute moves an order's money.
-func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, escrow order.Escrow) *Service {
-	return &Service{store: store, clock: clk, feed: feed, pager: pager, escrow: escrow}
+// New returns the dispute service; Register adds its deadlines to the engine. escrow is the order
+// service, the only way the dispute moves an order's money. returns is the returns service as the
+// aftersales contract gives it: it starts the returns of return-and-refund outcomes, settles a return when
+// the dispute about its goods ends, and has the open returns the one-case rule looks at. The two services
+// need each other, so the returns service builds this one (returns.New), passing itself.
+func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, escrow order.Escrow, returns aftersales.Returns) *Service {
+	return &Service{store: store, clock: clk, feed: feed, pager: pager, escrow: escrow, returns: returns}
 }
-
-// UseReturns connects the returns service (the aftersales contract): it starts the returns of
-// return-and-refund outcomes, settles a return when the dispute about its goods ends, and has the open
-// returns the one-case rule looks at. server.New connects the two services after building both.
-func (s *Service) UseReturns(r aftersales.Returns) { s.returns = r }
 
 // CaseKind names disputes in the one-case-per-order rule.
 func (s *Service) CaseKind() string { return subjectType }

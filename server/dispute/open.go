@@ -225,9 +225,6 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		if err != nil {
 			return nil, err
 		}
-		if s.returns == nil {
-			return nil, connect.NewError(connect.CodeUnavailable, errNoReturns)
-		}
 		if err := aftersales.OneCase(ctx, tx, o.ID, s.returns, "a dispute can be opened"); err != nil {
 			return nil, err
 		}

@@ -2,11 +2,8 @@ package dispute
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"connectrpc.com/connect"
 
 	"github.com/tradeassure/tradeassure/ent"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
@@ -31,9 +28,6 @@ type outcome struct {
 	// noHold is set for a dispute that never held the order's escrow (a recorded agreed refund).
 	noHold bool
 }
-
-// errNoReturns is returned when a return-and-refund outcome finds no returns service wired in.
-var errNoReturns = errors.New("the returns service is not available to start a return")
 
 // stopClocks drops every deadline of the dispute, running or suspended.
 func stopClocks(ctx context.Context, tx *ent.Tx, id string, now time.Time) error {
@@ -87,9 +81,6 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 	switch {
 	case d.GetKind() == disputev1.Dispute_KIND_RETURNED_GOODS:
 		// The return pays the refund by its own rules; the dispute decides how much.
-		if s.returns == nil {
-			return nil, connect.NewError(connect.CodeUnavailable, errNoReturns)
-		}
 		set.RefundSource = disputev1.Settlement_REFUND_SOURCE_RETURN
 		// The dispute is about the returned part only: its refund is at most the return's, whatever the
 		// ruling or offer says about the order.
@@ -105,9 +96,6 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 			return nil, err
 		}
 	case oc.resolution == disputev1.Dispute_RESOLUTION_RETURN_AND_REFUND:
-		if s.returns == nil {
-			return nil, connect.NewError(connect.CodeUnavailable, errNoReturns)
-		}
 		id, err := s.returns.StartReturnForDispute(ctx, tx, aftersales.ReturnForDispute{
 			OrderID: d.GetOrderId(), DisputeID: d.GetId(), RefundMinor: oc.amount, Actor: actor, Now: now,
 		})

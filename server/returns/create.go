@@ -57,9 +57,6 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 		case o.DeliverTime == nil:
 			return nil, apierr.IllegalState("order", o.ID, "return goods from (no receipt is recorded)", string(o.State))
 		}
-		if s.disputes == nil {
-			return nil, errNoDisputes
-		}
 		if err := aftersales.OneCase(ctx, tx, o.ID, s.disputes, "a return can be requested"); err != nil {
 			return nil, err
 		}

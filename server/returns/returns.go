@@ -55,15 +55,18 @@ type Service struct {
 }
 
 // New returns the returns service; Register adds its timers to the engine. escrow is the order service,
-// the only way a return touches an order's money.
-func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, log *slog.Logger, escrow order.Escrow) *Service {
-	return &Service{store: store, clock: clk, feed: feed, pager: pager, log: log, escrow: escrow}
+// the only way a return touches an order's money. The returns and disputes services need each other
+// (aftersales), so New builds the disputes service too: disputes is its constructor, given this service
+// as the returns side of the contract (dispute.New), and the service it builds opens a dispute when a
+// supplier reports returned goods damaged or missing and has the open disputes the one-case rule looks at.
+// Neither service exists without the other.
+func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, log *slog.Logger, escrow order.Escrow,
+	disputes func(aftersales.Returns) aftersales.Disputes,
+) *Service {
+	s := &Service{store: store, clock: clk, feed: feed, pager: pager, log: log, escrow: escrow}
+	s.disputes = disputes(s)
+	return s
 }
-
-// UseDisputes connects the disputes service (the aftersales contract): it opens a dispute when a supplier
-// reports returned goods damaged or missing, and has the open disputes the one-case rule looks at. The two
-// services need each other, so server.New connects them after building both.
-func (s *Service) UseDisputes(d aftersales.Disputes) { s.disputes = d }
 
 // run runs a mutation of the returns service in a transaction, once per request id.
 func run[Req any, Resp any, PReq idempotency.Request[Req], PResp idempotency.Response[Resp]](ctx context.Context, s *Service,
@@ -275,7 +278,3 @@ func (s *Service) refund(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, 
 	}
 	return amount, nil
 }
-
-// errNoDisputes is returned when the disputes service was not connected, which is a deployment fault.
-var errNoDisputes = apierr.New(connect.CodeUnavailable, commonv1.ErrorReason_ERROR_REASON_INTERNAL,
-	"disputes about returned goods are not available on this server; report the damage to the platform")

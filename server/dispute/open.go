@@ -10,7 +10,6 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	entdispute "github.com/tradeassure/tradeassure/ent/dispute"
-	entorder "github.com/tradeassure/tradeassure/ent/order"
 	entpayment "github.com/tradeassure/tradeassure/ent/payment"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
@@ -229,11 +228,11 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 			return nil, err
 		}
 		pol := order.PolicyOf(o)
-		switch o.State {
-		case entorder.StateDraft, entorder.StateAwaitingPayment, entorder.StateCancelled:
+		switch order.StageOf(o) {
+		case order.StageUnpaid:
 			return nil, apierr.IllegalState("order", o.ID, "open a dispute on", string(o.State)).
 				With("hint", "only a paid, not cancelled order can be disputed")
-		case entorder.StateAdvancePaid, entorder.StatePaid:
+		case order.StageUnshipped:
 			// Before shipment the only thing to dispute is that the goods did not ship on time.
 			if m.GetReason() != disputev1.Dispute_REASON_NOT_SHIPPED_ON_TIME {
 				return nil, apierr.IllegalState("order", o.ID, "dispute "+m.GetReason().String()+" on", string(o.State)).
@@ -244,7 +243,7 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 					"order %s may ship until %s; late shipment can be disputed after that", o.ID, o.ShipByTime.UTC().Format(time.RFC3339)).
 					With("ship_by_time", o.ShipByTime.UTC().Format(time.RFC3339))
 			}
-		case entorder.StateCompleted, entorder.StateClosed:
+		case order.StageCompleted, order.StageClosed:
 			if o.CompleteTime != nil {
 				end := o.CompleteTime.Add(pol.DisputeWindow)
 				if now.After(end) {

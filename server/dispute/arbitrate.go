@@ -200,9 +200,9 @@ func (s *Service) RuleDispute(ctx context.Context, req *connect.Request[disputev
 				"%d evidence request(s) are neither fulfilled nor overdue yet; rule after they are", len(pending)).
 				With("evidence_request_ids", fmt.Sprint(pending))
 		}
-		o, err := tx.Order.Get(ctx, d.GetOrderId())
+		o, err := l.orderOf(ctx, tx)
 		if err != nil {
-			return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+			return nil, err
 		}
 		amount := m.GetRefundAmount().GetAmountMinor()
 		if err := checkAmount("refund_amount", m.GetRefundAmount(), o.Currency, grantable(o), limitGrantable); err != nil {

@@ -41,9 +41,9 @@ func (s *Service) autoGrant(ctx context.Context, tx *ent.Tx, l *loaded, now time
 	}
 	// What is left to refund may have shrunk since the dispute opened (another refund); grant what is left,
 	// within the coverage: an automatic grant is the platform's, not the supplier's agreement.
-	o, err := tx.Order.Get(ctx, d.GetOrderId())
+	o, err := l.orderOf(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+		return err
 	}
 	oc.amount = min(oc.amount, grantable(o))
 	if oc.amount <= 0 {

@@ -115,7 +115,26 @@ type loaded struct {
 	version string
 	// from is the state as loaded, before the caller changes d.
 	from disputev1.Dispute_State
+	// ord is the dispute's order as read in this transaction (orderOf), or nil.
+	ord *ent.Order
 }
+
+// orderOf is the dispute's order, read once per transaction: the checks of a step and the amounts its
+// commit shows use the same read. A step that moves the order's money forgets it (settle).
+func (l *loaded) orderOf(ctx context.Context, tx *ent.Tx) (*ent.Order, error) {
+	if l.ord != nil {
+		return l.ord, nil
+	}
+	o, err := tx.Order.Get(ctx, l.d.GetOrderId())
+	if err != nil {
+		return nil, fmt.Errorf("read order %s of dispute %s: %w", l.d.GetOrderId(), l.d.GetId(), err)
+	}
+	l.ord = o
+	return o, nil
+}
+
+// forgetOrder drops the order read, after a change to its money.
+func (l *loaded) forgetOrder() { l.ord = nil }
 
 func decode(r *ent.Dispute) (*disputev1.Dispute, error) {
 	d := &disputev1.Dispute{}
@@ -205,7 +224,7 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, t *rule, ac
 			return nil, err
 		}
 	}
-	if err := refreshAmounts(ctx, tx, d); err != nil {
+	if err := refreshAmounts(ctx, tx, l); err != nil {
 		return nil, err
 	}
 	d.Revision, d.Etag, d.UpdateTime = rev, resource.Etag(d.GetId(), rev), ts(now)
@@ -283,11 +302,12 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, t *rule, ac
 	return d, nil
 }
 
-// refreshAmounts sets the output-only amounts from the order as it stands in tx.
-func refreshAmounts(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute) error {
-	o, err := tx.Order.Get(ctx, d.GetOrderId())
+// refreshAmounts sets the output-only amounts of l's dispute from its order as it stands in tx.
+func refreshAmounts(ctx context.Context, tx *ent.Tx, l *loaded) error {
+	d := l.d
+	o, err := l.orderOf(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("read order %s of dispute %s: %w", d.GetOrderId(), d.GetId(), err)
+		return err
 	}
 	money := order.MoneyOf(o)
 	d.PaidAmount = resource.Money(money.Refundable(), o.Currency)

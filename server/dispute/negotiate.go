@@ -44,9 +44,9 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 		if m.GetDecision() == disputev1.RespondToDisputeRequest_DECISION_ACCEPT {
 			d.SupplierResponse = disputev1.Dispute_SUPPLIER_RESPONSE_ACCEPTED
 			d.Evidence = append(d.Evidence, evidence...)
-			o, err := tx.Order.Get(ctx, d.GetOrderId())
+			o, err := l.orderOf(ctx, tx)
 			if err != nil {
-				return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+				return nil, err
 			}
 			// Another refund since the dispute opened may have lowered what is left to refund. The supplier
 			// accepting is an agreement, so the coverage does not cap it.
@@ -90,9 +90,9 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 			if m.GetCounterOffer() == nil {
 				return nil, apierr.Invalid("counter_offer", "rejecting a dispute needs a counter-offer")
 			}
-			o, err := tx.Order.Get(ctx, d.GetOrderId())
+			o, err := l.orderOf(ctx, tx)
 			if err != nil {
-				return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+				return nil, err
 			}
 			amount, err := offerAmount("counter_offer", m.GetCounterOffer(), o, d.GetLines())
 			if err != nil {
@@ -135,9 +135,9 @@ func (s *Service) MakeOffer(ctx context.Context, req *connect.Request[disputev1.
 		if err := makeOffer.CheckAt(l, now); err != nil {
 			return nil, err
 		}
-		o, err := tx.Order.Get(ctx, d.GetOrderId())
+		o, err := l.orderOf(ctx, tx)
 		if err != nil {
-			return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+			return nil, err
 		}
 		amount, err := offerAmount("terms", m.GetTerms(), o, d.GetLines())
 		if err != nil {
@@ -188,9 +188,9 @@ func (s *Service) AcceptOffer(ctx context.Context, req *connect.Request[disputev
 		if err != nil {
 			return nil, err
 		}
-		o, err := tx.Order.Get(ctx, d.GetOrderId())
+		o, err := l.orderOf(ctx, tx)
 		if err != nil {
-			return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+			return nil, err
 		}
 		// Other refunds since the offer was made may have lowered what is left to refund. Accepting an offer
 		// is the parties' agreement (one made or accepted by the supplier), which the coverage does not cap.

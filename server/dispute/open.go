@@ -196,7 +196,7 @@ func newDispute(o *ent.Order, kind disputev1.Dispute_Kind, opener auth.Principal
 		Id: resource.ID("dsp_"), CreateTime: ts(now), OrderId: o.ID, BuyerAccountId: o.BuyerID, SupplierAccountId: o.SupplierID,
 		Policy: order.PolicyOf(o).Name, Kind: kind, OpenedBy: opener.Party(),
 	}
-	return &loaded{d: d, version: o.PolicyVersion}
+	return &loaded{d: d, version: o.PolicyVersion, ord: o}
 }
 
 // startClocks starts the timers of a dispute opened by begin awaiting the supplier's response (rules.go)

@@ -65,14 +65,13 @@ func (s *Service) end(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.Pri
 // timeline steps of the money moved.
 func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.Principal, now time.Time, oc outcome) ([]step, error) {
 	d := l.d
-	cur := d.GetPaidAmount().GetCurrency()
-	if cur == "" {
-		o, err := tx.Order.Get(ctx, d.GetOrderId())
-		if err != nil {
-			return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
-		}
-		cur = o.Currency
+	o, err := l.orderOf(ctx, tx)
+	if err != nil {
+		return nil, err
 	}
+	cur := o.Currency
+	// The refund below changes the order; the commit reads it again for the dispute's amounts.
+	defer l.forgetOrder()
 	set := &disputev1.Settlement{
 		Method: oc.method, Resolution: oc.resolution, RefundAmount: resource.Money(oc.amount, cur), OfferId: oc.offerID,
 		SettleTime: ts(now),

@@ -257,24 +257,19 @@ func (s *Service) unhold(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, 
 // refundable on the order (the sum of every refund on an order never exceeds what was paid). It returns
 // what was refunded; the ledger posts the return's refund at most once however often it is retried.
 func (s *Service) refund(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, amount int64, actor auth.Principal, now time.Time) (int64, error) {
-	m, err := s.escrow.Money(ctx, tx, r.OrderID)
-	if err != nil {
-		return 0, fmt.Errorf("refund return %s: %w", r.ID, err)
-	}
-	amount = min(amount, m.Refundable())
-	if amount <= 0 {
-		return 0, nil
-	}
 	res, err := s.escrow.Refund(ctx, tx, order.RefundRequest{
-		OrderID: r.OrderID, AmountMinor: amount, CauseKind: causeReturnRefund, CauseID: r.ID,
+		OrderID: r.OrderID, AmountMinor: amount, UpToRefundable: true, CauseKind: causeReturnRefund, CauseID: r.ID,
 		Actor: actor, Now: now, Links: linksOf(r),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("refund return %s: %w", r.ID, err)
 	}
+	if res.AmountMinor <= 0 {
+		return 0, nil
+	}
 	if !res.Posted {
 		// The refund of this return was posted before (a replay); nothing moved now.
 		return r.RefundedMinor, nil
 	}
-	return amount, nil
+	return res.AmountMinor, nil
 }

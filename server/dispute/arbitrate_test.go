@@ -98,18 +98,25 @@ func TestArbitration(t *testing.T) {
 			}
 			return r.Msg, nil
 		}
-		_, err = ask(m.buyer, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now().Add(day))
-		servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-		_, err = ask(m.arbiter, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now())
-		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE)
-		toSupplier, err := ask(m.arbiter, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now().Add(2*day))
-		if err != nil {
-			t.Fatal(err)
+		// Each step runs on what the earlier ones did, so the scenario stops at the first that fails.
+		step := func(name string, f func(t *testing.T)) {
+			if !t.Run(name, f) {
+				t.FailNow()
+			}
 		}
-		toBuyer, err := ask(m.arbiter, commonv1.Role_ROLE_BUYER, e.Clock.Now().Add(day))
-		if err != nil {
-			t.Fatal(err)
-		}
+		var toSupplier, toBuyer *disputev1.RequestEvidenceResponse
+		step("request evidence", func(t *testing.T) {
+			_, err := ask(m.buyer, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now().Add(day))
+			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+			_, err = ask(m.arbiter, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now())
+			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE)
+			if toSupplier, err = ask(m.arbiter, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now().Add(2*day)); err != nil {
+				t.Fatal(err)
+			}
+			if toBuyer, err = ask(m.arbiter, commonv1.Role_ROLE_BUYER, e.Clock.Now().Add(day)); err != nil {
+				t.Fatal(err)
+			}
+		})
 		rule := func(p *servertest.Party, res disputev1.Dispute_Resolution, amount int64, who disputev1.Dispute_Responsibility) (*disputev1.Dispute, error) {
 			r, err := p.Disputes.RuleDispute(e.Ctx, connect.NewRequest(&disputev1.RuleDisputeRequest{
 				Id: d.GetId(), Resolution: res, RefundAmount: usd(amount), Responsibility: who, Note: "the report shows defects"}))
@@ -120,104 +127,138 @@ func TestArbitration(t *testing.T) {
 		}
 		supplierAt := disputev1.Dispute_RESPONSIBILITY_SUPPLIER
 		partial := disputev1.Dispute_RESOLUTION_PARTIAL_REFUND
-		_, err = rule(m.arbiter, partial, 100_00, supplierAt)
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_EVIDENCE_REQUESTS_PENDING)
+		step("no ruling while requests are pending", func(t *testing.T) {
+			_, err := rule(m.arbiter, partial, 100_00, supplierAt)
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_EVIDENCE_REQUESTS_PENDING)
+		})
 
 		// The buyer answers in time; the supplier does not.
-		_, err = m.supplier.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
-			Id: d.GetId(), EvidenceRequestId: toBuyer.GetEvidenceRequestId(), Evidence: []*commonv1.Evidence{photo("box")}}))
-		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
-		if _, err := m.buyer.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
-			Id: d.GetId(), EvidenceRequestId: toBuyer.GetEvidenceRequestId(), Evidence: []*commonv1.Evidence{photo("box")}})); err != nil {
-			t.Fatal(err)
-		}
-		e.Advance(2*day - time.Second)
-		got := m.get(d.GetId())
-		if r := got.GetEvidenceRequests(); !r[1].GetFulfilled() || r[0].GetOverdue() {
-			t.Fatalf("requests before due: %v", r)
-		}
-		e.Advance(time.Second)
-		got = m.get(d.GetId())
-		if r := got.GetEvidenceRequests()[0]; !r.GetOverdue() || r.GetFulfilled() || r.GetId() != toSupplier.GetEvidenceRequestId() {
-			t.Fatalf("supplier's request after due: %v", r)
-		}
-		if n := events(t, e, "dispute.evidence_overdue", d.GetId()); n != 1 {
-			t.Fatalf("overdue events = %d", n)
-		}
-		// Late evidence is kept, but the request stays overdue.
-		late, err := m.supplier.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
-			Id: d.GetId(), EvidenceRequestId: toSupplier.GetEvidenceRequestId(), Evidence: []*commonv1.Evidence{photo("late")}}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := late.Msg.GetDispute().GetEvidenceRequests()[0]; !r.GetOverdue() || len(r.GetEvidence()) != 1 {
-			t.Fatalf("late evidence: %v", r)
-		}
+		step("evidence in time and overdue", func(t *testing.T) {
+			_, err := m.supplier.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
+				Id: d.GetId(), EvidenceRequestId: toBuyer.GetEvidenceRequestId(), Evidence: []*commonv1.Evidence{photo("box")}}))
+			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+			if _, err := m.buyer.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
+				Id: d.GetId(), EvidenceRequestId: toBuyer.GetEvidenceRequestId(), Evidence: []*commonv1.Evidence{photo("box")}})); err != nil {
+				t.Fatal(err)
+			}
+			e.Advance(2*day - time.Second)
+			got := m.get(d.GetId())
+			if r := got.GetEvidenceRequests(); !r[1].GetFulfilled() || r[0].GetOverdue() {
+				t.Fatalf("requests before due: %v", r)
+			}
+			e.Advance(time.Second)
+			got = m.get(d.GetId())
+			if r := got.GetEvidenceRequests()[0]; !r.GetOverdue() || r.GetFulfilled() || r.GetId() != toSupplier.GetEvidenceRequestId() {
+				t.Fatalf("supplier's request after due: %v", r)
+			}
+			if n := events(t, e, "dispute.evidence_overdue", d.GetId()); n != 1 {
+				t.Fatalf("overdue events = %d", n)
+			}
+			// Late evidence is kept, but the request stays overdue.
+			late, err := m.supplier.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
+				Id: d.GetId(), EvidenceRequestId: toSupplier.GetEvidenceRequestId(), Evidence: []*commonv1.Evidence{photo("late")}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := late.Msg.GetDispute().GetEvidenceRequests()[0]; !r.GetOverdue() || len(r.GetEvidence()) != 1 {
+				t.Fatalf("late evidence: %v", r)
+			}
+		})
 
-		_, err = rule(m.buyer, partial, 100_00, supplierAt)
-		servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-		_, err = rule(m.arbiter, partial, 155_01, supplierAt)
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID)
-		_, err = rule(m.arbiter, disputev1.Dispute_RESOLUTION_NO_REFUND, 100_00, supplierAt)
-		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
-		// The escrow was released meanwhile? No: the order is only delivered, so the refund comes from escrow.
-		ruled, err := rule(m.arbiter, partial, 100_00, supplierAt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantState(t, ruled, disputev1.Dispute_STATE_RULED)
-		s := ruled.GetSettlement()
-		if s.GetMethod() != disputev1.Settlement_METHOD_RULING || s.GetRefundSource() != disputev1.Settlement_REFUND_SOURCE_ESCROW ||
-			s.GetInspectionFeeReimbursement().GetAmountMinor() != 30_00 || !ruled.GetInspection().GetReimbursed() ||
-			ruled.GetRuling().GetResponsibility() != supplierAt {
-			t.Fatalf("ruled = %v", ruled)
-		}
-		if n := transfers(t, e, ledger.CauseInspectionFee, d.GetId()); n != 1 {
-			t.Fatalf("inspection fee transfers = %d", n)
-		}
-		if got := balance(t, e, ledger.Refunds, m.buyer.ID()); got != 130_00 {
-			t.Fatalf("buyer refunds = %d, want 100.00 + 30.00 fee", got)
-		}
-		_, err = rule(m.arbiter, partial, 10_00, supplierAt)
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+		step("ruling refused", func(t *testing.T) {
+			_, err := rule(m.buyer, partial, 100_00, supplierAt)
+			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+			_, err = rule(m.arbiter, partial, 155_01, supplierAt)
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID)
+			_, err = rule(m.arbiter, disputev1.Dispute_RESOLUTION_NO_REFUND, 100_00, supplierAt)
+			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+		})
+		// The order is only delivered, so the refund comes from escrow.
+		step("ruling refunded from the escrow", func(t *testing.T) {
+			ruled, err := rule(m.arbiter, partial, 100_00, supplierAt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantState(t, ruled, disputev1.Dispute_STATE_RULED)
+			s := ruled.GetSettlement()
+			for _, f := range []struct {
+				name      string
+				got, want any
+			}{
+				{"settlement.method", s.GetMethod(), disputev1.Settlement_METHOD_RULING},
+				{"settlement.refund_source", s.GetRefundSource(), disputev1.Settlement_REFUND_SOURCE_ESCROW},
+				{"settlement.inspection_fee_reimbursement", s.GetInspectionFeeReimbursement().GetAmountMinor(), int64(30_00)},
+				{"inspection.reimbursed", ruled.GetInspection().GetReimbursed(), true},
+				{"ruling.responsibility", ruled.GetRuling().GetResponsibility(), supplierAt},
+			} {
+				if f.got != f.want {
+					t.Errorf("%s = %v, want %v", f.name, f.got, f.want)
+				}
+			}
+			if n := transfers(t, e, ledger.CauseInspectionFee, d.GetId()); n != 1 {
+				t.Fatalf("inspection fee transfers = %d", n)
+			}
+			if got := balance(t, e, ledger.Refunds, m.buyer.ID()); got != 130_00 {
+				t.Fatalf("buyer refunds = %d, want 100.00 + 30.00 fee", got)
+			}
+			_, err = rule(m.arbiter, partial, 10_00, supplierAt)
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+		})
 
 		// A completed order's escrow was released: a ruling is refunded by the platform and clawed back.
-		c := m.completed(commonv1.Policy_POLICY_TRADE_ASSURANCE)
-		available := balance(t, e, ledger.SupplierAvailable, m.supplier.ID())
-		d2, err := m.escalate(m.supplier, m.reject(m.open(c), 10_00))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d = d2
-		ruled, err = rule(m.arbiter, partial, 40_00, disputev1.Dispute_RESPONSIBILITY_LOGISTICS)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ruled.GetSettlement().GetRefundSource() != disputev1.Settlement_REFUND_SOURCE_SUPPLIER_CLAWBACK {
-			t.Fatalf("refund source = %v", ruled.GetSettlement().GetRefundSource())
-		}
-		if got := balance(t, e, ledger.SupplierAvailable, m.supplier.ID()); got != available-40_00 {
-			t.Fatalf("supplier available = %d, want %d", got, available-40_00)
-		}
+		step("ruling after the release claws back", func(t *testing.T) {
+			c := m.completed(commonv1.Policy_POLICY_TRADE_ASSURANCE)
+			available := balance(t, e, ledger.SupplierAvailable, m.supplier.ID())
+			d2, err := m.escalate(m.supplier, m.reject(m.open(c), 10_00))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d = d2
+			ruled, err := rule(m.arbiter, partial, 40_00, disputev1.Dispute_RESPONSIBILITY_LOGISTICS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ruled.GetSettlement().GetRefundSource() != disputev1.Settlement_REFUND_SOURCE_SUPPLIER_CLAWBACK {
+				t.Fatalf("refund source = %v", ruled.GetSettlement().GetRefundSource())
+			}
+			if got := balance(t, e, ledger.SupplierAvailable, m.supplier.ID()); got != available-40_00 {
+				t.Fatalf("supplier available = %d, want %d", got, available-40_00)
+			}
+		})
 
-		// Metrics: 3 paid orders... the supplier's paid orders are the two disputed ones.
-		mr, err := m.supplier.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		mt := mr.Msg.GetMetrics()
-		if mt.GetOrderCount() != 2 || mt.GetDisputeCount() != 2 || mt.GetDisputeRate() != 1 || mt.GetSellerResponsibilityCount() != 1 ||
-			mt.GetSellerResponsibilityRate() != 0.5 || mt.GetEscalatedCount() != 2 || mt.GetEscalatedShare() != 1 || mt.GetOpenDisputeCount() != 0 {
-			t.Fatalf("metrics = %v", mt)
-		}
-		other := e.Supplier(1_000_00, false)
-		_, err = other.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()}))
-		servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
-		_, err = m.buyer.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()}))
-		servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-		if _, err := m.arbiter.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()})); err != nil {
-			t.Fatal(err)
-		}
+		// Metrics: the supplier's paid orders are the two disputed ones.
+		step("supplier metrics", func(t *testing.T) {
+			mr, err := m.supplier.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mt := mr.Msg.GetMetrics()
+			for _, f := range []struct {
+				name      string
+				got, want float64
+			}{
+				{"order_count", float64(mt.GetOrderCount()), 2},
+				{"dispute_count", float64(mt.GetDisputeCount()), 2},
+				{"dispute_rate", mt.GetDisputeRate(), 1},
+				{"seller_responsibility_count", float64(mt.GetSellerResponsibilityCount()), 1},
+				{"seller_responsibility_rate", mt.GetSellerResponsibilityRate(), 0.5},
+				{"escalated_count", float64(mt.GetEscalatedCount()), 2},
+				{"escalated_share", mt.GetEscalatedShare(), 1},
+				{"open_dispute_count", float64(mt.GetOpenDisputeCount()), 0},
+			} {
+				if f.got != f.want {
+					t.Errorf("metrics.%s = %v, want %v", f.name, f.got, f.want)
+				}
+			}
+			other := e.Supplier(1_000_00, false)
+			_, err = other.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()}))
+			servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
+			_, err = m.buyer.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()}))
+			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+			if _, err := m.arbiter.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()})); err != nil {
+				t.Fatal(err)
+			}
+		})
 	})
 }
 

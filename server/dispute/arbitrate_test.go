@@ -98,12 +98,7 @@ func TestArbitration(t *testing.T) {
 			}
 			return r.Msg, nil
 		}
-		// Each step runs on what the earlier ones did, so the scenario stops at the first that fails.
-		step := func(name string, f func(t *testing.T)) {
-			if !t.Run(name, f) {
-				t.FailNow()
-			}
-		}
+		step := func(name string, f func(t *testing.T)) { servertest.Step(t, name, f) }
 		var toSupplier, toBuyer *disputev1.RequestEvidenceResponse
 		step("request evidence", func(t *testing.T) {
 			_, err := ask(m.buyer, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now().Add(day))
@@ -181,20 +176,12 @@ func TestArbitration(t *testing.T) {
 			}
 			wantState(t, ruled, disputev1.Dispute_STATE_RULED)
 			s := ruled.GetSettlement()
-			for _, f := range []struct {
-				name      string
-				got, want any
-			}{
-				{"settlement.method", s.GetMethod(), disputev1.Settlement_METHOD_RULING},
-				{"settlement.refund_source", s.GetRefundSource(), disputev1.Settlement_REFUND_SOURCE_ESCROW},
-				{"settlement.inspection_fee_reimbursement", s.GetInspectionFeeReimbursement().GetAmountMinor(), int64(30_00)},
-				{"inspection.reimbursed", ruled.GetInspection().GetReimbursed(), true},
-				{"ruling.responsibility", ruled.GetRuling().GetResponsibility(), supplierAt},
-			} {
-				if f.got != f.want {
-					t.Errorf("%s = %v, want %v", f.name, f.got, f.want)
-				}
-			}
+			servertest.CheckFields(t, "dispute",
+				servertest.Field{Name: "settlement.method", Got: s.GetMethod(), Want: disputev1.Settlement_METHOD_RULING},
+				servertest.Field{Name: "settlement.refund_source", Got: s.GetRefundSource(), Want: disputev1.Settlement_REFUND_SOURCE_ESCROW},
+				servertest.Field{Name: "settlement.inspection_fee_reimbursement", Got: s.GetInspectionFeeReimbursement().GetAmountMinor(), Want: int64(30_00)},
+				servertest.Field{Name: "inspection.reimbursed", Got: ruled.GetInspection().GetReimbursed(), Want: true},
+				servertest.Field{Name: "ruling.responsibility", Got: ruled.GetRuling().GetResponsibility(), Want: supplierAt})
 			if n := transfers(t, e, ledger.CauseInspectionFee, d.GetId()); n != 1 {
 				t.Fatalf("inspection fee transfers = %d", n)
 			}
@@ -233,23 +220,15 @@ func TestArbitration(t *testing.T) {
 				t.Fatal(err)
 			}
 			mt := mr.Msg.GetMetrics()
-			for _, f := range []struct {
-				name      string
-				got, want float64
-			}{
-				{"order_count", float64(mt.GetOrderCount()), 2},
-				{"dispute_count", float64(mt.GetDisputeCount()), 2},
-				{"dispute_rate", mt.GetDisputeRate(), 1},
-				{"seller_responsibility_count", float64(mt.GetSellerResponsibilityCount()), 1},
-				{"seller_responsibility_rate", mt.GetSellerResponsibilityRate(), 0.5},
-				{"escalated_count", float64(mt.GetEscalatedCount()), 2},
-				{"escalated_share", mt.GetEscalatedShare(), 1},
-				{"open_dispute_count", float64(mt.GetOpenDisputeCount()), 0},
-			} {
-				if f.got != f.want {
-					t.Errorf("metrics.%s = %v, want %v", f.name, f.got, f.want)
-				}
-			}
+			servertest.CheckFields(t, "metrics",
+				servertest.Field{Name: "order_count", Got: mt.GetOrderCount(), Want: int64(2)},
+				servertest.Field{Name: "dispute_count", Got: mt.GetDisputeCount(), Want: int64(2)},
+				servertest.Field{Name: "dispute_rate", Got: mt.GetDisputeRate(), Want: 1.0},
+				servertest.Field{Name: "seller_responsibility_count", Got: mt.GetSellerResponsibilityCount(), Want: int64(1)},
+				servertest.Field{Name: "seller_responsibility_rate", Got: mt.GetSellerResponsibilityRate(), Want: 0.5},
+				servertest.Field{Name: "escalated_count", Got: mt.GetEscalatedCount(), Want: int64(2)},
+				servertest.Field{Name: "escalated_share", Got: mt.GetEscalatedShare(), Want: 1.0},
+				servertest.Field{Name: "open_dispute_count", Got: mt.GetOpenDisputeCount(), Want: int64(0)})
 			other := e.Supplier(1_000_00, false)
 			_, err = other.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()}))
 			servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)

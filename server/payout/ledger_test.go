@@ -27,19 +27,11 @@ func TestStatementAndLedger(t *testing.T) {
 
 		t.Run("balance", func(t *testing.T) {
 			bal := m.balance(m.supplier)
-			for _, f := range []struct {
-				name      string
-				got, want int64
-			}{
-				{"available", bal.GetAvailable().GetAmountMinor(), 151_90 + 102_90 - 5_00 - 200_00},
-				{"withdrawing", bal.GetWithdrawing().GetAmountMinor(), 200_00},
-				{"in_escrow", bal.GetInEscrow().GetAmountMinor(), 75_00},
-				{"pending", bal.GetPending().GetAmountMinor(), 0},
-			} {
-				if f.got != f.want {
-					t.Errorf("balance.%s = %d, want %d", f.name, f.got, f.want)
-				}
-			}
+			servertest.CheckFields(t, "balance",
+				servertest.Field{Name: "available", Got: bal.GetAvailable().GetAmountMinor(), Want: int64(151_90 + 102_90 - 5_00 - 200_00)},
+				servertest.Field{Name: "withdrawing", Got: bal.GetWithdrawing().GetAmountMinor(), Want: int64(200_00)},
+				servertest.Field{Name: "in_escrow", Got: bal.GetInEscrow().GetAmountMinor(), Want: int64(75_00)},
+				servertest.Field{Name: "pending", Got: bal.GetPending().GetAmountMinor(), Want: int64(0)})
 		})
 
 		all := must(m.supplier.Payouts.ListStatementEntries(ctx, connect.NewRequest(&payoutv1.ListStatementEntriesRequest{

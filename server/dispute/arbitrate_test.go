@@ -253,76 +253,88 @@ func TestSuspension(t *testing.T) {
 			{commonv1.Policy_POLICY_TRADE_ASSURANCE, 3 * day},
 			{commonv1.Policy_POLICY_RETAIL, 5 * day},
 		} {
-			d := m.open(m.delivered(tc.pol))
-			e.Advance(day)
-			suspend := func(p *servertest.Party, reason disputev1.Suspension_Reason, note string) (*disputev1.Dispute, error) {
-				r, err := p.Disputes.SuspendDispute(e.Ctx, connect.NewRequest(&disputev1.SuspendDisputeRequest{Id: d.GetId(), Reason: reason, Note: note}))
-				if err != nil {
-					return nil, err
+			t.Run(tc.pol.String(), func(t *testing.T) {
+				d := m.open(m.delivered(tc.pol))
+				e.Advance(day)
+				suspend := func(p *servertest.Party, reason disputev1.Suspension_Reason, note string) (*disputev1.Dispute, error) {
+					r, err := p.Disputes.SuspendDispute(e.Ctx, connect.NewRequest(&disputev1.SuspendDisputeRequest{Id: d.GetId(), Reason: reason, Note: note}))
+					if err != nil {
+						return nil, err
+					}
+					return r.Msg.GetDispute(), nil
 				}
-				return r.Msg.GetDispute(), nil
-			}
-			private := disputev1.Suspension_REASON_PRIVATE_SETTLEMENT
-			one, err := suspend(m.buyer, private, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantState(t, one, disputev1.Dispute_STATE_AWAITING_RESPONSE)
-			if len(one.GetPrivateSettlementRequests()) != 1 {
-				t.Fatalf("private settlement requests = %v", one.GetPrivateSettlementRequests())
-			}
-			_, err = suspend(m.buyer, private, "")
-			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN)
-			both, err := suspend(m.supplier, private, "talking on the phone")
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantState(t, both, disputev1.Dispute_STATE_SUSPENDED)
-			left := tc.response - day
-			if got := both.GetSuspension().GetSupplierResponseRemaining().AsDuration(); got != left {
-				t.Fatalf("remaining = %v, want %v", got, left)
-			}
-			e.Advance(20 * day)
-			wantState(t, m.get(d.GetId()), disputev1.Dispute_STATE_SUSPENDED)
-			_, err = m.supplier.Disputes.RespondToDispute(e.Ctx, connect.NewRequest(&disputev1.RespondToDisputeRequest{
-				Id: d.GetId(), Decision: disputev1.RespondToDisputeRequest_DECISION_ACCEPT}))
-			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
-			// Evidence may still be submitted.
-			if _, err := m.buyer.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
-				Id: d.GetId(), Evidence: []*commonv1.Evidence{photo("more")}})); err != nil {
-				t.Fatal(err)
-			}
-			r, err := m.arbiter.Disputes.ResumeDispute(e.Ctx, connect.NewRequest(&disputev1.ResumeDisputeRequest{Id: d.GetId(), Note: "talks failed"}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			resumed := r.Msg.GetDispute()
-			wantState(t, resumed, disputev1.Dispute_STATE_AWAITING_RESPONSE)
-			if want := e.Clock.Now().Add(left); !resumed.GetSupplierResponseDeadline().AsTime().Equal(want) {
-				t.Fatalf("resumed deadline %v, want %v", resumed.GetSupplierResponseDeadline().AsTime(), want)
-			}
-			// Court proceedings suspend at once, from either party.
-			_, err = suspend(m.supplier, disputev1.Suspension_REASON_LEGAL_PROCEEDINGS, "")
-			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
-			e.Advance(time.Hour)
-			legal, err := suspend(m.supplier, disputev1.Suspension_REASON_LEGAL_PROCEEDINGS, "District court case 12/2026")
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantState(t, legal, disputev1.Dispute_STATE_SUSPENDED)
-			e.Advance(60 * day)
-			r, err = m.buyer.Disputes.ResumeDispute(e.Ctx, connect.NewRequest(&disputev1.ResumeDisputeRequest{Id: d.GetId()}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			left -= time.Hour
-			e.Advance(left - time.Second)
-			wantState(t, m.get(d.GetId()), disputev1.Dispute_STATE_AWAITING_RESPONSE)
-			e.Advance(time.Second)
-			wantState(t, m.get(d.GetId()), disputev1.Dispute_STATE_SETTLED)
-			if n := events(t, e, "dispute.auto_granted", d.GetId()); n != 1 {
-				t.Fatalf("auto_granted events = %d", n)
-			}
+				private := disputev1.Suspension_REASON_PRIVATE_SETTLEMENT
+				left := tc.response - day
+				servertest.Step(t, "private settlement needs both parties", func(t *testing.T) {
+					one, err := suspend(m.buyer, private, "")
+					if err != nil {
+						t.Fatal(err)
+					}
+					wantState(t, one, disputev1.Dispute_STATE_AWAITING_RESPONSE)
+					if len(one.GetPrivateSettlementRequests()) != 1 {
+						t.Fatalf("private settlement requests = %v", one.GetPrivateSettlementRequests())
+					}
+					_, err = suspend(m.buyer, private, "")
+					servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN)
+					both, err := suspend(m.supplier, private, "talking on the phone")
+					if err != nil {
+						t.Fatal(err)
+					}
+					wantState(t, both, disputev1.Dispute_STATE_SUSPENDED)
+					if got := both.GetSuspension().GetSupplierResponseRemaining().AsDuration(); got != left {
+						t.Fatalf("suspension.supplier_response_remaining = %v, want %v", got, left)
+					}
+				})
+				servertest.Step(t, "while suspended only evidence is taken", func(t *testing.T) {
+					e.Advance(20 * day)
+					wantState(t, m.get(d.GetId()), disputev1.Dispute_STATE_SUSPENDED)
+					_, err := m.supplier.Disputes.RespondToDispute(e.Ctx, connect.NewRequest(&disputev1.RespondToDisputeRequest{
+						Id: d.GetId(), Decision: disputev1.RespondToDisputeRequest_DECISION_ACCEPT}))
+					servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+					// Evidence may still be submitted.
+					if _, err := m.buyer.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
+						Id: d.GetId(), Evidence: []*commonv1.Evidence{photo("more")}})); err != nil {
+						t.Fatal(err)
+					}
+				})
+				servertest.Step(t, "resumed with the time left", func(t *testing.T) {
+					r, err := m.arbiter.Disputes.ResumeDispute(e.Ctx, connect.NewRequest(&disputev1.ResumeDisputeRequest{Id: d.GetId(), Note: "talks failed"}))
+					if err != nil {
+						t.Fatal(err)
+					}
+					resumed := r.Msg.GetDispute()
+					wantState(t, resumed, disputev1.Dispute_STATE_AWAITING_RESPONSE)
+					if want := e.Clock.Now().Add(left); !resumed.GetSupplierResponseDeadline().AsTime().Equal(want) {
+						t.Fatalf("supplier_response_deadline after resuming = %v, want %v", resumed.GetSupplierResponseDeadline().AsTime(), want)
+					}
+				})
+				// Court proceedings suspend at once, from either party.
+				servertest.Step(t, "legal proceedings suspend at once", func(t *testing.T) {
+					_, err := suspend(m.supplier, disputev1.Suspension_REASON_LEGAL_PROCEEDINGS, "")
+					servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+					e.Advance(time.Hour)
+					legal, err := suspend(m.supplier, disputev1.Suspension_REASON_LEGAL_PROCEEDINGS, "District court case 12/2026")
+					if err != nil {
+						t.Fatal(err)
+					}
+					wantState(t, legal, disputev1.Dispute_STATE_SUSPENDED)
+				})
+				servertest.Step(t, "granted when the time left runs out", func(t *testing.T) {
+					e.Advance(60 * day)
+					_, err := m.buyer.Disputes.ResumeDispute(e.Ctx, connect.NewRequest(&disputev1.ResumeDisputeRequest{Id: d.GetId()}))
+					if err != nil {
+						t.Fatal(err)
+					}
+					left -= time.Hour
+					e.Advance(left - time.Second)
+					wantState(t, m.get(d.GetId()), disputev1.Dispute_STATE_AWAITING_RESPONSE)
+					e.Advance(time.Second)
+					wantState(t, m.get(d.GetId()), disputev1.Dispute_STATE_SETTLED)
+					if n := events(t, e, "dispute.auto_granted", d.GetId()); n != 1 {
+						t.Fatalf("auto_granted events = %d", n)
+					}
+				})
+			})
 		}
 	})
 }

@@ -3,6 +3,7 @@ package servertest
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // Step runs one step of a scenario as the subtest name. Later steps build on what it did, so a failed step
@@ -29,7 +30,11 @@ func CheckFields(t testing.TB, what string, fields ...Field) {
 			t.Errorf("%s.%s: read a %T, wanted a %T (%v); compare values of one type", what, f.Name, f.Got, f.Want, f.Want)
 			continue
 		}
-		if f.Got != f.Want {
+		same := f.Got == f.Want
+		if got, ok := f.Got.(time.Time); ok {
+			same = got.Equal(f.Want.(time.Time)) // the same instant, whatever the location
+		}
+		if !same {
 			t.Errorf("%s.%s = %v, want %v", what, f.Name, f.Got, f.Want)
 		}
 	}

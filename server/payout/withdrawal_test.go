@@ -160,7 +160,7 @@ func TestWithdrawalLifecycle(t *testing.T) {
 				Id: w.GetId(), Etag: w.GetEtag(), RequestId: "p1"})))(t).Msg.GetWithdrawal()
 			servertest.CheckFields(t, "processed",
 				servertest.Field{Name: "state", Got: pw.GetState(), Want: payoutv1.Withdrawal_STATE_PROCESSING},
-servertest.Field{Name: "process_time set", Got: pw.GetProcessTime() != nil, Want: true},
+				servertest.Field{Name: "process_time set", Got: pw.GetProcessTime() != nil, Want: true},
 				servertest.Field{Name: "expected_settle_earliest_time", Got: pw.GetExpectedSettleEarliestTime().AsTime(), Want: e.Clock.Now().Add(3 * day)},
 				servertest.Field{Name: "expected_settle_latest_time", Got: pw.GetExpectedSettleLatestTime().AsTime(), Want: e.Clock.Now().Add(7 * day)})
 			_, err := m.operator.Payouts.ConfirmWithdrawal(ctx, connect.NewRequest(&payoutv1.ConfirmWithdrawalRequest{Id: w.GetId()}))
@@ -169,7 +169,7 @@ servertest.Field{Name: "process_time set", Got: pw.GetProcessTime() != nil, Want
 				Id: w.GetId(), Etag: pw.GetEtag(), BankReference: "WIRE-1"})))(t).Msg.GetWithdrawal()
 			servertest.CheckFields(t, "paid",
 				servertest.Field{Name: "state", Got: paid.GetState(), Want: payoutv1.Withdrawal_STATE_PAID},
-servertest.Field{Name: "paid_time set", Got: paid.GetPaidTime() != nil, Want: true},
+				servertest.Field{Name: "paid_time set", Got: paid.GetPaidTime() != nil, Want: true},
 				servertest.Field{Name: "bank_reference", Got: paid.GetBankReference(), Want: "WIRE-1"})
 			_, err = m.operator.Payouts.FailWithdrawal(ctx, connect.NewRequest(&payoutv1.FailWithdrawalRequest{Id: w.GetId(), FailureReason: "late"}))
 			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)

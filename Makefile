@@ -121,7 +121,7 @@ test: test-ts test-walkthrough test-sdk-ts test-examples test-browser test-desk 
 
 bench:
 	go test -run '^$$' -bench 'BenchmarkOrders|BenchmarkWebhookDelivery' -benchtime 5s -timeout 60m ./server/bench/
-	go test -run '^$$' -bench BenchmarkCreateOrderWebhooks -benchtime 16000x -timeout 30m ./server/bench/
+	go test -run '^$$' -bench BenchmarkCreateOrderWebhooks -benchtime 8000x -timeout 30m ./server/bench/
 	go test -run '^$$' -bench BenchmarkPost -benchtime 5s -timeout 30m ./server/ledger/
 
 run:

@@ -59,7 +59,9 @@ func FactsOf(o *ent.Order) Facts {
 
 // Facts reads the facts of order id within tx (Read), for the services given the order service as an
 // interface.
-func (s *Service) Facts(ctx context.Context, tx *ent.Tx, id string) (Facts, error) { return Read(ctx, tx, id) }
+func (s *Service) Facts(ctx context.Context, tx *ent.Tx, id string) (Facts, error) {
+	return Read(ctx, tx, id)
+}
 
 // Read reads the facts of order id within tx; a missing order is ent's not-found error. Returns, disputes
 // and complaints read an order only through it, once per transaction.

@@ -125,21 +125,24 @@ func (o *Obs) Observe(src Sources) error {
 func observeDeadlines(ctx context.Context, src Sources, ob metric.Observer, due, lag metric.Float64ObservableGauge) error {
 	now := src.Clock.Now()
 	var rows []struct {
-		Kind   string    `json:"kind"`
-		Count  int       `json:"count"`
-		Oldest time.Time `json:"oldest"`
+		Kind  string `json:"kind"`
+		Count int    `json:"count"`
 	}
-	err := src.Store.Client.Deadline.Query().
-		Where(entdeadline.StateEQ(entdeadline.StatePending), entdeadline.DueTimeLTE(now)).
-		GroupBy(entdeadline.FieldKind).
-		Aggregate(ent.Count(), ent.As(ent.Min(entdeadline.FieldDueTime), "oldest")).Scan(ctx, &rows)
-	if err != nil {
+	pendingDue := func() *ent.DeadlineQuery {
+		return src.Store.Client.Deadline.Query().Where(entdeadline.StateEQ(entdeadline.StatePending), entdeadline.DueTimeLTE(now))
+	}
+	if err := pendingDue().GroupBy(entdeadline.FieldKind).Aggregate(ent.Count()).Scan(ctx, &rows); err != nil {
 		return fmt.Errorf("read the deadline backlog: %w", err)
 	}
 	for _, r := range rows {
 		kind := metric.WithAttributes(attribute.String("deadline.kind", r.Kind))
 		ob.ObserveFloat64(due, float64(r.Count), kind)
-		ob.ObserveFloat64(lag, max(0, now.Sub(r.Oldest).Seconds()), kind)
+		// The oldest per kind, by the (state, due_time) index; there are a few dozen kinds at most.
+		oldest, err := pendingDue().Where(entdeadline.Kind(r.Kind)).Order(entdeadline.ByDueTime()).First(ctx)
+		if err != nil {
+			return fmt.Errorf("read the oldest due deadline: %w", err)
+		}
+		ob.ObserveFloat64(lag, max(0, now.Sub(oldest.DueTime).Seconds()), kind)
 	}
 	return nil
 }

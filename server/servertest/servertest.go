@@ -38,6 +38,7 @@ import (
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 	"github.com/tradeassure/tradeassure/server"
 	"github.com/tradeassure/tradeassure/server/admin"
+	"github.com/tradeassure/tradeassure/server/obs"
 	"github.com/tradeassure/tradeassure/server/storage"
 	"github.com/tradeassure/tradeassure/server/transport"
 	"github.com/tradeassure/tradeassure/server/webhook"
@@ -107,6 +108,10 @@ type Options struct {
 	NoWebhookKey bool
 	// Transport sets the transport limits and CORS origins (defaults when zero).
 	Transport transport.Config
+	// Observability configures metrics and tracing (metrics on, no spans, when zero).
+	Observability obs.Config
+	// Log, when set, receives the server's log instead of the test log (warnings and up).
+	Log *slog.Logger
 }
 
 // New starts a server on a fresh database. It is closed when the test ends.
@@ -133,8 +138,12 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatalf("open store: %v", err)
 	}
 	clk := &Clock{now: Start}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Clock: clk, Dev: o.Dev, Webhooks: o.Webhooks, Transport: o.Transport})
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Clock: clk, Dev: o.Dev, Webhooks: o.Webhooks, Transport: o.Transport,
+		Observability: o.Observability})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}

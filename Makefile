@@ -62,7 +62,7 @@ test-walkthrough:
 # The client SDKs and examples (README "Client SDKs and examples"). They run against a real server built
 # once into bin/ and started per test with --dev on a temporary database.
 bin/tradeassured:
-	go build -o bin/tradeassured ./server/cmd/tradeassured
+	go build -buildvcs=auto -ldflags "-X main.commit=$$(git rev-parse HEAD 2>/dev/null)" -o bin/tradeassured ./server/cmd/tradeassured
 
 NPM_CI = npm ci --no-audit --no-fund --loglevel=error
 

@@ -21,8 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/attribute"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	noopmetric "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
@@ -51,9 +51,9 @@ type Obs struct {
 	// provider is the SDK meter provider when metrics are on, shut down by Close.
 	provider *sdkmetric.MeterProvider
 
-	active   metric.Int64UpDownCounter
-	refused  metric.Int64Counter
-	deadline metric.Int64Counter
+	active    metric.Int64UpDownCounter
+	refused   metric.Int64Counter
+	deadline  metric.Int64Counter
 	reconcile reconcileState
 }
 
@@ -214,7 +214,6 @@ func (o *Obs) logRequest(ctx context.Context, r *http.Request, rec *reqlog.Recor
 	// The record's id is an attribute here, not from the context (reqlog.Handler), so it is there once.
 	o.log.LogAttrs(context.WithoutCancel(reqlog.With(ctx, nil)), slog.LevelInfo, "request", attrs...)
 }
-
 
 func isRPC(r *http.Request) bool { return r.Method == http.MethodPost || r.Method == http.MethodGet }
 

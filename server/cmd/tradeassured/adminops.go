@@ -227,7 +227,9 @@ func rotateKeyCommand(args []string) error {
 // it (it reads one snapshot). Postgres is backed up with pg_dump (docs/operations.md).
 func backupCommand(args []string) error {
 	var to *string
-	store, err := openAdmin("backup", args, func(fs *flag.FlagSet) { to = fs.String("to", "", "file to write the copy to; must not exist (required)") })
+	store, err := openAdmin("backup", args, func(fs *flag.FlagSet) {
+		to = fs.String("to", "", "file to write the copy to; must not exist (required)")
+	})
 	if err != nil {
 		return err
 	}

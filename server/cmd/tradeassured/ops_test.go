@@ -67,7 +67,9 @@ func TestAdminKeys(t *testing.T) {
 	if strings.Contains(out, acct) {
 		t.Fatalf("list-accounts --role buyer: %s", out)
 	}
-	out = capture(t, func() error { return adminCommand([]string{"create-key", "--db", dsn, "--account", acct, "--name", "erp"}) })
+	out = capture(t, func() error {
+		return adminCommand([]string{"create-key", "--db", dsn, "--account", acct, "--name", "erp"})
+	})
 	second, secondID := printedKey.FindStringSubmatch(out)[1], printedKeyID.FindStringSubmatch(out)[1]
 	out = capture(t, func() error { return adminCommand([]string{"list-keys", "--db", dsn, "--account", acct}) })
 	if strings.Count(out, acct) != 2 || !strings.Contains(out, secondID) || strings.Contains(out, second) {

@@ -148,9 +148,15 @@ func ToConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 		"internal error, reference %s; it was logged, please retry later", ref).With("reference", ref))
 }
 
+// CeilMillis rounds a wait up to a whole millisecond, at least one: a client waiting that long finds the
+// token there.
+func CeilMillis(d time.Duration) time.Duration {
+	return max((d+time.Millisecond-1)/time.Millisecond*time.Millisecond, time.Millisecond)
+}
+
 // Throttled is a call refused for its rate, to be retried after wait (rounded up to a millisecond).
 func Throttled(reason Reason, wait time.Duration, format string, args ...any) *Error {
-	wait = max(wait, time.Millisecond).Round(time.Millisecond)
+	wait = CeilMillis(wait)
 	e := New(connect.CodeResourceExhausted, reason, format, args...).With("retry_after_ms", wait.Milliseconds())
 	e.RetryAfter = wait
 	return e

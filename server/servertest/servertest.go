@@ -106,7 +106,9 @@ type Options struct {
 	Webhooks webhook.Config
 	// NoWebhookKey runs the server without a webhook key.
 	NoWebhookKey bool
-	// Transport sets the transport limits and CORS origins (defaults when zero).
+	// Transport sets the transport limits and CORS origins (defaults when zero, except the rate limits,
+	// which are off unless Transport.Limits sets one: benchmarks and load tests call far faster than a
+	// client should).
 	Transport transport.Config
 	// Observability configures metrics and tracing (metrics on, no spans, when zero).
 	Observability obs.Config
@@ -132,6 +134,9 @@ func New(t testing.TB, o Options) *Env {
 	}
 	if o.Webhooks.Interval == 0 {
 		o.Webhooks.Interval = 20 * time.Millisecond
+	}
+	if o.Transport.Limits == (transport.RateLimits{}) {
+		o.Transport.Limits = transport.RateLimits{KeyRate: -1, AddressRate: -1, AuthFailureRate: -1}
 	}
 	store, err := storage.Open(ctx, dsn)
 	if err != nil {

@@ -56,7 +56,7 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 		addr := g.Config.Limits.ClientAddress(r)
 		if wait, empty := g.failures.empty(addr, now); empty {
 			g.refuse(w, r, apierr.Throttled(commonv1.ErrorReason_ERROR_REASON_AUTH_FAILURES_THROTTLED, wait,
-				"too many failed authentications from %s; retry in %s", addr, wait.Round(time.Millisecond)))
+				"too many failed authentications from %s; retry in %s", addr, roundUp(wait)))
 			return
 		}
 		header := r.Header.Get("Authorization")
@@ -70,7 +70,7 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			if wait, ok := g.keys.take(keyID(header), now); !ok {
 				err = apierr.Throttled(commonv1.ErrorReason_ERROR_REASON_RATE_LIMITED, wait,
 					"this API key is over its rate of %g requests a second (burst %d); retry in %s",
-					g.Config.Limits.KeyRate, g.Config.Limits.KeyBurst, wait.Round(time.Millisecond))
+					g.Config.Limits.KeyRate, g.Config.Limits.KeyBurst, roundUp(wait))
 			}
 		}
 		if err == nil && r.ContentLength > g.bodyLimit(r) {
@@ -93,12 +93,15 @@ func (g *Gate) Public(next http.Handler) http.Handler {
 		if wait, ok := g.addresses.take(addr, time.Now()); !ok {
 			g.refuse(w, r, apierr.Throttled(commonv1.ErrorReason_ERROR_REASON_RATE_LIMITED, wait,
 				"%s is over its rate of %g calls a second without an API key (burst %d); retry in %s",
-				addr, g.Config.Limits.AddressRate, g.Config.Limits.AddressBurst, wait.Round(time.Millisecond)))
+				addr, g.Config.Limits.AddressRate, g.Config.Limits.AddressBurst, roundUp(wait)))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// roundUp is a wait as a message says it: up to the whole millisecond, never "0s".
+func roundUp(d time.Duration) time.Duration { return apierr.CeilMillis(d) }
 
 // keyID is the bucket name of an Authorization header: a hash, so the limiter holds no key.
 func keyID(header string) string {

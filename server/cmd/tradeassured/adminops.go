@@ -59,8 +59,9 @@ func usage(fs *flag.FlagSet) {
 	fs.PrintDefaults()
 }
 
-// openAdmin parses the flags of an admin subcommand (with --db) and opens the database.
-func openAdmin(name string, args []string, define func(fs *flag.FlagSet)) (*storage.Store, error) {
+// openAdmin parses the flags of an admin subcommand (with --db), checks the required ones are given, and
+// opens the database.
+func openAdmin(name string, args []string, define func(fs *flag.FlagSet), required ...string) (*storage.Store, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	dsn := fs.String("db", env("TRADEASSURE_DB", "sqlite://tradeassure.db"), "database (env TRADEASSURE_DB)")
 	if define != nil {
@@ -68,6 +69,11 @@ func openAdmin(name string, args []string, define func(fs *flag.FlagSet)) (*stor
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	for _, r := range required {
+		if fs.Lookup(r).Value.String() == "" {
+			return nil, fmt.Errorf("--%s is required", r)
+		}
 	}
 	return storage.Open(context.Background(), *dsn)
 }
@@ -104,14 +110,11 @@ func createKeyCommand(args []string) error {
 	store, err := openAdmin("create-key", args, func(fs *flag.FlagSet) {
 		acct = fs.String("account", "", "account id (required)")
 		name = fs.String("name", "admin-cli", "a name for the key, to tell keys apart")
-	})
+	}, "account")
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if *acct == "" {
-		return errors.New("--account is required")
-	}
 	ctx := context.Background()
 	var k *ent.APIKey
 	var secret string
@@ -154,14 +157,11 @@ func listKeysCommand(args []string) error {
 
 func revokeKeyCommand(args []string) error {
 	var id *string
-	store, err := openAdmin("revoke-key", args, func(fs *flag.FlagSet) { id = fs.String("key", "", "API key id (key_…, from list-keys; required)") })
+	store, err := openAdmin("revoke-key", args, func(fs *flag.FlagSet) { id = fs.String("key", "", "API key id (key_…, from list-keys; required)") }, "key")
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if *id == "" {
-		return errors.New("--key is required")
-	}
 	ctx := context.Background()
 	var k *ent.APIKey
 	if err := store.WithTx(ctx, func(tx *ent.Tx) (err error) {
@@ -182,14 +182,11 @@ func rotateKeyCommand(args []string) error {
 	store, err := openAdmin("rotate-key", args, func(fs *flag.FlagSet) {
 		id = fs.String("key", "", "API key id to replace (required)")
 		keep = fs.Bool("keep-old", false, "leave the old key valid (revoke it with revoke-key once every client has the new one)")
-	})
+	}, "key")
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if *id == "" {
-		return errors.New("--key is required")
-	}
 	ctx := context.Background()
 	var nk *ent.APIKey
 	var secret string
@@ -229,14 +226,11 @@ func backupCommand(args []string) error {
 	var to *string
 	store, err := openAdmin("backup", args, func(fs *flag.FlagSet) {
 		to = fs.String("to", "", "file to write the copy to; must not exist (required)")
-	})
+	}, "to")
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if *to == "" {
-		return errors.New("--to is required")
-	}
 	if store.Dialect != dialect.SQLite {
 		return errors.New("backup copies SQLite databases; back up Postgres with pg_dump (see docs/operations.md)")
 	}

@@ -218,7 +218,7 @@ func observe(cfg Config, log *slog.Logger, engine *deadline.Engine, hooks *webho
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := o.Observe(obs.Sources{Store: cfg.Store, Clock: clk, Webhooks: hooks}); err != nil {
+	if err := o.Observe(obs.Sources{Store: cfg.Store, Clock: clk, Webhooks: hooks, Finished: order.Finished}); err != nil {
 		return nil, nil, fmt.Errorf("register gauges: %w", err)
 	}
 	if cfg.Observability.TracerProvider != nil {

@@ -25,6 +25,8 @@ type Sources struct {
 	Clock clock.Clock
 	// Webhooks, when set, reports the webhook outbox.
 	Webhooks *webhook.Webhooks
+	// Finished tells the ledger reconciliation which orders are finished (order.Finished).
+	Finished ledger.Finished
 }
 
 // scrapeTimeout bounds the database reads of one scrape.
@@ -34,6 +36,7 @@ const scrapeTimeout = 5 * time.Second
 // oldest due deadline (by kind), the event feed head, the webhook outbox per endpoint, the connection pool
 // and the last ledger reconciliation.
 func (o *Obs) Observe(src Sources) error {
+	o.src = src
 	m := o.meter
 	var err error
 	gauge := func(name, unit, desc string) metric.Float64ObservableGauge {
@@ -175,10 +178,10 @@ func (s *reconcileState) errorCount() int64 {
 
 // Reconcile checks the ledger once (ledger.Reconcile on a snapshot) and sets the reconciliation gauges; a
 // failed balance is logged at error with the currencies and orders at fault.
-func (o *Obs) Reconcile(ctx context.Context, store *storage.Store) (ledger.Report, error) {
+func (o *Obs) Reconcile(ctx context.Context) (ledger.Report, error) {
 	var rep ledger.Report
-	err := store.Snapshot(ctx, func(tx *ent.Tx) (err error) {
-		rep, err = ledger.Reconcile(ctx, tx)
+	err := o.src.Store.Snapshot(ctx, func(tx *ent.Tx) (err error) {
+		rep, err = ledger.Reconcile(ctx, tx, o.src.Finished)
 		return err
 	})
 	o.reconcile.mu.Lock()
@@ -195,11 +198,11 @@ func (o *Obs) Reconcile(ctx context.Context, store *storage.Store) (ledger.Repor
 }
 
 // RunReconcile reconciles the ledger now and then every interval until ctx ends.
-func (o *Obs) RunReconcile(ctx context.Context, store *storage.Store, interval time.Duration) {
+func (o *Obs) RunReconcile(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := o.Reconcile(ctx, store); err != nil && ctx.Err() == nil {
+		if _, err := o.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			o.log.ErrorContext(ctx, "reconcile the ledger", "error", err)
 		}
 		select {

@@ -55,6 +55,8 @@ type Obs struct {
 	refused   metric.Int64Counter
 	deadline  metric.Int64Counter
 	reconcile reconcileState
+	// src is what the gauges and the reconciliation read (Observe).
+	src Sources
 }
 
 // New returns the instrumentation; log receives the access log.

@@ -43,7 +43,7 @@ func TestMetrics(t *testing.T) {
 			// A delivered order's receipt deadline: in the backlog once the clock has passed it.
 			e.DeliverOrder(buyer, supplier, e.Staff(commonv1.Role_ROLE_OPERATOR), id)
 			e.Clock.Set(e.Clock.Now().Add(60 * 24 * time.Hour))
-			if _, err := e.Server.Obs.Reconcile(e.Ctx, e.Store); err != nil {
+			if _, err := e.Server.Obs.Reconcile(e.Ctx); err != nil {
 				t.Fatal(err)
 			}
 

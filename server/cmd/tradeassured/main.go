@@ -186,7 +186,7 @@ func serve(args []string) error {
 		}
 	}
 	if *ops.reconcile > 0 {
-		go srv.Obs.RunReconcile(workerCtx, store, *ops.reconcile)
+		go srv.Obs.RunReconcile(workerCtx, *ops.reconcile)
 	}
 	workerDone := make(chan struct{})
 	hooksDone := make(chan struct{})

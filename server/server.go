@@ -22,6 +22,7 @@ import (
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1/eventv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1/payoutv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/policy/v1/policyv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1/returnsv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 	"github.com/tradeassure/tradeassure/server/admin"
@@ -39,6 +40,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/payout"
+	"github.com/tradeassure/tradeassure/server/policies"
 	"github.com/tradeassure/tradeassure/server/returns"
 	"github.com/tradeassure/tradeassure/server/storage"
 	"github.com/tradeassure/tradeassure/server/transport"
@@ -112,7 +114,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	pager := pagination.New(secret)
 	feed := events.NewFeed(cfg.Store.Dialect)
 	engine := deadline.New(cfg.Store, clk, log)
+	catalog, err := policies.Open(ctx, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
 	orders := order.New(cfg.Store, clk, feed, pager, cards, log)
+	orders.UsePolicies(catalog)
 	orders.Register(engine)
 	returnSvc := returns.New(cfg.Store, clk, feed, pager, log, orders)
 	returnSvc.Register(engine)
@@ -169,11 +176,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	serve(webhookv1connect.NewWebhookServiceHandler(hooks.Service(), opts))
 	cases := casefile.New(casefile.Parts{Orders: orders, Returns: returnSvc, Disputes: disputes, Complaints: complaints, Ledger: payouts}, pager)
 	serve(casev1connect.NewCaseServiceHandler(cases, opts))
+	serve(policyv1connect.NewPolicyServiceHandler(policies.NewService(cfg.Store, clk, feed, pager, catalog), opts))
 
 	names := []string{
 		orderv1connect.OrderServiceName, returnsv1connect.ReturnServiceName, disputev1connect.DisputeServiceName,
 		complaintv1connect.ComplaintServiceName, payoutv1connect.PayoutServiceName, eventv1connect.EventServiceName,
 		adminv1connect.AdminServiceName, webhookv1connect.WebhookServiceName, casev1connect.CaseServiceName,
+		policyv1connect.PolicyServiceName,
 	}
 	reflector := grpcreflect.NewStaticReflector(append(names, health.ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, limit))

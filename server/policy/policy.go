@@ -22,8 +22,8 @@ const day = 24 * time.Hour
 // Current is the version of the shipped sets and rate table: the first version in every database.
 const Current = "2026-11-01"
 
-// ShippedEffective is when the shipped versions are in force from: before any order the service made.
-var ShippedEffective = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+// ShippedEffective is when the shipped versions are in force from: the beginning, before any order.
+var ShippedEffective = time.Unix(0, 0).UTC()
 
 // Set is one policy set at one version. Durations are calendar time unless named BusinessDays.
 type Set struct {

@@ -34,6 +34,7 @@ import (
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1/payoutv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/policy/v1/policyv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1/returnsv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 	"github.com/tradeassure/tradeassure/server"
@@ -229,6 +230,7 @@ type Party struct {
 	Admin      adminv1connect.AdminServiceClient
 	Webhooks   webhookv1connect.WebhookServiceClient
 	Cases      casev1connect.CaseServiceClient
+	Policies   policyv1connect.PolicyServiceClient
 }
 
 // ID is the party's account id.
@@ -255,6 +257,7 @@ func (e *Env) Clients(key string) *Party {
 		Admin:      adminv1connect.NewAdminServiceClient(c, e.HTTP.URL, opts...),
 		Webhooks:   webhookv1connect.NewWebhookServiceClient(c, e.HTTP.URL, opts...),
 		Cases:      casev1connect.NewCaseServiceClient(c, e.HTTP.URL, opts...),
+		Policies:   policyv1connect.NewPolicyServiceClient(c, e.HTTP.URL, opts...),
 	}
 }
 

@@ -293,7 +293,21 @@ func TestInvalidParametersWriteNothing(t *testing.T) {
 		}
 		_, err = m.operator.Policies.PublishExchangeRates(e.Ctx, connect.NewRequest(&policyv1.PublishExchangeRatesRequest{
 			Rates: []*policyv1.ExchangeRate{{Currency: "USD", UsdMicros: 1_000_000}, {Currency: "EUR", UsdMicros: 0}}}))
+		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+		_, err = m.operator.Policies.PublishExchangeRates(e.Ctx, connect.NewRequest(&policyv1.PublishExchangeRatesRequest{
+			Rates: shippedRates(1_080_000)[:0:0]}))
+		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+		usd := shippedRates(1_080_000)
+		for _, r := range usd {
+			if r.GetCurrency() == "USD" {
+				r.UsdMicros = 2_000_000
+			}
+		}
+		_, err = m.operator.Policies.PublishExchangeRates(e.Ctx, connect.NewRequest(&policyv1.PublishExchangeRatesRequest{Rates: usd}))
 		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_POLICY_PARAMETER_INVALID)
+		_, err = m.operator.Policies.PublishExchangeRates(e.Ctx, connect.NewRequest(&policyv1.PublishExchangeRatesRequest{
+			Rates: append(shippedRates(1_080_000), &policyv1.ExchangeRate{Currency: "XAU", UsdMicros: 1})}))
+		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_UNSUPPORTED_CURRENCY)
 		_, err = m.operator.Policies.PublishExchangeRates(e.Ctx, connect.NewRequest(&policyv1.PublishExchangeRatesRequest{
 			Rates: []*policyv1.ExchangeRate{{Currency: "USD", UsdMicros: 1_000_000}}}))
 		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_RATE_TABLE_INCOMPLETE)

@@ -666,47 +666,69 @@ const file_tradeassure_policy_v1_policy_proto_rawDesc = "" +
 	"\n" +
 	"parameters\x18\x06 \x01(\v2'.tradeassure.policy.v1.PolicyParametersR\n" +
 	"parameters\x12\x12\n" +
-	"\x04etag\x18\a \x01(\tR\x04etag\"\xd9\r\n" +
-	"\x10PolicyParameters\x12X\n" +
-	"\x1bauto_confirm_after_delivery\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x18autoConfirmAfterDelivery\x12?\n" +
-	"\x1dno_export_agent_cap_usd_minor\x18\x02 \x01(\x03R\x18noExportAgentCapUsdMinor\x12+\n" +
-	"\x12card_cap_usd_minor\x18\x03 \x01(\x03R\x0fcardCapUsdMinor\x124\n" +
-	"\x17pay_later_cap_usd_minor\x18\x04 \x01(\x03R\x13payLaterCapUsdMinor\x12@\n" +
-	"\x1dwestern_union_limit_usd_minor\x18\x05 \x01(\x03R\x19westernUnionLimitUsdMinor\x12G\n" +
-	"\x12tt_expected_settle\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x10ttExpectedSettle\x12K\n" +
-	"\x14bank_transfer_settle\x18\a \x01(\v2\x19.google.protobuf.DurationR\x12bankTransferSettle\x129\n" +
-	"\x19platform_fee_basis_points\x18\b \x01(\x03R\x16platformFeeBasisPoints\x125\n" +
-	"\x17sold_not_shipped_freeze\x18\t \x01(\x05R\x14soldNotShippedFreeze\x12A\n" +
+	"\x04etag\x18\a \x01(\tR\x04etag\"\xfe\x10\n" +
+	"\x10PolicyParameters\x12j\n" +
+	"\x1bauto_confirm_after_delivery\x18\x01 \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\x18autoConfirmAfterDelivery\x12P\n" +
+	"\x1dno_export_agent_cap_usd_minor\x18\x02 \x01(\x03B\x0f\xbaH\f\"\n" +
+	"\x18\x80\xc0\xca\xf3\x84\xa3\x02(\x00R\x18noExportAgentCapUsdMinor\x12<\n" +
+	"\x12card_cap_usd_minor\x18\x03 \x01(\x03B\x0f\xbaH\f\"\n" +
+	"\x18\x80\xc0\xca\xf3\x84\xa3\x02(\x00R\x0fcardCapUsdMinor\x12E\n" +
+	"\x17pay_later_cap_usd_minor\x18\x04 \x01(\x03B\x0f\xbaH\f\"\n" +
+	"\x18\x80\xc0\xca\xf3\x84\xa3\x02(\x00R\x13payLaterCapUsdMinor\x12Q\n" +
+	"\x1dwestern_union_limit_usd_minor\x18\x05 \x01(\x03B\x0f\xbaH\f\"\n" +
+	"\x18\x80\xc0\xca\xf3\x84\xa3\x02(\x00R\x19westernUnionLimitUsdMinor\x12Y\n" +
+	"\x12tt_expected_settle\x18\x06 \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\x10ttExpectedSettle\x12]\n" +
+	"\x14bank_transfer_settle\x18\a \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\x12bankTransferSettle\x12E\n" +
+	"\x19platform_fee_basis_points\x18\b \x01(\x03B\n" +
+	"\xbaH\a\"\x05\x18\x90N(\x00R\x16platformFeeBasisPoints\x12B\n" +
+	"\x17sold_not_shipped_freeze\x18\t \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\x14soldNotShippedFreeze\x12S\n" +
 	"\x0fship_by_horizon\x18\n" +
-	" \x01(\v2\x19.google.protobuf.DurationR\rshipByHorizon\x12>\n" +
-	"\rreturn_window\x18\v \x01(\v2\x19.google.protobuf.DurationR\freturnWindow\x12>\n" +
-	"\rreturn_answer\x18\f \x01(\v2\x19.google.protobuf.DurationR\freturnAnswer\x12:\n" +
-	"\vreturn_ship\x18\r \x01(\v2\x19.google.protobuf.DurationR\n" +
-	"returnShip\x12@\n" +
-	"\x0ereturn_confirm\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\rreturnConfirm\x12G\n" +
-	"\x12free_return_window\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x10freeReturnWindow\x12N\n" +
-	"$free_return_compensate_business_days\x18\x10 \x01(\x05R freeReturnCompensateBusinessDays\x12@\n" +
-	"\x0edispute_window\x18\x11 \x01(\v2\x19.google.protobuf.DurationR\rdisputeWindow\x12D\n" +
-	"\x10dispute_response\x18\x12 \x01(\v2\x19.google.protobuf.DurationR\x0fdisputeResponse\x12M\n" +
-	"\x15dispute_escalate_from\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\x13disputeEscalateFrom\x12M\n" +
-	"\x15dispute_auto_escalate\x18\x14 \x01(\v2\x19.google.protobuf.DurationR\x13disputeAutoEscalate\x12F\n" +
-	"\x11chargeback_window\x18\x15 \x01(\v2\x19.google.protobuf.DurationR\x10chargebackWindow\x12K\n" +
-	"\x14evidence_due_horizon\x18\x16 \x01(\v2\x19.google.protobuf.DurationR\x12evidenceDueHorizon\x12D\n" +
-	"\x10complaint_window\x18\x17 \x01(\v2\x19.google.protobuf.DurationR\x0fcomplaintWindow\x12G\n" +
-	" complaint_decision_business_days\x18\x18 \x01(\x05R\x1dcomplaintDecisionBusinessDays\x12Y\n" +
-	"\x1btrading_restriction_horizon\x18\x19 \x01(\v2\x19.google.protobuf.DurationR\x19tradingRestrictionHorizon\"\xfc\x01\n" +
+	" \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\rshipByHorizon\x12P\n" +
+	"\rreturn_window\x18\v \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\freturnWindow\x12P\n" +
+	"\rreturn_answer\x18\f \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\freturnAnswer\x12L\n" +
+	"\vreturn_ship\x18\r \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\n" +
+	"returnShip\x12R\n" +
+	"\x0ereturn_confirm\x18\x0e \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\rreturnConfirm\x12Y\n" +
+	"\x12free_return_window\x18\x0f \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\x10freeReturnWindow\x12Y\n" +
+	"$free_return_compensate_business_days\x18\x10 \x01(\x05B\t\xbaH\x06\x1a\x04\x18<(\x00R freeReturnCompensateBusinessDays\x12R\n" +
+	"\x0edispute_window\x18\x11 \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\rdisputeWindow\x12V\n" +
+	"\x10dispute_response\x18\x12 \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\x0fdisputeResponse\x12_\n" +
+	"\x15dispute_escalate_from\x18\x13 \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\x13disputeEscalateFrom\x12_\n" +
+	"\x15dispute_auto_escalate\x18\x14 \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\x13disputeAutoEscalate\x12X\n" +
+	"\x11chargeback_window\x18\x15 \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\x10chargebackWindow\x12]\n" +
+	"\x14evidence_due_horizon\x18\x16 \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\x12evidenceDueHorizon\x12V\n" +
+	"\x10complaint_window\x18\x17 \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\x0fcomplaintWindow\x12R\n" +
+	" complaint_decision_business_days\x18\x18 \x01(\x05B\t\xbaH\x06\x1a\x04\x18<(\x00R\x1dcomplaintDecisionBusinessDays\x12k\n" +
+	"\x1btrading_restriction_horizon\x18\x19 \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
+	"\"\x06\b\x80\x86\xb0\x96\x012\x00R\x19tradingRestrictionHorizon\"\xfc\x01\n" +
 	"\x11ExchangeRateTable\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12A\n" +
 	"\x0eeffective_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveTime\x12;\n" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x129\n" +
 	"\x05rates\x18\x04 \x03(\v2#.tradeassure.policy.v1.ExchangeRateR\x05rates\x12\x12\n" +
-	"\x04etag\x18\x05 \x01(\tR\x04etag\"\x81\x01\n" +
+	"\x04etag\x18\x05 \x01(\tR\x04etag\"\x91\x01\n" +
 	"\fExchangeRate\x12/\n" +
 	"\bcurrency\x18\x01 \x01(\tB\x13\xbaH\x10r\x0e\x18\x032\n" +
-	"^[A-Z]{3}$R\bcurrency\x12\x1d\n" +
+	"^[A-Z]{3}$R\bcurrency\x12-\n" +
 	"\n" +
-	"usd_micros\x18\x02 \x01(\x03R\tusdMicros\x12!\n" +
+	"usd_micros\x18\x02 \x01(\x03B\x0e\xbaH\v\"\t\x18\x80\xa0\x94\xa5\x8d\x1d \x00R\tusdMicros\x12!\n" +
 	"\fminor_digits\x18\x03 \x01(\x05R\vminorDigitsB\xe8\x01\n" +
 	"\x19com.tradeassure.policy.v1B\vPolicyProtoP\x01ZHgithub.com/tradeassure/tradeassure/gen/go/tradeassure/policy/v1;policyv1\xa2\x02\x03TPX\xaa\x02\x15Tradeassure.Policy.V1\xca\x02\x15Tradeassure\\Policy\\V1\xe2\x02!Tradeassure\\Policy\\V1\\GPBMetadata\xea\x02\x17Tradeassure::Policy::V1b\x06proto3"
 

@@ -1035,24 +1035,24 @@ const file_tradeassure_policy_v1_policy_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\v\xbaH\br\x06\x18\xd0\x0f(\xd0\x0fR\tpageToken\"\x93\x01\n" +
 	"\x1aListPolicyVersionsResponse\x12M\n" +
 	"\x0fpolicy_versions\x18\x01 \x03(\v2$.tradeassure.policy.v1.PolicyVersionR\x0epolicyVersions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x99\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb1\x01\n" +
 	"\x17GetPolicyVersionRequest\x12\x1b\n" +
 	"\x03set\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x03set\x12!\n" +
-	"\aversion\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\aversion\x12>\n" +
-	"\rin_force_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vinForceTime\"g\n" +
+	"\aversion\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\aversion\x12V\n" +
+	"\rin_force_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\b\x80\xb2\xf8\x84\x1b2\x06\b\x80\x87\xb5\xc3\x03R\vinForceTime\"g\n" +
 	"\x18GetPolicyVersionResponse\x12K\n" +
-	"\x0epolicy_version\x18\x01 \x01(\v2$.tradeassure.policy.v1.PolicyVersionR\rpolicyVersion\"\x97\x02\n" +
+	"\x0epolicy_version\x18\x01 \x01(\v2$.tradeassure.policy.v1.PolicyVersionR\rpolicyVersion\"\xb1\x02\n" +
 	"\x1bPublishPolicyVersionRequest\x12*\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12\x1b\n" +
-	"\x03set\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x03set\x12\x1b\n" +
-	"\x04etag\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\x12O\n" +
+	"\x03set\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x03set\x12\x1d\n" +
+	"\x04etag\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\x04etag\x12O\n" +
 	"\n" +
 	"parameters\x18\x04 \x01(\v2'.tradeassure.policy.v1.PolicyParametersB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"parameters\x12A\n" +
-	"\x0eeffective_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveTime\"k\n" +
+	"parameters\x12Y\n" +
+	"\x0eeffective_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\b\x80\xb2\xf8\x84\x1b2\x06\b\x80\x87\xb5\xc3\x03R\reffectiveTime\"k\n" +
 	"\x1cPublishPolicyVersionResponse\x12K\n" +
-	"\x0epolicy_version\x18\x01 \x01(\v2$.tradeassure.policy.v1.PolicyVersionR\rpolicyVersion\"\xa8\x02\n" +
+	"\x0epolicy_version\x18\x01 \x01(\v2$.tradeassure.policy.v1.PolicyVersionR\rpolicyVersion\"\xc0\x02\n" +
 	"\x16CreatePolicySetRequest\x12*\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x120\n" +
@@ -1060,8 +1060,8 @@ const file_tradeassure_policy_v1_policy_service_proto_rawDesc = "" +
 	"\bfrom_set\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\afromSet\x12G\n" +
 	"\n" +
 	"parameters\x18\x04 \x01(\v2'.tradeassure.policy.v1.PolicyParametersR\n" +
-	"parameters\x12A\n" +
-	"\x0eeffective_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveTime\"\xa7\x01\n" +
+	"parameters\x12Y\n" +
+	"\x0eeffective_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\b\x80\xb2\xf8\x84\x1b2\x06\b\x80\x87\xb5\xc3\x03R\reffectiveTime\"\xa7\x01\n" +
 	"\x17CreatePolicySetResponse\x12?\n" +
 	"\n" +
 	"policy_set\x18\x01 \x01(\v2 .tradeassure.policy.v1.PolicySetR\tpolicySet\x12K\n" +
@@ -1072,19 +1072,19 @@ const file_tradeassure_policy_v1_policy_service_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tB\v\xbaH\br\x06\x18\xd0\x0f(\xd0\x0fR\tpageToken\"\xa4\x01\n" +
 	"\x1eListExchangeRateTablesResponse\x12Z\n" +
 	"\x14exchange_rate_tables\x18\x01 \x03(\v2(.tradeassure.policy.v1.ExchangeRateTableR\x12exchangeRateTables\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"|\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x94\x01\n" +
 	"\x17GetExchangeRatesRequest\x12!\n" +
-	"\aversion\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\aversion\x12>\n" +
-	"\rin_force_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vinForceTime\"t\n" +
+	"\aversion\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\aversion\x12V\n" +
+	"\rin_force_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\b\x80\xb2\xf8\x84\x1b2\x06\b\x80\x87\xb5\xc3\x03R\vinForceTime\"t\n" +
 	"\x18GetExchangeRatesResponse\x12X\n" +
-	"\x13exchange_rate_table\x18\x01 \x01(\v2(.tradeassure.policy.v1.ExchangeRateTableR\x11exchangeRateTable\"\xf0\x01\n" +
+	"\x13exchange_rate_table\x18\x01 \x01(\v2(.tradeassure.policy.v1.ExchangeRateTableR\x11exchangeRateTable\"\x8a\x02\n" +
 	"\x1bPublishExchangeRatesRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\x12E\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12\x1d\n" +
+	"\x04etag\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\x04etag\x12E\n" +
 	"\x05rates\x18\x03 \x03(\v2#.tradeassure.policy.v1.ExchangeRateB\n" +
-	"\xbaH\a\x92\x01\x04\b\x01\x10@R\x05rates\x12A\n" +
-	"\x0eeffective_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveTime\"x\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10@R\x05rates\x12Y\n" +
+	"\x0eeffective_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x16\xbaH\x13\xb2\x01\x10\x1a\x06\b\x80\xb2\xf8\x84\x1b2\x06\b\x80\x87\xb5\xc3\x03R\reffectiveTime\"x\n" +
 	"\x1cPublishExchangeRatesResponse\x12X\n" +
 	"\x13exchange_rate_table\x18\x01 \x01(\v2(.tradeassure.policy.v1.ExchangeRateTableR\x11exchangeRateTable\"\xa0\x01\n" +
 	"\x10PolicySetChanged\x12?\n" +

@@ -62,6 +62,8 @@ type Config struct {
 	// Transport is the message size and body time limits and the CORS origins; nil CORSOrigins means
 	// any origin ("*") in Dev and none otherwise.
 	Transport transport.Config
+	// Policies configures the policy catalog (the benchmarks' uncached baseline).
+	Policies []policies.Option
 }
 
 // Server is an assembled tradeassure.
@@ -114,7 +116,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	pager := pagination.New(secret)
 	feed := events.NewFeed(cfg.Store.Dialect)
 	engine := deadline.New(cfg.Store, clk, log)
-	catalog, err := policies.Open(ctx, cfg.Store)
+	catalog, err := policies.Open(ctx, cfg.Store, cfg.Policies...)
 	if err != nil {
 		return nil, err
 	}

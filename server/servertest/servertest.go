@@ -39,6 +39,7 @@ import (
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 	"github.com/tradeassure/tradeassure/server"
 	"github.com/tradeassure/tradeassure/server/admin"
+	"github.com/tradeassure/tradeassure/server/policies"
 	"github.com/tradeassure/tradeassure/server/storage"
 	"github.com/tradeassure/tradeassure/server/transport"
 	"github.com/tradeassure/tradeassure/server/webhook"
@@ -108,6 +109,8 @@ type Options struct {
 	NoWebhookKey bool
 	// Transport sets the transport limits and CORS origins (defaults when zero).
 	Transport transport.Config
+	// Policies configures the policy catalog.
+	Policies []policies.Option
 }
 
 // New starts a server on a fresh database. It is closed when the test ends.
@@ -135,7 +138,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	clk := &Clock{now: Start}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Clock: clk, Dev: o.Dev, Webhooks: o.Webhooks, Transport: o.Transport})
+	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Clock: clk, Dev: o.Dev, Webhooks: o.Webhooks, Transport: o.Transport, Policies: o.Policies})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}

@@ -44,6 +44,7 @@ type Catalog struct {
 	cached   bool
 
 	mu      sync.Mutex
+	epoch   int       // goes up with every Invalidate
 	checked time.Time // by the wall clock: the interval is about freshness, not the dev clock
 	gen     string
 	sets    map[string]*setEntry
@@ -160,25 +161,24 @@ func ratesFromRow(row *ent.RateTable) (policy.Rates, error) {
 	return r, nil
 }
 
-// reload replaces the copy with what the database holds, through q (a transaction's client inside one).
-func (c *Catalog) reload(ctx context.Context, q *ent.Client) error {
-	gen := ""
-	if g, err := q.Setting.Get(ctx, generationKey); err == nil {
-		gen = g.Value
-	} else if !ent.IsNotFound(err) {
-		return fmt.Errorf("read policy generation: %w", err)
+// load reads every set, version and rate table through q (a transaction's client inside one), and
+// registers the versions and tables with the process.
+func load(ctx context.Context, q *ent.Client) (string, map[string]*setEntry, []policy.Rates, error) {
+	gen, err := generation(ctx, q)
+	if err != nil {
+		return "", nil, nil, err
 	}
 	setRows, err := q.PolicySet.Query().All(ctx)
 	if err != nil {
-		return fmt.Errorf("load policy sets: %w", err)
+		return "", nil, nil, fmt.Errorf("load policy sets: %w", err)
 	}
 	versionRows, err := q.PolicyVersion.Query().Order(ent.Asc(policyversion.FieldEffectiveTime), ent.Asc(policyversion.FieldID)).All(ctx)
 	if err != nil {
-		return fmt.Errorf("load policy versions: %w", err)
+		return "", nil, nil, fmt.Errorf("load policy versions: %w", err)
 	}
-	rateRows, err := q.RateTable.Query().Order(ent.Asc(ratetable.FieldEffectiveTime), ent.Asc(ratetable.FieldID)).All(ctx)
+	rateRows, err := q.RateTable.Query().Order(ent.Asc(ratetable.FieldEffectiveTime), ent.Asc(ratetable.FieldCreateTime)).All(ctx)
 	if err != nil {
-		return fmt.Errorf("load rate tables: %w", err)
+		return "", nil, nil, fmt.Errorf("load rate tables: %w", err)
 	}
 	sets := map[string]*setEntry{}
 	for _, r := range setRows {
@@ -187,7 +187,7 @@ func (c *Catalog) reload(ctx context.Context, q *ent.Client) error {
 	for _, row := range versionRows {
 		s, err := versionFromRow(row)
 		if err != nil {
-			return err
+			return "", nil, nil, err
 		}
 		policy.Register(s)
 		if e := sets[s.SetName]; e != nil {
@@ -198,40 +198,73 @@ func (c *Catalog) reload(ctx context.Context, q *ent.Client) error {
 	for _, row := range rateRows {
 		r, err := ratesFromRow(row)
 		if err != nil {
-			return err
+			return "", nil, nil, err
 		}
 		policy.RegisterRates(r)
 		rates = append(rates, r)
 	}
-	c.gen, c.sets, c.rates, c.checked = gen, sets, rates, time.Now()
-	return nil
+	return gen, sets, rates, nil
 }
 
-// fresh brings the copy up to date when the interval has passed and the generation changed. The caller
-// holds c.mu.
-func (c *Catalog) fresh(ctx context.Context, q *ent.Client) error {
-	if c.sets != nil && time.Since(c.checked) < c.interval {
-		return nil
-	}
+func generation(ctx context.Context, q *ent.Client) (string, error) {
 	g, err := q.Setting.Query().Where(setting.ID(generationKey)).Only(ctx)
-	switch {
-	case ent.IsNotFound(err):
-		if c.gen == "" && c.sets != nil {
-			c.checked = time.Now()
-			return nil
-		}
-	case err != nil:
-		return fmt.Errorf("read policy generation: %w", err)
-	case g.Value == c.gen && c.sets != nil:
-		c.checked = time.Now()
-		return nil
+	if ent.IsNotFound(err) {
+		return "", nil
 	}
-	return c.reload(ctx, q)
+	if err != nil {
+		return "", fmt.Errorf("read policy generation: %w", err)
+	}
+	return g.Value, nil
+}
+
+func (c *Catalog) reload(ctx context.Context, q *ent.Client) error {
+	_, _, err := c.view(ctx, q)
+	return err
+}
+
+// view is the copy, brought up to date when the interval has passed and the generation changed. No lock
+// is held while the database is read: a caller inside a transaction may hold the only connection another
+// caller's read waits for. A reload that raced a publication of this process (Invalidate) is used once but
+// not kept.
+func (c *Catalog) view(ctx context.Context, q *ent.Client) (map[string]*setEntry, []policy.Rates, error) {
+	c.mu.Lock()
+	epoch, gen, sets, rates := c.epoch, c.gen, c.sets, c.rates
+	if sets != nil && time.Since(c.checked) < c.interval {
+		c.mu.Unlock()
+		return sets, rates, nil
+	}
+	c.mu.Unlock()
+	checked := time.Now()
+	if sets != nil {
+		g, err := generation(ctx, q)
+		if err != nil {
+			return nil, nil, err
+		}
+		if g == gen {
+			c.mu.Lock()
+			if c.epoch == epoch {
+				c.checked = checked
+			}
+			c.mu.Unlock()
+			return sets, rates, nil
+		}
+	}
+	gen, sets, rates, err := load(ctx, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.mu.Lock()
+	if c.epoch == epoch {
+		c.gen, c.sets, c.rates, c.checked = gen, sets, rates, checked
+	}
+	c.mu.Unlock()
+	return sets, rates, nil
 }
 
 // Invalidate makes the next lookup reload; a publication calls it once committed.
 func (c *Catalog) Invalidate() {
 	c.mu.Lock()
+	c.epoch++
 	c.sets = nil
 	c.mu.Unlock()
 }
@@ -242,12 +275,11 @@ func (c *Catalog) InForce(ctx context.Context, q *ent.Client, set string, t time
 	if !c.cached {
 		return inForceUncached(ctx, q, set, t)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.fresh(ctx, q); err != nil {
+	sets, _, err := c.view(ctx, q)
+	if err != nil {
 		return policy.Set{}, err
 	}
-	e := c.sets[set]
+	e := sets[set]
 	if e == nil {
 		return policy.Set{}, unknownSet(set)
 	}
@@ -293,32 +325,21 @@ func inForceUncached(ctx context.Context, q *ent.Client, set string, t time.Time
 func (c *Catalog) RatesAt(ctx context.Context, q *ent.Client, t time.Time) (policy.Rates, error) {
 	if !c.cached {
 		row, err := q.RateTable.Query().Where(ratetable.EffectiveTimeLTE(t)).
-			Order(ent.Desc(ratetable.FieldEffectiveTime), ent.Desc(ratetable.FieldID)).First(ctx)
+			Order(ent.Desc(ratetable.FieldEffectiveTime), ent.Desc(ratetable.FieldCreateTime)).First(ctx)
 		if err != nil {
 			return policy.Rates{}, fmt.Errorf("read rate table: %w", err)
 		}
 		return ratesFromRow(row)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.fresh(ctx, q); err != nil {
+	_, rates, err := c.view(ctx, q)
+	if err != nil {
 		return policy.Rates{}, err
 	}
-	i := sort.Search(len(c.rates), func(i int) bool { return c.rates[i].EffectiveTime.After(t) })
+	i := sort.Search(len(rates), func(i int) bool { return rates[i].EffectiveTime.After(t) })
 	if i == 0 {
 		return policy.ShippedRates(), nil
 	}
-	return c.rates[i-1], nil
-}
-
-// snapshot is the catalog's sets and rate tables, brought up to date.
-func (c *Catalog) snapshot(ctx context.Context) (map[string]*setEntry, []policy.Rates, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.fresh(ctx, c.store.Client); err != nil {
-		return nil, nil, err
-	}
-	return c.sets, c.rates, nil
+	return rates[i-1], nil
 }
 
 // loadVersion finds a version another process published (the registry's loader).

@@ -160,11 +160,7 @@ func (s *Service) ListPolicyVersions(ctx context.Context, req *connect.Request[p
 func (s *Service) GetPolicyVersion(ctx context.Context, req *connect.Request[policyv1.GetPolicyVersionRequest]) (*connect.Response[policyv1.GetPolicyVersionResponse], error) {
 	set, version := req.Msg.GetSet(), req.Msg.GetVersion()
 	if version == "" {
-		at := s.clock.Now()
-		if req.Msg.GetInForceTime() != nil {
-			at = req.Msg.GetInForceTime().AsTime()
-		}
-		v, err := s.catalog.InForce(ctx, s.store.Client, set, at)
+		v, err := s.catalog.InForce(ctx, s.store.Client, set, s.at(req.Msg.GetInForceTime()))
 		if err != nil {
 			return nil, err
 		}
@@ -182,6 +178,14 @@ func (s *Service) GetPolicyVersion(ctx context.Context, req *connect.Request[pol
 		return nil, err
 	}
 	return connect.NewResponse(&policyv1.GetPolicyVersionResponse{PolicyVersion: VersionToProto(v, row.CreateTime)}), nil
+}
+
+// at is the time a read asks about: the one given, or now.
+func (s *Service) at(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return s.clock.Now()
+	}
+	return ts.AsTime()
 }
 
 // checkEffective refuses an effective time in the past or beyond the horizon; unset means now.
@@ -362,11 +366,7 @@ func (s *Service) ListExchangeRateTables(ctx context.Context, req *connect.Reque
 func (s *Service) GetExchangeRates(ctx context.Context, req *connect.Request[policyv1.GetExchangeRatesRequest]) (*connect.Response[policyv1.GetExchangeRatesResponse], error) {
 	version := req.Msg.GetVersion()
 	if version == "" {
-		at := s.clock.Now()
-		if req.Msg.GetInForceTime() != nil {
-			at = req.Msg.GetInForceTime().AsTime()
-		}
-		r, err := s.catalog.RatesAt(ctx, s.store.Client, at)
+		r, err := s.catalog.RatesAt(ctx, s.store.Client, s.at(req.Msg.GetInForceTime()))
 		if err != nil {
 			return nil, err
 		}

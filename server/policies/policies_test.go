@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
@@ -410,6 +411,91 @@ func TestFutureVersionWaitsForItsTime(t *testing.T) {
 		e.SetTime(at)
 		if o := m.order(policy.Retail); o.GetPolicyVersion() != v.GetVersion() || o.GetPolicyParameters().GetReturnWindow().AsDuration() != 20*day {
 			t.Fatalf("at the effective time: version %s", o.GetPolicyVersion())
+		}
+	})
+}
+
+// TestDevClockCrossesEffectiveTime: on a --dev server, a version effective in an hour is not used until
+// an operator moves the development clock past it.
+func TestDevClockCrossesEffectiveTime(t *testing.T) {
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Engine: engine, Dev: true})
+			m := newMarket(t, e)
+			clk, err := m.operator.Admin.GetClock(e.Ctx, connect.NewRequest(&adminv1.GetClockRequest{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := m.params(policy.TradeAssurance)
+			p.ReturnWindow = durationpb.New(10 * day)
+			v := m.publish(policy.TradeAssurance, p, timestamppb.New(clk.Msg.GetNow().AsTime().Add(time.Hour)))
+			advance := func(seconds int64) {
+				if _, err := m.operator.Admin.AdvanceClock(e.Ctx, connect.NewRequest(&adminv1.AdvanceClockRequest{Seconds: seconds})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			advance(3599)
+			if o := m.order(policy.TradeAssurance); o.GetPolicyVersion() != policy.Current {
+				t.Fatalf("a second before its time: %s", o.GetPolicyVersion())
+			}
+			advance(2)
+			if o := m.order(policy.TradeAssurance); o.GetPolicyVersion() != v.GetVersion() {
+				t.Fatalf("a second after its time: %s, want %s", o.GetPolicyVersion(), v.GetVersion())
+			}
+		})
+	}
+}
+
+// TestPublishRetriesEtagsAndFeed: a retry with the same request id publishes once; a stale etag is
+// ABORTED; operators see the publication in the feed, buyers do not.
+func TestPublishRetriesEtagsAndFeed(t *testing.T) {
+	servertest.Each(t, func(t *testing.T, e *servertest.Env) {
+		m := newMarket(t, e)
+		sets, err := m.operator.Policies.ListPolicySets(e.Ctx, connect.NewRequest(&policyv1.ListPolicySetsRequest{PageSize: 1}))
+		if err != nil || len(sets.Msg.GetPolicySets()) != 1 || sets.Msg.GetNextPageToken() == "" {
+			t.Fatalf("first page: %v %v", sets, err)
+		}
+		retail := sets.Msg.GetPolicySets()[0]
+		p := m.params(policy.Retail)
+		p.ReturnShip = durationpb.New(12 * day)
+		req := &policyv1.PublishPolicyVersionRequest{RequestId: "once", Set: policy.Retail, Etag: retail.GetEtag(), Parameters: p}
+		var versions []string
+		for range 2 {
+			r, err := m.operator.Policies.PublishPolicyVersion(e.Ctx, connect.NewRequest(req))
+			if err != nil {
+				t.Fatalf("publish: %v", err)
+			}
+			versions = append(versions, r.Msg.GetPolicyVersion().GetVersion())
+		}
+		if versions[0] != versions[1] {
+			t.Fatalf("a retry published again: %v", versions)
+		}
+		l, err := m.operator.Policies.ListPolicyVersions(e.Ctx, connect.NewRequest(&policyv1.ListPolicyVersionsRequest{Set: policy.Retail}))
+		if err != nil || len(l.Msg.GetPolicyVersions()) != 2 {
+			t.Fatalf("versions: %v %v", l, err)
+		}
+		stale := proto.Clone(req).(*policyv1.PublishPolicyVersionRequest)
+		stale.RequestId = ""
+		_, err = m.operator.Policies.PublishPolicyVersion(e.Ctx, connect.NewRequest(stale))
+		servertest.WantError(t, err, connect.CodeAborted, commonv1.ErrorReason_ERROR_REASON_ETAG_MISMATCH)
+		count := func(who *servertest.Party) int {
+			ev, err := who.Events.ListEvents(e.Ctx, connect.NewRequest(&eventv1.ListEventsRequest{PageSize: 500}))
+			if err != nil {
+				t.Fatalf("list events: %v", err)
+			}
+			n := 0
+			for _, x := range ev.Msg.GetEvents() {
+				if x.GetType() == "policy.published" {
+					n++
+				}
+			}
+			return n
+		}
+		if got := count(m.operator); got != 1 {
+			t.Fatalf("operator sees %d policy.published events, want 1", got)
+		}
+		if got := count(m.buyer); got != 0 {
+			t.Fatalf("a buyer sees %d policy events", got)
 		}
 	})
 }

@@ -618,9 +618,10 @@ type Order struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Output only. The order id.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Output only. The policy set, chosen at creation and never changed.
+	// Output only. The programme of the order's policy set (policy_set), chosen at creation and never changed.
 	Policy v1.Policy `protobuf:"varint,2,opt,name=policy,proto3,enum=tradeassure.common.v1.Policy" json:"policy,omitempty"`
-	// Output only. The version of the policy set in force when the order was created.
+	// Output only. The version of the policy set in force when the order was created; the order runs under
+	// it for its whole life (PolicyService/GetPolicyVersion shows it, and so does policy_parameters).
 	PolicyVersion string `protobuf:"bytes,3,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
 	// Output only. The lifecycle state.
 	State Order_State `protobuf:"varint,4,opt,name=state,proto3,enum=tradeassure.order.v1.Order_State" json:"state,omitempty"`

@@ -35,14 +35,15 @@ export type Order = Message<"tradeassure.order.v1.Order"> & {
   id: string;
 
   /**
-   * Output only. The policy set, chosen at creation and never changed.
+   * Output only. The programme of the order's policy set (policy_set), chosen at creation and never changed.
    *
    * @generated from field: tradeassure.common.v1.Policy policy = 2;
    */
   policy: Policy;
 
   /**
-   * Output only. The version of the policy set in force when the order was created.
+   * Output only. The version of the policy set in force when the order was created; the order runs under
+   * it for its whole life (PolicyService/GetPolicyVersion shows it, and so does policy_parameters).
    *
    * @generated from field: string policy_version = 3;
    */

@@ -11,11 +11,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/tradeassure/tradeassure/ent"
 	entdeadline "github.com/tradeassure/tradeassure/ent/deadline"
@@ -35,11 +40,30 @@ type Engine struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	handlers map[string]Handler
+	// tracer spans each deadline run; observe is told each run's kind and outcome (see Instrument).
+	tracer  trace.Tracer
+	observe func(kind, outcome string)
+	// running is whether Run is looping; heartbeat is when its last pass began or ended (Unix nanos).
+	running   atomic.Bool
+	heartbeat atomic.Int64
+}
+
+// Instrument sets the tracer of the spans around deadline runs and a function told the kind and outcome
+// ("applied", "stale", "no handler", "failed") of each run, for metrics.
+func (e *Engine) Instrument(tracer trace.Tracer, observe func(kind, outcome string)) {
+	e.tracer, e.observe = tracer, observe
+}
+
+// Alive reports whether Run is looping and its last pass began or ended within stall (the worker is not
+// stuck), for readiness checks.
+func (e *Engine) Alive(stall time.Duration) bool {
+	return e.running.Load() && time.Since(time.Unix(0, e.heartbeat.Load())) <= stall
 }
 
 // New returns an engine with no handlers.
 func New(store *storage.Store, clk clock.Clock, log *slog.Logger) *Engine {
-	return &Engine{store: store, clock: clk, log: log, handlers: map[string]Handler{}}
+	return &Engine{store: store, clock: clk, log: log, handlers: map[string]Handler{},
+		tracer: noop.NewTracerProvider().Tracer(""), observe: func(string, string) {}}
 }
 
 // Handle registers the handler of a deadline kind.
@@ -96,6 +120,8 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 			claimed *ent.Deadline
 			runErr  error
 			done    bool
+			span    trace.Span
+			outcome string
 		)
 		err := e.store.WithTx(ctx, func(tx *ent.Tx) error {
 			q := tx.Deadline.Query().Where(
@@ -115,11 +141,15 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 				return fmt.Errorf("claim deadline: %w", err)
 			}
 			claimed = d
+			var runCtx context.Context
+			runCtx, span = e.tracer.Start(ctx, "deadline "+d.Kind, trace.WithNewRoot(),
+				trace.WithAttributes(attribute.String("deadline.id", d.ID), attribute.String("deadline.subject", d.SubjectID)))
 			h, ok := e.handlers[d.Kind]
-			outcome, state := "applied", entdeadline.StateDone
+			var state entdeadline.State
+			outcome, state = "applied", entdeadline.StateDone
 			if !ok {
 				outcome, state = "no handler", entdeadline.StateDropped
-			} else if err := h(ctx, tx, d, now); errors.Is(err, ErrStale) {
+			} else if err := h(runCtx, tx, d, now); errors.Is(err, ErrStale) {
 				outcome, state = "stale", entdeadline.StateDropped
 			} else if err != nil {
 				runErr = err
@@ -130,6 +160,16 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 		})
 		if claimed == nil && err == nil {
 			return applied, nil
+		}
+		if claimed != nil {
+			if err != nil {
+				outcome = "failed"
+				span.RecordError(err)
+				span.SetStatus(codes.Error, "deadline failed")
+			}
+			span.SetAttributes(attribute.String("deadline.outcome", outcome))
+			span.End()
+			e.observe(claimed.Kind, outcome)
 		}
 		if err != nil {
 			if claimed == nil || runErr == nil {
@@ -151,10 +191,14 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	e.running.Store(true)
+	defer e.running.Store(false)
 	for {
+		e.heartbeat.Store(time.Now().UnixNano())
 		if _, err := e.RunDue(ctx); err != nil && ctx.Err() == nil {
 			e.log.ErrorContext(ctx, "run deadlines", "error", err)
 		}
+		e.heartbeat.Store(time.Now().UnixNano())
 		select {
 		case <-ctx.Done():
 			return

@@ -352,6 +352,13 @@ const (
 	ErrorReason_ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS ErrorReason = 83
 	// The owner already has the most webhook endpoints allowed; the metadata names the limit.
 	ErrorReason_ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT ErrorReason = 84
+	// The caller has sent more requests than its rate allows (per API key, or per client address for calls
+	// without a key; --rate-limit, --unauth-rate-limit). The metadata carries "retry_after_ms"; the error
+	// also carries a google.rpc.RetryInfo detail and the response a Retry-After header.
+	ErrorReason_ERROR_REASON_RATE_LIMITED ErrorReason = 100
+	// Too many failed authentications came from the client's address; calls from it are refused for a while
+	// (--auth-failure-rate). The metadata carries "retry_after_ms", as for ERROR_REASON_RATE_LIMITED.
+	ErrorReason_ERROR_REASON_AUTH_FAILURES_THROTTLED ErrorReason = 101
 	// A policy or rate-table parameter is out of its bounds; the field violations name every one at fault.
 	ErrorReason_ERROR_REASON_POLICY_PARAMETER_INVALID ErrorReason = 120
 	// The policy set is not known.
@@ -424,6 +431,8 @@ var (
 		82:  "ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED",
 		83:  "ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS",
 		84:  "ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT",
+		100: "ERROR_REASON_RATE_LIMITED",
+		101: "ERROR_REASON_AUTH_FAILURES_THROTTLED",
 		120: "ERROR_REASON_POLICY_PARAMETER_INVALID",
 		121: "ERROR_REASON_POLICY_SET_NOT_FOUND",
 		122: "ERROR_REASON_POLICY_SET_EXISTS",
@@ -487,6 +496,8 @@ var (
 		"ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED":      82,
 		"ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS":     83,
 		"ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT":         84,
+		"ERROR_REASON_RATE_LIMITED":                   100,
+		"ERROR_REASON_AUTH_FAILURES_THROTTLED":        101,
 		"ERROR_REASON_POLICY_PARAMETER_INVALID":       120,
 		"ERROR_REASON_POLICY_SET_NOT_FOUND":           121,
 		"ERROR_REASON_POLICY_SET_EXISTS":              122,
@@ -1032,7 +1043,7 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"\x1fEVIDENCE_KIND_IDENTITY_DOCUMENT\x10\x06\x12$\n" +
 	" EVIDENCE_KIND_TRANSACTION_RECORD\x10\a\x12#\n" +
 	"\x1fEVIDENCE_KIND_INSPECTION_REPORT\x10\b\x12\x17\n" +
-	"\x13EVIDENCE_KIND_OTHER\x10\t*\xd5\x11\n" +
+	"\x13EVIDENCE_KIND_OTHER\x10\t*\x9e\x12\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aERROR_REASON_INVALID_FIELD\x10\x01\x12\x1a\n" +
@@ -1090,7 +1101,9 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	" ERROR_REASON_WEBHOOK_KEY_MISSING\x10Q\x12*\n" +
 	"&ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED\x10R\x12+\n" +
 	"'ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS\x10S\x12'\n" +
-	"#ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT\x10T\x12)\n" +
+	"#ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT\x10T\x12\x1d\n" +
+	"\x19ERROR_REASON_RATE_LIMITED\x10d\x12(\n" +
+	"$ERROR_REASON_AUTH_FAILURES_THROTTLED\x10e\x12)\n" +
 	"%ERROR_REASON_POLICY_PARAMETER_INVALID\x10x\x12%\n" +
 	"!ERROR_REASON_POLICY_SET_NOT_FOUND\x10y\x12\"\n" +
 	"\x1eERROR_REASON_POLICY_SET_EXISTS\x10z\x12&\n" +

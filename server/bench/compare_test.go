@@ -264,10 +264,22 @@ SELECT 'order.drafted', 'order', 'ord_feed_' || g, 1, ?, 'system', '',
 SELECT 'order.drafted', 'order', 'ord_feed_' || g, 1, $2, 'system', '',
   CASE WHEN g % $3 = 0 THEN $4 ELSE ' acc_other_' || (g % 97) || ' ' END, $5 FROM generate_series(1, $1::bigint) g`
 	}
+	var before int64
+	if err := store.DB.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM events").Scan(&before); err != nil {
+		return fmt.Errorf("seed feed: %w", err)
+	}
 	if _, err := store.DB.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("seed feed: %w", err)
 	}
-	return afterSeedFeed(ctx, store)
+	// Each seeded event names one party; index it as Append does.
+	idx := `INSERT INTO event_parties (account_id, feed_key, event_id) SELECT trim(party_ids), feed_key, id FROM events WHERE id > ?`
+	if store.Dialect == dialect.Postgres {
+		idx = strings.Replace(idx, "?", "$1", 1)
+	}
+	if _, err := store.DB.ExecContext(ctx, idx, before); err != nil {
+		return fmt.Errorf("seed feed parties: %w", err)
+	}
+	return nil
 }
 
 // seedSweep stores n completed orders whose after-sales window ends at due, each with its pending close
@@ -600,6 +612,3 @@ func TestCompareSmoke(t *testing.T) {
 	}
 	t.Log(table(c, rows))
 }
-
-// afterSeedFeed brings what the feed keeps beside its events up to date after a bulk insert.
-func afterSeedFeed(context.Context, *storage.Store) error { return nil }

@@ -25,6 +25,7 @@ import (
 	"github.com/tradeassure/tradeassure/server"
 	"github.com/tradeassure/tradeassure/server/admin"
 	"github.com/tradeassure/tradeassure/server/devseed"
+	"github.com/tradeassure/tradeassure/server/idempotency"
 	"github.com/tradeassure/tradeassure/server/storage"
 	"github.com/tradeassure/tradeassure/server/transport"
 	"github.com/tradeassure/tradeassure/server/webhook"
@@ -166,6 +167,11 @@ func serve(args []string) error {
 		defer close(hooksDone)
 		srv.Webhooks.Run(workerCtx)
 	}()
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		idempotency.RunSweep(workerCtx, store, srv.Clock, log, time.Hour)
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	log.Info("tradeassured listening", "addr", ln.Addr().String(), "db", storage.RedactDSN(*dsn), "dev", *dev)
@@ -175,6 +181,7 @@ func serve(args []string) error {
 		stopWorker()
 		<-workerDone
 		<-hooksDone
+		<-sweepDone
 		return err
 	case <-ctx.Done():
 	}
@@ -185,6 +192,7 @@ func serve(args []string) error {
 	stopWorker()
 	<-workerDone
 	<-hooksDone
+	<-sweepDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

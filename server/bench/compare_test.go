@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +43,9 @@ type compareConfig struct {
 	FeedSmall   int // events stored for the party feed comparison (the party sees feedPartyEvents of them)
 	FeedLarge   int // events stored for the party feed's large side (0 skips it)
 	FeedLargePG bool
+	// ProfileDir, when set, receives a CPU profile of one more run of the real server's CreateOrder and
+	// GetOrder per engine (BENCH_PROFILE).
+	ProfileDir string
 }
 
 const feedPartyEvents = 200
@@ -74,6 +79,7 @@ func defaultCompare() compareConfig {
 		c.Engines = strings.Split(s, ",")
 	}
 	c.FeedLargePG = os.Getenv("BENCH_FEED_LARGE_PG") != ""
+	c.ProfileDir = os.Getenv("BENCH_PROFILE")
 	return c
 }
 
@@ -366,6 +372,12 @@ func compare(tb testing.TB, c compareConfig) []row {
 				tb.Fatalf("%s %s: %v", engine, call, err)
 			}
 			rows = append(rows, row{engine: engine, call: call, real: rs, base: bs, baseName: "bare", concurrency: conc})
+			if c.ProfileDir != "" && (call == "CreateOrder" || call == "GetOrder") {
+				profile(tb, filepath.Join(c.ProfileDir, engine+"-"+call+".pprof"), func() error {
+					_, err := load(ctx, conc, c.Duration, op(real))
+					return err
+				})
+			}
 		}
 		createOp := func(s *side) func(ctx context.Context, i int) error {
 			return func(ctx context.Context, i int) error {
@@ -552,6 +564,23 @@ func bareSide(tb testing.TB, engine string, c compareConfig) (*side, interface{ 
 	s.buyer = s.supplier
 	s.feed = eventv1connect.NewEventServiceClient(client, hs.URL)
 	return s, closers{hs.Close, func() { _ = store.Close() }}
+}
+
+// profile writes a CPU profile of run to path.
+func profile(tb testing.TB, path string, run func() error) {
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		tb.Fatal(err)
+	}
+	err = run()
+	pprof.StopCPUProfile()
+	if err != nil {
+		tb.Fatal(err)
+	}
 }
 
 type closers []func()

@@ -148,7 +148,9 @@ type Authenticator struct {
 // bound 0 means DefaultBound.
 func NewAuthenticator(client *ent.Client, bound time.Duration) *Authenticator {
 	a := &Authenticator{Client: client, Bound: bound}
-	client.Use(a.Hook())
+	h := a.Hook()
+	client.APIKey.Use(h)
+	client.Account.Use(h)
 	return a
 }
 

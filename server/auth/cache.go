@@ -103,7 +103,7 @@ func (c *keyCache) forget() {
 // creation) by replacing the auth_changes version in the same transaction. The version is written as the
 // transaction's last statement, just before it commits, so the one row every such transaction writes is
 // held only while committing (it can neither deadlock with the rows the transaction wrote before nor make
-// them wait). Register it on the client with Use; server.New does.
+// them wait). Register it on the API key and account clients (NewAuthenticator does).
 func (a *Authenticator) Hook() ent.Hook {
 	var pending sync.Map // *ent.Tx → struct{}: transactions that will write the version at commit
 	return func(next ent.Mutator) ent.Mutator {

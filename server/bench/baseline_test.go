@@ -23,6 +23,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/resource"
 	"github.com/tradeassure/tradeassure/server/storage"
+	"github.com/tradeassure/tradeassure/server/transport"
 )
 
 // bare is the baseline: plain connect-go handlers on the same generated types, over a database opened by
@@ -153,11 +154,12 @@ func bareOrder(o *ent.Order) (*orderv1.Order, error) {
 }
 
 // serveBare serves the baseline behind the same kind of server the real one runs behind in the benchmark
-// (httptest, HTTP/2 over TLS).
+// (httptest, HTTP/2 over TLS), with the same handler options (message size limit, compression threshold).
 func serveBare(b *bare) *httptest.Server {
+	opts := transport.Config{}.HandlerOptions()
 	mux := http.NewServeMux()
-	mux.Handle(orderv1connect.NewOrderServiceHandler(b))
-	mux.Handle(eventv1connect.NewEventServiceHandler(b))
+	mux.Handle(orderv1connect.NewOrderServiceHandler(b, opts))
+	mux.Handle(eventv1connect.NewEventServiceHandler(b, opts))
 	hs := httptest.NewUnstartedServer(mux)
 	hs.EnableHTTP2 = true
 	hs.StartTLS()

@@ -25,6 +25,7 @@ import (
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1/returnsv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 	"github.com/tradeassure/tradeassure/server/admin"
+	"github.com/tradeassure/tradeassure/server/aftersales"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/bounds"
@@ -114,15 +115,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	engine := deadline.New(cfg.Store, clk, log)
 	orders := order.New(cfg.Store, clk, feed, pager, cards, log)
 	orders.Register(engine)
-	returnSvc := returns.New(cfg.Store, clk, feed, pager, log, orders)
+	// The returns and disputes services need each other (server/aftersales): the returns service builds the
+	// disputes service with itself as the returns side of the contract.
+	var disputes *dispute.Service
+	returnSvc := returns.New(cfg.Store, clk, feed, pager, log, orders, func(r aftersales.Returns) aftersales.Disputes {
+		disputes = dispute.New(cfg.Store, clk, feed, pager, orders, r)
+		return disputes
+	})
 	returnSvc.Register(engine)
-	disputes := dispute.New(cfg.Store, clk, feed, pager, orders)
 	disputes.Register(engine)
-	// The returns service starts the returns of return-and-refund outcomes and settles returns whose goods
-	// were disputed.
-	disputes.UseReturns(returnSvc)
-	// A supplier's report of damaged or missing returned goods opens a dispute about them.
-	returnSvc.UseDisputes(disputes)
 	complaints := complaint.New(cfg.Store, clk, feed, pager, log, orders)
 	complaints.Register(engine)
 	payouts := payout.New(cfg.Store, clk, feed, pager)

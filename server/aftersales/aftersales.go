@@ -2,7 +2,8 @@
 // (a dispute's return-and-refund starts a return; a supplier's dispute about returned goods opens a
 // dispute; that dispute's end settles the return; an order has one case at a time) but must not import
 // each other. Returns is what the disputes service may ask of returns, Disputes what the returns service
-// may ask of disputes; server.New connects the two services through them.
+// may ask of disputes. returns.New builds the disputes service with itself as its Returns, so each is
+// constructed with the other and neither is ever without it.
 package aftersales
 
 import (

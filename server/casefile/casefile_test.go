@@ -173,21 +173,23 @@ func TestCaseTimeline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := 1; i < len(steps); i++ {
-			if steps[i].GetTime().AsTime().Before(steps[i-1].GetTime().AsTime()) {
-				t.Fatalf("step %d (%s) is older than step %d (%s)", i, steps[i].GetId(), i-1, steps[i-1].GetId())
+		t.Run("oldest first, each step once and complete", func(t *testing.T) {
+			for i := 1; i < len(steps); i++ {
+				if steps[i].GetTime().AsTime().Before(steps[i-1].GetTime().AsTime()) {
+					t.Fatalf("step %d (%s) is older than step %d (%s)", i, steps[i].GetId(), i-1, steps[i-1].GetId())
+				}
 			}
-		}
-		seen := map[string]bool{}
-		for _, s := range steps {
-			if seen[s.GetId()] {
-				t.Fatalf("step %s listed twice", s.GetId())
+			seen := map[string]bool{}
+			for _, s := range steps {
+				if seen[s.GetId()] {
+					t.Fatalf("step %s listed twice", s.GetId())
+				}
+				seen[s.GetId()] = true
+				if s.GetDescription() == "" || s.GetTime() == nil || s.GetDetail() == nil {
+					t.Fatalf("step %s lacks a description, a time or a detail: %v", s.GetId(), s)
+				}
 			}
-			seen[s.GetId()] = true
-			if s.GetDescription() == "" || s.GetTime() == nil || s.GetDetail() == nil {
-				t.Fatalf("step %s lacks a description, a time or a detail: %v", s.GetId(), s)
-			}
-		}
+		})
 		change := func(c string) func(*casev1.CaseStep) bool {
 			return func(s *casev1.CaseStep) bool { return s.GetOrderRevision().GetChange() == c }
 		}
@@ -227,32 +229,38 @@ func TestCaseTimeline(t *testing.T) {
 			}},
 		}
 		for _, w := range want {
-			if !has(steps, w.part, w.match) {
-				t.Errorf("no %s step among %v", w.what, ids(steps))
-			}
+			t.Run("has "+w.what, func(t *testing.T) {
+				if !has(steps, w.part, w.match) {
+					t.Errorf("no %s step among %v", w.what, ids(steps))
+				}
+			})
 		}
 		// The ruling comes after the escalation, and the complaint after the ruling.
-		at := func(match func(*casev1.CaseStep) bool) int { return slices.IndexFunc(steps, match) }
-		if !(at(change("order.drafted")) < at(disputeKind(disputev1.TimelineEntry_KIND_OPENED)) &&
-			at(disputeKind(disputev1.TimelineEntry_KIND_ESCALATED)) < at(disputeKind(disputev1.TimelineEntry_KIND_RULED)) &&
-			at(disputeKind(disputev1.TimelineEntry_KIND_RULED)) < at(func(s *casev1.CaseStep) bool { return s.GetComplaint() != nil })) {
-			t.Fatalf("steps out of order: %v", ids(steps))
-		}
-		for _, s := range steps {
-			if r := s.GetOrderRevision(); r != nil && r.GetOrder() != nil {
-				t.Fatalf("revision step %s carries the order snapshot", s.GetId())
+		t.Run("parts in order, revisions without snapshots", func(t *testing.T) {
+			at := func(match func(*casev1.CaseStep) bool) int { return slices.IndexFunc(steps, match) }
+			if !(at(change("order.drafted")) < at(disputeKind(disputev1.TimelineEntry_KIND_OPENED)) &&
+				at(disputeKind(disputev1.TimelineEntry_KIND_ESCALATED)) < at(disputeKind(disputev1.TimelineEntry_KIND_RULED)) &&
+				at(disputeKind(disputev1.TimelineEntry_KIND_RULED)) < at(func(s *casev1.CaseStep) bool { return s.GetComplaint() != nil })) {
+				t.Fatalf("steps out of order: %v", ids(steps))
 			}
-		}
+			for _, s := range steps {
+				if r := s.GetOrderRevision(); r != nil && r.GetOrder() != nil {
+					t.Fatalf("revision step %s carries the order snapshot", s.GetId())
+				}
+			}
+		})
 
 		// Every role that may see the order sees the same case.
 		for name, p := range map[string]*servertest.Party{"supplier": m.supplier, "operator": m.operator, "arbiter": m.arbiter} {
-			got, _, err := timeline(t, e, p, id, 0)
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			if !slices.Equal(ids(got), ids(steps)) {
-				t.Fatalf("%s sees %v, the buyer %v", name, ids(got), ids(steps))
-			}
+			t.Run(name+" sees the buyer's case", func(t *testing.T) {
+				got, _, err := timeline(t, e, p, id, 0)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if !slices.Equal(ids(got), ids(steps)) {
+					t.Fatalf("%s sees %v, the buyer %v", name, ids(got), ids(steps))
+				}
+			})
 		}
 	})
 }

@@ -82,7 +82,7 @@ func (s *Service) RequestEvidence(ctx context.Context, req *connect.Request[disp
 		if err := scheduleEvidenceDue(ctx, tx, d, now); err != nil {
 			return nil, err
 		}
-		out, err := s.commit(ctx, tx, l, d, p, now, step{
+		out, err := s.commit(ctx, tx, l, requestProof, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_EVIDENCE_REQUESTED, event: "evidence_requested", reqID: r.GetId(),
 			fields: []string{"evidence_requests"},
 			desc: fmt.Sprintf("An arbiter asked the %s for evidence by %s: %s", auth.RoleName(from.GetRole()),
@@ -166,7 +166,7 @@ func (s *Service) SubmitEvidence(ctx context.Context, req *connect.Request[dispu
 			}
 			st.fields = append(st.fields, "inspection")
 		}
-		out, err := s.commit(ctx, tx, l, d, p, now, append(steps, st)...)
+		out, err := s.commit(ctx, tx, l, submitProof, p, now, append(steps, st)...)
 		if err != nil {
 			return nil, err
 		}
@@ -200,9 +200,9 @@ func (s *Service) RuleDispute(ctx context.Context, req *connect.Request[disputev
 				"%d evidence request(s) are neither fulfilled nor overdue yet; rule after they are", len(pending)).
 				With("evidence_request_ids", fmt.Sprint(pending))
 		}
-		o, err := tx.Order.Get(ctx, d.GetOrderId())
+		o, err := l.orderOf(ctx, tx)
 		if err != nil {
-			return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+			return nil, err
 		}
 		amount := m.GetRefundAmount().GetAmountMinor()
 		if err := checkAmount("refund_amount", m.GetRefundAmount(), o.Currency, grantable(o), limitGrantable); err != nil {
@@ -217,13 +217,13 @@ func (s *Service) RuleDispute(ctx context.Context, req *connect.Request[disputev
 		}
 		d.Ruling = ruling
 		steps, err := s.settle(ctx, tx, l, p, now, outcome{
-			method: disputev1.Settlement_METHOD_RULING, resolution: m.GetResolution(), amount: amount, ruled: true,
+			method: disputev1.Settlement_METHOD_RULING, resolution: m.GetResolution(), amount: amount,
 			reimburseInspection: m.GetResponsibility() == disputev1.Dispute_RESPONSIBILITY_SUPPLIER,
 		})
 		if err != nil {
 			return nil, err
 		}
-		out, err := s.commit(ctx, tx, l, d, p, now, append([]step{{
+		out, err := s.commit(ctx, tx, l, ruleOn, p, now, append([]step{{
 			kind: disputev1.TimelineEntry_KIND_RULED, event: "ruled", amount: m.GetRefundAmount(),
 			fields: []string{"state", "ruling", "settlement"},
 			desc: fmt.Sprintf("An arbiter ruled %s with a refund of %d %s; responsible: %s. %s", m.GetResolution(), amount,
@@ -278,7 +278,7 @@ func (s *Service) SuspendDispute(ctx context.Context, req *connect.Request[dispu
 			}
 			if other == nil {
 				d.PrivateSettlementRequests = append(d.PrivateSettlementRequests, p.Party())
-				out, err := s.commit(ctx, tx, l, d, p, now, step{
+				out, err := s.commit(ctx, tx, l, nil, p, now, step{
 					kind: disputev1.TimelineEntry_KIND_PRIVATE_SETTLEMENT_REQUESTED, event: "private_settlement_requested",
 					evidence: evidence, fields: []string{"private_settlement_requests"},
 					desc: fmt.Sprintf("The %s asked to settle privately; the dispute is suspended when the other party asks too. %s",
@@ -306,11 +306,11 @@ func (s *Service) SuspendDispute(ctx context.Context, req *connect.Request[dispu
 				r.RemainingWhenSuspended = remaining(r.GetDueTime(), true, now)
 			}
 		}
-		d.Suspension, d.PrivateSettlementRequests, d.State = sus, nil, disputev1.Dispute_STATE_SUSPENDED
+		d.Suspension, d.PrivateSettlementRequests = sus, nil
 		if err := deadline.Suspend(ctx, tx, subjectType, d.GetId(), now); err != nil {
 			return nil, err
 		}
-		out, err := s.commit(ctx, tx, l, d, p, now, step{
+		out, err := s.commit(ctx, tx, l, suspend, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_SUSPENDED, event: "suspended", evidence: evidence,
 			fields: []string{"state", "suspension"},
 			desc:   fmt.Sprintf("The dispute is suspended (%s); its deadlines are stopped. %s", m.GetReason(), m.GetNote()),
@@ -359,21 +359,20 @@ func (s *Service) ResumeDispute(ctx context.Context, req *connect.Request[disput
 				r.DueTime, r.RemainingWhenSuspended = ts(now.Add(r.GetRemainingWhenSuspended().AsDuration())), nil
 			}
 		}
-		d.State, d.Suspension = sus.GetResumeState(), nil
 		if err := deadline.Resume(ctx, tx, subjectType, d.GetId(), now); err != nil {
 			return nil, err
 		}
-		// Requests fulfilled during the suspension no longer set the evidence deadline; it follows the
-		// earliest request still waiting.
-		if err := scheduleEvidenceDue(ctx, tx, d, now); err != nil {
-			return nil, err
-		}
-		out, err := s.commit(ctx, tx, l, d, p, now, step{
+		out, err := s.commit(ctx, tx, l, resume, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_RESUMED, event: "resumed", fields: []string{"state", "suspension"},
 			desc: fmt.Sprintf("The %s resumed the dispute; its deadlines run again with the time they had left. %s",
 				auth.RoleName(p.Role), m.GetNote()),
 		})
 		if err != nil {
+			return nil, err
+		}
+		// Requests fulfilled during the suspension no longer set the evidence deadline; it follows the
+		// earliest request still waiting, now that the commit has moved the dispute out of SUSPENDED.
+		if err := scheduleEvidenceDue(ctx, tx, out, now); err != nil {
 			return nil, err
 		}
 		return &disputev1.ResumeDisputeResponse{Dispute: out}, nil

@@ -98,18 +98,20 @@ func TestArbitration(t *testing.T) {
 			}
 			return r.Msg, nil
 		}
-		_, err = ask(m.buyer, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now().Add(day))
-		servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-		_, err = ask(m.arbiter, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now())
-		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE)
-		toSupplier, err := ask(m.arbiter, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now().Add(2*day))
-		if err != nil {
-			t.Fatal(err)
-		}
-		toBuyer, err := ask(m.arbiter, commonv1.Role_ROLE_BUYER, e.Clock.Now().Add(day))
-		if err != nil {
-			t.Fatal(err)
-		}
+		step := func(name string, f func(t *testing.T)) { servertest.Step(t, name, f) }
+		var toSupplier, toBuyer *disputev1.RequestEvidenceResponse
+		step("request evidence", func(t *testing.T) {
+			_, err := ask(m.buyer, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now().Add(day))
+			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+			_, err = ask(m.arbiter, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now())
+			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE)
+			if toSupplier, err = ask(m.arbiter, commonv1.Role_ROLE_SUPPLIER, e.Clock.Now().Add(2*day)); err != nil {
+				t.Fatal(err)
+			}
+			if toBuyer, err = ask(m.arbiter, commonv1.Role_ROLE_BUYER, e.Clock.Now().Add(day)); err != nil {
+				t.Fatal(err)
+			}
+		})
 		rule := func(p *servertest.Party, res disputev1.Dispute_Resolution, amount int64, who disputev1.Dispute_Responsibility) (*disputev1.Dispute, error) {
 			r, err := p.Disputes.RuleDispute(e.Ctx, connect.NewRequest(&disputev1.RuleDisputeRequest{
 				Id: d.GetId(), Resolution: res, RefundAmount: usd(amount), Responsibility: who, Note: "the report shows defects"}))
@@ -120,104 +122,122 @@ func TestArbitration(t *testing.T) {
 		}
 		supplierAt := disputev1.Dispute_RESPONSIBILITY_SUPPLIER
 		partial := disputev1.Dispute_RESOLUTION_PARTIAL_REFUND
-		_, err = rule(m.arbiter, partial, 100_00, supplierAt)
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_EVIDENCE_REQUESTS_PENDING)
+		step("no ruling while requests are pending", func(t *testing.T) {
+			_, err := rule(m.arbiter, partial, 100_00, supplierAt)
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_EVIDENCE_REQUESTS_PENDING)
+		})
 
 		// The buyer answers in time; the supplier does not.
-		_, err = m.supplier.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
-			Id: d.GetId(), EvidenceRequestId: toBuyer.GetEvidenceRequestId(), Evidence: []*commonv1.Evidence{photo("box")}}))
-		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
-		if _, err := m.buyer.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
-			Id: d.GetId(), EvidenceRequestId: toBuyer.GetEvidenceRequestId(), Evidence: []*commonv1.Evidence{photo("box")}})); err != nil {
-			t.Fatal(err)
-		}
-		e.Advance(2*day - time.Second)
-		got := m.get(d.GetId())
-		if r := got.GetEvidenceRequests(); !r[1].GetFulfilled() || r[0].GetOverdue() {
-			t.Fatalf("requests before due: %v", r)
-		}
-		e.Advance(time.Second)
-		got = m.get(d.GetId())
-		if r := got.GetEvidenceRequests()[0]; !r.GetOverdue() || r.GetFulfilled() || r.GetId() != toSupplier.GetEvidenceRequestId() {
-			t.Fatalf("supplier's request after due: %v", r)
-		}
-		if n := events(t, e, "dispute.evidence_overdue", d.GetId()); n != 1 {
-			t.Fatalf("overdue events = %d", n)
-		}
-		// Late evidence is kept, but the request stays overdue.
-		late, err := m.supplier.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
-			Id: d.GetId(), EvidenceRequestId: toSupplier.GetEvidenceRequestId(), Evidence: []*commonv1.Evidence{photo("late")}}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := late.Msg.GetDispute().GetEvidenceRequests()[0]; !r.GetOverdue() || len(r.GetEvidence()) != 1 {
-			t.Fatalf("late evidence: %v", r)
-		}
+		step("evidence in time and overdue", func(t *testing.T) {
+			_, err := m.supplier.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
+				Id: d.GetId(), EvidenceRequestId: toBuyer.GetEvidenceRequestId(), Evidence: []*commonv1.Evidence{photo("box")}}))
+			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+			if _, err := m.buyer.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
+				Id: d.GetId(), EvidenceRequestId: toBuyer.GetEvidenceRequestId(), Evidence: []*commonv1.Evidence{photo("box")}})); err != nil {
+				t.Fatal(err)
+			}
+			e.Advance(2*day - time.Second)
+			got := m.get(d.GetId())
+			if r := got.GetEvidenceRequests(); !r[1].GetFulfilled() || r[0].GetOverdue() {
+				t.Fatalf("requests before due: %v", r)
+			}
+			e.Advance(time.Second)
+			got = m.get(d.GetId())
+			if r := got.GetEvidenceRequests()[0]; !r.GetOverdue() || r.GetFulfilled() || r.GetId() != toSupplier.GetEvidenceRequestId() {
+				t.Fatalf("supplier's request after due: %v", r)
+			}
+			if n := events(t, e, "dispute.evidence_overdue", d.GetId()); n != 1 {
+				t.Fatalf("overdue events = %d", n)
+			}
+			// Late evidence is kept, but the request stays overdue.
+			late, err := m.supplier.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
+				Id: d.GetId(), EvidenceRequestId: toSupplier.GetEvidenceRequestId(), Evidence: []*commonv1.Evidence{photo("late")}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := late.Msg.GetDispute().GetEvidenceRequests()[0]; !r.GetOverdue() || len(r.GetEvidence()) != 1 {
+				t.Fatalf("late evidence: %v", r)
+			}
+		})
 
-		_, err = rule(m.buyer, partial, 100_00, supplierAt)
-		servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-		_, err = rule(m.arbiter, partial, 155_01, supplierAt)
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID)
-		_, err = rule(m.arbiter, disputev1.Dispute_RESOLUTION_NO_REFUND, 100_00, supplierAt)
-		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
-		// The escrow was released meanwhile? No: the order is only delivered, so the refund comes from escrow.
-		ruled, err := rule(m.arbiter, partial, 100_00, supplierAt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantState(t, ruled, disputev1.Dispute_STATE_RULED)
-		s := ruled.GetSettlement()
-		if s.GetMethod() != disputev1.Settlement_METHOD_RULING || s.GetRefundSource() != disputev1.Settlement_REFUND_SOURCE_ESCROW ||
-			s.GetInspectionFeeReimbursement().GetAmountMinor() != 30_00 || !ruled.GetInspection().GetReimbursed() ||
-			ruled.GetRuling().GetResponsibility() != supplierAt {
-			t.Fatalf("ruled = %v", ruled)
-		}
-		if n := transfers(t, e, ledger.CauseInspectionFee, d.GetId()); n != 1 {
-			t.Fatalf("inspection fee transfers = %d", n)
-		}
-		if got := balance(t, e, ledger.Refunds, m.buyer.ID()); got != 130_00 {
-			t.Fatalf("buyer refunds = %d, want 100.00 + 30.00 fee", got)
-		}
-		_, err = rule(m.arbiter, partial, 10_00, supplierAt)
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+		step("ruling refused", func(t *testing.T) {
+			_, err := rule(m.buyer, partial, 100_00, supplierAt)
+			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+			_, err = rule(m.arbiter, partial, 155_01, supplierAt)
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID)
+			_, err = rule(m.arbiter, disputev1.Dispute_RESOLUTION_NO_REFUND, 100_00, supplierAt)
+			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+		})
+		// The order is only delivered, so the refund comes from escrow.
+		step("ruling refunded from the escrow", func(t *testing.T) {
+			ruled, err := rule(m.arbiter, partial, 100_00, supplierAt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantState(t, ruled, disputev1.Dispute_STATE_RULED)
+			s := ruled.GetSettlement()
+			servertest.CheckFields(t, "dispute",
+				servertest.Field{Name: "settlement.method", Got: s.GetMethod(), Want: disputev1.Settlement_METHOD_RULING},
+				servertest.Field{Name: "settlement.refund_source", Got: s.GetRefundSource(), Want: disputev1.Settlement_REFUND_SOURCE_ESCROW},
+				servertest.Field{Name: "settlement.inspection_fee_reimbursement", Got: s.GetInspectionFeeReimbursement().GetAmountMinor(), Want: int64(30_00)},
+				servertest.Field{Name: "inspection.reimbursed", Got: ruled.GetInspection().GetReimbursed(), Want: true},
+				servertest.Field{Name: "ruling.responsibility", Got: ruled.GetRuling().GetResponsibility(), Want: supplierAt})
+			if n := transfers(t, e, ledger.CauseInspectionFee, d.GetId()); n != 1 {
+				t.Fatalf("inspection fee transfers = %d", n)
+			}
+			if got := balance(t, e, ledger.Refunds, m.buyer.ID()); got != 130_00 {
+				t.Fatalf("buyer refunds = %d, want 100.00 + 30.00 fee", got)
+			}
+			_, err = rule(m.arbiter, partial, 10_00, supplierAt)
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+		})
 
 		// A completed order's escrow was released: a ruling is refunded by the platform and clawed back.
-		c := m.completed(commonv1.Policy_POLICY_TRADE_ASSURANCE)
-		available := balance(t, e, ledger.SupplierAvailable, m.supplier.ID())
-		d2, err := m.escalate(m.supplier, m.reject(m.open(c), 10_00))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d = d2
-		ruled, err = rule(m.arbiter, partial, 40_00, disputev1.Dispute_RESPONSIBILITY_LOGISTICS)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ruled.GetSettlement().GetRefundSource() != disputev1.Settlement_REFUND_SOURCE_SUPPLIER_CLAWBACK {
-			t.Fatalf("refund source = %v", ruled.GetSettlement().GetRefundSource())
-		}
-		if got := balance(t, e, ledger.SupplierAvailable, m.supplier.ID()); got != available-40_00 {
-			t.Fatalf("supplier available = %d, want %d", got, available-40_00)
-		}
+		step("ruling after the release claws back", func(t *testing.T) {
+			c := m.completed(commonv1.Policy_POLICY_TRADE_ASSURANCE)
+			available := balance(t, e, ledger.SupplierAvailable, m.supplier.ID())
+			d2, err := m.escalate(m.supplier, m.reject(m.open(c), 10_00))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d = d2
+			ruled, err := rule(m.arbiter, partial, 40_00, disputev1.Dispute_RESPONSIBILITY_LOGISTICS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ruled.GetSettlement().GetRefundSource() != disputev1.Settlement_REFUND_SOURCE_SUPPLIER_CLAWBACK {
+				t.Fatalf("refund source = %v", ruled.GetSettlement().GetRefundSource())
+			}
+			if got := balance(t, e, ledger.SupplierAvailable, m.supplier.ID()); got != available-40_00 {
+				t.Fatalf("supplier available = %d, want %d", got, available-40_00)
+			}
+		})
 
-		// Metrics: 3 paid orders... the supplier's paid orders are the two disputed ones.
-		mr, err := m.supplier.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		mt := mr.Msg.GetMetrics()
-		if mt.GetOrderCount() != 2 || mt.GetDisputeCount() != 2 || mt.GetDisputeRate() != 1 || mt.GetSellerResponsibilityCount() != 1 ||
-			mt.GetSellerResponsibilityRate() != 0.5 || mt.GetEscalatedCount() != 2 || mt.GetEscalatedShare() != 1 || mt.GetOpenDisputeCount() != 0 {
-			t.Fatalf("metrics = %v", mt)
-		}
-		other := e.Supplier(1_000_00, false)
-		_, err = other.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()}))
-		servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
-		_, err = m.buyer.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()}))
-		servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-		if _, err := m.arbiter.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()})); err != nil {
-			t.Fatal(err)
-		}
+		// Metrics: the supplier's paid orders are the two disputed ones.
+		step("supplier metrics", func(t *testing.T) {
+			mr, err := m.supplier.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mt := mr.Msg.GetMetrics()
+			servertest.CheckFields(t, "metrics",
+				servertest.Field{Name: "order_count", Got: mt.GetOrderCount(), Want: int64(2)},
+				servertest.Field{Name: "dispute_count", Got: mt.GetDisputeCount(), Want: int64(2)},
+				servertest.Field{Name: "dispute_rate", Got: mt.GetDisputeRate(), Want: 1.0},
+				servertest.Field{Name: "seller_responsibility_count", Got: mt.GetSellerResponsibilityCount(), Want: int64(1)},
+				servertest.Field{Name: "seller_responsibility_rate", Got: mt.GetSellerResponsibilityRate(), Want: 0.5},
+				servertest.Field{Name: "escalated_count", Got: mt.GetEscalatedCount(), Want: int64(2)},
+				servertest.Field{Name: "escalated_share", Got: mt.GetEscalatedShare(), Want: 1.0},
+				servertest.Field{Name: "open_dispute_count", Got: mt.GetOpenDisputeCount(), Want: int64(0)})
+			other := e.Supplier(1_000_00, false)
+			_, err = other.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()}))
+			servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
+			_, err = m.buyer.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()}))
+			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+			if _, err := m.arbiter.Disputes.GetSupplierMetrics(e.Ctx, connect.NewRequest(&disputev1.GetSupplierMetricsRequest{SupplierAccountId: m.supplier.ID()})); err != nil {
+				t.Fatal(err)
+			}
+		})
 	})
 }
 
@@ -233,76 +253,88 @@ func TestSuspension(t *testing.T) {
 			{commonv1.Policy_POLICY_TRADE_ASSURANCE, 3 * day},
 			{commonv1.Policy_POLICY_RETAIL, 5 * day},
 		} {
-			d := m.open(m.delivered(tc.pol))
-			e.Advance(day)
-			suspend := func(p *servertest.Party, reason disputev1.Suspension_Reason, note string) (*disputev1.Dispute, error) {
-				r, err := p.Disputes.SuspendDispute(e.Ctx, connect.NewRequest(&disputev1.SuspendDisputeRequest{Id: d.GetId(), Reason: reason, Note: note}))
-				if err != nil {
-					return nil, err
+			t.Run(tc.pol.String(), func(t *testing.T) {
+				d := m.open(m.delivered(tc.pol))
+				e.Advance(day)
+				suspend := func(p *servertest.Party, reason disputev1.Suspension_Reason, note string) (*disputev1.Dispute, error) {
+					r, err := p.Disputes.SuspendDispute(e.Ctx, connect.NewRequest(&disputev1.SuspendDisputeRequest{Id: d.GetId(), Reason: reason, Note: note}))
+					if err != nil {
+						return nil, err
+					}
+					return r.Msg.GetDispute(), nil
 				}
-				return r.Msg.GetDispute(), nil
-			}
-			private := disputev1.Suspension_REASON_PRIVATE_SETTLEMENT
-			one, err := suspend(m.buyer, private, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantState(t, one, disputev1.Dispute_STATE_AWAITING_RESPONSE)
-			if len(one.GetPrivateSettlementRequests()) != 1 {
-				t.Fatalf("private settlement requests = %v", one.GetPrivateSettlementRequests())
-			}
-			_, err = suspend(m.buyer, private, "")
-			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN)
-			both, err := suspend(m.supplier, private, "talking on the phone")
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantState(t, both, disputev1.Dispute_STATE_SUSPENDED)
-			left := tc.response - day
-			if got := both.GetSuspension().GetSupplierResponseRemaining().AsDuration(); got != left {
-				t.Fatalf("remaining = %v, want %v", got, left)
-			}
-			e.Advance(20 * day)
-			wantState(t, m.get(d.GetId()), disputev1.Dispute_STATE_SUSPENDED)
-			_, err = m.supplier.Disputes.RespondToDispute(e.Ctx, connect.NewRequest(&disputev1.RespondToDisputeRequest{
-				Id: d.GetId(), Decision: disputev1.RespondToDisputeRequest_DECISION_ACCEPT}))
-			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
-			// Evidence may still be submitted.
-			if _, err := m.buyer.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
-				Id: d.GetId(), Evidence: []*commonv1.Evidence{photo("more")}})); err != nil {
-				t.Fatal(err)
-			}
-			r, err := m.arbiter.Disputes.ResumeDispute(e.Ctx, connect.NewRequest(&disputev1.ResumeDisputeRequest{Id: d.GetId(), Note: "talks failed"}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			resumed := r.Msg.GetDispute()
-			wantState(t, resumed, disputev1.Dispute_STATE_AWAITING_RESPONSE)
-			if want := e.Clock.Now().Add(left); !resumed.GetSupplierResponseDeadline().AsTime().Equal(want) {
-				t.Fatalf("resumed deadline %v, want %v", resumed.GetSupplierResponseDeadline().AsTime(), want)
-			}
-			// Court proceedings suspend at once, from either party.
-			_, err = suspend(m.supplier, disputev1.Suspension_REASON_LEGAL_PROCEEDINGS, "")
-			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
-			e.Advance(time.Hour)
-			legal, err := suspend(m.supplier, disputev1.Suspension_REASON_LEGAL_PROCEEDINGS, "District court case 12/2026")
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantState(t, legal, disputev1.Dispute_STATE_SUSPENDED)
-			e.Advance(60 * day)
-			r, err = m.buyer.Disputes.ResumeDispute(e.Ctx, connect.NewRequest(&disputev1.ResumeDisputeRequest{Id: d.GetId()}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			left -= time.Hour
-			e.Advance(left - time.Second)
-			wantState(t, m.get(d.GetId()), disputev1.Dispute_STATE_AWAITING_RESPONSE)
-			e.Advance(time.Second)
-			wantState(t, m.get(d.GetId()), disputev1.Dispute_STATE_SETTLED)
-			if n := events(t, e, "dispute.auto_granted", d.GetId()); n != 1 {
-				t.Fatalf("auto_granted events = %d", n)
-			}
+				private := disputev1.Suspension_REASON_PRIVATE_SETTLEMENT
+				left := tc.response - day
+				servertest.Step(t, "private settlement needs both parties", func(t *testing.T) {
+					one, err := suspend(m.buyer, private, "")
+					if err != nil {
+						t.Fatal(err)
+					}
+					wantState(t, one, disputev1.Dispute_STATE_AWAITING_RESPONSE)
+					if len(one.GetPrivateSettlementRequests()) != 1 {
+						t.Fatalf("private settlement requests = %v", one.GetPrivateSettlementRequests())
+					}
+					_, err = suspend(m.buyer, private, "")
+					servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN)
+					both, err := suspend(m.supplier, private, "talking on the phone")
+					if err != nil {
+						t.Fatal(err)
+					}
+					wantState(t, both, disputev1.Dispute_STATE_SUSPENDED)
+					if got := both.GetSuspension().GetSupplierResponseRemaining().AsDuration(); got != left {
+						t.Fatalf("suspension.supplier_response_remaining = %v, want %v", got, left)
+					}
+				})
+				servertest.Step(t, "while suspended only evidence is taken", func(t *testing.T) {
+					e.Advance(20 * day)
+					wantState(t, m.get(d.GetId()), disputev1.Dispute_STATE_SUSPENDED)
+					_, err := m.supplier.Disputes.RespondToDispute(e.Ctx, connect.NewRequest(&disputev1.RespondToDisputeRequest{
+						Id: d.GetId(), Decision: disputev1.RespondToDisputeRequest_DECISION_ACCEPT}))
+					servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+					// Evidence may still be submitted.
+					if _, err := m.buyer.Disputes.SubmitEvidence(e.Ctx, connect.NewRequest(&disputev1.SubmitEvidenceRequest{
+						Id: d.GetId(), Evidence: []*commonv1.Evidence{photo("more")}})); err != nil {
+						t.Fatal(err)
+					}
+				})
+				servertest.Step(t, "resumed with the time left", func(t *testing.T) {
+					r, err := m.arbiter.Disputes.ResumeDispute(e.Ctx, connect.NewRequest(&disputev1.ResumeDisputeRequest{Id: d.GetId(), Note: "talks failed"}))
+					if err != nil {
+						t.Fatal(err)
+					}
+					resumed := r.Msg.GetDispute()
+					wantState(t, resumed, disputev1.Dispute_STATE_AWAITING_RESPONSE)
+					if want := e.Clock.Now().Add(left); !resumed.GetSupplierResponseDeadline().AsTime().Equal(want) {
+						t.Fatalf("supplier_response_deadline after resuming = %v, want %v", resumed.GetSupplierResponseDeadline().AsTime(), want)
+					}
+				})
+				// Court proceedings suspend at once, from either party.
+				servertest.Step(t, "legal proceedings suspend at once", func(t *testing.T) {
+					_, err := suspend(m.supplier, disputev1.Suspension_REASON_LEGAL_PROCEEDINGS, "")
+					servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+					e.Advance(time.Hour)
+					legal, err := suspend(m.supplier, disputev1.Suspension_REASON_LEGAL_PROCEEDINGS, "District court case 12/2026")
+					if err != nil {
+						t.Fatal(err)
+					}
+					wantState(t, legal, disputev1.Dispute_STATE_SUSPENDED)
+				})
+				servertest.Step(t, "granted when the time left runs out", func(t *testing.T) {
+					e.Advance(60 * day)
+					_, err := m.buyer.Disputes.ResumeDispute(e.Ctx, connect.NewRequest(&disputev1.ResumeDisputeRequest{Id: d.GetId()}))
+					if err != nil {
+						t.Fatal(err)
+					}
+					left -= time.Hour
+					e.Advance(left - time.Second)
+					wantState(t, m.get(d.GetId()), disputev1.Dispute_STATE_AWAITING_RESPONSE)
+					e.Advance(time.Second)
+					wantState(t, m.get(d.GetId()), disputev1.Dispute_STATE_SETTLED)
+					if n := events(t, e, "dispute.auto_granted", d.GetId()); n != 1 {
+						t.Fatalf("auto_granted events = %d", n)
+					}
+				})
+			})
 		}
 	})
 }

@@ -47,61 +47,68 @@ func TestChargeback(t *testing.T) {
 		windowEnd := paidAt.Add(180 * day)
 		for _, pol := range policies {
 			contested, granted := orders[pol][0], orders[pol][1]
-			_, err := record(m.buyer, contested, 155_00, windowEnd)
-			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-			_, err = record(m.operator, contested, 155_00, windowEnd.Add(time.Second))
-			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_WINDOW_CLOSED)
-			_, err = record(m.operator, contested, 155_01, windowEnd)
-			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID)
-			cb, err := record(m.operator, contested, 155_00, windowEnd)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cb.GetKind() != disputev1.Dispute_KIND_CHARGEBACK || cb.GetState() != disputev1.Dispute_STATE_AWAITING_RESPONSE ||
-				cb.GetChargeback().GetReasonCode() != "10.4" {
-				t.Fatalf("chargeback dispute = %v", cb)
-			}
-			_, err = record(m.operator, contested, 155_00, windowEnd)
-			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN)
-			// Contesting needs evidence, and sends the chargeback to the arbiter.
-			_, err = m.supplier.Disputes.RespondToDispute(e.Ctx, connect.NewRequest(&disputev1.RespondToDisputeRequest{
-				Id: cb.GetId(), Decision: disputev1.RespondToDisputeRequest_DECISION_REJECT}))
-			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_EVIDENCE_REQUIRED)
-			r, err := m.supplier.Disputes.RespondToDispute(e.Ctx, connect.NewRequest(&disputev1.RespondToDisputeRequest{
-				Id: cb.GetId(), Decision: disputev1.RespondToDisputeRequest_DECISION_REJECT,
-				Evidence: []*commonv1.Evidence{{Kind: commonv1.EvidenceKind_EVIDENCE_KIND_LOGISTICS_RECORD, Uri: "https://dhl.example/pod"}}}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantState(t, r.Msg.GetDispute(), disputev1.Dispute_STATE_ESCALATED)
+			t.Run(pol.String(), func(t *testing.T) {
+				var cb *disputev1.Dispute
+				servertest.Step(t, "record within the window and the paid amount", func(t *testing.T) {
+					_, err := record(m.buyer, contested, 155_00, windowEnd)
+					servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+					_, err = record(m.operator, contested, 155_00, windowEnd.Add(time.Second))
+					servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_WINDOW_CLOSED)
+					_, err = record(m.operator, contested, 155_01, windowEnd)
+					servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID)
+					if cb, err = record(m.operator, contested, 155_00, windowEnd); err != nil {
+						t.Fatal(err)
+					}
+					servertest.CheckFields(t, "dispute",
+						servertest.Field{Name: "kind", Got: cb.GetKind(), Want: disputev1.Dispute_KIND_CHARGEBACK},
+						servertest.Field{Name: "state", Got: cb.GetState(), Want: disputev1.Dispute_STATE_AWAITING_RESPONSE},
+						servertest.Field{Name: "chargeback.reason_code", Got: cb.GetChargeback().GetReasonCode(), Want: "10.4"})
+					_, err = record(m.operator, contested, 155_00, windowEnd)
+					servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN)
+				})
+				// Contesting needs evidence, and sends the chargeback to the arbiter.
+				servertest.Step(t, "contested with evidence goes to the arbiter", func(t *testing.T) {
+					_, err := m.supplier.Disputes.RespondToDispute(e.Ctx, connect.NewRequest(&disputev1.RespondToDisputeRequest{
+						Id: cb.GetId(), Decision: disputev1.RespondToDisputeRequest_DECISION_REJECT}))
+					servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_EVIDENCE_REQUIRED)
+					r, err := m.supplier.Disputes.RespondToDispute(e.Ctx, connect.NewRequest(&disputev1.RespondToDisputeRequest{
+						Id: cb.GetId(), Decision: disputev1.RespondToDisputeRequest_DECISION_REJECT,
+						Evidence: []*commonv1.Evidence{{Kind: commonv1.EvidenceKind_EVIDENCE_KIND_LOGISTICS_RECORD, Uri: "https://dhl.example/pod"}}}))
+					if err != nil {
+						t.Fatal(err)
+					}
+					wantState(t, r.Msg.GetDispute(), disputev1.Dispute_STATE_ESCALATED)
+				})
 
-			g, err := record(m.operator, granted, 55_00, windowEnd.Add(-time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			wait := 3 * day
-			if pol == commonv1.Policy_POLICY_RETAIL {
-				wait = 5 * day
-			}
-			e.Advance(wait - time.Second)
-			wantState(t, m.get(g.GetId()), disputev1.Dispute_STATE_AWAITING_RESPONSE)
-			e.Advance(time.Second)
-			got := m.get(g.GetId())
-			wantState(t, got, disputev1.Dispute_STATE_SETTLED)
-			if s := got.GetSettlement(); s.GetRefundAmount().GetAmountMinor() != 55_00 ||
-				s.GetRefundSource() != disputev1.Settlement_REFUND_SOURCE_SUPPLIER_CLAWBACK {
-				t.Fatalf("granted chargeback settlement = %v", s)
-			}
-			if n := transfers(t, e, ledger.CauseDisputeRefund, g.GetId()); n != 1 {
-				t.Fatalf("refund transfers = %d", n)
-			}
-			// The same chargeback sent again (another request id) once its dispute ended is refused, and
-			// refunds nothing more.
-			_, err = record(m.operator, granted, 55_00, windowEnd.Add(-time.Hour))
-			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN)
-			if o := m.order(granted); o.GetRefunded().GetAmountMinor() != 55_00 {
-				t.Fatalf("refunded after a repeated chargeback: %v", o.GetRefunded())
-			}
+				servertest.Step(t, "granted when the supplier does not answer", func(t *testing.T) {
+					g, err := record(m.operator, granted, 55_00, windowEnd.Add(-time.Hour))
+					if err != nil {
+						t.Fatal(err)
+					}
+					wait := 3 * day
+					if pol == commonv1.Policy_POLICY_RETAIL {
+						wait = 5 * day
+					}
+					e.Advance(wait - time.Second)
+					wantState(t, m.get(g.GetId()), disputev1.Dispute_STATE_AWAITING_RESPONSE)
+					e.Advance(time.Second)
+					got := m.get(g.GetId())
+					wantState(t, got, disputev1.Dispute_STATE_SETTLED)
+					servertest.CheckFields(t, "settlement",
+						servertest.Field{Name: "refund_amount", Got: got.GetSettlement().GetRefundAmount().GetAmountMinor(), Want: int64(55_00)},
+						servertest.Field{Name: "refund_source", Got: got.GetSettlement().GetRefundSource(), Want: disputev1.Settlement_REFUND_SOURCE_SUPPLIER_CLAWBACK})
+					if n := transfers(t, e, ledger.CauseDisputeRefund, g.GetId()); n != 1 {
+						t.Fatalf("refund transfers = %d", n)
+					}
+					// The same chargeback sent again (another request id) once its dispute ended is refused, and
+					// refunds nothing more.
+					_, err = record(m.operator, granted, 55_00, windowEnd.Add(-time.Hour))
+					servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ALREADY_OPEN)
+					if o := m.order(granted); o.GetRefunded().GetAmountMinor() != 55_00 {
+						t.Fatalf("refunded after a repeated chargeback: %v", o.GetRefunded())
+					}
+				})
+			})
 		}
 	})
 }

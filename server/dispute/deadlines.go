@@ -41,9 +41,9 @@ func (s *Service) autoGrant(ctx context.Context, tx *ent.Tx, l *loaded, now time
 	}
 	// What is left to refund may have shrunk since the dispute opened (another refund); grant what is left,
 	// within the coverage: an automatic grant is the platform's, not the supplier's agreement.
-	o, err := tx.Order.Get(ctx, d.GetOrderId())
+	o, err := l.orderOf(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+		return err
 	}
 	oc.amount = min(oc.amount, grantable(o))
 	if oc.amount <= 0 {
@@ -53,7 +53,7 @@ func (s *Service) autoGrant(ctx context.Context, tx *ent.Tx, l *loaded, now time
 	if err != nil {
 		return err
 	}
-	_, err = s.commit(ctx, tx, l, d, auth.System, now, append([]step{{
+	_, err = s.commit(ctx, tx, l, autoGrant, auth.System, now, append([]step{{
 		kind: disputev1.TimelineEntry_KIND_AUTO_GRANTED, event: "auto_granted", offerID: oc.offerID,
 		amount: resource.Money(oc.amount, o.Currency), fields: []string{"state", "supplier_response", "settlement"},
 		desc: fmt.Sprintf("The supplier did not respond by %s; the buyer's request (%s of %d %s) was granted automatically",
@@ -66,7 +66,7 @@ func (s *Service) autoGrant(ctx context.Context, tx *ent.Tx, l *loaded, now time
 func (s *Service) autoEscalate(ctx context.Context, tx *ent.Tx, l *loaded, now time.Time) error {
 	d := l.d
 	escalate(d, auth.System, now)
-	_, err := s.commit(ctx, tx, l, d, auth.System, now, step{
+	_, err := s.commit(ctx, tx, l, autoEscalate, auth.System, now, step{
 		kind: disputev1.TimelineEntry_KIND_AUTO_ESCALATED, event: "auto_escalated",
 		fields: []string{"state", "escalated_by", "escalate_time"},
 		desc:   "Escalated to the platform automatically on day 8: the parties had not settled",
@@ -104,7 +104,7 @@ func (s *Service) evidenceDue(ctx context.Context, tx *ent.Tx, dl *ent.Deadline,
 	if err := scheduleEvidenceDue(ctx, tx, d, now); err != nil {
 		return err
 	}
-	_, err = s.commit(ctx, tx, l, d, auth.System, now, steps...)
+	_, err = s.commit(ctx, tx, l, nil, auth.System, now, steps...)
 	return err
 }
 

@@ -60,16 +60,14 @@ type Service struct {
 	returns aftersales.Returns
 }
 
-// New returns the dispute service and registers its deadlines with the engine. escrow is the order
-// service, the only way the dispute moves an order's money.
-func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, escrow order.Escrow) *Service {
-	return &Service{store: store, clock: clk, feed: feed, pager: pager, escrow: escrow}
+// New returns the dispute service; Register adds its deadlines to the engine. escrow is the order
+// service, the only way the dispute moves an order's money. returns is the returns service as the
+// aftersales contract gives it: it starts the returns of return-and-refund outcomes, settles a return when
+// the dispute about its goods ends, and has the open returns the one-case rule looks at. The two services
+// need each other, so the returns service builds this one (returns.New), passing itself.
+func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, escrow order.Escrow, returns aftersales.Returns) *Service {
+	return &Service{store: store, clock: clk, feed: feed, pager: pager, escrow: escrow, returns: returns}
 }
-
-// UseReturns connects the returns service (the aftersales contract): it starts the returns of
-// return-and-refund outcomes, settles a return when the dispute about its goods ends, and has the open
-// returns the one-case rule looks at. server.New connects the two services after building both.
-func (s *Service) UseReturns(r aftersales.Returns) { s.returns = r }
 
 // CaseKind names disputes in the one-case-per-order rule.
 func (s *Service) CaseKind() string { return subjectType }
@@ -117,7 +115,26 @@ type loaded struct {
 	version string
 	// from is the state as loaded, before the caller changes d.
 	from disputev1.Dispute_State
+	// ord is the dispute's order as read in this transaction (orderOf), or nil.
+	ord *ent.Order
 }
+
+// orderOf is the dispute's order, read once per transaction: the checks of a step and the amounts its
+// commit shows use the same read. A step that moves the order's money forgets it (settle).
+func (l *loaded) orderOf(ctx context.Context, tx *ent.Tx) (*ent.Order, error) {
+	if l.ord != nil {
+		return l.ord, nil
+	}
+	o, err := tx.Order.Get(ctx, l.d.GetOrderId())
+	if err != nil {
+		return nil, fmt.Errorf("read order %s of dispute %s: %w", l.d.GetOrderId(), l.d.GetId(), err)
+	}
+	l.ord = o
+	return o, nil
+}
+
+// forgetOrder drops the order read, after a change to its money.
+func (l *loaded) forgetOrder() { l.ord = nil }
 
 func decode(r *ent.Dispute) (*disputev1.Dispute, error) {
 	d := &disputev1.Dispute{}
@@ -180,22 +197,34 @@ type step struct {
 	amount   *commonv1.Money
 }
 
-// commit writes d as the next revision of l (l.row is nil for a new dispute), guarded by the revision read, and
-// records its timeline entries and one event (the first step's) in the same transaction.
-func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev1.Dispute, actor auth.Principal,
+// commit writes l.d, changed by the transition t, as the next revision of l (l.row is nil for a new
+// dispute), guarded by the revision read, and records its timeline entries and one event (the first
+// step's) in the same transaction. t sets the dispute's state and the timeline's target: its To, the state
+// it was in for a step that stays, and for resume the state the dispute was suspended in (the suspension
+// ends with it). t is nil only for a change no transition of rules.go names, which keeps the state (an
+// evidence request falling overdue, the first of two private-settlement requests).
+func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, t *rule, actor auth.Principal,
 	now time.Time, steps ...step,
 ) (*disputev1.Dispute, error) {
-	from := l.from
+	d := l.d
+	from, to := l.from, l.from
+	switch {
+	case t == resume:
+		to, d.Suspension = d.GetSuspension().GetResumeState(), nil
+	case t != nil && !t.Stays:
+		to = t.To
+	}
+	d.State = to
 	var rev int64 = 1
 	if l.row != nil {
 		rev = l.row.Revision + 1
 		// Entering or leaving a state starts or stops its timers (rules.go); a new dispute's were
 		// started when it was opened (startClocks).
-		if err := machine.Move(ctx, tx, l, d.GetState(), d, now); err != nil {
+		if err := machine.Move(ctx, tx, l, to, d, now); err != nil {
 			return nil, err
 		}
 	}
-	if err := refreshAmounts(ctx, tx, d); err != nil {
+	if err := refreshAmounts(ctx, tx, l); err != nil {
 		return nil, err
 	}
 	d.Revision, d.Etag, d.UpdateTime = rev, resource.Etag(d.GetId(), rev), ts(now)
@@ -247,7 +276,7 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev
 	for i, st := range steps {
 		entry := &disputev1.TimelineEntry{
 			Id: resource.ID("tle_"), DisputeId: d.GetId(), Time: ts(now), Actor: actor.Party(), Kind: st.kind,
-			Description: st.desc, FromState: from, ToState: d.GetState(), Revision: rev, ChangedFields: st.fields,
+			Description: st.desc, FromState: from, ToState: to, Revision: rev, ChangedFields: st.fields,
 			OfferId: st.offerID, EvidenceRequestId: st.reqID, Evidence: st.evidence, Amount: st.amount,
 		}
 		b, err := proto.Marshal(entry)
@@ -268,16 +297,17 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, l *loaded, d *disputev
 			}
 		}
 		// Later steps of the same commit describe the same change; the state before them is the new one.
-		from = d.GetState()
+		from = to
 	}
 	return d, nil
 }
 
-// refreshAmounts sets the output-only amounts from the order as it stands in tx.
-func refreshAmounts(ctx context.Context, tx *ent.Tx, d *disputev1.Dispute) error {
-	o, err := tx.Order.Get(ctx, d.GetOrderId())
+// refreshAmounts sets the output-only amounts of l's dispute from its order as it stands in tx.
+func refreshAmounts(ctx context.Context, tx *ent.Tx, l *loaded) error {
+	d := l.d
+	o, err := l.orderOf(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("read order %s of dispute %s: %w", d.GetOrderId(), d.GetId(), err)
+		return err
 	}
 	money := order.MoneyOf(o)
 	d.PaidAmount = resource.Money(money.Refundable(), o.Currency)

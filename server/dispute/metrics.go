@@ -8,11 +8,11 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	entdispute "github.com/tradeassure/tradeassure/ent/dispute"
-	entorder "github.com/tradeassure/tradeassure/ent/order"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/order"
 )
 
 // GetSupplierMetrics returns a supplier's dispute figures, computed from its orders and disputes.
@@ -54,7 +54,7 @@ func (s *Service) GetSupplierMetrics(ctx context.Context, req *connect.Request[d
 		}
 		to *int64
 	}{
-		{"orders", c.Order.Query().Where(entorder.SupplierID(id), entorder.PaidMinorGT(0)), &m.OrderCount},
+		{"orders", order.PaidOrdersOf(c, id), &m.OrderCount},
 		{"disputes", c.Dispute.Query().Where(mine), &m.DisputeCount},
 		{"seller-responsible disputes", c.Dispute.Query().Where(mine,
 			entdispute.Responsibility(disputev1.Dispute_RESPONSIBILITY_SUPPLIER.String())), &m.SellerResponsibilityCount},

@@ -44,9 +44,9 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 		if m.GetDecision() == disputev1.RespondToDisputeRequest_DECISION_ACCEPT {
 			d.SupplierResponse = disputev1.Dispute_SUPPLIER_RESPONSE_ACCEPTED
 			d.Evidence = append(d.Evidence, evidence...)
-			o, err := tx.Order.Get(ctx, d.GetOrderId())
+			o, err := l.orderOf(ctx, tx)
 			if err != nil {
-				return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+				return nil, err
 			}
 			// Another refund since the dispute opened may have lowered what is left to refund. The supplier
 			// accepting is an agreement, so the coverage does not cap it.
@@ -63,7 +63,7 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 			if err != nil {
 				return nil, err
 			}
-			out, err := s.commit(ctx, tx, l, d, p, now, append([]step{{
+			out, err := s.commit(ctx, tx, l, accept, p, now, append([]step{{
 				kind: disputev1.TimelineEntry_KIND_SUPPLIER_ACCEPTED, event: "supplier_accepted", evidence: evidence,
 				offerID: oc.offerID, amount: resource.Money(oc.amount, o.Currency), fields: []string{"state", "supplier_response", "settlement"},
 				desc: "The supplier accepted the buyer's request: " + m.GetNote(),
@@ -80,18 +80,19 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 		d.SupplierResponse = disputev1.Dispute_SUPPLIER_RESPONSE_REJECTED
 		st := step{kind: disputev1.TimelineEntry_KIND_SUPPLIER_REJECTED, event: "supplier_rejected", evidence: evidence,
 			fields: []string{"state", "supplier_response", "offers"}}
+		t := reject
 		if d.GetKind() == disputev1.Dispute_KIND_CHARGEBACK {
 			// A contested chargeback goes to the arbiter; there is nobody to negotiate with.
 			d.Evidence = append(d.Evidence, evidence...)
-			d.State, d.EscalatedBy, d.EscalateTime = disputev1.Dispute_STATE_ESCALATED, p.Party(), ts(now)
+			t, d.EscalatedBy, d.EscalateTime = contest, p.Party(), ts(now)
 			st.desc = "The supplier contested the chargeback with evidence; an arbiter decides: " + m.GetNote()
 		} else {
 			if m.GetCounterOffer() == nil {
 				return nil, apierr.Invalid("counter_offer", "rejecting a dispute needs a counter-offer")
 			}
-			o, err := tx.Order.Get(ctx, d.GetOrderId())
+			o, err := l.orderOf(ctx, tx)
 			if err != nil {
-				return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+				return nil, err
 			}
 			amount, err := offerAmount("counter_offer", m.GetCounterOffer(), o, d.GetLines())
 			if err != nil {
@@ -106,7 +107,6 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 				State: disputev1.Offer_STATE_OPEN, CreateTime: ts(now),
 			}
 			d.Offers = append(d.Offers, offer)
-			d.State = disputev1.Dispute_STATE_NEGOTIATING
 			if d.EscalationAllowedTime == nil {
 				// Retail: the buyer may escalate once the supplier has rejected.
 				d.EscalationAllowedTime = ts(now)
@@ -115,7 +115,7 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 			st.desc = fmt.Sprintf("The supplier rejected the buyer's request and offered %s of %d %s: %s",
 				offer.GetResolution(), amount, o.Currency, m.GetNote())
 		}
-		out, err := s.commit(ctx, tx, l, d, p, now, st)
+		out, err := s.commit(ctx, tx, l, t, p, now, st)
 		if err != nil {
 			return nil, err
 		}
@@ -135,9 +135,9 @@ func (s *Service) MakeOffer(ctx context.Context, req *connect.Request[disputev1.
 		if err := makeOffer.CheckAt(l, now); err != nil {
 			return nil, err
 		}
-		o, err := tx.Order.Get(ctx, d.GetOrderId())
+		o, err := l.orderOf(ctx, tx)
 		if err != nil {
-			return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+			return nil, err
 		}
 		amount, err := offerAmount("terms", m.GetTerms(), o, d.GetLines())
 		if err != nil {
@@ -160,7 +160,7 @@ func (s *Service) MakeOffer(ctx context.Context, req *connect.Request[disputev1.
 			Note: m.GetTerms().GetNote(), Evidence: evidence, State: disputev1.Offer_STATE_OPEN, CreateTime: ts(now),
 		}
 		d.Offers = append(d.Offers, offer)
-		out, err := s.commit(ctx, tx, l, d, p, now, step{
+		out, err := s.commit(ctx, tx, l, makeOffer, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OFFER_MADE, event: "offer_made", offerID: offer.GetId(), evidence: evidence,
 			amount: offer.GetRefundAmount(), fields: []string{"offers"},
 			desc: fmt.Sprintf("The %s offered %s of %d %s", auth.RoleName(p.Role), offer.GetResolution(), amount, o.Currency),
@@ -188,9 +188,9 @@ func (s *Service) AcceptOffer(ctx context.Context, req *connect.Request[disputev
 		if err != nil {
 			return nil, err
 		}
-		o, err := tx.Order.Get(ctx, d.GetOrderId())
+		o, err := l.orderOf(ctx, tx)
 		if err != nil {
-			return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
+			return nil, err
 		}
 		// Other refunds since the offer was made may have lowered what is left to refund. Accepting an offer
 		// is the parties' agreement (one made or accepted by the supplier), which the coverage does not cap.
@@ -205,7 +205,7 @@ func (s *Service) AcceptOffer(ctx context.Context, req *connect.Request[disputev
 		if err != nil {
 			return nil, err
 		}
-		out, err := s.commit(ctx, tx, l, d, p, now, append([]step{{
+		out, err := s.commit(ctx, tx, l, acceptOffer, p, now, append([]step{{
 			kind: disputev1.TimelineEntry_KIND_OFFER_ACCEPTED, event: "offer_accepted", offerID: offer.GetId(),
 			amount: offer.GetRefundAmount(), fields: []string{"state", "offers", "settlement"},
 			desc: fmt.Sprintf("The %s accepted the offer of %s of %d %s; the dispute is settled", auth.RoleName(p.Role),
@@ -235,7 +235,7 @@ func (s *Service) DeclineOffer(ctx context.Context, req *connect.Request[dispute
 			return nil, err
 		}
 		offer.State, offer.CloseTime = disputev1.Offer_STATE_DECLINED, ts(now)
-		out, err := s.commit(ctx, tx, l, d, p, now, step{
+		out, err := s.commit(ctx, tx, l, declineOffer, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OFFER_DECLINED, event: "offer_declined", offerID: offer.GetId(),
 			fields: []string{"offers"}, desc: fmt.Sprintf("The %s declined the offer: %s", auth.RoleName(p.Role), m.GetNote()),
 		})
@@ -246,10 +246,10 @@ func (s *Service) DeclineOffer(ctx context.Context, req *connect.Request[dispute
 	})
 }
 
-// escalate moves a dispute to the platform; leaving its state stops the response and escalation timers
-// (commit).
+// escalate records who moved a dispute to the platform; the commit's transition (escalateStep,
+// autoEscalate) leaves its state, which stops the response and escalation timers.
 func escalate(d *disputev1.Dispute, by auth.Principal, now time.Time) {
-	d.State, d.EscalatedBy, d.EscalateTime = disputev1.Dispute_STATE_ESCALATED, by.Party(), ts(now)
+	d.EscalatedBy, d.EscalateTime = by.Party(), ts(now)
 }
 
 // EscalateDispute asks the platform to step in.
@@ -270,7 +270,7 @@ func (s *Service) EscalateDispute(ctx context.Context, req *connect.Request[disp
 		evidence := stamp(m.GetEvidence(), p, now)
 		d.Evidence = append(d.Evidence, evidence...)
 		escalate(d, p, now)
-		out, err := s.commit(ctx, tx, l, d, p, now, step{
+		out, err := s.commit(ctx, tx, l, escalateStep, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_ESCALATED, event: "escalated", evidence: evidence,
 			fields: []string{"state", "escalated_by", "escalate_time"},
 			desc:   fmt.Sprintf("The %s escalated the dispute to the platform: %s", auth.RoleName(p.Role), m.GetNote()),
@@ -319,10 +319,10 @@ func (s *Service) WithdrawDispute(ctx context.Context, req *connect.Request[disp
 		if err := withdraw.CheckAt(l, now); err != nil {
 			return nil, err
 		}
-		if err := s.end(ctx, tx, l, disputev1.Dispute_STATE_WITHDRAWN, p, now, true); err != nil {
+		if err := s.end(ctx, tx, l, p, now, true); err != nil {
 			return nil, err
 		}
-		out, err := s.commit(ctx, tx, l, d, p, now, step{
+		out, err := s.commit(ctx, tx, l, withdraw, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_WITHDRAWN, event: "withdrawn", fields: []string{"state"},
 			desc: "The buyer withdrew the dispute: " + m.GetNote(),
 		})

@@ -73,23 +73,31 @@ func TestNegotiation(t *testing.T) {
 		partial := func(amount int64) *disputev1.OfferTerms {
 			return &disputev1.OfferTerms{Resolution: disputev1.Dispute_RESOLUTION_PARTIAL_REFUND, RefundAmount: usd(amount)}
 		}
-		servertest.WantError(t, reject(partial(10_00), nil), connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_EVIDENCE_REQUIRED)
-		servertest.WantError(t, reject(nil, []*commonv1.Evidence{photo("x")}), connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
-		servertest.WantError(t, reject(partial(500_00), []*commonv1.Evidence{photo("x")}), connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID)
-		_, err := m.buyer.Disputes.RespondToDispute(e.Ctx, connect.NewRequest(&disputev1.RespondToDisputeRequest{
-			Id: d.GetId(), Decision: disputev1.RespondToDisputeRequest_DECISION_ACCEPT}))
-		servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-		// Offers cannot be made before the supplier answered.
-		_, err = m.buyer.Disputes.MakeOffer(e.Ctx, connect.NewRequest(&disputev1.MakeOfferRequest{Id: d.GetId(), Terms: partial(90_00)}))
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+		servertest.Step(t, "rejection refused", func(t *testing.T) {
+			servertest.WantError(t, reject(partial(10_00), nil), connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_EVIDENCE_REQUIRED)
+			servertest.WantError(t, reject(nil, []*commonv1.Evidence{photo("x")}), connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+			servertest.WantError(t, reject(partial(500_00), []*commonv1.Evidence{photo("x")}), connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID)
+			_, err := m.buyer.Disputes.RespondToDispute(e.Ctx, connect.NewRequest(&disputev1.RespondToDisputeRequest{
+				Id: d.GetId(), Decision: disputev1.RespondToDisputeRequest_DECISION_ACCEPT}))
+			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+			// Offers cannot be made before the supplier answered.
+			_, err = m.buyer.Disputes.MakeOffer(e.Ctx, connect.NewRequest(&disputev1.MakeOfferRequest{Id: d.GetId(), Terms: partial(90_00)}))
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+		})
 
-		d = m.reject(d, 20_00)
-		wantState(t, d, disputev1.Dispute_STATE_NEGOTIATING)
-		supplierOffer := d.GetOffers()[1]
-		if d.GetOffers()[0].GetState() != disputev1.Offer_STATE_DECLINED || supplierOffer.GetState() != disputev1.Offer_STATE_OPEN ||
-			supplierOffer.GetProposer().GetRole() != commonv1.Role_ROLE_SUPPLIER {
-			t.Fatalf("offers after rejection = %v", d.GetOffers())
-		}
+		var supplierOffer *disputev1.Offer
+		servertest.Step(t, "rejection with a counter-offer", func(t *testing.T) {
+			d = m.reject(d, 20_00)
+			wantState(t, d, disputev1.Dispute_STATE_NEGOTIATING)
+			if len(d.GetOffers()) != 2 {
+				t.Fatalf("offers after rejection = %v, want the buyer's and the supplier's", d.GetOffers())
+			}
+			supplierOffer = d.GetOffers()[1]
+			servertest.CheckFields(t, "dispute",
+				servertest.Field{Name: "offers[0].state", Got: d.GetOffers()[0].GetState(), Want: disputev1.Offer_STATE_DECLINED},
+				servertest.Field{Name: "offers[1].state", Got: supplierOffer.GetState(), Want: disputev1.Offer_STATE_OPEN},
+				servertest.Field{Name: "offers[1].proposer.role", Got: supplierOffer.GetProposer().GetRole(), Want: commonv1.Role_ROLE_SUPPLIER})
+		})
 		accept := func(p *servertest.Party, offerID, etag string) (*disputev1.Dispute, error) {
 			r, err := p.Disputes.AcceptOffer(e.Ctx, connect.NewRequest(&disputev1.AcceptOfferRequest{Id: d.GetId(), OfferId: offerID, Etag: etag}))
 			if err != nil {
@@ -97,56 +105,71 @@ func TestNegotiation(t *testing.T) {
 			}
 			return r.Msg.GetDispute(), nil
 		}
-		_, err = accept(m.supplier, supplierOffer.GetId(), "")
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_OWN_PROPOSAL)
-		_, err = accept(m.buyer, supplierOffer.GetId(), "stale")
-		servertest.WantError(t, err, connect.CodeAborted, commonv1.ErrorReason_ERROR_REASON_ETAG_MISMATCH)
+		servertest.Step(t, "own offer and stale etag refused", func(t *testing.T) {
+			_, err := accept(m.supplier, supplierOffer.GetId(), "")
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_OWN_PROPOSAL)
+			_, err = accept(m.buyer, supplierOffer.GetId(), "stale")
+			servertest.WantError(t, err, connect.CodeAborted, commonv1.ErrorReason_ERROR_REASON_ETAG_MISMATCH)
+		})
 
 		// The buyer counters; the supplier's offer is declined by it and can no longer be accepted.
-		r, err := m.buyer.Disputes.MakeOffer(e.Ctx, connect.NewRequest(&disputev1.MakeOfferRequest{Id: d.GetId(), Terms: partial(90_00)}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		first := r.Msg.GetOfferId()
-		r, err = m.buyer.Disputes.MakeOffer(e.Ctx, connect.NewRequest(&disputev1.MakeOfferRequest{Id: d.GetId(), Terms: partial(70_00),
-			Evidence: []*commonv1.Evidence{photo("more-cracks")}}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		buyerOffer := r.Msg.GetOfferId()
-		offers := r.Msg.GetDispute().GetOffers()
-		if len(offers) != 4 || offers[1].GetState() != disputev1.Offer_STATE_DECLINED || offers[2].GetState() != disputev1.Offer_STATE_SUPERSEDED ||
-			offers[2].GetId() != first || offers[3].GetState() != disputev1.Offer_STATE_OPEN {
-			t.Fatalf("offer history = %v", offers)
-		}
-		_, err = accept(m.buyer, supplierOffer.GetId(), "")
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_OFFER_NOT_LATEST)
-		_, err = accept(m.supplier, first, "")
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_OFFER_NOT_LATEST)
-		_, err = m.buyer.Disputes.DeclineOffer(e.Ctx, connect.NewRequest(&disputev1.DeclineOfferRequest{Id: d.GetId(), OfferId: buyerOffer}))
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_OWN_PROPOSAL)
-		outsider := e.Supplier(1_000_00, false)
-		_, err = accept(outsider, buyerOffer, "")
-		servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
+		var first, buyerOffer, etag string
+		servertest.Step(t, "counter-offers", func(t *testing.T) {
+			r, err := m.buyer.Disputes.MakeOffer(e.Ctx, connect.NewRequest(&disputev1.MakeOfferRequest{Id: d.GetId(), Terms: partial(90_00)}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			first = r.Msg.GetOfferId()
+			r, err = m.buyer.Disputes.MakeOffer(e.Ctx, connect.NewRequest(&disputev1.MakeOfferRequest{Id: d.GetId(), Terms: partial(70_00),
+				Evidence: []*commonv1.Evidence{photo("more-cracks")}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			buyerOffer, etag = r.Msg.GetOfferId(), r.Msg.GetDispute().GetEtag()
+			offers := r.Msg.GetDispute().GetOffers()
+			if len(offers) != 4 {
+				t.Fatalf("offer history = %v, want 4 offers", offers)
+			}
+			servertest.CheckFields(t, "dispute",
+				servertest.Field{Name: "offers[1].state", Got: offers[1].GetState(), Want: disputev1.Offer_STATE_DECLINED},
+				servertest.Field{Name: "offers[2].state", Got: offers[2].GetState(), Want: disputev1.Offer_STATE_SUPERSEDED},
+				servertest.Field{Name: "offers[2].id", Got: offers[2].GetId(), Want: first},
+				servertest.Field{Name: "offers[3].state", Got: offers[3].GetState(), Want: disputev1.Offer_STATE_OPEN})
+		})
+		servertest.Step(t, "only the latest offer of the other party can be answered", func(t *testing.T) {
+			_, err := accept(m.buyer, supplierOffer.GetId(), "")
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_OFFER_NOT_LATEST)
+			_, err = accept(m.supplier, first, "")
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_OFFER_NOT_LATEST)
+			_, err = m.buyer.Disputes.DeclineOffer(e.Ctx, connect.NewRequest(&disputev1.DeclineOfferRequest{Id: d.GetId(), OfferId: buyerOffer}))
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_OWN_PROPOSAL)
+			outsider := e.Supplier(1_000_00, false)
+			_, err = accept(outsider, buyerOffer, "")
+			servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
+		})
 
-		settled, err := accept(m.supplier, buyerOffer, r.Msg.GetDispute().GetEtag())
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantState(t, settled, disputev1.Dispute_STATE_SETTLED)
-		if s := settled.GetSettlement(); s.GetMethod() != disputev1.Settlement_METHOD_OFFER_ACCEPTED || s.GetOfferId() != buyerOffer ||
-			s.GetRefundAmount().GetAmountMinor() != 70_00 || s.GetRefundSource() != disputev1.Settlement_REFUND_SOURCE_ESCROW {
-			t.Fatalf("settlement = %v", s)
-		}
-		if got := balance(t, e, ledger.Refunds, m.buyer.ID()); got != 70_00 {
-			t.Fatalf("buyer refunds = %d", got)
-		}
-		// The retry with the same request id settles once.
-		_, err = accept(m.supplier, buyerOffer, "")
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
-		if n := transfers(t, e, ledger.CauseDisputeRefund, d.GetId()); n != 1 {
-			t.Fatalf("refund transfers = %d", n)
-		}
+		servertest.Step(t, "accepting settles once", func(t *testing.T) {
+			settled, err := accept(m.supplier, buyerOffer, etag)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantState(t, settled, disputev1.Dispute_STATE_SETTLED)
+			s := settled.GetSettlement()
+			servertest.CheckFields(t, "settlement",
+				servertest.Field{Name: "method", Got: s.GetMethod(), Want: disputev1.Settlement_METHOD_OFFER_ACCEPTED},
+				servertest.Field{Name: "offer_id", Got: s.GetOfferId(), Want: buyerOffer},
+				servertest.Field{Name: "refund_amount", Got: s.GetRefundAmount().GetAmountMinor(), Want: int64(70_00)},
+				servertest.Field{Name: "refund_source", Got: s.GetRefundSource(), Want: disputev1.Settlement_REFUND_SOURCE_ESCROW})
+			if got := balance(t, e, ledger.Refunds, m.buyer.ID()); got != 70_00 {
+				t.Fatalf("buyer refunds = %d", got)
+			}
+			// The retry with the same request id settles once.
+			_, err = accept(m.supplier, buyerOffer, "")
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+			if n := transfers(t, e, ledger.CauseDisputeRefund, d.GetId()); n != 1 {
+				t.Fatalf("refund transfers = %d", n)
+			}
+		})
 	})
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	entdispute "github.com/tradeassure/tradeassure/ent/dispute"
-	entorder "github.com/tradeassure/tradeassure/ent/order"
 	entpayment "github.com/tradeassure/tradeassure/ent/payment"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
@@ -197,7 +196,7 @@ func newDispute(o *ent.Order, kind disputev1.Dispute_Kind, opener auth.Principal
 		Id: resource.ID("dsp_"), CreateTime: ts(now), OrderId: o.ID, BuyerAccountId: o.BuyerID, SupplierAccountId: o.SupplierID,
 		Policy: order.PolicyOf(o).Name, Kind: kind, OpenedBy: opener.Party(),
 	}
-	return &loaded{d: d, version: o.PolicyVersion}
+	return &loaded{d: d, version: o.PolicyVersion, ord: o}
 }
 
 // startClocks starts the timers of a dispute opened by begin awaiting the supplier's response (rules.go)
@@ -225,18 +224,15 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		if err != nil {
 			return nil, err
 		}
-		if s.returns == nil {
-			return nil, connect.NewError(connect.CodeUnavailable, errNoReturns)
-		}
 		if err := aftersales.OneCase(ctx, tx, o.ID, s.returns, "a dispute can be opened"); err != nil {
 			return nil, err
 		}
 		pol := order.PolicyOf(o)
-		switch o.State {
-		case entorder.StateDraft, entorder.StateAwaitingPayment, entorder.StateCancelled:
+		switch order.StageOf(o) {
+		case order.StageUnpaid:
 			return nil, apierr.IllegalState("order", o.ID, "open a dispute on", string(o.State)).
 				With("hint", "only a paid, not cancelled order can be disputed")
-		case entorder.StateAdvancePaid, entorder.StatePaid:
+		case order.StageUnshipped:
 			// Before shipment the only thing to dispute is that the goods did not ship on time.
 			if m.GetReason() != disputev1.Dispute_REASON_NOT_SHIPPED_ON_TIME {
 				return nil, apierr.IllegalState("order", o.ID, "dispute "+m.GetReason().String()+" on", string(o.State)).
@@ -247,7 +243,7 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 					"order %s may ship until %s; late shipment can be disputed after that", o.ID, o.ShipByTime.UTC().Format(time.RFC3339)).
 					With("ship_by_time", o.ShipByTime.UTC().Format(time.RFC3339))
 			}
-		case entorder.StateCompleted, entorder.StateClosed:
+		case order.StageCompleted, order.StageClosed:
 			if o.CompleteTime != nil {
 				end := o.CompleteTime.Add(pol.DisputeWindow)
 				if now.After(end) {
@@ -283,7 +279,6 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		evidence := stamp(m.GetEvidence(), p, now)
 		l := newDispute(o, disputev1.Dispute_KIND_STANDARD, p, now)
 		d := l.d
-		d.State = disputev1.Dispute_STATE_AWAITING_RESPONSE
 		d.Reason, d.ReasonClass, d.Description = m.GetReason(), reasonClass(m.GetReason()), m.GetDescription()
 		d.RequestedResolution, d.RequestedRefundAmount = m.GetRequested().GetResolution(), resource.Money(amount, o.Currency)
 		d.Lines, d.Evidence, d.RelatedReturnId = m.GetLines(), evidence, m.GetRelatedReturnId()
@@ -304,7 +299,7 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		if err := s.escrow.Hold(ctx, tx, o.ID, p, now); err != nil {
 			return nil, err
 		}
-		out, err := s.commit(ctx, tx, l, d, p, now, step{
+		out, err := s.commit(ctx, tx, l, open, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OPENED, event: "opened", offerID: offer.GetId(), evidence: evidence,
 			amount: d.GetRequestedRefundAmount(),
 			desc: fmt.Sprintf("The buyer opened a dispute (%s) asking for %s of %d %s; the supplier must respond by %s",
@@ -398,7 +393,6 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 		}
 		l := newDispute(o, disputev1.Dispute_KIND_CHARGEBACK, p, now)
 		d := l.d
-		d.State = disputev1.Dispute_STATE_AWAITING_RESPONSE
 		d.Description = "card chargeback " + m.GetReasonCode()
 		d.RequestedResolution = disputev1.Dispute_RESOLUTION_PARTIAL_REFUND
 		if m.GetAmount().GetAmountMinor() == grantable(o) {
@@ -415,7 +409,7 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 		if err := s.escrow.Hold(ctx, tx, o.ID, p, now); err != nil {
 			return nil, err
 		}
-		out, err := s.commit(ctx, tx, l, d, p, now, step{
+		out, err := s.commit(ctx, tx, l, recordCharge, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OPENED, event: "opened", amount: m.GetAmount(), fields: []string{"state", "chargeback"},
 			desc: fmt.Sprintf("A card chargeback (%s) of %d %s was recorded; the supplier must contest it with evidence by %s",
 				m.GetReasonCode(), m.GetAmount().GetAmountMinor(), o.Currency, d.GetSupplierResponseDeadline().AsTime().Format(time.RFC3339)),
@@ -461,7 +455,7 @@ func (s *Service) RecordAgreedRefund(ctx context.Context, req *connect.Request[d
 			amount: m.GetRefundAmount(), fields: []string{"state", "settlement"},
 			desc: "An arbiter recorded a refund the parties agreed: " + m.GetNote(),
 		}}, st...)
-		out, err := s.commit(ctx, tx, l, d, p, now, steps...)
+		out, err := s.commit(ctx, tx, l, recordAgreed, p, now, steps...)
 		if err != nil {
 			return nil, err
 		}
@@ -480,7 +474,6 @@ func (s *Service) OpenReturnedGoodsDispute(ctx context.Context, tx *ent.Tx, r af
 	supplier := auth.Principal{AccountID: r.SupplierID, Role: commonv1.Role_ROLE_SUPPLIER}
 	l := newDispute(o, disputev1.Dispute_KIND_RETURNED_GOODS, supplier, now)
 	d := l.d
-	d.State = disputev1.Dispute_STATE_ESCALATED
 	d.Description, d.RelatedReturnId = r.Statement, r.ReturnID
 	d.Evidence = stamp(r.Evidence, supplier, now)
 	d.RequestedResolution = disputev1.Dispute_RESOLUTION_PARTIAL_REFUND
@@ -489,7 +482,7 @@ func (s *Service) OpenReturnedGoodsDispute(ctx context.Context, tx *ent.Tx, r af
 	if err := s.escrow.Hold(ctx, tx, o.ID, auth.System, now); err != nil {
 		return "", err
 	}
-	_, err = s.commit(ctx, tx, l, d, supplier, now, step{
+	_, err = s.commit(ctx, tx, l, openReturned, supplier, now, step{
 		kind: disputev1.TimelineEntry_KIND_OPENED, event: "opened", evidence: d.GetEvidence(), amount: d.GetRequestedRefundAmount(),
 		fields: []string{"state"},
 		desc: fmt.Sprintf("The supplier reported the goods of return %s damaged or missing and contests %d %s of its refund; an arbiter decides",

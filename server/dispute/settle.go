@@ -2,11 +2,8 @@ package dispute
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"connectrpc.com/connect"
 
 	"github.com/tradeassure/tradeassure/ent"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
@@ -26,16 +23,11 @@ type outcome struct {
 	resolution disputev1.Dispute_Resolution
 	amount     int64
 	offerID    string
-	// ruled ends the dispute RULED rather than SETTLED.
-	ruled bool
 	// reimburseInspection makes the supplier reimburse the buyer's inspection fee.
 	reimburseInspection bool
 	// noHold is set for a dispute that never held the order's escrow (a recorded agreed refund).
 	noHold bool
 }
-
-// errNoReturns is returned when a return-and-refund outcome finds no returns service wired in.
-var errNoReturns = errors.New("the returns service is not available to start a return")
 
 // stopClocks drops every deadline of the dispute, running or suspended.
 func stopClocks(ctx context.Context, tx *ent.Tx, id string, now time.Time) error {
@@ -51,12 +43,11 @@ func closeOffers(d *disputev1.Dispute, now time.Time) {
 	}
 }
 
-// end moves a dispute to a terminal state: the clocks stop, open offers close and the hold ends.
-func (s *Service) end(ctx context.Context, tx *ent.Tx, l *loaded, state disputev1.Dispute_State, actor auth.Principal,
-	now time.Time, unhold bool,
-) error {
+// end ends a dispute (the commit's transition leads to a terminal state): the clocks stop, open offers
+// close and the hold ends.
+func (s *Service) end(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.Principal, now time.Time, unhold bool) error {
 	d := l.d
-	d.State, d.CloseTime = state, ts(now)
+	d.CloseTime = ts(now)
 	d.Suspension, d.PrivateSettlementRequests = nil, nil
 	closeOffers(d, now)
 	if err := stopClocks(ctx, tx, d.GetId(), now); err != nil {
@@ -74,14 +65,13 @@ func (s *Service) end(ctx context.Context, tx *ent.Tx, l *loaded, state disputev
 // timeline steps of the money moved.
 func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.Principal, now time.Time, oc outcome) ([]step, error) {
 	d := l.d
-	cur := d.GetPaidAmount().GetCurrency()
-	if cur == "" {
-		o, err := tx.Order.Get(ctx, d.GetOrderId())
-		if err != nil {
-			return nil, fmt.Errorf("read order %s: %w", d.GetOrderId(), err)
-		}
-		cur = o.Currency
+	o, err := l.orderOf(ctx, tx)
+	if err != nil {
+		return nil, err
 	}
+	cur := o.Currency
+	// The refund below changes the order; the commit reads it again for the dispute's amounts.
+	defer l.forgetOrder()
 	set := &disputev1.Settlement{
 		Method: oc.method, Resolution: oc.resolution, RefundAmount: resource.Money(oc.amount, cur), OfferId: oc.offerID,
 		SettleTime: ts(now),
@@ -90,9 +80,6 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 	switch {
 	case d.GetKind() == disputev1.Dispute_KIND_RETURNED_GOODS:
 		// The return pays the refund by its own rules; the dispute decides how much.
-		if s.returns == nil {
-			return nil, connect.NewError(connect.CodeUnavailable, errNoReturns)
-		}
 		set.RefundSource = disputev1.Settlement_REFUND_SOURCE_RETURN
 		// The dispute is about the returned part only: its refund is at most the return's, whatever the
 		// ruling or offer says about the order.
@@ -108,9 +95,6 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 			return nil, err
 		}
 	case oc.resolution == disputev1.Dispute_RESOLUTION_RETURN_AND_REFUND:
-		if s.returns == nil {
-			return nil, connect.NewError(connect.CodeUnavailable, errNoReturns)
-		}
 		id, err := s.returns.StartReturnForDispute(ctx, tx, aftersales.ReturnForDispute{
 			OrderID: d.GetOrderId(), DisputeID: d.GetId(), RefundMinor: oc.amount, Actor: actor, Now: now,
 		})
@@ -159,11 +143,7 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 			desc:   fmt.Sprintf("The supplier reimbursed the buyer's inspection fee of %d %s", fee, cur)})
 	}
 	d.Settlement = set
-	state := disputev1.Dispute_STATE_SETTLED
-	if oc.ruled {
-		state = disputev1.Dispute_STATE_RULED
-	}
-	if err := s.end(ctx, tx, l, state, actor, now, !oc.noHold); err != nil {
+	if err := s.end(ctx, tx, l, actor, now, !oc.noHold); err != nil {
 		return nil, err
 	}
 	return steps, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/servertest"
 )
 
@@ -89,7 +90,7 @@ func BenchmarkPost(b *testing.B) {
 		}
 		// The books still balance after the benchmark.
 		if err := e.Store.WithTx(e.Ctx, func(tx *ent.Tx) error {
-			rep, err := ledger.Reconcile(e.Ctx, tx)
+			rep, err := ledger.Reconcile(e.Ctx, tx, order.Finished)
 			if err == nil && (len(rep.Sums) != 1 || rep.Sums[0].Sum != 0) {
 				b.Errorf("after the benchmark: %+v", rep)
 			}

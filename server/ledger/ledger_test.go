@@ -15,6 +15,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/money"
+	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/servertest"
 )
 
@@ -67,7 +68,7 @@ func audit(t *testing.T, e *servertest.Env) {
 		for _, p := range problems {
 			t.Error(p)
 		}
-		rep, rerr := ledger.Reconcile(e.Ctx, tx)
+		rep, rerr := ledger.Reconcile(e.Ctx, tx, order.Finished)
 		if !rep.OK() {
 			t.Errorf("reconcile: %+v", rep)
 		}

@@ -9,7 +9,6 @@ import (
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
 	"github.com/tradeassure/tradeassure/ent/ledgerentry"
 	"github.com/tradeassure/tradeassure/ent/ledgertransfer"
-	entorder "github.com/tradeassure/tradeassure/ent/order"
 	"github.com/tradeassure/tradeassure/server/money"
 )
 
@@ -45,9 +44,13 @@ func (r Report) OK() bool {
 	return len(r.Mismatch) == 0
 }
 
+// Finished is which of the orders ids are finished (closed or cancelled) within tx. The order service owns
+// the orders' states (order.Finished); the ledger, which the order service uses, asks through this.
+type Finished func(ctx context.Context, tx *ent.Tx, ids []string) ([]string, error)
+
 // Reconcile checks, within tx (which should be one consistent snapshot), that every currency's accounts
-// sum to zero and that no closed or cancelled order has money left in its escrow.
-func Reconcile(ctx context.Context, tx *ent.Tx) (Report, error) {
+// sum to zero and that no order finished says is closed or cancelled has money left in its escrow.
+func Reconcile(ctx context.Context, tx *ent.Tx, finished Finished) (Report, error) {
 	var rep Report
 	var sums []struct {
 		Currency string `json:"currency"`
@@ -94,13 +97,12 @@ func Reconcile(ctx context.Context, tx *ent.Tx) (Report, error) {
 		for j, a := range part {
 			ids[j] = a.OwnerID
 		}
-		finished, err := tx.Order.Query().Where(entorder.IDIn(ids...),
-			entorder.StateIn(entorder.StateClosed, entorder.StateCancelled)).IDs(ctx)
+		ended, err := finished(ctx, tx, ids)
 		if err != nil {
-			return rep, fmt.Errorf("reconcile: read orders: %w", err)
+			return rep, fmt.Errorf("reconcile: %w", err)
 		}
 		done := map[string]bool{}
-		for _, id := range finished {
+		for _, id := range ended {
 			done[id] = true
 		}
 		for _, a := range part {

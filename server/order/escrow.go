@@ -28,8 +28,6 @@ type Escrow interface {
 	// Refund pays amount back to the buyer for a cause, from the escrow and, for what the escrow no longer
 	// holds (it was released), from the supplier's balance. It never refunds more than was paid.
 	Refund(ctx context.Context, tx *ent.Tx, r RefundRequest) (RefundResult, error)
-	// Money reads the order's money facts.
-	Money(ctx context.Context, tx *ent.Tx, orderID string) (Money, error)
 }
 
 var _ Escrow = (*Service)(nil)
@@ -40,13 +38,19 @@ type RefundRequest struct {
 	AmountMinor int64
 	CauseKind   string // ledger.CauseDisputeRefund, ledger.CauseReturnRefund, …
 	CauseID     string
-	Links       ledger.Links
-	Actor       auth.Principal
-	Now         time.Time
+	// UpToRefundable refunds at most what is still refundable (Money.Refundable) instead of refusing more,
+	// and nothing (RefundResult.AmountMinor 0, not posted) when nothing is: the order is read once for
+	// both.
+	UpToRefundable bool
+	Links          ledger.Links
+	Actor          auth.Principal
+	Now            time.Time
 }
 
-// RefundResult says where a refund's money came from.
+// RefundResult says how much was refunded and where the money came from.
 type RefundResult struct {
+	// AmountMinor is the refund's amount: the request's, or with UpToRefundable what was left of it.
+	AmountMinor       int64
 	FromEscrowMinor   int64
 	FromSupplierMinor int64
 	// Posted is false when the cause had already been refunded (a replay); nothing moved.
@@ -159,6 +163,12 @@ func (s *Service) Refund(ctx context.Context, tx *ent.Tx, r RefundRequest) (Refu
 	if err != nil {
 		return res, fmt.Errorf("refund order %s: %w", r.OrderID, err)
 	}
+	if r.UpToRefundable {
+		if r.AmountMinor = min(r.AmountMinor, MoneyOf(o).Refundable()); r.AmountMinor <= 0 {
+			return res, nil
+		}
+	}
+	res.AmountMinor = r.AmountMinor
 	if r.AmountMinor <= 0 {
 		return res, apierr.Invalid("amount", "a refund must be more than zero")
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
 	"github.com/tradeassure/tradeassure/ent/ledgerentry"
 	"github.com/tradeassure/tradeassure/ent/ledgertransfer"
-	entorder "github.com/tradeassure/tradeassure/ent/order"
 	"github.com/tradeassure/tradeassure/ent/predicate"
 	entwithdrawal "github.com/tradeassure/tradeassure/ent/withdrawal"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
@@ -23,6 +22,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/money"
+	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -94,8 +94,7 @@ func balanceOf(ctx context.Context, tx *ent.Tx, sup *ent.Account) (*payoutv1.Sup
 	// Escrow is zero for finished and released orders, so only escrows holding money are read.
 	escrows, err := tx.LedgerAccount.Query().Where(ledgeraccount.KindEQ(ledger.OrderEscrow), ledgeraccount.BalanceMinorNEQ(0),
 		func(sel *entsql.Selector) {
-			sub := entsql.Select(entorder.FieldID).From(entsql.Table(entorder.Table)).Where(entsql.EQ(entorder.FieldSupplierID, sup.ID))
-			sel.Where(entsql.In(sel.C(ledgeraccount.FieldOwnerID), sub))
+			sel.Where(entsql.In(sel.C(ledgeraccount.FieldOwnerID), order.IDsOfSupplier(sup.ID)))
 		}).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read escrow of %s: %w", sup.ID, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -224,7 +225,7 @@ func (s *Service) Reconcile(ctx context.Context, req *connect.Request[payoutv1.R
 	now := s.clock.Now()
 	var rep ledger.Report
 	if err := s.snapshot(ctx, func(tx *ent.Tx) (err error) {
-		rep, err = ledger.Reconcile(ctx, tx)
+		rep, err = ledger.Reconcile(ctx, tx, order.Finished)
 		return err
 	}); err != nil {
 		return nil, err

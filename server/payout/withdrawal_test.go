@@ -126,80 +126,93 @@ func TestWithdrawalLifecycle(t *testing.T) {
 		other := e.Supplier(100_00, false)
 
 		// Visibility: the supplier and operators see it; another supplier and a buyer do not.
-		must(m.supplier.Payouts.GetWithdrawal(ctx, connect.NewRequest(&payoutv1.GetWithdrawalRequest{Id: w.GetId()})))(t)
-		must(m.operator.Payouts.GetWithdrawal(ctx, connect.NewRequest(&payoutv1.GetWithdrawalRequest{Id: w.GetId()})))(t)
-		for _, p := range []*servertest.Party{other, m.buyer} {
-			_, err := p.Payouts.GetWithdrawal(ctx, connect.NewRequest(&payoutv1.GetWithdrawalRequest{Id: w.GetId()}))
+		servertest.Step(t, "who sees it", func(t *testing.T) {
+			must(m.supplier.Payouts.GetWithdrawal(ctx, connect.NewRequest(&payoutv1.GetWithdrawalRequest{Id: w.GetId()})))(t)
+			must(m.operator.Payouts.GetWithdrawal(ctx, connect.NewRequest(&payoutv1.GetWithdrawalRequest{Id: w.GetId()})))(t)
+			for _, p := range []*servertest.Party{other, m.buyer} {
+				_, err := p.Payouts.GetWithdrawal(ctx, connect.NewRequest(&payoutv1.GetWithdrawalRequest{Id: w.GetId()}))
+				servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
+			}
+			if l := must(other.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{})))(t).Msg; len(l.GetWithdrawals()) != 0 {
+				t.Fatalf("another supplier lists %v", l)
+			}
+			_, err := other.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{SupplierAccountId: m.supplier.ID()}))
 			servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
-		}
-		if l := must(other.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{})))(t).Msg; len(l.GetWithdrawals()) != 0 {
-			t.Fatalf("another supplier lists %v", l)
-		}
-		_, err := other.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{SupplierAccountId: m.supplier.ID()}))
-		servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
-		_, err = m.buyer.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{}))
-		servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+			_, err = m.buyer.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{}))
+			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+		})
 
 		// Only operators move a withdrawal, from the right state, with a current etag.
-		_, err = m.supplier.Payouts.ProcessWithdrawal(ctx, connect.NewRequest(&payoutv1.ProcessWithdrawalRequest{Id: w.GetId()}))
-		servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
-		_, err = m.operator.Payouts.ConfirmWithdrawal(ctx, connect.NewRequest(&payoutv1.ConfirmWithdrawalRequest{Id: w.GetId(), BankReference: "X"}))
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
-		_, err = m.operator.Payouts.ProcessWithdrawal(ctx, connect.NewRequest(&payoutv1.ProcessWithdrawalRequest{Id: w.GetId(), Etag: "stale"}))
-		servertest.WantError(t, err, connect.CodeAborted, commonv1.ErrorReason_ERROR_REASON_ETAG_MISMATCH)
-		_, err = m.operator.Payouts.ProcessWithdrawal(ctx, connect.NewRequest(&payoutv1.ProcessWithdrawalRequest{Id: "wdr_nope"}))
-		servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
+		servertest.Step(t, "who moves it", func(t *testing.T) {
+			_, err := m.supplier.Payouts.ProcessWithdrawal(ctx, connect.NewRequest(&payoutv1.ProcessWithdrawalRequest{Id: w.GetId()}))
+			servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ROLE_NOT_ALLOWED)
+			_, err = m.operator.Payouts.ConfirmWithdrawal(ctx, connect.NewRequest(&payoutv1.ConfirmWithdrawalRequest{Id: w.GetId(), BankReference: "X"}))
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+			_, err = m.operator.Payouts.ProcessWithdrawal(ctx, connect.NewRequest(&payoutv1.ProcessWithdrawalRequest{Id: w.GetId(), Etag: "stale"}))
+			servertest.WantError(t, err, connect.CodeAborted, commonv1.ErrorReason_ERROR_REASON_ETAG_MISMATCH)
+			_, err = m.operator.Payouts.ProcessWithdrawal(ctx, connect.NewRequest(&payoutv1.ProcessWithdrawalRequest{Id: "wdr_nope"}))
+			servertest.WantError(t, err, connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND)
+		})
 
-		e.Advance(2 * day)
-		pw := must(m.operator.Payouts.ProcessWithdrawal(ctx, connect.NewRequest(&payoutv1.ProcessWithdrawalRequest{
-			Id: w.GetId(), Etag: w.GetEtag(), RequestId: "p1"})))(t).Msg.GetWithdrawal()
-		if pw.GetState() != payoutv1.Withdrawal_STATE_PROCESSING || pw.GetProcessTime() == nil ||
-			!pw.GetExpectedSettleEarliestTime().AsTime().Equal(e.Clock.Now().Add(3*day)) ||
-			!pw.GetExpectedSettleLatestTime().AsTime().Equal(e.Clock.Now().Add(7*day)) {
-			t.Fatalf("processed = %v", pw)
-		}
-		_, err = m.operator.Payouts.ConfirmWithdrawal(ctx, connect.NewRequest(&payoutv1.ConfirmWithdrawalRequest{Id: w.GetId()}))
-		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
-		paid := must(m.operator.Payouts.ConfirmWithdrawal(ctx, connect.NewRequest(&payoutv1.ConfirmWithdrawalRequest{
-			Id: w.GetId(), Etag: pw.GetEtag(), BankReference: "WIRE-1"})))(t).Msg.GetWithdrawal()
-		if paid.GetState() != payoutv1.Withdrawal_STATE_PAID || paid.GetPaidTime() == nil || paid.GetBankReference() != "WIRE-1" {
-			t.Fatalf("paid = %v", paid)
-		}
-		_, err = m.operator.Payouts.FailWithdrawal(ctx, connect.NewRequest(&payoutv1.FailWithdrawalRequest{Id: w.GetId(), FailureReason: "late"}))
-		servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+		servertest.Step(t, "processed then paid", func(t *testing.T) {
+			e.Advance(2 * day)
+			pw := must(m.operator.Payouts.ProcessWithdrawal(ctx, connect.NewRequest(&payoutv1.ProcessWithdrawalRequest{
+				Id: w.GetId(), Etag: w.GetEtag(), RequestId: "p1"})))(t).Msg.GetWithdrawal()
+			servertest.CheckFields(t, "processed",
+				servertest.Field{Name: "state", Got: pw.GetState(), Want: payoutv1.Withdrawal_STATE_PROCESSING},
+				servertest.Field{Name: "process_time set", Got: pw.GetProcessTime() != nil, Want: true},
+				servertest.Field{Name: "expected_settle_earliest_time", Got: pw.GetExpectedSettleEarliestTime().AsTime(), Want: e.Clock.Now().Add(3 * day)},
+				servertest.Field{Name: "expected_settle_latest_time", Got: pw.GetExpectedSettleLatestTime().AsTime(), Want: e.Clock.Now().Add(7 * day)})
+			_, err := m.operator.Payouts.ConfirmWithdrawal(ctx, connect.NewRequest(&payoutv1.ConfirmWithdrawalRequest{Id: w.GetId()}))
+			servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+			paid := must(m.operator.Payouts.ConfirmWithdrawal(ctx, connect.NewRequest(&payoutv1.ConfirmWithdrawalRequest{
+				Id: w.GetId(), Etag: pw.GetEtag(), BankReference: "WIRE-1"})))(t).Msg.GetWithdrawal()
+			servertest.CheckFields(t, "paid",
+				servertest.Field{Name: "state", Got: paid.GetState(), Want: payoutv1.Withdrawal_STATE_PAID},
+				servertest.Field{Name: "paid_time set", Got: paid.GetPaidTime() != nil, Want: true},
+				servertest.Field{Name: "bank_reference", Got: paid.GetBankReference(), Want: "WIRE-1"})
+			_, err = m.operator.Payouts.FailWithdrawal(ctx, connect.NewRequest(&payoutv1.FailWithdrawalRequest{Id: w.GetId(), FailureReason: "late"}))
+			servertest.WantError(t, err, connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_ILLEGAL_STATE)
+		})
 
 		// A failure returns the amount once, however often it is retried.
-		f := must(m.withdraw(m.supplier, 49_90))(t)
-		if got := m.balance(m.supplier).GetAvailable().GetAmountMinor(); got != 100_00 {
-			t.Fatalf("available = %d", got)
-		}
-		freq := &payoutv1.FailWithdrawalRequest{RequestId: "f1", Id: f.GetId(), FailureReason: "account closed"}
-		f1 := must(m.operator.Payouts.FailWithdrawal(ctx, connect.NewRequest(freq)))(t).Msg.GetWithdrawal()
-		f2 := must(m.operator.Payouts.FailWithdrawal(ctx, connect.NewRequest(freq)))(t).Msg.GetWithdrawal()
-		if f1.GetState() != payoutv1.Withdrawal_STATE_FAILED || f1.GetReversalTransferId() == "" || f2.GetEtag() != f1.GetEtag() {
-			t.Fatalf("failed = %v, retry %v", f1, f2)
-		}
-		b := m.balance(m.supplier)
-		if b.GetAvailable().GetAmountMinor() != 149_90 || b.GetWithdrawing().GetAmountMinor() != 0 {
-			t.Fatalf("balance after failure = %v", b)
-		}
-		list := must(m.supplier.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{PageSize: 1})))(t).Msg
-		if len(list.GetWithdrawals()) != 1 || list.GetWithdrawals()[0].GetId() != f.GetId() || list.GetNextPageToken() == "" {
-			t.Fatalf("first page = %v", list)
-		}
-		list = must(m.supplier.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{PageSize: 1, PageToken: list.GetNextPageToken()})))(t).Msg
-		if len(list.GetWithdrawals()) != 1 || list.GetWithdrawals()[0].GetId() != w.GetId() || list.GetNextPageToken() != "" {
-			t.Fatalf("second page = %v", list)
-		}
-		paidOnly := must(m.operator.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{
-			State: payoutv1.Withdrawal_STATE_PAID})))(t).Msg
-		if len(paidOnly.GetWithdrawals()) != 1 || paidOnly.GetWithdrawals()[0].GetId() != w.GetId() {
-			t.Fatalf("paid withdrawals = %v", paidOnly)
-		}
-		_, err = m.supplier.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{PageToken: list.GetNextPageToken() + "x"}))
-		if err == nil {
-			t.Fatal("a tampered page token was accepted")
-		}
+		var f *payoutv1.Withdrawal
+		servertest.Step(t, "a failure returns the amount once", func(t *testing.T) {
+			f = must(m.withdraw(m.supplier, 49_90))(t)
+			if got := m.balance(m.supplier).GetAvailable().GetAmountMinor(); got != 100_00 {
+				t.Fatalf("available = %d", got)
+			}
+			freq := &payoutv1.FailWithdrawalRequest{RequestId: "f1", Id: f.GetId(), FailureReason: "account closed"}
+			f1 := must(m.operator.Payouts.FailWithdrawal(ctx, connect.NewRequest(freq)))(t).Msg.GetWithdrawal()
+			f2 := must(m.operator.Payouts.FailWithdrawal(ctx, connect.NewRequest(freq)))(t).Msg.GetWithdrawal()
+			if f1.GetState() != payoutv1.Withdrawal_STATE_FAILED || f1.GetReversalTransferId() == "" || f2.GetEtag() != f1.GetEtag() {
+				t.Fatalf("failed = %v, retry %v", f1, f2)
+			}
+			b := m.balance(m.supplier)
+			servertest.CheckFields(t, "balance after failure",
+				servertest.Field{Name: "available", Got: b.GetAvailable().GetAmountMinor(), Want: int64(149_90)},
+				servertest.Field{Name: "withdrawing", Got: b.GetWithdrawing().GetAmountMinor(), Want: int64(0)})
+		})
+
+		servertest.Step(t, "list pages and filters", func(t *testing.T) {
+			list := must(m.supplier.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{PageSize: 1})))(t).Msg
+			if len(list.GetWithdrawals()) != 1 || list.GetWithdrawals()[0].GetId() != f.GetId() || list.GetNextPageToken() == "" {
+				t.Fatalf("first page = %v", list)
+			}
+			list = must(m.supplier.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{PageSize: 1, PageToken: list.GetNextPageToken()})))(t).Msg
+			if len(list.GetWithdrawals()) != 1 || list.GetWithdrawals()[0].GetId() != w.GetId() || list.GetNextPageToken() != "" {
+				t.Fatalf("second page = %v", list)
+			}
+			paidOnly := must(m.operator.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{
+				State: payoutv1.Withdrawal_STATE_PAID})))(t).Msg
+			if len(paidOnly.GetWithdrawals()) != 1 || paidOnly.GetWithdrawals()[0].GetId() != w.GetId() {
+				t.Fatalf("paid withdrawals = %v", paidOnly)
+			}
+			_, err := m.supplier.Payouts.ListWithdrawals(ctx, connect.NewRequest(&payoutv1.ListWithdrawalsRequest{PageToken: list.GetNextPageToken() + "x"}))
+			if err == nil {
+				t.Fatal("a tampered page token was accepted")
+			}
+		})
 		m.reconcile()
 		audit(t, e)
 	})

@@ -9,13 +9,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tradeassure/tradeassure/ent"
-	entorder "github.com/tradeassure/tradeassure/ent/order"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	"github.com/tradeassure/tradeassure/ent/schema"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	returnsv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/ledger"
+	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
@@ -87,9 +87,12 @@ var policyToProto = map[returnrequest.Policy]commonv1.Policy{
 	returnrequest.PolicyRetail:         commonv1.Policy_POLICY_RETAIL,
 }
 
-var policyFromOrder = map[entorder.Policy]returnrequest.Policy{
-	entorder.PolicyTradeAssurance: returnrequest.PolicyTradeAssurance,
-	entorder.PolicyRetail:         returnrequest.PolicyRetail,
+// policyOfOrder is the stored policy of a return on o: the order's.
+func policyOfOrder(o *ent.Order) returnrequest.Policy {
+	if order.PolicyOf(o).Name == commonv1.Policy_POLICY_RETAIL {
+		return returnrequest.PolicyRetail
+	}
+	return returnrequest.PolicyTradeAssurance
 }
 
 var inspectionToProto = map[returnrequest.InspectionResult]returnsv1.Return_InspectionResult{

@@ -10,7 +10,6 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/account"
-	entorder "github.com/tradeassure/tradeassure/ent/order"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	"github.com/tradeassure/tradeassure/ent/schema"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
@@ -48,17 +47,14 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 		if err != nil {
 			return nil, fmt.Errorf("load order %s: %w", m.GetOrderId(), err)
 		}
-		switch {
-		case o.State == entorder.StateClosed:
+		switch stage := order.StageOf(o); {
+		case stage == order.StageClosed:
 			return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_WINDOW_CLOSED,
 				"order %s is closed: its after-sales window is over", o.ID).With("state", string(o.State))
-		case o.State != entorder.StateDelivered && o.State != entorder.StateCompleted:
+		case stage != order.StageDelivered && stage != order.StageCompleted:
 			return nil, apierr.IllegalState("order", o.ID, "return goods from (it must be delivered or completed)", string(o.State))
 		case o.DeliverTime == nil:
 			return nil, apierr.IllegalState("order", o.ID, "return goods from (no receipt is recorded)", string(o.State))
-		}
-		if s.disputes == nil {
-			return nil, errNoDisputes
 		}
 		if err := aftersales.OneCase(ctx, tx, o.ID, s.disputes, "a return can be requested"); err != nil {
 			return nil, err
@@ -104,7 +100,7 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 		if err != nil {
 			return nil, err
 		}
-		deduct := kind == returnrequest.KindFreeReturn || o.State == entorder.StateCompleted
+		deduct := kind == returnrequest.KindFreeReturn || order.StageOf(o) == order.StageCompleted
 		b, err := price(terms, lines, prior, deduct, order.MoneyOf(o).Refundable()-prior.reserved)
 		if err != nil {
 			return nil, err
@@ -117,7 +113,7 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 		evidence, stamped := marshalEvidence(m.GetEvidence(), p, now)
 		id := resource.ID("ret_")
 		c := tx.ReturnRequest.Create().SetID(id).SetOrderID(o.ID).SetBuyerID(o.BuyerID).SetSupplierID(o.SupplierID).
-			SetPolicy(policyFromOrder[o.Policy]).SetPolicyVersion(o.PolicyVersion).SetKind(kind).
+			SetPolicy(policyOfOrder(o)).SetPolicyVersion(o.PolicyVersion).SetKind(kind).
 			SetOrigin(returnrequest.OriginBuyerRequest).SetReason(reasonFromProto[reason]).SetDescription(m.GetDescription()).
 			SetEvidence(evidence).SetLines(lines).SetWholeOrder(whole).SetOrderReceiptTime(receipt).
 			SetEscrowHeld(true).SetHeldMinor(b.total).SetCurrency(o.Currency).
@@ -390,7 +386,7 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 	}
 	id := resource.ID("ret_")
 	c := tx.ReturnRequest.Create().SetID(id).SetOrderID(o.ID).SetBuyerID(o.BuyerID).SetSupplierID(o.SupplierID).
-		SetPolicy(policyFromOrder[o.Policy]).SetPolicyVersion(o.PolicyVersion).SetKind(returnrequest.KindStandard).
+		SetPolicy(policyOfOrder(o)).SetPolicyVersion(o.PolicyVersion).SetKind(returnrequest.KindStandard).
 		SetOrigin(returnrequest.OriginDispute).SetSourceDisputeID(d.DisputeID).SetLines(lines).
 		SetWholeOrder(whole).SetOrderReceiptTime(receipt).SetEscrowHeld(true).SetHeldMinor(b.total).
 		SetCurrency(o.Currency).SetState(startForDispute.To).SetApproveTime(now).

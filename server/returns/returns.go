@@ -55,15 +55,18 @@ type Service struct {
 }
 
 // New returns the returns service; Register adds its timers to the engine. escrow is the order service,
-// the only way a return touches an order's money.
-func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, log *slog.Logger, escrow order.Escrow) *Service {
-	return &Service{store: store, clock: clk, feed: feed, pager: pager, log: log, escrow: escrow}
+// the only way a return touches an order's money. The returns and disputes services need each other
+// (aftersales), so New builds the disputes service too: disputes is its constructor, given this service
+// as the returns side of the contract (dispute.New), and the service it builds opens a dispute when a
+// supplier reports returned goods damaged or missing and has the open disputes the one-case rule looks at.
+// Neither service exists without the other.
+func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, log *slog.Logger, escrow order.Escrow,
+	disputes func(aftersales.Returns) aftersales.Disputes,
+) *Service {
+	s := &Service{store: store, clock: clk, feed: feed, pager: pager, log: log, escrow: escrow}
+	s.disputes = disputes(s)
+	return s
 }
-
-// UseDisputes connects the disputes service (the aftersales contract): it opens a dispute when a supplier
-// reports returned goods damaged or missing, and has the open disputes the one-case rule looks at. The two
-// services need each other, so server.New connects them after building both.
-func (s *Service) UseDisputes(d aftersales.Disputes) { s.disputes = d }
 
 // run runs a mutation of the returns service in a transaction, once per request id.
 func run[Req any, Resp any, PReq idempotency.Request[Req], PResp idempotency.Response[Resp]](ctx context.Context, s *Service,
@@ -254,28 +257,19 @@ func (s *Service) unhold(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, 
 // refundable on the order (the sum of every refund on an order never exceeds what was paid). It returns
 // what was refunded; the ledger posts the return's refund at most once however often it is retried.
 func (s *Service) refund(ctx context.Context, tx *ent.Tx, r *ent.ReturnRequest, amount int64, actor auth.Principal, now time.Time) (int64, error) {
-	m, err := s.escrow.Money(ctx, tx, r.OrderID)
-	if err != nil {
-		return 0, fmt.Errorf("refund return %s: %w", r.ID, err)
-	}
-	amount = min(amount, m.Refundable())
-	if amount <= 0 {
-		return 0, nil
-	}
 	res, err := s.escrow.Refund(ctx, tx, order.RefundRequest{
-		OrderID: r.OrderID, AmountMinor: amount, CauseKind: causeReturnRefund, CauseID: r.ID,
+		OrderID: r.OrderID, AmountMinor: amount, UpToRefundable: true, CauseKind: causeReturnRefund, CauseID: r.ID,
 		Actor: actor, Now: now, Links: linksOf(r),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("refund return %s: %w", r.ID, err)
 	}
+	if res.AmountMinor <= 0 {
+		return 0, nil
+	}
 	if !res.Posted {
 		// The refund of this return was posted before (a replay); nothing moved now.
 		return r.RefundedMinor, nil
 	}
-	return amount, nil
+	return res.AmountMinor, nil
 }
-
-// errNoDisputes is returned when the disputes service was not connected, which is a deployment fault.
-var errNoDisputes = apierr.New(connect.CodeUnavailable, commonv1.ErrorReason_ERROR_REASON_INTERNAL,
-	"disputes about returned goods are not available on this server; report the damage to the platform")

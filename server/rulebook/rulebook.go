@@ -38,6 +38,16 @@ func Machines() map[string]transition.Table {
 	}
 }
 
+// Sources are the files the machines are written in, by the name the template uses; the document links
+// each table to its file.
+var Sources = map[string]string{
+	"Return":     "server/returns/rules.go",
+	"Complaint":  "server/complaint/rules.go",
+	"Dispute":    "server/dispute/rules.go",
+	"Order":      "server/order/rules.go",
+	"Withdrawal": "server/payout/rules.go",
+}
+
 // Parameter is a field of policy.Set as the document names it.
 type Parameter struct {
 	Field, Label string
@@ -145,7 +155,11 @@ func Render() (string, error) {
 			if !ok {
 				return "", fmt.Errorf("no machine %q", name)
 			}
-			return machineText(t, sets), nil
+			src, ok := Sources[name]
+			if !ok {
+				return "", fmt.Errorf("no source file for machine %q", name)
+			}
+			return fmt.Sprintf("The steps and timers below are written in [%s](../%s).\n\n", src, src) + machineText(t, sets), nil
 		},
 		"policies": func() string { return policyText(params, sets) },
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -58,6 +59,26 @@ func TestStepsNameRealRPCs(t *testing.T) {
 					t.Errorf("%s step %q is run by %s, which is no RPC of the API", name, r.Name, m[1])
 				}
 			}
+		}
+	}
+}
+
+// TestSourcesAreTheTables checks that every machine's link in docs/rules.md points at the file that
+// defines it (the package's Rules).
+func TestSourcesAreTheTables(t *testing.T) {
+	for name := range Machines() {
+		src, ok := Sources[name]
+		if !ok {
+			t.Errorf("machine %s has no source file to link", name)
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("..", "..", src))
+		if err != nil {
+			t.Errorf("machine %s: %v", name, err)
+			continue
+		}
+		if !strings.Contains(string(b), "func Rules() transition.Table") {
+			t.Errorf("machine %s: %s does not define Rules", name, src)
 		}
 	}
 }

@@ -2,7 +2,7 @@
 // generated Go client, and a database holding 100,000 orders, on SQLite (a WAL file) and on Postgres
 // (when TRADEASSURE_TEST_POSTGRES is set). Besides ns/op it reports ops/s and latency percentiles.
 //
-//	go test -run '^$' -bench . -benchtime 5s ./server/bench/
+//	go test -run '^$' -bench BenchmarkOrders -benchtime 5s ./server/bench/
 package bench
 
 import (

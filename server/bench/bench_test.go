@@ -1,6 +1,8 @@
-// Package bench measures the Orders API end to end: the server in-process behind real HTTP/2 (TLS), the
-// generated Go client, and a database holding 100,000 orders, on SQLite (a WAL file) and on Postgres
-// (when TRADEASSURE_TEST_POSTGRES is set). Besides ns/op it reports ops/s and latency percentiles.
+// Package bench measures the server end to end: in-process behind real HTTP/2 (TLS), through the
+// generated Go client, over a database holding 100,000 orders, on SQLite (a WAL file) and on Postgres
+// (when TRADEASSURE_TEST_POSTGRES is set). BenchmarkCompare (`make bench`, compare_test.go) measures it
+// against a bare connect-go baseline in the same run and reports ratios; the benchmarks here report
+// absolute ops/s and latency percentiles.
 //
 //	go test -run '^$' -bench BenchmarkOrders -benchtime 5s ./server/bench/
 package bench

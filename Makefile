@@ -62,7 +62,7 @@ test-walkthrough:
 # The client SDKs and examples (README "Client SDKs and examples"). They run against a real server built
 # once into bin/ and started per test with --dev on a temporary database.
 bin/tradeassured:
-	go build -o bin/tradeassured ./server/cmd/tradeassured
+	go build -buildvcs=auto -ldflags "-X main.commit=$$(git rev-parse HEAD 2>/dev/null)" -o bin/tradeassured ./server/cmd/tradeassured
 
 NPM_CI = npm ci --no-audit --no-fund --loglevel=error
 
@@ -129,6 +129,7 @@ bench-all: bench
 	go test -run '^$$' -bench 'BenchmarkOrders|BenchmarkWebhookDelivery' -benchtime 5s -timeout 60m ./server/bench/
 	go test -run '^$$' -bench BenchmarkCreateOrderWebhooks -benchtime 8000x -timeout 30m ./server/bench/
 	go test -run '^$$' -bench BenchmarkPost -benchtime 5s -timeout 30m ./server/ledger/
+	go test -run '^$$' -bench BenchmarkInstrumentation -benchtime 4000x -timeout 30m ./server/obs/
 
 run:
 	go run ./server/cmd/tradeassured --dev

@@ -37,6 +37,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/dispute"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/health"
+	"github.com/tradeassure/tradeassure/server/obs"
 	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/payout"
@@ -61,6 +62,13 @@ type Config struct {
 	// Transport is the message size and body time limits and the CORS origins; nil CORSOrigins means
 	// any origin ("*") in Dev and none otherwise.
 	Transport transport.Config
+	// Observability configures metrics and tracing (see package obs).
+	Observability obs.Config
+	// MetricsElsewhere leaves GET /metrics off Handler: the binary serves Server.Metrics on --metrics-addr.
+	MetricsElsewhere bool
+	// DeadlineInterval is how often the deadline worker runs (for /readyz: a worker silent for three
+	// intervals, and at least 30s, is not running); 0 means 1s.
+	DeadlineInterval time.Duration
 }
 
 // Server is an assembled tradeassure.
@@ -75,6 +83,10 @@ type Server struct {
 	Webhooks *webhook.Webhooks
 	// Feed is the event feed every service appends to.
 	Feed *events.Feed
+	// Obs is the instrumentation; run its ledger check with Obs.RunReconcile.
+	Obs *obs.Obs
+	// Metrics serves the Prometheus exposition (nil when metrics are off).
+	Metrics http.Handler
 }
 
 // New assembles the server.
@@ -135,6 +147,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 
+	o, instrumented, err := observe(cfg, log, engine, hooks, clk)
+	if err != nil {
+		return nil, err
+	}
+
 	// Keys are verified from memory; a change to a key or an account reaches every process within the bound.
 	authn := auth.NewAuthenticator(cfg.Store.Client, auth.DefaultBound)
 	tc := cfg.Transport.WithDefaults()
@@ -148,8 +165,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	limit := tc.HandlerOptions()
-	opts := connect.WithHandlerOptions(limit, connect.WithInterceptors(apierr.Interceptor(log), authn.Interceptor(),
-		validate.NewInterceptor(validate.WithValidator(validator))))
+	opts := connect.WithHandlerOptions(limit, connect.WithInterceptors(append(instrumented, apierr.Interceptor(log), authn.Interceptor(),
+		validate.NewInterceptor(validate.WithValidator(validator)))...))
 
 	// Every service is behind the gate, which authenticates before a body is read; health and reflection
 	// are public.
@@ -178,14 +195,62 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		adminv1connect.AdminServiceName, webhookv1connect.WebhookServiceName, casev1connect.CaseServiceName,
 	}
 	reflector := grpcreflect.NewStaticReflector(append(names, health.ServiceName)...)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector, limit))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, limit))
-	mux.Handle(health.NewHandler(func(ctx context.Context) bool {
+	public := func(path string, h http.Handler) { mux.Handle(path, gate.Public(h)) }
+	public(grpcreflect.NewHandlerV1(reflector, limit))
+	public(grpcreflect.NewHandlerV1Alpha(reflector, limit))
+	public(health.NewHandler(func(ctx context.Context) bool {
 		return cfg.Store.DB.PingContext(ctx) == nil
 	}, names, limit))
+	mountProbes(mux, cfg, engine)
+	metrics := o.MetricsHandler()
+	if metrics != nil && !cfg.MetricsElsewhere {
+		mux.Handle("GET /metrics", metrics)
+	}
 
-	handler := tc.CORS(tc.BodyDeadline(mux))
-	return &Server{Handler: handler, Engine: engine, Clock: clk, Store: cfg.Store, Orders: orders, Webhooks: hooks, Feed: feed}, nil
+	handler := o.Middleware(tc.CORS(tc.BodyDeadline(mux)))
+	return &Server{Handler: handler, Engine: engine, Clock: clk, Store: cfg.Store, Orders: orders, Webhooks: hooks, Feed: feed,
+		Obs: o, Metrics: metrics}, nil
+}
+
+// observe starts the instrumentation: metrics and gauges, spans around transactions and deadline runs,
+// and the interceptors that go first on every handler.
+func observe(cfg Config, log *slog.Logger, engine *deadline.Engine, hooks *webhook.Webhooks, clk clock.Clock) (*obs.Obs, []connect.Interceptor, error) {
+	o, err := obs.New(cfg.Observability, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := o.Observe(obs.Sources{Store: cfg.Store, Clock: clk, Webhooks: hooks, Finished: order.Finished}); err != nil {
+		return nil, nil, fmt.Errorf("register gauges: %w", err)
+	}
+	if cfg.Observability.TracerProvider != nil {
+		cfg.Store.Tracer = o.Tracer("github.com/tradeassure/tradeassure/server/storage")
+	}
+	engine.Instrument(o.Tracer("github.com/tradeassure/tradeassure/server/deadline"), o.DeadlineRan)
+	interceptors, err := o.Interceptors()
+	return o, interceptors, err
+}
+
+// mountProbes serves GET /healthz (alive) and GET /readyz (database reachable, every migration applied,
+// deadline worker running) for load balancers and Kubernetes.
+func mountProbes(mux *http.ServeMux, cfg Config, engine *deadline.Engine) {
+	stall := max(3*cfg.DeadlineInterval, 30*time.Second)
+	mux.Handle("GET /healthz", health.Live())
+	mux.Handle("GET /readyz", health.Ready(
+		health.Check{Name: "database", Fn: cfg.Store.DB.PingContext},
+		health.Check{Name: "migrations", Fn: func(ctx context.Context) error {
+			pending, err := cfg.Store.PendingMigrations(ctx)
+			if err == nil && len(pending) > 0 {
+				err = fmt.Errorf("%d not applied: %v", len(pending), pending)
+			}
+			return err
+		}},
+		health.Check{Name: "deadline_worker", Fn: func(context.Context) error {
+			if !engine.Alive(stall) {
+				return fmt.Errorf("not running, or no pass finished in %s", stall)
+			}
+			return nil
+		}},
+	))
 }
 
 // syncClock reads the development clock's offset before each authenticated call to a service, so a

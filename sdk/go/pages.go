@@ -194,7 +194,7 @@ func (c *Client) Follow(ctx context.Context, req *eventv1.WatchEventsRequest) it
 				return
 			}
 			failures++
-			wait := policy.backoff(min(failures, 16))
+			wait := max(policy.backoff(min(failures, 16)), retryAfter(err))
 			if wait <= 0 {
 				wait = 100 * time.Millisecond
 			}

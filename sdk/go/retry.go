@@ -6,11 +6,15 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strconv"
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 )
 
 // RetryPolicy says when and how often a failed call is tried again. Only calls that are safe to repeat
@@ -29,6 +33,10 @@ type RetryPolicy struct {
 	// Codes are the transient codes worth another attempt. ABORTED is deliberately not among the
 	// defaults: the service uses it for a stale etag, which a retry with the same etag cannot fix.
 	Codes []connect.Code
+	// MaxRetryAfter is the longest server hint honoured: a failure that asks the client to wait longer
+	// (a rate limit's google.rpc.RetryInfo, "retry_after_ms" or Retry-After) is returned at once instead.
+	// Zero means 30 seconds.
+	MaxRetryAfter time.Duration
 }
 
 // DefaultRetryPolicy is 4 attempts, waiting about 100 ms, 200 ms and 400 ms (each between half and all of
@@ -65,6 +73,59 @@ func (p RetryPolicy) backoff(attempt int) time.Duration {
 		return 0
 	}
 	return time.Duration(d/2 + rand.Float64()*d/2)
+}
+
+// retryAfter is the wait the server asked for in err: its google.rpc.RetryInfo detail, else the
+// ErrorDetail metadata "retry_after_ms", else a Retry-After header in seconds; 0 when it asked nothing.
+func retryAfter(err error) time.Duration {
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		return 0
+	}
+	var hint time.Duration
+	for _, d := range ce.Details() {
+		v, derr := d.Value()
+		if derr != nil {
+			continue
+		}
+		switch v := v.(type) {
+		case *errdetails.RetryInfo:
+			return v.GetRetryDelay().AsDuration()
+		case *commonv1.ErrorDetail:
+			if ms, perr := strconv.ParseInt(v.GetMetadata()["retry_after_ms"], 10, 64); perr == nil && ms > 0 {
+				hint = time.Duration(ms) * time.Millisecond
+			}
+		}
+	}
+	if hint > 0 {
+		return hint
+	}
+	if s, perr := strconv.ParseInt(ce.Meta().Get("Retry-After"), 10, 64); perr == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 0
+}
+
+// wait is the pause after the attempt-th failure with err: the backoff, or the server's hint when that
+// is longer; ok is false when the hint is beyond MaxRetryAfter or beyond the context's deadline, so
+// retrying is pointless.
+func (p RetryPolicy) wait(ctx context.Context, attempt int, err error) (d time.Duration, ok bool) {
+	d = p.backoff(attempt)
+	hint := retryAfter(err)
+	if hint <= 0 {
+		return d, true
+	}
+	limit := p.MaxRetryAfter
+	if limit <= 0 {
+		limit = 30 * time.Second
+	}
+	if hint > limit {
+		return 0, false
+	}
+	if dl, has := ctx.Deadline(); has && time.Until(dl) < hint {
+		return 0, false
+	}
+	return max(d, hint), true
 }
 
 // retryable reports whether err has one of the policy's transient codes.
@@ -106,7 +167,11 @@ func (s *sdkInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 			if !safe || attempt >= policy.MaxAttempts || !policy.retryable(err) || ctx.Err() != nil {
 				return nil, wrapError(err)
 			}
-			t := time.NewTimer(policy.backoff(attempt))
+			pause, ok := policy.wait(ctx, attempt, err)
+			if !ok {
+				return nil, wrapError(err)
+			}
+			t := time.NewTimer(pause)
 			select {
 			case <-ctx.Done():
 				t.Stop()

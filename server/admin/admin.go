@@ -295,20 +295,29 @@ func (s *Service) RevokeApiKey(ctx context.Context, req *connect.Request[adminv1
 		if err := p.RequireRole("revoke API keys", commonv1.Role_ROLE_OPERATOR); err != nil {
 			return nil, err
 		}
-		k, err := tx.APIKey.Get(ctx, req.Msg.GetApiKeyId())
-		if ent.IsNotFound(err) {
-			return nil, apierr.NotFound("API key", req.Msg.GetApiKeyId())
-		}
+		k, err := RevokeKey(ctx, tx, req.Msg.GetApiKeyId(), now)
 		if err != nil {
 			return nil, err
 		}
-		if k.RevokeTime == nil {
-			if k, err = tx.APIKey.UpdateOne(k).SetRevokeTime(now).SetUpdateTime(now).Save(ctx); err != nil {
-				return nil, fmt.Errorf("revoke key: %w", err)
-			}
-		}
 		return &adminv1.RevokeApiKeyResponse{ApiKey: keyToProto(k)}, nil
 	})
+}
+
+// RevokeKey revokes an API key within tx (a key already revoked keeps its revocation time) and returns it.
+func RevokeKey(ctx context.Context, tx *ent.Tx, id string, now time.Time) (*ent.APIKey, error) {
+	k, err := tx.APIKey.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil, apierr.NotFound("API key", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if k.RevokeTime == nil {
+		if k, err = tx.APIKey.UpdateOne(k).SetRevokeTime(now).SetUpdateTime(now).Save(ctx); err != nil {
+			return nil, fmt.Errorf("revoke key: %w", err)
+		}
+	}
+	return k, nil
 }
 
 // GetClock returns the server's time.

@@ -11,13 +11,17 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"buf.build/go/protovalidate"
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/tradeassure/tradeassure/ent"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	"github.com/tradeassure/tradeassure/server/obs/reqlog"
 )
 
 // Reason is shorthand for the generated reason enum.
@@ -30,6 +34,9 @@ type Error struct {
 	Message    string
 	Metadata   map[string]string
 	Violations []*commonv1.FieldViolation
+	// RetryAfter, when positive, is how long the client should wait before retrying: it is sent as
+	// metadata "retry_after_ms" and as a google.rpc.RetryInfo detail.
+	RetryAfter time.Duration
 }
 
 // Error returns the message.
@@ -128,9 +135,31 @@ func ToConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 	if ent.IsNotFound(err) {
 		return build(New(connect.CodeNotFound, commonv1.ErrorReason_ERROR_REASON_NOT_FOUND, "not found"))
 	}
-	log.ErrorContext(ctx, "internal error", "procedure", procedure, "error", err)
+	// The reference is the request id, which every log line of the request carries (reqlog.Handler), so
+	// support can find the failure from what the client saw.
+	ref := reqlog.ID(ctx)
+	if ref == "" {
+		ref = reqlog.NewID()
+		log.ErrorContext(ctx, "internal error", "procedure", procedure, "error", err, "reference", ref)
+	} else {
+		log.ErrorContext(ctx, "internal error", "procedure", procedure, "error", err)
+	}
 	return build(New(connect.CodeInternal, commonv1.ErrorReason_ERROR_REASON_INTERNAL,
-		"internal error; it was logged, please retry later"))
+		"internal error, reference %s; it was logged, please retry later", ref).With("reference", ref))
+}
+
+// CeilMillis rounds a wait up to a whole millisecond, at least one: a client waiting that long finds the
+// token there.
+func CeilMillis(d time.Duration) time.Duration {
+	return max((d+time.Millisecond-1)/time.Millisecond*time.Millisecond, time.Millisecond)
+}
+
+// Throttled is a call refused for its rate, to be retried after wait (rounded up to a millisecond).
+func Throttled(reason Reason, wait time.Duration, format string, args ...any) *Error {
+	wait = CeilMillis(wait)
+	e := New(connect.CodeResourceExhausted, reason, format, args...).With("retry_after_ms", wait.Milliseconds())
+	e.RetryAfter = wait
+	return e
 }
 
 func build(e *Error) *connect.Error {
@@ -139,6 +168,11 @@ func build(e *Error) *connect.Error {
 		Reason: e.Reason, Metadata: e.Metadata, FieldViolations: e.Violations,
 	}); err == nil {
 		ce.AddDetail(d)
+	}
+	if e.RetryAfter > 0 {
+		if d, err := connect.NewErrorDetail(&errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)}); err == nil {
+			ce.AddDetail(d)
+		}
 	}
 	return ce
 }

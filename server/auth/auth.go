@@ -148,9 +148,7 @@ type Authenticator struct {
 // bound 0 means DefaultBound.
 func NewAuthenticator(client *ent.Client, bound time.Duration) *Authenticator {
 	a := &Authenticator{Client: client, Bound: bound}
-	h := a.Hook()
-	client.APIKey.Use(h)
-	client.Account.Use(h)
+	a.use(client)
 	return a
 }
 

@@ -160,6 +160,17 @@ func (a *Authenticator) Hook() ent.Hook {
 	}
 }
 
+// use registers the hook on the API key and account clients of client.
+func (a *Authenticator) use(client *ent.Client) {
+	h := a.Hook()
+	client.APIKey.Use(h)
+	client.Account.Use(h)
+}
+
+// RecordChanges registers, on a client that authenticates nothing (an offline admin command), the hook
+// that records changes to API keys and accounts, so running servers see them within DefaultBound.
+func RecordChanges(client *ent.Client) { (&Authenticator{}).use(client) }
+
 // bumpVersion replaces the auth_changes version with a new random value.
 func bumpVersion(ctx context.Context, client *ent.Client) error {
 	b := make([]byte, 12)

@@ -11,11 +11,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/tradeassure/tradeassure/ent"
 	entdeadline "github.com/tradeassure/tradeassure/ent/deadline"
@@ -35,11 +40,30 @@ type Engine struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	handlers map[string]Handler
+	// tracer spans each deadline run; observe is told each run's kind and outcome (see Instrument).
+	tracer  trace.Tracer
+	observe func(kind, outcome string)
+	// running is whether Run is looping; heartbeat is when its last pass began or ended (Unix nanos).
+	running   atomic.Bool
+	heartbeat atomic.Int64
+}
+
+// Instrument sets the tracer of the spans around deadline runs and a function told the kind and outcome
+// ("applied", "stale", "no handler", "failed") of each run, for metrics.
+func (e *Engine) Instrument(tracer trace.Tracer, observe func(kind, outcome string)) {
+	e.tracer, e.observe = tracer, observe
+}
+
+// Alive reports whether Run is looping and its last pass began or ended within stall (the worker is not
+// stuck), for readiness checks.
+func (e *Engine) Alive(stall time.Duration) bool {
+	return e.running.Load() && time.Since(time.Unix(0, e.heartbeat.Load())) <= stall
 }
 
 // New returns an engine with no handlers.
 func New(store *storage.Store, clk clock.Clock, log *slog.Logger) *Engine {
-	return &Engine{store: store, clock: clk, log: log, handlers: map[string]Handler{}}
+	return &Engine{store: store, clock: clk, log: log, handlers: map[string]Handler{},
+		tracer: noop.NewTracerProvider().Tracer(""), observe: func(string, string) {}}
 }
 
 // Handle registers the handler of a deadline kind.
@@ -89,7 +113,8 @@ const batchSize = 50
 type outcome struct {
 	state   entdeadline.State
 	outcome string
-	err     error // the handler's failure: the deadline stays pending
+	err     error      // the handler's failure: the deadline stays pending
+	span    trace.Span // the deadline's run, ended once its transaction has committed or failed
 }
 
 // RunDue applies every deadline due by now and returns how many it applied (stale ones are dropped and
@@ -133,6 +158,20 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 			}
 			return mark(ctx, tx, claimed, outcomes, now)
 		})
+		for i, o := range outcomes {
+			if o.span == nil {
+				continue
+			}
+			name := o.outcome
+			if o.err != nil || err != nil {
+				name = "failed"
+				o.span.RecordError(errors.Join(o.err, err))
+				o.span.SetStatus(codes.Error, "deadline failed")
+			}
+			o.span.SetAttributes(attribute.String("deadline.outcome", name))
+			o.span.End()
+			e.observe(claimed[i].Kind, name)
+		}
 		if err != nil {
 			return applied, err
 		}
@@ -155,28 +194,31 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 }
 
 // apply runs one claimed deadline's handler within tx, in a savepoint that is released when it applies
-// and rolled back when it is stale or fails. The error is the savepoint's own (the transaction is lost).
+// and rolled back when it is stale or fails, under a span of its own. The error is the savepoint's own
+// (the transaction is lost).
 func (e *Engine) apply(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) (outcome, error) {
+	runCtx, span := e.tracer.Start(ctx, "deadline "+d.Kind, trace.WithNewRoot(),
+		trace.WithAttributes(attribute.String("deadline.id", d.ID), attribute.String("deadline.subject", d.SubjectID)))
 	h, ok := e.handlers[d.Kind]
 	if !ok {
-		return outcome{state: entdeadline.StateDropped, outcome: "no handler"}, nil
+		return outcome{state: entdeadline.StateDropped, outcome: "no handler", span: span}, nil
 	}
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT deadline"); err != nil {
-		return outcome{}, fmt.Errorf("apply deadline %s: %w", d.ID, err)
+		return outcome{span: span, err: err}, fmt.Errorf("apply deadline %s: %w", d.ID, err)
 	}
-	o := outcome{state: entdeadline.StateDone, outcome: "applied"}
+	o := outcome{state: entdeadline.StateDone, outcome: "applied", span: span}
 	end := "RELEASE SAVEPOINT deadline"
-	if err := h(ctx, tx, d, now); errors.Is(err, ErrStale) {
-		o, end = outcome{state: entdeadline.StateDropped, outcome: "stale"}, "ROLLBACK TO SAVEPOINT deadline"
+	if err := h(runCtx, tx, d, now); errors.Is(err, ErrStale) {
+		o.state, o.outcome, end = entdeadline.StateDropped, "stale", "ROLLBACK TO SAVEPOINT deadline"
 	} else if err != nil {
-		o, end = outcome{err: err}, "ROLLBACK TO SAVEPOINT deadline"
+		o.err, end = err, "ROLLBACK TO SAVEPOINT deadline"
 	}
 	if _, err := tx.ExecContext(ctx, end); err != nil {
-		return outcome{}, fmt.Errorf("apply deadline %s: %w", d.ID, err)
+		return outcome{span: span, err: err}, fmt.Errorf("apply deadline %s: %w", d.ID, err)
 	}
 	if end != "RELEASE SAVEPOINT deadline" {
 		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT deadline"); err != nil {
-			return outcome{}, fmt.Errorf("apply deadline %s: %w", d.ID, err)
+			return outcome{span: span, err: err}, fmt.Errorf("apply deadline %s: %w", d.ID, err)
 		}
 	}
 	return o, nil
@@ -213,10 +255,14 @@ func mark(ctx context.Context, tx *ent.Tx, claimed []*ent.Deadline, outcomes []o
 func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	e.running.Store(true)
+	defer e.running.Store(false)
 	for {
+		e.heartbeat.Store(time.Now().UnixNano())
 		if _, err := e.RunDue(ctx); err != nil && ctx.Err() == nil {
 			e.log.ErrorContext(ctx, "run deadlines", "error", err)
 		}
+		e.heartbeat.Store(time.Now().UnixNano())
 		select {
 		case <-ctx.Done():
 			return

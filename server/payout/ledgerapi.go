@@ -2,13 +2,11 @@ package payout
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"connectrpc.com/connect"
-	"entgo.io/ent/dialect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tradeassure/tradeassure/ent"
@@ -245,16 +243,5 @@ func (s *Service) Reconcile(ctx context.Context, req *connect.Request[payoutv1.R
 // snapshot runs fn in a transaction that sees one consistent state: a read-only repeatable-read
 // transaction on Postgres; on SQLite every transaction is one (writers are serialized).
 func (s *Service) snapshot(ctx context.Context, fn func(tx *ent.Tx) error) error {
-	if s.store.Dialect != dialect.Postgres {
-		return s.store.WithTx(ctx, fn)
-	}
-	tx, err := s.store.Client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("begin snapshot: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.store.Snapshot(ctx, fn)
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 	"github.com/tradeassure/tradeassure/server"
 	"github.com/tradeassure/tradeassure/server/admin"
+	"github.com/tradeassure/tradeassure/server/obs"
 	"github.com/tradeassure/tradeassure/server/storage"
 	"github.com/tradeassure/tradeassure/server/transport"
 	"github.com/tradeassure/tradeassure/server/webhook"
@@ -105,8 +106,14 @@ type Options struct {
 	Webhooks webhook.Config
 	// NoWebhookKey runs the server without a webhook key.
 	NoWebhookKey bool
-	// Transport sets the transport limits and CORS origins (defaults when zero).
+	// Transport sets the transport limits and CORS origins (defaults when zero, except the rate limits,
+	// which are off unless Transport.Limits sets one: benchmarks and load tests call far faster than a
+	// client should).
 	Transport transport.Config
+	// Observability configures metrics and tracing (metrics on, no spans, when zero).
+	Observability obs.Config
+	// Log, when set, receives the server's log instead of the test log (warnings and up).
+	Log *slog.Logger
 }
 
 // New starts a server on a fresh database. It is closed when the test ends.
@@ -128,13 +135,20 @@ func New(t testing.TB, o Options) *Env {
 	if o.Webhooks.Interval == 0 {
 		o.Webhooks.Interval = 20 * time.Millisecond
 	}
+	if o.Transport.Limits == (transport.RateLimits{}) {
+		o.Transport.Limits = transport.RateLimits{KeyRate: -1, AddressRate: -1, AuthFailureRate: -1}
+	}
 	store, err := storage.Open(ctx, dsn)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	clk := &Clock{now: Start}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Clock: clk, Dev: o.Dev, Webhooks: o.Webhooks, Transport: o.Transport})
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Clock: clk, Dev: o.Dev, Webhooks: o.Webhooks, Transport: o.Transport,
+		Observability: o.Observability})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}

@@ -21,6 +21,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	sqlite3 "github.com/mattn/go-sqlite3"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tradeassure/tradeassure/ent"
 )
@@ -36,6 +39,9 @@ type Store struct {
 	DB *sql.DB
 	// Dialect is dialect.SQLite or dialect.Postgres.
 	Dialect string
+	// Tracer, when set, spans each transaction that is part of a traced operation (a request, a
+	// deadline run); a transaction outside one gets no span, so background polling makes no traces.
+	Tracer trace.Tracer
 }
 
 // Open connects to the database named by dsn ("sqlite://path", "sqlite://:memory:" or "postgres://…") and
@@ -157,6 +163,58 @@ func Migrate(ctx context.Context, db *sql.DB, dia string) error {
 	return nil
 }
 
+// migrationNames are the embedded migrations of the dialect, in order.
+func migrationNames(dia string) ([]string, error) {
+	dir := "migrations/" + dia
+	if dia == dialect.SQLite {
+		dir = "migrations/sqlite"
+	}
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) == ".sql" {
+			names = append(names, strings.TrimSuffix(e.Name(), ".sql"))
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// PendingMigrations returns the migrations this binary carries that the database has not applied (none
+// once Open has run, unless someone rolled the schema back), for readiness checks.
+func (s *Store) PendingMigrations(ctx context.Context) ([]string, error) {
+	names, err := migrationNames(s.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	applied := map[string]bool{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("read schema_migrations: %w", err)
+		}
+		applied[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	var pending []string
+	for _, n := range names {
+		if !applied[n] {
+			pending = append(pending, n)
+		}
+	}
+	return pending, nil
+}
+
 func applyMigration(ctx context.Context, db *sql.DB, dia, dir, name string) error {
 	version := strings.TrimSuffix(name, ".sql")
 	tx, err := db.BeginTx(ctx, nil)
@@ -217,7 +275,19 @@ func rebind(dia, q string) string {
 }
 
 // WithTx runs fn in a transaction and commits it when fn returns nil.
-func (s *Store) WithTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
+func (s *Store) WithTx(ctx context.Context, fn func(tx *ent.Tx) error) (err error) {
+	if s.Tracer != nil && trace.SpanContextFromContext(ctx).IsSampled() {
+		var span trace.Span
+		ctx, span = s.Tracer.Start(ctx, "db.transaction", trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("db.system", s.Dialect)))
+		defer func() {
+			if err != nil {
+				span.RecordError(err)
+				span.SetStatus(codes.Error, "transaction rolled back")
+			}
+			span.End()
+		}()
+	}
 	tx, err := s.Client.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -236,6 +306,23 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
 		return fmt.Errorf("commit transaction: %w", err)
 	}
 	return nil
+}
+
+// Snapshot runs fn in a read-only transaction that sees one consistent state of the database (REPEATABLE
+// READ on Postgres; SQLite transactions are snapshots already), and never writes.
+func (s *Store) Snapshot(ctx context.Context, fn func(tx *ent.Tx) error) error {
+	if s.Dialect != dialect.Postgres {
+		return s.WithTx(ctx, fn)
+	}
+	tx, err := s.Client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin snapshot: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // RedactDSN hides a password in a DSN, for logs.

@@ -38,6 +38,8 @@ type Config struct {
 	IdleTimeout time.Duration
 	// CORSOrigins are the browser origins allowed to call the API ("*" for any); none when empty.
 	CORSOrigins []string
+	// Limits are the gate's rate limits.
+	Limits RateLimits
 }
 
 // WithDefaults returns c with every zero limit set to its default.
@@ -54,6 +56,7 @@ func (c Config) WithDefaults() Config {
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
 	}
+	c.Limits = c.Limits.withDefaults()
 	return c
 }
 

@@ -26,6 +26,7 @@ export {
   isRetryable,
   newRequestId,
   requestIdRetryInterceptor,
+  retryAfterMs,
   type RetryPolicy,
 } from "./interceptors.js";
 export { allEvents, follow, paginate, type FollowOptions } from "./pages.js";

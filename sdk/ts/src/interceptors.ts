@@ -1,7 +1,7 @@
 import { clone, ScalarType, type DescField, type DescMessage, type Message } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
-import { isNetworkFailure } from "./errors.js";
+import { asError, isNetworkFailure } from "./errors.js";
 
 /**
  * When and how often a failed call is tried again. Only calls that are safe to repeat are retried:
@@ -24,6 +24,11 @@ export interface RetryPolicy {
    * service uses it for a stale etag, which the same request cannot fix.
    */
   codes: readonly Code[];
+  /**
+   * The longest server hint honoured, in milliseconds: a failure asking the client to wait longer (a rate
+   * limit's "retry_after_ms" or Retry-After) is thrown at once instead. Default 30000.
+   */
+  maxRetryAfterMs?: number;
 }
 
 /** The default retry policy: 4 attempts about 100, 200 and 400 ms apart. */
@@ -47,6 +52,35 @@ export function backoffMs(policy: RetryPolicy, attempt: number): number {
   let d = policy.initialBackoffMs * Math.pow(Math.max(policy.multiplier, 1), Math.max(attempt - 1, 0));
   d = Math.min(d, policy.maxBackoffMs);
   return d <= 0 ? 0 : d / 2 + (Math.random() * d) / 2;
+}
+
+/**
+ * The wait the server asked for, in milliseconds: the ErrorDetail metadata "retry_after_ms" (sent with
+ * RESOURCE_EXHAUSTED by the rate limits, beside a google.rpc.RetryInfo), else a Retry-After header in
+ * seconds; 0 when it asked nothing.
+ */
+export function retryAfterMs(err: unknown): number {
+  if (!(err instanceof ConnectError)) {
+    return 0;
+  }
+  const ms = Number(asError(err)?.metadata["retry_after_ms"] ?? "");
+  if (Number.isFinite(ms) && ms > 0) {
+    return ms;
+  }
+  const s = Number(err.metadata.get("retry-after") ?? "");
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 0;
+}
+
+/**
+ * The wait after the attempt-th failure with err: the backoff, or the server's hint when longer; undefined
+ * when the hint is beyond maxRetryAfterMs, so retrying is pointless.
+ */
+export function retryWaitMs(policy: RetryPolicy, attempt: number, err: unknown): number | undefined {
+  const hint = retryAfterMs(err);
+  if (hint > (policy.maxRetryAfterMs ?? 30000)) {
+    return undefined;
+  }
+  return Math.max(backoffMs(policy, attempt), hint);
 }
 
 /** Returns an interceptor that sends the API key (and nothing when it is empty). */
@@ -104,7 +138,11 @@ export function requestIdRetryInterceptor(policy: RetryPolicy, makeId: () => str
         if (!safe || attempt >= policy.maxAttempts || !isRetryable(policy, err) || call.signal.aborted) {
           throw err;
         }
-        await sleep(backoffMs(policy, attempt), call.signal);
+        const wait = retryWaitMs(policy, attempt, err);
+        if (wait === undefined) {
+          throw err;
+        }
+        await sleep(wait, call.signal);
         if (call.signal.aborted) {
           throw err;
         }

@@ -7,7 +7,7 @@ import type {
   WatchEventsRequestSchema,
 } from "./gen/tradeassure/event/v1/event_service_pb.js";
 import { asError, isNetworkFailure } from "./errors.js";
-import { backoffMs, defaultRetryPolicy, sleep, type RetryPolicy } from "./interceptors.js";
+import { backoffMs, defaultRetryPolicy, retryAfterMs, sleep, type RetryPolicy } from "./interceptors.js";
 
 /**
  * Iterates over every item of a paged list: calls list with the request, yields the items of the
@@ -89,6 +89,7 @@ export async function* follow(
   const policy = options.retry ?? defaultRetryPolicy;
   const cursor = { ...request, afterId: request.afterId ?? "" };
   let failures = 0;
+  let hint = 0;
   while (!options.signal?.aborted) {
     // Each connection has its own controller, so leaving the loop closes the stream at once.
     const ctl = new AbortController();
@@ -108,6 +109,7 @@ export async function* follow(
       if (options.signal?.aborted) {
         return;
       }
+      hint = retryAfterMs(err);
       const code = err instanceof ConnectError ? err.code : undefined;
       if (code !== undefined && permanentCodes.has(code) && !isNetworkFailure(err)) {
         throw asError(err);
@@ -118,6 +120,7 @@ export async function* follow(
       ctl.abort();
     }
     failures++;
-    await sleep(Math.max(backoffMs(policy, Math.min(failures, 16)), 50), options.signal);
+    await sleep(Math.max(backoffMs(policy, Math.min(failures, 16)), 50, hint), options.signal);
+    hint = 0;
   }
 }

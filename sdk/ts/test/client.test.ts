@@ -229,3 +229,32 @@ test("money and deadlines read well", () => {
   assert.equal(timeLeft(new Date("2026-03-04T08:00:00Z"), now).text, "passed 01:00:00 ago");
 });
 
+
+test("a rate-limited call is retried after the server's hint, not the shorter backoff; a hint beyond maxRetryAfterMs is thrown at once", async () => {
+  const throttled = (ms: number) => {
+    const err = new ConnectError("over its rate", Code.ResourceExhausted);
+    const detail = create(common.ErrorDetailSchema, { reason: ErrorReason.RATE_LIMITED, metadata: { retry_after_ms: String(ms) } });
+    err.details = [{ type: common.ErrorDetailSchema.typeName, value: toBinary(common.ErrorDetailSchema, detail) }];
+    return err;
+  };
+  const times: number[] = [];
+  let hintMs = 60;
+  const routes = (r: ConnectRouter) =>
+    r.service(order.OrderService, {
+      getOrder() {
+        times.push(performance.now());
+        if (times.length === 1) {
+          throw throttled(hintMs);
+        }
+        return create(order.GetOrderResponseSchema, {});
+      },
+    });
+  await fakeClient(routes).orders.getOrder({ orderId: "x" });
+  assert.equal(times.length, 2);
+  assert.ok(times[1]! - times[0]! >= hintMs - 1, `retried after ${times[1]! - times[0]!}ms, hint ${hintMs}ms`);
+
+  times.length = 0;
+  hintMs = 3_600_000;
+  await assert.rejects(fakeClient(routes).orders.getOrder({ orderId: "x" }), (e: unknown) => asError(e)?.reason === ErrorReason.RATE_LIMITED);
+  assert.equal(times.length, 1);
+});

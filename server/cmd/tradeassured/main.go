@@ -26,12 +26,18 @@ import (
 	"github.com/tradeassure/tradeassure/server/admin"
 	"github.com/tradeassure/tradeassure/server/devseed"
 	"github.com/tradeassure/tradeassure/server/idempotency"
+	"github.com/tradeassure/tradeassure/server/listen"
+	"github.com/tradeassure/tradeassure/server/obs/reqlog"
 	"github.com/tradeassure/tradeassure/server/storage"
 	"github.com/tradeassure/tradeassure/server/transport"
 	"github.com/tradeassure/tradeassure/server/webhook"
 )
 
 func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "--version" || os.Args[1] == "-version" || os.Args[1] == "version") {
+		fmt.Println("tradeassured", version())
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "admin" {
 		if err := adminCommand(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "tradeassured admin:", err)
@@ -39,7 +45,9 @@ func main() {
 		}
 		return
 	}
-	if err := serve(os.Args[1:]); err != nil {
+	if err := serve(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
+		return
+	} else if err != nil {
 		fmt.Fprintln(os.Stderr, "tradeassured:", err)
 		os.Exit(1)
 	}
@@ -105,6 +113,8 @@ func serve(args []string) error {
 		"time a keep-alive connection may wait for its next request (env TRADEASSURE_IDLE_TIMEOUT)")
 	corsOrigins := fs.String("cors-origins", env("TRADEASSURE_CORS_ORIGINS", ""),
 		"comma-separated browser origins allowed to call the API, or * for any; default * with --dev, none otherwise (env TRADEASSURE_CORS_ORIGINS)")
+	ops := addOpsFlags(fs, &envErr)
+	fs.Usage = func() { usage(fs) }
 	if envErr != nil {
 		return envErr
 	}
@@ -114,17 +124,27 @@ func serve(args []string) error {
 	if *maxMsg <= 0 || *headerTimeout <= 0 || *bodyTimeout <= 0 || *idleTimeout <= 0 {
 		return errors.New("--max-message-bytes, --read-header-timeout, --body-timeout and --idle-timeout must be positive")
 	}
+	limits, err := ops.limits()
+	if err != nil {
+		return err
+	}
 	tc := transport.Config{MaxMessageBytes: *maxMsg, ReadHeaderTimeout: *headerTimeout, BodyTimeout: *bodyTimeout,
-		IdleTimeout: *idleTimeout, CORSOrigins: transport.ParseOrigins(*corsOrigins)}
+		IdleTimeout: *idleTimeout, CORSOrigins: transport.ParseOrigins(*corsOrigins), Limits: limits}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	// Every line logged in a request carries its request id.
+	log := slog.New(reqlog.NewHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})))
 	slog.SetDefault(log)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	observability, stopTracing, err := tracing(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 
 	store, err := storage.Open(ctx, *dsn)
 	if err != nil {
@@ -142,7 +162,8 @@ func serve(args []string) error {
 		return fmt.Errorf("--webhook-key: %w", err)
 	}
 	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Dev: *dev, Transport: tc,
-		Webhooks: webhook.Config{Keys: keys, Timeout: *whTimeout, Interval: *whInterval}})
+		Webhooks:      webhook.Config{Keys: keys, Timeout: *whTimeout, Interval: *whInterval},
+		Observability: observability, MetricsElsewhere: *ops.metricsAddr != "", DeadlineInterval: *tick})
 	if err != nil {
 		return err
 	}
@@ -151,12 +172,23 @@ func serve(args []string) error {
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
+	lc := ops.listen(*addr)
+	if lc.TLS() {
+		if _, err := lc.TLSConfig(); err != nil {
+			return err
+		}
 	}
-	httpSrv := tc.HTTPServer(srv.Handler, server.Protocols())
+	httpSrv := tc.HTTPServer(srv.Handler, lc.Protocols())
 	workerCtx, stopWorker := context.WithCancel(context.Background())
+	if *ops.metricsAddr != "" && srv.Metrics != nil {
+		if err := serveMetrics(workerCtx, *ops.metricsAddr, srv.Metrics, log); err != nil {
+			stopWorker()
+			return err
+		}
+	}
+	if *ops.reconcile > 0 {
+		go srv.Obs.RunReconcile(workerCtx, *ops.reconcile)
+	}
 	workerDone := make(chan struct{})
 	hooksDone := make(chan struct{})
 	go func() {
@@ -173,8 +205,12 @@ func serve(args []string) error {
 		idempotency.RunSweep(workerCtx, store, srv.Clock, log, time.Hour)
 	}()
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
-	log.Info("tradeassured listening", "addr", ln.Addr().String(), "db", storage.RedactDSN(*dsn), "dev", *dev)
+	go func() {
+		errc <- listen.Serve(httpSrv, lc, func(a net.Addr) {
+			log.Info("tradeassured listening", "addr", a.String(), "tls", lc.TLS(), "db", storage.RedactDSN(*dsn), "dev", *dev,
+				"version", version())
+		})
+	}()
 
 	select {
 	case err := <-errc:
@@ -256,8 +292,13 @@ func adminCommand(args []string) error {
 	if len(args) > 0 && args[0] == "rewrap-webhook-secrets" {
 		return rewrapCommand(args[1:])
 	}
+	if len(args) > 0 {
+		if c, ok := adminSubcommands[args[0]]; ok {
+			return c.run(args[1:])
+		}
+	}
 	if len(args) == 0 || args[0] != "create-account" {
-		return errors.New("usage: tradeassured admin create-account --role operator --name NAME --email EMAIL [--country CC] [--limit-usd N] [--one-touch] [--db DSN]\n       tradeassured admin rewrap-webhook-secrets --webhook-key NEW,OLD [--db DSN]")
+		return errors.New("usage: " + adminUsage())
 	}
 	fs := flag.NewFlagSet("create-account", flag.ContinueOnError)
 	dsn := fs.String("db", env("TRADEASSURE_DB", "sqlite://tradeassure.db"), "database")

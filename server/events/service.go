@@ -99,8 +99,12 @@ func (s *Service) page(ctx context.Context, p auth.Principal, c cursor, subjectT
 	deadline := time.Now().Add(maxHold)
 	for wait := time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 50*time.Millisecond) {
 		held, err := s.query(p, c, subjectType, subjectID, true).Exist(ctx)
-		if err != nil || !held {
+		if err != nil {
 			return rows, err
+		}
+		if !held {
+			// Nothing is held back any more: what was held when rows were read has become visible since.
+			return s.query(p, c, subjectType, subjectID, false).Limit(limit).All(ctx)
 		}
 		select {
 		case <-ctx.Done():

@@ -205,7 +205,7 @@ func (s *Service) RuleDispute(ctx context.Context, req *connect.Request[disputev
 			return nil, err
 		}
 		amount := m.GetRefundAmount().GetAmountMinor()
-		if err := checkAmount("refund_amount", m.GetRefundAmount(), o.Currency, grantable(o), limitGrantable); err != nil {
+		if err := checkAmount("refund_amount", m.GetRefundAmount(), o.Money.Currency, grantable(o), limitGrantable); err != nil {
 			return nil, err
 		}
 		if (amount == 0) != (m.GetResolution() == disputev1.Dispute_RESOLUTION_NO_REFUND) {
@@ -227,7 +227,7 @@ func (s *Service) RuleDispute(ctx context.Context, req *connect.Request[disputev
 			kind: disputev1.TimelineEntry_KIND_RULED, event: "ruled", amount: m.GetRefundAmount(),
 			fields: []string{"state", "ruling", "settlement"},
 			desc: fmt.Sprintf("An arbiter ruled %s with a refund of %d %s; responsible: %s. %s", m.GetResolution(), amount,
-				o.Currency, m.GetResponsibility(), m.GetNote()),
+				o.Money.Currency, m.GetResponsibility(), m.GetNote()),
 		}}, steps...)...)
 		if err != nil {
 			return nil, err

@@ -55,9 +55,9 @@ func (s *Service) autoGrant(ctx context.Context, tx *ent.Tx, l *loaded, now time
 	}
 	_, err = s.commit(ctx, tx, l, autoGrant, auth.System, now, append([]step{{
 		kind: disputev1.TimelineEntry_KIND_AUTO_GRANTED, event: "auto_granted", offerID: oc.offerID,
-		amount: resource.Money(oc.amount, o.Currency), fields: []string{"state", "supplier_response", "settlement"},
+		amount: resource.Money(oc.amount, o.Money.Currency), fields: []string{"state", "supplier_response", "settlement"},
 		desc: fmt.Sprintf("The supplier did not respond by %s; the buyer's request (%s of %d %s) was granted automatically",
-			d.GetSupplierResponseDeadline().AsTime().Format(time.RFC3339), oc.resolution, oc.amount, o.Currency),
+			d.GetSupplierResponseDeadline().AsTime().Format(time.RFC3339), oc.resolution, oc.amount, o.Money.Currency),
 	}}, steps...)...)
 	return err
 }

@@ -116,20 +116,20 @@ type loaded struct {
 	// from is the state as loaded, before the caller changes d.
 	from disputev1.Dispute_State
 	// ord is the dispute's order as read in this transaction (orderOf), or nil.
-	ord *ent.Order
+	ord *order.Facts
 }
 
 // orderOf is the dispute's order, read once per transaction: the checks of a step and the amounts its
 // commit shows use the same read. A step that moves the order's money forgets it (settle).
-func (l *loaded) orderOf(ctx context.Context, tx *ent.Tx) (*ent.Order, error) {
+func (l *loaded) orderOf(ctx context.Context, tx *ent.Tx) (order.Facts, error) {
 	if l.ord != nil {
-		return l.ord, nil
+		return *l.ord, nil
 	}
-	o, err := tx.Order.Get(ctx, l.d.GetOrderId())
+	o, err := order.Read(ctx, tx, l.d.GetOrderId())
 	if err != nil {
-		return nil, fmt.Errorf("read order %s of dispute %s: %w", l.d.GetOrderId(), l.d.GetId(), err)
+		return order.Facts{}, fmt.Errorf("read the order of dispute %s: %w", l.d.GetId(), err)
 	}
-	l.ord = o
+	l.ord = &o
 	return o, nil
 }
 
@@ -309,29 +309,29 @@ func refreshAmounts(ctx context.Context, tx *ent.Tx, l *loaded) error {
 	if err != nil {
 		return err
 	}
-	money := order.MoneyOf(o)
-	d.PaidAmount = resource.Money(money.Refundable(), o.Currency)
-	d.RefundableAmount = resource.Money(money.Grantable(), o.Currency)
+	money := o.Money
+	d.PaidAmount = resource.Money(money.Refundable(), money.Currency)
+	d.RefundableAmount = resource.Money(money.Grantable(), money.Currency)
 	if terminal(d.GetState()) {
-		d.HeldAmount = resource.Money(0, o.Currency)
+		d.HeldAmount = resource.Money(0, money.Currency)
 		return nil
 	}
-	held, err := ledger.Balance(ctx, tx, ledger.OrderEscrow, o.ID, o.Currency)
+	held, err := ledger.Balance(ctx, tx, ledger.OrderEscrow, o.ID, money.Currency)
 	if err != nil {
 		return err
 	}
-	d.HeldAmount = resource.Money(held, o.Currency)
+	d.HeldAmount = resource.Money(held, money.Currency)
 	return nil
 }
 
 // grantable is the most the platform itself may refund on o (order.Money.Grantable): the dispute's
 // refundable_amount.
-func grantable(o *ent.Order) int64 { return order.MoneyOf(o).Grantable() }
+func grantable(o order.Facts) int64 { return o.Money.Grantable() }
 
 // agreeable is the most the parties may agree to refund on o (order.Money.Refundable): the dispute's
 // paid_amount. Coverage caps what the platform grants, not what the parties agree, so a refund the supplier
 // itself offers or accepts may go up to what was paid (docs/rules.md, Disputes).
-func agreeable(o *ent.Order) int64 { return order.MoneyOf(o).Refundable() }
+func agreeable(o order.Facts) int64 { return o.Money.Refundable() }
 
 // The limits checkAmount names in its refusal.
 const (

@@ -65,7 +65,7 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 			}
 			out, err := s.commit(ctx, tx, l, accept, p, now, append([]step{{
 				kind: disputev1.TimelineEntry_KIND_SUPPLIER_ACCEPTED, event: "supplier_accepted", evidence: evidence,
-				offerID: oc.offerID, amount: resource.Money(oc.amount, o.Currency), fields: []string{"state", "supplier_response", "settlement"},
+				offerID: oc.offerID, amount: resource.Money(oc.amount, o.Money.Currency), fields: []string{"state", "supplier_response", "settlement"},
 				desc: "The supplier accepted the buyer's request: " + m.GetNote(),
 			}}, steps...)...)
 			if err != nil {
@@ -103,7 +103,7 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 			}
 			offer := &disputev1.Offer{
 				Id: resource.ID("ofr_"), Proposer: p.Party(), Resolution: m.GetCounterOffer().GetResolution(),
-				RefundAmount: resource.Money(amount, o.Currency), Note: m.GetCounterOffer().GetNote(), Evidence: evidence,
+				RefundAmount: resource.Money(amount, o.Money.Currency), Note: m.GetCounterOffer().GetNote(), Evidence: evidence,
 				State: disputev1.Offer_STATE_OPEN, CreateTime: ts(now),
 			}
 			d.Offers = append(d.Offers, offer)
@@ -113,7 +113,7 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 			}
 			st.offerID, st.amount = offer.GetId(), offer.GetRefundAmount()
 			st.desc = fmt.Sprintf("The supplier rejected the buyer's request and offered %s of %d %s: %s",
-				offer.GetResolution(), amount, o.Currency, m.GetNote())
+				offer.GetResolution(), amount, o.Money.Currency, m.GetNote())
 		}
 		out, err := s.commit(ctx, tx, l, t, p, now, st)
 		if err != nil {
@@ -156,14 +156,14 @@ func (s *Service) MakeOffer(ctx context.Context, req *connect.Request[disputev1.
 		}
 		evidence := stamp(m.GetEvidence(), p, now)
 		offer := &disputev1.Offer{
-			Id: resource.ID("ofr_"), Proposer: p.Party(), Resolution: m.GetTerms().GetResolution(), RefundAmount: resource.Money(amount, o.Currency),
+			Id: resource.ID("ofr_"), Proposer: p.Party(), Resolution: m.GetTerms().GetResolution(), RefundAmount: resource.Money(amount, o.Money.Currency),
 			Note: m.GetTerms().GetNote(), Evidence: evidence, State: disputev1.Offer_STATE_OPEN, CreateTime: ts(now),
 		}
 		d.Offers = append(d.Offers, offer)
 		out, err := s.commit(ctx, tx, l, makeOffer, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OFFER_MADE, event: "offer_made", offerID: offer.GetId(), evidence: evidence,
 			amount: offer.GetRefundAmount(), fields: []string{"offers"},
-			desc: fmt.Sprintf("The %s offered %s of %d %s", auth.RoleName(p.Role), offer.GetResolution(), amount, o.Currency),
+			desc: fmt.Sprintf("The %s offered %s of %d %s", auth.RoleName(p.Role), offer.GetResolution(), amount, o.Money.Currency),
 		})
 		if err != nil {
 			return nil, err
@@ -194,7 +194,7 @@ func (s *Service) AcceptOffer(ctx context.Context, req *connect.Request[disputev
 		}
 		// Other refunds since the offer was made may have lowered what is left to refund. Accepting an offer
 		// is the parties' agreement (one made or accepted by the supplier), which the coverage does not cap.
-		if err := checkAmount("offer.refund_amount", offer.GetRefundAmount(), o.Currency, agreeable(o), limitAgreeable); err != nil {
+		if err := checkAmount("offer.refund_amount", offer.GetRefundAmount(), o.Money.Currency, agreeable(o), limitAgreeable); err != nil {
 			return nil, err
 		}
 		offer.State, offer.CloseTime = disputev1.Offer_STATE_ACCEPTED, ts(now)
@@ -209,7 +209,7 @@ func (s *Service) AcceptOffer(ctx context.Context, req *connect.Request[disputev
 			kind: disputev1.TimelineEntry_KIND_OFFER_ACCEPTED, event: "offer_accepted", offerID: offer.GetId(),
 			amount: offer.GetRefundAmount(), fields: []string{"state", "offers", "settlement"},
 			desc: fmt.Sprintf("The %s accepted the offer of %s of %d %s; the dispute is settled", auth.RoleName(p.Role),
-				offer.GetResolution(), offer.GetRefundAmount().GetAmountMinor(), o.Currency),
+				offer.GetResolution(), offer.GetRefundAmount().GetAmountMinor(), o.Money.Currency),
 		}}, steps...)...)
 		if err != nil {
 			return nil, err

@@ -13,7 +13,6 @@ import (
 	entpayment "github.com/tradeassure/tradeassure/ent/payment"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
-	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/aftersales"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
@@ -60,23 +59,14 @@ func hasInspectionReport(ev []*commonv1.Evidence) *commonv1.Evidence {
 	return nil
 }
 
-// orderTerms decodes an order's stored terms.
-func orderTerms(o *ent.Order) (*orderv1.OrderTerms, error) {
-	t := &orderv1.OrderTerms{}
-	if err := proto.Unmarshal(o.Terms, t); err != nil {
-		return nil, fmt.Errorf("decode terms of order %s: %w", o.ID, err)
-	}
-	return t, nil
-}
-
 // linesRefund checks the disputed lines against the order and returns what was paid for them, with their
 // share of freight and insurance, capped by what the parties may agree. No lines means the whole order.
-func linesRefund(o *ent.Order, lines []*disputev1.DisputedLine) (int64, error) {
+func linesRefund(o order.Facts, lines []*disputev1.DisputedLine) (int64, error) {
 	limit := agreeable(o)
 	if len(lines) == 0 {
 		return limit, nil
 	}
-	terms, err := orderTerms(o)
+	terms, err := o.Terms()
 	if err != nil {
 		return 0, err
 	}
@@ -118,12 +108,12 @@ func linesRefund(o *ent.Order, lines []*disputev1.DisputedLine) (int64, error) {
 		}
 	}
 	amount := goods
-	if o.GoodsMinor > 0 {
+	if o.Money.Goods > 0 {
 		// The lines carry their share of the freight and insurance the buyer paid.
-		fees, ok := money.Sub(o.TotalMinor, o.GoodsMinor)
+		fees, ok := money.Sub(o.Money.Total, o.Money.Goods)
 		var share int64
 		if ok {
-			share, ok = money.MulDiv(fees, goods, o.GoodsMinor)
+			share, ok = money.MulDiv(fees, goods, o.Money.Goods)
 		}
 		if ok {
 			amount, ok = money.Add(goods, share)
@@ -153,7 +143,7 @@ func checkAmount(field string, m *commonv1.Money, currency string, limit int64, 
 // offerAmount is the refund an offer's terms mean. Offers (and the buyer's opening request, its first
 // offer) are what the parties may agree, so they go up to what was paid whatever the coverage; what the
 // platform grants from them by itself is capped again by grantable.
-func offerAmount(field string, t *disputev1.OfferTerms, o *ent.Order, lines []*disputev1.DisputedLine) (int64, error) {
+func offerAmount(field string, t *disputev1.OfferTerms, o order.Facts, lines []*disputev1.DisputedLine) (int64, error) {
 	switch t.GetResolution() {
 	case disputev1.Dispute_RESOLUTION_FULL_REFUND:
 		return agreeable(o), nil
@@ -163,7 +153,7 @@ func offerAmount(field string, t *disputev1.OfferTerms, o *ent.Order, lines []*d
 		if t.GetRefundAmount() == nil {
 			return 0, apierr.Invalid(field+".refund_amount", "a partial refund needs the amount")
 		}
-		if err := checkAmount(field+".refund_amount", t.GetRefundAmount(), o.Currency, agreeable(o), limitAgreeable); err != nil {
+		if err := checkAmount(field+".refund_amount", t.GetRefundAmount(), o.Money.Currency, agreeable(o), limitAgreeable); err != nil {
 			return 0, err
 		}
 		return t.GetRefundAmount().GetAmountMinor(), nil
@@ -172,31 +162,31 @@ func offerAmount(field string, t *disputev1.OfferTerms, o *ent.Order, lines []*d
 }
 
 // openOrder reads the order a dispute is opened on and refuses when it already has an open dispute.
-func openOrder(ctx context.Context, tx *ent.Tx, orderID string, visibleTo func(*ent.Order) bool) (*ent.Order, error) {
-	o, err := tx.Order.Get(ctx, orderID)
+func openOrder(ctx context.Context, tx *ent.Tx, orderID string, visibleTo func(order.Facts) bool) (order.Facts, error) {
+	o, err := order.Read(ctx, tx, orderID)
 	if ent.IsNotFound(err) || (err == nil && !visibleTo(o)) {
-		return nil, apierr.NotFound("order", orderID)
+		return order.Facts{}, apierr.NotFound("order", orderID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read order %s: %w", orderID, err)
+		return order.Facts{}, err
 	}
 	open, err := tx.Dispute.Query().Where(entdispute.OpenOrderID(orderID)).Exist(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("look for open disputes on %s: %w", orderID, err)
+		return order.Facts{}, fmt.Errorf("look for open disputes on %s: %w", orderID, err)
 	}
 	if open {
-		return nil, alreadyOpen(orderID)
+		return order.Facts{}, alreadyOpen(orderID)
 	}
 	return o, nil
 }
 
 // newDispute is a dispute on o with the fields every kind shares.
-func newDispute(o *ent.Order, kind disputev1.Dispute_Kind, opener auth.Principal, now time.Time) *loaded {
+func newDispute(o order.Facts, kind disputev1.Dispute_Kind, opener auth.Principal, now time.Time) *loaded {
 	d := &disputev1.Dispute{
 		Id: resource.ID("dsp_"), CreateTime: ts(now), OrderId: o.ID, BuyerAccountId: o.BuyerID, SupplierAccountId: o.SupplierID,
-		Policy: order.PolicyOf(o).Name, Kind: kind, OpenedBy: opener.Party(),
+		Policy: o.Policy.Name, Kind: kind, OpenedBy: opener.Party(),
 	}
-	return &loaded{d: d, version: o.PolicyVersion, ord: o}
+	return &loaded{d: d, version: o.PolicyVersion, ord: &o}
 }
 
 // startClocks starts the timers of a dispute opened by begin awaiting the supplier's response (rules.go)
@@ -220,32 +210,33 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		if err := p.RequireAfterSales("open disputes"); err != nil {
 			return nil, err
 		}
-		o, err := openOrder(ctx, tx, m.GetOrderId(), func(o *ent.Order) bool { return o.BuyerID == p.AccountID })
+		o, err := openOrder(ctx, tx, m.GetOrderId(), func(o order.Facts) bool { return o.BuyerID == p.AccountID })
 		if err != nil {
 			return nil, err
 		}
 		if err := aftersales.OneCase(ctx, tx, o.ID, s.returns, "a dispute can be opened"); err != nil {
 			return nil, err
 		}
-		pol := order.PolicyOf(o)
-		switch order.StageOf(o) {
+		pol := o.Policy
+		switch o.Stage {
 		case order.StageUnpaid:
-			return nil, apierr.IllegalState("order", o.ID, "open a dispute on", string(o.State)).
+			return nil, apierr.IllegalState("order", o.ID, "open a dispute on", o.State).
 				With("hint", "only a paid, not cancelled order can be disputed")
 		case order.StageUnshipped:
 			// Before shipment the only thing to dispute is that the goods did not ship on time.
 			if m.GetReason() != disputev1.Dispute_REASON_NOT_SHIPPED_ON_TIME {
-				return nil, apierr.IllegalState("order", o.ID, "dispute "+m.GetReason().String()+" on", string(o.State)).
+				return nil, apierr.IllegalState("order", o.ID, "dispute "+m.GetReason().String()+" on", o.State).
 					With("hint", "before shipment only REASON_NOT_SHIPPED_ON_TIME can be disputed")
 			}
-			if !now.After(o.ShipByTime) {
+			if !now.After(o.ShipBy) {
 				return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_TOO_EARLY,
-					"order %s may ship until %s; late shipment can be disputed after that", o.ID, o.ShipByTime.UTC().Format(time.RFC3339)).
-					With("ship_by_time", o.ShipByTime.UTC().Format(time.RFC3339))
+					"order %s may ship until %s; late shipment can be disputed after that", o.ID, o.ShipBy.UTC().Format(time.RFC3339)).
+					With("ship_by_time", o.ShipBy.UTC().Format(time.RFC3339))
 			}
 		case order.StageCompleted, order.StageClosed:
-			if o.CompleteTime != nil {
-				end := o.CompleteTime.Add(pol.DisputeWindow)
+			// A completed or closed order's end is its completion.
+			if o.End != nil {
+				end := o.End.Add(pol.DisputeWindow)
 				if now.After(end) {
 					return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_WINDOW_CLOSED,
 						"the dispute window of order %s closed at %s (%d days after completion); only an arbiter can now record a refund the parties agree",
@@ -254,7 +245,7 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 				}
 			}
 		}
-		if o.PaidMinor <= 0 {
+		if o.Money.Paid <= 0 {
 			return nil, apierr.IllegalState("order", o.ID, "open a dispute on", "unpaid")
 		}
 		// The related return must be one of this order's: the dispute shows it to both parties and the arbiter.
@@ -280,16 +271,16 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		l := newDispute(o, disputev1.Dispute_KIND_STANDARD, p, now)
 		d := l.d
 		d.Reason, d.ReasonClass, d.Description = m.GetReason(), reasonClass(m.GetReason()), m.GetDescription()
-		d.RequestedResolution, d.RequestedRefundAmount = m.GetRequested().GetResolution(), resource.Money(amount, o.Currency)
+		d.RequestedResolution, d.RequestedRefundAmount = m.GetRequested().GetResolution(), resource.Money(amount, o.Money.Currency)
 		d.Lines, d.Evidence, d.RelatedReturnId = m.GetLines(), evidence, m.GetRelatedReturnId()
 		if fee := m.GetInspectionFee(); fee != nil {
-			if err := s.setInspection(d, fee, evidence, o.Currency); err != nil {
+			if err := s.setInspection(d, fee, evidence, o.Money.Currency); err != nil {
 				return nil, err
 			}
 		}
 		offer := &disputev1.Offer{
 			Id: resource.ID("ofr_"), Proposer: p.Party(), Resolution: m.GetRequested().GetResolution(),
-			RefundAmount: resource.Money(amount, o.Currency), Note: m.GetRequested().GetNote(), Evidence: evidence,
+			RefundAmount: resource.Money(amount, o.Money.Currency), Note: m.GetRequested().GetNote(), Evidence: evidence,
 			State: disputev1.Offer_STATE_OPEN, CreateTime: ts(now),
 		}
 		d.Offers = []*disputev1.Offer{offer}
@@ -303,7 +294,7 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 			kind: disputev1.TimelineEntry_KIND_OPENED, event: "opened", offerID: offer.GetId(), evidence: evidence,
 			amount: d.GetRequestedRefundAmount(),
 			desc: fmt.Sprintf("The buyer opened a dispute (%s) asking for %s of %d %s; the supplier must respond by %s",
-				d.GetReason(), d.GetRequestedResolution(), amount, o.Currency,
+				d.GetReason(), d.GetRequestedResolution(), amount, o.Money.Currency,
 				d.GetSupplierResponseDeadline().AsTime().Format(time.RFC3339)),
 			fields: []string{"state", "offers", "evidence"},
 		})
@@ -343,7 +334,7 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 		if err := p.RequireRole("record chargebacks", commonv1.Role_ROLE_OPERATOR); err != nil {
 			return nil, err
 		}
-		o, err := openOrder(ctx, tx, m.GetOrderId(), func(*ent.Order) bool { return true })
+		o, err := openOrder(ctx, tx, m.GetOrderId(), func(order.Facts) bool { return true })
 		if err != nil {
 			return nil, err
 		}
@@ -381,13 +372,13 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 			return nil, apierr.Invalid("chargeback_time", "the chargeback must be raised between the payment (%s) and now",
 				pay.FinishTime.UTC().Format(time.RFC3339))
 		}
-		pol := order.PolicyOf(o)
+		pol := o.Policy
 		if end := pay.FinishTime.Add(pol.ChargebackWindow); cbTime.After(end) {
 			return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_WINDOW_CLOSED,
 				"a chargeback of payment %s had to come by %s (%d days after the payment)", pay.ID,
 				end.UTC().Format(time.RFC3339), int(pol.ChargebackWindow/(24*time.Hour))).With("window_end", end.UTC().Format(time.RFC3339))
 		}
-		if err := checkAmount("amount", m.GetAmount(), o.Currency, min(pay.AmountMinor, grantable(o)),
+		if err := checkAmount("amount", m.GetAmount(), o.Money.Currency, min(pay.AmountMinor, grantable(o)),
 			"the payment's amount, within what the platform may grant on this order"); err != nil {
 			return nil, err
 		}
@@ -412,7 +403,7 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 		out, err := s.commit(ctx, tx, l, recordCharge, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OPENED, event: "opened", amount: m.GetAmount(), fields: []string{"state", "chargeback"},
 			desc: fmt.Sprintf("A card chargeback (%s) of %d %s was recorded; the supplier must contest it with evidence by %s",
-				m.GetReasonCode(), m.GetAmount().GetAmountMinor(), o.Currency, d.GetSupplierResponseDeadline().AsTime().Format(time.RFC3339)),
+				m.GetReasonCode(), m.GetAmount().GetAmountMinor(), o.Money.Currency, d.GetSupplierResponseDeadline().AsTime().Format(time.RFC3339)),
 		})
 		if err != nil {
 			return nil, err
@@ -428,14 +419,14 @@ func (s *Service) RecordAgreedRefund(ctx context.Context, req *connect.Request[d
 		if err := p.RequireRole("record agreed refunds", commonv1.Role_ROLE_ARBITER); err != nil {
 			return nil, err
 		}
-		o, err := openOrder(ctx, tx, m.GetOrderId(), func(*ent.Order) bool { return true })
+		o, err := openOrder(ctx, tx, m.GetOrderId(), func(order.Facts) bool { return true })
 		if err != nil {
 			return nil, err
 		}
-		if o.PaidMinor <= 0 {
-			return nil, apierr.IllegalState("order", o.ID, "record a refund on", string(o.State))
+		if o.Money.Paid <= 0 {
+			return nil, apierr.IllegalState("order", o.ID, "record a refund on", o.State)
 		}
-		if err := checkAmount("refund_amount", m.GetRefundAmount(), o.Currency, agreeable(o), limitAgreeable); err != nil {
+		if err := checkAmount("refund_amount", m.GetRefundAmount(), o.Money.Currency, agreeable(o), limitAgreeable); err != nil {
 			return nil, err
 		}
 		l := newDispute(o, disputev1.Dispute_KIND_STANDARD, p, now)
@@ -466,7 +457,7 @@ func (s *Service) RecordAgreedRefund(ctx context.Context, req *connect.Request[d
 // OpenReturnedGoodsDispute opens the supplier's dispute about a return's goods, which starts at the
 // arbiter; the returns service calls it within its own transaction.
 func (s *Service) OpenReturnedGoodsDispute(ctx context.Context, tx *ent.Tx, r aftersales.ReturnedGoodsDispute) (string, error) {
-	o, err := openOrder(ctx, tx, r.OrderID, func(o *ent.Order) bool { return o.SupplierID == r.SupplierID })
+	o, err := openOrder(ctx, tx, r.OrderID, func(o order.Facts) bool { return o.SupplierID == r.SupplierID })
 	if err != nil {
 		return "", err
 	}
@@ -477,7 +468,7 @@ func (s *Service) OpenReturnedGoodsDispute(ctx context.Context, tx *ent.Tx, r af
 	d.Description, d.RelatedReturnId = r.Statement, r.ReturnID
 	d.Evidence = stamp(r.Evidence, supplier, now)
 	d.RequestedResolution = disputev1.Dispute_RESOLUTION_PARTIAL_REFUND
-	d.RequestedRefundAmount = resource.Money(r.ClaimMinor, o.Currency)
+	d.RequestedRefundAmount = resource.Money(r.ClaimMinor, o.Money.Currency)
 	d.EscalatedBy, d.EscalateTime = supplier.Party(), ts(now)
 	if err := s.escrow.Hold(ctx, tx, o.ID, auth.System, now); err != nil {
 		return "", err
@@ -486,7 +477,7 @@ func (s *Service) OpenReturnedGoodsDispute(ctx context.Context, tx *ent.Tx, r af
 		kind: disputev1.TimelineEntry_KIND_OPENED, event: "opened", evidence: d.GetEvidence(), amount: d.GetRequestedRefundAmount(),
 		fields: []string{"state"},
 		desc: fmt.Sprintf("The supplier reported the goods of return %s damaged or missing and contests %d %s of its refund; an arbiter decides",
-			r.ReturnID, r.ClaimMinor, o.Currency),
+			r.ReturnID, r.ClaimMinor, o.Money.Currency),
 	})
 	if err != nil {
 		return "", err

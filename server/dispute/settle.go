@@ -69,7 +69,7 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 	if err != nil {
 		return nil, err
 	}
-	cur := o.Currency
+	cur := o.Money.Currency
 	// The refund below changes the order; the commit reads it again for the dispute's amounts.
 	defer l.forgetOrder()
 	set := &disputev1.Settlement{

@@ -14,11 +14,15 @@ type Money struct {
 	// Paid is what the buyer paid, Refunded what was refunded since, Covered the trade-assurance coverage
 	// (never above the supplier's limit when the order was created).
 	Paid, Refunded, Covered int64
+	// Goods is the value of the order's lines, Total what the buyer owes for the order: the goods with
+	// their freight and insurance.
+	Goods, Total int64
 }
 
 // MoneyOf is the money facts of a stored order.
 func MoneyOf(o *ent.Order) Money {
-	return Money{Currency: o.Currency, Paid: o.PaidMinor, Refunded: o.RefundedMinor, Covered: o.CoveredMinor}
+	return Money{Currency: o.Currency, Paid: o.PaidMinor, Refunded: o.RefundedMinor, Covered: o.CoveredMinor,
+		Goods: o.GoodsMinor, Total: o.TotalMinor}
 }
 
 // Refundable is the most the parties may still refund by agreement (a return, a refund the supplier offers

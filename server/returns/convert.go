@@ -88,8 +88,8 @@ var policyToProto = map[returnrequest.Policy]commonv1.Policy{
 }
 
 // policyOfOrder is the stored policy of a return on o: the order's.
-func policyOfOrder(o *ent.Order) returnrequest.Policy {
-	if order.PolicyOf(o).Name == commonv1.Policy_POLICY_RETAIL {
+func policyOfOrder(o order.Facts) returnrequest.Policy {
+	if o.Policy.Name == commonv1.Policy_POLICY_RETAIL {
 		return returnrequest.PolicyRetail
 	}
 	return returnrequest.PolicyTradeAssurance

@@ -40,27 +40,27 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 		if err := p.RequireAfterSales("request returns"); err != nil {
 			return nil, err
 		}
-		o, err := tx.Order.Get(ctx, m.GetOrderId())
+		o, err := order.Read(ctx, tx, m.GetOrderId())
 		if ent.IsNotFound(err) || (err == nil && o.BuyerID != p.AccountID) {
 			return nil, apierr.NotFound("order", m.GetOrderId())
 		}
 		if err != nil {
 			return nil, fmt.Errorf("load order %s: %w", m.GetOrderId(), err)
 		}
-		switch stage := order.StageOf(o); {
+		switch stage := o.Stage; {
 		case stage == order.StageClosed:
 			return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_WINDOW_CLOSED,
-				"order %s is closed: its after-sales window is over", o.ID).With("state", string(o.State))
+				"order %s is closed: its after-sales window is over", o.ID).With("state", o.State)
 		case stage != order.StageDelivered && stage != order.StageCompleted:
-			return nil, apierr.IllegalState("order", o.ID, "return goods from (it must be delivered or completed)", string(o.State))
-		case o.DeliverTime == nil:
-			return nil, apierr.IllegalState("order", o.ID, "return goods from (no receipt is recorded)", string(o.State))
+			return nil, apierr.IllegalState("order", o.ID, "return goods from (it must be delivered or completed)", o.State)
+		case o.Delivered == nil:
+			return nil, apierr.IllegalState("order", o.ID, "return goods from (no receipt is recorded)", o.State)
 		}
 		if err := aftersales.OneCase(ctx, tx, o.ID, s.disputes, "a return can be requested"); err != nil {
 			return nil, err
 		}
-		pol := order.PolicyOf(o)
-		receipt := *o.DeliverTime
+		pol := o.Policy
+		receipt := *o.Delivered
 		reason := m.GetReason()
 		kind := returnrequest.KindStandard
 		if m.GetFreeReturn() {
@@ -83,7 +83,7 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 				"a return for %s needs evidence: attach at least one piece, such as photos or video of the goods (EVIDENCE_KIND_PRODUCT_PHOTO) or an inspection report (EVIDENCE_KIND_INSPECTION_REPORT)", what).
 				With("missing", "evidence").With("suggested_kinds", "EVIDENCE_KIND_PRODUCT_PHOTO,EVIDENCE_KIND_INSPECTION_REPORT")
 		}
-		terms, err := orderTerms(o)
+		terms, err := o.Terms()
 		if err != nil {
 			return nil, err
 		}
@@ -100,15 +100,15 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 		if err != nil {
 			return nil, err
 		}
-		deduct := kind == returnrequest.KindFreeReturn || order.StageOf(o) == order.StageCompleted
-		b, err := price(terms, lines, prior, deduct, order.MoneyOf(o).Refundable()-prior.reserved)
+		deduct := kind == returnrequest.KindFreeReturn || o.Stage == order.StageCompleted
+		b, err := price(terms, lines, prior, deduct, o.Money.Refundable()-prior.reserved)
 		if err != nil {
 			return nil, err
 		}
 		if b.total <= 0 {
 			return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_AMOUNT_EXCEEDS_PAID,
 				"nothing is left to refund on order %s (paid %d, refunded %d, expected by open returns %d)",
-				o.ID, o.PaidMinor, o.RefundedMinor, prior.reserved).With("refundable_minor", 0)
+				o.ID, o.Money.Paid, o.Money.Refunded, prior.reserved).With("refundable_minor", 0)
 		}
 		evidence, stamped := marshalEvidence(m.GetEvidence(), p, now)
 		id := resource.ID("ret_")
@@ -116,11 +116,11 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 			SetPolicy(policyOfOrder(o)).SetPolicyVersion(o.PolicyVersion).SetKind(kind).
 			SetOrigin(returnrequest.OriginBuyerRequest).SetReason(reasonFromProto[reason]).SetDescription(m.GetDescription()).
 			SetEvidence(evidence).SetLines(lines).SetWholeOrder(whole).SetOrderReceiptTime(receipt).
-			SetEscrowHeld(true).SetHeldMinor(b.total).SetCurrency(o.Currency).
+			SetEscrowHeld(true).SetHeldMinor(b.total).SetCurrency(o.Money.Currency).
 			SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now)
 		setBreakdown(c.Mutation(), b)
 		steps := []step{{kind: returnsv1.TimelineEntry_KIND_CREATED, to: request.To, evidence: stamped,
-			description: fmt.Sprintf("Buyer requested a return of %s for %s; expected refund %s", describeLines(lines, whole), reasonText(reason), amountText(b.total, o.Currency))}}
+			description: fmt.Sprintf("Buyer requested a return of %s for %s; expected refund %s", describeLines(lines, whole), reasonText(reason), amountText(b.total, o.Money.Currency))}}
 		if kind == returnrequest.KindFreeReturn {
 			addr, err := warehouseAddress(ctx, tx, o)
 			if err != nil {
@@ -154,7 +154,7 @@ func (s *Service) CreateReturn(ctx context.Context, req *connect.Request[returns
 
 // freeReturnAvailable checks the free-return programme applies: a retail order, a supplier who opted in,
 // and the programme's window after receipt.
-func (s *Service) freeReturnAvailable(ctx context.Context, tx *ent.Tx, o *ent.Order, pol policy.Set, receipt, now time.Time) error {
+func (s *Service) freeReturnAvailable(ctx context.Context, tx *ent.Tx, o order.Facts, pol policy.Set, receipt, now time.Time) error {
 	if pol.FreeReturnWindow <= 0 {
 		return apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_FREE_RETURN_NOT_AVAILABLE,
 			"free returns are part of the retail policy; order %s follows the trade-assurance policy, so request a standard return", o.ID)
@@ -178,7 +178,7 @@ func (s *Service) freeReturnAvailable(ctx context.Context, tx *ent.Tx, o *ent.Or
 // warehouseAddress is the platform's local return warehouse for an order: a warehouse account in the
 // buyer's country (any warehouse when the country has none), at its registered address, or at its name in
 // its country when it registered none.
-func warehouseAddress(ctx context.Context, tx *ent.Tx, o *ent.Order) (*commonv1.Address, error) {
+func warehouseAddress(ctx context.Context, tx *ent.Tx, o order.Facts) (*commonv1.Address, error) {
 	buyer, err := tx.Account.Get(ctx, o.BuyerID)
 	if err != nil {
 		return nil, fmt.Errorf("load buyer %s: %w", o.BuyerID, err)
@@ -326,7 +326,7 @@ func amountText(minor int64, currency string) string {
 // come back. It holds the order's escrow; the dispute should lift its own hold after this call, so that a
 // completed order's escrow is not released in between.
 func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d aftersales.ReturnForDispute) (string, error) {
-	o, err := tx.Order.Get(ctx, d.OrderID)
+	o, err := order.Read(ctx, tx, d.OrderID)
 	if err != nil {
 		return "", fmt.Errorf("start return for dispute %s: %w", d.DisputeID, err)
 	}
@@ -340,7 +340,7 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 	if !ent.IsNotFound(err) {
 		return "", fmt.Errorf("start return for dispute %s: %w", d.DisputeID, err)
 	}
-	terms, err := orderTerms(o)
+	terms, err := o.Terms()
 	if err != nil {
 		return "", err
 	}
@@ -361,7 +361,7 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 	}
 	// The dispute decided the amount: the breakdown shows the shares, and whatever the agreement leaves out
 	// appears as the cap deduction.
-	refundable := order.MoneyOf(o).Refundable()
+	refundable := o.Money.Refundable()
 	b, err := price(terms, lines, prior, false, min(d.RefundMinor, refundable))
 	if err != nil {
 		return "", err
@@ -377,19 +377,19 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 	if err != nil {
 		return "", err
 	}
-	pol := order.PolicyOf(o)
+	pol := o.Policy
 	now := d.Now
 	due := shipTimer.Due(pol, now)
 	receipt := now
-	if o.DeliverTime != nil {
-		receipt = *o.DeliverTime
+	if o.Delivered != nil {
+		receipt = *o.Delivered
 	}
 	id := resource.ID("ret_")
 	c := tx.ReturnRequest.Create().SetID(id).SetOrderID(o.ID).SetBuyerID(o.BuyerID).SetSupplierID(o.SupplierID).
 		SetPolicy(policyOfOrder(o)).SetPolicyVersion(o.PolicyVersion).SetKind(returnrequest.KindStandard).
 		SetOrigin(returnrequest.OriginDispute).SetSourceDisputeID(d.DisputeID).SetLines(lines).
 		SetWholeOrder(whole).SetOrderReceiptTime(receipt).SetEscrowHeld(true).SetHeldMinor(b.total).
-		SetCurrency(o.Currency).SetState(startForDispute.To).SetApproveTime(now).
+		SetCurrency(o.Money.Currency).SetState(startForDispute.To).SetApproveTime(now).
 		SetApprovedByRole("system").SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now)
 	if addr != nil {
 		c.SetReturnAddress(resource.Marshal(addr))
@@ -405,7 +405,7 @@ func (s *Service) StartReturnForDispute(ctx context.Context, tx *ent.Tx, d after
 	_, err = s.record(ctx, tx, "", r, change{event: "approved", actor: d.Actor, now: now, steps: []step{{
 		kind: returnsv1.TimelineEntry_KIND_CREATED, to: startForDispute.To,
 		description: fmt.Sprintf("Return started by dispute %s (return and refund of %s); ship the goods to the supplier by %s",
-			d.DisputeID, amountText(b.total, o.Currency), due.UTC().Format(time.RFC3339)),
+			d.DisputeID, amountText(b.total, o.Money.Currency), due.UTC().Format(time.RFC3339)),
 	}}})
 	if err != nil {
 		return "", err

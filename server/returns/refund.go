@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	"github.com/tradeassure/tradeassure/ent/schema"
@@ -41,15 +39,6 @@ import (
 // mulDiv returns floor(a × b / c) for non-negative a, b and positive c, exactly; false when it is
 // beyond what the platform handles (orders drafted before amounts were checked).
 func mulDiv(a, b, c int64) (int64, bool) { return money.MulDiv(a, b, c) }
-
-// orderTerms reads an order's terms.
-func orderTerms(o *ent.Order) (*orderv1.OrderTerms, error) {
-	t := &orderv1.OrderTerms{}
-	if err := proto.Unmarshal(o.Terms, t); err != nil {
-		return nil, fmt.Errorf("read terms of order %s: %w", o.ID, err)
-	}
-	return t, nil
-}
 
 // counts reports whether a return's units count as returned (or being returned): every open return, and a
 // refunded one unless the buyer kept the goods after accepting a partial refund.

@@ -1,12 +1,12 @@
 package bench
 
 import (
-	"os"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"

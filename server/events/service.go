@@ -53,18 +53,44 @@ func (s *Service) start(ctx context.Context, afterID string) (cursor, error) {
 	if err != nil {
 		return cursor{}, apierr.Invalid("after_id", "must be an event id")
 	}
+	key, err := Position(ctx, s.client, id)
+	return cursor{key: key, id: id}, err
+}
+
+// Position returns the feed key of the event with an id: with the id, the event's place in the feed's
+// order, (feed key, id). An id at or below 0 is before every event (-1); an id no event has reads on from
+// it as if every key were 0, as on SQLite.
+func Position(ctx context.Context, client *ent.Client, id int64) (int64, error) {
 	if id <= 0 {
-		return cursor{key: -1}, nil
+		return -1, nil
 	}
-	key, err := s.client.Event.Query().Where(entevent.ID(id)).Select(entevent.FieldFeedKey).Int(ctx)
+	key, err := client.Event.Query().Where(entevent.ID(id)).Select(entevent.FieldFeedKey).Int(ctx)
 	if ent.IsNotFound(err) {
-		// An id no event has: read on from it as if every key were 0, as on SQLite.
-		return cursor{id: id}, nil
+		return 0, nil
 	}
 	if err != nil {
-		return cursor{}, fmt.Errorf("read event %d: %w", id, err)
+		return 0, fmt.Errorf("read event %d: %w", id, err)
 	}
-	return cursor{key: int64(key), id: id}, nil
+	return int64(key), nil
+}
+
+// Through selects the events at or before the position (key, id) in the feed's order.
+func Through(key, id int64) func(*sql.Selector) {
+	return func(sel *sql.Selector) {
+		sel.Where(sql.Not(sql.CompositeGT([]string{sel.C(entevent.FieldFeedKey), sel.C(entevent.FieldID)}, key, id)))
+	}
+}
+
+// InFeedOrder orders events by their place in the feed, (feed key, id).
+func InFeedOrder(sel *sql.Selector) {
+	sel.OrderBy(sel.C(entevent.FieldFeedKey), sel.C(entevent.FieldID))
+}
+
+// After selects the events after the position (key, id) in the feed's order.
+func After(key, id int64) func(*sql.Selector) {
+	return func(sel *sql.Selector) {
+		sel.Where(sql.CompositeGT([]string{sel.C(entevent.FieldFeedKey), sel.C(entevent.FieldID)}, key, id))
+	}
 }
 
 // pgStop is the Postgres reader's stop: the oldest transaction of this database still running when the

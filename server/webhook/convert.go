@@ -56,7 +56,7 @@ func endpointToProto(e *ent.WebhookEndpoint, q *queueAt) *webhookv1.WebhookEndpo
 		out.Replay = &webhookv1.WebhookReplay{
 			AfterEventId: eventID(e.ReplayAfterID), UntilEventId: eventID(e.ReplayUntilID),
 			QueuedThroughEventId: eventID(e.ReplayCursorID), QueuedDeliveries: e.ReplayQueued,
-			Done: e.ReplayCursorID >= e.ReplayUntilID, CreateTime: timestamppb.New(*e.ReplayCreateTime),
+			Done: e.ReplayCursorID == e.ReplayUntilID, CreateTime: timestamppb.New(*e.ReplayCreateTime),
 		}
 	}
 	if q != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/tradeassure/tradeassure/ent"
+	entevent "github.com/tradeassure/tradeassure/ent/event"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
 	webhookv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1"
@@ -401,5 +403,58 @@ func TestAttemptOutcomes(t *testing.T) {
 	}
 	if followed {
 		t.Fatal("a redirect was followed")
+	}
+}
+
+// TestReplayFollowsFeedOrder replays in the feed's order, (feed key, id), not by id: on Postgres an event
+// with a smaller id can come later in the feed (its transaction began later). An earlier event moved to
+// the end of the feed is replayed from a cursor past its id, and the replay still ends.
+func TestReplayFollowsFeedOrder(t *testing.T) {
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			m := newMarket(t, engine, true)
+			rx := servertest.NewReceiver(t)
+			ep, _ := m.endpoint(m.supplier, rx.URL, "order.*")
+			m.life()
+			isOrder := func(ev *eventv1.Event) bool { return strings.HasPrefix(ev.GetType(), "order.") }
+			all := m.feedIDs(m.supplier, "", isOrder)
+			servertest.WaitFor(t, "the deliveries", func() bool { return rx.Count() == len(all) }, rx.Count)
+			if len(all) < 4 {
+				t.Fatalf("only %d order events", len(all))
+			}
+			moved := all[1]
+			id, _ := strconv.ParseInt(moved, 10, 64)
+			top := m.e.Store.Client.Event.Query().Order(ent.Desc(entevent.FieldFeedKey)).FirstX(m.e.Ctx).FeedKey
+			// Feed keys are immutable to the code; the test moves one as a later transaction would have keyed it.
+			for _, table := range []string{"events", "event_parties"} {
+				col := map[string]string{"events": "id", "event_parties": "event_id"}[table]
+				q := fmt.Sprintf("UPDATE %s SET feed_key = %d WHERE %s = %d", table, top+1, col, id)
+				if _, err := m.e.Store.DB.ExecContext(m.e.Ctx, q); err != nil {
+					t.Fatalf("move event %d: %v", id, err)
+				}
+			}
+			cursor := all[2]
+			want := m.feedIDs(m.supplier, cursor, isOrder)
+			if want[len(want)-1] != moved {
+				t.Fatalf("the feed after %s is %v: event %s is not last", cursor, want, moved)
+			}
+			if _, err := m.supplier.Webhooks.ReplayWebhookEvents(m.e.Ctx, connect.NewRequest(&webhookv1.ReplayWebhookEventsRequest{
+				EndpointId: ep.GetId(), AfterEventId: cursor})); err != nil {
+				t.Fatalf("replay: %v", err)
+			}
+			servertest.WaitFor(t, "the replay to finish", func() bool { return m.getEndpoint(m.supplier, ep.GetId()).GetReplay().GetDone() }, rx.Count)
+			servertest.WaitFor(t, "the replayed deliveries", func() bool { return rx.Count() == len(all)+len(want) }, rx.Count)
+			var replayed []string
+			for _, r := range rx.All()[len(all):] {
+				replayed = append(replayed, r.ID())
+			}
+			if !sameSet(replayed, want) {
+				t.Fatalf("replayed %v, want %v", replayed, want)
+			}
+			if r := m.getEndpoint(m.supplier, ep.GetId()).GetReplay(); r.GetUntilEventId() != moved || r.GetQueuedDeliveries() != int64(len(want)) {
+				t.Fatalf("replay %v, want it through %s with %d queued", r, moved, len(want))
+			}
+		})
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/tradeassure/tradeassure/ent"
-	entevent "github.com/tradeassure/tradeassure/ent/event"
 	"github.com/tradeassure/tradeassure/ent/webhookattempt"
 	"github.com/tradeassure/tradeassure/ent/webhookdelivery"
 	"github.com/tradeassure/tradeassure/ent/webhookendpoint"
@@ -227,7 +226,7 @@ const replayBatch = 500
 func (w *Webhooks) advanceReplays(ctx context.Context) error {
 	eps, err := w.store.Client.WebhookEndpoint.Query().Where(webhookendpoint.Enabled(true),
 		webhookendpoint.ReplayCreateTimeNotNil(), func(s *sql.Selector) {
-			s.Where(sql.ColumnsLT(s.C(webhookendpoint.FieldReplayCursorID), s.C(webhookendpoint.FieldReplayUntilID)))
+			s.Where(sql.ColumnsNEQ(s.C(webhookendpoint.FieldReplayCursorID), s.C(webhookendpoint.FieldReplayUntilID)))
 		}).Select(webhookendpoint.FieldID).Strings(ctx)
 	if err != nil {
 		return err
@@ -264,12 +263,21 @@ func (w *Webhooks) replayStep(ctx context.Context, id string) (bool, error) {
 		if ent.IsNotFound(err) {
 			return nil
 		}
-		if err != nil || !ep.Enabled || ep.ReplayCursorID >= ep.ReplayUntilID {
+		if err != nil || !ep.Enabled || ep.ReplayCursorID == ep.ReplayUntilID {
+			return err
+		}
+		// The range is in the feed's order, (feed key, id): on Postgres ids are not.
+		fromKey, err := events.Position(ctx, tx.Client(), ep.ReplayCursorID)
+		if err != nil {
+			return err
+		}
+		untilKey, err := events.Position(ctx, tx.Client(), ep.ReplayUntilID)
+		if err != nil {
 			return err
 		}
 		aud := events.Audience{Role: auth.RoleFromName(ep.OwnerRole), AccountID: ep.AccountID}
-		evs, err := tx.Event.Query().Where(entevent.IDGT(ep.ReplayCursorID), entevent.IDLTE(ep.ReplayUntilID), aud.Predicate()).
-			Order(ent.Asc("id")).Limit(replayBatch).All(ctx)
+		evs, err := tx.Event.Query().Where(events.After(fromKey, ep.ReplayCursorID),
+			events.Through(untilKey, ep.ReplayUntilID), aud.Predicate(), events.InFeedOrder).Limit(replayBatch).All(ctx)
 		if err != nil {
 			return err
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/idempotency"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/resource"
@@ -552,16 +553,24 @@ func (s *Service) ReplayWebhookEvents(ctx context.Context, req *connect.Request[
 		if err := requireEnabled(e); err != nil {
 			return nil, err
 		}
-		if e.ReplayCreateTime != nil && e.ReplayCursorID < e.ReplayUntilID {
+		if e.ReplayCreateTime != nil && e.ReplayCursorID != e.ReplayUntilID {
 			return nil, apierr.Precondition(commonv1.ErrorReason_ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS,
 				"a replay of webhook endpoint %s is still being queued (through event %d of %d); wait for it to finish",
 				e.ID, e.ReplayCursorID, e.ReplayUntilID)
 		}
+		// The replay runs through the last event in the feed's order (feed key, id), not the largest id: on
+		// Postgres ids are not in feed order. A later event is delivered by its own outbox row.
 		until := after
-		if last, err := tx.Event.Query().Order(ent.Desc(entevent.FieldID)).First(ctx); err == nil {
-			until = max(after, last.ID)
-		} else if !ent.IsNotFound(err) {
+		afterKey, err := events.Position(ctx, tx.Client(), after)
+		if err != nil {
 			return nil, err
+		}
+		last, err := tx.Event.Query().Order(ent.Desc(entevent.FieldFeedKey), ent.Desc(entevent.FieldID)).First(ctx)
+		if err != nil && !ent.IsNotFound(err) {
+			return nil, err
+		}
+		if last != nil && (last.FeedKey > afterKey || last.FeedKey == afterKey && last.ID > after) {
+			until = last.ID
 		}
 		e, err = tx.WebhookEndpoint.UpdateOne(e).SetReplayAfterID(after).SetReplayUntilID(until).SetReplayCursorID(after).
 			SetReplayQueued(0).SetReplayCreateTime(now).Save(ctx)

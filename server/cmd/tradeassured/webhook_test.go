@@ -101,7 +101,11 @@ func tryLaunch(t *testing.T, dir string, env []string, args ...string) (*proc, e
 	}
 	p := &proc{cmd: cmd, dir: dir, done: make(chan struct{})}
 	listening := make(chan string, 1)
+	// Wait must not run before the log is read to its end (os/exec's StderrPipe): a server that exits at
+	// start-up would otherwise be reported without its last lines, the ones saying why.
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
@@ -118,7 +122,7 @@ func tryLaunch(t *testing.T, dir string, env []string, args ...string) (*proc, e
 			}
 		}
 	}()
-	go func() { _ = cmd.Wait(); close(p.done) }()
+	go func() { <-scanned; _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-p.done

@@ -324,12 +324,7 @@ func inForceUncached(ctx context.Context, q *ent.Client, set string, t time.Time
 // RatesAt is the rate table in force at t.
 func (c *Catalog) RatesAt(ctx context.Context, q *ent.Client, t time.Time) (policy.Rates, error) {
 	if !c.cached {
-		row, err := q.RateTable.Query().Where(ratetable.EffectiveTimeLTE(t)).
-			Order(ent.Desc(ratetable.FieldEffectiveTime), ent.Desc(ratetable.FieldCreateTime)).First(ctx)
-		if err != nil {
-			return policy.Rates{}, fmt.Errorf("read rate table: %w", err)
-		}
-		return ratesFromRow(row)
+		return ratesAtDB(ctx, q, t)
 	}
 	_, rates, err := c.view(ctx, q)
 	if err != nil {
@@ -340,6 +335,16 @@ func (c *Catalog) RatesAt(ctx context.Context, q *ent.Client, t time.Time) (poli
 		return policy.ShippedRates(), nil
 	}
 	return rates[i-1], nil
+}
+
+// ratesAtDB is the rate table in force at t, read from the database.
+func ratesAtDB(ctx context.Context, q *ent.Client, t time.Time) (policy.Rates, error) {
+	row, err := q.RateTable.Query().Where(ratetable.EffectiveTimeLTE(t)).
+		Order(ent.Desc(ratetable.FieldEffectiveTime), ent.Desc(ratetable.FieldCreateTime)).First(ctx)
+	if err != nil {
+		return policy.Rates{}, fmt.Errorf("read rate table: %w", err)
+	}
+	return ratesFromRow(row)
 }
 
 // loadVersion finds a version another process published (the registry's loader).

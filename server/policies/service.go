@@ -233,7 +233,14 @@ func (s *Service) publish(ctx context.Context, tx *ent.Tx, p auth.Principal, row
 	if typ != "policy_set.created" {
 		var err error
 		rev := row.Revision + 1
-		if row, err = tx.PolicySet.UpdateOne(row).SetRevision(rev).SetEtag(resource.Etag(row.ID, rev)).Save(ctx); err != nil {
+		// Conditional on the revision read: a concurrent publication that committed first (which the etag
+		// check, a read, cannot see in read-committed) makes this one ABORTED, not a second revision r+1.
+		row, err = tx.PolicySet.UpdateOne(row).Where(entpolicyset.Revision(row.Revision)).
+			SetRevision(rev).SetEtag(resource.Etag(row.ID, rev)).Save(ctx)
+		if ent.IsNotFound(err) {
+			return nil, apierr.EtagMismatch("policy set", v.SetName, "")
+		}
+		if err != nil {
 			return nil, fmt.Errorf("publish policy version: %w", err)
 		}
 	}
@@ -321,6 +328,11 @@ func (s *Service) CreatePolicySet(ctx context.Context, req *connect.Request[poli
 		}
 		row, err := tx.PolicySet.Create().SetID(m.GetName()).SetProgramme(from.Programme).SetDerivedFrom(from.ID).
 			SetCreateTime(now).SetEtag(resource.Etag(m.GetName(), 1)).Save(ctx)
+		if ent.IsConstraintError(err) {
+			// Created by a concurrent request since the check above.
+			return nil, apierr.New(connect.CodeAlreadyExists, commonv1.ErrorReason_ERROR_REASON_POLICY_SET_EXISTS,
+				"a policy set named %q already exists; publish a version of it instead", m.GetName()).With("set", m.GetName())
+		}
 		if err != nil {
 			return nil, fmt.Errorf("create policy set: %w", err)
 		}
@@ -429,8 +441,13 @@ func checkRates(rates []*policyv1.ExchangeRate) (map[string]int64, error) {
 func (s *Service) PublishExchangeRates(ctx context.Context, req *connect.Request[policyv1.PublishExchangeRatesRequest]) (*connect.Response[policyv1.PublishExchangeRatesResponse], error) {
 	return run(ctx, s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*policyv1.PublishExchangeRatesResponse, error) {
 		m := req.Msg
+		// The generation row's lock serializes publications (on Postgres a concurrent one waits here until
+		// this commits), so the etag is checked against the database, not the cache, after it is taken.
+		if err := bump(ctx, tx); err != nil {
+			return nil, err
+		}
 		if m.GetEtag() != "" {
-			cur, err := s.catalog.RatesAt(ctx, tx.Client(), now)
+			cur, err := ratesAtDB(ctx, tx.Client(), now)
 			if err != nil {
 				return nil, err
 			}
@@ -454,9 +471,6 @@ func (s *Service) PublishExchangeRates(ctx context.Context, req *connect.Request
 					"this rate table is already published (%s)", r.Version)
 			}
 			return nil, fmt.Errorf("publish rate table: %w", err)
-		}
-		if err := bump(ctx, tx); err != nil {
-			return nil, err
 		}
 		out := ratesProto(r, now)
 		if err := s.feed.Append(ctx, tx, events.Event{

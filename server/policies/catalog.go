@@ -96,7 +96,7 @@ func seed(ctx context.Context, store *storage.Store) error {
 				SetCreateTime(s.EffectiveTime).SetEtag(resource.Etag(s.SetName, 1)).Exec(ctx); err != nil {
 				return err
 			}
-			return insertVersion(ctx, tx, s)
+			return insertVersion(ctx, tx, s, s.EffectiveTime)
 		})
 		if err != nil && !ent.IsConstraintError(err) {
 			return fmt.Errorf("seed policy set %s: %w", s.SetName, err)
@@ -122,14 +122,15 @@ var programmeToEnt = map[commonv1.Policy]entpolicyset.Programme{
 
 var programmeFromEnt = resource.Invert(programmeToEnt)
 
-func insertVersion(ctx context.Context, tx *ent.Tx, s policy.Set) error {
+// insertVersion stores version s, published at created.
+func insertVersion(ctx context.Context, tx *ent.Tx, s policy.Set, created time.Time) error {
 	b, err := proto.Marshal(s.Parameters())
 	if err != nil {
 		return err
 	}
 	return tx.PolicyVersion.Create().SetID(resource.ID("pv_")).SetSetName(s.SetName).
 		SetProgramme(policyversion.Programme(programmeToEnt[s.Name])).SetVersion(s.Version).
-		SetEffectiveTime(s.EffectiveTime).SetParameters(b).SetCreateTime(s.EffectiveTime).Exec(ctx)
+		SetEffectiveTime(s.EffectiveTime).SetParameters(b).SetCreateTime(created).Exec(ctx)
 }
 
 func insertRates(ctx context.Context, tx *ent.Tx, r policy.Rates, now time.Time) error {

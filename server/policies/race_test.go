@@ -7,6 +7,7 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	policyv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/policy/v1"
@@ -138,6 +139,24 @@ func TestConcurrentRatePublishesWithOneEtag(t *testing.T) {
 		l, err := m.operator.Policies.ListExchangeRateTables(e.Ctx, connect.NewRequest(&policyv1.ListExchangeRateTablesRequest{}))
 		if err != nil || len(l.Msg.GetExchangeRateTables()) != 2 {
 			t.Fatalf("rate tables after the race: %d, %v", len(l.Msg.GetExchangeRateTables()), err)
+		}
+	})
+}
+
+// TestScheduledVersionKeepsItsPublishTime: a version published now to come into force tomorrow reads back
+// (get and list) with the create time it was published at, as the publish response said, not tomorrow.
+func TestScheduledVersionKeepsItsPublishTime(t *testing.T) {
+	servertest.Each(t, func(t *testing.T, e *servertest.Env) {
+		m := newMarket(t, e)
+		p := m.params(policy.Retail)
+		p.ReturnWindow = durationpb.New(21 * day)
+		v := m.publish(policy.Retail, p, timestamppb.New(e.Clock.Now().Add(day)))
+		g, err := m.buyer.Policies.GetPolicyVersion(e.Ctx, connect.NewRequest(&policyv1.GetPolicyVersionRequest{Set: policy.Retail, Version: v.GetVersion()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := g.Msg.GetPolicyVersion().GetCreateTime().AsTime(), v.GetCreateTime().AsTime(); !got.Equal(want) || got.After(e.Clock.Now()) {
+			t.Fatalf("create time read back %s, published at %s (now %s)", got, want, e.Clock.Now())
 		}
 	})
 }

@@ -223,7 +223,7 @@ func invalidParams(p *policyv1.PolicyParameters) error {
 
 // publish stores version v of set row within tx, moves the set's revision and tells everyone.
 func (s *Service) publish(ctx context.Context, tx *ent.Tx, p auth.Principal, row *ent.PolicySet, v policy.Set, now time.Time, typ string) (*policyv1.PolicySetChanged, error) {
-	if err := insertVersion(ctx, tx, v); err != nil {
+	if err := insertVersion(ctx, tx, v, now); err != nil {
 		if ent.IsConstraintError(err) {
 			return nil, apierr.New(connect.CodeAlreadyExists, commonv1.ErrorReason_ERROR_REASON_POLICY_VERSION_EXISTS,
 				"policy set %q already has this version (%s)", v.SetName, v.Version)

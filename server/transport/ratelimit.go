@@ -55,10 +55,18 @@ func (l RateLimits) withDefaults() RateLimits {
 	return l
 }
 
-// buckets is a token bucket per key (an API key's hash, a client address), forgotten after idle time.
+// maxBuckets bounds the buckets of one limit. Hostile input (a distinct client address on every call, from
+// a large IPv6 range or many hosts) could otherwise grow the map faster than idle buckets are forgotten;
+// past the bound an arbitrary bucket is dropped for each new one. Dropping a bucket only refills it, so
+// the bound costs memory (about 200 bytes a bucket), never a legitimate call.
+const maxBuckets = 100_000
+
+// buckets is a token bucket per key (an API key's hash, a client address), forgotten after idle time, at
+// most max of them.
 type buckets struct {
 	limit rate.Limit
 	burst int
+	max   int
 	mu    sync.Mutex
 	m     map[string]*bucket
 	swept time.Time
@@ -78,7 +86,7 @@ func newBuckets(r float64, burst int) *buckets {
 	if r < 0 {
 		return nil
 	}
-	return &buckets{limit: rate.Limit(r), burst: burst, m: map[string]*bucket{}}
+	return &buckets{limit: rate.Limit(r), burst: burst, max: maxBuckets, m: map[string]*bucket{}}
 }
 
 func (b *buckets) get(key string, now time.Time) *rate.Limiter {
@@ -95,6 +103,12 @@ func (b *buckets) get(key string, now time.Time) *rate.Limiter {
 	}
 	e := b.m[key]
 	if e == nil {
+		if len(b.m) >= b.max {
+			for k := range b.m { // an arbitrary one: map iteration order is random
+				delete(b.m, k)
+				break
+			}
+		}
 		e = &bucket{lim: rate.NewLimiter(b.limit, b.burst)}
 		b.m[key] = e
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -143,6 +144,25 @@ func (b *buckets) empty(key string, now time.Time) (wait time.Duration, isEmpty 
 		return 0, false
 	}
 	return time.Duration(math.Ceil((1 - t) / float64(b.limit) * float64(time.Second))), true
+}
+
+// ipv6Prefix is how much of an IPv6 client address names one client for the per-address limits: a
+// subscriber or host is given a whole /64 and may use any of its addresses, so a bucket per address would
+// let it start afresh with each.
+const ipv6Prefix = 64
+
+// limitKey is the bucket name of a client address: the address itself (an IPv4-mapped one as IPv4), or
+// an IPv6 address's /64.
+func limitKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	if ip = ip.Unmap(); ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.WithZone("").Prefix(ipv6Prefix)
+	return p.String()
 }
 
 // ClientAddress is the address a request comes from: its connection's peer host, or with

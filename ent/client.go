@@ -28,7 +28,10 @@ import (
 	"github.com/tradeassure/tradeassure/ent/orderrevision"
 	"github.com/tradeassure/tradeassure/ent/payment"
 	"github.com/tradeassure/tradeassure/ent/penalty"
+	"github.com/tradeassure/tradeassure/ent/policyset"
+	"github.com/tradeassure/tradeassure/ent/policyversion"
 	"github.com/tradeassure/tradeassure/ent/product"
+	"github.com/tradeassure/tradeassure/ent/ratetable"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	"github.com/tradeassure/tradeassure/ent/setting"
 	"github.com/tradeassure/tradeassure/ent/timelineentry"
@@ -73,8 +76,14 @@ type Client struct {
 	Payment *PaymentClient
 	// Penalty is the client for interacting with the Penalty builders.
 	Penalty *PenaltyClient
+	// PolicySet is the client for interacting with the PolicySet builders.
+	PolicySet *PolicySetClient
+	// PolicyVersion is the client for interacting with the PolicyVersion builders.
+	PolicyVersion *PolicyVersionClient
 	// Product is the client for interacting with the Product builders.
 	Product *ProductClient
+	// RateTable is the client for interacting with the RateTable builders.
+	RateTable *RateTableClient
 	// ReturnRequest is the client for interacting with the ReturnRequest builders.
 	ReturnRequest *ReturnRequestClient
 	// Setting is the client for interacting with the Setting builders.
@@ -114,7 +123,10 @@ func (c *Client) init() {
 	c.OrderRevision = NewOrderRevisionClient(c.config)
 	c.Payment = NewPaymentClient(c.config)
 	c.Penalty = NewPenaltyClient(c.config)
+	c.PolicySet = NewPolicySetClient(c.config)
+	c.PolicyVersion = NewPolicyVersionClient(c.config)
 	c.Product = NewProductClient(c.config)
+	c.RateTable = NewRateTableClient(c.config)
 	c.ReturnRequest = NewReturnRequestClient(c.config)
 	c.Setting = NewSettingClient(c.config)
 	c.TimelineEntry = NewTimelineEntryClient(c.config)
@@ -228,7 +240,10 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		OrderRevision:   NewOrderRevisionClient(cfg),
 		Payment:         NewPaymentClient(cfg),
 		Penalty:         NewPenaltyClient(cfg),
+		PolicySet:       NewPolicySetClient(cfg),
+		PolicyVersion:   NewPolicyVersionClient(cfg),
 		Product:         NewProductClient(cfg),
+		RateTable:       NewRateTableClient(cfg),
 		ReturnRequest:   NewReturnRequestClient(cfg),
 		Setting:         NewSettingClient(cfg),
 		TimelineEntry:   NewTimelineEntryClient(cfg),
@@ -269,7 +284,10 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		OrderRevision:   NewOrderRevisionClient(cfg),
 		Payment:         NewPaymentClient(cfg),
 		Penalty:         NewPenaltyClient(cfg),
+		PolicySet:       NewPolicySetClient(cfg),
+		PolicyVersion:   NewPolicyVersionClient(cfg),
 		Product:         NewProductClient(cfg),
+		RateTable:       NewRateTableClient(cfg),
 		ReturnRequest:   NewReturnRequestClient(cfg),
 		Setting:         NewSettingClient(cfg),
 		TimelineEntry:   NewTimelineEntryClient(cfg),
@@ -308,9 +326,9 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Account, c.Complaint, c.Deadline, c.Dispute, c.Event,
 		c.IdempotencyKey, c.LedgerAccount, c.LedgerEntry, c.LedgerTransfer, c.Order,
-		c.OrderRevision, c.Payment, c.Penalty, c.Product, c.ReturnRequest, c.Setting,
-		c.TimelineEntry, c.WebhookAttempt, c.WebhookDelivery, c.WebhookEndpoint,
-		c.Withdrawal,
+		c.OrderRevision, c.Payment, c.Penalty, c.PolicySet, c.PolicyVersion, c.Product,
+		c.RateTable, c.ReturnRequest, c.Setting, c.TimelineEntry, c.WebhookAttempt,
+		c.WebhookDelivery, c.WebhookEndpoint, c.Withdrawal,
 	} {
 		n.Use(hooks...)
 	}
@@ -322,9 +340,9 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Account, c.Complaint, c.Deadline, c.Dispute, c.Event,
 		c.IdempotencyKey, c.LedgerAccount, c.LedgerEntry, c.LedgerTransfer, c.Order,
-		c.OrderRevision, c.Payment, c.Penalty, c.Product, c.ReturnRequest, c.Setting,
-		c.TimelineEntry, c.WebhookAttempt, c.WebhookDelivery, c.WebhookEndpoint,
-		c.Withdrawal,
+		c.OrderRevision, c.Payment, c.Penalty, c.PolicySet, c.PolicyVersion, c.Product,
+		c.RateTable, c.ReturnRequest, c.Setting, c.TimelineEntry, c.WebhookAttempt,
+		c.WebhookDelivery, c.WebhookEndpoint, c.Withdrawal,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -361,8 +379,14 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Payment.mutate(ctx, m)
 	case *PenaltyMutation:
 		return c.Penalty.mutate(ctx, m)
+	case *PolicySetMutation:
+		return c.PolicySet.mutate(ctx, m)
+	case *PolicyVersionMutation:
+		return c.PolicyVersion.mutate(ctx, m)
 	case *ProductMutation:
 		return c.Product.mutate(ctx, m)
+	case *RateTableMutation:
+		return c.RateTable.mutate(ctx, m)
 	case *ReturnRequestMutation:
 		return c.ReturnRequest.mutate(ctx, m)
 	case *SettingMutation:
@@ -2244,6 +2268,272 @@ func (c *PenaltyClient) mutate(ctx context.Context, m *PenaltyMutation) (Value, 
 	}
 }
 
+// PolicySetClient is a client for the PolicySet schema.
+type PolicySetClient struct {
+	config
+}
+
+// NewPolicySetClient returns a client for the PolicySet from the given config.
+func NewPolicySetClient(c config) *PolicySetClient {
+	return &PolicySetClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `policyset.Hooks(f(g(h())))`.
+func (c *PolicySetClient) Use(hooks ...Hook) {
+	c.hooks.PolicySet = append(c.hooks.PolicySet, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `policyset.Intercept(f(g(h())))`.
+func (c *PolicySetClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PolicySet = append(c.inters.PolicySet, interceptors...)
+}
+
+// Create returns a builder for creating a PolicySet entity.
+func (c *PolicySetClient) Create() *PolicySetCreate {
+	mutation := newPolicySetMutation(c.config, OpCreate)
+	return &PolicySetCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PolicySet entities.
+func (c *PolicySetClient) CreateBulk(builders ...*PolicySetCreate) *PolicySetCreateBulk {
+	return &PolicySetCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PolicySetClient) MapCreateBulk(slice any, setFunc func(*PolicySetCreate, int)) *PolicySetCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PolicySetCreateBulk{err: fmt.Errorf("calling to PolicySetClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PolicySetCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PolicySetCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PolicySet.
+func (c *PolicySetClient) Update() *PolicySetUpdate {
+	mutation := newPolicySetMutation(c.config, OpUpdate)
+	return &PolicySetUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PolicySetClient) UpdateOne(_m *PolicySet) *PolicySetUpdateOne {
+	mutation := newPolicySetMutation(c.config, OpUpdateOne, withPolicySet(_m))
+	return &PolicySetUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PolicySetClient) UpdateOneID(id string) *PolicySetUpdateOne {
+	mutation := newPolicySetMutation(c.config, OpUpdateOne, withPolicySetID(id))
+	return &PolicySetUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PolicySet.
+func (c *PolicySetClient) Delete() *PolicySetDelete {
+	mutation := newPolicySetMutation(c.config, OpDelete)
+	return &PolicySetDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PolicySetClient) DeleteOne(_m *PolicySet) *PolicySetDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PolicySetClient) DeleteOneID(id string) *PolicySetDeleteOne {
+	builder := c.Delete().Where(policyset.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PolicySetDeleteOne{builder}
+}
+
+// Query returns a query builder for PolicySet.
+func (c *PolicySetClient) Query() *PolicySetQuery {
+	return &PolicySetQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePolicySet},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PolicySet entity by its id.
+func (c *PolicySetClient) Get(ctx context.Context, id string) (*PolicySet, error) {
+	return c.Query().Where(policyset.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PolicySetClient) GetX(ctx context.Context, id string) *PolicySet {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PolicySetClient) Hooks() []Hook {
+	return c.hooks.PolicySet
+}
+
+// Interceptors returns the client interceptors.
+func (c *PolicySetClient) Interceptors() []Interceptor {
+	return c.inters.PolicySet
+}
+
+func (c *PolicySetClient) mutate(ctx context.Context, m *PolicySetMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PolicySetCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PolicySetUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PolicySetUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PolicySetDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PolicySet mutation op: %q", m.Op())
+	}
+}
+
+// PolicyVersionClient is a client for the PolicyVersion schema.
+type PolicyVersionClient struct {
+	config
+}
+
+// NewPolicyVersionClient returns a client for the PolicyVersion from the given config.
+func NewPolicyVersionClient(c config) *PolicyVersionClient {
+	return &PolicyVersionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `policyversion.Hooks(f(g(h())))`.
+func (c *PolicyVersionClient) Use(hooks ...Hook) {
+	c.hooks.PolicyVersion = append(c.hooks.PolicyVersion, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `policyversion.Intercept(f(g(h())))`.
+func (c *PolicyVersionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PolicyVersion = append(c.inters.PolicyVersion, interceptors...)
+}
+
+// Create returns a builder for creating a PolicyVersion entity.
+func (c *PolicyVersionClient) Create() *PolicyVersionCreate {
+	mutation := newPolicyVersionMutation(c.config, OpCreate)
+	return &PolicyVersionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PolicyVersion entities.
+func (c *PolicyVersionClient) CreateBulk(builders ...*PolicyVersionCreate) *PolicyVersionCreateBulk {
+	return &PolicyVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PolicyVersionClient) MapCreateBulk(slice any, setFunc func(*PolicyVersionCreate, int)) *PolicyVersionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PolicyVersionCreateBulk{err: fmt.Errorf("calling to PolicyVersionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PolicyVersionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PolicyVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PolicyVersion.
+func (c *PolicyVersionClient) Update() *PolicyVersionUpdate {
+	mutation := newPolicyVersionMutation(c.config, OpUpdate)
+	return &PolicyVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PolicyVersionClient) UpdateOne(_m *PolicyVersion) *PolicyVersionUpdateOne {
+	mutation := newPolicyVersionMutation(c.config, OpUpdateOne, withPolicyVersion(_m))
+	return &PolicyVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PolicyVersionClient) UpdateOneID(id string) *PolicyVersionUpdateOne {
+	mutation := newPolicyVersionMutation(c.config, OpUpdateOne, withPolicyVersionID(id))
+	return &PolicyVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PolicyVersion.
+func (c *PolicyVersionClient) Delete() *PolicyVersionDelete {
+	mutation := newPolicyVersionMutation(c.config, OpDelete)
+	return &PolicyVersionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PolicyVersionClient) DeleteOne(_m *PolicyVersion) *PolicyVersionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PolicyVersionClient) DeleteOneID(id string) *PolicyVersionDeleteOne {
+	builder := c.Delete().Where(policyversion.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PolicyVersionDeleteOne{builder}
+}
+
+// Query returns a query builder for PolicyVersion.
+func (c *PolicyVersionClient) Query() *PolicyVersionQuery {
+	return &PolicyVersionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePolicyVersion},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PolicyVersion entity by its id.
+func (c *PolicyVersionClient) Get(ctx context.Context, id string) (*PolicyVersion, error) {
+	return c.Query().Where(policyversion.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PolicyVersionClient) GetX(ctx context.Context, id string) *PolicyVersion {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PolicyVersionClient) Hooks() []Hook {
+	return c.hooks.PolicyVersion
+}
+
+// Interceptors returns the client interceptors.
+func (c *PolicyVersionClient) Interceptors() []Interceptor {
+	return c.inters.PolicyVersion
+}
+
+func (c *PolicyVersionClient) mutate(ctx context.Context, m *PolicyVersionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PolicyVersionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PolicyVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PolicyVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PolicyVersionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PolicyVersion mutation op: %q", m.Op())
+	}
+}
+
 // ProductClient is a client for the Product schema.
 type ProductClient struct {
 	config
@@ -2374,6 +2664,139 @@ func (c *ProductClient) mutate(ctx context.Context, m *ProductMutation) (Value, 
 		return (&ProductDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Product mutation op: %q", m.Op())
+	}
+}
+
+// RateTableClient is a client for the RateTable schema.
+type RateTableClient struct {
+	config
+}
+
+// NewRateTableClient returns a client for the RateTable from the given config.
+func NewRateTableClient(c config) *RateTableClient {
+	return &RateTableClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `ratetable.Hooks(f(g(h())))`.
+func (c *RateTableClient) Use(hooks ...Hook) {
+	c.hooks.RateTable = append(c.hooks.RateTable, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `ratetable.Intercept(f(g(h())))`.
+func (c *RateTableClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RateTable = append(c.inters.RateTable, interceptors...)
+}
+
+// Create returns a builder for creating a RateTable entity.
+func (c *RateTableClient) Create() *RateTableCreate {
+	mutation := newRateTableMutation(c.config, OpCreate)
+	return &RateTableCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RateTable entities.
+func (c *RateTableClient) CreateBulk(builders ...*RateTableCreate) *RateTableCreateBulk {
+	return &RateTableCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RateTableClient) MapCreateBulk(slice any, setFunc func(*RateTableCreate, int)) *RateTableCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RateTableCreateBulk{err: fmt.Errorf("calling to RateTableClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RateTableCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RateTableCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RateTable.
+func (c *RateTableClient) Update() *RateTableUpdate {
+	mutation := newRateTableMutation(c.config, OpUpdate)
+	return &RateTableUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RateTableClient) UpdateOne(_m *RateTable) *RateTableUpdateOne {
+	mutation := newRateTableMutation(c.config, OpUpdateOne, withRateTable(_m))
+	return &RateTableUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RateTableClient) UpdateOneID(id string) *RateTableUpdateOne {
+	mutation := newRateTableMutation(c.config, OpUpdateOne, withRateTableID(id))
+	return &RateTableUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RateTable.
+func (c *RateTableClient) Delete() *RateTableDelete {
+	mutation := newRateTableMutation(c.config, OpDelete)
+	return &RateTableDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RateTableClient) DeleteOne(_m *RateTable) *RateTableDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RateTableClient) DeleteOneID(id string) *RateTableDeleteOne {
+	builder := c.Delete().Where(ratetable.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RateTableDeleteOne{builder}
+}
+
+// Query returns a query builder for RateTable.
+func (c *RateTableClient) Query() *RateTableQuery {
+	return &RateTableQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRateTable},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RateTable entity by its id.
+func (c *RateTableClient) Get(ctx context.Context, id string) (*RateTable, error) {
+	return c.Query().Where(ratetable.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RateTableClient) GetX(ctx context.Context, id string) *RateTable {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *RateTableClient) Hooks() []Hook {
+	return c.hooks.RateTable
+}
+
+// Interceptors returns the client interceptors.
+func (c *RateTableClient) Interceptors() []Interceptor {
+	return c.inters.RateTable
+}
+
+func (c *RateTableClient) mutate(ctx context.Context, m *RateTableMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RateTableCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RateTableUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RateTableUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RateTableDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RateTable mutation op: %q", m.Op())
 	}
 }
 
@@ -3313,14 +3736,16 @@ type (
 	hooks struct {
 		APIKey, Account, Complaint, Deadline, Dispute, Event, IdempotencyKey,
 		LedgerAccount, LedgerEntry, LedgerTransfer, Order, OrderRevision, Payment,
-		Penalty, Product, ReturnRequest, Setting, TimelineEntry, WebhookAttempt,
-		WebhookDelivery, WebhookEndpoint, Withdrawal []ent.Hook
+		Penalty, PolicySet, PolicyVersion, Product, RateTable, ReturnRequest, Setting,
+		TimelineEntry, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
+		Withdrawal []ent.Hook
 	}
 	inters struct {
 		APIKey, Account, Complaint, Deadline, Dispute, Event, IdempotencyKey,
 		LedgerAccount, LedgerEntry, LedgerTransfer, Order, OrderRevision, Payment,
-		Penalty, Product, ReturnRequest, Setting, TimelineEntry, WebhookAttempt,
-		WebhookDelivery, WebhookEndpoint, Withdrawal []ent.Interceptor
+		Penalty, PolicySet, PolicyVersion, Product, RateTable, ReturnRequest, Setting,
+		TimelineEntry, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
+		Withdrawal []ent.Interceptor
 	}
 )
 

@@ -26,7 +26,10 @@ import (
 	"github.com/tradeassure/tradeassure/ent/orderrevision"
 	"github.com/tradeassure/tradeassure/ent/payment"
 	"github.com/tradeassure/tradeassure/ent/penalty"
+	"github.com/tradeassure/tradeassure/ent/policyset"
+	"github.com/tradeassure/tradeassure/ent/policyversion"
 	"github.com/tradeassure/tradeassure/ent/product"
+	"github.com/tradeassure/tradeassure/ent/ratetable"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	"github.com/tradeassure/tradeassure/ent/setting"
 	"github.com/tradeassure/tradeassure/ent/timelineentry"
@@ -108,7 +111,10 @@ func checkColumn(t, c string) error {
 			orderrevision.Table:   orderrevision.ValidColumn,
 			payment.Table:         payment.ValidColumn,
 			penalty.Table:         penalty.ValidColumn,
+			policyset.Table:       policyset.ValidColumn,
+			policyversion.Table:   policyversion.ValidColumn,
 			product.Table:         product.ValidColumn,
+			ratetable.Table:       ratetable.ValidColumn,
 			returnrequest.Table:   returnrequest.ValidColumn,
 			setting.Table:         setting.ValidColumn,
 			timelineentry.Table:   timelineentry.ValidColumn,

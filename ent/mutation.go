@@ -25,8 +25,11 @@ import (
 	"github.com/tradeassure/tradeassure/ent/orderrevision"
 	"github.com/tradeassure/tradeassure/ent/payment"
 	"github.com/tradeassure/tradeassure/ent/penalty"
+	"github.com/tradeassure/tradeassure/ent/policyset"
+	"github.com/tradeassure/tradeassure/ent/policyversion"
 	"github.com/tradeassure/tradeassure/ent/predicate"
 	"github.com/tradeassure/tradeassure/ent/product"
+	"github.com/tradeassure/tradeassure/ent/ratetable"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	"github.com/tradeassure/tradeassure/ent/schema"
 	"github.com/tradeassure/tradeassure/ent/setting"
@@ -60,7 +63,10 @@ const (
 	TypeOrderRevision   = "OrderRevision"
 	TypePayment         = "Payment"
 	TypePenalty         = "Penalty"
+	TypePolicySet       = "PolicySet"
+	TypePolicyVersion   = "PolicyVersion"
 	TypeProduct         = "Product"
+	TypeRateTable       = "RateTable"
 	TypeReturnRequest   = "ReturnRequest"
 	TypeSetting         = "Setting"
 	TypeTimelineEntry   = "TimelineEntry"
@@ -10411,6 +10417,7 @@ type OrderMutation struct {
 	addrefunded_minor     *int64
 	total_usd_minor       *int64
 	addtotal_usd_minor    *int64
+	rates_version         *string
 	covered_minor         *int64
 	addcovered_minor      *int64
 	requires_export_agent *bool
@@ -11326,6 +11333,42 @@ func (m *OrderMutation) ResetTotalUsdMinor() {
 	m.addtotal_usd_minor = nil
 }
 
+// SetRatesVersion sets the "rates_version" field.
+func (m *OrderMutation) SetRatesVersion(s string) {
+	m.rates_version = &s
+}
+
+// RatesVersion returns the value of the "rates_version" field in the mutation.
+func (m *OrderMutation) RatesVersion() (r string, exists bool) {
+	v := m.rates_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRatesVersion returns the old "rates_version" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldRatesVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRatesVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRatesVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRatesVersion: %w", err)
+	}
+	return oldValue.RatesVersion, nil
+}
+
+// ResetRatesVersion resets all changes to the "rates_version" field.
+func (m *OrderMutation) ResetRatesVersion() {
+	m.rates_version = nil
+}
+
 // SetCoveredMinor sets the "covered_minor" field.
 func (m *OrderMutation) SetCoveredMinor(i int64) {
 	m.covered_minor = &i
@@ -12044,7 +12087,7 @@ func (m *OrderMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OrderMutation) Fields() []string {
-	fields := make([]string, 0, 33)
+	fields := make([]string, 0, 34)
 	if m.create_time != nil {
 		fields = append(fields, order.FieldCreateTime)
 	}
@@ -12098,6 +12141,9 @@ func (m *OrderMutation) Fields() []string {
 	}
 	if m.total_usd_minor != nil {
 		fields = append(fields, order.FieldTotalUsdMinor)
+	}
+	if m.rates_version != nil {
+		fields = append(fields, order.FieldRatesVersion)
 	}
 	if m.covered_minor != nil {
 		fields = append(fields, order.FieldCoveredMinor)
@@ -12188,6 +12234,8 @@ func (m *OrderMutation) Field(name string) (ent.Value, bool) {
 		return m.RefundedMinor()
 	case order.FieldTotalUsdMinor:
 		return m.TotalUsdMinor()
+	case order.FieldRatesVersion:
+		return m.RatesVersion()
 	case order.FieldCoveredMinor:
 		return m.CoveredMinor()
 	case order.FieldRequiresExportAgent:
@@ -12263,6 +12311,8 @@ func (m *OrderMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldRefundedMinor(ctx)
 	case order.FieldTotalUsdMinor:
 		return m.OldTotalUsdMinor(ctx)
+	case order.FieldRatesVersion:
+		return m.OldRatesVersion(ctx)
 	case order.FieldCoveredMinor:
 		return m.OldCoveredMinor(ctx)
 	case order.FieldRequiresExportAgent:
@@ -12427,6 +12477,13 @@ func (m *OrderMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetTotalUsdMinor(v)
+		return nil
+	case order.FieldRatesVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRatesVersion(v)
 		return nil
 	case order.FieldCoveredMinor:
 		v, ok := value.(int64)
@@ -12797,6 +12854,9 @@ func (m *OrderMutation) ResetField(name string) error {
 		return nil
 	case order.FieldTotalUsdMinor:
 		m.ResetTotalUsdMinor()
+		return nil
+	case order.FieldRatesVersion:
+		m.ResetRatesVersion()
 		return nil
 	case order.FieldCoveredMinor:
 		m.ResetCoveredMinor()
@@ -15244,6 +15304,1192 @@ func (m *PenaltyMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Penalty edge %s", name)
 }
 
+// PolicySetMutation represents an operation that mutates the PolicySet nodes in the graph.
+type PolicySetMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	revision      *int64
+	addrevision   *int64
+	etag          *string
+	programme     *policyset.Programme
+	derived_from  *string
+	create_time   *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*PolicySet, error)
+	predicates    []predicate.PolicySet
+}
+
+var _ ent.Mutation = (*PolicySetMutation)(nil)
+
+// policysetOption allows management of the mutation configuration using functional options.
+type policysetOption func(*PolicySetMutation)
+
+// newPolicySetMutation creates new mutation for the PolicySet entity.
+func newPolicySetMutation(c config, op Op, opts ...policysetOption) *PolicySetMutation {
+	m := &PolicySetMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePolicySet,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPolicySetID sets the ID field of the mutation.
+func withPolicySetID(id string) policysetOption {
+	return func(m *PolicySetMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PolicySet
+		)
+		m.oldValue = func(ctx context.Context) (*PolicySet, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PolicySet.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPolicySet sets the old PolicySet of the mutation.
+func withPolicySet(node *PolicySet) policysetOption {
+	return func(m *PolicySetMutation) {
+		m.oldValue = func(context.Context) (*PolicySet, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PolicySetMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PolicySetMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of PolicySet entities.
+func (m *PolicySetMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PolicySetMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PolicySetMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PolicySet.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetRevision sets the "revision" field.
+func (m *PolicySetMutation) SetRevision(i int64) {
+	m.revision = &i
+	m.addrevision = nil
+}
+
+// Revision returns the value of the "revision" field in the mutation.
+func (m *PolicySetMutation) Revision() (r int64, exists bool) {
+	v := m.revision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRevision returns the old "revision" field's value of the PolicySet entity.
+// If the PolicySet object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicySetMutation) OldRevision(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRevision is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRevision requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRevision: %w", err)
+	}
+	return oldValue.Revision, nil
+}
+
+// AddRevision adds i to the "revision" field.
+func (m *PolicySetMutation) AddRevision(i int64) {
+	if m.addrevision != nil {
+		*m.addrevision += i
+	} else {
+		m.addrevision = &i
+	}
+}
+
+// AddedRevision returns the value that was added to the "revision" field in this mutation.
+func (m *PolicySetMutation) AddedRevision() (r int64, exists bool) {
+	v := m.addrevision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRevision resets all changes to the "revision" field.
+func (m *PolicySetMutation) ResetRevision() {
+	m.revision = nil
+	m.addrevision = nil
+}
+
+// SetEtag sets the "etag" field.
+func (m *PolicySetMutation) SetEtag(s string) {
+	m.etag = &s
+}
+
+// Etag returns the value of the "etag" field in the mutation.
+func (m *PolicySetMutation) Etag() (r string, exists bool) {
+	v := m.etag
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEtag returns the old "etag" field's value of the PolicySet entity.
+// If the PolicySet object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicySetMutation) OldEtag(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEtag is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEtag requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEtag: %w", err)
+	}
+	return oldValue.Etag, nil
+}
+
+// ResetEtag resets all changes to the "etag" field.
+func (m *PolicySetMutation) ResetEtag() {
+	m.etag = nil
+}
+
+// SetProgramme sets the "programme" field.
+func (m *PolicySetMutation) SetProgramme(po policyset.Programme) {
+	m.programme = &po
+}
+
+// Programme returns the value of the "programme" field in the mutation.
+func (m *PolicySetMutation) Programme() (r policyset.Programme, exists bool) {
+	v := m.programme
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProgramme returns the old "programme" field's value of the PolicySet entity.
+// If the PolicySet object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicySetMutation) OldProgramme(ctx context.Context) (v policyset.Programme, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProgramme is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProgramme requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProgramme: %w", err)
+	}
+	return oldValue.Programme, nil
+}
+
+// ResetProgramme resets all changes to the "programme" field.
+func (m *PolicySetMutation) ResetProgramme() {
+	m.programme = nil
+}
+
+// SetDerivedFrom sets the "derived_from" field.
+func (m *PolicySetMutation) SetDerivedFrom(s string) {
+	m.derived_from = &s
+}
+
+// DerivedFrom returns the value of the "derived_from" field in the mutation.
+func (m *PolicySetMutation) DerivedFrom() (r string, exists bool) {
+	v := m.derived_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDerivedFrom returns the old "derived_from" field's value of the PolicySet entity.
+// If the PolicySet object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicySetMutation) OldDerivedFrom(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDerivedFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDerivedFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDerivedFrom: %w", err)
+	}
+	return oldValue.DerivedFrom, nil
+}
+
+// ResetDerivedFrom resets all changes to the "derived_from" field.
+func (m *PolicySetMutation) ResetDerivedFrom() {
+	m.derived_from = nil
+}
+
+// SetCreateTime sets the "create_time" field.
+func (m *PolicySetMutation) SetCreateTime(t time.Time) {
+	m.create_time = &t
+}
+
+// CreateTime returns the value of the "create_time" field in the mutation.
+func (m *PolicySetMutation) CreateTime() (r time.Time, exists bool) {
+	v := m.create_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreateTime returns the old "create_time" field's value of the PolicySet entity.
+// If the PolicySet object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicySetMutation) OldCreateTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreateTime: %w", err)
+	}
+	return oldValue.CreateTime, nil
+}
+
+// ResetCreateTime resets all changes to the "create_time" field.
+func (m *PolicySetMutation) ResetCreateTime() {
+	m.create_time = nil
+}
+
+// Where appends a list predicates to the PolicySetMutation builder.
+func (m *PolicySetMutation) Where(ps ...predicate.PolicySet) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PolicySetMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PolicySetMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PolicySet, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PolicySetMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PolicySetMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PolicySet).
+func (m *PolicySetMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PolicySetMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.revision != nil {
+		fields = append(fields, policyset.FieldRevision)
+	}
+	if m.etag != nil {
+		fields = append(fields, policyset.FieldEtag)
+	}
+	if m.programme != nil {
+		fields = append(fields, policyset.FieldProgramme)
+	}
+	if m.derived_from != nil {
+		fields = append(fields, policyset.FieldDerivedFrom)
+	}
+	if m.create_time != nil {
+		fields = append(fields, policyset.FieldCreateTime)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PolicySetMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case policyset.FieldRevision:
+		return m.Revision()
+	case policyset.FieldEtag:
+		return m.Etag()
+	case policyset.FieldProgramme:
+		return m.Programme()
+	case policyset.FieldDerivedFrom:
+		return m.DerivedFrom()
+	case policyset.FieldCreateTime:
+		return m.CreateTime()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PolicySetMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case policyset.FieldRevision:
+		return m.OldRevision(ctx)
+	case policyset.FieldEtag:
+		return m.OldEtag(ctx)
+	case policyset.FieldProgramme:
+		return m.OldProgramme(ctx)
+	case policyset.FieldDerivedFrom:
+		return m.OldDerivedFrom(ctx)
+	case policyset.FieldCreateTime:
+		return m.OldCreateTime(ctx)
+	}
+	return nil, fmt.Errorf("unknown PolicySet field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PolicySetMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case policyset.FieldRevision:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRevision(v)
+		return nil
+	case policyset.FieldEtag:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEtag(v)
+		return nil
+	case policyset.FieldProgramme:
+		v, ok := value.(policyset.Programme)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProgramme(v)
+		return nil
+	case policyset.FieldDerivedFrom:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDerivedFrom(v)
+		return nil
+	case policyset.FieldCreateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreateTime(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PolicySet field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PolicySetMutation) AddedFields() []string {
+	var fields []string
+	if m.addrevision != nil {
+		fields = append(fields, policyset.FieldRevision)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PolicySetMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case policyset.FieldRevision:
+		return m.AddedRevision()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PolicySetMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case policyset.FieldRevision:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRevision(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PolicySet numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PolicySetMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PolicySetMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PolicySetMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown PolicySet nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PolicySetMutation) ResetField(name string) error {
+	switch name {
+	case policyset.FieldRevision:
+		m.ResetRevision()
+		return nil
+	case policyset.FieldEtag:
+		m.ResetEtag()
+		return nil
+	case policyset.FieldProgramme:
+		m.ResetProgramme()
+		return nil
+	case policyset.FieldDerivedFrom:
+		m.ResetDerivedFrom()
+		return nil
+	case policyset.FieldCreateTime:
+		m.ResetCreateTime()
+		return nil
+	}
+	return fmt.Errorf("unknown PolicySet field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PolicySetMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PolicySetMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PolicySetMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PolicySetMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PolicySetMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PolicySetMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PolicySetMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown PolicySet unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PolicySetMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown PolicySet edge %s", name)
+}
+
+// PolicyVersionMutation represents an operation that mutates the PolicyVersion nodes in the graph.
+type PolicyVersionMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *string
+	set_name       *string
+	programme      *policyversion.Programme
+	version        *string
+	effective_time *time.Time
+	parameters     *[]byte
+	create_time    *time.Time
+	clearedFields  map[string]struct{}
+	done           bool
+	oldValue       func(context.Context) (*PolicyVersion, error)
+	predicates     []predicate.PolicyVersion
+}
+
+var _ ent.Mutation = (*PolicyVersionMutation)(nil)
+
+// policyversionOption allows management of the mutation configuration using functional options.
+type policyversionOption func(*PolicyVersionMutation)
+
+// newPolicyVersionMutation creates new mutation for the PolicyVersion entity.
+func newPolicyVersionMutation(c config, op Op, opts ...policyversionOption) *PolicyVersionMutation {
+	m := &PolicyVersionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePolicyVersion,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPolicyVersionID sets the ID field of the mutation.
+func withPolicyVersionID(id string) policyversionOption {
+	return func(m *PolicyVersionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PolicyVersion
+		)
+		m.oldValue = func(ctx context.Context) (*PolicyVersion, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PolicyVersion.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPolicyVersion sets the old PolicyVersion of the mutation.
+func withPolicyVersion(node *PolicyVersion) policyversionOption {
+	return func(m *PolicyVersionMutation) {
+		m.oldValue = func(context.Context) (*PolicyVersion, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PolicyVersionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PolicyVersionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of PolicyVersion entities.
+func (m *PolicyVersionMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PolicyVersionMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PolicyVersionMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PolicyVersion.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetSetName sets the "set_name" field.
+func (m *PolicyVersionMutation) SetSetName(s string) {
+	m.set_name = &s
+}
+
+// SetName returns the value of the "set_name" field in the mutation.
+func (m *PolicyVersionMutation) SetName() (r string, exists bool) {
+	v := m.set_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSetName returns the old "set_name" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldSetName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSetName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSetName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSetName: %w", err)
+	}
+	return oldValue.SetName, nil
+}
+
+// ResetSetName resets all changes to the "set_name" field.
+func (m *PolicyVersionMutation) ResetSetName() {
+	m.set_name = nil
+}
+
+// SetProgramme sets the "programme" field.
+func (m *PolicyVersionMutation) SetProgramme(po policyversion.Programme) {
+	m.programme = &po
+}
+
+// Programme returns the value of the "programme" field in the mutation.
+func (m *PolicyVersionMutation) Programme() (r policyversion.Programme, exists bool) {
+	v := m.programme
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProgramme returns the old "programme" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldProgramme(ctx context.Context) (v policyversion.Programme, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProgramme is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProgramme requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProgramme: %w", err)
+	}
+	return oldValue.Programme, nil
+}
+
+// ResetProgramme resets all changes to the "programme" field.
+func (m *PolicyVersionMutation) ResetProgramme() {
+	m.programme = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *PolicyVersionMutation) SetVersion(s string) {
+	m.version = &s
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *PolicyVersionMutation) Version() (r string, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *PolicyVersionMutation) ResetVersion() {
+	m.version = nil
+}
+
+// SetEffectiveTime sets the "effective_time" field.
+func (m *PolicyVersionMutation) SetEffectiveTime(t time.Time) {
+	m.effective_time = &t
+}
+
+// EffectiveTime returns the value of the "effective_time" field in the mutation.
+func (m *PolicyVersionMutation) EffectiveTime() (r time.Time, exists bool) {
+	v := m.effective_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEffectiveTime returns the old "effective_time" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldEffectiveTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEffectiveTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEffectiveTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEffectiveTime: %w", err)
+	}
+	return oldValue.EffectiveTime, nil
+}
+
+// ResetEffectiveTime resets all changes to the "effective_time" field.
+func (m *PolicyVersionMutation) ResetEffectiveTime() {
+	m.effective_time = nil
+}
+
+// SetParameters sets the "parameters" field.
+func (m *PolicyVersionMutation) SetParameters(b []byte) {
+	m.parameters = &b
+}
+
+// Parameters returns the value of the "parameters" field in the mutation.
+func (m *PolicyVersionMutation) Parameters() (r []byte, exists bool) {
+	v := m.parameters
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldParameters returns the old "parameters" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldParameters(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldParameters is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldParameters requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldParameters: %w", err)
+	}
+	return oldValue.Parameters, nil
+}
+
+// ResetParameters resets all changes to the "parameters" field.
+func (m *PolicyVersionMutation) ResetParameters() {
+	m.parameters = nil
+}
+
+// SetCreateTime sets the "create_time" field.
+func (m *PolicyVersionMutation) SetCreateTime(t time.Time) {
+	m.create_time = &t
+}
+
+// CreateTime returns the value of the "create_time" field in the mutation.
+func (m *PolicyVersionMutation) CreateTime() (r time.Time, exists bool) {
+	v := m.create_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreateTime returns the old "create_time" field's value of the PolicyVersion entity.
+// If the PolicyVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PolicyVersionMutation) OldCreateTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreateTime: %w", err)
+	}
+	return oldValue.CreateTime, nil
+}
+
+// ResetCreateTime resets all changes to the "create_time" field.
+func (m *PolicyVersionMutation) ResetCreateTime() {
+	m.create_time = nil
+}
+
+// Where appends a list predicates to the PolicyVersionMutation builder.
+func (m *PolicyVersionMutation) Where(ps ...predicate.PolicyVersion) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PolicyVersionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PolicyVersionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PolicyVersion, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PolicyVersionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PolicyVersionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PolicyVersion).
+func (m *PolicyVersionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PolicyVersionMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.set_name != nil {
+		fields = append(fields, policyversion.FieldSetName)
+	}
+	if m.programme != nil {
+		fields = append(fields, policyversion.FieldProgramme)
+	}
+	if m.version != nil {
+		fields = append(fields, policyversion.FieldVersion)
+	}
+	if m.effective_time != nil {
+		fields = append(fields, policyversion.FieldEffectiveTime)
+	}
+	if m.parameters != nil {
+		fields = append(fields, policyversion.FieldParameters)
+	}
+	if m.create_time != nil {
+		fields = append(fields, policyversion.FieldCreateTime)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PolicyVersionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case policyversion.FieldSetName:
+		return m.SetName()
+	case policyversion.FieldProgramme:
+		return m.Programme()
+	case policyversion.FieldVersion:
+		return m.Version()
+	case policyversion.FieldEffectiveTime:
+		return m.EffectiveTime()
+	case policyversion.FieldParameters:
+		return m.Parameters()
+	case policyversion.FieldCreateTime:
+		return m.CreateTime()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PolicyVersionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case policyversion.FieldSetName:
+		return m.OldSetName(ctx)
+	case policyversion.FieldProgramme:
+		return m.OldProgramme(ctx)
+	case policyversion.FieldVersion:
+		return m.OldVersion(ctx)
+	case policyversion.FieldEffectiveTime:
+		return m.OldEffectiveTime(ctx)
+	case policyversion.FieldParameters:
+		return m.OldParameters(ctx)
+	case policyversion.FieldCreateTime:
+		return m.OldCreateTime(ctx)
+	}
+	return nil, fmt.Errorf("unknown PolicyVersion field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PolicyVersionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case policyversion.FieldSetName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSetName(v)
+		return nil
+	case policyversion.FieldProgramme:
+		v, ok := value.(policyversion.Programme)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProgramme(v)
+		return nil
+	case policyversion.FieldVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case policyversion.FieldEffectiveTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEffectiveTime(v)
+		return nil
+	case policyversion.FieldParameters:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetParameters(v)
+		return nil
+	case policyversion.FieldCreateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreateTime(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PolicyVersion field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PolicyVersionMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PolicyVersionMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PolicyVersionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown PolicyVersion numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PolicyVersionMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PolicyVersionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PolicyVersionMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown PolicyVersion nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PolicyVersionMutation) ResetField(name string) error {
+	switch name {
+	case policyversion.FieldSetName:
+		m.ResetSetName()
+		return nil
+	case policyversion.FieldProgramme:
+		m.ResetProgramme()
+		return nil
+	case policyversion.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case policyversion.FieldEffectiveTime:
+		m.ResetEffectiveTime()
+		return nil
+	case policyversion.FieldParameters:
+		m.ResetParameters()
+		return nil
+	case policyversion.FieldCreateTime:
+		m.ResetCreateTime()
+		return nil
+	}
+	return fmt.Errorf("unknown PolicyVersion field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PolicyVersionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PolicyVersionMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PolicyVersionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PolicyVersionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PolicyVersionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PolicyVersionMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PolicyVersionMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown PolicyVersion unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PolicyVersionMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown PolicyVersion edge %s", name)
+}
+
 // ProductMutation represents an operation that mutates the Product nodes in the graph.
 type ProductMutation struct {
 	config
@@ -15880,6 +17126,446 @@ func (m *ProductMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *ProductMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Product edge %s", name)
+}
+
+// RateTableMutation represents an operation that mutates the RateTable nodes in the graph.
+type RateTableMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *string
+	effective_time *time.Time
+	rates          *[]byte
+	create_time    *time.Time
+	clearedFields  map[string]struct{}
+	done           bool
+	oldValue       func(context.Context) (*RateTable, error)
+	predicates     []predicate.RateTable
+}
+
+var _ ent.Mutation = (*RateTableMutation)(nil)
+
+// ratetableOption allows management of the mutation configuration using functional options.
+type ratetableOption func(*RateTableMutation)
+
+// newRateTableMutation creates new mutation for the RateTable entity.
+func newRateTableMutation(c config, op Op, opts ...ratetableOption) *RateTableMutation {
+	m := &RateTableMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRateTable,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRateTableID sets the ID field of the mutation.
+func withRateTableID(id string) ratetableOption {
+	return func(m *RateTableMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *RateTable
+		)
+		m.oldValue = func(ctx context.Context) (*RateTable, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().RateTable.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRateTable sets the old RateTable of the mutation.
+func withRateTable(node *RateTable) ratetableOption {
+	return func(m *RateTableMutation) {
+		m.oldValue = func(context.Context) (*RateTable, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RateTableMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RateTableMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of RateTable entities.
+func (m *RateTableMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RateTableMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RateTableMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().RateTable.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetEffectiveTime sets the "effective_time" field.
+func (m *RateTableMutation) SetEffectiveTime(t time.Time) {
+	m.effective_time = &t
+}
+
+// EffectiveTime returns the value of the "effective_time" field in the mutation.
+func (m *RateTableMutation) EffectiveTime() (r time.Time, exists bool) {
+	v := m.effective_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEffectiveTime returns the old "effective_time" field's value of the RateTable entity.
+// If the RateTable object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RateTableMutation) OldEffectiveTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEffectiveTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEffectiveTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEffectiveTime: %w", err)
+	}
+	return oldValue.EffectiveTime, nil
+}
+
+// ResetEffectiveTime resets all changes to the "effective_time" field.
+func (m *RateTableMutation) ResetEffectiveTime() {
+	m.effective_time = nil
+}
+
+// SetRates sets the "rates" field.
+func (m *RateTableMutation) SetRates(b []byte) {
+	m.rates = &b
+}
+
+// Rates returns the value of the "rates" field in the mutation.
+func (m *RateTableMutation) Rates() (r []byte, exists bool) {
+	v := m.rates
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRates returns the old "rates" field's value of the RateTable entity.
+// If the RateTable object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RateTableMutation) OldRates(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRates is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRates requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRates: %w", err)
+	}
+	return oldValue.Rates, nil
+}
+
+// ResetRates resets all changes to the "rates" field.
+func (m *RateTableMutation) ResetRates() {
+	m.rates = nil
+}
+
+// SetCreateTime sets the "create_time" field.
+func (m *RateTableMutation) SetCreateTime(t time.Time) {
+	m.create_time = &t
+}
+
+// CreateTime returns the value of the "create_time" field in the mutation.
+func (m *RateTableMutation) CreateTime() (r time.Time, exists bool) {
+	v := m.create_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreateTime returns the old "create_time" field's value of the RateTable entity.
+// If the RateTable object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RateTableMutation) OldCreateTime(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreateTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreateTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreateTime: %w", err)
+	}
+	return oldValue.CreateTime, nil
+}
+
+// ResetCreateTime resets all changes to the "create_time" field.
+func (m *RateTableMutation) ResetCreateTime() {
+	m.create_time = nil
+}
+
+// Where appends a list predicates to the RateTableMutation builder.
+func (m *RateTableMutation) Where(ps ...predicate.RateTable) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RateTableMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RateTableMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.RateTable, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RateTableMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RateTableMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (RateTable).
+func (m *RateTableMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RateTableMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.effective_time != nil {
+		fields = append(fields, ratetable.FieldEffectiveTime)
+	}
+	if m.rates != nil {
+		fields = append(fields, ratetable.FieldRates)
+	}
+	if m.create_time != nil {
+		fields = append(fields, ratetable.FieldCreateTime)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RateTableMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case ratetable.FieldEffectiveTime:
+		return m.EffectiveTime()
+	case ratetable.FieldRates:
+		return m.Rates()
+	case ratetable.FieldCreateTime:
+		return m.CreateTime()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RateTableMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case ratetable.FieldEffectiveTime:
+		return m.OldEffectiveTime(ctx)
+	case ratetable.FieldRates:
+		return m.OldRates(ctx)
+	case ratetable.FieldCreateTime:
+		return m.OldCreateTime(ctx)
+	}
+	return nil, fmt.Errorf("unknown RateTable field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RateTableMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case ratetable.FieldEffectiveTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEffectiveTime(v)
+		return nil
+	case ratetable.FieldRates:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRates(v)
+		return nil
+	case ratetable.FieldCreateTime:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreateTime(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RateTable field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RateTableMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RateTableMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RateTableMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown RateTable numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RateTableMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RateTableMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RateTableMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown RateTable nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RateTableMutation) ResetField(name string) error {
+	switch name {
+	case ratetable.FieldEffectiveTime:
+		m.ResetEffectiveTime()
+		return nil
+	case ratetable.FieldRates:
+		m.ResetRates()
+		return nil
+	case ratetable.FieldCreateTime:
+		m.ResetCreateTime()
+		return nil
+	}
+	return fmt.Errorf("unknown RateTable field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RateTableMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RateTableMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RateTableMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RateTableMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RateTableMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RateTableMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RateTableMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown RateTable unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RateTableMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown RateTable edge %s", name)
 }
 
 // ReturnRequestMutation represents an operation that mutates the ReturnRequest nodes in the graph.

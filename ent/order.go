@@ -53,6 +53,8 @@ type Order struct {
 	RefundedMinor int64 `json:"refunded_minor,omitempty"`
 	// TotalUsdMinor holds the value of the "total_usd_minor" field.
 	TotalUsdMinor int64 `json:"total_usd_minor,omitempty"`
+	// RatesVersion holds the value of the "rates_version" field.
+	RatesVersion string `json:"rates_version,omitempty"`
 	// CoveredMinor holds the value of the "covered_minor" field.
 	CoveredMinor int64 `json:"covered_minor,omitempty"`
 	// RequiresExportAgent holds the value of the "requires_export_agent" field.
@@ -97,7 +99,7 @@ func (*Order) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case order.FieldRevision, order.FieldGoodsMinor, order.FieldTotalMinor, order.FieldAdvanceMinor, order.FieldPaidMinor, order.FieldRefundedMinor, order.FieldTotalUsdMinor, order.FieldCoveredMinor, order.FieldEscrowHolds:
 			values[i] = new(sql.NullInt64)
-		case order.FieldID, order.FieldEtag, order.FieldPolicy, order.FieldPolicyVersion, order.FieldState, order.FieldSupplierID, order.FieldBuyerID, order.FieldBuyerEmail, order.FieldCurrency, order.FieldBuyerChangeRequest:
+		case order.FieldID, order.FieldEtag, order.FieldPolicy, order.FieldPolicyVersion, order.FieldState, order.FieldSupplierID, order.FieldBuyerID, order.FieldBuyerEmail, order.FieldCurrency, order.FieldRatesVersion, order.FieldBuyerChangeRequest:
 			values[i] = new(sql.NullString)
 		case order.FieldCreateTime, order.FieldUpdateTime, order.FieldShipByTime, order.FieldDeliverTime, order.FieldCompleteTime, order.FieldCloseTime, order.FieldAutoConfirmDeadline, order.FieldAfterSalesDeadline:
 			values[i] = new(sql.NullTime)
@@ -229,6 +231,12 @@ func (_m *Order) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field total_usd_minor", values[i])
 			} else if value.Valid {
 				_m.TotalUsdMinor = value.Int64
+			}
+		case order.FieldRatesVersion:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field rates_version", values[i])
+			} else if value.Valid {
+				_m.RatesVersion = value.String
 			}
 		case order.FieldCoveredMinor:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -414,6 +422,9 @@ func (_m *Order) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("total_usd_minor=")
 	builder.WriteString(fmt.Sprintf("%v", _m.TotalUsdMinor))
+	builder.WriteString(", ")
+	builder.WriteString("rates_version=")
+	builder.WriteString(_m.RatesVersion)
 	builder.WriteString(", ")
 	builder.WriteString("covered_minor=")
 	builder.WriteString(fmt.Sprintf("%v", _m.CoveredMinor))

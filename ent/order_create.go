@@ -155,6 +155,20 @@ func (_c *OrderCreate) SetTotalUsdMinor(v int64) *OrderCreate {
 	return _c
 }
 
+// SetRatesVersion sets the "rates_version" field.
+func (_c *OrderCreate) SetRatesVersion(v string) *OrderCreate {
+	_c.mutation.SetRatesVersion(v)
+	return _c
+}
+
+// SetNillableRatesVersion sets the "rates_version" field if the given value is not nil.
+func (_c *OrderCreate) SetNillableRatesVersion(v *string) *OrderCreate {
+	if v != nil {
+		_c.SetRatesVersion(*v)
+	}
+	return _c
+}
+
 // SetCoveredMinor sets the "covered_minor" field.
 func (_c *OrderCreate) SetCoveredMinor(v int64) *OrderCreate {
 	_c.mutation.SetCoveredMinor(v)
@@ -378,6 +392,10 @@ func (_c *OrderCreate) defaults() {
 		v := order.DefaultRefundedMinor
 		_c.mutation.SetRefundedMinor(v)
 	}
+	if _, ok := _c.mutation.RatesVersion(); !ok {
+		v := order.DefaultRatesVersion
+		_c.mutation.SetRatesVersion(v)
+	}
 	if _, ok := _c.mutation.RequiresExportAgent(); !ok {
 		v := order.DefaultRequiresExportAgent
 		_c.mutation.SetRequiresExportAgent(v)
@@ -495,6 +513,9 @@ func (_c *OrderCreate) check() error {
 	}
 	if _, ok := _c.mutation.TotalUsdMinor(); !ok {
 		return &ValidationError{Name: "total_usd_minor", err: errors.New(`ent: missing required field "Order.total_usd_minor"`)}
+	}
+	if _, ok := _c.mutation.RatesVersion(); !ok {
+		return &ValidationError{Name: "rates_version", err: errors.New(`ent: missing required field "Order.rates_version"`)}
 	}
 	if _, ok := _c.mutation.CoveredMinor(); !ok {
 		return &ValidationError{Name: "covered_minor", err: errors.New(`ent: missing required field "Order.covered_minor"`)}
@@ -629,6 +650,10 @@ func (_c *OrderCreate) createSpec() (*Order, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.TotalUsdMinor(); ok {
 		_spec.SetField(order.FieldTotalUsdMinor, field.TypeInt64, value)
 		_node.TotalUsdMinor = value
+	}
+	if value, ok := _c.mutation.RatesVersion(); ok {
+		_spec.SetField(order.FieldRatesVersion, field.TypeString, value)
+		_node.RatesVersion = value
 	}
 	if value, ok := _c.mutation.CoveredMinor(); ok {
 		_spec.SetField(order.FieldCoveredMinor, field.TypeInt64, value)
@@ -937,6 +962,18 @@ func (u *OrderUpsert) UpdateTotalUsdMinor() *OrderUpsert {
 // AddTotalUsdMinor adds v to the "total_usd_minor" field.
 func (u *OrderUpsert) AddTotalUsdMinor(v int64) *OrderUpsert {
 	u.Add(order.FieldTotalUsdMinor, v)
+	return u
+}
+
+// SetRatesVersion sets the "rates_version" field.
+func (u *OrderUpsert) SetRatesVersion(v string) *OrderUpsert {
+	u.Set(order.FieldRatesVersion, v)
+	return u
+}
+
+// UpdateRatesVersion sets the "rates_version" field to the value that was provided on create.
+func (u *OrderUpsert) UpdateRatesVersion() *OrderUpsert {
+	u.SetExcluded(order.FieldRatesVersion)
 	return u
 }
 
@@ -1471,6 +1508,20 @@ func (u *OrderUpsertOne) AddTotalUsdMinor(v int64) *OrderUpsertOne {
 func (u *OrderUpsertOne) UpdateTotalUsdMinor() *OrderUpsertOne {
 	return u.Update(func(s *OrderUpsert) {
 		s.UpdateTotalUsdMinor()
+	})
+}
+
+// SetRatesVersion sets the "rates_version" field.
+func (u *OrderUpsertOne) SetRatesVersion(v string) *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetRatesVersion(v)
+	})
+}
+
+// UpdateRatesVersion sets the "rates_version" field to the value that was provided on create.
+func (u *OrderUpsertOne) UpdateRatesVersion() *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateRatesVersion()
 	})
 }
 
@@ -2212,6 +2263,20 @@ func (u *OrderUpsertBulk) AddTotalUsdMinor(v int64) *OrderUpsertBulk {
 func (u *OrderUpsertBulk) UpdateTotalUsdMinor() *OrderUpsertBulk {
 	return u.Update(func(s *OrderUpsert) {
 		s.UpdateTotalUsdMinor()
+	})
+}
+
+// SetRatesVersion sets the "rates_version" field.
+func (u *OrderUpsertBulk) SetRatesVersion(v string) *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetRatesVersion(v)
+	})
+}
+
+// UpdateRatesVersion sets the "rates_version" field to the value that was provided on create.
+func (u *OrderUpsertBulk) UpdateRatesVersion() *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateRatesVersion()
 	})
 }
 

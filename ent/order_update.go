@@ -251,6 +251,20 @@ func (_u *OrderUpdate) AddTotalUsdMinor(v int64) *OrderUpdate {
 	return _u
 }
 
+// SetRatesVersion sets the "rates_version" field.
+func (_u *OrderUpdate) SetRatesVersion(v string) *OrderUpdate {
+	_u.mutation.SetRatesVersion(v)
+	return _u
+}
+
+// SetNillableRatesVersion sets the "rates_version" field if the given value is not nil.
+func (_u *OrderUpdate) SetNillableRatesVersion(v *string) *OrderUpdate {
+	if v != nil {
+		_u.SetRatesVersion(*v)
+	}
+	return _u
+}
+
 // SetCoveredMinor sets the "covered_minor" field.
 func (_u *OrderUpdate) SetCoveredMinor(v int64) *OrderUpdate {
 	_u.mutation.ResetCoveredMinor()
@@ -628,6 +642,9 @@ func (_u *OrderUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.AddedTotalUsdMinor(); ok {
 		_spec.AddField(order.FieldTotalUsdMinor, field.TypeInt64, value)
 	}
+	if value, ok := _u.mutation.RatesVersion(); ok {
+		_spec.SetField(order.FieldRatesVersion, field.TypeString, value)
+	}
 	if value, ok := _u.mutation.CoveredMinor(); ok {
 		_spec.SetField(order.FieldCoveredMinor, field.TypeInt64, value)
 	}
@@ -943,6 +960,20 @@ func (_u *OrderUpdateOne) SetNillableTotalUsdMinor(v *int64) *OrderUpdateOne {
 // AddTotalUsdMinor adds value to the "total_usd_minor" field.
 func (_u *OrderUpdateOne) AddTotalUsdMinor(v int64) *OrderUpdateOne {
 	_u.mutation.AddTotalUsdMinor(v)
+	return _u
+}
+
+// SetRatesVersion sets the "rates_version" field.
+func (_u *OrderUpdateOne) SetRatesVersion(v string) *OrderUpdateOne {
+	_u.mutation.SetRatesVersion(v)
+	return _u
+}
+
+// SetNillableRatesVersion sets the "rates_version" field if the given value is not nil.
+func (_u *OrderUpdateOne) SetNillableRatesVersion(v *string) *OrderUpdateOne {
+	if v != nil {
+		_u.SetRatesVersion(*v)
+	}
 	return _u
 }
 
@@ -1352,6 +1383,9 @@ func (_u *OrderUpdateOne) sqlSave(ctx context.Context) (_node *Order, err error)
 	}
 	if value, ok := _u.mutation.AddedTotalUsdMinor(); ok {
 		_spec.AddField(order.FieldTotalUsdMinor, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.RatesVersion(); ok {
+		_spec.SetField(order.FieldRatesVersion, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.CoveredMinor(); ok {
 		_spec.SetField(order.FieldCoveredMinor, field.TypeInt64, value)

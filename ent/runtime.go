@@ -17,7 +17,10 @@ import (
 	"github.com/tradeassure/tradeassure/ent/orderrevision"
 	"github.com/tradeassure/tradeassure/ent/payment"
 	"github.com/tradeassure/tradeassure/ent/penalty"
+	"github.com/tradeassure/tradeassure/ent/policyset"
+	"github.com/tradeassure/tradeassure/ent/policyversion"
 	"github.com/tradeassure/tradeassure/ent/product"
+	"github.com/tradeassure/tradeassure/ent/ratetable"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	"github.com/tradeassure/tradeassure/ent/schema"
 	"github.com/tradeassure/tradeassure/ent/setting"
@@ -560,24 +563,28 @@ func init() {
 	orderDescRefundedMinor := orderFields[12].Descriptor()
 	// order.DefaultRefundedMinor holds the default value on creation for the refunded_minor field.
 	order.DefaultRefundedMinor = orderDescRefundedMinor.Default.(int64)
+	// orderDescRatesVersion is the schema descriptor for rates_version field.
+	orderDescRatesVersion := orderFields[14].Descriptor()
+	// order.DefaultRatesVersion holds the default value on creation for the rates_version field.
+	order.DefaultRatesVersion = orderDescRatesVersion.Default.(string)
 	// orderDescRequiresExportAgent is the schema descriptor for requires_export_agent field.
-	orderDescRequiresExportAgent := orderFields[15].Descriptor()
+	orderDescRequiresExportAgent := orderFields[16].Descriptor()
 	// order.DefaultRequiresExportAgent holds the default value on creation for the requires_export_agent field.
 	order.DefaultRequiresExportAgent = orderDescRequiresExportAgent.Default.(bool)
 	// orderDescAwaitingSupplier is the schema descriptor for awaiting_supplier field.
-	orderDescAwaitingSupplier := orderFields[16].Descriptor()
+	orderDescAwaitingSupplier := orderFields[17].Descriptor()
 	// order.DefaultAwaitingSupplier holds the default value on creation for the awaiting_supplier field.
 	order.DefaultAwaitingSupplier = orderDescAwaitingSupplier.Default.(bool)
 	// orderDescBuyerChangeRequest is the schema descriptor for buyer_change_request field.
-	orderDescBuyerChangeRequest := orderFields[17].Descriptor()
+	orderDescBuyerChangeRequest := orderFields[18].Descriptor()
 	// order.DefaultBuyerChangeRequest holds the default value on creation for the buyer_change_request field.
 	order.DefaultBuyerChangeRequest = orderDescBuyerChangeRequest.Default.(string)
 	// orderDescPaymentPending is the schema descriptor for payment_pending field.
-	orderDescPaymentPending := orderFields[21].Descriptor()
+	orderDescPaymentPending := orderFields[22].Descriptor()
 	// order.DefaultPaymentPending holds the default value on creation for the payment_pending field.
 	order.DefaultPaymentPending = orderDescPaymentPending.Default.(bool)
 	// orderDescEscrowHolds is the schema descriptor for escrow_holds field.
-	orderDescEscrowHolds := orderFields[22].Descriptor()
+	orderDescEscrowHolds := orderFields[23].Descriptor()
 	// order.DefaultEscrowHolds holds the default value on creation for the escrow_holds field.
 	order.DefaultEscrowHolds = orderDescEscrowHolds.Default.(int)
 	// orderDescID is the schema descriptor for id field.
@@ -690,6 +697,88 @@ func init() {
 			return nil
 		}
 	}()
+	policysetMixin := schema.PolicySet{}.Mixin()
+	policysetMixinFields0 := policysetMixin[0].Fields()
+	_ = policysetMixinFields0
+	policysetMixinFields1 := policysetMixin[1].Fields()
+	_ = policysetMixinFields1
+	policysetFields := schema.PolicySet{}.Fields()
+	_ = policysetFields
+	// policysetDescRevision is the schema descriptor for revision field.
+	policysetDescRevision := policysetMixinFields1[0].Descriptor()
+	// policyset.DefaultRevision holds the default value on creation for the revision field.
+	policyset.DefaultRevision = policysetDescRevision.Default.(int64)
+	// policysetDescEtag is the schema descriptor for etag field.
+	policysetDescEtag := policysetMixinFields1[1].Descriptor()
+	// policyset.EtagValidator is a validator for the "etag" field. It is called by the builders before save.
+	policyset.EtagValidator = policysetDescEtag.Validators[0].(func(string) error)
+	// policysetDescDerivedFrom is the schema descriptor for derived_from field.
+	policysetDescDerivedFrom := policysetFields[1].Descriptor()
+	// policyset.DefaultDerivedFrom holds the default value on creation for the derived_from field.
+	policyset.DefaultDerivedFrom = policysetDescDerivedFrom.Default.(string)
+	// policysetDescID is the schema descriptor for id field.
+	policysetDescID := policysetMixinFields0[0].Descriptor()
+	// policyset.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	policyset.IDValidator = func() func(string) error {
+		validators := policysetDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	policyversionMixin := schema.PolicyVersion{}.Mixin()
+	policyversionMixinFields0 := policyversionMixin[0].Fields()
+	_ = policyversionMixinFields0
+	policyversionFields := schema.PolicyVersion{}.Fields()
+	_ = policyversionFields
+	// policyversionDescSetName is the schema descriptor for set_name field.
+	policyversionDescSetName := policyversionFields[0].Descriptor()
+	// policyversion.SetNameValidator is a validator for the "set_name" field. It is called by the builders before save.
+	policyversion.SetNameValidator = policyversionDescSetName.Validators[0].(func(string) error)
+	// policyversionDescVersion is the schema descriptor for version field.
+	policyversionDescVersion := policyversionFields[2].Descriptor()
+	// policyversion.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	policyversion.VersionValidator = func() func(string) error {
+		validators := policyversionDescVersion.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(version string) error {
+			for _, fn := range fns {
+				if err := fn(version); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// policyversionDescID is the schema descriptor for id field.
+	policyversionDescID := policyversionMixinFields0[0].Descriptor()
+	// policyversion.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	policyversion.IDValidator = func() func(string) error {
+		validators := policyversionDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	productMixin := schema.Product{}.Mixin()
 	productMixinFields0 := productMixin[0].Fields()
 	_ = productMixinFields0
@@ -716,6 +805,29 @@ func init() {
 	// product.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	product.IDValidator = func() func(string) error {
 		validators := productDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	ratetableMixin := schema.RateTable{}.Mixin()
+	ratetableMixinFields0 := ratetableMixin[0].Fields()
+	_ = ratetableMixinFields0
+	ratetableFields := schema.RateTable{}.Fields()
+	_ = ratetableFields
+	// ratetableDescID is the schema descriptor for id field.
+	ratetableDescID := ratetableMixinFields0[0].Descriptor()
+	// ratetable.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	ratetable.IDValidator = func() func(string) error {
+		validators := ratetableDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

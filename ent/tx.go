@@ -42,8 +42,14 @@ type Tx struct {
 	Payment *PaymentClient
 	// Penalty is the client for interacting with the Penalty builders.
 	Penalty *PenaltyClient
+	// PolicySet is the client for interacting with the PolicySet builders.
+	PolicySet *PolicySetClient
+	// PolicyVersion is the client for interacting with the PolicyVersion builders.
+	PolicyVersion *PolicyVersionClient
 	// Product is the client for interacting with the Product builders.
 	Product *ProductClient
+	// RateTable is the client for interacting with the RateTable builders.
+	RateTable *RateTableClient
 	// ReturnRequest is the client for interacting with the ReturnRequest builders.
 	ReturnRequest *ReturnRequestClient
 	// Setting is the client for interacting with the Setting builders.
@@ -203,7 +209,10 @@ func (tx *Tx) init() {
 	tx.OrderRevision = NewOrderRevisionClient(tx.config)
 	tx.Payment = NewPaymentClient(tx.config)
 	tx.Penalty = NewPenaltyClient(tx.config)
+	tx.PolicySet = NewPolicySetClient(tx.config)
+	tx.PolicyVersion = NewPolicyVersionClient(tx.config)
 	tx.Product = NewProductClient(tx.config)
+	tx.RateTable = NewRateTableClient(tx.config)
 	tx.ReturnRequest = NewReturnRequestClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.TimelineEntry = NewTimelineEntryClient(tx.config)

@@ -22,6 +22,7 @@ import (
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1/eventv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1/payoutv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/policy/v1/policyv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1/returnsv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 	"github.com/tradeassure/tradeassure/server/admin"
@@ -41,6 +42,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/payout"
+	"github.com/tradeassure/tradeassure/server/policies"
 	"github.com/tradeassure/tradeassure/server/returns"
 	"github.com/tradeassure/tradeassure/server/storage"
 	"github.com/tradeassure/tradeassure/server/transport"
@@ -69,6 +71,8 @@ type Config struct {
 	// DeadlineInterval is how often the deadline worker runs (for /readyz: a worker silent for three
 	// intervals, and at least 30s, is not running); 0 means 1s.
 	DeadlineInterval time.Duration
+	// Policies configures the policy catalog (the benchmarks' uncached baseline).
+	Policies []policies.Option
 }
 
 // Server is an assembled tradeassure.
@@ -125,7 +129,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	pager := pagination.New(secret)
 	feed := events.NewFeed(cfg.Store.Dialect)
 	engine := deadline.New(cfg.Store, clk, log)
+	catalog, err := policies.Open(ctx, cfg.Store, cfg.Policies...)
+	if err != nil {
+		return nil, err
+	}
 	orders := order.New(cfg.Store, clk, feed, pager, cards, log)
+	orders.UsePolicies(catalog)
 	orders.Register(engine)
 	// The returns and disputes services need each other (server/aftersales): the returns service builds the
 	// disputes service with itself as the returns side of the contract.
@@ -187,11 +196,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	serve(webhookv1connect.NewWebhookServiceHandler(hooks.Service(), opts))
 	cases := casefile.New(casefile.Parts{Orders: orders, Returns: returnSvc, Disputes: disputes, Complaints: complaints, Ledger: payouts}, pager)
 	serve(casev1connect.NewCaseServiceHandler(cases, opts))
+	serve(policyv1connect.NewPolicyServiceHandler(policies.NewService(cfg.Store, clk, feed, pager, catalog), opts))
 
 	names := []string{
 		orderv1connect.OrderServiceName, returnsv1connect.ReturnServiceName, disputev1connect.DisputeServiceName,
 		complaintv1connect.ComplaintServiceName, payoutv1connect.PayoutServiceName, eventv1connect.EventServiceName,
 		adminv1connect.AdminServiceName, webhookv1connect.WebhookServiceName, casev1connect.CaseServiceName,
+		policyv1connect.PolicyServiceName,
 	}
 	reflector := grpcreflect.NewStaticReflector(append(names, health.ServiceName)...)
 	public := func(path string, h http.Handler) { mux.Handle(path, gate.Public(h)) }

@@ -364,6 +364,24 @@ async function orderList(s: Signed): Promise<Node[]> {
   return [h("h1", {}, "Orders"), h("div", { class: "filters" }, filter), table(["Order", "State", "Total", "Goods", "Next deadline"], rows, "No orders here yet.")];
 }
 
+/** The order's own policy numbers behind its deadlines: those of the version it was created under. */
+function policyTerms(o: order.Order): HTMLElement | undefined {
+  const p = o.policyParameters;
+  if (!p) return undefined;
+  const days = (d?: { seconds: bigint }) => {
+    const n = Number(d?.seconds ?? 0n) / 86400;
+    return n === 1 ? "1 day" : `${n} days`;
+  };
+  const terms = [
+    `returns within ${days(p.returnWindow)} of receipt`,
+    `auto-confirm ${days(p.autoConfirmAfterDelivery)} after delivery`,
+    `disputes within ${days(p.disputeWindow)} of completion`,
+    `supplier answers a dispute within ${days(p.disputeResponse)}`,
+    `platform fee ${Number(p.platformFeeBasisPoints) / 100}%`,
+  ];
+  return h("span", { "data-testid": "policy-terms" }, terms.join("; "));
+}
+
 function nextDeadline(o: order.Order): HTMLElement | undefined {
   if (o.state === order.Order_State.PAID || o.state === order.Order_State.ADVANCE_PAID) return countdown(o.terms?.shipByTime, "Ship by");
   if (o.state === order.Order_State.DELIVERED || o.state === order.Order_State.SHIPPED) return countdown(o.autoConfirmDeadline, "Auto-confirm");
@@ -473,7 +491,7 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
     h("p", {}, link("#/orders", "← Orders")),
     h("h1", {}, `Order ${o.id.slice(-8)} `, h("span", { class: "state", "data-testid": "order-state" }, label(S, o.state))),
     facts([
-      ["Policy", label(common.Policy, o.policy)],
+      ["Policy", `${o.policySet || label(common.Policy, o.policy)} ${o.policyVersion}`],
       ["Goods", (t?.lines ?? []).map((l) => `${l.quantity} × ${l.productName || l.productId} at ${money({ amountMinor: l.unitPriceMinor, currency: t?.currency ?? "USD" })}`).join("; ")],
       ["Goods total", money(o.amounts?.goods)],
       ["Shipping", money(o.amounts?.shipping)],
@@ -487,6 +505,7 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
       ["Shipment", o.shipment?.trackingNumber ? `${o.shipment.carrier} ${o.shipment.trackingNumber}, shipped ${when(o.shipment.shipTime)}` : ""],
       ["Payment", o.paymentPending ? "a payment awaits confirmation by the platform" : ""],
       ["Deadline", nextDeadline(o)],
+      ["Policy terms", policyTerms(o)],
     ]),
     actions(acts),
     h("h2", {}, "Case timeline"),

@@ -164,6 +164,10 @@ test("a buyer pays by card, the supplier ships, the operator records delivery, t
   await buyer.getByRole("link", { name: id.slice(-8) }).click();
   await buyer.waitForSelector("section[aria-busy=false]");
   await accessible(buyer, "order detail");
+  // Beside the deadline, the numbers of the policy version the order was created under.
+  const terms = (await buyer.getByTestId("policy-terms").textContent()) ?? "";
+  if (!/^returns within \d+ days of receipt; auto-confirm \d+ days after delivery; .*platform fee 2%$/.test(terms))
+    throw new Error(`policy terms shown: ${terms}`);
   await act(buyer, "Pay by card", { "Card token": "tok_visa_4242" });
   await stateIs(buyer, "order-state", "Paid");
 

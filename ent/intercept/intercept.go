@@ -22,8 +22,11 @@ import (
 	"github.com/tradeassure/tradeassure/ent/orderrevision"
 	"github.com/tradeassure/tradeassure/ent/payment"
 	"github.com/tradeassure/tradeassure/ent/penalty"
+	"github.com/tradeassure/tradeassure/ent/policyset"
+	"github.com/tradeassure/tradeassure/ent/policyversion"
 	"github.com/tradeassure/tradeassure/ent/predicate"
 	"github.com/tradeassure/tradeassure/ent/product"
+	"github.com/tradeassure/tradeassure/ent/ratetable"
 	"github.com/tradeassure/tradeassure/ent/returnrequest"
 	"github.com/tradeassure/tradeassure/ent/setting"
 	"github.com/tradeassure/tradeassure/ent/timelineentry"
@@ -467,6 +470,60 @@ func (f TraversePenalty) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.PenaltyQuery", q)
 }
 
+// The PolicySetFunc type is an adapter to allow the use of ordinary function as a Querier.
+type PolicySetFunc func(context.Context, *ent.PolicySetQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f PolicySetFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.PolicySetQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.PolicySetQuery", q)
+}
+
+// The TraversePolicySet type is an adapter to allow the use of ordinary function as Traverser.
+type TraversePolicySet func(context.Context, *ent.PolicySetQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraversePolicySet) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraversePolicySet) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PolicySetQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.PolicySetQuery", q)
+}
+
+// The PolicyVersionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type PolicyVersionFunc func(context.Context, *ent.PolicyVersionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f PolicyVersionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.PolicyVersionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.PolicyVersionQuery", q)
+}
+
+// The TraversePolicyVersion type is an adapter to allow the use of ordinary function as Traverser.
+type TraversePolicyVersion func(context.Context, *ent.PolicyVersionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraversePolicyVersion) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraversePolicyVersion) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PolicyVersionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.PolicyVersionQuery", q)
+}
+
 // The ProductFunc type is an adapter to allow the use of ordinary function as a Querier.
 type ProductFunc func(context.Context, *ent.ProductQuery) (ent.Value, error)
 
@@ -492,6 +549,33 @@ func (f TraverseProduct) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ProductQuery", q)
+}
+
+// The RateTableFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RateTableFunc func(context.Context, *ent.RateTableQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RateTableFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RateTableQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RateTableQuery", q)
+}
+
+// The TraverseRateTable type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRateTable func(context.Context, *ent.RateTableQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRateTable) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRateTable) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RateTableQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RateTableQuery", q)
 }
 
 // The ReturnRequestFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -714,8 +798,14 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.PaymentQuery, predicate.Payment, payment.OrderOption]{typ: ent.TypePayment, tq: q}, nil
 	case *ent.PenaltyQuery:
 		return &query[*ent.PenaltyQuery, predicate.Penalty, penalty.OrderOption]{typ: ent.TypePenalty, tq: q}, nil
+	case *ent.PolicySetQuery:
+		return &query[*ent.PolicySetQuery, predicate.PolicySet, policyset.OrderOption]{typ: ent.TypePolicySet, tq: q}, nil
+	case *ent.PolicyVersionQuery:
+		return &query[*ent.PolicyVersionQuery, predicate.PolicyVersion, policyversion.OrderOption]{typ: ent.TypePolicyVersion, tq: q}, nil
 	case *ent.ProductQuery:
 		return &query[*ent.ProductQuery, predicate.Product, product.OrderOption]{typ: ent.TypeProduct, tq: q}, nil
+	case *ent.RateTableQuery:
+		return &query[*ent.RateTableQuery, predicate.RateTable, ratetable.OrderOption]{typ: ent.TypeRateTable, tq: q}, nil
 	case *ent.ReturnRequestQuery:
 		return &query[*ent.ReturnRequestQuery, predicate.ReturnRequest, returnrequest.OrderOption]{typ: ent.TypeReturnRequest, tq: q}, nil
 	case *ent.SettingQuery:

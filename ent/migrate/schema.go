@@ -409,6 +409,7 @@ var (
 		{Name: "paid_minor", Type: field.TypeInt64, Default: 0},
 		{Name: "refunded_minor", Type: field.TypeInt64, Default: 0},
 		{Name: "total_usd_minor", Type: field.TypeInt64},
+		{Name: "rates_version", Type: field.TypeString, Default: "2026-11-01"},
 		{Name: "covered_minor", Type: field.TypeInt64},
 		{Name: "requires_export_agent", Type: field.TypeBool, Default: false},
 		{Name: "awaiting_supplier", Type: field.TypeBool, Default: false},
@@ -539,6 +540,49 @@ var (
 			},
 		},
 	}
+	// PolicySetsColumns holds the columns for the "policy_sets" table.
+	PolicySetsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "revision", Type: field.TypeInt64, Default: 1},
+		{Name: "etag", Type: field.TypeString},
+		{Name: "programme", Type: field.TypeEnum, Enums: []string{"trade_assurance", "retail"}},
+		{Name: "derived_from", Type: field.TypeString, Default: ""},
+		{Name: "create_time", Type: field.TypeTime},
+	}
+	// PolicySetsTable holds the schema information for the "policy_sets" table.
+	PolicySetsTable = &schema.Table{
+		Name:       "policy_sets",
+		Columns:    PolicySetsColumns,
+		PrimaryKey: []*schema.Column{PolicySetsColumns[0]},
+	}
+	// PolicyVersionsColumns holds the columns for the "policy_versions" table.
+	PolicyVersionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "set_name", Type: field.TypeString},
+		{Name: "programme", Type: field.TypeEnum, Enums: []string{"trade_assurance", "retail"}},
+		{Name: "version", Type: field.TypeString, Size: 64},
+		{Name: "effective_time", Type: field.TypeTime},
+		{Name: "parameters", Type: field.TypeBytes},
+		{Name: "create_time", Type: field.TypeTime},
+	}
+	// PolicyVersionsTable holds the schema information for the "policy_versions" table.
+	PolicyVersionsTable = &schema.Table{
+		Name:       "policy_versions",
+		Columns:    PolicyVersionsColumns,
+		PrimaryKey: []*schema.Column{PolicyVersionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "policyversion_programme_version",
+				Unique:  true,
+				Columns: []*schema.Column{PolicyVersionsColumns[2], PolicyVersionsColumns[3]},
+			},
+			{
+				Name:    "policyversion_set_name_effective_time",
+				Unique:  false,
+				Columns: []*schema.Column{PolicyVersionsColumns[1], PolicyVersionsColumns[4]},
+			},
+		},
+	}
 	// ProductsColumns holds the columns for the "products" table.
 	ProductsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 64},
@@ -559,6 +603,26 @@ var (
 				Name:    "product_supplier_id_id",
 				Unique:  false,
 				Columns: []*schema.Column{ProductsColumns[3], ProductsColumns[0]},
+			},
+		},
+	}
+	// RateTablesColumns holds the columns for the "rate_tables" table.
+	RateTablesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "effective_time", Type: field.TypeTime},
+		{Name: "rates", Type: field.TypeBytes},
+		{Name: "create_time", Type: field.TypeTime},
+	}
+	// RateTablesTable holds the schema information for the "rate_tables" table.
+	RateTablesTable = &schema.Table{
+		Name:       "rate_tables",
+		Columns:    RateTablesColumns,
+		PrimaryKey: []*schema.Column{RateTablesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "ratetable_effective_time",
+				Unique:  false,
+				Columns: []*schema.Column{RateTablesColumns[1]},
 			},
 		},
 	}
@@ -894,7 +958,10 @@ var (
 		OrderRevisionsTable,
 		PaymentsTable,
 		PenaltiesTable,
+		PolicySetsTable,
+		PolicyVersionsTable,
 		ProductsTable,
+		RateTablesTable,
 		ReturnRequestsTable,
 		SettingsTable,
 		TimelineEntriesTable,

@@ -49,6 +49,8 @@ const (
 	FieldRefundedMinor = "refunded_minor"
 	// FieldTotalUsdMinor holds the string denoting the total_usd_minor field in the database.
 	FieldTotalUsdMinor = "total_usd_minor"
+	// FieldRatesVersion holds the string denoting the rates_version field in the database.
+	FieldRatesVersion = "rates_version"
 	// FieldCoveredMinor holds the string denoting the covered_minor field in the database.
 	FieldCoveredMinor = "covered_minor"
 	// FieldRequiresExportAgent holds the string denoting the requires_export_agent field in the database.
@@ -104,6 +106,7 @@ var Columns = []string{
 	FieldPaidMinor,
 	FieldRefundedMinor,
 	FieldTotalUsdMinor,
+	FieldRatesVersion,
 	FieldCoveredMinor,
 	FieldRequiresExportAgent,
 	FieldAwaitingSupplier,
@@ -150,6 +153,8 @@ var (
 	DefaultPaidMinor int64
 	// DefaultRefundedMinor holds the default value on creation for the "refunded_minor" field.
 	DefaultRefundedMinor int64
+	// DefaultRatesVersion holds the default value on creation for the "rates_version" field.
+	DefaultRatesVersion string
 	// DefaultRequiresExportAgent holds the default value on creation for the "requires_export_agent" field.
 	DefaultRequiresExportAgent bool
 	// DefaultAwaitingSupplier holds the default value on creation for the "awaiting_supplier" field.
@@ -308,6 +313,11 @@ func ByRefundedMinor(opts ...sql.OrderTermOption) OrderOption {
 // ByTotalUsdMinor orders the results by the total_usd_minor field.
 func ByTotalUsdMinor(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTotalUsdMinor, opts...).ToFunc()
+}
+
+// ByRatesVersion orders the results by the rates_version field.
+func ByRatesVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRatesVersion, opts...).ToFunc()
 }
 
 // ByCoveredMinor orders the results by the covered_minor field.

@@ -144,6 +144,11 @@ func TotalUsdMinor(v int64) predicate.Order {
 	return predicate.Order(sql.FieldEQ(FieldTotalUsdMinor, v))
 }
 
+// RatesVersion applies equality check predicate on the "rates_version" field. It's identical to RatesVersionEQ.
+func RatesVersion(v string) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldRatesVersion, v))
+}
+
 // CoveredMinor applies equality check predicate on the "covered_minor" field. It's identical to CoveredMinorEQ.
 func CoveredMinor(v int64) predicate.Order {
 	return predicate.Order(sql.FieldEQ(FieldCoveredMinor, v))
@@ -1047,6 +1052,71 @@ func TotalUsdMinorLT(v int64) predicate.Order {
 // TotalUsdMinorLTE applies the LTE predicate on the "total_usd_minor" field.
 func TotalUsdMinorLTE(v int64) predicate.Order {
 	return predicate.Order(sql.FieldLTE(FieldTotalUsdMinor, v))
+}
+
+// RatesVersionEQ applies the EQ predicate on the "rates_version" field.
+func RatesVersionEQ(v string) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldRatesVersion, v))
+}
+
+// RatesVersionNEQ applies the NEQ predicate on the "rates_version" field.
+func RatesVersionNEQ(v string) predicate.Order {
+	return predicate.Order(sql.FieldNEQ(FieldRatesVersion, v))
+}
+
+// RatesVersionIn applies the In predicate on the "rates_version" field.
+func RatesVersionIn(vs ...string) predicate.Order {
+	return predicate.Order(sql.FieldIn(FieldRatesVersion, vs...))
+}
+
+// RatesVersionNotIn applies the NotIn predicate on the "rates_version" field.
+func RatesVersionNotIn(vs ...string) predicate.Order {
+	return predicate.Order(sql.FieldNotIn(FieldRatesVersion, vs...))
+}
+
+// RatesVersionGT applies the GT predicate on the "rates_version" field.
+func RatesVersionGT(v string) predicate.Order {
+	return predicate.Order(sql.FieldGT(FieldRatesVersion, v))
+}
+
+// RatesVersionGTE applies the GTE predicate on the "rates_version" field.
+func RatesVersionGTE(v string) predicate.Order {
+	return predicate.Order(sql.FieldGTE(FieldRatesVersion, v))
+}
+
+// RatesVersionLT applies the LT predicate on the "rates_version" field.
+func RatesVersionLT(v string) predicate.Order {
+	return predicate.Order(sql.FieldLT(FieldRatesVersion, v))
+}
+
+// RatesVersionLTE applies the LTE predicate on the "rates_version" field.
+func RatesVersionLTE(v string) predicate.Order {
+	return predicate.Order(sql.FieldLTE(FieldRatesVersion, v))
+}
+
+// RatesVersionContains applies the Contains predicate on the "rates_version" field.
+func RatesVersionContains(v string) predicate.Order {
+	return predicate.Order(sql.FieldContains(FieldRatesVersion, v))
+}
+
+// RatesVersionHasPrefix applies the HasPrefix predicate on the "rates_version" field.
+func RatesVersionHasPrefix(v string) predicate.Order {
+	return predicate.Order(sql.FieldHasPrefix(FieldRatesVersion, v))
+}
+
+// RatesVersionHasSuffix applies the HasSuffix predicate on the "rates_version" field.
+func RatesVersionHasSuffix(v string) predicate.Order {
+	return predicate.Order(sql.FieldHasSuffix(FieldRatesVersion, v))
+}
+
+// RatesVersionEqualFold applies the EqualFold predicate on the "rates_version" field.
+func RatesVersionEqualFold(v string) predicate.Order {
+	return predicate.Order(sql.FieldEqualFold(FieldRatesVersion, v))
+}
+
+// RatesVersionContainsFold applies the ContainsFold predicate on the "rates_version" field.
+func RatesVersionContainsFold(v string) predicate.Order {
+	return predicate.Order(sql.FieldContainsFold(FieldRatesVersion, v))
 }
 
 // CoveredMinorEQ applies the EQ predicate on the "covered_minor" field.

@@ -48,8 +48,17 @@ type Payment func(*sql.Selector)
 // Penalty is the predicate function for penalty builders.
 type Penalty func(*sql.Selector)
 
+// PolicySet is the predicate function for policyset builders.
+type PolicySet func(*sql.Selector)
+
+// PolicyVersion is the predicate function for policyversion builders.
+type PolicyVersion func(*sql.Selector)
+
 // Product is the predicate function for product builders.
 type Product func(*sql.Selector)
+
+// RateTable is the predicate function for ratetable builders.
+type RateTable func(*sql.Selector)
 
 // ReturnRequest is the predicate function for returnrequest builders.
 type ReturnRequest func(*sql.Selector)

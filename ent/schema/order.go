@@ -32,6 +32,8 @@ func (Order) Fields() []ent.Field {
 		field.Int64("paid_minor").Default(0),
 		field.Int64("refunded_minor").Default(0),
 		field.Int64("total_usd_minor"),
+		// rates_version is the exchange-rate table total_usd_minor and the limit checks were computed with.
+		field.String("rates_version").Default("2026-11-01"),
 		field.Int64("covered_minor"),
 		field.Bool("requires_export_agent").Default(false),
 		field.Bool("awaiting_supplier").Default(false),

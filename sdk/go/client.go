@@ -30,6 +30,7 @@ import (
 
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1/adminv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/case/v1/casev1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/policy/v1/policyv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1/complaintv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1/disputev1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1/eventv1connect"
@@ -99,6 +100,8 @@ type Client struct {
 	Webhooks webhookv1connect.WebhookServiceClient
 	// Cases lists an order's case timeline: revisions, payments, returns, disputes, complaints and money.
 	Cases casev1connect.CaseServiceClient
+	// Policies reads the policy sets and exchange-rate tables, and publishes new versions (operators).
+	Policies policyv1connect.PolicyServiceClient
 
 	cfg config
 }
@@ -178,6 +181,7 @@ func New(baseURL, apiKey string, opts ...Option) *Client {
 		Admin:      adminv1connect.NewAdminServiceClient(hc, baseURL, copts...),
 		Webhooks:   webhookv1connect.NewWebhookServiceClient(hc, baseURL, copts...),
 		Cases:      casev1connect.NewCaseServiceClient(hc, baseURL, copts...),
+		Policies:   policyv1connect.NewPolicyServiceClient(hc, baseURL, copts...),
 		cfg:        cfg,
 	}
 }

@@ -23,6 +23,7 @@ import (
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/servertest"
+	"github.com/tradeassure/tradeassure/server/webhook"
 )
 
 // stored is how many orders the database holds before measuring.
@@ -77,7 +78,9 @@ func setup(b *testing.B, engine string) *fixture {
 	// The fixture outlives the sub-benchmark that made it; it is closed with the process.
 	// Development mode lets the webhook benchmarks deliver to a receiver on loopback; it changes nothing
 	// else that CreateOrder, GetOrder or ListOrders does.
-	e := servertest.New(&keep{TB: b}, servertest.Options{Engine: engine, Dev: true})
+	e := servertest.New(&keep{TB: b}, servertest.Options{Engine: engine, Dev: true,
+		// The dispatcher (run by the webhook benchmarks only) polls at the production default.
+		Webhooks: webhook.Config{Interval: time.Second}})
 	f := &fixture{env: e}
 	f.supplier = e.Supplier(1_000_000_00, true)
 	f.product = e.Product(f.supplier, "Widget", 10_00, "USD")

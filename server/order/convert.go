@@ -78,7 +78,8 @@ func toProto(o *ent.Order) (*orderv1.Order, error) {
 		return nil, err
 	}
 	out := &orderv1.Order{
-		Id: o.ID, Policy: policyToProto[o.Policy], PolicyVersion: o.PolicyVersion, State: stateToProto[o.State],
+		Id: o.ID, Policy: policyToProto[o.Policy], PolicyVersion: o.PolicyVersion,
+		PolicySet: PolicyOf(o).SetName, PolicyParameters: PolicyOf(o).Parameters(), RatesVersion: o.RatesVersion, State: stateToProto[o.State],
 		SupplierId: o.SupplierID, BuyerId: o.BuyerID, BuyerEmail: o.BuyerEmail, Terms: terms,
 		Amounts: &orderv1.OrderAmounts{
 			Goods:         resource.Money(o.GoodsMinor, o.Currency),

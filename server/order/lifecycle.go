@@ -50,7 +50,7 @@ func (s *Service) UpdateOrder(ctx context.Context, req *connect.Request[orderv1.
 			return nil, err
 		}
 		terms := req.Msg.GetTerms()
-		a, err := checkTerms(ctx, tx, terms, p.Account, PolicyOf(o), now)
+		a, err := checkTerms(ctx, tx, terms, p.Account, PolicyOf(o), RatesOf(o), now)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +114,7 @@ func (s *Service) AcceptOrder(ctx context.Context, req *connect.Request[orderv1.
 			return nil, err
 		}
 		terms := orderTerms(o)
-		if _, err := checkTerms(ctx, tx, terms, supplier, PolicyOf(o), now); err != nil {
+		if _, err := checkTerms(ctx, tx, terms, supplier, PolicyOf(o), RatesOf(o), now); err != nil {
 			return nil, err
 		}
 		pb, err := s.commit(ctx, tx, o, change{event: "accepted", actor: p, now: now, step: acceptOrder, set: func(u *ent.OrderUpdateOne) {
@@ -184,7 +184,7 @@ func (s *Service) checkChange(ctx context.Context, tx *ent.Tx, o *ent.Order, ter
 	if err != nil {
 		return amounts{}, err
 	}
-	a, err := checkTerms(ctx, tx, terms, supplier, PolicyOf(o), now)
+	a, err := checkTerms(ctx, tx, terms, supplier, PolicyOf(o), RatesOf(o), now)
 	if err != nil {
 		return a, err
 	}

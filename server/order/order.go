@@ -5,6 +5,7 @@ package order
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/idempotency"
 	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/pagination"
+	"github.com/tradeassure/tradeassure/server/policies"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 	"github.com/tradeassure/tradeassure/server/storage"
@@ -48,7 +50,12 @@ type Service struct {
 	pager *pagination.Pager
 	cards CardNetwork
 	log   *slog.Logger
+	// policies is the policy sets and rate tables new orders are bound to.
+	policies *policies.Catalog
 }
+
+// UsePolicies sets the catalog new orders take their policy version and rate table from.
+func (s *Service) UsePolicies(c *policies.Catalog) { s.policies = c }
 
 // New returns the order service.
 func New(store *storage.Store, clk clock.Clock, feed *events.Feed, pager *pagination.Pager, cards CardNetwork, log *slog.Logger) *Service {
@@ -183,6 +190,46 @@ func PolicyOf(o *ent.Order) policy.Set {
 	return policy.MustGet(policyToProto[o.Policy], o.PolicyVersion)
 }
 
+// RatesOf is the exchange-rate table a stored order's limit checks convert with: the one in force when it
+// was created, kept for its whole life like its policy version.
+func RatesOf(o *ent.Order) policy.Rates {
+	r, err := policy.LookupRates(o.RatesVersion)
+	if err != nil {
+		panic(fmt.Sprintf("order %s: %v", o.ID, err))
+	}
+	return r
+}
+
+// setNames are the shipped sets named by the policy enum of CreateOrder.
+var setNames = map[commonv1.Policy]string{
+	commonv1.Policy_POLICY_TRADE_ASSURANCE: policy.TradeAssurance,
+	commonv1.Policy_POLICY_RETAIL:          policy.Retail,
+}
+
+// bind is the policy version and the rate table a new order takes: those in force now, for good.
+func (s *Service) bind(ctx context.Context, tx *ent.Tx, req *orderv1.CreateOrderRequest, now time.Time) (policy.Set, policy.Rates, error) {
+	name := req.GetPolicySet()
+	if name == "" {
+		if name = setNames[req.GetPolicy()]; name == "" {
+			return policy.Set{}, policy.Rates{}, apierr.Invalid("policy",
+				"name the policy: policy_set (for example \"trade-assurance\") or policy POLICY_TRADE_ASSURANCE or POLICY_RETAIL")
+		}
+	}
+	if s.policies == nil {
+		pol, err := policy.Get(req.GetPolicy(), policy.Current)
+		return pol, policy.Rates{}, err
+	}
+	pol, err := s.policies.InForce(ctx, tx.Client(), name, now)
+	if err != nil {
+		if e := (*apierr.Error)(nil); errors.As(err, &e) && e.Code == connect.CodeNotFound {
+			return pol, policy.Rates{}, apierr.InvalidWith(e.Reason, "policy_set", "%s", e.Message)
+		}
+		return pol, policy.Rates{}, err
+	}
+	rates, err := s.policies.RatesAt(ctx, tx.Client(), now)
+	return pol, rates, err
+}
+
 // CreateProduct lists a product for the calling supplier.
 func (s *Service) CreateProduct(ctx context.Context, req *connect.Request[orderv1.CreateProductRequest]) (*connect.Response[orderv1.CreateProductResponse], error) {
 	return run(ctx, s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*orderv1.CreateProductResponse, error) {
@@ -242,17 +289,17 @@ func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.
 			}
 			awaitingSupplier = true
 		}
-		pol, err := policy.Get(req.Msg.GetPolicy(), policy.Current)
+		pol, rates, err := s.bind(ctx, tx, req.Msg, now)
 		if err != nil {
-			return nil, apierr.Invalid("policy", "%v", err)
+			return nil, err
 		}
 		terms := req.Msg.GetTerms()
-		a, err := checkTerms(ctx, tx, terms, supplier, pol, now)
+		a, err := checkTerms(ctx, tx, terms, supplier, pol, rates, now)
 		if err != nil {
 			return nil, err
 		}
 		id := resource.ID("ord_")
-		o, err := tx.Order.Create().SetID(id).SetPolicy(policyFromProto[pol.Name]).SetPolicyVersion(pol.Version).
+		o, err := tx.Order.Create().SetID(id).SetPolicy(policyFromProto[pol.Name]).SetPolicyVersion(pol.Version).SetRatesVersion(rates.ID()).
 			SetState(entorder.StateDraft).SetSupplierID(supplier.ID).SetBuyerID(buyer.ID).SetBuyerEmail(buyer.Email).
 			SetCurrency(terms.GetCurrency()).SetTerms(resource.Marshal(terms)).
 			SetGoodsMinor(a.goods).SetTotalMinor(a.total).SetAdvanceMinor(a.advance).SetTotalUsdMinor(a.totalUSD).

@@ -79,8 +79,8 @@ func storedAmountsValid(o *ent.Order) bool {
 }
 
 // checkMethod applies the method's constraints to a payment by buyer.
-func checkMethod(method orderv1.PaymentMethod, amountMinor int64, currency string, buyer *ent.Account, pol policy.Set) error {
-	amountUSD, err := policy.ToUSDMinor(amountMinor, currency)
+func checkMethod(method orderv1.PaymentMethod, amountMinor int64, currency string, buyer *ent.Account, pol policy.Set, rates policy.Rates) error {
+	amountUSD, err := rates.ToUSDMinor(amountMinor, currency)
 	if err != nil {
 		return apierr.Invalid("order", "%v", err)
 	}
@@ -146,7 +146,7 @@ func (s *Service) PayOrder(ctx context.Context, req *connect.Request[orderv1.Pay
 		part, amount := due(o)
 		method := req.Msg.GetMethod()
 		pol := PolicyOf(o)
-		if err := checkMethod(method, amount, o.Currency, p.Account, pol); err != nil {
+		if err := checkMethod(method, amount, o.Currency, p.Account, pol, RatesOf(o)); err != nil {
 			return nil, err
 		}
 		pay := tx.Payment.Create().SetID(resource.ID("pay_")).SetOrderID(o.ID).SetMethod(methodFromProto[method]).

@@ -33,7 +33,7 @@ var seaOnly = map[orderv1.TradeTerm]bool{
 
 // checkTerms applies the drafting rules to terms for a supplier under a policy, filling in each line's
 // product name, listed price (when the line gives none) and total, and returns the computed amounts.
-func checkTerms(ctx context.Context, tx *ent.Tx, terms *orderv1.OrderTerms, supplier *ent.Account, pol policy.Set, now time.Time) (amounts, error) {
+func checkTerms(ctx context.Context, tx *ent.Tx, terms *orderv1.OrderTerms, supplier *ent.Account, pol policy.Set, rates policy.Rates, now time.Time) (amounts, error) {
 	ids := make([]string, 0, len(terms.GetLines()))
 	for _, l := range terms.GetLines() {
 		ids = append(ids, l.GetProductId())
@@ -46,7 +46,7 @@ func checkTerms(ctx context.Context, tx *ent.Tx, terms *orderv1.OrderTerms, supp
 	for _, p := range products {
 		byID[p.ID] = p
 	}
-	return evaluateTerms(terms, drafting{products: byID, supplier: supplier, policy: pol, now: now})
+	return evaluateTerms(terms, drafting{products: byID, supplier: supplier, policy: pol, rates: rates, now: now})
 }
 
 // drafting is what the drafting rules check terms against, besides the terms themselves.
@@ -56,7 +56,9 @@ type drafting struct {
 	// supplier is the supplier's account: its id, trade-assurance limit and export capability.
 	supplier *ent.Account
 	policy   policy.Set
-	now      time.Time
+	// rates converts the amounts for the limit checks (the zero value is the shipped table).
+	rates policy.Rates
+	now   time.Time
 }
 
 // evaluateTerms is checkTerms once the products are loaded. It reads nothing else and never panics, so
@@ -145,14 +147,14 @@ func evaluateTerms(terms *orderv1.OrderTerms, d drafting) (amounts, error) {
 		return a, apierr.Invalid("terms.payment_terms.kind", "must be KIND_FULL or KIND_ADVANCE_BALANCE")
 	}
 	var err error
-	if a.totalUSD, err = policy.ToUSDMinor(a.total, terms.GetCurrency()); err != nil {
+	if a.totalUSD, err = d.rates.ToUSDMinor(a.total, terms.GetCurrency()); err != nil {
 		return a, err
 	}
 	a.covered = a.total
 	if terms.GetCoverageType() == orderv1.CoverageType_COVERAGE_TYPE_PRE_SHIPMENT && a.advance > 0 {
 		a.covered = a.advance
 	}
-	coveredUSD, err := policy.ToUSDMinor(a.covered, terms.GetCurrency())
+	coveredUSD, err := d.rates.ToUSDMinor(a.covered, terms.GetCurrency())
 	if err != nil {
 		return a, err
 	}

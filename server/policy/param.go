@@ -74,17 +74,18 @@ func plural(n int, unit string) string {
 	return fmt.Sprintf("%d %ss", n, unit)
 }
 
-// Sets lists every policy set of every version, newest version first, trade assurance before retail.
+// Sets lists the shipped policy sets of every shipped version, newest version first, trade assurance
+// before retail.
 func Sets() []Set {
-	versions := make([]string, 0, len(sets))
-	for v := range sets {
+	versions := make([]string, 0, len(shipped))
+	for v := range shipped {
 		versions = append(versions, v)
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(versions)))
 	var out []Set
 	for _, v := range versions {
 		for _, p := range []commonv1.Policy{commonv1.Policy_POLICY_TRADE_ASSURANCE, commonv1.Policy_POLICY_RETAIL} {
-			if s, ok := sets[v][p]; ok {
+			if s, ok := shipped[v][p]; ok {
 				out = append(out, s)
 			}
 		}

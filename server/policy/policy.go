@@ -1,11 +1,15 @@
-// Package policy holds the two after-sales policy sets the platform ships (trade-assurance B2B and retail)
-// and the exchange-rate table used for limit checks. Every order stores the policy and its version when it
-// is created; a later policy change never applies to an existing order, so each version is kept here.
+// Package policy holds the after-sales policy sets and exchange-rate tables as values: the two sets the
+// platform ships (trade-assurance B2B and retail) and its first rate table, which become the first versions
+// in every database, and the registry of every version known to this process. Operators publish more
+// versions through PolicyService (server/policies); every order stores its programme and version when it is
+// created, and a later version never applies to an existing order. Versions are immutable and their ids
+// are unique per content (see VersionID), so the registry caches them for good.
 package policy
 
 import (
 	"fmt"
 	"math/big"
+	"sort"
 	"time"
 
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
@@ -15,13 +19,21 @@ import (
 
 const day = 24 * time.Hour
 
-// Current is the version new orders get.
+// Current is the version of the shipped sets and rate table: the first version in every database.
 const Current = "2026-11-01"
+
+// ShippedEffective is when the shipped versions are in force from: the beginning, before any order.
+var ShippedEffective = time.Unix(0, 0).UTC()
 
 // Set is one policy set at one version. Durations are calendar time unless named BusinessDays.
 type Set struct {
-	Name    commonv1.Policy
+	// Name is the set's programme: the rule book it follows where rules are not numbers.
+	Name commonv1.Policy
+	// SetName names the set ("trade-assurance", "retail" or one an operator created).
+	SetName string
 	Version string
+	// EffectiveTime is when the version comes into force.
+	EffectiveTime time.Time
 
 	// Orders.
 	AutoConfirmAfterDelivery time.Duration
@@ -65,10 +77,17 @@ type Set struct {
 	TradingRestrictionHorizon time.Duration
 }
 
-var sets = map[string]map[commonv1.Policy]Set{
-	"2026-11-01": {
+// The shipped sets' names.
+const (
+	TradeAssurance = "trade-assurance"
+	Retail         = "retail"
+)
+
+// shipped are the sets the platform ships, by version and programme.
+var shipped = map[string]map[commonv1.Policy]Set{
+	Current: {
 		commonv1.Policy_POLICY_TRADE_ASSURANCE: {
-			Name: commonv1.Policy_POLICY_TRADE_ASSURANCE, Version: "2026-11-01",
+			Name: commonv1.Policy_POLICY_TRADE_ASSURANCE, SetName: TradeAssurance, Version: Current, EffectiveTime: ShippedEffective,
 			AutoConfirmAfterDelivery: 30 * day, NoExportAgentCapUSDMinor: 5_000_00,
 			CardCapUSDMinor: 10_000_00, PayLaterCapUSDMinor: 150_000_00, WesternUnionLimitUSDMinor: 2_500_00,
 			TTExpectedSettle: 7 * day, BankTransferSettle: 3 * day, PlatformFeeBasisPoints: 200,
@@ -80,7 +99,7 @@ var sets = map[string]map[commonv1.Policy]Set{
 			ComplaintWindow: 15 * day, ComplaintDecisionBusinessDays: 3, TradingRestrictionHorizon: 3 * 365 * day,
 		},
 		commonv1.Policy_POLICY_RETAIL: {
-			Name: commonv1.Policy_POLICY_RETAIL, Version: "2026-11-01",
+			Name: commonv1.Policy_POLICY_RETAIL, SetName: Retail, Version: Current, EffectiveTime: ShippedEffective,
 			AutoConfirmAfterDelivery: 15 * day, NoExportAgentCapUSDMinor: 0,
 			CardCapUSDMinor: 10_000_00, PayLaterCapUSDMinor: 150_000_00, WesternUnionLimitUSDMinor: 2_500_00,
 			TTExpectedSettle: 7 * day, BankTransferSettle: 3 * day, PlatformFeeBasisPoints: 200,
@@ -94,13 +113,13 @@ var sets = map[string]map[commonv1.Policy]Set{
 	},
 }
 
-// Get returns the policy set p at version v.
+// Get returns the policy set of programme p at version v: a shipped one, one registered by this process,
+// or one a registered loader finds (a version another server process published).
 func Get(p commonv1.Policy, v string) (Set, error) {
-	s, ok := sets[v][p]
-	if !ok {
-		return Set{}, fmt.Errorf("no policy %s at version %q", p, v)
+	if s, ok := lookup(p, v); ok {
+		return s, nil
 	}
-	return s, nil
+	return Set{}, fmt.Errorf("no policy %s at version %q", p, v)
 }
 
 // MustGet is Get for a policy stored on an order, which always exists.
@@ -151,36 +170,72 @@ func formatTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// rate is a currency's minor-unit digits and its value in micro-USD per major unit.
-type rate struct {
-	digits   int
-	microUSD int64
+// digits is every currency the platform trades in, with its minor-unit digits.
+var digits = map[string]int{"USD": 2, "EUR": 2, "GBP": 2, "CNY": 2, "JPY": 0, "CAD": 2, "AUD": 2, "HKD": 2}
+
+// shippedRates is the platform's first rate table, in micro-USD per major unit.
+var shippedRates = Rates{Version: Current, EffectiveTime: ShippedEffective, USDMicros: map[string]int64{
+	"USD": 1_000_000,
+	"EUR": 1_080_000,
+	"GBP": 1_270_000,
+	"CNY": 138_000,
+	"JPY": 6_700,
+	"CAD": 730_000,
+	"AUD": 650_000,
+	"HKD": 128_000,
+}}
+
+// Supported reports whether the platform trades in a currency (every rate table has a rate for it).
+func Supported(currency string) bool { _, ok := digits[currency]; return ok }
+
+// Currencies lists the currencies the platform trades in, sorted.
+func Currencies() []string {
+	out := make([]string, 0, len(digits))
+	for c := range digits {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
 }
 
-// rates is the platform's rate table for limit checks.
-var rates = map[string]rate{
-	"USD": {2, 1_000_000},
-	"EUR": {2, 1_080_000},
-	"GBP": {2, 1_270_000},
-	"CNY": {2, 138_000},
-	"JPY": {0, 6_700},
-	"CAD": {2, 730_000},
-	"AUD": {2, 650_000},
-	"HKD": {2, 128_000},
+// MinorDigits is a supported currency's minor-unit digits.
+func MinorDigits(currency string) int { return digits[currency] }
+
+// Rates is one version of the exchange-rate table. The zero value is the shipped table.
+type Rates struct {
+	Version       string
+	EffectiveTime time.Time
+	// USDMicros is each currency's value in millionths of a US dollar per major unit.
+	USDMicros map[string]int64
 }
 
-// Supported reports whether a currency is in the rate table.
-func Supported(currency string) bool { _, ok := rates[currency]; return ok }
+// ShippedRates is the shipped rate table.
+func ShippedRates() Rates { return shippedRates }
 
-// ToUSDMinor converts an amount in minor units of currency into USD cents at the platform's rate, rounding
-// half up.
+func (r Rates) table() Rates {
+	if r.USDMicros == nil {
+		return shippedRates
+	}
+	return r
+}
+
+// ID is the table's version, also for the zero value.
+func (r Rates) ID() string { return r.table().Version }
+
+// ToUSDMinor converts an amount in minor units of currency into USD cents at the shipped rate table.
 func ToUSDMinor(amountMinor int64, currency string) (int64, error) {
-	r, ok := rates[currency]
+	return Rates{}.ToUSDMinor(amountMinor, currency)
+}
+
+// ToUSDMinor converts an amount in minor units of currency into USD cents at r, rounding half up.
+func (r Rates) ToUSDMinor(amountMinor int64, currency string) (int64, error) {
+	micro, ok := r.table().USDMicros[currency]
 	if !ok {
 		return 0, fmt.Errorf("no exchange rate for %q", currency)
 	}
-	num := new(big.Int).Mul(big.NewInt(amountMinor), big.NewInt(r.microUSD*100))
-	den := new(big.Int).Mul(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(r.digits)), nil), big.NewInt(1_000_000))
+	num := new(big.Int).Mul(big.NewInt(amountMinor), big.NewInt(micro))
+	num.Mul(num, big.NewInt(100))
+	den := new(big.Int).Mul(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(digits[currency])), nil), big.NewInt(1_000_000))
 	q, m := new(big.Int).QuoRem(num, den, new(big.Int))
 	if new(big.Int).Mul(m, big.NewInt(2)).Cmp(den) >= 0 {
 		q.Add(q, big.NewInt(1))

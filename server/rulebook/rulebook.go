@@ -89,7 +89,7 @@ func Parameters() ([]Parameter, error) {
 	t := reflect.TypeOf(policy.Set{})
 	for i := range t.NumField() {
 		f := t.Field(i).Name
-		if f == "Name" || f == "Version" {
+		if f == "Name" || f == "SetName" || f == "Version" || f == "EffectiveTime" {
 			continue
 		}
 		l, ok := labels[f]
@@ -172,6 +172,8 @@ func Render() (string, error) {
 	kinds := map[string]string{
 		"EvidenceDue": dispute.KindEvidenceDue, "RestrictionEnd": complaint.KindRestrictionEnd,
 		"WithdrawalOverdue": payout.KindOverdue,
+		// Not a kind: the version the shipped sets carry.
+		"ShippedVersion": policy.Current,
 	}
 	if err := tpl.Execute(&b, kinds); err != nil {
 		return "", err

@@ -34,10 +34,12 @@ import (
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1/payoutv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/policy/v1/policyv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1/returnsv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 	"github.com/tradeassure/tradeassure/server"
 	"github.com/tradeassure/tradeassure/server/admin"
+	"github.com/tradeassure/tradeassure/server/policies"
 	"github.com/tradeassure/tradeassure/server/obs"
 	"github.com/tradeassure/tradeassure/server/storage"
 	"github.com/tradeassure/tradeassure/server/transport"
@@ -114,6 +116,8 @@ type Options struct {
 	Observability obs.Config
 	// Log, when set, receives the server's log instead of the test log (warnings and up).
 	Log *slog.Logger
+	// Policies configures the policy catalog.
+	Policies []policies.Option
 }
 
 // New starts a server on a fresh database. It is closed when the test ends.
@@ -148,7 +152,7 @@ func New(t testing.TB, o Options) *Env {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Clock: clk, Dev: o.Dev, Webhooks: o.Webhooks, Transport: o.Transport,
-		Observability: o.Observability})
+		Observability: o.Observability, Policies: o.Policies})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
@@ -243,6 +247,7 @@ type Party struct {
 	Admin      adminv1connect.AdminServiceClient
 	Webhooks   webhookv1connect.WebhookServiceClient
 	Cases      casev1connect.CaseServiceClient
+	Policies   policyv1connect.PolicyServiceClient
 }
 
 // ID is the party's account id.
@@ -269,6 +274,7 @@ func (e *Env) Clients(key string) *Party {
 		Admin:      adminv1connect.NewAdminServiceClient(c, e.HTTP.URL, opts...),
 		Webhooks:   webhookv1connect.NewWebhookServiceClient(c, e.HTTP.URL, opts...),
 		Cases:      casev1connect.NewCaseServiceClient(c, e.HTTP.URL, opts...),
+		Policies:   policyv1connect.NewPolicyServiceClient(c, e.HTTP.URL, opts...),
 	}
 }
 

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	entevent "github.com/tradeassure/tradeassure/ent/event"
+	"github.com/tradeassure/tradeassure/ent/predicate"
 	"github.com/tradeassure/tradeassure/ent/webhookdelivery"
 	"github.com/tradeassure/tradeassure/ent/webhookendpoint"
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
@@ -42,8 +45,14 @@ var RetryDelays = []time.Duration{
 // DisableAfter is how long an endpoint may fail every attempt before it is disabled.
 const DisableAfter = 5 * 24 * time.Hour
 
-// claimLinger is how long the dispatcher waits after being woken before it claims, to claim in batches.
-const claimLinger = 10 * time.Millisecond
+// turnGap is the least time between two of the dispatcher's turns when it is woken (by a commit that
+// queued deliveries or a finished send): under load it records and claims in batches, one write
+// transaction per turn, so its share of the database's writes stays small (about 40 transactions a
+// second at most, however many events are appended), at the cost of up to turnGap of delivery latency.
+const turnGap = 25 * time.Millisecond
+
+// backlogLinger is the pause between turns while due deliveries fill every free slot.
+const backlogLinger = 2 * time.Millisecond
 
 // responseLimit is how much of an answer is read and kept.
 const responseLimit = 1024
@@ -82,85 +91,218 @@ func (r result) ok() bool { return r.outcome == "succeeded" }
 // delivery is never sent twice at once; a worker that dies loses its leases when they run out.
 func (w *Webhooks) lease() time.Duration { return w.cfg.Timeout + 5*time.Second }
 
-// claim leases up to n due deliveries and prepares their requests. A delivery is due when it is pending,
-// its time has come, no live lease holds it, its endpoint is enabled, and no earlier delivery of the same
-// subject to the same endpoint is still pending.
-func (w *Webhooks) claim(ctx context.Context, n int, only ...int64) ([]job, error) {
-	if err := clock.Sync(ctx, w.clock); err != nil {
-		return nil, err
+// cycle records the outcomes of a batch of attempts and leases up to n due deliveries, in one write
+// transaction (none when there is nothing to record or lease), and returns the leased deliveries'
+// prepared requests. One transaction per dispatcher turn, not one per step, keeps the dispatcher's share
+// of the database's writes small: on SQLite every write transaction queues for the one writer lock that
+// CreateOrder and every other change needs too.
+//
+// A delivery is due when it is pending, its time has come, no live lease holds it, its endpoint is
+// enabled, and no earlier delivery of the same subject to the same endpoint is still pending. busy counts
+// this process's deliveries in flight per endpoint: an endpoint is given no more than
+// Config.EndpointConcurrency at once, so a slow one cannot take every worker. only leases the given
+// deliveries, due or not, whatever the cap.
+//
+// On SQLite the due deliveries are read before the transaction (WAL readers do not wait for the writer)
+// and leased in it by a conditional UPDATE; on Postgres they are read in the transaction FOR UPDATE SKIP
+// LOCKED, so another process skips them. The events and endpoints are read and the bodies built after
+// the commit, outside any transaction.
+func (w *Webhooks) cycle(ctx context.Context, batch []result, n int, busy map[string]int, only ...int64) ([]job, bool, error) {
+	if n > 0 {
+		if err := clock.Sync(ctx, w.clock); err != nil {
+			return nil, false, err
+		}
 	}
 	now := w.clock.Now()
 	wall := time.Now().UTC()
 	token := uuid.NewString()
-	var jobs []job
+	var cands, rows []*ent.WebhookDelivery
+	capped := false
+	if n > 0 && !w.postgres {
+		var err error
+		if cands, capped, err = w.candidates(ctx, w.store.Client, n, now, wall, busy, only); err != nil {
+			return nil, false, fmt.Errorf("claim webhook deliveries: %w", err)
+		}
+	}
+	if len(batch) == 0 && (n == 0 || (!w.postgres && len(cands) == 0)) {
+		return nil, false, nil
+	}
 	err := w.store.WithTx(ctx, func(tx *ent.Tx) error {
-		q := tx.WebhookDelivery.Query().Where(
-			webhookdelivery.StateEQ(webhookdelivery.StatePending),
-			webhookdelivery.Or(webhookdelivery.LeaseExpireTimeIsNil(), webhookdelivery.LeaseExpireTimeLT(wall)),
-		)
+		if w.postgres {
+			// Losing this transaction in a crash only sends its deliveries again (at least once), so its
+			// commit need not wait for the WAL flush. tally asks for the flush when it disables an endpoint,
+			// since that appends an event.
+			if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return err
+			}
+		}
+		if err := w.recordTx(ctx, tx, batch, now); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		var err error
+		if w.postgres {
+			if cands, capped, err = w.candidates(ctx, tx.Client(), n, now, wall, busy, only); err != nil {
+				return fmt.Errorf("claim webhook deliveries: %w", err)
+			}
+		}
+		if rows, err = w.leaseRows(ctx, tx.Client(), cands, token, wall); err != nil {
+			return fmt.Errorf("claim webhook deliveries: %w", err)
+		}
+		return nil
+	})
+	if err != nil || len(rows) == 0 {
+		return nil, false, err
+	}
+	jobs, err := w.prepare(ctx, rows, token, now)
+	if err != nil {
+		return nil, false, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	return jobs, capped || len(rows) == n, nil
+}
+
+// claim leases up to n due deliveries (see cycle).
+func (w *Webhooks) claim(ctx context.Context, n int, busy map[string]int, only ...int64) ([]job, error) {
+	jobs, _, err := w.cycle(ctx, nil, n, busy, only...)
+	return jobs, err
+}
+
+// leaseRows leases the candidates that are still leasable and returns those leased.
+func (w *Webhooks) leaseRows(ctx context.Context, c *ent.Client, cands []*ent.WebhookDelivery, token string, wall time.Time) ([]*ent.WebhookDelivery, error) {
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(cands))
+	for i, r := range cands {
+		ids[i] = r.ID
+	}
+	leased, err := c.WebhookDelivery.Update().Where(webhookdelivery.IDIn(ids...), leasable(wall)).SetLeaseToken(token).
+		SetLeaseExpireTime(wall.Add(w.lease())).Save(ctx)
+	if err != nil || leased == len(cands) {
+		return cands, err
+	}
+	// Read before the transaction on SQLite: another process sharing the file leased some meanwhile.
+	return c.WebhookDelivery.Query().Where(webhookdelivery.IDIn(ids...), webhookdelivery.LeaseToken(token)).All(ctx)
+}
+
+// leasable is the part of being due that is checked again when leasing: pending, and no live lease.
+func leasable(wall time.Time) predicate.WebhookDelivery {
+	return webhookdelivery.And(webhookdelivery.StateEQ(webhookdelivery.StatePending),
+		webhookdelivery.Or(webhookdelivery.LeaseExpireTimeIsNil(), webhookdelivery.LeaseExpireTimeLT(wall)))
+}
+
+// candidates reads up to n due deliveries within the endpoints' caps, locking them on Postgres. Endpoints
+// at their cap are left out of the query; one that reaches it within a batch has its surplus dropped, and
+// the query runs again (a few times at most) without it.
+func (w *Webhooks) candidates(ctx context.Context, c *ent.Client, n int, now, wall time.Time, busy map[string]int, only []int64) ([]*ent.WebhookDelivery, bool, error) {
+	limit := w.cfg.EndpointConcurrency
+	taken := map[string]int{}
+	var out []*ent.WebhookDelivery
+	capped := false
+	for round := 0; round < 3 && len(out) < n; round++ {
+		ask := n - len(out)
+		q := c.WebhookDelivery.Query().Where(leasable(wall))
 		if len(only) > 0 {
-			// A test delivery sent at once by SendTestWebhook, whatever the endpoint's state.
+			// A test delivery sent at once by SendTestWebhook, whatever the endpoint's state or cap.
 			q = q.Where(webhookdelivery.IDIn(only...))
 		} else {
+			var full []string
+			for _, m := range []map[string]int{busy, taken} {
+				for id := range m {
+					if busy[id]+taken[id] >= limit && !slices.Contains(full, id) {
+						full = append(full, id)
+					}
+				}
+			}
+			if len(full) > 0 {
+				q = q.Where(webhookdelivery.EndpointIDNotIn(full...))
+			}
+			if len(out) > 0 {
+				got := make([]int64, len(out))
+				for i, r := range out {
+					got[i] = r.ID
+				}
+				q = q.Where(webhookdelivery.IDNotIn(got...))
+			}
 			q = q.Where(webhookdelivery.NextAttemptTimeLTE(now),
 				// A test is attempted once; one left unsent by a crash is sent by a worker.
 				webhookdelivery.Or(webhookdelivery.TriggerNEQ(webhookdelivery.TriggerTest), webhookdelivery.AttemptCount(0)),
-				dueInOrder).Order(webhookdelivery.ByNextAttemptTime(), webhookdelivery.ByID()).Limit(n)
+				dueInOrder).Order(webhookdelivery.ByNextAttemptTime(), webhookdelivery.ByID()).Limit(ask)
 		}
 		if w.postgres {
 			q = q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked), entsql.WithLockTables(webhookdelivery.Table))
 		}
 		rows, err := q.All(ctx)
-		if err != nil || len(rows) == 0 {
-			return err
+		if err != nil {
+			return nil, false, err
 		}
-		ids := make([]int64, len(rows))
-		var epIDs []string
-		var evIDs []int64
-		for i, r := range rows {
-			ids[i] = r.ID
-			epIDs = append(epIDs, r.EndpointID)
-			if r.EventID != nil {
-				evIDs = append(evIDs, *r.EventID)
+		dropped := false
+		for _, r := range rows {
+			if len(only) == 0 && busy[r.EndpointID]+taken[r.EndpointID] >= limit {
+				dropped = true
+				continue
 			}
+			if taken[r.EndpointID]++; busy[r.EndpointID]+taken[r.EndpointID] >= limit {
+				capped = true
+			}
+			out = append(out, r)
 		}
-		if err := tx.WebhookDelivery.Update().Where(webhookdelivery.IDIn(ids...)).SetLeaseToken(token).
-			SetLeaseExpireTime(wall.Add(w.lease())).Exec(ctx); err != nil {
-			return err
+		// Again only when the cap dropped some and there may be more due for other endpoints.
+		if len(only) > 0 || !dropped || len(rows) < ask {
+			break
 		}
-		eps, err := tx.WebhookEndpoint.Query().Where(webhookendpoint.IDIn(epIDs...)).All(ctx)
+	}
+	return out, capped && len(only) == 0, nil
+}
+
+// prepare reads the events and endpoints of leased deliveries and builds their signed requests. A
+// delivery that cannot be prepared (its endpoint deleted meanwhile, or a secret the keys cannot open) is
+// left to its lease running out.
+func (w *Webhooks) prepare(ctx context.Context, rows []*ent.WebhookDelivery, token string, now time.Time) ([]job, error) {
+	var epIDs []string
+	var evIDs []int64
+	for _, r := range rows {
+		epIDs = append(epIDs, r.EndpointID)
+		if r.EventID != nil {
+			evIDs = append(evIDs, *r.EventID)
+		}
+	}
+	eps, err := w.store.Client.WebhookEndpoint.Query().Where(webhookendpoint.IDIn(epIDs...)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byEP := map[string]*ent.WebhookEndpoint{}
+	for _, e := range eps {
+		byEP[e.ID] = e
+	}
+	byEV := map[int64]*ent.Event{}
+	if len(evIDs) > 0 {
+		evs, err := w.store.Client.Event.Query().Where(entevent.IDIn(evIDs...)).All(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		byEP := map[string]*ent.WebhookEndpoint{}
-		for _, e := range eps {
-			byEP[e.ID] = e
-		}
-		evs, err := tx.Event.Query().Where(entevent.IDIn(evIDs...)).All(ctx)
-		if err != nil {
-			return err
-		}
-		byEV := map[int64]*ent.Event{}
 		for _, e := range evs {
 			byEV[e.ID] = e
 		}
-		for _, r := range rows {
-			ep := byEP[r.EndpointID]
-			keys, err := w.signingKeys(ep, now)
-			if err != nil {
-				return err
-			}
-			body, err := w.body(r, byEV)
-			if err != nil {
-				return err
-			}
-			jobs = append(jobs, job{id: r.ID, token: token, endpointID: r.EndpointID, webhookID: r.WebhookID,
-				trigger: r.Trigger, retries: r.Retries, url: ep.URL, keys: keys, body: body})
+	}
+	jobs := make([]job, 0, len(rows))
+	for _, r := range rows {
+		ep, ok := byEP[r.EndpointID]
+		if !ok {
+			continue
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+		keys, err := w.signingKeys(ep, now)
+		if err == nil {
+			var body []byte
+			if body, err = w.body(r, byEV); err == nil {
+				jobs = append(jobs, job{id: r.ID, token: token, endpointID: r.EndpointID, webhookID: r.WebhookID,
+					trigger: r.Trigger, retries: r.Retries, url: ep.URL, keys: keys, body: body})
+				continue
+			}
+		}
+		w.log.ErrorContext(ctx, "prepare webhook delivery", "delivery", r.ID, "error", err)
 	}
 	return jobs, nil
 }
@@ -328,21 +470,41 @@ func classify(err error, timeout time.Duration) (string, string) {
 type dispatcher struct {
 	w       *Webhooks
 	results chan result
+	mu      sync.Mutex
+	// busy counts the deliveries in flight per endpoint, for the per-endpoint cap.
+	busy map[string]int
+	// lastTurn is when the dispatcher last woke for work.
+	lastTurn time.Time
 }
 
 func newDispatcher(w *Webhooks) *dispatcher {
-	return &dispatcher{w: w, results: make(chan result, 4*w.cfg.Concurrency)}
+	return &dispatcher{w: w, results: make(chan result, 4*w.cfg.Concurrency), busy: map[string]int{}}
+}
+
+// inFlight is a copy of busy, for a claim.
+func (d *dispatcher) inFlight() map[string]int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.busy)
+}
+
+func (d *dispatcher) started(endpointID string, delta int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.busy[endpointID] += delta; d.busy[endpointID] <= 0 {
+		delete(d.busy, endpointID)
+	}
 }
 
 func (d *dispatcher) run(ctx context.Context) {
 	w := d.w
-	recorded := make(chan struct{})
-	go func() { defer close(recorded); d.recordLoop(ctx) }()
 	slots := make(chan struct{}, w.cfg.Concurrency)
 	var inflight sync.WaitGroup
 	ticker := time.NewTicker(w.cfg.Interval)
 	defer ticker.Stop()
 	lastCheck := time.Time{}
+	var batch []result
+	failures := 0
 	for ctx.Err() == nil {
 		periodic := time.Since(lastCheck) >= w.cfg.Interval
 		if periodic {
@@ -354,74 +516,96 @@ func (d *dispatcher) run(ctx context.Context) {
 				w.log.WarnContext(ctx, "queue webhook replay", "error", err)
 			}
 		}
+		if periodic {
+			w.pruneDue(ctx)
+		}
+		batch = d.collect(batch)
 		// Claim in batches: when a quarter of the slots are free, or when nothing is in flight.
 		free := cap(slots) - len(slots)
-		more := false
+		n := 0
 		if free > 0 && (free >= max(1, cap(slots)/4) || free == cap(slots)) {
-			jobs, err := w.claim(ctx, free)
-			if err != nil && ctx.Err() == nil {
-				w.log.WarnContext(ctx, "claim webhook deliveries", "error", err)
-			}
-			for _, j := range jobs {
-				slots <- struct{}{}
-				inflight.Add(1)
-				go func(j job) {
-					defer inflight.Done()
-					d.results <- w.send(ctx, j)
-					<-slots
-					w.kick()
-				}(j)
-			}
-			more = len(jobs) == free
+			n = free
 		}
-		if more {
+		jobs, saturated, err := w.cycle(ctx, batch, n, d.inFlight())
+		switch {
+		case err == nil:
+			batch, failures = batch[:0], 0
+		case ctx.Err() != nil:
+		default:
+			w.log.WarnContext(ctx, "record and claim webhook deliveries", "error", err, "outcomes", len(batch))
+			if failures++; failures >= 5 {
+				// The leases run out and the deliveries are sent again: at least once.
+				w.log.ErrorContext(ctx, "record webhook attempts", "error", err, "deliveries", len(batch))
+				batch, failures = batch[:0], 0
+			}
+		}
+		for _, j := range jobs {
+			slots <- struct{}{}
+			inflight.Add(1)
+			d.started(j.endpointID, 1)
+			go func(j job) {
+				defer inflight.Done()
+				r := w.send(ctx, j)
+				d.started(j.endpointID, -1)
+				d.results <- r
+				<-slots
+				w.kick()
+			}(j)
+		}
+		// Straight on while there is a backlog; otherwise wait to be woken (by a commit that queued
+		// deliveries, or a finished send) or for the interval.
+		if n > 0 && len(jobs) == n {
+			d.pace(ctx, backlogLinger)
 			continue
 		}
 		select {
 		case <-ctx.Done():
 		case <-w.wake:
-			// Let more commits and outcomes gather before the next claim: one claim per few milliseconds
-			// under load instead of one per event keeps the dispatcher's share of the database small.
-			select {
-			case <-ctx.Done():
-			case <-time.After(claimLinger):
+			if saturated {
+				d.pace(ctx, backlogLinger)
+			} else {
+				d.pace(ctx, turnGap-time.Since(d.lastTurn))
 			}
 		case <-ticker.C:
 		}
+		d.lastTurn = time.Now()
 	}
 	inflight.Wait()
 	close(d.results)
-	<-recorded
+	if batch = d.collect(batch); len(batch) > 0 {
+		if err := w.record(context.WithoutCancel(ctx), batch); err != nil {
+			w.log.ErrorContext(ctx, "record webhook attempts", "error", err, "deliveries", len(batch))
+		}
+	}
 }
 
-// recordLoop records results in batches, one transaction each.
-func (d *dispatcher) recordLoop(ctx context.Context) {
-	for r := range d.results {
-		batch := []result{r}
-	more:
-		for len(batch) < 256 {
-			select {
-			case r, ok := <-d.results:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r)
-			default:
-				break more
+// collect adds the outcomes that have arrived to batch.
+func (d *dispatcher) collect(batch []result) []result {
+	for len(batch) < 4*d.w.cfg.Concurrency {
+		select {
+		case r, ok := <-d.results:
+			if !ok {
+				return batch
 			}
+			batch = append(batch, r)
+		default:
+			return batch
 		}
-		var err error
-		for attempt := 0; attempt < 5; attempt++ {
-			if err = d.w.record(context.WithoutCancel(ctx), batch); err == nil {
-				break
-			}
-			time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
-		}
-		if err != nil {
-			// The leases run out and the deliveries are sent again: at least once.
-			d.w.log.ErrorContext(ctx, "record webhook attempts", "error", err, "deliveries", len(batch))
-		}
-		d.w.kick()
+	}
+	return batch
+}
+
+// pace waits for wait (nothing when it is not positive), so that more commits and outcomes gather
+// before the next turn.
+func (d *dispatcher) pace(ctx context.Context, wait time.Duration) {
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 
@@ -434,7 +618,7 @@ func (w *Webhooks) DeliverDue(ctx context.Context) (int, error) {
 	}
 	total := 0
 	for {
-		jobs, err := w.claim(ctx, w.cfg.Concurrency)
+		jobs, err := w.claim(ctx, w.cfg.Concurrency, nil)
 		if err != nil || len(jobs) == 0 {
 			return total, err
 		}

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -28,78 +29,123 @@ type endpointTally struct {
 	gone         bool
 }
 
-// record stores the outcomes of a batch of attempts in one transaction: the attempts, the deliveries'
-// new states (retry, done or given up), the endpoints' statistics, and disables endpoints that answered
-// 410 Gone or have failed for DisableAfter.
+// record stores the outcomes of a batch of attempts in one transaction (see cycle).
 func (w *Webhooks) record(ctx context.Context, batch []result) error {
-	now := w.clock.Now()
-	return w.store.WithTx(ctx, func(tx *ent.Tx) error {
-		attempts := make([]*ent.WebhookAttemptCreate, 0, len(batch))
-		tallies := map[string]*endpointTally{}
-		var order []string
-		for _, r := range batch {
-			attempts = append(attempts, tx.WebhookAttempt.Create().SetDeliveryID(r.id).SetEndpointID(r.endpointID).
-				SetTime(r.time).SetTrigger(webhookattempt.Trigger(r.trigger)).SetOutcome(webhookattempt.Outcome(r.outcome)).
-				SetHTTPStatus(r.status).SetLatencyMs(r.latency.Milliseconds()).SetError(r.errText).SetResponseBody(r.response))
-			t := tallies[r.endpointID]
-			if t == nil {
-				t = &endpointTally{}
-				tallies[r.endpointID] = t
-				order = append(order, r.endpointID)
-			}
-			at := r.time
-			u := tx.WebhookDelivery.Update().Where(webhookdelivery.ID(r.id), webhookdelivery.LeaseToken(r.token)).
-				AddAttemptCount(1).SetLeaseToken("").ClearLeaseExpireTime().SetTrigger(webhookdelivery.TriggerScheduled)
-			switch {
-			case r.ok():
-				t.succeeded++
-				t.lastSuccess, t.reset, t.firstFailure = &at, true, nil
-				u.SetState(webhookdelivery.StateSucceeded).SetFinishTime(now).SetRetries(0)
-			default:
-				t.failedAttempts++
-				t.lastFailure = &at
-				if t.firstFailure == nil {
-					t.firstFailure = &at
-				}
-				retry := r.retries + 1
-				if r.status == 410 {
-					t.gone = true
-				}
-				if r.status == 410 || r.trigger == webhookdelivery.TriggerTest || retry > len(RetryDelays) {
-					t.failed++
-					u.SetState(webhookdelivery.StateFailed).SetFinishTime(now).SetRetries(retry)
-				} else {
-					u.SetRetries(retry).SetNextAttemptTime(now.Add(backoff(retry)))
-				}
-			}
-			// A delivery whose lease was lost (it ran out and another worker took it) keeps its new state;
-			// the attempt is recorded all the same, unless the endpoint was deleted meanwhile.
-			n, err := u.Save(ctx)
-			if err != nil {
-				return fmt.Errorf("record delivery %d: %w", r.id, err)
-			}
-			if n == 0 {
-				exists, err := tx.WebhookDelivery.Query().Where(webhookdelivery.ID(r.id)).Exist(ctx)
-				if err != nil {
-					return fmt.Errorf("record delivery %d: %w", r.id, err)
-				}
-				if !exists {
-					attempts = attempts[:len(attempts)-1]
-				}
-			}
-		}
-		if len(attempts) > 0 {
-			if err := tx.WebhookAttempt.CreateBulk(attempts...).Exec(ctx); err != nil {
-				return fmt.Errorf("record attempts: %w", err)
-			}
-		}
-		for _, id := range order {
-			if err := w.tally(ctx, tx, id, tallies[id], now); err != nil {
-				return err
-			}
-		}
+	_, _, err := w.cycle(ctx, batch, 0, nil)
+	return err
+}
+
+// recordTx stores the outcomes of a batch of attempts within tx: the attempts, the deliveries' new states
+// (retry, done or given up), the endpoints' statistics, and disables endpoints that answered 410 Gone or
+// have failed for DisableAfter.
+func (w *Webhooks) recordTx(ctx context.Context, tx *ent.Tx, batch []result, now time.Time) error {
+	if len(batch) == 0 {
 		return nil
-	})
+	}
+	tallies := map[string]*endpointTally{}
+	var order []string
+	// Successes are stored with one UPDATE per claim (lease token); failures, rarer, one each.
+	succeeded := map[string][]int64{}
+	var tokens []string
+	// gone are the deliveries deleted (with their endpoint) while in flight: no attempt is recorded.
+	gone := map[int64]bool{}
+	for _, r := range batch {
+		t := tallies[r.endpointID]
+		if t == nil {
+			t = &endpointTally{}
+			tallies[r.endpointID] = t
+			order = append(order, r.endpointID)
+		}
+		at := r.time
+		if r.ok() {
+			t.succeeded++
+			t.lastSuccess, t.reset, t.firstFailure = &at, true, nil
+			if succeeded[r.token] == nil {
+				tokens = append(tokens, r.token)
+			}
+			succeeded[r.token] = append(succeeded[r.token], r.id)
+			continue
+		}
+		t.failedAttempts++
+		t.lastFailure = &at
+		if t.firstFailure == nil {
+			t.firstFailure = &at
+		}
+		retry := r.retries + 1
+		if r.status == 410 {
+			t.gone = true
+		}
+		u := tx.WebhookDelivery.Update().Where(webhookdelivery.ID(r.id), webhookdelivery.LeaseToken(r.token)).
+			AddAttemptCount(1).SetLeaseToken("").ClearLeaseExpireTime().SetTrigger(webhookdelivery.TriggerScheduled)
+		if r.status == 410 || r.trigger == webhookdelivery.TriggerTest || retry > len(RetryDelays) {
+			t.failed++
+			u.SetState(webhookdelivery.StateFailed).SetFinishTime(now).SetRetries(retry)
+		} else {
+			u.SetRetries(retry).SetNextAttemptTime(now.Add(backoff(retry)))
+		}
+		if err := w.saveOutcome(ctx, tx, u, []int64{r.id}, gone); err != nil {
+			return err
+		}
+	}
+	for _, token := range tokens {
+		ids := succeeded[token]
+		u := tx.WebhookDelivery.Update().Where(webhookdelivery.IDIn(ids...), webhookdelivery.LeaseToken(token)).
+			AddAttemptCount(1).SetLeaseToken("").ClearLeaseExpireTime().SetTrigger(webhookdelivery.TriggerScheduled).
+			SetState(webhookdelivery.StateSucceeded).SetFinishTime(now).SetRetries(0)
+		if err := w.saveOutcome(ctx, tx, u, ids, gone); err != nil {
+			return err
+		}
+	}
+	attempts := make([]*ent.WebhookAttemptCreate, 0, len(batch))
+	for _, r := range batch {
+		if gone[r.id] {
+			continue
+		}
+		attempts = append(attempts, tx.WebhookAttempt.Create().SetDeliveryID(r.id).SetEndpointID(r.endpointID).
+			SetTime(r.time).SetTrigger(webhookattempt.Trigger(r.trigger)).SetOutcome(webhookattempt.Outcome(r.outcome)).
+			SetHTTPStatus(r.status).SetLatencyMs(r.latency.Milliseconds()).SetError(r.errText).SetResponseBody(r.response))
+	}
+	if len(attempts) > 0 {
+		if err := tx.WebhookAttempt.CreateBulk(attempts...).Exec(ctx); err != nil {
+			return fmt.Errorf("record attempts: %w", err)
+		}
+	}
+	for _, id := range order {
+		if err := w.tally(ctx, tx, id, tallies[id], now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// saveOutcome applies u, the outcome of the deliveries ids, and adds to gone those that no longer exist.
+// A delivery whose lease was lost keeps its new state, and its attempt is recorded all the same (unless
+// the endpoint was deleted meanwhile): either the lease ran out and another worker took it, or the
+// delivery was queued again (redelivered or replayed) while this attempt was in flight, which cleared
+// its lease token but kept its expiry so that no second attempt could start; that one is due again now.
+func (w *Webhooks) saveOutcome(ctx context.Context, tx *ent.Tx, u *ent.WebhookDeliveryUpdate, ids []int64, gone map[int64]bool) error {
+	n, err := u.Save(ctx)
+	if err != nil {
+		return fmt.Errorf("record deliveries %v: %w", ids, err)
+	}
+	if n == len(ids) {
+		return nil
+	}
+	exist, err := tx.WebhookDelivery.Query().Where(webhookdelivery.IDIn(ids...)).IDs(ctx)
+	if err != nil {
+		return fmt.Errorf("record deliveries %v: %w", ids, err)
+	}
+	for _, id := range ids {
+		if !slices.Contains(exist, id) {
+			gone[id] = true
+		}
+	}
+	err = tx.WebhookDelivery.Update().Where(webhookdelivery.IDIn(exist...), webhookdelivery.LeaseToken(""),
+		webhookdelivery.StateEQ(webhookdelivery.StatePending)).ClearLeaseExpireTime().Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("record deliveries %v: %w", ids, err)
+	}
+	return nil
 }
 
 // tally applies a batch's results to an endpoint.
@@ -148,6 +194,12 @@ func (w *Webhooks) tally(ctx context.Context, tx *ent.Tx, id string, t *endpoint
 		return fmt.Errorf("disable endpoint %s: %w", id, err)
 	}
 	w.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint", id, "reason", reason)
+	if w.postgres {
+		// The disabled event is seen by feed followers: it must survive a crash once committed.
+		if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = on"); err != nil {
+			return fmt.Errorf("disable endpoint %s: %w", id, err)
+		}
+	}
 	if err := w.bumpVersion(ctx, tx); err != nil {
 		return err
 	}
@@ -238,8 +290,10 @@ func (w *Webhooks) replayStep(ctx context.Context, id string) (bool, error) {
 		if len(creates) > 0 {
 			err := tx.WebhookDelivery.CreateBulk(creates...).OnConflictColumns(webhookdelivery.FieldEndpointID, webhookdelivery.FieldSubjectKey, webhookdelivery.FieldSeq).
 				Update(func(u *ent.WebhookDeliveryUpsert) {
+					// One in flight keeps its lease's expiry, so it is not sent twice at once, and is sent again
+					// after that attempt (see saveOutcome).
 					u.SetState(webhookdelivery.StatePending).SetTrigger(webhookdelivery.TriggerReplay).SetNextAttemptTime(now).
-						SetRetries(0).ClearFinishTime()
+						SetRetries(0).ClearFinishTime().SetLeaseToken("")
 				}).Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("queue replay of endpoint %s: %w", id, err)

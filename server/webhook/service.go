@@ -516,9 +516,10 @@ func (s *Service) RedeliverWebhook(ctx context.Context, req *connect.Request[web
 		if err := requireEnabled(e); err != nil {
 			return nil, err
 		}
-		// A delivery being sent right now keeps its lease: the attempt in flight answers the request.
+		// A delivery being sent right now keeps its lease's expiry, so it is not sent twice at once, and is
+		// sent again after that attempt (see saveOutcome).
 		d, err = tx.WebhookDelivery.UpdateOne(d).SetState(webhookdelivery.StatePending).SetTrigger(webhookdelivery.TriggerRedelivery).
-			SetNextAttemptTime(now).SetRetries(0).ClearFinishTime().Save(ctx)
+			SetNextAttemptTime(now).SetRetries(0).ClearFinishTime().SetLeaseToken("").Save(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("redeliver %d: %w", d.ID, err)
 		}
@@ -606,7 +607,7 @@ func (s *Service) SendTestWebhook(ctx context.Context, req *connect.Request[webh
 		return nil, err
 	}
 	id, _ := parseDeliveryID(resp.Msg.GetDelivery().GetId())
-	jobs, err := s.w.claim(ctx, 1, id)
+	jobs, err := s.w.claim(ctx, 1, nil, id)
 	if err != nil {
 		return nil, err
 	}

@@ -44,8 +44,14 @@ type Config struct {
 	// Interval is how often the dispatcher looks for due deliveries and endpoint changes made by other
 	// processes when nothing wakes it sooner. Default 1s.
 	Interval time.Duration
-	// Concurrency is how many deliveries one process sends at once. Default 32.
+	// Concurrency is how many deliveries one process sends at once. Default 64.
 	Concurrency int
+	// EndpointConcurrency is how many of them may go to one endpoint at once, so that a slow endpoint
+	// leaves workers to the others. Default half of Concurrency (32), at least 1.
+	EndpointConcurrency int
+	// Retention is how long a finished delivery and its attempts are kept after it finished, by the
+	// service clock. Default 30 days.
+	Retention time.Duration
 	// Resolver resolves endpoint hosts; nil means net.DefaultResolver.
 	Resolver Resolver
 }
@@ -66,6 +72,10 @@ type Webhooks struct {
 	secrets  sync.Map // sealed secret → HMAC key
 	// replayDue asks the dispatcher to queue more of a replay at its next turn.
 	replayDue atomic.Bool
+	// prunedAt and prunedClock are when the last pruning ran, by the real and the service clock.
+	pruneMu     sync.Mutex
+	prunedAt    time.Time
+	prunedClock time.Time
 }
 
 // New sets up webhooks and installs the outbox on the feed. It fails when the database holds endpoints
@@ -78,7 +88,13 @@ func New(ctx context.Context, store *storage.Store, clk clock.Clock, feed *event
 		cfg.Interval = time.Second
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 32
+		cfg.Concurrency = 64
+	}
+	if cfg.EndpointConcurrency <= 0 {
+		cfg.EndpointConcurrency = max(1, cfg.Concurrency/2)
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
 	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver

@@ -22,6 +22,7 @@ import {
 import type { Order } from "./gen/tradeassure/order/v1/order_pb.js";
 import { OrderService, type ListOrdersRequestSchema } from "./gen/tradeassure/order/v1/order_service_pb.js";
 import { PayoutService } from "./gen/tradeassure/payout/v1/payout_service_pb.js";
+import { PolicyService } from "./gen/tradeassure/policy/v1/policy_service_pb.js";
 import type { Return } from "./gen/tradeassure/returns/v1/return_pb.js";
 import { ReturnService, type ListReturnsRequestSchema } from "./gen/tradeassure/returns/v1/return_service_pb.js";
 import { WebhookService } from "./gen/tradeassure/webhook/v1/webhook_service_pb.js";
@@ -78,6 +79,8 @@ export interface TradeassureClient {
   readonly webhooks: Client<typeof WebhookService>;
   /** An order's case timeline: revisions, payments, returns, disputes, complaints and money in time order. */
   readonly cases: Client<typeof CaseService>;
+  /** The policy sets and exchange-rate tables as versioned data: read by anyone, published by operators. */
+  readonly policies: Client<typeof PolicyService>;
   /** The transport every client uses. */
   readonly transport: Transport;
   /** The protocol the transport speaks. */
@@ -148,6 +151,7 @@ export function buildClient(
     admin: createServiceClient(AdminService, transport),
     webhooks: createServiceClient(WebhookService, transport),
     cases,
+    policies: createServiceClient(PolicyService, transport),
     transport,
     protocol: kind,
     allOrders: (request = {}, callOptions) =>

@@ -12,6 +12,7 @@ export * as dispute from "./api/dispute.js";
 export * as event from "./api/event.js";
 export * as order from "./api/order.js";
 export * as payout from "./api/payout.js";
+export * as policy from "./api/policy.js";
 export * as returns from "./api/returns.js";
 export * as webhook from "./api/webhook.js";
 // "case" is a reserved word, so the case timeline's namespace is "cases".

@@ -6,6 +6,8 @@ import { file_tradeassure_dispute_v1_dispute } from "./gen/tradeassure/dispute/v
 import type { Event } from "./gen/tradeassure/event/v1/event_pb.js";
 import { file_tradeassure_order_v1_order } from "./gen/tradeassure/order/v1/order_pb.js";
 import { file_tradeassure_payout_v1_payout } from "./gen/tradeassure/payout/v1/payout_pb.js";
+import { file_tradeassure_policy_v1_policy } from "./gen/tradeassure/policy/v1/policy_pb.js";
+import { file_tradeassure_policy_v1_policy_service } from "./gen/tradeassure/policy/v1/policy_service_pb.js";
 import { file_tradeassure_returns_v1_return } from "./gen/tradeassure/returns/v1/return_pb.js";
 import { file_tradeassure_webhook_v1_webhook } from "./gen/tradeassure/webhook/v1/webhook_pb.js";
 
@@ -18,6 +20,8 @@ export const registry = createRegistry(
   file_tradeassure_payout_v1_payout,
   file_tradeassure_admin_v1_account,
   file_tradeassure_webhook_v1_webhook,
+  file_tradeassure_policy_v1_policy,
+  file_tradeassure_policy_v1_policy_service,
 );
 
 /**

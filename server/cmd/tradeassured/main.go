@@ -101,6 +101,9 @@ func serve(args []string) error {
 	whKey := fs.String("webhook-key", env("TRADEASSURE_WEBHOOK_KEY", ""), "base64 32-byte keys encrypting webhook secrets, comma-separated, the first encrypts (env TRADEASSURE_WEBHOOK_KEY); --dev without one generates webhook.key beside the database")
 	whTimeout := fs.Duration("webhook-timeout", 10*time.Second, "timeout of one webhook delivery attempt")
 	whInterval := fs.Duration("webhook-interval", time.Second, "how often the webhook dispatcher looks for due deliveries and for endpoint changes by other processes")
+	whConc := fs.Int("webhook-concurrency", 64, "how many webhook deliveries one process sends at once")
+	whEPConc := fs.Int("webhook-endpoint-concurrency", 0, "how many of them may go to one endpoint at once (0: half of --webhook-concurrency)")
+	whRetention := fs.Duration("webhook-retention", webhook.DefaultRetention, "how long a finished webhook delivery and its attempts are kept")
 	var envErr error
 	maxMsg := fs.Int64("max-message-bytes", envInt(&envErr, "TRADEASSURE_MAX_MESSAGE_BYTES", transport.DefaultMaxMessageBytes),
 		"largest request message read, after decompression; larger ones get RESOURCE_EXHAUSTED (env TRADEASSURE_MAX_MESSAGE_BYTES)")
@@ -161,7 +164,8 @@ func serve(args []string) error {
 		return fmt.Errorf("--webhook-key: %w", err)
 	}
 	srv, err := server.New(ctx, server.Config{Store: store, Log: log, Dev: *dev, Transport: tc,
-		Webhooks:      webhook.Config{Keys: keys, Timeout: *whTimeout, Interval: *whInterval},
+		Webhooks: webhook.Config{Keys: keys, Timeout: *whTimeout, Interval: *whInterval,
+			Concurrency: *whConc, EndpointConcurrency: *whEPConc, Retention: *whRetention},
 		Observability: observability, MetricsElsewhere: *ops.metricsAddr != "", DeadlineInterval: *tick})
 	if err != nil {
 		return err

@@ -306,10 +306,22 @@ func TestTwoProcessesShareDeliveries(t *testing.T) {
 }
 
 // TestKilledServerResumesDeliveries SIGKILLs a server while deliveries are in flight; a new process on
-// the same database sends them again once their leases run out, so the receiver sees every event.
+// the same database sends them again once their leases run out, so the receiver sees every event. On
+// SQLite and, when configured, on Postgres.
 func TestKilledServerResumesDeliveries(t *testing.T) {
-	dir := t.TempDir()
-	dsn := "sqlite://" + filepath.Join(dir, "tradeassure.db")
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			dir := t.TempDir()
+			dsn := "sqlite://" + filepath.Join(dir, "tradeassure.db")
+			if engine == "postgres" {
+				dsn = servertest.FreshPostgres(t)
+			}
+			killAndResume(t, dir, dsn)
+		})
+	}
+}
+
+func killAndResume(t *testing.T, dir, dsn string) {
 	key := webhook.NewKey()
 	first := start(t, dir, dsn, key, "--webhook-timeout", "2s")
 	keys := readKeys(t, dir)

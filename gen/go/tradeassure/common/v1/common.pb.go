@@ -359,6 +359,17 @@ const (
 	// Too many failed authentications came from the client's address; calls from it are refused for a while
 	// (--auth-failure-rate). The metadata carries "retry_after_ms", as for ERROR_REASON_RATE_LIMITED.
 	ErrorReason_ERROR_REASON_AUTH_FAILURES_THROTTLED ErrorReason = 101
+	// A policy or rate-table parameter is out of its bounds; the field violations name every one at fault.
+	ErrorReason_ERROR_REASON_POLICY_PARAMETER_INVALID ErrorReason = 120
+	// The policy set is not known.
+	ErrorReason_ERROR_REASON_POLICY_SET_NOT_FOUND ErrorReason = 121
+	// A policy set of that name already exists.
+	ErrorReason_ERROR_REASON_POLICY_SET_EXISTS ErrorReason = 122
+	// A rate table must give a rate for every currency the platform trades in and no other; the metadata
+	// names the currency.
+	ErrorReason_ERROR_REASON_RATE_TABLE_INCOMPLETE ErrorReason = 123
+	// The same version (same parameters, same effective time) is already published.
+	ErrorReason_ERROR_REASON_POLICY_VERSION_EXISTS ErrorReason = 124
 )
 
 // Enum value maps for ErrorReason.
@@ -422,6 +433,11 @@ var (
 		84:  "ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT",
 		100: "ERROR_REASON_RATE_LIMITED",
 		101: "ERROR_REASON_AUTH_FAILURES_THROTTLED",
+		120: "ERROR_REASON_POLICY_PARAMETER_INVALID",
+		121: "ERROR_REASON_POLICY_SET_NOT_FOUND",
+		122: "ERROR_REASON_POLICY_SET_EXISTS",
+		123: "ERROR_REASON_RATE_TABLE_INCOMPLETE",
+		124: "ERROR_REASON_POLICY_VERSION_EXISTS",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                    0,
@@ -482,6 +498,11 @@ var (
 		"ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT":         84,
 		"ERROR_REASON_RATE_LIMITED":                   100,
 		"ERROR_REASON_AUTH_FAILURES_THROTTLED":        101,
+		"ERROR_REASON_POLICY_PARAMETER_INVALID":       120,
+		"ERROR_REASON_POLICY_SET_NOT_FOUND":           121,
+		"ERROR_REASON_POLICY_SET_EXISTS":              122,
+		"ERROR_REASON_RATE_TABLE_INCOMPLETE":          123,
+		"ERROR_REASON_POLICY_VERSION_EXISTS":          124,
 	}
 )
 
@@ -1022,7 +1043,7 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"\x1fEVIDENCE_KIND_IDENTITY_DOCUMENT\x10\x06\x12$\n" +
 	" EVIDENCE_KIND_TRANSACTION_RECORD\x10\a\x12#\n" +
 	"\x1fEVIDENCE_KIND_INSPECTION_REPORT\x10\b\x12\x17\n" +
-	"\x13EVIDENCE_KIND_OTHER\x10\t*\xd8\x10\n" +
+	"\x13EVIDENCE_KIND_OTHER\x10\t*\x9e\x12\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aERROR_REASON_INVALID_FIELD\x10\x01\x12\x1a\n" +
@@ -1082,7 +1103,12 @@ const file_tradeassure_common_v1_common_proto_rawDesc = "" +
 	"'ERROR_REASON_WEBHOOK_REPLAY_IN_PROGRESS\x10S\x12'\n" +
 	"#ERROR_REASON_WEBHOOK_ENDPOINT_LIMIT\x10T\x12\x1d\n" +
 	"\x19ERROR_REASON_RATE_LIMITED\x10d\x12(\n" +
-	"$ERROR_REASON_AUTH_FAILURES_THROTTLED\x10e:<\n" +
+	"$ERROR_REASON_AUTH_FAILURES_THROTTLED\x10e\x12)\n" +
+	"%ERROR_REASON_POLICY_PARAMETER_INVALID\x10x\x12%\n" +
+	"!ERROR_REASON_POLICY_SET_NOT_FOUND\x10y\x12\"\n" +
+	"\x1eERROR_REASON_POLICY_SET_EXISTS\x10z\x12&\n" +
+	"\"ERROR_REASON_RATE_TABLE_INCOMPLETE\x10{\x12&\n" +
+	"\"ERROR_REASON_POLICY_VERSION_EXISTS\x10|:<\n" +
 	"\tfree_text\x12\x1d.google.protobuf.FieldOptions\x18ц\x03 \x01(\bR\bfreeTextB\xe8\x01\n" +
 	"\x19com.tradeassure.common.v1B\vCommonProtoP\x01ZHgithub.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1;commonv1\xa2\x02\x03TCX\xaa\x02\x15Tradeassure.Common.V1\xca\x02\x15Tradeassure\\Common\\V1\xe2\x02!Tradeassure\\Common\\V1\\GPBMetadata\xea\x02\x17Tradeassure::Common::V1b\x06proto3"
 

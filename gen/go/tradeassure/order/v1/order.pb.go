@@ -9,6 +9,7 @@ package orderv1
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	v11 "github.com/tradeassure/tradeassure/gen/go/tradeassure/policy/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -617,9 +618,10 @@ type Order struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Output only. The order id.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Output only. The policy set, chosen at creation and never changed.
+	// Output only. The programme of the order's policy set (policy_set), chosen at creation and never changed.
 	Policy v1.Policy `protobuf:"varint,2,opt,name=policy,proto3,enum=tradeassure.common.v1.Policy" json:"policy,omitempty"`
-	// Output only. The version of the policy set in force when the order was created.
+	// Output only. The version of the policy set in force when the order was created; the order runs under
+	// it for its whole life (PolicyService/GetPolicyVersion shows it, and so does policy_parameters).
 	PolicyVersion string `protobuf:"bytes,3,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
 	// Output only. The lifecycle state.
 	State Order_State `protobuf:"varint,4,opt,name=state,proto3,enum=tradeassure.order.v1.Order_State" json:"state,omitempty"`
@@ -675,7 +677,16 @@ type Order struct {
 	// Output only. When the order last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,27,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Output only. The total refunded to the buyer so far (cancellations, returns, disputes).
-	Refunded      *v1.Money `protobuf:"bytes,28,opt,name=refunded,proto3" json:"refunded,omitempty"`
+	Refunded *v1.Money `protobuf:"bytes,28,opt,name=refunded,proto3" json:"refunded,omitempty"`
+	// Output only. The name of the policy set ("trade-assurance", "retail", or a set an operator created);
+	// policy is its programme.
+	PolicySet string `protobuf:"bytes,29,opt,name=policy_set,json=policySet,proto3" json:"policy_set,omitempty"`
+	// Output only. Every parameter of policy_set at policy_version: the numbers this order runs under for its
+	// whole life, also after a newer version is published.
+	PolicyParameters *v11.PolicyParameters `protobuf:"bytes,30,opt,name=policy_parameters,json=policyParameters,proto3" json:"policy_parameters,omitempty"`
+	// Output only. The exchange-rate table the order's last limit check converted with (at creation or at
+	// its last change of terms).
+	RatesVersion  string `protobuf:"bytes,31,opt,name=rates_version,json=ratesVersion,proto3" json:"rates_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -904,6 +915,27 @@ func (x *Order) GetRefunded() *v1.Money {
 		return x.Refunded
 	}
 	return nil
+}
+
+func (x *Order) GetPolicySet() string {
+	if x != nil {
+		return x.PolicySet
+	}
+	return ""
+}
+
+func (x *Order) GetPolicyParameters() *v11.PolicyParameters {
+	if x != nil {
+		return x.PolicyParameters
+	}
+	return nil
+}
+
+func (x *Order) GetRatesVersion() string {
+	if x != nil {
+		return x.RatesVersion
+	}
+	return ""
 }
 
 // OrderTerms are the commercial terms of an order. All amounts use one currency.
@@ -1833,7 +1865,7 @@ var File_tradeassure_order_v1_order_proto protoreflect.FileDescriptor
 
 const file_tradeassure_order_v1_order_proto_rawDesc = "" +
 	"\n" +
-	" tradeassure/order/v1/order.proto\x12\x14tradeassure.order.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"tradeassure/common/v1/common.proto\"\x8b\r\n" +
+	" tradeassure/order/v1/order.proto\x12\x14tradeassure.order.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"tradeassure/common/v1/common.proto\x1a\"tradeassure/policy/v1/policy.proto\"\xa5\x0e\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x125\n" +
 	"\x06policy\x18\x02 \x01(\x0e2\x1d.tradeassure.common.v1.PolicyR\x06policy\x12%\n" +
@@ -1869,7 +1901,11 @@ const file_tradeassure_order_v1_order_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x1b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x128\n" +
-	"\brefunded\x18\x1c \x01(\v2\x1c.tradeassure.common.v1.MoneyR\brefunded\"\xd7\x01\n" +
+	"\brefunded\x18\x1c \x01(\v2\x1c.tradeassure.common.v1.MoneyR\brefunded\x12\x1d\n" +
+	"\n" +
+	"policy_set\x18\x1d \x01(\tR\tpolicySet\x12T\n" +
+	"\x11policy_parameters\x18\x1e \x01(\v2'.tradeassure.policy.v1.PolicyParametersR\x10policyParameters\x12#\n" +
+	"\rrates_version\x18\x1f \x01(\tR\fratesVersion\"\xd7\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSTATE_DRAFT\x10\x01\x12\x1a\n" +
@@ -2069,8 +2105,9 @@ var file_tradeassure_order_v1_order_proto_goTypes = []any{
 	(v1.Policy)(0),                // 20: tradeassure.common.v1.Policy
 	(*v1.Money)(nil),              // 21: tradeassure.common.v1.Money
 	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
-	(*v1.Address)(nil),            // 23: tradeassure.common.v1.Address
-	(*v1.Party)(nil),              // 24: tradeassure.common.v1.Party
+	(*v11.PolicyParameters)(nil),  // 23: tradeassure.policy.v1.PolicyParameters
+	(*v1.Address)(nil),            // 24: tradeassure.common.v1.Address
+	(*v1.Party)(nil),              // 25: tradeassure.common.v1.Party
 }
 var file_tradeassure_order_v1_order_proto_depIdxs = []int32{
 	20, // 0: tradeassure.order.v1.Order.policy:type_name -> tradeassure.common.v1.Policy
@@ -2089,46 +2126,47 @@ var file_tradeassure_order_v1_order_proto_depIdxs = []int32{
 	22, // 13: tradeassure.order.v1.Order.create_time:type_name -> google.protobuf.Timestamp
 	22, // 14: tradeassure.order.v1.Order.update_time:type_name -> google.protobuf.Timestamp
 	21, // 15: tradeassure.order.v1.Order.refunded:type_name -> tradeassure.common.v1.Money
-	11, // 16: tradeassure.order.v1.OrderTerms.lines:type_name -> tradeassure.order.v1.OrderLine
-	23, // 17: tradeassure.order.v1.OrderTerms.shipping_address:type_name -> tradeassure.common.v1.Address
-	0,  // 18: tradeassure.order.v1.OrderTerms.trade_term:type_name -> tradeassure.order.v1.TradeTerm
-	1,  // 19: tradeassure.order.v1.OrderTerms.shipping_method:type_name -> tradeassure.order.v1.ShippingMethod
-	13, // 20: tradeassure.order.v1.OrderTerms.payment_terms:type_name -> tradeassure.order.v1.PaymentTerms
-	2,  // 21: tradeassure.order.v1.OrderTerms.coverage_type:type_name -> tradeassure.order.v1.CoverageType
-	22, // 22: tradeassure.order.v1.OrderTerms.ship_by_time:type_name -> google.protobuf.Timestamp
-	21, // 23: tradeassure.order.v1.OrderAmounts.goods:type_name -> tradeassure.common.v1.Money
-	21, // 24: tradeassure.order.v1.OrderAmounts.shipping:type_name -> tradeassure.common.v1.Money
-	21, // 25: tradeassure.order.v1.OrderAmounts.insurance:type_name -> tradeassure.common.v1.Money
-	21, // 26: tradeassure.order.v1.OrderAmounts.total:type_name -> tradeassure.common.v1.Money
-	21, // 27: tradeassure.order.v1.OrderAmounts.advance:type_name -> tradeassure.common.v1.Money
-	21, // 28: tradeassure.order.v1.OrderAmounts.balance:type_name -> tradeassure.common.v1.Money
-	21, // 29: tradeassure.order.v1.OrderAmounts.paid:type_name -> tradeassure.common.v1.Money
-	6,  // 30: tradeassure.order.v1.PaymentTerms.kind:type_name -> tradeassure.order.v1.PaymentTerms.Kind
-	24, // 31: tradeassure.order.v1.ChangeProposal.proposed_by:type_name -> tradeassure.common.v1.Party
-	10, // 32: tradeassure.order.v1.ChangeProposal.terms:type_name -> tradeassure.order.v1.OrderTerms
-	22, // 33: tradeassure.order.v1.ChangeProposal.propose_time:type_name -> google.protobuf.Timestamp
-	22, // 34: tradeassure.order.v1.Shipment.ship_time:type_name -> google.protobuf.Timestamp
-	3,  // 35: tradeassure.order.v1.Cancellation.reason:type_name -> tradeassure.order.v1.CancellationReason
-	24, // 36: tradeassure.order.v1.Cancellation.cancelled_by:type_name -> tradeassure.common.v1.Party
-	22, // 37: tradeassure.order.v1.Cancellation.cancel_time:type_name -> google.protobuf.Timestamp
-	21, // 38: tradeassure.order.v1.Cancellation.refund:type_name -> tradeassure.common.v1.Money
-	4,  // 39: tradeassure.order.v1.Payment.method:type_name -> tradeassure.order.v1.PaymentMethod
-	8,  // 40: tradeassure.order.v1.Payment.part:type_name -> tradeassure.order.v1.Payment.Part
-	21, // 41: tradeassure.order.v1.Payment.amount:type_name -> tradeassure.common.v1.Money
-	7,  // 42: tradeassure.order.v1.Payment.state:type_name -> tradeassure.order.v1.Payment.State
-	22, // 43: tradeassure.order.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
-	22, // 44: tradeassure.order.v1.Payment.finish_time:type_name -> google.protobuf.Timestamp
-	22, // 45: tradeassure.order.v1.Payment.expected_settle_time:type_name -> google.protobuf.Timestamp
-	24, // 46: tradeassure.order.v1.Revision.actor:type_name -> tradeassure.common.v1.Party
-	22, // 47: tradeassure.order.v1.Revision.time:type_name -> google.protobuf.Timestamp
-	9,  // 48: tradeassure.order.v1.Revision.order:type_name -> tradeassure.order.v1.Order
-	21, // 49: tradeassure.order.v1.Product.unit_price:type_name -> tradeassure.common.v1.Money
-	22, // 50: tradeassure.order.v1.Product.create_time:type_name -> google.protobuf.Timestamp
-	51, // [51:51] is the sub-list for method output_type
-	51, // [51:51] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	23, // 16: tradeassure.order.v1.Order.policy_parameters:type_name -> tradeassure.policy.v1.PolicyParameters
+	11, // 17: tradeassure.order.v1.OrderTerms.lines:type_name -> tradeassure.order.v1.OrderLine
+	24, // 18: tradeassure.order.v1.OrderTerms.shipping_address:type_name -> tradeassure.common.v1.Address
+	0,  // 19: tradeassure.order.v1.OrderTerms.trade_term:type_name -> tradeassure.order.v1.TradeTerm
+	1,  // 20: tradeassure.order.v1.OrderTerms.shipping_method:type_name -> tradeassure.order.v1.ShippingMethod
+	13, // 21: tradeassure.order.v1.OrderTerms.payment_terms:type_name -> tradeassure.order.v1.PaymentTerms
+	2,  // 22: tradeassure.order.v1.OrderTerms.coverage_type:type_name -> tradeassure.order.v1.CoverageType
+	22, // 23: tradeassure.order.v1.OrderTerms.ship_by_time:type_name -> google.protobuf.Timestamp
+	21, // 24: tradeassure.order.v1.OrderAmounts.goods:type_name -> tradeassure.common.v1.Money
+	21, // 25: tradeassure.order.v1.OrderAmounts.shipping:type_name -> tradeassure.common.v1.Money
+	21, // 26: tradeassure.order.v1.OrderAmounts.insurance:type_name -> tradeassure.common.v1.Money
+	21, // 27: tradeassure.order.v1.OrderAmounts.total:type_name -> tradeassure.common.v1.Money
+	21, // 28: tradeassure.order.v1.OrderAmounts.advance:type_name -> tradeassure.common.v1.Money
+	21, // 29: tradeassure.order.v1.OrderAmounts.balance:type_name -> tradeassure.common.v1.Money
+	21, // 30: tradeassure.order.v1.OrderAmounts.paid:type_name -> tradeassure.common.v1.Money
+	6,  // 31: tradeassure.order.v1.PaymentTerms.kind:type_name -> tradeassure.order.v1.PaymentTerms.Kind
+	25, // 32: tradeassure.order.v1.ChangeProposal.proposed_by:type_name -> tradeassure.common.v1.Party
+	10, // 33: tradeassure.order.v1.ChangeProposal.terms:type_name -> tradeassure.order.v1.OrderTerms
+	22, // 34: tradeassure.order.v1.ChangeProposal.propose_time:type_name -> google.protobuf.Timestamp
+	22, // 35: tradeassure.order.v1.Shipment.ship_time:type_name -> google.protobuf.Timestamp
+	3,  // 36: tradeassure.order.v1.Cancellation.reason:type_name -> tradeassure.order.v1.CancellationReason
+	25, // 37: tradeassure.order.v1.Cancellation.cancelled_by:type_name -> tradeassure.common.v1.Party
+	22, // 38: tradeassure.order.v1.Cancellation.cancel_time:type_name -> google.protobuf.Timestamp
+	21, // 39: tradeassure.order.v1.Cancellation.refund:type_name -> tradeassure.common.v1.Money
+	4,  // 40: tradeassure.order.v1.Payment.method:type_name -> tradeassure.order.v1.PaymentMethod
+	8,  // 41: tradeassure.order.v1.Payment.part:type_name -> tradeassure.order.v1.Payment.Part
+	21, // 42: tradeassure.order.v1.Payment.amount:type_name -> tradeassure.common.v1.Money
+	7,  // 43: tradeassure.order.v1.Payment.state:type_name -> tradeassure.order.v1.Payment.State
+	22, // 44: tradeassure.order.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
+	22, // 45: tradeassure.order.v1.Payment.finish_time:type_name -> google.protobuf.Timestamp
+	22, // 46: tradeassure.order.v1.Payment.expected_settle_time:type_name -> google.protobuf.Timestamp
+	25, // 47: tradeassure.order.v1.Revision.actor:type_name -> tradeassure.common.v1.Party
+	22, // 48: tradeassure.order.v1.Revision.time:type_name -> google.protobuf.Timestamp
+	9,  // 49: tradeassure.order.v1.Revision.order:type_name -> tradeassure.order.v1.Order
+	21, // 50: tradeassure.order.v1.Product.unit_price:type_name -> tradeassure.common.v1.Money
+	22, // 51: tradeassure.order.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	52, // [52:52] is the sub-list for method output_type
+	52, // [52:52] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_tradeassure_order_v1_order_proto_init() }

@@ -258,7 +258,8 @@ type CreateOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// An optional idempotency key: a retry with the same id returns the first response and creates one order.
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	// The policy set; it is stored on the order and never changes.
+	// The policy set, when policy_set is empty: POLICY_TRADE_ASSURANCE is the set "trade-assurance",
+	// POLICY_RETAIL "retail". The version in force now is stored on the order and never changes.
 	Policy v1.Policy `protobuf:"varint,2,opt,name=policy,proto3,enum=tradeassure.common.v1.Policy" json:"policy,omitempty"`
 	// For a supplier's draft: the email bound to the buyer's account, compared as accounts store emails
 	// (case and surrounding white space do not matter), so the address exactly as registered always works.
@@ -267,7 +268,10 @@ type CreateOrderRequest struct {
 	// For a buyer's requested draft: the supplier asked to complete it.
 	SupplierId string `protobuf:"bytes,4,opt,name=supplier_id,json=supplierId,proto3" json:"supplier_id,omitempty"`
 	// The terms.
-	Terms         *OrderTerms `protobuf:"bytes,5,opt,name=terms,proto3" json:"terms,omitempty"`
+	Terms *OrderTerms `protobuf:"bytes,5,opt,name=terms,proto3" json:"terms,omitempty"`
+	// The policy set by name ("trade-assurance", "retail", or one an operator created); when set, policy is
+	// ignored. One of policy and policy_set is required.
+	PolicySet     string `protobuf:"bytes,6,opt,name=policy_set,json=policySet,proto3" json:"policy_set,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -335,6 +339,13 @@ func (x *CreateOrderRequest) GetTerms() *OrderTerms {
 		return x.Terms
 	}
 	return nil
+}
+
+func (x *CreateOrderRequest) GetPolicySet() string {
+	if x != nil {
+		return x.PolicySet
+	}
+	return ""
 }
 
 // CreateOrderResponse returns the draft.
@@ -2533,17 +2544,18 @@ const file_tradeassure_order_v1_order_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\v\xbaH\br\x06\x18\xd0\x0f(\xd0\x0fR\tpageToken\"y\n" +
 	"\x14ListProductsResponse\x129\n" +
 	"\bproducts\x18\x01 \x03(\v2\x1d.tradeassure.order.v1.ProductR\bproducts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9a\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc0\x02\n" +
 	"\x12CreateOrderRequest\x12*\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12A\n" +
-	"\x06policy\x18\x02 \x01(\x0e2\x1d.tradeassure.common.v1.PolicyB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06policy\x12)\n" +
+	"request_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x18\x80\x01(\x80\x01R\trequestId\x12?\n" +
+	"\x06policy\x18\x02 \x01(\x0e2\x1d.tradeassure.common.v1.PolicyB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06policy\x12)\n" +
 	"\vbuyer_email\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xfe\x01R\n" +
 	"buyerEmail\x12*\n" +
 	"\vsupplier_id\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\n" +
 	"supplierId\x12>\n" +
-	"\x05terms\x18\x05 \x01(\v2 .tradeassure.order.v1.OrderTermsB\x06\xbaH\x03\xc8\x01\x01R\x05terms\"H\n" +
+	"\x05terms\x18\x05 \x01(\v2 .tradeassure.order.v1.OrderTermsB\x06\xbaH\x03\xc8\x01\x01R\x05terms\x12&\n" +
+	"\n" +
+	"policy_set\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\tpolicySet\"H\n" +
 	"\x13CreateOrderResponse\x121\n" +
 	"\x05order\x18\x01 \x01(\v2\x1b.tradeassure.order.v1.OrderR\x05order\"9\n" +
 	"\x0fGetOrderRequest\x12&\n" +

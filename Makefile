@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
-.PHONY: all rules-doc generate proto ent migrations check-generated breaking lint test test-go test-ts test-walkthrough bench run deps \
+.PHONY: all rules-doc generate proto ent migrations check-generated breaking lint test test-go test-ts test-walkthrough bench bench-all run deps \
 	bin/tradeassured sdk-ts test-sdk-ts examples test-examples test-browser desk test-desk fuzz
 
 all: generate test
@@ -119,7 +119,13 @@ fuzz:
 # The Go tests run last so that their summary closes the output.
 test: test-ts test-walkthrough test-sdk-ts test-examples test-browser test-desk fuzz test-go
 
+# bench measures the server against a bare connect-go baseline in one run (ratios; docs/benchmarks.md), on
+# SQLite and, when TRADEASSURE_TEST_POSTGRES is set, Postgres; BENCH_* variables size it (server/bench).
+# bench-all adds the older absolute benchmarks (webhook delivery, ledger posting).
 bench:
+	go test -run '^$$' -bench '^BenchmarkCompare$$' -benchtime 1x -timeout 30m ./server/bench/
+
+bench-all: bench
 	go test -run '^$$' -bench 'BenchmarkOrders|BenchmarkWebhookDelivery' -benchtime 5s -timeout 60m ./server/bench/
 	go test -run '^$$' -bench BenchmarkCreateOrderWebhooks -benchtime 8000x -timeout 30m ./server/bench/
 	go test -run '^$$' -bench BenchmarkPost -benchtime 5s -timeout 30m ./server/ledger/

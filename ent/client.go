@@ -20,6 +20,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent/deadline"
 	"github.com/tradeassure/tradeassure/ent/dispute"
 	"github.com/tradeassure/tradeassure/ent/event"
+	"github.com/tradeassure/tradeassure/ent/eventparty"
 	"github.com/tradeassure/tradeassure/ent/idempotencykey"
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
 	"github.com/tradeassure/tradeassure/ent/ledgerentry"
@@ -60,6 +61,8 @@ type Client struct {
 	Dispute *DisputeClient
 	// Event is the client for interacting with the Event builders.
 	Event *EventClient
+	// EventParty is the client for interacting with the EventParty builders.
+	EventParty *EventPartyClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
 	// LedgerAccount is the client for interacting with the LedgerAccount builders.
@@ -115,6 +118,7 @@ func (c *Client) init() {
 	c.Deadline = NewDeadlineClient(c.config)
 	c.Dispute = NewDisputeClient(c.config)
 	c.Event = NewEventClient(c.config)
+	c.EventParty = NewEventPartyClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.LedgerAccount = NewLedgerAccountClient(c.config)
 	c.LedgerEntry = NewLedgerEntryClient(c.config)
@@ -232,6 +236,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Deadline:        NewDeadlineClient(cfg),
 		Dispute:         NewDisputeClient(cfg),
 		Event:           NewEventClient(cfg),
+		EventParty:      NewEventPartyClient(cfg),
 		IdempotencyKey:  NewIdempotencyKeyClient(cfg),
 		LedgerAccount:   NewLedgerAccountClient(cfg),
 		LedgerEntry:     NewLedgerEntryClient(cfg),
@@ -276,6 +281,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Deadline:        NewDeadlineClient(cfg),
 		Dispute:         NewDisputeClient(cfg),
 		Event:           NewEventClient(cfg),
+		EventParty:      NewEventPartyClient(cfg),
 		IdempotencyKey:  NewIdempotencyKeyClient(cfg),
 		LedgerAccount:   NewLedgerAccountClient(cfg),
 		LedgerEntry:     NewLedgerEntryClient(cfg),
@@ -324,7 +330,7 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.Account, c.Complaint, c.Deadline, c.Dispute, c.Event,
+		c.APIKey, c.Account, c.Complaint, c.Deadline, c.Dispute, c.Event, c.EventParty,
 		c.IdempotencyKey, c.LedgerAccount, c.LedgerEntry, c.LedgerTransfer, c.Order,
 		c.OrderRevision, c.Payment, c.Penalty, c.PolicySet, c.PolicyVersion, c.Product,
 		c.RateTable, c.ReturnRequest, c.Setting, c.TimelineEntry, c.WebhookAttempt,
@@ -338,7 +344,7 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.Account, c.Complaint, c.Deadline, c.Dispute, c.Event,
+		c.APIKey, c.Account, c.Complaint, c.Deadline, c.Dispute, c.Event, c.EventParty,
 		c.IdempotencyKey, c.LedgerAccount, c.LedgerEntry, c.LedgerTransfer, c.Order,
 		c.OrderRevision, c.Payment, c.Penalty, c.PolicySet, c.PolicyVersion, c.Product,
 		c.RateTable, c.ReturnRequest, c.Setting, c.TimelineEntry, c.WebhookAttempt,
@@ -363,6 +369,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Dispute.mutate(ctx, m)
 	case *EventMutation:
 		return c.Event.mutate(ctx, m)
+	case *EventPartyMutation:
+		return c.EventParty.mutate(ctx, m)
 	case *IdempotencyKeyMutation:
 		return c.IdempotencyKey.mutate(ctx, m)
 	case *LedgerAccountMutation:
@@ -1201,6 +1209,139 @@ func (c *EventClient) mutate(ctx context.Context, m *EventMutation) (Value, erro
 		return (&EventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Event mutation op: %q", m.Op())
+	}
+}
+
+// EventPartyClient is a client for the EventParty schema.
+type EventPartyClient struct {
+	config
+}
+
+// NewEventPartyClient returns a client for the EventParty from the given config.
+func NewEventPartyClient(c config) *EventPartyClient {
+	return &EventPartyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `eventparty.Hooks(f(g(h())))`.
+func (c *EventPartyClient) Use(hooks ...Hook) {
+	c.hooks.EventParty = append(c.hooks.EventParty, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `eventparty.Intercept(f(g(h())))`.
+func (c *EventPartyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EventParty = append(c.inters.EventParty, interceptors...)
+}
+
+// Create returns a builder for creating a EventParty entity.
+func (c *EventPartyClient) Create() *EventPartyCreate {
+	mutation := newEventPartyMutation(c.config, OpCreate)
+	return &EventPartyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EventParty entities.
+func (c *EventPartyClient) CreateBulk(builders ...*EventPartyCreate) *EventPartyCreateBulk {
+	return &EventPartyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EventPartyClient) MapCreateBulk(slice any, setFunc func(*EventPartyCreate, int)) *EventPartyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EventPartyCreateBulk{err: fmt.Errorf("calling to EventPartyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EventPartyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EventPartyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EventParty.
+func (c *EventPartyClient) Update() *EventPartyUpdate {
+	mutation := newEventPartyMutation(c.config, OpUpdate)
+	return &EventPartyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EventPartyClient) UpdateOne(_m *EventParty) *EventPartyUpdateOne {
+	mutation := newEventPartyMutation(c.config, OpUpdateOne, withEventParty(_m))
+	return &EventPartyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EventPartyClient) UpdateOneID(id int) *EventPartyUpdateOne {
+	mutation := newEventPartyMutation(c.config, OpUpdateOne, withEventPartyID(id))
+	return &EventPartyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EventParty.
+func (c *EventPartyClient) Delete() *EventPartyDelete {
+	mutation := newEventPartyMutation(c.config, OpDelete)
+	return &EventPartyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EventPartyClient) DeleteOne(_m *EventParty) *EventPartyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EventPartyClient) DeleteOneID(id int) *EventPartyDeleteOne {
+	builder := c.Delete().Where(eventparty.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EventPartyDeleteOne{builder}
+}
+
+// Query returns a query builder for EventParty.
+func (c *EventPartyClient) Query() *EventPartyQuery {
+	return &EventPartyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEventParty},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EventParty entity by its id.
+func (c *EventPartyClient) Get(ctx context.Context, id int) (*EventParty, error) {
+	return c.Query().Where(eventparty.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EventPartyClient) GetX(ctx context.Context, id int) *EventParty {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *EventPartyClient) Hooks() []Hook {
+	return c.hooks.EventParty
+}
+
+// Interceptors returns the client interceptors.
+func (c *EventPartyClient) Interceptors() []Interceptor {
+	return c.inters.EventParty
+}
+
+func (c *EventPartyClient) mutate(ctx context.Context, m *EventPartyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EventPartyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EventPartyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EventPartyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EventPartyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EventParty mutation op: %q", m.Op())
 	}
 }
 
@@ -3734,18 +3875,18 @@ func (c *WithdrawalClient) mutate(ctx context.Context, m *WithdrawalMutation) (V
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, Account, Complaint, Deadline, Dispute, Event, IdempotencyKey,
-		LedgerAccount, LedgerEntry, LedgerTransfer, Order, OrderRevision, Payment,
-		Penalty, PolicySet, PolicyVersion, Product, RateTable, ReturnRequest, Setting,
-		TimelineEntry, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
-		Withdrawal []ent.Hook
+		APIKey, Account, Complaint, Deadline, Dispute, Event, EventParty,
+		IdempotencyKey, LedgerAccount, LedgerEntry, LedgerTransfer, Order,
+		OrderRevision, Payment, Penalty, PolicySet, PolicyVersion, Product, RateTable,
+		ReturnRequest, Setting, TimelineEntry, WebhookAttempt, WebhookDelivery,
+		WebhookEndpoint, Withdrawal []ent.Hook
 	}
 	inters struct {
-		APIKey, Account, Complaint, Deadline, Dispute, Event, IdempotencyKey,
-		LedgerAccount, LedgerEntry, LedgerTransfer, Order, OrderRevision, Payment,
-		Penalty, PolicySet, PolicyVersion, Product, RateTable, ReturnRequest, Setting,
-		TimelineEntry, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
-		Withdrawal []ent.Interceptor
+		APIKey, Account, Complaint, Deadline, Dispute, Event, EventParty,
+		IdempotencyKey, LedgerAccount, LedgerEntry, LedgerTransfer, Order,
+		OrderRevision, Payment, Penalty, PolicySet, PolicyVersion, Product, RateTable,
+		ReturnRequest, Setting, TimelineEntry, WebhookAttempt, WebhookDelivery,
+		WebhookEndpoint, Withdrawal []ent.Interceptor
 	}
 )
 

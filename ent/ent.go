@@ -18,6 +18,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent/deadline"
 	"github.com/tradeassure/tradeassure/ent/dispute"
 	"github.com/tradeassure/tradeassure/ent/event"
+	"github.com/tradeassure/tradeassure/ent/eventparty"
 	"github.com/tradeassure/tradeassure/ent/idempotencykey"
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
 	"github.com/tradeassure/tradeassure/ent/ledgerentry"
@@ -103,6 +104,7 @@ func checkColumn(t, c string) error {
 			deadline.Table:        deadline.ValidColumn,
 			dispute.Table:         dispute.ValidColumn,
 			event.Table:           event.ValidColumn,
+			eventparty.Table:      eventparty.ValidColumn,
 			idempotencykey.Table:  idempotencykey.ValidColumn,
 			ledgeraccount.Table:   ledgeraccount.ValidColumn,
 			ledgerentry.Table:     ledgerentry.ValidColumn,

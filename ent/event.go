@@ -34,7 +34,9 @@ type Event struct {
 	// PartyIds holds the value of the "party_ids" field.
 	PartyIds string `json:"party_ids,omitempty"`
 	// Payload holds the value of the "payload" field.
-	Payload      []byte `json:"payload,omitempty"`
+	Payload []byte `json:"payload,omitempty"`
+	// FeedKey holds the value of the "feed_key" field.
+	FeedKey      int64 `json:"feed_key,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -45,7 +47,7 @@ func (*Event) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case event.FieldPayload:
 			values[i] = new([]byte)
-		case event.FieldID, event.FieldRevision:
+		case event.FieldID, event.FieldRevision, event.FieldFeedKey:
 			values[i] = new(sql.NullInt64)
 		case event.FieldType, event.FieldSubjectType, event.FieldSubjectID, event.FieldActorRole, event.FieldActorID, event.FieldPartyIds:
 			values[i] = new(sql.NullString)
@@ -126,6 +128,12 @@ func (_m *Event) assignValues(columns []string, values []any) error {
 			} else if value != nil {
 				_m.Payload = *value
 			}
+		case event.FieldFeedKey:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field feed_key", values[i])
+			} else if value.Valid {
+				_m.FeedKey = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -188,6 +196,9 @@ func (_m *Event) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("payload=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Payload))
+	builder.WriteString(", ")
+	builder.WriteString("feed_key=")
+	builder.WriteString(fmt.Sprintf("%v", _m.FeedKey))
 	builder.WriteByte(')')
 	return builder.String()
 }

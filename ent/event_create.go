@@ -92,6 +92,20 @@ func (_c *EventCreate) SetPayload(v []byte) *EventCreate {
 	return _c
 }
 
+// SetFeedKey sets the "feed_key" field.
+func (_c *EventCreate) SetFeedKey(v int64) *EventCreate {
+	_c.mutation.SetFeedKey(v)
+	return _c
+}
+
+// SetNillableFeedKey sets the "feed_key" field if the given value is not nil.
+func (_c *EventCreate) SetNillableFeedKey(v *int64) *EventCreate {
+	if v != nil {
+		_c.SetFeedKey(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *EventCreate) SetID(v int64) *EventCreate {
 	_c.mutation.SetID(v)
@@ -141,6 +155,10 @@ func (_c *EventCreate) defaults() {
 		v := event.DefaultPartyIds
 		_c.mutation.SetPartyIds(v)
 	}
+	if _, ok := _c.mutation.FeedKey(); !ok {
+		v := event.DefaultFeedKey
+		_c.mutation.SetFeedKey(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -186,6 +204,9 @@ func (_c *EventCreate) check() error {
 	}
 	if _, ok := _c.mutation.Payload(); !ok {
 		return &ValidationError{Name: "payload", err: errors.New(`ent: missing required field "Event.payload"`)}
+	}
+	if _, ok := _c.mutation.FeedKey(); !ok {
+		return &ValidationError{Name: "feed_key", err: errors.New(`ent: missing required field "Event.feed_key"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := event.IDValidator(v); err != nil {
@@ -260,6 +281,10 @@ func (_c *EventCreate) createSpec() (*Event, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Payload(); ok {
 		_spec.SetField(event.FieldPayload, field.TypeBytes, value)
 		_node.Payload = value
+	}
+	if value, ok := _c.mutation.FeedKey(); ok {
+		_spec.SetField(event.FieldFeedKey, field.TypeInt64, value)
+		_node.FeedKey = value
 	}
 	return _node, _spec
 }
@@ -356,6 +381,9 @@ func (u *EventUpsertOne) UpdateNewValues() *EventUpsertOne {
 		}
 		if _, exists := u.create.mutation.Payload(); exists {
 			s.SetIgnore(event.FieldPayload)
+		}
+		if _, exists := u.create.mutation.FeedKey(); exists {
+			s.SetIgnore(event.FieldFeedKey)
 		}
 	}))
 	return u
@@ -596,6 +624,9 @@ func (u *EventUpsertBulk) UpdateNewValues() *EventUpsertBulk {
 			}
 			if _, exists := b.mutation.Payload(); exists {
 				s.SetIgnore(event.FieldPayload)
+			}
+			if _, exists := b.mutation.FeedKey(); exists {
+				s.SetIgnore(event.FieldFeedKey)
 			}
 		}
 	}))

@@ -17,6 +17,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent/deadline"
 	"github.com/tradeassure/tradeassure/ent/dispute"
 	"github.com/tradeassure/tradeassure/ent/event"
+	"github.com/tradeassure/tradeassure/ent/eventparty"
 	"github.com/tradeassure/tradeassure/ent/idempotencykey"
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
 	"github.com/tradeassure/tradeassure/ent/ledgerentry"
@@ -55,6 +56,7 @@ const (
 	TypeDeadline        = "Deadline"
 	TypeDispute         = "Dispute"
 	TypeEvent           = "Event"
+	TypeEventParty      = "EventParty"
 	TypeIdempotencyKey  = "IdempotencyKey"
 	TypeLedgerAccount   = "LedgerAccount"
 	TypeLedgerEntry     = "LedgerEntry"
@@ -6150,6 +6152,8 @@ type EventMutation struct {
 	actor_id      *string
 	party_ids     *string
 	payload       *[]byte
+	feed_key      *int64
+	addfeed_key   *int64
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*Event, error)
@@ -6604,6 +6608,62 @@ func (m *EventMutation) ResetPayload() {
 	m.payload = nil
 }
 
+// SetFeedKey sets the "feed_key" field.
+func (m *EventMutation) SetFeedKey(i int64) {
+	m.feed_key = &i
+	m.addfeed_key = nil
+}
+
+// FeedKey returns the value of the "feed_key" field in the mutation.
+func (m *EventMutation) FeedKey() (r int64, exists bool) {
+	v := m.feed_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeedKey returns the old "feed_key" field's value of the Event entity.
+// If the Event object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventMutation) OldFeedKey(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeedKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeedKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeedKey: %w", err)
+	}
+	return oldValue.FeedKey, nil
+}
+
+// AddFeedKey adds i to the "feed_key" field.
+func (m *EventMutation) AddFeedKey(i int64) {
+	if m.addfeed_key != nil {
+		*m.addfeed_key += i
+	} else {
+		m.addfeed_key = &i
+	}
+}
+
+// AddedFeedKey returns the value that was added to the "feed_key" field in this mutation.
+func (m *EventMutation) AddedFeedKey() (r int64, exists bool) {
+	v := m.addfeed_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFeedKey resets all changes to the "feed_key" field.
+func (m *EventMutation) ResetFeedKey() {
+	m.feed_key = nil
+	m.addfeed_key = nil
+}
+
 // Where appends a list predicates to the EventMutation builder.
 func (m *EventMutation) Where(ps ...predicate.Event) {
 	m.predicates = append(m.predicates, ps...)
@@ -6638,7 +6698,7 @@ func (m *EventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *EventMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m._type != nil {
 		fields = append(fields, event.FieldType)
 	}
@@ -6666,6 +6726,9 @@ func (m *EventMutation) Fields() []string {
 	if m.payload != nil {
 		fields = append(fields, event.FieldPayload)
 	}
+	if m.feed_key != nil {
+		fields = append(fields, event.FieldFeedKey)
+	}
 	return fields
 }
 
@@ -6692,6 +6755,8 @@ func (m *EventMutation) Field(name string) (ent.Value, bool) {
 		return m.PartyIds()
 	case event.FieldPayload:
 		return m.Payload()
+	case event.FieldFeedKey:
+		return m.FeedKey()
 	}
 	return nil, false
 }
@@ -6719,6 +6784,8 @@ func (m *EventMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldPartyIds(ctx)
 	case event.FieldPayload:
 		return m.OldPayload(ctx)
+	case event.FieldFeedKey:
+		return m.OldFeedKey(ctx)
 	}
 	return nil, fmt.Errorf("unknown Event field %s", name)
 }
@@ -6791,6 +6858,13 @@ func (m *EventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPayload(v)
 		return nil
+	case event.FieldFeedKey:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeedKey(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Event field %s", name)
 }
@@ -6802,6 +6876,9 @@ func (m *EventMutation) AddedFields() []string {
 	if m.addrevision != nil {
 		fields = append(fields, event.FieldRevision)
 	}
+	if m.addfeed_key != nil {
+		fields = append(fields, event.FieldFeedKey)
+	}
 	return fields
 }
 
@@ -6812,6 +6889,8 @@ func (m *EventMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case event.FieldRevision:
 		return m.AddedRevision()
+	case event.FieldFeedKey:
+		return m.AddedFeedKey()
 	}
 	return nil, false
 }
@@ -6827,6 +6906,13 @@ func (m *EventMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddRevision(v)
+		return nil
+	case event.FieldFeedKey:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFeedKey(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Event numeric field %s", name)
@@ -6882,6 +6968,9 @@ func (m *EventMutation) ResetField(name string) error {
 	case event.FieldPayload:
 		m.ResetPayload()
 		return nil
+	case event.FieldFeedKey:
+		m.ResetFeedKey()
+		return nil
 	}
 	return fmt.Errorf("unknown Event field %s", name)
 }
@@ -6932,6 +7021,509 @@ func (m *EventMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *EventMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Event edge %s", name)
+}
+
+// EventPartyMutation represents an operation that mutates the EventParty nodes in the graph.
+type EventPartyMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	account_id    *string
+	feed_key      *int64
+	addfeed_key   *int64
+	event_id      *int64
+	addevent_id   *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*EventParty, error)
+	predicates    []predicate.EventParty
+}
+
+var _ ent.Mutation = (*EventPartyMutation)(nil)
+
+// eventpartyOption allows management of the mutation configuration using functional options.
+type eventpartyOption func(*EventPartyMutation)
+
+// newEventPartyMutation creates new mutation for the EventParty entity.
+func newEventPartyMutation(c config, op Op, opts ...eventpartyOption) *EventPartyMutation {
+	m := &EventPartyMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEventParty,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEventPartyID sets the ID field of the mutation.
+func withEventPartyID(id int) eventpartyOption {
+	return func(m *EventPartyMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EventParty
+		)
+		m.oldValue = func(ctx context.Context) (*EventParty, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EventParty.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEventParty sets the old EventParty of the mutation.
+func withEventParty(node *EventParty) eventpartyOption {
+	return func(m *EventPartyMutation) {
+		m.oldValue = func(context.Context) (*EventParty, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EventPartyMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EventPartyMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EventPartyMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EventPartyMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EventParty.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *EventPartyMutation) SetAccountID(s string) {
+	m.account_id = &s
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *EventPartyMutation) AccountID() (r string, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the EventParty entity.
+// If the EventParty object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventPartyMutation) OldAccountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *EventPartyMutation) ResetAccountID() {
+	m.account_id = nil
+}
+
+// SetFeedKey sets the "feed_key" field.
+func (m *EventPartyMutation) SetFeedKey(i int64) {
+	m.feed_key = &i
+	m.addfeed_key = nil
+}
+
+// FeedKey returns the value of the "feed_key" field in the mutation.
+func (m *EventPartyMutation) FeedKey() (r int64, exists bool) {
+	v := m.feed_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeedKey returns the old "feed_key" field's value of the EventParty entity.
+// If the EventParty object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventPartyMutation) OldFeedKey(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeedKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeedKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeedKey: %w", err)
+	}
+	return oldValue.FeedKey, nil
+}
+
+// AddFeedKey adds i to the "feed_key" field.
+func (m *EventPartyMutation) AddFeedKey(i int64) {
+	if m.addfeed_key != nil {
+		*m.addfeed_key += i
+	} else {
+		m.addfeed_key = &i
+	}
+}
+
+// AddedFeedKey returns the value that was added to the "feed_key" field in this mutation.
+func (m *EventPartyMutation) AddedFeedKey() (r int64, exists bool) {
+	v := m.addfeed_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFeedKey resets all changes to the "feed_key" field.
+func (m *EventPartyMutation) ResetFeedKey() {
+	m.feed_key = nil
+	m.addfeed_key = nil
+}
+
+// SetEventID sets the "event_id" field.
+func (m *EventPartyMutation) SetEventID(i int64) {
+	m.event_id = &i
+	m.addevent_id = nil
+}
+
+// EventID returns the value of the "event_id" field in the mutation.
+func (m *EventPartyMutation) EventID() (r int64, exists bool) {
+	v := m.event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEventID returns the old "event_id" field's value of the EventParty entity.
+// If the EventParty object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventPartyMutation) OldEventID(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEventID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEventID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEventID: %w", err)
+	}
+	return oldValue.EventID, nil
+}
+
+// AddEventID adds i to the "event_id" field.
+func (m *EventPartyMutation) AddEventID(i int64) {
+	if m.addevent_id != nil {
+		*m.addevent_id += i
+	} else {
+		m.addevent_id = &i
+	}
+}
+
+// AddedEventID returns the value that was added to the "event_id" field in this mutation.
+func (m *EventPartyMutation) AddedEventID() (r int64, exists bool) {
+	v := m.addevent_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetEventID resets all changes to the "event_id" field.
+func (m *EventPartyMutation) ResetEventID() {
+	m.event_id = nil
+	m.addevent_id = nil
+}
+
+// Where appends a list predicates to the EventPartyMutation builder.
+func (m *EventPartyMutation) Where(ps ...predicate.EventParty) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EventPartyMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EventPartyMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EventParty, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EventPartyMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EventPartyMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EventParty).
+func (m *EventPartyMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EventPartyMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.account_id != nil {
+		fields = append(fields, eventparty.FieldAccountID)
+	}
+	if m.feed_key != nil {
+		fields = append(fields, eventparty.FieldFeedKey)
+	}
+	if m.event_id != nil {
+		fields = append(fields, eventparty.FieldEventID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EventPartyMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case eventparty.FieldAccountID:
+		return m.AccountID()
+	case eventparty.FieldFeedKey:
+		return m.FeedKey()
+	case eventparty.FieldEventID:
+		return m.EventID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EventPartyMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case eventparty.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case eventparty.FieldFeedKey:
+		return m.OldFeedKey(ctx)
+	case eventparty.FieldEventID:
+		return m.OldEventID(ctx)
+	}
+	return nil, fmt.Errorf("unknown EventParty field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EventPartyMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case eventparty.FieldAccountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case eventparty.FieldFeedKey:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeedKey(v)
+		return nil
+	case eventparty.FieldEventID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEventID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EventParty field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EventPartyMutation) AddedFields() []string {
+	var fields []string
+	if m.addfeed_key != nil {
+		fields = append(fields, eventparty.FieldFeedKey)
+	}
+	if m.addevent_id != nil {
+		fields = append(fields, eventparty.FieldEventID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EventPartyMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case eventparty.FieldFeedKey:
+		return m.AddedFeedKey()
+	case eventparty.FieldEventID:
+		return m.AddedEventID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EventPartyMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case eventparty.FieldFeedKey:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFeedKey(v)
+		return nil
+	case eventparty.FieldEventID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEventID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EventParty numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EventPartyMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EventPartyMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EventPartyMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown EventParty nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EventPartyMutation) ResetField(name string) error {
+	switch name {
+	case eventparty.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case eventparty.FieldFeedKey:
+		m.ResetFeedKey()
+		return nil
+	case eventparty.FieldEventID:
+		m.ResetEventID()
+		return nil
+	}
+	return fmt.Errorf("unknown EventParty field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EventPartyMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EventPartyMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EventPartyMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EventPartyMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EventPartyMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EventPartyMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EventPartyMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown EventParty unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EventPartyMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown EventParty edge %s", name)
 }
 
 // IdempotencyKeyMutation represents an operation that mutates the IdempotencyKey nodes in the graph.

@@ -9,6 +9,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent/deadline"
 	"github.com/tradeassure/tradeassure/ent/dispute"
 	"github.com/tradeassure/tradeassure/ent/event"
+	"github.com/tradeassure/tradeassure/ent/eventparty"
 	"github.com/tradeassure/tradeassure/ent/idempotencykey"
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
 	"github.com/tradeassure/tradeassure/ent/ledgerentry"
@@ -336,10 +337,24 @@ func init() {
 	eventDescPartyIds := eventFields[8].Descriptor()
 	// event.DefaultPartyIds holds the default value on creation for the party_ids field.
 	event.DefaultPartyIds = eventDescPartyIds.Default.(string)
+	// eventDescFeedKey is the schema descriptor for feed_key field.
+	eventDescFeedKey := eventFields[10].Descriptor()
+	// event.DefaultFeedKey holds the default value on creation for the feed_key field.
+	event.DefaultFeedKey = eventDescFeedKey.Default.(int64)
 	// eventDescID is the schema descriptor for id field.
 	eventDescID := eventFields[0].Descriptor()
 	// event.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	event.IDValidator = eventDescID.Validators[0].(func(int64) error)
+	eventpartyFields := schema.EventParty{}.Fields()
+	_ = eventpartyFields
+	// eventpartyDescAccountID is the schema descriptor for account_id field.
+	eventpartyDescAccountID := eventpartyFields[0].Descriptor()
+	// eventparty.AccountIDValidator is a validator for the "account_id" field. It is called by the builders before save.
+	eventparty.AccountIDValidator = eventpartyDescAccountID.Validators[0].(func(string) error)
+	// eventpartyDescFeedKey is the schema descriptor for feed_key field.
+	eventpartyDescFeedKey := eventpartyFields[1].Descriptor()
+	// eventparty.DefaultFeedKey holds the default value on creation for the feed_key field.
+	eventparty.DefaultFeedKey = eventpartyDescFeedKey.Default.(int64)
 	idempotencykeyFields := schema.IdempotencyKey{}.Fields()
 	_ = idempotencykeyFields
 	// idempotencykeyDescProcedure is the schema descriptor for procedure field.

@@ -26,6 +26,8 @@ type Tx struct {
 	Dispute *DisputeClient
 	// Event is the client for interacting with the Event builders.
 	Event *EventClient
+	// EventParty is the client for interacting with the EventParty builders.
+	EventParty *EventPartyClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
 	// LedgerAccount is the client for interacting with the LedgerAccount builders.
@@ -201,6 +203,7 @@ func (tx *Tx) init() {
 	tx.Deadline = NewDeadlineClient(tx.config)
 	tx.Dispute = NewDisputeClient(tx.config)
 	tx.Event = NewEventClient(tx.config)
+	tx.EventParty = NewEventPartyClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.LedgerAccount = NewLedgerAccountClient(tx.config)
 	tx.LedgerEntry = NewLedgerEntryClient(tx.config)

@@ -161,7 +161,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 
-	authn := &auth.Authenticator{Client: cfg.Store.Client}
+	// Keys are verified from memory; a change to a key or an account reaches every process within the bound.
+	authn := auth.NewAuthenticator(cfg.Store.Client, auth.DefaultBound)
 	tc := cfg.Transport.WithDefaults()
 	if tc.CORSOrigins == nil && cfg.Dev {
 		tc.CORSOrigins = []string{"*"}

@@ -29,6 +29,8 @@ const (
 	FieldPartyIds = "party_ids"
 	// FieldPayload holds the string denoting the payload field in the database.
 	FieldPayload = "payload"
+	// FieldFeedKey holds the string denoting the feed_key field in the database.
+	FieldFeedKey = "feed_key"
 	// Table holds the table name of the event in the database.
 	Table = "events"
 )
@@ -45,6 +47,7 @@ var Columns = []string{
 	FieldActorID,
 	FieldPartyIds,
 	FieldPayload,
+	FieldFeedKey,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -68,6 +71,8 @@ var (
 	DefaultActorID string
 	// DefaultPartyIds holds the default value on creation for the "party_ids" field.
 	DefaultPartyIds string
+	// DefaultFeedKey holds the default value on creation for the "feed_key" field.
+	DefaultFeedKey int64
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
 	IDValidator func(int64) error
 )
@@ -118,4 +123,9 @@ func ByActorID(opts ...sql.OrderTermOption) OrderOption {
 // ByPartyIds orders the results by the party_ids field.
 func ByPartyIds(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPartyIds, opts...).ToFunc()
+}
+
+// ByFeedKey orders the results by the feed_key field.
+func ByFeedKey(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFeedKey, opts...).ToFunc()
 }

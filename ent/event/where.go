@@ -99,6 +99,11 @@ func Payload(v []byte) predicate.Event {
 	return predicate.Event(sql.FieldEQ(FieldPayload, v))
 }
 
+// FeedKey applies equality check predicate on the "feed_key" field. It's identical to FeedKeyEQ.
+func FeedKey(v int64) predicate.Event {
+	return predicate.Event(sql.FieldEQ(FieldFeedKey, v))
+}
+
 // TypeEQ applies the EQ predicate on the "type" field.
 func TypeEQ(v string) predicate.Event {
 	return predicate.Event(sql.FieldEQ(FieldType, v))
@@ -607,6 +612,46 @@ func PayloadLT(v []byte) predicate.Event {
 // PayloadLTE applies the LTE predicate on the "payload" field.
 func PayloadLTE(v []byte) predicate.Event {
 	return predicate.Event(sql.FieldLTE(FieldPayload, v))
+}
+
+// FeedKeyEQ applies the EQ predicate on the "feed_key" field.
+func FeedKeyEQ(v int64) predicate.Event {
+	return predicate.Event(sql.FieldEQ(FieldFeedKey, v))
+}
+
+// FeedKeyNEQ applies the NEQ predicate on the "feed_key" field.
+func FeedKeyNEQ(v int64) predicate.Event {
+	return predicate.Event(sql.FieldNEQ(FieldFeedKey, v))
+}
+
+// FeedKeyIn applies the In predicate on the "feed_key" field.
+func FeedKeyIn(vs ...int64) predicate.Event {
+	return predicate.Event(sql.FieldIn(FieldFeedKey, vs...))
+}
+
+// FeedKeyNotIn applies the NotIn predicate on the "feed_key" field.
+func FeedKeyNotIn(vs ...int64) predicate.Event {
+	return predicate.Event(sql.FieldNotIn(FieldFeedKey, vs...))
+}
+
+// FeedKeyGT applies the GT predicate on the "feed_key" field.
+func FeedKeyGT(v int64) predicate.Event {
+	return predicate.Event(sql.FieldGT(FieldFeedKey, v))
+}
+
+// FeedKeyGTE applies the GTE predicate on the "feed_key" field.
+func FeedKeyGTE(v int64) predicate.Event {
+	return predicate.Event(sql.FieldGTE(FieldFeedKey, v))
+}
+
+// FeedKeyLT applies the LT predicate on the "feed_key" field.
+func FeedKeyLT(v int64) predicate.Event {
+	return predicate.Event(sql.FieldLT(FieldFeedKey, v))
+}
+
+// FeedKeyLTE applies the LTE predicate on the "feed_key" field.
+func FeedKeyLTE(v int64) predicate.Event {
+	return predicate.Event(sql.FieldLTE(FieldFeedKey, v))
 }
 
 // And groups predicates with the AND operator between them.

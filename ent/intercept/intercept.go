@@ -14,6 +14,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent/deadline"
 	"github.com/tradeassure/tradeassure/ent/dispute"
 	"github.com/tradeassure/tradeassure/ent/event"
+	"github.com/tradeassure/tradeassure/ent/eventparty"
 	"github.com/tradeassure/tradeassure/ent/idempotencykey"
 	"github.com/tradeassure/tradeassure/ent/ledgeraccount"
 	"github.com/tradeassure/tradeassure/ent/ledgerentry"
@@ -252,6 +253,33 @@ func (f TraverseEvent) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.EventQuery", q)
+}
+
+// The EventPartyFunc type is an adapter to allow the use of ordinary function as a Querier.
+type EventPartyFunc func(context.Context, *ent.EventPartyQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f EventPartyFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.EventPartyQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.EventPartyQuery", q)
+}
+
+// The TraverseEventParty type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseEventParty func(context.Context, *ent.EventPartyQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseEventParty) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseEventParty) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EventPartyQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.EventPartyQuery", q)
 }
 
 // The IdempotencyKeyFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -782,6 +810,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.DisputeQuery, predicate.Dispute, dispute.OrderOption]{typ: ent.TypeDispute, tq: q}, nil
 	case *ent.EventQuery:
 		return &query[*ent.EventQuery, predicate.Event, event.OrderOption]{typ: ent.TypeEvent, tq: q}, nil
+	case *ent.EventPartyQuery:
+		return &query[*ent.EventPartyQuery, predicate.EventParty, eventparty.OrderOption]{typ: ent.TypeEventParty, tq: q}, nil
 	case *ent.IdempotencyKeyQuery:
 		return &query[*ent.IdempotencyKeyQuery, predicate.IdempotencyKey, idempotencykey.OrderOption]{typ: ent.TypeIdempotencyKey, tq: q}, nil
 	case *ent.LedgerAccountQuery:

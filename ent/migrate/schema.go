@@ -247,6 +247,7 @@ var (
 		{Name: "actor_id", Type: field.TypeString, Default: ""},
 		{Name: "party_ids", Type: field.TypeString, Default: ""},
 		{Name: "payload", Type: field.TypeBytes},
+		{Name: "feed_key", Type: field.TypeInt64, Default: 0},
 	}
 	// EventsTable holds the schema information for the "events" table.
 	EventsTable = &schema.Table{
@@ -258,6 +259,31 @@ var (
 				Name:    "event_subject_type_subject_id_id",
 				Unique:  false,
 				Columns: []*schema.Column{EventsColumns[2], EventsColumns[3], EventsColumns[0]},
+			},
+			{
+				Name:    "event_feed_key_id",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[10], EventsColumns[0]},
+			},
+		},
+	}
+	// EventPartiesColumns holds the columns for the "event_parties" table.
+	EventPartiesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "account_id", Type: field.TypeString},
+		{Name: "feed_key", Type: field.TypeInt64, Default: 0},
+		{Name: "event_id", Type: field.TypeInt64},
+	}
+	// EventPartiesTable holds the schema information for the "event_parties" table.
+	EventPartiesTable = &schema.Table{
+		Name:       "event_parties",
+		Columns:    EventPartiesColumns,
+		PrimaryKey: []*schema.Column{EventPartiesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "eventparty_account_id_feed_key_event_id",
+				Unique:  true,
+				Columns: []*schema.Column{EventPartiesColumns[1], EventPartiesColumns[2], EventPartiesColumns[3]},
 			},
 		},
 	}
@@ -281,6 +307,11 @@ var (
 				Name:    "idempotencykey_principal_id_procedure_request_id",
 				Unique:  true,
 				Columns: []*schema.Column{IdempotencyKeysColumns[1], IdempotencyKeysColumns[2], IdempotencyKeysColumns[3]},
+			},
+			{
+				Name:    "idempotencykey_create_time",
+				Unique:  false,
+				Columns: []*schema.Column{IdempotencyKeysColumns[6]},
 			},
 		},
 	}
@@ -950,6 +981,7 @@ var (
 		DeadlinesTable,
 		DisputesTable,
 		EventsTable,
+		EventPartiesTable,
 		IdempotencyKeysTable,
 		LedgerAccountsTable,
 		LedgerEntriesTable,

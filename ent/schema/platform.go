@@ -6,8 +6,10 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// Event holds one entry of the change feed. Its id is a database sequence, so ids increase in insertion
-// order and serve as the feed's cursor.
+// Event holds one entry of the change feed. Its id is a database sequence. The feed's order is
+// (feed_key, id): on SQLite, whose writers are serialized, feed_key is 0 and ids increase in commit order;
+// on Postgres, feed_key is the appending transaction's id (pg_current_xact_id), raised to the subject's
+// previous event's key, and readers stop below the oldest running transaction (see package events).
 type Event struct{ ent.Schema }
 
 // Fields of the Event.
@@ -26,12 +28,32 @@ func (Event) Fields() []ent.Field {
 		field.String("party_ids").Default("").Immutable(),
 		// payload is a serialized google.protobuf.Any holding the subject after the change.
 		field.Bytes("payload").Immutable(),
+		// feed_key orders the feed before id (see Event).
+		field.Int64("feed_key").Default(0).Immutable(),
 	}
 }
 
 // Indexes of the Event.
 func (Event) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("subject_type", "subject_id", "id")}
+	return []ent.Index{index.Fields("subject_type", "subject_id", "id"), index.Fields("feed_key", "id")}
+}
+
+// EventParty is one account allowed to see one event (besides operators): the party feed's index, so a
+// party's page is a range of its own rows in feed order, however many events others have.
+type EventParty struct{ ent.Schema }
+
+// Fields of the EventParty.
+func (EventParty) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("account_id").NotEmpty().Immutable(),
+		field.Int64("feed_key").Default(0).Immutable(),
+		field.Int64("event_id").Immutable(),
+	}
+}
+
+// Indexes of the EventParty.
+func (EventParty) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("account_id", "feed_key", "event_id").Unique()}
 }
 
 // IdempotencyKey holds the first response to a mutating request that carried a request id, written in the
@@ -54,7 +76,8 @@ func (IdempotencyKey) Fields() []ent.Field {
 
 // Indexes of the IdempotencyKey.
 func (IdempotencyKey) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("principal_id", "procedure", "request_id").Unique()}
+	// create_time serves the retention sweep (idempotency.Sweep).
+	return []ent.Index{index.Fields("principal_id", "procedure", "request_id").Unique(), index.Fields("create_time")}
 }
 
 // Deadline holds a durable timer: a consequence due on a subject at a time. A worker claims due rows and

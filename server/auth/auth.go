@@ -134,9 +134,22 @@ func RoleFromName(s string) commonv1.Role {
 	return commonv1.Role_ROLE_UNSPECIFIED
 }
 
-// Authenticator checks API keys.
+// Authenticator checks API keys. A verified key is kept in memory (see keyCache), so a call costs no
+// database round trip to authenticate; a change to the key or its account is seen within Bound by every
+// server process on the database (register Hook on the client to record changes).
 type Authenticator struct {
 	Client *ent.Client
+	// Bound is how soon a change committed by any process takes effect here; 0 means DefaultBound.
+	Bound time.Duration
+	keys  keyCache
+}
+
+// NewAuthenticator returns an authenticator over client with its change hook registered on the client;
+// bound 0 means DefaultBound.
+func NewAuthenticator(client *ent.Client, bound time.Duration) *Authenticator {
+	a := &Authenticator{Client: client, Bound: bound}
+	a.use(client)
+	return a
 }
 
 var errUnauthenticated = errors.New("missing or invalid API key: send \"Authorization: Bearer <key>\"")
@@ -155,7 +168,20 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 	if !ok {
 		return Principal{}, connect.NewError(connect.CodeUnauthenticated, errUnauthenticated)
 	}
-	key, err := a.Client.APIKey.Query().Where(apikey.SecretHash(Hash(secret)), apikey.RevokeTimeIsNil()).Only(ctx)
+	hash := Hash(secret)
+	bound := a.Bound
+	if bound <= 0 {
+		bound = DefaultBound
+	}
+	version, err := a.keys.currentVersion(ctx, a.Client, bound)
+	if err != nil {
+		return Principal{}, err
+	}
+	if p, ok := a.keys.get(hash, version); ok {
+		return p, nil
+	}
+	at := time.Now()
+	key, err := a.Client.APIKey.Query().Where(apikey.SecretHash(hash), apikey.RevokeTimeIsNil()).Only(ctx)
 	if ent.IsNotFound(err) {
 		return Principal{}, connect.NewError(connect.CodeUnauthenticated, errUnauthenticated)
 	}
@@ -166,7 +192,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 	if err != nil {
 		return Principal{}, err
 	}
-	return Principal{AccountID: acct.ID, Role: RoleFromName(acct.Role.String()), Account: acct}, nil
+	p := Principal{AccountID: acct.ID, Role: RoleFromName(acct.Role.String()), Account: acct}
+	a.keys.put(hash, version, at, p)
+	return p, nil
 }
 
 // Interceptor refuses writes by banned accounts. Authentication itself is done once per request, before

@@ -105,8 +105,24 @@ func CancelKinds(ctx context.Context, tx *ent.Tx, subjectType, subjectID string,
 	return nil
 }
 
+// batchSize is how many due deadlines one transaction claims and applies. On SQLite the batch holds the
+// one write lock, so it stays small enough that API writes waiting behind it wait little.
+const batchSize = 50
+
+// outcome is what became of one claimed deadline.
+type outcome struct {
+	state   entdeadline.State
+	outcome string
+	err     error      // the handler's failure: the deadline stays pending
+	span    trace.Span // the deadline's run, ended once its transaction has committed or failed
+}
+
 // RunDue applies every deadline due by now and returns how many it applied (stale ones are dropped and
-// not counted). A deadline whose handler fails is left pending for the next run.
+// not counted). Due deadlines are claimed batchSize at a time (on Postgres with FOR UPDATE SKIP LOCKED,
+// so processes claim disjoint batches) and applied in one transaction, each in its own savepoint after
+// its handler has re-checked it: a failing or stale one is rolled back to its savepoint alone, never its
+// neighbours, and then marked in one statement per outcome. A deadline whose handler fails is left
+// pending for the next run.
 func (e *Engine) RunDue(ctx context.Context) (int, error) {
 	// Another process may have moved the development clock.
 	if err := clock.Sync(ctx, e.clock); err != nil {
@@ -117,74 +133,122 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 	for {
 		now := e.clock.Now()
 		var (
-			claimed *ent.Deadline
-			runErr  error
-			done    bool
-			span    trace.Span
-			outcome string
+			claimed  []*ent.Deadline
+			outcomes []outcome
 		)
 		err := e.store.WithTx(ctx, func(tx *ent.Tx) error {
 			q := tx.Deadline.Query().Where(
 				entdeadline.StateEQ(entdeadline.StatePending), entdeadline.DueTimeLTE(now),
-			).Order(entdeadline.ByDueTime(), entdeadline.ByID()).Limit(1)
+			).Order(entdeadline.ByDueTime(), entdeadline.ByID()).Limit(batchSize)
 			if len(failed) > 0 {
 				q = q.Where(entdeadline.IDNotIn(failed...))
 			}
 			if e.store.Dialect == dialect.Postgres {
 				q = q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked))
 			}
-			d, err := q.First(ctx)
-			if ent.IsNotFound(err) {
-				return nil
+			var err error
+			if claimed, err = q.All(ctx); err != nil {
+				return fmt.Errorf("claim deadlines: %w", err)
 			}
-			if err != nil {
-				return fmt.Errorf("claim deadline: %w", err)
+			outcomes = make([]outcome, len(claimed))
+			for i, d := range claimed {
+				if outcomes[i], err = e.apply(ctx, tx, d, now); err != nil {
+					return err
+				}
 			}
-			claimed = d
-			var runCtx context.Context
-			runCtx, span = e.tracer.Start(ctx, "deadline "+d.Kind, trace.WithNewRoot(),
-				trace.WithAttributes(attribute.String("deadline.id", d.ID), attribute.String("deadline.subject", d.SubjectID)))
-			h, ok := e.handlers[d.Kind]
-			var state entdeadline.State
-			outcome, state = "applied", entdeadline.StateDone
-			if !ok {
-				outcome, state = "no handler", entdeadline.StateDropped
-			} else if err := h(runCtx, tx, d, now); errors.Is(err, ErrStale) {
-				outcome, state = "stale", entdeadline.StateDropped
-			} else if err != nil {
-				runErr = err
-				return err
-			}
-			done = state == entdeadline.StateDone
-			return tx.Deadline.UpdateOneID(d.ID).SetState(state).SetFinishTime(now).SetOutcome(outcome).Exec(ctx)
+			return mark(ctx, tx, claimed, outcomes, now)
 		})
-		if claimed == nil && err == nil {
-			return applied, nil
-		}
-		if claimed != nil {
-			if err != nil {
-				outcome = "failed"
-				span.RecordError(err)
-				span.SetStatus(codes.Error, "deadline failed")
+		for i, o := range outcomes {
+			if o.span == nil {
+				continue
 			}
-			span.SetAttributes(attribute.String("deadline.outcome", outcome))
-			span.End()
-			e.observe(claimed.Kind, outcome)
+			name := o.outcome
+			if o.err != nil || err != nil {
+				name = "failed"
+				o.span.RecordError(errors.Join(o.err, err))
+				o.span.SetStatus(codes.Error, "deadline failed")
+			}
+			o.span.SetAttributes(attribute.String("deadline.outcome", name))
+			o.span.End()
+			e.observe(claimed[i].Kind, name)
 		}
 		if err != nil {
-			if claimed == nil || runErr == nil {
-				return applied, err
-			}
-			e.log.ErrorContext(ctx, "deadline failed; it stays pending", "deadline", claimed.ID,
-				"kind", claimed.Kind, "subject", claimed.SubjectID, "error", runErr)
-			failed = append(failed, claimed.ID)
-			continue
+			return applied, err
 		}
-		if done {
-			applied++
-			e.log.DebugContext(ctx, "deadline applied", "deadline", claimed.ID, "kind", claimed.Kind, "subject", claimed.SubjectID)
+		if len(claimed) == 0 {
+			return applied, nil
+		}
+		for i, o := range outcomes {
+			d := claimed[i]
+			switch {
+			case o.err != nil:
+				e.log.ErrorContext(ctx, "deadline failed; it stays pending", "deadline", d.ID,
+					"kind", d.Kind, "subject", d.SubjectID, "error", o.err)
+				failed = append(failed, d.ID)
+			case o.state == entdeadline.StateDone:
+				applied++
+				e.log.DebugContext(ctx, "deadline applied", "deadline", d.ID, "kind", d.Kind, "subject", d.SubjectID)
+			}
 		}
 	}
+}
+
+// apply runs one claimed deadline's handler within tx, in a savepoint that is released when it applies
+// and rolled back when it is stale or fails, under a span of its own. The error is the savepoint's own
+// (the transaction is lost).
+func (e *Engine) apply(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) (outcome, error) {
+	runCtx, span := e.tracer.Start(ctx, "deadline "+d.Kind, trace.WithNewRoot(),
+		trace.WithAttributes(attribute.String("deadline.id", d.ID), attribute.String("deadline.subject", d.SubjectID)))
+	h, ok := e.handlers[d.Kind]
+	if !ok {
+		return outcome{state: entdeadline.StateDropped, outcome: "no handler", span: span}, nil
+	}
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT deadline"); err != nil {
+		return outcome{span: span, err: err}, fmt.Errorf("apply deadline %s: %w", d.ID, err)
+	}
+	o := outcome{state: entdeadline.StateDone, outcome: "applied", span: span}
+	end := "RELEASE SAVEPOINT deadline"
+	if err := h(runCtx, tx, d, now); errors.Is(err, ErrStale) {
+		o.state, o.outcome, end = entdeadline.StateDropped, "stale", "ROLLBACK TO SAVEPOINT deadline"
+	} else if err != nil {
+		o.err, end = err, "ROLLBACK TO SAVEPOINT deadline"
+	}
+	if _, err := tx.ExecContext(ctx, end); err != nil {
+		return outcome{span: span, err: err}, fmt.Errorf("apply deadline %s: %w", d.ID, err)
+	}
+	if end != "RELEASE SAVEPOINT deadline" {
+		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT deadline"); err != nil {
+			return outcome{span: span, err: err}, fmt.Errorf("apply deadline %s: %w", d.ID, err)
+		}
+	}
+	return o, nil
+}
+
+// mark records the outcomes of a batch, one statement per outcome; failed deadlines stay pending.
+func mark(ctx context.Context, tx *ent.Tx, claimed []*ent.Deadline, outcomes []outcome, now time.Time) error {
+	type key struct {
+		state   entdeadline.State
+		outcome string
+	}
+	groups := map[key][]string{}
+	var order []key
+	for i, o := range outcomes {
+		if o.err != nil {
+			continue
+		}
+		k := key{o.state, o.outcome}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], claimed[i].ID)
+	}
+	for _, k := range order {
+		if err := tx.Deadline.Update().Where(entdeadline.IDIn(groups[k]...)).
+			SetState(k.state).SetFinishTime(now).SetOutcome(k.outcome).Exec(ctx); err != nil {
+			return fmt.Errorf("mark %d deadlines %s: %w", len(groups[k]), k.outcome, err)
+		}
+	}
+	return nil
 }
 
 // Run applies due deadlines every interval until ctx ends.

@@ -3,12 +3,16 @@ package deadline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tradeassure/tradeassure/ent"
 	entdeadline "github.com/tradeassure/tradeassure/ent/deadline"
+	"github.com/tradeassure/tradeassure/ent/setting"
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/servertest"
 )
@@ -152,6 +156,86 @@ func TestSuspendResume(t *testing.T) {
 			}
 			if got := deadline.Remaining(start, start.Add(time.Second)); got != 0 {
 				t.Fatalf("remaining of a passed deadline = %v", got)
+			}
+		})
+	}
+}
+
+// TestBatchIsolatesFailures runs more due deadlines than one batch holds, with one failing and one stale
+// among them, each handler writing a row before it answers, on two engines running at once (two
+// "processes" on one database). Every good deadline is applied exactly once with its row kept; the
+// failing and the stale one leave no row (rolled back alone, not their neighbours); the failing one
+// stays pending and is applied alone on a later run once it succeeds.
+func TestBatchIsolatesFailures(t *testing.T) {
+	for _, engine := range servertest.Engines() {
+		if engine == "sqlite" {
+			engine = "sqlite-file"
+		}
+		t.Run(engine, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Engine: engine})
+			var failing atomic.Bool
+			failing.Store(true)
+			// The handler's effect is a setting row named after the subject, so a rollback shows.
+			write := func(ctx context.Context, tx *ent.Tx, d *ent.Deadline) error {
+				return tx.Setting.Create().SetID("applied_" + d.SubjectID).SetValue("1").Exec(ctx)
+			}
+			engines := []*deadline.Engine{deadline.New(e.Store, e.Clock, slog.Default()), deadline.New(e.Store, e.Clock, slog.Default())}
+			for _, eng := range engines {
+				eng.Handle("apply", func(ctx context.Context, tx *ent.Tx, d *ent.Deadline, _ time.Time) error {
+					if err := write(ctx, tx, d); err != nil {
+						return err
+					}
+					switch {
+					case d.SubjectID == "s_stale":
+						return deadline.ErrStale
+					case d.SubjectID == "s_fail" && failing.Load():
+						return errors.New("downstream unavailable")
+					}
+					return nil
+				})
+			}
+			now := e.Clock.Now()
+			const n = 130 // more than two batches
+			for i := 0; i < n; i++ {
+				schedule(t, e, fmt.Sprintf("s_%03d", i), "apply", now.Add(time.Minute))
+			}
+			schedule(t, e, "s_fail", "apply", now.Add(time.Minute))
+			schedule(t, e, "s_stale", "apply", now.Add(time.Minute))
+			e.Clock.Set(now.Add(time.Minute))
+
+			var wg sync.WaitGroup
+			counts := make([]int, len(engines))
+			for i, eng := range engines {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c, err := eng.RunDue(e.Ctx)
+					if err != nil {
+						t.Error(err)
+					}
+					counts[i] = c
+				}()
+			}
+			wg.Wait()
+			if counts[0]+counts[1] != n {
+				t.Fatalf("applied %v, want %d in all", counts, n)
+			}
+			rows := e.Store.Client.Setting.Query().Where(setting.IDGTE("applied_"), setting.IDLT("applied`")).CountX(e.Ctx)
+			if rows != n {
+				t.Fatalf("%d effects kept, want %d (the failing and the stale one rolled back alone)", rows, n)
+			}
+			if s := states(t, e, "s_fail"); s["apply/"] != "pending" {
+				t.Fatalf("failing deadline = %v, want pending", s)
+			}
+			if s := states(t, e, "s_stale"); s["apply/stale"] != "dropped" {
+				t.Fatalf("stale deadline = %v, want dropped", s)
+			}
+			failing.Store(false)
+			if c, err := engines[0].RunDue(e.Ctx); err != nil || c != 1 {
+				t.Fatalf("retry: %d %v, want the failing one applied", c, err)
+			}
+			if s := states(t, e, "s_fail"); s["apply/applied"] != "done" {
+				t.Fatalf("retried deadline = %v", s)
 			}
 		})
 	}

@@ -41,6 +41,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/servertest"
 	"github.com/tradeassure/tradeassure/server/storage"
+	"github.com/tradeassure/tradeassure/server/transport"
 )
 
 // These tests run the real tradeassured binary. Disputes whose supplier-response deadline is already due
@@ -124,7 +125,10 @@ func seedDueDisputes(t *testing.T, dsn string, n int) {
 	clk := &servertest.Clock{}
 	past := time.Now().UTC().Add(-10 * day).Truncate(time.Second)
 	clk.Set(past)
-	srv, err := server.New(ctx, server.Config{Store: store, Clock: clk, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// Seeding calls as fast as the server answers: no rate limits (as servertest), since keys are verified
+	// from memory the calls outrun the default 100 a second.
+	srv, err := server.New(ctx, server.Config{Store: store, Clock: clk, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Transport: transport.Config{Limits: transport.RateLimits{KeyRate: -1, AddressRate: -1, AuthFailureRate: -1}}})
 	if err != nil {
 		t.Fatal(err)
 	}

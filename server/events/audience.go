@@ -4,6 +4,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 
 	entevent "github.com/tradeassure/tradeassure/ent/event"
+	"github.com/tradeassure/tradeassure/ent/eventparty"
 	"github.com/tradeassure/tradeassure/ent/predicate"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	"github.com/tradeassure/tradeassure/server/auth"
@@ -35,7 +36,16 @@ func (a Audience) Predicate() predicate.Event {
 	if a.AccountID == "" {
 		return entevent.IDLT(0)
 	}
-	return entevent.PartyIdsContains(" " + a.AccountID + " ")
+	return func(s *sql.Selector) {
+		t := sql.Table(eventparty.Table)
+		s.Where(sql.In(s.C(entevent.FieldID), sql.Select(t.C(eventparty.FieldEventID)).From(t).
+			Where(sql.EQ(t.C(eventparty.FieldAccountID), a.AccountID))))
+	}
+}
+
+// isParty reports whether the audience reads as a party: its own rows of event_parties.
+func (a Audience) isParty() bool {
+	return a.Role != commonv1.Role_ROLE_OPERATOR && a.Role != commonv1.Role_ROLE_ARBITER && a.AccountID != ""
 }
 
 // Sees is the rule applied to an event as it is appended: its subject type and the parties it names.

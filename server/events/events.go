@@ -53,9 +53,17 @@ func (f *Feed) SetOutbox(o Outbox) { f.outbox = o }
 // NewFeed returns a feed for a database of the given dialect.
 func NewFeed(dia string) *Feed { return &Feed{dialect: dia, wake: make(chan struct{})} }
 
-// feedLock is the Postgres advisory lock that orders event ids by commit: it is taken just before the
-// insert and held to commit, so no event with a lower id can commit after a follower has read a higher one.
-const feedLock = 7355609
+// appendPostgres inserts an event on Postgres with its feed key: the appending transaction's id, raised to
+// the key of the subject's latest event, so that a subject's events are in revision order in the feed
+// even when a later change's transaction got its id first. Since every key is at least its own
+// transaction's id, no transaction still running (nor one yet to start) can commit an event keyed below
+// the oldest running transaction id (the snapshot's xmin, or the oldest of this database's running
+// transactions), so a reader that stops there never misses an event that commits later (see pgStop). No lock is taken: appends on different subjects run side
+// by side.
+const appendPostgres = `INSERT INTO events (type, subject_type, subject_id, revision, time, actor_role, actor_id, party_ids, payload, feed_key)
+VALUES ($1, $2::text, $3::text, $4, $5, $6, $7, $8, $9, GREATEST(pg_current_xact_id()::text::bigint,
+  COALESCE((SELECT MAX(feed_key) FROM events WHERE subject_type = $2::text AND subject_id = $3::text), 0)))
+RETURNING id, feed_key`
 
 // Append adds an event within tx; followers are woken when tx commits.
 func (f *Feed) Append(ctx context.Context, tx *ent.Tx, e Event) error {
@@ -67,16 +75,21 @@ func (f *Feed) Append(ctx context.Context, tx *ent.Tx, e Event) error {
 	if err != nil {
 		return fmt.Errorf("append event %s: %w", e.Type, err)
 	}
+	stored := &ent.Event{Type: e.Type, SubjectType: e.SubjectType, SubjectID: e.SubjectID, Revision: e.Revision,
+		Time: e.Time, ActorRole: actorRole(e.Actor), ActorID: e.Actor.AccountID, PartyIds: partyList(e.Parties), Payload: body}
 	if f.dialect == dialect.Postgres {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", feedLock); err != nil {
-			return fmt.Errorf("append event %s: lock feed: %w", e.Type, err)
-		}
+		err = insertPostgres(ctx, tx, stored)
+	} else {
+		// SQLite has one writer at a time: ids are in commit order, and every key is 0.
+		stored, err = tx.Event.Create().
+			SetType(stored.Type).SetSubjectType(stored.SubjectType).SetSubjectID(stored.SubjectID).SetRevision(stored.Revision).
+			SetTime(stored.Time).SetActorRole(stored.ActorRole).SetActorID(stored.ActorID).
+			SetPartyIds(stored.PartyIds).SetPayload(body).Save(ctx)
 	}
-	stored, err := tx.Event.Create().
-		SetType(e.Type).SetSubjectType(e.SubjectType).SetSubjectID(e.SubjectID).SetRevision(e.Revision).
-		SetTime(e.Time).SetActorRole(actorRole(e.Actor)).SetActorID(e.Actor.AccountID).
-		SetPartyIds(partyList(e.Parties)).SetPayload(body).Save(ctx)
 	if err != nil {
+		return fmt.Errorf("append event %s: %w", e.Type, err)
+	}
+	if err := addParties(ctx, tx, stored, e.Parties); err != nil {
 		return fmt.Errorf("append event %s: %w", e.Type, err)
 	}
 	// The outbox step is separate from the insert and ordering above: whatever orders the feed, the
@@ -110,6 +123,42 @@ func (f *Feed) notify() {
 	defer f.mu.Unlock()
 	close(f.wake)
 	f.wake = make(chan struct{})
+}
+
+func insertPostgres(ctx context.Context, tx *ent.Tx, ev *ent.Event) error {
+	rows, err := tx.QueryContext(ctx, appendPostgres, ev.Type, ev.SubjectType, ev.SubjectID, ev.Revision, ev.Time,
+		ev.ActorRole, ev.ActorID, ev.PartyIds, ev.Payload)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return fmt.Errorf("insert returned no row")
+	}
+	if err := rows.Scan(&ev.ID, &ev.FeedKey); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// addParties indexes the event for each account that may see it (the party feed).
+func addParties(ctx context.Context, tx *ent.Tx, ev *ent.Event, parties []string) error {
+	seen := make(map[string]bool, len(parties))
+	creates := make([]*ent.EventPartyCreate, 0, len(parties))
+	for _, id := range parties {
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		creates = append(creates, tx.EventParty.Create().SetAccountID(id).SetFeedKey(ev.FeedKey).SetEventID(ev.ID))
+	}
+	if len(creates) == 0 {
+		return nil
+	}
+	return tx.EventParty.CreateBulk(creates...).Exec(ctx)
 }
 
 func partyList(ids []string) string {

@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tradeassure/tradeassure/ent"
 	entevent "github.com/tradeassure/tradeassure/ent/event"
-	"github.com/tradeassure/tradeassure/ent/predicate"
+	"github.com/tradeassure/tradeassure/ent/eventparty"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1/eventv1connect"
@@ -26,33 +28,129 @@ var _ eventv1connect.EventServiceHandler = (*Service)(nil)
 
 // Service implements EventService.
 type Service struct {
-	client *ent.Client
-	feed   *Feed
+	client  *ent.Client
+	dialect string
+	feed    *Feed
 	// poll is how often a watcher looks for events committed by other server processes.
 	poll time.Duration
 }
 
 // NewService returns the event service.
 func NewService(client *ent.Client, feed *Feed) *Service {
-	return &Service{client: client, feed: feed, poll: time.Second}
+	return &Service{client: client, dialect: feed.dialect, feed: feed, poll: time.Second}
 }
 
-func (s *Service) query(p auth.Principal, afterID, subjectType, subjectID string) (*ent.EventQuery, error) {
-	var after int64
-	if afterID != "" {
-		var err error
-		if after, err = strconv.ParseInt(afterID, 10, 64); err != nil {
-			return nil, apierr.Invalid("after_id", "must be an event id")
+// cursor is a position in the feed's order, (feed key, id); the API's after_id is the id of the event at
+// the position.
+type cursor struct{ key, id int64 }
+
+// start returns the position of the event after which to read.
+func (s *Service) start(ctx context.Context, afterID string) (cursor, error) {
+	if afterID == "" {
+		return cursor{key: -1}, nil
+	}
+	id, err := strconv.ParseInt(afterID, 10, 64)
+	if err != nil {
+		return cursor{}, apierr.Invalid("after_id", "must be an event id")
+	}
+	if id <= 0 {
+		return cursor{key: -1}, nil
+	}
+	key, err := s.client.Event.Query().Where(entevent.ID(id)).Select(entevent.FieldFeedKey).Int(ctx)
+	if ent.IsNotFound(err) {
+		// An id no event has: read on from it as if every key were 0, as on SQLite.
+		return cursor{id: id}, nil
+	}
+	if err != nil {
+		return cursor{}, fmt.Errorf("read event %d: %w", id, err)
+	}
+	return cursor{key: int64(key), id: id}, nil
+}
+
+// pgStop is the Postgres reader's stop: the oldest transaction of this database still running when the
+// statement's snapshot was taken (the snapshot's in-progress list, less those pg_stat_activity shows
+// running in another database — an unknown one counts as ours), or the snapshot's xmax when none is.
+// Every event keyed below it is committed (or rolled back) and visible, and none can commit there any
+// more (see appendPostgres). It is part of the one statement that reads the rows, so the stop and the rows
+// come from the same snapshot; and since transactions of other databases on the server (a CREATE
+// DATABASE, a long report) cannot append here, they do not hold the feed back.
+const pgStop = `COALESCE((SELECT MIN(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+  WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid = xid(x) AND a.datname IS DISTINCT FROM current_database())),
+  pg_snapshot_xmax(pg_current_snapshot())::text::bigint)`
+
+const (
+	belowStop     = " < " + pgStop
+	atOrAboveStop = " >= " + pgStop
+)
+
+// maxHold bounds how long a Postgres read waits for events that are committed but still held back by an
+// older transaction (see page).
+const maxHold = 2 * time.Second
+
+// page reads up to limit events the principal may see after c, in feed order. On Postgres, events
+// committed but keyed at or above the stop (pgStop) are held back until the older transactions still
+// running end; when a short page leaves such events behind, page waits for them (polling, up to maxHold),
+// so a caller reads the events committed before its call as it would under a global lock.
+func (s *Service) page(ctx context.Context, p auth.Principal, c cursor, subjectType, subjectID string, limit int) ([]*ent.Event, error) {
+	rows, err := s.query(p, c, subjectType, subjectID, false).Limit(limit).All(ctx)
+	if err != nil || s.dialect != dialect.Postgres || len(rows) == limit {
+		return rows, err
+	}
+	deadline := time.Now().Add(maxHold)
+	for wait := time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 50*time.Millisecond) {
+		held, err := s.query(p, c, subjectType, subjectID, true).Exist(ctx)
+		if err != nil {
+			return rows, err
+		}
+		if !held {
+			// Nothing is held back any more: what was held when rows were read has become visible since.
+			return s.query(p, c, subjectType, subjectID, false).Limit(limit).All(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return rows, nil
+		case <-time.After(wait):
+		}
+		if rows, err = s.query(p, c, subjectType, subjectID, false).Limit(limit).All(ctx); err != nil || len(rows) == limit {
+			return rows, err
 		}
 	}
-	preds := []predicate.Event{entevent.IDGT(after), AudienceOf(p).Predicate()}
+	return rows, nil
+}
+
+// query selects the events after c that the principal may see, in feed order: those below the Postgres
+// stop, or with held, those committed at or above it.
+func (s *Service) query(p auth.Principal, c cursor, subjectType, subjectID string, held bool) *ent.EventQuery {
+	q := s.client.Event.Query()
 	if subjectType != "" {
-		preds = append(preds, entevent.SubjectType(subjectType))
+		q = q.Where(entevent.SubjectType(subjectType))
 	}
 	if subjectID != "" {
-		preds = append(preds, entevent.SubjectID(subjectID))
+		q = q.Where(entevent.SubjectID(subjectID))
 	}
-	return s.client.Event.Query().Where(preds...).Order(ent.Asc(entevent.FieldID)), nil
+	aud := AudienceOf(p)
+	// A party reads its own rows of event_parties in feed order and joins their events; everyone else
+	// reads the events in feed order.
+	return q.Where(func(sel *sql.Selector) {
+		keyCol, idCol := sel.C(entevent.FieldFeedKey), sel.C(entevent.FieldID)
+		if aud.isParty() {
+			t := sql.Table(eventparty.Table)
+			sel.Join(t).On(sel.C(entevent.FieldID), t.C(eventparty.FieldEventID))
+			sel.Where(sql.EQ(t.C(eventparty.FieldAccountID), aud.AccountID))
+			keyCol, idCol = t.C(eventparty.FieldFeedKey), t.C(eventparty.FieldEventID)
+		} else {
+			aud.Predicate()(sel)
+		}
+		sel.Where(sql.CompositeGT([]string{keyCol, idCol}, c.key, c.id))
+		switch {
+		case s.dialect != dialect.Postgres:
+		case held:
+			sel.Where(sql.ExprP(keyCol + atOrAboveStop))
+		default:
+			sel.Where(sql.ExprP(keyCol + belowStop))
+		}
+		sel.OrderBy(keyCol, idCol)
+	})
 }
 
 // ToProto converts a stored event.
@@ -76,11 +174,11 @@ func (s *Service) ListEvents(ctx context.Context, req *connect.Request[eventv1.L
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.query(p, req.Msg.GetAfterId(), req.Msg.GetSubjectType(), req.Msg.GetSubjectId())
+	c, err := s.start(ctx, req.Msg.GetAfterId())
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.Limit(size).All(ctx)
+	rows, err := s.page(ctx, p, c, req.Msg.GetSubjectType(), req.Msg.GetSubjectId(), size)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
@@ -99,7 +197,10 @@ func (s *Service) ListEvents(ctx context.Context, req *connect.Request[eventv1.L
 // WatchEvents streams the events after a cursor, then each new one, until the client goes away.
 func (s *Service) WatchEvents(ctx context.Context, req *connect.Request[eventv1.WatchEventsRequest], stream *connect.ServerStream[eventv1.WatchEventsResponse]) error {
 	p := auth.FromContext(ctx)
-	after := req.Msg.GetAfterId()
+	c, err := s.start(ctx, req.Msg.GetAfterId())
+	if err != nil {
+		return err
+	}
 	ticker := time.NewTicker(s.poll)
 	defer ticker.Stop()
 	// A heartbeat at once sends the response headers, so the client knows the watch is established before
@@ -110,11 +211,7 @@ func (s *Service) WatchEvents(ctx context.Context, req *connect.Request[eventv1.
 	lastSend := time.Now()
 	for {
 		changed := s.feed.Changed()
-		q, err := s.query(p, after, req.Msg.GetSubjectType(), req.Msg.GetSubjectId())
-		if err != nil {
-			return err
-		}
-		rows, err := q.Limit(500).All(ctx)
+		rows, err := s.page(ctx, p, c, req.Msg.GetSubjectType(), req.Msg.GetSubjectId(), 500)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -129,7 +226,7 @@ func (s *Service) WatchEvents(ctx context.Context, req *connect.Request[eventv1.
 			if err := stream.Send(&eventv1.WatchEventsResponse{Event: e}); err != nil {
 				return nil
 			}
-			after = e.Id
+			c = cursor{key: r.FeedKey, id: r.ID}
 			lastSend = time.Now()
 		}
 		if time.Since(lastSend) > time.Minute {

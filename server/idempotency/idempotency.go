@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"connectrpc.com/connect"
@@ -92,7 +93,8 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 			if err != nil {
 				return fmt.Errorf("store response: %w", err)
 			}
-			return tx.IdempotencyKey.UpdateOne(claim).SetResponse(body).Exec(ctx)
+			// An update by id, not UpdateOne: UpdateOne reads the row back after writing it.
+			return tx.IdempotencyKey.Update().Where(idempotencykey.ID(claim.ID)).SetResponse(body).Exec(ctx)
 		})
 		if err != nil {
 			// The claim lost to a concurrent request with the key, which has committed by now: the next
@@ -103,6 +105,52 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 			return zero, err
 		}
 		return out, nil
+	}
+}
+
+// Retention is how long a stored response answers retries of its request id: at least 30 days (Stripe
+// keeps keys 24 hours). Sweep deletes older keys; after that, the request id is new again.
+const Retention = 30 * 24 * time.Hour
+
+// sweepBatch is how many keys one sweep statement deletes, so a sweep never holds locks for long.
+const sweepBatch = 1000
+
+// Sweep deletes the keys stored more than Retention before now, sweepBatch at a time, and returns how
+// many it deleted.
+func Sweep(ctx context.Context, store *storage.Store, now time.Time) (int, error) {
+	cutoff := now.Add(-Retention)
+	total := 0
+	for {
+		ids, err := store.Client.IdempotencyKey.Query().Where(idempotencykey.CreateTimeLT(cutoff)).Limit(sweepBatch).IDs(ctx)
+		if err != nil {
+			return total, fmt.Errorf("sweep request ids: %w", err)
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		n, err := store.Client.IdempotencyKey.Delete().Where(idempotencykey.IDIn(ids...)).Exec(ctx)
+		if err != nil {
+			return total, fmt.Errorf("sweep request ids: %w", err)
+		}
+		total += n
+	}
+}
+
+// RunSweep sweeps expired keys every interval until ctx ends; failures are logged and retried next time.
+func RunSweep(ctx context.Context, store *storage.Store, clk clock.Clock, log *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := Sweep(ctx, store, clk.Now()); err != nil && ctx.Err() == nil {
+			log.ErrorContext(ctx, "sweep expired request ids", "error", err)
+		} else if n > 0 {
+			log.InfoContext(ctx, "swept expired request ids", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

@@ -214,18 +214,15 @@ func sameLegs(ctx context.Context, tx *ent.Tx, posted *ent.LedgerTransfer, t Tra
 	return nil
 }
 
-// feedLock is the Postgres advisory lock that server/events takes to append an event (its feedLock),
-// held until commit.
+// feedLock is the Postgres advisory lock every posting takes first and holds until commit. (Its name and
+// number are those of the event feed's former global lock; the feed no longer takes it.)
 const feedLock = 7355609
 
-// lockFeed takes the event feed's lock on Postgres before any balance is touched. Nearly every transaction
-// that moves money also appends an event, and some append it before posting (an order completes, then its
-// escrow is released) while others post first (a refund, then the order's event). Without a common first
-// lock, a transaction holding a supplier's balance and waiting for the feed deadlocks with one holding the
-// feed and waiting for that balance. Taking the feed lock before the balances gives every such transaction
-// the same order: feed, then accounts. (Transactions that append events already serialize on this lock
-// from their first event to commit, so posting under it costs little more.) SQLite serializes writers
-// anyway.
+// lockFeed takes the ledger's lock on Postgres before any balance is touched, so that transactions that
+// move money never deadlock on the balances they update in different orders (a release touches the
+// escrow, the supplier and the platform's fees account; a refund the escrow and the buyer). It serializes
+// money-moving transactions only: appending an event takes no lock (see package events). SQLite
+// serializes writers anyway.
 func lockFeed(ctx context.Context, tx *ent.Tx, dia string) error {
 	if dia != dialect.Postgres {
 		return nil

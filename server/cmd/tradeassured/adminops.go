@@ -16,6 +16,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent/account"
 	"github.com/tradeassure/tradeassure/ent/apikey"
 	"github.com/tradeassure/tradeassure/server/admin"
+	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/storage"
 )
 
@@ -60,7 +61,7 @@ func usage(fs *flag.FlagSet) {
 }
 
 // openAdmin parses the flags of an admin subcommand (with --db), checks the required ones are given, and
-// opens the database.
+// opens the database, recording key and account changes for the running servers' key caches.
 func openAdmin(name string, args []string, define func(fs *flag.FlagSet), required ...string) (*storage.Store, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	dsn := fs.String("db", env("TRADEASSURE_DB", "sqlite://tradeassure.db"), "database (env TRADEASSURE_DB)")
@@ -78,7 +79,13 @@ func openAdmin(name string, args []string, define func(fs *flag.FlagSet), requir
 	if err := sqliteExists(*dsn); err != nil {
 		return nil, err
 	}
-	return storage.Open(context.Background(), *dsn)
+	store, err := storage.Open(context.Background(), *dsn)
+	if err != nil {
+		return nil, err
+	}
+	// A key revoked or rotated here stops working on every running server within auth.DefaultBound.
+	auth.RecordChanges(store.Client)
+	return store, nil
 }
 
 // sqliteExists refuses a SQLite --db with no database file: opening it would create an empty database,

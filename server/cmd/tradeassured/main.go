@@ -25,6 +25,7 @@ import (
 	"github.com/tradeassure/tradeassure/server"
 	"github.com/tradeassure/tradeassure/server/admin"
 	"github.com/tradeassure/tradeassure/server/devseed"
+	"github.com/tradeassure/tradeassure/server/idempotency"
 	"github.com/tradeassure/tradeassure/server/listen"
 	"github.com/tradeassure/tradeassure/server/obs/reqlog"
 	"github.com/tradeassure/tradeassure/server/storage"
@@ -202,6 +203,11 @@ func serve(args []string) error {
 		defer close(hooksDone)
 		srv.Webhooks.Run(workerCtx)
 	}()
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		idempotency.RunSweep(workerCtx, store, srv.Clock, log, time.Hour)
+	}()
 	errc := make(chan error, 1)
 	go func() {
 		errc <- listen.Serve(httpSrv, lc, func(a net.Addr) {
@@ -215,6 +221,7 @@ func serve(args []string) error {
 		stopWorker()
 		<-workerDone
 		<-hooksDone
+		<-sweepDone
 		return err
 	case <-ctx.Done():
 	}
@@ -225,6 +232,7 @@ func serve(args []string) error {
 	stopWorker()
 	<-workerDone
 	<-hooksDone
+	<-sweepDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

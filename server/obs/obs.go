@@ -153,12 +153,15 @@ func codeName(err error) string {
 	return connect.CodeOf(err).String()
 }
 
-// MetricsHandler serves the Prometheus exposition; nil when metrics are off.
+// MetricsHandler serves the Prometheus exposition; nil when metrics are off. Anyone may call it and its
+// gauges query the database, so it runs one scrape at a time: another arriving meanwhile gets 503 at once
+// (collections are serialised anyway, so it would only queue behind the first).
 func (o *Obs) MetricsHandler() http.Handler {
 	if o.registry == nil {
 		return nil
 	}
-	return promhttp.HandlerFor(o.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(o.log.Handler(), slog.LevelWarn)})
+	return promhttp.HandlerFor(o.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(o.log.Handler(), slog.LevelWarn),
+		MaxRequestsInFlight: 1})
 }
 
 // Middleware gives each request its id (a sane incoming X-Request-Id, else a new one), echoes it on the

@@ -280,6 +280,11 @@ func TestReadyz(t *testing.T) {
 			}
 
 			e.Store.DB.Close()
+			// Probes share a result for up to a second (health.readyFor), so the failure may take that long.
+			servertest.WaitFor(t, "not ready without a database", func() bool {
+				status, _, _ := get(t, e, "/readyz")
+				return status == http.StatusServiceUnavailable
+			}, func() int { return 0 })
 			status, body, _ = get(t, e, "/readyz")
 			if status != http.StatusServiceUnavailable || strings.Contains(body, `"database":"ok"`) {
 				t.Fatalf("/readyz without a database: %d %s", status, body)

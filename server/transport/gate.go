@@ -54,7 +54,7 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
 		addr := g.Config.Limits.ClientAddress(r)
-		if wait, empty := g.failures.empty(addr, now); empty {
+		if wait, empty := g.failures.empty(limitKey(addr), now); empty {
 			g.refuse(w, r, apierr.Throttled(commonv1.ErrorReason_ERROR_REASON_AUTH_FAILURES_THROTTLED, wait,
 				"too many failed authentications from %s; retry in %s", addr, roundUp(wait)))
 			return
@@ -62,7 +62,7 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 		header := r.Header.Get("Authorization")
 		p, err := g.Auth.Authenticate(r.Context(), header)
 		if connect.CodeOf(err) == connect.CodeUnauthenticated {
-			g.failures.take(addr, now)
+			g.failures.take(limitKey(addr), now)
 			g.logFailure(r, addr)
 		}
 		if err == nil {
@@ -90,7 +90,7 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 func (g *Gate) Public(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		addr := g.Config.Limits.ClientAddress(r)
-		if wait, ok := g.addresses.take(addr, time.Now()); !ok {
+		if wait, ok := g.addresses.take(limitKey(addr), time.Now()); !ok {
 			g.refuse(w, r, apierr.Throttled(commonv1.ErrorReason_ERROR_REASON_RATE_LIMITED, wait,
 				"%s is over its rate of %g calls a second without an API key (burst %d); retry in %s",
 				addr, g.Config.Limits.AddressRate, g.Config.Limits.AddressBurst, roundUp(wait)))

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -55,10 +56,18 @@ func (l RateLimits) withDefaults() RateLimits {
 	return l
 }
 
-// buckets is a token bucket per key (an API key's hash, a client address), forgotten after idle time.
+// maxBuckets bounds the buckets of one limit. Hostile input (a distinct client address on every call, from
+// a large IPv6 range or many hosts) could otherwise grow the map faster than idle buckets are forgotten;
+// past the bound an arbitrary bucket is dropped for each new one. Dropping a bucket only refills it, so
+// the bound costs memory (about 200 bytes a bucket), never a legitimate call.
+const maxBuckets = 100_000
+
+// buckets is a token bucket per key (an API key's hash, a client address), forgotten after idle time, at
+// most max of them.
 type buckets struct {
 	limit rate.Limit
 	burst int
+	max   int
 	mu    sync.Mutex
 	m     map[string]*bucket
 	swept time.Time
@@ -78,7 +87,7 @@ func newBuckets(r float64, burst int) *buckets {
 	if r < 0 {
 		return nil
 	}
-	return &buckets{limit: rate.Limit(r), burst: burst, m: map[string]*bucket{}}
+	return &buckets{limit: rate.Limit(r), burst: burst, max: maxBuckets, m: map[string]*bucket{}}
 }
 
 func (b *buckets) get(key string, now time.Time) *rate.Limiter {
@@ -95,6 +104,12 @@ func (b *buckets) get(key string, now time.Time) *rate.Limiter {
 	}
 	e := b.m[key]
 	if e == nil {
+		if len(b.m) >= b.max {
+			for k := range b.m { // an arbitrary one: map iteration order is random
+				delete(b.m, k)
+				break
+			}
+		}
 		e = &bucket{lim: rate.NewLimiter(b.limit, b.burst)}
 		b.m[key] = e
 	}
@@ -129,6 +144,25 @@ func (b *buckets) empty(key string, now time.Time) (wait time.Duration, isEmpty 
 		return 0, false
 	}
 	return time.Duration(math.Ceil((1 - t) / float64(b.limit) * float64(time.Second))), true
+}
+
+// ipv6Prefix is how much of an IPv6 client address names one client for the per-address limits: a
+// subscriber or host is given a whole /64 and may use any of its addresses, so a bucket per address would
+// let it start afresh with each.
+const ipv6Prefix = 64
+
+// limitKey is the bucket name of a client address: the address itself (an IPv4-mapped one as IPv4), or
+// an IPv6 address's /64.
+func limitKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	if ip = ip.Unmap(); ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.WithZone("").Prefix(ipv6Prefix)
+	return p.String()
 }
 
 // ClientAddress is the address a request comes from: its connection's peer host, or with

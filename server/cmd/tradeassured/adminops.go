@@ -76,6 +76,9 @@ func openAdmin(name string, args []string, define func(fs *flag.FlagSet), requir
 			return nil, fmt.Errorf("--%s is required", r)
 		}
 	}
+	if err := sqliteExists(*dsn); err != nil {
+		return nil, err
+	}
 	store, err := storage.Open(context.Background(), *dsn)
 	if err != nil {
 		return nil, err
@@ -83,6 +86,21 @@ func openAdmin(name string, args []string, define func(fs *flag.FlagSet), requir
 	// A key revoked or rotated here stops working on every running server within auth.DefaultBound.
 	auth.RecordChanges(store.Client)
 	return store, nil
+}
+
+// sqliteExists refuses a SQLite --db with no database file: opening it would create an empty database,
+// so a typo in the path would list no accounts, or leave a stray database behind. (create-account, which
+// bootstraps a database, does not check.)
+func sqliteExists(dsn string) error {
+	path, ok := strings.CutPrefix(dsn, "sqlite://")
+	if !ok || path == ":memory:" || strings.Contains(path, "mode=memory") {
+		return nil
+	}
+	path, _, _ = strings.Cut(strings.TrimPrefix(path, "file:"), "?")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no database at %s (check --db or TRADEASSURE_DB; create-account or a server start creates one)", path)
+	}
+	return nil
 }
 
 func listAccountsCommand(args []string) error {

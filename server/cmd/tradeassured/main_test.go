@@ -57,3 +57,26 @@ func capture(t *testing.T, fn func() error) string {
 	}
 	return string(b)
 }
+
+// TestAdminMissingDatabase checks the admin commands that read or change a database refuse a SQLite path
+// with no database, rather than create an empty one there (a typo in --db must not look like "no accounts"
+// nor leave a stray database), and that create-account, which bootstraps one, still may.
+func TestAdminMissingDatabase(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"list-accounts"}, {"list-keys"}, {"create-key", "--account", "acct_x"}, {"revoke-key", "--key", "key_x"},
+		{"rotate-key", "--key", "key_x"}, {"backup", "--to", dir + "/copy.db"},
+	} {
+		path := dir + "/typo.db"
+		err := adminCommand(append(args, "--db", "sqlite://"+path))
+		if err == nil || !strings.Contains(err.Error(), "no database") {
+			t.Errorf("%s on a missing database: %v", args[0], err)
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Fatalf("%s created %s", args[0], path)
+		}
+	}
+	capture(t, func() error {
+		return adminCommand([]string{"create-account", "--db", "sqlite://" + dir + "/new.db", "--role", "operator", "--name", "Ops", "--email", "ops@example.com"})
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +22,12 @@ type Config struct {
 	// CertFile and KeyFile are a PEM certificate (chain) and its key; both or neither. With them, the
 	// server speaks TLS only.
 	CertFile, KeyFile string
+	// ReloadEvery is how often the certificate files are checked for a change, at a handshake (default a
+	// minute; negative: at every handshake).
+	ReloadEvery time.Duration
+	// Log receives a line for each reload of the certificate, and a warning for each failed one (the
+	// previous certificate keeps being served); default slog.Default().
+	Log *slog.Logger
 }
 
 // TLS reports whether the config asks for TLS.
@@ -45,7 +52,13 @@ func (c Config) TLSConfig() (*tls.Config, error) {
 	if c.CertFile == "" || c.KeyFile == "" {
 		return nil, errors.New("--tls-cert and --tls-key go together")
 	}
-	r := &reloader{cert: c.CertFile, key: c.KeyFile}
+	r := &reloader{cert: c.CertFile, key: c.KeyFile, every: c.ReloadEvery, log: c.Log}
+	if r.every == 0 {
+		r.every = time.Minute
+	}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
 	if err := r.load(); err != nil {
 		return nil, err
 	}
@@ -80,6 +93,8 @@ func Serve(srv *http.Server, c Config, ready func(addr net.Addr)) error {
 // reloader holds the certificate and reads its files again when their modification times change.
 type reloader struct {
 	cert, key string
+	every     time.Duration
+	log       *slog.Logger
 	mu        sync.Mutex
 	current   *tls.Certificate
 	stamp     [2]time.Time
@@ -111,14 +126,22 @@ func (r *reloader) load() error {
 	return nil
 }
 
-// get returns the certificate, reloading it if its files changed; a failed reload keeps the old one.
+// get returns the certificate, reloading it if its files changed; a failed reload keeps the old one and
+// is logged at each check until the files are fixed.
 func (r *reloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if time.Since(r.checked) > time.Minute {
+	if r.every < 0 || time.Since(r.checked) > r.every {
 		r.checked = time.Now()
-		if st, err := r.stamps(); err == nil && st != r.stamp {
-			_ = r.load()
+		st, err := r.stamps()
+		if err == nil && st != r.stamp {
+			err = r.load()
+			if err == nil {
+				r.log.Info("TLS certificate reloaded", "cert", r.cert, "key", r.key)
+			}
+		}
+		if err != nil {
+			r.log.Warn("TLS certificate not reloaded; still serving the previous one", "cert", r.cert, "key", r.key, "error", err.Error())
 		}
 	}
 	return r.current, nil

@@ -1,6 +1,7 @@
 package listen_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -10,11 +11,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +165,54 @@ func TestTLSConfigErrors(t *testing.T) {
 		if _, err := c.TLSConfig(); err == nil {
 			t.Errorf("%+v: no error", c)
 		}
+	}
+}
+
+// TestCertificateReload checks a renewed certificate is served after its files change, and a broken
+// renewal keeps the previous certificate and says so in the log.
+func TestCertificateReload(t *testing.T) {
+	cert, key, _ := selfSigned(t)
+	var logs strings.Builder
+	conf, err := listen.Config{CertFile: cert, KeyFile: key, ReloadEvery: -1,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))}.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := conf.GetCertificate(nil)
+	// A renewal: other files copied over the served ones, with a later modification time.
+	renewedCert, renewedKey, _ := selfSigned(t)
+	later := time.Now().Add(time.Hour)
+	for src, dst := range map[string]string{renewedCert: cert, renewedKey: key} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(dst, later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	renewed, _ := conf.GetCertificate(nil)
+	if bytes.Equal(renewed.Certificate[0], first.Certificate[0]) {
+		t.Fatal("the renewed certificate is not served")
+	}
+	if !strings.Contains(logs.String(), "TLS certificate reloaded") {
+		t.Fatalf("no reload in the log: %q", logs.String())
+	}
+	// A broken renewal: the previous certificate stays, and the log says why.
+	if err := os.WriteFile(cert, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(cert, later.Add(time.Hour), later.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := conf.GetCertificate(nil)
+	if err != nil || !bytes.Equal(kept.Certificate[0], renewed.Certificate[0]) {
+		t.Fatalf("a broken renewal replaced the certificate: %v", err)
+	}
+	if !strings.Contains(logs.String(), "TLS certificate not reloaded") || !strings.Contains(logs.String(), cert) {
+		t.Fatalf("the failed reload is not in the log: %q", logs.String())
 	}
 }

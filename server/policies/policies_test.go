@@ -16,6 +16,7 @@ import (
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	policyv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/policy/v1"
 	returnsv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1"
+	"github.com/tradeassure/tradeassure/server/policies"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/servertest"
 )
@@ -257,7 +258,7 @@ func TestInvalidParametersWriteNothing(t *testing.T) {
 				p.PlatformFeeBasisPoints = -1
 			}), nil, []string{"parameters.card_cap_usd_minor", "parameters.platform_fee_basis_points"}},
 			{"zero business days", mutate(func(p *policyv1.PolicyParameters) { p.ComplaintDecisionBusinessDays = 0 }), nil, []string{"parameters.complaint_decision_business_days"}},
-			{"effective in the past", base, timestamppb.New(e.Clock.Now().Add(-time.Second)), []string{"effective_time"}},
+			{"effective just past the grace", base, timestamppb.New(e.Clock.Now().Add(-policies.PastGrace - time.Microsecond)), []string{"effective_time"}},
 		}
 		for _, c := range cases {
 			_, err := m.operator.Policies.PublishPolicyVersion(e.Ctx, connect.NewRequest(&policyv1.PublishPolicyVersionRequest{
@@ -278,12 +279,22 @@ func TestInvalidParametersWriteNothing(t *testing.T) {
 				}
 			}
 		}
+		// An effective time within the grace means now (a client's own now arrives a little late).
+		now := e.Clock.Now()
+		graced, err := m.operator.Policies.PublishPolicyVersion(e.Ctx, connect.NewRequest(&policyv1.PublishPolicyVersionRequest{
+			Set: policy.Retail, Parameters: m.params(policy.Retail), EffectiveTime: timestamppb.New(now.Add(-policies.PastGrace))}))
+		if err != nil {
+			t.Fatalf("effective at the edge of the grace: %v", err)
+		}
+		if got := graced.Msg.GetPolicyVersion().GetEffectiveTime().AsTime(); !got.Equal(now.Truncate(time.Microsecond)) {
+			t.Fatalf("effective at the edge of the grace: in force from %s, want now (%s)", got, now)
+		}
 		// Just inside the bounds is accepted: a fee of 100%, a cap of 0, 3650 days.
 		ok := mutate(func(p *policyv1.PolicyParameters) {
 			p.PlatformFeeBasisPoints, p.CardCapUsdMinor = 10_000, 0
 			p.ChargebackWindow = durationpb.New(3650 * day)
 		})
-		_, err := m.operator.Policies.PublishPolicyVersion(e.Ctx, connect.NewRequest(&policyv1.PublishPolicyVersionRequest{
+		_, err = m.operator.Policies.PublishPolicyVersion(e.Ctx, connect.NewRequest(&policyv1.PublishPolicyVersionRequest{
 			Set: policy.TradeAssurance, Parameters: ok, EffectiveTime: timestamppb.New(e.Clock.Now().Add(day))}))
 		if err != nil {
 			t.Fatalf("parameters at their bounds: %v", err)

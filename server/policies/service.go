@@ -188,16 +188,25 @@ func (s *Service) at(ts *timestamppb.Timestamp) time.Time {
 	return ts.AsTime()
 }
 
-// checkEffective refuses an effective time in the past or beyond the horizon; unset means now.
+// PastGrace is how far in the past an effective time may be and still mean "now": a client that sends its
+// own clock's now (or one a little behind the server's) gets now, not a refusal. Nothing comes into force
+// before the publication, so no order's past changes.
+const PastGrace = time.Minute
+
+// checkEffective refuses an effective time in the past (beyond PastGrace) or beyond the horizon; unset, or
+// within PastGrace of now, means now.
 func checkEffective(ts *timestamppb.Timestamp, now time.Time) (time.Time, error) {
 	if ts == nil {
 		return now.Truncate(time.Microsecond), nil
 	}
 	t := ts.AsTime()
-	if t.Before(now) {
+	if t.Before(now.Add(-PastGrace)) {
 		return t, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_TIME_OUT_OF_RANGE, "effective_time",
 			"a version comes into force now or later, never in the past (now is %s); leave it unset for now",
 			now.UTC().Format(time.RFC3339)).With("earliest", now.UTC().Format(time.RFC3339))
+	}
+	if t.Before(now) {
+		return now.Truncate(time.Microsecond), nil
 	}
 	if err := policy.CheckFuture("effective_time", "the effective time", t, now.Add(-time.Nanosecond), EffectiveHorizon); err != nil {
 		return t, err

@@ -374,7 +374,8 @@ type PublishPolicyVersionRequest struct {
 	// Every parameter of the new version. Durations are positive (those documented as "0 means ..." may
 	// be 0) and at most 3,650 days, amounts from 0 to 10^13, the fee from 0 to 10,000 basis points.
 	Parameters *PolicyParameters `protobuf:"bytes,4,opt,name=parameters,proto3" json:"parameters,omitempty"`
-	// From when the version is in force: now or later (at most 400 days ahead); unset means now.
+	// From when the version is in force: now or later (at most 400 days ahead); unset, or at most a minute past
+	// (a client's own "now"), means now.
 	EffectiveTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=effective_time,json=effectiveTime,proto3" json:"effective_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -849,7 +850,8 @@ type PublishExchangeRatesRequest struct {
 	// One rate for every currency the platform trades in (USD at 1000000), each more than 0 and at most
 	// 10^12 micro-USD.
 	Rates []*ExchangeRate `protobuf:"bytes,3,rep,name=rates,proto3" json:"rates,omitempty"`
-	// From when the table is in force: now or later (at most 400 days ahead); unset means now.
+	// From when the table is in force: now or later (at most 400 days ahead); unset, or at most a minute past
+	// (a client's own "now"), means now.
 	EffectiveTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=effective_time,json=effectiveTime,proto3" json:"effective_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

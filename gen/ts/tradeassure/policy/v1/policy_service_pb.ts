@@ -228,7 +228,8 @@ export type PublishPolicyVersionRequest = Message<"tradeassure.policy.v1.Publish
   parameters?: PolicyParameters | undefined;
 
   /**
-   * From when the version is in force: now or later (at most 400 days ahead); unset means now.
+   * From when the version is in force: now or later (at most 400 days ahead); unset, or at most a minute past
+   * (a client's own "now"), means now.
    *
    * @generated from field: google.protobuf.Timestamp effective_time = 5;
    */
@@ -474,7 +475,8 @@ export type PublishExchangeRatesRequest = Message<"tradeassure.policy.v1.Publish
   rates: ExchangeRate[];
 
   /**
-   * From when the table is in force: now or later (at most 400 days ahead); unset means now.
+   * From when the table is in force: now or later (at most 400 days ahead); unset, or at most a minute past
+   * (a client's own "now"), means now.
    *
    * @generated from field: google.protobuf.Timestamp effective_time = 4;
    */

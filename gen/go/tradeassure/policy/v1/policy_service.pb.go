@@ -503,7 +503,7 @@ type CreatePolicySetRequest struct {
 	FromSet string `protobuf:"bytes,3,opt,name=from_set,json=fromSet,proto3" json:"from_set,omitempty"`
 	// The first version's parameters; unset means a copy of from_set's version in force now.
 	Parameters *PolicyParameters `protobuf:"bytes,4,opt,name=parameters,proto3" json:"parameters,omitempty"`
-	// From when the first version is in force: now or later; unset means now.
+	// From when the first version is in force: now or later; unset, or at most a minute past, means now.
 	EffectiveTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=effective_time,json=effectiveTime,proto3" json:"effective_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

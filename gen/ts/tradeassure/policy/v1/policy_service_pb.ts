@@ -299,7 +299,7 @@ export type CreatePolicySetRequest = Message<"tradeassure.policy.v1.CreatePolicy
   parameters?: PolicyParameters | undefined;
 
   /**
-   * From when the first version is in force: now or later; unset means now.
+   * From when the first version is in force: now or later; unset, or at most a minute past, means now.
    *
    * @generated from field: google.protobuf.Timestamp effective_time = 5;
    */

@@ -560,7 +560,7 @@ export const PolicyService: GenService<{
     output: typeof ListPolicySetsResponseSchema;
   },
   /**
-   * ListPolicyVersions lists a set's versions, oldest published first.
+   * ListPolicyVersions lists a set's versions, by id: the day each comes into force, then its digest (not publication order).
    *
    * @generated from rpc tradeassure.policy.v1.PolicyService.ListPolicyVersions
    */
@@ -602,7 +602,7 @@ export const PolicyService: GenService<{
     output: typeof CreatePolicySetResponseSchema;
   },
   /**
-   * ListExchangeRateTables lists the rate tables, oldest published first.
+   * ListExchangeRateTables lists the rate tables, by id: the day each comes into force, then its digest (not publication order).
    *
    * @generated from rpc tradeassure.policy.v1.PolicyService.ListExchangeRateTables
    */

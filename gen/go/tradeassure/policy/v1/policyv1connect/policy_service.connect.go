@@ -63,7 +63,7 @@ const (
 type PolicyServiceClient interface {
 	// ListPolicySets lists the policy sets, by name.
 	ListPolicySets(context.Context, *connect.Request[v1.ListPolicySetsRequest]) (*connect.Response[v1.ListPolicySetsResponse], error)
-	// ListPolicyVersions lists a set's versions, oldest published first.
+	// ListPolicyVersions lists a set's versions, by id: the day each comes into force, then its digest (not publication order).
 	ListPolicyVersions(context.Context, *connect.Request[v1.ListPolicyVersionsRequest]) (*connect.Response[v1.ListPolicyVersionsResponse], error)
 	// GetPolicyVersion returns one version in full: the one named, or the one in force at a time.
 	GetPolicyVersion(context.Context, *connect.Request[v1.GetPolicyVersionRequest]) (*connect.Response[v1.GetPolicyVersionResponse], error)
@@ -73,7 +73,7 @@ type PolicyServiceClient interface {
 	// CreatePolicySet creates a set from an existing one (operator only): same programme, and a first
 	// version with the parameters given or, when none are, the source's version in force now.
 	CreatePolicySet(context.Context, *connect.Request[v1.CreatePolicySetRequest]) (*connect.Response[v1.CreatePolicySetResponse], error)
-	// ListExchangeRateTables lists the rate tables, oldest published first.
+	// ListExchangeRateTables lists the rate tables, by id: the day each comes into force, then its digest (not publication order).
 	ListExchangeRateTables(context.Context, *connect.Request[v1.ListExchangeRateTablesRequest]) (*connect.Response[v1.ListExchangeRateTablesResponse], error)
 	// GetExchangeRates returns a rate table: the one named, or the one in force at a time.
 	GetExchangeRates(context.Context, *connect.Request[v1.GetExchangeRatesRequest]) (*connect.Response[v1.GetExchangeRatesResponse], error)
@@ -204,7 +204,7 @@ func (c *policyServiceClient) PublishExchangeRates(ctx context.Context, req *con
 type PolicyServiceHandler interface {
 	// ListPolicySets lists the policy sets, by name.
 	ListPolicySets(context.Context, *connect.Request[v1.ListPolicySetsRequest]) (*connect.Response[v1.ListPolicySetsResponse], error)
-	// ListPolicyVersions lists a set's versions, oldest published first.
+	// ListPolicyVersions lists a set's versions, by id: the day each comes into force, then its digest (not publication order).
 	ListPolicyVersions(context.Context, *connect.Request[v1.ListPolicyVersionsRequest]) (*connect.Response[v1.ListPolicyVersionsResponse], error)
 	// GetPolicyVersion returns one version in full: the one named, or the one in force at a time.
 	GetPolicyVersion(context.Context, *connect.Request[v1.GetPolicyVersionRequest]) (*connect.Response[v1.GetPolicyVersionResponse], error)
@@ -214,7 +214,7 @@ type PolicyServiceHandler interface {
 	// CreatePolicySet creates a set from an existing one (operator only): same programme, and a first
 	// version with the parameters given or, when none are, the source's version in force now.
 	CreatePolicySet(context.Context, *connect.Request[v1.CreatePolicySetRequest]) (*connect.Response[v1.CreatePolicySetResponse], error)
-	// ListExchangeRateTables lists the rate tables, oldest published first.
+	// ListExchangeRateTables lists the rate tables, by id: the day each comes into force, then its digest (not publication order).
 	ListExchangeRateTables(context.Context, *connect.Request[v1.ListExchangeRateTablesRequest]) (*connect.Response[v1.ListExchangeRateTablesResponse], error)
 	// GetExchangeRates returns a rate table: the one named, or the one in force at a time.
 	GetExchangeRates(context.Context, *connect.Request[v1.GetExchangeRatesRequest]) (*connect.Response[v1.GetExchangeRatesResponse], error)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
@@ -29,16 +28,9 @@ func createOrder(tb testing.TB, e *servertest.Env, supplier, buyer *servertest.P
 }
 
 func orderRequest(e *servertest.Env, buyer *servertest.Party, product string) *orderv1.CreateOrderRequest {
-	return &orderv1.CreateOrderRequest{
-		Policy: commonv1.Policy_POLICY_RETAIL, BuyerEmail: buyer.Account.Email, Terms: &orderv1.OrderTerms{
-			Lines: []*orderv1.OrderLine{{ProductId: product, Quantity: 2}}, Currency: "USD",
-			ShippingFeeMinor: 10_00,
-			ShippingAddress: &commonv1.Address{RecipientName: "Acme Receiving", Phone: "+1 555 0100", Country: "US",
-				Lines: []string{"1 Main St"}, City: "Springfield", PostalCode: "12345"},
-			TradeTerm: orderv1.TradeTerm_TRADE_TERM_FCA, ShippingMethod: orderv1.ShippingMethod_SHIPPING_METHOD_AIR,
-			PaymentTerms: &orderv1.PaymentTerms{Kind: orderv1.PaymentTerms_KIND_FULL},
-			CoverageType: orderv1.CoverageType_COVERAGE_TYPE_POST_DELIVERY, ShipByTime: timestamppb.New(e.Clock.Now().Add(14 * 24 * time.Hour)),
-		}}
+	terms := servertest.Terms(product, "USD", 2, e.Clock.Now().Add(14*24*time.Hour))
+	terms.ShippingFeeMinor = 10_00
+	return &orderv1.CreateOrderRequest{Policy: commonv1.Policy_POLICY_RETAIL, BuyerEmail: buyer.Account.Email, Terms: terms}
 }
 
 // get fetches a plain HTTP path of the server.

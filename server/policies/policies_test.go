@@ -41,15 +41,7 @@ func newMarket(t *testing.T, e *servertest.Env) *market {
 }
 
 func (m *market) terms(product, currency string) *orderv1.OrderTerms {
-	return &orderv1.OrderTerms{
-		Lines: []*orderv1.OrderLine{{ProductId: product, Quantity: 1}}, Currency: currency,
-		ShippingAddress: &commonv1.Address{RecipientName: "Acme Receiving", Phone: "+1 555 0100", Country: "US",
-			Lines: []string{"1 Main St"}, City: "Springfield", PostalCode: "12345"},
-		TradeTerm: orderv1.TradeTerm_TRADE_TERM_FCA, ShippingMethod: orderv1.ShippingMethod_SHIPPING_METHOD_AIR,
-		PaymentTerms: &orderv1.PaymentTerms{Kind: orderv1.PaymentTerms_KIND_FULL},
-		CoverageType: orderv1.CoverageType_COVERAGE_TYPE_POST_DELIVERY,
-		ShipByTime:   timestamppb.New(m.e.Clock.Now().Add(14 * day)),
-	}
+	return servertest.Terms(product, currency, 1, m.e.Clock.Now().Add(14*day))
 }
 
 func (m *market) create(s *servertest.Party, req *orderv1.CreateOrderRequest) (*orderv1.Order, error) {

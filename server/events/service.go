@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	stdsql "database/sql"
 	"fmt"
 	"strconv"
 	"time"
@@ -116,38 +117,46 @@ const maxHold = 2 * time.Second
 // page reads up to limit events the principal may see after c, in feed order. On Postgres, events
 // committed but keyed at or above the stop (pgStop) are held back until the older transactions still
 // running end; when a short page leaves such events behind, page waits for them (polling, up to maxHold),
-// so a caller reads the events committed before its call as it would under a global lock.
+// so a caller reads the events committed before its call as it would under a global lock. Each attempt
+// reads the page and asks whether anything is held in one read-only repeatable-read transaction: both
+// see the same snapshot and the same pg_stat_activity, so "nothing held" means the page is complete.
 func (s *Service) page(ctx context.Context, p auth.Principal, c cursor, subjectType, subjectID string, limit int) ([]*ent.Event, error) {
-	rows, err := s.query(p, c, subjectType, subjectID, false).Limit(limit).All(ctx)
-	if err != nil || s.dialect != dialect.Postgres || len(rows) == limit {
-		return rows, err
+	if s.dialect != dialect.Postgres {
+		return s.query(s.client, p, c, subjectType, subjectID, false).Limit(limit).All(ctx)
 	}
 	deadline := time.Now().Add(maxHold)
-	for wait := time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 50*time.Millisecond) {
-		held, err := s.query(p, c, subjectType, subjectID, true).Exist(ctx)
-		if err != nil {
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		rows, held, err := s.attempt(ctx, p, c, subjectType, subjectID, limit)
+		if err != nil || !held || len(rows) == limit || !time.Now().Before(deadline) {
 			return rows, err
-		}
-		if !held {
-			// Nothing is held back any more: what was held when rows were read has become visible since.
-			return s.query(p, c, subjectType, subjectID, false).Limit(limit).All(ctx)
 		}
 		select {
 		case <-ctx.Done():
 			return rows, nil
 		case <-time.After(wait):
 		}
-		if rows, err = s.query(p, c, subjectType, subjectID, false).Limit(limit).All(ctx); err != nil || len(rows) == limit {
-			return rows, err
-		}
 	}
-	return rows, nil
+}
+
+// attempt reads one page on Postgres and whether events after it are held back, in one snapshot.
+func (s *Service) attempt(ctx context.Context, p auth.Principal, c cursor, subjectType, subjectID string, limit int) ([]*ent.Event, bool, error) {
+	tx, err := s.client.BeginTx(ctx, &stdsql.TxOptions{Isolation: stdsql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, false, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	rows, err := s.query(tx.Client(), p, c, subjectType, subjectID, false).Limit(limit).All(ctx)
+	if err != nil || len(rows) == limit {
+		return rows, false, err
+	}
+	held, err := s.query(tx.Client(), p, c, subjectType, subjectID, true).Exist(ctx)
+	return rows, held, err
 }
 
 // query selects the events after c that the principal may see, in feed order: those below the Postgres
 // stop, or with held, those committed at or above it.
-func (s *Service) query(p auth.Principal, c cursor, subjectType, subjectID string, held bool) *ent.EventQuery {
-	q := s.client.Event.Query()
+func (s *Service) query(client *ent.Client, p auth.Principal, c cursor, subjectType, subjectID string, held bool) *ent.EventQuery {
+	q := client.Event.Query()
 	if subjectType != "" {
 		q = q.Where(entevent.SubjectType(subjectType))
 	}

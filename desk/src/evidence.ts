@@ -119,14 +119,14 @@ export async function evidenceSections(s: Signed, d: dispute.Dispute): Promise<N
   );
   const history = h("ol", { class: "timeline", "data-testid": "dispute-history" });
   for (const e of entries) {
-    const files = e.evidence.map((x) => x.description || x.uri).join(", ");
+    const files = e.evidence.length === 1 ? "1 file" : e.evidence.length ? `${e.evidence.length} files` : "";
     history.append(
       h(
         "li",
         { style: "--part:#b45309" },
         h("span", { class: "part" }, label(dispute.TimelineEntry_Kind, e.kind)),
         h("time", { datetime: e.time ? timestampDate(e.time).toISOString() : "" }, when(e.time)),
-        h("span", {}, e.description + (files ? ` (${files})` : "")),
+        h("span", {}, e.description + (files ? ` (evidence: ${files})` : "")),
         e.actor?.role ? h("span", { class: "muted" }, ` by ${label(Role, e.actor.role)}`) : undefined,
       ),
     );

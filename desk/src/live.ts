@@ -35,7 +35,7 @@ function concerns(ev: event.Event, hash: string): boolean {
   return section === "orders" && payload?.orderId === id;
 }
 
-function paint(status: HTMLElement, text: string, state: "live" | "reconnecting" | "polling" | "stopped"): void {
+function paint(status: HTMLElement, text: string, state: "live" | "reconnecting" | "offline" | "polling" | "stopped"): void {
   status.textContent = text;
   status.dataset["state"] = state;
 }
@@ -82,26 +82,47 @@ export function followFeed(client: TradeassureClient, status: HTMLElement, refre
       }
     }
     let cursor = head;
-    try {
-      for await (const ev of client.follow(
-        { afterId: head },
-        {
-          signal,
-          onHeartbeat: () => paint(status, "Live", "live"),
-          onReconnect: () => paint(status, "Live updates: reconnecting…", "reconnecting"),
-        },
-      )) {
-        cursor = ev.id;
-        paint(status, "Live", "live");
-        seen(ev);
+    // Each connection has its own controller: going offline (a phone changing networks) closes it, and
+    // coming back online opens a new one after the last event seen, so what happened meanwhile arrives.
+    let streaming = true;
+    while (!signal.aborted && streaming) {
+      if (!navigator.onLine) {
+        paint(status, "Offline: live updates resume when the connection is back", "offline");
+        await new Promise<void>((ok) => {
+          window.addEventListener("online", () => ok(), { once: true });
+          signal.addEventListener("abort", () => ok(), { once: true });
+        });
+        continue;
       }
-      return;
-    } catch (err) {
-      if (signal.aborted) return;
-      const e = asError(err);
-      if (e?.code === Code.Unauthenticated) return paint(status, "Live updates stopped: sign in again.", "stopped");
-      if (e?.code !== Code.Unimplemented) return paint(status, "Live updates stopped: use Refresh.", "stopped");
+      const conn = new AbortController();
+      const cut = () => conn.abort();
+      window.addEventListener("offline", cut);
+      signal.addEventListener("abort", cut);
+      try {
+        for await (const ev of client.follow(
+          { afterId: cursor },
+          {
+            signal: conn.signal,
+            onHeartbeat: () => paint(status, "Live", "live"),
+            onReconnect: () => paint(status, "Live updates: reconnecting…", "reconnecting"),
+          },
+        )) {
+          cursor = ev.id;
+          paint(status, "Live", "live");
+          seen(ev);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        const e = asError(err);
+        if (e?.code === Code.Unauthenticated) return paint(status, "Live updates stopped: sign in again.", "stopped");
+        if (e?.code !== Code.Unimplemented) return paint(status, "Live updates stopped: use Refresh.", "stopped");
+        streaming = false;
+      } finally {
+        window.removeEventListener("offline", cut);
+        signal.removeEventListener("abort", cut);
+      }
     }
+    if (signal.aborted) return;
     // The stream is not available here: poll from the cursor.
     paint(status, "Live (checking every few seconds)", "polling");
     while (!signal.aborted) {

@@ -18,9 +18,18 @@ const ms = (t: Timestamp | undefined) => (t ? timestampDate(t).getTime() : 0);
 const pct = (n: number) => `${(n * 100).toFixed(1)}%`;
 const rate = (n: number, of: number) => (of > 0 ? Math.min(1, n / of) : 0);
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+/** The points' resolution: a day, or an hour or a minute when everything happened within a few of them. */
+let bucket = (t: number) => day(t);
+const ranges: [number, number][] = [[3 * 86400_000, 10], [3 * 3600_000, 13], [0, 16]];
+function resolution(times: number[]): void {
+  const span = times.length ? Math.max(...times) - Math.min(...times) : 0;
+  const n = ranges.find(([min]) => span >= min)?.[1] ?? 10;
+  bucket = (t) => new Date(t).toISOString().slice(0, n).replace("T", " ") + (n === 13 ? ":00" : "");
+}
 
 /** The history of the counts: one point per day on which one of them changed, then the server's figures. */
 function history(orders: number[], opened: number[], ruled: number[], now: dispute.SupplierMetrics): Point[] {
+  resolution([...orders, ...opened, ...ruled, ms(now.computeTime)]);
   const changes = [...orders.map((t) => [t, 0] as const), ...opened.map((t) => [t, 1] as const), ...ruled.map((t) => [t, 2] as const)].sort((a, b) => a[0] - b[0]);
   const points: Point[] = [];
   const cur = { orders: 0, disputes: 0, responsible: 0 };
@@ -29,12 +38,12 @@ function history(orders: number[], opened: number[], ruled: number[], now: dispu
     else if (what === 1) cur.disputes++;
     else cur.responsible++;
     const last = points[points.length - 1];
-    if (last && day(last.at) === day(t)) Object.assign(last, { at: t, ...cur });
+    if (last && bucket(last.at) === bucket(t)) Object.assign(last, { at: t, ...cur });
     else points.push({ at: t, ...cur });
   }
   const end = { at: ms(now.computeTime), orders: Number(now.orderCount), disputes: Number(now.disputeCount), responsible: Number(now.sellerResponsibilityCount) };
   const last = points[points.length - 1];
-  if (last && day(last.at) === day(end.at)) Object.assign(last, end);
+  if (last && bucket(last.at) === bucket(end.at)) Object.assign(last, end);
   else points.push(end);
   return points;
 }
@@ -68,7 +77,7 @@ function chart(points: Point[]): SVGSVGElement {
     svg(
       "desc",
       { id: "metrics-chart-desc" },
-      series.map((s) => `${s.name}: ${pct(s.of(first))} on ${day(first.at)}, ${pct(s.of(last))} on ${day(last.at)}`).join("; ") + ". The table below has every point.",
+      series.map((s) => `${s.name}: ${pct(s.of(first))} on ${bucket(first.at)}, ${pct(s.of(last))} on ${bucket(last.at)}`).join("; ") + ". The table below has every point.",
     ),
   );
   for (let i = 0; i <= 4; i++) {
@@ -76,8 +85,8 @@ function chart(points: Point[]): SVGSVGElement {
     el.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#d1d5db" }), svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", fill: "#374151" }, pct(v)));
   }
   el.append(
-    svg("text", { x: L, y: H - 12, fill: "#374151" }, day(t0)),
-    svg("text", { x: W - R, y: H - 12, "text-anchor": "end", fill: "#374151" }, day(t1)),
+    svg("text", { x: L, y: H - 12, fill: "#374151" }, bucket(t0)),
+    svg("text", { x: W - R, y: H - 12, "text-anchor": "end", fill: "#374151" }, bucket(t1)),
   );
   series.forEach((s, i) => {
     el.append(
@@ -85,7 +94,7 @@ function chart(points: Point[]): SVGSVGElement {
     );
     for (const p of points) {
       const dot = svg("circle", { cx: x(p.at), cy: y(s.of(p)), r: 3.5, fill: s.color });
-      dot.append(svg("title", {}, `${s.name} on ${day(p.at)}: ${pct(s.of(p))}`));
+      dot.append(svg("title", {}, `${s.name} on ${bucket(p.at)}: ${pct(s.of(p))}`));
       el.append(dot);
     }
     // The legend, above the plot, so it names each line by colour and dash.
@@ -110,10 +119,14 @@ export async function metricsView(s: Signed, id: string): Promise<Node[]> {
   const paid = (orders ?? []).filter((o) => o.supplierId === supplierId && (o.amounts?.paid?.amountMinor ?? 0n) > 0n).map((o) => ms(o.createTime));
   const ruled = mine.filter((d) => d.ruling?.responsibility === dispute.Dispute_Responsibility.SUPPLIER).map((d) => ms(d.ruling?.ruleTime));
   const points = history(orders ? paid : [], orders ? mine.map((d) => ms(d.createTime)) : [], orders ? ruled : [], m);
-  const rows = points.map((p) => [day(p.at), String(p.orders), String(p.disputes), pct(rate(p.disputes, p.orders)), String(p.responsible), pct(rate(p.responsible, p.orders))].map((t) => document.createTextNode(t)));
-  const data = table(["Day", "Paid orders", "Disputes", "Dispute rate", "Ruled against the supplier", "Seller-responsibility rate"], rows, "No figures yet.");
-  data.querySelector("table")?.prepend(h("caption", {}, "The chart's figures, one row per day on which they changed"));
+  const rows = points.map((p) => [bucket(p.at), String(p.orders), String(p.disputes), pct(rate(p.disputes, p.orders)), String(p.responsible), pct(rate(p.responsible, p.orders))].map((t) => document.createTextNode(t)));
+  const data = table(["When (UTC)", "Paid orders", "Disputes", "Dispute rate", "Ruled against the supplier", "Seller-responsibility rate"], rows, "No figures yet.");
+  data.querySelector("table")?.prepend(h("caption", {}, "The chart's figures, one row for each time they changed"));
   data.setAttribute("data-testid", "metrics-table");
+  // At phone width the table scrolls sideways; it takes focus so the keyboard can scroll it.
+  data.setAttribute("tabindex", "0");
+  data.setAttribute("role", "region");
+  data.setAttribute("aria-label", "The chart's figures");
   return [
     s.me.role === common.Role.OPERATOR ? h("p", {}, link("#/accounts/" + supplierId, "← Account")) : document.createTextNode(""),
     h("h1", {}, "Service metrics"),

@@ -2,7 +2,7 @@
 // asked answers it (SubmitEvidence with the request's id), either party may add evidence while the dispute
 // runs, and the dispute's history (ListDisputeTimeline) shows each request, submission and overdue mark.
 import { common, dispute, newRequestId, timestampDate, timestampFromDate, type TradeassureClient } from "@tradeassure/sdk";
-import { future, options, table, type Action, type Signed } from "./main.js";
+import { future, link, options, table, type Action, type Signed } from "./main.js";
 import { countdown, h, label, serverClock, when } from "./ui.js";
 
 const Role = common.Role;
@@ -92,6 +92,11 @@ function status(r: dispute.EvidenceRequest): HTMLElement {
   return h("span", { "data-testid": "evidence-request-state" }, "Waiting ", countdown(r.dueTime, "Due") ?? "");
 }
 
+/** The service's sentences name enum values ("REASON_QUALITY_PROBLEM"); the history shows them as words. */
+function readable(text: string): string {
+  return text.replace(/\b(?:REASON|RESOLUTION|RESPONSIBILITY|STATE|KIND)_([A-Z_]+)\b/g, (_, name: string) => name.toLowerCase().replace(/_/g, " "));
+}
+
 /** The dispute's evidence requests and its history, as sections of the dispute's page. */
 export async function evidenceSections(s: Signed, d: dispute.Dispute): Promise<Node[]> {
   const c = s.client;
@@ -126,12 +131,14 @@ export async function evidenceSections(s: Signed, d: dispute.Dispute): Promise<N
         { style: "--part:#b45309" },
         h("span", { class: "part" }, label(dispute.TimelineEntry_Kind, e.kind)),
         h("time", { datetime: e.time ? timestampDate(e.time).toISOString() : "" }, when(e.time)),
-        h("span", {}, e.description + (files ? ` (evidence: ${files})` : "")),
+        h("span", {}, readable(e.description) + (files ? ` (evidence: ${files})` : "")),
         e.actor?.role ? h("span", { class: "muted" }, ` by ${label(Role, e.actor.role)}`) : undefined,
       ),
     );
   }
+  const staff = s.me.role === Role.ARBITER || s.me.role === Role.OPERATOR;
   return [
+    staff ? h("p", {}, link("#/metrics/" + d.supplierAccountId, "The supplier's service metrics")) : document.createTextNode(""),
     h("h2", {}, "Evidence requests"),
     requests,
     h("h2", {}, "History"),

@@ -63,7 +63,7 @@ const series = [
 
 /** The two rates over time as a line chart; its text alternative says where each started and ended. */
 function chart(points: Point[]): SVGSVGElement {
-  const W = 640, H = 260, L = 48, R = 16, T = 16, B = 40;
+  const W = 640, H = 280, L = 48, R = 16, T = 36, B = 40;
   const top = Math.max(0.05, ...points.flatMap((p) => series.map((s) => s.of(p))));
   const ymax = Math.min(1, Math.ceil(top * 20) / 20);
   const t0 = points[0]?.at ?? 0;
@@ -99,7 +99,7 @@ function chart(points: Point[]): SVGSVGElement {
     }
     // The legend, above the plot, so it names each line by colour and dash.
     const lx = L + 8 + i * 230;
-    el.append(svg("line", { x1: lx, x2: lx + 24, y1: T + 2, y2: T + 2, stroke: s.color, "stroke-width": 2.5, "stroke-dasharray": s.dash }), svg("text", { x: lx + 30, y: T + 6, fill: "#111827" }, s.name));
+    el.append(svg("line", { x1: lx, x2: lx + 24, y1: 14, y2: 14, stroke: s.color, "stroke-width": 2.5, "stroke-dasharray": s.dash }), svg("text", { x: lx + 30, y: 18, fill: "#111827" }, s.name));
   });
   return el;
 }
@@ -129,6 +129,7 @@ export async function metricsView(s: Signed, id: string): Promise<Node[]> {
   data.setAttribute("aria-label", "The chart's figures");
   return [
     s.me.role === common.Role.OPERATOR ? h("p", {}, link("#/accounts/" + supplierId, "← Account")) : document.createTextNode(""),
+    s.me.role === common.Role.ARBITER ? h("p", {}, link("#/disputes", "← Dispute queue")) : document.createTextNode(""),
     h("h1", {}, "Service metrics"),
     facts([
       ["Paid orders", String(m.orderCount)],

@@ -223,17 +223,23 @@ export async function accountDetail(s: Signed, id: string): Promise<Node[]> {
 
 const Kind = payout.LedgerAccount_Kind;
 
-function owner(a: { kind: payout.LedgerAccount_Kind; ownerId: string }): Node {
+function owner(a: { kind: payout.LedgerAccount_Kind; ownerId: string }, names: Map<string, string>): Node {
   if (!a.ownerId) return document.createTextNode("the platform");
   if (a.kind === Kind.ORDER_ESCROW) return link("#/orders/" + a.ownerId, "order " + a.ownerId.slice(-8));
-  return link("#/accounts/" + a.ownerId, a.ownerId.slice(-8));
+  return link("#/accounts/" + a.ownerId, names.get(a.ownerId) ?? a.ownerId.slice(-8));
 }
 
 export async function ledgerView(s: Signed): Promise<Node[]> {
   const c = s.client;
   const q = new URLSearchParams(location.hash.split("?")[1] ?? "");
   const kind = Number(q.get("kind") ?? "0");
-  const [rec, platform, ledger] = await Promise.all([c.payouts.reconcile({}), c.payouts.getPlatformAccounts({}), c.payouts.listLedgerAccounts({ pageSize: 200, kind })]);
+  const [rec, platform, ledger, people] = await Promise.all([
+    c.payouts.reconcile({}),
+    c.payouts.getPlatformAccounts({}),
+    c.payouts.listLedgerAccounts({ pageSize: 200, kind }),
+    c.admin.listAccounts({ pageSize: 500 }),
+  ]);
+  const names = new Map(people.accounts.map((a) => [a.id, a.name]));
   const verdict = rec.ok
     ? h("p", { class: "badge ok", "data-testid": "reconcile" }, `Balanced: every currency sums to zero and no closed order holds escrow (checked ${when(rec.checkTime)}).`)
     : h("p", { class: "badge bad", "data-testid": "reconcile" }, `Out of balance (checked ${when(rec.checkTime)}): see below.`);
@@ -263,7 +269,7 @@ export async function ledgerView(s: Signed): Promise<Node[]> {
     ["Kind", "Whose", "Currency", "Balance", "Transfers", "Last change"],
     ledger.accounts.map((a) => [
       document.createTextNode(label(Kind, a.kind) + (a.external ? " (outside the platform)" : "")),
-      owner(a),
+      owner(a, names),
       document.createTextNode(a.currency),
       document.createTextNode(money(a.balance)),
       document.createTextNode(String(a.revision)),
@@ -284,6 +290,7 @@ export async function ledgerView(s: Signed): Promise<Node[]> {
     h("h2", {}, "Ledger accounts"),
     h("div", { class: "filters" }, filter),
     accounts,
+    ledger.nextPageToken ? h("p", { class: "muted" }, `The first ${ledger.accounts.length} accounts; filter by kind to see the others.`) : document.createTextNode(""),
     h("h2", {}, "Transfers, oldest first"),
     await transfers(c),
   ];

@@ -1,7 +1,7 @@
 // Evidence on a dispute: the arbiter asks one party for evidence by a due time (RequestEvidence), the party
 // asked answers it (SubmitEvidence with the request's id), either party may add evidence while the dispute
 // runs, and the dispute's history (ListDisputeTimeline) shows each request, submission and overdue mark.
-import { common, dispute, newRequestId, timestampDate, timestampFromDate, type TradeassureClient } from "@tradeassure/sdk";
+import { common, dispute, timestampDate, timestampFromDate, type TradeassureClient } from "@tradeassure/sdk";
 import { future, link, options, table, type Action, type Signed } from "./main.js";
 import { countdown, h, label, serverClock, when } from "./ui.js";
 
@@ -56,7 +56,6 @@ export function evidenceActions(s: Signed, d: dispute.Dispute): Action[] {
         if (Number.isNaN(at.getTime())) throw new Error("Enter when the evidence is due.");
         if (at.getTime() <= serverClock.now().getTime()) throw new Error("The due time must be in the future (on the server's clock).");
         return c.disputes.requestEvidence({
-          requestId: newRequestId(),
           id: d.id,
           etag: d.etag,
           fromRole: Number(v["from"]),
@@ -74,13 +73,13 @@ export function evidenceActions(s: Signed, d: dispute.Dispute): Action[] {
       acts.push({
         label: `Answer evidence request ${i + 1}`,
         fields: evidenceFields(r.kinds),
-        run: (v) => c.disputes.submitEvidence({ requestId: newRequestId(), id: d.id, etag: d.etag, evidence: evidence(v), evidenceRequestId: r.id }),
+        run: (v) => c.disputes.submitEvidence({ id: d.id, etag: d.etag, evidence: evidence(v), evidenceRequestId: r.id }),
       });
     }
     acts.push({
       label: "Add evidence",
       fields: evidenceFields([]),
-      run: (v) => c.disputes.submitEvidence({ requestId: newRequestId(), id: d.id, etag: d.etag, evidence: evidence(v) }),
+      run: (v) => c.disputes.submitEvidence({ id: d.id, etag: d.etag, evidence: evidence(v) }),
     });
   }
   return acts;

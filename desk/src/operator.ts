@@ -1,7 +1,7 @@
 // The operator's tools: accounts (create, the supplier profile with its limit, export capability, bank
 // account and freeze, and the standing complaints gave), API keys (issue, the secret shown once, revoke) and
 // the ledger's reconciliation with the platform's accounts, every ledger account and the transfers.
-import { admin, common, newRequestId, parseMoney, payout, type TradeassureClient } from "@tradeassure/sdk";
+import { admin, common, parseMoney, payout, type TradeassureClient } from "@tradeassure/sdk";
 import { actions, link, options, table, type Action, type Signed } from "./main.js";
 import { facts, h, label, money, when } from "./ui.js";
 
@@ -101,7 +101,7 @@ function createAccount(c: TradeassureClient): Action {
         role === Role.SUPPLIER
           ? { tradeAssuranceLimitUsdMinor: usdMinor(v["limit"] || "0"), oneTouchExport: v["export"] === "yes" }
           : undefined;
-      const { account } = await c.admin.createAccount({ requestId: newRequestId(), role, name: v["name"] ?? "", email: v["email"] ?? "", country, supplier });
+      const { account } = await c.admin.createAccount({ role, name: v["name"] ?? "", email: v["email"] ?? "", country, supplier });
       if (account) location.hash = "#/accounts/" + account.id;
     },
   };
@@ -122,7 +122,7 @@ export async function accountDetail(s: Signed, id: string): Promise<Node[]> {
         if (v["limit"] !== undefined) next.tradeAssuranceLimitUsdMinor = usdMinor(v["limit"]);
         if (v["bank"] !== undefined) next.bankAccount = v["bank"];
         change(next);
-        await c.admin.updateSupplierProfile({ requestId: newRequestId(), accountId: a.id, supplier: next });
+        await c.admin.updateSupplierProfile({ accountId: a.id, supplier: next });
       },
     });
     acts.push(
@@ -145,7 +145,7 @@ export async function accountDetail(s: Signed, id: string): Promise<Node[]> {
     label: "Issue an API key",
     fields: [{ name: "name", label: "Key label", value: "desk", hint: "The secret is shown once, right after it is issued." }],
     run: async (v) => {
-      const r = await c.admin.createApiKey({ requestId: newRequestId(), accountId: a.id, name: v["name"] ?? "" });
+      const r = await c.admin.createApiKey({ accountId: a.id, name: v["name"] ?? "" });
       if (r.apiKey) {
         remember(r.apiKey);
         issued = { accountId: a.id, key: r.apiKey, secret: r.secret };
@@ -161,7 +161,7 @@ export async function accountDetail(s: Signed, id: string): Promise<Node[]> {
         : { name: "key", label: "Key id", required: true, hint: "The id shown when the key was issued (ak_…)." },
     ],
     run: async (v) => {
-      const r = await c.admin.revokeApiKey({ requestId: newRequestId(), apiKeyId: v["key"] ?? "" });
+      const r = await c.admin.revokeApiKey({ apiKeyId: v["key"] ?? "" });
       if (r.apiKey) remember(r.apiKey);
       if (issued?.key.id === r.apiKey?.id) issued = undefined;
     },

@@ -15,6 +15,8 @@ test("an operator creates an account and issues a key that works; once revoked i
   await operator.getByRole("heading", { name: /Harbour Retail/ }).waitFor();
   await operator.waitForSelector("section[aria-busy=false]");
   await act(operator, "Issue an API key", { "Key label": "till" });
+  // The write carried a request id (the SDK's, reused on a retry), shown with the confirmation.
+  assert.match((await operator.locator("#toast").textContent()) ?? "", /Issue an API key: done\. Request id [0-9a-z-]{8,}\./);
   const secret = await operator.getByTestId("api-key-secret").inputValue();
   assert.match(secret, /\S{16,}/);
   await accessible(operator, "account with a new key");

@@ -172,6 +172,11 @@ export async function accountDetail(s: Signed, id: string): Promise<Node[]> {
   ];
   if (issued?.accountId === a.id) {
     const secret = h("input", { id: "secret", readonly: "", value: issued.secret, "data-testid": "api-key-secret", "aria-describedby": "secret-hint" });
+    // Focus goes to the secret, selected, so it can be copied at once by keyboard.
+    setTimeout(() => {
+      secret.focus();
+      secret.select();
+    }, 0);
     out.push(
       h(
         "div",

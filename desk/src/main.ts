@@ -168,10 +168,13 @@ function home(role: common.Role): string {
   return tabs(role)[0]?.hash ?? "#/orders";
 }
 
+let routing = 0;
 /** Shows the screen of the address; quiet (a live update) keeps the current screen until the new one is ready. */
 async function route(quiet = false): Promise<void> {
   const s = current;
   if (!s) return;
+  // Only the newest call shows its screen (a live refresh may still be loading when the person moves on).
+  const mine = ++routing;
   const [, section = "", id = ""] = location.hash.split("?")[0]!.split("/");
   const nav = h("nav", { "aria-label": "Sections" });
   for (const t of tabs(s.me.role)) {
@@ -197,9 +200,12 @@ async function route(quiet = false): Promise<void> {
       metrics: metricsView,
     };
     const view = views[section] ?? orderList;
-    body.replaceChildren(...(await view(s, decodeURIComponent(id))));
+    const nodes = await view(s, decodeURIComponent(id));
+    if (mine !== routing) return;
+    body.replaceChildren(...nodes);
     if (old) app.replaceChildren(nav, body);
   } catch (e) {
+    if (mine !== routing) return;
     const p = problem(e);
     body.replaceChildren(h("p", { class: "error", role: "alert" }, p.message), h("p", { class: "muted" }, p.reason));
     if (old) app.replaceChildren(nav, body);

@@ -90,7 +90,8 @@ function chart(points: Point[]): SVGSVGElement {
   );
   series.forEach((s, i) => {
     el.append(
-      svg("polyline", { points: points.map((p) => `${x(p.at)},${y(s.of(p))}`).join(" "), fill: "none", stroke: s.color, "stroke-width": 2.5, "stroke-dasharray": s.dash, "data-series": s.key }),
+      // A step line: a rate holds until the next change, then moves at once.
+      svg("polyline", { points: points.map((p, j) => `${j ? `${x(p.at)},${y(s.of(points[j - 1]!))} ` : ""}${x(p.at)},${y(s.of(p))}`).join(" "), fill: "none", stroke: s.color, "stroke-width": 2.5, "stroke-dasharray": s.dash, "data-series": s.key }),
     );
     for (const p of points) {
       const dot = svg("circle", { cx: x(p.at), cy: y(s.of(p)), r: 3.5, fill: s.color });

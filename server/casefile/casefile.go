@@ -29,6 +29,7 @@ import (
 	returnsv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/describe"
 	"github.com/tradeassure/tradeassure/server/pagination"
 )
 
@@ -236,8 +237,8 @@ func (s *Service) orderSteps(ctx context.Context, orderID string, steps *[]*case
 		return false, err
 	}
 	for _, p := range payments {
-		amount := formatMoney(p.GetAmount().GetAmountMinor(), p.GetAmount().GetCurrency())
-		method := label(p.GetMethod().String(), "PAYMENT_METHOD_")
+		amount := describe.Money(p.GetAmount().GetAmountMinor(), p.GetAmount().GetCurrency())
+		method := describe.Enum(p.GetMethod())
 		add := func(kind casev1.PaymentStep_Kind, what string) {
 			st := &casev1.CaseStep{
 				Id: fmt.Sprintf("payment/%s/%d", p.GetId(), kind), Part: casev1.CaseStep_PART_PAYMENT, SubjectId: p.GetId(),
@@ -346,7 +347,7 @@ func (s *Service) complaintSteps(ctx context.Context, orderID string, steps *[]*
 		return false, err
 	}
 	for _, c := range complaints {
-		typ := label(c.GetType().String(), "TYPE_")
+		typ := describe.Enum(c.GetType())
 		add := func(n int, st *casev1.ComplaintStep, at *casev1.CaseStep) {
 			st.ComplaintId, st.Type = c.GetId(), c.GetType()
 			at.Id = fmt.Sprintf("complaint/%s/%d/%d", c.GetId(), st.GetKind(), n)
@@ -391,18 +392,4 @@ func describeChange(change string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// label turns an enum value name into words: ("PAYMENT_METHOD_TT", "PAYMENT_METHOD_") → "tt".
-func label(name, prefix string) string {
-	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, prefix), "_", " "))
-}
-
-// formatMoney writes minor units as "12.50 USD" (every currency the platform takes has two decimals).
-func formatMoney(minor int64, currency string) string {
-	sign := ""
-	if minor < 0 {
-		sign, minor = "-", -minor
-	}
-	return fmt.Sprintf("%s%d.%02d %s", sign, minor/100, minor%100, currency)
 }

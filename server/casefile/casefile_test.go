@@ -1,6 +1,7 @@
 package casefile_test
 
 import (
+	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -187,6 +188,17 @@ func TestCaseTimeline(t *testing.T) {
 				seen[s.GetId()] = true
 				if s.GetDescription() == "" || s.GetTime() == nil || s.GetDetail() == nil {
 					t.Fatalf("step %s lacks a description, a time or a detail: %v", s.GetId(), s)
+				}
+			}
+		})
+		t.Run("descriptions are for people", func(t *testing.T) {
+			// No enum value names ("FULL_REFUND", "NOT_AS_DESCRIBED") and no minor units ("49400 USD"):
+			// every amount is written with its currency's decimals.
+			enumName := regexp.MustCompile(`\b[A-Z]{2,}_[A-Z_]{2,}\b`)
+			minorUnits := regexp.MustCompile(`(^|[^.\d])\d+ (USD|EUR|GBP|CNY|CAD|AUD|HKD)\b`)
+			for _, s := range steps {
+				if d := s.GetDescription(); enumName.MatchString(d) || minorUnits.MatchString(d) {
+					t.Errorf("step %s describes itself with an enum name or minor units: %q", s.GetId(), d)
 				}
 			}
 		})

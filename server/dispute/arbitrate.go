@@ -14,6 +14,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/describe"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -226,8 +227,8 @@ func (s *Service) RuleDispute(ctx context.Context, req *connect.Request[disputev
 		out, err := s.commit(ctx, tx, l, ruleOn, p, now, append([]step{{
 			kind: disputev1.TimelineEntry_KIND_RULED, event: "ruled", amount: m.GetRefundAmount(),
 			fields: []string{"state", "ruling", "settlement"},
-			desc: fmt.Sprintf("An arbiter ruled %s with a refund of %d %s; responsible: %s. %s", m.GetResolution(), amount,
-				o.Money.Currency, m.GetResponsibility(), m.GetNote()),
+			desc: fmt.Sprintf("An arbiter ruled %s with a refund of %s; responsible: %s. %s", describe.Enum(m.GetResolution()),
+				describe.Money(amount, o.Money.Currency), describe.Enum(m.GetResponsibility()), m.GetNote()),
 		}}, steps...)...)
 		if err != nil {
 			return nil, err
@@ -313,7 +314,7 @@ func (s *Service) SuspendDispute(ctx context.Context, req *connect.Request[dispu
 		out, err := s.commit(ctx, tx, l, suspend, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_SUSPENDED, event: "suspended", evidence: evidence,
 			fields: []string{"state", "suspension"},
-			desc:   fmt.Sprintf("The dispute is suspended (%s); its deadlines are stopped. %s", m.GetReason(), m.GetNote()),
+			desc:   fmt.Sprintf("The dispute is suspended (%s); its deadlines are stopped. %s", describe.Enum(m.GetReason()), m.GetNote()),
 		})
 		if err != nil {
 			return nil, err

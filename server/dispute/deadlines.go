@@ -9,6 +9,7 @@ import (
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/describe"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
@@ -56,8 +57,8 @@ func (s *Service) autoGrant(ctx context.Context, tx *ent.Tx, l *loaded, now time
 	_, err = s.commit(ctx, tx, l, autoGrant, auth.System, now, append([]step{{
 		kind: disputev1.TimelineEntry_KIND_AUTO_GRANTED, event: "auto_granted", offerID: oc.offerID,
 		amount: resource.Money(oc.amount, o.Money.Currency), fields: []string{"state", "supplier_response", "settlement"},
-		desc: fmt.Sprintf("The supplier did not respond by %s; the buyer's request (%s of %d %s) was granted automatically",
-			d.GetSupplierResponseDeadline().AsTime().Format(time.RFC3339), oc.resolution, oc.amount, o.Money.Currency),
+		desc: fmt.Sprintf("The supplier did not respond by %s; the buyer's request (%s of %s) was granted automatically",
+			d.GetSupplierResponseDeadline().AsTime().Format(time.RFC3339), describe.Enum(oc.resolution), describe.Money(oc.amount, o.Money.Currency)),
 	}}, steps...)...)
 	return err
 }

@@ -12,6 +12,7 @@ import (
 	disputev1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/describe"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
@@ -112,8 +113,8 @@ func (s *Service) RespondToDispute(ctx context.Context, req *connect.Request[dis
 				d.EscalationAllowedTime = ts(now)
 			}
 			st.offerID, st.amount = offer.GetId(), offer.GetRefundAmount()
-			st.desc = fmt.Sprintf("The supplier rejected the buyer's request and offered %s of %d %s: %s",
-				offer.GetResolution(), amount, o.Money.Currency, m.GetNote())
+			st.desc = fmt.Sprintf("The supplier rejected the buyer's request and offered %s of %s: %s",
+				describe.Enum(offer.GetResolution()), describe.Money(amount, o.Money.Currency), m.GetNote())
 		}
 		out, err := s.commit(ctx, tx, l, t, p, now, st)
 		if err != nil {
@@ -163,7 +164,8 @@ func (s *Service) MakeOffer(ctx context.Context, req *connect.Request[disputev1.
 		out, err := s.commit(ctx, tx, l, makeOffer, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OFFER_MADE, event: "offer_made", offerID: offer.GetId(), evidence: evidence,
 			amount: offer.GetRefundAmount(), fields: []string{"offers"},
-			desc: fmt.Sprintf("The %s offered %s of %d %s", auth.RoleName(p.Role), offer.GetResolution(), amount, o.Money.Currency),
+			desc: fmt.Sprintf("The %s offered %s of %s", auth.RoleName(p.Role), describe.Enum(offer.GetResolution()),
+				describe.Money(amount, o.Money.Currency)),
 		})
 		if err != nil {
 			return nil, err
@@ -208,8 +210,8 @@ func (s *Service) AcceptOffer(ctx context.Context, req *connect.Request[disputev
 		out, err := s.commit(ctx, tx, l, acceptOffer, p, now, append([]step{{
 			kind: disputev1.TimelineEntry_KIND_OFFER_ACCEPTED, event: "offer_accepted", offerID: offer.GetId(),
 			amount: offer.GetRefundAmount(), fields: []string{"state", "offers", "settlement"},
-			desc: fmt.Sprintf("The %s accepted the offer of %s of %d %s; the dispute is settled", auth.RoleName(p.Role),
-				offer.GetResolution(), offer.GetRefundAmount().GetAmountMinor(), o.Money.Currency),
+			desc: fmt.Sprintf("The %s accepted the offer of %s of %s; the dispute is settled", auth.RoleName(p.Role),
+				describe.Enum(offer.GetResolution()), describe.Money(offer.GetRefundAmount().GetAmountMinor(), o.Money.Currency)),
 		}}, steps...)...)
 		if err != nil {
 			return nil, err

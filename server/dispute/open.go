@@ -16,6 +16,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/aftersales"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/describe"
 	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/policy"
@@ -293,8 +294,8 @@ func (s *Service) OpenDispute(ctx context.Context, req *connect.Request[disputev
 		out, err := s.commit(ctx, tx, l, open, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OPENED, event: "opened", offerID: offer.GetId(), evidence: evidence,
 			amount: d.GetRequestedRefundAmount(),
-			desc: fmt.Sprintf("The buyer opened a dispute (%s) asking for %s of %d %s; the supplier must respond by %s",
-				d.GetReason(), d.GetRequestedResolution(), amount, o.Money.Currency,
+			desc: fmt.Sprintf("The buyer opened a dispute (%s) asking for %s of %s; the supplier must respond by %s",
+				describe.Enum(d.GetReason()), describe.Enum(d.GetRequestedResolution()), describe.Money(amount, o.Money.Currency),
 				d.GetSupplierResponseDeadline().AsTime().Format(time.RFC3339)),
 			fields: []string{"state", "offers", "evidence"},
 		})
@@ -402,8 +403,8 @@ func (s *Service) RecordChargeback(ctx context.Context, req *connect.Request[dis
 		}
 		out, err := s.commit(ctx, tx, l, recordCharge, p, now, step{
 			kind: disputev1.TimelineEntry_KIND_OPENED, event: "opened", amount: m.GetAmount(), fields: []string{"state", "chargeback"},
-			desc: fmt.Sprintf("A card chargeback (%s) of %d %s was recorded; the supplier must contest it with evidence by %s",
-				m.GetReasonCode(), m.GetAmount().GetAmountMinor(), o.Money.Currency, d.GetSupplierResponseDeadline().AsTime().Format(time.RFC3339)),
+			desc: fmt.Sprintf("A card chargeback (%s) of %s was recorded; the supplier must contest it with evidence by %s",
+				m.GetReasonCode(), describe.Money(m.GetAmount().GetAmountMinor(), o.Money.Currency), d.GetSupplierResponseDeadline().AsTime().Format(time.RFC3339)),
 		})
 		if err != nil {
 			return nil, err
@@ -476,8 +477,8 @@ func (s *Service) OpenReturnedGoodsDispute(ctx context.Context, tx *ent.Tx, r af
 	_, err = s.commit(ctx, tx, l, openReturned, supplier, now, step{
 		kind: disputev1.TimelineEntry_KIND_OPENED, event: "opened", evidence: d.GetEvidence(), amount: d.GetRequestedRefundAmount(),
 		fields: []string{"state"},
-		desc: fmt.Sprintf("The supplier reported the goods of return %s damaged or missing and contests %d %s of its refund; an arbiter decides",
-			r.ReturnID, r.ClaimMinor, o.Money.Currency),
+		desc: fmt.Sprintf("The supplier reported the goods of return %s damaged or missing and contests %s of its refund; an arbiter decides",
+			r.ReturnID, describe.Money(r.ClaimMinor, o.Money.Currency)),
 	})
 	if err != nil {
 		return "", err

@@ -12,6 +12,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
+	"github.com/tradeassure/tradeassure/server/describe"
 	"github.com/tradeassure/tradeassure/server/ledger"
 	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/resource"
@@ -104,7 +105,7 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 		d.ReturnId, set.ReturnId = id, id
 		set.RefundSource = disputev1.Settlement_REFUND_SOURCE_RETURN
 		steps = append(steps, step{kind: disputev1.TimelineEntry_KIND_MONEY_MOVED, fields: []string{"return_id"},
-			desc: fmt.Sprintf("Return %s started; the buyer is refunded %d %s when the goods come back", id, oc.amount, cur)})
+			desc: fmt.Sprintf("Return %s started; the buyer is refunded %s when the goods come back", id, describe.Money(oc.amount, cur))})
 	case oc.amount > 0:
 		res, err := s.escrow.Refund(ctx, tx, order.RefundRequest{
 			OrderID: d.GetOrderId(), AmountMinor: oc.amount, CauseKind: ledger.CauseDisputeRefund, CauseID: d.GetId(),
@@ -114,11 +115,11 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 			return nil, err
 		}
 		set.RefundSource = disputev1.Settlement_REFUND_SOURCE_ESCROW
-		desc := fmt.Sprintf("%d %s refunded to the buyer from the order's escrow", oc.amount, cur)
+		desc := describe.Money(oc.amount, cur) + " refunded to the buyer from the order's escrow"
 		if res.FromSupplierMinor > 0 {
 			set.RefundSource = disputev1.Settlement_REFUND_SOURCE_SUPPLIER_CLAWBACK
-			desc = fmt.Sprintf("%d %s refunded to the buyer: %d from the escrow and %d recovered from the supplier's balance",
-				oc.amount, cur, res.FromEscrowMinor, res.FromSupplierMinor)
+			desc = fmt.Sprintf("%s refunded to the buyer: %s from the escrow and %s recovered from the supplier's balance",
+				describe.Money(oc.amount, cur), describe.Money(res.FromEscrowMinor, cur), describe.Money(res.FromSupplierMinor, cur))
 		}
 		steps = append(steps, step{kind: disputev1.TimelineEntry_KIND_MONEY_MOVED, amount: resource.Money(oc.amount, cur),
 			fields: []string{"settlement.refund_amount"}, desc: desc})
@@ -140,7 +141,7 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, l *loaded, actor auth.
 		set.InspectionFeeReimbursement = insp.GetFee()
 		steps = append(steps, step{kind: disputev1.TimelineEntry_KIND_MONEY_MOVED, amount: insp.GetFee(),
 			fields: []string{"inspection.reimbursed"},
-			desc:   fmt.Sprintf("The supplier reimbursed the buyer's inspection fee of %d %s", fee, cur)})
+			desc:   fmt.Sprintf("The supplier reimbursed the buyer's inspection fee of %s", describe.Money(fee, cur))})
 	}
 	d.Settlement = set
 	if err := s.end(ctx, tx, l, actor, now, !oc.noHold); err != nil {

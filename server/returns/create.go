@@ -19,6 +19,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/aftersales"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/describe"
 	"github.com/tradeassure/tradeassure/server/order"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
@@ -312,13 +313,9 @@ func describeLines(lines []schema.ReturnedLine, whole bool) string {
 	return fmt.Sprintf("%d unit(s) on %d line(s)", units, len(lines))
 }
 
-func reasonText(r returnsv1.Return_Reason) string {
-	return "reason " + r.String()[len("REASON_"):]
-}
+func reasonText(r returnsv1.Return_Reason) string { return "reason: " + describe.Enum(r) }
 
-func amountText(minor int64, currency string) string {
-	return fmt.Sprintf("%d.%02d %s", minor/100, minor%100, currency)
-}
+func amountText(minor int64, currency string) string { return describe.Money(minor, currency) }
 
 // StartReturnForDispute starts the return of a dispute settled or ruled as "return and refund": it starts
 // APPROVED, addressed to the supplier's registered return address, covering every unit of the order still

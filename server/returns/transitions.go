@@ -15,6 +15,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/aftersales"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/describe"
 	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
@@ -109,7 +110,7 @@ func (s *Service) DeclineReturn(ctx context.Context, req *connect.Request[return
 		}
 		_, pb, err := s.commit(ctx, tx, r, decline, change{event: "declined", actor: p, now: now,
 			steps: []step{{kind: returnsv1.TimelineEntry_KIND_DECLINED, evidence: stamped,
-				description: fmt.Sprintf("Supplier declined the return (%s): %s. The buyer may open a dispute about the order", m.GetReason(), m.GetNote()),
+				description: fmt.Sprintf("Supplier declined the return (%s): %s. The buyer may open a dispute about the order", describe.Enum(m.GetReason()), m.GetNote()),
 				fields:      []string{"decline_reason", "decline_note"}}},
 			set: func(u *ent.ReturnRequestUpdateOne) {
 				u.SetDeclineReason(m.GetReason().String()).SetDeclineNote(m.GetNote()).

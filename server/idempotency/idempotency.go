@@ -18,10 +18,12 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"entgo.io/ent/dialect"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/idempotencykey"
+	"github.com/tradeassure/tradeassure/ent/predicate"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
@@ -62,13 +64,15 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 	for attempt := 0; ; attempt++ {
 		var out Resp
 		err := store.WithTx(ctx, func(tx *ent.Tx) error {
-			prior, err := tx.IdempotencyKey.Query().Where(
-				idempotencykey.PrincipalID(key.PrincipalID),
-				idempotencykey.Procedure(key.Procedure),
-				idempotencykey.RequestID(key.RequestID),
-			).Only(ctx)
-			switch {
-			case err == nil:
+			claimed, err := claim(ctx, tx, store.Dialect, key, hash, now)
+			if err != nil {
+				return err
+			}
+			if !claimed {
+				prior, err := tx.IdempotencyKey.Query().Where(byKey(key)).Only(ctx)
+				if err != nil {
+					return fmt.Errorf("look up request id: %w", err)
+				}
 				if !bytes.Equal(prior.RequestHash, hash) {
 					return apierr.New(connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_REQUEST_ID_REUSED,
 						"request id %q was already used for a different request; use a new request id", key.RequestID).
@@ -76,14 +80,6 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 				}
 				out = newOf(zero)
 				return proto.Unmarshal(prior.Response, out)
-			case !ent.IsNotFound(err):
-				return fmt.Errorf("look up request id: %w", err)
-			}
-			claim, err := tx.IdempotencyKey.Create().
-				SetPrincipalID(key.PrincipalID).SetProcedure(key.Procedure).SetRequestID(key.RequestID).
-				SetRequestHash(hash).SetResponse([]byte{}).SetCreateTime(now).Save(ctx)
-			if err != nil {
-				return fmt.Errorf("claim request id: %w", err)
 			}
 			out, err = fn(tx)
 			if err != nil {
@@ -93,8 +89,8 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 			if err != nil {
 				return fmt.Errorf("store response: %w", err)
 			}
-			// An update by id, not UpdateOne: UpdateOne reads the row back after writing it.
-			return tx.IdempotencyKey.Update().Where(idempotencykey.ID(claim.ID)).SetResponse(body).Exec(ctx)
+			// An update, not UpdateOne: UpdateOne reads the row back after writing it.
+			return tx.IdempotencyKey.Update().Where(byKey(key)).SetResponse(body).Exec(ctx)
 		})
 		if err != nil {
 			// The claim lost to a concurrent request with the key, which has committed by now: the next
@@ -106,6 +102,38 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 		}
 		return out, nil
 	}
+}
+
+// claim inserts the key's row with an empty response, unless a row for the key exists: one statement for
+// the usual new request, where a look-up followed by an insert took two. On Postgres a concurrent
+// transaction that inserted the key first makes this one wait for it: when it commits, nothing is inserted
+// and the caller reads its response; when it rolls back, the row is inserted here.
+func claim(ctx context.Context, tx *ent.Tx, dia string, key Key, hash []byte, now time.Time) (bool, error) {
+	q := claimSQLite
+	if dia == dialect.Postgres {
+		q = claimPostgres
+	}
+	res, err := tx.ExecContext(ctx, q, key.PrincipalID, key.Procedure, key.RequestID, hash, []byte{}, now)
+	if err != nil {
+		return false, fmt.Errorf("claim request id: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim request id: %w", err)
+	}
+	return n == 1, nil
+}
+
+const (
+	claimSQLite = "INSERT INTO `idempotency_keys` (`principal_id`, `procedure`, `request_id`, `request_hash`, `response`, `create_time`) " +
+		"VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (`principal_id`, `procedure`, `request_id`) DO NOTHING"
+	claimPostgres = `INSERT INTO "idempotency_keys" ("principal_id", "procedure", "request_id", "request_hash", "response", "create_time") ` +
+		`VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT ("principal_id", "procedure", "request_id") DO NOTHING`
+)
+
+func byKey(key Key) predicate.IdempotencyKey {
+	return idempotencykey.And(idempotencykey.PrincipalID(key.PrincipalID), idempotencykey.Procedure(key.Procedure),
+		idempotencykey.RequestID(key.RequestID))
 }
 
 // Retention is how long a stored response answers retries of its request id: at least 30 days (Stripe

@@ -161,10 +161,12 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, o *ent.Order, c change
 	}
 	typ := "order." + c.event
 	role := auth.RoleName(c.actor.Role)
+	snapshot := resource.Marshal(pb)
 	if err := tx.OrderRevision.Create().SetOrderID(o.ID).SetRevision(o.Revision).SetChange(typ).
-		SetActorRole(role).SetActorID(c.actor.AccountID).SetTime(c.now).SetSnapshot(resource.Marshal(pb)).Exec(ctx); err != nil {
+		SetActorRole(role).SetActorID(c.actor.AccountID).SetTime(c.now).SetSnapshot(snapshot).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("record revision of order %s: %w", o.ID, err)
 	}
+	idempotency.StoredOrderRevision(tx, o.ID, o.Revision, snapshot)
 	err = s.feed.Append(ctx, tx, events.Event{
 		Type: typ, SubjectType: "order", SubjectID: o.ID, Revision: o.Revision, Time: c.now,
 		Actor: c.actor, Parties: []string{o.BuyerID, o.SupplierID}, Payload: pb,

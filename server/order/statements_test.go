@@ -37,7 +37,8 @@ func shapes(stmts []string) []string {
 // that a duplicate read or an extra round trip shows up as a failing test rather than as a slower
 // benchmark: one statement claims the request id, one reads both parties' accounts (the caller's as it is
 // now, and the counterparty), one reads the products, four write the order, its revision and its event
-// with its audience, one stores the response.
+// with its audience, one stores the response (a reference to the revision); a retry reads the key and the
+// revision its response refers to.
 func TestStatementsPerCall(t *testing.T) {
 	for _, engine := range servertest.Engines() {
 		t.Run(engine, func(t *testing.T) {
@@ -61,7 +62,7 @@ func TestStatementsPerCall(t *testing.T) {
 				{"CreateOrder retried", func() error {
 					_, err := m.supplier.Orders.CreateOrder(e.Ctx, connect.NewRequest(req))
 					return err
-				}, []string{"BEGIN", "INSERT idempotency_keys", "SELECT idempotency_keys", "COMMIT"}},
+				}, []string{"BEGIN", "INSERT idempotency_keys", "SELECT idempotency_keys", "SELECT order_revisions", "COMMIT"}},
 				{"CreateOrder requested by the buyer", func() error {
 					r := m.createReq(commonv1.Policy_POLICY_TRADE_ASSURANCE, m.terms(1))
 					r.BuyerEmail, r.SupplierId = "", m.supplier.ID()

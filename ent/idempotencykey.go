@@ -27,6 +27,8 @@ type IdempotencyKey struct {
 	RequestHash []byte `json:"request_hash,omitempty"`
 	// Response holds the value of the "response" field.
 	Response []byte `json:"response,omitempty"`
+	// ResponseRef holds the value of the "response_ref" field.
+	ResponseRef string `json:"response_ref,omitempty"`
 	// CreateTime holds the value of the "create_time" field.
 	CreateTime   time.Time `json:"create_time,omitempty"`
 	selectValues sql.SelectValues
@@ -41,7 +43,7 @@ func (*IdempotencyKey) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case idempotencykey.FieldID:
 			values[i] = new(sql.NullInt64)
-		case idempotencykey.FieldPrincipalID, idempotencykey.FieldProcedure, idempotencykey.FieldRequestID:
+		case idempotencykey.FieldPrincipalID, idempotencykey.FieldProcedure, idempotencykey.FieldRequestID, idempotencykey.FieldResponseRef:
 			values[i] = new(sql.NullString)
 		case idempotencykey.FieldCreateTime:
 			values[i] = new(sql.NullTime)
@@ -95,6 +97,12 @@ func (_m *IdempotencyKey) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field response", values[i])
 			} else if value != nil {
 				_m.Response = *value
+			}
+		case idempotencykey.FieldResponseRef:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field response_ref", values[i])
+			} else if value.Valid {
+				_m.ResponseRef = value.String
 			}
 		case idempotencykey.FieldCreateTime:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -152,6 +160,9 @@ func (_m *IdempotencyKey) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("response=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Response))
+	builder.WriteString(", ")
+	builder.WriteString("response_ref=")
+	builder.WriteString(_m.ResponseRef)
 	builder.WriteString(", ")
 	builder.WriteString("create_time=")
 	builder.WriteString(_m.CreateTime.Format(time.ANSIC))

@@ -52,6 +52,20 @@ func (_c *IdempotencyKeyCreate) SetResponse(v []byte) *IdempotencyKeyCreate {
 	return _c
 }
 
+// SetResponseRef sets the "response_ref" field.
+func (_c *IdempotencyKeyCreate) SetResponseRef(v string) *IdempotencyKeyCreate {
+	_c.mutation.SetResponseRef(v)
+	return _c
+}
+
+// SetNillableResponseRef sets the "response_ref" field if the given value is not nil.
+func (_c *IdempotencyKeyCreate) SetNillableResponseRef(v *string) *IdempotencyKeyCreate {
+	if v != nil {
+		_c.SetResponseRef(*v)
+	}
+	return _c
+}
+
 // SetCreateTime sets the "create_time" field.
 func (_c *IdempotencyKeyCreate) SetCreateTime(v time.Time) *IdempotencyKeyCreate {
 	_c.mutation.SetCreateTime(v)
@@ -65,6 +79,7 @@ func (_c *IdempotencyKeyCreate) Mutation() *IdempotencyKeyMutation {
 
 // Save creates the IdempotencyKey in the database.
 func (_c *IdempotencyKeyCreate) Save(ctx context.Context) (*IdempotencyKey, error) {
+	_c.defaults()
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -87,6 +102,14 @@ func (_c *IdempotencyKeyCreate) Exec(ctx context.Context) error {
 func (_c *IdempotencyKeyCreate) ExecX(ctx context.Context) {
 	if err := _c.Exec(ctx); err != nil {
 		panic(err)
+	}
+}
+
+// defaults sets the default values of the builder before save.
+func (_c *IdempotencyKeyCreate) defaults() {
+	if _, ok := _c.mutation.ResponseRef(); !ok {
+		v := idempotencykey.DefaultResponseRef
+		_c.mutation.SetResponseRef(v)
 	}
 }
 
@@ -116,6 +139,9 @@ func (_c *IdempotencyKeyCreate) check() error {
 	}
 	if _, ok := _c.mutation.Response(); !ok {
 		return &ValidationError{Name: "response", err: errors.New(`ent: missing required field "IdempotencyKey.response"`)}
+	}
+	if _, ok := _c.mutation.ResponseRef(); !ok {
+		return &ValidationError{Name: "response_ref", err: errors.New(`ent: missing required field "IdempotencyKey.response_ref"`)}
 	}
 	if _, ok := _c.mutation.CreateTime(); !ok {
 		return &ValidationError{Name: "create_time", err: errors.New(`ent: missing required field "IdempotencyKey.create_time"`)}
@@ -166,6 +192,10 @@ func (_c *IdempotencyKeyCreate) createSpec() (*IdempotencyKey, *sqlgraph.CreateS
 	if value, ok := _c.mutation.Response(); ok {
 		_spec.SetField(idempotencykey.FieldResponse, field.TypeBytes, value)
 		_node.Response = value
+	}
+	if value, ok := _c.mutation.ResponseRef(); ok {
+		_spec.SetField(idempotencykey.FieldResponseRef, field.TypeString, value)
+		_node.ResponseRef = value
 	}
 	if value, ok := _c.mutation.CreateTime(); ok {
 		_spec.SetField(idempotencykey.FieldCreateTime, field.TypeTime, value)
@@ -232,6 +262,18 @@ func (u *IdempotencyKeyUpsert) SetResponse(v []byte) *IdempotencyKeyUpsert {
 // UpdateResponse sets the "response" field to the value that was provided on create.
 func (u *IdempotencyKeyUpsert) UpdateResponse() *IdempotencyKeyUpsert {
 	u.SetExcluded(idempotencykey.FieldResponse)
+	return u
+}
+
+// SetResponseRef sets the "response_ref" field.
+func (u *IdempotencyKeyUpsert) SetResponseRef(v string) *IdempotencyKeyUpsert {
+	u.Set(idempotencykey.FieldResponseRef, v)
+	return u
+}
+
+// UpdateResponseRef sets the "response_ref" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsert) UpdateResponseRef() *IdempotencyKeyUpsert {
+	u.SetExcluded(idempotencykey.FieldResponseRef)
 	return u
 }
 
@@ -306,6 +348,20 @@ func (u *IdempotencyKeyUpsertOne) UpdateResponse() *IdempotencyKeyUpsertOne {
 	})
 }
 
+// SetResponseRef sets the "response_ref" field.
+func (u *IdempotencyKeyUpsertOne) SetResponseRef(v string) *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetResponseRef(v)
+	})
+}
+
+// UpdateResponseRef sets the "response_ref" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertOne) UpdateResponseRef() *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateResponseRef()
+	})
+}
+
 // Exec executes the query.
 func (u *IdempotencyKeyUpsertOne) Exec(ctx context.Context) error {
 	if len(u.create.conflict) == 0 {
@@ -358,6 +414,7 @@ func (_c *IdempotencyKeyCreateBulk) Save(ctx context.Context) ([]*IdempotencyKey
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
+			builder.defaults()
 			var mut Mutator = MutateFunc(func(ctx context.Context, m Mutation) (Value, error) {
 				mutation, ok := m.(*IdempotencyKeyMutation)
 				if !ok {
@@ -539,6 +596,20 @@ func (u *IdempotencyKeyUpsertBulk) SetResponse(v []byte) *IdempotencyKeyUpsertBu
 func (u *IdempotencyKeyUpsertBulk) UpdateResponse() *IdempotencyKeyUpsertBulk {
 	return u.Update(func(s *IdempotencyKeyUpsert) {
 		s.UpdateResponse()
+	})
+}
+
+// SetResponseRef sets the "response_ref" field.
+func (u *IdempotencyKeyUpsertBulk) SetResponseRef(v string) *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetResponseRef(v)
+	})
+}
+
+// UpdateResponseRef sets the "response_ref" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertBulk) UpdateResponseRef() *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateResponseRef()
 	})
 }
 

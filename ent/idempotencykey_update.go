@@ -33,6 +33,20 @@ func (_u *IdempotencyKeyUpdate) SetResponse(v []byte) *IdempotencyKeyUpdate {
 	return _u
 }
 
+// SetResponseRef sets the "response_ref" field.
+func (_u *IdempotencyKeyUpdate) SetResponseRef(v string) *IdempotencyKeyUpdate {
+	_u.mutation.SetResponseRef(v)
+	return _u
+}
+
+// SetNillableResponseRef sets the "response_ref" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdate) SetNillableResponseRef(v *string) *IdempotencyKeyUpdate {
+	if v != nil {
+		_u.SetResponseRef(*v)
+	}
+	return _u
+}
+
 // Mutation returns the IdempotencyKeyMutation object of the builder.
 func (_u *IdempotencyKeyUpdate) Mutation() *IdempotencyKeyMutation {
 	return _u.mutation
@@ -77,6 +91,9 @@ func (_u *IdempotencyKeyUpdate) sqlSave(ctx context.Context) (_node int, err err
 	if value, ok := _u.mutation.Response(); ok {
 		_spec.SetField(idempotencykey.FieldResponse, field.TypeBytes, value)
 	}
+	if value, ok := _u.mutation.ResponseRef(); ok {
+		_spec.SetField(idempotencykey.FieldResponseRef, field.TypeString, value)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{idempotencykey.Label}
@@ -100,6 +117,20 @@ type IdempotencyKeyUpdateOne struct {
 // SetResponse sets the "response" field.
 func (_u *IdempotencyKeyUpdateOne) SetResponse(v []byte) *IdempotencyKeyUpdateOne {
 	_u.mutation.SetResponse(v)
+	return _u
+}
+
+// SetResponseRef sets the "response_ref" field.
+func (_u *IdempotencyKeyUpdateOne) SetResponseRef(v string) *IdempotencyKeyUpdateOne {
+	_u.mutation.SetResponseRef(v)
+	return _u
+}
+
+// SetNillableResponseRef sets the "response_ref" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdateOne) SetNillableResponseRef(v *string) *IdempotencyKeyUpdateOne {
+	if v != nil {
+		_u.SetResponseRef(*v)
+	}
 	return _u
 }
 
@@ -176,6 +207,9 @@ func (_u *IdempotencyKeyUpdateOne) sqlSave(ctx context.Context) (_node *Idempote
 	}
 	if value, ok := _u.mutation.Response(); ok {
 		_spec.SetField(idempotencykey.FieldResponse, field.TypeBytes, value)
+	}
+	if value, ok := _u.mutation.ResponseRef(); ok {
+		_spec.SetField(idempotencykey.FieldResponseRef, field.TypeString, value)
 	}
 	_node = &IdempotencyKey{config: _u.config}
 	_spec.Assign = _node.assignValues

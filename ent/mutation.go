@@ -7537,6 +7537,7 @@ type IdempotencyKeyMutation struct {
 	request_id    *string
 	request_hash  *[]byte
 	response      *[]byte
+	response_ref  *string
 	create_time   *time.Time
 	clearedFields map[string]struct{}
 	done          bool
@@ -7822,6 +7823,42 @@ func (m *IdempotencyKeyMutation) ResetResponse() {
 	m.response = nil
 }
 
+// SetResponseRef sets the "response_ref" field.
+func (m *IdempotencyKeyMutation) SetResponseRef(s string) {
+	m.response_ref = &s
+}
+
+// ResponseRef returns the value of the "response_ref" field in the mutation.
+func (m *IdempotencyKeyMutation) ResponseRef() (r string, exists bool) {
+	v := m.response_ref
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResponseRef returns the old "response_ref" field's value of the IdempotencyKey entity.
+// If the IdempotencyKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyKeyMutation) OldResponseRef(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResponseRef is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResponseRef requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResponseRef: %w", err)
+	}
+	return oldValue.ResponseRef, nil
+}
+
+// ResetResponseRef resets all changes to the "response_ref" field.
+func (m *IdempotencyKeyMutation) ResetResponseRef() {
+	m.response_ref = nil
+}
+
 // SetCreateTime sets the "create_time" field.
 func (m *IdempotencyKeyMutation) SetCreateTime(t time.Time) {
 	m.create_time = &t
@@ -7892,7 +7929,7 @@ func (m *IdempotencyKeyMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *IdempotencyKeyMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.principal_id != nil {
 		fields = append(fields, idempotencykey.FieldPrincipalID)
 	}
@@ -7907,6 +7944,9 @@ func (m *IdempotencyKeyMutation) Fields() []string {
 	}
 	if m.response != nil {
 		fields = append(fields, idempotencykey.FieldResponse)
+	}
+	if m.response_ref != nil {
+		fields = append(fields, idempotencykey.FieldResponseRef)
 	}
 	if m.create_time != nil {
 		fields = append(fields, idempotencykey.FieldCreateTime)
@@ -7929,6 +7969,8 @@ func (m *IdempotencyKeyMutation) Field(name string) (ent.Value, bool) {
 		return m.RequestHash()
 	case idempotencykey.FieldResponse:
 		return m.Response()
+	case idempotencykey.FieldResponseRef:
+		return m.ResponseRef()
 	case idempotencykey.FieldCreateTime:
 		return m.CreateTime()
 	}
@@ -7950,6 +7992,8 @@ func (m *IdempotencyKeyMutation) OldField(ctx context.Context, name string) (ent
 		return m.OldRequestHash(ctx)
 	case idempotencykey.FieldResponse:
 		return m.OldResponse(ctx)
+	case idempotencykey.FieldResponseRef:
+		return m.OldResponseRef(ctx)
 	case idempotencykey.FieldCreateTime:
 		return m.OldCreateTime(ctx)
 	}
@@ -7995,6 +8039,13 @@ func (m *IdempotencyKeyMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetResponse(v)
+		return nil
+	case idempotencykey.FieldResponseRef:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResponseRef(v)
 		return nil
 	case idempotencykey.FieldCreateTime:
 		v, ok := value.(time.Time)
@@ -8066,6 +8117,9 @@ func (m *IdempotencyKeyMutation) ResetField(name string) error {
 		return nil
 	case idempotencykey.FieldResponse:
 		m.ResetResponse()
+		return nil
+	case idempotencykey.FieldResponseRef:
+		m.ResetResponseRef()
 		return nil
 	case idempotencykey.FieldCreateTime:
 		m.ResetCreateTime()

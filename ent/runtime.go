@@ -365,6 +365,10 @@ func init() {
 	idempotencykeyDescRequestID := idempotencykeyFields[2].Descriptor()
 	// idempotencykey.RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
 	idempotencykey.RequestIDValidator = idempotencykeyDescRequestID.Validators[0].(func(string) error)
+	// idempotencykeyDescResponseRef is the schema descriptor for response_ref field.
+	idempotencykeyDescResponseRef := idempotencykeyFields[5].Descriptor()
+	// idempotencykey.DefaultResponseRef holds the default value on creation for the response_ref field.
+	idempotencykey.DefaultResponseRef = idempotencykeyDescResponseRef.Default.(string)
 	ledgeraccountFields := schema.LedgerAccount{}.Fields()
 	_ = ledgeraccountFields
 	// ledgeraccountDescOwnerID is the schema descriptor for owner_id field.

@@ -21,6 +21,8 @@ const (
 	FieldRequestHash = "request_hash"
 	// FieldResponse holds the string denoting the response field in the database.
 	FieldResponse = "response"
+	// FieldResponseRef holds the string denoting the response_ref field in the database.
+	FieldResponseRef = "response_ref"
 	// FieldCreateTime holds the string denoting the create_time field in the database.
 	FieldCreateTime = "create_time"
 	// Table holds the table name of the idempotencykey in the database.
@@ -35,6 +37,7 @@ var Columns = []string{
 	FieldRequestID,
 	FieldRequestHash,
 	FieldResponse,
+	FieldResponseRef,
 	FieldCreateTime,
 }
 
@@ -53,6 +56,8 @@ var (
 	ProcedureValidator func(string) error
 	// RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
 	RequestIDValidator func(string) error
+	// DefaultResponseRef holds the default value on creation for the "response_ref" field.
+	DefaultResponseRef string
 )
 
 // OrderOption defines the ordering options for the IdempotencyKey queries.
@@ -76,6 +81,11 @@ func ByProcedure(opts ...sql.OrderTermOption) OrderOption {
 // ByRequestID orders the results by the request_id field.
 func ByRequestID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRequestID, opts...).ToFunc()
+}
+
+// ByResponseRef orders the results by the response_ref field.
+func ByResponseRef(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldResponseRef, opts...).ToFunc()
 }
 
 // ByCreateTime orders the results by the create_time field.

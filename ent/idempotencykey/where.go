@@ -79,6 +79,11 @@ func Response(v []byte) predicate.IdempotencyKey {
 	return predicate.IdempotencyKey(sql.FieldEQ(FieldResponse, v))
 }
 
+// ResponseRef applies equality check predicate on the "response_ref" field. It's identical to ResponseRefEQ.
+func ResponseRef(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEQ(FieldResponseRef, v))
+}
+
 // CreateTime applies equality check predicate on the "create_time" field. It's identical to CreateTimeEQ.
 func CreateTime(v time.Time) predicate.IdempotencyKey {
 	return predicate.IdempotencyKey(sql.FieldEQ(FieldCreateTime, v))
@@ -357,6 +362,71 @@ func ResponseLT(v []byte) predicate.IdempotencyKey {
 // ResponseLTE applies the LTE predicate on the "response" field.
 func ResponseLTE(v []byte) predicate.IdempotencyKey {
 	return predicate.IdempotencyKey(sql.FieldLTE(FieldResponse, v))
+}
+
+// ResponseRefEQ applies the EQ predicate on the "response_ref" field.
+func ResponseRefEQ(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEQ(FieldResponseRef, v))
+}
+
+// ResponseRefNEQ applies the NEQ predicate on the "response_ref" field.
+func ResponseRefNEQ(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldNEQ(FieldResponseRef, v))
+}
+
+// ResponseRefIn applies the In predicate on the "response_ref" field.
+func ResponseRefIn(vs ...string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldIn(FieldResponseRef, vs...))
+}
+
+// ResponseRefNotIn applies the NotIn predicate on the "response_ref" field.
+func ResponseRefNotIn(vs ...string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldNotIn(FieldResponseRef, vs...))
+}
+
+// ResponseRefGT applies the GT predicate on the "response_ref" field.
+func ResponseRefGT(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldGT(FieldResponseRef, v))
+}
+
+// ResponseRefGTE applies the GTE predicate on the "response_ref" field.
+func ResponseRefGTE(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldGTE(FieldResponseRef, v))
+}
+
+// ResponseRefLT applies the LT predicate on the "response_ref" field.
+func ResponseRefLT(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldLT(FieldResponseRef, v))
+}
+
+// ResponseRefLTE applies the LTE predicate on the "response_ref" field.
+func ResponseRefLTE(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldLTE(FieldResponseRef, v))
+}
+
+// ResponseRefContains applies the Contains predicate on the "response_ref" field.
+func ResponseRefContains(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldContains(FieldResponseRef, v))
+}
+
+// ResponseRefHasPrefix applies the HasPrefix predicate on the "response_ref" field.
+func ResponseRefHasPrefix(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldHasPrefix(FieldResponseRef, v))
+}
+
+// ResponseRefHasSuffix applies the HasSuffix predicate on the "response_ref" field.
+func ResponseRefHasSuffix(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldHasSuffix(FieldResponseRef, v))
+}
+
+// ResponseRefEqualFold applies the EqualFold predicate on the "response_ref" field.
+func ResponseRefEqualFold(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldEqualFold(FieldResponseRef, v))
+}
+
+// ResponseRefContainsFold applies the ContainsFold predicate on the "response_ref" field.
+func ResponseRefContainsFold(v string) predicate.IdempotencyKey {
+	return predicate.IdempotencyKey(sql.FieldContainsFold(FieldResponseRef, v))
 }
 
 // CreateTimeEQ applies the EQ predicate on the "create_time" field.

@@ -295,6 +295,7 @@ var (
 		{Name: "request_id", Type: field.TypeString},
 		{Name: "request_hash", Type: field.TypeBytes},
 		{Name: "response", Type: field.TypeBytes},
+		{Name: "response_ref", Type: field.TypeString, Default: ""},
 		{Name: "create_time", Type: field.TypeTime},
 	}
 	// IdempotencyKeysTable holds the schema information for the "idempotency_keys" table.
@@ -311,7 +312,7 @@ var (
 			{
 				Name:    "idempotencykey_create_time",
 				Unique:  false,
-				Columns: []*schema.Column{IdempotencyKeysColumns[6]},
+				Columns: []*schema.Column{IdempotencyKeysColumns[7]},
 			},
 		},
 	}

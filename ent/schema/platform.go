@@ -70,6 +70,10 @@ func (IdempotencyKey) Fields() []ent.Field {
 		field.Bytes("request_hash").Immutable(),
 		// response is written last in the transaction that claimed the row first (see package idempotency).
 		field.Bytes("response"),
+		// response_ref, when not empty, names where the response's one message is stored already (an order
+		// revision's snapshot), and response is empty: the response is rebuilt from it (see package
+		// idempotency).
+		field.String("response_ref").Default(""),
 		field.Time("create_time").Immutable(),
 	}
 }

@@ -15,13 +15,20 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
+	"entgo.io/ent/dialect"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/idempotencykey"
+	"github.com/tradeassure/tradeassure/ent/orderrevision"
+	"github.com/tradeassure/tradeassure/ent/predicate"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/auth"
@@ -62,39 +69,38 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 	for attempt := 0; ; attempt++ {
 		var out Resp
 		err := store.WithTx(ctx, func(tx *ent.Tx) error {
-			prior, err := tx.IdempotencyKey.Query().Where(
-				idempotencykey.PrincipalID(key.PrincipalID),
-				idempotencykey.Procedure(key.Procedure),
-				idempotencykey.RequestID(key.RequestID),
-			).Only(ctx)
-			switch {
-			case err == nil:
+			claimed, err := claim(ctx, tx, store.Dialect, key, hash, now)
+			if err != nil {
+				return err
+			}
+			if !claimed {
+				prior, err := tx.IdempotencyKey.Query().Where(byKey(key)).Only(ctx)
+				if err != nil {
+					return fmt.Errorf("look up request id: %w", err)
+				}
 				if !bytes.Equal(prior.RequestHash, hash) {
 					return apierr.New(connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_REQUEST_ID_REUSED,
 						"request id %q was already used for a different request; use a new request id", key.RequestID).
 						With("request_id", key.RequestID)
 				}
 				out = newOf(zero)
+				if prior.ResponseRef != "" {
+					return rebuild(ctx, tx, prior.ResponseRef, out)
+				}
 				return proto.Unmarshal(prior.Response, out)
-			case !ent.IsNotFound(err):
-				return fmt.Errorf("look up request id: %w", err)
 			}
-			claim, err := tx.IdempotencyKey.Create().
-				SetPrincipalID(key.PrincipalID).SetProcedure(key.Procedure).SetRequestID(key.RequestID).
-				SetRequestHash(hash).SetResponse([]byte{}).SetCreateTime(now).Save(ctx)
-			if err != nil {
-				return fmt.Errorf("claim request id: %w", err)
-			}
+			copies.Store(tx, &stored{})
+			defer copies.Delete(tx)
 			out, err = fn(tx)
 			if err != nil {
 				return err
 			}
-			body, err := proto.MarshalOptions{Deterministic: true}.Marshal(out)
+			body, ref, err := compact(tx, out)
 			if err != nil {
 				return fmt.Errorf("store response: %w", err)
 			}
-			// An update by id, not UpdateOne: UpdateOne reads the row back after writing it.
-			return tx.IdempotencyKey.Update().Where(idempotencykey.ID(claim.ID)).SetResponse(body).Exec(ctx)
+			// An update, not UpdateOne: UpdateOne reads the row back after writing it.
+			return tx.IdempotencyKey.Update().Where(byKey(key)).SetResponse(body).SetResponseRef(ref).Exec(ctx)
 		})
 		if err != nil {
 			// The claim lost to a concurrent request with the key, which has committed by now: the next
@@ -106,6 +112,134 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 		}
 		return out, nil
 	}
+}
+
+// A response is usually one resource as its transaction has just stored it, in a revision snapshot: the
+// order after CreateOrder or a transition. Storing it again with the request id would keep a third copy
+// of every order (beside the snapshot and the event), so the key stores a reference to the snapshot
+// instead, and a retry rebuilds the response from it. The reference is made only when the bytes are the
+// very bytes the snapshot holds, so the rebuilt response is the first one, byte for byte.
+
+// copies holds, for each transaction inside Run with a request id, the snapshots it stored (Stored).
+var copies sync.Map // *ent.Tx → *stored
+
+type stored struct {
+	mu   sync.Mutex
+	list []storedCopy
+}
+
+type storedCopy struct {
+	ref  string // table/subject/revision
+	body []byte
+}
+
+// StoredOrderRevision tells Run that tx stored snapshot as the revision of an order, so that a response made
+// of that very order can be kept as a reference to it. It does nothing outside a Run with a request id.
+func StoredOrderRevision(tx *ent.Tx, orderID string, revision int64, snapshot []byte) {
+	v, ok := copies.Load(tx)
+	if !ok {
+		return
+	}
+	s := v.(*stored)
+	s.mu.Lock()
+	s.list = append(s.list, storedCopy{ref: "order_revisions/" + orderID + "/" + strconv.FormatInt(revision, 10), body: snapshot})
+	s.mu.Unlock()
+}
+
+// compact returns what to store for out: its bytes, or no bytes and a reference (field number/copy) when out
+// holds one message field and nothing else, and that message's bytes are a copy tx stored.
+func compact(tx *ent.Tx, out proto.Message) ([]byte, string, error) {
+	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(out)
+	if err != nil {
+		return nil, "", err
+	}
+	v, ok := copies.Load(tx)
+	if !ok {
+		return body, "", nil
+	}
+	m := out.ProtoReflect()
+	var only protoreflect.FieldDescriptor
+	n := 0
+	m.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		only, n = fd, n+1
+		return n < 2
+	})
+	if n != 1 || only.Kind() != protoreflect.MessageKind || only.Cardinality() == protoreflect.Repeated || len(m.GetUnknown()) > 0 {
+		return body, "", nil
+	}
+	inner, err := proto.MarshalOptions{Deterministic: true}.Marshal(m.Get(only).Message().Interface())
+	if err != nil {
+		return nil, "", err
+	}
+	s := v.(*stored)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.list {
+		if bytes.Equal(c.body, inner) {
+			return []byte{}, strconv.Itoa(int(only.Number())) + "/" + c.ref, nil
+		}
+	}
+	return body, "", nil
+}
+
+// rebuild fills out from the copy ref names (see compact).
+func rebuild(ctx context.Context, tx *ent.Tx, ref string, out proto.Message) error {
+	parts := strings.Split(ref, "/")
+	if len(parts) != 4 || parts[1] != "order_revisions" {
+		return fmt.Errorf("rebuild stored response: unknown reference %q", ref)
+	}
+	field, err1 := strconv.Atoi(parts[0])
+	revision, err2 := strconv.ParseInt(parts[3], 10, 64)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("rebuild stored response: bad reference %q", ref)
+	}
+	rev, err := tx.OrderRevision.Query().Where(orderrevision.OrderID(parts[2]), orderrevision.Revision(revision)).Only(ctx)
+	if err != nil {
+		return fmt.Errorf("rebuild stored response %q: %w", ref, err)
+	}
+	m := out.ProtoReflect()
+	fd := m.Descriptor().Fields().ByNumber(protoreflect.FieldNumber(field))
+	if fd == nil || fd.Kind() != protoreflect.MessageKind {
+		return fmt.Errorf("rebuild stored response: %q names no message field of %s", ref, m.Descriptor().FullName())
+	}
+	v := m.NewField(fd)
+	if err := proto.Unmarshal(rev.Snapshot, v.Message().Interface()); err != nil {
+		return fmt.Errorf("rebuild stored response %q: %w", ref, err)
+	}
+	m.Set(fd, v)
+	return nil
+}
+
+// claim inserts the key's row with an empty response, unless a row for the key exists: one statement for
+// the usual new request, where a look-up followed by an insert took two. On Postgres a concurrent
+// transaction that inserted the key first makes this one wait for it: when it commits, nothing is inserted
+// and the caller reads its response; when it rolls back, the row is inserted here.
+func claim(ctx context.Context, tx *ent.Tx, dia string, key Key, hash []byte, now time.Time) (bool, error) {
+	q := claimSQLite
+	if dia == dialect.Postgres {
+		q = claimPostgres
+	}
+	res, err := tx.ExecContext(ctx, q, key.PrincipalID, key.Procedure, key.RequestID, hash, []byte{}, now)
+	if err != nil {
+		return false, fmt.Errorf("claim request id: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim request id: %w", err)
+	}
+	return n == 1, nil
+}
+
+const (
+	claimSQLite = "INSERT INTO `idempotency_keys` (`principal_id`, `procedure`, `request_id`, `request_hash`, `response`, `create_time`) " +
+		"VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (`principal_id`, `procedure`, `request_id`) DO NOTHING"
+	claimPostgres = `INSERT INTO "idempotency_keys" ("principal_id", "procedure", "request_id", "request_hash", "response", "create_time") ` +
+		`VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT ("principal_id", "procedure", "request_id") DO NOTHING`
+)
+
+func byKey(key Key) predicate.IdempotencyKey {
+	return idempotencykey.And(idempotencykey.PrincipalID(key.PrincipalID), idempotencykey.Procedure(key.Procedure),
+		idempotencykey.RequestID(key.RequestID))
 }
 
 // Retention is how long a stored response answers retries of its request id: at least 30 days (Stripe

@@ -15,6 +15,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/account"
 	entorder "github.com/tradeassure/tradeassure/ent/order"
+	"github.com/tradeassure/tradeassure/ent/predicate"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
@@ -160,10 +161,12 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, o *ent.Order, c change
 	}
 	typ := "order." + c.event
 	role := auth.RoleName(c.actor.Role)
+	snapshot := resource.Marshal(pb)
 	if err := tx.OrderRevision.Create().SetOrderID(o.ID).SetRevision(o.Revision).SetChange(typ).
-		SetActorRole(role).SetActorID(c.actor.AccountID).SetTime(c.now).SetSnapshot(resource.Marshal(pb)).Exec(ctx); err != nil {
+		SetActorRole(role).SetActorID(c.actor.AccountID).SetTime(c.now).SetSnapshot(snapshot).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("record revision of order %s: %w", o.ID, err)
 	}
+	idempotency.StoredOrderRevision(tx, o.ID, o.Revision, snapshot)
 	err = s.feed.Append(ctx, tx, events.Event{
 		Type: typ, SubjectType: "order", SubjectID: o.ID, Revision: o.Revision, Time: c.now,
 		Actor: c.actor, Parties: []string{o.BuyerID, o.SupplierID}, Payload: pb,
@@ -175,14 +178,6 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, o *ent.Order, c change
 }
 
 func stateName(s entorder.State) string { return string(s) }
-
-func supplierAccount(ctx context.Context, tx *ent.Tx, id string) (*ent.Account, error) {
-	a, err := tx.Account.Get(ctx, id)
-	if ent.IsNotFound(err) || (err == nil && a.Role.String() != "supplier") {
-		return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_NOT_FOUND, "supplier_id", "supplier %q does not exist", id)
-	}
-	return a, err
-}
 
 // PolicyOf is the policy set (and version) a stored order runs under: the one place it is read, by the
 // order's timers and by the returns and disputes about it.
@@ -266,15 +261,21 @@ func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.
 		if err := p.RequireTrading("create orders", now); err != nil {
 			return nil, err
 		}
-		var supplier, buyer *ent.Account
-		var err error
+		var self, supplier, buyer *ent.Account
 		awaitingSupplier := false
 		if p.Role == commonv1.Role_ROLE_SUPPLIER {
-			supplier = p.Account
-			buyer, err = buyerByEmail(ctx, tx, req.Msg.GetBuyerEmail())
+			address := email.Normalize(req.Msg.GetBuyerEmail())
+			if address == "" {
+				return nil, unknownBuyer(req.Msg.GetBuyerEmail())
+			}
+			me, other, err := readParties(ctx, tx, p, account.Email(address))
 			if err != nil {
 				return nil, err
 			}
+			if other == nil || other.Role != account.RoleBuyer {
+				return nil, unknownBuyer(req.Msg.GetBuyerEmail())
+			}
+			self, supplier, buyer = me, me, other
 		} else {
 			if req.Msg.GetSupplierId() == "" {
 				return nil, apierr.Invalid("supplier_id", "a buyer requesting a draft must name the supplier")
@@ -283,11 +284,20 @@ func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.
 				return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER, "buyer_email",
 					"a buyer can only request a draft for its own email")
 			}
-			buyer = p.Account
-			if supplier, err = supplierAccount(ctx, tx, req.Msg.GetSupplierId()); err != nil {
+			me, other, err := readParties(ctx, tx, p, account.ID(req.Msg.GetSupplierId()))
+			if err != nil {
 				return nil, err
 			}
+			if other == nil || other.Role != account.RoleSupplier {
+				return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_NOT_FOUND, "supplier_id", "supplier %q does not exist", req.Msg.GetSupplierId())
+			}
+			self, buyer, supplier = me, me, other
 			awaitingSupplier = true
+		}
+		// The caller's standing as it is now: authentication may have given an account up to auth.DefaultBound old.
+		p.Account = self
+		if err := p.RequireTrading("create orders", now); err != nil {
+			return nil, err
 		}
 		pol, rates, err := s.bind(ctx, tx, req.Msg, now)
 		if err != nil {
@@ -317,20 +327,35 @@ func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.
 	})
 }
 
-// buyerByEmail finds the buyer bound to an email, compared as accounts store it (email.Normalize).
-func buyerByEmail(ctx context.Context, tx *ent.Tx, address string) (*ent.Account, error) {
+// readParties reads, in one statement, the caller's own account as it is now and the other party of a new
+// order (the account matching other, nil when there is none). One round trip instead of two: the caller's
+// account from authentication may be up to auth.DefaultBound old, and the limit and standing checks of a
+// new order must see the current one.
+func readParties(ctx context.Context, tx *ent.Tx, p auth.Principal, other predicate.Account) (self, counterparty *ent.Account, err error) {
+	rows, err := tx.Account.Query().Where(account.Or(account.ID(p.AccountID), other)).Limit(3).All(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the parties: %w", err)
+	}
+	for _, a := range rows {
+		if a.ID == p.AccountID {
+			self = a
+		} else {
+			counterparty = a
+		}
+	}
+	if self == nil {
+		return nil, nil, apierr.New(connect.CodeUnauthenticated, commonv1.ErrorReason_ERROR_REASON_UNAUTHENTICATED,
+			"the calling account no longer exists")
+	}
+	return self, counterparty, nil
+}
+
+func unknownBuyer(address string) error {
 	if email.Normalize(address) == "" {
-		return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER, "buyer_email",
+		return apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER, "buyer_email",
 			"name the buyer by the email bound to the buyer's account")
 	}
-	a, err := tx.Account.Query().Where(account.Email(email.Normalize(address)), account.RoleEQ(account.RoleBuyer)).Only(ctx)
-	if err == nil {
-		return a, nil
-	}
-	if !ent.IsNotFound(err) {
-		return nil, fmt.Errorf("look up buyer: %w", err)
-	}
-	return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER, "buyer_email",
+	return apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER, "buyer_email",
 		"no buyer account is bound to %q", address)
 }
 

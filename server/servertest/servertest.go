@@ -94,6 +94,8 @@ type Env struct {
 	Ctx      context.Context
 	// DSN is the database the server runs on.
 	DSN string
+	// Statements are the statements sent to the database, when Options.RecordStatements is set.
+	Statements *storage.Statements
 }
 
 // Options configure New.
@@ -118,6 +120,8 @@ type Options struct {
 	Log *slog.Logger
 	// Policies configures the policy catalog.
 	Policies []policies.Option
+	// RecordStatements records every statement the server sends to the database in Env.Statements.
+	RecordStatements bool
 }
 
 // New starts a server on a fresh database. It is closed when the test ends.
@@ -146,6 +150,10 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
+	var stmts *storage.Statements
+	if o.RecordStatements {
+		stmts = store.RecordStatements()
+	}
 	clk := &Clock{now: Start}
 	log := o.Log
 	if log == nil {
@@ -166,7 +174,7 @@ func New(t testing.TB, o Options) *Env {
 	if o.Protocol == "" {
 		o.Protocol = "connect"
 	}
-	return &Env{T: t, Server: srv, HTTP: hs, Clock: clk, Protocol: o.Protocol, Store: store, Ctx: ctx, DSN: dsn}
+	return &Env{T: t, Server: srv, HTTP: hs, Clock: clk, Protocol: o.Protocol, Store: store, Ctx: ctx, DSN: dsn, Statements: stmts}
 }
 
 // testKeys encrypt webhook secrets in every test server of the process.

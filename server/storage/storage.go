@@ -20,7 +20,6 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	sqlite3 "github.com/mattn/go-sqlite3"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -131,7 +130,7 @@ func openSQLite(path string) (*sql.DB, error) {
 const sqliteDriver = "sqlite3_tradeassure"
 
 func init() {
-	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{})
+	sql.Register(sqliteDriver, &cachingDriver{})
 }
 
 // Migrate applies the migrations of the dialect that the database has not applied yet, each in its own

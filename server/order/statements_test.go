@@ -1,0 +1,139 @@
+package order_test
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"connectrpc.com/connect"
+
+	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
+	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
+	"github.com/tradeassure/tradeassure/server/servertest"
+)
+
+// statementShape reduces a statement to its verb and first table ("INSERT orders"), so the expected
+// sequences below read as what each call costs in round trips.
+var statementShape = regexp.MustCompile("(?is)^\\s*(SELECT|INSERT INTO|UPDATE|DELETE FROM)\\b.*?(?:FROM\\s+)?[`\"]?([a-z_]+)[`\"]?")
+
+func shapes(stmts []string) []string {
+	out := make([]string, 0, len(stmts))
+	for _, s := range stmts {
+		switch m := statementShape.FindStringSubmatch(s); {
+		case strings.HasPrefix(s, "BEGIN"), s == "COMMIT", s == "ROLLBACK":
+			out = append(out, strings.Fields(s)[0])
+		case m != nil:
+			out = append(out, strings.Fields(strings.ToUpper(m[1]))[0]+" "+m[2])
+		default:
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestStatementsPerCall pins the statements a warm CreateOrder and its retry send, on each engine, so
+// that a duplicate read or an extra round trip shows up as a failing test rather than as a slower
+// benchmark: one statement claims the request id, one reads both parties' accounts (the caller's as it is
+// now, and the counterparty), one reads the products, four write the order, its revision and its event
+// with its audience, one stores the response (a reference to the revision); a retry reads the key and the
+// revision its response refers to.
+func TestStatementsPerCall(t *testing.T) {
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Engine: engine, RecordStatements: true})
+			m := newMarket(t, e)
+			first := m.draft(commonv1.Policy_POLICY_TRADE_ASSURANCE, m.terms(1)) // authentication and policy caches warm
+			m.get(first.GetId())
+
+			req := m.createReq(commonv1.Policy_POLICY_TRADE_ASSURANCE, m.terms(1))
+			req.RequestId = "statements-1"
+			cases := []struct {
+				name string
+				call func() error
+				want []string
+			}{
+				{"CreateOrder", func() error {
+					_, err := m.supplier.Orders.CreateOrder(e.Ctx, connect.NewRequest(req))
+					return err
+				}, []string{"BEGIN", "INSERT idempotency_keys", "SELECT accounts", "SELECT products", "INSERT orders",
+					"INSERT order_revisions", "INSERT events", "INSERT event_parties", "UPDATE idempotency_keys", "COMMIT"}},
+				{"CreateOrder retried", func() error {
+					_, err := m.supplier.Orders.CreateOrder(e.Ctx, connect.NewRequest(req))
+					return err
+				}, []string{"BEGIN", "INSERT idempotency_keys", "SELECT idempotency_keys", "SELECT order_revisions", "COMMIT"}},
+				{"CreateOrder requested by the buyer", func() error {
+					r := m.createReq(commonv1.Policy_POLICY_TRADE_ASSURANCE, m.terms(1))
+					r.BuyerEmail, r.SupplierId = "", m.supplier.ID()
+					_, err := m.buyer.Orders.CreateOrder(e.Ctx, connect.NewRequest(r))
+					return err
+				}, []string{"BEGIN", "SELECT accounts", "SELECT products", "INSERT orders",
+					"INSERT order_revisions", "INSERT events", "INSERT event_parties", "COMMIT"}},
+				{"GetOrder", func() error {
+					_, err := m.buyer.Orders.GetOrder(e.Ctx, connect.NewRequest(&orderv1.GetOrderRequest{OrderId: first.GetId()}))
+					return err
+				}, []string{"SELECT orders"}},
+			}
+			for _, c := range cases {
+				e.Statements.Reset()
+				if err := c.call(); err != nil {
+					t.Fatalf("%s: %v", c.name, err)
+				}
+				stmts := e.Statements.List()
+				if got := shapes(stmts); !slices.Equal(got, c.want) {
+					t.Errorf("%s sent %d statements, want %d:\n  got  %q\n  want %q\n%s", c.name, len(got), len(c.want),
+						got, c.want, strings.Join(stmts, "\n"))
+				}
+			}
+		})
+	}
+}
+
+// TestCreateOrderSeesTheCurrentLimit checks that a new order is checked against the supplier's account as
+// it is in the database, not as authentication cached it: a limit lowered through another server process
+// applies to the very next order, well inside the authentication cache's bound.
+func TestCreateOrderSeesTheCurrentLimit(t *testing.T) {
+	engines := []string{"sqlite-file"}
+	if slices.Contains(servertest.Engines(), "postgres") {
+		engines = append(engines, "postgres")
+	}
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Engine: engine})
+			m := newMarket(t, e)
+			other := servertest.New(t, servertest.Options{DSN: e.DSN})
+			supplier := other.Clients(m.supplier.Key)
+			create := func() error {
+				_, err := supplier.Orders.CreateOrder(e.Ctx, connect.NewRequest(m.createReq(commonv1.Policy_POLICY_TRADE_ASSURANCE, m.terms(10))))
+				return err
+			}
+			if err := create(); err != nil { // 155.00 USD, inside 100,000 USD; the other process caches the key
+				t.Fatalf("create order: %v", err)
+			}
+			for _, c := range []struct {
+				name   string
+				limit  int64
+				reason commonv1.ErrorReason
+			}{
+				{"just inside", 155_00, commonv1.ErrorReason_ERROR_REASON_UNSPECIFIED},
+				{"just outside", 154_99, commonv1.ErrorReason_ERROR_REASON_TRADE_ASSURANCE_LIMIT_EXCEEDED},
+			} {
+				_, err := m.operator.Admin.UpdateSupplierProfile(e.Ctx, connect.NewRequest(&adminv1.UpdateSupplierProfileRequest{
+					AccountId: m.supplier.ID(), Supplier: &adminv1.SupplierProfile{TradeAssuranceLimitUsdMinor: c.limit,
+						OneTouchExport: true, BankAccount: "CN00TEST", BankAccountVerified: true}}))
+				if err != nil {
+					t.Fatalf("%s: update supplier profile: %v", c.name, err)
+				}
+				err = create()
+				if c.reason == commonv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+					if err != nil {
+						t.Fatalf("%s: create order: %v", c.name, err)
+					}
+					continue
+				}
+				servertest.WantError(t, err, connect.CodeFailedPrecondition, c.reason)
+			}
+		})
+	}
+}

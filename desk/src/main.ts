@@ -19,6 +19,11 @@ import {
   type Timestamp,
   type TradeassureClient,
 } from "@tradeassure/sdk";
+import { describeStatement, describeStep } from "./describe.js";
+import { changeView, draftView } from "./drafts.js";
+import type { Kit } from "./kit.js";
+import { orderWork, returnWork } from "./orderwork.js";
+import { productsView } from "./products.js";
 import { countdown, facts, h, label, money, paintCountdown, problem, serverClock, when, type Child } from "./ui.js";
 
 interface Session {
@@ -129,6 +134,8 @@ function tabs(role: common.Role): Tab[] {
     case Role.SUPPLIER:
       return [
         { hash: "#/orders", label: "Orders" },
+        { hash: "#/products", label: "Products" },
+        { hash: "#/drafts", label: "New draft" },
         { hash: "#/returns", label: "Returns" },
         { hash: "#/disputes", label: "Disputes" },
         { hash: "#/complaints", label: "Complaints" },
@@ -178,6 +185,9 @@ async function route(): Promise<void> {
       complaints: id ? complaintDetail : complaintList,
       money: moneyView,
       clock: clockView,
+      products: (s) => productsView(kit, s),
+      drafts: (s, id) => draftView(kit, s, id),
+      changes: (s, id) => changeView(kit, s, id),
     };
     const view = views[section] ?? orderList;
     body.replaceChildren(...(await view(s, decodeURIComponent(id))));
@@ -189,6 +199,18 @@ async function route(): Promise<void> {
 }
 
 window.addEventListener("hashchange", () => void route());
+
+/** What the order-work screens (products.ts, drafts.ts, orderwork.ts) use of the shell. */
+const kit: Kit = {
+  actions: (list) => actions(list),
+  say: (m, kind) => say(m, kind),
+  reload: () => route(),
+  sent: (id) => void (lastRequestId = id),
+  table: (head, rows, empty) => table(head, rows, empty),
+  link: (hash, text) => link(hash, text),
+  options: (e, skip) => options(e, skip),
+  restriction: (me) => restriction(me),
+};
 
 // ---- actions ---------------------------------------------------------------------------------------------
 
@@ -423,14 +445,6 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
     acts.push({ label: "Confirm receipt", run: () => c.orders.confirmReceipt({ orderId: o.id, etag: o.etag }) });
   if (role === Role.BUYER && (o.state === S.DELIVERED || o.state === S.COMPLETED)) {
     acts.push({
-      label: "Request a return",
-      fields: [
-        { name: "reason", label: "Reason", kind: "select", options: options(returns.Return_Reason) },
-        { name: "description", label: "What is wrong", kind: "textarea", required: true },
-      ],
-      run: (v) => c.returns.createReturn({ orderId: o.id, reason: Number(v["reason"]), description: v["description"] ?? "" }),
-    });
-    acts.push({
       label: "Open a dispute",
       fields: [
         { name: "reason", label: "Reason", kind: "select", options: options(dispute.Dispute_Reason) },
@@ -482,6 +496,8 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
       ],
       run: (v) => c.orders.shipOrder({ orderId: o.id, etag: o.etag, carrier: v["carrier"] ?? "", trackingNumber: v["tracking"] ?? "" }),
     });
+  const work = orderWork(kit, s, o);
+  acts.push(...work.actions);
   if (role === Role.OPERATOR) {
     for (const p of [...payments.values()].filter((p) => p.state === order.Payment_State.PENDING))
       acts.push({ label: `Confirm ${label(order.PaymentMethod, p.method)} payment of ${money(p.amount)}`, run: () => c.orders.confirmPayment({ paymentId: p.id }) });
@@ -505,9 +521,12 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
       ["Shipment", o.shipment?.trackingNumber ? `${o.shipment.carrier} ${o.shipment.trackingNumber}, shipped ${when(o.shipment.shipTime)}` : ""],
       ["Payment", o.paymentPending ? "a payment awaits confirmation by the platform" : ""],
       ["Deadline", nextDeadline(o)],
+      ["Logistics provider", t?.logisticsProvider],
       ["Policy terms", policyTerms(o)],
     ]),
     actions(acts),
+    ...(work.links.length ? [h("p", { class: "bar" }, ...work.links)] : []),
+    ...work.nodes,
     h("h2", {}, "Case timeline"),
     timelinePicture(steps),
     timelineList(steps),
@@ -567,7 +586,7 @@ function timelinePicture(steps: cases.CaseStep[]): Node {
     dot.setAttribute("r", "5");
     dot.setAttribute("fill", partColor[s.part] ?? "#000");
     const title = document.createElementNS(ns, "title");
-    title.textContent = `${when(s.time)}: ${s.description}`;
+    title.textContent = `${when(s.time)}: ${describeStep(s)}`;
     dot.append(title);
     svg.append(dot);
   });
@@ -577,14 +596,13 @@ function timelinePicture(steps: cases.CaseStep[]): Node {
 function timelineList(steps: cases.CaseStep[]): Node {
   const ol = h("ol", { class: "timeline", "data-testid": "case-timeline" });
   for (const s of steps) {
-    const extra = s.detail.case === "transfer" ? ` — ${money(s.detail.value.amount)}` : "";
     ol.append(
       h(
         "li",
         { style: `--part:${partColor[s.part] ?? "#000"}` },
         h("span", { class: "part" }, label(cases.CaseStep_Part, s.part)),
         h("time", {}, when(s.time)),
-        h("span", {}, s.description + extra),
+        h("span", {}, describeStep(s)),
         s.actor?.role ? h("span", { class: "muted" }, ` by ${label(Role, s.actor.role)}`) : undefined,
       ),
     );
@@ -611,6 +629,9 @@ async function returnDetail(s: Signed, id: string): Promise<Node[]> {
   const c = s.client;
   const { return: r } = await c.returns.getReturn({ id });
   if (!r) throw new Error("return missing");
+  // The order names the returned lines; warehouse staff may not read it.
+  const o = s.me.role === Role.WAREHOUSE ? undefined : (await c.orders.getOrder({ orderId: r.orderId })).order;
+  const work = returnWork(kit, s, r, o);
   const R = returns.Return_State;
   const role = s.me.role;
   const acts: Action[] = [];
@@ -676,7 +697,8 @@ async function returnDetail(s: Signed, id: string): Promise<Node[]> {
       ["Inspection", r.inspectionResult ? label(returns.Return_InspectionResult, r.inspectionResult) : ""],
       ["Refunded", r.refundedAmount?.amountMinor ? money(r.refundedAmount) : ""],
     ]),
-    actions(acts),
+    actions([...acts, ...work.actions]),
+    ...work.nodes,
   ];
 }
 
@@ -919,7 +941,7 @@ async function moneyView(s: Signed): Promise<Node[]> {
         ["When", "What", "Amount", "Balance after", "Cause"],
         entries.map((e) => [
           document.createTextNode(when(e.createTime)),
-          document.createTextNode(e.description),
+          document.createTextNode(describeStatement(e)),
           document.createTextNode(money(e.amount)),
           document.createTextNode(money(e.balanceAfter)),
           e.cause?.orderId ? link("#/orders/" + e.cause.orderId, label(payout.CauseKind, e.cause.kind)) : document.createTextNode(e.cause ? label(payout.CauseKind, e.cause.kind) : "—"),

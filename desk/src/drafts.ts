@@ -120,7 +120,7 @@ function termsForm(kit: Kit, s: Signed, mode: Mode, rules: Rules, setName: strin
     const row: LineRow = { el: h("div", { class: "line" }), product, quantity: qty, price: unit };
     lines.push(row);
     renumber();
-    for (const i of [product, qty, unit]) i.addEventListener("input", check);
+    for (const i of [product, qty, unit]) i.addEventListener("input", () => check());
   };
   const renumber = () => {
     f.drop("terms.lines");
@@ -214,8 +214,16 @@ function termsForm(kit: Kit, s: Signed, mode: Mode, rules: Rules, setName: strin
       else if (totalUSD > cap) notes.push(`Above ${usd(cap)}: the order ships through the platform's one-touch export agent.`);
       else notes.push(`At most ${usd(cap)} without the one-touch export agent: this order is within it.`);
     }
-    if (mode.kind === "change" && o?.amounts?.paid && total < o.amounts.paid.amountMinor)
-      problems.set("terms", `The new total cannot be below what was already paid (${money(o.amounts.paid)}).`);
+    // Money already paid stays as it is: a paid order keeps its total, an advance-paid one its advance.
+    const paid = o?.amounts?.paid;
+    if (mode.kind === "change" && paid) {
+      if (o?.state === order.Order_State.PAID) {
+        if (total !== paid.amountMinor) problems.set("terms", `The order is paid in full: the changed total must stay at ${money(paid)} (it would be ${money({ amountMinor: total, currency: c })}).`);
+        else notes.push(`Paid in full: the total stays at ${money(paid)}.`);
+      } else if (o?.state === order.Order_State.ADVANCE_PAID && (kind !== order.PaymentTerms_Kind.ADVANCE_BALANCE || adv !== paid.amountMinor))
+        problems.set("terms.payment_terms.advance_minor", `The advance of ${money(paid)} has been paid: keep an advance and balance with an advance of exactly that.`);
+      else if (total < paid.amountMinor) problems.set("terms", `The new total cannot be below what was already paid (${money(paid)}).`);
+    }
     return {
       terms: {
         lines: ls,
@@ -235,10 +243,13 @@ function termsForm(kit: Kit, s: Signed, mode: Mode, rules: Rules, setName: strin
       notes,
     };
   };
+  // A field's problem shows once the person has been at the field (or tried to send); the summary counts them all.
+  const touched = new Set<EventTarget>();
+  let tried = false;
   const check = () => {
     const { problems, notes } = terms();
-    const loose: string[] = [];
-    f.mark(problems, loose);
+    const shown = new Map([...problems].filter(([k]) => tried || k === "terms" || (f.slot(k) && touched.has(f.slot(k)!.input))));
+    f.mark(shown, []);
     const termsProblem = problems.get("terms");
     summary.replaceChildren(
       h("h3", {}, problems.size ? `Before sending: ${problems.size} rule${problems.size === 1 ? " is" : "s are"} not met` : "Every drafting rule is met"),
@@ -282,8 +293,12 @@ function termsForm(kit: Kit, s: Signed, mode: Mode, rules: Rules, setName: strin
   );
   if (mode.kind === "change") controls.push(f.control("note", "Why (for the other party)", note, ""));
   f.el.append(h("h1", {}, title), ...controls, summary, f.alert, send);
-  f.el.addEventListener("input", check);
+  f.el.addEventListener("input", (ev) => {
+    if (ev.target) touched.add(ev.target);
+    check();
+  });
   f.el.addEventListener("change", (ev) => {
+    if (ev.target) touched.add(ev.target);
     if (ev.target === cur) for (const r of lines) {
       const keep = r.product.value;
       r.product.replaceChildren(...[["", "Choose a product"] as [string, string], ...productChoices()].map(([v, l]) => h("option", { value: v }, l)));
@@ -296,6 +311,7 @@ function termsForm(kit: Kit, s: Signed, mode: Mode, rules: Rules, setName: strin
   f.el.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const { terms: tm, problems } = terms();
+    tried = true;
     check();
     if (problems.size > 0) {
       f.alert.replaceChildren(h("p", {}, "Correct the fields marked above before sending."));

@@ -362,7 +362,8 @@ function table(head: string[], rows: Node[][], empty: string): HTMLElement {
   const body = h("tbody");
   for (const r of rows) body.append(h("tr", {}, ...r.map((c) => h("td", {}, c))));
   t.append(body);
-  return h("div", { class: "scroll" }, t);
+  // Wide tables scroll sideways at phone width; the region takes focus so the keyboard can scroll it.
+  return h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Scrollable table" }, t);
 }
 
 function link(hash: string, text: string): HTMLAnchorElement {

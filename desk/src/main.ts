@@ -19,7 +19,7 @@ import {
   type Timestamp,
   type TradeassureClient,
 } from "@tradeassure/sdk";
-import { describeStatement, describeStep } from "./describe.js";
+import { changeLabel, describeStatement, describeStep } from "./describe.js";
 import { changeView, draftView } from "./drafts.js";
 import type { Kit } from "./kit.js";
 import { orderWork, returnWork } from "./orderwork.js";
@@ -536,7 +536,7 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
       ["Revision", "Change", "By", "When"],
       revisions.map((r) => [
         document.createTextNode(String(r.revision)),
-        document.createTextNode(r.change),
+        h("span", { title: r.change }, changeLabel(r.change)),
         document.createTextNode(r.actor ? label(Role, r.actor.role) : "—"),
         document.createTextNode(when(r.time)),
       ]),

@@ -83,6 +83,15 @@ export async function stopDesk(): Promise<void> {
   preview?.kill();
 }
 
+/** Opens the desk's sign-in screen in a fresh browser context, signed in as nobody. */
+export async function openDesk(): Promise<Page> {
+  assert.ok(browser);
+  const page = await (await browser.newContext()).newPage();
+  page.setDefaultTimeout(timeout);
+  await page.goto(`${appUrl}/?server=${encodeURIComponent(server)}`);
+  return page;
+}
+
 /** Opens the desk in a fresh browser context and signs in with the key (or the dev-keys.json principal's). */
 export async function signIn(who: string, phone = false): Promise<Page> {
   assert.ok(browser);

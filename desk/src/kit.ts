@@ -20,6 +20,7 @@ export interface Field {
 
 export interface Action {
   label: string;
+  /** When set, the action is shown disabled with this reason (for example a deadline not reached yet). */
   unavailable?: string;
   fields?: Field[];
   run(values: Record<string, string>): Promise<unknown>;

@@ -21,7 +21,7 @@ import {
 } from "@tradeassure/sdk";
 import { changeLabel, describeStatement, describeStep } from "./describe.js";
 import { changeView, draftView } from "./drafts.js";
-import type { Kit } from "./kit.js";
+import type { Action, Kit } from "./kit.js";
 import { orderWork, returnWork } from "./orderwork.js";
 import { productsView } from "./products.js";
 import { countdown, facts, h, label, money, paintCountdown, problem, serverClock, when, type Child } from "./ui.js";
@@ -213,24 +213,6 @@ const kit: Kit = {
 };
 
 // ---- actions ---------------------------------------------------------------------------------------------
-
-interface Field {
-  name: string;
-  label: string;
-  kind?: "text" | "money" | "select" | "datetime" | "textarea";
-  options?: [string, string][];
-  value?: string;
-  required?: boolean;
-  hint?: string;
-}
-
-interface Action {
-  label: string;
-  /** When set, the action is shown disabled with this reason (for example a deadline not reached yet). */
-  unavailable?: string;
-  fields?: Field[];
-  run(values: Record<string, string>): Promise<unknown>;
-}
 
 function button(text: string, onClick: () => void, attrs: Record<string, string> = {}): HTMLButtonElement {
   const b = h("button", { type: "button", ...attrs }, text);

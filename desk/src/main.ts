@@ -479,7 +479,7 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
       ],
       run: (v) => c.orders.shipOrder({ orderId: o.id, etag: o.etag, carrier: v["carrier"] ?? "", trackingNumber: v["tracking"] ?? "" }),
     });
-  const work = orderWork(kit, s, o);
+  const work = await orderWork(kit, s, o);
   acts.push(...work.actions);
   if (role === Role.OPERATOR) {
     for (const p of [...payments.values()].filter((p) => p.state === order.Payment_State.PENDING))

@@ -38,7 +38,7 @@ export function returnWindowEnd(o: order.Order): Date | undefined {
 }
 
 /** What the order page adds for order work: actions for the shell's bar, and the sections to show. */
-export function orderWork(kit: Kit, s: Signed, o: order.Order): { actions: Action[]; links: HTMLElement[]; nodes: Node[] } {
+export async function orderWork(kit: Kit, s: Signed, o: order.Order): Promise<{ actions: Action[]; links: HTMLElement[]; nodes: Node[] }> {
   const c = s.client;
   const role = s.me.role;
   const acts: Action[] = [];
@@ -107,6 +107,13 @@ export function orderWork(kit: Kit, s: Signed, o: order.Order): { actions: Actio
     const end = returnWindowEnd(o);
     const closed = end && end.getTime() <= serverClock.now().getTime();
     const lines = o.terms?.lines ?? [];
+    // What earlier returns took, as the server counts it: open returns, and refunded ones whose goods went back.
+    const taken = new Map<number, bigint>();
+    const { returns: earlier } = await c.returns.listReturns({ orderId: o.id, pageSize: 500 });
+    for (const r of earlier)
+      if (!ended.has(r.state) && (r.state !== returns.Return_State.REFUNDED || !r.partialRefundOffer?.amountMinor))
+        for (const l of r.lines) taken.set(l.lineIndex, (taken.get(l.lineIndex) ?? 0n) + l.quantity);
+    const left = lines.map((l, i) => (l.quantity - (taken.get(i) ?? 0n) > 0n ? l.quantity - (taken.get(i) ?? 0n) : 0n));
     let req: Parameters<typeof c.returns.createReturn>[0] = { orderId: o.id };
     const send = once(kit, (requestId) => c.returns.createReturn({ ...req, requestId }), () => req);
     acts.push({
@@ -115,13 +122,15 @@ export function orderWork(kit: Kit, s: Signed, o: order.Order): { actions: Actio
         ? "an open return or dispute already holds this order; an order has one after-sales case at a time."
         : closed
           ? `the return window closed at ${when({ $typeName: "google.protobuf.Timestamp", seconds: BigInt(Math.floor(end.getTime() / 1000)), nanos: 0 })}.`
-          : restrictedNot(),
+          : left.every((q) => q === 0n)
+            ? "every unit of this order has been returned already."
+            : undefined,
       fields: [
         ...lines.map((l, i) => ({
           name: `qty${i}`,
-          label: `Quantity of ${l.productName || l.productId} to return (of ${l.quantity})`,
-          value: String(l.quantity),
-          hint: "0 keeps the whole line.",
+          label: `Quantity of ${l.productName || l.productId} to return (of ${left[i]})`,
+          value: String(left[i]),
+          hint: `0 keeps the whole line. Ordered ${l.quantity}${taken.get(i) ? `; ${taken.get(i)} already returned or being returned` : ""}.`,
         })),
         { name: "reason", label: "Reason", kind: "select" as const, options: kit.options(returns.Return_Reason, [0, returns.Return_Reason.NO_REASON]) },
         { name: "description", label: "What is wrong", kind: "textarea" as const, required: true },
@@ -133,7 +142,7 @@ export function orderWork(kit: Kit, s: Signed, o: order.Order): { actions: Actio
         lines.forEach((l, i) => {
           const q = (v[`qty${i}`] ?? "").trim();
           if (!/^\d+$/.test(q)) throw new Error(`Enter a whole number of units for ${l.productName || l.productId}, from 0 to ${l.quantity}.`);
-          if (BigInt(q) > l.quantity) throw new Error(`At most ${l.quantity} units of ${l.productName || l.productId} can be returned.`);
+          if (BigInt(q) > (left[i] ?? 0n)) throw new Error(`At most ${left[i]} units of ${l.productName || l.productId} can be returned.`);
           if (BigInt(q) > 0n) chosen.push({ lineIndex: i, quantity: BigInt(q) });
         });
         if (chosen.length === 0) throw new Error("Choose at least one unit to return.");
@@ -156,13 +165,9 @@ export function orderWork(kit: Kit, s: Signed, o: order.Order): { actions: Actio
     if (end && !closed && !o.escrowHeld) nodes.push(h("p", { class: "muted" }, `Returns may be requested until ${when({ $typeName: "google.protobuf.Timestamp", seconds: BigInt(Math.floor(end.getTime() / 1000)), nanos: 0 })}.`));
   }
   return { actions: acts, links, nodes };
-
-  function restrictedNot(): string | undefined {
-    return undefined; // after-sales rights remain under a trading restriction
-  }
 }
 
-const ended = new Set([
+const ended: Set<returns.Return_State> = new Set([
   returns.Return_State.REFUNDED,
   returns.Return_State.DECLINED,
   returns.Return_State.PARTIAL_REFUND_REJECTED,

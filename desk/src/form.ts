@@ -69,7 +69,7 @@ export class Form {
       // A validator's pattern message ("value does not match regex …") says less than the field's rule.
       const text = s && /regex|pattern/i.test(v.description) && s.rule ? s.rule : v.description;
       if (s) byField.set(v.field, text);
-      else loose.push(`${v.field}: ${v.description}`);
+      else loose.push(v.description.charAt(0).toUpperCase() + v.description.slice(1));
     }
     this.mark(byField);
     this.alert.replaceChildren(h("p", {}, p.message), ...loose.map((l) => h("p", {}, l)), h("p", { class: "muted" }, `(${p.reason})`));

@@ -6,6 +6,7 @@
 // whom other tests restrict. Every wait is on a condition; each test saves its final screen.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import type { Page } from "playwright-core";
 import { common, order } from "@tradeassure/sdk/node";
 import { accessible, act, explain, go, screenshot, sdk, signIn, startDesk, stateIs, stopDesk, timeout } from "./harness.js";
 
@@ -84,11 +85,12 @@ test("the buyer requests changes, the supplier edits the draft, the buyer accept
   await act(buyer, "Request changes", { "What should the supplier change?": "Please make it 6 lamps." });
   await buyer.getByTestId("buyer-change-request").getByText("Please make it 6 lamps.").waitFor();
 
-  const supplier = await signIn("supplier");
+  const supplier = await signIn("supplier", true);
   await go(supplier, "#/orders/" + orderId);
   await supplier.getByRole("link", { name: "Answer: edit the draft" }).click();
   const form = supplier.getByRole("form", { name: "Edit the draft" });
   await supplier.getByTestId("buyer-change-request").getByText("Please make it 6 lamps.").waitFor();
+  await accessible(supplier, "draft edit at phone width");
   await form.getByLabel("Line 1: quantity").fill("6");
   await form.getByRole("button", { name: "Send the edited draft" }).click();
   await supplier.getByText(`6 × ${product} at 12.50 USD`).waitFor();
@@ -162,8 +164,20 @@ test("the buyer returns chosen lines and quantities with evidence, and adds more
   await accessible(buyer, "return with lines and evidence");
   // The case timeline speaks in words: no enum names, no bare minor units.
   await go(buyer, "#/orders/" + orderId);
-  const text = (await buyer.getByTestId("case-timeline").textContent()) ?? "";
+  await inWords(buyer);
+  await screenshot(buyer, "return-lines-evidence");
+  // So does the demo's disputed order, whose stored sentences carry enum names and minor units.
+  const { disputes } = await sdk("buyer").disputes.listDisputes({});
+  assert.ok(disputes[0], "the demo has disputes");
+  const demo = await signIn("buyer");
+  await go(demo, "#/orders/" + disputes[0].orderId);
+  await inWords(demo);
+});
+
+async function inWords(page: Page): Promise<void> {
+  const text = (await page.getByTestId("case-timeline").textContent()) ?? "";
+  assert.ok(text.length > 0, "an empty timeline");
   assert.doesNotMatch(text, /\b[A-Z]{2,}_[A-Z_]+\b/, "an enum name in the timeline");
   assert.doesNotMatch(text, /(?<![\d.,])\d{3,} [A-Z]{3}\b/, "minor units in the timeline");
-  await screenshot(buyer, "return-lines-evidence");
-});
+  assert.doesNotMatch(text, /\d{4}-\d{2}-\d{2}T\d{2}:/, "an RFC 3339 time in the timeline");
+}

@@ -1,16 +1,13 @@
 // Drives the desk in headless Chromium against a real development server with the demo history (DEMO=1
-// under ../examples/with-dev-server.sh, which exports TRADEASSURE_URL and KEYS). Each person has a
-// browser context of their own and works only through the page, as they would; the SDK is used only to
-// find the demo's objects. Every wait is on a condition, never a fixed time. Each test saves a screenshot
-// of its final screen in ARTIFACTS (default <repo>/artifacts), and the main screens are checked with
-// axe-core for accessibility, at desktop and phone width.
+// under ../examples/with-dev-server.sh, which exports TRADEASSURE_URL and KEYS; see harness.ts). Each
+// person has a browser context of their own and works only through the page, as they would; the SDK is
+// used only to find the demo's objects. Every wait is on a condition, never a fixed time. Each test saves
+// a screenshot of its final screen in ARTIFACTS (default <repo>/artifacts), and the main screens are
+// checked with axe-core for accessibility, at desktop and phone width.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { complaint, dispute, order, payout, returns } from "@tradeassure/sdk/node";
-import { accessible, act, go, openDesk, screenshot, sdk, signIn, startDesk, stateIs, stopDesk, timeout } from "./harness.js";
-
-before(startDesk);
-after(stopDesk);
+import { accessible, act, appUrl, browser, go, screenshot, sdk, server, signIn, stateIs, timeout } from "./harness.js";
 
 /** The id of the first demo order of the buyer in a state (and without a pending payment). */
 async function demoOrder(state: order.Order_State): Promise<string> {
@@ -21,7 +18,9 @@ async function demoOrder(state: order.Order_State): Promise<string> {
 }
 
 test("sign-in is accessible and a bad key gets a message a person can act on", async () => {
-  const page = await openDesk();
+  assert.ok(browser);
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${appUrl}/?server=${encodeURIComponent(server)}`);
   await accessible(page, "sign-in");
   await page.getByLabel("API key").fill("ta_not_a_real_key");
   await page.getByRole("button", { name: "Sign in" }).click();

@@ -1,13 +1,15 @@
-// The desk's browser-test harness: serves the built desk with vite preview, starts headless Chromium
-// (Debian's /usr/bin/chromium, or CHROMIUM) and drives it as people would — each person a browser context
-// of their own, signing in with an API key, every wait on a condition, never a fixed time. It runs under
-// ../examples/with-dev-server.sh (DEMO=1), which exports TRADEASSURE_URL and KEYS.
+// The desk's test harness: a `vite preview` of the built desk and headless Chromium (Debian's
+// /usr/bin/chromium, or CHROMIUM) against the development server of ../examples/with-dev-server.sh
+// (TRADEASSURE_URL and KEYS), and the steps the tests take through the page, as a person would: sign in,
+// open a screen, take an action, check accessibility with axe-core, save a screenshot in ARTIFACTS
+// (default <repo>/artifacts). Every wait is on a condition, never a fixed time.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { createClient } from "@tradeassure/sdk/node";
@@ -21,14 +23,12 @@ const artifacts = process.env["ARTIFACTS"] ?? join(repo, "artifacts");
 const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 export const timeout = 20_000;
 
-export let keys: Record<string, { api_key: string; account_id: string; email?: string; product_ids?: string[] }> = {};
+export let keys: Record<string, { api_key: string; account_id: string }>;
 let preview: ChildProcess | undefined;
-let appUrl = "";
-let browser: Browser | undefined;
+export let appUrl = "";
+export let browser: Browser | undefined;
 
-/** The API key of a dev-keys.json principal, or the key itself when it already is one. */
 export function key(who: string): string {
-  if (who.startsWith("ta_")) return who;
   const k = keys[who]?.api_key;
   assert.ok(k, `no key for ${who} in ${keysPath}`);
   return k;
@@ -50,8 +50,7 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Serves the built desk and starts the browser. */
-export async function startDesk(): Promise<void> {
+before(async () => {
   assert.ok(server && keysPath, "run under examples/with-dev-server.sh with DEMO=1 (TRADEASSURE_URL and KEYS)");
   keys = JSON.parse(readFileSync(keysPath, "utf8")) as typeof keys;
   const port = await freePort();
@@ -76,31 +75,27 @@ export async function startDesk(): Promise<void> {
     executablePath: process.env["CHROMIUM"] ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
   });
-}
+});
 
-export async function stopDesk(): Promise<void> {
+after(async () => {
   await browser?.close();
   preview?.kill();
-}
+});
 
-/** Opens the desk's sign-in screen in a fresh browser context, signed in as nobody. */
-export async function openDesk(): Promise<Page> {
-  assert.ok(browser);
-  const page = await (await browser.newContext()).newPage();
-  page.setDefaultTimeout(timeout);
-  await page.goto(`${appUrl}/?server=${encodeURIComponent(server)}`);
-  return page;
-}
-
-/** Opens the desk in a fresh browser context and signs in with the key (or the dev-keys.json principal's). */
+/** Opens the desk in a fresh browser context and signs in with the role's key. */
 export async function signIn(who: string, phone = false): Promise<Page> {
+  return signInWith(key(who), who, phone);
+}
+
+/** Opens the desk in a fresh browser context and signs in with an API key. */
+export async function signInWith(apiKey: string, who: string, phone = false): Promise<Page> {
   assert.ok(browser);
   const ctx = await browser.newContext({ viewport: phone ? { width: 390, height: 844 } : { width: 1280, height: 900 } });
   const page = await ctx.newPage();
   page.setDefaultTimeout(timeout);
-  page.on("pageerror", (e) => console.error(`[${who.slice(0, 12)}] page error: ${e.message}`));
+  page.on("pageerror", (e) => console.error(`[${who}] page error: ${e.message}`));
   await page.goto(`${appUrl}/?server=${encodeURIComponent(server)}`);
-  await page.getByLabel("API key").fill(key(who));
+  await page.getByLabel("API key").fill(apiKey);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByTestId("who").waitFor();
   return page;
@@ -147,6 +142,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path, fullPage: true });
   console.log(`screenshot: ${path}`);
 }
+
 
 /** Waits for a condition; when it does not come, fails with what the page's alerts say instead. */
 export async function explain<T>(page: Page, waiting: Promise<T>): Promise<T> {

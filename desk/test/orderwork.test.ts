@@ -5,18 +5,18 @@
 // A buyer of its own (made through the operator's API) keeps these tests apart from the demo's buyer,
 // whom other tests restrict. Every wait is on a condition; each test saves its final screen.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import type { Page } from "playwright-core";
-import { common, order } from "@tradeassure/sdk/node";
-import { accessible, act, explain, go, screenshot, sdk, signIn, startDesk, stateIs, stopDesk, timeout } from "./harness.js";
+import { common, createClient, order } from "@tradeassure/sdk/node";
+import { accessible, act, explain, go, screenshot, sdk, server, signIn, signInWith, stateIs, timeout } from "./harness.js";
 
 let buyerKey = "";
+const buyerSdk = () => createClient(server, buyerKey);
 let buyerEmail = "";
 let orderId = "";
 const product = `Desk lamp ${Date.now().toString(36)}`;
 
 before(async () => {
-  await startDesk();
   const op = sdk("operator");
   buyerEmail = `desk-buyer-${Date.now().toString(36)}@example.com`;
   const { account } = await op.admin.createAccount({ role: common.Role.BUYER, name: "Desk Test Buyer GmbH", email: buyerEmail, country: "DE" });
@@ -24,8 +24,6 @@ before(async () => {
   const { secret } = await op.admin.createApiKey({ accountId: account.id, name: "desk order-work test" });
   buyerKey = secret;
 });
-
-after(stopDesk);
 
 test("a supplier lists a product and drafts an order: rules shown before sending, the server's refusal at its field", async () => {
   const supplier = await signIn("supplier");
@@ -80,7 +78,7 @@ test("a supplier lists a product and drafts an order: rules shown before sending
 
 test("the buyer requests changes, the supplier edits the draft, the buyer accepts and pays", async () => {
   assert.ok(orderId, "needs the draft of the previous test");
-  const buyer = await signIn(buyerKey);
+  const buyer = await signInWith(buyerKey, "test buyer");
   await go(buyer, "#/orders/" + orderId);
   await act(buyer, "Request changes", { "What should the supplier change?": "Please make it 6 lamps." });
   await buyer.getByTestId("buyer-change-request").getByText("Please make it 6 lamps.").waitFor();
@@ -106,7 +104,7 @@ test("the buyer requests changes, the supplier edits the draft, the buyer accept
 
 test("before shipment the buyer changes the logistics provider; the supplier proposes a change and the buyer accepts it", async () => {
   assert.ok(orderId, "needs the paid order of the previous tests");
-  const buyer = await signIn(buyerKey, true);
+  const buyer = await signInWith(buyerKey, "test buyer", true);
   await go(buyer, "#/orders/" + orderId);
   await act(buyer, "Change logistics provider", { "New logistics provider": "DB Schenker" });
   await buyer.getByText("DB Schenker").first().waitFor();
@@ -142,10 +140,10 @@ test("the buyer returns chosen lines and quantities with evidence, and adds more
   // Shipping and delivery are other tests' screens; here they are only the way to a delivered order.
   await sdk("supplier").orders.shipOrder({ orderId, etag: (await sdk("supplier").orders.getOrder({ orderId })).order?.etag ?? "", carrier: "DHL", trackingNumber: "JD0146DESK" });
   await sdk("operator").orders.recordDelivery({ orderId });
-  const { order: o } = await sdk(buyerKey).orders.getOrder({ orderId });
+  const { order: o } = await buyerSdk().orders.getOrder({ orderId });
   assert.equal(o?.state, order.Order_State.DELIVERED);
 
-  const buyer = await signIn(buyerKey);
+  const buyer = await signInWith(buyerKey, "test buyer");
   await go(buyer, "#/orders/" + orderId);
   await buyer.getByText("Returns may be requested until").waitFor();
   await buyer.getByRole("group", { name: "Actions" }).getByRole("button", { name: "Request a return", exact: true }).click();

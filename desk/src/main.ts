@@ -212,6 +212,11 @@ async function route(quiet = false): Promise<void> {
     const view = views[section] ?? orderList;
     const nodes = await view(s, decodeURIComponent(id));
     if (mine !== routing) return;
+    // A live refresh does not replace a screen on which the person opened a form while it loaded.
+    if (old && old.querySelector("form.form")) {
+      old.setAttribute("aria-busy", "false");
+      return;
+    }
     body.replaceChildren(...nodes);
     if (old) app.replaceChildren(nav, body);
   } catch (e) {

@@ -264,6 +264,18 @@ func (s *Service) WatchEvents(ctx context.Context, req *connect.Request[eventv1.
 	}
 	lastSend := time.Now()
 	for {
+		// A stream outlives its key's checks at the gate: the key is checked again before every page, so a
+		// revoked key stops the stream within the authentication bound (and a poll).
+		if p, err = auth.Recheck(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if connect.CodeOf(err) == connect.CodeUnauthenticated {
+				return apierr.New(connect.CodeUnauthenticated, commonv1.ErrorReason_ERROR_REASON_UNAUTHENTICATED,
+					"the API key of this stream was revoked or is no longer valid; follow the feed on from your cursor with a current key")
+			}
+			return fmt.Errorf("watch events: %w", err)
+		}
 		changed := s.feed.Changed()
 		rows, err := s.page(ctx, p, c, req.Msg.GetSubjectType(), req.Msg.GetSubjectId(), 500)
 		if err != nil {

@@ -210,7 +210,9 @@ export const EventService: GenService<{
   },
   /**
    * WatchEvents streams the events after a cursor, then every new one as it is committed, until the client
-   * cancels.
+   * cancels. The key is checked again while the stream is open: once it is revoked (by any server process)
+   * the stream ends within about two seconds with UNAUTHENTICATED; follow on from the last cursor with a
+   * current key.
    *
    * @generated from rpc tradeassure.event.v1.EventService.WatchEvents
    */

@@ -52,7 +52,9 @@ type EventServiceClient interface {
 	// feed from the beginning. Every event committed after the call comes after the cursor.
 	GetFeedHead(context.Context, *connect.Request[v1.GetFeedHeadRequest]) (*connect.Response[v1.GetFeedHeadResponse], error)
 	// WatchEvents streams the events after a cursor, then every new one as it is committed, until the client
-	// cancels.
+	// cancels. The key is checked again while the stream is open: once it is revoked (by any server process)
+	// the stream ends within about two seconds with UNAUTHENTICATED; follow on from the last cursor with a
+	// current key.
 	WatchEvents(context.Context, *connect.Request[v1.WatchEventsRequest]) (*connect.ServerStreamForClient[v1.WatchEventsResponse], error)
 }
 
@@ -122,7 +124,9 @@ type EventServiceHandler interface {
 	// feed from the beginning. Every event committed after the call comes after the cursor.
 	GetFeedHead(context.Context, *connect.Request[v1.GetFeedHeadRequest]) (*connect.Response[v1.GetFeedHeadResponse], error)
 	// WatchEvents streams the events after a cursor, then every new one as it is committed, until the client
-	// cancels.
+	// cancels. The key is checked again while the stream is open: once it is revoked (by any server process)
+	// the stream ends within about two seconds with UNAUTHENTICATED; follow on from the last cursor with a
+	// current key.
 	WatchEvents(context.Context, *connect.Request[v1.WatchEventsRequest], *connect.ServerStream[v1.WatchEventsResponse]) error
 }
 

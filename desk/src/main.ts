@@ -19,6 +19,11 @@ import {
   type Timestamp,
   type TradeassureClient,
 } from "@tradeassure/sdk";
+import { changeLabel, describeStatement, describeStep } from "./describe.js";
+import { changeView, draftView } from "./drafts.js";
+import type { Action, Kit } from "./kit.js";
+import { orderWork, returnWork } from "./orderwork.js";
+import { productsView } from "./products.js";
 import { countdown, facts, h, label, money, paintCountdown, problem, serverClock, when, type Child } from "./ui.js";
 import { evidenceActions, evidenceSections } from "./evidence.js";
 import { followFeed, unfollow } from "./live.js";
@@ -137,6 +142,8 @@ function tabs(role: common.Role): Tab[] {
     case Role.SUPPLIER:
       return [
         { hash: "#/orders", label: "Orders" },
+        { hash: "#/products", label: "Products" },
+        { hash: "#/drafts", label: "New draft" },
         { hash: "#/returns", label: "Returns" },
         { hash: "#/disputes", label: "Disputes" },
         { hash: "#/complaints", label: "Complaints" },
@@ -198,10 +205,18 @@ async function route(quiet = false): Promise<void> {
       accounts: id ? accountDetail : accountList,
       ledger: ledgerView,
       metrics: metricsView,
+      products: (s) => productsView(kit, s),
+      drafts: (s, id) => draftView(kit, s, id),
+      changes: (s, id) => changeView(kit, s, id),
     };
     const view = views[section] ?? orderList;
     const nodes = await view(s, decodeURIComponent(id));
     if (mine !== routing) return;
+    // A live refresh does not replace a screen on which the person opened a form while it loaded.
+    if (old && old.querySelector("form.form")) {
+      old.setAttribute("aria-busy", "false");
+      return;
+    }
     body.replaceChildren(...nodes);
     if (old) app.replaceChildren(nav, body);
   } catch (e) {
@@ -215,25 +230,22 @@ async function route(quiet = false): Promise<void> {
 
 window.addEventListener("hashchange", () => void route());
 
+/** What the order-work screens (products.ts, drafts.ts, orderwork.ts) use of the shell. */
+const kit: Kit = {
+  actions: (list) => actions(list),
+  say: (m, kind) => say(m, kind),
+  reload: () => route(),
+  sent: (id) => void (lastRequestId = id),
+  table: (head, rows, empty) => table(head, rows, empty),
+  link: (hash, text) => link(hash, text),
+  options: (e, skip) => options(e, skip),
+  restriction: (me) => restriction(me),
+};
+
 // ---- actions ---------------------------------------------------------------------------------------------
 
-export interface Field {
-  name: string;
-  label: string;
-  kind?: "text" | "money" | "select" | "datetime" | "textarea";
-  options?: [string, string][];
-  value?: string;
-  required?: boolean;
-  hint?: string;
-}
-
-export interface Action {
-  label: string;
-  /** When set, the action is shown disabled with this reason (for example a deadline not reached yet). */
-  unavailable?: string;
-  fields?: Field[];
-  run(values: Record<string, string>): Promise<unknown>;
-}
+// The action shapes are kit.ts's, shared with the order-work screens.
+export type { Action, Field } from "./kit.js";
 
 export function button(text: string, onClick: () => void, attrs: Record<string, string> = {}): HTMLButtonElement {
   const b = h("button", { type: "button", ...attrs }, text);
@@ -365,7 +377,8 @@ export function table(head: string[], rows: Node[][], empty: string): HTMLElemen
   const body = h("tbody");
   for (const r of rows) body.append(h("tr", {}, ...r.map((c) => h("td", {}, c))));
   t.append(body);
-  return h("div", { class: "scroll" }, t);
+  // Wide tables scroll sideways at phone width; the region takes focus so the keyboard can scroll it.
+  return h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Scrollable table" }, t);
 }
 
 export function link(hash: string, text: string): HTMLAnchorElement {
@@ -448,14 +461,6 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
     acts.push({ label: "Confirm receipt", run: () => c.orders.confirmReceipt({ orderId: o.id, etag: o.etag }) });
   if (role === Role.BUYER && (o.state === S.DELIVERED || o.state === S.COMPLETED)) {
     acts.push({
-      label: "Request a return",
-      fields: [
-        { name: "reason", label: "Reason", kind: "select", options: options(returns.Return_Reason) },
-        { name: "description", label: "What is wrong", kind: "textarea", required: true },
-      ],
-      run: (v) => c.returns.createReturn({ orderId: o.id, reason: Number(v["reason"]), description: v["description"] ?? "" }),
-    });
-    acts.push({
       label: "Open a dispute",
       fields: [
         { name: "reason", label: "Reason", kind: "select", options: options(dispute.Dispute_Reason) },
@@ -507,6 +512,8 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
       ],
       run: (v) => c.orders.shipOrder({ orderId: o.id, etag: o.etag, carrier: v["carrier"] ?? "", trackingNumber: v["tracking"] ?? "" }),
     });
+  const work = await orderWork(kit, s, o);
+  acts.push(...work.actions);
   if (role === Role.OPERATOR) {
     for (const p of [...payments.values()].filter((p) => p.state === order.Payment_State.PENDING))
       acts.push({ label: `Confirm ${label(order.PaymentMethod, p.method)} payment of ${money(p.amount)}`, run: () => c.orders.confirmPayment({ paymentId: p.id }) });
@@ -530,9 +537,12 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
       ["Shipment", o.shipment?.trackingNumber ? `${o.shipment.carrier} ${o.shipment.trackingNumber}, shipped ${when(o.shipment.shipTime)}` : ""],
       ["Payment", o.paymentPending ? "a payment awaits confirmation by the platform" : ""],
       ["Deadline", nextDeadline(o)],
+      ["Logistics provider", t?.logisticsProvider],
       ["Policy terms", policyTerms(o)],
     ]),
     actions(acts),
+    ...(work.links.length ? [h("p", { class: "bar" }, ...work.links)] : []),
+    ...work.nodes,
     h("h2", {}, "Case timeline"),
     timelinePicture(steps),
     timelineList(steps),
@@ -541,7 +551,7 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
       ["Revision", "Change", "By", "When"],
       revisions.map((r) => [
         document.createTextNode(String(r.revision)),
-        document.createTextNode(r.change),
+        h("span", { title: r.change }, changeLabel(r.change)),
         document.createTextNode(r.actor ? label(Role, r.actor.role) : "—"),
         document.createTextNode(when(r.time)),
       ]),
@@ -592,7 +602,7 @@ function timelinePicture(steps: cases.CaseStep[]): Node {
     dot.setAttribute("r", "5");
     dot.setAttribute("fill", partColor[s.part] ?? "#000");
     const title = document.createElementNS(ns, "title");
-    title.textContent = `${when(s.time)}: ${s.description}`;
+    title.textContent = `${when(s.time)}: ${describeStep(s)}`;
     dot.append(title);
     svg.append(dot);
   });
@@ -602,14 +612,13 @@ function timelinePicture(steps: cases.CaseStep[]): Node {
 function timelineList(steps: cases.CaseStep[]): Node {
   const ol = h("ol", { class: "timeline", "data-testid": "case-timeline" });
   for (const s of steps) {
-    const extra = s.detail.case === "transfer" ? ` — ${money(s.detail.value.amount)}` : "";
     ol.append(
       h(
         "li",
         { style: `--part:${partColor[s.part] ?? "#000"}` },
         h("span", { class: "part" }, label(cases.CaseStep_Part, s.part)),
         h("time", {}, when(s.time)),
-        h("span", {}, s.description + extra),
+        h("span", {}, describeStep(s)),
         s.actor?.role ? h("span", { class: "muted" }, ` by ${label(Role, s.actor.role)}`) : undefined,
       ),
     );
@@ -636,6 +645,9 @@ async function returnDetail(s: Signed, id: string): Promise<Node[]> {
   const c = s.client;
   const { return: r } = await c.returns.getReturn({ id });
   if (!r) throw new Error("return missing");
+  // The order names the returned lines; warehouse staff may not read it.
+  const o = s.me.role === Role.WAREHOUSE ? undefined : (await c.orders.getOrder({ orderId: r.orderId })).order;
+  const work = returnWork(kit, s, r, o);
   const R = returns.Return_State;
   const role = s.me.role;
   const acts: Action[] = [];
@@ -701,7 +713,8 @@ async function returnDetail(s: Signed, id: string): Promise<Node[]> {
       ["Inspection", r.inspectionResult ? label(returns.Return_InspectionResult, r.inspectionResult) : ""],
       ["Refunded", r.refundedAmount?.amountMinor ? money(r.refundedAmount) : ""],
     ]),
-    actions(acts),
+    actions([...acts, ...work.actions]),
+    ...work.nodes,
   ];
 }
 
@@ -953,7 +966,7 @@ async function moneyView(s: Signed): Promise<Node[]> {
         ["When", "What", "Amount", "Balance after", "Cause"],
         entries.map((e) => [
           document.createTextNode(when(e.createTime)),
-          document.createTextNode(e.description),
+          document.createTextNode(describeStatement(e)),
           document.createTextNode(money(e.amount)),
           document.createTextNode(money(e.balanceAfter)),
           e.cause?.orderId ? link("#/orders/" + e.cause.orderId, label(payout.CauseKind, e.cause.kind)) : document.createTextNode(e.cause ? label(payout.CauseKind, e.cause.kind) : "—"),

@@ -63,6 +63,21 @@ export function problem(err: unknown): Problem {
     [ErrorReason.ACCOUNT_BANNED]: "Your account is banned and can only read its own data.",
     [ErrorReason.ACCOUNT_FROZEN]: "Your account is frozen; contact the platform.",
     [ErrorReason.PAYMENT_DECLINED]: "The card was declined. Try another card or another payment method.",
+    // Drafting and changing orders, and returns (src/drafts.ts, src/orderwork.ts).
+    [ErrorReason.UNKNOWN_BUYER]: "No buyer account is bound to this email. Ask the buyer for the email of their account on the platform.",
+    [ErrorReason.UNKNOWN_PRODUCT]: "A line names a product you do not list (or one priced in another currency). Choose one of your listed products.",
+    [ErrorReason.TRADE_TERM_SHIPPING_MISMATCH]: "FAS, FOB, CFR and CIF are sea and inland-waterway terms: choose sea freight, or another trade term such as FCA.",
+    [ErrorReason.INVALID_ADVANCE]: "The advance does not fit the payment terms: it must be more than 0 and less than the total (and, once paid, stay as paid).",
+    [ErrorReason.TRADE_ASSURANCE_LIMIT_EXCEEDED]: "The covered amount is above the supplier's trade-assurance limit. Lower the order, or cover only the advance.",
+    [ErrorReason.EXPORT_AGENT_REQUIRED]: "Orders above the cap need the one-touch export agent, which this supplier does not have. Lower the total, or ask the platform to enable it.",
+    [ErrorReason.PAYMENT_PENDING]: "A payment is being processed: nothing on this order can change until it settles or fails.",
+    [ErrorReason.ALREADY_SHIPPED]: "The order has shipped: the logistics provider can no longer change.",
+    [ErrorReason.CHANGE_PROPOSAL_CONFLICT]: "A change is already proposed on this order: accept, reject or withdraw it first.",
+    [ErrorReason.AMOUNT_EXCEEDS_PAID]: "The change does not keep the money already paid: a paid order keeps its total.",
+    [ErrorReason.WINDOW_CLOSED]: "The time for this has passed (the order's window closed).",
+    [ErrorReason.EVIDENCE_REQUIRED]: "Attach evidence: quality problems and goods not as described need at least one piece.",
+    [ErrorReason.QUANTITY_EXCEEDS_ORDERED]: "More units than were ordered (less earlier returns) were chosen. Lower the quantities.",
+    [ErrorReason.REQUEST_ID_REUSED]: "This form was already sent with other values. Reload the page and try again.",
   };
   const fields = e.fieldViolations.map((v) => ({ field: v.field, description: v.description }));
   let message = byReason[e.reason] ?? (e.rawMessage ? e.rawMessage.charAt(0).toUpperCase() + e.rawMessage.slice(1) : "");

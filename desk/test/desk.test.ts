@@ -59,7 +59,7 @@ test("a buyer pays by card, the supplier ships, the operator records delivery, t
   for (const text of ["Order shipped", "Order receipt confirmed", "Paid"]) await timeline.getByText(text).first().waitFor();
   await buyer.getByRole("img", { name: /Case timeline: \d+ steps/ }).waitFor();
   // The revision history, taken from the same case, lists every change from the draft to the receipt.
-  for (const change of ["order.drafted", "order.paid", "order.shipped", "order.receipt_confirmed"])
+  for (const change of ["Drafted", "Paid", "Shipped", "Receipt confirmed"])
     await buyer.getByRole("cell", { name: change, exact: true }).waitFor({ timeout });
   await screenshot(buyer, "card-paid-shipped-confirmed");
 });

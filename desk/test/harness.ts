@@ -143,3 +143,13 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   console.log(`screenshot: ${path}`);
 }
 
+
+/** Waits for a condition; when it does not come, fails with what the page's alerts say instead. */
+export async function explain<T>(page: Page, waiting: Promise<T>): Promise<T> {
+  try {
+    return await waiting;
+  } catch (e) {
+    const alerts = await page.locator("[role=alert], #toast").allInnerTexts().catch(() => []);
+    throw new Error(`${(e as Error).message}\nthe page says: ${alerts.filter((a) => a.trim()).join(" | ") || "(nothing)"}`);
+  }
+}

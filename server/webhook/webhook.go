@@ -70,6 +70,10 @@ type Webhooks struct {
 	client   *http.Client
 	wake     chan struct{}
 	secrets  sync.Map // sealed secret → HMAC key
+	// endpoints are the endpoints the dispatcher prepares deliveries for.
+	endpoints endpointCache
+	// clockSynced is when the dispatcher last read the development clock (see syncClock).
+	clockSynced atomic.Int64 // unix nanoseconds
 	// replayDue asks the dispatcher to queue more of a replay at its next turn.
 	replayDue atomic.Bool
 	// prunedAt and prunedClock are when the last pruning ran, by the real and the service clock.

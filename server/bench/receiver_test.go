@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -65,10 +66,24 @@ func externalReceiver(b *testing.B) string {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
+	b.Cleanup(func() {
+		_ = stdin.Close()
+		if cmd.Wait() == nil {
+			b.Logf("receiver process: %v CPU", cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
+		}
+	})
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		b.Fatalf("start receiver: %v", err)
 	}
 	return strings.TrimSpace(line)
+}
+
+// processCPU is the CPU time this process has used so far (user and system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -20,13 +20,17 @@ import {
   type TradeassureClient,
 } from "@tradeassure/sdk";
 import { countdown, facts, h, label, money, paintCountdown, problem, serverClock, when, type Child } from "./ui.js";
+import { evidenceActions, evidenceSections } from "./evidence.js";
+import { followFeed, unfollow } from "./live.js";
+import { metricsView } from "./metrics.js";
+import { accountDetail, accountList, ledgerView } from "./operator.js";
 
 interface Session {
   baseUrl: string;
   apiKey: string;
 }
 
-interface Signed {
+export interface Signed {
   session: Session;
   client: TradeassureClient;
   me: admin.Account;
@@ -56,10 +60,13 @@ async function signIn(session: Session): Promise<void> {
   if (clock.now) serverClock.set(timestampDate(clock.now), sent, Date.now());
   current = { session, client, me: account };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  const live = h("span", { class: "live", role: "status", "data-testid": "live" });
   who.replaceChildren(
     h("span", { "data-testid": "who" }, `${account.name} · ${label(Role, account.role)}`),
     standingBadge(account) ?? "",
+    live,
     button("Sign out", () => {
+      unfollow();
       sessionStorage.removeItem(SESSION_KEY);
       current = undefined;
       who.replaceChildren();
@@ -67,6 +74,7 @@ async function signIn(session: Session): Promise<void> {
       showSignIn();
     }),
   );
+  followFeed(client, live, () => route(true), () => !!app.querySelector("section form.form"));
   if (!location.hash || location.hash === "#") location.hash = home(account.role);
   else await route();
 }
@@ -133,6 +141,7 @@ function tabs(role: common.Role): Tab[] {
         { hash: "#/disputes", label: "Disputes" },
         { hash: "#/complaints", label: "Complaints" },
         { hash: "#/money", label: "Balance" },
+        { hash: "#/metrics", label: "Metrics" },
       ];
     case Role.ARBITER:
       return [
@@ -145,6 +154,8 @@ function tabs(role: common.Role): Tab[] {
     case Role.OPERATOR:
       return [
         { hash: "#/orders", label: "Orders" },
+        { hash: "#/accounts", label: "Accounts" },
+        { hash: "#/ledger", label: "Reconciliation" },
         { hash: "#/money", label: "Withdrawals" },
         { hash: "#/clock", label: "Clock" },
       ];
@@ -157,10 +168,14 @@ function home(role: common.Role): string {
   return tabs(role)[0]?.hash ?? "#/orders";
 }
 
-async function route(): Promise<void> {
+let routing = 0;
+/** Shows the screen of the address; quiet (a live update) keeps the current screen until the new one is ready. */
+async function route(quiet = false): Promise<void> {
   const s = current;
   if (!s) return;
-  const [, section = "", id = ""] = location.hash.split("/");
+  // Only the newest call shows its screen (a live refresh may still be loading when the person moves on).
+  const mine = ++routing;
+  const [, section = "", id = ""] = location.hash.split("?")[0]!.split("/");
   const nav = h("nav", { "aria-label": "Sections" });
   for (const t of tabs(s.me.role)) {
     const a = h("a", { href: t.hash }, t.label);
@@ -168,8 +183,10 @@ async function route(): Promise<void> {
     nav.append(a);
   }
   nav.append(button("Refresh", () => void route(), { class: "secondary" }));
+  const old = quiet ? app.querySelector("section") : null;
   const body = h("section", { "aria-busy": "true" }, h("p", { class: "loading" }, "Loading…"));
-  app.replaceChildren(nav, body);
+  if (old) old.setAttribute("aria-busy", "true");
+  else app.replaceChildren(nav, body);
   try {
     const views: Record<string, (s: Signed, id: string) => Promise<Node[]>> = {
       orders: id ? orderDetail : orderList,
@@ -178,12 +195,20 @@ async function route(): Promise<void> {
       complaints: id ? complaintDetail : complaintList,
       money: moneyView,
       clock: clockView,
+      accounts: id ? accountDetail : accountList,
+      ledger: ledgerView,
+      metrics: metricsView,
     };
     const view = views[section] ?? orderList;
-    body.replaceChildren(...(await view(s, decodeURIComponent(id))));
+    const nodes = await view(s, decodeURIComponent(id));
+    if (mine !== routing) return;
+    body.replaceChildren(...nodes);
+    if (old) app.replaceChildren(nav, body);
   } catch (e) {
+    if (mine !== routing) return;
     const p = problem(e);
     body.replaceChildren(h("p", { class: "error", role: "alert" }, p.message), h("p", { class: "muted" }, p.reason));
+    if (old) app.replaceChildren(nav, body);
   }
   body.setAttribute("aria-busy", "false");
 }
@@ -192,7 +217,7 @@ window.addEventListener("hashchange", () => void route());
 
 // ---- actions ---------------------------------------------------------------------------------------------
 
-interface Field {
+export interface Field {
   name: string;
   label: string;
   kind?: "text" | "money" | "select" | "datetime" | "textarea";
@@ -202,7 +227,7 @@ interface Field {
   hint?: string;
 }
 
-interface Action {
+export interface Action {
   label: string;
   /** When set, the action is shown disabled with this reason (for example a deadline not reached yet). */
   unavailable?: string;
@@ -210,18 +235,18 @@ interface Action {
   run(values: Record<string, string>): Promise<unknown>;
 }
 
-function button(text: string, onClick: () => void, attrs: Record<string, string> = {}): HTMLButtonElement {
+export function button(text: string, onClick: () => void, attrs: Record<string, string> = {}): HTMLButtonElement {
   const b = h("button", { type: "button", ...attrs }, text);
   b.addEventListener("click", onClick);
   return b;
 }
 
-function say(message: string, kind: "ok" | "error" = "ok"): void {
+export function say(message: string, kind: "ok" | "error" = "ok"): void {
   toast.replaceChildren(h("p", { class: kind }, message));
 }
 
 /** Renders the actions the caller may take now; each opens a form (or runs at once) and reloads the view. */
-function actions(list: Action[]): HTMLElement {
+export function actions(list: Action[]): HTMLElement {
   const box = h("div", { class: "actions" });
   if (list.length === 0) {
     box.append(h("p", { class: "muted" }, "Nothing to do here now."));
@@ -307,7 +332,7 @@ function open(a: Action, panel: HTMLElement, trigger: HTMLButtonElement): void {
   (form.querySelector("input, select, textarea, button") as HTMLElement | null)?.focus();
 }
 
-function usd(values: Record<string, string>, field: string, currency: string): common.Money | undefined {
+export function usd(values: Record<string, string>, field: string, currency: string): common.Money | undefined {
   const text = values[field] ?? "";
   if (!text) return undefined;
   const minor = parseMoney(text, currency);
@@ -315,13 +340,13 @@ function usd(values: Record<string, string>, field: string, currency: string): c
   return { $typeName: "tradeassure.common.v1.Money", amountMinor: minor, currency };
 }
 
-function options(e: Record<string | number, string | number>, skip: number[] = [0]): [string, string][] {
+export function options(e: Record<string | number, string | number>, skip: number[] = [0]): [string, string][] {
   return Object.values(e)
     .filter((v): v is number => typeof v === "number" && !skip.includes(v))
     .map((v) => [String(v), label(e, v)]);
 }
 
-function future(t: Timestamp | undefined): boolean {
+export function future(t: Timestamp | undefined): boolean {
   return !!t && timestampDate(t).getTime() > serverClock.now().getTime();
 }
 
@@ -334,7 +359,7 @@ function restriction(me: admin.Account): string | undefined {
 
 // ---- orders ----------------------------------------------------------------------------------------------
 
-function table(head: string[], rows: Node[][], empty: string): HTMLElement {
+export function table(head: string[], rows: Node[][], empty: string): HTMLElement {
   if (rows.length === 0) return h("p", { class: "empty" }, empty);
   const t = h("table", {}, h("thead", {}, h("tr", {}, ...head.map((c) => h("th", { scope: "col" }, c)))));
   const body = h("tbody");
@@ -343,7 +368,7 @@ function table(head: string[], rows: Node[][], empty: string): HTMLElement {
   return h("div", { class: "scroll" }, t);
 }
 
-function link(hash: string, text: string): HTMLAnchorElement {
+export function link(hash: string, text: string): HTMLAnchorElement {
   return h("a", { href: hash }, text);
 }
 
@@ -525,7 +550,7 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
   ];
 }
 
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of it) out.push(x);
   return out;
@@ -751,9 +776,11 @@ async function disputeDetail(s: Signed, id: string): Promise<Node[]> {
       fields: [{ name: "note", label: "Why the platform should decide", kind: "textarea", required: true }],
       run: (v) => c.disputes.escalateDispute({ id: d.id, etag: d.etag, note: v["note"] ?? "" }),
     });
+  acts.push(...evidenceActions(s, d));
   if (role === Role.ARBITER && d.state === D.ESCALATED)
     acts.push({
       label: "Rule",
+      unavailable: waitingForEvidence(d),
       fields: [
         { name: "resolution", label: "Resolution", kind: "select", options: options(dispute.Dispute_Resolution) },
         { name: "amount", label: `Refund (${cur}), at most ${money(d.refundableAmount)}`, kind: "money" },
@@ -801,7 +828,14 @@ async function disputeDetail(s: Signed, id: string): Promise<Node[]> {
     offers,
     h("h2", {}, "Evidence"),
     d.evidence.length ? evidence : h("p", { class: "empty" }, "No evidence."),
+    ...(await evidenceSections(s, d)),
   ];
+}
+
+/** Why the arbiter cannot rule yet: an evidence request still open and not overdue. */
+function waitingForEvidence(d: dispute.Dispute): string | undefined {
+  const open = d.evidenceRequests.filter((r) => !r.fulfilled && !r.overdue && future(r.dueTime));
+  return open.length ? `waiting for the evidence requested (due ${open.map((r) => when(r.dueTime)).join(", ")}).` : undefined;
 }
 
 // ---- complaints ------------------------------------------------------------------------------------------

@@ -95,6 +95,25 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, ctxKey{}, p)
 }
 
+type recheckKey struct{}
+
+// WithRecheck returns a context whose call can authenticate its credentials again with check: a long call
+// (a stream) asks with Recheck whether its key still works.
+func WithRecheck(ctx context.Context, check func(context.Context) (Principal, error)) context.Context {
+	return context.WithValue(ctx, recheckKey{}, check)
+}
+
+// Recheck authenticates the call's credentials again (from the key cache, so a revocation, ban, freeze
+// or restriction committed by any process is seen within the authenticator's bound) and returns the
+// principal as it is now. A call without credentials to recheck keeps the principal it began with.
+func Recheck(ctx context.Context) (Principal, error) {
+	check, ok := ctx.Value(recheckKey{}).(func(context.Context) (Principal, error))
+	if !ok {
+		return FromContext(ctx), nil
+	}
+	return check(ctx)
+}
+
 // FromContext returns the principal of the call.
 func FromContext(ctx context.Context) Principal {
 	p, _ := ctx.Value(ctxKey{}).(Principal)

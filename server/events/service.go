@@ -122,7 +122,7 @@ const maxHold = 2 * time.Second
 // see the same snapshot and the same pg_stat_activity, so "nothing held" means the page is complete.
 func (s *Service) page(ctx context.Context, p auth.Principal, c cursor, subjectType, subjectID string, limit int) ([]*ent.Event, error) {
 	if s.dialect != dialect.Postgres {
-		return s.query(s.client, p, c, subjectType, subjectID, false).Limit(limit).All(ctx)
+		return s.query(s.client, p, c, subjectType, subjectID, false, false).Limit(limit).All(ctx)
 	}
 	deadline := time.Now().Add(maxHold)
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
@@ -145,17 +145,17 @@ func (s *Service) attempt(ctx context.Context, p auth.Principal, c cursor, subje
 		return nil, false, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	rows, err := s.query(tx.Client(), p, c, subjectType, subjectID, false).Limit(limit).All(ctx)
+	rows, err := s.query(tx.Client(), p, c, subjectType, subjectID, false, false).Limit(limit).All(ctx)
 	if err != nil || len(rows) == limit {
 		return rows, false, err
 	}
-	held, err := s.query(tx.Client(), p, c, subjectType, subjectID, true).Exist(ctx)
+	held, err := s.query(tx.Client(), p, c, subjectType, subjectID, true, false).Exist(ctx)
 	return rows, held, err
 }
 
-// query selects the events after c that the principal may see, in feed order: those below the Postgres
-// stop, or with held, those committed at or above it.
-func (s *Service) query(client *ent.Client, p auth.Principal, c cursor, subjectType, subjectID string, held bool) *ent.EventQuery {
+// query selects the events after c that the principal may see, in feed order (with newest, the newest
+// first): those below the Postgres stop, or with held, those committed at or above it.
+func (s *Service) query(client *ent.Client, p auth.Principal, c cursor, subjectType, subjectID string, held, newest bool) *ent.EventQuery {
 	q := client.Event.Query()
 	if subjectType != "" {
 		q = q.Where(entevent.SubjectType(subjectType))
@@ -184,7 +184,11 @@ func (s *Service) query(client *ent.Client, p auth.Principal, c cursor, subjectT
 		default:
 			sel.Where(sql.ExprP(keyCol + belowStop))
 		}
-		sel.OrderBy(keyCol, idCol)
+		if newest {
+			sel.OrderBy(sql.Desc(keyCol), sql.Desc(idCol))
+		} else {
+			sel.OrderBy(keyCol, idCol)
+		}
 	})
 }
 
@@ -229,6 +233,21 @@ func (s *Service) ListEvents(ctx context.Context, req *connect.Request[eventv1.L
 	return connect.NewResponse(out), nil
 }
 
+// GetFeedHead returns the id of the newest event the caller may see. On Postgres it is the newest below the
+// stop (see pgStop), in the same statement: events still held back by an older transaction come after it
+// in feed order, so a client reading on from the head misses none of them.
+func (s *Service) GetFeedHead(ctx context.Context, _ *connect.Request[eventv1.GetFeedHeadRequest]) (*connect.Response[eventv1.GetFeedHeadResponse], error) {
+	p := auth.FromContext(ctx)
+	row, err := s.query(s.client, p, cursor{key: -1}, "", "", false, true).First(ctx)
+	if ent.IsNotFound(err) {
+		return connect.NewResponse(&eventv1.GetFeedHeadResponse{}), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read feed head: %w", err)
+	}
+	return connect.NewResponse(&eventv1.GetFeedHeadResponse{HeadId: strconv.FormatInt(row.ID, 10)}), nil
+}
+
 // WatchEvents streams the events after a cursor, then each new one, until the client goes away.
 func (s *Service) WatchEvents(ctx context.Context, req *connect.Request[eventv1.WatchEventsRequest], stream *connect.ServerStream[eventv1.WatchEventsResponse]) error {
 	p := auth.FromContext(ctx)
@@ -245,6 +264,18 @@ func (s *Service) WatchEvents(ctx context.Context, req *connect.Request[eventv1.
 	}
 	lastSend := time.Now()
 	for {
+		// A stream outlives its key's checks at the gate: the key is checked again before every page, so a
+		// revoked key stops the stream within the authentication bound (and a poll).
+		if p, err = auth.Recheck(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if connect.CodeOf(err) == connect.CodeUnauthenticated {
+				return apierr.New(connect.CodeUnauthenticated, commonv1.ErrorReason_ERROR_REASON_UNAUTHENTICATED,
+					"the API key of this stream was revoked or is no longer valid; follow the feed on from your cursor with a current key")
+			}
+			return fmt.Errorf("watch events: %w", err)
+		}
 		changed := s.feed.Changed()
 		rows, err := s.page(ctx, p, c, req.Msg.GetSubjectType(), req.Msg.GetSubjectId(), 500)
 		if err != nil {

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"math"
@@ -82,7 +83,10 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			g.refuse(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+		ctx := auth.WithRecheck(auth.WithPrincipal(r.Context(), p), func(ctx context.Context) (auth.Principal, error) {
+			return g.Auth.Authenticate(ctx, header)
+		})
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -150,6 +150,90 @@ func (x *ListEventsResponse) GetNextAfterId() string {
 	return ""
 }
 
+// GetFeedHeadRequest asks for the head of the caller's feed.
+type GetFeedHeadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFeedHeadRequest) Reset() {
+	*x = GetFeedHeadRequest{}
+	mi := &file_tradeassure_event_v1_event_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFeedHeadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFeedHeadRequest) ProtoMessage() {}
+
+func (x *GetFeedHeadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tradeassure_event_v1_event_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFeedHeadRequest.ProtoReflect.Descriptor instead.
+func (*GetFeedHeadRequest) Descriptor() ([]byte, []int) {
+	return file_tradeassure_event_v1_event_service_proto_rawDescGZIP(), []int{2}
+}
+
+// GetFeedHeadResponse carries the head of the caller's feed.
+type GetFeedHeadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id of the newest event the caller may see, to pass as after_id to ListEvents or WatchEvents; empty
+	// when the caller may see no event yet (then reading from the beginning reads only new events).
+	HeadId        string `protobuf:"bytes,1,opt,name=head_id,json=headId,proto3" json:"head_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFeedHeadResponse) Reset() {
+	*x = GetFeedHeadResponse{}
+	mi := &file_tradeassure_event_v1_event_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFeedHeadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFeedHeadResponse) ProtoMessage() {}
+
+func (x *GetFeedHeadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tradeassure_event_v1_event_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFeedHeadResponse.ProtoReflect.Descriptor instead.
+func (*GetFeedHeadResponse) Descriptor() ([]byte, []int) {
+	return file_tradeassure_event_v1_event_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetFeedHeadResponse) GetHeadId() string {
+	if x != nil {
+		return x.HeadId
+	}
+	return ""
+}
+
 // WatchEventsRequest follows the feed.
 type WatchEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -165,7 +249,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_tradeassure_event_v1_event_service_proto_msgTypes[2]
+	mi := &file_tradeassure_event_v1_event_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -177,7 +261,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tradeassure_event_v1_event_service_proto_msgTypes[2]
+	mi := &file_tradeassure_event_v1_event_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -190,7 +274,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_tradeassure_event_v1_event_service_proto_rawDescGZIP(), []int{2}
+	return file_tradeassure_event_v1_event_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *WatchEventsRequest) GetAfterId() string {
@@ -226,7 +310,7 @@ type WatchEventsResponse struct {
 
 func (x *WatchEventsResponse) Reset() {
 	*x = WatchEventsResponse{}
-	mi := &file_tradeassure_event_v1_event_service_proto_msgTypes[3]
+	mi := &file_tradeassure_event_v1_event_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -238,7 +322,7 @@ func (x *WatchEventsResponse) String() string {
 func (*WatchEventsResponse) ProtoMessage() {}
 
 func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tradeassure_event_v1_event_service_proto_msgTypes[3]
+	mi := &file_tradeassure_event_v1_event_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -251,7 +335,7 @@ func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsResponse.ProtoReflect.Descriptor instead.
 func (*WatchEventsResponse) Descriptor() ([]byte, []int) {
-	return file_tradeassure_event_v1_event_service_proto_rawDescGZIP(), []int{3}
+	return file_tradeassure_event_v1_event_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *WatchEventsResponse) GetEvent() *Event {
@@ -274,17 +358,21 @@ const file_tradeassure_event_v1_event_service_proto_rawDesc = "" +
 	"subject_id\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\tsubjectId\"m\n" +
 	"\x12ListEventsResponse\x123\n" +
 	"\x06events\x18\x01 \x03(\v2\x1b.tradeassure.event.v1.EventR\x06events\x12\"\n" +
-	"\rnext_after_id\x18\x02 \x01(\tR\vnextAfterId\"\x98\x01\n" +
+	"\rnext_after_id\x18\x02 \x01(\tR\vnextAfterId\"\x14\n" +
+	"\x12GetFeedHeadRequest\".\n" +
+	"\x13GetFeedHeadResponse\x12\x17\n" +
+	"\ahead_id\x18\x01 \x01(\tR\x06headId\"\x98\x01\n" +
 	"\x12WatchEventsRequest\x12,\n" +
 	"\bafter_id\x18\x01 \x01(\tB\x11\xbaH\x0er\f\x18\x132\b^[0-9]*$R\aafterId\x12*\n" +
 	"\fsubject_type\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18 R\vsubjectType\x12(\n" +
 	"\n" +
 	"subject_id\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18@(@R\tsubjectId\"H\n" +
 	"\x13WatchEventsResponse\x121\n" +
-	"\x05event\x18\x01 \x01(\v2\x1b.tradeassure.event.v1.EventR\x05event2\xdf\x01\n" +
+	"\x05event\x18\x01 \x01(\v2\x1b.tradeassure.event.v1.EventR\x05event2\xc8\x02\n" +
 	"\fEventService\x12d\n" +
 	"\n" +
-	"ListEvents\x12'.tradeassure.event.v1.ListEventsRequest\x1a(.tradeassure.event.v1.ListEventsResponse\"\x03\x90\x02\x01\x12i\n" +
+	"ListEvents\x12'.tradeassure.event.v1.ListEventsRequest\x1a(.tradeassure.event.v1.ListEventsResponse\"\x03\x90\x02\x01\x12g\n" +
+	"\vGetFeedHead\x12(.tradeassure.event.v1.GetFeedHeadRequest\x1a).tradeassure.event.v1.GetFeedHeadResponse\"\x03\x90\x02\x01\x12i\n" +
 	"\vWatchEvents\x12(.tradeassure.event.v1.WatchEventsRequest\x1a).tradeassure.event.v1.WatchEventsResponse\"\x03\x90\x02\x010\x01B\xe7\x01\n" +
 	"\x18com.tradeassure.event.v1B\x11EventServiceProtoP\x01ZFgithub.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1;eventv1\xa2\x02\x03TEX\xaa\x02\x14Tradeassure.Event.V1\xca\x02\x14Tradeassure\\Event\\V1\xe2\x02 Tradeassure\\Event\\V1\\GPBMetadata\xea\x02\x16Tradeassure::Event::V1b\x06proto3"
 
@@ -300,23 +388,27 @@ func file_tradeassure_event_v1_event_service_proto_rawDescGZIP() []byte {
 	return file_tradeassure_event_v1_event_service_proto_rawDescData
 }
 
-var file_tradeassure_event_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_tradeassure_event_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_tradeassure_event_v1_event_service_proto_goTypes = []any{
 	(*ListEventsRequest)(nil),   // 0: tradeassure.event.v1.ListEventsRequest
 	(*ListEventsResponse)(nil),  // 1: tradeassure.event.v1.ListEventsResponse
-	(*WatchEventsRequest)(nil),  // 2: tradeassure.event.v1.WatchEventsRequest
-	(*WatchEventsResponse)(nil), // 3: tradeassure.event.v1.WatchEventsResponse
-	(*Event)(nil),               // 4: tradeassure.event.v1.Event
+	(*GetFeedHeadRequest)(nil),  // 2: tradeassure.event.v1.GetFeedHeadRequest
+	(*GetFeedHeadResponse)(nil), // 3: tradeassure.event.v1.GetFeedHeadResponse
+	(*WatchEventsRequest)(nil),  // 4: tradeassure.event.v1.WatchEventsRequest
+	(*WatchEventsResponse)(nil), // 5: tradeassure.event.v1.WatchEventsResponse
+	(*Event)(nil),               // 6: tradeassure.event.v1.Event
 }
 var file_tradeassure_event_v1_event_service_proto_depIdxs = []int32{
-	4, // 0: tradeassure.event.v1.ListEventsResponse.events:type_name -> tradeassure.event.v1.Event
-	4, // 1: tradeassure.event.v1.WatchEventsResponse.event:type_name -> tradeassure.event.v1.Event
+	6, // 0: tradeassure.event.v1.ListEventsResponse.events:type_name -> tradeassure.event.v1.Event
+	6, // 1: tradeassure.event.v1.WatchEventsResponse.event:type_name -> tradeassure.event.v1.Event
 	0, // 2: tradeassure.event.v1.EventService.ListEvents:input_type -> tradeassure.event.v1.ListEventsRequest
-	2, // 3: tradeassure.event.v1.EventService.WatchEvents:input_type -> tradeassure.event.v1.WatchEventsRequest
-	1, // 4: tradeassure.event.v1.EventService.ListEvents:output_type -> tradeassure.event.v1.ListEventsResponse
-	3, // 5: tradeassure.event.v1.EventService.WatchEvents:output_type -> tradeassure.event.v1.WatchEventsResponse
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
+	2, // 3: tradeassure.event.v1.EventService.GetFeedHead:input_type -> tradeassure.event.v1.GetFeedHeadRequest
+	4, // 4: tradeassure.event.v1.EventService.WatchEvents:input_type -> tradeassure.event.v1.WatchEventsRequest
+	1, // 5: tradeassure.event.v1.EventService.ListEvents:output_type -> tradeassure.event.v1.ListEventsResponse
+	3, // 6: tradeassure.event.v1.EventService.GetFeedHead:output_type -> tradeassure.event.v1.GetFeedHeadResponse
+	5, // 7: tradeassure.event.v1.EventService.WatchEvents:output_type -> tradeassure.event.v1.WatchEventsResponse
+	5, // [5:8] is the sub-list for method output_type
+	2, // [2:5] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
 	2, // [2:2] is the sub-list for extension extendee
 	0, // [0:2] is the sub-list for field type_name
@@ -334,7 +426,7 @@ func file_tradeassure_event_v1_event_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tradeassure_event_v1_event_service_proto_rawDesc), len(file_tradeassure_event_v1_event_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

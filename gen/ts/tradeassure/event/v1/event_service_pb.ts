@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tradeassure/event/v1/event_service.proto.
  */
 export const file_tradeassure_event_v1_event_service: GenFile = /*@__PURE__*/
-  fileDesc("Cih0cmFkZWFzc3VyZS9ldmVudC92MS9ldmVudF9zZXJ2aWNlLnByb3RvEhR0cmFkZWFzc3VyZS5ldmVudC52MSKSAQoRTGlzdEV2ZW50c1JlcXVlc3QSIwoIYWZ0ZXJfaWQYASABKAlCEbpIDnIMGBMyCF5bMC05XSokEhoKCXBhZ2Vfc2l6ZRgCIAEoBUIHukgEGgIoABIdCgxzdWJqZWN0X3R5cGUYAyABKAlCB7pIBHICGCASHQoKc3ViamVjdF9pZBgEIAEoCUIJukgGcgQYQChAIlgKEkxpc3RFdmVudHNSZXNwb25zZRIrCgZldmVudHMYASADKAsyGy50cmFkZWFzc3VyZS5ldmVudC52MS5FdmVudBIVCg1uZXh0X2FmdGVyX2lkGAIgASgJIncKEldhdGNoRXZlbnRzUmVxdWVzdBIjCghhZnRlcl9pZBgBIAEoCUIRukgOcgwYEzIIXlswLTldKiQSHQoMc3ViamVjdF90eXBlGAIgASgJQge6SARyAhggEh0KCnN1YmplY3RfaWQYAyABKAlCCbpIBnIEGEAoQCJBChNXYXRjaEV2ZW50c1Jlc3BvbnNlEioKBWV2ZW50GAEgASgLMhsudHJhZGVhc3N1cmUuZXZlbnQudjEuRXZlbnQy3wEKDEV2ZW50U2VydmljZRJkCgpMaXN0RXZlbnRzEicudHJhZGVhc3N1cmUuZXZlbnQudjEuTGlzdEV2ZW50c1JlcXVlc3QaKC50cmFkZWFzc3VyZS5ldmVudC52MS5MaXN0RXZlbnRzUmVzcG9uc2UiA5ACARJpCgtXYXRjaEV2ZW50cxIoLnRyYWRlYXNzdXJlLmV2ZW50LnYxLldhdGNoRXZlbnRzUmVxdWVzdBopLnRyYWRlYXNzdXJlLmV2ZW50LnYxLldhdGNoRXZlbnRzUmVzcG9uc2UiA5ACATABQucBChhjb20udHJhZGVhc3N1cmUuZXZlbnQudjFCEUV2ZW50U2VydmljZVByb3RvUAFaRmdpdGh1Yi5jb20vdHJhZGVhc3N1cmUvdHJhZGVhc3N1cmUvZ2VuL2dvL3RyYWRlYXNzdXJlL2V2ZW50L3YxO2V2ZW50djGiAgNURViqAhRUcmFkZWFzc3VyZS5FdmVudC5WMcoCFFRyYWRlYXNzdXJlXEV2ZW50XFYx4gIgVHJhZGVhc3N1cmVcRXZlbnRcVjFcR1BCTWV0YWRhdGHqAhZUcmFkZWFzc3VyZTo6RXZlbnQ6OlYxYgZwcm90bzM", [file_buf_validate_validate, file_tradeassure_event_v1_event]);
+  fileDesc("Cih0cmFkZWFzc3VyZS9ldmVudC92MS9ldmVudF9zZXJ2aWNlLnByb3RvEhR0cmFkZWFzc3VyZS5ldmVudC52MSKSAQoRTGlzdEV2ZW50c1JlcXVlc3QSIwoIYWZ0ZXJfaWQYASABKAlCEbpIDnIMGBMyCF5bMC05XSokEhoKCXBhZ2Vfc2l6ZRgCIAEoBUIHukgEGgIoABIdCgxzdWJqZWN0X3R5cGUYAyABKAlCB7pIBHICGCASHQoKc3ViamVjdF9pZBgEIAEoCUIJukgGcgQYQChAIlgKEkxpc3RFdmVudHNSZXNwb25zZRIrCgZldmVudHMYASADKAsyGy50cmFkZWFzc3VyZS5ldmVudC52MS5FdmVudBIVCg1uZXh0X2FmdGVyX2lkGAIgASgJIhQKEkdldEZlZWRIZWFkUmVxdWVzdCImChNHZXRGZWVkSGVhZFJlc3BvbnNlEg8KB2hlYWRfaWQYASABKAkidwoSV2F0Y2hFdmVudHNSZXF1ZXN0EiMKCGFmdGVyX2lkGAEgASgJQhG6SA5yDBgTMgheWzAtOV0qJBIdCgxzdWJqZWN0X3R5cGUYAiABKAlCB7pIBHICGCASHQoKc3ViamVjdF9pZBgDIAEoCUIJukgGcgQYQChAIkEKE1dhdGNoRXZlbnRzUmVzcG9uc2USKgoFZXZlbnQYASABKAsyGy50cmFkZWFzc3VyZS5ldmVudC52MS5FdmVudDLIAgoMRXZlbnRTZXJ2aWNlEmQKCkxpc3RFdmVudHMSJy50cmFkZWFzc3VyZS5ldmVudC52MS5MaXN0RXZlbnRzUmVxdWVzdBooLnRyYWRlYXNzdXJlLmV2ZW50LnYxLkxpc3RFdmVudHNSZXNwb25zZSIDkAIBEmcKC0dldEZlZWRIZWFkEigudHJhZGVhc3N1cmUuZXZlbnQudjEuR2V0RmVlZEhlYWRSZXF1ZXN0GikudHJhZGVhc3N1cmUuZXZlbnQudjEuR2V0RmVlZEhlYWRSZXNwb25zZSIDkAIBEmkKC1dhdGNoRXZlbnRzEigudHJhZGVhc3N1cmUuZXZlbnQudjEuV2F0Y2hFdmVudHNSZXF1ZXN0GikudHJhZGVhc3N1cmUuZXZlbnQudjEuV2F0Y2hFdmVudHNSZXNwb25zZSIDkAIBMAFC5wEKGGNvbS50cmFkZWFzc3VyZS5ldmVudC52MUIRRXZlbnRTZXJ2aWNlUHJvdG9QAVpGZ2l0aHViLmNvbS90cmFkZWFzc3VyZS90cmFkZWFzc3VyZS9nZW4vZ28vdHJhZGVhc3N1cmUvZXZlbnQvdjE7ZXZlbnR2MaICA1RFWKoCFFRyYWRlYXNzdXJlLkV2ZW50LlYxygIUVHJhZGVhc3N1cmVcRXZlbnRcVjHiAiBUcmFkZWFzc3VyZVxFdmVudFxWMVxHUEJNZXRhZGF0YeoCFlRyYWRlYXNzdXJlOjpFdmVudDo6VjFiBnByb3RvMw", [file_buf_validate_validate, file_tradeassure_event_v1_event]);
 
 /**
  * ListEventsRequest pages through the feed.
@@ -86,6 +86,43 @@ export const ListEventsResponseSchema: GenMessage<ListEventsResponse> = /*@__PUR
   messageDesc(file_tradeassure_event_v1_event_service, 1);
 
 /**
+ * GetFeedHeadRequest asks for the head of the caller's feed.
+ *
+ * @generated from message tradeassure.event.v1.GetFeedHeadRequest
+ */
+export type GetFeedHeadRequest = Message<"tradeassure.event.v1.GetFeedHeadRequest"> & {
+};
+
+/**
+ * Describes the message tradeassure.event.v1.GetFeedHeadRequest.
+ * Use `create(GetFeedHeadRequestSchema)` to create a new message.
+ */
+export const GetFeedHeadRequestSchema: GenMessage<GetFeedHeadRequest> = /*@__PURE__*/
+  messageDesc(file_tradeassure_event_v1_event_service, 2);
+
+/**
+ * GetFeedHeadResponse carries the head of the caller's feed.
+ *
+ * @generated from message tradeassure.event.v1.GetFeedHeadResponse
+ */
+export type GetFeedHeadResponse = Message<"tradeassure.event.v1.GetFeedHeadResponse"> & {
+  /**
+   * The id of the newest event the caller may see, to pass as after_id to ListEvents or WatchEvents; empty
+   * when the caller may see no event yet (then reading from the beginning reads only new events).
+   *
+   * @generated from field: string head_id = 1;
+   */
+  headId: string;
+};
+
+/**
+ * Describes the message tradeassure.event.v1.GetFeedHeadResponse.
+ * Use `create(GetFeedHeadResponseSchema)` to create a new message.
+ */
+export const GetFeedHeadResponseSchema: GenMessage<GetFeedHeadResponse> = /*@__PURE__*/
+  messageDesc(file_tradeassure_event_v1_event_service, 3);
+
+/**
  * WatchEventsRequest follows the feed.
  *
  * @generated from message tradeassure.event.v1.WatchEventsRequest
@@ -118,7 +155,7 @@ export type WatchEventsRequest = Message<"tradeassure.event.v1.WatchEventsReques
  * Use `create(WatchEventsRequestSchema)` to create a new message.
  */
 export const WatchEventsRequestSchema: GenMessage<WatchEventsRequest> = /*@__PURE__*/
-  messageDesc(file_tradeassure_event_v1_event_service, 2);
+  messageDesc(file_tradeassure_event_v1_event_service, 4);
 
 /**
  * WatchEventsResponse carries one event, or is a heartbeat.
@@ -140,7 +177,7 @@ export type WatchEventsResponse = Message<"tradeassure.event.v1.WatchEventsRespo
  * Use `create(WatchEventsResponseSchema)` to create a new message.
  */
 export const WatchEventsResponseSchema: GenMessage<WatchEventsResponse> = /*@__PURE__*/
-  messageDesc(file_tradeassure_event_v1_event_service, 3);
+  messageDesc(file_tradeassure_event_v1_event_service, 5);
 
 /**
  * EventService is the change feed. A party sees the events of the objects it is a party to; operators see
@@ -160,8 +197,22 @@ export const EventService: GenService<{
     output: typeof ListEventsResponseSchema;
   },
   /**
+   * GetFeedHead returns the cursor of the newest event the caller may see now, so a client that only cares
+   * about what happens from now on (a desk after sign-in) can watch or list from it without reading the
+   * feed from the beginning. Every event committed after the call comes after the cursor.
+   *
+   * @generated from rpc tradeassure.event.v1.EventService.GetFeedHead
+   */
+  getFeedHead: {
+    methodKind: "unary";
+    input: typeof GetFeedHeadRequestSchema;
+    output: typeof GetFeedHeadResponseSchema;
+  },
+  /**
    * WatchEvents streams the events after a cursor, then every new one as it is committed, until the client
-   * cancels.
+   * cancels. The key is checked again while the stream is open: once it is revoked (by any server process)
+   * the stream ends within about two seconds with UNAUTHENTICATED; follow on from the last cursor with a
+   * current key.
    *
    * @generated from rpc tradeassure.event.v1.EventService.WatchEvents
    */

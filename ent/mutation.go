@@ -24170,6 +24170,7 @@ type WebhookDeliveryMutation struct {
 	create_time       *time.Time
 	finish_time       *time.Time
 	payload           *[]byte
+	inline_attempt    *[]byte
 	clearedFields     map[string]struct{}
 	done              bool
 	oldValue          func(context.Context) (*WebhookDelivery, error)
@@ -24989,6 +24990,55 @@ func (m *WebhookDeliveryMutation) ResetPayload() {
 	delete(m.clearedFields, webhookdelivery.FieldPayload)
 }
 
+// SetInlineAttempt sets the "inline_attempt" field.
+func (m *WebhookDeliveryMutation) SetInlineAttempt(b []byte) {
+	m.inline_attempt = &b
+}
+
+// InlineAttempt returns the value of the "inline_attempt" field in the mutation.
+func (m *WebhookDeliveryMutation) InlineAttempt() (r []byte, exists bool) {
+	v := m.inline_attempt
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInlineAttempt returns the old "inline_attempt" field's value of the WebhookDelivery entity.
+// If the WebhookDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookDeliveryMutation) OldInlineAttempt(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInlineAttempt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInlineAttempt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInlineAttempt: %w", err)
+	}
+	return oldValue.InlineAttempt, nil
+}
+
+// ClearInlineAttempt clears the value of the "inline_attempt" field.
+func (m *WebhookDeliveryMutation) ClearInlineAttempt() {
+	m.inline_attempt = nil
+	m.clearedFields[webhookdelivery.FieldInlineAttempt] = struct{}{}
+}
+
+// InlineAttemptCleared returns if the "inline_attempt" field was cleared in this mutation.
+func (m *WebhookDeliveryMutation) InlineAttemptCleared() bool {
+	_, ok := m.clearedFields[webhookdelivery.FieldInlineAttempt]
+	return ok
+}
+
+// ResetInlineAttempt resets all changes to the "inline_attempt" field.
+func (m *WebhookDeliveryMutation) ResetInlineAttempt() {
+	m.inline_attempt = nil
+	delete(m.clearedFields, webhookdelivery.FieldInlineAttempt)
+}
+
 // Where appends a list predicates to the WebhookDeliveryMutation builder.
 func (m *WebhookDeliveryMutation) Where(ps ...predicate.WebhookDelivery) {
 	m.predicates = append(m.predicates, ps...)
@@ -25023,7 +25073,7 @@ func (m *WebhookDeliveryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *WebhookDeliveryMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 17)
 	if m.endpoint_id != nil {
 		fields = append(fields, webhookdelivery.FieldEndpointID)
 	}
@@ -25072,6 +25122,9 @@ func (m *WebhookDeliveryMutation) Fields() []string {
 	if m.payload != nil {
 		fields = append(fields, webhookdelivery.FieldPayload)
 	}
+	if m.inline_attempt != nil {
+		fields = append(fields, webhookdelivery.FieldInlineAttempt)
+	}
 	return fields
 }
 
@@ -25112,6 +25165,8 @@ func (m *WebhookDeliveryMutation) Field(name string) (ent.Value, bool) {
 		return m.FinishTime()
 	case webhookdelivery.FieldPayload:
 		return m.Payload()
+	case webhookdelivery.FieldInlineAttempt:
+		return m.InlineAttempt()
 	}
 	return nil, false
 }
@@ -25153,6 +25208,8 @@ func (m *WebhookDeliveryMutation) OldField(ctx context.Context, name string) (en
 		return m.OldFinishTime(ctx)
 	case webhookdelivery.FieldPayload:
 		return m.OldPayload(ctx)
+	case webhookdelivery.FieldInlineAttempt:
+		return m.OldInlineAttempt(ctx)
 	}
 	return nil, fmt.Errorf("unknown WebhookDelivery field %s", name)
 }
@@ -25274,6 +25331,13 @@ func (m *WebhookDeliveryMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPayload(v)
 		return nil
+	case webhookdelivery.FieldInlineAttempt:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInlineAttempt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown WebhookDelivery field %s", name)
 }
@@ -25367,6 +25431,9 @@ func (m *WebhookDeliveryMutation) ClearedFields() []string {
 	if m.FieldCleared(webhookdelivery.FieldPayload) {
 		fields = append(fields, webhookdelivery.FieldPayload)
 	}
+	if m.FieldCleared(webhookdelivery.FieldInlineAttempt) {
+		fields = append(fields, webhookdelivery.FieldInlineAttempt)
+	}
 	return fields
 }
 
@@ -25392,6 +25459,9 @@ func (m *WebhookDeliveryMutation) ClearField(name string) error {
 		return nil
 	case webhookdelivery.FieldPayload:
 		m.ClearPayload()
+		return nil
+	case webhookdelivery.FieldInlineAttempt:
+		m.ClearInlineAttempt()
 		return nil
 	}
 	return fmt.Errorf("unknown WebhookDelivery nullable field %s", name)
@@ -25448,6 +25518,9 @@ func (m *WebhookDeliveryMutation) ResetField(name string) error {
 		return nil
 	case webhookdelivery.FieldPayload:
 		m.ResetPayload()
+		return nil
+	case webhookdelivery.FieldInlineAttempt:
+		m.ResetInlineAttempt()
 		return nil
 	}
 	return fmt.Errorf("unknown WebhookDelivery field %s", name)

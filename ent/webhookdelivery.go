@@ -48,8 +48,10 @@ type WebhookDelivery struct {
 	// FinishTime holds the value of the "finish_time" field.
 	FinishTime *time.Time `json:"finish_time,omitempty"`
 	// Payload holds the value of the "payload" field.
-	Payload      []byte `json:"payload,omitempty"`
-	selectValues sql.SelectValues
+	Payload []byte `json:"payload,omitempty"`
+	// InlineAttempt holds the value of the "inline_attempt" field.
+	InlineAttempt []byte `json:"inline_attempt,omitempty"`
+	selectValues  sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -57,7 +59,7 @@ func (*WebhookDelivery) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case webhookdelivery.FieldPayload:
+		case webhookdelivery.FieldPayload, webhookdelivery.FieldInlineAttempt:
 			values[i] = new([]byte)
 		case webhookdelivery.FieldID, webhookdelivery.FieldEventID, webhookdelivery.FieldSeq, webhookdelivery.FieldAttemptCount, webhookdelivery.FieldRetries:
 			values[i] = new(sql.NullInt64)
@@ -185,6 +187,12 @@ func (_m *WebhookDelivery) assignValues(columns []string, values []any) error {
 			} else if value != nil {
 				_m.Payload = *value
 			}
+		case webhookdelivery.FieldInlineAttempt:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field inline_attempt", values[i])
+			} else if value != nil {
+				_m.InlineAttempt = *value
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -274,6 +282,9 @@ func (_m *WebhookDelivery) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("payload=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Payload))
+	builder.WriteString(", ")
+	builder.WriteString("inline_attempt=")
+	builder.WriteString(fmt.Sprintf("%v", _m.InlineAttempt))
 	builder.WriteByte(')')
 	return builder.String()
 }

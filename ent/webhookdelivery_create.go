@@ -182,6 +182,12 @@ func (_c *WebhookDeliveryCreate) SetPayload(v []byte) *WebhookDeliveryCreate {
 	return _c
 }
 
+// SetInlineAttempt sets the "inline_attempt" field.
+func (_c *WebhookDeliveryCreate) SetInlineAttempt(v []byte) *WebhookDeliveryCreate {
+	_c.mutation.SetInlineAttempt(v)
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *WebhookDeliveryCreate) SetID(v int64) *WebhookDeliveryCreate {
 	_c.mutation.SetID(v)
@@ -405,6 +411,10 @@ func (_c *WebhookDeliveryCreate) createSpec() (*WebhookDelivery, *sqlgraph.Creat
 		_spec.SetField(webhookdelivery.FieldPayload, field.TypeBytes, value)
 		_node.Payload = value
 	}
+	if value, ok := _c.mutation.InlineAttempt(); ok {
+		_spec.SetField(webhookdelivery.FieldInlineAttempt, field.TypeBytes, value)
+		_node.InlineAttempt = value
+	}
 	return _node, _spec
 }
 
@@ -574,6 +584,24 @@ func (u *WebhookDeliveryUpsert) UpdateFinishTime() *WebhookDeliveryUpsert {
 // ClearFinishTime clears the value of the "finish_time" field.
 func (u *WebhookDeliveryUpsert) ClearFinishTime() *WebhookDeliveryUpsert {
 	u.SetNull(webhookdelivery.FieldFinishTime)
+	return u
+}
+
+// SetInlineAttempt sets the "inline_attempt" field.
+func (u *WebhookDeliveryUpsert) SetInlineAttempt(v []byte) *WebhookDeliveryUpsert {
+	u.Set(webhookdelivery.FieldInlineAttempt, v)
+	return u
+}
+
+// UpdateInlineAttempt sets the "inline_attempt" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsert) UpdateInlineAttempt() *WebhookDeliveryUpsert {
+	u.SetExcluded(webhookdelivery.FieldInlineAttempt)
+	return u
+}
+
+// ClearInlineAttempt clears the value of the "inline_attempt" field.
+func (u *WebhookDeliveryUpsert) ClearInlineAttempt() *WebhookDeliveryUpsert {
+	u.SetNull(webhookdelivery.FieldInlineAttempt)
 	return u
 }
 
@@ -786,6 +814,27 @@ func (u *WebhookDeliveryUpsertOne) UpdateFinishTime() *WebhookDeliveryUpsertOne 
 func (u *WebhookDeliveryUpsertOne) ClearFinishTime() *WebhookDeliveryUpsertOne {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
 		s.ClearFinishTime()
+	})
+}
+
+// SetInlineAttempt sets the "inline_attempt" field.
+func (u *WebhookDeliveryUpsertOne) SetInlineAttempt(v []byte) *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetInlineAttempt(v)
+	})
+}
+
+// UpdateInlineAttempt sets the "inline_attempt" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertOne) UpdateInlineAttempt() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateInlineAttempt()
+	})
+}
+
+// ClearInlineAttempt clears the value of the "inline_attempt" field.
+func (u *WebhookDeliveryUpsertOne) ClearInlineAttempt() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearInlineAttempt()
 	})
 }
 
@@ -1164,6 +1213,27 @@ func (u *WebhookDeliveryUpsertBulk) UpdateFinishTime() *WebhookDeliveryUpsertBul
 func (u *WebhookDeliveryUpsertBulk) ClearFinishTime() *WebhookDeliveryUpsertBulk {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
 		s.ClearFinishTime()
+	})
+}
+
+// SetInlineAttempt sets the "inline_attempt" field.
+func (u *WebhookDeliveryUpsertBulk) SetInlineAttempt(v []byte) *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetInlineAttempt(v)
+	})
+}
+
+// UpdateInlineAttempt sets the "inline_attempt" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertBulk) UpdateInlineAttempt() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateInlineAttempt()
+	})
+}
+
+// ClearInlineAttempt clears the value of the "inline_attempt" field.
+func (u *WebhookDeliveryUpsertBulk) ClearInlineAttempt() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearInlineAttempt()
 	})
 }
 

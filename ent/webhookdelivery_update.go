@@ -166,6 +166,18 @@ func (_u *WebhookDeliveryUpdate) ClearFinishTime() *WebhookDeliveryUpdate {
 	return _u
 }
 
+// SetInlineAttempt sets the "inline_attempt" field.
+func (_u *WebhookDeliveryUpdate) SetInlineAttempt(v []byte) *WebhookDeliveryUpdate {
+	_u.mutation.SetInlineAttempt(v)
+	return _u
+}
+
+// ClearInlineAttempt clears the value of the "inline_attempt" field.
+func (_u *WebhookDeliveryUpdate) ClearInlineAttempt() *WebhookDeliveryUpdate {
+	_u.mutation.ClearInlineAttempt()
+	return _u
+}
+
 // Mutation returns the WebhookDeliveryMutation object of the builder.
 func (_u *WebhookDeliveryUpdate) Mutation() *WebhookDeliveryMutation {
 	return _u.mutation
@@ -266,6 +278,12 @@ func (_u *WebhookDeliveryUpdate) sqlSave(ctx context.Context) (_node int, err er
 	}
 	if _u.mutation.PayloadCleared() {
 		_spec.ClearField(webhookdelivery.FieldPayload, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.InlineAttempt(); ok {
+		_spec.SetField(webhookdelivery.FieldInlineAttempt, field.TypeBytes, value)
+	}
+	if _u.mutation.InlineAttemptCleared() {
+		_spec.ClearField(webhookdelivery.FieldInlineAttempt, field.TypeBytes)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -425,6 +443,18 @@ func (_u *WebhookDeliveryUpdateOne) ClearFinishTime() *WebhookDeliveryUpdateOne 
 	return _u
 }
 
+// SetInlineAttempt sets the "inline_attempt" field.
+func (_u *WebhookDeliveryUpdateOne) SetInlineAttempt(v []byte) *WebhookDeliveryUpdateOne {
+	_u.mutation.SetInlineAttempt(v)
+	return _u
+}
+
+// ClearInlineAttempt clears the value of the "inline_attempt" field.
+func (_u *WebhookDeliveryUpdateOne) ClearInlineAttempt() *WebhookDeliveryUpdateOne {
+	_u.mutation.ClearInlineAttempt()
+	return _u
+}
+
 // Mutation returns the WebhookDeliveryMutation object of the builder.
 func (_u *WebhookDeliveryUpdateOne) Mutation() *WebhookDeliveryMutation {
 	return _u.mutation
@@ -555,6 +585,12 @@ func (_u *WebhookDeliveryUpdateOne) sqlSave(ctx context.Context) (_node *Webhook
 	}
 	if _u.mutation.PayloadCleared() {
 		_spec.ClearField(webhookdelivery.FieldPayload, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.InlineAttempt(); ok {
+		_spec.SetField(webhookdelivery.FieldInlineAttempt, field.TypeBytes, value)
+	}
+	if _u.mutation.InlineAttemptCleared() {
+		_spec.ClearField(webhookdelivery.FieldInlineAttempt, field.TypeBytes)
 	}
 	_node = &WebhookDelivery{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -847,6 +847,7 @@ var (
 		{Name: "create_time", Type: field.TypeTime},
 		{Name: "finish_time", Type: field.TypeTime, Nullable: true},
 		{Name: "payload", Type: field.TypeBytes, Nullable: true},
+		{Name: "inline_attempt", Type: field.TypeBytes, Nullable: true},
 	}
 	// WebhookDeliveriesTable holds the schema information for the "webhook_deliveries" table.
 	WebhookDeliveriesTable = &schema.Table{

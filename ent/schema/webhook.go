@@ -107,6 +107,10 @@ func (WebhookDelivery) Fields() []ent.Field {
 		// payload is the serialized tradeassure.event.v1.Event of a test delivery (feed events are read
 		// from the feed).
 		field.Bytes("payload").Optional().Immutable(),
+		// inline_attempt is the delivery's first attempt when it succeeded (the common case), as a
+		// serialized tradeassure.webhook.v1.WebhookAttempt, recorded with the outcome in one UPDATE instead
+		// of a webhook_attempts row; every other attempt has its row.
+		field.Bytes("inline_attempt").Optional(),
 	}
 }
 

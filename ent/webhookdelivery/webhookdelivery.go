@@ -45,6 +45,8 @@ const (
 	FieldFinishTime = "finish_time"
 	// FieldPayload holds the string denoting the payload field in the database.
 	FieldPayload = "payload"
+	// FieldInlineAttempt holds the string denoting the inline_attempt field in the database.
+	FieldInlineAttempt = "inline_attempt"
 	// Table holds the table name of the webhookdelivery in the database.
 	Table = "webhook_deliveries"
 )
@@ -68,6 +70,7 @@ var Columns = []string{
 	FieldCreateTime,
 	FieldFinishTime,
 	FieldPayload,
+	FieldInlineAttempt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).

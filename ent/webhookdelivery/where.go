@@ -124,6 +124,11 @@ func Payload(v []byte) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldEQ(FieldPayload, v))
 }
 
+// InlineAttempt applies equality check predicate on the "inline_attempt" field. It's identical to InlineAttemptEQ.
+func InlineAttempt(v []byte) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldEQ(FieldInlineAttempt, v))
+}
+
 // EndpointIDEQ applies the EQ predicate on the "endpoint_id" field.
 func EndpointIDEQ(v string) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldEQ(FieldEndpointID, v))
@@ -887,6 +892,56 @@ func PayloadIsNil() predicate.WebhookDelivery {
 // PayloadNotNil applies the NotNil predicate on the "payload" field.
 func PayloadNotNil() predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldNotNull(FieldPayload))
+}
+
+// InlineAttemptEQ applies the EQ predicate on the "inline_attempt" field.
+func InlineAttemptEQ(v []byte) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldEQ(FieldInlineAttempt, v))
+}
+
+// InlineAttemptNEQ applies the NEQ predicate on the "inline_attempt" field.
+func InlineAttemptNEQ(v []byte) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldNEQ(FieldInlineAttempt, v))
+}
+
+// InlineAttemptIn applies the In predicate on the "inline_attempt" field.
+func InlineAttemptIn(vs ...[]byte) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldIn(FieldInlineAttempt, vs...))
+}
+
+// InlineAttemptNotIn applies the NotIn predicate on the "inline_attempt" field.
+func InlineAttemptNotIn(vs ...[]byte) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldNotIn(FieldInlineAttempt, vs...))
+}
+
+// InlineAttemptGT applies the GT predicate on the "inline_attempt" field.
+func InlineAttemptGT(v []byte) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldGT(FieldInlineAttempt, v))
+}
+
+// InlineAttemptGTE applies the GTE predicate on the "inline_attempt" field.
+func InlineAttemptGTE(v []byte) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldGTE(FieldInlineAttempt, v))
+}
+
+// InlineAttemptLT applies the LT predicate on the "inline_attempt" field.
+func InlineAttemptLT(v []byte) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldLT(FieldInlineAttempt, v))
+}
+
+// InlineAttemptLTE applies the LTE predicate on the "inline_attempt" field.
+func InlineAttemptLTE(v []byte) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldLTE(FieldInlineAttempt, v))
+}
+
+// InlineAttemptIsNil applies the IsNil predicate on the "inline_attempt" field.
+func InlineAttemptIsNil() predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldIsNull(FieldInlineAttempt))
+}
+
+// InlineAttemptNotNil applies the NotNil predicate on the "inline_attempt" field.
+func InlineAttemptNotNil() predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldNotNull(FieldInlineAttempt))
 }
 
 // And groups predicates with the AND operator between them.

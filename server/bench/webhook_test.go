@@ -7,9 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
-	"sync"
-	"sync/atomic"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -41,7 +40,7 @@ func localReceiver(b *testing.B) *httptest.Server {
 // BenchmarkWebhookDelivery measures deliveries per second from one server process to a local receiver:
 // b.N events, each for its own order, are queued first (timer stopped), then the dispatcher runs until
 // every delivery has succeeded. Each delivery is claimed (leased), signed, POSTed over HTTP/1.1
-// keep-alive and recorded with its attempt, as in production.
+// keep-alive and recorded (a first attempt that succeeds on the delivery row itself), as in production.
 func BenchmarkWebhookDelivery(b *testing.B) {
 	for _, engine := range engines() {
 		b.Run(engine, func(b *testing.B) {
@@ -90,110 +89,131 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 	}
 }
 
-// BenchmarkCreateOrderWebhooks measures CreateOrder (as BenchmarkOrders does, over 100,000 stored
-// orders, 4×GOMAXPROCS callers) with and without webhook endpoints configured, in alternating rounds of
-// one run so that a busy machine slows both alike. The dispatcher runs throughout, as in production, and
-// delivers to a receiver on loopback answering 200. Configured means the supplier's ERP endpoint
-// (order.*, so every CreateOrder queues one delivery in its transaction and the dispatcher sends it), a
-// platform endpoint matching no order event and 50 endpoints of other accounts; "without" is the same
-// endpoints disabled, which the outbox skips. A round with endpoints ends only when every delivery it
-// queued has succeeded, so the delivery work is charged to it. b.N calls are split over 8 rounds.
+// BenchmarkCreateOrderWebhooks measures how much webhook delivery slows CreateOrder: in one run, CreateOrder
+// load (as in BenchmarkCompare: over 100,000 stored orders, BENCH_CONCURRENCY callers for BENCH_DURATION)
+// without and with the supplier's ERP endpoint (order.*, so every CreateOrder queues a delivery in its
+// transaction and the dispatcher sends it), BENCH_RUNS times each, alternating which goes first, medians
+// compared. A run with the endpoint ends only when every delivery it queued has succeeded, so the whole
+// delivery work is charged to it. The receiver answers 204 at once on loopback, in a separate process
+// (this test binary, see TestMain) so that its CPU time is not the server process's, though it shares
+// the machine; BENCH_WEBHOOK_RECEIVER=inprocess puts it in the server process instead. A platform
+// endpoint and 50 endpoints of other accounts, matching no order event, are enabled in both variants.
+// The dispatcher runs throughout at its production settings, in both variants.
 //
-// With TRADEASSURE_BENCH_NO_DISPATCHER=1 the dispatcher does not run: the rounds with endpoints then
-// measure only the outbox row CreateOrder writes in its transaction.
+// With TRADEASSURE_BENCH_NO_DISPATCHER=1 the dispatcher does not run: the runs with the endpoint then
+// measure only the outbox row CreateOrder writes in its transaction. BENCH_PROFILE=dir writes a CPU
+// profile of a run of each variant per engine.
 func BenchmarkCreateOrderWebhooks(b *testing.B) {
-	for _, engine := range engines() {
+	c := defaultCompare()
+	for _, engine := range c.Engines {
 		b.Run(engine, func(b *testing.B) {
 			f := setup(b, engine)
-			rx := localReceiver(b)
+			url := ""
+			if os.Getenv("BENCH_WEBHOOK_RECEIVER") == "inprocess" {
+				url = localReceiver(b).URL
+			} else {
+				url = externalReceiver(b)
+			}
 			op := f.env.Staff(commonv1.Role_ROLE_OPERATOR)
-			var ids []string
-			add := func(p *servertest.Party, types ...string) {
-				resp, err := p.Webhooks.CreateWebhookEndpoint(f.env.Ctx, connect.NewRequest(&webhookv1.CreateWebhookEndpointRequest{Url: rx.URL, EventTypes: types}))
+			add := func(p *servertest.Party, types ...string) string {
+				resp, err := p.Webhooks.CreateWebhookEndpoint(f.env.Ctx, connect.NewRequest(&webhookv1.CreateWebhookEndpointRequest{Url: url, EventTypes: types}))
 				if err != nil {
 					b.Fatal(err)
 				}
-				ids = append(ids, resp.Msg.GetEndpoint().GetId())
+				return resp.Msg.GetEndpoint().GetId()
 			}
-			add(f.supplier, "order.*")
-			add(op, "dispute.*")
+			erp := add(f.supplier, "order.*")
+			others := []string{add(op, "dispute.*")}
 			for i := 0; i < 50; i++ {
-				add(f.env.Buyer("US"))
+				others = append(others, add(f.env.Buyer("US")))
 			}
 			enable := func(on bool) {
-				for _, id := range ids {
-					if _, err := op.Webhooks.UpdateWebhookEndpoint(f.env.Ctx, connect.NewRequest(&webhookv1.UpdateWebhookEndpointRequest{Id: id, Enabled: &on})); err != nil {
-						b.Fatal(err)
-					}
+				if _, err := op.Webhooks.UpdateWebhookEndpoint(f.env.Ctx, connect.NewRequest(&webhookv1.UpdateWebhookEndpointRequest{Id: erp, Enabled: &on})); err != nil {
+					b.Fatal(err)
 				}
 			}
-			// The ERP endpoint's queue; the others only receive their own webhook_endpoint.updated events
-			// (and keep those queued while disabled).
+			// The ERP endpoint's queue, read by the (state, next_attempt_time) index: only the pending rows,
+			// not every delivery the endpoint ever had, since this polling is charged to the run too.
 			pending := func() int {
-				return f.env.Store.Client.WebhookDelivery.Query().Where(webhookdelivery.EndpointID(ids[0]),
-					webhookdelivery.StateEQ(webhookdelivery.StatePending)).CountX(f.env.Ctx)
+				eps := f.env.Store.Client.WebhookDelivery.Query().Where(webhookdelivery.StateEQ(webhookdelivery.StatePending)).
+					Select(webhookdelivery.FieldEndpointID).StringsX(f.env.Ctx)
+				return len(slices.DeleteFunc(eps, func(id string) bool { return id != erp }))
 			}
+			dispatching := os.Getenv(noDispatcher) == ""
 			ctx, cancel := context.WithCancel(f.env.Ctx)
 			dispatched := make(chan struct{})
 			go func() {
 				defer close(dispatched)
-				if os.Getenv(noDispatcher) == "" {
+				if dispatching {
 					f.env.Server.Webhooks.Run(ctx)
 				}
 			}()
 			defer func() { cancel(); <-dispatched }()
 			req := &orderv1.CreateOrderRequest{Policy: commonv1.Policy_POLICY_RETAIL, BuyerEmail: f.buyer.Account.Email, Terms: f.terms()}
-			const rounds = 8
-			per := max(b.N/rounds, 1)
-			var took [2]time.Duration
-			var calls [2]int
-			var drain time.Duration
-			b.ResetTimer()
-			for r := 0; r < rounds; r++ {
-				with := r%2 == 1
-				b.StopTimer()
-				enable(with)
-				b.StartTimer()
-				start := time.Now()
-				var wg sync.WaitGroup
-				var next atomic.Int64
-				for w := 0; w < 4*runtime.GOMAXPROCS(0); w++ {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for next.Add(1) <= int64(per) {
-							if _, err := f.supplier.Orders.CreateOrder(f.env.Ctx, connect.NewRequest(req)); err != nil {
-								b.Error(err)
-								return
-							}
+			call := func(ctx context.Context, _ int) error {
+				_, err := f.supplier.Orders.CreateOrder(ctx, connect.NewRequest(req))
+				return err
+			}
+			var drains []time.Duration
+			// cpu is the process's CPU time per call of each variant's runs.
+			cpu := map[bool][]float64{}
+			phase := func(on bool) func() (stat, error) {
+				return func() (s stat, err error) {
+					enable(on)
+					before := processCPU()
+					defer func() {
+						if err == nil {
+							cpu[on] = append(cpu[on], float64((processCPU()-before).Microseconds())/float64(s.ops))
 						}
 					}()
-				}
-				wg.Wait()
-				i := 0
-				if with && os.Getenv(noDispatcher) == "" {
+					s, err = load(f.env.Ctx, c.Concurrency, c.Duration, call)
+					if err != nil || !on || !dispatching {
+						return s, err
+					}
+					// Charged to the run: the deliveries still queued when the calls end.
+					elapsed := time.Duration(float64(s.ops) / s.opsPerS * float64(time.Second))
 					called := time.Now()
 					for n := pending(); n > 0; n = pending() {
 						if time.Since(called) > time.Minute {
-							b.Fatalf("%d deliveries still pending a minute after the round", n)
+							return s, fmt.Errorf("%d deliveries still pending a minute after the run", n)
 						}
 						time.Sleep(5 * time.Millisecond)
 					}
-					drain += time.Since(called)
+					drain := time.Since(called)
+					drains = append(drains, drain)
+					s.opsPerS = float64(s.ops) / (elapsed + drain).Seconds()
+					return s, nil
 				}
-				if with {
-					i = 1
-				}
-				took[i] += time.Since(start)
-				calls[i] += per
 			}
+			without, with := phase(false), phase(true)
+			if c.ProfileDir != "" {
+				profiled := func(name string, inner func() (stat, error)) func() (stat, error) {
+					return func() (s stat, err error) {
+						profile(b, filepath.Join(c.ProfileDir, engine+"-create-order-"+name+".pprof"), func() error { s, err = inner(); return err })
+						return s, err
+					}
+				}
+				without, with = profiled("without-webhooks", without), profiled("with-webhooks", with)
+			}
+			b.ResetTimer()
+			off, on, err := alternate(c, without, with)
 			b.StopTimer()
-			without, withEP := float64(calls[0])/took[0].Seconds(), float64(calls[1])/took[1].Seconds()
-			b.ReportMetric(without, "without-ops/s")
-			b.ReportMetric(withEP, "with-ops/s")
-			b.ReportMetric(100*(without-withEP)/without, "slowdown-%")
-			b.ReportMetric(float64(drain.Milliseconds())/(rounds/2), "drain-ms/round")
-			for _, id := range ids {
+			if err != nil {
+				b.Fatal(err)
+			}
+			slices.Sort(drains)
+			b.ReportMetric(off.opsPerS, "without-ops/s")
+			b.ReportMetric(on.opsPerS, "with-ops/s")
+			b.ReportMetric(on.opsPerS/off.opsPerS, "ratio")
+			b.ReportMetric(100*(1-on.opsPerS/off.opsPerS), "slowdown-%")
+			if len(drains) > 0 {
+				b.ReportMetric(float64(drains[len(drains)/2].Microseconds())/1000, "drain-ms")
+			}
+			for on, name := range map[bool]string{false: "without", true: "with"} {
+				slices.Sort(cpu[on])
+				b.ReportMetric(cpu[on][len(cpu[on])/2], name+"-cpu-µs/op")
+			}
+			for _, id := range append(others, erp) {
 				if _, err := op.Webhooks.DeleteWebhookEndpoint(f.env.Ctx, connect.NewRequest(&webhookv1.DeleteWebhookEndpointRequest{Id: id})); err != nil {
 					b.Fatal(err)
 				}

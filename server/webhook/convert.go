@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -132,6 +133,13 @@ func deliveryToProto(d *ent.WebhookDelivery, attempts []*ent.WebhookAttempt) *we
 			HttpStatus: int32(a.HTTPStatus), Latency: durationpb.New(time.Duration(a.LatencyMs) * time.Millisecond),
 			Error: a.Error, ResponseBody: a.ResponseBody,
 		})
+	}
+	// A first attempt that succeeded is kept on the row (recordInline): the oldest, so the last shown.
+	if len(d.InlineAttempt) > 0 && len(out.Attempts) < maxAttemptsShown {
+		a := &webhookv1.WebhookAttempt{}
+		if err := proto.Unmarshal(d.InlineAttempt, a); err == nil {
+			out.Attempts = append(out.Attempts, a)
+		}
 	}
 	return out
 }

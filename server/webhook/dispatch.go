@@ -46,9 +46,12 @@ var RetryDelays = []time.Duration{
 const DisableAfter = 5 * 24 * time.Hour
 
 // turnGap is the least time between two of the dispatcher's turns when it is woken (by a commit that
-// queued deliveries or a finished send): under load it records and claims in batches, one write
-// transaction per turn, so its share of the database's writes stays small (about 40 transactions a
-// second at most, however many events are appended), at the cost of up to turnGap of delivery latency.
+// queued deliveries or a finished send) while deliveries keep being queued: under load it records and
+// claims in batches, one write transaction of a few statements per turn, so its share of the database's
+// writes stays small (about 40 transactions a second at most, however many events are appended), at the
+// cost of up to turnGap of delivery latency. A delivery queued after a quiet spell goes out at once, and
+// the outcomes of the last sends are recorded at once when nothing was queued meanwhile. (A 100 ms gap
+// was tried: fewer, larger turns, but the dispatcher fell behind under load and drained far later.)
 const turnGap = 25 * time.Millisecond
 
 // backlogLinger is the pause between turns while due deliveries fill every free slot.
@@ -69,9 +72,12 @@ type job struct {
 	token, endpointID, webhookID string
 	trigger                      webhookdelivery.Trigger
 	retries                      int
-	url                          string
-	keys                         [][]byte
-	body                         []byte
+	// attempts is how many attempts the delivery had when claimed; a first attempt that succeeds is
+	// recorded on the delivery row (inline_attempt).
+	attempts int
+	url      string
+	keys     [][]byte
+	body     []byte
 }
 
 // result is what came of sending a job.
@@ -109,7 +115,7 @@ func (w *Webhooks) lease() time.Duration { return w.cfg.Timeout + 5*time.Second 
 // the commit, outside any transaction.
 func (w *Webhooks) cycle(ctx context.Context, batch []result, n int, busy map[string]int, only ...int64) ([]job, bool, error) {
 	if n > 0 {
-		if err := clock.Sync(ctx, w.clock); err != nil {
+		if err := w.syncClock(ctx, len(only) > 0); err != nil {
 			return nil, false, err
 		}
 	}
@@ -163,10 +169,28 @@ func (w *Webhooks) cycle(ctx context.Context, batch []result, n int, busy map[st
 	return jobs, capped || len(rows) == n, nil
 }
 
-// claim leases up to n due deliveries (see cycle).
+// claim leases up to n due deliveries (see cycle), with the development clock read first.
 func (w *Webhooks) claim(ctx context.Context, n int, busy map[string]int, only ...int64) ([]job, error) {
+	if err := w.syncClock(ctx, true); err != nil {
+		return nil, err
+	}
 	jobs, _, err := w.cycle(ctx, nil, n, busy, only...)
 	return jobs, err
+}
+
+// syncClock reads the development clock's offset, which another process may have moved: at once when
+// now is set (a test stepping through retries with DeliverDue, a test webhook), otherwise at most once
+// per Config.Interval, the dispatcher's delay for every other change made by another process, so that
+// its turns under load cost no extra query. Outside development mode it does nothing.
+func (w *Webhooks) syncClock(ctx context.Context, now bool) error {
+	if !now && time.Since(time.Unix(0, w.clockSynced.Load())) < w.cfg.Interval {
+		return nil
+	}
+	if err := clock.Sync(ctx, w.clock); err != nil {
+		return err
+	}
+	w.clockSynced.Store(time.Now().UnixNano())
+	return nil
 }
 
 // leaseRows leases the candidates that are still leasable and returns those leased.
@@ -265,17 +289,13 @@ func (w *Webhooks) prepare(ctx context.Context, rows []*ent.WebhookDelivery, tok
 	var evIDs []int64
 	for _, r := range rows {
 		epIDs = append(epIDs, r.EndpointID)
-		if r.EventID != nil {
+		if r.EventID != nil && !slices.Contains(evIDs, *r.EventID) {
 			evIDs = append(evIDs, *r.EventID)
 		}
 	}
-	eps, err := w.store.Client.WebhookEndpoint.Query().Where(webhookendpoint.IDIn(epIDs...)).All(ctx)
+	byEP, err := w.endpoints.get(ctx, w.store.Client, w.reg.Version(), epIDs)
 	if err != nil {
 		return nil, err
-	}
-	byEP := map[string]*ent.WebhookEndpoint{}
-	for _, e := range eps {
-		byEP[e.ID] = e
 	}
 	byEV := map[int64]*ent.Event{}
 	if len(evIDs) > 0 {
@@ -287,6 +307,8 @@ func (w *Webhooks) prepare(ctx context.Context, rows []*ent.WebhookDelivery, tok
 			byEV[e.ID] = e
 		}
 	}
+	// An event going to several endpoints is rendered once: the body is the same for all of them.
+	bodies := map[int64][]byte{}
 	jobs := make([]job, 0, len(rows))
 	for _, r := range rows {
 		ep, ok := byEP[r.EndpointID]
@@ -295,16 +317,68 @@ func (w *Webhooks) prepare(ctx context.Context, rows []*ent.WebhookDelivery, tok
 		}
 		keys, err := w.signingKeys(ep, now)
 		if err == nil {
-			var body []byte
-			if body, err = w.body(r, byEV); err == nil {
+			body, cached := []byte(nil), false
+			if r.EventID != nil {
+				body, cached = bodies[*r.EventID]
+			}
+			if !cached {
+				if body, err = w.body(r, byEV); err == nil && r.EventID != nil {
+					bodies[*r.EventID] = body
+				}
+			}
+			if err == nil {
 				jobs = append(jobs, job{id: r.ID, token: token, endpointID: r.EndpointID, webhookID: r.WebhookID,
-					trigger: r.Trigger, retries: r.Retries, url: ep.URL, keys: keys, body: body})
+					trigger: r.Trigger, retries: r.Retries, attempts: r.AttemptCount, url: ep.URL, keys: keys, body: body})
 				continue
 			}
 		}
 		w.log.ErrorContext(ctx, "prepare webhook delivery", "delivery", r.ID, "error", err)
 	}
 	return jobs, nil
+}
+
+// endpointCache holds the endpoints deliveries were prepared for, as of one version of the endpoint
+// configuration: every endpoint change sets a new version (bumpVersion), which this process loads before
+// the change's call returns and another process within Config.Interval (at once on Postgres, by
+// LISTEN/NOTIFY), so the dispatcher reads an endpoint's URL and secrets once per change, not once per turn.
+type endpointCache struct {
+	mu      sync.Mutex
+	version string
+	byID    map[string]*ent.WebhookEndpoint
+}
+
+// get returns the endpoints ids (those that exist) as of version, reading those it does not hold.
+func (c *endpointCache) get(ctx context.Context, client *ent.Client, version string, ids []string) (map[string]*ent.WebhookEndpoint, error) {
+	c.mu.Lock()
+	if c.version != version || c.byID == nil {
+		c.version, c.byID = version, map[string]*ent.WebhookEndpoint{}
+	}
+	out := make(map[string]*ent.WebhookEndpoint, len(ids))
+	var missing []string
+	for _, id := range ids {
+		if e, ok := c.byID[id]; ok {
+			out[id] = e
+		} else if !slices.Contains(missing, id) {
+			missing = append(missing, id)
+		}
+	}
+	c.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	eps, err := client.WebhookEndpoint.Query().Where(webhookendpoint.IDIn(missing...)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range eps {
+		out[e.ID] = e
+		if c.version == version {
+			c.byID[e.ID] = e
+		}
+	}
+	return out, nil
 }
 
 // dueInOrder keeps per-subject order: a delivery waits while an earlier delivery of its subject to its
@@ -519,6 +593,7 @@ func (d *dispatcher) run(ctx context.Context) {
 		if periodic {
 			w.pruneDue(ctx)
 		}
+		w.commits.Store(false)
 		batch = d.collect(batch)
 		// Claim in batches: when a quarter of the slots are free, or when nothing is in flight.
 		free := cap(slots) - len(slots)
@@ -561,9 +636,12 @@ func (d *dispatcher) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-w.wake:
-			if saturated {
+			switch {
+			case saturated:
 				d.pace(ctx, backlogLinger)
-			} else {
+			case !w.commits.Load() && len(slots) == 0:
+				// The last sends finished and nothing was queued since the last turn: record them now.
+			default:
 				d.pace(ctx, turnGap-time.Since(d.lastTurn))
 			}
 		case <-ticker.C:

@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -54,18 +55,31 @@ func TestSlowEndpointLeavesWorkersToOthers(t *testing.T) {
 }
 
 // TestFinishedDeliveriesArePruned keeps a finished delivery and its attempts for the retention period by
-// the service clock, and deletes them just after it; the dispatcher prunes on its own.
+// the service clock, and deletes them just after it; the dispatcher prunes on its own. The first delivery
+// fails once, so its attempts are webhook_attempts rows; the later one succeeds at once, so its only
+// attempt is stored on its row and shown all the same.
 func TestFinishedDeliveriesArePruned(t *testing.T) {
 	for _, engine := range servertest.Engines() {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
 			m := newMarket(t, engine, true)
 			rx := servertest.NewReceiver(t)
+			rx.SetAnswer(func(id string, n int) int {
+				if strings.HasPrefix(id, "test_") || n > 1 {
+					return 200
+				}
+				return 500
+			})
 			ep, _ := m.endpoint(m.supplier, rx.URL, "order.*")
 			m.draft()
+			servertest.WaitFor(t, "the first attempt", func() bool {
+				ds := m.deliveries(m.supplier, ep.GetId())
+				return len(ds) == 1 && len(ds[0].GetAttempts()) == 1
+			}, rx.Count)
+			m.advance(webhook.RetryDelays[0] * 2)
 			servertest.WaitFor(t, "the delivery", func() bool {
 				ds := m.deliveries(m.supplier, ep.GetId())
-				return len(ds) == 1 && len(ds[0].GetAttempts()) == 1 && ds[0].GetFinishTime() != nil
+				return len(ds) == 1 && len(ds[0].GetAttempts()) == 2 && ds[0].GetFinishTime() != nil
 			}, rx.Count)
 			finished := m.deliveries(m.supplier, ep.GetId())[0].GetFinishTime().AsTime()
 			attempts := func() int {
@@ -77,22 +91,26 @@ func TestFinishedDeliveriesArePruned(t *testing.T) {
 			if n, err := m.e.Server.Webhooks.Prune(m.e.Ctx); err != nil || n != 0 {
 				t.Fatalf("prune inside the retention: %d deleted, %v", n, err)
 			}
-			if ds := m.deliveries(m.supplier, ep.GetId()); len(ds) != 1 || len(ds[0].GetAttempts()) != 1 || attempts() != 1 {
+			if ds := m.deliveries(m.supplier, ep.GetId()); len(ds) != 1 || len(ds[0].GetAttempts()) != 2 || attempts() != 2 {
 				t.Fatalf("inside the retention: deliveries %v, %d attempts stored", ds, attempts())
 			}
-			// A later delivery (a test event) finishes now and outlives the first.
+			// A later delivery (a test event) finishes now and outlives the first; its one attempt is on its row.
 			if _, err := m.supplier.Webhooks.SendTestWebhook(m.e.Ctx, connect.NewRequest(&webhookv1.SendTestWebhookRequest{EndpointId: ep.GetId()})); err != nil {
 				t.Fatalf("send test webhook: %v", err)
 			}
 			if n := attempts(); n != 2 {
-				t.Fatalf("%d attempts stored, want 2", n)
+				t.Fatalf("%d attempt rows stored, want 2 (the first delivery's)", n)
 			}
 
-			// Just past it: the dispatcher deletes the first delivery and its attempt.
+			// Just past it: the dispatcher deletes the first delivery and its attempts.
 			m.advance(2 * time.Minute)
 			servertest.WaitFor(t, "the pruning", func() bool { return len(m.deliveries(m.supplier, ep.GetId())) == 1 }, attempts)
-			if n := attempts(); n != 1 {
-				t.Fatalf("%d attempts stored after pruning, want 1 (the second delivery's)", n)
+			if n := attempts(); n != 0 {
+				t.Fatalf("%d attempt rows stored after pruning, want 0", n)
+			}
+			if ds := m.deliveries(m.supplier, ep.GetId()); len(ds[0].GetAttempts()) != 1 ||
+				ds[0].GetAttempts()[0].GetOutcome() != webhookv1.WebhookAttempt_OUTCOME_SUCCEEDED || ds[0].GetAttempts()[0].GetHttpStatus() != 200 {
+				t.Fatalf("the test delivery after pruning: %v", ds)
 			}
 		})
 	}

@@ -65,9 +65,13 @@ func TestReplayResendsExactlyTheLaterEvents(t *testing.T) {
 			if r := m.getEndpoint(m.supplier, ep.GetId()).GetReplay(); r.GetQueuedDeliveries() != int64(len(want)) {
 				t.Fatalf("replay %v, want %d queued", r, len(want))
 			}
-			// A replayed delivery keeps its webhook-id, and its latest attempt says why it was made.
+			// A replayed delivery keeps its webhook-id, and its latest attempt says why it was made; its first,
+			// which succeeded, is listed after it (stored on the delivery's row, see recordInline).
 			for _, d := range m.deliveries(m.supplier, ep.GetId()) {
-				if d.GetWebhookId() == want[0] && (len(d.GetAttempts()) != 2 || d.GetAttempts()[0].GetTrigger() != webhookv1.Trigger_TRIGGER_REPLAY) {
+				if d.GetWebhookId() == want[0] && (len(d.GetAttempts()) != 2 || d.GetAttempts()[0].GetTrigger() != webhookv1.Trigger_TRIGGER_REPLAY ||
+					d.GetAttemptCount() != 2 || d.GetAttempts()[1].GetTrigger() != webhookv1.Trigger_TRIGGER_SCHEDULED ||
+					d.GetAttempts()[1].GetOutcome() != webhookv1.WebhookAttempt_OUTCOME_SUCCEEDED ||
+					!d.GetAttempts()[1].GetTime().AsTime().Before(d.GetAttempts()[0].GetTime().AsTime().Add(time.Nanosecond))) {
 					t.Fatalf("replayed delivery %v", d)
 				}
 			}

@@ -4,14 +4,20 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/webhookattempt"
 	"github.com/tradeassure/tradeassure/ent/webhookdelivery"
 	"github.com/tradeassure/tradeassure/ent/webhookendpoint"
+	webhookv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/events"
 	"github.com/tradeassure/tradeassure/server/resource"
@@ -43,11 +49,15 @@ func (w *Webhooks) recordTx(ctx context.Context, tx *ent.Tx, batch []result, now
 	}
 	tallies := map[string]*endpointTally{}
 	var order []string
-	// Successes are stored with one UPDATE per claim (lease token); failures, rarer, one each.
+	// First attempts that succeeded are stored, with their attempts, in one UPDATE (recordInline); other
+	// successes with one UPDATE per claim (lease token) and an attempt row; failures, rarer, one each.
+	var inline []result
 	succeeded := map[string][]int64{}
 	var tokens []string
 	// gone are the deliveries deleted (with their endpoint) while in flight: no attempt is recorded.
 	gone := map[int64]bool{}
+	// stored are the deliveries whose attempt is stored on their row.
+	stored := map[int64]bool{}
 	for _, r := range batch {
 		t := tallies[r.endpointID]
 		if t == nil {
@@ -59,6 +69,10 @@ func (w *Webhooks) recordTx(ctx context.Context, tx *ent.Tx, batch []result, now
 		if r.ok() {
 			t.succeeded++
 			t.lastSuccess, t.reset, t.firstFailure = &at, true, nil
+			if r.attempts == 0 {
+				inline = append(inline, r)
+				continue
+			}
 			if succeeded[r.token] == nil {
 				tokens = append(tokens, r.token)
 			}
@@ -86,6 +100,22 @@ func (w *Webhooks) recordTx(ctx context.Context, tx *ent.Tx, batch []result, now
 			return err
 		}
 	}
+	if len(inline) > 0 {
+		var err error
+		if stored, err = w.recordInline(ctx, tx, inline, now); err != nil {
+			return err
+		}
+		// One whose lease was lost is recorded as any other success (see saveOutcome).
+		for _, r := range inline {
+			if stored[r.id] {
+				continue
+			}
+			if succeeded[r.token] == nil {
+				tokens = append(tokens, r.token)
+			}
+			succeeded[r.token] = append(succeeded[r.token], r.id)
+		}
+	}
 	for _, token := range tokens {
 		ids := succeeded[token]
 		u := tx.WebhookDelivery.Update().Where(webhookdelivery.IDIn(ids...), webhookdelivery.LeaseToken(token)).
@@ -97,7 +127,7 @@ func (w *Webhooks) recordTx(ctx context.Context, tx *ent.Tx, batch []result, now
 	}
 	attempts := make([]*ent.WebhookAttemptCreate, 0, len(batch))
 	for _, r := range batch {
-		if gone[r.id] {
+		if gone[r.id] || stored[r.id] {
 			continue
 		}
 		attempts = append(attempts, tx.WebhookAttempt.Create().SetDeliveryID(r.id).SetEndpointID(r.endpointID).
@@ -115,6 +145,68 @@ func (w *Webhooks) recordTx(ctx context.Context, tx *ent.Tx, batch []result, now
 		}
 	}
 	return nil
+}
+
+// attemptProto is an attempt as the API shows it.
+func attemptProto(r result) *webhookv1.WebhookAttempt {
+	return &webhookv1.WebhookAttempt{
+		Time: timestamppb.New(r.time), Trigger: triggers[r.trigger.String()], Outcome: outcomes[webhookattempt.Outcome(r.outcome)],
+		HttpStatus: int32(r.status), Latency: durationpb.New(time.Duration(r.latency.Milliseconds()) * time.Millisecond),
+		Error: r.errText, ResponseBody: r.response,
+	}
+}
+
+// recordInline stores first attempts that succeeded in one statement: each delivery succeeded, with its
+// attempt serialized on its row (inline_attempt) instead of a webhook_attempts row, where the delivery
+// is still leased by the attempt's claim. It returns the deliveries it stored.
+func (w *Webhooks) recordInline(ctx context.Context, tx *ent.Tx, batch []result, now time.Time) (map[int64]bool, error) {
+	ph := func(n int, typ string) string {
+		if w.postgres {
+			return "CAST($" + strconv.Itoa(n) + " AS " + typ + ")"
+		}
+		return "CAST(? AS " + typ + ")"
+	}
+	blob := "BLOB"
+	if w.postgres {
+		blob = "BYTEA"
+	}
+	args := []any{now}
+	var rows []string
+	for _, r := range batch {
+		attempt, err := proto.Marshal(attemptProto(r))
+		if err != nil {
+			return nil, fmt.Errorf("record deliveries: %w", err)
+		}
+		n := len(args)
+		rows = append(rows, "SELECT "+ph(n+1, "BIGINT")+" AS id, "+ph(n+2, "TEXT")+" AS token, "+ph(n+3, blob)+" AS attempt")
+		args = append(args, r.id, r.token, attempt)
+	}
+	at := "?"
+	if w.postgres {
+		at = "$1"
+	}
+	q := `UPDATE webhook_deliveries SET "state" = 'succeeded', "attempt_count" = "attempt_count" + 1, "lease_token" = '',
+  "lease_expire_time" = NULL, "trigger" = 'scheduled', "finish_time" = ` + at + `, "retries" = 0, "inline_attempt" = v.attempt
+FROM (` + strings.Join(rows, " UNION ALL ") + `) AS v
+WHERE webhook_deliveries."id" = v.id AND webhook_deliveries."lease_token" = v.token
+RETURNING webhook_deliveries."id"`
+	res, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("record deliveries: %w", err)
+	}
+	defer res.Close()
+	done := map[int64]bool{}
+	for res.Next() {
+		var id int64
+		if err := res.Scan(&id); err != nil {
+			return nil, fmt.Errorf("record deliveries: %w", err)
+		}
+		done[id] = true
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("record deliveries: %w", err)
+	}
+	return done, nil
 }
 
 // saveOutcome applies u, the outcome of the deliveries ids, and adds to gone those that no longer exist.
@@ -149,6 +241,15 @@ func (w *Webhooks) saveOutcome(ctx context.Context, tx *ent.Tx, u *ent.WebhookDe
 
 // tally applies a batch's results to an endpoint.
 func (w *Webhooks) tally(ctx context.Context, tx *ent.Tx, id string, t *endpointTally, now time.Time) error {
+	if t.failedAttempts == 0 {
+		// Only successes: nothing to read, since nothing can disable the endpoint.
+		err := tx.WebhookEndpoint.Update().Where(webhookendpoint.ID(id)).AddSucceededDeliveries(t.succeeded).
+			SetLastSuccessTime(*t.lastSuccess).ClearFailingSince().Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("record endpoint %s: %w", id, err)
+		}
+		return nil
+	}
 	ep, err := tx.WebhookEndpoint.Get(ctx, id)
 	if ent.IsNotFound(err) {
 		return nil // deleted meanwhile

@@ -209,15 +209,8 @@ func newDelivery(tx *ent.Tx, endpointID string, ev *ent.Event) *ent.WebhookDeliv
 // bumpVersion records an endpoint change within tx: a new version value, announced on Postgres when tx
 // commits, and this process's copy reloaded once tx has committed.
 func (w *Webhooks) bumpVersion(ctx context.Context, tx *ent.Tx) error {
-	err := tx.Setting.Create().SetID(versionKey).SetValue(uuid.NewString()).
-		OnConflictColumns(setting.FieldID).UpdateNewValues().Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("record webhook endpoint change: %w", err)
-	}
-	if w.postgres {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_notify($1, '')", notifyChannel); err != nil {
-			return fmt.Errorf("announce webhook endpoint change: %w", err)
-		}
+	if err := recordChange(ctx, tx, w.postgres); err != nil {
+		return err
 	}
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
 		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
@@ -232,5 +225,21 @@ func (w *Webhooks) bumpVersion(ctx context.Context, tx *ent.Tx) error {
 			return err
 		})
 	})
+	return nil
+}
+
+// recordChange sets a new version of the endpoint configuration within tx, announced on Postgres when tx
+// commits.
+func recordChange(ctx context.Context, tx *ent.Tx, postgres bool) error {
+	err := tx.Setting.Create().SetID(versionKey).SetValue(uuid.NewString()).
+		OnConflictColumns(setting.FieldID).UpdateNewValues().Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("record webhook endpoint change: %w", err)
+	}
+	if postgres {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_notify($1, '')", notifyChannel); err != nil {
+			return fmt.Errorf("announce webhook endpoint change: %w", err)
+		}
+	}
 	return nil
 }

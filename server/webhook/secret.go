@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"strings"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/server/storage"
 )
@@ -157,7 +159,11 @@ func Rewrap(ctx context.Context, store *storage.Store, keys *KeyRing) (int, erro
 			}
 			n++
 		}
-		return nil
+		if n == 0 {
+			return nil
+		}
+		// Running servers read the endpoints' new ciphers (they cache endpoints per version).
+		return recordChange(ctx, tx, store.Dialect == dialect.Postgres)
 	})
 	return n, err
 }

@@ -70,6 +70,12 @@ type Webhooks struct {
 	client   *http.Client
 	wake     chan struct{}
 	secrets  sync.Map // sealed secret → HMAC key
+	// endpoints are the endpoints the dispatcher prepares deliveries for.
+	endpoints endpointCache
+	// clockSynced is when the dispatcher last read the development clock (see syncClock).
+	clockSynced atomic.Int64 // unix nanoseconds
+	// commits is set when a commit queued deliveries since the dispatcher's last turn.
+	commits atomic.Bool
 	// replayDue asks the dispatcher to queue more of a replay at its next turn.
 	replayDue atomic.Bool
 	// prunedAt and prunedClock are when the last pruning ran, by the real and the service clock.
@@ -126,7 +132,7 @@ func New(ctx context.Context, store *storage.Store, clk clock.Clock, feed *event
 	if err := w.reg.load(ctx, store.Client); err != nil {
 		return nil, err
 	}
-	feed.SetOutbox(outbox{reg: w.reg, kick: w.kick})
+	feed.SetOutbox(outbox{reg: w.reg, kick: w.queued})
 	return w, nil
 }
 
@@ -146,6 +152,12 @@ func (w *Webhooks) checkKeys(ctx context.Context) error {
 		return fmt.Errorf("check webhook key: endpoint %s: %w; set --webhook-key (TRADEASSURE_WEBHOOK_KEY) to include the key the secrets were encrypted with", e.ID, err)
 	}
 	return nil
+}
+
+// queued wakes the dispatcher for deliveries a commit queued.
+func (w *Webhooks) queued() {
+	w.commits.Store(true)
+	w.kick()
 }
 
 // kick wakes the dispatcher.

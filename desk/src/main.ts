@@ -502,7 +502,7 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
     });
   const work = await orderWork(kit, s, o);
   acts.push(...work.actions);
-  const pay = payLink(s, o); // every payment method, with its rules, on #/pay/<order id> (pay.ts)
+  const pay = payLink(s, o, trading); // every payment method, with its rules, on #/pay/<order id> (pay.ts)
   if (pay) work.links.unshift(pay);
   if (role === Role.OPERATOR) {
     for (const p of [...payments.values()].filter((p) => p.state === order.Payment_State.PENDING))

@@ -76,9 +76,10 @@ function unpayable(s: Signed, o: order.Order): string | undefined {
   return undefined;
 }
 
-/** The order page's "Pay" link for the buyer, or undefined when there is nothing to pay. */
-export function payLink(s: Signed, o: order.Order): HTMLElement | undefined {
+/** The order page's "Pay" link for the buyer (or why the account may not pay now), or undefined when there is nothing to pay. */
+export function payLink(s: Signed, o: order.Order, restricted?: string): HTMLElement | undefined {
   if (unpayable(s, o)) return undefined;
+  if (restricted) return h("span", { class: "why" }, "Pay: not available — " + restricted);
   return h("a", { href: "#/pay/" + o.id, class: "button" }, "Pay");
 }
 

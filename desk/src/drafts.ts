@@ -28,7 +28,7 @@ interface Rules {
 }
 
 /** Minor units of a currency in USD minor units at the table's rate, rounded half up as the server does. */
-function toUSD(minor: bigint, cur: string, rates: Map<string, policy.ExchangeRate>): bigint | undefined {
+export function toUSD(minor: bigint, cur: string, rates: Map<string, policy.ExchangeRate>): bigint | undefined {
   const r = rates.get(cur);
   if (!r) return undefined;
   const num = minor * r.usdMicros * 100n;
@@ -37,11 +37,11 @@ function toUSD(minor: bigint, cur: string, rates: Map<string, policy.ExchangeRat
   return (num % den) * 2n >= den ? q + 1n : q;
 }
 
-function usd(minor: bigint): string {
+export function usd(minor: bigint): string {
   return money({ amountMinor: minor, currency: "USD" });
 }
 
-function days(d?: { seconds: bigint }): number {
+export function days(d?: { seconds: bigint }): number {
   return Number(d?.seconds ?? 0n) / 86400;
 }
 

@@ -23,6 +23,7 @@ import { changeLabel, describeStatement, describeStep } from "./describe.js";
 import { changeView, draftView } from "./drafts.js";
 import type { Action, Kit } from "./kit.js";
 import { orderWork, returnWork } from "./orderwork.js";
+import { payLink, payView } from "./pay.js";
 import { productsView } from "./products.js";
 import { countdown, facts, h, label, money, paintCountdown, problem, serverClock, when, type Child } from "./ui.js";
 import { evidenceActions, evidenceSections } from "./evidence.js";
@@ -208,6 +209,7 @@ async function route(quiet = false): Promise<void> {
       products: (s) => productsView(kit, s),
       drafts: (s, id) => draftView(kit, s, id),
       changes: (s, id) => changeView(kit, s, id),
+      pay: (s, id) => payView(kit, s, id),
     };
     const view = views[section] ?? orderList;
     const nodes = await view(s, decodeURIComponent(id));
@@ -443,20 +445,6 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
   const S = order.Order_State;
   if (role === Role.BUYER && o.state === S.DRAFT)
     acts.push({ label: "Accept order", unavailable: trading, run: () => c.orders.acceptOrder({ orderId: o.id, etag: o.etag }) });
-  if (role === Role.BUYER && (o.state === S.AWAITING_PAYMENT || o.state === S.ADVANCE_PAID) && !o.paymentPending) {
-    acts.push({
-      label: "Pay by card",
-      unavailable: trading,
-      fields: [{ name: "card", label: "Card token", value: "tok_visa_4242", required: true, hint: "The sandbox declines tokens ending in 0002." }],
-      run: (v) => c.orders.payOrder({ orderId: o.id, method: order.PaymentMethod.CARD, cardToken: v["card"] ?? "" }),
-    });
-    acts.push({
-      label: "Pay by T/T",
-      unavailable: trading,
-      fields: [],
-      run: () => c.orders.payOrder({ orderId: o.id, method: order.PaymentMethod.TT }),
-    });
-  }
   if (role === Role.BUYER && (o.state === S.SHIPPED || o.state === S.DELIVERED))
     acts.push({ label: "Confirm receipt", run: () => c.orders.confirmReceipt({ orderId: o.id, etag: o.etag }) });
   if (role === Role.BUYER && (o.state === S.DELIVERED || o.state === S.COMPLETED)) {
@@ -514,6 +502,8 @@ async function orderDetail(s: Signed, id: string): Promise<Node[]> {
     });
   const work = await orderWork(kit, s, o);
   acts.push(...work.actions);
+  const pay = payLink(s, o, trading); // every payment method, with its rules, on #/pay/<order id> (pay.ts)
+  if (pay) work.links.unshift(pay);
   if (role === Role.OPERATOR) {
     for (const p of [...payments.values()].filter((p) => p.state === order.Payment_State.PENDING))
       acts.push({ label: `Confirm ${label(order.PaymentMethod, p.method)} payment of ${money(p.amount)}`, run: () => c.orders.confirmPayment({ paymentId: p.id }) });

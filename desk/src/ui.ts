@@ -21,6 +21,9 @@ function words(name: string): string {
 /** Names people use where the enum's own words would not do. */
 const overrides: Record<string, string> = {
   TT: "T/T (telegraphic transfer)",
+  PAY_LATER: "Pay Later",
+  WESTERN_UNION: "Western Union",
+  E_CHECKING: "e-Checking",
   FCA: "FCA (free carrier)",
   EXW: "EXW (ex works)",
   FOB: "FOB (free on board)",

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { complaint, dispute, order, payout, returns } from "@tradeassure/sdk/node";
-import { accessible, act, appUrl, browser, go, screenshot, sdk, server, signIn, stateIs, timeout } from "./harness.js";
+import { accessible, act, appUrl, browser, go, pay, screenshot, sdk, server, signIn, stateIs, timeout } from "./harness.js";
 
 /** The id of the first demo order of the buyer in a state (and without a pending payment). */
 async function demoOrder(state: order.Order_State): Promise<string> {
@@ -38,7 +38,7 @@ test("a buyer pays by card, the supplier ships, the operator records delivery, t
   const terms = (await buyer.getByTestId("policy-terms").textContent()) ?? "";
   if (!/^returns within \d+ days of receipt; auto-confirm \d+ days after delivery; .*platform fee 2%$/.test(terms))
     throw new Error(`policy terms shown: ${terms}`);
-  await act(buyer, "Pay by card", { "Card token": "tok_visa_4242" });
+  await pay(buyer, "Card", "tok_visa_4242");
   await stateIs(buyer, "order-state", "Paid");
 
   const supplier = await signIn("supplier");
@@ -70,10 +70,10 @@ test("a buyer accepts and pays by T/T; an operator confirms the transfer", async
   await go(buyer, "#/orders/" + id);
   await act(buyer, "Accept order");
   await stateIs(buyer, "order-state", "Awaiting payment");
-  await act(buyer, "Pay by T/T");
+  await pay(buyer, "T/T (telegraphic transfer)");
   await buyer.getByText("a payment awaits confirmation by the platform").waitFor();
   // Paying twice is not offered while the transfer awaits confirmation.
-  assert.equal(await buyer.getByRole("button", { name: "Pay by T/T" }).count(), 0);
+  assert.equal(await buyer.getByRole("link", { name: "Pay", exact: true }).count(), 0);
 
   const operator = await signIn("operator");
   await go(operator, "#/orders/" + id);

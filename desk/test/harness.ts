@@ -121,6 +121,17 @@ export async function act(page: Page, action: string, fields: Record<string, str
   await page.locator("#toast").getByText(`${action}: done`).waitFor();
 }
 
+/** Pays the open order from its page: the "Pay" link, a method by its label (with a card token for card), the submit; waits for the order page again. */
+export async function pay(page: Page, method: string, cardToken = ""): Promise<void> {
+  await page.getByRole("link", { name: "Pay", exact: true }).click();
+  const form = page.getByRole("form", { name: "Pay the order" });
+  await form.getByLabel(method, { exact: true }).check();
+  if (cardToken) await form.getByLabel("Card token").fill(cardToken);
+  await form.getByRole("button", { name: new RegExp(`^Pay .* by ${method.replace(/[()/]/g, "\\$&")}$`) }).click();
+  await page.waitForFunction(() => location.hash.startsWith("#/orders/"));
+  await page.waitForSelector("section[aria-busy=false] [data-testid=order-state]");
+}
+
 export async function stateIs(page: Page, testId: string, want: string): Promise<void> {
   await page.waitForFunction(([id, w]) => document.querySelector(`[data-testid=${id}]`)?.textContent === w, [testId, want], { timeout });
 }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import type { Page } from "playwright-core";
 import { common, createClient, order } from "@tradeassure/sdk/node";
-import { accessible, act, explain, go, screenshot, sdk, server, signIn, signInWith, stateIs, timeout } from "./harness.js";
+import { accessible, act, explain, go, pay, screenshot, sdk, server, signIn, signInWith, stateIs, timeout } from "./harness.js";
 
 let buyerKey = "";
 const buyerSdk = () => createClient(server, buyerKey);
@@ -97,7 +97,7 @@ test("the buyer requests changes, the supplier edits the draft, the buyer accept
   await buyer.getByText(`6 × ${product} at 12.50 USD`).waitFor();
   await act(buyer, "Accept order");
   await stateIs(buyer, "order-state", "Awaiting payment");
-  await act(buyer, "Pay by card", { "Card token": "tok_visa_4242" });
+  await pay(buyer, "Card", "tok_visa_4242");
   await stateIs(buyer, "order-state", "Paid");
   await screenshot(buyer, "draft-changed-accepted-paid");
 });

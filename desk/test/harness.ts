@@ -12,7 +12,7 @@ import { dirname, join, resolve } from "node:path";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { createClient } from "@tradeassure/sdk/node";
+import { common, createClient, order } from "@tradeassure/sdk/node";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const appDir = resolve(here, "..");
@@ -32,6 +32,31 @@ export function key(who: string): string {
   const k = keys[who]?.api_key;
   assert.ok(k, `no key for ${who} in ${keysPath}`);
   return k;
+}
+
+/** A buyer account of a test's own, made by the operator through the API, with a key and a client. */
+export async function newBuyer(name: string, country: string) {
+  const op = sdk("operator");
+  const tag = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+  const { account } = await op.admin.createAccount({ role: common.Role.BUYER, name, email: `desk-buyer-${tag}@example.com`, country });
+  assert.ok(account);
+  const { secret } = await op.admin.createApiKey({ accountId: account.id, name: `desk test: ${name}` });
+  return { account, secret, client: createClient(server, secret) };
+}
+
+/** Valid USD order terms for a test's order: a product's line, FCA by air, paid in full, shipped within 14 days of now. */
+export function usdTerms(productId: string, quantity: bigint, now: { seconds: bigint }, shippingFeeMinor = 0n) {
+  return {
+    lines: [{ productId, quantity }],
+    currency: "USD",
+    shippingFeeMinor,
+    shippingAddress: { recipientName: "Desk Test Receiving", phone: "+1 217 555 0100", country: "US", lines: ["1200 Commerce Way"], city: "Springfield", postalCode: "62701" },
+    tradeTerm: order.TradeTerm.FCA,
+    shippingMethod: order.ShippingMethod.AIR,
+    paymentTerms: { kind: order.PaymentTerms_Kind.FULL },
+    coverageType: order.CoverageType.POST_DELIVERY,
+    shipByTime: { seconds: now.seconds + 14n * 86400n, nanos: 0 },
+  };
 }
 
 export function sdk(who: string) {

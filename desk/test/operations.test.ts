@@ -3,8 +3,8 @@
 // to find or prepare the objects a test is about; everything a person does goes through the page.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { common, createClient, dispute, order } from "@tradeassure/sdk/node";
-import { accessible, act, go, screenshot, sdk, server, signIn, signInWith, stateIs, timeout } from "./harness.js";
+import { common, dispute, order } from "@tradeassure/sdk/node";
+import { accessible, act, go, newBuyer, screenshot, sdk, signIn, signInWith, stateIs, timeout, usdTerms } from "./harness.js";
 
 test("an operator creates an account and issues a key that works; once revoked it stops working", async () => {
   const operator = await signIn("operator");
@@ -114,28 +114,15 @@ test("the supplier's dispute and responsibility rates over time: a chart with it
 test("live: the supplier ships and the buyer's open order page updates without a reload", async () => {
   // A paid order of its own, so no other test's steps matter.
   // A buyer of its own too: another test restricts the demo buyer.
-  const op = sdk("operator");
-  const { account: buyerAccount } = await op.admin.createAccount({ role: common.Role.BUYER, name: "Live Buyer", email: `live-${Date.now()}@example.com`, country: "US" });
-  assert.ok(buyerAccount);
-  const { secret } = await op.admin.createApiKey({ accountId: buyerAccount.id, name: "live test" });
+  const { account: buyerAccount, secret, client: b } = await newBuyer("Live Buyer", "US");
   const s = sdk("supplier");
-  const b = createClient(server, secret);
   const [{ products }, { now }] = await Promise.all([s.orders.listProducts({}), s.admin.getClock({})]);
   const product = products[0];
   assert.ok(product && now);
   const { order: o } = await s.orders.createOrder({
     policy: common.Policy.TRADE_ASSURANCE,
     buyerEmail: buyerAccount.email,
-    terms: {
-      lines: [{ productId: product.id, quantity: 2n }],
-      currency: "USD",
-      shippingAddress: { recipientName: "Acme Receiving Dock", phone: "+1 217 555 0100", country: "US", lines: ["1200 Commerce Way"], city: "Springfield", postalCode: "62701" },
-      tradeTerm: order.TradeTerm.FCA,
-      shippingMethod: order.ShippingMethod.AIR,
-      paymentTerms: { kind: order.PaymentTerms_Kind.FULL },
-      coverageType: order.CoverageType.POST_DELIVERY,
-      shipByTime: { seconds: now.seconds + 14n * 86400n, nanos: 0 },
-    },
+    terms: usdTerms(product.id, 2n, now),
   });
   assert.ok(o);
   const accepted = (await b.orders.acceptOrder({ orderId: o.id, etag: o.etag })).order;

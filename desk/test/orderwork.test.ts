@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import type { Page } from "playwright-core";
 import { common, createClient, order } from "@tradeassure/sdk/node";
-import { accessible, act, explain, go, pay, screenshot, sdk, server, signIn, signInWith, stateIs, timeout } from "./harness.js";
+import { accessible, act, explain, go, newBuyer, pay, screenshot, sdk, server, signIn, signInWith, stateIs, timeout } from "./harness.js";
 
 let buyerKey = "";
 const buyerSdk = () => createClient(server, buyerKey);
@@ -17,12 +17,9 @@ let orderId = "";
 const product = `Desk lamp ${Date.now().toString(36)}`;
 
 before(async () => {
-  const op = sdk("operator");
-  buyerEmail = `desk-buyer-${Date.now().toString(36)}@example.com`;
-  const { account } = await op.admin.createAccount({ role: common.Role.BUYER, name: "Desk Test Buyer GmbH", email: buyerEmail, country: "DE" });
-  assert.ok(account);
-  const { secret } = await op.admin.createApiKey({ accountId: account.id, name: "desk order-work test" });
-  buyerKey = secret;
+  const buyer = await newBuyer("Desk Test Buyer GmbH", "DE");
+  buyerEmail = buyer.account.email;
+  buyerKey = buyer.secret;
 });
 
 test("a supplier lists a product and drafts an order: rules shown before sending, the server's refusal at its field", async () => {

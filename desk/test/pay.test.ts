@@ -5,20 +5,15 @@
 // a condition; the final screens are saved.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { common, createClient, order } from "@tradeassure/sdk/node";
-import { accessible, act, explain, go, screenshot, sdk, server, signIn, signInWith, stateIs } from "./harness.js";
+import { common } from "@tradeassure/sdk/node";
+import { accessible, act, explain, go, newBuyer as ownBuyer, screenshot, sdk, signIn, signInWith, stateIs, usdTerms } from "./harness.js";
 
 // The keys are read in the harness's before hook, so the clients are made when a test runs.
 const op = () => sdk("operator");
 const supplier = () => sdk("supplier");
 
 /** A buyer of this test's own, in a country. */
-async function newBuyer(country: string) {
-  const { account } = await op().admin.createAccount({ role: common.Role.BUYER, name: `Pay Test Buyer ${country}`, email: `pay-${country}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}@example.com`, country });
-  assert.ok(account);
-  const { secret } = await op().admin.createApiKey({ accountId: account.id, name: "desk pay test" });
-  return { account, secret, client: createClient(server, secret) };
-}
+const newBuyer = (country: string) => ownBuyer(`Pay Test Buyer ${country}`, country);
 
 /** An accepted USD order of exactly totalMinor (goods of a listed product, the rest as shipping), awaiting payment. */
 async function newOrder(buyer: Awaited<ReturnType<typeof newBuyer>>, totalMinor: bigint): Promise<string> {
@@ -29,17 +24,7 @@ async function newOrder(buyer: Awaited<ReturnType<typeof newBuyer>>, totalMinor:
   const { order: o } = await supplier().orders.createOrder({
     policy: common.Policy.TRADE_ASSURANCE,
     buyerEmail: buyer.account.email,
-    terms: {
-      lines: [{ productId: product.id, quantity }],
-      currency: "USD",
-      shippingFeeMinor: totalMinor - quantity * product.unitPrice.amountMinor,
-      shippingAddress: { recipientName: "Pay Test Receiving", phone: "+1 217 555 0100", country: "US", lines: ["1200 Commerce Way"], city: "Springfield", postalCode: "62701" },
-      tradeTerm: order.TradeTerm.FCA,
-      shippingMethod: order.ShippingMethod.AIR,
-      paymentTerms: { kind: order.PaymentTerms_Kind.FULL },
-      coverageType: order.CoverageType.POST_DELIVERY,
-      shipByTime: { seconds: now.seconds + 14n * 86400n, nanos: 0 },
-    },
+    terms: usdTerms(product.id, quantity, now, totalMinor - quantity * product.unitPrice.amountMinor),
   });
   assert.ok(o);
   assert.equal(o.amounts?.total?.amountMinor, totalMinor);

@@ -117,12 +117,26 @@ const maxHold = 2 * time.Second
 // page reads up to limit events the principal may see after c, in feed order. On Postgres, events
 // committed but keyed at or above the stop (pgStop) are held back until the older transactions still
 // running end; when a short page leaves such events behind, page waits for them (polling, up to maxHold),
-// so a caller reads the events committed before its call as it would under a global lock. Each attempt
-// reads the page and asks whether anything is held in one read-only repeatable-read transaction: both
-// see the same snapshot and the same pg_stat_activity, so "nothing held" means the page is complete.
+// so a caller reads the events committed before its call as it would under a global lock.
+//
+// The page is first read in one statement (its stop and its rows from one snapshot). A full page is
+// returned as it is. A short one is returned when no event at all is committed after its end by the time
+// of a second statement: an event held back from the page was committed when the page was read, so it
+// would be visible then. Otherwise (events held, or new ones arrived) page falls back to attempts that read
+// the page and whether anything is held in one read-only repeatable-read transaction, so that "nothing
+// held" is judged in the page's own snapshot.
 func (s *Service) page(ctx context.Context, p auth.Principal, c cursor, subjectType, subjectID string, limit int) ([]*ent.Event, error) {
-	if s.dialect != dialect.Postgres {
-		return s.query(s.client, p, c, subjectType, subjectID, false, false).Limit(limit).All(ctx)
+	rows, err := s.query(s.client, p, c, subjectType, subjectID, stopBelow, false, limit).All(ctx)
+	if err != nil || s.dialect != dialect.Postgres || len(rows) == limit {
+		return rows, err
+	}
+	end := c
+	if len(rows) > 0 {
+		end = cursor{key: rows[len(rows)-1].FeedKey, id: rows[len(rows)-1].ID}
+	}
+	more, err := s.query(s.client, p, end, subjectType, subjectID, stopNone, false, 1).Exist(ctx)
+	if err != nil || !more {
+		return rows, err
 	}
 	deadline := time.Now().Add(maxHold)
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
@@ -145,18 +159,29 @@ func (s *Service) attempt(ctx context.Context, p auth.Principal, c cursor, subje
 		return nil, false, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	rows, err := s.query(tx.Client(), p, c, subjectType, subjectID, false, false).Limit(limit).All(ctx)
+	rows, err := s.query(tx.Client(), p, c, subjectType, subjectID, stopBelow, false, limit).All(ctx)
 	if err != nil || len(rows) == limit {
 		return rows, false, err
 	}
-	held, err := s.query(tx.Client(), p, c, subjectType, subjectID, true, false).Exist(ctx)
+	held, err := s.query(tx.Client(), p, c, subjectType, subjectID, stopAtOrAbove, false, 1).Exist(ctx)
 	return rows, held, err
 }
 
-// query selects the events after c that the principal may see, in feed order (with newest, the newest
-// first): those below the Postgres stop, or with held, those committed at or above it.
-func (s *Service) query(client *ent.Client, p auth.Principal, c cursor, subjectType, subjectID string, held, newest bool) *ent.EventQuery {
-	q := client.Event.Query()
+// stop is which events a Postgres read takes relative to the stop (pgStop).
+type stop int
+
+const (
+	stopBelow     stop = iota // the visible feed: events keyed below the stop
+	stopAtOrAbove             // events committed but held back
+	stopNone                  // every committed event
+)
+
+// query selects up to limit events after c that the principal may see, in feed order (with newest, the
+// newest first), taken relative to the Postgres stop as st says. A party's events are found through its
+// own rows of event_parties; without a subject filter those rows are paged first (limit of them, in feed
+// order) and only their events joined, so a page reads limit events however many the party has.
+func (s *Service) query(client *ent.Client, p auth.Principal, c cursor, subjectType, subjectID string, st stop, newest bool, limit int) *ent.EventQuery {
+	q := client.Event.Query().Limit(limit)
 	if subjectType != "" {
 		q = q.Where(entevent.SubjectType(subjectType))
 	}
@@ -164,31 +189,44 @@ func (s *Service) query(client *ent.Client, p auth.Principal, c cursor, subjectT
 		q = q.Where(entevent.SubjectID(subjectID))
 	}
 	aud := AudienceOf(p)
-	// A party reads its own rows of event_parties in feed order and joins their events; everyone else
-	// reads the events in feed order.
-	return q.Where(func(sel *sql.Selector) {
-		keyCol, idCol := sel.C(entevent.FieldFeedKey), sel.C(entevent.FieldID)
-		if aud.isParty() {
-			t := sql.Table(eventparty.Table)
-			sel.Join(t).On(sel.C(entevent.FieldID), t.C(eventparty.FieldEventID))
-			sel.Where(sql.EQ(t.C(eventparty.FieldAccountID), aud.AccountID))
-			keyCol, idCol = t.C(eventparty.FieldFeedKey), t.C(eventparty.FieldEventID)
-		} else {
-			aud.Predicate()(sel)
-		}
-		sel.Where(sql.CompositeGT([]string{keyCol, idCol}, c.key, c.id))
-		switch {
-		case s.dialect != dialect.Postgres:
-		case held:
-			sel.Where(sql.ExprP(keyCol + atOrAboveStop))
-		default:
-			sel.Where(sql.ExprP(keyCol + belowStop))
-		}
+	order := func(sel *sql.Selector, keyCol, idCol string) {
 		if newest {
 			sel.OrderBy(sql.Desc(keyCol), sql.Desc(idCol))
 		} else {
 			sel.OrderBy(keyCol, idCol)
 		}
+	}
+	// position keeps the rows of sel after c, relative to the stop, in feed order.
+	position := func(sel *sql.Selector, keyCol, idCol string) {
+		sel.Where(sql.CompositeGT([]string{keyCol, idCol}, c.key, c.id))
+		switch {
+		case s.dialect != dialect.Postgres || st == stopNone:
+		case st == stopAtOrAbove:
+			sel.Where(sql.ExprP(keyCol + atOrAboveStop))
+		default:
+			sel.Where(sql.ExprP(keyCol + belowStop))
+		}
+		order(sel, keyCol, idCol)
+	}
+	return q.Where(func(sel *sql.Selector) {
+		if !aud.isParty() {
+			aud.Predicate()(sel)
+			position(sel, sel.C(entevent.FieldFeedKey), sel.C(entevent.FieldID))
+			return
+		}
+		t := sql.Table(eventparty.Table)
+		if subjectType != "" || subjectID != "" {
+			sel.Join(t).On(sel.C(entevent.FieldID), t.C(eventparty.FieldEventID))
+			sel.Where(sql.EQ(t.C(eventparty.FieldAccountID), aud.AccountID))
+			position(sel, t.C(eventparty.FieldFeedKey), t.C(eventparty.FieldEventID))
+			return
+		}
+		rows := sql.Dialect(s.dialect).Select(t.C(eventparty.FieldFeedKey), t.C(eventparty.FieldEventID)).From(t).
+			Where(sql.EQ(t.C(eventparty.FieldAccountID), aud.AccountID))
+		position(rows, t.C(eventparty.FieldFeedKey), t.C(eventparty.FieldEventID))
+		mine := rows.Limit(limit).As("mine")
+		sel.Join(mine).On(sel.C(entevent.FieldID), mine.C(eventparty.FieldEventID))
+		order(sel, mine.C(eventparty.FieldFeedKey), mine.C(eventparty.FieldEventID))
 	})
 }
 
@@ -238,7 +276,7 @@ func (s *Service) ListEvents(ctx context.Context, req *connect.Request[eventv1.L
 // in feed order, so a client reading on from the head misses none of them.
 func (s *Service) GetFeedHead(ctx context.Context, _ *connect.Request[eventv1.GetFeedHeadRequest]) (*connect.Response[eventv1.GetFeedHeadResponse], error) {
 	p := auth.FromContext(ctx)
-	row, err := s.query(s.client, p, cursor{key: -1}, "", "", false, true).First(ctx)
+	row, err := s.query(s.client, p, cursor{key: -1}, "", "", stopBelow, true, 1).First(ctx)
 	if ent.IsNotFound(err) {
 		return connect.NewResponse(&eventv1.GetFeedHeadResponse{}), nil
 	}

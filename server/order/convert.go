@@ -9,6 +9,7 @@ import (
 	entpayment "github.com/tradeassure/tradeassure/ent/payment"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
+	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
 )
 
@@ -77,9 +78,10 @@ func toProto(o *ent.Order) (*orderv1.Order, error) {
 	if err := proto.Unmarshal(o.Terms, terms); err != nil {
 		return nil, err
 	}
+	known := policy.MustKnow(policyToProto[o.Policy], o.PolicyVersion)
 	out := &orderv1.Order{
 		Id: o.ID, Policy: policyToProto[o.Policy], PolicyVersion: o.PolicyVersion,
-		PolicySet: PolicyOf(o).SetName, PolicyParameters: PolicyOf(o).Parameters(), RatesVersion: o.RatesVersion, State: stateToProto[o.State],
+		PolicySet: known.SetName, PolicyParameters: known.Params, RatesVersion: o.RatesVersion, State: stateToProto[o.State],
 		SupplierId: o.SupplierID, BuyerId: o.BuyerID, BuyerEmail: o.BuyerEmail, Terms: terms,
 		Amounts: &orderv1.OrderAmounts{
 			Goods:         resource.Money(o.GoodsMinor, o.Currency),

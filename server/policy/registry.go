@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	policyv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/policy/v1"
 )
 
 // Loader finds a version this process has not seen, in a database; it reports false when it has none.
@@ -20,11 +21,12 @@ type key struct {
 var registry = struct {
 	sync.RWMutex
 	sets    map[key]Set
+	params  map[key]*policyv1.PolicyParameters
 	rates   map[string]Rates
 	loaders []Loader
 	// rateLoaders find rate tables another process published.
 	rateLoaders []func(version string) (Rates, bool)
-}{sets: map[key]Set{}, rates: map[string]Rates{}}
+}{sets: map[key]Set{}, params: map[key]*policyv1.PolicyParameters{}, rates: map[string]Rates{}}
 
 func init() {
 	for _, s := range Sets() {
@@ -35,9 +37,28 @@ func init() {
 
 // Register makes a version known to this process.
 func Register(s Set) {
+	params := s.Parameters()
 	registry.Lock()
 	registry.sets[key{s.Name, s.Version}] = s
+	registry.params[key{s.Name, s.Version}] = params
 	registry.Unlock()
+}
+
+// Known is a version this process knows with its numbers in their API form, built once when the version
+// was registered (Set.Parameters walks the set by reflection). The message is shared by every caller and
+// every response that carries it: it must never be modified.
+type Known struct {
+	Set
+	Params *policyv1.PolicyParameters
+}
+
+// MustKnow is MustGet with the version's shared parameters message.
+func MustKnow(p commonv1.Policy, v string) Known {
+	s := MustGet(p, v)
+	registry.RLock()
+	params := registry.params[key{p, v}]
+	registry.RUnlock()
+	return Known{Set: s, Params: params}
 }
 
 // RegisterRates makes a rate table known to this process.

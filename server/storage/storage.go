@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	atlas "ariga.io/atlas/sql/migrate"
@@ -41,20 +42,46 @@ type Store struct {
 	// Tracer, when set, spans each transaction that is part of a traced operation (a request, a
 	// deadline run); a transaction outside one gets no span, so background polling makes no traces.
 	Tracer trace.Tracer
+	// writer, on SQLite, is held by each transaction from BEGIN to its end: see sqliteWriter.
+	writer chan struct{}
+}
+
+// sqliteWriters are the write locks of the SQLite files this process has open, by path.
+var sqliteWriters sync.Map
+
+// sqliteWriter is the in-process lock of a SQLite database: every transaction there is a writer (BEGIN
+// IMMEDIATE), and SQLite lets one run at a time. Without this lock, transactions that find the file's
+// lock taken wait in SQLite's busy handler, which sleeps 1, 2, 5, 10… ms between tries whatever the
+// holder does: under load the lock stood free while its waiters slept (the server used about half of
+// the CPU it had, and each background writer, such as the webhook dispatcher, cost the API far more
+// than its own work). Waiting here instead hands the lock on the moment it is released, in arrival
+// order. Stores of one file in this process share the lock; other processes on the file still meet the
+// busy handler.
+func sqliteWriter(path string) chan struct{} {
+	if strings.Contains(path, "mode=memory") || path == ":memory:" {
+		return make(chan struct{}, 1)
+	}
+	if abs, err := filepath.Abs(strings.TrimPrefix(strings.SplitN(path, "?", 2)[0], "file:")); err == nil {
+		path = abs
+	}
+	l, _ := sqliteWriters.LoadOrStore(path, make(chan struct{}, 1))
+	return l.(chan struct{})
 }
 
 // Open connects to the database named by dsn ("sqlite://path", "sqlite://:memory:" or "postgres://…") and
 // brings its schema up to date.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	var (
-		db  *sql.DB
-		dia string
-		err error
+		db     *sql.DB
+		dia    string
+		err    error
+		writer chan struct{}
 	)
 	switch {
 	case strings.HasPrefix(dsn, "sqlite://"):
 		dia = dialect.SQLite
 		db, err = openSQLite(strings.TrimPrefix(dsn, "sqlite://"))
+		writer = sqliteWriter(strings.TrimPrefix(dsn, "sqlite://"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		dia = dialect.Postgres
 		cfg, perr := pgx.ParseConfig(dsn)
@@ -80,7 +107,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	drv := entsql.OpenDB(dia, db)
-	return &Store{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dia}, nil
+	return &Store{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dia, writer: writer}, nil
 }
 
 // Close closes the database.
@@ -286,6 +313,14 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *ent.Tx) error) (err erro
 			}
 			span.End()
 		}()
+	}
+	if s.writer != nil {
+		select {
+		case s.writer <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("begin transaction: %w", ctx.Err())
+		}
+		defer func() { <-s.writer }()
 	}
 	tx, err := s.Client.Tx(ctx)
 	if err != nil {

@@ -22,7 +22,6 @@ import (
 
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tradeassure/tradeassure/ent"
@@ -434,7 +433,7 @@ func (w *Webhooks) key(endpointID, sealed string) ([]byte, error) {
 	return k, nil
 }
 
-// body is the JSON a delivery sends: the tradeassure.event.v1.Event in its proto-JSON form.
+// body is the JSON a delivery sends: the tradeassure.event.v1.Event in its proto-JSON form (renderEvent).
 func (w *Webhooks) body(d *ent.WebhookDelivery, byEvent map[int64]*ent.Event) ([]byte, error) {
 	var ev *eventv1.Event
 	if d.EventID == nil {
@@ -452,7 +451,7 @@ func (w *Webhooks) body(d *ent.WebhookDelivery, byEvent map[int64]*ent.Event) ([
 			return nil, err
 		}
 	}
-	return protojson.Marshal(ev)
+	return renderEvent(ev)
 }
 
 // send makes one attempt. The signature's timestamp is the real time (receivers compare it with their

@@ -31,7 +31,9 @@ import (
 // ErrStale is returned by a handler when its consequence is no longer possible; the deadline is dropped.
 var ErrStale = errors.New("deadline is stale")
 
-// Handler applies the consequence of a due deadline within tx, at time now.
+// Handler applies the consequence of a due deadline within tx, at time now. Its effects must be in tx
+// only: a sweep may roll a handler's work back and run it again (when a neighbour in its batch fails or
+// is stale), so work outside the database would happen twice; what commits is applied exactly once.
 type Handler func(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) error
 
 // Engine runs due deadlines.
@@ -150,11 +152,8 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 			if claimed, err = q.All(ctx); err != nil {
 				return fmt.Errorf("claim deadlines: %w", err)
 			}
-			outcomes = make([]outcome, len(claimed))
-			for i, d := range claimed {
-				if outcomes[i], err = e.apply(ctx, tx, d, now); err != nil {
-					return err
-				}
+			if outcomes, err = e.applyBatch(ctx, tx, claimed, now); err != nil {
+				return err
 			}
 			return mark(ctx, tx, claimed, outcomes, now)
 		})
@@ -193,35 +192,88 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 	}
 }
 
+// applyBatch applies the claimed deadlines within tx. It first runs every handler one after another
+// inside one savepoint, which is all a batch needs when each of them applies (two statements per
+// deadline fewer than a savepoint each). If any is stale or fails, that attempt is rolled back as a whole
+// and the batch is applied again deadline by deadline, each in its own savepoint (apply), so that only
+// the stale or failing one is rolled back; the claimed rows stay locked throughout. The error is a
+// savepoint's own (the transaction is lost).
+func (e *Engine) applyBatch(ctx context.Context, tx *ent.Tx, claimed []*ent.Deadline, now time.Time) ([]outcome, error) {
+	outcomes := make([]outcome, len(claimed))
+	ctxs := make([]context.Context, len(claimed))
+	for i, d := range claimed {
+		var span trace.Span
+		ctxs[i], span = e.tracer.Start(ctx, "deadline "+d.Kind, trace.WithNewRoot(),
+			trace.WithAttributes(attribute.String("deadline.id", d.ID), attribute.String("deadline.subject", d.SubjectID)))
+		outcomes[i] = outcome{state: entdeadline.StateDone, outcome: "applied", span: span}
+	}
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT deadlines"); err != nil {
+		return outcomes, fmt.Errorf("apply %d deadlines: %w", len(claimed), err)
+	}
+	whole := true
+	for i, d := range claimed {
+		h, ok := e.handlers[d.Kind]
+		if !ok {
+			outcomes[i].state, outcomes[i].outcome = entdeadline.StateDropped, "no handler"
+			continue
+		}
+		if err := h(ctxs[i], tx, d, now); err != nil {
+			whole = false
+			break
+		}
+	}
+	end := "RELEASE SAVEPOINT deadlines"
+	if !whole {
+		end = "ROLLBACK TO SAVEPOINT deadlines"
+	}
+	if _, err := tx.ExecContext(ctx, end); err != nil {
+		return outcomes, fmt.Errorf("apply %d deadlines: %w", len(claimed), err)
+	}
+	if whole {
+		return outcomes, nil
+	}
+	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT deadlines"); err != nil {
+		return outcomes, fmt.Errorf("apply %d deadlines: %w", len(claimed), err)
+	}
+	for i, d := range claimed {
+		if err := e.apply(ctxs[i], tx, d, now, &outcomes[i]); err != nil {
+			return outcomes, err
+		}
+	}
+	return outcomes, nil
+}
+
 // apply runs one claimed deadline's handler within tx, in a savepoint that is released when it applies
-// and rolled back when it is stale or fails, under a span of its own. The error is the savepoint's own
-// (the transaction is lost).
-func (e *Engine) apply(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) (outcome, error) {
-	runCtx, span := e.tracer.Start(ctx, "deadline "+d.Kind, trace.WithNewRoot(),
-		trace.WithAttributes(attribute.String("deadline.id", d.ID), attribute.String("deadline.subject", d.SubjectID)))
+// and rolled back when it is stale or fails, and records what became of it in o. The error is the
+// savepoint's own (the transaction is lost).
+func (e *Engine) apply(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time, o *outcome) error {
 	h, ok := e.handlers[d.Kind]
 	if !ok {
-		return outcome{state: entdeadline.StateDropped, outcome: "no handler", span: span}, nil
+		o.state, o.outcome = entdeadline.StateDropped, "no handler"
+		return nil
 	}
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT deadline"); err != nil {
-		return outcome{span: span, err: err}, fmt.Errorf("apply deadline %s: %w", d.ID, err)
+		o.err = err
+		return fmt.Errorf("apply deadline %s: %w", d.ID, err)
 	}
-	o := outcome{state: entdeadline.StateDone, outcome: "applied", span: span}
+	o.state, o.outcome = entdeadline.StateDone, "applied"
 	end := "RELEASE SAVEPOINT deadline"
-	if err := h(runCtx, tx, d, now); errors.Is(err, ErrStale) {
+	if err := h(ctx, tx, d, now); errors.Is(err, ErrStale) {
 		o.state, o.outcome, end = entdeadline.StateDropped, "stale", "ROLLBACK TO SAVEPOINT deadline"
 	} else if err != nil {
 		o.err, end = err, "ROLLBACK TO SAVEPOINT deadline"
 	}
 	if _, err := tx.ExecContext(ctx, end); err != nil {
-		return outcome{span: span, err: err}, fmt.Errorf("apply deadline %s: %w", d.ID, err)
+		o.err = err
+		return fmt.Errorf("apply deadline %s: %w", d.ID, err)
 	}
 	if end != "RELEASE SAVEPOINT deadline" {
 		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT deadline"); err != nil {
-			return outcome{span: span, err: err}, fmt.Errorf("apply deadline %s: %w", d.ID, err)
+			o.err = err
+			return fmt.Errorf("apply deadline %s: %w", d.ID, err)
 		}
 	}
-	return o, nil
+	return nil
 }
 
 // mark records the outcomes of a batch, one statement per outcome; failed deadlines stay pending.

@@ -40,6 +40,23 @@ func states(t *testing.T, e *servertest.Env, subject string) map[string]string {
 	return out
 }
 
+// record is a handler's effect: a setting row per applied deadline, so that only committed applications
+// count (a handler may run again after its batch is rolled back; see Handler).
+func record(ctx context.Context, tx *ent.Tx, d *ent.Deadline) error {
+	return tx.Setting.Create().SetID("applied_" + d.SubjectID + "_" + d.ID).SetValue("1").Exec(ctx)
+}
+
+// applied counts the committed applications per subject among subjects.
+func applied(t *testing.T, e *servertest.Env, subjects ...string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, s := range subjects {
+		p := "applied_" + s + "_"
+		out[s] = e.Store.Client.Setting.Query().Where(setting.IDGT(p), setting.IDLT(p+"~")).CountX(e.Ctx)
+	}
+	return out
+}
+
 // TestEngine checks due deadlines are applied once, not before they are due; stale ones are dropped; a
 // failing handler leaves its deadline pending without blocking the others; rescheduling replaces.
 func TestEngine(t *testing.T) {
@@ -47,18 +64,18 @@ func TestEngine(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			e := servertest.New(t, servertest.Options{Engine: engine})
 			eng := deadline.New(e.Store, e.Clock, slog.Default())
-			applied := map[string]int{}
 			fail := true
-			eng.Handle("apply", func(_ context.Context, _ *ent.Tx, d *ent.Deadline, _ time.Time) error {
-				applied[d.SubjectID]++
-				return nil
+			eng.Handle("apply", func(ctx context.Context, tx *ent.Tx, d *ent.Deadline, _ time.Time) error {
+				return record(ctx, tx, d)
 			})
 			eng.Handle("stale", func(context.Context, *ent.Tx, *ent.Deadline, time.Time) error { return deadline.ErrStale })
-			eng.Handle("flaky", func(_ context.Context, _ *ent.Tx, d *ent.Deadline, _ time.Time) error {
+			eng.Handle("flaky", func(ctx context.Context, tx *ent.Tx, d *ent.Deadline, _ time.Time) error {
+				if err := record(ctx, tx, d); err != nil {
+					return err
+				}
 				if fail {
 					return errors.New("downstream unavailable")
 				}
-				applied[d.SubjectID]++
 				return nil
 			})
 			now := e.Clock.Now()
@@ -76,8 +93,8 @@ func TestEngine(t *testing.T) {
 			if _, err := eng.RunDue(e.Ctx); err != nil {
 				t.Fatal(err)
 			}
-			if applied["a"] != 1 || applied["b"] != 0 || applied["d"] != 0 {
-				t.Fatalf("applied = %v", applied)
+			if got := applied(t, e, "a", "b", "d"); got["a"] != 1 || got["b"] != 0 || got["d"] != 0 {
+				t.Fatalf("applied = %v", got)
 			}
 			if s := states(t, e, "c"); s["stale/stale"] != "dropped" {
 				t.Fatalf("stale deadline = %v", s)
@@ -93,8 +110,8 @@ func TestEngine(t *testing.T) {
 			if _, err := eng.RunDue(e.Ctx); err != nil {
 				t.Fatal(err)
 			}
-			if applied["a"] != 1 || applied["b"] != 1 || applied["d"] != 1 {
-				t.Fatalf("applied = %v", applied)
+			if got := applied(t, e, "a", "b", "d"); got["a"] != 1 || got["b"] != 1 || got["d"] != 1 {
+				t.Fatalf("applied = %v", got)
 			}
 			if s := states(t, e, "d"); s["apply/cancelled"] != "dropped" || s["apply/applied"] != "done" {
 				t.Fatalf("rescheduled deadline = %v", s)
@@ -110,10 +127,8 @@ func TestSuspendResume(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			e := servertest.New(t, servertest.Options{Engine: engine})
 			eng := deadline.New(e.Store, e.Clock, slog.Default())
-			applied := map[string]int{}
-			eng.Handle("apply", func(_ context.Context, _ *ent.Tx, d *ent.Deadline, _ time.Time) error {
-				applied[d.SubjectID]++
-				return nil
+			eng.Handle("apply", func(ctx context.Context, tx *ent.Tx, d *ent.Deadline, _ time.Time) error {
+				return record(ctx, tx, d)
 			})
 			start := e.Clock.Now()
 			schedule(t, e, "s", "apply", start.Add(10*time.Hour))
@@ -134,15 +149,15 @@ func TestSuspendResume(t *testing.T) {
 			if _, err := eng.RunDue(e.Ctx); err != nil {
 				t.Fatal(err)
 			}
-			if applied["s"] != 0 || applied["other"] != 1 {
-				t.Fatalf("applied while suspended = %v", applied)
+			if got := applied(t, e, "s", "other"); got["s"] != 0 || got["other"] != 1 {
+				t.Fatalf("applied while suspended = %v", got)
 			}
 			resumed := e.Clock.Now()
 			tx(func(tx *ent.Tx) error { return deadline.Resume(e.Ctx, tx, "test", "s", resumed) })
 			left := 6*time.Hour + time.Second
 			e.Clock.Set(resumed.Add(left - time.Second))
-			if n, err := eng.RunDue(e.Ctx); err != nil || n != 0 || applied["s"] != 0 {
-				t.Fatalf("one second before the resumed due time: %d %v %v", n, err, applied)
+			if n, err := eng.RunDue(e.Ctx); err != nil || n != 0 || applied(t, e, "s")["s"] != 0 {
+				t.Fatalf("one second before the resumed due time: %d %v", n, err)
 			}
 			e.Clock.Set(resumed.Add(left))
 			if _, err := eng.RunDue(e.Ctx); err != nil {
@@ -151,8 +166,8 @@ func TestSuspendResume(t *testing.T) {
 			if _, err := eng.RunDue(e.Ctx); err != nil {
 				t.Fatal(err)
 			}
-			if applied["s"] != 1 {
-				t.Fatalf("applied after resume = %v", applied)
+			if got := applied(t, e, "s"); got["s"] != 1 {
+				t.Fatalf("applied after resume = %v", got)
 			}
 			if got := deadline.Remaining(start, start.Add(time.Second)); got != 0 {
 				t.Fatalf("remaining of a passed deadline = %v", got)

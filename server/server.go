@@ -218,7 +218,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		mux.Handle("GET /metrics", metrics)
 	}
 
-	handler := o.Middleware(tc.CORS(tc.BodyDeadline(mux)))
+	handler := transport.PresizeStack(o.Middleware(tc.CORS(tc.BodyDeadline(mux))))
 	return &Server{Handler: handler, Engine: engine, Clock: clk, Store: cfg.Store, Orders: orders, Webhooks: hooks, Feed: feed,
 		Obs: o, Metrics: metrics}, nil
 }

@@ -121,10 +121,10 @@ type outcome struct {
 
 // RunDue applies every deadline due by now and returns how many it applied (stale ones are dropped and
 // not counted). Due deadlines are claimed batchSize at a time (on Postgres with FOR UPDATE SKIP LOCKED,
-// so processes claim disjoint batches) and applied in one transaction, each in its own savepoint after
-// its handler has re-checked it: a failing or stale one is rolled back to its savepoint alone, never its
-// neighbours, and then marked in one statement per outcome. A deadline whose handler fails is left
-// pending for the next run.
+// so processes claim disjoint batches) and applied in one transaction, each handler re-checking its own
+// deadline (applyBatch): a failing or stale one is rolled back alone, never its neighbours, and the batch
+// is then marked in one statement per outcome. A deadline whose handler fails is left pending for the
+// next run.
 func (e *Engine) RunDue(ctx context.Context) (int, error) {
 	// Another process may have moved the development clock.
 	if err := clock.Sync(ctx, e.clock); err != nil {

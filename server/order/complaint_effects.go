@@ -21,7 +21,7 @@ func (s *Service) ExtendDelivery(ctx context.Context, tx *ent.Tx, orderID string
 	if by <= 0 {
 		return false, fmt.Errorf("extend delivery of order %s: the extension %s is not positive", orderID, by)
 	}
-	o, err := tx.Order.Get(ctx, orderID)
+	o, err := get(ctx, tx, orderID)
 	if err != nil {
 		return false, fmt.Errorf("extend delivery of order %s: %w", orderID, err)
 	}
@@ -32,7 +32,7 @@ func (s *Service) ExtendDelivery(ctx context.Context, tx *ent.Tx, orderID string
 	if err := deadline.Schedule(ctx, tx, "order", o.ID, KindAutoConfirm, due, now); err != nil {
 		return false, err
 	}
-	_, err = s.commit(ctx, tx, o, change{event: "delivery_extended", actor: actor, now: now, set: func(u *ent.OrderUpdateOne) {
+	_, err = s.commit(ctx, tx, o, change{event: "delivery_extended", actor: actor, now: now, set: func(u *ent.OrderMutation) {
 		u.SetAutoConfirmDeadline(due)
 	}})
 	if err != nil {

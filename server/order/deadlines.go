@@ -11,7 +11,6 @@ import (
 
 // Register adds the order's timers (rules.go) to the engine; each runs only when Ready.
 func (s *Service) Register(e *deadline.Engine) {
-	get := func(ctx context.Context, tx *ent.Tx, id string) (*ent.Order, error) { return tx.Order.Get(ctx, id) }
 	confirmTimer.Handle(e, get, s.autoConfirm)
 	closeTimer.Handle(e, get, s.close)
 }
@@ -28,7 +27,7 @@ func (s *Service) close(ctx context.Context, tx *ent.Tx, o *ent.Order, now time.
 	if o.EscrowHolds > 0 {
 		return deadline.ErrStale
 	}
-	_, err := s.commit(ctx, tx, o, change{event: "closed", actor: auth.System, now: now, step: closeOrder, set: func(u *ent.OrderUpdateOne) {
+	_, err := s.commit(ctx, tx, o, change{event: "closed", actor: auth.System, now: now, step: closeOrder, set: func(u *ent.OrderMutation) {
 		u.SetCloseTime(now)
 	}})
 	return err

@@ -115,11 +115,11 @@ func release(ctx context.Context, tx *ent.Tx, o *ent.Order, now time.Time) error
 
 // Hold puts a hold on an order's escrow.
 func (s *Service) Hold(ctx context.Context, tx *ent.Tx, orderID string, actor auth.Principal, now time.Time) error {
-	o, err := tx.Order.Get(ctx, orderID)
+	o, err := get(ctx, tx, orderID)
 	if err != nil {
 		return fmt.Errorf("hold escrow of %s: %w", orderID, err)
 	}
-	_, err = s.commit(ctx, tx, o, change{event: "escrow_held", actor: actor, now: now, set: func(u *ent.OrderUpdateOne) {
+	_, err = s.commit(ctx, tx, o, change{event: "escrow_held", actor: actor, now: now, set: func(u *ent.OrderMutation) {
 		u.AddEscrowHolds(1)
 	}})
 	return err
@@ -127,14 +127,14 @@ func (s *Service) Hold(ctx context.Context, tx *ent.Tx, orderID string, actor au
 
 // Unhold ends one hold on an order's escrow; the last one on a completed order releases it.
 func (s *Service) Unhold(ctx context.Context, tx *ent.Tx, orderID string, actor auth.Principal, now time.Time) error {
-	o, err := tx.Order.Get(ctx, orderID)
+	o, err := get(ctx, tx, orderID)
 	if err != nil {
 		return fmt.Errorf("unhold escrow of %s: %w", orderID, err)
 	}
 	if o.EscrowHolds <= 0 {
 		return fmt.Errorf("unhold escrow of %s: no hold", orderID)
 	}
-	updated, err := s.commitEntity(ctx, tx, o, change{event: "escrow_unheld", actor: actor, now: now, set: func(u *ent.OrderUpdateOne) {
+	updated, err := s.commitEntity(ctx, tx, o, change{event: "escrow_unheld", actor: actor, now: now, set: func(u *ent.OrderMutation) {
 		u.AddEscrowHolds(-1)
 	}})
 	if err != nil {
@@ -159,7 +159,7 @@ func (s *Service) Unhold(ctx context.Context, tx *ent.Tx, orderID string, actor 
 // Refund pays the buyer back for a cause.
 func (s *Service) Refund(ctx context.Context, tx *ent.Tx, r RefundRequest) (RefundResult, error) {
 	var res RefundResult
-	o, err := tx.Order.Get(ctx, r.OrderID)
+	o, err := get(ctx, tx, r.OrderID)
 	if err != nil {
 		return res, fmt.Errorf("refund order %s: %w", r.OrderID, err)
 	}
@@ -204,7 +204,7 @@ func (s *Service) Refund(ctx context.Context, tx *ent.Tx, r RefundRequest) (Refu
 		res.Order, err = toProto(o)
 		return res, err
 	}
-	res.Order, err = s.commit(ctx, tx, o, change{event: "refunded", actor: r.Actor, now: r.Now, set: func(u *ent.OrderUpdateOne) {
+	res.Order, err = s.commit(ctx, tx, o, change{event: "refunded", actor: r.Actor, now: r.Now, set: func(u *ent.OrderMutation) {
 		u.AddRefundedMinor(r.AmountMinor)
 	}})
 	return res, err

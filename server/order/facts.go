@@ -66,7 +66,7 @@ func (s *Service) Facts(ctx context.Context, tx *ent.Tx, id string) (Facts, erro
 // Read reads the facts of order id within tx; a missing order is ent's not-found error. Returns, disputes
 // and complaints read an order only through it, once per transaction.
 func Read(ctx context.Context, tx *ent.Tx, id string) (Facts, error) {
-	o, err := tx.Order.Get(ctx, id)
+	o, err := get(ctx, tx, id)
 	if err != nil {
 		return Facts{}, fmt.Errorf("read order %s: %w", id, err)
 	}

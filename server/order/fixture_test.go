@@ -16,7 +16,7 @@ import (
 // market is a small marketplace on one test server: a US buyer, a supplier with a 100,000 USD limit and
 // one-touch export, an operator, and a 10.00 USD product.
 type market struct {
-	t        *testing.T
+	t        testing.TB
 	e        *servertest.Env
 	buyer    *servertest.Party
 	supplier *servertest.Party
@@ -24,7 +24,7 @@ type market struct {
 	product  string
 }
 
-func newMarket(t *testing.T, e *servertest.Env) *market {
+func newMarket(t testing.TB, e *servertest.Env) *market {
 	m := &market{t: t, e: e}
 	m.buyer = e.Buyer("US")
 	m.supplier = e.Supplier(100_000_00, true)

@@ -22,10 +22,15 @@ import (
 )
 
 // setTerms stores new terms and their amounts.
-func setTerms(u *ent.OrderUpdateOne, terms *orderv1.OrderTerms, a amounts) {
-	u.SetTerms(resource.Marshal(terms)).SetGoodsMinor(a.goods).SetTotalMinor(a.total).SetAdvanceMinor(a.advance).
-		SetTotalUsdMinor(a.totalUSD).SetCoveredMinor(a.covered).SetRequiresExportAgent(a.requiresExportAgent).
-		SetShipByTime(terms.GetShipByTime().AsTime())
+func setTerms(u *ent.OrderMutation, terms *orderv1.OrderTerms, a amounts) {
+	u.SetTerms(resource.Marshal(terms))
+	u.SetGoodsMinor(a.goods)
+	u.SetTotalMinor(a.total)
+	u.SetAdvanceMinor(a.advance)
+	u.SetTotalUsdMinor(a.totalUSD)
+	u.SetCoveredMinor(a.covered)
+	u.SetRequiresExportAgent(a.requiresExportAgent)
+	u.SetShipByTime(terms.GetShipByTime().AsTime())
 }
 
 func orderTerms(o *ent.Order) *orderv1.OrderTerms {
@@ -54,9 +59,10 @@ func (s *Service) UpdateOrder(ctx context.Context, req *connect.Request[orderv1.
 		if err != nil {
 			return nil, err
 		}
-		pb, err := s.commit(ctx, tx, o, change{event: "draft_updated", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
+		pb, err := s.commit(ctx, tx, o, change{event: "draft_updated", actor: p, now: now, set: func(u *ent.OrderMutation) {
 			setTerms(u, terms, a)
-			u.SetAwaitingSupplier(false).SetBuyerChangeRequest("")
+			u.SetAwaitingSupplier(false)
+			u.SetBuyerChangeRequest("")
 		}})
 		if err != nil {
 			return nil, err
@@ -78,7 +84,7 @@ func (s *Service) RequestDraftChanges(ctx context.Context, req *connect.Request[
 		if err := requestChanges.CheckAt(o, now); err != nil {
 			return nil, err
 		}
-		pb, err := s.commit(ctx, tx, o, change{event: "changes_requested", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
+		pb, err := s.commit(ctx, tx, o, change{event: "changes_requested", actor: p, now: now, set: func(u *ent.OrderMutation) {
 			u.SetBuyerChangeRequest(req.Msg.GetNote())
 		}})
 		if err != nil {
@@ -117,7 +123,7 @@ func (s *Service) AcceptOrder(ctx context.Context, req *connect.Request[orderv1.
 		if _, err := checkTerms(ctx, tx, terms, supplier, PolicyOf(o), RatesOf(o), now); err != nil {
 			return nil, err
 		}
-		pb, err := s.commit(ctx, tx, o, change{event: "accepted", actor: p, now: now, step: acceptOrder, set: func(u *ent.OrderUpdateOne) {
+		pb, err := s.commit(ctx, tx, o, change{event: "accepted", actor: p, now: now, step: acceptOrder, set: func(u *ent.OrderMutation) {
 			u.SetBuyerChangeRequest("")
 		}})
 		if err != nil {
@@ -163,7 +169,7 @@ func (s *Service) ProposeOrderChange(ctx context.Context, req *connect.Request[o
 		prop := &orderv1.ChangeProposal{
 			Id: resource.ID("chg_"), ProposedBy: p.Party(), Terms: terms, Note: req.Msg.GetNote(), ProposeTime: timestamppb.New(now),
 		}
-		pb, err := s.commit(ctx, tx, o, change{event: "change_proposed", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
+		pb, err := s.commit(ctx, tx, o, change{event: "change_proposed", actor: p, now: now, set: func(u *ent.OrderMutation) {
 			u.SetPendingChange(resource.Marshal(prop))
 		}})
 		if err != nil {
@@ -248,7 +254,7 @@ func (s *Service) AcceptOrderChange(ctx context.Context, req *connect.Request[or
 		if err != nil {
 			return nil, err
 		}
-		pb, err := s.commit(ctx, tx, o, change{event: "change_accepted", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
+		pb, err := s.commit(ctx, tx, o, change{event: "change_accepted", actor: p, now: now, set: func(u *ent.OrderMutation) {
 			setTerms(u, prop.GetTerms(), a)
 			u.ClearPendingChange()
 		}})
@@ -277,7 +283,7 @@ func (s *Service) RejectOrderChange(ctx context.Context, req *connect.Request[or
 		if prop.GetProposedBy().GetAccountId() == p.AccountID {
 			ev = "change_withdrawn"
 		}
-		pb, err := s.commit(ctx, tx, o, change{event: ev, actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
+		pb, err := s.commit(ctx, tx, o, change{event: ev, actor: p, now: now, set: func(u *ent.OrderMutation) {
 			u.ClearPendingChange()
 		}})
 		if err != nil {
@@ -309,7 +315,7 @@ func (s *Service) ChangeLogisticsProvider(ctx context.Context, req *connect.Requ
 		}
 		terms := orderTerms(o)
 		terms.LogisticsProvider = req.Msg.GetLogisticsProvider()
-		pb, err := s.commit(ctx, tx, o, change{event: "logistics_changed", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
+		pb, err := s.commit(ctx, tx, o, change{event: "logistics_changed", actor: p, now: now, set: func(u *ent.OrderMutation) {
 			u.SetTerms(resource.Marshal(terms))
 		}})
 		if err != nil {
@@ -361,9 +367,10 @@ func (s *Service) CancelOrder(ctx context.Context, req *connect.Request[orderv1.
 			return nil, err
 		}
 		canc.Refund = resource.Money(refund, o.Currency)
-		pb, err := s.commit(ctx, tx, o, change{event: "cancelled", actor: p, now: now, step: cancelOrder, set: func(u *ent.OrderUpdateOne) {
-			u.SetCancellation(resource.Marshal(canc)).ClearPendingChange().
-				AddRefundedMinor(refund)
+		pb, err := s.commit(ctx, tx, o, change{event: "cancelled", actor: p, now: now, step: cancelOrder, set: func(u *ent.OrderMutation) {
+			u.SetCancellation(resource.Marshal(canc))
+			u.ClearPendingChange()
+			u.AddRefundedMinor(refund)
 		}})
 		if err != nil {
 			return nil, err
@@ -404,8 +411,9 @@ func (s *Service) ShipOrder(ctx context.Context, req *connect.Request[orderv1.Sh
 			Carrier: req.Msg.GetCarrier(), TrackingNumber: req.Msg.GetTrackingNumber(), ShipTime: timestamppb.New(now),
 			ViaExportAgent: o.RequiresExportAgent,
 		}
-		pb, err := s.commit(ctx, tx, o, change{event: "shipped", actor: p, now: now, step: shipOrder, set: func(u *ent.OrderUpdateOne) {
-			u.SetShipment(resource.Marshal(ship)).ClearPendingChange()
+		pb, err := s.commit(ctx, tx, o, change{event: "shipped", actor: p, now: now, step: shipOrder, set: func(u *ent.OrderMutation) {
+			u.SetShipment(resource.Marshal(ship))
+			u.ClearPendingChange()
 		}})
 		if err != nil {
 			return nil, err
@@ -439,7 +447,7 @@ func (s *Service) RecordDelivery(ctx context.Context, req *connect.Request[order
 				return nil, apierr.Invalid("deliver_time", "must not be before the shipment at %s", ship.GetShipTime().AsTime().Format(time.RFC3339))
 			}
 		}
-		pb, err := s.commit(ctx, tx, o, change{event: "delivered", actor: p, now: now, step: deliverOrder, entered: at, set: func(u *ent.OrderUpdateOne) {
+		pb, err := s.commit(ctx, tx, o, change{event: "delivered", actor: p, now: now, step: deliverOrder, entered: at, set: func(u *ent.OrderMutation) {
 			u.SetDeliverTime(at)
 		}})
 		if err != nil {
@@ -474,7 +482,7 @@ func (s *Service) ConfirmReceipt(ctx context.Context, req *connect.Request[order
 // one), which starts its after-sales window, and releases the escrow to the supplier unless a dispute or
 // return holds it.
 func (s *Service) complete(ctx context.Context, tx *ent.Tx, o *ent.Order, t *rule, actor auth.Principal, now time.Time, event string) (*orderv1.Order, error) {
-	updated, err := s.commitEntity(ctx, tx, o, change{event: event, actor: actor, now: now, step: t, set: func(u *ent.OrderUpdateOne) {
+	updated, err := s.commitEntity(ctx, tx, o, change{event: event, actor: actor, now: now, step: t, set: func(u *ent.OrderMutation) {
 		u.SetCompleteTime(now)
 		if o.DeliverTime == nil {
 			u.SetDeliverTime(now)

@@ -35,7 +35,7 @@ func (m Money) Grantable() int64 { return max(0, min(m.Paid-m.Refunded, m.Covere
 
 // Money reads the money facts of order id within tx.
 func (s *Service) Money(ctx context.Context, tx *ent.Tx, id string) (Money, error) {
-	o, err := tx.Order.Get(ctx, id)
+	o, err := get(ctx, tx, id)
 	if err != nil {
 		return Money{}, fmt.Errorf("read the money of order %s: %w", id, err)
 	}

@@ -85,7 +85,7 @@ func visible(p auth.Principal, o *ent.Order) bool {
 
 // load reads an order the caller may see, checking the etag when one is sent.
 func load(ctx context.Context, tx *ent.Tx, p auth.Principal, id, etag string) (*ent.Order, error) {
-	o, err := tx.Order.Get(ctx, id)
+	o, err := get(ctx, tx, id)
 	if ent.IsNotFound(err) || (err == nil && !visible(p, o)) {
 		return nil, apierr.NotFound("order", id)
 	}
@@ -105,7 +105,7 @@ type change struct {
 	actor auth.Principal
 	now   time.Time
 	// set applies the change's column updates.
-	set func(u *ent.OrderUpdateOne)
+	set func(u *ent.OrderMutation)
 	// step is the transition the change makes (rules.go), nil for one that is none; it sets the state and
 	// the timers. entered is when the new state was entered when that is not now (a reported delivery).
 	step    *rule
@@ -125,10 +125,12 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, o *ent.Order, c change
 // commitEntity is commit returning the stored order.
 func (s *Service) commitEntity(ctx context.Context, tx *ent.Tx, o *ent.Order, c change) (*ent.Order, error) {
 	next := o.Revision + 1
-	u := tx.Order.UpdateOneID(o.ID).Where(entorder.Revision(o.Revision)).
+	// An update of the row at its revision, not ent's UpdateOne, which reads the row back with a SELECT
+	// it builds anew each time; the updated row is read back by the prebuilt query instead (get).
+	u := tx.Order.Update().Where(entorder.ID(o.ID), entorder.Revision(o.Revision)).
 		SetRevision(next).SetEtag(resource.Etag(o.ID, next)).SetUpdateTime(c.now)
 	if c.set != nil {
-		c.set(u)
+		c.set(u.Mutation())
 	}
 	if c.step != nil && !c.step.Stays {
 		entered := c.entered
@@ -140,10 +142,14 @@ func (s *Service) commitEntity(ctx context.Context, tx *ent.Tx, o *ent.Order, c 
 			return nil, err
 		}
 	}
-	updated, err := u.Save(ctx)
-	if ent.IsNotFound(err) {
+	n, err := u.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s order %s: %w", c.event, o.ID, err)
+	}
+	if n == 0 {
 		return nil, apierr.EtagMismatch("order", o.ID, "")
 	}
+	updated, err := get(ctx, tx, o.ID)
 	if err != nil {
 		return nil, fmt.Errorf("%s order %s: %w", c.event, o.ID, err)
 	}
@@ -361,12 +367,12 @@ func unknownBuyer(address string) error {
 
 // read loads an order the caller may see, outside a transaction.
 func (s *Service) read(ctx context.Context, id string) (*ent.Order, error) {
-	o, err := s.store.Client.Order.Get(ctx, id)
-	if ent.IsNotFound(err) || (err == nil && !visible(auth.FromContext(ctx), o)) {
-		return nil, apierr.NotFound("order", id)
-	}
+	o, found, err := s.getOrder(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("read order %s: %w", id, err)
+	}
+	if !found || !visible(auth.FromContext(ctx), o) {
+		return nil, apierr.NotFound("order", id)
 	}
 	return o, nil
 }

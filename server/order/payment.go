@@ -194,7 +194,7 @@ func (s *Service) PayOrder(ctx context.Context, req *connect.Request[orderv1.Pay
 			if err != nil {
 				return nil, fmt.Errorf("record payment: %w", err)
 			}
-			pb, err := s.commit(ctx, tx, o, change{event: "payment_pending", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
+			pb, err := s.commit(ctx, tx, o, change{event: "payment_pending", actor: p, now: now, set: func(u *ent.OrderMutation) {
 				u.SetPaymentPending(true)
 			}})
 			if err != nil {
@@ -220,8 +220,9 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, o *ent.Order, pay *ent
 	if pay.Part == entpayment.PartAdvance {
 		step, event = advancePaid, "advance_paid"
 	}
-	return s.commit(ctx, tx, o, change{event: event, actor: actor, now: now, step: step, set: func(u *ent.OrderUpdateOne) {
-		u.SetPaidMinor(paid).SetPaymentPending(false)
+	return s.commit(ctx, tx, o, change{event: event, actor: actor, now: now, step: step, set: func(u *ent.OrderMutation) {
+		u.SetPaidMinor(paid)
+		u.SetPaymentPending(false)
 	}})
 }
 
@@ -240,7 +241,7 @@ func loadPending(ctx context.Context, tx *ent.Tx, p auth.Principal, id, action s
 	if pay.State != entpayment.StatePending {
 		return nil, nil, apierr.IllegalState("payment", id, action, string(pay.State))
 	}
-	o, err := tx.Order.Get(ctx, pay.OrderID)
+	o, err := get(ctx, tx, pay.OrderID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -282,7 +283,7 @@ func (s *Service) FailPayment(ctx context.Context, req *connect.Request[orderv1.
 		if err != nil {
 			return nil, fmt.Errorf("fail payment: %w", err)
 		}
-		pb, err := s.commit(ctx, tx, o, change{event: "payment_failed", actor: p, now: now, set: func(u *ent.OrderUpdateOne) {
+		pb, err := s.commit(ctx, tx, o, change{event: "payment_failed", actor: p, now: now, set: func(u *ent.OrderMutation) {
 			u.SetPaymentPending(false)
 		}})
 		if err != nil {

@@ -199,6 +199,9 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 // the stale or failing one is rolled back; the claimed rows stay locked throughout. The error is a
 // savepoint's own (the transaction is lost).
 func (e *Engine) applyBatch(ctx context.Context, tx *ent.Tx, claimed []*ent.Deadline, now time.Time) ([]outcome, error) {
+	if len(claimed) == 0 {
+		return nil, nil
+	}
 	outcomes := make([]outcome, len(claimed))
 	ctxs := make([]context.Context, len(claimed))
 	for i, d := range claimed {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -94,6 +95,12 @@ func Cancel(ctx context.Context, tx *ent.Tx, subjectType, subjectID, kind string
 // CancelKinds drops the pending (or suspended) deadlines of the kinds on a subject, within tx, in one
 // statement.
 func CancelKinds(ctx context.Context, tx *ent.Tx, subjectType, subjectID string, kinds []string, now time.Time) error {
+	if d, ok := ctx.Value(applyingKey{}).(*ent.Deadline); ok && d.SubjectType == subjectType && d.SubjectID == subjectID &&
+		slices.Contains(kinds, d.Kind) {
+		// The deadline being applied is the only pending one of its kind on its subject (Schedule replaces),
+		// and the sweep marks it done in this transaction: nothing is left to cancel of its kind.
+		kinds = slices.DeleteFunc(slices.Clone(kinds), func(k string) bool { return k == d.Kind })
+	}
 	if len(kinds) == 0 {
 		return nil
 	}
@@ -106,6 +113,9 @@ func CancelKinds(ctx context.Context, tx *ent.Tx, subjectType, subjectID string,
 	}
 	return nil
 }
+
+// applyingKey is the context key of the deadline a handler is applying.
+type applyingKey struct{}
 
 // batchSize is how many due deadlines one transaction claims and applies. On SQLite the batch holds the
 // one write lock, so it stays small enough that API writes waiting behind it wait little.
@@ -206,7 +216,7 @@ func (e *Engine) applyBatch(ctx context.Context, tx *ent.Tx, claimed []*ent.Dead
 	ctxs := make([]context.Context, len(claimed))
 	for i, d := range claimed {
 		var span trace.Span
-		ctxs[i], span = e.tracer.Start(ctx, "deadline "+d.Kind, trace.WithNewRoot(),
+		ctxs[i], span = e.tracer.Start(context.WithValue(ctx, applyingKey{}, d), "deadline "+d.Kind, trace.WithNewRoot(),
 			trace.WithAttributes(attribute.String("deadline.id", d.ID), attribute.String("deadline.subject", d.SubjectID)))
 		outcomes[i] = outcome{state: entdeadline.StateDone, outcome: "applied", span: span}
 	}

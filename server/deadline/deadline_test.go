@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -251,6 +252,89 @@ func TestBatchIsolatesFailures(t *testing.T) {
 			}
 			if s := states(t, e, "s_fail"); s["apply/applied"] != "done" {
 				t.Fatalf("retried deadline = %v", s)
+			}
+		})
+	}
+}
+
+// TestHandlerCancelsItsOwnKind checks a handler that leaves the state its own timer belongs to (and so
+// cancels that timer's kind with others, as a state machine's move does) ends applied, not cancelled,
+// while the other kinds it cancels on its subject are dropped and the same kind on another subject is
+// untouched, in the optimistic batch and in the one-by-one fallback alike (a stale neighbour forces it).
+func TestHandlerCancelsItsOwnKind(t *testing.T) {
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Engine: engine})
+			eng := deadline.New(e.Store, e.Clock, slog.Default())
+			eng.Handle("leave", func(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) error {
+				if d.SubjectID == "stale" {
+					return deadline.ErrStale
+				}
+				if err := deadline.CancelKinds(ctx, tx, "test", d.SubjectID, []string{"leave", "other"}, now); err != nil {
+					return err
+				}
+				return record(ctx, tx, d)
+			})
+			eng.Handle("other", func(context.Context, *ent.Tx, *ent.Deadline, time.Time) error { return nil })
+			now := e.Clock.Now()
+			for _, batch := range []struct {
+				name     string
+				subjects []string
+			}{{"optimistic", []string{"a"}}, {"fallback", []string{"b", "stale"}}} {
+				for _, s := range batch.subjects {
+					schedule(t, e, s, "leave", now.Add(time.Hour))
+					schedule(t, e, s, "other", now.Add(48*time.Hour))
+				}
+				schedule(t, e, "bystander-"+batch.name, "leave", now.Add(24*time.Hour))
+				e.Clock.Set(now.Add(time.Hour))
+				if _, err := eng.RunDue(e.Ctx); err != nil {
+					t.Fatal(err)
+				}
+				s := batch.subjects[0]
+				if got := states(t, e, s); got["leave/applied"] != "done" || got["other/cancelled"] != "dropped" || len(got) != 2 {
+					t.Fatalf("%s: deadlines of %s = %v, want the applied one done and the other kind cancelled", batch.name, s, got)
+				}
+				if got := applied(t, e, s); got[s] != 1 {
+					t.Fatalf("%s: applied %v", batch.name, got)
+				}
+				if got := states(t, e, "bystander-"+batch.name); got["leave/"] != "pending" {
+					t.Fatalf("%s: the same kind on another subject = %v, want pending", batch.name, got)
+				}
+				now = e.Clock.Now()
+			}
+		})
+	}
+}
+
+// TestOwnKindCostsNoStatement checks cancelling only the kind being applied (a timer-driven move out of
+// the timer's state, as an order's close) sends no statement: the deadline's only update is the sweep's
+// mark.
+func TestOwnKindCostsNoStatement(t *testing.T) {
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Engine: engine, RecordStatements: true})
+			eng := deadline.New(e.Store, e.Clock, slog.Default())
+			eng.Handle("leave", func(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) error {
+				return deadline.CancelKinds(ctx, tx, "test", d.SubjectID, []string{"leave"}, now)
+			})
+			now := e.Clock.Now()
+			schedule(t, e, "solo", "leave", now.Add(time.Hour))
+			e.Clock.Set(now.Add(time.Hour))
+			e.Statements.Reset()
+			if n, err := eng.RunDue(e.Ctx); err != nil || n != 1 {
+				t.Fatalf("run: %d %v", n, err)
+			}
+			updates := 0
+			for _, s := range e.Statements.List() {
+				if strings.HasPrefix(s, "UPDATE") && strings.Contains(s, "deadlines") {
+					updates++
+				}
+			}
+			if updates != 1 {
+				t.Fatalf("%d updates of deadlines, want only the mark:\n%s", updates, strings.Join(e.Statements.List(), "\n"))
+			}
+			if got := states(t, e, "solo"); got["leave/applied"] != "done" {
+				t.Fatalf("deadline = %v", got)
 			}
 		})
 	}

@@ -40,9 +40,27 @@ each=$(( budget / ${#targets[@]} ))
 echo "fuzz: ${#targets[@]} target(s), ${each}s each"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# inputs lists the inputs go test has written for a target (testdata/fuzz/<name> of its package).
+inputs() {
+  local dir
+  dir=$(go list -f '{{.Dir}}' "$1")/testdata/fuzz/$2
+  [ -d "$dir" ] && ls -1 "$dir" || true
+}
+raced=0
 for t in "${targets[@]}"; do
   read -r pkg name <<<"$t"
+  before=$(inputs "$pkg" "$name")
   if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "${each}s" -parallel "$parallel" "$pkg" >"$log" 2>&1; then
+    # Go's fuzzing coordinator (up to Go 1.26) can report its own -fuzztime deadline as a failure,
+    # "context deadline exceeded", when a worker is mid-input as time runs out (go.dev/issue/75804,
+    # fixed in Go 1.27); it writes no failing input then. That alone is not a finding: the target's
+    # corpus is replayed to be sure, and the run goes on. A written input, or any other failure, fails.
+    if [ "$(inputs "$pkg" "$name")" = "$before" ] && grep -q '^    context deadline exceeded$' "$log" &&
+      [ "$(grep -c -- '^--- FAIL' "$log")" -eq 1 ] && go test -run "^${name}\$" "$pkg" >/dev/null 2>&1; then
+      echo "fuzz: $name: stopped by Go's fuzztime deadline race (go.dev/issue/75804), no failing input; corpus replayed and passed"
+      raced=$((raced + 1))
+      continue
+    fi
     cat "$log"
     echo "fuzz: $name failed; the failing input is in the testdata/fuzz/$name directory of $pkg"
     exit 1
@@ -50,4 +68,4 @@ for t in "${targets[@]}"; do
   # One line per target: the last progress line and the result.
   echo "fuzz: $name: $(grep -E '^fuzz: elapsed' "$log" | tail -1 | sed 's/^fuzz: //')"
 done
-echo "fuzz: ${#targets[@]} passed, 0 failed"
+echo "fuzz: ${#targets[@]} passed ($raced of them stopped by the deadline race), 0 failed"

@@ -249,27 +249,23 @@ func (e *Engine) applyBatch(ctx context.Context, tx *ent.Tx, claimed []*ent.Dead
 		return outcomes, fmt.Errorf("apply %d deadlines: %w", len(claimed), err)
 	}
 	for i, d := range claimed {
-		if err := e.apply(ctxs[i], tx, d, now, &outcomes[i]); err != nil {
-			return outcomes, err
+		if h, ok := e.handlers[d.Kind]; ok {
+			if err := apply(ctxs[i], tx, h, d, now, &outcomes[i]); err != nil {
+				return outcomes, err
+			}
 		}
 	}
 	return outcomes, nil
 }
 
-// apply runs one claimed deadline's handler within tx, in a savepoint that is released when it applies
-// and rolled back when it is stale or fails, and records what became of it in o. The error is the
-// savepoint's own (the transaction is lost).
-func (e *Engine) apply(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time, o *outcome) error {
-	h, ok := e.handlers[d.Kind]
-	if !ok {
-		o.state, o.outcome = entdeadline.StateDropped, "no handler"
-		return nil
-	}
+// apply runs one claimed deadline's handler h within tx, in a savepoint that is released when it applies
+// and rolled back when it is stale or fails, and records in o (which says applied until then) what
+// became of it. The error is the savepoint's own (the transaction is lost).
+func apply(ctx context.Context, tx *ent.Tx, h Handler, d *ent.Deadline, now time.Time, o *outcome) error {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT deadline"); err != nil {
 		o.err = err
 		return fmt.Errorf("apply deadline %s: %w", d.ID, err)
 	}
-	o.state, o.outcome = entdeadline.StateDone, "applied"
 	end := "RELEASE SAVEPOINT deadline"
 	if err := h(ctx, tx, d, now); errors.Is(err, ErrStale) {
 		o.state, o.outcome, end = entdeadline.StateDropped, "stale", "ROLLBACK TO SAVEPOINT deadline"

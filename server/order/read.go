@@ -5,20 +5,16 @@ import (
 	"fmt"
 	"sync"
 
-	entsql "entgo.io/ent/dialect/sql"
-
 	"github.com/tradeassure/tradeassure/ent"
 	entorder "github.com/tradeassure/tradeassure/ent/order"
 	"github.com/tradeassure/tradeassure/server/storage"
 )
 
-// orderByID is the SELECT of one order by id, built once (storage.Select) instead of by ent on every
+// orderByID is the SELECT of one order by id, built once (storage.SelectBy) instead of by ent on every
 // read: 9 % of a GetOrder's CPU in its profile was ent building it (35 columns; ~50 µs a read, 430
 // allocations).
 var orderByID = sync.OnceValue(func() string {
-	return storage.Select(entorder.Table, entorder.Columns, func(c func(string) string) *entsql.Predicate {
-		return entsql.EQ(c(entorder.FieldID), "")
-	}, 0)
+	return storage.SelectBy(entorder.Table, entorder.Columns, entorder.FieldID)
 })
 
 // scanByID reads the order id with every column through q; found is false when there is none.

@@ -4,6 +4,7 @@
 package transport
 
 import (
+	"compress/gzip"
 	"errors"
 	"io"
 	"net/http"
@@ -65,10 +66,25 @@ func (c Config) WithDefaults() Config {
 const CompressMinBytes = 1024
 
 // HandlerOptions are the Connect options every handler gets: the maximum message size, and compression
-// only of responses of CompressMinBytes or more.
+// only of responses of CompressMinBytes or more, by gzip at its fastest level.
 func (c Config) HandlerOptions() connect.HandlerOption {
 	return connect.WithHandlerOptions(connect.WithReadMaxBytes(int(c.WithDefaults().MaxMessageBytes)),
-		connect.WithCompressMinBytes(CompressMinBytes))
+		connect.WithCompressMinBytes(CompressMinBytes),
+		connect.WithCompression("gzip", func() connect.Decompressor { return &gzip.Reader{} }, newGzipWriter))
+}
+
+// GzipLevel is the level responses are compressed at. Connect's own gzip uses the default level (6): a
+// page of 50 orders (24 KB) took 70 µs to compress at 6 and 29 µs at 1, for 848 bytes instead of 834
+// (BenchmarkResponseGzip in server/bench); the API's responses are protobuf or JSON with long repeated
+// runs, which the fastest level already finds.
+const GzipLevel = gzip.BestSpeed
+
+func newGzipWriter() connect.Compressor {
+	w, err := gzip.NewWriterLevel(io.Discard, GzipLevel)
+	if err != nil { // only for a level out of range, which GzipLevel is not
+		panic(err)
+	}
+	return w
 }
 
 // HTTPServer returns an http.Server for h with the header and idle timeouts. (The body timeout is

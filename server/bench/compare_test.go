@@ -43,8 +43,8 @@ type compareConfig struct {
 	FeedSmall   int // events stored for the party feed comparison (the party sees feedPartyEvents of them)
 	FeedLarge   int // events stored for the party feed's large side (0 skips it)
 	FeedLargePG bool
-	// ProfileDir, when set, receives a CPU profile of one more run of the real server's CreateOrder,
-	// GetOrder and ListOrders per engine (BENCH_PROFILE).
+	// ProfileDir, when set, receives a CPU profile of one more run of each of the real server's calls
+	// measured at the one concurrency, per engine (BENCH_PROFILE): <engine>-<call>.pprof.
 	ProfileDir string
 }
 
@@ -382,8 +382,8 @@ func compare(tb testing.TB, c compareConfig) []row {
 				tb.Fatalf("%s %s: %v", engine, call, err)
 			}
 			rows = append(rows, row{engine: engine, call: call, real: rs, base: bs, baseName: "bare", concurrency: conc})
-			if c.ProfileDir != "" && (call == "CreateOrder" || call == "GetOrder" || call == "ListOrders") {
-				profile(tb, filepath.Join(c.ProfileDir, engine+"-"+call+".pprof"), func() error {
+			if c.ProfileDir != "" && !strings.Contains(call, "conc.") {
+				profile(tb, filepath.Join(c.ProfileDir, engine+"-"+strings.Fields(call)[0]+".pprof"), func() error {
 					_, err := load(ctx, conc, c.Duration, op(real))
 					return err
 				})

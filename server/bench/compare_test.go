@@ -382,7 +382,7 @@ func compare(tb testing.TB, c compareConfig) []row {
 				tb.Fatalf("%s %s: %v", engine, call, err)
 			}
 			rows = append(rows, row{engine: engine, call: call, real: rs, base: bs, baseName: "bare", concurrency: conc})
-			if c.ProfileDir != "" && !strings.Contains(call, "conc.") {
+			if c.ProfileDir != "" {
 				profile(tb, filepath.Join(c.ProfileDir, engine+"-"+strings.Fields(call)[0]+".pprof"), func() error {
 					_, err := load(ctx, conc, c.Duration, op(real))
 					return err
@@ -492,7 +492,7 @@ func compareSweep(tb testing.TB, c compareConfig, engine string, env *servertest
 func compareFeedScale(tb testing.TB, c compareConfig, engine string, small *side) row {
 	ctx := context.Background()
 	tb.Logf("%s: seeding %d events for the feed scale comparison", engine, c.FeedLarge)
-	large, _ := realSideWith(tb, engine, compareConfig{Orders: 0, FeedSmall: c.FeedLarge})
+	large, _ := realSide(tb, engine, compareConfig{Orders: 0, FeedSmall: c.FeedLarge})
 	op := func(s *side) func(ctx context.Context, i int) error {
 		return func(ctx context.Context, i int) error {
 			resp, err := s.feed.ListEvents(ctx, connect.NewRequest(&eventv1.ListEventsRequest{}))
@@ -514,10 +514,6 @@ func compareFeedScale(tb testing.TB, c compareConfig, engine string, small *side
 
 // realSide starts the real server (server.New through servertest) and seeds it.
 func realSide(tb testing.TB, engine string, c compareConfig) (*side, *servertest.Env) {
-	return realSideWith(tb, engine, c)
-}
-
-func realSideWith(tb testing.TB, engine string, c compareConfig) (*side, *servertest.Env) {
 	ctx := context.Background()
 	e := servertest.New(&keep{TB: tb}, servertest.Options{Engine: engine})
 	supplier := e.Supplier(1_000_000_00, true)

@@ -74,9 +74,9 @@ func (c Config) HandlerOptions() connect.HandlerOption {
 }
 
 // GzipLevel is the level responses are compressed at. Connect's own gzip uses the default level (6): a
-// page of 50 orders (24 KB) took 70 µs to compress at 6 and 29 µs at 1, for 848 bytes instead of 834
-// (BenchmarkResponseGzip in server/bench); the API's responses are protobuf or JSON with long repeated
-// runs, which the fastest level already finds.
+// page of 50 orders (24 KB) took 70–74 µs to compress at 6 and 31–33 µs at 1, for 840–845 bytes instead
+// of 832–837 (BenchmarkResponseGzip in server/bench); the API's responses are protobuf or JSON with long
+// repeated runs, which the fastest level already finds.
 const GzipLevel = gzip.BestSpeed
 
 func newGzipWriter() connect.Compressor {

@@ -146,16 +146,22 @@ func StoredOrderRevision(tx *ent.Tx, orderID string, revision int64, snapshot []
 	s.mu.Unlock()
 }
 
-// compact returns what to store for out: its bytes, or no bytes and a reference (field number/copy) when out
-// holds one message field and nothing else, and that message's bytes are a copy tx stored.
+// compact returns what to store for out: no bytes and a reference (field number/copy) when out holds one
+// message field and nothing else, and that message's bytes are a copy tx stored; otherwise its bytes. Out
+// is marshalled whole only when no reference will do.
 func compact(tx *ent.Tx, out proto.Message) ([]byte, string, error) {
-	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(out)
-	if err != nil {
-		return nil, "", err
+	if ref, err := reference(tx, out); ref != "" || err != nil {
+		return []byte{}, ref, err
 	}
+	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(out)
+	return body, "", err
+}
+
+// reference is the reference compact stores for out, or "" when there is none.
+func reference(tx *ent.Tx, out proto.Message) (string, error) {
 	v, ok := copies.Load(tx)
 	if !ok {
-		return body, "", nil
+		return "", nil
 	}
 	m := out.ProtoReflect()
 	var only protoreflect.FieldDescriptor
@@ -165,21 +171,21 @@ func compact(tx *ent.Tx, out proto.Message) ([]byte, string, error) {
 		return n < 2
 	})
 	if n != 1 || only.Kind() != protoreflect.MessageKind || only.Cardinality() == protoreflect.Repeated || len(m.GetUnknown()) > 0 {
-		return body, "", nil
+		return "", nil
 	}
 	inner, err := proto.MarshalOptions{Deterministic: true}.Marshal(m.Get(only).Message().Interface())
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
 	s := v.(*stored)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.list {
 		if bytes.Equal(c.body, inner) {
-			return []byte{}, strconv.Itoa(int(only.Number())) + "/" + c.ref, nil
+			return strconv.Itoa(int(only.Number())) + "/" + c.ref, nil
 		}
 	}
-	return body, "", nil
+	return "", nil
 }
 
 // rebuild fills out from the copy ref names (see compact).

@@ -30,12 +30,12 @@ import (
 
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1/adminv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/case/v1/casev1connect"
-	"github.com/tradeassure/tradeassure/gen/go/tradeassure/policy/v1/policyv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/complaint/v1/complaintv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/dispute/v1/disputev1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1/eventv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1/orderv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/payout/v1/payoutv1connect"
+	"github.com/tradeassure/tradeassure/gen/go/tradeassure/policy/v1/policyv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/returns/v1/returnsv1connect"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/webhook/v1/webhookv1connect"
 )

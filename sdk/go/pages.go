@@ -76,7 +76,8 @@ func nextPageToken(msg any) string {
 	return m.ProtoReflect().Get(fd).String()
 }
 
-// AllOrders iterates over the caller's orders, newest first, with req's filter (nil means all).
+// AllOrders iterates over the caller's orders, newest first, with req's filter and view (nil means all, in the
+// basic view: without each order's policy_parameters; see orderv1.OrderView).
 func (c *Client) AllOrders(ctx context.Context, req *orderv1.ListOrdersRequest) iter.Seq2[*orderv1.Order, error] {
 	return Paginate(ctx, c.Orders.ListOrders, req, (*orderv1.ListOrdersResponse).GetOrders)
 }

@@ -43,8 +43,9 @@ type compareConfig struct {
 	FeedSmall   int // events stored for the party feed comparison (the party sees feedPartyEvents of them)
 	FeedLarge   int // events stored for the party feed's large side (0 skips it)
 	FeedLargePG bool
-	// ProfileDir, when set, receives a CPU profile of one more run of each of the real server's calls
-	// measured at the one concurrency, per engine (BENCH_PROFILE): <engine>-<call>.pprof.
+	// ProfileDir, when set, receives a CPU profile of one more run of each call measured at the one
+	// concurrency, per engine (BENCH_PROFILE): <engine>-<call>.pprof for the real server and
+	// <engine>-<call>-bare.pprof for the bare handler.
 	ProfileDir string
 }
 
@@ -383,10 +384,16 @@ func compare(tb testing.TB, c compareConfig) []row {
 			}
 			rows = append(rows, row{engine: engine, call: call, real: rs, base: bs, baseName: "bare", concurrency: conc})
 			if c.ProfileDir != "" {
-				profile(tb, filepath.Join(c.ProfileDir, engine+"-"+strings.Fields(call)[0]+".pprof"), func() error {
-					_, err := load(ctx, conc, c.Duration, op(real))
-					return err
-				})
+				name := filepath.Join(c.ProfileDir, engine+"-"+strings.Fields(call)[0])
+				for _, p := range []struct {
+					path string
+					side *side
+				}{{name + ".pprof", real}, {name + "-bare.pprof", base}} {
+					profile(tb, p.path, func() error {
+						_, err := load(ctx, conc, c.Duration, op(p.side))
+						return err
+					})
+				}
 			}
 		}
 		createOp := func(s *side) func(ctx context.Context, i int) error {

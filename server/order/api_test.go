@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/tradeassure/tradeassure/ent/account"
 	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
@@ -207,6 +208,48 @@ func TestListOrdersPages(t *testing.T) {
 		if err != nil || len(big.Msg.GetOrders()) != 8 || big.Msg.GetNextPageToken() != "" {
 			t.Fatalf("capped page: %d %v", len(big.Msg.GetOrders()), err)
 		}
+	})
+}
+
+// TestListOrdersViews checks ListOrders' views: the basic one, the default, is each order exactly as
+// GetOrder returns it but for its policy parameters; the full one is each order exactly as GetOrder returns
+// it, for orders of two policy sets; an unknown view is refused and names the field.
+func TestListOrdersViews(t *testing.T) {
+	servertest.Each(t, func(t *testing.T, e *servertest.Env) {
+		m := newMarket(t, e)
+		ids := []string{m.paid(retailPolicy, 2).GetId(), m.draft(taPolicy, m.terms(1)).GetId()}
+		byID := func(view orderv1.OrderView) map[string]*orderv1.Order {
+			t.Helper()
+			resp, err := m.buyer.Orders.ListOrders(e.Ctx, connect.NewRequest(&orderv1.ListOrdersRequest{View: view}))
+			if err != nil {
+				t.Fatalf("list, view %v: %v", view, err)
+			}
+			out := map[string]*orderv1.Order{}
+			for _, o := range resp.Msg.GetOrders() {
+				out[o.GetId()] = o
+			}
+			return out
+		}
+		unset, basic, full := byID(orderv1.OrderView_ORDER_VIEW_UNSPECIFIED), byID(orderv1.OrderView_ORDER_VIEW_BASIC), byID(orderv1.OrderView_ORDER_VIEW_FULL)
+		for _, id := range ids {
+			got := m.get(id)
+			if got.GetPolicyParameters().GetReturnWindow() == nil {
+				t.Fatalf("GetOrder %s carries no policy parameters", id)
+			}
+			if !proto.Equal(full[id], got) {
+				t.Fatalf("full view of %s differs from GetOrder:\n%v\n%v", id, full[id], got)
+			}
+			lean := clone(got)
+			lean.PolicyParameters = nil
+			for name, view := range map[string]map[string]*orderv1.Order{"unset": unset, "basic": basic} {
+				if !proto.Equal(view[id], lean) {
+					t.Fatalf("%s view of %s is not GetOrder's order without its parameters:\n%v", name, id, view[id])
+				}
+			}
+		}
+		_, err := m.buyer.Orders.ListOrders(e.Ctx, connect.NewRequest(&orderv1.ListOrdersRequest{View: 3}))
+		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_INVALID_FIELD)
+		wantField(t, err, "view")
 	})
 }
 

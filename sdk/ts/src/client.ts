@@ -85,7 +85,7 @@ export interface TradeassureClient {
   readonly transport: Transport;
   /** The protocol the transport speaks. */
   readonly protocol: TransportKind;
-  /** Every order the caller may see, newest first, following next_page_token. */
+  /** Every order the caller may see, newest first, following next_page_token; in the basic view (no policyParameters) unless request.view says OrderView.FULL. */
   allOrders(request?: MessageInitShape<typeof ListOrdersRequestSchema>, options?: CallOptions): AsyncGenerator<Order>;
   /** Every return the caller may see, newest first. */
   allReturns(request?: MessageInitShape<typeof ListReturnsRequestSchema>, options?: CallOptions): AsyncGenerator<Return>;

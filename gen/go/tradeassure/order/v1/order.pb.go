@@ -682,7 +682,8 @@ type Order struct {
 	// policy is its programme.
 	PolicySet string `protobuf:"bytes,29,opt,name=policy_set,json=policySet,proto3" json:"policy_set,omitempty"`
 	// Output only. Every parameter of policy_set at policy_version: the numbers this order runs under for its
-	// whole life, also after a newer version is published.
+	// whole life, also after a newer version is published. Every read of one order carries it; ListOrders
+	// leaves it out unless asked for ORDER_VIEW_FULL.
 	PolicyParameters *v11.PolicyParameters `protobuf:"bytes,30,opt,name=policy_parameters,json=policyParameters,proto3" json:"policy_parameters,omitempty"`
 	// Output only. The exchange-rate table the order's last limit check converted with (at creation or at
 	// its last change of terms).

@@ -24,6 +24,61 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// OrderView is how much of each order a list returns (the BASIC and FULL views of AIP-157).
+type OrderView int32
+
+const (
+	// Unset: a list's default, ORDER_VIEW_BASIC.
+	OrderView_ORDER_VIEW_UNSPECIFIED OrderView = 0
+	// Every field but policy_parameters. Those are the same for every order of one policy_set and
+	// policy_version, and never change: read them once per version with PolicyService/GetPolicyVersion
+	// (set = policy_set, version = policy_version), or ask for ORDER_VIEW_FULL.
+	OrderView_ORDER_VIEW_BASIC OrderView = 1
+	// Every field, policy_parameters included, as GetOrder returns the order.
+	OrderView_ORDER_VIEW_FULL OrderView = 2
+)
+
+// Enum value maps for OrderView.
+var (
+	OrderView_name = map[int32]string{
+		0: "ORDER_VIEW_UNSPECIFIED",
+		1: "ORDER_VIEW_BASIC",
+		2: "ORDER_VIEW_FULL",
+	}
+	OrderView_value = map[string]int32{
+		"ORDER_VIEW_UNSPECIFIED": 0,
+		"ORDER_VIEW_BASIC":       1,
+		"ORDER_VIEW_FULL":        2,
+	}
+)
+
+func (x OrderView) Enum() *OrderView {
+	p := new(OrderView)
+	*p = x
+	return p
+}
+
+func (x OrderView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OrderView) Descriptor() protoreflect.EnumDescriptor {
+	return file_tradeassure_order_v1_order_service_proto_enumTypes[0].Descriptor()
+}
+
+func (OrderView) Type() protoreflect.EnumType {
+	return &file_tradeassure_order_v1_order_service_proto_enumTypes[0]
+}
+
+func (x OrderView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OrderView.Descriptor instead.
+func (OrderView) EnumDescriptor() ([]byte, []int) {
+	return file_tradeassure_order_v1_order_service_proto_rawDescGZIP(), []int{0}
+}
+
 // CreateProductRequest lists a product.
 type CreateProductRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -494,7 +549,9 @@ type ListOrdersRequest struct {
 	// The next_page_token of the previous page; it only works with the same filter.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only orders in this state, when set.
-	State         Order_State `protobuf:"varint,3,opt,name=state,proto3,enum=tradeassure.order.v1.Order_State" json:"state,omitempty"`
+	State Order_State `protobuf:"varint,3,opt,name=state,proto3,enum=tradeassure.order.v1.Order_State" json:"state,omitempty"`
+	// How much of each order to return; unset means ORDER_VIEW_BASIC.
+	View          OrderView `protobuf:"varint,4,opt,name=view,proto3,enum=tradeassure.order.v1.OrderView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -548,6 +605,13 @@ func (x *ListOrdersRequest) GetState() Order_State {
 		return x.State
 	}
 	return Order_STATE_UNSPECIFIED
+}
+
+func (x *ListOrdersRequest) GetView() OrderView {
+	if x != nil {
+		return x.View
+	}
+	return OrderView_ORDER_VIEW_UNSPECIFIED
 }
 
 // ListOrdersResponse is one page of orders.
@@ -2561,12 +2625,13 @@ const file_tradeassure_order_v1_order_service_proto_rawDesc = "" +
 	"\x0fGetOrderRequest\x12&\n" +
 	"\border_id\x18\x01 \x01(\tB\v\xbaH\br\x06\x10\x01\x18@(@R\aorderId\"E\n" +
 	"\x10GetOrderResponse\x121\n" +
-	"\x05order\x18\x01 \x01(\v2\x1b.tradeassure.order.v1.OrderR\x05order\"\xa8\x01\n" +
+	"\x05order\x18\x01 \x01(\v2\x1b.tradeassure.order.v1.OrderR\x05order\"\xe7\x01\n" +
 	"\x11ListOrdersRequest\x12$\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tB\v\xbaH\br\x06\x18\xd0\x0f(\xd0\x0fR\tpageToken\x12A\n" +
-	"\x05state\x18\x03 \x01(\x0e2!.tradeassure.order.v1.Order.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\"q\n" +
+	"\x05state\x18\x03 \x01(\x0e2!.tradeassure.order.v1.Order.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12=\n" +
+	"\x04view\x18\x04 \x01(\x0e2\x1f.tradeassure.order.v1.OrderViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"q\n" +
 	"\x12ListOrdersResponse\x123\n" +
 	"\x06orders\x18\x01 \x03(\v2\x1b.tradeassure.order.v1.OrderR\x06orders\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc7\x01\n" +
@@ -2708,7 +2773,11 @@ const file_tradeassure_order_v1_order_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\v\xbaH\br\x06\x18\xd0\x0f(\xd0\x0fR\tpageToken\"\x82\x01\n" +
 	"\x1aListOrderRevisionsResponse\x12<\n" +
 	"\trevisions\x18\x01 \x03(\v2\x1e.tradeassure.order.v1.RevisionR\trevisions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xf2\x11\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*R\n" +
+	"\tOrderView\x12\x1a\n" +
+	"\x16ORDER_VIEW_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10ORDER_VIEW_BASIC\x10\x01\x12\x13\n" +
+	"\x0fORDER_VIEW_FULL\x10\x022\xf2\x11\n" +
 	"\fOrderService\x12h\n" +
 	"\rCreateProduct\x12*.tradeassure.order.v1.CreateProductRequest\x1a+.tradeassure.order.v1.CreateProductResponse\x12j\n" +
 	"\fListProducts\x12).tradeassure.order.v1.ListProductsRequest\x1a*.tradeassure.order.v1.ListProductsResponse\"\x03\x90\x02\x01\x12b\n" +
@@ -2746,143 +2815,146 @@ func file_tradeassure_order_v1_order_service_proto_rawDescGZIP() []byte {
 	return file_tradeassure_order_v1_order_service_proto_rawDescData
 }
 
+var file_tradeassure_order_v1_order_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_tradeassure_order_v1_order_service_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_tradeassure_order_v1_order_service_proto_goTypes = []any{
-	(*CreateProductRequest)(nil),            // 0: tradeassure.order.v1.CreateProductRequest
-	(*CreateProductResponse)(nil),           // 1: tradeassure.order.v1.CreateProductResponse
-	(*ListProductsRequest)(nil),             // 2: tradeassure.order.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),            // 3: tradeassure.order.v1.ListProductsResponse
-	(*CreateOrderRequest)(nil),              // 4: tradeassure.order.v1.CreateOrderRequest
-	(*CreateOrderResponse)(nil),             // 5: tradeassure.order.v1.CreateOrderResponse
-	(*GetOrderRequest)(nil),                 // 6: tradeassure.order.v1.GetOrderRequest
-	(*GetOrderResponse)(nil),                // 7: tradeassure.order.v1.GetOrderResponse
-	(*ListOrdersRequest)(nil),               // 8: tradeassure.order.v1.ListOrdersRequest
-	(*ListOrdersResponse)(nil),              // 9: tradeassure.order.v1.ListOrdersResponse
-	(*UpdateOrderRequest)(nil),              // 10: tradeassure.order.v1.UpdateOrderRequest
-	(*UpdateOrderResponse)(nil),             // 11: tradeassure.order.v1.UpdateOrderResponse
-	(*RequestDraftChangesRequest)(nil),      // 12: tradeassure.order.v1.RequestDraftChangesRequest
-	(*RequestDraftChangesResponse)(nil),     // 13: tradeassure.order.v1.RequestDraftChangesResponse
-	(*AcceptOrderRequest)(nil),              // 14: tradeassure.order.v1.AcceptOrderRequest
-	(*AcceptOrderResponse)(nil),             // 15: tradeassure.order.v1.AcceptOrderResponse
-	(*ProposeOrderChangeRequest)(nil),       // 16: tradeassure.order.v1.ProposeOrderChangeRequest
-	(*ProposeOrderChangeResponse)(nil),      // 17: tradeassure.order.v1.ProposeOrderChangeResponse
-	(*AcceptOrderChangeRequest)(nil),        // 18: tradeassure.order.v1.AcceptOrderChangeRequest
-	(*AcceptOrderChangeResponse)(nil),       // 19: tradeassure.order.v1.AcceptOrderChangeResponse
-	(*RejectOrderChangeRequest)(nil),        // 20: tradeassure.order.v1.RejectOrderChangeRequest
-	(*RejectOrderChangeResponse)(nil),       // 21: tradeassure.order.v1.RejectOrderChangeResponse
-	(*ChangeLogisticsProviderRequest)(nil),  // 22: tradeassure.order.v1.ChangeLogisticsProviderRequest
-	(*ChangeLogisticsProviderResponse)(nil), // 23: tradeassure.order.v1.ChangeLogisticsProviderResponse
-	(*PayOrderRequest)(nil),                 // 24: tradeassure.order.v1.PayOrderRequest
-	(*PayOrderResponse)(nil),                // 25: tradeassure.order.v1.PayOrderResponse
-	(*ConfirmPaymentRequest)(nil),           // 26: tradeassure.order.v1.ConfirmPaymentRequest
-	(*ConfirmPaymentResponse)(nil),          // 27: tradeassure.order.v1.ConfirmPaymentResponse
-	(*FailPaymentRequest)(nil),              // 28: tradeassure.order.v1.FailPaymentRequest
-	(*FailPaymentResponse)(nil),             // 29: tradeassure.order.v1.FailPaymentResponse
-	(*ListPaymentsRequest)(nil),             // 30: tradeassure.order.v1.ListPaymentsRequest
-	(*ListPaymentsResponse)(nil),            // 31: tradeassure.order.v1.ListPaymentsResponse
-	(*CancelOrderRequest)(nil),              // 32: tradeassure.order.v1.CancelOrderRequest
-	(*CancelOrderResponse)(nil),             // 33: tradeassure.order.v1.CancelOrderResponse
-	(*ShipOrderRequest)(nil),                // 34: tradeassure.order.v1.ShipOrderRequest
-	(*ShipOrderResponse)(nil),               // 35: tradeassure.order.v1.ShipOrderResponse
-	(*RecordDeliveryRequest)(nil),           // 36: tradeassure.order.v1.RecordDeliveryRequest
-	(*RecordDeliveryResponse)(nil),          // 37: tradeassure.order.v1.RecordDeliveryResponse
-	(*ConfirmReceiptRequest)(nil),           // 38: tradeassure.order.v1.ConfirmReceiptRequest
-	(*ConfirmReceiptResponse)(nil),          // 39: tradeassure.order.v1.ConfirmReceiptResponse
-	(*ListOrderRevisionsRequest)(nil),       // 40: tradeassure.order.v1.ListOrderRevisionsRequest
-	(*ListOrderRevisionsResponse)(nil),      // 41: tradeassure.order.v1.ListOrderRevisionsResponse
-	(*v1.Money)(nil),                        // 42: tradeassure.common.v1.Money
-	(*Product)(nil),                         // 43: tradeassure.order.v1.Product
-	(v1.Policy)(0),                          // 44: tradeassure.common.v1.Policy
-	(*OrderTerms)(nil),                      // 45: tradeassure.order.v1.OrderTerms
-	(*Order)(nil),                           // 46: tradeassure.order.v1.Order
-	(Order_State)(0),                        // 47: tradeassure.order.v1.Order.State
-	(PaymentMethod)(0),                      // 48: tradeassure.order.v1.PaymentMethod
-	(*Payment)(nil),                         // 49: tradeassure.order.v1.Payment
-	(CancellationReason)(0),                 // 50: tradeassure.order.v1.CancellationReason
-	(*timestamppb.Timestamp)(nil),           // 51: google.protobuf.Timestamp
-	(*Revision)(nil),                        // 52: tradeassure.order.v1.Revision
+	(OrderView)(0),                          // 0: tradeassure.order.v1.OrderView
+	(*CreateProductRequest)(nil),            // 1: tradeassure.order.v1.CreateProductRequest
+	(*CreateProductResponse)(nil),           // 2: tradeassure.order.v1.CreateProductResponse
+	(*ListProductsRequest)(nil),             // 3: tradeassure.order.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),            // 4: tradeassure.order.v1.ListProductsResponse
+	(*CreateOrderRequest)(nil),              // 5: tradeassure.order.v1.CreateOrderRequest
+	(*CreateOrderResponse)(nil),             // 6: tradeassure.order.v1.CreateOrderResponse
+	(*GetOrderRequest)(nil),                 // 7: tradeassure.order.v1.GetOrderRequest
+	(*GetOrderResponse)(nil),                // 8: tradeassure.order.v1.GetOrderResponse
+	(*ListOrdersRequest)(nil),               // 9: tradeassure.order.v1.ListOrdersRequest
+	(*ListOrdersResponse)(nil),              // 10: tradeassure.order.v1.ListOrdersResponse
+	(*UpdateOrderRequest)(nil),              // 11: tradeassure.order.v1.UpdateOrderRequest
+	(*UpdateOrderResponse)(nil),             // 12: tradeassure.order.v1.UpdateOrderResponse
+	(*RequestDraftChangesRequest)(nil),      // 13: tradeassure.order.v1.RequestDraftChangesRequest
+	(*RequestDraftChangesResponse)(nil),     // 14: tradeassure.order.v1.RequestDraftChangesResponse
+	(*AcceptOrderRequest)(nil),              // 15: tradeassure.order.v1.AcceptOrderRequest
+	(*AcceptOrderResponse)(nil),             // 16: tradeassure.order.v1.AcceptOrderResponse
+	(*ProposeOrderChangeRequest)(nil),       // 17: tradeassure.order.v1.ProposeOrderChangeRequest
+	(*ProposeOrderChangeResponse)(nil),      // 18: tradeassure.order.v1.ProposeOrderChangeResponse
+	(*AcceptOrderChangeRequest)(nil),        // 19: tradeassure.order.v1.AcceptOrderChangeRequest
+	(*AcceptOrderChangeResponse)(nil),       // 20: tradeassure.order.v1.AcceptOrderChangeResponse
+	(*RejectOrderChangeRequest)(nil),        // 21: tradeassure.order.v1.RejectOrderChangeRequest
+	(*RejectOrderChangeResponse)(nil),       // 22: tradeassure.order.v1.RejectOrderChangeResponse
+	(*ChangeLogisticsProviderRequest)(nil),  // 23: tradeassure.order.v1.ChangeLogisticsProviderRequest
+	(*ChangeLogisticsProviderResponse)(nil), // 24: tradeassure.order.v1.ChangeLogisticsProviderResponse
+	(*PayOrderRequest)(nil),                 // 25: tradeassure.order.v1.PayOrderRequest
+	(*PayOrderResponse)(nil),                // 26: tradeassure.order.v1.PayOrderResponse
+	(*ConfirmPaymentRequest)(nil),           // 27: tradeassure.order.v1.ConfirmPaymentRequest
+	(*ConfirmPaymentResponse)(nil),          // 28: tradeassure.order.v1.ConfirmPaymentResponse
+	(*FailPaymentRequest)(nil),              // 29: tradeassure.order.v1.FailPaymentRequest
+	(*FailPaymentResponse)(nil),             // 30: tradeassure.order.v1.FailPaymentResponse
+	(*ListPaymentsRequest)(nil),             // 31: tradeassure.order.v1.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),            // 32: tradeassure.order.v1.ListPaymentsResponse
+	(*CancelOrderRequest)(nil),              // 33: tradeassure.order.v1.CancelOrderRequest
+	(*CancelOrderResponse)(nil),             // 34: tradeassure.order.v1.CancelOrderResponse
+	(*ShipOrderRequest)(nil),                // 35: tradeassure.order.v1.ShipOrderRequest
+	(*ShipOrderResponse)(nil),               // 36: tradeassure.order.v1.ShipOrderResponse
+	(*RecordDeliveryRequest)(nil),           // 37: tradeassure.order.v1.RecordDeliveryRequest
+	(*RecordDeliveryResponse)(nil),          // 38: tradeassure.order.v1.RecordDeliveryResponse
+	(*ConfirmReceiptRequest)(nil),           // 39: tradeassure.order.v1.ConfirmReceiptRequest
+	(*ConfirmReceiptResponse)(nil),          // 40: tradeassure.order.v1.ConfirmReceiptResponse
+	(*ListOrderRevisionsRequest)(nil),       // 41: tradeassure.order.v1.ListOrderRevisionsRequest
+	(*ListOrderRevisionsResponse)(nil),      // 42: tradeassure.order.v1.ListOrderRevisionsResponse
+	(*v1.Money)(nil),                        // 43: tradeassure.common.v1.Money
+	(*Product)(nil),                         // 44: tradeassure.order.v1.Product
+	(v1.Policy)(0),                          // 45: tradeassure.common.v1.Policy
+	(*OrderTerms)(nil),                      // 46: tradeassure.order.v1.OrderTerms
+	(*Order)(nil),                           // 47: tradeassure.order.v1.Order
+	(Order_State)(0),                        // 48: tradeassure.order.v1.Order.State
+	(PaymentMethod)(0),                      // 49: tradeassure.order.v1.PaymentMethod
+	(*Payment)(nil),                         // 50: tradeassure.order.v1.Payment
+	(CancellationReason)(0),                 // 51: tradeassure.order.v1.CancellationReason
+	(*timestamppb.Timestamp)(nil),           // 52: google.protobuf.Timestamp
+	(*Revision)(nil),                        // 53: tradeassure.order.v1.Revision
 }
 var file_tradeassure_order_v1_order_service_proto_depIdxs = []int32{
-	42, // 0: tradeassure.order.v1.CreateProductRequest.unit_price:type_name -> tradeassure.common.v1.Money
-	43, // 1: tradeassure.order.v1.CreateProductResponse.product:type_name -> tradeassure.order.v1.Product
-	43, // 2: tradeassure.order.v1.ListProductsResponse.products:type_name -> tradeassure.order.v1.Product
-	44, // 3: tradeassure.order.v1.CreateOrderRequest.policy:type_name -> tradeassure.common.v1.Policy
-	45, // 4: tradeassure.order.v1.CreateOrderRequest.terms:type_name -> tradeassure.order.v1.OrderTerms
-	46, // 5: tradeassure.order.v1.CreateOrderResponse.order:type_name -> tradeassure.order.v1.Order
-	46, // 6: tradeassure.order.v1.GetOrderResponse.order:type_name -> tradeassure.order.v1.Order
-	47, // 7: tradeassure.order.v1.ListOrdersRequest.state:type_name -> tradeassure.order.v1.Order.State
-	46, // 8: tradeassure.order.v1.ListOrdersResponse.orders:type_name -> tradeassure.order.v1.Order
-	45, // 9: tradeassure.order.v1.UpdateOrderRequest.terms:type_name -> tradeassure.order.v1.OrderTerms
-	46, // 10: tradeassure.order.v1.UpdateOrderResponse.order:type_name -> tradeassure.order.v1.Order
-	46, // 11: tradeassure.order.v1.RequestDraftChangesResponse.order:type_name -> tradeassure.order.v1.Order
-	46, // 12: tradeassure.order.v1.AcceptOrderResponse.order:type_name -> tradeassure.order.v1.Order
-	45, // 13: tradeassure.order.v1.ProposeOrderChangeRequest.terms:type_name -> tradeassure.order.v1.OrderTerms
-	46, // 14: tradeassure.order.v1.ProposeOrderChangeResponse.order:type_name -> tradeassure.order.v1.Order
-	46, // 15: tradeassure.order.v1.AcceptOrderChangeResponse.order:type_name -> tradeassure.order.v1.Order
-	46, // 16: tradeassure.order.v1.RejectOrderChangeResponse.order:type_name -> tradeassure.order.v1.Order
-	46, // 17: tradeassure.order.v1.ChangeLogisticsProviderResponse.order:type_name -> tradeassure.order.v1.Order
-	48, // 18: tradeassure.order.v1.PayOrderRequest.method:type_name -> tradeassure.order.v1.PaymentMethod
-	49, // 19: tradeassure.order.v1.PayOrderResponse.payment:type_name -> tradeassure.order.v1.Payment
-	46, // 20: tradeassure.order.v1.PayOrderResponse.order:type_name -> tradeassure.order.v1.Order
-	49, // 21: tradeassure.order.v1.ConfirmPaymentResponse.payment:type_name -> tradeassure.order.v1.Payment
-	46, // 22: tradeassure.order.v1.ConfirmPaymentResponse.order:type_name -> tradeassure.order.v1.Order
-	49, // 23: tradeassure.order.v1.FailPaymentResponse.payment:type_name -> tradeassure.order.v1.Payment
-	46, // 24: tradeassure.order.v1.FailPaymentResponse.order:type_name -> tradeassure.order.v1.Order
-	49, // 25: tradeassure.order.v1.ListPaymentsResponse.payments:type_name -> tradeassure.order.v1.Payment
-	50, // 26: tradeassure.order.v1.CancelOrderRequest.reason:type_name -> tradeassure.order.v1.CancellationReason
-	46, // 27: tradeassure.order.v1.CancelOrderResponse.order:type_name -> tradeassure.order.v1.Order
-	46, // 28: tradeassure.order.v1.ShipOrderResponse.order:type_name -> tradeassure.order.v1.Order
-	51, // 29: tradeassure.order.v1.RecordDeliveryRequest.deliver_time:type_name -> google.protobuf.Timestamp
-	46, // 30: tradeassure.order.v1.RecordDeliveryResponse.order:type_name -> tradeassure.order.v1.Order
-	46, // 31: tradeassure.order.v1.ConfirmReceiptResponse.order:type_name -> tradeassure.order.v1.Order
-	52, // 32: tradeassure.order.v1.ListOrderRevisionsResponse.revisions:type_name -> tradeassure.order.v1.Revision
-	0,  // 33: tradeassure.order.v1.OrderService.CreateProduct:input_type -> tradeassure.order.v1.CreateProductRequest
-	2,  // 34: tradeassure.order.v1.OrderService.ListProducts:input_type -> tradeassure.order.v1.ListProductsRequest
-	4,  // 35: tradeassure.order.v1.OrderService.CreateOrder:input_type -> tradeassure.order.v1.CreateOrderRequest
-	6,  // 36: tradeassure.order.v1.OrderService.GetOrder:input_type -> tradeassure.order.v1.GetOrderRequest
-	8,  // 37: tradeassure.order.v1.OrderService.ListOrders:input_type -> tradeassure.order.v1.ListOrdersRequest
-	10, // 38: tradeassure.order.v1.OrderService.UpdateOrder:input_type -> tradeassure.order.v1.UpdateOrderRequest
-	12, // 39: tradeassure.order.v1.OrderService.RequestDraftChanges:input_type -> tradeassure.order.v1.RequestDraftChangesRequest
-	14, // 40: tradeassure.order.v1.OrderService.AcceptOrder:input_type -> tradeassure.order.v1.AcceptOrderRequest
-	16, // 41: tradeassure.order.v1.OrderService.ProposeOrderChange:input_type -> tradeassure.order.v1.ProposeOrderChangeRequest
-	18, // 42: tradeassure.order.v1.OrderService.AcceptOrderChange:input_type -> tradeassure.order.v1.AcceptOrderChangeRequest
-	20, // 43: tradeassure.order.v1.OrderService.RejectOrderChange:input_type -> tradeassure.order.v1.RejectOrderChangeRequest
-	22, // 44: tradeassure.order.v1.OrderService.ChangeLogisticsProvider:input_type -> tradeassure.order.v1.ChangeLogisticsProviderRequest
-	24, // 45: tradeassure.order.v1.OrderService.PayOrder:input_type -> tradeassure.order.v1.PayOrderRequest
-	26, // 46: tradeassure.order.v1.OrderService.ConfirmPayment:input_type -> tradeassure.order.v1.ConfirmPaymentRequest
-	28, // 47: tradeassure.order.v1.OrderService.FailPayment:input_type -> tradeassure.order.v1.FailPaymentRequest
-	30, // 48: tradeassure.order.v1.OrderService.ListPayments:input_type -> tradeassure.order.v1.ListPaymentsRequest
-	32, // 49: tradeassure.order.v1.OrderService.CancelOrder:input_type -> tradeassure.order.v1.CancelOrderRequest
-	34, // 50: tradeassure.order.v1.OrderService.ShipOrder:input_type -> tradeassure.order.v1.ShipOrderRequest
-	36, // 51: tradeassure.order.v1.OrderService.RecordDelivery:input_type -> tradeassure.order.v1.RecordDeliveryRequest
-	38, // 52: tradeassure.order.v1.OrderService.ConfirmReceipt:input_type -> tradeassure.order.v1.ConfirmReceiptRequest
-	40, // 53: tradeassure.order.v1.OrderService.ListOrderRevisions:input_type -> tradeassure.order.v1.ListOrderRevisionsRequest
-	1,  // 54: tradeassure.order.v1.OrderService.CreateProduct:output_type -> tradeassure.order.v1.CreateProductResponse
-	3,  // 55: tradeassure.order.v1.OrderService.ListProducts:output_type -> tradeassure.order.v1.ListProductsResponse
-	5,  // 56: tradeassure.order.v1.OrderService.CreateOrder:output_type -> tradeassure.order.v1.CreateOrderResponse
-	7,  // 57: tradeassure.order.v1.OrderService.GetOrder:output_type -> tradeassure.order.v1.GetOrderResponse
-	9,  // 58: tradeassure.order.v1.OrderService.ListOrders:output_type -> tradeassure.order.v1.ListOrdersResponse
-	11, // 59: tradeassure.order.v1.OrderService.UpdateOrder:output_type -> tradeassure.order.v1.UpdateOrderResponse
-	13, // 60: tradeassure.order.v1.OrderService.RequestDraftChanges:output_type -> tradeassure.order.v1.RequestDraftChangesResponse
-	15, // 61: tradeassure.order.v1.OrderService.AcceptOrder:output_type -> tradeassure.order.v1.AcceptOrderResponse
-	17, // 62: tradeassure.order.v1.OrderService.ProposeOrderChange:output_type -> tradeassure.order.v1.ProposeOrderChangeResponse
-	19, // 63: tradeassure.order.v1.OrderService.AcceptOrderChange:output_type -> tradeassure.order.v1.AcceptOrderChangeResponse
-	21, // 64: tradeassure.order.v1.OrderService.RejectOrderChange:output_type -> tradeassure.order.v1.RejectOrderChangeResponse
-	23, // 65: tradeassure.order.v1.OrderService.ChangeLogisticsProvider:output_type -> tradeassure.order.v1.ChangeLogisticsProviderResponse
-	25, // 66: tradeassure.order.v1.OrderService.PayOrder:output_type -> tradeassure.order.v1.PayOrderResponse
-	27, // 67: tradeassure.order.v1.OrderService.ConfirmPayment:output_type -> tradeassure.order.v1.ConfirmPaymentResponse
-	29, // 68: tradeassure.order.v1.OrderService.FailPayment:output_type -> tradeassure.order.v1.FailPaymentResponse
-	31, // 69: tradeassure.order.v1.OrderService.ListPayments:output_type -> tradeassure.order.v1.ListPaymentsResponse
-	33, // 70: tradeassure.order.v1.OrderService.CancelOrder:output_type -> tradeassure.order.v1.CancelOrderResponse
-	35, // 71: tradeassure.order.v1.OrderService.ShipOrder:output_type -> tradeassure.order.v1.ShipOrderResponse
-	37, // 72: tradeassure.order.v1.OrderService.RecordDelivery:output_type -> tradeassure.order.v1.RecordDeliveryResponse
-	39, // 73: tradeassure.order.v1.OrderService.ConfirmReceipt:output_type -> tradeassure.order.v1.ConfirmReceiptResponse
-	41, // 74: tradeassure.order.v1.OrderService.ListOrderRevisions:output_type -> tradeassure.order.v1.ListOrderRevisionsResponse
-	54, // [54:75] is the sub-list for method output_type
-	33, // [33:54] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	43, // 0: tradeassure.order.v1.CreateProductRequest.unit_price:type_name -> tradeassure.common.v1.Money
+	44, // 1: tradeassure.order.v1.CreateProductResponse.product:type_name -> tradeassure.order.v1.Product
+	44, // 2: tradeassure.order.v1.ListProductsResponse.products:type_name -> tradeassure.order.v1.Product
+	45, // 3: tradeassure.order.v1.CreateOrderRequest.policy:type_name -> tradeassure.common.v1.Policy
+	46, // 4: tradeassure.order.v1.CreateOrderRequest.terms:type_name -> tradeassure.order.v1.OrderTerms
+	47, // 5: tradeassure.order.v1.CreateOrderResponse.order:type_name -> tradeassure.order.v1.Order
+	47, // 6: tradeassure.order.v1.GetOrderResponse.order:type_name -> tradeassure.order.v1.Order
+	48, // 7: tradeassure.order.v1.ListOrdersRequest.state:type_name -> tradeassure.order.v1.Order.State
+	0,  // 8: tradeassure.order.v1.ListOrdersRequest.view:type_name -> tradeassure.order.v1.OrderView
+	47, // 9: tradeassure.order.v1.ListOrdersResponse.orders:type_name -> tradeassure.order.v1.Order
+	46, // 10: tradeassure.order.v1.UpdateOrderRequest.terms:type_name -> tradeassure.order.v1.OrderTerms
+	47, // 11: tradeassure.order.v1.UpdateOrderResponse.order:type_name -> tradeassure.order.v1.Order
+	47, // 12: tradeassure.order.v1.RequestDraftChangesResponse.order:type_name -> tradeassure.order.v1.Order
+	47, // 13: tradeassure.order.v1.AcceptOrderResponse.order:type_name -> tradeassure.order.v1.Order
+	46, // 14: tradeassure.order.v1.ProposeOrderChangeRequest.terms:type_name -> tradeassure.order.v1.OrderTerms
+	47, // 15: tradeassure.order.v1.ProposeOrderChangeResponse.order:type_name -> tradeassure.order.v1.Order
+	47, // 16: tradeassure.order.v1.AcceptOrderChangeResponse.order:type_name -> tradeassure.order.v1.Order
+	47, // 17: tradeassure.order.v1.RejectOrderChangeResponse.order:type_name -> tradeassure.order.v1.Order
+	47, // 18: tradeassure.order.v1.ChangeLogisticsProviderResponse.order:type_name -> tradeassure.order.v1.Order
+	49, // 19: tradeassure.order.v1.PayOrderRequest.method:type_name -> tradeassure.order.v1.PaymentMethod
+	50, // 20: tradeassure.order.v1.PayOrderResponse.payment:type_name -> tradeassure.order.v1.Payment
+	47, // 21: tradeassure.order.v1.PayOrderResponse.order:type_name -> tradeassure.order.v1.Order
+	50, // 22: tradeassure.order.v1.ConfirmPaymentResponse.payment:type_name -> tradeassure.order.v1.Payment
+	47, // 23: tradeassure.order.v1.ConfirmPaymentResponse.order:type_name -> tradeassure.order.v1.Order
+	50, // 24: tradeassure.order.v1.FailPaymentResponse.payment:type_name -> tradeassure.order.v1.Payment
+	47, // 25: tradeassure.order.v1.FailPaymentResponse.order:type_name -> tradeassure.order.v1.Order
+	50, // 26: tradeassure.order.v1.ListPaymentsResponse.payments:type_name -> tradeassure.order.v1.Payment
+	51, // 27: tradeassure.order.v1.CancelOrderRequest.reason:type_name -> tradeassure.order.v1.CancellationReason
+	47, // 28: tradeassure.order.v1.CancelOrderResponse.order:type_name -> tradeassure.order.v1.Order
+	47, // 29: tradeassure.order.v1.ShipOrderResponse.order:type_name -> tradeassure.order.v1.Order
+	52, // 30: tradeassure.order.v1.RecordDeliveryRequest.deliver_time:type_name -> google.protobuf.Timestamp
+	47, // 31: tradeassure.order.v1.RecordDeliveryResponse.order:type_name -> tradeassure.order.v1.Order
+	47, // 32: tradeassure.order.v1.ConfirmReceiptResponse.order:type_name -> tradeassure.order.v1.Order
+	53, // 33: tradeassure.order.v1.ListOrderRevisionsResponse.revisions:type_name -> tradeassure.order.v1.Revision
+	1,  // 34: tradeassure.order.v1.OrderService.CreateProduct:input_type -> tradeassure.order.v1.CreateProductRequest
+	3,  // 35: tradeassure.order.v1.OrderService.ListProducts:input_type -> tradeassure.order.v1.ListProductsRequest
+	5,  // 36: tradeassure.order.v1.OrderService.CreateOrder:input_type -> tradeassure.order.v1.CreateOrderRequest
+	7,  // 37: tradeassure.order.v1.OrderService.GetOrder:input_type -> tradeassure.order.v1.GetOrderRequest
+	9,  // 38: tradeassure.order.v1.OrderService.ListOrders:input_type -> tradeassure.order.v1.ListOrdersRequest
+	11, // 39: tradeassure.order.v1.OrderService.UpdateOrder:input_type -> tradeassure.order.v1.UpdateOrderRequest
+	13, // 40: tradeassure.order.v1.OrderService.RequestDraftChanges:input_type -> tradeassure.order.v1.RequestDraftChangesRequest
+	15, // 41: tradeassure.order.v1.OrderService.AcceptOrder:input_type -> tradeassure.order.v1.AcceptOrderRequest
+	17, // 42: tradeassure.order.v1.OrderService.ProposeOrderChange:input_type -> tradeassure.order.v1.ProposeOrderChangeRequest
+	19, // 43: tradeassure.order.v1.OrderService.AcceptOrderChange:input_type -> tradeassure.order.v1.AcceptOrderChangeRequest
+	21, // 44: tradeassure.order.v1.OrderService.RejectOrderChange:input_type -> tradeassure.order.v1.RejectOrderChangeRequest
+	23, // 45: tradeassure.order.v1.OrderService.ChangeLogisticsProvider:input_type -> tradeassure.order.v1.ChangeLogisticsProviderRequest
+	25, // 46: tradeassure.order.v1.OrderService.PayOrder:input_type -> tradeassure.order.v1.PayOrderRequest
+	27, // 47: tradeassure.order.v1.OrderService.ConfirmPayment:input_type -> tradeassure.order.v1.ConfirmPaymentRequest
+	29, // 48: tradeassure.order.v1.OrderService.FailPayment:input_type -> tradeassure.order.v1.FailPaymentRequest
+	31, // 49: tradeassure.order.v1.OrderService.ListPayments:input_type -> tradeassure.order.v1.ListPaymentsRequest
+	33, // 50: tradeassure.order.v1.OrderService.CancelOrder:input_type -> tradeassure.order.v1.CancelOrderRequest
+	35, // 51: tradeassure.order.v1.OrderService.ShipOrder:input_type -> tradeassure.order.v1.ShipOrderRequest
+	37, // 52: tradeassure.order.v1.OrderService.RecordDelivery:input_type -> tradeassure.order.v1.RecordDeliveryRequest
+	39, // 53: tradeassure.order.v1.OrderService.ConfirmReceipt:input_type -> tradeassure.order.v1.ConfirmReceiptRequest
+	41, // 54: tradeassure.order.v1.OrderService.ListOrderRevisions:input_type -> tradeassure.order.v1.ListOrderRevisionsRequest
+	2,  // 55: tradeassure.order.v1.OrderService.CreateProduct:output_type -> tradeassure.order.v1.CreateProductResponse
+	4,  // 56: tradeassure.order.v1.OrderService.ListProducts:output_type -> tradeassure.order.v1.ListProductsResponse
+	6,  // 57: tradeassure.order.v1.OrderService.CreateOrder:output_type -> tradeassure.order.v1.CreateOrderResponse
+	8,  // 58: tradeassure.order.v1.OrderService.GetOrder:output_type -> tradeassure.order.v1.GetOrderResponse
+	10, // 59: tradeassure.order.v1.OrderService.ListOrders:output_type -> tradeassure.order.v1.ListOrdersResponse
+	12, // 60: tradeassure.order.v1.OrderService.UpdateOrder:output_type -> tradeassure.order.v1.UpdateOrderResponse
+	14, // 61: tradeassure.order.v1.OrderService.RequestDraftChanges:output_type -> tradeassure.order.v1.RequestDraftChangesResponse
+	16, // 62: tradeassure.order.v1.OrderService.AcceptOrder:output_type -> tradeassure.order.v1.AcceptOrderResponse
+	18, // 63: tradeassure.order.v1.OrderService.ProposeOrderChange:output_type -> tradeassure.order.v1.ProposeOrderChangeResponse
+	20, // 64: tradeassure.order.v1.OrderService.AcceptOrderChange:output_type -> tradeassure.order.v1.AcceptOrderChangeResponse
+	22, // 65: tradeassure.order.v1.OrderService.RejectOrderChange:output_type -> tradeassure.order.v1.RejectOrderChangeResponse
+	24, // 66: tradeassure.order.v1.OrderService.ChangeLogisticsProvider:output_type -> tradeassure.order.v1.ChangeLogisticsProviderResponse
+	26, // 67: tradeassure.order.v1.OrderService.PayOrder:output_type -> tradeassure.order.v1.PayOrderResponse
+	28, // 68: tradeassure.order.v1.OrderService.ConfirmPayment:output_type -> tradeassure.order.v1.ConfirmPaymentResponse
+	30, // 69: tradeassure.order.v1.OrderService.FailPayment:output_type -> tradeassure.order.v1.FailPaymentResponse
+	32, // 70: tradeassure.order.v1.OrderService.ListPayments:output_type -> tradeassure.order.v1.ListPaymentsResponse
+	34, // 71: tradeassure.order.v1.OrderService.CancelOrder:output_type -> tradeassure.order.v1.CancelOrderResponse
+	36, // 72: tradeassure.order.v1.OrderService.ShipOrder:output_type -> tradeassure.order.v1.ShipOrderResponse
+	38, // 73: tradeassure.order.v1.OrderService.RecordDelivery:output_type -> tradeassure.order.v1.RecordDeliveryResponse
+	40, // 74: tradeassure.order.v1.OrderService.ConfirmReceipt:output_type -> tradeassure.order.v1.ConfirmReceiptResponse
+	42, // 75: tradeassure.order.v1.OrderService.ListOrderRevisions:output_type -> tradeassure.order.v1.ListOrderRevisionsResponse
+	55, // [55:76] is the sub-list for method output_type
+	34, // [34:55] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_tradeassure_order_v1_order_service_proto_init() }
@@ -2896,13 +2968,14 @@ func file_tradeassure_order_v1_order_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tradeassure_order_v1_order_service_proto_rawDesc), len(file_tradeassure_order_v1_order_service_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_tradeassure_order_v1_order_service_proto_goTypes,
 		DependencyIndexes: file_tradeassure_order_v1_order_service_proto_depIdxs,
+		EnumInfos:         file_tradeassure_order_v1_order_service_proto_enumTypes,
 		MessageInfos:      file_tradeassure_order_v1_order_service_proto_msgTypes,
 	}.Build()
 	File_tradeassure_order_v1_order_service_proto = out.File

@@ -239,7 +239,8 @@ export type Order = Message<"tradeassure.order.v1.Order"> & {
 
   /**
    * Output only. Every parameter of policy_set at policy_version: the numbers this order runs under for its
-   * whole life, also after a newer version is published.
+   * whole life, also after a newer version is published. Every read of one order carries it; ListOrders
+   * leaves it out unless asked for ORDER_VIEW_FULL.
    *
    * @generated from field: tradeassure.policy.v1.PolicyParameters policy_parameters = 30;
    */

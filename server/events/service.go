@@ -189,16 +189,17 @@ func (s *Service) query(client *ent.Client, p auth.Principal, c cursor, subjectT
 		q = q.Where(entevent.SubjectID(subjectID))
 	}
 	aud := AudienceOf(p)
-	order := func(sel *sql.Selector, keyCol, idCol string) {
-		if newest {
-			sel.OrderBy(sql.Desc(keyCol), sql.Desc(idCol))
-		} else {
-			sel.OrderBy(keyCol, idCol)
+	// order sorts sel by cols, in feed order (or newest first).
+	order := func(sel *sql.Selector, cols ...string) {
+		for _, col := range cols {
+			if newest {
+				col = sql.Desc(col)
+			}
+			sel.OrderBy(col)
 		}
 	}
-	// position keeps the rows of sel after c, relative to the stop, in feed order.
-	position := func(sel *sql.Selector, keyCol, idCol string) {
-		sel.Where(sql.CompositeGT([]string{keyCol, idCol}, c.key, c.id))
+	// stopAt keeps the rows of sel keyed relative to the stop as st says.
+	stopAt := func(sel *sql.Selector, keyCol string) {
 		switch {
 		case s.dialect != dialect.Postgres || st == stopNone:
 		case st == stopAtOrAbove:
@@ -206,6 +207,11 @@ func (s *Service) query(client *ent.Client, p auth.Principal, c cursor, subjectT
 		default:
 			sel.Where(sql.ExprP(keyCol + belowStop))
 		}
+	}
+	// position keeps the rows of sel after c, relative to the stop, in feed order.
+	position := func(sel *sql.Selector, keyCol, idCol string) {
+		sel.Where(sql.CompositeGT([]string{keyCol, idCol}, c.key, c.id))
+		stopAt(sel, keyCol)
 		order(sel, keyCol, idCol)
 	}
 	return q.Where(func(sel *sql.Selector) {
@@ -221,9 +227,24 @@ func (s *Service) query(client *ent.Client, p auth.Principal, c cursor, subjectT
 			position(sel, t.C(eventparty.FieldFeedKey), t.C(eventparty.FieldEventID))
 			return
 		}
-		rows := sql.Dialect(s.dialect).Select(t.C(eventparty.FieldFeedKey), t.C(eventparty.FieldEventID)).From(t).
-			Where(sql.EQ(t.C(eventparty.FieldAccountID), aud.AccountID))
-		position(rows, t.C(eventparty.FieldFeedKey), t.C(eventparty.FieldEventID))
+		rows := sql.Dialect(s.dialect).Select().From(t) // From gives t the dialect its columns are quoted in
+		acc, key, id := t.C(eventparty.FieldAccountID), t.C(eventparty.FieldFeedKey), t.C(eventparty.FieldEventID)
+		rows.Select(key, id)
+		if s.dialect == dialect.Postgres {
+			// The party's rows after c are the index range from (party, c) to the party's end, read in the
+			// index's order and stopped after limit. Written as that range (a row comparison from (party, c)
+			// and account_id <= party) rather than as account_id = party and a comparison of the rest: from
+			// an equality, Postgres estimates a party's rows by the table's statistics, which say a few per
+			// account until it next analyzes the table, and it then read every row of a big party after c
+			// and sorted them, for each page (a bitmap scan and a top-N sort; so did a prepared statement's
+			// generic plan, whatever the party). From a range it expects many and walks the index.
+			rows.Where(sql.And(sql.CompositeGT([]string{acc, key, id}, aud.AccountID, c.key, c.id), sql.LTE(acc, aud.AccountID)))
+			stopAt(rows, key)
+			order(rows, acc, key, id)
+		} else {
+			rows.Where(sql.EQ(acc, aud.AccountID))
+			position(rows, key, id)
+		}
 		mine := rows.Limit(limit).As("mine")
 		sel.Join(mine).On(sel.C(entevent.FieldID), mine.C(eventparty.FieldEventID))
 		order(sel, mine.C(eventparty.FieldFeedKey), mine.C(eventparty.FieldEventID))

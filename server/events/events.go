@@ -16,6 +16,7 @@ import (
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/server/auth"
+	"github.com/tradeassure/tradeassure/server/storage"
 )
 
 // Event is one change to append.
@@ -136,7 +137,9 @@ func (f *Feed) notify() {
 
 // insertPostgres appends ev and its audience rows in one statement, setting ev's id and feed key.
 func insertPostgres(ctx context.Context, tx *ent.Tx, ev *ent.Event, audience []string) error {
-	rows, err := tx.QueryContext(ctx, appendPostgres, ev.Type, ev.SubjectType, ev.SubjectID, ev.Revision, ev.Time,
+	// The statement may carry the transaction's held-back writes (storage.Later: a new order, its revision):
+	// it reads only events, which no held-back write writes.
+	rows, err := tx.QueryContext(storage.Absorbing(ctx), appendPostgres, ev.Type, ev.SubjectType, ev.SubjectID, ev.Revision, ev.Time,
 		ev.ActorRole, ev.ActorID, ev.PartyIds, ev.Payload, audience)
 	if err != nil {
 		return err

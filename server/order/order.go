@@ -15,6 +15,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/account"
 	entorder "github.com/tradeassure/tradeassure/ent/order"
+	"github.com/tradeassure/tradeassure/ent/orderrevision"
 	"github.com/tradeassure/tradeassure/ent/predicate"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
@@ -159,6 +160,11 @@ func (s *Service) commitEntity(ctx context.Context, tx *ent.Tx, o *ent.Order, c 
 	return updated, nil
 }
 
+// insertRevision is the INSERT of an order's revision history entry, built once.
+var insertRevision = storage.InsertInto(orderrevision.Table, orderrevision.FieldOrderID, orderrevision.FieldRevision,
+	orderrevision.FieldChange, orderrevision.FieldActorRole, orderrevision.FieldActorID, orderrevision.FieldTime,
+	orderrevision.FieldSnapshot)
+
 // record writes the revision history entry and the event of an order's latest revision.
 func (s *Service) record(ctx context.Context, tx *ent.Tx, o *ent.Order, c change) (*orderv1.Order, error) {
 	pb, err := toProto(o)
@@ -168,8 +174,9 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, o *ent.Order, c change
 	typ := "order." + c.event
 	role := auth.RoleName(c.actor.Role)
 	snapshot := resource.Marshal(pb)
-	if err := tx.OrderRevision.Create().SetOrderID(o.ID).SetRevision(o.Revision).SetChange(typ).
-		SetActorRole(role).SetActorID(c.actor.AccountID).SetTime(c.now).SetSnapshot(snapshot).Exec(ctx); err != nil {
+	// Held back on Postgres until the event's statement, which carries it (storage.Later).
+	if _, err := tx.ExecContext(storage.Later(ctx), insertRevision, o.ID, o.Revision, typ, role, c.actor.AccountID,
+		c.now, snapshot); err != nil {
 		return nil, fmt.Errorf("record revision of order %s: %w", o.ID, err)
 	}
 	idempotency.StoredOrderRevision(tx, o.ID, o.Revision, snapshot)
@@ -321,7 +328,7 @@ func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.
 			SetGoodsMinor(a.goods).SetTotalMinor(a.total).SetAdvanceMinor(a.advance).SetTotalUsdMinor(a.totalUSD).
 			SetCoveredMinor(a.covered).SetRequiresExportAgent(a.requiresExportAgent).SetAwaitingSupplier(awaitingSupplier).
 			SetShipByTime(terms.GetShipByTime().AsTime()).
-			SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now).Save(ctx)
+			SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now).Save(storage.Later(ctx))
 		if err != nil {
 			return nil, fmt.Errorf("create order: %w", err)
 		}

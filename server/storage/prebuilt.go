@@ -68,3 +68,15 @@ func ScanRows[T any, P interface {
 	}
 	return out, rows.Close()
 }
+
+// InsertInto is the text of an INSERT of one row of columns into table, in Postgres's dialect, which
+// runs unchanged on SQLite as SelectBy's statements do; the arguments are the values in column order.
+func InsertInto(table string, columns ...string) string {
+	b := entsql.Dialect(dialect.Postgres)
+	values := make([]any, len(columns))
+	for i := range values {
+		values[i] = "" // any non-nil value: ent writes a placeholder for it (and NULL for nil)
+	}
+	q, _ := b.Insert(table).Columns(columns...).Values(values...).Query()
+	return q
+}

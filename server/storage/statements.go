@@ -44,7 +44,7 @@ func (s *Statements) add(q string) {
 func (s *Store) RecordStatements() *Statements {
 	rec := &Statements{}
 	drv := entsql.OpenDB(s.Dialect, s.DB)
-	s.Client = ent.NewClient(ent.Driver(recordingDriver{recorder: recorder{next: drv, rec: rec}, drv: drv}))
+	s.Client = ent.NewClient(ent.Driver(withHeldWrites(recordingDriver{recorder: recorder{next: drv, rec: rec}, drv: drv})))
 	return rec
 }
 

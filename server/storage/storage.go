@@ -106,8 +106,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	drv := entsql.OpenDB(dia, db)
-	return &Store{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dia, writer: writer}, nil
+	return &Store{Client: ent.NewClient(ent.Driver(withHeldWrites(entsql.OpenDB(dia, db)))), DB: db, Dialect: dia, writer: writer}, nil
+}
+
+// withHeldWrites is drv with Later writes held back on Postgres (see heldwrites.go), drv itself on SQLite.
+func withHeldWrites(drv dialect.Driver) dialect.Driver {
+	if drv.Dialect() != dialect.Postgres {
+		return drv
+	}
+	return heldDriver{Driver: drv}
 }
 
 // Close closes the database.

@@ -86,6 +86,7 @@ type heldNext interface {
 }
 
 type heldWrite struct {
+	ctx   context.Context // the write's own, so that sending it at COMMIT keeps its deadline and cancellation
 	query string
 	args  []any
 }
@@ -109,16 +110,25 @@ func holdable(ctx context.Context, query string) bool {
 	return marked(ctx, laterKey{}) && !strings.HasPrefix(query, "WITH ")
 }
 
-func (t *heldTx) Exec(ctx context.Context, query string, args, v any) error {
+// argList is the arguments ent's Exec and Query pass (an []any, or nil).
+func argList(args any) ([]any, error) {
 	argv, ok := args.([]any)
 	if args != nil && !ok {
-		return fmt.Errorf("storage: unexpected arguments %T", args)
+		return nil, fmt.Errorf("storage: unexpected arguments %T", args)
+	}
+	return argv, nil
+}
+
+func (t *heldTx) Exec(ctx context.Context, query string, args, v any) error {
+	argv, err := argList(args)
+	if err != nil {
+		return err
 	}
 	if v == nil && holdable(ctx, query) {
-		t.held = append(t.held, heldWrite{query: query, args: argv})
+		t.held = append(t.held, heldWrite{ctx: ctx, query: query, args: argv})
 		return nil
 	}
-	query, argv, err := t.carry(ctx, query, argv)
+	query, argv, err = t.carry(ctx, query, argv)
 	if err != nil {
 		return err
 	}
@@ -126,11 +136,11 @@ func (t *heldTx) Exec(ctx context.Context, query string, args, v any) error {
 }
 
 func (t *heldTx) Query(ctx context.Context, query string, args, v any) error {
-	argv, ok := args.([]any)
-	if args != nil && !ok {
-		return fmt.Errorf("storage: unexpected arguments %T", args)
+	argv, err := argList(args)
+	if err != nil {
+		return err
 	}
-	query, argv, err := t.carry(ctx, query, argv)
+	query, argv, err = t.carry(ctx, query, argv)
 	if err != nil {
 		return err
 	}
@@ -139,7 +149,7 @@ func (t *heldTx) Query(ctx context.Context, query string, args, v any) error {
 
 func (t *heldTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if holdable(ctx, query) {
-		t.held = append(t.held, heldWrite{query: query, args: args})
+		t.held = append(t.held, heldWrite{ctx: ctx, query: query, args: args})
 		return heldResult{}, nil
 	}
 	query, args, err := t.carry(ctx, query, args)
@@ -158,7 +168,7 @@ func (t *heldTx) QueryContext(ctx context.Context, query string, args ...any) (*
 }
 
 func (t *heldTx) Commit() error {
-	if err := t.flush(context.Background()); err != nil {
+	if err := t.flush(nil); err != nil {
 		_ = t.next.Rollback()
 		return err
 	}
@@ -184,12 +194,17 @@ func (t *heldTx) carry(ctx context.Context, query string, args []any) (string, [
 	return query, args, t.flush(ctx)
 }
 
-// flush sends the held writes as one statement: the last one with the others in its WITH list.
+// flush sends the held writes as one statement: the last one with the others in its WITH list. It runs
+// with ctx, the context of the statement that follows them, or at COMMIT (ctx nil) with the last held
+// write's.
 func (t *heldTx) flush(ctx context.Context) error {
 	if len(t.held) == 0 {
 		return nil
 	}
 	last := t.held[len(t.held)-1]
+	if ctx == nil {
+		ctx = last.ctx
+	}
 	query, args := last.query, last.args
 	if len(t.held) > 1 {
 		query, args = withList(t.held[:len(t.held)-1], " ", last.query, last.args)
@@ -221,7 +236,8 @@ func withList(held []heldWrite, sep, rest string, restArgs []any) (string, []any
 	return b.String(), append(args, restArgs...)
 }
 
-// renumber adds off to every $n placeholder of a Postgres statement outside quoted strings and names.
+// renumber adds off to every $n placeholder of a Postgres statement outside quoted strings and names
+// ('…' and "…"; the statements held here have no comments, E'…' escapes or dollar-quoted strings).
 func renumber(query string, off int) string {
 	if off == 0 {
 		return query

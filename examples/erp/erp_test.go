@@ -227,9 +227,11 @@ func TestWebhooksKeepOrdersInSync(t *testing.T) {
 	}
 	waitFor("the catch-up", func() bool { return strings.Contains(out.String(), "receiving webhooks") })
 	after := w.delivered()
+	// The ERP prints an event's line before it saves the state file: wait for the file itself.
 	waitFor("the webhooks", func() bool {
-		st, err := os.ReadFile(cfg.StatePath)
-		return err == nil && strings.Contains(string(st), after.GetId()) && strings.Contains(out.String(), "order.delivered: order "+after.GetId())
+		st, err := load(cfg.StatePath)
+		return err == nil && st.Orders[after.GetId()] != nil && st.Orders[after.GetId()].State == "DELIVERED" &&
+			strings.Contains(out.String(), "order.delivered: order "+after.GetId())
 	})
 	st := readState(t, cfg.StatePath)
 	if st.Orders[before.GetId()].State != "DELIVERED" || st.Orders[after.GetId()].State != "DELIVERED" || st.Orders[after.GetId()].Tracking != "JD1" {

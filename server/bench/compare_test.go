@@ -45,8 +45,24 @@ type compareConfig struct {
 	FeedLargePG bool
 	// ProfileDir, when set, receives a CPU profile of one more run of each call measured at the one
 	// concurrency, per engine (BENCH_PROFILE): <engine>-<call>.pprof for the real server and
-	// <engine>-<call>-bare.pprof for the bare handler.
+	// <engine>-<call>-bare.pprof for the bare handler, and <engine>-sweep.pprof of one more sweep.
 	ProfileDir string
+	// Calls, when not empty, limits the run to the comparisons whose name contains one of them
+	// (BENCH_CALLS=sweep,CreateOrder; the names are those of the table, matched case-insensitively).
+	Calls []string
+}
+
+// measures reports whether the comparison named call is part of the run.
+func (c compareConfig) measures(call string) bool {
+	if len(c.Calls) == 0 {
+		return true
+	}
+	for _, p := range c.Calls {
+		if strings.Contains(strings.ToLower(call), strings.ToLower(p)) {
+			return true
+		}
+	}
+	return false
 }
 
 const feedPartyEvents = 200
@@ -81,6 +97,9 @@ func defaultCompare() compareConfig {
 	}
 	c.FeedLargePG = os.Getenv("BENCH_FEED_LARGE_PG") != ""
 	c.ProfileDir = os.Getenv("BENCH_PROFILE")
+	if s := os.Getenv("BENCH_CALLS"); s != "" {
+		c.Calls = strings.Split(s, ",")
+	}
 	return c
 }
 
@@ -376,6 +395,9 @@ func compare(tb testing.TB, c compareConfig) []row {
 		defer baseHTTP.Close()
 
 		measureCall := func(call string, conc int, op func(s *side) func(ctx context.Context, i int) error) {
+			if !c.measures(call) {
+				return
+			}
 			rs, bs, err := alternate(c,
 				func() (stat, error) { return load(ctx, conc, c.Duration, op(real)) },
 				func() (stat, error) { return load(ctx, conc, c.Duration, op(base)) })
@@ -429,7 +451,7 @@ func compare(tb testing.TB, c compareConfig) []row {
 				return err
 			}
 		})
-		if engine == "postgres" {
+		if engine == "postgres" && c.measures("CreateOrder conc. 32") {
 			// The scaling target: CreateOrder at concurrency 32 against itself at 4, on the real server, and
 			// the same for the baseline (what the machine itself allows).
 			for _, s := range []struct {
@@ -446,8 +468,10 @@ func compare(tb testing.TB, c compareConfig) []row {
 					baseName: "conc. 4", concurrency: 32})
 			}
 		}
-		rows = append(rows, compareSweep(tb, c, engine, env, real, base))
-		if c.FeedLarge > 0 && (engine != "postgres" || c.FeedLargePG) {
+		if c.measures("deadline sweep") {
+			rows = append(rows, compareSweep(tb, c, engine, env, real, base))
+		}
+		if c.FeedLarge > 0 && (engine != "postgres" || c.FeedLargePG) && c.measures("party ListEvents") {
 			rows = append(rows, compareFeedScale(tb, c, engine, real))
 		}
 	}
@@ -459,7 +483,9 @@ func compare(tb testing.TB, c compareConfig) []row {
 func compareSweep(tb testing.TB, c compareConfig, engine string, env *servertest.Env, real, base *side) row {
 	ctx := context.Background()
 	run := 0
-	realRun := func() (stat, error) {
+	// sweepReal seeds c.Sweep due deadlines and measures the real server's sweep of them, CPU-profiled
+	// into profilePath when it is set.
+	sweepReal := func(profilePath string) (stat, error) {
 		run++
 		now := env.Clock.Now()
 		due := now.Add(time.Minute)
@@ -467,14 +493,28 @@ func compareSweep(tb testing.TB, c compareConfig, engine string, env *servertest
 			return stat{}, err
 		}
 		env.Clock.Set(due.Add(time.Minute))
-		t0 := time.Now()
-		n, err := env.Server.Engine.RunDue(ctx)
-		elapsed := time.Since(t0)
-		if err == nil && n != c.Sweep {
-			err = fmt.Errorf("sweep applied %d of %d deadlines", n, c.Sweep)
+		var (
+			n       int
+			elapsed time.Duration
+		)
+		sweep := func() (err error) {
+			t0 := time.Now()
+			n, err = env.Server.Engine.RunDue(ctx)
+			elapsed = time.Since(t0)
+			if err == nil && n != c.Sweep {
+				err = fmt.Errorf("sweep applied %d of %d deadlines", n, c.Sweep)
+			}
+			return err
+		}
+		var err error
+		if profilePath != "" {
+			profile(tb, profilePath, sweep)
+		} else {
+			err = sweep()
 		}
 		return stat{ops: n, opsPerS: float64(n) / elapsed.Seconds()}, err
 	}
+	realRun := func() (stat, error) { return sweepReal("") }
 	baseRun := func() (stat, error) {
 		run++
 		now := servertest.Start.Add(time.Duration(run) * time.Hour)
@@ -489,6 +529,11 @@ func compareSweep(tb testing.TB, c compareConfig, engine string, env *servertest
 	rs, bs, err := alternate(c, realRun, baseRun)
 	if err != nil {
 		tb.Fatalf("%s sweep: %v", engine, err)
+	}
+	if c.ProfileDir != "" {
+		if _, err := sweepReal(filepath.Join(c.ProfileDir, engine+"-sweep.pprof")); err != nil {
+			tb.Fatalf("%s sweep: %v", engine, err)
+		}
 	}
 	return row{engine: engine, call: fmt.Sprintf("deadline sweep (%d due, applied/s)", c.Sweep), real: rs, base: bs,
 		baseName: "raw batched floor", concurrency: 1, onlyOpsPerSec: true}

@@ -131,7 +131,8 @@ type change struct {
 // timers (transition.Machine.Move).
 func (s *Service) commit(ctx context.Context, tx *ent.Tx, c *ent.Complaint, t *rule, ch change) (*complaintv1.Complaint, error) {
 	next := c.Revision + 1
-	u := tx.Complaint.UpdateOneID(c.ID).Where(entcomplaint.Revision(c.Revision)).
+	// One UPDATE that returns the updated row (storage.UpdateAtRevision), not UpdateOne's UPDATE and SELECT.
+	u := tx.Complaint.UpdateOneID(c.ID).
 		SetRevision(next).SetEtag(resource.Etag(c.ID, next)).SetUpdateTime(ch.now).SetState(t.To)
 	if ch.set != nil {
 		ch.set(u)
@@ -139,12 +140,13 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, c *ent.Complaint, t *r
 	if err := machine.Move(ctx, tx, c, t.To, u.Mutation(), ch.now); err != nil {
 		return nil, err
 	}
-	updated, err := u.Save(ctx)
-	if ent.IsNotFound(err) {
-		return nil, apierr.EtagMismatch("complaint", c.ID, "")
-	}
+	updated, found, err := storage.UpdateAtRevision[ent.Complaint](ctx, tx, s.store.Dialect, entcomplaint.Table,
+		entcomplaint.Columns, u.Check, u.Mutation(), c.ID, c.Revision)
 	if err != nil {
 		return nil, fmt.Errorf("%s complaint %s: %w", ch.event, c.ID, err)
+	}
+	if !found {
+		return nil, apierr.EtagMismatch("complaint", c.ID, "")
 	}
 	return s.record(ctx, tx, updated, ch)
 }

@@ -43,6 +43,7 @@ type Engine struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	handlers map[string]Handler
+	loaders  map[string]Loader // by subject type (Preload)
 	// tracer spans each deadline run; observe is told each run's kind and outcome (see Instrument).
 	tracer  trace.Tracer
 	observe func(kind, outcome string)
@@ -66,7 +67,7 @@ func (e *Engine) Alive(stall time.Duration) bool {
 // New returns an engine with no handlers.
 func New(store *storage.Store, clk clock.Clock, log *slog.Logger) *Engine {
 	return &Engine{store: store, clock: clk, log: log, handlers: map[string]Handler{},
-		tracer: noop.NewTracerProvider().Tracer(""), observe: func(string, string) {}}
+		loaders: map[string]Loader{}, tracer: noop.NewTracerProvider().Tracer(""), observe: func(string, string) {}}
 }
 
 // Handle registers the handler of a deadline kind.
@@ -223,16 +224,25 @@ func (e *Engine) applyBatch(ctx context.Context, tx *ent.Tx, claimed []*ent.Dead
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT deadlines"); err != nil {
 		return outcomes, fmt.Errorf("apply %d deadlines: %w", len(claimed), err)
 	}
+	for i, d := range claimed {
+		if _, ok := e.handlers[d.Kind]; !ok {
+			outcomes[i].state, outcomes[i].outcome = entdeadline.StateDropped, "no handler"
+		}
+	}
 	whole := true
+	subjects, err := e.preload(ctx, tx, claimed)
+	if err != nil {
+		// Not the transaction's failure: the deadlines are applied one by one below, reading their own.
+		e.log.WarnContext(ctx, "deadline subjects not read ahead", "error", err)
+		whole = false
+	}
 	for i, d := range claimed {
 		h, ok := e.handlers[d.Kind]
-		if !ok {
-			outcomes[i].state, outcomes[i].outcome = entdeadline.StateDropped, "no handler"
+		if !whole || !ok {
 			continue
 		}
-		if err := h(ctxs[i], tx, d, now); err != nil {
+		if err := h(context.WithValue(ctxs[i], preloadedKey{}, subjects), tx, d, now); err != nil {
 			whole = false
-			break
 		}
 	}
 	end := "RELEASE SAVEPOINT deadlines"

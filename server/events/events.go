@@ -4,6 +4,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,10 +12,13 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/tradeassure/tradeassure/ent"
+	"github.com/tradeassure/tradeassure/ent/event"
+	"github.com/tradeassure/tradeassure/ent/eventparty"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/storage"
 )
@@ -85,22 +89,17 @@ func (f *Feed) Append(ctx context.Context, tx *ent.Tx, e Event) error {
 	stored := &ent.Event{Type: e.Type, SubjectType: e.SubjectType, SubjectID: e.SubjectID, Revision: e.Revision,
 		Time: e.Time, ActorRole: actorRole(e.Actor), ActorID: e.Actor.AccountID, PartyIds: partyList(e.Parties), Payload: body}
 	audience := audienceOf(e.Parties)
-	if f.dialect == dialect.Postgres {
+	// The schema's validators, which the statements below, written once, do not run as ent's would.
+	err = errors.Join(event.TypeValidator(stored.Type), event.SubjectTypeValidator(stored.SubjectType),
+		event.SubjectIDValidator(stored.SubjectID))
+	if err == nil && f.dialect == dialect.Postgres {
 		err = insertPostgres(ctx, tx, stored, audience)
-	} else {
+	} else if err == nil {
 		// SQLite has one writer at a time: ids are in commit order, and every key is 0.
-		stored, err = tx.Event.Create().
-			SetType(stored.Type).SetSubjectType(stored.SubjectType).SetSubjectID(stored.SubjectID).SetRevision(stored.Revision).
-			SetTime(stored.Time).SetActorRole(stored.ActorRole).SetActorID(stored.ActorID).
-			SetPartyIds(stored.PartyIds).SetPayload(body).Save(ctx)
+		err = insertSQLite(ctx, tx, stored, audience)
 	}
 	if err != nil {
 		return fmt.Errorf("append event %s: %w", e.Type, err)
-	}
-	if f.dialect != dialect.Postgres {
-		if err := addParties(ctx, tx, stored, audience); err != nil {
-			return fmt.Errorf("append event %s: %w", e.Type, err)
-		}
 	}
 	// The outbox step is separate from the insert and ordering above: whatever orders the feed, the
 	// outbox rows only need the stored event and the same transaction.
@@ -169,15 +168,42 @@ func audienceOf(parties []string) []string {
 }
 
 // addParties indexes the event for each account of its audience (the party feed), on SQLite.
-func addParties(ctx context.Context, tx *ent.Tx, ev *ent.Event, audience []string) error {
+// insertEventSQLite is the INSERT of an event on SQLite, built once (feed key 0).
+var insertEventSQLite = storage.InsertInto(event.Table, event.FieldType, event.FieldSubjectType, event.FieldSubjectID,
+	event.FieldRevision, event.FieldTime, event.FieldActorRole, event.FieldActorID, event.FieldPartyIds, event.FieldPayload, event.FieldFeedKey)
+
+// insertPartiesSQLite holds the INSERTs of an event's audience rows, by the audience's size, each built once.
+var insertPartiesSQLite sync.Map
+
+// insertSQLite appends ev and then its audience rows on SQLite, setting ev's id.
+func insertSQLite(ctx context.Context, tx *ent.Tx, ev *ent.Event, audience []string) error {
+	res, err := tx.ExecContext(ctx, insertEventSQLite, ev.Type, ev.SubjectType, ev.SubjectID, ev.Revision, ev.Time,
+		ev.ActorRole, ev.ActorID, ev.PartyIds, ev.Payload, ev.FeedKey)
+	if err != nil {
+		return err
+	}
+	if ev.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
 	if len(audience) == 0 {
 		return nil
 	}
-	creates := make([]*ent.EventPartyCreate, len(audience))
-	for i, id := range audience {
-		creates[i] = tx.EventParty.Create().SetAccountID(id).SetFeedKey(ev.FeedKey).SetEventID(ev.ID)
+	query, ok := insertPartiesSQLite.Load(len(audience))
+	if !ok {
+		b := entsql.Dialect(dialect.SQLite).Insert(eventparty.Table).
+			Columns(eventparty.FieldAccountID, eventparty.FieldEventID, eventparty.FieldFeedKey)
+		for range audience {
+			b.Values("", 0, 0) // any non-nil values: ent writes placeholders for them
+		}
+		text, _ := b.Query()
+		query, _ = insertPartiesSQLite.LoadOrStore(len(audience), text)
 	}
-	return tx.EventParty.CreateBulk(creates...).Exec(ctx)
+	args := make([]any, 0, 3*len(audience))
+	for _, id := range audience {
+		args = append(args, id, ev.ID, ev.FeedKey)
+	}
+	_, err = tx.ExecContext(ctx, query.(string), args...)
+	return err
 }
 
 func partyList(ids []string) string {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tradeassure/tradeassure/ent"
+	entorder "github.com/tradeassure/tradeassure/ent/order"
 	"github.com/tradeassure/tradeassure/server/auth"
 	"github.com/tradeassure/tradeassure/server/deadline"
 )
@@ -13,6 +14,19 @@ import (
 func (s *Service) Register(e *deadline.Engine) {
 	confirmTimer.Handle(e, get, s.autoConfirm)
 	closeTimer.Handle(e, get, s.close)
+	// Both timers change the order at the revision they read it at (commitEntity), so a sweep may read
+	// its orders ahead, all in one query.
+	e.Preload("order", func(ctx context.Context, tx *ent.Tx, ids []string) (map[string]any, error) {
+		orders, err := tx.Order.Query().Where(entorder.IDIn(ids...)).All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		byID := make(map[string]any, len(orders))
+		for _, o := range orders {
+			byID[o.ID] = o
+		}
+		return byID, nil
+	})
 }
 
 // autoConfirm completes a delivered order whose buyer did not confirm receipt in time.

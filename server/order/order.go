@@ -126,10 +126,9 @@ func (s *Service) commit(ctx context.Context, tx *ent.Tx, o *ent.Order, c change
 // commitEntity is commit returning the stored order.
 func (s *Service) commitEntity(ctx context.Context, tx *ent.Tx, o *ent.Order, c change) (*ent.Order, error) {
 	next := o.Revision + 1
-	// An update of the row at its revision, not ent's UpdateOne, which reads the row back with a SELECT
-	// it builds anew each time; the updated row is read back by the prebuilt query instead (get).
-	u := tx.Order.Update().Where(entorder.ID(o.ID), entorder.Revision(o.Revision)).
-		SetRevision(next).SetEtag(resource.Etag(o.ID, next)).SetUpdateTime(c.now)
+	// An update of the row at its revision that returns the updated row (storage.UpdateAtRevision), not
+	// ent's UpdateOne, which reads the row back with a second statement, a SELECT it builds anew each time.
+	u := tx.Order.Update().SetRevision(next).SetEtag(resource.Etag(o.ID, next)).SetUpdateTime(c.now)
 	if c.set != nil {
 		c.set(u.Mutation())
 	}
@@ -143,16 +142,13 @@ func (s *Service) commitEntity(ctx context.Context, tx *ent.Tx, o *ent.Order, c 
 			return nil, err
 		}
 	}
-	n, err := u.Save(ctx)
+	updated, found, err := storage.UpdateAtRevision[ent.Order](ctx, tx, s.store.Dialect, entorder.Table, entorder.Columns,
+		u.Check, u.Mutation(), o.ID, o.Revision)
 	if err != nil {
 		return nil, fmt.Errorf("%s order %s: %w", c.event, o.ID, err)
 	}
-	if n == 0 {
+	if !found {
 		return nil, apierr.EtagMismatch("order", o.ID, "")
-	}
-	updated, err := get(ctx, tx, o.ID)
-	if err != nil {
-		return nil, fmt.Errorf("%s order %s: %w", c.event, o.ID, err)
 	}
 	if _, err := s.record(ctx, tx, updated, c); err != nil {
 		return nil, err

@@ -172,3 +172,42 @@ func TestCreateOrderSeesTheCurrentLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestSweepStatements pins what the deadline sweep sends to close three orders in one batch: their
+// orders read in one query (the sweep's reading ahead), then per order one UPDATE that returns the
+// updated row (no SELECT after it), its revision and its event — on Postgres the revision carried by the
+// event's statement — and the batch marked in one statement.
+func TestSweepStatements(t *testing.T) {
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Engine: engine, RecordStatements: true})
+			m := newMarket(t, e)
+			for i := 0; i < 3; i++ {
+				m.delivered(retailPolicy)
+			}
+			e.Advance(15 * day) // auto-confirmed: their after-sales windows start
+			e.Statements.Reset()
+			e.Advance(15 * day) // and end in this sweep
+			perOrder := []string{"UPDATE orders", "INSERT order_revisions", "INSERT events", "INSERT event_parties"}
+			if engine == "postgres" {
+				perOrder = []string{"UPDATE orders", "INSERT order_revisions + INSERT events and event_parties"}
+			}
+			want := []string{"BEGIN", "SELECT deadlines", "SAVEPOINT deadlines", "SELECT orders"}
+			for i := 0; i < 3; i++ {
+				want = append(want, perOrder...)
+			}
+			want = append(want, "RELEASE SAVEPOINT deadlines", "UPDATE deadlines", "COMMIT",
+				"BEGIN", "SELECT deadlines", "COMMIT") // the next claim finds none
+			stmts := e.Statements.List()
+			if got := shapes(stmts); !slices.Equal(got, want) {
+				t.Errorf("the sweep sent %d statements, want %d:\n  got  %q\n  want %q\n%s", len(got), len(want), got, want,
+					strings.Join(stmts, "\n"))
+			}
+			for _, s := range stmts {
+				if strings.HasPrefix(s, "UPDATE") && strings.Contains(s, "orders") && !strings.Contains(s, " RETURNING ") {
+					t.Errorf("an order's update without RETURNING: %s", s)
+				}
+			}
+		})
+	}
+}

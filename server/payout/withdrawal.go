@@ -23,6 +23,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/pagination"
 	"github.com/tradeassure/tradeassure/server/policy"
 	"github.com/tradeassure/tradeassure/server/resource"
+	"github.com/tradeassure/tradeassure/server/storage"
 )
 
 const day = 24 * time.Hour
@@ -55,17 +56,19 @@ type wchange struct {
 // commit writes a change of w as its next revision, guarded by the revision read, and appends its event.
 func (s *Service) commit(ctx context.Context, tx *ent.Tx, w *ent.Withdrawal, c wchange) (*ent.Withdrawal, error) {
 	next := w.Revision + 1
-	u := tx.Withdrawal.UpdateOneID(w.ID).Where(entwithdrawal.Revision(w.Revision)).
+	// One UPDATE that returns the updated row (storage.UpdateAtRevision), not UpdateOne's UPDATE and SELECT.
+	u := tx.Withdrawal.UpdateOneID(w.ID).
 		SetRevision(next).SetEtag(resource.Etag(w.ID, next)).SetUpdateTime(c.now)
 	if c.set != nil {
 		c.set(u)
 	}
-	updated, err := u.Save(ctx)
-	if ent.IsNotFound(err) {
-		return nil, apierr.EtagMismatch("withdrawal", w.ID, "")
-	}
+	updated, found, err := storage.UpdateAtRevision[ent.Withdrawal](ctx, tx, s.store.Dialect, entwithdrawal.Table,
+		entwithdrawal.Columns, u.Check, u.Mutation(), w.ID, w.Revision)
 	if err != nil {
 		return nil, fmt.Errorf("%s withdrawal %s: %w", c.event, w.ID, err)
+	}
+	if !found {
+		return nil, apierr.EtagMismatch("withdrawal", w.ID, "")
 	}
 	return updated, s.record(ctx, tx, updated, c)
 }

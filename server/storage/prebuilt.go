@@ -3,8 +3,14 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
 
+	"entgo.io/ent"
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 )
@@ -79,4 +85,88 @@ func InsertInto(table string, columns ...string) string {
 	}
 	q, _ := b.Insert(table).Columns(columns...).Values(values...).Query()
 	return q
+}
+
+// Mutation is what UpdateReturning reads of an ent mutation: the fields it sets, adds to and clears.
+type Mutation interface {
+	Fields() []string
+	Field(name string) (ent.Value, bool)
+	AddedFields() []string
+	AddedField(name string) (ent.Value, bool)
+	ClearedFields() []string
+}
+
+// returningLists holds, per table, the RETURNING clause of every column UpdateReturning appends.
+var returningLists sync.Map
+
+// plainValue reports whether v goes to the driver as it is: a value of a basic kind (a string, a number, a
+// bool, or a named type of one, as ent's enums are), bytes, a time, or a driver.Valuer — not a JSON
+// field's value, which ent's own update marshals.
+func plainValue(v any) bool {
+	switch v.(type) {
+	case nil, []byte, time.Time, driver.Valuer:
+		return true
+	}
+	switch reflect.ValueOf(v).Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+// UpdateReturning sends, through q in the dialect d, one UPDATE of table's rows that match where, with
+// the changes of m (its set, added and cleared fields, as ent's own update sends them), and returns the
+// rows as they are after it, every column scanned as ent scans them: an ent UpdateOne and the SELECT it
+// reads the row back with, in one statement (RETURNING, which Postgres and SQLite both have). m's
+// validators must have been run (the update builder's Check). No row matching where is no row returned.
+// It is for entities without JSON fields: a JSON value set is refused, and an append to a JSON list
+// (which a mutation keeps apart from its fields) would be lost.
+func UpdateReturning[T any, P interface {
+	*T
+	Scanner
+}](ctx context.Context, q Querier, d, table string, columns []string, m Mutation, where *entsql.Predicate) ([]*T, error) {
+	b := entsql.Dialect(d).Update(table)
+	for _, f := range m.Fields() {
+		v, _ := m.Field(f)
+		if !plainValue(v) {
+			return nil, fmt.Errorf("storage: field %s of %s is a %T, which only ent's own update encodes", f, table, v)
+		}
+		b.Set(f, v)
+	}
+	for _, f := range m.AddedFields() {
+		v, _ := m.AddedField(f)
+		b.Add(f, v)
+	}
+	for _, f := range m.ClearedFields() {
+		b.SetNull(f)
+	}
+	query, args := b.Where(where).Query()
+	list, ok := returningLists.Load(table)
+	if !ok {
+		quoted := make([]string, len(columns))
+		for i, c := range columns {
+			quoted[i] = `"` + c + `"`
+		}
+		list, _ = returningLists.LoadOrStore(table, " RETURNING "+strings.Join(quoted, ", "))
+	}
+	return ScanRows[T, P](ctx, q, query+list.(string), columns, args...)
+}
+
+// UpdateAtRevision is UpdateReturning of the one row id of table at revision (an optimistic write: the
+// change applies only if nobody changed the row since it was read at that revision), after check (the
+// update builder's Check, its field validators). found is false when the row is no longer at revision.
+func UpdateAtRevision[T any, P interface {
+	*T
+	Scanner
+}](ctx context.Context, q Querier, d, table string, columns []string, check func() error, m Mutation, id string, revision int64) (updated *T, found bool, err error) {
+	if err := check(); err != nil {
+		return nil, false, err
+	}
+	rows, err := UpdateReturning[T, P](ctx, q, d, table, columns, m,
+		entsql.And(entsql.EQ("id", id), entsql.EQ("revision", revision)))
+	if err != nil || len(rows) == 0 {
+		return nil, false, err
+	}
+	return rows[0], true, nil
 }

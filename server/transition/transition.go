@@ -267,13 +267,18 @@ func (t *T[S, R, M]) Start(ctx context.Context, tx *ent.Tx, r R, id string, p po
 // Handler is the consequence of a due timer, applied within tx to the locked subject r.
 type Handler[R any] func(ctx context.Context, tx *ent.Tx, r R, now time.Time) error
 
-// Handle registers the timer with the engine: when it falls due, load reads (and locks) its subject and,
-// if the timer is Ready, apply runs its step; otherwise the deadline is stale and dropped.
+// Handle registers the timer with the engine: when it falls due, load reads its subject (or the sweep has
+// read it ahead with the subject type's deadline.Loader) and, if the timer is Ready, apply runs its step;
+// otherwise the deadline is stale and dropped. A subject read ahead may be out of date (see
+// deadline.Preloaded): apply must write it back only at the revision it was read at.
 func (tm *Timer[S, R, M]) Handle(e *deadline.Engine, load func(ctx context.Context, tx *ent.Tx, id string) (R, error), apply Handler[R]) {
 	e.Handle(tm.Kind, func(ctx context.Context, tx *ent.Tx, d *ent.Deadline, now time.Time) error {
-		r, err := load(ctx, tx, d.SubjectID)
-		if err != nil {
-			return err
+		r, ok := deadline.Preloaded[R](ctx, tm.m.Subject, d.SubjectID)
+		if !ok {
+			var err error
+			if r, err = load(ctx, tx, d.SubjectID); err != nil {
+				return err
+			}
 		}
 		if !tm.Ready(r, now) {
 			return deadline.ErrStale

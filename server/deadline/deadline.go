@@ -205,7 +205,8 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 
 // applyBatch applies the claimed deadlines within tx. It first runs every handler one after another
 // inside one savepoint, which is all a batch needs when each of them applies (two statements per
-// deadline fewer than a savepoint each). If any is stale or fails, that attempt is rolled back as a whole
+// deadline fewer than a savepoint each), with the subjects read ahead (Preload) and the rows the handlers
+// only insert collected and inserted together at the end (storage.Deferred). If any is stale or fails, that attempt is rolled back as a whole
 // and the batch is applied again deadline by deadline, each in its own savepoint (apply), so that only
 // the stale or failing one is rolled back; the claimed rows stay locked throughout. The error is a
 // savepoint's own (the transaction is lost).
@@ -236,12 +237,21 @@ func (e *Engine) applyBatch(ctx context.Context, tx *ent.Tx, claimed []*ent.Dead
 		e.log.WarnContext(ctx, "deadline subjects not read ahead", "error", err)
 		whole = false
 	}
+	// The rows the handlers insert and nobody reads in the batch go in at its end (storage.Defer).
+	rows := &storage.Deferred{}
 	for i, d := range claimed {
 		h, ok := e.handlers[d.Kind]
 		if !whole || !ok {
 			continue
 		}
-		if err := h(context.WithValue(ctxs[i], preloadedKey{}, subjects), tx, d, now); err != nil {
+		if err := h(storage.WithDeferred(context.WithValue(ctxs[i], preloadedKey{}, subjects), rows), tx, d, now); err != nil {
+			whole = false
+		}
+	}
+	if whole {
+		if err := rows.Flush(ctx, tx, e.store.Dialect); err != nil {
+			// Applied one by one below, each inserting its own rows, so that a failing one stays alone.
+			e.log.WarnContext(ctx, "deadline batch's rows not inserted together", "error", err)
 			whole = false
 		}
 	}

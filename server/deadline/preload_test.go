@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/tradeassure/tradeassure/ent/setting"
 	"github.com/tradeassure/tradeassure/server/deadline"
 	"github.com/tradeassure/tradeassure/server/servertest"
+	"github.com/tradeassure/tradeassure/server/storage"
 )
 
 // TestPreload checks the sweep's reading ahead of subjects (Engine.Preload). The subjects are versioned
@@ -115,6 +117,68 @@ func TestPreload(t *testing.T) {
 			}
 			if v, x := version(e.Ctx, e.Store.Client.Setting, "v"), version(e.Ctx, e.Store.Client.Setting, "x"); v != 1 || x != 2 {
 				t.Fatalf("after the failing loader: v at %d, x at %d; want 1 and 2", v, x)
+			}
+		})
+	}
+}
+
+// TestDeferredRowsFailTogether checks the rows a batch's handlers leave to the batch's end
+// (storage.Defer): they are inserted together once every handler has applied; when that insert fails
+// (here two handlers' rows collide), the batch is applied again one by one, each handler inserting its
+// own rows, so that only the colliding one fails and stays pending while its neighbours apply.
+func TestDeferredRowsFailTogether(t *testing.T) {
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Engine: engine, RecordStatements: true})
+			eng := deadline.New(e.Store, e.Clock, slog.Default())
+			deferred := 0
+			eng.Handle("effect", func(ctx context.Context, tx *ent.Tx, d *ent.Deadline, _ time.Time) error {
+				id := "applied_" + d.SubjectID + "_" + d.ID
+				if d.SubjectID == "twin" || d.SubjectID == "twin2" {
+					id = "applied_twins" // the two twins' effects collide
+				}
+				if storage.Defer(ctx, setting.Table, setting.Columns, id, "1") {
+					deferred++
+					return nil
+				}
+				return tx.Setting.Create().SetID(id).SetValue("1").Exec(ctx)
+			})
+			now := e.Clock.Now()
+			for _, s := range []string{"a", "twin", "b", "twin2", "c"} {
+				schedule(t, e, s, "effect", now.Add(time.Hour))
+			}
+			e.Clock.Set(now.Add(time.Hour))
+			e.Statements.Reset()
+			if n, err := eng.RunDue(e.Ctx); err != nil || n != 4 {
+				t.Fatalf("sweep: %d applied, %v; want 4 (the second twin fails)", n, err)
+			}
+			if deferred != 5 {
+				t.Fatalf("%d rows deferred, want the five of the first attempt", deferred)
+			}
+			if got := applied(t, e, "a", "b", "c"); got["a"] != 1 || got["b"] != 1 || got["c"] != 1 {
+				t.Fatalf("applied = %v, want each neighbour once", got)
+			}
+			if n := e.Store.Client.Setting.Query().Where(setting.ID("applied_twins")).CountX(e.Ctx); n != 1 {
+				t.Fatalf("%d twin effects, want one", n)
+			}
+			pending := 0
+			for _, s := range []string{"twin", "twin2"} {
+				if states(t, e, s)["effect/"] == "pending" {
+					pending++
+				}
+			}
+			if pending != 1 {
+				t.Fatalf("%d twins pending, want exactly one", pending)
+			}
+			inserts := 0
+			for _, s := range e.Statements.List() {
+				if strings.HasPrefix(s, "INSERT") && strings.Contains(s, "settings") && strings.Count(s, "), (") == 4 {
+					inserts++
+				}
+			}
+			if inserts != 1 {
+				t.Fatalf("%d multi-row inserts of the five deferred rows, want the one that failed:\n%s", inserts,
+					strings.Join(e.Statements.List(), "\n"))
 			}
 		})
 	}

@@ -172,6 +172,9 @@ func audienceOf(parties []string) []string {
 var insertEventSQLite = storage.InsertInto(event.Table, event.FieldType, event.FieldSubjectType, event.FieldSubjectID,
 	event.FieldRevision, event.FieldTime, event.FieldActorRole, event.FieldActorID, event.FieldPartyIds, event.FieldPayload, event.FieldFeedKey)
 
+// partyColumns are the columns of an event's audience row.
+var partyColumns = []string{eventparty.FieldAccountID, eventparty.FieldEventID, eventparty.FieldFeedKey}
+
 // insertPartiesSQLite holds the INSERTs of an event's audience rows, by the audience's size, each built once.
 var insertPartiesSQLite sync.Map
 
@@ -185,13 +188,20 @@ func insertSQLite(ctx context.Context, tx *ent.Tx, ev *ent.Event, audience []str
 	if ev.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
+	// The audience rows are collected for the end of a batch where there is one (storage.Defer: the
+	// deadline sweep's), as nothing in the batch reads them.
+	if storage.Deferring(ctx) {
+		for _, id := range audience {
+			storage.Defer(ctx, eventparty.Table, partyColumns, id, ev.ID, ev.FeedKey)
+		}
+		return nil
+	}
 	if len(audience) == 0 {
 		return nil
 	}
 	query, ok := insertPartiesSQLite.Load(len(audience))
 	if !ok {
-		b := entsql.Dialect(dialect.SQLite).Insert(eventparty.Table).
-			Columns(eventparty.FieldAccountID, eventparty.FieldEventID, eventparty.FieldFeedKey)
+		b := entsql.Dialect(dialect.SQLite).Insert(eventparty.Table).Columns(partyColumns...)
 		for range audience {
 			b.Values("", 0, 0) // any non-nil values: ent writes placeholders for them
 		}

@@ -175,8 +175,9 @@ func TestCreateOrderSeesTheCurrentLimit(t *testing.T) {
 
 // TestSweepStatements pins what the deadline sweep sends to close three orders in one batch: their
 // orders read in one query (the sweep's reading ahead), then per order one UPDATE that returns the
-// updated row (no SELECT after it), its revision and its event — on Postgres the revision carried by the
-// event's statement — and the batch marked in one statement.
+// updated row (no SELECT after it) and its event (on Postgres with its audience), then the batch's
+// revisions (and on SQLite the events' audience rows) in one multi-row INSERT each, and the batch marked
+// in one statement.
 func TestSweepStatements(t *testing.T) {
 	for _, engine := range servertest.Engines() {
 		t.Run(engine, func(t *testing.T) {
@@ -188,14 +189,15 @@ func TestSweepStatements(t *testing.T) {
 			e.Advance(15 * day) // auto-confirmed: their after-sales windows start
 			e.Statements.Reset()
 			e.Advance(15 * day) // and end in this sweep
-			perOrder := []string{"UPDATE orders", "INSERT order_revisions", "INSERT events", "INSERT event_parties"}
+			perOrder, together := []string{"UPDATE orders", "INSERT events"}, []string{"INSERT order_revisions", "INSERT event_parties"}
 			if engine == "postgres" {
-				perOrder = []string{"UPDATE orders", "INSERT order_revisions + INSERT events and event_parties"}
+				perOrder, together = []string{"UPDATE orders", "INSERT events and event_parties"}, []string{"INSERT order_revisions"}
 			}
 			want := []string{"BEGIN", "SELECT deadlines", "SAVEPOINT deadlines", "SELECT orders"}
 			for i := 0; i < 3; i++ {
 				want = append(want, perOrder...)
 			}
+			want = append(want, together...)
 			want = append(want, "RELEASE SAVEPOINT deadlines", "UPDATE deadlines", "COMMIT",
 				"BEGIN", "SELECT deadlines", "COMMIT") // the next claim finds none
 			stmts := e.Statements.List()
@@ -206,6 +208,9 @@ func TestSweepStatements(t *testing.T) {
 			for _, s := range stmts {
 				if strings.HasPrefix(s, "UPDATE") && strings.Contains(s, "orders") && !strings.Contains(s, " RETURNING ") {
 					t.Errorf("an order's update without RETURNING: %s", s)
+				}
+				if strings.HasPrefix(s, "INSERT INTO") && strings.Contains(s, "order_revisions") && strings.Count(s, "), (") != 2 {
+					t.Errorf("the revisions not in one INSERT of three rows: %s", s)
 				}
 			}
 		})

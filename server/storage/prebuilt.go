@@ -20,6 +20,11 @@ type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// Execer runs a statement: an ent transaction is one.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // Scanner is an ent entity whose generated row scanning is exported (ent/template/scan.tmpl).
 type Scanner interface {
 	ScanValues(columns []string) ([]any, error)

@@ -50,12 +50,28 @@ func cacheable(query string, exec bool) bool {
 	if !exec {
 		return true
 	}
-	q := strings.ToUpper(strings.TrimSpace(query))
-	if strings.Contains(q, "RETURNING") {
+	q := strings.TrimSpace(query)
+	if containsFold(q, "RETURNING") {
 		return false
 	}
-	return strings.HasPrefix(q, "INSERT") || strings.HasPrefix(q, "UPDATE") || strings.HasPrefix(q, "DELETE") ||
-		strings.HasPrefix(q, "REPLACE")
+	return hasPrefixFold(q, "INSERT") || hasPrefixFold(q, "UPDATE") || hasPrefixFold(q, "DELETE") ||
+		hasPrefixFold(q, "REPLACE")
+}
+
+// hasPrefixFold is strings.HasPrefix ignoring ASCII case, without copying s (cacheable runs on every
+// statement, some of them long).
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// containsFold is strings.Contains ignoring ASCII case, for an upper-case word, without copying s.
+func containsFold(s, word string) bool {
+	for i := 0; i+len(word) <= len(s); i++ {
+		if c := s[i]; (c == word[0] || c == word[0]+('a'-'A')) && strings.EqualFold(s[i:i+len(word)], word) {
+			return true
+		}
+	}
+	return false
 }
 
 // stmt returns the connection's compiled statement for query, compiling it the first time; nil when the

@@ -206,10 +206,10 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 // applyBatch applies the claimed deadlines within tx. It first runs every handler one after another
 // inside one savepoint, which is all a batch needs when each of them applies (two statements per
 // deadline fewer than a savepoint each), with the subjects read ahead (Preload) and the rows the handlers
-// only insert collected and inserted together at the end (storage.Deferred). If any is stale or fails, that attempt is rolled back as a whole
-// and the batch is applied again deadline by deadline, each in its own savepoint (apply), so that only
-// the stale or failing one is rolled back; the claimed rows stay locked throughout. The error is a
-// savepoint's own (the transaction is lost).
+// only insert collected and inserted together at the end (storage.Deferred). If any is stale or fails,
+// or that insert fails, the attempt is rolled back as a whole and the batch is applied again deadline by
+// deadline, each in its own savepoint (apply), so that only the stale or failing one is rolled back; the
+// claimed rows stay locked throughout. The error is a savepoint's own (the transaction is lost).
 func (e *Engine) applyBatch(ctx context.Context, tx *ent.Tx, claimed []*ent.Deadline, now time.Time) ([]outcome, error) {
 	if len(claimed) == 0 {
 		return nil, nil

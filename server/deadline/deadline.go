@@ -249,7 +249,7 @@ func (e *Engine) applyBatch(ctx context.Context, tx *ent.Tx, claimed []*ent.Dead
 		}
 	}
 	if whole {
-		if err := rows.Flush(ctx, tx, e.store.Dialect); err != nil {
+		if err := rows.Flush(ctx, tx); err != nil {
 			// Applied one by one below, each inserting its own rows, so that a failing one stays alone.
 			e.log.WarnContext(ctx, "deadline batch's rows not inserted together", "error", err)
 			whole = false

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
@@ -167,7 +166,6 @@ func audienceOf(parties []string) []string {
 	return out
 }
 
-// addParties indexes the event for each account of its audience (the party feed), on SQLite.
 // insertEventSQLite is the INSERT of an event on SQLite, built once (feed key 0).
 var insertEventSQLite = storage.InsertInto(event.Table, event.FieldType, event.FieldSubjectType, event.FieldSubjectID,
 	event.FieldRevision, event.FieldTime, event.FieldActorRole, event.FieldActorID, event.FieldPartyIds, event.FieldPayload, event.FieldFeedKey)
@@ -175,7 +173,8 @@ var insertEventSQLite = storage.InsertInto(event.Table, event.FieldType, event.F
 // partyColumns are the columns of an event's audience row.
 var partyColumns = []string{eventparty.FieldAccountID, eventparty.FieldEventID, eventparty.FieldFeedKey}
 
-// insertPartiesSQLite holds the INSERTs of an event's audience rows, by the audience's size, each built once.
+// insertPartiesSQLite holds the INSERTs of an event's audience rows (the party feed's index), by the
+// audience's size, each built once.
 var insertPartiesSQLite sync.Map
 
 // insertSQLite appends ev and then its audience rows on SQLite, setting ev's id.
@@ -201,12 +200,7 @@ func insertSQLite(ctx context.Context, tx *ent.Tx, ev *ent.Event, audience []str
 	}
 	query, ok := insertPartiesSQLite.Load(len(audience))
 	if !ok {
-		b := entsql.Dialect(dialect.SQLite).Insert(eventparty.Table).Columns(partyColumns...)
-		for range audience {
-			b.Values("", 0, 0) // any non-nil values: ent writes placeholders for them
-		}
-		text, _ := b.Query()
-		query, _ = insertPartiesSQLite.LoadOrStore(len(audience), text)
+		query, _ = insertPartiesSQLite.LoadOrStore(len(audience), storage.InsertRows(eventparty.Table, len(audience), partyColumns...))
 	}
 	args := make([]any, 0, 3*len(audience))
 	for _, id := range audience {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-
-	entsql "entgo.io/ent/dialect/sql"
 )
 
 // Deferred collects rows that a batch of changes inserts but does not read back within the batch (an
@@ -52,32 +50,22 @@ func Deferring(ctx context.Context) bool {
 	return d != nil
 }
 
-// Len is the number of rows collected and not yet flushed.
-func (d *Deferred) Len() int {
-	n := 0
-	for _, t := range d.tables {
-		n += len(t.values)
-	}
-	return n
-}
-
 // deferredRowsPerStatement bounds a multi-row INSERT so that its parameters stay far below both
 // engines' limits (SQLite's 32,766, Postgres's 65,535).
 const deferredRowsPerStatement = 500
 
-// Flush inserts the collected rows through q in the dialect dia, table by table in the order first used,
-// and forgets them. On an error the caller must roll back what the rows belong to.
-func (d *Deferred) Flush(ctx context.Context, q Execer, dia string) error {
+// Flush inserts the collected rows through q, table by table in the order first used, and forgets them.
+// On an error the caller must roll back what the rows belong to.
+func (d *Deferred) Flush(ctx context.Context, q Execer) error {
 	tables := d.tables
 	d.tables = nil
 	for _, t := range tables {
 		for rows := range slices.Chunk(t.values, deferredRowsPerStatement) {
-			b := entsql.Dialect(dia).Insert(t.name).Columns(t.columns...)
+			args := make([]any, 0, len(rows)*len(t.columns))
 			for _, r := range rows {
-				b.Values(r...)
+				args = append(args, r...)
 			}
-			query, args := b.Query()
-			if _, err := q.ExecContext(ctx, query, args...); err != nil {
+			if _, err := q.ExecContext(ctx, InsertRows(t.name, len(rows), t.columns...), args...); err != nil {
 				return fmt.Errorf("insert %d deferred %s rows: %w", len(rows), t.name, err)
 			}
 		}

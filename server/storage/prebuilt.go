@@ -82,13 +82,19 @@ func ScanRows[T any, P interface {
 
 // InsertInto is the text of an INSERT of one row of columns into table, in Postgres's dialect, which
 // runs unchanged on SQLite as SelectBy's statements do; the arguments are the values in column order.
-func InsertInto(table string, columns ...string) string {
-	b := entsql.Dialect(dialect.Postgres)
+func InsertInto(table string, columns ...string) string { return InsertRows(table, 1, columns...) }
+
+// InsertRows is InsertInto for n rows; the arguments are each row's values in column order, row after row.
+func InsertRows(table string, n int, columns ...string) string {
+	b := entsql.Dialect(dialect.Postgres).Insert(table).Columns(columns...)
 	values := make([]any, len(columns))
 	for i := range values {
 		values[i] = "" // any non-nil value: ent writes a placeholder for it (and NULL for nil)
 	}
-	q, _ := b.Insert(table).Columns(columns...).Values(values...).Query()
+	for range n {
+		b.Values(values...)
+	}
+	q, _ := b.Query()
 	return q
 }
 

@@ -44,6 +44,7 @@ type Engine struct {
 	log      *slog.Logger
 	handlers map[string]Handler
 	loaders  map[string]Loader // by subject type (Preload)
+	defers   map[string]bool   // kinds whose handlers' writes a batch may defer (Defers)
 	// tracer spans each deadline run; observe is told each run's kind and outcome (see Instrument).
 	tracer  trace.Tracer
 	observe func(kind, outcome string)
@@ -67,11 +68,22 @@ func (e *Engine) Alive(stall time.Duration) bool {
 // New returns an engine with no handlers.
 func New(store *storage.Store, clk clock.Clock, log *slog.Logger) *Engine {
 	return &Engine{store: store, clock: clk, log: log, handlers: map[string]Handler{},
-		loaders: map[string]Loader{}, tracer: noop.NewTracerProvider().Tracer(""), observe: func(string, string) {}}
+		loaders: map[string]Loader{}, defers: map[string]bool{}, tracer: noop.NewTracerProvider().Tracer(""), observe: func(string, string) {}}
 }
 
 // Handle registers the handler of a deadline kind.
 func (e *Engine) Handle(kind string, h Handler) { e.handlers[kind] = h }
+
+// Defers declares that the handlers of kinds change only their own subject, at the revision they read it
+// at, and otherwise read nothing that another handler of these kinds writes: the sweep's whole-batch
+// attempt runs them under one storage.Deferred, so that the writes they leave to it (their subjects'
+// updates, events, revision entries) are sent for the whole run of them at once. Before any other kind's
+// handler the collected writes are sent, so that it reads them.
+func (e *Engine) Defers(kinds ...string) {
+	for _, k := range kinds {
+		e.defers[k] = true
+	}
+}
 
 // Schedule sets the deadline of kind on a subject to due, within tx, replacing any pending one of the
 // same kind.
@@ -205,9 +217,9 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 
 // applyBatch applies the claimed deadlines within tx. It first runs every handler one after another
 // inside one savepoint, which is all a batch needs when each of them applies (two statements per
-// deadline fewer than a savepoint each), with the subjects read ahead (Preload) and the rows the handlers
-// only insert collected and inserted together at the end (storage.Deferred). If any is stale or fails,
-// or that insert fails, the attempt is rolled back as a whole and the batch is applied again deadline by
+// deadline fewer than a savepoint each), with the subjects read ahead (Preload) and the writes of the
+// handlers that defer them (Defers) sent together (storage.Deferred). If any is stale or fails, or a
+// deferred write fails, the attempt is rolled back as a whole and the batch is applied again deadline by
 // deadline, each in its own savepoint (apply), so that only the stale or failing one is rolled back; the
 // claimed rows stay locked throughout. The error is a savepoint's own (the transaction is lost).
 func (e *Engine) applyBatch(ctx context.Context, tx *ent.Tx, claimed []*ent.Deadline, now time.Time) ([]outcome, error) {
@@ -237,23 +249,33 @@ func (e *Engine) applyBatch(ctx context.Context, tx *ent.Tx, claimed []*ent.Dead
 		e.log.WarnContext(ctx, "deadline subjects not read ahead", "error", err)
 		whole = false
 	}
-	// The rows the handlers insert and nobody reads in the batch go in at its end (storage.Defer).
+	// The writes the deferring handlers (Defers) leave to the batch are sent together: before the next
+	// handler of another kind, and at the batch's end.
 	rows := &storage.Deferred{}
+	flush := func() {
+		if err := rows.Flush(ctx, tx); err != nil {
+			// Applied one by one below, each writing its own rows, so that a failing one stays alone.
+			e.log.WarnContext(ctx, "deadline batch's writes not sent together", "error", err)
+			whole = false
+		}
+	}
 	for i, d := range claimed {
 		h, ok := e.handlers[d.Kind]
 		if !whole || !ok {
 			continue
 		}
-		if err := h(storage.WithDeferred(context.WithValue(ctxs[i], preloadedKey{}, subjects), rows), tx, d, now); err != nil {
+		hctx := context.WithValue(ctxs[i], preloadedKey{}, subjects)
+		if e.defers[d.Kind] {
+			hctx = storage.WithDeferred(hctx, rows)
+		} else if flush(); !whole {
+			break
+		}
+		if err := h(hctx, tx, d, now); err != nil {
 			whole = false
 		}
 	}
 	if whole {
-		if err := rows.Flush(ctx, tx); err != nil {
-			// Applied one by one below, each inserting its own rows, so that a failing one stays alone.
-			e.log.WarnContext(ctx, "deadline batch's rows not inserted together", "error", err)
-			whole = false
-		}
+		flush()
 	}
 	end := "RELEASE SAVEPOINT deadlines"
 	if !whole {

@@ -132,6 +132,7 @@ func TestDeferredRowsFailTogether(t *testing.T) {
 			e := servertest.New(t, servertest.Options{Engine: engine, RecordStatements: true})
 			eng := deadline.New(e.Store, e.Clock, slog.Default())
 			deferred := 0
+			eng.Defers("effect")
 			eng.Handle("effect", func(ctx context.Context, tx *ent.Tx, d *ent.Deadline, _ time.Time) error {
 				id := "applied_" + d.SubjectID + "_" + d.ID
 				if d.SubjectID == "twin" || d.SubjectID == "twin2" {

@@ -91,9 +91,26 @@ func (f *Feed) Append(ctx context.Context, tx *ent.Tx, e Event) error {
 	// The schema's validators, which the statements below, written once, do not run as ent's would.
 	err = errors.Join(event.TypeValidator(stored.Type), event.SubjectTypeValidator(stored.SubjectType),
 		event.SubjectIDValidator(stored.SubjectID))
-	if err == nil && f.dialect == dialect.Postgres {
+	if err != nil {
+		return fmt.Errorf("append event %s: %w", e.Type, err)
+	}
+	// In a batch that defers its writes (the deadline sweep's), the event goes in with the batch's others,
+	// and its outbox rows, which refer to it, after them.
+	if storage.DeferRow(ctx, event.Table, f.insertDeferred, stored, audience) {
+		if f.outbox != nil {
+			storage.DeferAfter(ctx, func(ctx context.Context) error {
+				if err := f.outbox.Enqueue(ctx, tx, stored, e); err != nil {
+					return fmt.Errorf("append event %s: %w", e.Type, err)
+				}
+				return nil
+			})
+		}
+		f.notifyOnCommit(tx)
+		return nil
+	}
+	if f.dialect == dialect.Postgres {
 		err = insertPostgres(ctx, tx, stored, audience)
-	} else if err == nil {
+	} else {
 		// SQLite has one writer at a time: ids are in commit order, and every key is 0.
 		err = insertSQLite(ctx, tx, stored, audience)
 	}
@@ -107,6 +124,12 @@ func (f *Feed) Append(ctx context.Context, tx *ent.Tx, e Event) error {
 			return fmt.Errorf("append event %s: %w", e.Type, err)
 		}
 	}
+	f.notifyOnCommit(tx)
+	return nil
+}
+
+// notifyOnCommit wakes this process's followers once tx commits.
+func (f *Feed) notifyOnCommit(tx *ent.Tx) {
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
 		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
 			err := next.Commit(ctx, tx)
@@ -116,7 +139,6 @@ func (f *Feed) Append(ctx context.Context, tx *ent.Tx, e Event) error {
 			return err
 		})
 	})
-	return nil
 }
 
 // Changed returns a channel that is closed at the next commit of an event in this process.
@@ -186,14 +208,6 @@ func insertSQLite(ctx context.Context, tx *ent.Tx, ev *ent.Event, audience []str
 	}
 	if ev.ID, err = res.LastInsertId(); err != nil {
 		return err
-	}
-	// The audience rows are collected for the end of a batch where there is one (storage.Defer: the
-	// deadline sweep's), as nothing in the batch reads them.
-	if storage.Deferring(ctx) {
-		for _, id := range audience {
-			storage.Defer(ctx, eventparty.Table, partyColumns, id, ev.ID, ev.FeedKey)
-		}
-		return nil
 	}
 	if len(audience) == 0 {
 		return nil

@@ -14,6 +14,9 @@ import (
 func (s *Service) Register(e *deadline.Engine) {
 	confirmTimer.Handle(e, get, s.autoConfirm)
 	closeTimer.Handle(e, get, s.close)
+	// Each changes only its own order (and the ledger, which neither reads of another order): a batch may
+	// send their orders' updates and events together (storage.Deferred).
+	e.Defers(confirmTimer.Kind, closeTimer.Kind)
 	// Both timers change the order at the revision they read it at (commitEntity), so a sweep may read
 	// its orders ahead, all in one query.
 	e.Preload("order", func(ctx context.Context, tx *ent.Tx, ids []string) (map[string]any, error) {

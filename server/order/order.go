@@ -142,8 +142,13 @@ func (s *Service) commitEntity(ctx context.Context, tx *ent.Tx, o *ent.Order, c 
 			return nil, err
 		}
 	}
-	updated, found, err := storage.UpdateAtRevision[ent.Order](ctx, tx, s.store.Dialect, entorder.Table, entorder.Columns,
-		u.Check, u.Mutation(), o.ID, o.Revision)
+	// In a batch that defers its writes (the deadline sweep's), the update is sent with the batch's others.
+	updated, found, err := storage.DeferUpdateAtRevision[ent.Order](ctx, s.store.Dialect, entorder.Table, u.Check, u.Mutation(),
+		o, o.ID, o.Revision)
+	if err == nil && !found {
+		updated, found, err = storage.UpdateAtRevision[ent.Order](ctx, tx, s.store.Dialect, entorder.Table, entorder.Columns,
+			u.Check, u.Mutation(), o.ID, o.Revision)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s order %s: %w", c.event, o.ID, err)
 	}

@@ -7,9 +7,11 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	adminv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/admin/v1"
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
+	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
 	"github.com/tradeassure/tradeassure/server/servertest"
 )
@@ -51,8 +53,13 @@ func shapeOf(s string) string {
 	switch m := statementShape.FindStringSubmatch(s); {
 	case strings.HasPrefix(s, "BEGIN"), s == "COMMIT", s == "ROLLBACK":
 		return strings.Fields(s)[0]
-	case strings.HasPrefix(s, "WITH e AS (INSERT INTO events ") && strings.Contains(s, "INSERT INTO event_parties "):
+	case (strings.HasPrefix(s, "WITH e AS (INSERT INTO events ") || strings.HasPrefix(s, "WITH v AS (SELECT * FROM unnest(")) &&
+		strings.Contains(s, "INSERT INTO event_parties "):
 		return "INSERT events and event_parties"
+	case strings.HasPrefix(s, "SELECT nextval("):
+		return "SELECT nextval"
+	case strings.HasPrefix(s, `SELECT COALESCE((SELECT "seq" FROM "sqlite_sequence"`):
+		return "SELECT sqlite_sequence"
 	case m != nil:
 		return strings.Fields(strings.ToUpper(m[1]))[0] + " " + m[2]
 	default:
@@ -174,30 +181,34 @@ func TestCreateOrderSeesTheCurrentLimit(t *testing.T) {
 }
 
 // TestSweepStatements pins what the deadline sweep sends to close three orders in one batch: their
-// orders read in one query (the sweep's reading ahead), then per order one UPDATE that returns the
-// updated row (no SELECT after it) and its event (on Postgres with its audience), then the batch's
-// revisions (and on SQLite the events' audience rows) in one multi-row INSERT each, and the batch marked
-// in one statement.
+// orders read in one query (the sweep's reading ahead), then, for the whole batch, one UPDATE of the
+// three orders (each at the revision it was read at: no RETURNING, no SELECT after it), one multi-row
+// INSERT of their revisions and their events with their audience rows (on SQLite numbered after the
+// table's last id and inserted with two multi-row INSERTs; on Postgres numbered from the sequence and
+// inserted by one statement), and the batch marked in one statement.
 func TestSweepStatements(t *testing.T) {
 	for _, engine := range servertest.Engines() {
 		t.Run(engine, func(t *testing.T) {
 			e := servertest.New(t, servertest.Options{Engine: engine, RecordStatements: true})
 			m := newMarket(t, e)
+			var ids []string
 			for i := 0; i < 3; i++ {
-				m.delivered(retailPolicy)
+				ids = append(ids, m.delivered(retailPolicy).GetId())
 			}
 			e.Advance(15 * day) // auto-confirmed: their after-sales windows start
+			before := map[string]int64{}
+			for _, id := range ids {
+				before[id] = e.Store.Client.Order.GetX(e.Ctx, id).Revision
+			}
 			e.Statements.Reset()
 			e.Advance(15 * day) // and end in this sweep
-			perOrder, together := []string{"UPDATE orders", "INSERT events"}, []string{"INSERT order_revisions", "INSERT event_parties"}
+			events := []string{"SELECT sqlite_sequence", "INSERT events", "INSERT event_parties"}
 			if engine == "postgres" {
-				perOrder, together = []string{"UPDATE orders", "INSERT events and event_parties"}, []string{"INSERT order_revisions"}
+				events = []string{"SELECT nextval", "INSERT events and event_parties"}
 			}
-			want := []string{"BEGIN", "SELECT deadlines", "SAVEPOINT deadlines", "SELECT orders"}
-			for i := 0; i < 3; i++ {
-				want = append(want, perOrder...)
-			}
-			want = append(want, together...)
+			want := []string{"BEGIN", "SELECT deadlines", "SAVEPOINT deadlines", "SELECT orders", "UPDATE orders",
+				"INSERT order_revisions"}
+			want = append(want, events...)
 			want = append(want, "RELEASE SAVEPOINT deadlines", "UPDATE deadlines", "COMMIT",
 				"BEGIN", "SELECT deadlines", "COMMIT") // the next claim finds none
 			stmts := e.Statements.List()
@@ -206,13 +217,56 @@ func TestSweepStatements(t *testing.T) {
 					strings.Join(stmts, "\n"))
 			}
 			for _, s := range stmts {
-				if strings.HasPrefix(s, "UPDATE") && strings.Contains(s, "orders") && !strings.Contains(s, " RETURNING ") {
-					t.Errorf("an order's update without RETURNING: %s", s)
-				}
 				if strings.HasPrefix(s, "INSERT INTO") && strings.Contains(s, "order_revisions") && strings.Count(s, "), (") != 2 {
 					t.Errorf("the revisions not in one INSERT of three rows: %s", s)
 				}
 			}
+			// What the batch wrote is what the orders' own changes would have: each order closed at its next
+			// revision, its revision entry and its event in the order's feed, the event's payload the order
+			// as stored.
+			for _, id := range ids {
+				m.checkClosedBySweep(id, before[id]+1)
+			}
 		})
+	}
+}
+
+// checkClosedBySweep checks, through the parties' clients, that the order id was closed by the sweep at
+// revision: it reads as closed at that revision, its last revision entry is the closing one and holds
+// the order as it reads, and the buyer's and the supplier's feeds each end the order's events with the
+// closing event, whose payload is the order as it reads.
+func (m *market) checkClosedBySweep(id string, revision int64) {
+	m.t.Helper()
+	o := m.get(id)
+	if o.GetState() != orderv1.Order_STATE_CLOSED || o.GetRevision() != revision {
+		m.t.Fatalf("order %s is %v at revision %d, want closed at %d", id, o.GetState(), o.GetRevision(), revision)
+	}
+	revs, err := m.buyer.Orders.ListOrderRevisions(m.e.Ctx, connect.NewRequest(&orderv1.ListOrderRevisionsRequest{OrderId: id, PageSize: 500}))
+	if err != nil {
+		m.t.Fatalf("revisions of %s: %v", id, err)
+	}
+	list := revs.Msg.GetRevisions()
+	if last := list[len(list)-1]; last.GetRevision() != revision || last.GetChange() != "order.closed" || !proto.Equal(last.GetOrder(), o) {
+		m.t.Fatalf("order %s's last revision entry: %d %s %v, want %d order.closed %v", id, last.GetRevision(), last.GetChange(),
+			last.GetOrder(), revision, o)
+	}
+	for _, p := range []*servertest.Party{m.buyer, m.supplier} {
+		resp, err := p.Events.ListEvents(m.e.Ctx, connect.NewRequest(&eventv1.ListEventsRequest{SubjectId: id, PageSize: 100}))
+		if err != nil {
+			m.t.Fatalf("events of %s: %v", id, err)
+		}
+		evs := resp.Msg.GetEvents()
+		last := evs[len(evs)-1]
+		payload := &orderv1.Order{}
+		if err := last.GetPayload().UnmarshalTo(payload); err != nil || last.GetType() != "order.closed" ||
+			last.GetRevision() != revision || !proto.Equal(payload, o) {
+			m.t.Fatalf("order %s's last event: %s at %d, %v (%v); want order.closed at %d, %v", id, last.GetType(),
+				last.GetRevision(), payload, err, revision, o)
+		}
+		for i := 1; i < len(evs); i++ {
+			if evs[i].GetRevision() <= evs[i-1].GetRevision() {
+				m.t.Fatalf("order %s's events out of revision order: %v", id, evs)
+			}
+		}
 	}
 }

@@ -27,11 +27,7 @@ func TestUpdateAtRevision(t *testing.T) {
 			s, stmts := heldStore(t, engine)
 			start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 			shipped := start.Add(36 * time.Hour)
-			s.Client.Order.Create().SetID("ord_1").SetPolicy(entorder.PolicyRetail).SetPolicyVersion("v1").
-				SetState(entorder.StatePaid).SetSupplierID("acc_s").SetBuyerID("acc_b").SetBuyerEmail("b@test.example").
-				SetCurrency("USD").SetTerms([]byte{1}).SetGoodsMinor(100).SetTotalMinor(150).SetAdvanceMinor(0).
-				SetTotalUsdMinor(150).SetCoveredMinor(150).SetShipByTime(shipped).SetAutoConfirmDeadline(shipped).
-				SetEtag("e1").SetCreateTime(start).SetUpdateTime(start).ExecX(ctx)
+			paidOrder(ctx, s, "ord_1", start, shipped)
 			update := func(rev int64, set func(u *ent.OrderUpdate)) (*ent.Order, bool, error) {
 				var (
 					o     *ent.Order
@@ -90,4 +86,98 @@ func TestUpdateAtRevision(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDeferUpdateAtRevision checks the deferred update of rows at their revisions on both engines: the
+// row it works out is the row as a fresh read finds it once the batch is flushed (fields set and
+// cleared, an enum, a time with nanoseconds), the batch's rows go in one UPDATE, nothing is sent before
+// the flush, an update that adds to a field is left to the caller, and a flush in which one row moved on
+// from its revision fails (the caller rolls the batch back).
+func TestDeferUpdateAtRevision(t *testing.T) {
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			s, stmts := heldStore(t, engine)
+			start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+			shipped := start.Add(36*time.Hour + 123456789*time.Nanosecond)
+			for _, id := range []string{"ord_1", "ord_2", "ord_3"} {
+				paidOrder(ctx, s, id, start, shipped)
+			}
+			// batch defers an update of each order read at rev, and flushes them.
+			batch := func(rev int64, ids ...string) (map[string]*ent.Order, error) {
+				out := map[string]*ent.Order{}
+				err := s.WithTx(ctx, func(tx *ent.Tx) error {
+					d := &storage.Deferred{}
+					dctx := storage.WithDeferred(ctx, d)
+					for _, id := range ids {
+						current := tx.Order.GetX(ctx, id)
+						current.Revision = rev
+						u := tx.Order.Update().SetRevision(rev + 1).SetUpdateTime(shipped).SetState(entorder.StateShipped).
+							ClearAutoConfirmDeadline().SetEtag("e2").SetDeliverTime(shipped)
+						o, deferred, err := storage.DeferUpdateAtRevision[ent.Order](dctx, s.Dialect, entorder.Table, u.Check,
+							u.Mutation(), current, id, rev)
+						if err != nil || !deferred {
+							t.Fatalf("defer the update of %s: %v, %v", id, deferred, err)
+						}
+						out[id] = o
+					}
+					stmts.Reset()
+					return d.Flush(ctx, tx)
+				})
+				return out, err
+			}
+			got, err := batch(1, "ord_1", "ord_2")
+			if err != nil {
+				t.Fatalf("flush: %v", err)
+			}
+			if l := stmts.List(); len(l) != 2 || !strings.HasPrefix(l[0], "UPDATE") || l[1] != "COMMIT" {
+				t.Fatalf("the flush sent %d statements, want one UPDATE (and the COMMIT):\n%s", len(l), strings.Join(l, "\n"))
+			}
+			for _, id := range []string{"ord_1", "ord_2"} {
+				fresh := s.Client.Order.GetX(ctx, id)
+				if diff := cmp.Diff(fresh.String(), got[id].String()); diff != "" {
+					t.Fatalf("%s: worked-out row differs from a fresh read (-fresh +worked out):\n%s", id, diff)
+				}
+				if fresh.Revision != 2 || fresh.State != entorder.StateShipped || fresh.AutoConfirmDeadline != nil {
+					t.Fatalf("%s after the flush = %v", id, fresh)
+				}
+			}
+
+			// ord_1 is at revision 2 now: a batch reading it at 1 fails as a whole and writes nothing.
+			if _, err := batch(1, "ord_3", "ord_1"); err == nil || !strings.Contains(err.Error(), "1 applied") {
+				t.Fatalf("a batch with a row moved on: %v, want it failed", err)
+			}
+			if o := s.Client.Order.GetX(ctx, "ord_3"); o.Revision != 1 || o.State != entorder.StatePaid {
+				t.Fatalf("ord_3 after the failed batch: revision %d, %s; want untouched", o.Revision, o.State)
+			}
+
+			err = s.WithTx(ctx, func(tx *ent.Tx) error {
+				current := tx.Order.GetX(ctx, "ord_3")
+				u := tx.Order.Update().SetRevision(2).AddPaidMinor(150)
+				_, deferred, err := storage.DeferUpdateAtRevision[ent.Order](storage.WithDeferred(ctx, &storage.Deferred{}),
+					s.Dialect, entorder.Table, u.Check, u.Mutation(), current, "ord_3", 1)
+				if err != nil || deferred {
+					t.Fatalf("an update adding to a field: deferred %v, %v; want it left to the caller", deferred, err)
+				}
+				_, deferred, err = storage.DeferUpdateAtRevision[ent.Order](ctx, s.Dialect, entorder.Table, u.Check,
+					u.Mutation(), current, "ord_3", 1)
+				if err != nil || deferred {
+					t.Fatalf("an update outside a batch: deferred %v, %v; want it left to the caller", deferred, err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// paidOrder stores a paid order id, created at start, to ship by shipped.
+func paidOrder(ctx context.Context, s *storage.Store, id string, start, shipped time.Time) {
+	s.Client.Order.Create().SetID(id).SetPolicy(entorder.PolicyRetail).SetPolicyVersion("v1").
+		SetState(entorder.StatePaid).SetSupplierID("acc_s").SetBuyerID("acc_b").SetBuyerEmail("b@test.example").
+		SetCurrency("USD").SetTerms([]byte{1}).SetGoodsMinor(100).SetTotalMinor(150).SetAdvanceMinor(0).
+		SetTotalUsdMinor(150).SetCoveredMinor(150).SetShipByTime(shipped).SetAutoConfirmDeadline(shipped).
+		SetEtag("e1").SetCreateTime(start).SetUpdateTime(start).ExecX(ctx)
 }

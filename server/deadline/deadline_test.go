@@ -211,7 +211,7 @@ func TestBatchIsolatesFailures(t *testing.T) {
 				})
 			}
 			now := e.Clock.Now()
-			const n = 130 // more than two batches
+			const n = 430 // more than two batches on either engine
 			for i := 0; i < n; i++ {
 				schedule(t, e, fmt.Sprintf("s_%03d", i), "apply", now.Add(time.Minute))
 			}

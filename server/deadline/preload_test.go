@@ -184,3 +184,53 @@ func TestDeferredRowsFailTogether(t *testing.T) {
 		})
 	}
 }
+
+// TestDeferredBeforeOtherKinds checks where a batch sends what its deferring handlers (Defers) left to
+// it: before the handler of a kind that does not defer, which therefore reads it and writes its own
+// rows at once, and at the batch's end; the functions left to run after the rows (storage.DeferAfter)
+// run once the rows they refer to are written.
+func TestDeferredBeforeOtherKinds(t *testing.T) {
+	for _, engine := range servertest.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Engine: engine})
+			eng := deadline.New(e.Store, e.Clock, slog.Default())
+			eng.Defers("deferring")
+			afterSaw := map[string]int{}
+			eng.Handle("deferring", func(ctx context.Context, tx *ent.Tx, d *ent.Deadline, _ time.Time) error {
+				id := "applied_" + d.SubjectID + "_" + d.ID
+				if !storage.Defer(ctx, setting.Table, setting.Columns, id, "1") {
+					return tx.Setting.Create().SetID(id).SetValue("1").Exec(ctx)
+				}
+				storage.DeferAfter(ctx, func(ctx context.Context) error {
+					afterSaw[d.SubjectID] = tx.Setting.Query().Where(setting.ID(id)).CountX(ctx)
+					return nil
+				})
+				return nil
+			})
+			var seen int
+			deferringInReader := true
+			eng.Handle("reading", func(ctx context.Context, tx *ent.Tx, d *ent.Deadline, _ time.Time) error {
+				deferringInReader = storage.Deferring(ctx)
+				seen = tx.Setting.Query().Where(setting.IDGT("applied_"), setting.IDLT("applied_~")).CountX(ctx)
+				return tx.Setting.Create().SetID("applied_" + d.SubjectID + "_" + d.ID).SetValue("1").Exec(ctx)
+			})
+			now := e.Clock.Now()
+			for _, s := range []struct{ subject, kind string }{{"a", "deferring"}, {"b", "deferring"}, {"r", "reading"}, {"c", "deferring"}} {
+				schedule(t, e, s.subject, s.kind, now.Add(time.Hour))
+			}
+			e.Clock.Set(now.Add(time.Hour))
+			if n, err := eng.RunDue(e.Ctx); err != nil || n != 4 {
+				t.Fatalf("sweep: %d applied, %v; want 4", n, err)
+			}
+			if seen != 2 || deferringInReader {
+				t.Fatalf("the reading handler saw %d rows (deferring: %v), want the 2 deferred before it, written", seen, deferringInReader)
+			}
+			if got := applied(t, e, "a", "b", "r", "c"); got["a"] != 1 || got["b"] != 1 || got["r"] != 1 || got["c"] != 1 {
+				t.Fatalf("applied = %v, want each once", got)
+			}
+			if afterSaw["a"] != 1 || afterSaw["b"] != 1 || afterSaw["c"] != 1 {
+				t.Fatalf("the functions run after the rows saw %v, want each its own row", afterSaw)
+			}
+		})
+	}
+}

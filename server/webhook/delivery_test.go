@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -31,9 +32,19 @@ func TestOrderLifeArrivesSigned(t *testing.T) {
 			start := m.feedIDs(m.operator, "", nil)
 			cursor := start[len(start)-1]
 			orderID := m.life()
+			// Its after-sales window ends: the sweep closes it, sending its closing event with the sweep's
+			// batch (storage.Deferred), its deliveries queued after it.
+			m.e.Advance(90 * 24 * time.Hour)
 
 			isOrder := func(ev *eventv1.Event) bool { return ev.GetSubjectId() == orderID }
-			wantSupplier := m.feedIDs(m.supplier, cursor, func(ev *eventv1.Event) bool { return strings.HasPrefix(ev.GetType(), "order.") })
+			var lastSupplierType string
+			wantSupplier := m.feedIDs(m.supplier, cursor, func(ev *eventv1.Event) bool {
+				if strings.HasPrefix(ev.GetType(), "order.") {
+					lastSupplierType = ev.GetType()
+					return true
+				}
+				return false
+			})
 			wantBuyer := m.feedIDs(m.buyer, cursor, nil)
 			wantPlatform := m.feedIDs(m.operator, cursor, nil)
 			for _, c := range []struct {
@@ -75,7 +86,7 @@ func TestOrderLifeArrivesSigned(t *testing.T) {
 					}
 				}
 			}
-			if len(wantSupplier) != 6 {
+			if len(wantSupplier) != 7 || lastSupplierType != "order.closed" {
 				t.Fatalf("the supplier's order events: %v", wantSupplier)
 			}
 			// The deliveries are listed with their attempts and the endpoint counts them.
@@ -87,13 +98,14 @@ func TestOrderLifeArrivesSigned(t *testing.T) {
 			// The receiver has answered; the outcomes are recorded just after.
 			servertest.WaitFor(t, "the outcomes", func() bool {
 				ep = m.getEndpoint(m.supplier, ep.GetId())
-				return ep.GetStats().GetSucceededDeliveries() == 6
+				return ep.GetStats().GetSucceededDeliveries() == 7
 			}, supplierRx.Count)
-			if ep.GetStats().GetSucceededDeliveries() != 6 || ep.GetStats().GetPendingDeliveries() != 0 || ep.GetScope() != webhookv1.WebhookEndpoint_SCOPE_ACCOUNT {
+			if ep.GetStats().GetSucceededDeliveries() != 7 || ep.GetStats().GetPendingDeliveries() != 0 || ep.GetScope() != webhookv1.WebhookEndpoint_SCOPE_ACCOUNT {
 				t.Fatalf("endpoint %v", ep)
 			}
+			// Newest first; those that finished before the 90 days passed are pruned (Config.Retention).
 			ds := m.deliveries(m.supplier, ep.GetId())
-			if len(ds) != 6 || ds[0].GetState() != webhookv1.WebhookDelivery_STATE_SUCCEEDED || len(ds[0].GetAttempts()) != 1 ||
+			if len(ds) == 0 || ds[0].GetEventType() != "order.closed" || ds[0].GetState() != webhookv1.WebhookDelivery_STATE_SUCCEEDED || len(ds[0].GetAttempts()) != 1 ||
 				ds[0].GetAttempts()[0].GetHttpStatus() != 200 || ds[0].GetAttempts()[0].GetResponseBody() != "ok 200" {
 				t.Fatalf("deliveries %v", ds)
 			}

@@ -170,9 +170,9 @@ var (
 		PrimaryKey: []*schema.Column{DeadlinesColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "deadline_state_due_time",
+				Name:    "deadline_state_due_time_id",
 				Unique:  false,
-				Columns: []*schema.Column{DeadlinesColumns[5], DeadlinesColumns[4]},
+				Columns: []*schema.Column{DeadlinesColumns[5], DeadlinesColumns[4], DeadlinesColumns[0]},
 			},
 			{
 				Name:    "deadline_subject_type_subject_id_kind",

@@ -35,6 +35,9 @@ type Event struct {
 	Parties []string
 	// Payload is the subject after the change.
 	Payload proto.Message
+	// Encoded, when set, is Payload's wire encoding, which the caller already made (an order's revision
+	// snapshot): the event stores it rather than encode Payload again.
+	Encoded []byte
 }
 
 // Feed appends events and wakes followers when they commit.
@@ -75,10 +78,18 @@ RETURNING id, feed_key),
 p AS (INSERT INTO event_parties (account_id, feed_key, event_id) SELECT a, e.feed_key, e.id FROM e, unnest($10::text[]) AS a)
 SELECT id, feed_key FROM e`
 
+// anyTypePrefix is the prefix of a payload's type URL, as anypb.New writes it.
+const anyTypePrefix = "type.googleapis.com/"
+
 // Append adds an event within tx; followers are woken when tx commits.
 func (f *Feed) Append(ctx context.Context, tx *ent.Tx, e Event) error {
-	payload, err := anypb.New(e.Payload)
-	if err != nil {
+	var (
+		payload *anypb.Any
+		err     error
+	)
+	if e.Encoded != nil {
+		payload = &anypb.Any{TypeUrl: anyTypePrefix + string(e.Payload.ProtoReflect().Descriptor().FullName()), Value: e.Encoded}
+	} else if payload, err = anypb.New(e.Payload); err != nil {
 		return fmt.Errorf("append event %s: %w", e.Type, err)
 	}
 	body, err := proto.Marshal(payload)

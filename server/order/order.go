@@ -189,7 +189,7 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, o *ent.Order, c change
 	idempotency.StoredOrderRevision(tx, o.ID, o.Revision, snapshot)
 	err = s.feed.Append(ctx, tx, events.Event{
 		Type: typ, SubjectType: "order", SubjectID: o.ID, Revision: o.Revision, Time: c.now,
-		Actor: c.actor, Parties: []string{o.BuyerID, o.SupplierID}, Payload: pb,
+		Actor: c.actor, Parties: []string{o.BuyerID, o.SupplierID}, Payload: pb, Encoded: snapshot,
 	})
 	if err != nil {
 		return nil, err

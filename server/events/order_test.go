@@ -11,12 +11,18 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tradeassure/tradeassure/ent"
+	entdeadline "github.com/tradeassure/tradeassure/ent/deadline"
+	entorder "github.com/tradeassure/tradeassure/ent/order"
 
 	commonv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/common/v1"
 	eventv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1"
 	"github.com/tradeassure/tradeassure/gen/go/tradeassure/event/v1/eventv1connect"
 	orderv1 "github.com/tradeassure/tradeassure/gen/go/tradeassure/order/v1"
+	"github.com/tradeassure/tradeassure/server/resource"
 	"github.com/tradeassure/tradeassure/server/servertest"
 )
 
@@ -44,7 +50,8 @@ func (f *follower) poll(ctx context.Context) error {
 
 // TestFollowersSeeEveryEventOnceInOrder is the feed's ordering property without a global lock: writers
 // on two server processes over one database change many different orders at once (each order drafted,
-// then cancelled: revisions 1 and 2), while two followers page through the feed as it grows — the
+// then cancelled: revisions 1 and 2) and both processes' deadline sweeps close 300 more (each batch's
+// events inserted together, storage.Deferred), while two followers page through the feed as it grows — the
 // operator's whole feed on one process, a buyer's party feed on the other. Each follower must end with
 // every event it may see exactly once (none skipped while older transactions were still running), with
 // each order's revisions in order. On Postgres the processes share a database; on SQLite a WAL file.
@@ -67,10 +74,29 @@ func TestFollowersSeeEveryEventOnceInOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 
+			// Orders whose after-sales window has ended, half of them the followed buyer's: both processes'
+			// deadline sweeps close them while the writers write, each batch's events inserted together.
+			const closable = 300
+			seedClosable(t, a, supplier.ID(), []string{buyer.ID(), other.ID()}, product, closable)
+
 			const writers, perWriter = 8, 12
 			var done atomic.Bool
 			var wg sync.WaitGroup
-			errs := make(chan error, writers)
+			errs := make(chan error, writers+4)
+			var sweepsDone atomic.Bool
+			var sweeps sync.WaitGroup
+			for _, env := range []*servertest.Env{a, b} {
+				sweeps.Add(1)
+				go func() {
+					defer sweeps.Done()
+					for !sweepsDone.Load() {
+						if _, err := env.Server.Engine.RunDue(ctx); err != nil {
+							errs <- fmt.Errorf("sweep: %w", err)
+							return
+						}
+					}
+				}()
+			}
 			for w := 0; w < writers; w++ {
 				env := a
 				if w%2 == 1 {
@@ -118,6 +144,10 @@ func TestFollowersSeeEveryEventOnceInOrder(t *testing.T) {
 				}()
 			}
 			wg.Wait()
+			servertest.WaitFor(t, "the sweeps to close every order", func() bool { return pendingCloses(t, a) == 0 },
+				func() int { return pendingCloses(t, a) })
+			sweepsDone.Store(true)
+			sweeps.Wait()
 			done.Store(true)
 			fw.Wait()
 			close(errs)
@@ -145,8 +175,12 @@ func TestFollowersSeeEveryEventOnceInOrder(t *testing.T) {
 					want["buyer on A"][id] = true
 				}
 			}
-			if n := len(want["operator on B"]); n < 2*writers*perWriter {
-				t.Fatalf("%d new events stored, want at least %d", n, 2*writers*perWriter)
+			if n := len(want["operator on B"]); n < 2*writers*perWriter+closable {
+				t.Fatalf("%d new events stored, want at least %d", n, 2*writers*perWriter+closable)
+			}
+			if n := a.Store.Client.Order.Query().Where(entorder.IDGT("ord_closable_"), entorder.IDLT("ord_closable_~"), entorder.StateEQ(entorder.StateClosed)).
+				CountX(ctx); n != closable {
+				t.Fatalf("%d of the %d orders closed by the sweeps", n, closable)
 			}
 			for _, f := range followers {
 				// The writers are done: catch up to the end, then check.
@@ -178,6 +212,44 @@ func TestFollowersSeeEveryEventOnceInOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seedClosable stores n completed orders of supplierID, for the buyers in turn, whose after-sales windows
+// end now, each with its pending close deadline.
+func seedClosable(t *testing.T, e *servertest.Env, supplierID string, buyers []string, product string, n int) {
+	t.Helper()
+	now := e.Clock.Now()
+	termBytes, err := proto.Marshal(terms(product, now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders := make([]*ent.OrderCreate, n)
+	deadlines := make([]*ent.DeadlineCreate, n)
+	for i := range n {
+		id := fmt.Sprintf("ord_closable_%04d", i)
+		orders[i] = e.Store.Client.Order.Create().SetID(id).SetPolicy(entorder.PolicyRetail).
+			SetPolicyVersion("2026-11-01").SetState(entorder.StateCompleted).SetSupplierID(supplierID).
+			SetBuyerID(buyers[i%len(buyers)]).SetBuyerEmail("closable@test.example").SetCurrency("USD").SetTerms(termBytes).
+			SetGoodsMinor(10_00).SetTotalMinor(10_00).SetAdvanceMinor(0).SetTotalUsdMinor(10_00).SetCoveredMinor(10_00).
+			SetShipByTime(now).SetCompleteTime(now).SetAfterSalesDeadline(now).SetEtag(resource.Etag(id, 1)).
+			SetCreateTime(now).SetUpdateTime(now)
+		deadlines[i] = e.Store.Client.Deadline.Create().SetID("dl_" + id).SetSubjectType("order").SetSubjectID(id).
+			SetKind("order.close").SetDueTime(now).SetCreateTime(now)
+	}
+	e.Store.Client.Order.CreateBulk(orders...).ExecX(e.Ctx)
+	e.Store.Client.Deadline.CreateBulk(deadlines...).ExecX(e.Ctx)
+}
+
+// pendingCloses is how many close deadlines are still pending.
+func pendingCloses(t *testing.T, e *servertest.Env) int {
+	t.Helper()
+	n, err := e.Store.Client.Deadline.Query().Where(entdeadline.Kind("order.close"),
+		entdeadline.StateEQ(entdeadline.StatePending)).Count(e.Ctx)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	return n
 }
 
 func countIn(seen []*eventv1.Event, want map[string]bool) int {

@@ -260,7 +260,14 @@ func (e *Engine) applyBatch(ctx context.Context, tx *ent.Tx, claimed []*ent.Dead
 	// handler of another kind, and at the batch's end.
 	rows := &storage.Deferred{}
 	flush := func() {
-		if err := rows.Flush(ctx, tx); err != nil {
+		err := rows.Flush(ctx, tx)
+		switch {
+		case errors.Is(err, storage.ErrMoved):
+			// A subject read ahead had changed (as a stale copy makes any handler fail): applied one by
+			// one below, each reading its own.
+			e.log.DebugContext(ctx, "deadline batch applied one by one", "reason", err)
+			whole = false
+		case err != nil:
 			// Applied one by one below, each writing its own rows, so that a failing one stays alone.
 			e.log.WarnContext(ctx, "deadline batch's writes not sent together", "error", err)
 			whole = false

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -13,6 +14,10 @@ import (
 
 	"entgo.io/ent/dialect"
 )
+
+// ErrMoved is the error of a flush in which a deferred update found its row no longer at the revision it
+// was read at (another change of the batch, or of a concurrent writer, came first).
+var ErrMoved = errors.New("a row moved on from its revision")
 
 // DeferUpdateAtRevision is UpdateAtRevision of the row id that current holds (read at revision) for a
 // batch that defers its writes (ctx carries a Deferred, see DeferRow): it runs check, works out the row
@@ -112,8 +117,12 @@ func updateRows(ctx context.Context, q Execer, d, table string, columns []string
 		if err != nil {
 			return fmt.Errorf("update %d deferred %s rows: %w", len(rows), table, err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n != int64(len(rows)) {
-			return fmt.Errorf("update %d deferred %s rows: %d applied (%v): a row moved on from its revision", len(rows), table, n, err)
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("update %d deferred %s rows: %w", len(rows), table, err)
+		}
+		if n != int64(len(rows)) {
+			return fmt.Errorf("update %d deferred %s rows: %d applied: %w", len(rows), table, n, ErrMoved)
 		}
 	}
 	return nil

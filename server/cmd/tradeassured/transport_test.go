@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tradeassure/tradeassure/server/transport"
 )
 
 // gzipZeros returns n zero bytes, gzipped.
@@ -108,10 +110,15 @@ type hostile struct {
 
 // TestHostileBodiesKeepMemoryLow runs the real binary and sends it a burst of compressed bombs
 // (254 KB inflating to 256 MiB) and large plain bodies, over Connect (HTTP/1.1) and gRPC (h2c), without
-// a key and with a valid key: each is answered UNAUTHENTICATED or RESOURCE_EXHAUSTED, and the server's
-// peak resident memory stays under 200 MiB.
+// a key and with a valid key: each is answered UNAUTHENTICATED or RESOURCE_EXHAUSTED. Without a key the
+// server's peak resident memory stays under 200 MiB. With one, it stays within what docs/limits.md says
+// the requests in flight may hold: its memory before the burst, plus, for each of the six senders, four
+// times the maximum message size, doubled for the collector's allowance (GOGC=100), whose lag behind a
+// burst depends on how busy the machine is — 192 MiB in all, where one bomb inflated in full would take
+// 256 MiB by itself.
 func TestHostileBodiesKeepMemoryLow(t *testing.T) {
 	p, key := productionServer(t)
+	held := int64(2 * burstSenders * 4 * transport.DefaultMaxMessageBytes)
 
 	bomb := gzipZeros(t, 256<<20)
 	t.Logf("bomb: %d bytes inflating to %d", len(bomb), 256<<20)
@@ -122,6 +129,11 @@ func TestHostileBodiesKeepMemoryLow(t *testing.T) {
 	defer h2.CloseIdleConnections()
 	// Without a key first, then with one: the server's peak after each burst.
 	for _, k := range []struct{ name, key, want string }{{"no key", "", "unauthenticated"}, {"valid key", key, "resource_exhausted"}} {
+		_, before := memory(t, p.cmd.Process.Pid)
+		limit := int64(200 << 10) // KiB, as /proc reports
+		if k.key != "" {
+			limit = int64(before) + held>>10
+		}
 		reqs := []hostile{
 			{name: "connect gzip bomb", key: k.key, gzip: true, body: func() io.Reader { return bytes.NewReader(bomb) }},
 			{name: "connect plain 16 MiB", key: k.key, body: func() io.Reader { return bytes.NewReader(plain) }},
@@ -134,11 +146,14 @@ func TestHostileBodiesKeepMemoryLow(t *testing.T) {
 		hwm, rss := memory(t, p.cmd.Process.Pid)
 		t.Logf("%s: %d hostile requests (%d answered %s, the rest cut while sending): server peak RSS %d MiB, now %d MiB",
 			k.name, 10*len(reqs), answered, k.want, hwm>>10, rss>>10)
-		if hwm > 200<<10 {
-			t.Fatalf("%s: server peak RSS %d MiB, want under 200 MiB", k.name, hwm>>10)
+		if int64(hwm) > limit {
+			t.Fatalf("%s: server peak RSS %d MiB (%d MiB before the burst), want under %d MiB", k.name, hwm>>10, before>>10, limit>>10)
 		}
 	}
 }
+
+// burstSenders is how many clients send a burst's requests at once.
+const burstSenders = 6
 
 // burst sends each request ten times from six clients at once. Each must be answered with want, or,
 // for an HTTP/1 body sent without waiting for 100-continue, may be cut while sending: the server
@@ -146,7 +161,7 @@ func TestHostileBodiesKeepMemoryLow(t *testing.T) {
 // It returns how many were answered.
 func burst(t *testing.T, h1, h2 *http.Client, base string, reqs []hostile, want string) int {
 	t.Helper()
-	const rounds, workers = 10, 6
+	const rounds, workers = 10, burstSenders
 	jobs := make(chan hostile)
 	var mu sync.Mutex
 	var failures []string

@@ -18,20 +18,16 @@ import (
 // insertDeferred is the storage.FlushFunc of the events a batch deferred (Append under a
 // storage.Deferred), each row the stored event and its audience: it gives them their ids, in the order
 // appended, and inserts them with their audience rows in a few statements for the whole batch.
-func (f *Feed) insertDeferred(ctx context.Context, q storage.Execer, rows [][]any) error {
+func (f *Feed) insertDeferred(ctx context.Context, q storage.Conn, rows [][]any) error {
 	evs := make([]*ent.Event, len(rows))
 	audiences := make([][]string, len(rows))
 	for i, r := range rows {
 		evs[i], audiences[i] = r[0].(*ent.Event), r[1].([]string)
 	}
-	tx, ok := q.(*ent.Tx)
-	if !ok {
-		return fmt.Errorf("insert %d deferred events: not in a transaction", len(evs))
-	}
 	if f.dialect == dialect.Postgres {
-		return insertDeferredPostgres(ctx, tx, evs, audiences)
+		return insertDeferredPostgres(ctx, q, evs, audiences)
 	}
-	return insertDeferredSQLite(ctx, tx, evs, audiences)
+	return insertDeferredSQLite(ctx, q, evs, audiences)
 }
 
 // eventColumns are the columns of a deferred event's INSERT on SQLite, its id first.
@@ -42,7 +38,7 @@ var eventColumns = []string{event.FieldID, event.FieldType, event.FieldSubjectTy
 // insertDeferredSQLite numbers the events after the last id the table gave out (SQLite has one writer,
 // which this transaction is, so no other id can come between) and inserts them and their audience rows
 // with multi-row INSERTs.
-func insertDeferredSQLite(ctx context.Context, tx *ent.Tx, evs []*ent.Event, audiences [][]string) error {
+func insertDeferredSQLite(ctx context.Context, tx storage.Conn, evs []*ent.Event, audiences [][]string) error {
 	var last int64
 	err := scanOne(ctx, tx, `SELECT COALESCE((SELECT "seq" FROM "sqlite_sequence" WHERE "name" = 'events'), 0)`, &last)
 	if err != nil {
@@ -82,7 +78,7 @@ SELECT a.account, e.feed_key, e.id FROM e JOIN unnest($11::bigint[], $12::text[]
 
 // insertDeferredPostgres takes the events' ids from the table's sequence, in one query, and inserts the
 // events and their audience rows in one statement (appendManyPostgres).
-func insertDeferredPostgres(ctx context.Context, tx *ent.Tx, evs []*ent.Event, audiences [][]string) error {
+func insertDeferredPostgres(ctx context.Context, tx storage.Conn, evs []*ent.Event, audiences [][]string) error {
 	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)`, len(evs))
 	if err != nil {
 		return fmt.Errorf("insert %d deferred events: %w", len(evs), err)
@@ -124,7 +120,7 @@ func insertDeferredPostgres(ctx context.Context, tx *ent.Tx, evs []*ent.Event, a
 }
 
 // scanOne runs a query of one value through tx and scans it into dst.
-func scanOne(ctx context.Context, tx *ent.Tx, query string, dst any) error {
+func scanOne(ctx context.Context, tx storage.Querier, query string, dst any) error {
 	rows, err := tx.QueryContext(ctx, query)
 	if err != nil {
 		return err

@@ -107,7 +107,7 @@ func (f *Feed) Append(ctx context.Context, tx *ent.Tx, e Event) error {
 	}
 	// In a batch that defers its writes (the deadline sweep's), the event goes in with the batch's others,
 	// and its outbox rows, which refer to it, after them.
-	if storage.DeferRow(ctx, event.Table, f.insertDeferred, stored, audience) {
+	if storage.Deferring(ctx) && storage.DeferRow(ctx, event.Table, f.insertDeferred, stored, audience) {
 		if f.outbox != nil {
 			storage.DeferAfter(ctx, func(ctx context.Context) error {
 				if err := f.outbox.Enqueue(ctx, tx, stored, e); err != nil {

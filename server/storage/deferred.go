@@ -17,8 +17,14 @@ type Deferred struct {
 	after  []func(ctx context.Context) error
 }
 
+// Conn runs statements and queries: an ent transaction is one.
+type Conn interface {
+	Execer
+	Querier
+}
+
 // FlushFunc sends one group's collected rows through q, in the order they were collected.
-type FlushFunc func(ctx context.Context, q Execer, rows [][]any) error
+type FlushFunc func(ctx context.Context, q Conn, rows [][]any) error
 
 type deferredGroup struct {
 	key   string
@@ -76,8 +82,11 @@ func DeferAfter(ctx context.Context, fn func(ctx context.Context) error) bool {
 // when it reports false, the caller inserts the row itself, now. The rows of one table and columns are
 // inserted with multi-row INSERTs.
 func Defer(ctx context.Context, table string, columns []string, values ...any) bool {
+	if !Deferring(ctx) {
+		return false // outside a batch (every API write): no key or closure to build
+	}
 	key := fmt.Sprint("insert ", table, columns)
-	return DeferRow(ctx, key, func(ctx context.Context, q Execer, rows [][]any) error {
+	return DeferRow(ctx, key, func(ctx context.Context, q Conn, rows [][]any) error {
 		return InsertRowsOf(ctx, q, table, columns, rows)
 	}, values...)
 }
@@ -104,7 +113,7 @@ func InsertRowsOf(ctx context.Context, q Execer, table string, columns []string,
 // Flush sends the collected writes through q, group by group in the order first used, then runs the
 // functions DeferAfter collected, and forgets them all. On an error the caller must roll back what the
 // writes belong to.
-func (d *Deferred) Flush(ctx context.Context, q Execer) error {
+func (d *Deferred) Flush(ctx context.Context, q Conn) error {
 	groups, after := d.groups, d.after
 	d.groups, d.after = nil, nil
 	for _, g := range groups {

@@ -85,7 +85,7 @@ func DeferUpdateAtRevision[T any, P interface {
 		return nil, false, fmt.Errorf("storage: deferred update of %s %s: %w", table, id, err)
 	}
 	key := fmt.Sprint("update ", table, columns)
-	DeferRow(ctx, key, func(ctx context.Context, q Execer, rows [][]any) error {
+	DeferRow(ctx, key, func(ctx context.Context, q Conn, rows [][]any) error {
 		return updateRows(ctx, q, d, table, columns, rows)
 	}, append([]any{id, revision}, values...)...)
 	return &after, true, nil

@@ -24,9 +24,7 @@ import (
 func TestUpdateAtRevision(t *testing.T) {
 	for _, engine := range servertest.Engines() {
 		t.Run(engine, func(t *testing.T) {
-			ctx := context.Background()
-			s, stmts := heldStore(t, engine)
-			start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+			ctx, s, stmts, start := orderStore(t, engine)
 			shipped := start.Add(36 * time.Hour)
 			paidOrder(ctx, s, "ord_1", start, shipped)
 			update := func(rev int64, set func(u *ent.OrderUpdate)) (*ent.Order, bool, error) {
@@ -97,9 +95,7 @@ func TestUpdateAtRevision(t *testing.T) {
 func TestDeferUpdateAtRevision(t *testing.T) {
 	for _, engine := range servertest.Engines() {
 		t.Run(engine, func(t *testing.T) {
-			ctx := context.Background()
-			s, stmts := heldStore(t, engine)
-			start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+			ctx, s, stmts, start := orderStore(t, engine)
 			shipped := start.Add(36*time.Hour + 123456789*time.Nanosecond)
 			for _, id := range []string{"ord_1", "ord_2", "ord_3"} {
 				paidOrder(ctx, s, id, start, shipped)
@@ -172,6 +168,13 @@ func TestDeferUpdateAtRevision(t *testing.T) {
 			}
 		})
 	}
+}
+
+// orderStore is a store on engine recording its statements, and the time its orders are created at.
+func orderStore(t *testing.T, engine string) (context.Context, *storage.Store, *storage.Statements, time.Time) {
+	t.Helper()
+	s, stmts := heldStore(t, engine)
+	return context.Background(), s, stmts, time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 }
 
 // paidOrder stores a paid order id, created at start, to ship by shipped.

@@ -68,8 +68,14 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 	}
 	for attempt := 0; ; attempt++ {
 		var out Resp
+		held := attempt == 0 && store.Dialect == dialect.Postgres && marked(ctx)
 		err := store.WithTx(ctx, func(tx *ent.Tx) error {
-			claimed, err := claim(ctx, tx, store.Dialect, key, hash, now)
+			claimed, err := true, error(nil) // a held claim is the transaction's own until COMMIT, or fails it
+			if held {
+				err = claimLater(ctx, tx, key, hash, now)
+			} else {
+				claimed, err = claim(ctx, tx, store.Dialect, key, hash, now)
+			}
 			if err != nil {
 				return err
 			}
@@ -99,13 +105,21 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 			if err != nil {
 				return fmt.Errorf("store response: %w", err)
 			}
-			// An update, not UpdateOne: UpdateOne reads the row back after writing it.
-			return tx.IdempotencyKey.Update().Where(byKey(key)).SetResponse(body).SetResponseRef(ref).Exec(ctx)
+			// A statement of its own, not ent's update, which reads how many rows it changed: nothing reads
+			// the result, so on Postgres it is held back and goes with COMMIT's flush of the held writes, or
+			// with the outbox rows of the effect's event, in one round trip (storage.Later).
+			if _, err := tx.ExecContext(storage.Later(ctx), storeResponse, body, ref, key.PrincipalID, key.Procedure, key.RequestID); err != nil {
+				return fmt.Errorf("store response: %w", err)
+			}
+			return nil
 		})
 		if err != nil {
 			// The claim lost to a concurrent request with the key, which has committed by now: the next
-			// attempt finds its response.
-			if ent.IsConstraintError(err) && attempt < 3 {
+			// attempt finds its response. A call whose claim was held back and failed runs again with the
+			// usual claim, whatever the error: the key may have been stored already (the first statement
+			// then failed on it) or the effect may have failed before any statement carried the claim, and
+			// a retry of a stored request must get its stored response, not the error.
+			if (ent.IsConstraintError(err) || held) && attempt < 3 {
 				continue
 			}
 			return zero, err
@@ -236,7 +250,37 @@ func claim(ctx context.Context, tx *ent.Tx, dia string, key Key, hash []byte, no
 	return n == 1, nil
 }
 
+// ClaimWithFirstStatement marks a call whose effect (fn of Run) begins with a statement of the database
+// and calls nothing outside it before that: on Postgres its key is then claimed by a plain INSERT held
+// back (storage.Later) and carried by that first statement when it is marked storage.Absorbing, which
+// saves the claim its own round trip. A key already stored fails that first statement (a unique
+// violation) before the effect has done anything; the transaction is rolled back and the call runs
+// again with the usual claim, which finds the stored response. The call runs again on any other error
+// too, since an effect that fails before its first statement has not tried the claim. So a retry, or a
+// refused call, costs one more short transaction, and a first request one round trip less.
+func ClaimWithFirstStatement(ctx context.Context) context.Context {
+	return context.WithValue(ctx, firstStatementKey{}, true)
+}
+
+type firstStatementKey struct{}
+
+func marked(ctx context.Context) bool { v, _ := ctx.Value(firstStatementKey{}).(bool); return v }
+
+// claimLater holds back the insert of key's row until the transaction's next statement.
+func claimLater(ctx context.Context, tx *ent.Tx, key Key, hash []byte, now time.Time) error {
+	if _, err := tx.ExecContext(storage.Later(ctx), claimLaterPostgres, key.PrincipalID, key.Procedure, key.RequestID, hash, []byte{}, now); err != nil {
+		return fmt.Errorf("claim request id: %w", err)
+	}
+	return nil
+}
+
+// storeResponse stores a claimed key's response; it runs unchanged on SQLite (see storage.SelectBy).
+const storeResponse = `UPDATE "idempotency_keys" SET "response" = $1, "response_ref" = $2 ` +
+	`WHERE "principal_id" = $3 AND "procedure" = $4 AND "request_id" = $5`
+
 const (
+	claimLaterPostgres = `INSERT INTO "idempotency_keys" ("principal_id", "procedure", "request_id", "request_hash", "response", "create_time") ` +
+		`VALUES ($1, $2, $3, $4, $5, $6)`
 	claimSQLite = "INSERT INTO `idempotency_keys` (`principal_id`, `procedure`, `request_id`, `request_hash`, `response`, `create_time`) " +
 		"VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (`principal_id`, `procedure`, `request_id`) DO NOTHING"
 	claimPostgres = `INSERT INTO "idempotency_keys" ("principal_id", "procedure", "request_id", "request_hash", "response", "create_time") ` +

@@ -300,6 +300,47 @@ func TestEventFeed(t *testing.T) {
 	})
 }
 
+// TestRetryAfterTheCallerChangedGetsTheFirstResponse checks a retried create gets its stored response even
+// when the same request, new, would now be refused before reading anything (the supplier was restricted
+// since) or after (the buyer's account is gone), and that a new request id is refused.
+func TestRetryAfterTheCallerChangedGetsTheFirstResponse(t *testing.T) {
+	servertest.Each(t, func(t *testing.T, e *servertest.Env) {
+		m := newMarket(t, e)
+		req := m.createReq(taPolicy, m.terms(2))
+		req.RequestId = "erp-restricted-1"
+		first, err := m.supplier.Orders.CreateOrder(e.Ctx, connect.NewRequest(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		until := e.Clock.Now().Add(2 * day)
+		if err := e.Store.Client.Account.UpdateOneID(m.supplier.ID()).SetStanding(account.StandingRestricted).SetRestrictedUntil(until).Exec(e.Ctx); err != nil {
+			t.Fatal(err)
+		}
+		again, err := m.supplier.Orders.CreateOrder(e.Ctx, connect.NewRequest(clone(req)))
+		if err != nil || again.Msg.GetOrder().GetId() != first.Msg.GetOrder().GetId() {
+			t.Fatalf("retry after the restriction: %v %v, want order %s", again, err, first.Msg.GetOrder().GetId())
+		}
+		fresh := clone(req)
+		fresh.RequestId = "erp-restricted-2"
+		_, err = m.supplier.Orders.CreateOrder(e.Ctx, connect.NewRequest(fresh))
+		servertest.WantError(t, err, connect.CodePermissionDenied, commonv1.ErrorReason_ERROR_REASON_ACCOUNT_RESTRICTED)
+		if err := e.Store.Client.Account.UpdateOneID(m.supplier.ID()).SetStanding(account.StandingActive).ClearRestrictedUntil().Exec(e.Ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The buyer's email no longer names a buyer: a new request is refused after reading the parties.
+		if err := e.Store.Client.Account.UpdateOneID(m.buyer.ID()).SetEmail("moved-away@example.com").Exec(e.Ctx); err != nil {
+			t.Fatal(err)
+		}
+		again, err = m.supplier.Orders.CreateOrder(e.Ctx, connect.NewRequest(clone(req)))
+		if err != nil || again.Msg.GetOrder().GetId() != first.Msg.GetOrder().GetId() {
+			t.Fatalf("retry after the buyer moved: %v %v, want order %s", again, err, first.Msg.GetOrder().GetId())
+		}
+		fresh.RequestId = "erp-restricted-3"
+		_, err = m.supplier.Orders.CreateOrder(e.Ctx, connect.NewRequest(fresh))
+		servertest.WantError(t, err, connect.CodeInvalidArgument, commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER)
+	})
+}
+
 // TestRestrictedAndBannedAccounts checks a restricted buyer cannot create, accept or pay orders until the
 // restriction ends, and a banned account can only read.
 func TestRestrictedAndBannedAccounts(t *testing.T) {

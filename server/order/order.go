@@ -274,7 +274,8 @@ func (s *Service) CreateProduct(ctx context.Context, req *connect.Request[orderv
 
 // CreateOrder drafts an order.
 func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.CreateOrderRequest]) (*connect.Response[orderv1.CreateOrderResponse], error) {
-	return run(ctx, s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*orderv1.CreateOrderResponse, error) {
+	// The effect's first statement reads the parties, and carries the request id's claim on Postgres.
+	return run(idempotency.ClaimWithFirstStatement(ctx), s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*orderv1.CreateOrderResponse, error) {
 		if err := p.RequireRole("draft orders", commonv1.Role_ROLE_SUPPLIER, commonv1.Role_ROLE_BUYER); err != nil {
 			return nil, err
 		}
@@ -352,7 +353,8 @@ func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.
 // account from authentication may be up to auth.DefaultBound old, and the limit and standing checks of a
 // new order must see the current one.
 func readParties(ctx context.Context, tx *ent.Tx, p auth.Principal, other predicate.Account) (self, counterparty *ent.Account, err error) {
-	rows, err := tx.Account.Query().Where(account.Or(account.ID(p.AccountID), other)).Limit(3).All(ctx)
+	// It reads no row a held-back write makes (storage.Absorbing): it may carry a held request id claim.
+	rows, err := tx.Account.Query().Where(account.Or(account.ID(p.AccountID), other)).Limit(3).All(storage.Absorbing(ctx))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the parties: %w", err)
 	}

@@ -15,9 +15,9 @@ import (
 // goes there (the driver's flush is the largest item of a CreateOrder profile). Some writes have no
 // result anyone reads — the insert of a new order, of its revision — so they need not go on their own:
 // Later marks such a write, the transaction holds it back, and the next statement carries it. A statement
-// that says it can (Absorbing, a "WITH …" statement) takes the held writes in as more items of its WITH
-// list, which Postgres runs in the same statement; any other statement, and COMMIT, first sends the held
-// writes together as one statement. So the held writes always run before whatever follows them, in
+// that says it can (Absorbing) takes the held writes in as items of a WITH list — more items of its own
+// when it is a "WITH …" statement, a list put before it otherwise — which Postgres runs in the same
+// statement; any other statement, and COMMIT, first sends the held writes together as one statement. So the held writes always run before whatever follows them, in
 // the order they were made, in the same transaction: what changes is only how many round trips carry
 // them, and that an error of a held write is reported by the statement that carried it.
 //
@@ -186,8 +186,14 @@ func (t *heldTx) carry(ctx context.Context, query string, args []any) (string, [
 	if len(t.held) == 0 {
 		return query, args, nil
 	}
-	if rest, ok := strings.CutPrefix(query, "WITH "); ok && marked(ctx, absorbingKey{}) {
-		q, a := withList(t.held, ", ", rest, args)
+	if marked(ctx, absorbingKey{}) {
+		// A WITH statement takes the held writes in as more items of its list; any other statement (a
+		// SELECT, INSERT, UPDATE or DELETE) gets a WITH list of them before it.
+		sep, rest := " ", query
+		if r, ok := strings.CutPrefix(query, "WITH "); ok {
+			sep, rest = ", ", r
+		}
+		q, a := withList(t.held, sep, rest, args)
 		t.held = nil
 		return q, a, nil
 	}

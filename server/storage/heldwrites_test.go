@@ -54,8 +54,8 @@ func heldRows(t *testing.T, s *storage.Store) []string {
 const insertHeld = "INSERT INTO held_t (k, v) VALUES ($1, $2)"
 
 // TestHeldWrites checks what a transaction does with writes marked storage.Later: on Postgres they are
-// sent with the next statement (in the WITH list of one marked storage.Absorbing, else together before
-// it, or before COMMIT), in order, and a failing one fails the transaction and writes nothing; on SQLite
+// sent with the next statement (in the WITH list of one marked storage.Absorbing, or as a WITH list put
+// before such a plain statement, else together before it, or before COMMIT), in order, and a failing one fails the transaction and writes nothing; on SQLite
 // they run at once. Either way what is stored is the same.
 func TestHeldWrites(t *testing.T) {
 	engines := []string{"sqlite-file"}
@@ -150,6 +150,33 @@ func TestHeldWrites(t *testing.T) {
 				}
 			})
 
+			t.Run("an absorbing plain statement gets them as a WITH list", func(t *testing.T) {
+				stmts, err := run(func(tx *ent.Tx) error {
+					exec(tx, later, insertHeld, "f1", 1)
+					// It reads another row than the held write's: the held write is not yet visible to it.
+					rows, err := tx.QueryContext(storage.Absorbing(ctx), "SELECT v FROM held_t WHERE k = $1", "a2")
+					if err != nil {
+						return err
+					}
+					defer rows.Close()
+					var v int
+					if !rows.Next() || rows.Scan(&v) != nil || v != 2 {
+						t.Errorf("the absorbing read returned %d, want a2's 2", v)
+					}
+					return rows.Close()
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []string{"BEGIN", insertHeld, "SELECT v FROM held_t WHERE k = $1", "COMMIT"}
+				if pg {
+					want = []string{"BEGIN", "WITH held_1 AS (INSERT INTO held_t (k, v) VALUES ($1, $2)) SELECT v FROM held_t WHERE k = $3", "COMMIT"}
+				}
+				if !slices.Equal(stmts, want) {
+					t.Errorf("sent\n  %q\nwant\n  %q", stmts, want)
+				}
+			})
+
 			t.Run("a failing one fails the transaction", func(t *testing.T) {
 				_, err := run(func(tx *ent.Tx) error {
 					exec(tx, ctx, insertHeld, "d1", 1)
@@ -181,6 +208,7 @@ func TestHeldWrites(t *testing.T) {
 			if pg {
 				want = append(want, "c1", "c2")
 			}
+			want = append(want, "f1")
 			if got := heldRows(t, s); !slices.Equal(got, want) {
 				t.Errorf("stored %q, want %q", got, want)
 			}

@@ -119,6 +119,23 @@ func (f *Feed) Append(ctx context.Context, tx *ent.Tx, e Event) error {
 		f.notifyOnCommit(tx)
 		return nil
 	}
+	// A call whose transaction reads none of its events after appending them writes them last on
+	// Postgres, with everything held back until then (AppendAtCommit).
+	if f.dialect == dialect.Postgres && atCommit(ctx) &&
+		storage.BeforeCommit(tx, func() error { return f.write(ctx, tx, stored, audience, e) }) {
+		f.notifyOnCommit(tx)
+		return nil
+	}
+	if err := f.write(ctx, tx, stored, audience, e); err != nil {
+		return err
+	}
+	f.notifyOnCommit(tx)
+	return nil
+}
+
+// write inserts the event stored with its audience rows, then queues its webhook deliveries.
+func (f *Feed) write(ctx context.Context, tx *ent.Tx, stored *ent.Event, audience []string, e Event) error {
+	var err error
 	if f.dialect == dialect.Postgres {
 		err = insertPostgres(ctx, tx, stored, audience)
 	} else {
@@ -135,9 +152,21 @@ func (f *Feed) Append(ctx context.Context, tx *ent.Tx, e Event) error {
 			return fmt.Errorf("append event %s: %w", e.Type, err)
 		}
 	}
-	f.notifyOnCommit(tx)
 	return nil
 }
+
+// AppendAtCommit marks a call whose transaction reads none of the events it appends, sets no savepoint,
+// and may have its events written after its other statements: on Postgres they are then written just
+// before COMMIT (storage.BeforeCommit), by the statement that carries every write held back until then,
+// the stored response's among them, which saves that one its round trip. The feed's order is the same:
+// an event's key is its transaction's.
+func AppendAtCommit(ctx context.Context) context.Context {
+	return context.WithValue(ctx, atCommitKey{}, true)
+}
+
+type atCommitKey struct{}
+
+func atCommit(ctx context.Context) bool { v, _ := ctx.Value(atCommitKey{}).(bool); return v }
 
 // notifyOnCommit wakes this process's followers once tx commits.
 func (f *Feed) notifyOnCommit(tx *ent.Tx) {
@@ -168,8 +197,9 @@ func (f *Feed) notify() {
 
 // insertPostgres appends ev and its audience rows in one statement, setting ev's id and feed key.
 func insertPostgres(ctx context.Context, tx *ent.Tx, ev *ent.Event, audience []string) error {
-	// The statement may carry the transaction's held-back writes (storage.Later: a new order, its revision):
-	// it reads only events, which no held-back write writes.
+	// The statement may carry the transaction's held-back writes (storage.Later: a new order, its revision,
+	// and when it is written at commit the stored response): it reads only events, which no held-back
+	// write writes.
 	rows, err := tx.QueryContext(storage.Absorbing(ctx), appendPostgres, ev.Type, ev.SubjectType, ev.SubjectID, ev.Revision, ev.Time,
 		ev.ActorRole, ev.ActorID, ev.PartyIds, ev.Payload, audience)
 	if err != nil {

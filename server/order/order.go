@@ -274,7 +274,9 @@ func (s *Service) CreateProduct(ctx context.Context, req *connect.Request[orderv
 
 // CreateOrder drafts an order.
 func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.CreateOrderRequest]) (*connect.Response[orderv1.CreateOrderResponse], error) {
-	// The effect's first statement reads the parties, and carries the request id's claim on Postgres.
+	// The effect's first statement reads the parties, and carries the request id's claim on Postgres; its
+	// event is written last, with the stored response, and read by nothing before COMMIT.
+	ctx = events.AppendAtCommit(ctx)
 	return run(idempotency.ClaimWithFirstStatement(ctx), s, req, func(tx *ent.Tx, p auth.Principal, now time.Time) (*orderv1.CreateOrderResponse, error) {
 		if err := p.RequireRole("draft orders", commonv1.Role_ROLE_SUPPLIER, commonv1.Role_ROLE_BUYER); err != nil {
 			return nil, err

@@ -215,3 +215,77 @@ func TestHeldWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestBeforeCommit checks storage.BeforeCommit: on Postgres a queued write runs after every statement of
+// the transaction's function, carrying the writes held back until then, and before COMMIT; its error
+// rolls the transaction back; a function that fails runs none; on SQLite nothing is queued.
+func TestBeforeCommit(t *testing.T) {
+	engines := []string{"sqlite-file"}
+	if os.Getenv(servertest.PostgresEnv) != "" {
+		engines = append(engines, "postgres")
+	}
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			s, rec := heldStore(t, engine)
+			ctx := context.Background()
+			const absorbing = "WITH x AS (INSERT INTO held_t (k, v) VALUES ($1, $2) RETURNING v) SELECT v FROM x"
+			last := func(tx *ent.Tx, k string) func() error {
+				return func() error {
+					rows, err := tx.QueryContext(storage.Absorbing(ctx), absorbing, k, 1)
+					if err != nil {
+						return err
+					}
+					return rows.Close()
+				}
+			}
+			rec.Reset()
+			queued := false
+			err := s.WithTx(ctx, func(tx *ent.Tx) error {
+				queued = storage.BeforeCommit(tx, last(tx, "z1"))
+				if !queued { // SQLite has no data-modifying WITH: the row goes in at once
+					_, err := tx.ExecContext(ctx, insertHeld, "z1", 1)
+					return err
+				}
+				_, err := tx.ExecContext(storage.Later(ctx), insertHeld, "z2", 2)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if queued != (engine == "postgres") {
+				t.Fatalf("queued %v on %s", queued, engine)
+			}
+			if queued {
+				want := []string{"BEGIN", "WITH held_1 AS (INSERT INTO held_t (k, v) VALUES ($1, $2)), x AS (INSERT INTO held_t (k, v) VALUES ($3, $4) RETURNING v) SELECT v FROM x", "COMMIT"}
+				if got := rec.List(); !slices.Equal(got, want) {
+					t.Errorf("sent\n  %q\nwant\n  %q", got, want)
+				}
+			}
+			// A failing queued write fails the transaction; a failing function runs no queued write.
+			err = s.WithTx(ctx, func(tx *ent.Tx) error {
+				if storage.BeforeCommit(tx, last(tx, "z1")) { // z1 exists: the primary key refuses it
+					_, err := tx.ExecContext(ctx, insertHeld, "z3", 3)
+					return err
+				}
+				return errors.New("nothing queued")
+			})
+			if err == nil {
+				t.Fatal("a transaction whose last write failed committed")
+			}
+			err = s.WithTx(ctx, func(tx *ent.Tx) error {
+				storage.BeforeCommit(tx, last(tx, "z4"))
+				return errors.New("changed my mind")
+			})
+			if err == nil || err.Error() != "changed my mind" {
+				t.Fatalf("got %v, want the function's error", err)
+			}
+			want := []string{"z1"}
+			if engine == "postgres" {
+				want = []string{"z1", "z2"}
+			}
+			if got := heldRows(t, s); !slices.Equal(got, want) {
+				t.Errorf("stored %q, want %q", got, want)
+			}
+		})
+	}
+}

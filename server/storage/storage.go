@@ -307,6 +307,27 @@ func rebind(dia, q string) string {
 	return b.String()
 }
 
+// lastWrites holds, for each Postgres transaction WithTx runs, the writes to send after fn and before
+// COMMIT (BeforeCommit).
+var lastWrites sync.Map // *ent.Tx → *[]func() error
+
+// BeforeCommit queues write to run once the function WithTx runs tx for has returned successfully, just
+// before COMMIT, after every statement that function sent, and reports whether it did: only a Postgres
+// transaction of WithTx queues, so on false the caller writes at once. A write queued so is one that no
+// later statement of the transaction reads and that may follow them all; it may carry the transaction's
+// held-back writes (Later), which by then include the last ones, saving their round trip. Its error
+// rolls the transaction back and is WithTx's. A transaction with savepoints must not queue writes: they
+// would outlive a rollback to a savepoint.
+func BeforeCommit(tx *ent.Tx, write func() error) bool {
+	v, ok := lastWrites.Load(tx)
+	if !ok {
+		return false
+	}
+	l := v.(*[]func() error)
+	*l = append(*l, write)
+	return true
+}
+
 // WithTx runs fn in a transaction and commits it when fn returns nil.
 func (s *Store) WithTx(ctx context.Context, fn func(tx *ent.Tx) error) (err error) {
 	if s.Tracer != nil && trace.SpanContextFromContext(ctx).IsSampled() {
@@ -339,9 +360,23 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *ent.Tx) error) (err erro
 			panic(v)
 		}
 	}()
+	var last *[]func() error
+	if s.Dialect == dialect.Postgres {
+		last = new([]func() error)
+		lastWrites.Store(tx, last)
+		defer lastWrites.Delete(tx)
+	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
+	}
+	if last != nil {
+		for i := 0; i < len(*last); i++ {
+			if err := (*last)[i](); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit transaction: %w", err)

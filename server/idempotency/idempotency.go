@@ -71,8 +71,9 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 		held := attempt == 0 && store.Dialect == dialect.Postgres && marked(ctx)
 		err := store.WithTx(ctx, func(tx *ent.Tx) error {
 			claimed, err := true, error(nil) // a held claim is the transaction's own until COMMIT, or fails it
+			claimPending := false
 			if held {
-				err = claimLater(ctx, tx, key, hash, now)
+				err = claimLater(storage.LaterPending(ctx, &claimPending), tx, key, hash, now)
 			} else {
 				claimed, err = claim(ctx, tx, store.Dialect, key, hash, now)
 			}
@@ -108,7 +109,13 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 			// A statement of its own, not ent's update, which reads how many rows it changed: nothing reads
 			// the result, so on Postgres it is held back and goes with COMMIT's flush of the held writes, or
 			// with the outbox rows of the effect's event, in one round trip (storage.Later).
-			if _, err := tx.ExecContext(storage.Later(ctx), storeResponse, body, ref, key.PrincipalID, key.Procedure, key.RequestID); err != nil {
+			// Unless the claim is still held back (the effect sent no statement): beside it in one statement
+			// the update would not see the claimed row, so it follows it instead.
+			rctx := storage.Later(ctx)
+			if claimPending {
+				rctx = ctx
+			}
+			if _, err := tx.ExecContext(rctx, storeResponse, body, ref, key.PrincipalID, key.Procedure, key.RequestID); err != nil {
 				return fmt.Errorf("store response: %w", err)
 			}
 			return nil
@@ -266,9 +273,9 @@ type firstStatementKey struct{}
 
 func marked(ctx context.Context) bool { v, _ := ctx.Value(firstStatementKey{}).(bool); return v }
 
-// claimLater holds back the insert of key's row until the transaction's next statement.
+// claimLater holds back the insert of key's row until the transaction's next statement (ctx is Later's).
 func claimLater(ctx context.Context, tx *ent.Tx, key Key, hash []byte, now time.Time) error {
-	if _, err := tx.ExecContext(storage.Later(ctx), claimLaterPostgres, key.PrincipalID, key.Procedure, key.RequestID, hash, []byte{}, now); err != nil {
+	if _, err := tx.ExecContext(ctx, claimLaterPostgres, key.PrincipalID, key.Procedure, key.RequestID, hash, []byte{}, now); err != nil {
 		return fmt.Errorf("claim request id: %w", err)
 	}
 	return nil

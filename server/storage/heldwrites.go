@@ -36,6 +36,15 @@ type absorbingKey struct{}
 // send with its next statement; see above for which writes qualify.
 func Later(ctx context.Context) context.Context { return context.WithValue(ctx, laterKey{}, true) }
 
+type pendingKey struct{}
+
+// LaterPending is Later, and keeps *pending true while a write run with the returned context is held
+// back and not yet sent (always false where nothing is held back, as on SQLite). A write that must
+// follow it rather than go beside it in one statement (where it would not see its rows) can then tell.
+func LaterPending(ctx context.Context, pending *bool) context.Context {
+	return context.WithValue(Later(ctx), pendingKey{}, pending)
+}
+
 // Absorbing marks the statements run with the returned context as ones that may carry the transaction's
 // held writes in their WITH list; see above for which statements qualify.
 func Absorbing(ctx context.Context) context.Context {
@@ -86,9 +95,31 @@ type heldNext interface {
 }
 
 type heldWrite struct {
-	ctx   context.Context // the write's own, so that sending it at COMMIT keeps its deadline and cancellation
-	query string
-	args  []any
+	ctx     context.Context // the write's own, so that sending it at COMMIT keeps its deadline and cancellation
+	query   string
+	args    []any
+	pending *bool // LaterPending's, or nil
+}
+
+// hold holds back a write of ctx.
+func (t *heldTx) hold(ctx context.Context, query string, args []any) {
+	p, _ := ctx.Value(pendingKey{}).(*bool)
+	if p != nil {
+		*p = true
+	}
+	t.held = append(t.held, heldWrite{ctx: ctx, query: query, args: args, pending: p})
+}
+
+// take returns the held writes, to be sent now, and holds none.
+func (t *heldTx) take() []heldWrite {
+	held := t.held
+	t.held = nil
+	for _, w := range held {
+		if w.pending != nil {
+			*w.pending = false
+		}
+	}
+	return held
 }
 
 // heldTx is a Postgres transaction that holds back the writes marked Later; it is used by one goroutine
@@ -125,7 +156,7 @@ func (t *heldTx) Exec(ctx context.Context, query string, args, v any) error {
 		return err
 	}
 	if v == nil && holdable(ctx, query) {
-		t.held = append(t.held, heldWrite{ctx: ctx, query: query, args: argv})
+		t.hold(ctx, query, argv)
 		return nil
 	}
 	query, argv, err = t.carry(ctx, query, argv)
@@ -149,7 +180,7 @@ func (t *heldTx) Query(ctx context.Context, query string, args, v any) error {
 
 func (t *heldTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if holdable(ctx, query) {
-		t.held = append(t.held, heldWrite{ctx: ctx, query: query, args: args})
+		t.hold(ctx, query, args)
 		return heldResult{}, nil
 	}
 	query, args, err := t.carry(ctx, query, args)
@@ -193,8 +224,7 @@ func (t *heldTx) carry(ctx context.Context, query string, args []any) (string, [
 		if r, ok := strings.CutPrefix(query, "WITH "); ok {
 			sep, rest = ", ", r
 		}
-		q, a := withList(t.held, sep, rest, args)
-		t.held = nil
+		q, a := withList(t.take(), sep, rest, args)
 		return q, a, nil
 	}
 	return query, args, t.flush(ctx)
@@ -207,15 +237,15 @@ func (t *heldTx) flush(ctx context.Context) error {
 	if len(t.held) == 0 {
 		return nil
 	}
-	last := t.held[len(t.held)-1]
+	held := t.take()
+	last := held[len(held)-1]
 	if ctx == nil {
 		ctx = last.ctx
 	}
 	query, args := last.query, last.args
-	if len(t.held) > 1 {
-		query, args = withList(t.held[:len(t.held)-1], " ", last.query, last.args)
+	if len(held) > 1 {
+		query, args = withList(held[:len(held)-1], " ", last.query, last.args)
 	}
-	t.held = nil
 	if _, err := t.next.ExecContext(ctx, query, args...); err != nil {
 		return fmt.Errorf("held-back write: %w", err)
 	}

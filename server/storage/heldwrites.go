@@ -17,9 +17,10 @@ import (
 // Later marks such a write, the transaction holds it back, and the next statement carries it. A statement
 // that says it can (Absorbing) takes the held writes in as items of a WITH list — more items of its own
 // when it is a "WITH …" statement, a list put before it otherwise — which Postgres runs in the same
-// statement; any other statement, and COMMIT, first sends the held writes together as one statement. So the held writes always run before whatever follows them, in
-// the order they were made, in the same transaction: what changes is only how many round trips carry
-// them, and that an error of a held write is reported by the statement that carried it.
+// statement; any other statement, and COMMIT, first sends the held writes together as one statement.
+// So the held writes always run before whatever follows them, in the order they were made, in the same
+// transaction: what changes is only how many round trips carry them, and that an error of a held write
+// is reported by the statement that carried it.
 //
 // What may be marked Later: a write whose result (rows affected, a returned id) the caller does not use,
 // whose failure can only be an internal error, and that does not begin with WITH. What may be marked

@@ -206,7 +206,7 @@ var deliveryColumns = []string{webhookdelivery.FieldEndpointID, webhookdelivery.
 // deliveryRow is the outbox row of an event for an endpoint, due at the event's time, with the schema's
 // defaults for the rest.
 func deliveryRow(endpointID string, ev *ent.Event) []any {
-	return []any{endpointID, ev.ID, strconv.FormatInt(ev.ID, 10), ev.Type, ev.SubjectType + "/" + ev.SubjectID, ev.ID,
+	return []any{endpointID, ev.ID, webhookID(ev), ev.Type, subjectKey(ev), ev.ID,
 		string(webhookdelivery.DefaultState), string(webhookdelivery.DefaultTrigger), webhookdelivery.DefaultAttemptCount,
 		webhookdelivery.DefaultRetries, ev.Time, webhookdelivery.DefaultLeaseToken, ev.Time}
 }
@@ -215,9 +215,15 @@ func deliveryRow(endpointID string, ev *ent.Event) []any {
 // (the replay's, which upserts).
 func newDelivery(tx *ent.Tx, endpointID string, ev *ent.Event) *ent.WebhookDeliveryCreate {
 	return tx.WebhookDelivery.Create().SetEndpointID(endpointID).SetEventID(ev.ID).
-		SetWebhookID(strconv.FormatInt(ev.ID, 10)).SetEventType(ev.Type).SetSubjectKey(ev.SubjectType + "/" + ev.SubjectID).
+		SetWebhookID(webhookID(ev)).SetEventType(ev.Type).SetSubjectKey(subjectKey(ev)).
 		SetSeq(ev.ID).SetNextAttemptTime(ev.Time).SetCreateTime(ev.Time)
 }
+
+// webhookID is an event's webhook-id header, the same for every delivery and attempt of it.
+func webhookID(ev *ent.Event) string { return strconv.FormatInt(ev.ID, 10) }
+
+// subjectKey names an event's subject, whose deliveries to one endpoint go in order.
+func subjectKey(ev *ent.Event) string { return ev.SubjectType + "/" + ev.SubjectID }
 
 // bumpVersion records an endpoint change within tx: a new version value, announced on Postgres when tx
 // commits, and this process's copy reloaded once tx has committed.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
+	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/tradeassure/tradeassure/ent"
 	"github.com/tradeassure/tradeassure/ent/product"
@@ -15,6 +17,7 @@ import (
 	"github.com/tradeassure/tradeassure/server/apierr"
 	"github.com/tradeassure/tradeassure/server/money"
 	"github.com/tradeassure/tradeassure/server/policy"
+	"github.com/tradeassure/tradeassure/server/storage"
 )
 
 // amounts are the figures computed from a set of terms.
@@ -38,7 +41,15 @@ func checkTerms(ctx context.Context, tx *ent.Tx, terms *orderv1.OrderTerms, supp
 	for _, l := range terms.GetLines() {
 		ids = append(ids, l.GetProductId())
 	}
-	products, err := tx.Product.Query().Where(product.IDIn(ids...), product.SupplierID(supplier.ID)).All(ctx)
+	var products []*ent.Product
+	var err error
+	if len(ids) > 0 {
+		args := make([]any, 0, len(ids)+1)
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		products, err = storage.ScanRows[ent.Product](ctx, tx, productsQuery(len(ids)), product.Columns, append(args, supplier.ID)...)
+	}
 	if err != nil {
 		return amounts{}, fmt.Errorf("load products: %w", err)
 	}
@@ -195,4 +206,25 @@ func methodName(m orderv1.ShippingMethod) string {
 func errPaymentPending(id string) error {
 	return apierr.New(connect.CodeFailedPrecondition, commonv1.ErrorReason_ERROR_REASON_PAYMENT_PENDING,
 		"order %s has a payment being processed; it cannot change until the payment settles or fails", id)
+}
+
+// productsQueries are checkTerms' reads of n products of a supplier, by n, each built once
+// (storage.SelectWhere) rather than by ent on every CreateOrder: the arguments are the n ids, then the
+// supplier's id. An order has at most a few hundred lines (the request's limit), so there are as many
+// statements at most.
+var productsQueries sync.Map // int → string
+
+func productsQuery(n int) string {
+	if q, ok := productsQueries.Load(n); ok {
+		return q.(string)
+	}
+	q := storage.SelectWhere(product.Table, product.Columns, func(t *entsql.SelectTable) *entsql.Predicate {
+		ids := make([]any, n)
+		for i := range ids {
+			ids[i] = ""
+		}
+		return entsql.And(entsql.In(t.C(product.FieldID), ids...), entsql.EQ(t.C(product.FieldSupplierID), ""))
+	}, 0)
+	productsQueries.Store(n, q)
+	return q
 }

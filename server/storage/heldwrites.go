@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"entgo.io/ent/dialect"
 )
@@ -256,21 +258,77 @@ func (t *heldTx) flush(ctx context.Context) error {
 // withList builds "WITH held_1 AS (write 1), …, held_n AS (write n)" + sep + rest: the held writes as
 // items of a WITH list before rest (with sep ", ", the remainder of a statement after its own "WITH ";
 // with sep " ", a whole statement), each write's placeholders renumbered after those before it, and
-// rest's after all of them.
+// rest's after all of them. The text of a statement depends only on the texts and argument counts of its
+// parts, of which a process has a few shapes (CreateOrder sends the same one every time), so it is made
+// once per shape (composedStatements) rather than copied three times over on every call.
 func withList(held []heldWrite, sep, rest string, restArgs []any) (string, []any) {
+	n := len(restArgs)
+	for _, w := range held {
+		n += len(w.args)
+	}
+	args := make([]any, 0, n)
+	for _, w := range held {
+		args = append(args, w.args...)
+	}
+	args = append(args, restArgs...)
+	if len(held) > len(composedKey{}.parts) {
+		return composeWithList(held, sep, rest), args
+	}
+	k := composedKey{sep: sep, rest: rest, n: len(held)}
+	for i, w := range held {
+		k.parts[i] = composedPart{query: w.query, args: len(w.args)}
+	}
+	if q, ok := composedStatements.Load(k); ok {
+		return q.(string), args
+	}
+	q := composeWithList(held, sep, rest)
+	if composedCount.Add(1) <= maxComposed {
+		composedStatements.Store(k, q)
+	}
+	return q, args
+}
+
+// composedKey is the shape of a statement withList makes: its held writes' texts and argument counts (up
+// to eight; a statement of more is made anew each time), sep and rest.
+type composedKey struct {
+	sep, rest string
+	n         int
+	parts     [8]composedPart
+}
+
+type composedPart struct {
+	query string
+	args  int
+}
+
+// composedStatements holds the statements withList has made, by shape: at most maxComposed of them, so
+// that shapes the code never repeats (none known) cannot grow it without bound.
+var (
+	composedStatements sync.Map // composedKey → string
+	composedCount      atomic.Int64
+)
+
+const maxComposed = 256
+
+// composeWithList writes withList's statement.
+func composeWithList(held []heldWrite, sep, rest string) string {
 	var b strings.Builder
 	b.WriteString("WITH ")
-	var args []any
+	off := 0
 	for i, w := range held {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "held_%d AS (%s)", i+1, renumber(w.query, len(args)))
-		args = append(args, w.args...)
+		b.WriteString("held_")
+		b.WriteString(strconv.Itoa(i + 1))
+		b.WriteString(" AS (")
+		b.WriteString(renumber(w.query, off))
+		b.WriteByte(')')
+		off += len(w.args)
 	}
 	b.WriteString(sep)
-	b.WriteString(renumber(rest, len(args)))
-	return b.String(), append(args, restArgs...)
+	b.WriteString(renumber(rest, off))
+	return b.String()
 }
 
 // renumber adds off to every $n placeholder of a Postgres statement outside quoted strings and names

@@ -47,6 +47,23 @@ func SelectBy(table string, columns []string, column string) string {
 	return q
 }
 
+// SelectWhere is SelectBy for another condition: where builds it from the table (its values, any
+// non-nil ones, become placeholders $1, $2, … in order), and limit, when positive, bounds the rows.
+func SelectWhere(table string, columns []string, where func(t *entsql.SelectTable) *entsql.Predicate, limit int) string {
+	b := entsql.Dialect(dialect.Postgres)
+	t := b.Table(table)
+	cols := make([]string, len(columns))
+	for i, c := range columns {
+		cols[i] = t.C(c)
+	}
+	sel := b.Select(cols...).From(t).Where(where(t))
+	if limit > 0 {
+		sel.Limit(limit)
+	}
+	q, _ := sel.Query()
+	return q
+}
+
 // ScanRows runs query (a SelectBy of columns) through q and scans each row into a new entity with the
 // entity's generated scanner, as ent's own queries scan them. The entities are for reading: they have no
 // client to run further queries with.

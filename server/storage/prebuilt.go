@@ -6,8 +6,10 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent"
@@ -102,7 +104,59 @@ func ScanRows[T any, P interface {
 func InsertInto(table string, columns ...string) string { return InsertRows(table, 1, columns...) }
 
 // InsertRows is InsertInto for n rows; the arguments are each row's values in column order, row after row.
+// Each shape (table, columns, n) is written once and kept (insertStatements): the hot writes (a new
+// order's webhook outbox rows, the deadline sweep's batches) send the same few shapes all the time.
 func InsertRows(table string, n int, columns ...string) string {
+	k := insertKey{table: table, n: n, columns: len(columns), hash: columnsHash(columns)}
+	if v, ok := insertStatements.Load(k); ok {
+		if e := v.(insertEntry); slices.Equal(e.columns, columns) {
+			return e.query
+		}
+	}
+	q := insertRows(table, n, columns)
+	if insertCount.Add(1) <= maxInsertStatements {
+		insertStatements.Store(k, insertEntry{columns: slices.Clone(columns), query: q})
+	}
+	return q
+}
+
+// insertKey is the shape of an INSERT that InsertRows writes: its table, rows, and its columns' count and
+// hash (the entry keeps the columns themselves, compared on every hit).
+type insertKey struct {
+	table   string
+	n       int
+	columns int
+	hash    uint64
+}
+
+type insertEntry struct {
+	columns []string
+	query   string
+}
+
+// insertStatements holds InsertRows' statements by shape: at most maxInsertStatements of them (the code
+// has a few tables times at most deferredRowsPerStatement row counts), so that no caller can grow it
+// without bound.
+var (
+	insertStatements sync.Map // insertKey → insertEntry
+	insertCount      atomic.Int64
+)
+
+const maxInsertStatements = 4096
+
+// columnsHash is the 64-bit FNV-1a hash of the columns, each followed by a zero byte.
+func columnsHash(columns []string) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range columns {
+		for i := 0; i < len(c); i++ {
+			h = (h ^ uint64(c[i])) * 1099511628211
+		}
+		h *= 1099511628211 // the zero byte
+	}
+	return h
+}
+
+func insertRows(table string, n int, columns []string) string {
 	b := entsql.Dialect(dialect.Postgres).Insert(table).Columns(columns...)
 	values := make([]any, len(columns))
 	for i := range values {

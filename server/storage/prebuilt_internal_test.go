@@ -48,3 +48,34 @@ func TestWithListShapes(t *testing.T) {
 		t.Fatalf("many writes: %s %v", q, args)
 	}
 }
+
+// TestInsertRowsShapes checks that InsertRows gives each shape its own statement, kept or not: another
+// row count, other columns of the same count, another table.
+func TestInsertRowsShapes(t *testing.T) {
+	cases := []struct {
+		table   string
+		n       int
+		columns []string
+		want    string
+	}{
+		{"t", 1, []string{"a", "b"}, `INSERT INTO "t" ("a", "b") VALUES ($1, $2)`},
+		{"t", 2, []string{"a", "b"}, `INSERT INTO "t" ("a", "b") VALUES ($1, $2), ($3, $4)`},
+		{"t", 1, []string{"b", "a"}, `INSERT INTO "t" ("b", "a") VALUES ($1, $2)`},
+		{"t", 1, []string{"ab", "c"}, `INSERT INTO "t" ("ab", "c") VALUES ($1, $2)`},
+		{"t", 1, []string{"a", "bc"}, `INSERT INTO "t" ("a", "bc") VALUES ($1, $2)`},
+		{"u", 1, []string{"a", "b"}, `INSERT INTO "u" ("a", "b") VALUES ($1, $2)`},
+	}
+	for range 2 { // made, then kept
+		for _, c := range cases {
+			if got := InsertRows(c.table, c.n, c.columns...); got != c.want {
+				t.Errorf("InsertRows(%q, %d, %q) = %s, want %s", c.table, c.n, c.columns, got, c.want)
+			}
+		}
+	}
+	// A kept statement whose columns differ from the caller's (a hash collision) is not used.
+	k := insertKey{table: "v", n: 1, columns: 1, hash: columnsHash([]string{"x"})}
+	insertStatements.Store(k, insertEntry{columns: []string{"y"}, query: "wrong"})
+	if got := InsertRows("v", 1, "x"); got != `INSERT INTO "v" ("x") VALUES ($1)` {
+		t.Errorf("a colliding entry was used: %s", got)
+	}
+}

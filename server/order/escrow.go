@@ -134,7 +134,7 @@ func (s *Service) Unhold(ctx context.Context, tx *ent.Tx, orderID string, actor 
 	if o.EscrowHolds <= 0 {
 		return fmt.Errorf("unhold escrow of %s: no hold", orderID)
 	}
-	updated, err := s.commitEntity(ctx, tx, o, change{event: "escrow_unheld", actor: actor, now: now, set: func(u *ent.OrderMutation) {
+	updated, _, err := s.commitEntity(ctx, tx, o, change{event: "escrow_unheld", actor: actor, now: now, set: func(u *ent.OrderMutation) {
 		u.AddEscrowHolds(-1)
 	}})
 	if err != nil {

@@ -482,7 +482,7 @@ func (s *Service) ConfirmReceipt(ctx context.Context, req *connect.Request[order
 // one), which starts its after-sales window, and releases the escrow to the supplier unless a dispute or
 // return holds it.
 func (s *Service) complete(ctx context.Context, tx *ent.Tx, o *ent.Order, t *rule, actor auth.Principal, now time.Time, event string) (*orderv1.Order, error) {
-	updated, err := s.commitEntity(ctx, tx, o, change{event: event, actor: actor, now: now, step: t, set: func(u *ent.OrderMutation) {
+	updated, pb, err := s.commitEntity(ctx, tx, o, change{event: event, actor: actor, now: now, step: t, set: func(u *ent.OrderMutation) {
 		u.SetCompleteTime(now)
 		if o.DeliverTime == nil {
 			u.SetDeliverTime(now)
@@ -497,7 +497,7 @@ func (s *Service) complete(ctx context.Context, tx *ent.Tx, o *ent.Order, t *rul
 			return nil, err
 		}
 	}
-	return toProto(updated)
+	return pb, nil
 }
 
 // ListOrderRevisions lists an order's revision history, oldest first.

@@ -117,15 +117,13 @@ type change struct {
 // commit writes a change of o as the next revision, guarded by the revision read (a concurrent writer
 // makes it fail with ABORTED), records the revision history and appends the event.
 func (s *Service) commit(ctx context.Context, tx *ent.Tx, o *ent.Order, c change) (*orderv1.Order, error) {
-	updated, err := s.commitEntity(ctx, tx, o, c)
-	if err != nil {
-		return nil, err
-	}
-	return toProto(updated)
+	_, pb, err := s.commitEntity(ctx, tx, o, c)
+	return pb, err
 }
 
-// commitEntity is commit returning the stored order.
-func (s *Service) commitEntity(ctx context.Context, tx *ent.Tx, o *ent.Order, c change) (*ent.Order, error) {
+// commitEntity is commit returning the stored order, and as commit does, the order as the API shows it
+// (the message its revision snapshot was made of, so that it is not converted twice).
+func (s *Service) commitEntity(ctx context.Context, tx *ent.Tx, o *ent.Order, c change) (*ent.Order, *orderv1.Order, error) {
 	next := o.Revision + 1
 	// An update of the row at its revision that returns the updated row (storage.UpdateAtRevision), not
 	// ent's UpdateOne, which reads the row back with a second statement, a SELECT it builds anew each time.
@@ -140,7 +138,7 @@ func (s *Service) commitEntity(ctx context.Context, tx *ent.Tx, o *ent.Order, c 
 		}
 		u.SetState(c.step.To)
 		if err := machine.MoveAt(ctx, tx, o, c.step.To, u.Mutation(), entered, c.now); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	// In a batch that defers its writes (the deadline sweep's), the update is sent with the batch's others.
@@ -151,15 +149,16 @@ func (s *Service) commitEntity(ctx context.Context, tx *ent.Tx, o *ent.Order, c 
 			u.Check, u.Mutation(), o.ID, o.Revision)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s order %s: %w", c.event, o.ID, err)
+		return nil, nil, fmt.Errorf("%s order %s: %w", c.event, o.ID, err)
 	}
 	if !found {
-		return nil, apierr.EtagMismatch("order", o.ID, "")
+		return nil, nil, apierr.EtagMismatch("order", o.ID, "")
 	}
-	if _, err := s.record(ctx, tx, updated, c); err != nil {
-		return nil, err
+	pb, err := s.record(ctx, tx, updated, c)
+	if err != nil {
+		return nil, nil, err
 	}
-	return updated, nil
+	return updated, pb, nil
 }
 
 // revisionColumns are the columns of an order's revision history entry; insertRevision is its INSERT,

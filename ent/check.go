@@ -12,6 +12,13 @@ func (u *APIKeyUpdateOne) Check() error {
 	return u.check()
 }
 
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *APIKeyCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
 // Check runs the field validators on the update, as Save does before it sends the update.
 func (u *AccountUpdate) Check() error {
 	return u.check()
@@ -20,6 +27,13 @@ func (u *AccountUpdate) Check() error {
 // Check runs the field validators on the update, as Save does before it sends the update.
 func (u *AccountUpdateOne) Check() error {
 	return u.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *AccountCreate) Prepare() error {
+	c.defaults()
+	return c.check()
 }
 
 // Check runs the field validators on the update, as Save does before it sends the update.
@@ -32,6 +46,13 @@ func (u *ComplaintUpdateOne) Check() error {
 	return u.check()
 }
 
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *ComplaintCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
 // Check runs the field validators on the update, as Save does before it sends the update.
 func (u *DeadlineUpdate) Check() error {
 	return u.check()
@@ -40,6 +61,13 @@ func (u *DeadlineUpdate) Check() error {
 // Check runs the field validators on the update, as Save does before it sends the update.
 func (u *DeadlineUpdateOne) Check() error {
 	return u.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *DeadlineCreate) Prepare() error {
+	c.defaults()
+	return c.check()
 }
 
 // Check runs the field validators on the update, as Save does before it sends the update.
@@ -52,6 +80,55 @@ func (u *DisputeUpdateOne) Check() error {
 	return u.check()
 }
 
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *DisputeCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *EventCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *EventPartyCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *IdempotencyKeyCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *LedgerAccountCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *LedgerEntryCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *LedgerTransferCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
 // Check runs the field validators on the update, as Save does before it sends the update.
 func (u *OrderUpdate) Check() error {
 	return u.check()
@@ -60,6 +137,20 @@ func (u *OrderUpdate) Check() error {
 // Check runs the field validators on the update, as Save does before it sends the update.
 func (u *OrderUpdateOne) Check() error {
 	return u.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *OrderCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *OrderRevisionCreate) Prepare() error {
+	c.defaults()
+	return c.check()
 }
 
 // Check runs the field validators on the update, as Save does before it sends the update.
@@ -72,6 +163,20 @@ func (u *PaymentUpdateOne) Check() error {
 	return u.check()
 }
 
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *PaymentCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *PenaltyCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
 // Check runs the field validators on the update, as Save does before it sends the update.
 func (u *PolicySetUpdate) Check() error {
 	return u.check()
@@ -80,6 +185,19 @@ func (u *PolicySetUpdate) Check() error {
 // Check runs the field validators on the update, as Save does before it sends the update.
 func (u *PolicySetUpdateOne) Check() error {
 	return u.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *PolicySetCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *PolicyVersionCreate) Prepare() error {
+	return c.check()
 }
 
 // Check runs the field validators on the update, as Save does before it sends the update.
@@ -92,6 +210,18 @@ func (u *ProductUpdateOne) Check() error {
 	return u.check()
 }
 
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *ProductCreate) Prepare() error {
+	return c.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *RateTableCreate) Prepare() error {
+	return c.check()
+}
+
 // Check runs the field validators on the update, as Save does before it sends the update.
 func (u *ReturnRequestUpdate) Check() error {
 	return u.check()
@@ -100,6 +230,33 @@ func (u *ReturnRequestUpdate) Check() error {
 // Check runs the field validators on the update, as Save does before it sends the update.
 func (u *ReturnRequestUpdateOne) Check() error {
 	return u.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *ReturnRequestCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *SettingCreate) Prepare() error {
+	return c.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *TimelineEntryCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *WebhookAttemptCreate) Prepare() error {
+	c.defaults()
+	return c.check()
 }
 
 // Check runs the field validators on the update, as Save does before it sends the update.
@@ -112,6 +269,13 @@ func (u *WebhookDeliveryUpdateOne) Check() error {
 	return u.check()
 }
 
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *WebhookDeliveryCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
 // Check runs the field validators on the update, as Save does before it sends the update.
 func (u *WebhookEndpointUpdate) Check() error {
 	return u.check()
@@ -122,6 +286,13 @@ func (u *WebhookEndpointUpdateOne) Check() error {
 	return u.check()
 }
 
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *WebhookEndpointCreate) Prepare() error {
+	c.defaults()
+	return c.check()
+}
+
 // Check runs the field validators on the update, as Save does before it sends the update.
 func (u *WithdrawalUpdate) Check() error {
 	return u.check()
@@ -130,4 +301,11 @@ func (u *WithdrawalUpdate) Check() error {
 // Check runs the field validators on the update, as Save does before it sends the update.
 func (u *WithdrawalUpdateOne) Check() error {
 	return u.check()
+}
+
+// Prepare sets the builder's defaults and runs its field validators, as Save does before it sends
+// the insert.
+func (c *WithdrawalCreate) Prepare() error {
+	c.defaults()
+	return c.check()
 }

@@ -332,13 +332,22 @@ func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.
 			return nil, err
 		}
 		id := resource.ID("ord_")
-		o, err := tx.Order.Create().SetID(id).SetPolicy(policyFromProto[pol.Name]).SetPolicyVersion(pol.Version).SetRatesVersion(rates.ID()).
+		create := tx.Order.Create().SetID(id).SetPolicy(policyFromProto[pol.Name]).SetPolicyVersion(pol.Version).SetRatesVersion(rates.ID()).
 			SetState(entorder.StateDraft).SetSupplierID(supplier.ID).SetBuyerID(buyer.ID).SetBuyerEmail(buyer.Email).
 			SetCurrency(terms.GetCurrency()).SetTerms(resource.Marshal(terms)).
 			SetGoodsMinor(a.goods).SetTotalMinor(a.total).SetAdvanceMinor(a.advance).SetTotalUsdMinor(a.totalUSD).
 			SetCoveredMinor(a.covered).SetRequiresExportAgent(a.requiresExportAgent).SetAwaitingSupplier(awaitingSupplier).
 			SetShipByTime(terms.GetShipByTime().AsTime()).
-			SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now).Save(storage.Later(ctx))
+			SetRevision(1).SetEtag(resource.Etag(id, 1)).SetCreateTime(now).SetUpdateTime(now)
+		// The insert is a statement written once (storage.InsertCreated), not one ent builds anew for
+		// every order; nothing reads its result, so on Postgres it is held back (storage.Later).
+		if err := create.Prepare(); err != nil {
+			return nil, fmt.Errorf("create order: %w", err)
+		}
+		o, inserted, err := storage.InsertCreated[ent.Order](storage.Later(ctx), tx, entorder.Table, id, create.Mutation())
+		if err == nil && !inserted {
+			o, err = create.Save(storage.Later(ctx))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("create order: %w", err)
 		}

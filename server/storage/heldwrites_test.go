@@ -13,20 +13,28 @@ import (
 	"github.com/tradeassure/tradeassure/server/storage"
 )
 
+// freshStore opens a fresh database of the engine ("sqlite", a file, or "postgres"), closed when the test
+// ends.
+func freshStore(t *testing.T, engine string) *storage.Store {
+	t.Helper()
+	dsn := "sqlite://" + t.TempDir() + "/fresh.db"
+	if engine == "postgres" {
+		dsn = servertest.FreshPostgres(t)
+	}
+	s, err := storage.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // heldStore opens a fresh database of the engine with a table of its own for the tests below, recording
 // the statements its client sends.
 func heldStore(t *testing.T, engine string) (*storage.Store, *storage.Statements) {
 	t.Helper()
 	ctx := context.Background()
-	dsn := "sqlite://" + t.TempDir() + "/held.db"
-	if engine == "postgres" {
-		dsn = servertest.FreshPostgres(t)
-	}
-	s, err := storage.Open(ctx, dsn)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := freshStore(t, engine)
 	if _, err := s.DB.ExecContext(ctx, "CREATE TABLE held_t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)"); err != nil {
 		t.Fatalf("create table: %v", err)
 	}

@@ -252,3 +252,61 @@ func UpdateAtRevision[T any, P interface {
 	}
 	return rows[0], true, nil
 }
+
+// InsertCreated sends, through q, the INSERT of the new row id of table with the fields m sets (an ent
+// create builder's mutation, its defaults set and its validators run: the builder's Prepare), its
+// statement written once per set of columns (InsertRows), and returns the entity as the builder's Save
+// would: the values as set, not read back. It is for the hot inserts whose result nobody reads in the
+// transaction, so that on Postgres they may be held back (Later). ok is false, and nothing is sent, when
+// m has what only ent's own insert can write (a JSON value, a field added to or cleared): the caller then
+// saves the builder itself.
+func InsertCreated[T any, P interface {
+	*T
+	Scanner
+}](ctx context.Context, q Execer, table, id string, m Mutation) (created *T, ok bool, err error) {
+	if len(m.AddedFields()) > 0 || len(m.ClearedFields()) > 0 {
+		return nil, false, nil
+	}
+	columns := append([]string{"id"}, slices.Sorted(slices.Values(m.Fields()))...)
+	values := make([]any, len(columns))
+	values[0] = id
+	for i, c := range columns[1:] {
+		v, _ := m.Field(c)
+		if !plainValue(v) {
+			return nil, false, nil
+		}
+		if v, err = driver.DefaultParameterConverter.ConvertValue(v); err != nil {
+			return nil, false, nil
+		}
+		values[i+1] = v
+	}
+	e := P(new(T))
+	scanned, err := e.ScanValues(columns)
+	if err != nil {
+		return nil, false, nil
+	}
+	for i, s := range scanned {
+		switch dst := s.(type) {
+		case sql.Scanner:
+			err = dst.Scan(values[i])
+		case *[]byte:
+			b, isBytes := values[i].([]byte)
+			if !isBytes && values[i] != nil {
+				return nil, false, nil
+			}
+			*dst = b
+		default:
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("storage: insert into %s: %w", table, err)
+		}
+	}
+	if err := e.AssignValues(columns, scanned); err != nil {
+		return nil, false, fmt.Errorf("storage: insert into %s: %w", table, err)
+	}
+	if _, err := q.ExecContext(ctx, InsertInto(table, columns...), values...); err != nil {
+		return nil, false, err
+	}
+	return (*T)(e), true, nil
+}

@@ -70,12 +70,13 @@ func Run[Resp proto.Message](ctx context.Context, store *storage.Store, key Key,
 		var out Resp
 		held := attempt == 0 && store.Dialect == dialect.Postgres && marked(ctx)
 		err := store.WithTx(ctx, func(tx *ent.Tx) error {
-			claimed, err := true, error(nil) // a held claim is the transaction's own until COMMIT, or fails it
+			claimed := true // a held claim is the transaction's own until COMMIT, or fails it
 			claimPending := false
+			var err error
 			if held {
 				err = claimLater(storage.LaterPending(ctx, &claimPending), tx, key, hash, now)
 			} else {
-				claimed, err = claim(ctx, tx, store.Dialect, key, hash, now)
+				claimed, err = claim(ctx, tx, key, hash, now)
 			}
 			if err != nil {
 				return err
@@ -241,12 +242,8 @@ func rebuild(ctx context.Context, tx *ent.Tx, ref string, out proto.Message) err
 // the usual new request, where a look-up followed by an insert took two. On Postgres a concurrent
 // transaction that inserted the key first makes this one wait for it: when it commits, nothing is inserted
 // and the caller reads its response; when it rolls back, the row is inserted here.
-func claim(ctx context.Context, tx *ent.Tx, dia string, key Key, hash []byte, now time.Time) (bool, error) {
-	q := claimSQLite
-	if dia == dialect.Postgres {
-		q = claimPostgres
-	}
-	res, err := tx.ExecContext(ctx, q, key.PrincipalID, key.Procedure, key.RequestID, hash, []byte{}, now)
+func claim(ctx context.Context, tx *ent.Tx, key Key, hash []byte, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, claimIfNew, key.PrincipalID, key.Procedure, key.RequestID, hash, []byte{}, now)
 	if err != nil {
 		return false, fmt.Errorf("claim request id: %w", err)
 	}
@@ -275,7 +272,7 @@ func marked(ctx context.Context) bool { v, _ := ctx.Value(firstStatementKey{}).(
 
 // claimLater holds back the insert of key's row until the transaction's next statement (ctx is Later's).
 func claimLater(ctx context.Context, tx *ent.Tx, key Key, hash []byte, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, claimLaterPostgres, key.PrincipalID, key.Procedure, key.RequestID, hash, []byte{}, now); err != nil {
+	if _, err := tx.ExecContext(ctx, insertKey, key.PrincipalID, key.Procedure, key.RequestID, hash, []byte{}, now); err != nil {
 		return fmt.Errorf("claim request id: %w", err)
 	}
 	return nil
@@ -285,13 +282,12 @@ func claimLater(ctx context.Context, tx *ent.Tx, key Key, hash []byte, now time.
 const storeResponse = `UPDATE "idempotency_keys" SET "response" = $1, "response_ref" = $2 ` +
 	`WHERE "principal_id" = $3 AND "procedure" = $4 AND "request_id" = $5`
 
+// insertKey inserts a claimed key's row; claimIfNew does unless the key has one already. Both run
+// unchanged on SQLite, as storeResponse does.
 const (
-	claimLaterPostgres = `INSERT INTO "idempotency_keys" ("principal_id", "procedure", "request_id", "request_hash", "response", "create_time") ` +
+	insertKey = `INSERT INTO "idempotency_keys" ("principal_id", "procedure", "request_id", "request_hash", "response", "create_time") ` +
 		`VALUES ($1, $2, $3, $4, $5, $6)`
-	claimSQLite = "INSERT INTO `idempotency_keys` (`principal_id`, `procedure`, `request_id`, `request_hash`, `response`, `create_time`) " +
-		"VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (`principal_id`, `procedure`, `request_id`) DO NOTHING"
-	claimPostgres = `INSERT INTO "idempotency_keys" ("principal_id", "procedure", "request_id", "request_hash", "response", "create_time") ` +
-		`VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT ("principal_id", "procedure", "request_id") DO NOTHING`
+	claimIfNew = insertKey + ` ON CONFLICT ("principal_id", "procedure", "request_id") DO NOTHING`
 )
 
 func byKey(key Key) predicate.IdempotencyKey {

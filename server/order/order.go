@@ -291,7 +291,7 @@ func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.
 			if address == "" {
 				return nil, unknownBuyer(req.Msg.GetBuyerEmail())
 			}
-			me, other, err := readParties(ctx, tx, p, account.FieldEmail, address)
+			me, other, err := readParties(ctx, tx, p, partiesByEmail(), address)
 			if err != nil {
 				return nil, err
 			}
@@ -307,7 +307,7 @@ func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.
 				return nil, apierr.InvalidWith(commonv1.ErrorReason_ERROR_REASON_UNKNOWN_BUYER, "buyer_email",
 					"a buyer can only request a draft for its own email")
 			}
-			me, other, err := readParties(ctx, tx, p, account.FieldID, req.Msg.GetSupplierId())
+			me, other, err := readParties(ctx, tx, p, partiesByID(), req.Msg.GetSupplierId())
 			if err != nil {
 				return nil, err
 			}
@@ -360,12 +360,12 @@ func (s *Service) CreateOrder(ctx context.Context, req *connect.Request[orderv1.
 }
 
 // readParties reads, in one statement, the caller's own account as it is now and the other party of a new
-// order (the account whose column otherColumn, its email or its id, is other; nil when there is none). One
-// round trip instead of two: the caller's account from authentication may be up to auth.DefaultBound old,
-// and the limit and standing checks of a new order must see the current one.
-func readParties(ctx context.Context, tx *ent.Tx, p auth.Principal, otherColumn, other string) (self, counterparty *ent.Account, err error) {
+// order (found by query, partiesByEmail or partiesByID, as other; nil when there is none). One round trip
+// instead of two: the caller's account from authentication may be up to auth.DefaultBound old, and the
+// limit and standing checks of a new order must see the current one.
+func readParties(ctx context.Context, tx *ent.Tx, p auth.Principal, query, other string) (self, counterparty *ent.Account, err error) {
 	// It reads no row a held-back write makes (storage.Absorbing): it may carry a held request id claim.
-	rows, err := storage.ScanRows[ent.Account](storage.Absorbing(ctx), tx, partiesQuery(otherColumn), account.Columns, p.AccountID, other)
+	rows, err := storage.ScanRows[ent.Account](storage.Absorbing(ctx), tx, query, account.Columns, p.AccountID, other)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the parties: %w", err)
 	}
@@ -383,25 +383,18 @@ func readParties(ctx context.Context, tx *ent.Tx, p auth.Principal, otherColumn,
 	return self, counterparty, nil
 }
 
-// partiesQueries are readParties' statements by the other party's column, built once (storage.SelectWhere)
-// rather than by ent on every CreateOrder: the accounts' columns quoted and qualified anew cost a few
-// kilobytes of garbage a call.
-var partiesQueries = sync.OnceValue(func() map[string]string {
-	m := map[string]string{}
-	for _, c := range []string{account.FieldEmail, account.FieldID} {
-		m[c] = storage.SelectWhere(account.Table, account.Columns, func(t *entsql.SelectTable) *entsql.Predicate {
-			return entsql.Or(entsql.EQ(t.C(account.FieldID), ""), entsql.EQ(t.C(c), ""))
-		}, 3)
-	}
-	return m
-})
+// partiesByEmail and partiesByID are readParties' statements, the caller's account and another by its
+// email or its id, built once (storage.SelectWhere) rather than by ent on every CreateOrder: the accounts'
+// columns quoted and qualified anew cost a few kilobytes of garbage a call.
+var (
+	partiesByEmail = sync.OnceValue(func() string { return partiesBy(account.FieldEmail) })
+	partiesByID    = sync.OnceValue(func() string { return partiesBy(account.FieldID) })
+)
 
-func partiesQuery(column string) string {
-	q, ok := partiesQueries()[column]
-	if !ok {
-		panic("order: no parties query by " + column)
-	}
-	return q
+func partiesBy(column string) string {
+	return storage.SelectWhere(account.Table, account.Columns, func(t *entsql.SelectTable) *entsql.Predicate {
+		return entsql.Or(entsql.EQ(t.C(account.FieldID), ""), entsql.EQ(t.C(column), ""))
+	}, 3)
 }
 
 func unknownBuyer(address string) error {

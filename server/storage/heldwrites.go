@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"entgo.io/ent/dialect"
 )
@@ -278,13 +276,11 @@ func withList(held []heldWrite, sep, rest string, restArgs []any) (string, []any
 	for i, w := range held {
 		k.parts[i] = composedPart{query: w.query, args: len(w.args)}
 	}
-	if q, ok := composedStatements.Load(k); ok {
-		return q.(string), args
+	if q, ok := composedStatements.load(k); ok {
+		return q, args
 	}
 	q := composeWithList(held, sep, rest)
-	if composedCount.Add(1) <= maxComposed {
-		composedStatements.Store(k, q)
-	}
+	composedStatements.store(k, q)
 	return q, args
 }
 
@@ -301,14 +297,8 @@ type composedPart struct {
 	args  int
 }
 
-// composedStatements holds the statements withList has made, by shape: at most maxComposed of them, so
-// that shapes the code never repeats (none known) cannot grow it without bound.
-var (
-	composedStatements sync.Map // composedKey → string
-	composedCount      atomic.Int64
-)
-
-const maxComposed = 256
+// composedStatements holds the statements withList has made, by shape (the code makes a few).
+var composedStatements = shapes[composedKey, string]{max: 256}
 
 // composeWithList writes withList's statement.
 func composeWithList(held []heldWrite, sep, rest string) string {

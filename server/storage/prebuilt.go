@@ -39,14 +39,7 @@ type Scanner interface {
 // It is written in Postgres's dialect and runs unchanged on SQLite, which accepts double-quoted names and
 // $n parameters (bound by position).
 func SelectBy(table string, columns []string, column string) string {
-	b := entsql.Dialect(dialect.Postgres)
-	t := b.Table(table)
-	cols := make([]string, len(columns))
-	for i, c := range columns {
-		cols[i] = t.C(c)
-	}
-	q, _ := b.Select(cols...).From(t).Where(entsql.EQ(t.C(column), "")).Query()
-	return q
+	return SelectWhere(table, columns, func(t *entsql.SelectTable) *entsql.Predicate { return entsql.EQ(t.C(column), "") }, 0)
 }
 
 // SelectWhere is SelectBy for another condition: where builds it from the table (its values, any
@@ -104,19 +97,15 @@ func ScanRows[T any, P interface {
 func InsertInto(table string, columns ...string) string { return InsertRows(table, 1, columns...) }
 
 // InsertRows is InsertInto for n rows; the arguments are each row's values in column order, row after row.
-// Each shape (table, columns, n) is written once and kept (insertStatements): the hot writes (a new
-// order's webhook outbox rows, the deadline sweep's batches) send the same few shapes all the time.
+// Each shape (table, columns, n) is written once and kept: the hot writes (a new order's webhook outbox
+// rows, the deadline sweep's batches) send the same few shapes all the time.
 func InsertRows(table string, n int, columns ...string) string {
 	k := insertKey{table: table, n: n, columns: len(columns), hash: columnsHash(columns)}
-	if v, ok := insertStatements.Load(k); ok {
-		if e := v.(insertEntry); slices.Equal(e.columns, columns) {
-			return e.query
-		}
+	if e, ok := insertStatements.load(k); ok && slices.Equal(e.columns, columns) {
+		return e.query
 	}
 	q := insertRows(table, n, columns)
-	if insertCount.Add(1) <= maxInsertStatements {
-		insertStatements.Store(k, insertEntry{columns: slices.Clone(columns), query: q})
-	}
+	insertStatements.store(k, insertEntry{columns: slices.Clone(columns), query: q})
 	return q
 }
 
@@ -134,15 +123,32 @@ type insertEntry struct {
 	query   string
 }
 
-// insertStatements holds InsertRows' statements by shape: at most maxInsertStatements of them (the code
-// has a few tables times at most deferredRowsPerStatement row counts), so that no caller can grow it
-// without bound.
-var (
-	insertStatements sync.Map // insertKey → insertEntry
-	insertCount      atomic.Int64
-)
+// insertStatements holds InsertRows' statements by shape (the code has a few tables times at most
+// deferredRowsPerStatement row counts).
+var insertStatements = shapes[insertKey, insertEntry]{max: 4096}
 
-const maxInsertStatements = 4096
+// shapes keeps what is made once per shape of a statement (its text): at most max of them, so that no
+// caller can grow it without bound; past that, a shape is made anew each time.
+type shapes[K comparable, V any] struct {
+	m     sync.Map // K → V
+	count atomic.Int64
+	max   int64
+}
+
+func (c *shapes[K, V]) load(k K) (V, bool) {
+	v, ok := c.m.Load(k)
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	return v.(V), true
+}
+
+func (c *shapes[K, V]) store(k K, v V) {
+	if c.count.Add(1) <= c.max {
+		c.m.Store(k, v)
+	}
+}
 
 // columnsHash is the 64-bit FNV-1a hash of the columns, each followed by a zero byte.
 func columnsHash(columns []string) uint64 {

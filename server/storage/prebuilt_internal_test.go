@@ -74,7 +74,7 @@ func TestInsertRowsShapes(t *testing.T) {
 	}
 	// A kept statement whose columns differ from the caller's (a hash collision) is not used.
 	k := insertKey{table: "v", n: 1, columns: 1, hash: columnsHash([]string{"x"})}
-	insertStatements.Store(k, insertEntry{columns: []string{"y"}, query: "wrong"})
+	insertStatements.m.Store(k, insertEntry{columns: []string{"y"}, query: "wrong"})
 	if got := InsertRows("v", 1, "x"); got != `INSERT INTO "v" ("x") VALUES ($1)` {
 		t.Errorf("a colliding entry was used: %s", got)
 	}
